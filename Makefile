@@ -1,0 +1,56 @@
+# OptLab: the three commands of the README, and a few helpers.
+#   make book   build the book into _build/html (creates .venv and installs what it needs)
+#   make test   run every test: unit tests, nbval over every notebook, the labs' autograders,
+#               the book build with -W and the headless-Chromium figure test
+#   make lab    open JupyterLab on labs/
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PYTHONHASHSEED := 0
+export XLA_PYTHON_CLIENT_PREALLOCATE := false
+
+.PHONY: venv book book-clean system-deps test unit notebooks lab labs-dist bench
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[book,test,labs]"
+	@touch $@
+
+venv: $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W --keep-going
+
+book-clean:
+	rm -rf _build
+
+# Chromium drives the browser tests. Installed with apt when missing (needs root, as in CI).
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else \
+	    echo "chromium is missing: run 'sudo apt-get install -y chromium' (Debian/Ubuntu)"; exit 1; \
+	  fi; }
+
+test: $(STAMP) system-deps book
+	$(BIN)/pytest tests book labs --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
+
+unit: $(STAMP)
+	$(BIN)/pytest tests -p no:cacheprovider -m "not book"
+
+notebooks: $(STAMP)
+	$(BIN)/pytest book labs --nbval-lax --nbval-current-env -p no:cacheprovider
+
+lab: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[labs]"
+	$(BIN)/jupyter lab labs/
+
+labs-dist: $(STAMP)
+	$(BIN)/python tools/labs.py assign
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done

@@ -1,0 +1,168 @@
+"""First-order methods as optax gradient transformations.
+
+Each constructor returns an :class:`optax.GradientTransformationExtraArgs`
+whose ``update(grads, state, params=None, *, value=None)`` returns the
+*update* ``x_{k+1} − x_k`` (optax's sign convention), so the methods chain with
+optax and run in :func:`optlab.runner.run`.  Notation of Chapter 1: step size
+``η`` (``learning_rate``), momentum ``β``, gradient ``g_k = ∇f(x_k)``.
+
+- :func:`gd`:          ``x_{k+1} = x_k − η_k g_k``.
+- :func:`polyak`:      ``η_k = (f(x_k) − f*) / ‖g_k‖²`` (Polyak, 1987).
+- :func:`heavy_ball`:  ``x_{k+1} = x_k − η g_k + β (x_k − x_{k−1})`` (Polyak, 1964).
+- :func:`nesterov`:    ``y_{k+1} = y_k − η (g_k + β v_k)``, ``v_k = g_k + β v_{k−1}``,
+  Nesterov's method written at the look-ahead points (Sutskever et al., 2013).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Union
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from . import _checks
+
+__all__ = ["gd", "polyak", "heavy_ball", "nesterov", "GDState", "MomentumState", "PolyakState"]
+
+Schedule = Callable[[jax.Array], jax.Array]
+ScalarOrSchedule = Union[float, jax.Array, Schedule]
+
+
+def _check_scalar_or_schedule(name: str, value: ScalarOrSchedule) -> None:
+    if callable(value):
+        return
+    _checks.require_positive(name, value)
+
+
+def _check_momentum(value: ScalarOrSchedule) -> None:
+    if callable(value):
+        return
+    _checks.require_in_range("momentum", value, 0.0, 1.0, high_inclusive=False)
+
+
+def _at(value: ScalarOrSchedule, count: jax.Array) -> jax.Array:
+    return value(count) if callable(value) else jnp.asarray(value)
+
+
+class GDState(NamedTuple):
+    count: jax.Array
+
+
+class MomentumState(NamedTuple):
+    count: jax.Array
+    velocity: Any
+
+
+class PolyakState(NamedTuple):
+    count: jax.Array
+    last_step_size: jax.Array
+
+
+def gd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:
+    """Gradient descent ``x_{k+1} = x_k − η_k ∇f(x_k)``.
+
+    Args:
+      learning_rate: ``η > 0``, or a schedule ``k ↦ η_k``.
+    """
+    _check_scalar_or_schedule("learning_rate", learning_rate)
+
+    def init(params):
+        del params
+        return GDState(count=jnp.zeros([], jnp.int32))
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        eta = _at(learning_rate, state.count)
+        new = jax.tree_util.tree_map(lambda g: (-eta * g).astype(g.dtype), updates)
+        return new, GDState(count=state.count + 1)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def polyak(
+    f_star: float = 0.0,
+    *,
+    max_learning_rate: float = float("inf"),
+    eps: float = 0.0,
+) -> optax.GradientTransformationExtraArgs:
+    """Gradient descent with Polyak's step ``η_k = (f(x_k) − f*) / (‖g_k‖² + ε)``.
+
+    Needs the optimal value ``f*`` (or a lower bound) and the current value,
+    passed as ``update(..., value=f(x_k))``.  The step is capped at
+    ``max_learning_rate``.  With ``max_learning_rate`` and ``eps`` set, this is
+    :func:`optax.polyak_sgd`.
+    """
+    if _checks.is_concrete(max_learning_rate) and not float(max_learning_rate) > 0:
+        raise ValueError(f"max_learning_rate must be positive, got {max_learning_rate!r}")
+    _checks.require_nonnegative("eps", eps)
+    _checks.require_finite("f_star", f_star)
+
+    def init(params):
+        del params
+        return PolyakState(count=jnp.zeros([], jnp.int32), last_step_size=jnp.zeros([]))
+
+    def update(updates, state, params=None, *, value=None, **extra):
+        del params, extra
+        if value is None:
+            raise ValueError("polyak needs the objective value: call update(..., value=f(x))")
+        sq_norm = sum(jnp.vdot(g, g).real for g in jax.tree_util.tree_leaves(updates))
+        gap = value - f_star
+        step = jnp.where(sq_norm + eps > 0, gap / (sq_norm + eps), 0.0)
+        step = jnp.minimum(step, max_learning_rate)
+        new = jax.tree_util.tree_map(lambda g: (-step * g).astype(g.dtype), updates)
+        return new, PolyakState(count=state.count + 1, last_step_size=step)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def _momentum_method(learning_rate, momentum, look_ahead: bool):
+    _check_scalar_or_schedule("learning_rate", learning_rate)
+    _check_momentum(momentum)
+
+    def init(params):
+        velocity = jax.tree_util.tree_map(jnp.zeros_like, params)
+        return MomentumState(count=jnp.zeros([], jnp.int32), velocity=velocity)
+
+    def update(updates, state, params=None, **extra):
+        del params, extra
+        eta = _at(learning_rate, state.count)
+        beta = _at(momentum, state.count)
+        velocity = jax.tree_util.tree_map(lambda g, v: g + beta * v, updates, state.velocity)
+        if look_ahead:
+            direction = jax.tree_util.tree_map(lambda g, v: g + beta * v, updates, velocity)
+        else:
+            direction = velocity
+        new = jax.tree_util.tree_map(lambda d, g: (-eta * d).astype(g.dtype), direction, updates)
+        return new, MomentumState(count=state.count + 1, velocity=velocity)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def heavy_ball(
+    learning_rate: ScalarOrSchedule, momentum: ScalarOrSchedule = 0.9
+) -> optax.GradientTransformationExtraArgs:
+    """Polyak's heavy ball ``x_{k+1} = x_k − η g_k + β (x_k − x_{k−1})``.
+
+    Written with a velocity ``v_k = g_k + β v_{k−1}`` and ``x_{k+1} = x_k − η v_k``,
+    which is the same recursion for constant ``η``; it equals
+    ``optax.sgd(η, momentum=β)``.  On a quadratic with ``μ ≤ ∇² f ≤ L`` the
+    tuned values ``η = 4/(√L + √μ)²``, ``β = ((√κ − 1)/(√κ + 1))²`` give the rate
+    ``(√κ − 1)/(√κ + 1)``.
+    """
+    return _momentum_method(learning_rate, momentum, look_ahead=False)
+
+
+def nesterov(
+    learning_rate: ScalarOrSchedule, momentum: ScalarOrSchedule = 0.9
+) -> optax.GradientTransformationExtraArgs:
+    """Nesterov's accelerated gradient, at the look-ahead points.
+
+    The textbook form ``x_{k+1} = y_k − η ∇f(y_k)``,
+    ``y_{k+1} = x_{k+1} + β (x_{k+1} − x_k)`` is equivalent to tracking
+    ``y_k`` with ``v_k = g_k + β v_{k−1}`` and ``y_{k+1} = y_k − η (g_k + β v_k)``,
+    where ``g_k = ∇f(y_k)``; this equals ``optax.sgd(η, momentum=β, nesterov=True)``.
+    Use ``η = 1/L``, ``β = (√κ − 1)/(√κ + 1)`` for μ-strongly convex ``f``, or the
+    schedule ``β_k = k/(k + 3)`` for merely convex ``f``.
+    """
+    return _momentum_method(learning_rate, momentum, look_ahead=True)

@@ -1,0 +1,76 @@
+"""Project hygiene: dependency files agree, notebooks are stripped and listed, CI calls make test."""
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _norm(req: str) -> str:
+    req = req.strip().lower().replace("_", "-")
+    return re.sub(r"\s+", "", req)
+
+
+def _pyproject_requirements():
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    reqs = set(map(_norm, data["project"]["dependencies"]))
+    for extra in ("book", "test", "labs"):
+        reqs |= set(map(_norm, data["project"]["optional-dependencies"][extra]))
+    return reqs
+
+
+def test_environment_yml_matches_pyproject():
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
+    conda_reqs = {_norm(r) for r in pip if not r.startswith("-e")}
+    py = _pyproject_requirements()
+    assert conda_reqs == py, f"only in environment.yml: {conda_reqs - py}; only in pyproject: {py - conda_reqs}"
+
+
+def test_jupyter_book_is_pinned_below_2():
+    assert "jupyter-book>=1.0.4.post1,<2" in _pyproject_requirements()
+
+
+def _notebooks():
+    return sorted((ROOT / "book").glob("*.ipynb")) + sorted((ROOT / "labs").glob("*/*.ipynb"))
+
+
+def test_notebooks_are_stripped_and_have_a_kernelspec():
+    for path in _notebooks():
+        nb = json.loads(path.read_text())
+        assert nb["metadata"].get("kernelspec", {}).get("name") == "python3", path
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs") and cell.get("execution_count") is None, \
+                    f"{path.relative_to(ROOT)} has outputs committed"
+
+
+def test_every_chapter_is_in_the_toc():
+    toc = (ROOT / "_toc.yml").read_text()
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        assert f"book/{path.stem}" in toc, f"{path.name} is not listed in _toc.yml"
+
+
+def test_ci_runs_exactly_the_readme_test_command():
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    assert "make test" in (ROOT / "README.md").read_text()
+
+
+def test_display_math_starts_its_own_paragraph():
+    """``$$`` glued to a sentence is parsed as inline text by MyST (see tools/fix_display_math.py)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from fix_display_math import fix
+
+    for path in _notebooks():
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            if cell["cell_type"] == "markdown":
+                src = "".join(cell["source"])
+                assert fix(src) == src, f"{path.relative_to(ROOT)}: run tools/fix_display_math.py"

@@ -1,0 +1,86 @@
+"""optlab.viz: figure structure, the CDN-free renderer, and the live widget wrapper."""
+
+import ipywidgets
+import jax
+import numpy as np
+import plotly.io as pio
+import pytest
+
+from optlab import first_order, problems, runner, viz
+
+
+def test_renderer_emits_plotly_json_and_cdn_free_html():
+    fig = viz.convergence_figure({"a": np.geomspace(1, 1e-6, 20)})
+    bundle = pio.renderers["optlab"].to_mimebundle(fig.to_dict())
+    assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html"}
+    html = bundle["text/html"]
+    assert "Plotly.newPlot" in html and "cdn.plot.ly" not in html and "<script src=" not in html
+    assert pio.renderers.default == "optlab"
+
+
+def test_log_axes_mask_nonpositive_values():
+    fig = viz.convergence_figure({"a": np.array([1.0, 0.0, -1.0, 0.5])})
+    y = np.asarray(fig.data[0].y, dtype=float)
+    assert np.isnan(y[1]) and np.isnan(y[2]) and y[3] == 0.5
+
+
+def test_convergence_slider_has_one_step_per_parameter():
+    curves = {"gd": np.ones((3, 10)), "hb": np.ones((3, 10))}
+    fig = viz.convergence_slider(curves, [0.1, 0.2, 0.3], "η")
+    steps = fig.layout.sliders[0].steps
+    assert len(steps) == 3 and len(fig.data) == 6
+    assert [d.visible for d in fig.data] == [True, True, False, False, False, False]
+    assert steps[2].args[0]["visible"] == [False, False, False, False, True, True]
+    with pytest.raises(ValueError, match="must have shape"):
+        viz.convergence_slider({"gd": np.ones((2, 10))}, [0.1, 0.2, 0.3], "η")
+
+
+def test_trajectory_explorer_has_two_independent_sliders():
+    quads = [problems.quadratic(k, 2) for k in (2.0, 10.0)]
+    etas = np.array([0.5, 1.0, 1.9])
+    paths = np.stack([np.asarray(runner.sweep(lambda e: first_order.gd(e), etas, q, q.x0, 5).params)
+                      for q in quads])
+    fig = viz.trajectory_explorer([q.value for q in quads], paths, etas, "η", option_values=[2, 10],
+                                  option_label="κ", xlim=(-1, 1), ylim=(-1, 1))
+    assert len(fig.layout.sliders) == 2
+    step = fig.layout.sliders[0].steps[1]
+    assert step.method == "restyle" and list(step.args[1]) == [2, 3]
+    np.testing.assert_allclose(step.args[0]["x"][1], paths[1, 1, :, 0], rtol=1e-4)
+    assert "visible" not in step.args[0]
+    vis = fig.layout.sliders[1].steps[1].args[0]["visible"]
+    assert vis == [False, True, False, True]
+    with pytest.raises(ValueError, match="trajectories must have shape"):
+        viz.trajectory_explorer([quads[0].value], paths, etas, "η", xlim=(-1, 1), ylim=(-1, 1))
+
+
+def test_divergent_paths_are_clipped_to_finite_values():
+    q = problems.quadratic(10.0, 2)
+    traj = np.asarray(runner.run(first_order.gd(5.0), q, q.x0, 80).params)
+    assert not np.all(np.isfinite(traj)) or np.abs(traj).max() > 1e6
+    fig = viz.contour_trajectories(q.value, {"gd": traj}, xlim=(-1, 1), ylim=(-1, 1))
+    assert np.all(np.isfinite(np.asarray(fig.data[1].x, dtype=float)))
+
+
+def test_heatmap_slider_shapes():
+    fig = viz.heatmap_slider(np.random.default_rng(0).random((4, 5, 6)), [1, 2, 3, 4], "ε")
+    assert len(fig.data) == 4 and len(fig.layout.sliders[0].steps) == 4
+
+
+def test_live_widget_callbacks_update_the_figure():
+    q = problems.quadratic(10.0, 2)
+    base = viz.convergence_figure({"gd": np.ones(31)})
+
+    def redraw(fig, eta):
+        tr = runner.run(first_order.gd(eta), q, q.x0, 30)
+        fig.data[0].y = np.asarray(tr.values)
+
+    slider = ipywidgets.FloatSlider(value=0.5, min=0.05, max=1.9)
+    box = viz.live(redraw, base, eta=slider)
+    first = np.array(box.figure.data[0].y)
+    slider.value = 1.5
+    second = np.array(box.figure.data[0].y)
+    assert not np.allclose(first, second)
+    expected = runner.run(first_order.gd(1.5), q, q.x0, 30).values
+    np.testing.assert_allclose(second, expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="at least one control"):
+        viz.live(redraw, base)

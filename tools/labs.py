@@ -1,0 +1,105 @@
+"""Generate and grade the labs with otter-grader, locally and without Docker.
+
+    python tools/labs.py assign [LAB ...]          # labs/_dist/<lab>/{student,autograder}
+    python tools/labs.py grade LAB SUBMISSIONS_DIR  # writes SUBMISSIONS_DIR/scores.csv
+
+`assign` runs `otter assign` on each master notebook `labs/<lab>/<lab>.ipynb`;
+`grade` runs `otter run` (no container) with the lab's autograder zip on every
+`*.ipynb` in a folder and writes one CSV row per submission.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LABS = ROOT / "labs"
+DIST = LABS / "_dist"
+OTTER = [sys.executable, "-m", "otter"]
+
+
+def lab_names() -> list[str]:
+    return sorted(p.parent.name for p in LABS.glob("*/*.ipynb")
+                  if p.stem == p.parent.name and not p.parent.name.startswith("_"))
+
+
+def assign(lab: str, out: Path | None = None, *, run_tests: bool = True) -> Path:
+    """Run ``otter assign`` for one lab; returns the output directory."""
+    master = LABS / lab / f"{lab}.ipynb"
+    if not master.exists():
+        raise FileNotFoundError(f"no master notebook at {master}")
+    out = out or DIST / lab
+    if out.exists():
+        shutil.rmtree(out)
+    cmd = [*OTTER, "assign", str(master), str(out)]
+    if not run_tests:
+        cmd.append("--no-run-tests")
+    subprocess.run(cmd, check=True, cwd=master.parent, capture_output=True, text=True)
+    return out
+
+
+def autograder_zip(dist: Path) -> Path:
+    zips = sorted((dist / "autograder").glob("*.zip"))
+    if len(zips) != 1:
+        raise FileNotFoundError(f"expected one autograder zip in {dist / 'autograder'}, found {zips}")
+    return zips[0]
+
+
+def grade_one(zip_path: Path, submission: Path) -> dict[str, tuple[float, float]]:
+    """Grade one notebook; returns ``{question: (score, max_score)}``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        sub = work / submission.name
+        shutil.copy2(submission, sub)
+        subprocess.run([*OTTER, "run", "--no-logo", "-a", str(zip_path), "-o", str(work), str(sub)],
+                       check=True, cwd=work, capture_output=True, text=True)
+        results = json.loads((work / "results.json").read_text())
+    return {t["name"]: (float(t["score"]), float(t["max_score"]))
+            for t in results["tests"] if t.get("max_score") is not None}
+
+
+def grade_folder(lab: str, folder: Path) -> Path:
+    """Grade every ``*.ipynb`` in ``folder``; writes and returns ``folder/scores.csv``."""
+    dist = DIST / lab
+    if not dist.exists():
+        assign(lab)
+    zip_path = autograder_zip(dist)
+    rows = []
+    for nb in sorted(folder.glob("*.ipynb")):
+        scores = grade_one(zip_path, nb)
+        total = sum(s for s, _ in scores.values())
+        possible = sum(m for _, m in scores.values())
+        rows.append({"submission": nb.name, **{q: s for q, (s, _) in scores.items()},
+                     "total": total, "possible": possible})
+    out = folder / "scores.csv"
+    fields = ["submission"] + sorted({k for r in rows for k in r} - {"submission", "total", "possible"}) + ["total", "possible"]
+    with out.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"assign", "grade"}:
+        print(__doc__)
+        return 2
+    if argv[0] == "assign":
+        for lab in argv[1:] or lab_names():
+            print(f"otter assign {lab} -> {assign(lab).relative_to(ROOT)}")
+        return 0
+    if len(argv) != 3:
+        print("usage: python tools/labs.py grade LAB SUBMISSIONS_DIR")
+        return 2
+    print(grade_folder(argv[1], Path(argv[2]).resolve()).read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
