@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed-stamp
 export PYTHONHASHSEED := 0
 export XLA_PYTHON_CLIENT_PREALLOCATE := false
 
-.PHONY: venv book book-clean system-deps test unit notebooks lab labs-dist bench
+.PHONY: venv book book-student book-clean system-deps test unit notebooks lab labs-dist bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,8 +24,14 @@ venv: $(STAMP)
 book: $(STAMP)
 	$(BIN)/jupyter-book build . -W --keep-going
 
+# The solutions-hidden edition (sphinx-exercise hide_solutions), into _build_student/_build/html.
+book-student: $(STAMP)
+	@mkdir -p _build
+	$(BIN)/python tools/student_config.py > _build/_config_student.yml
+	$(BIN)/jupyter-book build . --config _build/_config_student.yml --path-output _build_student -W --keep-going
+
 book-clean:
-	rm -rf _build
+	rm -rf _build _build_student
 
 # Chromium drives the browser tests. Installed with apt when missing (needs root, as in CI).
 system-deps:

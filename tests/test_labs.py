@@ -95,3 +95,35 @@ def test_wrong_or_empty_answers_lose_marks(lab, mutant, assigned, tmp_path):
         assert got <= spec["max_fraction"] * possible, f"mutant {mutant} scored {scores}"
     for q in spec.get("lost", []):
         assert scores[q][0] < scores[q][1], f"mutant {mutant} did not lose points on {q}: {scores}"
+
+
+def test_grading_command_scores_a_folder_into_csv(tmp_path, assigned):
+    """The instructors' command: a correct, a partial and a wrong submission, one CSV."""
+    import csv
+    import subprocess
+
+    lab = "lab01_gd"
+    dist = assigned(lab)
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    solution = json.loads((dist / "autograder" / f"{lab}.ipynb").read_text())
+    (folder / "correct.ipynb").write_text(json.dumps(solution))
+    partial = json.loads(json.dumps(solution))
+    for cell in partial["cells"]:
+        src = "".join(cell["source"])
+        if "x, eta = backtracking_step(f, grad_f, x, eta0)" in src:
+            cell["source"] = src.replace("x, eta = backtracking_step(f, grad_f, x, eta0)",
+                                         "x, eta = x - eta0 * grad_f(x), eta0")
+    (folder / "partial.ipynb").write_text(json.dumps(partial))
+    (folder / "wrong.ipynb").write_text((dist / "student" / f"{lab}.ipynb").read_text())
+
+    subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", lab, str(folder)],
+                   check=True, capture_output=True, text=True)
+    rows = {r["submission"]: r for r in csv.DictReader((folder / "scores.csv").open())}
+    assert set(rows) == {"correct.ipynb", "partial.ipynb", "wrong.ipynb"}
+    total = {k: float(r["total"]) for k, r in rows.items()}
+    possible = float(rows["correct.ipynb"]["possible"])
+    assert total["correct.ipynb"] == possible == 10.0
+    assert 0.0 < total["partial.ipynb"] < possible
+    assert float(rows["partial.ipynb"]["q1"]) == 3.0 and float(rows["partial.ipynb"]["q2"]) < 3.0
+    assert total["wrong.ipynb"] == 0.0
