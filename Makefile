@@ -43,7 +43,7 @@ system-deps:
 	  fi; }
 
 test: $(STAMP) system-deps book
-	$(BIN)/pytest tests book labs --nbval-lax --nbval-current-env --nbval-cell-timeout=300 -p no:cacheprovider
+	$(BIN)/pytest tests book labs --nbval-lax --nbval-current-env --nbval-cell-timeout=60 -p no:cacheprovider
 
 unit: $(STAMP)
 	$(BIN)/pytest tests -p no:cacheprovider -m "not book"
