@@ -5,7 +5,6 @@ paragraph; glued to the preceding sentence it is parsed as inline text.  Usage:
 ``python tools/fix_display_math.py NOTEBOOK [NOTEBOOK ...]`` (edits in place).
 """
 
-import json
 import sys
 
 
@@ -28,15 +27,14 @@ def fix(text: str) -> str:
 
 
 def main(paths):
+    import nbformat
+
     for path in paths:
-        nb = json.load(open(path))
-        for cell in nb["cells"]:
-            if cell["cell_type"] == "markdown":
-                src = "".join(cell["source"])
-                cell["source"] = fix(src)
-        with open(path, "w") as fh:
-            json.dump(nb, fh, indent=1, ensure_ascii=False)
-            fh.write("\n")
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = fix(cell.source)
+        nbformat.write(nb, path)
 
 
 if __name__ == "__main__":
