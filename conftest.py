@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parent
 NOTEBOOK_BUDGET_S = 60.0
 _times: dict[str, float] = defaultdict(float)
 
