@@ -3,11 +3,13 @@
 Modules (one per topic): :mod:`optlab.problems` (test problems with known
 constants), :mod:`optlab.first_order` (GD, Polyak, heavy ball, Nesterov as
 optax transformations), :mod:`optlab.runner` (``lax.scan`` runner and
-``vmap`` sweeps), :mod:`optlab.viz` (plotly figures).
+``vmap`` sweeps), :mod:`optlab.stochastic` (SGD, variance reduction, clipping),
+:mod:`optlab.second_order` (Newton to Muon), :mod:`optlab.ot` (optimal transport),
+:mod:`optlab.viz` (plotly figures).
 """
 
-from . import first_order, problems, runner
+from . import first_order, ot, problems, runner, second_order, stochastic
 
 __version__ = "0.1.0"
 
-__all__ = ["first_order", "problems", "runner", "__version__"]
+__all__ = ["first_order", "ot", "problems", "runner", "second_order", "stochastic", "__version__"]
