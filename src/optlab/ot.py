@@ -1,0 +1,1053 @@
+r"""Optimal transport: geometries, entropic OT (Sinkhorn, Sinkhorn-Newton-Sparse),
+exact OT, sparsity-constrained OT and doubly stochastic attention.
+
+The split follows OTT-JAX: a *geometry* holds the cost (explicit matrix
+:class:`Geometry`, or :class:`PointCloud` computing ``c(x_i, y_j) = ‖x_i − y_j‖^p``
+on demand), a *problem* is ``(geometry, a, b)`` and a *solver* returns a small
+``NamedTuple`` of diagnostics.
+
+Notation (chapter 6). Marginals ``a ∈ ℝⁿ₊``, ``b ∈ ℝᵐ₊`` of equal mass, cost
+``C ∈ ℝⁿˣᵐ``, regularisation ``ε > 0``.  Entropic OT
+
+    OT_ε(a, b) = min_{P ≥ 0, P1 = a, Pᵀ1 = b} ⟨C, P⟩ + ε KL(P ‖ a⊗b),
+
+whose dual (the concave *Lyapunov potential* of Tang et al. 2024) is
+
+    L(f, g) = ⟨f, a⟩ + ⟨g, b⟩ − ε Σ_ij exp((f_i + g_j − C_ij)/ε) + const.
+
+In the potentials convention used here the plan is
+``P_ij = exp((f_i + g_j − C_ij)/ε)`` (no ``a_i b_j`` factor), which is exactly
+the plan of POT's ``ot.sinkhorn`` (entropy ``Σ P log P``) and of OTT-JAX.
+
+References: Cuturi (2013); Peyré & Cuturi (2019); Tang, Shavlovsky, Rahmanian,
+Tardini, Thekumparampil, Xiao, Ying (2024) "Accelerating Sinkhorn algorithm with
+sparse Newton iterations"; Liu, Puigcerver, Blondel (2023) "Sparsity-constrained
+optimal transport"; Sander, Ablin, Blondel, Peyré (2022) "Sinkformers".
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._checks import (
+    is_concrete,
+    require_finite,
+    require_int,
+    require_ndim,
+    require_positive,
+)
+
+__all__ = [
+    "Geometry",
+    "PointCloud",
+    "SinkhornOutput",
+    "SNSOutput",
+    "EMDOutput",
+    "SparseOTOutput",
+    "sinkhorn",
+    "sinkhorn_naive",
+    "sinkhorn_newton_sparse",
+    "emd",
+    "sparse_ot",
+    "sparse_simplex_projection",
+    "sinkhorn_attention",
+    "plan_from_potentials",
+    "marginal_error",
+    "check_marginals",
+]
+
+
+# ---------------------------------------------------------------------------
+# geometries
+# ---------------------------------------------------------------------------
+
+def _lse(z: jax.Array, axis: int) -> jax.Array:
+    """Log-sum-exp along ``axis``, safe for rows that are entirely −∞."""
+    m = jnp.max(z, axis=axis, keepdims=True)
+    m = jnp.where(jnp.isfinite(m), m, 0.0)
+    s = jnp.sum(jnp.exp(z - m), axis=axis)
+    return jnp.log(s) + jnp.squeeze(m, axis=axis)
+
+
+def _lse_block(z, eps, shift):
+    """Row-wise ``LSE((z_ij)/ε)``; stabilised by the row max, or, when ``shift``
+    (one number per row) is given, by ``shift`` in a single pass:
+    ``log Σ_j exp((shift_i + z_ij)/ε) − shift_i/ε``.  The caller guarantees the
+    shifted exponents are ≤ log(mass) (true inside Sinkhorn, see the chapter)."""
+    if shift is None:
+        return _lse(z / eps, axis=1)
+    return jnp.log(jnp.sum(jnp.exp((shift[:, None] + z) / eps), axis=1)) - shift / eps
+
+
+class _GeometryBase:
+    """Shared lazy operations; subclasses provide ``cost_block(rows, cols)``."""
+
+    batch_size: Optional[int] = None
+
+    # -- interface ---------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @property
+    def cost_matrix(self) -> jax.Array:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _row_chunks(self, fn, n_rows: int):
+        """Apply ``fn(start, size)`` over row blocks and concatenate (memory O(B·m))."""
+        B = self.batch_size
+        if B is None or B >= n_rows:
+            return fn(0, n_rows)
+        n_blocks = -(-n_rows // B)
+
+        def one(i):
+            return fn(i * B, B)
+
+        out = jax.lax.map(one, jnp.arange(n_blocks))
+        return jax.tree_util.tree_map(lambda o: o.reshape((-1,) + o.shape[2:])[:n_rows], out)
+
+    # -- log-domain kernel applications ---------------------------------------
+    def lse_rows(self, g: jax.Array, eps) -> jax.Array:
+        """``LSE_j((g_j − C_ij)/ε)`` for every row ``i`` (shape ``(n,)``)."""
+        return self._lse(g, eps, axis=1)
+
+    def lse_cols(self, f: jax.Array, eps) -> jax.Array:
+        """``LSE_i((f_i − C_ij)/ε)`` for every column ``j`` (shape ``(m,)``)."""
+        return self._lse(f, eps, axis=0)
+
+    def plan(self, f: jax.Array, g: jax.Array, eps) -> jax.Array:
+        """Materialise ``P_ij = exp((f_i + g_j − C_ij)/ε)`` (``n × m``)."""
+        return jnp.exp((f[:, None] + g[None, :] - self.cost_matrix) / eps)
+
+    def transport_cost(self, f: jax.Array, g: jax.Array, eps) -> jax.Array:
+        """``⟨C, P⟩`` for the plan of the potentials ``(f, g)``."""
+        C = self.cost_matrix
+        return jnp.sum(C * jnp.exp((f[:, None] + g[None, :] - C) / eps))
+
+
+@jax.tree_util.register_pytree_node_class
+class Geometry(_GeometryBase):
+    """An explicit cost matrix ``C`` (``n × m``)."""
+
+    def __init__(self, cost_matrix: Any):
+        self._cost = cost_matrix
+        if is_concrete(cost_matrix):
+            arr = jnp.asarray(cost_matrix)
+            require_ndim("cost_matrix", arr, 2)
+            require_finite("cost_matrix", arr)
+            self._cost = arr
+
+    @property
+    def cost_matrix(self) -> jax.Array:
+        return jnp.asarray(self._cost)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(jnp.shape(self._cost))
+
+    def _lse(self, v, eps, axis, shift=None):
+        C = self.cost_matrix
+        if axis == 1:
+            return _lse_block(v[None, :] - C, eps, shift)
+        return _lse_block((v[:, None] - C).T, eps, shift)
+
+    def tree_flatten(self):
+        return (self._cost,), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        obj._cost = children[0]
+        return obj
+
+    def __repr__(self) -> str:
+        return f"Geometry(shape={self.shape})"
+
+
+@jax.tree_util.register_pytree_node_class
+class PointCloud(_GeometryBase):
+    """Two point clouds with cost ``c(x, y) = ‖x − y‖₂^p / scale``.
+
+    ``power=2`` is the squared Euclidean cost (computed as ‖x‖² + ‖y‖² − 2⟨x, y⟩,
+    clipped at 0).  ``scale`` divides the cost: a number, or ``"max"`` to
+    normalise the cost to a maximum of 1 (computed once, blockwise).
+    ``batch_size=None`` lets XLA build the cost inside each kernel
+    application; an integer ``B`` computes the log-sum-exps in blocks of ``B``
+    rows/columns, so memory stays ``O(B · max(n, m))`` and the ``n × m`` cost
+    is never stored (the cost is recomputed on the fly every iteration).
+    """
+
+    def __init__(self, x: Any, y: Any, *, power: float = 2.0, scale: Any = 1.0,
+                 batch_size: Optional[int] = None):
+        if is_concrete((x, y)):
+            x = jnp.asarray(x)
+            y = jnp.asarray(y)
+        require_ndim("x", x, 2)
+        require_ndim("y", y, 2)
+        if jnp.shape(x)[1] != jnp.shape(y)[1]:
+            raise ValueError(
+                f"x and y must have the same dimension, got x.shape={tuple(jnp.shape(x))} "
+                f"and y.shape={tuple(jnp.shape(y))}")
+        require_finite("x", x)
+        require_finite("y", y)
+        require_positive("power", power)
+        if batch_size is not None:
+            require_int("batch_size", batch_size, minimum=1)
+        self.x, self.y = x, y
+        self.power = float(power)
+        self.batch_size = batch_size
+        if isinstance(scale, str):
+            if scale != "max":
+                raise ValueError(f"scale must be a positive number or 'max', got {scale!r}")
+            self.scale = jnp.asarray(1.0, dtype=jnp.result_type(x))
+            self.scale = self._max_cost()
+        else:
+            require_positive("scale", scale)
+            self.scale = scale
+
+    # raw cost of a block of rows of x against all of y
+    def _raw(self, xb: jax.Array, yb: jax.Array) -> jax.Array:
+        sq = (jnp.sum(xb**2, axis=1)[:, None] + jnp.sum(yb**2, axis=1)[None, :]
+              - 2.0 * xb @ yb.T)
+        sq = jnp.maximum(sq, 0.0)
+        if self.power == 2.0:
+            return sq
+        return sq ** (self.power / 2.0)
+
+    def _cost(self, xb, yb):
+        return self._raw(xb, yb) / self.scale
+
+    def _max_cost(self):
+        n = self.x.shape[0]
+
+        def blk(start, size):
+            xb = jax.lax.dynamic_slice_in_dim(self._xpad(size), start, size)
+            valid = (start + jnp.arange(size)) < n
+            return jnp.where(valid, jnp.max(self._raw(xb, self.y), axis=1), -jnp.inf)
+
+        return jnp.max(self._row_chunks(blk, n))
+
+    def _xpad(self, size):
+        return self._pad(self.x, size)
+
+    def _pad(self, z, size):
+        B = self.batch_size
+        if B is None or B >= z.shape[0]:
+            return z
+        n_blocks = -(-z.shape[0] // B)
+        return jnp.pad(z, ((0, n_blocks * B - z.shape[0]), (0, 0)))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.x.shape[0], self.y.shape[0])
+
+    @property
+    def cost_matrix(self) -> jax.Array:
+        """The full ``n × m`` cost (materialised: O(nm) memory)."""
+        return self._cost(self.x, self.y)
+
+    def _lse(self, v, eps, axis, shift=None):
+        # axis=1: rows of x against all y, potentials v on y; axis=0: swap roles.
+        src, other = (self.x, self.y) if axis == 1 else (self.y, self.x)
+        n = src.shape[0]
+        srcp = self._pad(src, n)
+
+        def blk(start, size):
+            sb = jax.lax.dynamic_slice_in_dim(srcp, start, size)
+            C = self._cost(sb, other)  # (size, len(other))
+            sh = None if shift is None else jax.lax.dynamic_slice_in_dim(shp, start, size)
+            return _lse_block(v[None, :] - C, eps, sh)
+
+        shp = None if shift is None else self._pad(shift[:, None], n)[:, 0]
+        return self._row_chunks(blk, n)
+
+    def transport_cost(self, f, g, eps):
+        n = self.x.shape[0]
+        xp, fp = self._pad(self.x, n), self._pad(f[:, None], n)[:, 0]
+
+        def blk(start, size):
+            xb = jax.lax.dynamic_slice_in_dim(xp, start, size)
+            fb = jax.lax.dynamic_slice_in_dim(fp, start, size)
+            C = self._cost(xb, self.y)
+            valid = ((start + jnp.arange(size)) < n)[:, None]
+            P = jnp.where(valid, jnp.exp((fb[:, None] + g[None, :] - C) / eps), 0.0)
+            return jnp.sum(C * P, axis=1)
+
+        return jnp.sum(self._row_chunks(blk, n))
+
+    def tree_flatten(self):
+        return (self.x, self.y, self.scale), (self.power, self.batch_size)
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        obj.x, obj.y, obj.scale = children
+        obj.power, obj.batch_size = aux
+        return obj
+
+    def __repr__(self) -> str:
+        return f"PointCloud(shape={self.shape}, power={self.power}, batch_size={self.batch_size})"
+
+
+def _as_geometry(geom: Any) -> _GeometryBase:
+    if isinstance(geom, _GeometryBase):
+        return geom
+    return Geometry(geom)
+
+
+# ---------------------------------------------------------------------------
+# validation
+# ---------------------------------------------------------------------------
+
+def check_marginals(geom: _GeometryBase, a: Any, b: Any, *, rtol: float = 1e-5):
+    """Validate ``a``, ``b`` against the geometry; return them as arrays.
+
+    Raises ``ValueError`` for wrong shapes, negative or non-finite weights,
+    zero mass, or unequal total masses (relative tolerance ``rtol``).
+    """
+    n, m = geom.shape
+    a = jnp.full((n,), 1.0 / n) if a is None else a
+    b = jnp.full((m,), 1.0 / m) if b is None else b
+    if is_concrete((a, b)):
+        a, b = jnp.asarray(a), jnp.asarray(b)
+    require_ndim("a", a, 1)
+    require_ndim("b", b, 1)
+    if jnp.shape(a)[0] != n or jnp.shape(b)[0] != m:
+        raise ValueError(
+            f"shape mismatch: cost is {n}×{m} but a has shape {tuple(jnp.shape(a))} "
+            f"and b has shape {tuple(jnp.shape(b))}")
+    if is_concrete((a, b)):
+        an, bn = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+        for name, v in (("a", an), ("b", bn)):
+            if not np.all(np.isfinite(v)):
+                raise ValueError(f"{name} contains NaN or infinite entries")
+            if np.any(v < 0):
+                raise ValueError(f"marginal {name} must be non-negative, got a minimum of {v.min()!r}")
+            if v.sum() <= 0:
+                raise ValueError(f"marginal {name} must have positive mass, got {v.sum()!r}")
+        if abs(an.sum() - bn.sum()) > rtol * max(an.sum(), bn.sum()):
+            raise ValueError(
+                f"marginals must have the same total mass, got sum(a)={an.sum()!r} "
+                f"and sum(b)={bn.sum()!r}")
+    return a, b
+
+
+def _check_eps(eps):
+    if is_concrete(eps):
+        arr = np.asarray(eps, dtype=float)
+        if not np.all(np.isfinite(arr)) or not np.all(arr > 0):
+            raise ValueError(f"eps must be positive and finite, got {eps!r}")
+
+
+def _check_geometry(geom):
+    if isinstance(geom, Geometry):
+        require_finite("cost_matrix", geom._cost)
+
+
+# ---------------------------------------------------------------------------
+# helpers on potentials
+# ---------------------------------------------------------------------------
+
+def plan_from_potentials(geom: _GeometryBase, f, g, eps) -> jax.Array:
+    """``P_ij = exp((f_i + g_j − C_ij)/ε)`` (materialised)."""
+    return _as_geometry(geom).plan(f, g, eps)
+
+
+def marginal_error(P: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+    """L1 marginal error ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁``."""
+    return jnp.sum(jnp.abs(P.sum(1) - a)) + jnp.sum(jnp.abs(P.sum(0) - b))
+
+
+def _safe_log(a):
+    return jnp.where(a > 0, jnp.log(jnp.where(a > 0, a, 1.0)), -jnp.inf)
+
+
+def _costs(geom, a, b, f, g, eps):
+    """(regularised cost, transport cost) from potentials.
+
+    Regularised cost = dual value for ``⟨C,P⟩ + ε KL(P‖a⊗b)``:
+    ``Σ a_i(f_i − ε log a_i) + Σ b_j(g_j − ε log b_j) − ε(Σ P − Σa Σb)``.
+    """
+    la, lb = _safe_log(a), _safe_log(b)
+    fa = jnp.sum(jnp.where(a > 0, a * (f - eps * la), 0.0))
+    gb = jnp.sum(jnp.where(b > 0, b * (g - eps * lb), 0.0))
+    mass_p = jnp.sum(jnp.exp(f / eps + geom.lse_rows(g, eps)))
+    reg = fa + gb - eps * (mass_p - jnp.sum(a) * jnp.sum(b))
+    return reg, geom.transport_cost(f, g, eps)
+
+
+# ---------------------------------------------------------------------------
+# Sinkhorn
+# ---------------------------------------------------------------------------
+
+class SinkhornOutput(NamedTuple):
+    """Result of :func:`sinkhorn`.
+
+    Attributes:
+      f, g: dual potentials (plan ``P_ij = exp((f_i + g_j − C_ij)/ε)``).
+      errors: L1 marginal error ``‖P1 − a‖₁`` (columns are exact after each
+        ``g`` update) before iteration ``k``; ``-1`` after the solver stopped.
+      converged: error reached ``tol`` within ``max_iter`` iterations.
+      n_iters: iterations performed.
+      reg_ot_cost: ``⟨C,P⟩ + ε KL(P‖a⊗b)`` (evaluated through the dual).
+      transport_cost: ``⟨C, P⟩``.
+    """
+
+    f: jax.Array
+    g: jax.Array
+    errors: jax.Array
+    converged: jax.Array
+    n_iters: jax.Array
+    reg_ot_cost: jax.Array
+    transport_cost: jax.Array
+    geom: Any
+    eps: jax.Array
+
+    def plan(self) -> jax.Array:
+        """Materialise the ``n × m`` transport plan on demand."""
+        return self.geom.plan(self.f, self.g, self.eps)
+
+    @property
+    def matrix(self) -> jax.Array:
+        return self.plan()
+
+
+def _g_update(geom, f, lb, eps):
+    return eps * lb - eps * geom.lse_cols(f, eps)
+
+
+def _lse_shifted(geom, v, shift, eps, axis, w):
+    """One-pass LSE stabilised by the current potential ``shift`` (exponents
+    ``(shift_i + v_j − C_ij)/ε ≤ log(mass)`` because the other marginal was just
+    matched); falls back to the max-stabilised two-pass LSE if a row under- or
+    overflows (``lax.cond``: the fallback costs nothing when unused)."""
+    sh = jnp.where(jnp.isfinite(shift), shift, 0.0)
+    out = geom._lse(v, eps, axis, shift=sh)
+    log_tiny = math.log(float(jnp.finfo(out.dtype).tiny)) + 10.0
+    bad = jnp.any((w > 0) & ~((out + sh / eps) > log_tiny) | ~jnp.isfinite(out) & (w > 0))
+    return jax.lax.cond(bad, lambda: geom._lse(v, eps, axis), lambda: out)
+
+
+def _sinkhorn_step(geom, la, lb, a, eps, f, g):
+    """One full iteration; returns (f, g, error of the input (f, g))."""
+    lr = _lse_shifted(geom, g, f, eps, 1, a)
+    row = jnp.exp(f / eps + lr)
+    err = jnp.sum(jnp.where(a > 0, jnp.abs(row - a), row))
+    f_new = eps * la - eps * lr
+    f_new = jnp.where(a > 0, f_new, -jnp.inf)  # exact zero rows
+    g_new = eps * lb - eps * _lse_shifted(geom, f_new, g, eps, 0, jnp.exp(lb))
+    return f_new, g_new, err
+
+
+def _init(geom, a, b, eps, init):
+    n, m = geom.shape
+    dt = jnp.result_type(geom.cost_matrix.dtype if isinstance(geom, Geometry) else geom.x.dtype,
+                         jnp.asarray(a).dtype, float)
+    if init is None:
+        f = jnp.zeros((n,), dt)
+    else:
+        f = jnp.asarray(init[0], dt)
+    lb = _safe_log(b).astype(dt)
+    g = _g_update(geom, f, lb, eps) if init is None else jnp.asarray(init[1], dt)
+    return f, g
+
+
+def _sinkhorn_while(geom, a, b, eps, tol, max_iter, init):
+    la, lb = _safe_log(a), _safe_log(b)
+    f, g = _init(geom, a, b, eps, init)
+    errors = -jnp.ones((max_iter,), f.dtype)
+
+    def cond(s):
+        _, _, err, it, _ = s
+        return jnp.logical_and(it < max_iter, err > tol)
+
+    def body(s):
+        f, g, _, it, errors = s
+        f, g, err = _sinkhorn_step(geom, la, lb, a, eps, f, g)
+        errors = errors.at[it].set(err)
+        return f, g, err, it + 1, errors
+
+    s0 = (f, g, jnp.asarray(jnp.inf, f.dtype), jnp.asarray(0), errors)
+    f, g, err, it, errors = jax.lax.while_loop(cond, body, s0)
+    return f, g, errors
+
+
+def _sinkhorn_stab_while(geom, a, b, eps, tol, max_iter, init):
+    """Log-stabilised scaling (Schmitzer 2019): plain ``u ← a/(K̃v)``, ``v ← b/(K̃ᵀu)``
+    mat-vecs on the *stabilised* kernel ``K̃ = exp((f ⊕ g − C)/ε)``; whenever a
+    scaling leaves ``[e^{−τ}, e^{τ}]`` it is absorbed into the log potentials
+    ``f += ε log u``, ``g += ε log v`` and ``K̃`` is recomputed.  Same iterates as
+    the log-domain method in exact arithmetic; one ``exp`` pass per absorption
+    instead of two per iteration."""
+    la, lb = _safe_log(a), _safe_log(b)
+    f, g = _init(geom, a, b, eps, init)
+    tau = 20.0 if f.dtype == jnp.float32 else 60.0
+    tiny = jnp.finfo(f.dtype).tiny
+    K = geom.plan(f, g, eps)  # columns sum to b (g from a log-domain update)
+    u, v = jnp.ones_like(f), jnp.ones_like(g)
+    errors = -jnp.ones((max_iter,), f.dtype)
+
+    def absorb(st):
+        f, g, K, u, v = st
+        f = f + eps * jnp.log(u)
+        g = g + eps * jnp.log(v)
+        return f, g, geom.plan(f, g, eps), jnp.ones_like(u), jnp.ones_like(v)
+
+    def cond(s):
+        return jnp.logical_and(s[6] < max_iter, s[5] > tol)
+
+    def body(s):
+        f, g, K, u, v, _, it, errors = s
+        Kv = jnp.sum(K * v[None, :], axis=1)  # multiply-reduce: faster than XLA's CPU gemv
+        row = u * Kv
+        err = jnp.sum(jnp.where(a > 0, jnp.abs(row - a), row))
+        u = jnp.where(a > 0, a / jnp.maximum(Kv, tiny), 1.0)
+        Ktu = jnp.sum(K * u[:, None], axis=0)
+        v = jnp.where(b > 0, b / jnp.maximum(Ktu, tiny), 1.0)
+        big = jnp.maximum(jnp.max(jnp.abs(jnp.log(u))), jnp.max(jnp.abs(jnp.log(v)))) > tau
+        f, g, K, u, v = jax.lax.cond(big, absorb, lambda st: st, (f, g, K, u, v))
+        return f, g, K, u, v, err, it + 1, errors.at[it].set(err)
+
+    s0 = (f, g, K, u, v, jnp.asarray(jnp.inf, f.dtype), jnp.asarray(0), errors)
+    f, g, K, u, v, err, it, errors = jax.lax.while_loop(cond, body, s0)
+    return f + eps * jnp.log(u), g + eps * jnp.log(v), errors
+
+
+def _forward(geom, a, b, eps, tol, max_iter, init, method):
+    if method == "stabilized":
+        return _sinkhorn_stab_while(geom, a, b, eps, tol, max_iter, init)
+    return _sinkhorn_while(geom, a, b, eps, tol, max_iter, init)
+
+
+def _sinkhorn_unrolled(geom, a, b, eps, tol, max_iter, init):
+    """Same iterations in a ``lax.scan`` (reverse-differentiable); frozen after convergence."""
+    la, lb = _safe_log(a), _safe_log(b)
+    f, g = _init(geom, a, b, eps, init)
+
+    def body(s, _):
+        f, g, done = s
+        f2, g2, err = _sinkhorn_step(geom, la, lb, a, eps, f, g)
+        done2 = jnp.logical_or(done, err <= tol)
+        f = jnp.where(done2, f, f2)
+        g = jnp.where(done2, g, g2)
+        return (f, g, done2), jnp.where(done, -1.0, err).astype(f.dtype)
+
+    (f, g, _), errors = jax.lax.scan(body, (f, g, jnp.asarray(False)), None, length=max_iter)
+    return f, g, errors
+
+
+def _marginal_residual(geom, a, b, eps, f, g):
+    """F(f, g; θ) = (a − P1, b − Pᵀ1): zero at the Sinkhorn fixed point."""
+    row = jnp.exp(f / eps + geom.lse_rows(g, eps))
+    col = jnp.exp(g / eps + geom.lse_cols(f, eps))
+    return a - row, b - col
+
+
+def _cg_solve(matvec, rhs, tol, maxiter):
+    sol, _ = jax.scipy.sparse.linalg.cg(matvec, rhs, tol=tol, maxiter=maxiter)
+    return sol
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6, 7, 8))
+def _implicit_potentials(geom, a, b, eps, tol, max_iter, cg_tol, cg_maxiter, method):
+    return _forward(geom, a, b, eps, tol, max_iter, None, method)
+
+
+def _implicit_fwd(geom, a, b, eps, tol, max_iter, cg_tol, cg_maxiter, method):
+    f, g, errors = _forward(geom, a, b, eps, tol, max_iter, None, method)
+    return (f, g, errors), (geom, a, b, eps, f, g)
+
+
+def _implicit_bwd(tol, max_iter, cg_tol, cg_maxiter, method, res, cts):
+    """Implicit function theorem at F(z; θ) = 0 with z = (f, g).
+
+    ∂F/∂z = −M/ε with M = [[diag(P1), P], [Pᵀ, diag(Pᵀ1)]] (PSD, kernel (1, −1)).
+    θ̄ = (∂F/∂θ)ᵀ λ with M λ = ε z̄, z̄ projected off the kernel.
+    """
+    geom, a, b, eps, f, g = res
+    cf, cg, _ = cts
+    P = geom.plan(f, g, eps)
+    r, c = P.sum(1), P.sum(0)
+    n = f.shape[0]
+    shift = (jnp.sum(cf) - jnp.sum(cg)) / (f.shape[0] + g.shape[0])
+    rhs = jnp.concatenate([cf - shift, cg + shift]) * eps
+    ridge = 1e-12 * jnp.max(r)
+
+    def M(v):
+        v1, v2 = v[:n], v[n:]
+        return jnp.concatenate([r * v1 + P @ v2, P.T @ v1 + c * v2]) + ridge * v
+
+    lam = _cg_solve(M, rhs, cg_tol, cg_maxiter)
+    lam = (lam[:n], lam[n:])
+    _, vjp = jax.vjp(lambda gm, aa, bb, ee: _marginal_residual(gm, aa, bb, ee, f, g),
+                     geom, a, b, eps)
+    return vjp(lam)
+
+
+_implicit_potentials.defvjp(_implicit_fwd, _implicit_bwd)
+
+
+@functools.partial(jax.jit, static_argnames=("tol", "max_iter", "differentiation", "cg_tol",
+                                             "cg_maxiter", "method"))
+def _sinkhorn_jit(geom, a, b, eps, init, *, tol, max_iter, differentiation, cg_tol, cg_maxiter,
+                  method):
+    eps = jnp.asarray(eps, dtype=jnp.result_type(a, float))
+    if differentiation == "unroll":
+        f, g, errors = _sinkhorn_unrolled(geom, a, b, eps, tol, max_iter, init)
+    elif init is not None:
+        f, g, errors = _forward(geom, a, b, eps, tol, max_iter, init, method)
+    else:
+        f, g, errors = _implicit_potentials(geom, a, b, eps, tol, max_iter, cg_tol, cg_maxiter,
+                                            method)
+    n_iters = jnp.sum(errors >= 0)
+    last = jnp.where(n_iters > 0, errors[jnp.maximum(n_iters - 1, 0)], jnp.inf)
+    # converged if the last recorded error (before the final update) met tol
+    converged = last <= tol
+    reg, tc = _costs(geom, a, b, f, g, eps)
+    return SinkhornOutput(f, g, errors, converged, n_iters, reg, tc, geom, eps)
+
+
+def sinkhorn(geom: Any, a: Any = None, b: Any = None, eps: Any = 1e-2, *,
+             tol: float = 1e-6, max_iter: int = 1000,
+             method: str = "log", differentiation: str = "implicit", init: Any = None,
+             cg_tol: float = 1e-10, cg_maxiter: int = 500) -> SinkhornOutput:
+    r"""Log-domain Sinkhorn for entropic OT (Cuturi 2013; Peyré & Cuturi 2019).
+
+    Iterates ``f ← ε log a − ε LSE_j((g_j − C_ij)/ε)``,
+    ``g ← ε log b − ε LSE_i((f_i − C_ij)/ε)`` (block coordinate ascent on the
+    dual ``L(f, g)``) until the L1 marginal error ``‖P1 − a‖₁ ≤ tol``, inside one
+    ``lax.while_loop`` (``jit`` compiled; ``vmap``-able over problems).
+
+    Args:
+      geom: a :class:`Geometry`, :class:`PointCloud` or a cost matrix.
+      a, b: marginals (default uniform), non-negative with equal mass.
+      eps: entropic regularisation ``ε > 0``.
+      tol, max_iter: stopping rule.
+      method: ``"log"`` (two log-sum-exp passes per iteration; never stores the
+        kernel, works with online point clouds) or ``"stabilized"`` (log-stabilised
+        scaling: plain mat-vecs on an absorbed kernel ``K̃``, recomputed only when
+        the scalings leave ``[e^{−τ}, e^{τ}]``; stores ``K̃`` (n × m); much
+        cheaper per iteration, same iterates).
+      differentiation: ``"implicit"`` (custom VJP from the implicit function
+        theorem at the fixed point, solved by CG) or ``"unroll"`` (log-domain
+        iterations in a ``lax.scan``, differentiated step by step).
+      init: optional warm start ``(f, g)``.
+
+    Returns:
+      :class:`SinkhornOutput` (``out.plan()`` materialises the plan).
+    """
+    geom = _as_geometry(geom)
+    _check_geometry(geom)
+    a, b = check_marginals(geom, a, b)
+    _check_eps(eps)
+    require_int("max_iter", max_iter, minimum=1)
+    if method not in ("log", "stabilized"):
+        raise ValueError(f"method must be 'log' or 'stabilized', got {method!r}")
+    if differentiation not in ("implicit", "unroll"):
+        raise ValueError(f"differentiation must be 'implicit' or 'unroll', got {differentiation!r}")
+    require_positive("tol", tol)
+    return _sinkhorn_jit(geom, a, b, eps, init, tol=float(tol), max_iter=int(max_iter),
+                         differentiation=differentiation, cg_tol=float(cg_tol),
+                         cg_maxiter=int(cg_maxiter), method=method)
+
+
+def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, num_iters: int = 100):
+    """Textbook (non-log) Sinkhorn: ``u ← a / (K v)``, ``v ← b / (Kᵀ u)``, ``K = e^{−C/ε}``.
+
+    Kept to *show* its failure at small ε: ``K`` underflows to 0 (then ``0/0``
+    gives NaN) or the scalings overflow.  Returns ``(P, errors)`` with the plan
+    ``diag(u) K diag(v)`` and the L1 marginal error per iteration.
+    """
+    geom = _as_geometry(C)
+    a, b = check_marginals(geom, a, b)
+    _check_eps(eps)
+    return _naive_jit(geom.cost_matrix, a, b, jnp.asarray(eps, jnp.result_type(a, float)),
+                      num_iters=int(num_iters))
+
+
+@functools.partial(jax.jit, static_argnames=("num_iters",))
+def _naive_jit(C, a, b, eps, *, num_iters):
+    K = jnp.exp(-C / eps)
+
+    def body(carry, _):
+        u, v = carry
+        u = a / (K @ v)
+        v = b / (K.T @ u)
+        P = u[:, None] * K * v[None, :]
+        return (u, v), jnp.sum(jnp.abs(P.sum(1) - a))
+
+    (u, v), errs = jax.lax.scan(body, (jnp.ones_like(a), jnp.ones_like(b)), None, length=num_iters)
+    return u[:, None] * K * v[None, :], errs
+
+
+# ---------------------------------------------------------------------------
+# Sinkhorn-Newton-Sparse
+# ---------------------------------------------------------------------------
+
+class SNSOutput(NamedTuple):
+    """Result of :func:`sinkhorn_newton_sparse`.
+
+    ``errors`` concatenates the warm-up Sinkhorn errors and the L1 marginal
+    errors ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁`` before each Newton step (``-1`` unused);
+    ``density`` is the fraction of plan entries kept in the sparsified Hessian at
+    each Newton step; ``cg_iters`` the CG iterations per step.
+    """
+
+    f: jax.Array
+    g: jax.Array
+    errors: jax.Array
+    density: jax.Array
+    cg_iters: jax.Array
+    converged: jax.Array
+    n_sinkhorn: jax.Array
+    n_newton: jax.Array
+    reg_ot_cost: jax.Array
+    transport_cost: jax.Array
+    geom: Any
+    eps: jax.Array
+
+    def plan(self) -> jax.Array:
+        return self.geom.plan(self.f, self.g, self.eps)
+
+
+
+def _cg_count(matvec, rhs, tol, maxiter):
+    """Plain CG from 0 with an iteration counter (relative residual ``tol``)."""
+    x = jnp.zeros_like(rhs)
+    r = rhs
+    p = r
+    rs = jnp.dot(r, r)
+    stop = (tol * jnp.linalg.norm(rhs)) ** 2
+
+    def cond(s):
+        _, _, _, rs, k = s
+        return (k < maxiter) & (rs > stop) & jnp.isfinite(rs)
+
+    def body(s):
+        x, r, p, rs, k = s
+        Ap = matvec(p)
+        pAp = jnp.dot(p, Ap)
+        alpha = jnp.where(pAp > 0, rs / jnp.where(pAp > 0, pAp, 1.0), 0.0)
+        x = x + alpha * p
+        r = r - alpha * Ap
+        rs_new = jnp.where(pAp > 0, jnp.dot(r, r), 0.0)  # breakdown: stop
+        p = r + (rs_new / jnp.where(rs > 0, rs, 1.0)) * p
+        return x, r, p, rs_new, k + 1
+
+    x, _, _, _, k = jax.lax.while_loop(cond, body, (x, r, p, rs, jnp.asarray(0)))
+    return x, k
+
+
+@functools.partial(jax.jit, static_argnames=("warmup", "max_newton", "tol", "cg_tol",
+                                             "cg_maxiter", "max_backtracks"))
+def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_maxiter,
+             max_backtracks):
+    eps = jnp.asarray(eps, dtype=jnp.result_type(a, float))
+    la, lb = _safe_log(a), _safe_log(b)
+    n, m = geom.shape
+    f, g = _init(geom, a, b, eps, None)
+
+    # --- stage 1: Sinkhorn warm-up -------------------------------------------
+    def sk(i, s):
+        f, g, errs = s
+        f, g, err = _sinkhorn_step(geom, la, lb, a, eps, f, g)
+        return f, g, errs.at[i].set(err)
+
+    errs_sk = -jnp.ones((max(warmup, 1),), f.dtype)
+    f, g, errs_sk = jax.lax.fori_loop(0, warmup, sk, (f, g, errs_sk))
+    errs_sk = errs_sk[:warmup]
+
+    # --- stage 2: Newton on L(f, g) with a sparsified Hessian -------------------
+    C = geom.cost_matrix
+
+    def plan_and_value(f, g):
+        P = jnp.exp((f[:, None] + g[None, :] - C) / eps)
+        return P, jnp.dot(f, a) + jnp.dot(g, b) - eps * jnp.sum(P)
+
+    def cond(s):
+        err, k = s[3], s[4]
+        return jnp.logical_and(k < max_newton, err > tol)
+
+    def body(s):
+        f, g, P, err, k, errs, dens, cgs = s
+        r, c = P.sum(1), P.sum(0)
+        L0 = jnp.dot(f, a) + jnp.dot(g, b) - eps * jnp.sum(r)
+        # sparsify: keep P_ij >= threshold * max P (the largest entries of the plan)
+        Ps = jnp.where(P >= threshold * jnp.max(P), P, 0.0)
+        dens = dens.at[k].set(jnp.mean(Ps > 0))
+        ridge = 1e-12 * jnp.max(r)
+
+        def M(v):
+            v1, v2 = v[:n], v[n:]
+            # multiply-reduce instead of gemv: several times faster on XLA:CPU
+            return jnp.concatenate([r * v1 + jnp.sum(Ps * v2[None, :], axis=1),
+                                    jnp.sum(Ps * v1[:, None], axis=0) + c * v2]) + ridge * v
+
+        grad = jnp.concatenate([a - r, b - c])
+        d, kcg = _cg_count(M, eps * grad, cg_tol, cg_maxiter)  # ascent direction
+        cgs = cgs.at[k].set(kcg)
+        df, dg = d[:n], d[n:]
+        shift = (jnp.sum(df) - jnp.sum(dg)) / (n + m)  # drop the (1, −1) kernel component
+        df, dg = df - shift, dg + shift
+        d = jnp.concatenate([df, dg])
+        slope = jnp.dot(grad, d)
+
+        def ls_cond(t):
+            alpha, j, Pt, Lt = t
+            # Armijo on the concave dual (False for NaN); in float32 the sum over all n·m
+            # entries is too noisy for a tiny slope, so a step that lowers the marginal
+            # error (the gradient norm) is accepted as well.
+            ok = Lt >= L0 + 1e-4 * alpha * slope
+            err_t = jnp.sum(jnp.abs(Pt.sum(1) - a)) + jnp.sum(jnp.abs(Pt.sum(0) - b))
+            ok = ok | (err_t < err)
+            return jnp.logical_and(j < max_backtracks, jnp.logical_not(ok))
+
+        def ls_body(t):
+            alpha, j, _, _ = t
+            alpha = 0.5 * alpha
+            Pt, Lt = plan_and_value(f + alpha * df, g + alpha * dg)
+            return alpha, j + 1, Pt, Lt
+
+        one = jnp.asarray(1.0, f.dtype)
+        P1, L1 = plan_and_value(f + df, g + dg)
+        alpha, _, P, _ = jax.lax.while_loop(ls_cond, ls_body, (one, jnp.asarray(0), P1, L1))
+        f, g = f + alpha * df, g + alpha * dg
+        err = jnp.sum(jnp.abs(P.sum(1) - a)) + jnp.sum(jnp.abs(P.sum(0) - b))
+        errs = errs.at[k + 1].set(err)
+        return f, g, P, err, k + 1, errs, dens, cgs
+
+    errs_nt = -jnp.ones((max_newton + 1,), f.dtype)
+    P0, _ = plan_and_value(f, g)
+    err0 = jnp.sum(jnp.abs(P0.sum(1) - a)) + jnp.sum(jnp.abs(P0.sum(0) - b))
+    errs_nt = errs_nt.at[0].set(err0)
+    dens = jnp.zeros((max_newton,), f.dtype)
+    cgs = jnp.zeros((max_newton,), jnp.int32)
+    s0 = (f, g, P0, err0, jnp.asarray(0), errs_nt, dens, cgs)
+    f, g, _, err, k, errs_nt, dens, cgs = jax.lax.while_loop(cond, body, s0)
+    errors = jnp.concatenate([errs_sk, errs_nt])
+    reg, tc = _costs(geom, a, b, f, g, eps)
+    return SNSOutput(f, g, errors, dens, cgs, err <= tol, jnp.asarray(warmup), k, reg, tc,
+                     geom, eps)
+
+
+def sinkhorn_newton_sparse(geom: Any, a: Any = None, b: Any = None, eps: Any = 1e-2, *,
+                           warmup: int = 20, threshold: float = 1e-6, tol: float = 1e-9,
+                           max_newton: int = 50, cg_tol: Optional[float] = None,
+                           cg_maxiter: int = 1000, max_backtracks: int = 30) -> SNSOutput:
+    r"""Sinkhorn-Newton-Sparse (Tang et al. 2024).
+
+    Stage 1: ``warmup`` log-domain Sinkhorn iterations.  Stage 2: Newton ascent
+    on the concave dual ``L(f, g)``.  Its Hessian is ``−M/ε`` with
+    ``M = [[diag(P1), P], [Pᵀ, diag(Pᵀ1)]]``; the off-diagonal blocks are
+    *sparsified* by keeping the largest entries of the plan,
+    ``P_ij ≥ threshold · max P`` (the diagonal is kept exactly).  The direction
+    solves ``M_s Δ = ε ∇L`` by conjugate gradients; the step size by Armijo
+    backtracking on ``L`` (a step that lowers the marginal error is also
+    accepted, which matters only when rounding makes ``L`` too noisy, in float32).  Stops when ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ ≤ tol``.
+
+    Materialises the ``n × m`` plan each Newton step; use float64 for tol ≲ 1e-7
+    (``cg_tol`` defaults to 1e-11 in float64 and 1e-5 in float32).
+    The sparsified matrix is held as a dense masked array, so on CPU/GPU each CG
+    step costs a dense mat-vec (multiply-adds, no ``exp``): the memory of a real
+    sparse format is not exploited.
+    """
+    geom = _as_geometry(geom)
+    _check_geometry(geom)
+    a, b = check_marginals(geom, a, b)
+    _check_eps(eps)
+    require_int("warmup", warmup, minimum=0)
+    require_int("max_newton", max_newton, minimum=1)
+    require_positive("tol", tol)
+    if is_concrete(threshold):
+        if not (0 <= float(threshold) < 1):
+            raise ValueError(f"threshold must lie in [0, 1), got {threshold!r}")
+    if cg_tol is None:
+        cg_tol = 1e-11 if jnp.result_type(a, float) == jnp.float64 else 1e-5
+    return _sns_jit(geom, a, b, eps, jnp.asarray(threshold), warmup=int(warmup),
+                    max_newton=int(max_newton), tol=float(tol), cg_tol=float(cg_tol),
+                    cg_maxiter=int(cg_maxiter), max_backtracks=int(max_backtracks))
+
+
+# ---------------------------------------------------------------------------
+# exact OT (LP)
+# ---------------------------------------------------------------------------
+
+class EMDOutput(NamedTuple):
+    """Exact OT: the optimal plan, its cost ``⟨C, P⟩`` and the LP status message."""
+
+    plan: np.ndarray
+    cost: float
+    message: str
+
+
+def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
+    """Exact (unregularised) OT by linear programming (scipy ``linprog``, HiGHS).
+
+    ``min ⟨C, P⟩`` s.t. ``P1 = a``, ``Pᵀ1 = b``, ``P ≥ 0``: the ε → 0 limit of
+    entropic OT.  For small problems (``n·m`` up to ~10⁵ variables).  Runs on the
+    host in float64 (not jit-able, not differentiable).
+    """
+    import scipy.optimize
+    import scipy.sparse as sp
+
+    geom = _as_geometry(C)
+    _check_geometry(geom)
+    a, b = check_marginals(geom, a, b)
+    Cn = np.asarray(geom.cost_matrix, dtype=np.float64)
+    an, bn = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    bn = bn * (an.sum() / bn.sum())
+    n, m = Cn.shape
+    rows = sp.kron(sp.eye(n), np.ones((1, m)))
+    cols = sp.kron(np.ones((1, n)), sp.eye(m))
+    A_eq = sp.vstack([rows, cols]).tocsr()
+    res = scipy.optimize.linprog(Cn.ravel(), A_eq=A_eq, b_eq=np.concatenate([an, bn]),
+                                 bounds=(0, None), method="highs")
+    if res.status != 0:
+        raise RuntimeError(f"linprog failed: {res.message}")
+    P = np.maximum(res.x.reshape(n, m), 0.0)
+    return EMDOutput(P, float(np.sum(P * Cn)), res.message)
+
+
+# ---------------------------------------------------------------------------
+# sparsity-constrained OT (Liu, Puigcerver & Blondel 2023)
+# ---------------------------------------------------------------------------
+
+def sparse_simplex_projection(s: jax.Array, mass, k) -> jax.Array:
+    """Euclidean projection of ``s`` onto ``{t ≥ 0, Σt = mass, ‖t‖₀ ≤ k}``.
+
+    Exact for this non-convex set: keep the ``k`` largest entries and project
+    them onto the scaled simplex (Kyrillidis et al. 2013).  ``k`` may be a traced
+    integer (one compilation serves every ``k``).
+    """
+    n = s.shape[-1]
+    s = s - jax.lax.stop_gradient(jnp.max(s))  # the projection is shift-invariant
+    vals, idx = jax.lax.top_k(s, n)  # sorted descending
+    valid = jnp.arange(n) < k
+    css = jnp.cumsum(jnp.where(valid, vals, 0.0)) - mass
+    ks = jnp.arange(1, n + 1, dtype=s.dtype)
+    cond = valid & (vals - css / ks > 0)
+    rho = jnp.maximum(jnp.sum(cond), 1)  # number of positive entries (≥ 1)
+    tau = css[rho - 1] / rho
+    t = jnp.where(valid, jnp.maximum(vals - tau, 0.0), 0.0)
+    return jnp.zeros_like(s).at[idx].set(t)
+
+
+class SparseOTOutput(NamedTuple):
+    """Result of :func:`sparse_ot`: semi-dual potential ``alpha``, plan (≤ k
+    nonzeros per column, columns summing to ``b``), the semi-dual value per
+    iteration, ``converged`` (‖∇‖₁ = ‖a − P1‖₁ ≤ tol), iterations, ``⟨C, P⟩``."""
+
+    alpha: jax.Array
+    plan: jax.Array
+    values: jax.Array
+    grad_norms: jax.Array
+    converged: jax.Array
+    n_iters: jax.Array
+    transport_cost: jax.Array
+
+
+def _semi_dual(alpha, C, a, b, gamma, k):
+    """D(α) = ⟨α, a⟩ − Σ_j Ω*_j(α − c_j), Ω_j(t) = (γ/2)‖t‖² on {t ∈ b_jΔ, ‖t‖₀ ≤ k}."""
+    S = (alpha[:, None] - C).T  # (m, n): column j's scores
+    T = jax.vmap(lambda s, bj: sparse_simplex_projection(s / gamma, bj, k))(S, b)  # (m, n)
+    T = jax.lax.stop_gradient(T)  # Danskin: ∇_s Ω*(s) = T
+    conj = jnp.sum(T * S, axis=1) - 0.5 * gamma * jnp.sum(T**2, axis=1)
+    return jnp.dot(alpha, a) - jnp.sum(conj), T.T
+
+
+@functools.partial(jax.jit, static_argnames=("max_iter", "tol"))
+def _sparse_ot_jit(C, a, b, gamma, k, *, max_iter, tol):
+    import optax
+
+    def neg(alpha):
+        return -_semi_dual(alpha, C, a, b, gamma, k)[0]
+
+    opt = optax.lbfgs()
+    value_and_grad = optax.value_and_grad_from_state(neg)
+    alpha0 = jnp.zeros_like(a)
+
+    def cond(s):
+        _, _, it, gn, _, _ = s
+        return jnp.logical_and(it < max_iter, gn > tol)
+
+    def body(s):
+        alpha, state, it, _, vals, gns = s
+        v, gr = value_and_grad(alpha, state=state)
+        updates, state = opt.update(gr, state, alpha, value=v, grad=gr, value_fn=neg)
+        alpha = optax.apply_updates(alpha, updates)
+        gn = jnp.sum(jnp.abs(gr))
+        return alpha, state, it + 1, gn, vals.at[it].set(-v), gns.at[it].set(gn)
+
+    vals = jnp.full((max_iter,), jnp.nan, a.dtype)
+    s0 = (alpha0, opt.init(alpha0), jnp.asarray(0), jnp.asarray(jnp.inf, a.dtype), vals, vals)
+    alpha, _, it, gn, vals, gns = jax.lax.while_loop(cond, body, s0)
+    _, P = _semi_dual(alpha, C, a, b, gamma, k)
+    gn_final = jnp.sum(jnp.abs(P.sum(1) - a))
+    return SparseOTOutput(alpha, P, vals, gns, gn_final <= tol, it, jnp.sum(C * P))
+
+
+def sparse_ot(C: Any, a: Any = None, b: Any = None, *, k: int, gamma: float = 1e-2,
+              tol: float = 1e-6, max_iter: int = 500) -> SparseOTOutput:
+    r"""Sparsity-constrained OT (Liu, Puigcerver & Blondel 2023) via its semi-dual.
+
+    ``min ⟨C, P⟩ + (γ/2)‖P‖²`` over ``P ∈ U(a, b)`` with at most ``k`` nonzeros per
+    column.  Semi-dual ``max_α ⟨α, a⟩ − Σ_j Ω*_j(α − c_j)`` where
+    ``∇Ω*_j(s) = proj_{b_jΔ, k-sparse}(s/γ)`` (top-k then simplex projection),
+    maximised by L-BFGS (optax).  ``k = 1`` recovers unregularised OT's
+    semi-dual; ``k ≥ n`` quadratically regularised OT.  The returned plan has
+    columns summing exactly to ``b`` with ≤ k nonzeros; rows match ``a`` up to
+    the solver's tolerance.
+    """
+    geom = _as_geometry(C)
+    _check_geometry(geom)
+    a, b = check_marginals(geom, a, b)
+    require_int("k", k, minimum=1)
+    require_positive("gamma", gamma)
+    require_int("max_iter", max_iter, minimum=1)
+    Cm = geom.cost_matrix
+    dt = jnp.result_type(Cm, a, float)
+    return _sparse_ot_jit(Cm.astype(dt), a.astype(dt), b.astype(dt), jnp.asarray(gamma, dt),
+                          jnp.asarray(min(int(k), Cm.shape[0])), max_iter=int(max_iter),
+                          tol=float(tol))
+
+
+# ---------------------------------------------------------------------------
+# Sinkformer attention (Sander et al. 2022)
+# ---------------------------------------------------------------------------
+
+def sinkhorn_attention(q: jax.Array, k: jax.Array, v: jax.Array, *, num_iters: int = 3,
+                       temperature: Optional[float] = None) -> jax.Array:
+    r"""Doubly stochastic (Sinkformer) attention ``A V``.
+
+    ``A = Sinkhorn(exp(Q Kᵀ / τ))`` with ``num_iters`` alternating normalisations
+    in the log domain, starting (and, for odd counts, ending) with the row
+    normalisation: ``num_iters=1`` is softmax attention; as ``num_iters → ∞``
+    rows sum to 1 and columns to ``n_q / n_k``.  ``τ`` defaults to ``√d``.
+    Works on ``(n, d)`` inputs; ``vmap`` over heads/batches.
+    """
+    require_ndim("q", q, 2)
+    require_ndim("k", k, 2)
+    require_ndim("v", v, 2)
+    if q.shape[1] != k.shape[1]:
+        raise ValueError(f"q and k must have the same feature size, got {q.shape} and {k.shape}")
+    if k.shape[0] != v.shape[0]:
+        raise ValueError(f"k and v must have the same length, got {k.shape} and {v.shape}")
+    require_int("num_iters", num_iters, minimum=1)
+    tau = math.sqrt(q.shape[1]) if temperature is None else temperature
+    require_positive("temperature", tau)
+    logits = q @ k.T / tau
+    col_mass = jnp.log(q.shape[0] / k.shape[0])
+
+    def step(i, L):
+        row = L - jax.nn.logsumexp(L, axis=1, keepdims=True)
+        col = L - jax.nn.logsumexp(L, axis=0, keepdims=True) + col_mass
+        return jnp.where(i % 2 == 0, row, col)
+
+    L = jax.lax.fori_loop(0, num_iters, step, logits)
+    return jnp.exp(L) @ v

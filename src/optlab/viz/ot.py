@@ -1,0 +1,127 @@
+"""Figures for the optimal-transport chapter (built on :mod:`optlab.viz.core`)."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .core import COLORS, _layout, _slider, heatmap_slider
+
+__all__ = ["plan_slider", "sns_comparison", "sparse_plan_slider", "point_plan_slider"]
+
+
+def plan_slider(plans: Any, eps_values: Sequence[float], *, log_color: bool = True,
+                title: str = "Entropic plan P_ε (rows: source points, columns: targets)",
+                height: int = 520):
+    """Heatmaps of transport plans with a slider over ε (``plans``: ``(P, n, m)``)."""
+    P = np.asarray(plans, dtype=float)
+    if log_color:
+        # floor at 1e-12 of the largest entry so the colour scale stays readable
+        P = np.maximum(P, 1e-12 * P.max(axis=(1, 2), keepdims=True))
+    return heatmap_slider(P, list(eps_values), "ε", log_color=log_color, title=title,
+                          xaxis_title="target j", yaxis_title="source i", height=height)
+
+
+def sparse_plan_slider(plans: Any, ks: Sequence[int], *, title: str | None = None,
+                       height: int = 520):
+    """Heatmaps of k-sparse plans with a slider over ``k`` (zeros drawn white)."""
+    P = np.asarray(plans, dtype=float)
+    Z = np.where(P > 0, P, np.nan)
+    fig = heatmap_slider(Z, [str(k) for k in ks], "k", colorscale="Viridis",
+                         title=title or "Sparsity-constrained plan (white = exact zero)",
+                         xaxis_title="target j (column: ≤ k nonzeros)",
+                         yaxis_title="source i", height=height)
+    return fig
+
+
+def point_plan_slider(x: Any, y: Any, plans: Any, labels: Sequence[Any], prefix: str, *,
+                      max_lines: int = 400, title: str | None = None, height: int = 520):
+    """Two point clouds joined by segments whose opacity is the plan's mass, one
+    group per slider value (the ``max_lines`` heaviest entries of each plan)."""
+    x, y, P = np.asarray(x), np.asarray(y), np.asarray(plans, dtype=float)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name="source x",
+                             marker=dict(color=COLORS[0], size=7)))
+    fig.add_trace(go.Scatter(x=y[:, 0], y=y[:, 1], mode="markers", name="target y",
+                             marker=dict(color=COLORS[1], size=7, symbol="diamond")))
+    owner = []
+    for j in range(P.shape[0]):
+        flat = P[j].ravel()
+        top = np.argsort(flat)[::-1][:max_lines]
+        w = flat[top] / flat[top].max()
+        keep = w > 1e-3
+        ii, jj = np.unravel_index(top[keep], P[j].shape)
+        # one trace per opacity bin keeps the JSON small
+        bins = np.digitize(w[keep], [0.05, 0.25, 0.6])
+        for bidx, alpha in enumerate((0.08, 0.25, 0.5, 0.9)):
+            sel = bins == bidx
+            xs = np.stack([x[ii[sel], 0], y[jj[sel], 0], np.full(sel.sum(), np.nan)], 1).ravel()
+            ys = np.stack([x[ii[sel], 1], y[jj[sel], 1], np.full(sel.sum(), np.nan)], 1).ravel()
+            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", showlegend=False,
+                                     hoverinfo="skip", visible=j == 0,
+                                     line=dict(color=f"rgba(60,60,60,{alpha})", width=1.5)))
+            owner.append(j)
+    steps = []
+    for j in range(P.shape[0]):
+        steps.append(("restyle", [{"visible": [True, True] + [o == j for o in owner]}]))
+    labs = [lab if isinstance(lab, str) else f"{float(lab):.3g}" for lab in labels]
+    _layout(fig, title, "x₁", "x₂", height=height)
+    fig.update_layout(sliders=[_slider(labs, prefix, steps)])
+    fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    return fig
+
+
+def sns_comparison(sinkhorn: Mapping[str, Any], sns_runs: Sequence[Mapping[str, Any]],
+                   thresholds: Sequence[float], *, tol: float | None = None,
+                   title: str | None = None, height: int = 480):
+    """Marginal error against iteration (left) and wall time (right).
+
+    Args:
+      sinkhorn: ``{"errors": (T,), "time": (T,)}`` for plain Sinkhorn (always shown).
+      sns_runs: one mapping per threshold δ with ``"errors"``, ``"time"`` (same
+        length) and optionally ``"density"`` (mean kept fraction, for the legend).
+      thresholds: the δ of each run (slider labels).
+      tol: optional horizontal reference line.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("against iteration", "against time [s]"),
+                        horizontal_spacing=0.1)
+
+    def pos(v):
+        v = np.asarray(v, dtype=float).copy()
+        v[~(v > 0)] = np.nan
+        return v
+
+    e, t = pos(sinkhorn["errors"]), np.asarray(sinkhorn["time"], dtype=float)
+    for col, xs in ((1, np.arange(len(e))), (2, t)):
+        fig.add_trace(go.Scatter(x=xs, y=e, mode="lines", name="Sinkhorn", legendgroup="sk",
+                                 showlegend=col == 1, line=dict(color=COLORS[0], width=2)),
+                      row=1, col=col)
+    n_static = 2
+    if tol is not None:
+        for col in (1, 2):
+            fig.add_hline(y=tol, line=dict(color="#555555", dash="dash", width=1), row=1, col=col)
+    for j, run in enumerate(sns_runs):
+        e, t = pos(run["errors"]), np.asarray(run["time"], dtype=float)
+        dens = run.get("density")
+        name = "SNS" + (f" (density {float(dens):.2f})" if dens is not None else "")
+        for col, xs in ((1, np.arange(len(e))), (2, t)):
+            fig.add_trace(go.Scatter(x=xs, y=e, mode="lines+markers", name=name,
+                                     legendgroup="sns", showlegend=col == 1, visible=j == 0,
+                                     marker=dict(size=4), line=dict(color=COLORS[1], width=2)),
+                          row=1, col=col)
+    steps = []
+    for j in range(len(sns_runs)):
+        vis = [True] * n_static + [k // 2 == j for k in range(2 * len(sns_runs))]
+        steps.append(("restyle", [{"visible": vis}]))
+    _layout(fig, title, None, None, height=height)
+    fig.update_layout(sliders=[_slider([f"{float(d):.0e}" for d in thresholds],
+                                       "sparsification threshold δ = ", steps)])
+    fig.update_yaxes(type="log", exponentformat="power", title_text="‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁",
+                     row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    fig.update_xaxes(title_text="iteration (Sinkhorn steps / warm-up + Newton steps)", row=1, col=1)
+    fig.update_xaxes(title_text="seconds", row=1, col=2)
+    return fig
