@@ -31,9 +31,10 @@ def _mutants(lab):
 def _params():
     out = []
     for lab in LABS:
-        out.append(pytest.param(lab, None, id=f"{lab}-student"))
+        group = pytest.mark.xdist_group(lab)  # one lab's tests share a worker (and its otter assign)
+        out.append(pytest.param(lab, None, id=f"{lab}-student", marks=group))
         for m in _mutants(lab):
-            out.append(pytest.param(lab, m["name"], id=f"{lab}-mutant-{m['name']}"))
+            out.append(pytest.param(lab, m["name"], id=f"{lab}-mutant-{m['name']}", marks=group))
     return out
 
 
@@ -61,7 +62,7 @@ def test_every_lab_has_mutants():
         assert _mutants(lab), f"labs/{lab}/mutants.yml is missing or empty"
 
 
-@pytest.mark.parametrize("lab", LABS)
+@pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.xdist_group(lab)) for lab in LABS])
 def test_solution_gets_full_marks(lab, assigned):
     dist = assigned(lab)
     scores = labtools.grade_one(labtools.autograder_zip(dist), dist / "autograder" / f"{lab}.ipynb")
@@ -97,6 +98,7 @@ def test_wrong_or_empty_answers_lose_marks(lab, mutant, assigned, tmp_path):
         assert scores[q][0] < scores[q][1], f"mutant {mutant} did not lose points on {q}: {scores}"
 
 
+@pytest.mark.xdist_group("lab01_gd")
 def test_grading_command_scores_a_folder_into_csv(tmp_path, assigned):
     """The instructors' command: a correct, a partial and a wrong submission, one CSV."""
     import csv
