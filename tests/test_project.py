@@ -74,3 +74,16 @@ def test_display_math_starts_its_own_paragraph():
             if cell["cell_type"] == "markdown":
                 src = "".join(cell["source"])
                 assert fix(src) == src, f"{path.relative_to(ROOT)}: run tools/fix_display_math.py"
+
+
+def test_bibliography_files_are_wired_and_keys_unique():
+    """Every bib/*.bib is in _config.yml, and no key is defined twice (bibtex drops the rest of a file)."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    listed = set(config["bibtex_bibfiles"])
+    files = {"references.bib"} | {f"bib/{p.name}" for p in (ROOT / "bib").glob("*.bib")}
+    assert listed == files, f"not wired: {files - listed}; missing: {listed - files}"
+    keys = []
+    for f in sorted(files):
+        keys += re.findall(r"^@\w+\{([^,\s]+),", (ROOT / f).read_text(), flags=re.M)
+    dups = {k for k in keys if keys.count(k) > 1}
+    assert not dups, f"duplicate bibtex keys: {dups}"

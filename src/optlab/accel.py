@@ -1,0 +1,448 @@
+"""Accelerated and momentum methods beyond :mod:`optlab.first_order` (Chapter 2).
+
+Gradient descent, heavy ball and Nesterov live in :mod:`optlab.first_order`;
+this module adds, as :class:`optax.GradientTransformationExtraArgs` with the
+same conventions (``update`` returns ``x_{k+1} − x_k``; ``value=`` extra arg):
+
+- :func:`triple_momentum`: the triple momentum method (Van Scoy, Freeman, Lynch,
+  2018), the fastest known rate ``ρ = 1 − 1/√κ`` for L-smooth μ-strongly convex f.
+- :func:`nesterov_restart`: Nesterov with ``β_j = j/(j+3)`` and adaptive restart
+  (O'Donoghue and Candès, 2015), gradient or function scheme.
+- :func:`polyak_heavy_ball`: heavy ball with a Polyak-type step size derived for
+  momentum (Wang, Johansson and Zhang, 2023).
+- :func:`schedule_free_sgd`: Schedule-Free SGD (Defazio et al., 2024).
+
+and the two objects the chapter studies them on:
+
+- :func:`lrp_counterexample`: the 1-D piecewise quadratic (μ = 1, L = 25) on which
+  quadratic-tuned heavy ball cycles (Lessard, Recht and Packard, 2016).
+- :func:`momentum_ode`: the ODE limits ``ẍ + (3/t) ẋ + ∇f(x) = 0`` (Su, Boyd and
+  Candès, 2016) and ``ẍ + 2√μ ẋ + ∇f(x) = 0``, integrated with RK4.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from . import _checks
+from .first_order import ScalarOrSchedule, _at, _check_momentum, _check_scalar_or_schedule
+from .problems import Problem
+
+__all__ = [
+    "TripleMomentumState",
+    "triple_momentum",
+    "triple_momentum_params",
+    "triple_momentum_output",
+    "RestartState",
+    "nesterov_restart",
+    "PolyakMomentumState",
+    "polyak_heavy_ball",
+    "ScheduleFreeState",
+    "schedule_free_sgd",
+    "schedule_free_eval_params",
+    "lrp_counterexample",
+    "quadratic_rate",
+    "momentum_ode",
+    "run_with_eval",
+]
+
+_tmap = jax.tree_util.tree_map
+
+
+def _vdot(a, b):
+    return sum(jnp.vdot(x, y).real for x, y in zip(jax.tree_util.tree_leaves(a),
+                                                    jax.tree_util.tree_leaves(b)))
+
+
+def _check_L_mu(L, mu):
+    _checks.require_positive("L", L)
+    _checks.require_positive("mu", mu)
+    if _checks.is_concrete((L, mu)) and float(mu) > float(L):
+        raise ValueError(f"mu must not exceed L, got mu={mu!r} > L={L!r}")
+
+
+# --------------------------------------------------------------------------- triple momentum
+class TripleMomentumState(NamedTuple):
+    count: jax.Array
+    xi: Any  # ξ_k
+    xi_prev: Any  # ξ_{k−1}
+
+
+def triple_momentum_params(L: float, mu: float) -> dict:
+    """The constants ``(α, β, γ, δ, ρ)`` of the triple momentum method.
+
+    ``ρ = 1 − 1/√κ``, ``α = (1+ρ)/L``, ``β = ρ²/(2−ρ)``, ``γ = ρ²/((1+ρ)(2−ρ))``,
+    ``δ = ρ²/(1−ρ²)`` (Van Scoy, Freeman and Lynch, 2018).
+    """
+    _check_L_mu(L, mu)
+    rho = 1.0 - math.sqrt(float(mu) / float(L))
+    return dict(
+        alpha=(1 + rho) / L,
+        beta=rho**2 / (2 - rho),
+        gamma=rho**2 / ((1 + rho) * (2 - rho)),
+        delta=rho**2 / (1 - rho**2) if rho < 1 else 0.0,
+        rho=rho,
+    )
+
+
+def triple_momentum(L: float, mu: float) -> optax.GradientTransformationExtraArgs:
+    """Triple momentum: ``ξ_{k+1} = (1+β)ξ_k − βξ_{k−1} − α∇f(y_k)``, ``y_k = (1+γ)ξ_k − γξ_{k−1}``.
+
+    The parameters handed to ``update`` (and tracked by :func:`optlab.runner.run`)
+    are the gradient points ``y_k``; the method's output sequence
+    ``x_k = (1+δ)ξ_k − δξ_{k−1}`` is :func:`triple_momentum_output` of the state.
+    Both converge at rate ``ρ = 1 − 1/√κ`` on every L-smooth μ-strongly convex f.
+    With ``L = μ`` it is one exact gradient step ``1/L`` (Newton on isotropic quadratics).
+    """
+    c = triple_momentum_params(L, mu)
+    alpha, beta, gamma = c["alpha"], c["beta"], c["gamma"]
+
+    def init(params):
+        return TripleMomentumState(jnp.zeros([], jnp.int32), params, params)
+
+    def update(updates, state, params=None, **extra):
+        del extra
+        if params is None:
+            raise ValueError("triple_momentum needs params: call update(g, state, params)")
+        xi_new = _tmap(lambda x, xp, g: ((1 + beta) * x - beta * xp - alpha * g).astype(g.dtype),
+                       state.xi, state.xi_prev, updates)
+        y_new = _tmap(lambda xn, x: (1 + gamma) * xn - gamma * x, xi_new, state.xi)
+        out = _tmap(lambda yn, y: (yn - y).astype(y.dtype), y_new, params)
+        return out, TripleMomentumState(state.count + 1, xi_new, state.xi)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def triple_momentum_output(state: TripleMomentumState, L: float, mu: float) -> Any:
+    """The output point ``x_k = (1+δ)ξ_k − δξ_{k−1}`` of the triple momentum method."""
+    d = triple_momentum_params(L, mu)["delta"]
+    return _tmap(lambda x, xp: (1 + d) * x - d * xp, state.xi, state.xi_prev)
+
+
+def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **hyper) -> float:
+    """Exact asymptotic rate (spectral radius) of a linear method on a quadratic.
+
+    Every method here is, on ``f = ½ xᵀAx``, a linear recursion in ``(z_k, z_{k−1})``;
+    per eigenvalue ``λ`` of ``A`` its companion polynomial is ``z² − a z + b``.  The
+    rate is the largest root modulus over ``λ ∈ eigenvalues`` (default: a fine grid
+    of ``[μ, L]``, i.e. the worst case over quadratics with that spectrum).
+
+    Args:
+      method: ``"gd"`` (``learning_rate``), ``"heavy_ball"`` / ``"nesterov"``
+        (``learning_rate``, ``momentum``) or ``"triple_momentum"``.
+    """
+    _check_L_mu(L, mu)
+    lam = jnp.linspace(mu, L, 2001) if eigenvalues is None else jnp.asarray(eigenvalues)
+    if method == "gd":
+        eta = hyper["learning_rate"]
+        return float(jnp.max(jnp.abs(1 - eta * lam)))
+    if method == "heavy_ball":
+        eta, beta = hyper["learning_rate"], hyper["momentum"]
+        a, b = 1 + beta - eta * lam, beta * jnp.ones_like(lam)
+    elif method == "nesterov":
+        eta, beta = hyper["learning_rate"], hyper["momentum"]
+        a, b = (1 + beta) * (1 - eta * lam), beta * (1 - eta * lam)
+    elif method == "triple_momentum":
+        c = triple_momentum_params(L, mu)
+        a = 1 + c["beta"] - c["alpha"] * lam * (1 + c["gamma"])
+        b = c["beta"] - c["alpha"] * lam * c["gamma"]
+    else:
+        raise ValueError(f"unknown method {method!r}; expected gd, heavy_ball, nesterov or triple_momentum")
+    disc = (a.astype(complex) ** 2 - 4 * b)
+    roots = jnp.stack([(a + jnp.sqrt(disc)) / 2, (a - jnp.sqrt(disc)) / 2])
+    return float(jnp.max(jnp.abs(roots)))
+
+
+# --------------------------------------------------------------------------- adaptive restart
+class RestartState(NamedTuple):
+    count: jax.Array  # total steps
+    since_restart: jax.Array  # j, momentum β_j = j/(j+3)
+    x: Any  # x_k (the gradient-step sequence); params are y_k
+    last_value: jax.Array
+    restarts: jax.Array  # number of restarts so far
+
+
+def nesterov_restart(
+    learning_rate: ScalarOrSchedule, restart: str = "gradient"
+) -> optax.GradientTransformationExtraArgs:
+    """Nesterov's method ``x_{k+1} = y_k − η∇f(y_k)``, ``y_{k+1} = x_{k+1} + β_j (x_{k+1} − x_k)``
+    with ``β_j = j/(j+3)`` and adaptive restart (O'Donoghue and Candès, 2015).
+
+    ``j`` counts steps since the last restart; a restart sets ``j = 0`` (no momentum).
+
+    Args:
+      learning_rate: ``η`` (use ``1/L``).
+      restart: ``"gradient"``: restart when ``⟨∇f(y_k), x_{k+1} − x_k⟩ > 0``
+        (the momentum points uphill); ``"function"``: restart when the objective
+        at the gradient point increased, ``f(y_k) > f(y_{k−1})`` (needs ``value=``;
+        O'Donoghue–Candès test ``f(x_k)``, we test the value the runner supplies);
+        ``"none"``: plain Nesterov with ``β_k = k/(k+3)``.
+    """
+    _check_scalar_or_schedule("learning_rate", learning_rate)
+    if restart not in ("gradient", "function", "none"):
+        raise ValueError(f"restart must be 'gradient', 'function' or 'none', got {restart!r}")
+
+    def init(params):
+        return RestartState(jnp.zeros([], jnp.int32), jnp.zeros([], jnp.int32), params,
+                            jnp.asarray(jnp.inf), jnp.zeros([], jnp.int32))
+
+    def update(updates, state, params=None, *, value=None, **extra):
+        del extra
+        if params is None:
+            raise ValueError("nesterov_restart needs params: call update(g, state, params)")
+        if restart == "function" and value is None:
+            raise ValueError("restart='function' needs the objective value: update(..., value=f(x))")
+        eta = _at(learning_rate, state.count)
+        x_new = _tmap(lambda y, g: y - eta * g, params, updates)
+        if restart == "gradient":
+            do = _vdot(updates, _tmap(jnp.subtract, x_new, state.x)) > 0
+        elif restart == "function":
+            do = value > state.last_value
+        else:
+            do = jnp.asarray(False)
+        j = jnp.where(do, 0, state.since_restart)
+        beta = j / (j + 3.0)
+        y_new = _tmap(lambda xn, x: xn + beta * (xn - x), x_new, state.x)
+        out = _tmap(lambda yn, y: (yn - y).astype(y.dtype), y_new, params)
+        last = jnp.asarray(value if value is not None else jnp.inf, dtype=jnp.result_type(float))
+        return out, RestartState(state.count + 1, j + 1, x_new, last,
+                                 state.restarts + do.astype(jnp.int32))
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+# --------------------------------------------------------------------------- Polyak + momentum
+class PolyakMomentumState(NamedTuple):
+    count: jax.Array
+    prev_params: Any  # x_{k−1}
+    last_step_size: jax.Array
+
+
+def polyak_heavy_ball(
+    f_star: float = 0.0, momentum: ScalarOrSchedule = 0.9, *, max_learning_rate: float = float("inf")
+) -> optax.GradientTransformationExtraArgs:
+    """Heavy ball ``x_{k+1} = x_k − α_k g_k + β (x_k − x_{k−1})`` with a Polyak-type step.
+
+    ``α_k = [f(x_k) − f* + β ⟨g_k, x_k − x_{k−1}⟩]_+ / ‖g_k‖²`` minimises the
+    convexity upper bound on ``‖x_{k+1} − x*‖²`` over ``α`` (the recipe of Wang,
+    Johansson and Zhang, 2023, applied to heavy ball); with ``β = 0`` it is
+    Polyak's step.  Needs ``value=f(x_k)`` and ``params``.
+    """
+    _checks.require_finite("f_star", f_star)
+    _check_momentum(momentum)
+    if _checks.is_concrete(max_learning_rate) and not float(max_learning_rate) > 0:
+        raise ValueError(f"max_learning_rate must be positive, got {max_learning_rate!r}")
+
+    def init(params):
+        return PolyakMomentumState(jnp.zeros([], jnp.int32), params, jnp.zeros([]))
+
+    def update(updates, state, params=None, *, value=None, **extra):
+        del extra
+        if value is None:
+            raise ValueError("polyak_heavy_ball needs the objective value: update(..., value=f(x))")
+        if params is None:
+            raise ValueError("polyak_heavy_ball needs params: call update(g, state, params)")
+        beta = _at(momentum, state.count)
+        d = _tmap(jnp.subtract, params, state.prev_params)
+        sq = _vdot(updates, updates)
+        num = jnp.maximum(value - f_star + beta * _vdot(updates, d), 0.0)
+        alpha = jnp.minimum(jnp.where(sq > 0, num / jnp.where(sq > 0, sq, 1.0), 0.0), max_learning_rate)
+        out = _tmap(lambda g, di: (-alpha * g + beta * di).astype(g.dtype), updates, d)
+        return out, PolyakMomentumState(state.count + 1, params, alpha)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+# --------------------------------------------------------------------------- schedule-free SGD
+class ScheduleFreeState(NamedTuple):
+    count: jax.Array
+    z: Any  # SGD sequence
+    x: Any  # averaged sequence; stored only when b1 = 0 (else recovered from y and z)
+    weight_sum: jax.Array
+    max_lr: jax.Array
+    b1: jax.Array
+
+
+def schedule_free_sgd(
+    learning_rate: ScalarOrSchedule = 1.0, b1: float = 0.9, *, weight_lr_power: float = 2.0
+) -> optax.GradientTransformationExtraArgs:
+    """Schedule-Free SGD (Defazio et al., 2024, "The Road Less Scheduled").
+
+    Three sequences: gradients are taken at ``y_t = (1−β) z_t + β x_t`` (these are
+    the ``params``), ``z_{t+1} = z_t − γ_t ∇f(y_t)``, and the evaluation sequence
+    ``x_{t+1} = (1 − c_{t+1}) x_t + c_{t+1} z_{t+1}`` with ``c_{t+1} = w_t / Σ_{i≤t} w_i``,
+    ``w_t = (max_{i≤t} γ_i)^p``: uniform averaging ``c = 1/(t+1)`` for a constant step.
+    Equals ``optax.contrib.schedule_free_sgd(γ, b1=β, weight_lr_power=p)`` (no warm-up),
+    including optax's schedule indexing: step ``k`` moves ``z`` with ``γ(k)`` and
+    weights the average with ``γ(k+1)``.  As in optax only ``z`` is stored for
+    ``β > 0`` and ``x = (y − (1−β) z)/β`` is recovered (one array less of memory
+    traffic); ``β = 0`` (plain averaged SGD) stores ``x``.  Read ``x`` with
+    :func:`schedule_free_eval_params`.
+    """
+    _check_scalar_or_schedule("learning_rate", learning_rate)
+    _checks.require_in_range("b1", b1, 0.0, 1.0, high_inclusive=False)
+    _checks.require_finite("weight_lr_power", weight_lr_power)
+    store_x = _checks.is_concrete(b1) and float(b1) == 0.0
+
+    def init(params):
+        dt = jnp.result_type(*jax.tree_util.tree_leaves(params))
+        return ScheduleFreeState(jnp.zeros([], jnp.int32), params, params if store_x else None,
+                                 jnp.zeros([], dt), jnp.zeros([], dt), jnp.asarray(b1, dt))
+
+    def update(updates, state, params=None, **extra):
+        del extra
+        if params is None:
+            raise ValueError("schedule_free_sgd needs params: call update(g, state, params)")
+        # optax's convention: the SGD step uses γ(k) and the averaging weight γ(k+1)
+        # (the wrapper counts from 1, the inner SGD from 0); equal for constant γ.
+        lr = _at(learning_rate, state.count)
+        max_lr = jnp.maximum(state.max_lr, _at(learning_rate, state.count + 1))
+        w = max_lr**weight_lr_power
+        total = state.weight_sum + w
+        c = jnp.where(total > 0, w / jnp.where(total > 0, total, 1.0), 0.0)
+        x_prev = state.x if store_x else _tmap(lambda y, zi: (y - (1 - b1) * zi) / b1, params, state.z)
+        z = _tmap(lambda zi, g: zi - lr * g, state.z, updates)
+        x = _tmap(lambda xi, zi: (1 - c) * xi + c * zi, x_prev, z)
+        y = _tmap(lambda xi, zi: b1 * xi + (1 - b1) * zi, x, z)
+        out = _tmap(lambda yn, p: (yn - p).astype(p.dtype), y, params)
+        return out, ScheduleFreeState(state.count + 1, z, x if store_x else None, total, max_lr,
+                                      state.b1)
+
+    return optax.GradientTransformationExtraArgs(init, update)
+
+
+def schedule_free_eval_params(state: ScheduleFreeState, params: Any) -> Any:
+    """The averaged sequence ``x_t`` of :func:`schedule_free_sgd` (where to evaluate),
+    from its state and the current ``params`` ``y_t`` (as ``optax.contrib.schedule_free_eval_params``)."""
+    if state.x is not None:
+        return state.x
+    b1 = state.b1
+    return _tmap(lambda y, zi: (y - (1 - b1) * zi) / b1, params, state.z)
+
+
+def run_with_eval(
+    optimizer: optax.GradientTransformation,
+    problem: Problem,
+    x0: Any,
+    num_steps: int,
+    eval_params: Callable[[Any, Any], Any],
+    *,
+    key: Any = None,
+    batch_size: int | None = None,
+) -> jax.Array:
+    """Like :func:`optlab.runner.run`, but record ``f(eval_params(state, params))``.
+
+    For methods whose gradient point is not the point to report (Schedule-Free's
+    ``y_t`` vs ``x_t``; triple momentum's ``y_k`` vs ``x_k``).  Returns the
+    ``num_steps + 1`` exact objective values; traceable, so it can be ``vmap``-ed.
+    """
+    x0 = jnp.asarray(x0)
+    _checks.require_int("num_steps", num_steps, minimum=1)
+    _checks.require_shape("x0", x0, (problem.dim,))
+    if batch_size is not None:
+        _checks.require_int("batch_size", batch_size, minimum=1)
+        if key is None or problem.sample_value is None:
+            raise ValueError("a stochastic run (batch_size given) needs a key and a finite-sum problem")
+    optimizer = optax.with_extra_args_support(optimizer)
+
+    def oracle(x, k):
+        if batch_size is None:
+            return jax.value_and_grad(problem.value)(x)
+        idx = jax.random.choice(k, problem.n_samples, (batch_size,), replace=True)
+        return jax.value_and_grad(problem.sample_value)(x, idx)
+
+    def step(carry, k):
+        x, state = carry
+        value, g = oracle(x, k)
+        u, state = optimizer.update(g, state, x, value=value)
+        x = optax.apply_updates(x, u)
+        return (x, state), problem.value(eval_params(state, x))
+
+    keys = jax.random.split(key, num_steps) if key is not None else jnp.zeros((num_steps,), jnp.uint32)
+    _, vals = jax.lax.scan(step, (x0, optimizer.init(x0)), keys)
+    return jnp.concatenate([problem.value(x0)[None], vals])
+
+
+# --------------------------------------------------------------------------- problems / ODEs
+def lrp_counterexample() -> Problem:
+    """Lessard–Recht–Packard's 1-D function on which tuned heavy ball cycles.
+
+    ``∇f(x) = 25x`` for ``x < 1``, ``x + 24`` for ``1 ≤ x < 2``, ``25x − 24`` for
+    ``x ≥ 2``: convex, ``μ = 1``, ``L = 25``, ``x* = 0``, ``f* = 0``, ``C¹`` and
+    piecewise quadratic.  Heavy ball with the quadratic-optimal
+    ``η = 4/(√L+√μ)² = 1/9``, ``β = ((√κ−1)/(√κ+1))² = 4/9`` started at ``x₀ = 3.3``
+    falls into a 3-cycle (Lessard, Recht and Packard, 2016, §4.6).
+    """
+
+    def value(x):
+        t = x[0]
+        f = jnp.where(t < 1, 12.5 * t**2,
+                      jnp.where(t < 2, 0.5 * t**2 + 24 * t - 12, 12.5 * t**2 - 24 * t + 36))
+        return f
+
+    return Problem(name="Lessard–Recht–Packard (μ=1, L=25)", value=value, dim=1, L=25.0, mu=1.0,
+                   x_star=jnp.zeros(1), f_star=0.0, x0=jnp.array([3.3]))
+
+
+def momentum_ode(
+    grad_fn: Callable[[Any], Any],
+    x0: Any,
+    t_final: float,
+    num_steps: int,
+    *,
+    damping: str = "nesterov",
+    mu: float | None = None,
+    t0: float = 1e-6,
+) -> tuple[jax.Array, jax.Array]:
+    """Integrate a momentum ODE with classical RK4 from ``x(t0) = x0``, ``ẋ(t0) = 0``.
+
+    ``damping="nesterov"``: ``ẍ + (3/t) ẋ + ∇f(x) = 0``, the limit of Nesterov with
+    ``β_k = k/(k+3)`` and step ``s`` under ``t = k√s`` (Su, Boyd and Candès, 2016).
+    ``damping="strong"``: ``ẍ + 2√μ ẋ + ∇f(x) = 0``, the limit of heavy ball /
+    Nesterov with ``β = (1−√(μs))/(1+√(μs))`` (needs ``mu``).
+
+    Returns:
+      ``(ts, xs)`` with ``num_steps + 1`` rows.
+    """
+    x0 = jnp.asarray(x0)
+    _checks.require_finite("x0", x0)
+    _checks.require_positive("t_final", t_final)
+    _checks.require_int("num_steps", num_steps, minimum=1)
+    _checks.require_positive("t0", t0)
+    if damping == "nesterov":
+        def coef(t):
+            return 3.0 / t
+    elif damping == "strong":
+        if mu is None:
+            raise ValueError("damping='strong' needs mu")
+        _checks.require_positive("mu", mu)
+        def coef(t):
+            return 2.0 * jnp.sqrt(mu)
+    else:
+        raise ValueError(f"damping must be 'nesterov' or 'strong', got {damping!r}")
+    if float(t_final) <= float(t0):
+        raise ValueError(f"t_final must exceed t0={t0}, got {t_final}")
+    h = (t_final - t0) / num_steps
+
+    def rhs(t, s):
+        x, v = s
+        return v, -coef(t) * v - grad_fn(x)
+
+    def step(carry, _):
+        t, s = carry
+        k1 = rhs(t, s)
+        k2 = rhs(t + h / 2, _tmap(lambda a, b: a + h / 2 * b, s, k1))
+        k3 = rhs(t + h / 2, _tmap(lambda a, b: a + h / 2 * b, s, k2))
+        k4 = rhs(t + h, _tmap(lambda a, b: a + h * b, s, k3))
+        s = _tmap(lambda a, b1, b2, b3, b4: a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4), s, k1, k2, k3, k4)
+        return (t + h, s), s[0]
+
+    t0a = jnp.asarray(t0, dtype=jnp.result_type(x0.dtype, float))
+    _, xs = jax.lax.scan(step, (t0a, (x0, jnp.zeros_like(x0))), None, length=num_steps)
+    ts = t0 + h * jnp.arange(num_steps + 1)
+    return ts, jnp.concatenate([x0[None], xs])

@@ -1,0 +1,257 @@
+"""optlab.accel against optax, closed-form rates, exact ODE solutions and the LRP cycle."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import scipy.special
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optlab import accel, first_order, problems, runner
+
+jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture(scope="module")
+def quad():
+    return problems.quadratic(kappa=100.0, dim=10, key=jax.random.key(0))
+
+
+def _fitted_rate(dist, start, stop):
+    k = np.arange(start, stop)
+    slope = np.polyfit(k, np.log(np.asarray(dist[start:stop])), 1)[0]
+    return float(np.exp(slope))
+
+
+# --------------------------------------------------------------------------- schedule-free parity
+@pytest.mark.parametrize("lr,b1,power", [(0.5, 0.9, 2.0), (1.0, 0.5, 1.0), (0.2, 0.95, 0.0)])
+def test_schedule_free_parity_with_optax(quad, lr, b1, power):
+    a = runner.run(accel.schedule_free_sgd(lr, b1, weight_lr_power=power), quad, quad.x0, 100)
+    b = runner.run(optax.contrib.schedule_free_sgd(lr, b1=b1, weight_lr_power=power), quad, quad.x0, 100)
+    np.testing.assert_allclose(a.params, b.params, atol=1e-6, rtol=0)
+
+
+def test_schedule_free_eval_params_match_optax(quad):
+    mine, ref = accel.schedule_free_sgd(0.5), optax.contrib.schedule_free_sgd(0.5)
+    x, sm, sr = quad.x0, mine.init(quad.x0), ref.init(quad.x0)
+    y = quad.x0
+    for _ in range(30):
+        u, sm = mine.update(quad.grad(x), sm, x)
+        v, sr = ref.update(quad.grad(y), sr, y)
+        x, y = x + u, y + v
+    np.testing.assert_allclose(accel.schedule_free_eval_params(sm, x),
+                               optax.contrib.schedule_free_eval_params(sr, y), atol=1e-10)
+
+
+def test_schedule_free_with_schedule_parity(quad):
+    sched = optax.linear_schedule(0.1, 0.8, 20)
+    a = runner.run(accel.schedule_free_sgd(sched, 0.9), quad, quad.x0, 100)
+    b = runner.run(optax.contrib.schedule_free_sgd(sched, b1=0.9), quad, quad.x0, 100)
+    np.testing.assert_allclose(a.params, b.params, atol=1e-6, rtol=0)
+
+
+def test_schedule_free_b1_zero_is_averaged_sgd():
+    # b1 = 0: gradients at z (plain SGD), x is the uniform average of z_1..z_t and x_0.
+    q = problems.quadratic(10.0, 3)
+    opt = accel.schedule_free_sgd(0.3, 0.0)
+    x, s = q.x0, opt.init(q.x0)
+    zs = [q.x0]
+    z = q.x0
+    for _ in range(20):
+        u, s = opt.update(q.grad(x), s, x)
+        x = x + u
+        z = z - 0.3 * q.grad(z)
+        zs.append(z)
+    np.testing.assert_allclose(x, z, atol=1e-12)
+    np.testing.assert_allclose(s.x, np.mean(np.stack(zs[1:]), axis=0), atol=1e-12)
+
+
+# --------------------------------------------------------------------------- rates on quadratics
+def test_accelerated_rates_on_kappa_100(quad):
+    L, mu = quad.L, quad.mu
+    sk = np.sqrt(L / mu)
+    runs = {
+        "gd": first_order.gd(1 / L),
+        "nesterov": first_order.nesterov(1 / L, (sk - 1) / (sk + 1)),
+        "triple": accel.triple_momentum(L, mu),
+    }
+    rates = {k: _fitted_rate(runner.run(o, quad, quad.x0, 400).distances(quad.x_star), 100, 300)
+             for k, o in runs.items()}
+    assert abs(rates["gd"] - (1 - mu / L)) < 2e-3
+    assert rates["nesterov"] <= (1 - np.sqrt(mu / L)) + 1e-2
+    assert abs(rates["triple"] - (1 - np.sqrt(mu / L))) < 5e-3
+    assert rates["nesterov"] < rates["gd"] - 0.05
+
+
+@given(kappa=st.floats(2.0, 1e4))
+@settings(max_examples=25, deadline=None)
+def test_triple_momentum_spectral_radius_is_one_minus_inv_sqrt_kappa(kappa):
+    rate = accel.quadratic_rate("triple_momentum", 1.0, 1.0 / kappa)
+    assert rate == pytest.approx(1 - 1 / np.sqrt(kappa), abs=1e-6)
+
+
+def test_quadratic_rate_closed_forms():
+    L, mu = 1.0, 0.01
+    assert accel.quadratic_rate("gd", L, mu, learning_rate=2 / (L + mu)) == pytest.approx(0.99 / 1.01)
+    hb = accel.quadratic_rate("heavy_ball", L, mu, learning_rate=4 / (1.1) ** 2, momentum=(0.9 / 1.1) ** 2)
+    assert hb == pytest.approx(0.9 / 1.1, abs=1e-6)
+    nag = accel.quadratic_rate("nesterov", L, mu, learning_rate=1.0, momentum=0.9 / 1.1)
+    assert nag == pytest.approx(0.9, abs=1e-9)
+    with pytest.raises(ValueError, match="unknown method"):
+        accel.quadratic_rate("adam", L, mu)
+
+
+def test_triple_momentum_output_converges_at_rate(quad):
+    opt = accel.triple_momentum(quad.L, quad.mu)
+    x, s = quad.x0, opt.init(quad.x0)
+    errs = []
+    for _ in range(150):
+        u, s = opt.update(quad.grad(x), s, x)
+        x = x + u
+        errs.append(float(jnp.linalg.norm(accel.triple_momentum_output(s, quad.L, quad.mu))))
+    assert _fitted_rate(np.array(errs), 50, 150) < 0.905
+
+
+def test_triple_momentum_kappa_one_is_exact_step():
+    q = problems.quadratic(1.0, 1)
+    tr = runner.run(accel.triple_momentum(1.0, 1.0), q, jnp.array([2.0]), 1)
+    assert float(tr.params[-1, 0]) == pytest.approx(0.0, abs=1e-12)
+
+
+# --------------------------------------------------------------------------- LRP counterexample
+def test_heavy_ball_cycles_on_lrp_but_nesterov_and_tm_converge():
+    p = accel.lrp_counterexample()
+    # the gradient is the published piecewise-linear map
+    xs = jnp.array([-1.0, 0.5, 1.5, 2.5])
+    np.testing.assert_allclose(jax.vmap(lambda t: p.grad(jnp.array([t]))[0])(xs),
+                               [-25.0, 12.5, 25.5, 38.5])
+    hb = runner.run(first_order.heavy_ball(1 / 9, 4 / 9), p, p.x0, 300).params[:, 0]
+    assert np.all(np.abs(np.asarray(hb[-100:])) > 0.6)
+    np.testing.assert_allclose(np.sort(np.asarray(hb[-3:])), [-1.80244898, 0.64653061, 2.11591837],
+                               atol=1e-6)
+    nag = runner.run(first_order.nesterov(1 / 25, 4 / 6), p, p.x0, 300).params[:, 0]
+    tm = runner.run(accel.triple_momentum(25.0, 1.0), p, p.x0, 300).params[:, 0]
+    assert abs(float(nag[-1])) < 1e-8 and abs(float(tm[-1])) < 1e-8
+
+
+# --------------------------------------------------------------------------- restarts, Polyak+momentum
+def test_restart_beats_plain_nesterov(quad):
+    plain = runner.run(accel.nesterov_restart(1 / quad.L, "none"), quad, quad.x0, 300)
+    grad = runner.run(accel.nesterov_restart(1 / quad.L, "gradient"), quad, quad.x0, 300)
+    func = runner.run(accel.nesterov_restart(1 / quad.L, "function"), quad, quad.x0, 300)
+    assert float(grad.values[-1]) < 1e-6 * float(plain.values[-1])
+    assert float(func.values[-1]) < 1e-6 * float(plain.values[-1])
+
+
+def test_restart_none_matches_textbook_nesterov():
+    q = problems.quadratic(20.0, 3, key=jax.random.key(1))
+    tr = runner.run(accel.nesterov_restart(0.5, "none"), q, q.x0, 30)
+    x_prev, y = q.x0, q.x0
+    ys = [y]
+    for k in range(30):
+        x = y - 0.5 * q.grad(y)
+        y = x + k / (k + 3) * (x - x_prev)
+        x_prev = x
+        ys.append(y)
+    np.testing.assert_allclose(tr.params, np.stack(ys), atol=1e-12)
+
+
+def test_restart_counter_counts():
+    q = problems.quadratic(100.0, 2)
+    opt = accel.nesterov_restart(1.0, "gradient")
+    x, s = q.x0, opt.init(q.x0)
+    for _ in range(200):
+        u, s = opt.update(q.grad(x), s, x)
+        x = x + u
+    assert int(s.restarts) >= 1
+
+
+def test_polyak_heavy_ball_beta_zero_is_polyak(quad):
+    # Polyak's iteration amplifies rounding differences, so compare over 30 steps
+    a = runner.run(accel.polyak_heavy_ball(0.0, 0.0), quad, quad.x0, 30)
+    b = runner.run(first_order.polyak(0.0), quad, quad.x0, 30)
+    np.testing.assert_allclose(a.params, b.params, atol=1e-9, rtol=0)
+
+
+def test_polyak_heavy_ball_step_formula():
+    q = problems.quadratic(10.0, 2)
+    opt = accel.polyak_heavy_ball(0.0, 0.5)
+    x_prev, x = q.x0, q.x0 * 0.7
+    s = opt.init(q.x0)._replace(prev_params=x_prev)
+    g = q.grad(x)
+    u, s = opt.update(g, s, x, value=q.value(x))
+    alpha = (q.value(x) + 0.5 * g @ (x - x_prev)) / (g @ g)
+    np.testing.assert_allclose(u, -alpha * g + 0.5 * (x - x_prev), atol=1e-12)
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.8, 0.9, 0.95])
+def test_polyak_heavy_ball_converges_for_every_beta(quad, beta):
+    tr = runner.run(accel.polyak_heavy_ball(0.0, beta), quad, quad.x0, 400)
+    assert float(tr.values[-1]) < 1e-8 * float(tr.values[0])
+
+
+# --------------------------------------------------------------------------- ODEs
+def test_su_boyd_candes_ode_matches_bessel_solution():
+    # f = x²/2: X(t) = x0 · 2 J1(t)/t
+    ts, xs = accel.momentum_ode(lambda x: x, jnp.array([1.0]), 12.0, 2000)
+    exact = 2 * scipy.special.j1(np.asarray(ts[1:])) / np.asarray(ts[1:])
+    np.testing.assert_allclose(xs[1:, 0], exact, atol=1e-3)
+
+
+def test_strong_damping_ode_is_critically_damped():
+    mu = 0.25
+    ts, xs = accel.momentum_ode(lambda x: mu * x, jnp.array([2.0]), 20.0, 2000, damping="strong", mu=mu, t0=0.0 + 1e-9)
+    exact = 2.0 * (1 + np.sqrt(mu) * np.asarray(ts)) * np.exp(-np.sqrt(mu) * np.asarray(ts))
+    np.testing.assert_allclose(xs[:, 0], exact, atol=1e-6)
+
+
+def test_nesterov_tracks_ode():
+    q = problems.quadratic(10.0, 2)
+    s = 1e-3
+    n = 3000
+    tr = runner.run(accel.nesterov_restart(s, "none"), q, q.x0, n)
+    ts, xs = accel.momentum_ode(q.grad, q.x0, n * np.sqrt(s), n)
+    assert float(jnp.max(jnp.linalg.norm(tr.params - xs, axis=1))) < 0.05
+
+
+# --------------------------------------------------------------------------- errors
+def test_errors():
+    with pytest.raises(ValueError, match="mu must not exceed L"):
+        accel.triple_momentum(1.0, 2.0)
+    with pytest.raises(ValueError, match="L must be positive"):
+        accel.triple_momentum(-1.0, 0.1)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        accel.nesterov_restart(0.0)
+    with pytest.raises(ValueError, match="restart must be"):
+        accel.nesterov_restart(0.1, "sometimes")
+    with pytest.raises(ValueError, match="momentum must lie in"):
+        accel.polyak_heavy_ball(0.0, 1.0)
+    with pytest.raises(ValueError, match="f_star contains"):
+        accel.polyak_heavy_ball(float("nan"))
+    with pytest.raises(ValueError, match="b1 must lie in"):
+        accel.schedule_free_sgd(0.1, 1.0)
+    with pytest.raises(ValueError, match="learning_rate must be finite"):
+        accel.schedule_free_sgd(float("nan"))
+    with pytest.raises(ValueError, match="damping must be"):
+        accel.momentum_ode(lambda x: x, jnp.ones(1), 1.0, 10, damping="weird")
+    with pytest.raises(ValueError, match="needs mu"):
+        accel.momentum_ode(lambda x: x, jnp.ones(1), 1.0, 10, damping="strong")
+    with pytest.raises(ValueError, match="x0 contains"):
+        accel.momentum_ode(lambda x: x, jnp.array([jnp.nan]), 1.0, 10)
+    opt = accel.polyak_heavy_ball()
+    with pytest.raises(ValueError, match="needs the objective value"):
+        opt.update(jnp.ones(2), opt.init(jnp.ones(2)), jnp.ones(2))
+    opt = accel.triple_momentum(1.0, 0.1)
+    with pytest.raises(ValueError, match="needs params"):
+        opt.update(jnp.ones(2), opt.init(jnp.ones(2)))
+
+
+def test_methods_jit_and_chain_with_optax(quad):
+    opt = optax.chain(optax.clip_by_global_norm(10.0), accel.triple_momentum(quad.L, quad.mu))
+    tr = jax.jit(lambda x0: runner.run(opt, quad, x0, 50))(quad.x0)
+    assert float(tr.values[-1]) < float(tr.values[0])
+    sw = runner.sweep(lambda b: accel.polyak_heavy_ball(0.0, b), jnp.array([0.3, 0.6, 0.9]),
+                      quad, quad.x0, 50)
+    assert sw.values.shape == (3, 51)
