@@ -24,16 +24,28 @@ def quad():
         (first_order.gd(0.5), optax.sgd(0.5)),
         (first_order.heavy_ball(0.5, 0.8), optax.sgd(0.5, momentum=0.8)),
         (first_order.nesterov(0.5, 0.8), optax.sgd(0.5, momentum=0.8, nesterov=True)),
-        (first_order.polyak(0.0, max_learning_rate=3.0, eps=1e-12),
-         optax.polyak_sgd(3.0, f_min=0.0, eps=1e-12)),
     ],
-    ids=["gd", "heavy_ball", "nesterov", "polyak"],
+    ids=["gd", "heavy_ball", "nesterov"],
 )
 def test_parity_with_optax(quad, mine, reference):
     a = runner.run(mine, quad, quad.x0, 200)
     b = runner.run(reference, quad, quad.x0, 200)
     np.testing.assert_allclose(a.params, b.params, atol=1e-6, rtol=0)
     assert float(a.values[-1]) < 1e-3 * float(a.values[0])
+
+
+def test_polyak_parity_with_optax_step_by_step(quad):
+    """Polyak's map is sensitive to round-off (a different reduction order, e.g. on a GPU,
+    changes late iterates), so parity is checked one step at a time along a trajectory."""
+    mine = first_order.polyak(0.0, max_learning_rate=3.0, eps=1e-12)
+    reference = optax.polyak_sgd(3.0, f_min=0.0, eps=1e-12)
+    tr = runner.run(mine, quad, quad.x0, 200)
+    assert float(tr.values[-1]) < 1e-3 * float(tr.values[0])
+    for x in tr.params[:-1]:
+        g, f = quad.grad(x), quad.value(x)
+        u_mine, _ = mine.update(g, mine.init(x), x, value=f)
+        u_ref, _ = reference.update(g, reference.init(x), x, value=f)
+        np.testing.assert_allclose(u_mine, u_ref, rtol=1e-10, atol=1e-300)
 
 
 def test_manual_optax_loop_matches_runner(quad):
