@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from functools import partial
-
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from optlab import lipschitz as lp
 
 TOL = 1e-6
 
@@ -34,31 +34,20 @@ def _time(fn, *args, repeats):
     return float(np.median(ts))
 
 
-@partial(jax.jit, static_argnums=1)
+def _start_vector(W):
+    """The same deterministic start for every run (a Gaussian draw would add noise to the counts)."""
+    n = W.shape[1]
+    return jnp.ones(n, W.dtype) / jnp.sqrt(n) + 0.01 * jnp.arange(n, dtype=W.dtype) / n
+
+
 def power_hist(W, k):
-    v = jnp.ones(W.shape[1], W.dtype) / jnp.sqrt(W.shape[1]) + 0.01 * jnp.arange(W.shape[1], dtype=W.dtype) / W.shape[1]
-
-    def step(v, _):
-        w = W.T @ (W @ v)
-        v = w / jnp.linalg.norm(w)
-        return v, jnp.linalg.norm(W @ v)
-
-    return jax.lax.scan(step, v / jnp.linalg.norm(v), None, length=k)[1]
+    """Estimates after each of ``k`` power iterations (``optlab.lipschitz.power_iteration``)."""
+    return lp.power_iteration(W, k, v0=_start_vector(W)).history[1:]
 
 
-@partial(jax.jit, static_argnums=1)
 def gram_hist(W, k):
-    fro = jnp.linalg.norm(W)
-    H, s = W / fro, jnp.log(fro)
-
-    def step(carry, t):
-        H, s = carry
-        G = H.T @ H
-        nrm = jnp.linalg.norm(G)
-        s = 2 * s + jnp.log(nrm)
-        return (G / nrm, s), jnp.exp(s / 2.0 ** (t + 1))
-
-    return jax.lax.scan(step, (H, s), jnp.arange(k))[1]
+    """Bounds after each of ``k`` Gram iterations (``optlab.lipschitz.gram_iteration``)."""
+    return lp.gram_iteration(W, k).history[1:]
 
 
 @jax.jit
@@ -83,8 +72,11 @@ def dense(sizes, repeats, max_power, dtype):
         t_svd = _time(svd_norm, W, repeats=repeats)
         kg = iters_to_tol(gram_hist(W, 40), exact)
         kp = iters_to_tol(power_hist(W, max_power), exact)
-        t_g = _time(gram_hist, W, kg, repeats=repeats) if kg else float("nan")
-        t_p = _time(power_hist, W, kp or max_power, repeats=repeats)  # capped: a lower bound
+        # jit the library calls so argument checks (which read W back to the host) are traced away
+        gram_fn = jax.jit(lambda W: lp.gram_iteration(W, kg).sigma)
+        pow_fn = jax.jit(lambda W: lp.power_iteration(W, kp or max_power, v0=_start_vector(W)).sigma)
+        t_g = _time(gram_fn, W, repeats=repeats) if kg else float("nan")
+        t_p = _time(pow_fn, W, repeats=repeats)  # capped: a lower bound
         kp_s = str(kp) if kp else f">{max_power}"
         print(f"{n:>6} {t_svd:>9.4f} {kg!s:>8} {t_g:>9.4f} {kp_s:>9} {t_p:>9.4f} "
               f"{t_p / t_g:>11.2f} {t_svd / t_g:>9.2f}")
@@ -93,8 +85,6 @@ def dense(sizes, repeats, max_power, dtype):
 
 
 def conv(channels, size, repeats, max_power, dtype):
-    from optlab import lipschitz as lp
-
     print(f"\n3×3 circular convolution, {channels}→{channels} channels on {size}×{size} ({dtype})")
     K = jnp.asarray(np.random.default_rng(0).normal(size=(channels, channels, 3, 3)) / (3 * np.sqrt(channels)), dtype)
     exact_fn = jax.jit(lambda K: lp.conv_spectral_norm_exact(K, size))
