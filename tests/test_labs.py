@@ -119,7 +119,7 @@ def test_grading_command_scores_a_folder_into_csv(tmp_path, assigned):
     (folder / "partial.ipynb").write_text(json.dumps(partial))
     (folder / "wrong.ipynb").write_text((dist / "student" / f"{lab}.ipynb").read_text())
 
-    subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", lab, str(folder)],
+    subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", lab, str(folder), str(dist)],
                    check=True, capture_output=True, text=True)
     rows = {r["submission"]: r for r in csv.DictReader((folder / "scores.csv").open())}
     assert set(rows) == {"correct.ipynb", "partial.ipynb", "wrong.ipynb"}

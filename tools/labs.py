@@ -1,11 +1,12 @@
 """Generate and grade the labs with otter-grader, locally and without Docker.
 
     python tools/labs.py assign [LAB ...]          # labs/_dist/<lab>/{student,autograder}
-    python tools/labs.py grade LAB SUBMISSIONS_DIR  # writes SUBMISSIONS_DIR/scores.csv
+    python tools/labs.py grade LAB SUBMISSIONS_DIR [DIST]  # writes SUBMISSIONS_DIR/scores.csv
 
 `assign` runs `otter assign` on each master notebook `labs/<lab>/<lab>.ipynb`;
 `grade` runs `otter run` (no container) with the lab's autograder zip on every
-`*.ipynb` in a folder and writes one CSV row per submission.
+`*.ipynb` in a folder and writes one CSV row per submission.  DIST is the lab's
+`otter assign` output (default `labs/_dist/<lab>`, generated when missing).
 """
 
 from __future__ import annotations
@@ -64,11 +65,11 @@ def grade_one(zip_path: Path, submission: Path) -> dict[str, tuple[float, float]
             for t in results["tests"] if t.get("max_score") is not None}
 
 
-def grade_folder(lab: str, folder: Path) -> Path:
+def grade_folder(lab: str, folder: Path, dist: Path | None = None) -> Path:
     """Grade every ``*.ipynb`` in ``folder``; writes and returns ``folder/scores.csv``."""
-    dist = DIST / lab
+    dist = dist or DIST / lab
     if not dist.exists():
-        assign(lab)
+        assign(lab, dist)
     zip_path = autograder_zip(dist)
     rows = []
     for nb in sorted(folder.glob("*.ipynb")):
@@ -94,10 +95,11 @@ def main(argv: list[str]) -> int:
         for lab in argv[1:] or lab_names():
             print(f"otter assign {lab} -> {assign(lab).relative_to(ROOT)}")
         return 0
-    if len(argv) != 3:
-        print("usage: python tools/labs.py grade LAB SUBMISSIONS_DIR")
+    if len(argv) not in (3, 4):
+        print("usage: python tools/labs.py grade LAB SUBMISSIONS_DIR [DIST]")
         return 2
-    print(grade_folder(argv[1], Path(argv[2]).resolve()).read_text())
+    dist = Path(argv[3]).resolve() if len(argv) == 4 else None
+    print(grade_folder(argv[1], Path(argv[2]).resolve(), dist).read_text())
     return 0
 
 
