@@ -87,3 +87,37 @@ def test_bibliography_files_are_wired_and_keys_unique():
         keys += re.findall(r"^@\w+\{([^,\s]+),", (ROOT / f).read_text(), flags=re.M)
     dups = {k for k in keys if keys.count(k) > 1}
     assert not dups, f"duplicate bibtex keys: {dups}"
+
+
+def test_launch_buttons_point_at_the_repository(tmp_path):
+    """`make book REPOSITORY_URL=...` config: a one-page book gets Binder and JupyterHub launch
+    links to the chapter's notebook in JupyterLab, and a download button."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from book_config import build_config
+
+    repo = "https://github.com/optlab-example/optlab"
+    config = build_config(repository_url=repo, branch="main", jupyterhub_url="https://hub.example.edu")
+    assert build_config()["launch_buttons"].get("binderhub_url") is None  # the committed config has none
+    config["execute"]["execute_notebooks"] = "off"
+    (tmp_path / "book").mkdir()
+    nb = {"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# A chapter\n\nText."},
+                    {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                     "source": "1 + 1"}],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (tmp_path / "book" / "ch.ipynb").write_text(json.dumps(nb))
+    (tmp_path / "_config.yml").write_text(yaml.safe_dump(config, allow_unicode=True))
+    (tmp_path / "_toc.yml").write_text("format: jb-book\nroot: book/ch\n")
+    jb = Path(sys.executable).parent / "jupyter-book"
+    out = subprocess.run([str(jb), "build", str(tmp_path), "-W", "--keep-going"], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    html = (tmp_path / "_build" / "html" / "book" / "ch.html").read_text()
+    assert "https://mybinder.org/v2/gh/optlab-example/optlab/main?urlpath=lab/tree/book/ch.ipynb" in html
+    assert "https://hub.example.edu/hub/user-redirect/git-pull?repo=https%3A//github.com/optlab-example/optlab" in html
+    assert "urlpath=lab/tree/optlab/book/ch.ipynb&branch=main" in html
+    assert "ch.ipynb" in html and "download" in html.lower()
+    assert f'href="{repo}"' in html
