@@ -1,0 +1,245 @@
+"""optlab.distributed against references: plain GD / EG (what every method must reduce to
+without compression), numpy Top-k, Monte-Carlo moments of Rand-k, dense solves for the
+solution, and an 8-device run in a subprocess that must match the 1-device run."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from optlab import distributed as D
+from optlab.viz import distributed as vd
+
+jax.config.update("jax_enable_x64", True)
+
+
+@pytest.fixture(scope="module")
+def quad():
+    return D.heterogeneous_quadratics(0, num_workers=4, dim=30)
+
+
+@pytest.fixture(scope="module")
+def game():
+    return D.distributed_bilinear_game(0, num_workers=4, dim=10, reg=0.3)
+
+
+def gd_reference(pb, step, T):
+    B, q = np.asarray(pb.B), np.asarray(pb.q)
+    Bbar, qbar = B.mean(0), q.mean(0)
+    x = np.zeros(pb.dim)
+    xs = [x]
+    for _ in range(T):
+        x = x - step * (Bbar @ x - qbar)
+        xs.append(x)
+    return np.array(xs)
+
+
+def eg_reference(pb, step, T):
+    Bbar, qbar = np.asarray(pb.B).mean(0), np.asarray(pb.q).mean(0)
+    z = np.zeros(pb.dim)
+    for _ in range(T):
+        h = z - step * (Bbar @ z - qbar)
+        z = z - step * (Bbar @ h - qbar)
+    return z
+
+
+# ----------------------------------------------------------------------------- compressors
+
+@settings(max_examples=25, deadline=None)
+@given(arrays(np.float64, st.integers(3, 40), elements=st.floats(-1e3, 1e3, allow_nan=False)),
+       st.integers(1, 40))
+def test_top_k_is_contractive_and_keeps_the_largest(v, k):
+    k = min(k, len(v))
+    c = np.asarray(D.TopK(k)(jnp.asarray(v)))
+    assert np.count_nonzero(c) <= k
+    assert np.all((c == 0) | (c == v))
+    # the kept magnitudes are the k largest (ties may pick any index)
+    np.testing.assert_allclose(np.sort(np.abs(c))[::-1][:k], np.sort(np.abs(v))[::-1][:k])
+    alpha = D.TopK(k).contraction(len(v))
+    assert np.sum((c - v) ** 2) <= (1 - alpha) * np.sum(v ** 2) + 1e-9
+
+
+def test_rand_k_unbiased_with_variance_omega():
+    d, k = 20, 4
+    v = jnp.asarray(np.random.default_rng(0).standard_normal(d))
+    keys = jax.random.split(jax.random.key(0), 20000)
+    cs = jax.vmap(lambda key: D.RandK(k)(v, key))(keys)
+    assert int(jnp.max(jnp.sum(cs != 0, axis=1))) == k
+    se = np.std(np.asarray(cs), axis=0) / np.sqrt(len(keys))
+    np.testing.assert_array_less(np.abs(np.asarray(cs.mean(0) - v)), 5 * se + 1e-12)
+    omega = D.RandK(k).omega(d)
+    var = float(jnp.mean(jnp.sum((cs - v) ** 2, axis=1)))
+    assert var == pytest.approx(omega * float(v @ v), rel=0.05)
+    unscaled = jax.vmap(lambda key: D.RandK(k, scaled=False)(v, key))(keys)
+    err = float(jnp.mean(jnp.sum((unscaled - v) ** 2, axis=1)))
+    assert err == pytest.approx((1 - k / d) * float(v @ v), rel=0.05)
+
+
+# ----------------------------------------------------------------------------- problems
+
+def test_problem_solution_and_constants_against_dense_linear_algebra(quad, game):
+    for pb in (quad, game):
+        Bbar, qbar = np.asarray(pb.B).mean(0), np.asarray(pb.q).mean(0)
+        np.testing.assert_allclose(Bbar @ np.asarray(pb.z_star), qbar, atol=1e-9)
+        np.testing.assert_allclose(np.asarray(pb.operator(pb.z_star)), 0, atol=1e-9)
+        assert pb.L == pytest.approx(np.linalg.svd(Bbar, compute_uv=False)[0])
+    # f(x) - f* for the quadratic equals the suboptimality metric
+    Bbar, qbar = np.asarray(quad.B).mean(0), np.asarray(quad.q).mean(0)
+    f = lambda x: 0.5 * x @ Bbar @ x - qbar @ x
+    x = np.random.default_rng(1).standard_normal(quad.dim)
+    assert float(quad.suboptimality(jnp.asarray(x))) == pytest.approx(f(x) - f(np.asarray(quad.z_star)), rel=1e-9)
+    # heterogeneity: each worker's gradient at x* is far from zero
+    g_m = np.einsum("mij,j->mi", np.asarray(quad.B), np.asarray(quad.z_star)) - np.asarray(quad.q)
+    assert np.min(np.linalg.norm(g_m, axis=1)) > 1.0
+    # the game's symmetric part is reg * I
+    assert game.mu == pytest.approx(0.3)
+
+
+# ----------------------------------------------------------------------------- methods = GD / EG without compression
+
+@pytest.mark.parametrize("method", ["naive", "ef14", "ef21", "econtrol"])
+def test_without_compression_every_method_is_gradient_descent(quad, method):
+    step, T = 0.7, 40
+    tr = D.run(method, quad, D.Identity(), step, T, eta=0.3)
+    xs = gd_reference(quad, step, T)
+    np.testing.assert_allclose(np.asarray(tr.z), xs[-1], rtol=1e-9, atol=1e-9)
+    ref = [0.5 * (x - quad.z_star) @ np.asarray(quad.B).mean(0) @ (x - quad.z_star) for x in xs]
+    np.testing.assert_allclose(np.asarray(tr.suboptimality), ref, rtol=1e-8, atol=1e-12)
+
+
+def test_masha1_with_tau_one_and_no_compression_is_extragradient(game):
+    step, T = 0.4, 30
+    ref = eg_reference(game, step, T)
+    for method, kw in (("eg", {}), ("masha1", {"tau": 1.0})):
+        tr = D.run(method, game, D.Identity(), step, T, **kw)
+        np.testing.assert_allclose(np.asarray(tr.z), ref, rtol=1e-9, atol=1e-9)
+
+
+# ----------------------------------------------------------------------------- the chapter's claims
+
+def test_naive_top_k_stalls_while_ef21_and_econtrol_converge():
+    pb = D.heterogeneous_quadratics(0, num_workers=8, dim=100)
+    C = D.TopK(5)
+    naive = D.run("naive", pb, C, 0.5, 3000)
+    ef14 = D.run("ef14", pb, C, 0.1, 3000)
+    ef21 = D.run("ef21", pb, C, 0.5, 3000)
+    econ = D.run("econtrol", pb, C, 0.5, 3000, eta=0.05)
+    assert float(naive.suboptimality[-1]) > 1.0 and not bool(naive.converged)
+    assert float(ef14.suboptimality[-1]) > 1e-3
+    assert bool(ef21.converged) and float(ef21.suboptimality[-1]) < 1e-8
+    assert bool(econ.converged) and float(econ.suboptimality[-1]) < 1e-8
+    # floats: M workers × k per round, plus the uncompressed initial h_m = ∇f_m(x0) for EF21
+    assert float(naive.floats[-1]) == 8 * 5 * 3000
+    assert float(ef21.floats[-1]) == 8 * 100 + 8 * 5 * 3000
+    np.testing.assert_array_equal(np.diff(np.asarray(ef21.floats)), 8 * 5)
+
+
+def test_masha1_converges_where_naive_compressed_eg_stalls(game):
+    C = D.RandK(4)
+    naive = D.run("naive_eg", game, C, 0.05, 3000, key=jax.random.key(1))
+    masha = D.run("masha1", game, C, 0.3, 3000, tau=0.2, key=jax.random.key(1))
+    d0 = float(masha.distances[0])
+    assert float(masha.distances[-1]) < 1e-10 * d0
+    assert float(naive.distances[-1]) > 1e-4 * d0
+    # floats: k per worker and round, plus d per worker at each refresh of w (and at the start)
+    refreshes = (float(masha.floats[-1]) - 4 * game.dim - 3000 * 4 * 4) / (4 * game.dim)
+    assert refreshes == int(refreshes) and 0.1 * 3000 < refreshes < 0.3 * 3000
+
+
+def test_same_numbers_twice(game):
+    a = D.run("masha1", game, D.RandK(3), 0.2, 200, tau=0.3, key=jax.random.key(5))
+    b = D.run("masha1", game, D.RandK(3), 0.2, 200, tau=0.3, key=jax.random.key(5))
+    np.testing.assert_array_equal(np.asarray(a.distances), np.asarray(b.distances))
+    np.testing.assert_array_equal(np.asarray(a.floats), np.asarray(b.floats))
+
+
+MULTI_DEVICE = textwrap.dedent("""
+    import os, sys
+    os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=8"
+    import jax
+    jax.config.update("jax_enable_x64", True)
+    import numpy as np
+    from optlab import distributed as D
+    assert len(jax.devices()) == 8
+    pb = D.heterogeneous_quadratics(0, num_workers=8, dim=30)
+    mesh = D.worker_mesh(8)
+    assert mesh.devices.size == 8
+    out = {}
+    for method, C in (("ef21", D.TopK(3)), ("econtrol", D.TopK(3)), ("naive", D.RandK(3))):
+        out[method] = np.asarray(D.run(method, pb, C, 0.5, 200, eta=0.05, mesh=mesh).suboptimality)
+    np.savez(sys.argv[1], **out)
+""")
+
+
+def test_eight_host_devices_give_the_same_iterates_as_one(tmp_path):
+    path = tmp_path / "multi.npz"
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=8"}
+    subprocess.run([sys.executable, "-c", MULTI_DEVICE, str(path)], check=True, env=env, timeout=300)
+    multi = np.load(path)
+    pb = D.heterogeneous_quadratics(0, num_workers=8, dim=30)
+    one = jax.sharding.Mesh(np.array(jax.devices()[:1]), ("workers",))
+    for method, C in (("ef21", D.TopK(3)), ("econtrol", D.TopK(3)), ("naive", D.RandK(3))):
+        single = np.asarray(D.run(method, pb, C, 0.5, 200, eta=0.05, mesh=one).suboptimality)
+        np.testing.assert_allclose(multi[method], single, rtol=1e-9, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- errors
+
+def test_bad_input_is_rejected_before_compute(quad):
+    with pytest.raises(ValueError, match="unknown method"):
+        D.run("ef42", quad, D.TopK(2), 0.1, 10)
+    with pytest.raises(ValueError, match="step must be positive"):
+        D.run("ef21", quad, D.TopK(2), 0.0, 10)
+    with pytest.raises(ValueError, match="num_steps"):
+        D.run("ef21", quad, D.TopK(2), 0.1, 0)
+    with pytest.raises(ValueError, match="eta must be positive"):
+        D.run("econtrol", quad, D.TopK(2), 0.1, 10, eta=-1.0)
+    with pytest.raises(ValueError, match="unbiased compressor"):
+        D.run("masha1", quad, D.TopK(2), 0.1, 10)
+    with pytest.raises(ValueError, match="tau must lie in"):
+        D.run("masha1", quad, D.RandK(2), 0.1, 10, tau=0.0)
+    with pytest.raises(ValueError, match="x0 must have shape"):
+        D.run("ef21", quad, D.TopK(2), 0.1, 10, x0=jnp.zeros(3))
+    with pytest.raises(ValueError, match="x0 contains 30 NaN"):
+        D.run("ef21", quad, D.TopK(2), 0.1, 10, x0=jnp.full(quad.dim, jnp.nan))
+    with pytest.raises(TypeError, match="compressor must be"):
+        D.run("ef21", quad, lambda v: v, 0.1, 10)
+    with pytest.raises(ValueError, match="k must be"):
+        D.TopK(0)
+    with pytest.raises(ValueError, match="needs a PRNG key"):
+        D.RandK(2)(jnp.ones(5))
+    with pytest.raises(ValueError, match="strongly monotone"):
+        D._make_problem(np.zeros((2, 3, 3)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match=r"shape \(M, n, n\)"):
+        D._make_problem(np.zeros((2, 3, 4)), np.ones((2, 3)))
+    with pytest.raises(ValueError, match="q contains 6 NaN"):
+        D._make_problem(np.stack([np.eye(3)] * 2), np.full((2, 3), np.nan))
+    with pytest.raises(ValueError, match="spectrum"):
+        D.heterogeneous_quadratics(0, 2, 3, spectrum=(1.0, 0.5))
+
+
+# ----------------------------------------------------------------------------- figures
+
+def test_figures(quad):
+    traces = {m: D.run(m, quad, D.TopK(3), 0.5, 50, eta=0.05) for m in ("naive", "ef21")}
+    fig = vd.rounds_or_floats(traces)
+    assert len(fig.data) == 4 and [t.visible for t in fig.data] == [True, True, False, False]
+    np.testing.assert_array_equal(fig.data[3].x, np.asarray(traces["ef21"].floats))
+    steps = fig.layout.sliders[0].steps
+    assert steps[1].args[0]["visible"] == [False, False, True, True]
+    v = jnp.linspace(-1, 1, 10)
+    comp = {"Top-k": np.stack([np.asarray(D.TopK(k)(v)) for k in (1, 3)])}
+    fig2 = vd.compressor_slider(v, comp, [1, 3])
+    assert len(fig2.data) == 3 and len(fig2.layout.sliders[0].steps) == 2
+    with pytest.raises(ValueError, match="must have shape"):
+        vd.compressor_slider(v, {"x": np.zeros((3, 10))}, [1, 3])
+    with pytest.raises(ValueError, match="at least one"):
+        vd.rounds_or_floats({})
