@@ -1,0 +1,691 @@
+r"""Games, min-max problems and monotone operators.
+
+Notation (chapter 9).  A two-player zero-sum game ``min_x max_y f(x, y)`` with
+``x ∈ ℝⁿˣ``, ``y ∈ ℝⁿʸ`` is solved through its *game vector field*
+
+    F(z) = (∇ₓ f(x, y), −∇ᵧ f(x, y)),      z = (x, y) ∈ ℝᵈ,  d = nₓ + nᵧ,
+
+and an equilibrium is a zero of ``F``.  ``F`` is *monotone* when
+``⟨F(u) − F(v), u − v⟩ ≥ 0`` (convex-concave ``f``) and ``ρ``-*comonotone* when
+``⟨F(u) − F(v), u − v⟩ ≥ ρ‖F(u) − F(v)‖²`` (``ρ < 0``: negative comonotonicity).
+Every method below is a pure function ``method(F, z0, step, num_steps, ...)``
+running inside one ``lax.scan``; it returns a :class:`MinimaxOutput` with the
+operator residual ``‖F(z_k)‖`` of every iterate (the computable optimality
+measure), and is ``vmap``-able over ``step``.
+
+Operators are plain callables ``F(z)``; :class:`AffineOperator` (``F(z) = Mz + q``)
+adds the things linear algebra gives for free: the equilibrium by a dense solve,
+the Lipschitz constant ``‖M‖₂``, the exact resolvent ``(I + ηF)⁻¹`` and the
+comonotonicity modulus.
+
+References: Korpelevich (1976) extragradient; Popov (1980) and Hsieh, Iutzeler,
+Malick, Mertikopoulos (2019) single-call / past extragradient; Malitsky (2015)
+reflected gradient; Rockafellar (1976) proximal point; Halpern (1967) and Yoon & Ryu
+(2021) anchoring; Cai, Alacaoglu, Diakonikolas (2024) variance-reduced Halpern;
+Gorbunov, Taylor, Horváth, Gidel (2023) negative comonotonicity; Vyas et al.
+competitive gradient optimization; Small-Gain Nash certificates.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.linalg
+import numpy as np
+
+from ._checks import (
+    is_concrete,
+    require_finite,
+    require_in_range,
+    require_int,
+    require_ndim,
+    require_nonnegative,
+    require_positive,
+)
+
+__all__ = [
+    "MinimaxOutput",
+    "AffineOperator",
+    "FiniteSumOperator",
+    "bilinear_game",
+    "quadratic_game",
+    "rotation_operator",
+    "finite_sum_game",
+    "comonotonicity",
+    "resolvent",
+    "gda",
+    "extragradient",
+    "optimistic_gradient",
+    "reflected_gradient",
+    "proximal_point",
+    "halpern",
+    "halpern_proximal_point",
+    "extra_anchored_gradient",
+    "vr_halpern",
+    "competitive_gradient",
+    "SGNCertificate",
+    "sgn_certificate",
+    "sgn_band",
+    "sgn_block_margin",
+    "fit_slope",
+]
+
+
+class MinimaxOutput(NamedTuple):
+    """Result of a min-max method.
+
+    Attributes:
+      z: last iterate ``z_K``.
+      residuals: ``‖F(z_k)‖`` for ``k = 0..K`` (shape ``(K+1,)``).
+      converged: ``residuals[-1] <= tol``.
+      oracle_calls: cumulative oracle calls after each iteration (shape ``(K+1,)``):
+        evaluations of ``F`` (resolvents count one each), or component evaluations
+        ``F_i`` for :func:`vr_halpern`.  Residual bookkeeping is not counted.
+      iterates: ``(K+1, d)`` array of ``z_k`` when ``return_iterates=True``, else ``None``.
+    """
+
+    z: jax.Array
+    residuals: jax.Array
+    converged: jax.Array
+    oracle_calls: jax.Array
+    iterates: Optional[jax.Array] = None
+
+
+# ---------------------------------------------------------------------------
+# operators and games
+# ---------------------------------------------------------------------------
+
+@jax.tree_util.register_pytree_node_class
+class AffineOperator:
+    """``F(z) = M z + q`` on ``ℝᵈ``; ``n_x`` splits ``z = (x, y)`` for games."""
+
+    def __init__(self, M, q=None, n_x: Optional[int] = None):
+        if is_concrete(M):
+            M = jnp.asarray(M)
+            require_ndim("M", M, 2)
+            if M.shape[0] != M.shape[1]:
+                raise ValueError(f"M must be square, got shape {tuple(M.shape)}")
+            require_finite("M", M)
+        d = jnp.shape(M)[0]
+        if q is None:
+            q = jnp.zeros(d, dtype=jnp.result_type(M))
+        elif is_concrete(q):
+            q = jnp.asarray(q)
+            if jnp.shape(q) != (d,):
+                raise ValueError(f"q must have shape ({d},), got {tuple(jnp.shape(q))}")
+            require_finite("q", q)
+        if n_x is not None:
+            require_int("n_x", n_x, minimum=0)
+            if n_x > d:
+                raise ValueError(f"n_x must be at most d={d}, got {n_x}")
+        self.M, self.q, self.n_x = M, q, n_x
+
+    def __call__(self, z):
+        return self.M @ z + self.q
+
+    @property
+    def dim(self) -> int:
+        return int(jnp.shape(self.M)[0])
+
+    @property
+    def z_star(self) -> jax.Array:
+        """The zero of ``F`` (``M`` must be invertible): ``z* = −M⁻¹q``."""
+        return jnp.linalg.solve(self.M, -self.q)
+
+    @property
+    def lipschitz(self) -> jax.Array:
+        """``L = ‖M‖₂``."""
+        return jnp.linalg.norm(self.M, 2)
+
+    def resolvent(self, z, step):
+        """``J_{ηF}(z) = (I + ηM)⁻¹(z − ηq)`` by a dense solve."""
+        return self.resolvent_map(step)(z)
+
+    def resolvent_map(self, step):
+        """``z ↦ J_{ηF}(z)`` with ``I + ηM`` LU-factorised once (for repeated use)."""
+        eye = jnp.eye(self.dim, dtype=jnp.result_type(self.M, step))
+        lu = jax.scipy.linalg.lu_factor(eye + step * self.M)
+        return lambda z: jax.scipy.linalg.lu_solve(lu, z - step * self.q)
+
+    def tree_flatten(self):
+        return (self.M, self.q), self.n_x
+
+    @classmethod
+    def tree_unflatten(cls, n_x, children):
+        obj = object.__new__(cls)
+        obj.M, obj.q = children
+        obj.n_x = n_x
+        return obj
+
+    def __repr__(self) -> str:
+        return f"AffineOperator(dim={jnp.shape(self.M)[0]}, n_x={self.n_x})"
+
+
+@jax.tree_util.register_pytree_node_class
+class FiniteSumOperator:
+    """``F(z) = (1/n) Σᵢ (Mᵢ z + qᵢ)``: ``n`` affine components stacked in ``Ms``
+    (``(n, d, d)``) and ``qs`` (``(n, d)``).  ``component(i, z)`` is one oracle call."""
+
+    def __init__(self, Ms, qs=None):
+        if is_concrete(Ms):
+            Ms = jnp.asarray(Ms)
+            require_ndim("Ms", Ms, 3)
+            if Ms.shape[1] != Ms.shape[2]:
+                raise ValueError(f"Ms must have shape (n, d, d), got {tuple(Ms.shape)}")
+            require_finite("Ms", Ms)
+        n, d = jnp.shape(Ms)[0], jnp.shape(Ms)[1]
+        if qs is None:
+            qs = jnp.zeros((n, d), dtype=jnp.result_type(Ms))
+        elif is_concrete(qs):
+            qs = jnp.asarray(qs)
+            if jnp.shape(qs) != (n, d):
+                raise ValueError(f"qs must have shape ({n}, {d}), got {tuple(jnp.shape(qs))}")
+            require_finite("qs", qs)
+        self.Ms, self.qs = Ms, qs
+
+    @property
+    def n(self) -> int:
+        return int(jnp.shape(self.Ms)[0])
+
+    @property
+    def mean(self) -> AffineOperator:
+        """The full operator ``F`` as an :class:`AffineOperator`."""
+        return AffineOperator(jnp.mean(self.Ms, 0), jnp.mean(self.qs, 0))
+
+    def __call__(self, z):
+        return jnp.mean(self.Ms @ z + self.qs, axis=0)
+
+    def component(self, i, z):
+        return self.Ms[i] @ z + self.qs[i]
+
+    def tree_flatten(self):
+        return (self.Ms, self.qs), None
+
+    @classmethod
+    def tree_unflatten(cls, aux, children):
+        obj = object.__new__(cls)
+        obj.Ms, obj.qs = children
+        return obj
+
+
+def bilinear_game(A, b=None, c=None) -> AffineOperator:
+    """``f(x, y) = xᵀAy + bᵀx + cᵀy``; ``F(z) = (Ay + b, −Aᵀx − c)``.
+
+    For square invertible ``A`` the unique saddle point is ``x* = −A⁻ᵀc``,
+    ``y* = −A⁻¹b`` (``.z_star``)."""
+    A = jnp.asarray(A)
+    require_ndim("A", A, 2)
+    require_finite("A", A)
+    n_x, n_y = A.shape
+    dt = jnp.result_type(A)
+    b = jnp.zeros(n_x, dt) if b is None else jnp.asarray(b)
+    c = jnp.zeros(n_y, dt) if c is None else jnp.asarray(c)
+    if b.shape != (n_x,):
+        raise ValueError(f"b must have shape ({n_x},), got {tuple(b.shape)}")
+    if c.shape != (n_y,):
+        raise ValueError(f"c must have shape ({n_y},), got {tuple(c.shape)}")
+    M = jnp.block([[jnp.zeros((n_x, n_x), dt), A], [-A.T, jnp.zeros((n_y, n_y), dt)]])
+    return AffineOperator(M, jnp.concatenate([b, -c]), n_x=n_x)
+
+
+def quadratic_game(Pxx, Pxy, Pyy, b=None, c=None) -> AffineOperator:
+    """``f(x, y) = ½xᵀPₓₓx + xᵀPₓᵧy − ½yᵀPᵧᵧy + bᵀx + cᵀy`` (``Pₓₓ``, ``Pᵧᵧ``
+    symmetric); ``F(z) = (Pₓₓx + Pₓᵧy + b, Pᵧᵧy − Pₓᵧᵀx − c)``.  Convex-concave
+    (``F`` monotone) iff ``Pₓₓ ⪰ 0`` and ``Pᵧᵧ ⪰ 0``."""
+    Pxx, Pxy, Pyy = jnp.asarray(Pxx), jnp.asarray(Pxy), jnp.asarray(Pyy)
+    for name, P in (("Pxx", Pxx), ("Pxy", Pxy), ("Pyy", Pyy)):
+        require_ndim(name, P, 2)
+        require_finite(name, P)
+    n_x, n_y = Pxy.shape
+    if Pxx.shape != (n_x, n_x) or Pyy.shape != (n_y, n_y):
+        raise ValueError(f"Pxx must be ({n_x}, {n_x}) and Pyy ({n_y}, {n_y}) to match "
+                         f"Pxy {tuple(Pxy.shape)}, got {tuple(Pxx.shape)} and {tuple(Pyy.shape)}")
+    dt = jnp.result_type(Pxx, Pxy, Pyy)
+    b = jnp.zeros(n_x, dt) if b is None else jnp.asarray(b)
+    c = jnp.zeros(n_y, dt) if c is None else jnp.asarray(c)
+    if b.shape != (n_x,) or c.shape != (n_y,):
+        raise ValueError(f"b and c must have shapes ({n_x},) and ({n_y},), "
+                         f"got {tuple(b.shape)} and {tuple(c.shape)}")
+    M = jnp.block([[Pxx, Pxy], [-Pxy.T, Pyy]])
+    return AffineOperator(M, jnp.concatenate([b, -c]), n_x=n_x)
+
+
+def rotation_operator(a, b) -> AffineOperator:
+    """``F(z) = Mz`` on ℝ² with ``M = [[a, b], [−b, a]]``: monotone iff ``a ≥ 0``,
+    ``ρ``-comonotone with ``ρ = a/(a² + b²)`` (Gorbunov et al. 2023).  ``a`` and ``b``
+    may be traced (for ``vmap`` over a grid)."""
+    if is_concrete((a, b)):
+        require_finite("a", jnp.asarray(a))
+        require_finite("b", jnp.asarray(b))
+        if float(a) == 0.0 and float(b) == 0.0:
+            raise ValueError("a and b must not both be zero (F would vanish identically)")
+    a, b = jnp.asarray(a), jnp.asarray(b)
+    M = jnp.stack([jnp.stack([a, b]), jnp.stack([-b, a])])
+    return AffineOperator(M, n_x=1)
+
+
+def finite_sum_game(Ms, qs=None) -> FiniteSumOperator:
+    """Finite sum of affine operators (see :class:`FiniteSumOperator`)."""
+    return FiniteSumOperator(Ms, qs)
+
+
+def comonotonicity(M) -> jax.Array:
+    """The best ``ρ`` with ``⟨Mz, z⟩ ≥ ρ‖Mz‖²`` for all ``z``, for invertible ``M``:
+    ``ρ = λ_min(sym(M⁻¹))`` (substitute ``u = Mz``)."""
+    M = jnp.asarray(M)
+    require_ndim("M", M, 2)
+    require_finite("M", M)
+    Minv = jnp.linalg.inv(M)
+    return jnp.linalg.eigvalsh(0.5 * (Minv + Minv.T))[0]
+
+
+def resolvent(F: Callable, z, step, *, inner_steps: int = 100):
+    """``J_{ηF}(z) = (I + ηF)⁻¹ z``: the unique ``w`` with ``w + ηF(w) = z``.
+
+    Exact (dense solve) for an :class:`AffineOperator`; otherwise the fixed-point
+    iteration ``w ← z − ηF(w)``, a contraction when ``ηL < 1``."""
+    require_positive("step", step)
+    if isinstance(F, AffineOperator):
+        return F.resolvent(z, step)
+    require_int("inner_steps", inner_steps, minimum=1)
+    w = jax.lax.fori_loop(0, inner_steps, lambda _, w: z - step * F(w), z)
+    return w
+
+
+def _resolvent_map(F, step, inner_steps):
+    if isinstance(F, AffineOperator):
+        return F.resolvent_map(step)
+    return lambda z: jax.lax.fori_loop(0, inner_steps, lambda _, w: z - step * F(w), z)
+
+
+# ---------------------------------------------------------------------------
+# the generic scan
+# ---------------------------------------------------------------------------
+
+def _validate(F, z0, step, num_steps, tol):
+    if not callable(F):
+        raise TypeError(f"F must be callable, got {type(F).__name__}")
+    z0 = jnp.asarray(z0) if is_concrete(z0) else z0
+    require_ndim("z0", z0, 1)
+    require_finite("z0", z0)
+    require_positive("step", step)
+    require_int("num_steps", num_steps, minimum=1)
+    require_nonnegative("tol", tol)
+    if is_concrete(z0) and isinstance(F, AffineOperator) and F.dim != z0.shape[0]:
+        raise ValueError(f"z0 must have shape ({F.dim},) to match the operator, got {tuple(z0.shape)}")
+    return z0
+
+
+def _run(F, state0, z_of, step_fn, num_steps, tol, return_iterates):
+    """Scan ``state ← step_fn(state, k)``; record ``‖F(z_k)‖`` and the iterates."""
+
+    def body(state, k):
+        state, calls = step_fn(state, k)
+        z = z_of(state)
+        out = (jnp.linalg.norm(F(z)), calls)
+        if return_iterates:
+            out = out + (z,)
+        return state, out
+
+    state, outs = jax.lax.scan(body, state0, jnp.arange(num_steps))
+    z0 = z_of(state0)
+    r0 = jnp.linalg.norm(F(z0))
+    residuals = jnp.concatenate([r0[None], outs[0]])
+    calls = jnp.concatenate([jnp.zeros((1,), jnp.result_type(float)),
+                             jnp.cumsum(outs[1].astype(jnp.result_type(float)))])
+    iterates = jnp.concatenate([z0[None], outs[2]]) if return_iterates else None
+    z = z_of(state)
+    return MinimaxOutput(z, residuals, residuals[-1] <= tol, calls, iterates)
+
+
+def _const(c):
+    return jnp.asarray(c, dtype=jnp.result_type(float))
+
+
+# ---------------------------------------------------------------------------
+# methods
+# ---------------------------------------------------------------------------
+
+def gda(F: Callable, z0, step, num_steps: int, *, alternating: bool = False,
+        n_x: Optional[int] = None, tol: float = 1e-6, return_iterates: bool = False
+        ) -> MinimaxOutput:
+    """Gradient descent–ascent ``z_{k+1} = z_k − ηF(z_k)`` (simultaneous).
+
+    ``alternating=True``: ``x`` moves first and ``y`` responds to the new ``x``:
+    ``x⁺ = x − ηFₓ(x, y)``, ``y⁺ = y − ηFᵧ(x⁺, y)`` (``n_x`` = size of ``x``; taken
+    from ``F.n_x`` when ``F`` is a game).  Diverges on bilinear games when
+    simultaneous; alternating GDA stays bounded for small ``η``."""
+    z0 = _validate(F, z0, step, num_steps, tol)
+    if alternating:
+        n_x = getattr(F, "n_x", None) if n_x is None else n_x
+        if n_x is None:
+            raise ValueError("alternating GDA needs n_x (the size of x)")
+        require_int("n_x", n_x, minimum=1)
+        if n_x >= z0.shape[0]:
+            raise ValueError(f"n_x must be smaller than d={z0.shape[0]}, got {n_x}")
+
+        def step_fn(z, k):
+            x = z[:n_x] - step * F(z)[:n_x]
+            z1 = z.at[:n_x].set(x)
+            y = z[n_x:] - step * F(z1)[n_x:]
+            return z1.at[n_x:].set(y), _const(2.0)
+    else:
+        def step_fn(z, k):
+            return z - step * F(z), _const(1.0)
+
+    return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
+
+
+def extragradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
+                  return_iterates: bool = False) -> MinimaxOutput:
+    """Extragradient (Korpelevich 1976): ``w = z − ηF(z)``, ``z⁺ = z − ηF(w)``.
+    Two oracle calls per step; converges for monotone ``L``-Lipschitz ``F`` with
+    ``η < 1/L``, last iterate ``‖F(z_k)‖ = O(1/√k)`` (tight over the class)."""
+    z0 = _validate(F, z0, step, num_steps, tol)
+
+    def step_fn(z, k):
+        w = z - step * F(z)
+        return z - step * F(w), _const(2.0)
+
+    return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
+
+
+def optimistic_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
+                        return_iterates: bool = False) -> MinimaxOutput:
+    """Past extragradient / optimistic gradient (Popov 1980; Hsieh et al. 2019):
+    ``w_k = z_k − ηF(w_{k−1})``, ``z_{k+1} = z_k − ηF(w_k)`` with ``w_{−1} = z_0``.
+    One new oracle call per step (``F(w_k)`` is reused at the next step)."""
+    z0 = _validate(F, z0, step, num_steps, tol)
+
+    def step_fn(state, k):
+        z, g_prev = state
+        w = z - step * g_prev
+        g = F(w)
+        return (z - step * g, g), _const(1.0)
+
+    return _run(F, (z0, F(z0)), lambda s: s[0], step_fn, num_steps, tol, return_iterates)
+
+
+def reflected_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
+                       return_iterates: bool = False) -> MinimaxOutput:
+    """Reflected gradient (Malitsky 2015): ``z_{k+1} = z_k − ηF(2z_k − z_{k−1})``,
+    ``z_{−1} = z_0``; one oracle call per step, converges for ``η < (√2 − 1)/L``."""
+    z0 = _validate(F, z0, step, num_steps, tol)
+
+    def step_fn(state, k):
+        z, z_prev = state
+        return (z - step * F(2 * z - z_prev), z), _const(1.0)
+
+    return _run(F, (z0, z0), lambda s: s[0], step_fn, num_steps, tol, return_iterates)
+
+
+def proximal_point(F: Callable, z0, step, num_steps: int, *, inner_steps: int = 100,
+                   tol: float = 1e-6, return_iterates: bool = False) -> MinimaxOutput:
+    """Proximal point ``z_{k+1} = J_{ηF}(z_k) = (I + ηF)⁻¹z_k`` (Rockafellar 1976).
+
+    Exact resolvent for an :class:`AffineOperator`; otherwise ``inner_steps``
+    fixed-point steps (needs ``ηL < 1``).  Converges for any ``η > 0`` when ``F`` is
+    monotone, and for ``ρ``-comonotone ``F`` when ``ρ > −η/2`` (Gorbunov et al. 2023)."""
+    z0 = _validate(F, z0, step, num_steps, tol)
+    if not isinstance(F, AffineOperator):
+        require_int("inner_steps", inner_steps, minimum=1)
+
+    J = _resolvent_map(F, step, inner_steps)
+
+    def step_fn(z, k):
+        return J(z), _const(1.0)
+
+    return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
+
+
+def _beta(k):
+    return 1.0 / (k + 2.0)
+
+
+def halpern(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
+            return_iterates: bool = False) -> MinimaxOutput:
+    """Halpern iteration on the forward map ``T = I − ηF``:
+    ``z_{k+1} = β_k z_0 + (1 − β_k)(z_k − ηF(z_k))``, ``β_k = 1/(k+2)``.
+
+    ``T`` is nonexpansive when ``F`` is ``1/L``-cocoercive and ``η ≤ 2/L``; then
+    ``‖z_k − T z_k‖ ≤ 2‖z_0 − z*‖/(k+1)``.  (For merely monotone ``F`` — bilinear
+    games — ``T`` is expansive: anchor the resolvent or use EAG instead.)"""
+    z0 = _validate(F, z0, step, num_steps, tol)
+
+    def step_fn(z, k):
+        b = _beta(k)
+        return b * z0 + (1 - b) * (z - step * F(z)), _const(1.0)
+
+    return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
+
+
+def halpern_proximal_point(F: Callable, z0, step, num_steps: int, *, inner_steps: int = 100,
+                           tol: float = 1e-6, return_iterates: bool = False) -> MinimaxOutput:
+    """Anchored proximal point ``z_{k+1} = β_k z_0 + (1 − β_k) J_{ηF}(z_k)``,
+    ``β_k = 1/(k+2)``.  For monotone ``F`` the resolvent is firmly nonexpansive and
+    ``‖F(z_{k+1})‖ ≤ 2‖z_0 − z*‖/(η(k+1))`` — ``O(1/k)`` instead of ``O(1/√k)``."""
+    z0 = _validate(F, z0, step, num_steps, tol)
+    if not isinstance(F, AffineOperator):
+        require_int("inner_steps", inner_steps, minimum=1)
+
+    J = _resolvent_map(F, step, inner_steps)
+
+    def step_fn(z, k):
+        b = _beta(k)
+        return b * z0 + (1 - b) * J(z), _const(1.0)
+
+    return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
+
+
+def extra_anchored_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
+                            return_iterates: bool = False) -> MinimaxOutput:
+    """Extra-anchored gradient, EAG-C (Yoon & Ryu 2021), ``β_k = 1/(k+2)``:
+    ``w_k = z_k + β_k(z_0 − z_k) − ηF(z_k)``, ``z_{k+1} = z_k + β_k(z_0 − z_k) − ηF(w_k)``.
+    For monotone ``L``-Lipschitz ``F`` and ``η ≤ 1/(8L)``: ``‖F(z_k)‖ = O(‖z_0 − z*‖/(ηk))``."""
+    z0 = _validate(F, z0, step, num_steps, tol)
+
+    def step_fn(z, k):
+        b = _beta(k)
+        anchor = z + b * (z0 - z)
+        w = anchor - step * F(z)
+        return anchor - step * F(w), _const(2.0)
+
+    return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
+
+
+def vr_halpern(op: FiniteSumOperator, z0, step, num_steps: int, *, key, batch_size: int,
+               prob, tol: float = 1e-6, return_iterates: bool = False) -> MinimaxOutput:
+    """Variance-reduced Halpern iteration for a finite sum ``F = (1/n)Σᵢ Fᵢ``
+    (cocoercive case, after Cai, Alacaoglu & Diakonikolas 2024):
+
+        z_{k+1} = β_k z_0 + (1 − β_k)(z_k − η F̃_k),   β_k = 1/(k+2),
+
+    with the recursive (PAGE/SARAH-type) estimator
+    ``F̃_k = F(z_k)`` with probability ``prob`` (``n`` component calls), otherwise
+    ``F̃_k = F̃_{k−1} + (1/b)Σ_{i∈S_k}(Fᵢ(z_k) − Fᵢ(z_{k−1}))`` with ``|S_k| = b``
+    indices drawn uniformly with replacement (``2b`` calls).  ``F̃_0 = F(z_0)``.
+    With ``b ≈ √n`` and ``prob ≈ 1/√n`` a step costs ``O(√n)`` component calls in
+    expectation instead of ``n``; the paper's complexity is ``Õ(n + √n L/ε)``
+    (vs ``O(nL/ε)`` for the deterministic iteration).  ``oracle_calls`` counts
+    component evaluations ``Fᵢ`` (the initial full pass included)."""
+    if not isinstance(op, FiniteSumOperator):
+        raise TypeError(f"op must be a FiniteSumOperator, got {type(op).__name__}")
+    z0 = _validate(op, z0, step, num_steps, tol)
+    if is_concrete(z0) and z0.shape[0] != op.Ms.shape[1]:
+        raise ValueError(f"z0 must have shape ({op.Ms.shape[1]},), got {tuple(z0.shape)}")
+    require_int("batch_size", batch_size, minimum=1)
+    require_in_range("prob", prob, 0.0, 1.0, low_inclusive=False)
+    n = op.n
+    comp = jax.vmap(op.component, in_axes=(0, None))
+
+    def step_fn(state, k):
+        z, z_prev, g_prev, key_ = state
+        key_, kc, ki = jax.random.split(key_, 3)
+        idx = jax.random.randint(ki, (batch_size,), 0, n)
+        g_rec = g_prev + jnp.mean(comp(idx, z) - comp(idx, z_prev), axis=0)
+        full = jax.random.bernoulli(kc, prob)
+        g = jnp.where(full, op(z), g_rec)
+        calls = jnp.where(full, float(n), 2.0 * batch_size)
+        b = _beta(k)
+        z_new = b * z0 + (1 - b) * (z - step * g)
+        return (z_new, z, g, key_), calls
+
+    # F̃_0 = F(z_0): the first step uses the exact operator (forced full pass)
+    state0 = (z0, z0, op(z0), key)
+    out = _run(op, state0, lambda s: s[0], step_fn, num_steps, tol, return_iterates)
+    return out._replace(oracle_calls=out.oracle_calls + n)
+
+
+def competitive_gradient(f: Callable, z0, step, num_steps: int, n_x: int, *,
+                         alpha=None, tol: float = 1e-6, return_iterates: bool = False
+                         ) -> MinimaxOutput:
+    """Competitive gradient optimization for ``min_x max_y f(x, y)`` (Vyas et al.):
+
+        x⁺ = x − η(∇ₓf + α D²ₓᵧf ∇ᵧf),   y⁺ = y + η(∇ᵧf − α D²ᵧₓf ∇ₓf),
+
+    each player also reacting to the opponent's first-order response through the
+    mixed second derivatives (``α = η`` by default, the first-order expansion of
+    competitive gradient descent, Schäfer & Anandkumar 2019).  ``f(x, y)`` is a scalar
+    function; residuals are ``‖F(z)‖`` of the game field ``F = (∇ₓf, −∇ᵧf)``.  On
+    ``f = xᵀAy`` (game matrix ``M``) it is GDA on the damped field ``(M + αMᵀM)z`` and
+    converges where GDA diverges.  Three gradient/HVP evaluations per step."""
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    require_int("n_x", n_x, minimum=1)
+    alpha = step if alpha is None else alpha
+    require_nonnegative("alpha", alpha)
+
+    def F(z):
+        gx, gy = jax.grad(f, argnums=(0, 1))(z[:n_x], z[n_x:])
+        return jnp.concatenate([gx, -gy])
+
+    z0 = _validate(F, z0, step, num_steps, tol)
+    if n_x >= z0.shape[0]:
+        raise ValueError(f"n_x must be smaller than d={z0.shape[0]}, got {n_x}")
+
+    def step_fn(z, k):
+        x, y = z[:n_x], z[n_x:]
+        gx, gy = jax.grad(f, argnums=(0, 1))(x, y)
+        # D²ₓᵧf · v  = ∇ₓ⟨∇ᵧf, v⟩ and D²ᵧₓf · u = ∇ᵧ⟨∇ₓf, u⟩ (Hessian-vector products)
+        dxy_gy = jax.grad(lambda x_: jnp.vdot(jax.grad(f, 1)(x_, y), gy))(x)
+        dyx_gx = jax.grad(lambda y_: jnp.vdot(jax.grad(f, 0)(x, y_), gx))(y)
+        x_new = x - step * (gx + alpha * dxy_gy)
+        y_new = y + step * (gy - alpha * dyx_gx)
+        return jnp.concatenate([x_new, y_new]), _const(3.0)
+
+    return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
+
+
+# ---------------------------------------------------------------------------
+# Small-Gain Nash certificate
+# ---------------------------------------------------------------------------
+
+class SGNCertificate(NamedTuple):
+    """Contraction certificate in the weighted norm ``‖z‖_W = ‖W^{1/2}z‖``.
+
+    ``margin`` μ = λ_min(sym(S)) and ``lipschitz`` L = ‖S‖₂ for
+    ``S = W^{1/2} J W^{−1/2}``; ``certified = μ > 0``; ``step`` = μ/L² and ``rate`` =
+    √(1 − μ²/L²): Euler steps ``z⁺ = z − ηF(z)`` with that step contract ``‖z − z*‖_W``
+    at least by ``rate`` per step (for an affine ``F`` with Jacobian ``J``)."""
+
+    margin: jax.Array
+    lipschitz: jax.Array
+    certified: jax.Array
+    step: jax.Array
+    rate: jax.Array
+
+
+def sgn_certificate(J, weights) -> SGNCertificate:
+    """Weighted strong monotonicity of a game Jacobian ``J`` (``d × d``) in the
+    metric ``W = diag(weights)`` (one positive weight per coordinate; repeat a
+    player's weight over its block)."""
+    J = jnp.asarray(J)
+    require_ndim("J", J, 2)
+    if J.shape[0] != J.shape[1]:
+        raise ValueError(f"J must be square, got shape {tuple(J.shape)}")
+    require_finite("J", J)
+    w = jnp.asarray(weights)
+    require_ndim("weights", w, 1)
+    if w.shape[0] != J.shape[0]:
+        raise ValueError(f"weights must have shape ({J.shape[0]},), got {tuple(w.shape)}")
+    require_positive("weights", w)
+    s = jnp.sqrt(w)
+    S = s[:, None] * J / s[None, :]
+    mu = jnp.linalg.eigvalsh(0.5 * (S + S.T))[0]
+    L = jnp.linalg.norm(S, 2)
+    ok = mu > 0
+    step = jnp.where(ok, mu / L**2, jnp.nan)
+    rate = jnp.where(ok, jnp.sqrt(jnp.clip(1 - mu**2 / L**2, 0.0, 1.0)), jnp.nan)
+    return SGNCertificate(mu, L, ok, step, rate)
+
+
+def sgn_band(mu1, mu2, L12, L21, *, signed: bool = False) -> tuple[float, float]:
+    """The block small-gain *weight band*: the ratios ``r = w₂/w₁`` for which the
+    2 × 2 gain matrix ``[[μ₁, −(L₁₂ + rL₂₁)/2], [·, rμ₂]]`` is positive definite,
+    i.e. ``(L₁₂ + rL₂₁)² < 4rμ₁μ₂``.  Here ``μᵢ`` lower-bounds the curvature
+    ``λ_min(sym Jᵢᵢ)`` of player ``i`` and ``L₁₂ = ‖J₁₂‖``, ``L₂₁ = ‖J₂₁‖`` bound the
+    couplings.  With ``signed=True`` (scalar players) ``L₁₂``, ``L₂₁`` are the signed
+    entries and the condition is the exact ``(J₁₂ + rJ₂₁)² < 4rμ₁μ₂``.
+    Returns ``(r_lo, r_hi)``; raises if the band is empty."""
+    for name, v in (("mu1", mu1), ("mu2", mu2)):
+        require_positive(name, v)
+    if not signed:
+        require_nonnegative("L12", L12)
+        require_nonnegative("L21", L21)
+    mu1, mu2, L12, L21 = (float(v) for v in (mu1, mu2, L12, L21))
+    # L21² r² + (2 L12 L21 − 4 μ1 μ2) r + L12² < 0
+    a, b, c = L21**2, 2 * L12 * L21 - 4 * mu1 * mu2, L12**2
+    if a == 0.0:
+        if b >= 0:
+            raise ValueError("the small-gain band is empty for these bounds")
+        return (c / -b, float("inf"))
+    disc = b * b - 4 * a * c
+    if disc <= 0:
+        raise ValueError("the small-gain band is empty for these bounds "
+                         f"(coupling too strong: discriminant {disc:.3g} ≤ 0)")
+    r1, r2 = (-b - np.sqrt(disc)) / (2 * a), (-b + np.sqrt(disc)) / (2 * a)
+    if r2 <= 0:
+        raise ValueError("the small-gain band is empty for these bounds")
+    return (max(r1, 0.0), r2)
+
+
+def sgn_block_margin(mu1, mu2, L12, L21, r):
+    """Margin of the block small-gain certificate at weight ratio ``r = w₂/w₁``: the
+    smallest eigenvalue of ``D^{-1/2} Γ D^{-1/2}`` for the gain matrix
+    ``Γ = [[μ₁, −(L₁₂ + rL₂₁)/2], [·, rμ₂]]`` and ``D = diag(1, r)``, i.e.
+
+        (μ₁ + μ₂)/2 − √(((μ₁ − μ₂)/2)² + (L₁₂ + rL₂₁)²/(4r)).
+
+    It lower-bounds the exact margin ``sgn_certificate(J, w).margin`` of *every* game
+    Jacobian whose blocks satisfy ``λ_min(sym Jᵢᵢ) ≥ μᵢ``, ``‖J₁₂‖ ≤ L₁₂``,
+    ``‖J₂₁‖ ≤ L₂₁``; it is positive exactly on :func:`sgn_band`.  ``r`` may be an array."""
+    require_positive("mu1", mu1)
+    require_positive("mu2", mu2)
+    require_positive("r", r)
+    r = jnp.asarray(r)
+    c = (L12 + r * L21) / (2 * jnp.sqrt(r))
+    return 0.5 * (mu1 + mu2) - jnp.sqrt(0.25 * (mu1 - mu2) ** 2 + c**2)
+
+
+# ---------------------------------------------------------------------------
+# rates
+# ---------------------------------------------------------------------------
+
+def fit_slope(residuals, k_min: int, k_max: int) -> float:
+    """Least-squares slope of ``log ‖F(z_k)‖`` against ``log k`` over ``k_min ≤ k ≤ k_max``
+    (``−½`` for a ``1/√k`` rate, ``−1`` for ``1/k``)."""
+    r = np.asarray(residuals, dtype=float)
+    require_int("k_min", k_min, minimum=1)
+    require_int("k_max", k_max, minimum=k_min + 1)
+    if k_max >= r.shape[-1]:
+        raise ValueError(f"k_max must be < len(residuals)={r.shape[-1]}, got {k_max}")
+    k = np.unique(np.geomspace(k_min, k_max, 60).astype(int))
+    y = r[..., k]
+    if not np.all(y > 0) or not np.all(np.isfinite(y)):
+        raise ValueError("residuals must be positive and finite on the fitting window")
+    X = np.log(k)
+    Y = np.log(y)
+    Xc = X - X.mean()
+    return np.sum(Xc * (Y - Y.mean(axis=-1, keepdims=True)), axis=-1) / np.sum(Xc**2)
