@@ -1,0 +1,806 @@
+r"""Online learning: regret, mirror descent, optimism, parameter-free bets, bandits (Chapter 10).
+
+Notation of the chapter.  At round ``t = 1, …, T`` the learner plays ``x_t``,
+the environment reveals a convex loss ``f_t`` and the learner pays
+``f_t(x_t)``; it then sees ``g_t = ∇f_t(x_t)``.  The regret against a fixed
+comparator ``u`` is ``R_T(u) = Σ_t f_t(x_t) − f_t(u)`` and the regret is
+``R_T = max_u R_T(u)``, against the best fixed point in hindsight.
+
+Every learner is a pure function of a whole loss sequence that runs inside
+``lax.scan``.  Losses on a set ``X ⊂ ℝᵈ`` are given as ``loss(x, θ_t)`` with
+per-round parameters ``thetas`` of shape ``(T, …)`` (e.g. the moving centre
+``c_t`` of :func:`logcosh_loss`); expert / bandit losses are a ``(T, n)``
+matrix.  Step sizes are traced arguments, so ``jax.vmap`` sweeps them.
+
+- :func:`ogd`: online gradient descent ``x_{t+1} = Π_X(x_t − η_t g_t)``
+  (Euclidean online mirror descent; Zinkevich 2003);
+- :func:`optimistic_ogd`: optimistic OMD with gradient hints ``M_t``
+  (Rakhlin & Sridharan 2013; Chen et al. 2023 for the stochastic/adversarial
+  interpolation), ``x_t = Π(y_t − η_t M_t)``, ``y_{t+1} = Π(y_t − η_t g_t)``;
+- :func:`adagrad_omd`: diagonal AdaGrad = OMD with the regulariser
+  ``½‖x‖²_{H_t}``, ``H_t = diag(√(δ + Σ_{s≤t} g_s²))`` (Duchi et al. 2011);
+- :func:`coin_betting`: the per-coordinate Krichevsky–Trofimov bettor,
+  parameter-free (Orabona & Pál 2016);
+- :func:`hedge`: entropic OMD on the simplex, ``p_t ∝ exp(−η L_{t−1})``,
+  and :func:`optimistic_hedge` with a hint vector;
+- :func:`exp3`: bandit Hedge on importance-weighted losses (Auer et al. 2002),
+  used with :func:`sor_cost_table` to choose SOR's relaxation parameter ω
+  across a sequence of linear systems (Khodak et al. 2024).
+
+The environment :func:`sea_centers` interpolates between stochastic and
+adversarial sequences with a noise level ``σ`` and an adversarial drift
+amplitude (the SEA model of Sachs et al. 2022, Chen et al. 2023).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any, Callable, NamedTuple, Optional, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._checks import (
+    is_concrete,
+    require_finite,
+    require_in_range,
+    require_int,
+    require_ndim,
+    require_nonnegative,
+    require_positive,
+    require_probability_vector,
+)
+
+__all__ = [
+    "OnlineResult",
+    "CoinResult",
+    "ExpertsResult",
+    "BanditResult",
+    "SORResult",
+    "SORSequence",
+    "logcosh_loss",
+    "sea_centers",
+    "ogd",
+    "optimistic_ogd",
+    "adagrad_omd",
+    "coin_betting",
+    "best_fixed",
+    "regret_at",
+    "hedge",
+    "optimistic_hedge",
+    "hedge_regret_bound",
+    "exp3",
+    "laplacian_1d",
+    "jacobi_radius",
+    "young_omega",
+    "sor_spectral_radius",
+    "sor",
+    "sor_cost_table",
+]
+
+Array = Any
+LossFn = Callable[[jax.Array, jax.Array], jax.Array]
+
+
+# ---------------------------------------------------------------------------
+# outputs
+# ---------------------------------------------------------------------------
+
+class OnlineResult(NamedTuple):
+    """Trace of a learner on ``X ⊂ ℝᵈ``.
+
+    Attributes:
+      predictions: ``(T, d)``, the points ``x_t`` played.
+      losses: ``(T,)``, ``f_t(x_t)``.
+      grads: ``(T, d)``, ``g_t = ∇f_t(x_t)``.
+      step_sizes: ``(T,)``, the step ``η_t`` used after round ``t`` (NaN for
+        the step-free coin bettor).
+    """
+
+    predictions: jax.Array
+    losses: jax.Array
+    grads: jax.Array
+    step_sizes: jax.Array
+
+
+class CoinResult(NamedTuple):
+    """Trace of :func:`coin_betting` (``OnlineResult`` fields plus the bettor's state).
+
+    Attributes:
+      wealth: ``(T, d)``, per-coordinate wealth **after** round ``t``.
+      fractions: ``(T, d)``, the betting fraction ``β_t`` used at round ``t``.
+    """
+
+    predictions: jax.Array
+    losses: jax.Array
+    grads: jax.Array
+    wealth: jax.Array
+    fractions: jax.Array
+
+
+class ExpertsResult(NamedTuple):
+    """Trace of an experts algorithm on a loss matrix ``ℓ ∈ ℝ^{T×n}``.
+
+    Attributes:
+      weights: ``(T, n)``, the distribution ``p_t`` played at round ``t``.
+      losses: ``(T,)``, ``⟨p_t, ℓ_t⟩``.
+      regret: ``(T,)``, ``Σ_{s≤t} ⟨p_s, ℓ_s⟩ − min_i Σ_{s≤t} ℓ_{s,i}`` (best
+        expert of each prefix).
+    """
+
+    weights: jax.Array
+    losses: jax.Array
+    regret: jax.Array
+
+
+class BanditResult(NamedTuple):
+    """Trace of :func:`exp3`.
+
+    Attributes:
+      probs: ``(T, K)``, the sampling distribution ``p_t``.
+      arms: ``(T,)``, the arm ``I_t`` pulled.
+      losses: ``(T,)``, the observed loss ``ℓ_{t, I_t}``.
+      expected_losses: ``(T,)``, ``⟨p_t, ℓ_t⟩``.
+      regret: ``(T,)``, realised regret ``Σ_{s≤t} ℓ_{s,I_s} − min_i Σ_{s≤t} ℓ_{s,i}``.
+      pseudo_regret: ``(T,)``, the same with ``⟨p_s, ℓ_s⟩`` in place of ``ℓ_{s,I_s}``.
+    """
+
+    probs: jax.Array
+    arms: jax.Array
+    losses: jax.Array
+    expected_losses: jax.Array
+    regret: jax.Array
+    pseudo_regret: jax.Array
+
+
+# ---------------------------------------------------------------------------
+# validation helpers
+# ---------------------------------------------------------------------------
+
+def _require_key(key: Any) -> None:
+    if not (isinstance(key, jax.Array) and (jnp.issubdtype(key.dtype, jax.dtypes.prng_key)
+                                            or (key.dtype == jnp.uint32 and key.shape == (2,)))):
+        raise TypeError(f"key must be a jax.random key, got {type(key).__name__}")
+
+
+def _check_sequence(thetas: Any, x0: Any) -> tuple[jax.Array, jax.Array]:
+    thetas = jnp.asarray(thetas) if is_concrete(thetas) else thetas
+    x0 = jnp.asarray(x0) if is_concrete(x0) else x0
+    require_ndim("x0", x0, 1)
+    if jnp.ndim(thetas) < 1 or jnp.shape(thetas)[0] < 1:
+        raise ValueError(f"thetas must have a leading time axis of length T >= 1, got shape "
+                         f"{tuple(jnp.shape(thetas))}")
+    require_finite("thetas", thetas)
+    require_finite("x0", x0)
+    if is_concrete(x0) and not jnp.issubdtype(x0.dtype, jnp.inexact):
+        x0 = x0.astype(jnp.result_type(float))
+    return thetas, x0
+
+
+def _check_radius(radius: Any) -> None:
+    if radius is not None:
+        require_positive("radius", radius)
+
+
+def _project(x: jax.Array, radius: Any) -> jax.Array:
+    """Projection on the box ``[−R, R]ᵈ`` (for any diagonal metric: it is separable)."""
+    if radius is None:
+        return x
+    return jnp.clip(x, -radius, radius)
+
+
+def _r(radius, dtype):
+    """``None`` (no constraint) becomes ``+∞`` so one compiled function serves both."""
+    return jnp.asarray(jnp.inf if radius is None else radius, dtype)
+
+
+def _check_losses(name: str, losses: Any, *, unit: bool = False) -> jax.Array:
+    losses = jnp.asarray(losses) if is_concrete(losses) else losses
+    require_ndim(name, losses, 2)
+    if jnp.shape(losses)[0] < 1 or jnp.shape(losses)[1] < 1:
+        raise ValueError(f"{name} must have shape (T, n) with T, n >= 1, got {tuple(jnp.shape(losses))}")
+    require_finite(name, losses)
+    if unit:
+        require_in_range(name, losses, 0.0, 1.0)
+    return losses
+
+
+# ---------------------------------------------------------------------------
+# losses and environments
+# ---------------------------------------------------------------------------
+
+def logcosh_loss(x: jax.Array, c: jax.Array) -> jax.Array:
+    """``f(x; c) = Σ_i log cosh(x_i − c_i)``: convex, 1-smooth, ``∇f = tanh(x − c) ∈ (−1, 1)ᵈ``.
+
+    Computed stably as ``|z| + log1p(e^{−2|z|}) − log 2``.
+    """
+    z = jnp.abs(x - c)
+    return jnp.sum(z + jnp.log1p(jnp.exp(-2.0 * z)) - math.log(2.0))
+
+
+def sea_centers(key: Array, num_rounds: int, dim: int, noise: Any, drift: Any, *,
+                period: int = 50, center: Any = 0.5) -> jax.Array:
+    """Centres ``c_t = μ_t + σ ξ_t`` of a stochastically extended adversarial sequence.
+
+    ``μ_t = center·𝟙 + drift · s_t · v`` with a fixed unit direction ``v`` and a sign
+    ``s_t = ±1`` that flips every ``period`` rounds (the adversarial part, its
+    variation grows with ``drift``), and ``ξ_t`` i.i.d. standard normal (the
+    stochastic part, of variance ``σ² = noise²`` per coordinate).  ``noise`` and
+    ``drift`` may be traced, so a grid of environments is one ``vmap``.
+
+    Returns:
+      ``(num_rounds, dim)`` centres; use them as ``thetas`` with :func:`logcosh_loss`.
+    """
+    _require_key(key)
+    require_int("num_rounds", num_rounds, minimum=1)
+    require_int("dim", dim, minimum=1)
+    require_int("period", period, minimum=1)
+    require_nonnegative("noise", noise)
+    require_nonnegative("drift", drift)
+    require_finite("center", center)
+    k_dir, k_noise = jax.random.split(key)
+    v = jax.random.normal(k_dir, (dim,))
+    v = v / jnp.linalg.norm(v)
+    t = jnp.arange(num_rounds)
+    sign = jnp.where((t // period) % 2 == 0, 1.0, -1.0)
+    mu = center + drift * sign[:, None] * v[None, :]
+    xi = jax.random.normal(k_noise, (num_rounds, dim))
+    return mu + noise * xi
+
+
+# ---------------------------------------------------------------------------
+# learners on X ⊂ ℝᵈ
+# ---------------------------------------------------------------------------
+
+_SCHEDULES = ("constant", "sqrt", "adaptive")
+
+
+def _check_step(eta: Any, schedule: str) -> None:
+    require_positive("eta", eta)
+    if schedule not in _SCHEDULES:
+        raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
+
+
+def _step(eta, schedule, t, acc, eta_max):
+    """Step size at round ``t`` (1-based) given the accumulated squared norms ``acc``."""
+    if schedule == "constant":
+        e = eta * jnp.ones_like(acc)
+    elif schedule == "sqrt":
+        e = eta / jnp.sqrt(t)
+    else:  # adaptive
+        e = eta / jnp.sqrt(1e-12 + acc)
+    if eta_max is not None:
+        e = jnp.minimum(e, eta_max)
+    return e
+
+
+def ogd(loss: LossFn, thetas: Array, x0: Array, eta: Any, *, radius: Any = None,
+        schedule: str = "sqrt", eta_max: Any = None) -> OnlineResult:
+    """Online gradient descent ``x_{t+1} = Π_X(x_t − η_t g_t)`` on ``X = [−R, R]ᵈ``.
+
+    Euclidean online mirror descent.  Step sizes: ``"constant"`` ``η_t = η``,
+    ``"sqrt"`` ``η_t = η/√t``, ``"adaptive"`` ``η_t = η/√(Σ_{s≤t} ‖g_s‖²)``
+    (AdaGrad-norm), all capped at ``eta_max`` if given.  With
+    ``η_t = D/(G√t)`` on a set of diameter ``D`` and ``‖g_t‖ ≤ G``,
+    ``R_T ≤ (3/2) D G √T`` (Zinkevich 2003).
+
+    Args:
+      loss: ``loss(x, θ_t) → scalar``, convex in ``x``.
+      thetas: ``(T, …)`` per-round parameters.
+      x0: ``(d,)`` first point (projected on ``X``).
+      eta: step-size scale (traced: ``vmap`` over it).
+      radius: ``R`` of the box ``X``, or ``None`` for ``ℝᵈ``.
+    """
+    thetas, x0 = _check_sequence(thetas, x0)
+    _check_step(eta, schedule)
+    _check_radius(radius)
+    if eta_max is not None:
+        require_positive("eta_max", eta_max)
+    dt = x0.dtype
+    return _ogd(loss, schedule, thetas, x0, jnp.asarray(eta, dt), _r(radius, dt), _r(eta_max, dt))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _ogd(loss, schedule, thetas, x0, eta, radius, eta_max):
+    vg = jax.value_and_grad(loss)
+
+    def body(carry, inp):
+        x, acc = carry
+        t, theta = inp
+        f, g = vg(x, theta)
+        acc = acc + jnp.sum(g * g)
+        e = _step(eta, schedule, t, acc, eta_max)
+        x_new = _project(x - e * g, radius)
+        return (x_new, acc), (x, f, g, e)
+
+    T = jnp.shape(thetas)[0]
+    ts = jnp.arange(1, T + 1, dtype=x0.dtype)
+    x_init = _project(x0, radius)
+    _, (xs, fs, gs, es) = jax.lax.scan(body, (x_init, jnp.zeros((), x0.dtype)), (ts, thetas))
+    return OnlineResult(xs, fs, gs, es)
+
+
+def optimistic_ogd(loss: LossFn, thetas: Array, x0: Array, eta: Any, *, radius: Any = None,
+                   schedule: str = "adaptive", eta_max: Any = None,
+                   hint: str = "last") -> OnlineResult:
+    """Optimistic online mirror descent (Euclidean) with gradient hints ``M_t``.
+
+    Two sequences: the learner plays ``x_t = Π(y_t − η_t M_t)`` and, after
+    seeing ``g_t = ∇f_t(x_t)``, updates ``y_{t+1} = Π(y_t − η_t g_t)``.  The
+    hint is ``M_t = g_{t−1}`` (``hint="last"``, Rakhlin & Sridharan 2013) or
+    ``M_t = 0`` (``hint="zero"``, which is exactly :func:`ogd` run on ``y``).
+    With a constant step, ``R_T(u) ≤ D²/(2η) + η Σ_t ‖g_t − M_t‖²``: the regret is
+    governed by how badly the hints predict the gradients.  ``"adaptive"``
+    uses ``η_t = η/√(Σ_{s≤t} ‖g_s − M_s‖²)`` capped at ``eta_max`` (for
+    ``L``-smooth losses Chen et al. 2023 take ``eta_max = 1/(4L)``); the hint step
+    of round ``t`` uses the step ``η_{t−1}`` fixed before ``g_t`` is seen (``η_0 = 0``,
+    harmless since ``M_1 = 0``).
+    """
+    thetas, x0 = _check_sequence(thetas, x0)
+    _check_step(eta, schedule)
+    _check_radius(radius)
+    if eta_max is not None:
+        require_positive("eta_max", eta_max)
+    if hint not in ("last", "zero"):
+        raise ValueError(f"hint must be 'last' or 'zero', got {hint!r}")
+    dt = x0.dtype
+    return _optimistic(loss, schedule, hint, thetas, x0, jnp.asarray(eta, dt), _r(radius, dt),
+                       _r(eta_max, dt))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _optimistic(loss, schedule, hint, thetas, x0, eta, radius, eta_max):
+    vg = jax.value_and_grad(loss)
+
+    def body(carry, inp):
+        y, m, acc, e_prev = carry
+        t, theta = inp
+        x = _project(y - e_prev * m, radius)
+        f, g = vg(x, theta)
+        acc = acc + jnp.sum((g - m) ** 2)
+        e = _step(eta, schedule, t, acc, eta_max)
+        y_new = _project(y - e * g, radius)
+        m_new = g if hint == "last" else jnp.zeros_like(g)
+        return (y_new, m_new, acc, e), (x, f, g, e)
+
+    T = jnp.shape(thetas)[0]
+    ts = jnp.arange(1, T + 1, dtype=x0.dtype)
+    y0 = _project(x0, radius)
+    init = (y0, jnp.zeros_like(y0), jnp.zeros((), x0.dtype), jnp.zeros((), x0.dtype))
+    _, (xs, fs, gs, es) = jax.lax.scan(body, init, (ts, thetas))
+    return OnlineResult(xs, fs, gs, es)
+
+
+def adagrad_omd(loss: LossFn, thetas: Array, x0: Array, eta: Any, *, radius: Any = None,
+                delta: Any = 1e-8) -> OnlineResult:
+    """Diagonal AdaGrad as online mirror descent (Duchi et al. 2011).
+
+    OMD with the time-varying regulariser ``ψ_t(x) = ½ xᵀ H_t x``,
+    ``H_t = diag(√(δ + Σ_{s≤t} g_s²))``: the mirror step is
+    ``x_{t+1} = argmin_{x∈X} ⟨g_t, x⟩ + (1/2η)‖x − x_t‖²_{H_t}``, i.e.
+    ``x_{t+1} = Π^{H_t}_X(x_t − η H_t^{−1} g_t)``; on a box the ``H_t``-projection
+    is the coordinate-wise clip.  Unconstrained, this is ``optax.adagrad`` with
+    ``initial_accumulator_value=δ`` and ``eps=0``.  ``step_sizes`` records the
+    mean of the per-coordinate steps ``η/H_t``.
+    """
+    thetas, x0 = _check_sequence(thetas, x0)
+    require_positive("eta", eta)
+    _check_radius(radius)
+    require_positive("delta", delta)
+    dt = x0.dtype
+    return _adagrad(loss, thetas, x0, jnp.asarray(eta, dt), _r(radius, dt), jnp.asarray(delta, dt))
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _adagrad(loss, thetas, x0, eta, radius, delta):
+    vg = jax.value_and_grad(loss)
+
+    def body(carry, theta):
+        x, acc = carry
+        f, g = vg(x, theta)
+        acc = acc + g * g
+        h = jnp.sqrt(acc)
+        x_new = _project(x - eta * g / h, radius)
+        return (x_new, acc), (x, f, g, jnp.mean(eta / h))
+
+    x_init = _project(x0, radius)
+    _, (xs, fs, gs, es) = jax.lax.scan(body, (x_init, jnp.full_like(x_init, delta)), thetas)
+    return OnlineResult(xs, fs, gs, es)
+
+
+def coin_betting(loss: LossFn, thetas: Array, x0: Array, *, initial_wealth: Any = 1.0,
+                 lipschitz: Any = 1.0) -> CoinResult:
+    """Parameter-free online learning by coin betting, per coordinate (Orabona & Pál 2016).
+
+    Each coordinate is a gambler with wealth ``W_0 = ε`` (``initial_wealth``)
+    betting on the "coins" ``c_t = −g_t/G ∈ [−1, 1]`` with the
+    Krichevsky–Trofimov fraction ``β_t = (Σ_{s<t} c_s)/t``:
+
+        x_t = x0 + β_t W_{t−1},     W_t = W_{t−1} + c_t (x_t − x0) = W_{t−1}(1 + c_t β_t).
+
+    Hence ``W_T = ε − Σ_t ⟨g_t, x_t − x0⟩/G``: wealth is (minus) the linear
+    loss, and a wealth lower bound is a regret upper bound
+    ``R_T(u) ≤ Õ(‖u − x0‖ √T)`` for every ``u`` at once, with no step size.  The
+    domain is ``ℝᵈ``; ``lipschitz`` is the bound ``G ≥ max |g_{t,i}|``, checked after
+    the run (a ``ValueError`` if violated).
+    """
+    thetas, x0 = _check_sequence(thetas, x0)
+    require_positive("initial_wealth", initial_wealth)
+    require_positive("lipschitz", lipschitz)
+    dt = x0.dtype
+    out = _coin(loss, thetas, x0, jnp.asarray(initial_wealth, dt), jnp.asarray(lipschitz, dt))
+    if is_concrete((out.grads, lipschitz)):
+        gmax = float(jnp.max(jnp.abs(out.grads)))
+        if gmax > float(lipschitz) * (1 + 1e-6):
+            raise ValueError(f"coin betting needs |g_t,i| <= lipschitz = {float(lipschitz)}, "
+                             f"got a gradient entry of {gmax:.4g}")
+    return out
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _coin(loss, thetas, x0, initial_wealth, lipschitz):
+    vg = jax.value_and_grad(loss)
+
+    def body(carry, inp):
+        wealth, sum_c = carry
+        t, theta = inp
+        beta = sum_c / t
+        x = x0 + beta * wealth
+        f, g = vg(x, theta)
+        c = -g / lipschitz
+        wealth = wealth + c * (x - x0)
+        return (wealth, sum_c + c), (x, f, g, wealth, beta)
+
+    T = jnp.shape(thetas)[0]
+    ts = jnp.arange(1, T + 1, dtype=x0.dtype)
+    init = (jnp.full_like(x0, initial_wealth), jnp.zeros_like(x0))
+    _, (xs, fs, gs, ws, bs) = jax.lax.scan(body, init, (ts, thetas))
+    return CoinResult(xs, fs, gs, ws, bs)
+
+
+# ---------------------------------------------------------------------------
+# comparators and regret
+# ---------------------------------------------------------------------------
+
+def best_fixed(loss: LossFn, thetas: Array, *, radius: Any = None, horizons: Any = None,
+               smoothness: float = 1.0, num_iters: int = 300) -> tuple[jax.Array, jax.Array]:
+    """Best fixed point in hindsight ``u_T = argmin_{u∈X} Σ_{t≤T} f_t(u)`` for several ``T``.
+
+    Projected gradient descent with step ``1/L`` on the average loss of each
+    prefix, started at the prefix mean of ``thetas`` (for :func:`logcosh_loss`
+    the minimiser lies near it), ``num_iters`` iterations.  All horizons are one
+    ``vmap`` over masks.
+
+    Returns:
+      ``(u, total)``: comparators ``(H, d)`` and their cumulative losses ``(H,)``.
+    """
+    thetas = jnp.asarray(thetas) if is_concrete(thetas) else thetas
+    if jnp.ndim(thetas) != 2:
+        raise ValueError(f"best_fixed needs thetas of shape (T, d), got {tuple(jnp.shape(thetas))}")
+    require_finite("thetas", thetas)
+    _check_radius(radius)
+    require_positive("smoothness", smoothness)
+    require_int("num_iters", num_iters, minimum=1)
+    T = jnp.shape(thetas)[0]
+    hs = _check_horizons(horizons, T)
+    dt = thetas.dtype
+    return _best_fixed(loss, num_iters, thetas, jnp.asarray(hs, dt), _r(radius, dt),
+                       jnp.asarray(smoothness, dt))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _best_fixed(loss, num_iters, thetas, hs, radius, smoothness):
+    T = thetas.shape[0]
+    per_round = jax.vmap(loss, in_axes=(None, 0))
+
+    def one(h):
+        w = (jnp.arange(T) < h).astype(thetas.dtype)
+
+        def avg(u):
+            return jnp.sum(w * per_round(u, thetas)) / h
+
+        u0 = _project(jnp.sum(w[:, None] * thetas, 0) / h, radius)
+        g = jax.grad(avg)
+        u = jax.lax.fori_loop(0, num_iters, lambda _, u: _project(u - g(u) / smoothness, radius), u0)
+        return u, avg(u) * h
+
+    return jax.vmap(one)(hs)
+
+
+def _check_horizons(horizons, T):
+    if horizons is None:
+        return np.array([T])
+    hs = np.asarray(horizons)
+    if hs.ndim != 1 or hs.size == 0 or not np.issubdtype(hs.dtype, np.integer):
+        raise ValueError(f"horizons must be a 1-D array of integers, got {horizons!r}")
+    if hs.min() < 1 or hs.max() > T:
+        raise ValueError(f"horizons must lie in [1, T={T}], got {horizons!r}")
+    return hs
+
+
+def regret_at(result: Any, loss: LossFn, thetas: Array, horizons: Any = None, *,
+              radius: Any = None, smoothness: float = 1.0, num_iters: int = 300) -> jax.Array:
+    """Regret ``R_T = Σ_{t≤T} f_t(x_t) − min_{u∈X} Σ_{t≤T} f_t(u)`` at each horizon ``T``.
+
+    ``result`` is any trace with a ``losses`` field (:class:`OnlineResult`,
+    :class:`CoinResult`).  The comparator is :func:`best_fixed` (an accurate
+    minimiser; its error only lowers the comparator's quality, so the value is
+    a slight *under*-estimate of the regret when not converged).
+    """
+    T = jnp.shape(result.losses)[0]
+    hs = _check_horizons(horizons, T)
+    _, best = best_fixed(loss, thetas, radius=radius, horizons=hs, smoothness=smoothness,
+                         num_iters=num_iters)
+    cum = jnp.cumsum(result.losses)
+    return cum[jnp.asarray(hs) - 1] - best
+
+
+# ---------------------------------------------------------------------------
+# experts: Hedge and optimistic Hedge (entropic OMD on the simplex)
+# ---------------------------------------------------------------------------
+
+def _experts_regret(learner_losses, losses):
+    return jnp.cumsum(learner_losses) - jnp.min(jnp.cumsum(losses, axis=0), axis=1)
+
+
+def hedge(losses: Array, eta: Any, *, prior: Optional[Array] = None) -> ExpertsResult:
+    """Hedge / exponential weights: entropic OMD on the simplex (Freund & Schapire 1997).
+
+    ``p_t ∝ π ⊙ exp(−η L_{t−1})`` with ``L_{t−1} = Σ_{s<t} ℓ_s`` (a softmax of the
+    cumulative losses), which is both FTRL with the negative entropy and the
+    mirror step ``p_{t+1} ∝ p_t ⊙ e^{−η ℓ_t}``.  For losses in ``[0, 1]``,
+    ``R_T ≤ log(n)/η + ηT/8`` (:func:`hedge_regret_bound`).
+
+    Args:
+      losses: ``(T, n)`` loss matrix (finite).
+      eta: learning rate ``η > 0`` (traced: ``vmap`` over it).
+      prior: initial distribution ``π`` (default uniform).
+    """
+    return optimistic_hedge(losses, eta, hints=None, prior=prior)
+
+
+def optimistic_hedge(losses: Array, eta: Any, *, hints: Any = "last",
+                     prior: Optional[Array] = None) -> ExpertsResult:
+    """Optimistic Hedge: ``p_t ∝ π ⊙ exp(−η (L_{t−1} + m_t))`` with a hint ``m_t``.
+
+    ``hints="last"`` uses ``m_t = ℓ_{t−1}``; an array ``(T, n)`` gives the hints
+    explicitly; ``None`` is plain :func:`hedge`.  With losses in ``[0, 1]``,
+    ``R_T ≤ log(n)/η + η Σ_t ‖ℓ_t − m_t‖²_∞``-type bounds hold (Rakhlin & Sridharan 2013).
+    """
+    losses = _check_losses("losses", losses)
+    require_positive("eta", eta)
+    T, n = jnp.shape(losses)
+    if prior is None:
+        log_prior = jnp.full((n,), -math.log(n), dtype=losses.dtype)
+    else:
+        prior = jnp.asarray(prior) if is_concrete(prior) else prior
+        require_probability_vector("prior", prior)
+        if jnp.shape(prior) != (n,):
+            raise ValueError(f"prior must have shape ({n},), got {tuple(jnp.shape(prior))}")
+        log_prior = jnp.log(prior)
+    if hints is None:
+        m = jnp.zeros_like(losses)
+    elif isinstance(hints, str):
+        if hints != "last":
+            raise ValueError(f"hints must be 'last', None or a (T, n) array, got {hints!r}")
+        m = jnp.concatenate([jnp.zeros((1, n), losses.dtype), losses[:-1]], axis=0)
+    else:
+        m = jnp.asarray(hints) if is_concrete(hints) else hints
+        if jnp.shape(m) != (T, n):
+            raise ValueError(f"hints must have shape ({T}, {n}), got {tuple(jnp.shape(m))}")
+        require_finite("hints", m)
+    cum_prev = jnp.cumsum(losses, axis=0) - losses  # L_{t-1}
+    weights = jax.nn.softmax(log_prior - eta * (cum_prev + m), axis=1)
+    lt = jnp.sum(weights * losses, axis=1)
+    return ExpertsResult(weights, lt, _experts_regret(lt, losses))
+
+
+def hedge_regret_bound(num_experts: int, num_rounds: Any, eta: Any) -> Any:
+    """``log(n)/η + ηT/8``: Hedge's regret bound for losses in ``[0, 1]`` (Hoeffding's lemma).
+
+    Minimised by ``η = √(8 log(n)/T)``, where it equals ``√(T log(n)/2)``.
+    """
+    require_int("num_experts", num_experts, minimum=1)
+    require_positive("eta", eta)
+    return math.log(num_experts) / eta + eta * num_rounds / 8.0
+
+
+# ---------------------------------------------------------------------------
+# bandits: EXP3
+# ---------------------------------------------------------------------------
+
+def exp3(key: Array, losses: Array, eta: Any, *, gamma: Any = 0.0) -> BanditResult:
+    """EXP3 for adversarial bandits with losses in ``[0, 1]`` (Auer et al. 2002).
+
+    ``p_t = (1 − γ) softmax(−η L̂_{t−1}) + γ/K``; draw ``I_t ~ p_t``, observe only
+    ``ℓ_{t,I_t}`` and update the importance-weighted estimate
+    ``L̂_t = L̂_{t−1} + ℓ_{t,I_t}/p_{t,I_t} · e_{I_t}`` (unbiased:
+    ``E[ℓ̂_t] = ℓ_t``).  With ``γ = 0``, ``E[R_T] ≤ log(K)/η + ηTK/2``, minimised
+    by ``η = √(2 log(K)/(TK))`` to ``√(2TK log K)``.
+    """
+    _require_key(key)
+    losses = _check_losses("losses", losses, unit=True)
+    require_positive("eta", eta)
+    require_in_range("gamma", gamma, 0.0, 1.0, high_inclusive=False)
+    dt = losses.dtype
+    return _exp3(key, losses, jnp.asarray(eta, dt), jnp.asarray(gamma, dt))
+
+
+@jax.jit
+def _exp3(key, losses, eta, gamma):
+    T, K = losses.shape
+    keys = jax.random.split(key, T)
+
+    def body(L_hat, inp):
+        k, ell = inp
+        p = (1.0 - gamma) * jax.nn.softmax(-eta * L_hat) + gamma / K
+        i = jax.random.categorical(k, jnp.log(p))
+        obs = ell[i]
+        L_hat = L_hat.at[i].add(obs / p[i])
+        return L_hat, (p, i, obs, jnp.dot(p, ell))
+
+    _, (ps, arms, obs, exp_l) = jax.lax.scan(body, jnp.zeros((K,), losses.dtype), (keys, losses))
+    best = jnp.min(jnp.cumsum(losses, axis=0), axis=1)
+    return BanditResult(ps, arms, obs, exp_l, jnp.cumsum(obs) - best, jnp.cumsum(exp_l) - best)
+
+
+# ---------------------------------------------------------------------------
+# SOR on a sequence of linear systems
+# ---------------------------------------------------------------------------
+
+class SORResult(NamedTuple):
+    """Output of :func:`sor`: solution, iterations used, convergence flag, relative residual."""
+
+    x: jax.Array
+    n_iters: jax.Array
+    converged: jax.Array
+    residual: jax.Array
+
+
+class SORSequence(NamedTuple):
+    """A sequence of shifted systems ``(A + c_t I) x = b_t`` and SOR's cost on each.
+
+    Attributes:
+      omegas: ``(K,)`` the arms.
+      shifts: ``(T,)`` the shifts ``c_t``.
+      iters: ``(T, K)`` SOR iterations to reach the tolerance (``max_iter`` if not).
+      costs: ``(T, K)`` ``iters / max_iter ∈ [0, 1]``, the bandit's losses.
+      rho_jacobi: ``(T,)`` spectral radius ``ρ(J_t)`` of the Jacobi matrix.
+      omega_star: ``(T,)`` Young's optimal ``ω*_t = 2/(1 + √(1 − ρ(J_t)²))``.
+      iters_star: ``(T,)`` SOR iterations at ``ω*_t``.
+    """
+
+    omegas: jax.Array
+    shifts: jax.Array
+    iters: jax.Array
+    costs: jax.Array
+    rho_jacobi: jax.Array
+    omega_star: jax.Array
+    iters_star: jax.Array
+
+
+def laplacian_1d(n: int, dtype: Any = None) -> jax.Array:
+    """The ``n × n`` tridiagonal matrix ``tridiag(−1, 2, −1)`` (SPD, consistently ordered)."""
+    require_int("n", n, minimum=1)
+    dtype = dtype or jnp.zeros(()).dtype
+    return (2.0 * jnp.eye(n, dtype=dtype) - jnp.eye(n, k=1, dtype=dtype)
+            - jnp.eye(n, k=-1, dtype=dtype))
+
+
+def jacobi_radius(A: Array) -> jax.Array:
+    """``ρ(J)`` for ``J = I − D⁻¹A`` (``A`` SPD): ``max |1 − λ(D^{−1/2} A D^{−1/2})|``."""
+    A = jnp.asarray(A) if is_concrete(A) else A
+    require_ndim("A", A, 2)
+    d = jnp.sqrt(jnp.diag(A))
+    lam = jnp.linalg.eigvalsh(A / d[:, None] / d[None, :])
+    return jnp.max(jnp.abs(1.0 - lam))
+
+
+def young_omega(rho_jacobi: Any) -> Any:
+    """Young's optimal relaxation ``ω* = 2/(1 + √(1 − ρ(J)²))`` (consistently ordered ``A``)."""
+    require_in_range("rho_jacobi", rho_jacobi, 0.0, 1.0, high_inclusive=False)
+    return 2.0 / (1.0 + jnp.sqrt(1.0 - rho_jacobi ** 2))
+
+
+def sor_spectral_radius(omega: Any, rho_jacobi: Any) -> Any:
+    """Young's formula for ``ρ(M_ω)`` when ``A`` is consistently ordered, ``0 < ω < 2``:
+
+    ``ρ(M_ω) = ω − 1`` for ``ω ≥ ω*`` and
+    ``ρ(M_ω) = ¼ (ωμ + √(ω²μ² − 4(ω − 1)))²`` for ``ω ≤ ω*`` (``μ = ρ(J)``).
+    """
+    require_in_range("omega", omega, 0.0, 2.0, low_inclusive=False, high_inclusive=False)
+    require_in_range("rho_jacobi", rho_jacobi, 0.0, 1.0, high_inclusive=False)
+    w, mu = jnp.asarray(omega), jnp.asarray(rho_jacobi)
+    disc = jnp.maximum(w ** 2 * mu ** 2 - 4.0 * (w - 1.0), 0.0)
+    below = 0.25 * (w * mu + jnp.sqrt(disc)) ** 2
+    return jnp.where(w >= young_omega(mu), w - 1.0, below)
+
+
+def _sor_matrices(A, b, omega):
+    D = jnp.diag(jnp.diag(A))
+    Lo = jnp.tril(A, -1)
+    Up = jnp.triu(A, 1)
+    lower = D + omega * Lo
+    G = jax.scipy.linalg.solve_triangular(lower, (1.0 - omega) * D - omega * Up, lower=True)
+    c = jax.scipy.linalg.solve_triangular(lower, omega * b, lower=True)
+    return G, c
+
+
+def sor(A: Array, b: Array, omega: Any, *, tol: float = 1e-4, max_iter: int = 500,
+        x0: Optional[Array] = None) -> SORResult:
+    """Successive over-relaxation for ``Ax = b`` until ``‖b − Ax‖ ≤ tol‖b‖``.
+
+    The default ``tol = 1e-4`` stays well above float32's residual floor
+    (about ``10⁻⁷ κ(A)``); ask for less only in float64.
+
+    ``(D + ωL) x_{k+1} = ωb − (ωU + (ω − 1)D) x_k`` with ``A = L + D + U``.  The
+    iteration matrix ``M_ω`` is formed once (small dense ``A``), so each step is a
+    mat-vec and ``vmap`` over ``ω`` and over systems is cheap.
+    """
+    if is_concrete((A, b)):
+        A, b = jnp.asarray(A), jnp.asarray(b)
+    require_ndim("A", A, 2)
+    n = jnp.shape(A)[0]
+    if jnp.shape(A) != (n, n) or jnp.shape(b) != (n,):
+        raise ValueError(f"A must be square (n, n) and b of shape (n,), got {tuple(jnp.shape(A))} "
+                         f"and {tuple(jnp.shape(b))}")
+    require_finite("A", A)
+    require_finite("b", b)
+    require_in_range("omega", omega, 0.0, 2.0, low_inclusive=False, high_inclusive=False)
+    require_positive("tol", tol)
+    require_int("max_iter", max_iter, minimum=1)
+    G, c = _sor_matrices(A, b, omega)
+    bn = jnp.linalg.norm(b)
+    x = jnp.zeros_like(b) if x0 is None else jnp.asarray(x0)
+
+    def res(x):
+        return jnp.linalg.norm(b - A @ x) / bn
+
+    def cond(s):
+        x, k, r = s
+        return (r > tol) & (k < max_iter)
+
+    def step(s):
+        x, k, _ = s
+        x = G @ x + c
+        return x, k + 1, res(x)
+
+    x, k, r = jax.lax.while_loop(cond, step, (x, jnp.asarray(0), res(x)))
+    return SORResult(x, k, r <= tol, r)
+
+
+def sor_cost_table(key: Array, n: int, num_systems: int, omegas: Array, *,
+                   shift_range: tuple[float, float] = (0.01, 0.5), tol: float = 1e-4,
+                   max_iter: int = 300) -> SORSequence:
+    """SOR iteration counts on ``(A + c_t I) x = b_t``, ``A`` = :func:`laplacian_1d` ``(n)``.
+
+    Shifts ``c_t`` are log-uniform in ``shift_range`` and ``b_t`` standard normal
+    (from ``key``).  Every ``(system, ω)`` pair runs in one batched call.  The
+    shifted Laplacian is tridiagonal, hence consistently ordered: Young's
+    ``ω*_t`` is optimal and ``ρ(J_t) = 2cos(π/(n+1))/(2 + c_t)``.
+    """
+    _require_key(key)
+    require_int("n", n, minimum=2)
+    require_int("num_systems", num_systems, minimum=1)
+    omegas = jnp.asarray(omegas)
+    require_ndim("omegas", omegas, 1)
+    require_in_range("omegas", omegas, 0.0, 2.0, low_inclusive=False, high_inclusive=False)
+    lo, hi = shift_range
+    require_positive("shift_range", np.array([lo, hi]))
+    if not lo <= hi:
+        raise ValueError(f"shift_range must be (low, high) with low <= high, got {shift_range}")
+    k1, k2 = jax.random.split(key)
+    shifts = jnp.exp(jax.random.uniform(k1, (num_systems,), minval=math.log(lo), maxval=math.log(hi)))
+    bs = jax.random.normal(k2, (num_systems, n))
+    A0 = laplacian_1d(n)
+    rho = 2.0 * math.cos(math.pi / (n + 1)) / (2.0 + shifts)
+    w_star = young_omega(rho)
+
+    def one(c, b, w):
+        return sor(A0 + c * jnp.eye(n), b, w, tol=tol, max_iter=max_iter).n_iters
+
+    iters = jax.vmap(lambda c, b: jax.vmap(lambda w: one(c, b, w))(omegas))(shifts, bs)
+    iters_star = jax.vmap(one)(shifts, bs, w_star)
+    return SORSequence(omegas, shifts, iters, iters / max_iter, rho, w_star, iters_star)

@@ -1,0 +1,468 @@
+"""optlab.online against independent references: numpy re-implementations and closed forms,
+optax (AdaGrad), scipy (best fixed point, eigenvalues, linear solves), and the standard regret bounds."""
+
+import json
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.special import gammaln
+
+jax.config.update("jax_enable_x64", True)
+
+from optlab import online as ol  # noqa: E402
+from optlab.viz import online as viz_ol  # noqa: E402
+
+SETTINGS = settings(max_examples=20, deadline=None)
+
+
+def _np_softmax(z):
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _quad(x, c):
+    return 0.5 * jnp.sum((x - c) ** 2)
+
+
+def _linear(x, g):
+    return jnp.dot(g, x)
+
+
+# ---------------------------------------------------------------- Hedge
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), T=st.sampled_from([1, 60]), n=st.sampled_from([1, 8]),
+       eta=st.floats(0.01, 5.0))
+def test_hedge_is_softmax_of_cumulative_losses(seed, T, n, eta):
+    losses = np.random.default_rng(seed).random((T, n))
+    out = ol.hedge(losses, eta)
+    cum_prev = np.vstack([np.zeros(n), np.cumsum(losses, 0)[:-1]])
+    w = _np_softmax(-eta * cum_prev)
+    np.testing.assert_allclose(out.weights, w, atol=1e-12)
+    lt = (w * losses).sum(1)
+    np.testing.assert_allclose(out.losses, lt, atol=1e-12)
+    regret = np.cumsum(lt) - np.cumsum(losses, 0).min(1)
+    np.testing.assert_allclose(out.regret, regret, atol=1e-10)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), T=st.sampled_from([7, 200]), n=st.sampled_from([2, 10]),
+       eta=st.floats(0.005, 3.0))
+def test_hedge_regret_bound_holds(seed, T, n, eta):
+    rng = np.random.default_rng(seed)
+    losses = (rng.random((T, n)) < rng.random(n)).astype(float)  # adversarial-ish 0/1 losses
+    out = ol.hedge(losses, eta)
+    bound = ol.hedge_regret_bound(n, T, eta)
+    assert np.all(np.asarray(out.regret) <= math.log(n) / eta + eta * np.arange(1, T + 1) / 8 + 1e-9)
+    assert float(out.regret[-1]) <= bound + 1e-9
+
+
+def test_hedge_is_the_multiplicative_mirror_step_and_respects_a_prior():
+    rng = np.random.default_rng(1)
+    losses, eta = rng.random((30, 5)), 0.7
+    prior = np.array([0.1, 0.2, 0.3, 0.25, 0.15])
+    out = ol.hedge(losses, eta, prior=prior)
+    p = prior.copy()
+    for t in range(30):
+        np.testing.assert_allclose(out.weights[t], p, atol=1e-12)
+        p = p * np.exp(-eta * losses[t])
+        p /= p.sum()
+
+
+def test_optimistic_hedge_hints():
+    rng = np.random.default_rng(2)
+    losses, eta = rng.random((40, 4)), 0.5
+    zero = ol.optimistic_hedge(losses, eta, hints=np.zeros((40, 4)))
+    np.testing.assert_allclose(zero.weights, ol.hedge(losses, eta).weights, atol=1e-14)
+    last = ol.optimistic_hedge(losses, eta, hints="last")
+    cum_prev = np.vstack([np.zeros(4), np.cumsum(losses, 0)[:-1]])
+    m = np.vstack([np.zeros(4), losses[:-1]])
+    np.testing.assert_allclose(last.weights, _np_softmax(-eta * (cum_prev + m)), atol=1e-12)
+    # constant losses: the hint is exact after round 1 and optimism's regret is smaller
+    const = np.tile(rng.random(4), (200, 1))
+    assert float(ol.optimistic_hedge(const, eta).regret[-1]) < float(ol.hedge(const, eta).regret[-1])
+
+
+def test_hedge_vmaps_over_eta():
+    losses = np.random.default_rng(3).random((50, 6))
+    etas = jnp.array([0.1, 0.5, 2.0])
+    batched = jax.vmap(lambda e: ol.hedge(losses, e).regret)(etas)
+    for i, e in enumerate(etas):
+        np.testing.assert_allclose(batched[i], ol.hedge(losses, float(e)).regret, atol=1e-12)
+
+
+# ---------------------------------------------------------------- OGD / optimistic / AdaGrad
+
+@pytest.mark.parametrize("schedule", ["constant", "sqrt", "adaptive"])
+def test_ogd_matches_numpy_loop_on_fixed_quadratics(schedule):
+    rng = np.random.default_rng(4)
+    T, d, eta, R = 40, 3, 0.3, 0.8
+    c = rng.normal(size=(T, d))
+    out = ol.ogd(_quad, c, np.zeros(d), eta, radius=R, schedule=schedule)
+    x, acc = np.zeros(d), 0.0
+    for t in range(T):
+        np.testing.assert_allclose(out.predictions[t], x, atol=1e-12)
+        g = x - c[t]
+        acc += g @ g
+        e = {"constant": eta, "sqrt": eta / np.sqrt(t + 1), "adaptive": eta / np.sqrt(1e-12 + acc)}[schedule]
+        x = np.clip(x - e * g, -R, R)
+    np.testing.assert_allclose(out.losses, 0.5 * ((np.asarray(out.predictions) - c) ** 2).sum(1),
+                               atol=1e-12)
+
+
+def test_ogd_closed_form_on_a_constant_linear_loss():
+    # f_t(x) = <g, x> on [-1, 1]^2, eta_t = eta (constant): x_t = clip(-eta (t-1) g)
+    g = np.array([0.2, -0.05])
+    out = ol.ogd(_linear, np.tile(g, (30, 1)), np.zeros(2), 0.5, radius=1.0, schedule="constant")
+    t = np.arange(30)[:, None]
+    np.testing.assert_allclose(out.predictions, np.clip(-0.5 * t * g, -1, 1), atol=1e-12)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), T=st.sampled_from([5, 300]))
+def test_ogd_zinkevich_bound_on_linear_losses(seed, T):
+    rng = np.random.default_rng(seed)
+    d, R = 3, 1.0
+    gs = rng.uniform(-1, 1, size=(T, d))
+    D, G = 2 * R * math.sqrt(d), math.sqrt(d)
+    out = ol.ogd(_linear, gs, np.zeros(d), D / G, radius=R, schedule="sqrt")
+    best = -np.abs(gs.sum(0)).sum() * R  # min over the box of a linear function
+    regret = float(np.sum(out.losses)) - best
+    assert regret <= 1.5 * D * G * math.sqrt(T) + 1e-9
+
+
+def test_optimistic_with_zero_hint_is_ogd():
+    rng = np.random.default_rng(5)
+    c = rng.normal(size=(60, 4))
+    for schedule in ("constant", "sqrt", "adaptive"):
+        a = ol.optimistic_ogd(ol.logcosh_loss, c, np.ones(4), 0.4, radius=2.0, schedule=schedule,
+                              hint="zero")
+        b = ol.ogd(ol.logcosh_loss, c, np.ones(4), 0.4, radius=2.0, schedule=schedule)
+        np.testing.assert_allclose(a.predictions, b.predictions, atol=1e-12)
+        np.testing.assert_allclose(a.losses, b.losses, atol=1e-12)
+
+
+def test_optimistic_matches_numpy_two_sequence_loop():
+    rng = np.random.default_rng(6)
+    T, d, eta, R = 50, 2, 0.2, 1.0
+    gs = rng.normal(size=(T, d))
+    out = ol.optimistic_ogd(_linear, gs, np.zeros(d), eta, radius=R, schedule="constant")
+    y, m, e_prev = np.zeros(d), np.zeros(d), 0.0
+    for t in range(T):
+        x = np.clip(y - e_prev * m, -R, R)
+        np.testing.assert_allclose(out.predictions[t], x, atol=1e-12)
+        y = np.clip(y - eta * gs[t], -R, R)
+        m, e_prev = gs[t], eta
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), T=st.sampled_from([5, 200]), eta=st.floats(0.01, 1.0),
+       wobble=st.floats(0.0, 1.0))
+def test_optimistic_regret_bound_with_hints(seed, T, eta, wobble):
+    # R_T(u) <= ||u - y_1||^2/(2 eta) + (eta/2) sum ||g_t - M_t||^2 for every u in X (linear losses)
+    rng = np.random.default_rng(seed)
+    d, R = 3, 1.0
+    base = rng.uniform(-1, 1, size=d)
+    gs = base + wobble * rng.uniform(-1, 1, size=(T, d))
+    out = ol.optimistic_ogd(_linear, gs, np.zeros(d), eta, radius=R, schedule="constant")
+    u = -R * np.sign(gs.sum(0))
+    regret = float(np.sum(out.losses)) - float(gs.sum(0) @ u)
+    M = np.vstack([np.zeros(d), gs[:-1]])
+    bound = (u @ u) / (2 * eta) + 0.5 * eta * np.sum((gs - M) ** 2)
+    assert regret <= bound + 1e-9
+
+
+def test_adagrad_omd_matches_optax_unconstrained():
+    rng = np.random.default_rng(7)
+    T, d, eta, delta = 40, 3, 0.3, 0.1
+    c = rng.normal(size=(T, d))
+    out = ol.adagrad_omd(ol.logcosh_loss, c, np.zeros(d), eta, delta=delta)
+    opt = optax.adagrad(eta, initial_accumulator_value=delta, eps=0.0)
+    x = jnp.zeros(d)
+    state = opt.init(x)
+    for t in range(T):
+        np.testing.assert_allclose(out.predictions[t], x, atol=1e-6)
+        g = jax.grad(ol.logcosh_loss)(x, c[t])
+        upd, state = opt.update(g, state)
+        x = optax.apply_updates(x, upd)
+
+
+def test_adagrad_projection_is_the_clip():
+    c = np.full((20, 2), 10.0)
+    out = ol.adagrad_omd(_quad, c, np.zeros(2), 5.0, radius=1.0)
+    assert np.all(np.abs(np.asarray(out.predictions)) <= 1.0 + 1e-12)
+    np.testing.assert_allclose(out.predictions[-1], [1.0, 1.0])
+
+
+# ---------------------------------------------------------------- coin betting
+
+def test_coin_betting_wealth_identities():
+    rng = np.random.default_rng(8)
+    T, d, eps = 300, 4, 0.5
+    c = rng.normal(size=(T, d)) + 2.0
+    x0 = np.array([0.1, -0.2, 0.0, 0.3])
+    out = ol.coin_betting(ol.logcosh_loss, c, x0, initial_wealth=eps)
+    g, x, beta = np.asarray(out.grads), np.asarray(out.predictions), np.asarray(out.fractions)
+    # W_T = eps - sum_t g_t (x_t - x0)  (wealth = minus the linear loss)
+    np.testing.assert_allclose(out.wealth[-1], eps - np.sum(g * (x - x0), 0), rtol=1e-10)
+    # W_T = eps prod_t (1 - g_t beta_t)
+    np.testing.assert_allclose(out.wealth[-1], eps * np.prod(1 - g * beta, 0), rtol=1e-10)
+    # KT fraction beta_t = -(sum_{s<t} g_s)/t
+    cum_prev = np.vstack([np.zeros(d), np.cumsum(-g, 0)[:-1]])
+    np.testing.assert_allclose(beta, cum_prev / np.arange(1, T + 1)[:, None], atol=1e-12)
+    assert np.all(np.asarray(out.wealth) > 0)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), T=st.sampled_from([1, 2, 80]))
+def test_kt_wealth_closed_form_on_coin_flips(seed, T):
+    # coins c_t = +-1: W_T = eps 2^T Gamma(a+1/2) Gamma(b+1/2) / (pi Gamma(T+1)), a heads, b tails
+    coins = np.random.default_rng(seed).choice([-1.0, 1.0], size=(T, 1))
+    out = ol.coin_betting(_linear, -coins, np.zeros(1), initial_wealth=1.0)
+    a, b = int((coins > 0).sum()), int((coins < 0).sum())
+    log_w = T * math.log(2) + gammaln(a + 0.5) + gammaln(b + 0.5) - math.log(math.pi) - gammaln(T + 1)
+    np.testing.assert_allclose(np.log(float(out.wealth[-1, 0])), log_w, atol=1e-9)
+
+
+def test_coin_betting_is_competitive_without_a_step_size():
+    rng = np.random.default_rng(9)
+    T, d = 1000, 3
+    c = 2.0 + 0.3 * rng.normal(size=(T, d))
+    out = ol.coin_betting(ol.logcosh_loss, c, np.zeros(d))
+    reg = float(ol.regret_at(out, ol.logcosh_loss, c)[0])
+    u_norm = float(np.linalg.norm(ol.best_fixed(ol.logcosh_loss, c)[0][0]))
+    # R_T(u) = O(||u|| sqrt(T log(||u|| T))): sublinear and within a small multiple of that
+    assert 0 < reg < u_norm * math.sqrt(T * math.log(u_norm * T))
+
+
+def test_coin_betting_rejects_unbounded_gradients():
+    with pytest.raises(ValueError, match="lipschitz"):
+        ol.coin_betting(_quad, np.full((10, 2), 5.0), np.zeros(2), lipschitz=1.0)
+
+
+# ---------------------------------------------------------------- comparator and regret
+
+def test_best_fixed_matches_scipy():
+    rng = np.random.default_rng(10)
+    c = rng.normal(size=(200, 3)) * 0.8 + 0.5
+    hs = np.array([20, 200])
+    u, tot = ol.best_fixed(ol.logcosh_loss, c, radius=1.0, horizons=hs, num_iters=500)
+    for k, h in enumerate(hs):
+        def fun(v, h=h):
+            z = np.abs(v[None, :] - c[:h])
+            return float(np.sum(z + np.log1p(np.exp(-2 * z)) - np.log(2)))
+        ref = scipy.optimize.minimize(fun, np.zeros(3), bounds=[(-1, 1)] * 3, method="L-BFGS-B",
+                                      options=dict(ftol=1e-14, gtol=1e-10))
+        np.testing.assert_allclose(u[k], ref.x, atol=1e-5)
+        np.testing.assert_allclose(tot[k], ref.fun, rtol=1e-8)
+
+
+def test_regret_at_is_cumulative_loss_minus_best():
+    rng = np.random.default_rng(11)
+    c = rng.normal(size=(100, 2))
+    out = ol.ogd(ol.logcosh_loss, c, np.zeros(2), 1.0)
+    hs = np.array([10, 50, 100])
+    _, best = ol.best_fixed(ol.logcosh_loss, c, horizons=hs)
+    np.testing.assert_allclose(ol.regret_at(out, ol.logcosh_loss, c, hs),
+                               np.cumsum(out.losses)[hs - 1] - best, atol=1e-12)
+
+
+def test_sea_centers_structure():
+    c0 = ol.sea_centers(jax.random.key(0), 200, 3, 0.0, 0.0)
+    np.testing.assert_allclose(c0, 0.5)
+    cd = np.asarray(ol.sea_centers(jax.random.key(0), 200, 3, 0.0, 1.0, period=50))
+    np.testing.assert_allclose(np.linalg.norm(cd - 0.5, axis=1), 1.0, atol=1e-12)
+    np.testing.assert_allclose(cd[0] - 0.5, -(cd[50] - 0.5), atol=1e-12)
+    cn = np.asarray(ol.sea_centers(jax.random.key(0), 4000, 2, 0.3, 0.0))
+    assert abs(cn.std() - 0.3) < 0.02
+    # traced noise/drift: a grid of environments is one vmap
+    grid = jax.vmap(lambda s: ol.sea_centers(jax.random.key(0), 10, 2, s, 0.5))(jnp.array([0.0, 1.0]))
+    assert grid.shape == (2, 10, 2)
+
+
+def test_regret_flat_when_predictable():
+    c = ol.sea_centers(jax.random.key(1), 1000, 4, 0.0, 0.0)
+    out = ol.ogd(ol.logcosh_loss, c, np.zeros(4), 1.0, radius=5.0, schedule="adaptive", eta_max=0.25)
+    r = np.asarray(ol.regret_at(out, ol.logcosh_loss, c, np.array([100, 1000]), radius=5.0))
+    assert r[1] <= 1.01 * r[0] + 1e-6
+
+
+# ---------------------------------------------------------------- EXP3
+
+def test_exp3_probabilities_match_numpy_replay():
+    rng = np.random.default_rng(12)
+    T, K, eta, gamma = 80, 5, 0.3, 0.1
+    losses = rng.random((T, K))
+    out = ol.exp3(jax.random.key(3), losses, eta, gamma=gamma)
+    L_hat = np.zeros(K)
+    arms = np.asarray(out.arms)
+    for t in range(T):
+        p = (1 - gamma) * _np_softmax(-eta * L_hat) + gamma / K
+        np.testing.assert_allclose(out.probs[t], p, atol=1e-12)
+        i = arms[t]
+        assert float(out.losses[t]) == losses[t, i]
+        L_hat[i] += losses[t, i] / p[i]
+    best = np.cumsum(losses, 0).min(1)
+    np.testing.assert_allclose(out.regret, np.cumsum(losses[np.arange(T), arms]) - best, atol=1e-10)
+    np.testing.assert_allclose(out.pseudo_regret,
+                               np.cumsum((np.asarray(out.probs) * losses).sum(1)) - best, atol=1e-10)
+
+
+def test_exp3_expected_regret_below_bound():
+    rng = np.random.default_rng(13)
+    T, K = 400, 4
+    means = np.array([0.3, 0.5, 0.55, 0.7])
+    losses = (rng.random((T, K)) < means).astype(float)
+    eta = math.sqrt(2 * math.log(K) / (T * K))
+    keys = jax.random.split(jax.random.key(4), 64)
+    reg = np.asarray(jax.vmap(lambda k: ol.exp3(k, losses, eta).pseudo_regret[-1])(keys))
+    bound = math.log(K) / eta + eta * T * K / 2
+    assert reg.mean() < bound
+    assert reg.mean() > 0  # it does pay for exploration
+
+
+def test_exp3_arm_frequencies_follow_probs():
+    losses = np.tile([0.9, 0.1, 0.5], (2000, 1))
+    out = ol.exp3(jax.random.key(5), losses, 0.0 + 1e-9, gamma=0.0)  # eta -> 0: uniform sampling
+    counts = np.bincount(np.asarray(out.arms), minlength=3) / 2000
+    np.testing.assert_allclose(counts, 1 / 3, atol=0.04)
+
+
+# ---------------------------------------------------------------- SOR
+
+def test_sor_solves_and_jacobi_radius_closed_form():
+    n = 12
+    A = np.asarray(ol.laplacian_1d(n)) + 0.3 * np.eye(n)
+    b = np.random.default_rng(14).normal(size=n)
+    out = ol.sor(A, b, 1.4, tol=1e-12, max_iter=2000)
+    assert bool(out.converged)
+    np.testing.assert_allclose(out.x, np.linalg.solve(A, b), atol=1e-10)
+    np.testing.assert_allclose(ol.jacobi_radius(A), 2 * np.cos(np.pi / (n + 1)) / 2.3, atol=1e-12)
+
+
+@SETTINGS
+@given(omega=st.floats(0.05, 1.95), shift=st.floats(0.0, 1.0))
+def test_young_formula_matches_eigenvalues(omega, shift):
+    n = 10
+    A = np.asarray(ol.laplacian_1d(n)) + shift * np.eye(n)
+    D, Lo, Up = np.diag(np.diag(A)), np.tril(A, -1), np.triu(A, 1)
+    M = np.linalg.solve(D + omega * Lo, (1 - omega) * D - omega * Up)
+    rho_ref = np.max(np.abs(np.linalg.eigvals(M)))
+    rho = float(ol.sor_spectral_radius(omega, float(ol.jacobi_radius(A))))
+    # M is defective near omega*: its eigenvalues are computed to ~sqrt(machine eps)
+    assert abs(rho - rho_ref) < 1e-6 + 1e-4 * (abs(omega - float(ol.young_omega(ol.jacobi_radius(A)))) < 0.05)
+
+
+def test_young_omega_minimises_the_sor_radius():
+    mu = 0.97
+    ws = np.linspace(0.05, 1.95, 2001)
+    rho = np.asarray(ol.sor_spectral_radius(ws, mu))
+    assert abs(ws[np.argmin(rho)] - float(ol.young_omega(mu))) < 1e-3
+    np.testing.assert_allclose(ol.sor_spectral_radius(1.0, mu), mu ** 2, atol=1e-12)  # Gauss-Seidel
+
+
+def test_sor_cost_table():
+    om = jnp.linspace(1.0, 1.9, 6)
+    seq = ol.sor_cost_table(jax.random.key(6), 16, 5, om, tol=1e-8, max_iter=400)
+    assert seq.iters.shape == (5, 6) and seq.costs.shape == (5, 6)
+    assert np.all((np.asarray(seq.costs) >= 0) & (np.asarray(seq.costs) <= 1))
+    for t in range(5):
+        A = np.asarray(ol.laplacian_1d(16)) + float(seq.shifts[t]) * np.eye(16)
+        np.testing.assert_allclose(seq.rho_jacobi[t], ol.jacobi_radius(A), atol=1e-12)
+        # Young's omega* needs no more iterations than the best grid value, up to a few
+        assert int(seq.iters_star[t]) <= int(np.min(np.asarray(seq.iters[t]))) + 3
+        # iterations roughly log(tol)/log(rho(M_omega)) at the grid's omegas
+        pred = np.log(1e-8) / np.log(np.asarray(ol.sor_spectral_radius(om, seq.rho_jacobi[t])))
+        ratio = np.asarray(seq.iters[t]) / pred
+        assert np.all((ratio > 0.5) & (ratio < 2.0)), ratio
+
+
+# ---------------------------------------------------------------- errors
+
+def test_errors():
+    c = np.zeros((5, 2))
+    with pytest.raises(ValueError, match="eta must be positive"):
+        ol.ogd(_quad, c, np.zeros(2), -0.1)
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        ol.ogd(_quad, c, np.zeros(2), 0.1, schedule="cosine")
+    with pytest.raises(ValueError, match="radius must be positive"):
+        ol.optimistic_ogd(_quad, c, np.zeros(2), 0.1, radius=0.0)
+    with pytest.raises(ValueError, match="hint must be"):
+        ol.optimistic_ogd(_quad, c, np.zeros(2), 0.1, hint="mean")
+    with pytest.raises(ValueError, match="x0 must be a 1-D array"):
+        ol.ogd(_quad, c, np.zeros((2, 1)), 0.1)
+    with pytest.raises(ValueError, match="thetas contains 1 NaN"):
+        ol.adagrad_omd(_quad, np.array([[0.0, np.nan]]), np.zeros(2), 0.1)
+    with pytest.raises(ValueError, match="losses must be a 2-D array"):
+        ol.hedge(np.zeros(5), 0.1)
+    with pytest.raises(ValueError, match="losses contains"):
+        ol.hedge(np.array([[0.0, np.inf]]), 0.1)
+    with pytest.raises(ValueError, match="prior must sum to 1"):
+        ol.hedge(np.zeros((3, 2)), 0.1, prior=np.array([0.5, 0.6]))
+    with pytest.raises(ValueError, match=r"hints must have shape \(3, 2\)"):
+        ol.optimistic_hedge(np.zeros((3, 2)), 0.1, hints=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match=r"losses must lie in \[0.0, 1.0\]"):
+        ol.exp3(jax.random.key(0), np.full((3, 2), 2.0), 0.1)
+    with pytest.raises(ValueError, match="gamma must lie in"):
+        ol.exp3(jax.random.key(0), np.zeros((3, 2)), 0.1, gamma=1.0)
+    with pytest.raises(TypeError, match="key must be a jax.random key"):
+        ol.exp3(0, np.zeros((3, 2)), 0.1)
+    with pytest.raises(ValueError, match="omega must lie in"):
+        ol.sor(np.eye(3), np.ones(3), 2.0)
+    with pytest.raises(ValueError, match="A must be square"):
+        ol.sor(np.ones((3, 2)), np.ones(3), 1.0)
+    with pytest.raises(ValueError, match="horizons must lie in"):
+        ol.best_fixed(_quad, c, horizons=np.array([6]))
+    with pytest.raises(ValueError, match="noise must be non-negative"):
+        ol.sea_centers(jax.random.key(0), 10, 2, -1.0, 0.0)
+    with pytest.raises(ValueError, match="initial_wealth must be positive"):
+        ol.coin_betting(_quad, c, np.zeros(2), initial_wealth=0.0)
+    with pytest.raises(ValueError, match="rho_jacobi must lie in"):
+        ol.young_omega(1.0)
+
+
+def test_learners_jit_and_vmap_over_step_sizes():
+    c = ol.sea_centers(jax.random.key(2), 100, 3, 0.2, 0.1)
+    etas = jnp.array([0.05, 0.5, 2.0])
+    f = jax.jit(jax.vmap(lambda e: ol.ogd(ol.logcosh_loss, c, jnp.zeros(3), e, radius=5.0).losses))
+    batched = f(etas)
+    for i, e in enumerate([0.05, 0.5, 2.0]):
+        np.testing.assert_allclose(batched[i], ol.ogd(ol.logcosh_loss, c, jnp.zeros(3), e, radius=5.0).losses,
+                                   atol=1e-12)
+
+
+# ---------------------------------------------------------------- figures
+
+def test_figures():
+    R = np.random.default_rng(0).normal(size=(2, 3, 4, 5))
+    fig = viz_ol.regret_heatmap(R, ["OGD", "optimistic"], [10, 20, 40], [0, 0.1, 0.2, 0.3],
+                                [0, 1, 2, 3, 4])
+    assert len(fig.data) == 6 and len(fig.layout.sliders[0].steps) == 3
+    assert sum(bool(tr.visible) for tr in fig.data) == 2
+    assert len(json.dumps(fig.to_plotly_json(), default=str)) < 1_000_000
+    with pytest.raises(ValueError, match="regret must have shape"):
+        viz_ol.regret_heatmap(R[0], ["a"], [1], [0], [0])
+    fig = viz_ol.regret_curves({"OGD": np.ones((2, 3)), "opt": np.ones((2, 3))}, [10, 20, 40],
+                               ["a", "b"])
+    assert len(fig.layout.sliders[0].steps) == 2
+    with pytest.raises(ValueError, match="each regret curve"):
+        viz_ol.regret_curves({"OGD": np.ones(3)}, [10, 20, 40], ["a"])
+    fig = viz_ol.step_size_sweep(np.logspace(-2, 1, 4), np.ones((2, 4)), np.ones(2), [1, 2])
+    assert len(fig.data) == 4
+    with pytest.raises(ValueError, match="regret_ogd must be"):
+        viz_ol.step_size_sweep(np.logspace(-2, 1, 4), np.ones((2, 3)), np.ones(2), [1, 2])
+    P = np.full((10, 3), 1 / 3)
+    fig = viz_ol.sor_bandit({"EXP3": np.ones(10)}, P, np.ones((10, 3)), [1.0, 1.4, 1.8],
+                            np.full(10, 1.5), [0, 4, 9])
+    assert len(fig.layout.sliders[0].steps) == 3 and len(fig.data) == 1 + 9
+    with pytest.raises(ValueError, match="probs and iters"):
+        viz_ol.sor_bandit({"EXP3": np.ones(10)}, P, np.ones((10, 4)), [1.0, 1.4, 1.8],
+                          np.full(10, 1.5), [0])
