@@ -1,0 +1,630 @@
+r"""Loss landscapes and implicit bias: neural collapse in the unconstrained
+feature model, over-parameterised matrix sensing, Hessian spectra, the edge of
+stability and the max-margin bias of attention.
+
+Notation (chapter 13).
+
+* **Unconstrained feature model (UFM).** ``K`` classes, ``N`` samples with
+  labels ``y_i``, class sizes ``n_k``; free features ``H ∈ ℝ^{d×N}`` (column
+  ``h_i``), classifier ``W ∈ ℝ^{K×d}``, bias ``b ∈ ℝ^K``, one-hot targets
+  ``Y ∈ ℝ^{K×N}``, and the regularised MSE objective
+
+      f(W, H, b) = 1/(2N) ‖W H + b 1ᵀ − Y‖²_F + λ_W/2 ‖W‖²_F + λ_H/2 ‖H‖²_F + λ_b/2 ‖b‖².
+
+  Class means ``μ_k``, global mean ``μ_G``, centred means ``M̄ = [μ_k − μ_G]``,
+  within/between-class covariances ``Σ_W``, ``Σ_B``. The neural-collapse
+  metrics (Papyan, Han & Donoho 2020) are
+
+      NC1 = tr(Σ_W Σ_B^†)/K,
+      NC2 = ‖G/‖G‖_F − (I − 11ᵀ/K)/√(K−1)‖_F,   G = M̄ᵀ M̄,
+      NC3 = ‖W/‖W‖_F − M̄ᵀ/‖M̄‖_F‖_F,
+      NC4 = fraction of samples where argmax_k (W h + b)_k ≠ argmin_k ‖h − μ_k‖.
+
+  Global minimisers of the UFM collapse (Dang et al. 2023, "Neural collapse in
+  deep linear networks: from balanced to imbalanced data"; Tirer, Huang &
+  Niles-Weed 2023, "Perturbation analysis of neural collapse").
+* **Matrix sensing** with identity measurements: ``f(X) = ¼‖XXᵀ − M*‖²_F``,
+  ``X ∈ ℝ^{n×k}``, ``rank M* = r`` (Xiong, Ding & Du 2023, "How
+  over-parameterization slows down gradient descent in matrix sensing").
+* **Sharpness** ``λ_max(∇²L(θ))`` of a loss ``L`` of a parameter pytree ``θ``,
+  computed densely (``jax.hessian`` on the flattened parameters) or by power
+  iteration on Hessian-vector products.
+* **Attention** with a trainable query ``p ∈ ℝ^d`` on sequences
+  ``X_i ∈ ℝ^{T×d}``, fixed head ``v``: ``f(X_i) = vᵀ X_iᵀ softmax(X_i p)``,
+  logistic loss on labels ``y_i = ±1`` (Tarzanagh, Li, Thrampoulidis & Oymak
+  2023, "Transformers as support vector machines").
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+
+from ._checks import (
+    is_concrete,
+    require_finite,
+    require_int,
+    require_ndim,
+    require_nonnegative,
+    require_positive,
+    require_shape,
+)
+
+Array = jax.Array
+
+__all__ = [
+    # neural collapse
+    "etf_gram",
+    "simplex_etf",
+    "class_means",
+    "NCMetrics",
+    "nc_metrics",
+    "max_offdiag_cosine",
+    "classifier_mean_cosines",
+    "UFMParams",
+    "UFMOutput",
+    "ufm_loss",
+    "train_ufm",
+    "BiasFreeOptimum",
+    "ufm_bias_free_optimum",
+    # matrix sensing
+    "low_rank_psd",
+    "sensing_loss",
+    "SensingOutput",
+    "sensing_gd",
+    "loglog_slope",
+    "log_linear_rate",
+    # Hessians
+    "mlp_init",
+    "mlp_apply",
+    "hessian_matrix",
+    "hessian_spectrum",
+    "hvp",
+    "top_eigenvalue",
+    "EoSOutput",
+    "gd_with_sharpness",
+    # attention
+    "attention_output",
+    "attention_loss",
+    "token_scores",
+    "optimal_tokens",
+    "attention_svm",
+    "AttentionGDOutput",
+    "attention_gd",
+]
+
+
+# ---------------------------------------------------------------------------
+# neural collapse
+# ---------------------------------------------------------------------------
+
+def etf_gram(K: int) -> Array:
+    """Gram matrix ``K/(K−1) (I − 11ᵀ/K)`` of a ``K``-point simplex ETF with unit vectors."""
+    require_int("K", K, minimum=2)
+    return K / (K - 1) * (jnp.eye(K) - jnp.ones((K, K)) / K)
+
+
+def simplex_etf(K: int, d: int | None = None, rotation: Any = None) -> Array:
+    """A simplex equiangular tight frame: ``d × K`` matrix with unit-norm columns,
+    pairwise cosines ``−1/(K−1)`` and zero sum, ``√(K/(K−1)) U (I − 11ᵀ/K)``.
+
+    ``U`` is the first ``K`` columns of ``I_d`` (``d ≥ K``, default ``d = K``), or
+    ``rotation`` (``d × K`` with orthonormal columns) when given.
+    """
+    require_int("K", K, minimum=2)
+    d = K if d is None else d
+    require_int("d", d, minimum=K)
+    if rotation is None:
+        U = jnp.eye(d, K)
+    else:
+        U = jnp.asarray(rotation)
+        require_shape("rotation", U, (d, K))
+        require_finite("rotation", U)
+        if is_concrete(U) and not np.allclose(np.asarray(U.T @ U), np.eye(K), atol=1e-6):
+            raise ValueError("rotation must have orthonormal columns (UᵀU = I)")
+    return jnp.sqrt(K / (K - 1)) * U @ (jnp.eye(K) - jnp.ones((K, K)) / K)
+
+
+def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
+    require_int("K", K, minimum=2)
+    labels = jnp.asarray(labels)
+    require_ndim("labels", labels, 1)
+    if N is not None and labels.shape[0] != N:
+        raise ValueError(f"labels must have one entry per column of H ({N}), got {labels.shape[0]}")
+    if not jnp.issubdtype(labels.dtype, jnp.integer):
+        raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
+    if is_concrete(labels):
+        lab = np.asarray(labels)
+        if lab.min() < 0 or lab.max() >= K:
+            raise ValueError(f"labels must lie in [0, {K - 1}], got range [{lab.min()}, {lab.max()}]")
+        missing = sorted(set(range(K)) - set(lab.tolist()))
+        if missing:
+            raise ValueError(f"every class needs at least one sample; classes {missing} are empty")
+    return labels
+
+
+def class_means(H: Any, labels: Any, K: int) -> tuple[Array, Array]:
+    """Global mean ``μ_G`` (``d``,) and class means ``M = [μ_1 … μ_K]`` (``d × K``) of
+    the columns of ``H`` (``d × N``)."""
+    H = jnp.asarray(H)
+    require_ndim("H", H, 2)
+    labels = _check_labels(labels, K, H.shape[1])
+    Y = jax.nn.one_hot(labels, K, dtype=H.dtype).T  # K × N
+    counts = Y.sum(1)
+    M = (H @ Y.T) / counts[None, :]
+    return H.mean(1), M
+
+
+class NCMetrics(NamedTuple):
+    """The four neural-collapse metrics (all 0 at exact collapse)."""
+
+    nc1: Array  # tr(Σ_W Σ_B^†)/K: within-class variability
+    nc2: Array  # distance of the normalised centred-mean Gram to the simplex-ETF Gram
+    nc3: Array  # distance between W/‖W‖ and M̄ᵀ/‖M̄‖ (self-duality)
+    nc4: Array  # disagreement rate of the classifier with nearest class centre
+
+
+def nc_metrics(H: Any, W: Any, labels: Any, K: int, b: Any = None) -> NCMetrics:
+    """NC1–NC4 of features ``H`` (``d × N``) and classifier ``W`` (``K × d``), bias ``b``.
+
+    Invariant under a common rotation of ``H`` and of the rows of ``W`` and under
+    positive rescaling of ``H`` (NC1–NC2) or of ``W`` (NC3, NC4 with ``b = 0``)."""
+    H, W = jnp.asarray(H), jnp.asarray(W)
+    require_ndim("H", H, 2)
+    require_shape("W", W, (K, H.shape[0]))
+    require_finite("H", H)
+    require_finite("W", W)
+    if b is not None:
+        b = jnp.asarray(b)
+        require_shape("b", b, (K,))
+    mu_G, M = class_means(H, labels, K)
+    labels = jnp.asarray(labels)
+    N = H.shape[1]
+    Mc = M - mu_G[:, None]
+    dev = H - M[:, labels]
+    Sigma_W = dev @ dev.T / N
+    Sigma_B = Mc @ Mc.T / K
+    nc1 = jnp.trace(Sigma_W @ jnp.linalg.pinv(Sigma_B, hermitian=True)) / K
+    G = Mc.T @ Mc
+    target = (jnp.eye(K) - jnp.ones((K, K)) / K) / jnp.sqrt(K - 1.0)
+    nc2 = jnp.linalg.norm(G / jnp.linalg.norm(G) - target)
+    nc3 = jnp.linalg.norm(W / jnp.linalg.norm(W) - Mc.T / jnp.linalg.norm(Mc))
+    logits = W @ H + (0.0 if b is None else b[:, None])
+    ncc = jnp.argmin(jnp.sum((H[:, None, :] - M[:, :, None]) ** 2, axis=0), axis=0)
+    nc4 = jnp.mean(jnp.argmax(logits, axis=0) != ncc)
+    return NCMetrics(nc1, nc2, nc3, nc4)
+
+
+def max_offdiag_cosine(M: Any) -> Array:
+    """``max_{j≠k} |cos(m_j, m_k)|`` over the columns of ``M``: 0 for an orthogonal frame."""
+    M = jnp.asarray(M)
+    require_ndim("M", M, 2)
+    if M.shape[1] < 2:
+        raise ValueError(f"M needs at least two columns, got shape {M.shape}")
+    U = M / jnp.linalg.norm(M, axis=0, keepdims=True)
+    C = jnp.abs(U.T @ U)
+    return jnp.max(C - jnp.diag(jnp.diag(C)))
+
+
+def classifier_mean_cosines(W: Any, M: Any) -> Array:
+    """``cos(w_k, μ_k)`` for each class: rows of ``W`` (``K × d``) against columns of ``M``."""
+    W, M = jnp.asarray(W), jnp.asarray(M)
+    require_ndim("W", W, 2)
+    require_shape("M", M, (W.shape[1], W.shape[0]))
+    return jnp.sum(W * M.T, 1) / (jnp.linalg.norm(W, axis=1) * jnp.linalg.norm(M, axis=0))
+
+
+class UFMParams(NamedTuple):
+    H: Array  # d × N features
+    W: Array  # K × d classifier
+    b: Array  # K bias (kept at 0 when bias=False)
+
+
+class UFMOutput(NamedTuple):
+    """Result of :func:`train_ufm`; histories are recorded every ``record_every`` steps."""
+
+    params: UFMParams
+    losses: Array  # (C,) objective at the recorded steps
+    steps: Array  # (C,) step index of each record
+    metrics: NCMetrics  # each field (C,)
+    means: Array  # (C, d, K) class means
+    classifiers: Array  # (C, K, d)
+
+
+def ufm_loss(params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float,
+             lam_b: float = 0.0) -> Array:
+    """Regularised MSE objective of the UFM (module docstring)."""
+    H, W, b = params
+    N = H.shape[1]
+    Y = jax.nn.one_hot(labels, K, dtype=H.dtype).T
+    R = W @ H + b[:, None] - Y
+    return (0.5 / N * jnp.sum(R ** 2) + 0.5 * lam_W * jnp.sum(W ** 2)
+            + 0.5 * lam_H * jnp.sum(H ** 2) + 0.5 * lam_b * jnp.sum(b ** 2))
+
+
+def train_ufm(key: Array, labels: Any, K: int, d: int, *, lam_W: float = 5e-3,
+              lam_H: float = 5e-3, lam_b: float = 0.0, bias: bool = True,
+              learning_rate: float = 0.5, num_steps: int = 5000, record_every: int = 100,
+              init_scale: float = 0.1) -> UFMOutput:
+    """Full-batch gradient descent on the UFM objective from a Gaussian start of
+    scale ``init_scale``. ``bias=False`` freezes ``b = 0`` (the bias-free model).
+
+    The step on ``H`` is rescaled by ``N`` (``h_i ← h_i − η N ∂f/∂h_i``), i.e. GD
+    on the per-sample loss; this leaves the minimisers unchanged and makes the
+    step size independent of the number of samples.
+    """
+    require_int("d", d, minimum=1)
+    labels = _check_labels(labels, K)
+    require_positive("learning_rate", learning_rate)
+    require_nonnegative("lam_W", lam_W)
+    require_nonnegative("lam_H", lam_H)
+    require_nonnegative("lam_b", lam_b)
+    require_positive("init_scale", init_scale)
+    require_int("num_steps", num_steps, minimum=1)
+    require_int("record_every", record_every, minimum=1)
+    if num_steps % record_every:
+        raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
+    N = labels.shape[0]
+    kH, kW = jax.random.split(key)
+    dtype = jnp.result_type(float)
+    params = UFMParams(init_scale * jax.random.normal(kH, (d, N), dtype),
+                       init_scale * jax.random.normal(kW, (K, d), dtype),
+                       jnp.zeros(K, dtype))
+    loss = lambda p: ufm_loss(p, labels, K, lam_W, lam_H, lam_b)  # noqa: E731
+    grad = jax.grad(loss)
+    scale = UFMParams(jnp.asarray(N, dtype), jnp.asarray(1.0, dtype),
+                      jnp.asarray(1.0 if bias else 0.0, dtype))
+
+    def step(p, _):
+        g = grad(p)
+        return jax.tree_util.tree_map(lambda x, gx, s: x - learning_rate * s * gx, p, g, scale), None
+
+    def record(p, _):
+        p, _ = jax.lax.scan(step, p, None, length=record_every)
+        _, M = class_means(p.H, labels, K)
+        return p, (loss(p), nc_metrics(p.H, p.W, labels, K, p.b), M, p.W)
+
+    params, (losses, metrics, means, Ws) = jax.lax.scan(record, params, None,
+                                                        length=num_steps // record_every)
+    steps = record_every * jnp.arange(1, num_steps // record_every + 1)
+    return UFMOutput(params, losses, steps, metrics, means, Ws)
+
+
+class BiasFreeOptimum(NamedTuple):
+    """Closed-form global minimum of the bias-free UFM (``d ≥ K``)."""
+
+    z: Array  # (K,) singular values of W M (the class-k logit of its own mean)
+    mean_norms: Array  # (K,) ‖μ_k‖
+    classifier_norms: Array  # (K,) ‖w_k‖
+    loss: Array  # optimal objective value
+
+
+def ufm_bias_free_optimum(counts: Any, lam_W: float, lam_H: float) -> BiasFreeOptimum:
+    r"""Global minimum of the bias-free MSE UFM with class sizes ``counts``.
+
+    With ``c = √(λ_W λ_H)`` and ``N = Σ n_k`` the minimisers have ``W M`` diagonal
+    with entries ``z_k = max(0, 1 − N c/√n_k)``, orthogonal class means with
+    ``‖μ_k‖² = z_k √(λ_W/(λ_H n_k))`` and classifier rows ``‖w_k‖² = z_k √(λ_H n_k/λ_W)``
+    (chapter 13, proof by the variational form of the nuclear norm).
+    """
+    n = jnp.asarray(counts, dtype=jnp.result_type(float))
+    require_ndim("counts", n, 1)
+    require_positive("counts", n)
+    require_positive("lam_W", lam_W)
+    require_positive("lam_H", lam_H)
+    N = n.sum()
+    c = jnp.sqrt(lam_W * lam_H)
+    z = jnp.maximum(0.0, 1.0 - N * c / jnp.sqrt(n))
+    loss = jnp.sum(n / (2 * N) * (z - 1) ** 2 + c * jnp.sqrt(n) * z)
+    mean_norms = jnp.sqrt(z * jnp.sqrt(lam_W / (lam_H * n)))
+    classifier_norms = jnp.sqrt(z * jnp.sqrt(lam_H * n / lam_W))
+    return BiasFreeOptimum(z, mean_norms, classifier_norms, loss)
+
+
+# ---------------------------------------------------------------------------
+# matrix sensing
+# ---------------------------------------------------------------------------
+
+def low_rank_psd(key: Array, n: int, eigenvalues: Sequence[float]) -> Array:
+    """``U diag(eigenvalues) Uᵀ`` with ``U`` (``n × r``) uniformly random orthonormal."""
+    require_int("n", n, minimum=1)
+    lam = jnp.asarray(eigenvalues, dtype=jnp.result_type(float))
+    require_ndim("eigenvalues", lam, 1)
+    require_positive("eigenvalues", lam)
+    if lam.shape[0] > n:
+        raise ValueError(f"rank {lam.shape[0]} exceeds n = {n}")
+    Q, R = jnp.linalg.qr(jax.random.normal(key, (n, lam.shape[0]), lam.dtype))
+    Q = Q * jnp.sign(jnp.diag(R))[None, :]
+    return (Q * lam[None, :]) @ Q.T
+
+
+def sensing_loss(X: Array, M_star: Array) -> Array:
+    """``¼‖XXᵀ − M*‖²_F``; its gradient is ``(XXᵀ − M*) X``."""
+    return 0.25 * jnp.sum((X @ X.T - M_star) ** 2)
+
+
+class SensingOutput(NamedTuple):
+    X: Array  # final factor
+    errors: Array  # (num_steps + 1,) ‖X_t X_tᵀ − M*‖_F for t = 0 … num_steps
+
+
+def sensing_gd(X0: Any, M_star: Any, learning_rate: float, num_steps: int) -> SensingOutput:
+    """Gradient descent ``X ← X − η (XXᵀ − M*) X`` on :func:`sensing_loss`."""
+    X0, M_star = jnp.asarray(X0), jnp.asarray(M_star)
+    require_ndim("X0", X0, 2)
+    require_shape("M_star", M_star, (X0.shape[0], X0.shape[0]))
+    require_finite("X0", X0)
+    require_finite("M_star", M_star)
+    if is_concrete(M_star) and not np.allclose(np.asarray(M_star), np.asarray(M_star).T):
+        raise ValueError("M_star must be symmetric")
+    require_positive("learning_rate", learning_rate)
+    require_int("num_steps", num_steps, minimum=1)
+
+    def step(X, _):
+        E = X @ X.T - M_star
+        return X - learning_rate * E @ X, jnp.linalg.norm(E)
+
+    X, errs = jax.lax.scan(step, X0, None, length=num_steps)
+    final = jnp.linalg.norm(X @ X.T - M_star)
+    return SensingOutput(X, jnp.concatenate([errs, final[None]]))
+
+
+def loglog_slope(steps: Any, errors: Any, t_min: float, t_max: float) -> float:
+    """Least-squares slope of ``log error`` against ``log t`` over ``t_min ≤ t ≤ t_max``."""
+    t, e = np.asarray(steps, float), np.asarray(errors, float)
+    if t.shape != e.shape or t.ndim != 1:
+        raise ValueError(f"steps and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
+    sel = (t >= t_min) & (t <= t_max)
+    if sel.sum() < 2:
+        raise ValueError(f"need at least two points in [{t_min}, {t_max}], got {int(sel.sum())}")
+    if not np.all(e[sel] > 0) or not np.all(t[sel] > 0):
+        raise ValueError("steps and errors must be positive in the fitted window")
+    return float(np.polyfit(np.log(t[sel]), np.log(e[sel]), 1)[0])
+
+
+def log_linear_rate(steps: Any, errors: Any, t_min: float, t_max: float) -> float:
+    """Fitted per-step contraction ``ρ`` with ``error ≈ C ρ^t`` over the window."""
+    t, e = np.asarray(steps, float), np.asarray(errors, float)
+    sel = (t >= t_min) & (t <= t_max)
+    if sel.sum() < 2 or not np.all(e[sel] > 0):
+        raise ValueError("need at least two positive errors in the fitted window")
+    return float(np.exp(np.polyfit(t[sel], np.log(e[sel]), 1)[0]))
+
+
+# ---------------------------------------------------------------------------
+# Hessians, sharpness, edge of stability
+# ---------------------------------------------------------------------------
+
+def mlp_init(key: Array, sizes: Sequence[int], scale: float = 1.0) -> list[tuple[Array, Array]]:
+    """Weights ``W_l ~ N(0, scale²/fan_in)`` and zero biases for an MLP with layer ``sizes``."""
+    if len(sizes) < 2:
+        raise ValueError(f"sizes needs at least an input and an output size, got {list(sizes)}")
+    for s in sizes:
+        require_int("sizes[i]", s, minimum=1)
+    require_positive("scale", scale)
+    keys = jax.random.split(key, len(sizes) - 1)
+    dtype = jnp.result_type(float)
+    return [(scale * jax.random.normal(k, (m, n), dtype) / jnp.sqrt(n), jnp.zeros(m, dtype))
+            for k, n, m in zip(keys, sizes[:-1], sizes[1:])]
+
+
+def mlp_apply(params: Sequence[tuple[Array, Array]], x: Array,
+              activation: Callable[[Array], Array] = jnp.tanh) -> Array:
+    """Outputs (``N × out``) of the MLP on inputs ``x`` (``N × in``); linear last layer."""
+    h = x
+    for W, b in params[:-1]:
+        h = activation(h @ W.T + b)
+    W, b = params[-1]
+    return h @ W.T + b
+
+
+def _check_loss_params(loss_fn, params):
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    require_finite("params", params)
+
+
+def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Array:
+    """Dense Hessian of ``loss_fn`` at ``params`` in the flattened coordinates
+    (``ravel_pytree`` order), shape ``(P, P)``. For small models only."""
+    _check_loss_params(loss_fn, params)
+    flat, unravel = ravel_pytree(params)
+    # jit: op-by-op jacfwd(jacrev) costs seconds even for a 100-parameter MLP
+    H = jax.jit(jax.hessian(lambda w: loss_fn(unravel(w))))(flat)
+    return 0.5 * (H + H.T)
+
+
+def hessian_spectrum(loss_fn: Callable[[Any], Array], params: Any) -> Array:
+    """All Hessian eigenvalues, ascending (``eigvalsh`` of :func:`hessian_matrix`)."""
+    return jnp.linalg.eigvalsh(hessian_matrix(loss_fn, params))
+
+
+def hvp(loss_fn: Callable[[Any], Array], params: Any, v: Any) -> Any:
+    """Hessian-vector product ``∇²L(θ) v`` (forward-over-reverse), same pytree as ``params``."""
+    return jax.jvp(jax.grad(loss_fn), (params,), (v,))[1]
+
+
+def _power_iteration(loss_fn, params, v0, num_iters):
+    flat, unravel = ravel_pytree(params)
+
+    def mv(u):
+        return ravel_pytree(hvp(loss_fn, params, unravel(u)))[0]
+
+    def body(u, _):
+        w = mv(u)
+        return w / jnp.linalg.norm(w), None
+
+    u = v0 / jnp.linalg.norm(v0)
+    u, _ = jax.lax.scan(body, u, None, length=num_iters)
+    return jnp.vdot(u, mv(u)), u
+
+
+def top_eigenvalue(loss_fn: Callable[[Any], Array], params: Any, key: Array,
+                   num_iters: int = 100) -> tuple[Array, Array]:
+    """Power iteration on Hessian-vector products: returns ``(uᵀ∇²L u, u)`` with
+    ``u`` the final unit vector (flattened). It converges to the eigenvalue of
+    largest *modulus*, which is the sharpness whenever ``λ_max > |λ_min|``."""
+    _check_loss_params(loss_fn, params)
+    require_int("num_iters", num_iters, minimum=1)
+    flat, _ = ravel_pytree(params)
+    v0 = jax.random.normal(key, flat.shape, flat.dtype)
+    return _power_iteration(loss_fn, params, v0, num_iters)
+
+
+class EoSOutput(NamedTuple):
+    """Full-batch GD with sharpness tracking (:func:`gd_with_sharpness`)."""
+
+    params: Any
+    losses: Array  # (num_steps,) loss before each step
+    steps: Array  # (C,) steps at which sharpness was measured
+    sharpness: Array  # (C,) top Hessian eigenvalue by power iteration
+
+
+def gd_with_sharpness(loss_fn: Callable[[Any], Array], params: Any, learning_rate: float,
+                      num_steps: int, key: Array, *, record_every: int = 10,
+                      power_iters: int = 20) -> EoSOutput:
+    """Full-batch GD ``θ ← θ − η∇L(θ)``; every ``record_every`` steps the sharpness
+    is estimated by ``power_iters`` power iterations on HVPs, warm-started from the
+    previous eigenvector (so a few iterations suffice). ``learning_rate`` may be
+    traced (``vmap`` over a grid of step sizes)."""
+    _check_loss_params(loss_fn, params)
+    require_positive("learning_rate", learning_rate)
+    require_int("num_steps", num_steps, minimum=1)
+    require_int("record_every", record_every, minimum=1)
+    require_int("power_iters", power_iters, minimum=1)
+    if num_steps % record_every:
+        raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
+    value_and_grad = jax.value_and_grad(loss_fn)
+    flat, _ = ravel_pytree(params)
+    u0 = jax.random.normal(key, flat.shape, flat.dtype)
+
+    def step(p, _):
+        val, g = value_and_grad(p)
+        return jax.tree_util.tree_map(lambda x, gx: x - learning_rate * gx, p, g), val
+
+    def block(carry, _):
+        p, u = carry
+        lam, u = _power_iteration(loss_fn, p, u, power_iters)
+        p, vals = jax.lax.scan(step, p, None, length=record_every)
+        return (p, u), (vals, lam)
+
+    (params, _), (losses, sharp) = jax.lax.scan(block, (params, u0), None,
+                                                length=num_steps // record_every)
+    steps = record_every * jnp.arange(num_steps // record_every)
+    return EoSOutput(params, losses.reshape(-1), steps, sharp)
+
+
+# ---------------------------------------------------------------------------
+# attention and max-margin token selection
+# ---------------------------------------------------------------------------
+
+def _check_attention(X, y=None, v=None):
+    X = jnp.asarray(X)
+    require_ndim("X", X, 3)
+    require_finite("X", X)
+    if y is not None:
+        y = jnp.asarray(y)
+        require_shape("y", y, (X.shape[0],))
+        if is_concrete(y) and not np.all(np.isin(np.asarray(y), (-1, 1))):
+            raise ValueError("y must contain only -1 and +1")
+    if v is not None:
+        v = jnp.asarray(v)
+        require_shape("v", v, (X.shape[2],))
+    return X, y, v
+
+
+def attention_output(p: Array, X: Array, v: Array) -> Array:
+    """``f(X_i) = vᵀ X_iᵀ softmax(X_i p)`` for every sequence (``X``: ``n × T × d``)."""
+    s = jax.nn.softmax(X @ p, axis=-1)  # n × T
+    return jnp.einsum("nt,ntd,d->n", s, X, v)
+
+
+def attention_loss(p: Array, X: Array, y: Array, v: Array) -> Array:
+    """Mean logistic loss ``log(1 + exp(−y_i f(X_i)))``."""
+    return jnp.mean(jax.nn.softplus(-y * attention_output(p, X, v)))
+
+
+def token_scores(X: Any, y: Any, v: Any) -> Array:
+    """Scores ``γ_it = y_i vᵀ x_it`` (``n × T``): how much selecting token ``t`` helps."""
+    X, y, v = _check_attention(X, y, v)
+    return y[:, None] * (X @ v)
+
+
+def optimal_tokens(X: Any, y: Any, v: Any) -> Array:
+    """Index of the highest-score token of each sequence."""
+    return jnp.argmax(token_scores(X, y, v), axis=1)
+
+
+def attention_svm(X: Any, opt: Any) -> np.ndarray:
+    """Max-margin token selection (Att-SVM) solved with cvxpy:
+    ``min ‖p‖²  s.t.  (x_{i,opt_i} − x_{it})ᵀ p ≥ 1`` for all ``i`` and ``t ≠ opt_i``.
+
+    Raises ``ValueError`` when the constraints are infeasible (no direction selects
+    every optimal token)."""
+    import cvxpy as cp
+
+    X, _, _ = _check_attention(X)
+    opt = np.asarray(opt)
+    n, T, d = X.shape
+    if opt.shape != (n,) or not np.issubdtype(opt.dtype, np.integer):
+        raise ValueError(f"opt must be {n} integer token indices, got shape {opt.shape}")
+    if opt.min() < 0 or opt.max() >= T:
+        raise ValueError(f"opt must lie in [0, {T - 1}]")
+    Xn = np.asarray(X, dtype=float)
+    rows = [Xn[i, opt[i]] - Xn[i, t] for i in range(n) for t in range(T) if t != opt[i]]
+    D = np.stack(rows)
+    p = cp.Variable(d)
+    prob = cp.Problem(cp.Minimize(cp.sum_squares(p)), [D @ p >= 1])
+    try:
+        prob.solve(solver=cp.CLARABEL)
+    except cp.error.SolverError:  # pragma: no cover - fallback
+        prob.solve(solver=cp.SCS, eps=1e-10)
+    if prob.status not in ("optimal", "optimal_inaccurate"):
+        raise ValueError(f"Att-SVM is {prob.status}: no direction separates the optimal tokens")
+    return np.asarray(p.value)
+
+
+class AttentionGDOutput(NamedTuple):
+    p: Array  # final parameter
+    steps: Array  # (C,) recorded steps
+    path: Array  # (C, d) iterates at the recorded steps
+    losses: Array  # (C,) loss at the recorded steps
+
+
+def attention_gd(X: Any, y: Any, v: Any, p0: Any, learning_rate: float, num_steps: int, *,
+                 normalized: bool = False, record_every: int = 10) -> AttentionGDOutput:
+    """Gradient descent on :func:`attention_loss` over ``p``.
+
+    ``normalized=True`` uses the normalised step ``p ← p − η ∇/‖∇‖``: ``‖p‖`` then
+    grows linearly, the softmax saturates and in finite precision the gradient of
+    some sequences underflows to exactly 0, which bends the direction; plain GD
+    (the default) is the robust choice."""
+    X, y, v = _check_attention(X, y, v)
+    p0 = jnp.asarray(p0)
+    require_shape("p0", p0, (X.shape[2],))
+    require_positive("learning_rate", learning_rate)
+    require_int("num_steps", num_steps, minimum=1)
+    require_int("record_every", record_every, minimum=1)
+    if num_steps % record_every:
+        raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
+    y = y.astype(X.dtype)
+    loss = lambda p: attention_loss(p, X, y, v)  # noqa: E731
+    grad = jax.grad(loss)
+
+    def step(p, _):
+        g = grad(p)
+        if normalized:
+            g = g / jnp.maximum(jnp.linalg.norm(g), jnp.finfo(g.dtype).tiny)
+        return p - learning_rate * g, None
+
+    def block(p, _):
+        p, _ = jax.lax.scan(step, p, None, length=record_every)
+        return p, (p, loss(p))
+
+    p, (path, losses) = jax.lax.scan(block, p0, None, length=num_steps // record_every)
+    steps = record_every * jnp.arange(1, num_steps // record_every + 1)
+    return AttentionGDOutput(p, steps, path, losses)
