@@ -1,0 +1,407 @@
+"""Tests for optlab.rl against independent references: dense NumPy solves, cvxpy
+(Clarabel) for the two LPs, closed-form LQR quantities (scipy's discrete Riccati solver,
+NumPy moment recursions, scipy scalar minimisation), finite differences and
+Monte-Carlo averages with standard-error tolerances."""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import cvxpy as cp  # noqa: E402
+import jax.numpy as jnp  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import scipy.linalg  # noqa: E402
+import scipy.optimize  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from optlab import rl  # noqa: E402
+
+
+def np_policy_value(P, r, gamma, pi):
+    """Reference V^π by explicit loops + numpy.linalg.solve."""
+    S, A, _ = P.shape
+    M = np.eye(S)
+    b = np.zeros(S)
+    for s in range(S):
+        for a in range(A):
+            b[s] += pi[s, a] * r[s, a]
+            for t in range(S):
+                M[s, t] -= gamma * pi[s, a] * P[s, a, t]
+    return np.linalg.solve(M, b)
+
+
+def np_value_iteration(P, r, gamma, iters=3000):
+    V = np.zeros(P.shape[0])
+    for _ in range(iters):
+        V = np.max(r + gamma * P @ V, axis=1)
+    return V
+
+
+# --------------------------------------------------------------------------- validation
+
+def test_mdp_validation_errors():
+    P = np.full((3, 2, 3), 1 / 3)
+    r = np.zeros((3, 2))
+    rl.MDP(P, r, 0.9)  # fine
+    bad = P.copy()
+    bad[1, 0] = [0.5, 0.2, 0.2]
+    with pytest.raises(ValueError, match=r"P\[1, 0, :\] sums to 0.9"):
+        rl.MDP(bad, r, 0.9)
+    neg = P.copy()
+    neg[0, 0] = [1.2, -0.2, 0.0]
+    with pytest.raises(ValueError, match="P must be non-negative"):
+        rl.MDP(neg, r, 0.9)
+    with pytest.raises(ValueError, match=r"gamma must lie in \[0.0, 1.0\)"):
+        rl.MDP(P, r, 1.0)
+    with pytest.raises(ValueError, match=r"gamma must lie in"):
+        rl.MDP(P, r, -0.1)
+    with pytest.raises(ValueError, match="r contains 1 NaN"):
+        rl.MDP(P, np.array([[0, 1], [np.nan, 0], [0, 0.0]]), 0.9)
+    with pytest.raises(ValueError, match=r"r must have shape \(3, 2\)"):
+        rl.MDP(P, np.zeros((2, 3)), 0.9)
+    with pytest.raises(ValueError, match=r"P must have shape \(S, A, S\)"):
+        rl.MDP(np.full((3, 2, 4), 0.25), r, 0.9)
+    with pytest.raises(ValueError, match="P must be a 3-D array"):
+        rl.MDP(np.full((3, 3), 1 / 3), r, 0.9)
+    with pytest.raises(ValueError, match="rho must sum to 1"):
+        rl.MDP(P, r, 0.9, rho=np.array([0.5, 0.2, 0.2]))
+    with pytest.raises(ValueError, match="P contains NaN"):
+        rl.MDP(np.where(P > 0, np.nan, P), r, 0.9)
+
+
+def test_solver_argument_errors():
+    m = rl.gridworld(3)
+    with pytest.raises(ValueError, match="tol must be positive"):
+        rl.value_iteration(m, tol=0.0)
+    with pytest.raises(TypeError, match="max_iter must be an integer"):
+        rl.value_iteration(m, max_iter=10.5)
+    with pytest.raises(ValueError, match="tau \\+ kappa must be positive"):
+        rl.kl_value_iteration(m, 0.0, 0.0)
+    with pytest.raises(ValueError, match="tau must be non-negative"):
+        rl.kl_value_iteration(m, -1.0)
+    with pytest.raises(ValueError, match="each row of pi must sum to 1"):
+        rl.policy_evaluation(m, np.full((9, 4), 0.3))
+    with pytest.raises(ValueError, match="pi0 must have full support"):
+        rl.kl_value_iteration(m, 1.0, pi0=np.eye(4)[np.zeros(9, int)])
+    with pytest.raises(ValueError, match=r"alpha must lie in \[0.0, 1.0\]"):
+        rl.munchausen_value_iteration(m, 0.1, 1.5)
+    with pytest.raises(ValueError, match="sigma must be positive"):
+        rl.LQR(sigma=0.0)
+    with pytest.raises(ValueError, match="gamma must lie in"):
+        rl.LQR(gamma=1.0)
+    with pytest.raises(ValueError, match="sampling needs a finite horizon"):
+        rl.lqr_rollouts(jax.random.key(0), 0.0, rl.LQR(horizon=None), 5)
+    with pytest.raises(ValueError, match="method must be one of"):
+        rl.policy_gradient_run(jax.random.key(0), rl.LQR(), "sgd", 0.0, 5, 0.1)
+    with pytest.raises(ValueError, match="baseline must be None, a number or 'loo'"):
+        rl.reinforce(jax.random.key(0), 0.0, rl.LQR(), 4, baseline="mean")
+    with pytest.raises(ValueError, match="k contains 1 NaN"):
+        rl.lqr_return(np.nan, rl.LQR())
+
+
+# --------------------------------------------------------------------------- LP duality
+
+@pytest.mark.parametrize("make", [lambda: rl.gridworld(5),
+                                  lambda: rl.random_mdp(jax.random.key(1), 12, 3, gamma=0.95,
+                                                        sparsity=0.5)])
+def test_primal_equals_dual_equals_value_iteration(make):
+    m = make()
+    vi = rl.value_iteration(m, tol=1e-11)
+    lp = rl.solve_lp(m)
+    target = float(m.rho @ vi.V)
+    assert bool(vi.converged)
+    assert abs(lp.primal_value - target) < 1e-6
+    assert abs(lp.dual_value - target) < 1e-6
+    np.testing.assert_allclose(lp.V, vi.V, atol=1e-6)
+    # independent references: numpy value iteration and policy evaluation of the greedy policy
+    P, r, g = np.asarray(m.P), np.asarray(m.r), float(m.gamma)
+    np.testing.assert_allclose(vi.V, np_value_iteration(P, r, g), atol=1e-8)
+    np.testing.assert_allclose(np_policy_value(P, r, g, np.asarray(vi.policy)), vi.V, atol=1e-8)
+    # the occupancy measure of the LP is the occupancy of an optimal policy
+    d_greedy = rl.occupancy_measure(m, jnp.asarray(lp.policy))
+    np.testing.assert_allclose(lp.occupancy, d_greedy, atol=1e-6)
+    np.testing.assert_allclose(np_policy_value(P, r, g, lp.policy), vi.V, atol=1e-6)
+
+
+def test_lps_against_cvxpy():
+    m = rl.random_mdp(jax.random.key(2), 8, 3, gamma=0.8)
+    c, M, rho = rl.lp_matrices(m)
+    d = cp.Variable(c.size)
+    primal = cp.Problem(cp.Maximize(c @ d), [M @ d == rho, d >= 0])
+    primal.solve(solver=cp.CLARABEL)
+    V = cp.Variable(rho.size)
+    dual = cp.Problem(cp.Minimize(rho @ V), [M.T @ V >= c])
+    dual.solve(solver=cp.CLARABEL)
+    lp = rl.solve_lp(m)
+    assert abs(primal.value - lp.primal_value) < 1e-6
+    assert abs(dual.value - lp.dual_value) < 1e-6
+    np.testing.assert_allclose(V.value, lp.V, atol=1e-6)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), S=st.just(5), A=st.sampled_from([1, 3]),
+       gamma=st.floats(0.0, 0.97))
+def test_value_iteration_policy_iteration_and_lp_agree(seed, S, A, gamma):
+    m = rl.random_mdp(jax.random.key(seed), S, A, gamma=gamma, sparsity=0.3)
+    vi = rl.value_iteration(m, tol=1e-10)
+    pi = rl.policy_iteration(m)
+    assert bool(vi.converged) and bool(pi.converged)
+    np.testing.assert_allclose(pi.V, vi.V, atol=1e-8)
+    # policy iteration's policy is optimal: its dense-solve value is V*
+    P, r = np.asarray(m.P), np.asarray(m.r)
+    np.testing.assert_allclose(np_policy_value(P, r, gamma, np.asarray(pi.policy)), vi.V,
+                               atol=1e-8)
+    lp = rl.solve_lp(m)
+    assert abs(lp.primal_value - lp.dual_value) < 1e-6
+    assert abs(lp.primal_value - float(m.rho @ vi.V)) < 1e-6
+
+
+@settings(max_examples=20, deadline=None)
+@given(seed=st.integers(0, 10_000), gamma=st.floats(0.0, 0.99))
+def test_occupancy_identities(seed, gamma):
+    key1, key2 = jax.random.split(jax.random.key(seed))
+    m = rl.random_mdp(key1, 6, 3, gamma=gamma)
+    pi = jax.nn.softmax(jax.random.normal(key2, (6, 3)), axis=1)
+    d = rl.occupancy_measure(m, pi)
+    V = rl.policy_evaluation(m, pi)
+    np.testing.assert_allclose(V, np_policy_value(np.asarray(m.P), np.asarray(m.r), gamma,
+                                                  np.asarray(pi)), atol=1e-9)
+    assert abs(float(jnp.sum(d)) - 1 / (1 - gamma)) < 1e-8
+    assert abs(float(jnp.sum(d * m.r)) - float(m.rho @ V)) < 1e-8
+    # the occupancy satisfies the Bellman-flow constraints of the primal LP
+    _, M, rho = rl.lp_matrices(m)
+    np.testing.assert_allclose(M @ np.asarray(d).ravel(), rho, atol=1e-9)
+
+
+def test_gridworld_structure():
+    m = rl.gridworld(4, slip=0.2)
+    np.testing.assert_allclose(np.asarray(m.P).sum(-1), 1.0, atol=1e-12)
+    vi = rl.value_iteration(m)
+    # the optimal policy avoids the trap's neighbourhood and V is largest at the goal
+    assert int(np.argmax(vi.V)) == 15
+
+
+# --------------------------------------------------------------------------- KL-regularized VI
+
+@pytest.mark.parametrize("tau,kappa", [(0.5, 0.0), (0.05, 0.0), (0.2, 0.1)])
+def test_mdvi_q_averaging_identity(tau, kappa):
+    m = rl.random_mdp(jax.random.key(3), 10, 4, gamma=0.9)
+    pi0 = jax.nn.softmax(jax.random.normal(jax.random.key(4), (10, 4)), axis=1)
+    out = rl.kl_value_iteration(m, tau, kappa, num_iters=60, pi0=pi0)
+    alpha, beta = tau / (tau + kappa), 1 / (tau + kappa)
+    q = np.asarray(out.q)
+    psi = np.zeros_like(q[0])
+    for k in range(60):
+        psi = q[k] + alpha * psi                    # Ψ_k = Σ_{j≤k} α^{k−j} Q_j
+        logits = alpha ** (k + 1) * np.log(np.asarray(pi0)) + beta * psi
+        ref = logits - scipy.special.logsumexp(logits, axis=1, keepdims=True)
+        np.testing.assert_allclose(out.log_policies[k + 1], ref, atol=1e-8)
+
+
+def test_mdvi_entropy_fixed_point_is_soft_optimal():
+    m = rl.gridworld(4)
+    kappa = 0.3
+    out = rl.kl_value_iteration(m, 0.5, kappa, num_iters=400)
+    # reference: soft value iteration, V = κ log Σ_a exp(Q/κ), π* = softmax(Q*/κ)
+    P, r, g = np.asarray(m.P), np.asarray(m.r), float(m.gamma)
+    V = np.zeros(16)
+    for _ in range(1500):
+        Q = r + g * P @ V
+        V = kappa * scipy.special.logsumexp(Q / kappa, axis=1)
+    pi_star = scipy.special.softmax(Q / kappa, axis=1)
+    np.testing.assert_allclose(out.policies[-1], pi_star, atol=1e-8)
+
+
+def test_kl_only_mdvi_converges_to_optimal_value():
+    m = rl.gridworld(5)
+    vi = rl.value_iteration(m)
+    out = rl.kl_value_iteration(m, 0.2, 0.0, num_iters=300)
+    gaps = [float(jnp.max(vi.V - rl.policy_evaluation(m, p))) for p in out.policies[::50]]
+    assert all(gap >= -1e-9 for gap in gaps)
+    assert gaps[-1] < 1e-3 * gaps[0] and gaps[-1] < 5e-3
+
+
+def test_munchausen_equals_mdvi():
+    m = rl.random_mdp(jax.random.key(5), 9, 3, gamma=0.9)
+    for tau, alpha in [(0.1, 0.9), (1.0, 0.5), (0.3, 0.0)]:
+        mvi = rl.munchausen_value_iteration(m, tau, alpha, num_iters=80)
+        md = rl.kl_value_iteration(m, alpha * tau, (1 - alpha) * tau, num_iters=80)
+        np.testing.assert_allclose(mvi.log_policies[1:], md.log_policies[1:], atol=1e-9)
+
+
+# --------------------------------------------------------------------------- LQR
+
+SYS = rl.LQR()  # a=0.8, b=0.5, q=1, R=0.1, sigma=0.5, noise=0.1, x0_std=1, gamma=0.9, H=20
+
+
+def np_lqr_return(k, s, H):
+    m, J = s.x0_std ** 2, 0.0
+    for t in range(H):
+        J -= s.gamma ** t * ((s.q + s.R * k * k) * m + s.R * s.sigma ** 2)
+        m = (s.a + s.b * k) ** 2 * m + s.b ** 2 * s.sigma ** 2 + s.noise ** 2
+    return J
+
+
+@pytest.mark.parametrize("k", [-1.5, -0.7, 0.0, 0.3])
+def test_lqr_return_and_gradient_closed_forms(k):
+    inf = SYS._replace(horizon=None)
+    assert abs(float(rl.lqr_return(k, SYS)) - np_lqr_return(k, SYS, 20)) < 1e-10
+    assert abs(float(rl.lqr_return(k, inf)) - np_lqr_return(k, SYS, 2000)) < 1e-8
+    h = 1e-6
+    for s in (SYS, inf):
+        fd = (np_lqr_return(k + h, s, 20 if s.horizon else 2000)
+              - np_lqr_return(k - h, s, 20 if s.horizon else 2000)) / (2 * h)
+        assert abs(float(rl.lqr_gradient(k, s)) - fd) < 1e-6 * (1 + abs(fd))
+    # the hand-derived infinite-horizon gradient equals autodiff of the closed form
+    auto = jax.grad(lambda kk: rl.lqr_return(kk, inf))(k)
+    assert abs(float(rl.lqr_gradient(k, inf)) - float(auto)) < 1e-9
+
+
+def test_lqr_unstable_gain_is_minus_infinity():
+    inf = SYS._replace(horizon=None)
+    assert float(rl.lqr_return(10.0, inf)) == -np.inf
+
+
+def test_lqr_optimal_gain_against_scipy():
+    inf = SYS._replace(horizon=None)
+    k_star, J_star = rl.lqr_optimal_gain(inf)
+    g = inf.gamma
+    Pr = scipy.linalg.solve_discrete_are(np.array([[np.sqrt(g) * inf.a]]),
+                                         np.array([[np.sqrt(g) * inf.b]]),
+                                         np.array([[inf.q]]), np.array([[inf.R]]))[0, 0]
+    k_ref = -g * inf.a * inf.b * Pr / (inf.R + g * inf.b ** 2 * Pr)
+    assert abs(k_star - k_ref) < 1e-10
+    res = scipy.optimize.minimize_scalar(lambda k: -np_lqr_return(k, inf, 3000),
+                                         bounds=(-3, 0), method="bounded",
+                                         options=dict(xatol=1e-10))
+    assert abs(k_star - res.x) < 1e-5 and abs(J_star + res.fun) < 1e-8
+    k_H, J_H = rl.lqr_optimal_gain(SYS)
+    resH = scipy.optimize.minimize_scalar(lambda k: -np_lqr_return(k, SYS, 20), bounds=(-3, 0),
+                                          method="bounded", options=dict(xatol=1e-10))
+    assert abs(k_H - resH.x) < 1e-5 and abs(J_H + resH.fun) < 1e-9
+
+
+def test_rollout_returns_match_closed_form():
+    tr = rl.lqr_rollouts(jax.random.key(0), -0.5, SYS, 40_000)
+    G = np.asarray(jnp.sum(tr.r * SYS.gamma ** jnp.arange(20), axis=1))
+    se = G.std() / np.sqrt(G.size)
+    assert abs(G.mean() - np_lqr_return(-0.5, SYS, 20)) < 4 * se
+    # the state second moment at t = 5 matches the recursion
+    m = 1.0
+    for _ in range(5):
+        m = (0.8 - 0.25) ** 2 * m + 0.25 * 0.25 + 0.01
+    x5 = np.asarray(tr.x[:, 5]) ** 2
+    assert abs(x5.mean() - m) < 4 * x5.std() / np.sqrt(x5.size)
+
+
+@pytest.mark.parametrize("baseline,rtg", [(None, False), ("loo", False), (None, True),
+                                          ("exact", True)])
+def test_reinforce_is_unbiased(baseline, rtg):
+    k = -0.5
+    b = float(rl.lqr_return(k, SYS)) if baseline == "exact" else baseline
+    g = np.asarray(rl.reinforce(jax.random.key(1), k, SYS, 10_000, baseline=b, reward_to_go=rtg))
+    exact = float(rl.lqr_gradient(k, SYS))
+    se = g.std() / np.sqrt(g.size)
+    assert abs(g.mean() - exact) < 4 * se, (g.mean(), exact, se)
+
+
+def test_baseline_and_reward_to_go_reduce_variance():
+    k = -0.5
+    key = jax.random.key(2)
+    v = {name: float(np.var(rl.reinforce(key, k, SYS, 10_000, baseline=b, reward_to_go=t)))
+         for name, b, t in [("plain", None, False), ("loo", "loo", False),
+                            ("gpomdp", None, True)]}
+    assert v["loo"] < 0.7 * v["plain"]
+    assert v["gpomdp"] < 0.8 * v["plain"]
+
+
+def test_score_is_derivative_of_log_prob():
+    x, u, k, s = 0.7, -0.2, -0.4, 0.5
+    d = jax.grad(rl.gaussian_log_prob)(k, x, u, s)
+    assert abs(float(d) - (u - k * x) * x / s ** 2) < 1e-12
+    ref = scipy.stats.norm.logpdf(u, loc=k * x, scale=s)
+    assert abs(float(rl.gaussian_log_prob(k, x, u, s)) - ref) < 1e-12
+
+
+def test_hessian_vector_product():
+    k = jnp.asarray(-0.5)
+    tr = rl.lqr_rollouts(jax.random.key(3), k, SYS, 20_000)
+    one = rl.Rollouts(tr.x[0], tr.u[0], tr.r[0])
+    # ∇²Φ v by autodiff equals a finite difference of ∇Φ; the extra term is ∇Φ·(∇log p·v)
+    h, v = 1e-5, 0.7
+    gphi = jax.grad(rl.surrogate)
+    fd = (gphi(k + h, one, SYS) - gphi(k - h, one, SYS)) / (2 * h) * v
+    score = float(jnp.sum((one.u - k * one.x) * one.x)) / SYS.sigma ** 2
+    expected = float(gphi(k, one, SYS)) * score * v + float(fd)
+    assert abs(float(rl.hessian_vector_product(k, v, one, SYS)) - expected) < 1e-5 * (1 + abs(expected))
+    # unbiased for the Hessian J''(k) (Monte Carlo, 4 standard errors)
+    hv = jax.vmap(lambda x, u, r: rl.hessian_vector_product(k, 1.0, rl.Rollouts(x, u, r), SYS))(
+        tr.x, tr.u, tr.r)
+    hv = np.asarray(hv)
+    exact = float(jax.grad(jax.grad(lambda kk: rl.lqr_return(kk, SYS)))(k))
+    assert abs(hv.mean() - exact) < 4 * hv.std() / np.sqrt(hv.size)
+
+
+@pytest.mark.parametrize("method,lr", [("reinforce", 0.01), ("n-pg-igt", 0.3),
+                                       ("n-harpg", 0.1)])
+def test_policy_gradient_methods_improve(method, lr):
+    k_star, J_star = rl.lqr_optimal_gain(SYS)
+    runs = jax.vmap(lambda key: rl.policy_gradient_run(key, SYS, method, 0.0, 300, lr))(
+        jax.random.split(jax.random.key(0), 8))
+    gap0 = J_star - float(rl.lqr_return(0.0, SYS))
+    gaps = J_star - np.asarray(rl.lqr_return(runs.k[:, -1], SYS))
+    assert np.all(gaps >= -1e-12)
+    assert np.median(gaps) < (0.5 if method == "reinforce" else 0.25) * gap0
+    per = 2 if method == "n-harpg" else 1
+    assert int(runs.trajectories[0, -1]) == (0 if method == "reinforce" else 1) + per * 300
+
+
+def test_polyak_step():
+    k_star, J_star = rl.lqr_optimal_gain(SYS)
+    run = rl.polyak_policy_gradient(0.0, SYS, 40, j_star=J_star)
+    J0, g0 = float(rl.lqr_return(0.0, SYS)), float(rl.lqr_gradient(0.0, SYS))
+    assert abs(float(run.steps[0]) - (J_star - J0) / g0 ** 2) < 1e-12
+    assert abs(float(run.k[-1]) - k_star) < 1e-6
+    assert np.all(np.diff(np.asarray(run.values)) >= -1e-12)  # monotone on this problem
+    fixed = rl.polyak_policy_gradient(0.0, SYS, 40, j_star=J_star, step_size=0.05)
+    assert J_star - float(fixed.values[-1]) > 100 * (J_star - float(run.values[-1]))
+
+
+# --------------------------------------------------------------------------- figures
+
+def test_gridworld_policy_slider():
+    from optlab.viz import rl as viz_rl
+
+    m = rl.gridworld(4)
+    kappas = [1.0, 0.1]
+    outs = [rl.kl_value_iteration(m, 0.1, kp, num_iters=50) for kp in kappas]
+    pols = np.stack([np.asarray(o.policies[-1]) for o in outs])
+    vals = np.stack([np.asarray(rl.policy_evaluation(m, jnp.asarray(p))) for p in pols])
+    fig = viz_rl.gridworld_policy_slider(vals, pols, kappas, "κ = ", n=4, goal=(3, 3),
+                                         trap=(1, 3))
+    steps = fig.layout.sliders[0].steps
+    assert len(steps) == 2 and len(fig.data) == 2 * 2 + 2
+    # exactly one heatmap and one arrow trace visible per step, markers always
+    for j, st_ in enumerate(steps):
+        vis = st_.args[0]["visible"]
+        assert vis[-2:] == [True, True] and sum(vis) == 4
+        assert vis[2 * j] and vis[2 * j + 1]
+    assert len(fig.to_json()) < 1_000_000
+    with pytest.raises(ValueError, match="values must have shape"):
+        viz_rl.gridworld_policy_slider(vals[:1], pols, kappas, "κ = ", n=4)
+
+
+def test_pg_learning_curves():
+    from optlab.viz import rl as viz_rl
+
+    rng = np.random.default_rng(0)
+    T = np.arange(1, 51)
+    gaps = {"a": rng.random((2, 5, 50)), "b": rng.random((2, 5, 50))}
+    fig = viz_rl.pg_learning_curves({"a": T, "b": 2 * T}, gaps, [0.1, 0.3], "γ₀")
+    assert len(fig.layout.sliders[0].steps) == 2 and len(fig.data) == 2 * 2 * 3
+    med = [tr for tr in fig.data if tr.name == "a (median)"][0]
+    np.testing.assert_allclose(med.y, np.percentile(gaps["a"][0], 50, axis=0, method="nearest"), rtol=1e-2)
+    with pytest.raises(ValueError, match=r"must have shape \(P=3"):
+        viz_rl.pg_learning_curves({"a": T}, {"a": gaps["a"]}, [1, 2, 3], "γ₀")
