@@ -1,0 +1,373 @@
+"""Tests for optlab.privacy against independent references: dp_accounting's RDP
+accountant (the kept library), optax.contrib's DP-SGD, numpy loops over examples,
+closed forms (Gaussian RDP, logistic-regression gradients) and empirical noise moments."""
+
+import warnings
+
+import dp_accounting
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+from dp_accounting.rdp import RdpAccountant
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from optlab import lipschitz as lp
+from optlab import privacy as pv
+from optlab.viz import privacy as pviz
+
+jax.config.update("jax_enable_x64", True)
+
+RNG = np.random.default_rng(0)
+
+
+def _logistic_data(n=24, d=5, seed=0):
+    r = np.random.default_rng(seed)
+    X = jnp.array(r.normal(size=(n, d)) * r.lognormal(0, 1, size=(n, 1)))
+    y = jnp.array(r.integers(0, 2, n) * 2 - 1.0)
+    return X, y
+
+
+def _logistic_loss(p, z):
+    x, y = z
+    return jnp.logaddexp(0.0, -y * (x @ p["w"] + p["b"]))
+
+
+def _reference_epsilon(q, sigma, steps, delta, orders=pv.DEFAULT_ORDERS):
+    acc = RdpAccountant(orders=list(orders))
+    event = dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(sigma))
+    acc.compose(dp_accounting.SelfComposedDpEvent(event, steps))
+    return acc.get_epsilon_and_optimal_order(delta)
+
+
+# --------------------------------------------------------------------- per-example gradients
+
+
+def test_per_example_grads_match_closed_form_and_loop():
+    X, y = _logistic_data()
+    params = {"w": jnp.array(RNG.normal(size=5)), "b": jnp.array(0.2)}
+    g = pv.per_example_grads(_logistic_loss, params, (X, y))
+    # ∇_w log(1 + e^{−y(wᵀx+b)}) = −y σ(−y(wᵀx+b)) x
+    m = -np.asarray(y) / (1 + np.exp(np.asarray(y) * (np.asarray(X) @ np.asarray(params["w"]) + 0.2)))
+    assert np.allclose(g["w"], m[:, None] * np.asarray(X), atol=1e-12)
+    assert np.allclose(g["b"], m, atol=1e-12)
+    loop = [jax.grad(_logistic_loss)(params, (X[i], y[i])) for i in range(len(y))]
+    assert np.allclose(g["w"], np.stack([l_["w"] for l_ in loop]), atol=1e-12)
+    norms = pv.per_example_norms(g)
+    assert np.allclose(norms, np.sqrt(np.sum(np.asarray(g["w"]) ** 2, 1) + np.asarray(g["b"]) ** 2))
+
+
+@pytest.mark.parametrize("clip", [0.01, 0.5, 3.0, 1e3])
+def test_clipping_matches_a_numpy_loop(clip):
+    g = {"a": jnp.array(RNG.normal(size=(16, 3, 2)) * RNG.lognormal(0, 1, size=(16, 1, 1))),
+         "b": jnp.array(RNG.normal(size=(16, 4)))}
+    clipped, factor = pv.clip_per_example(g, clip)
+    for i in range(16):
+        v = np.concatenate([np.ravel(g["a"][i]), np.ravel(g["b"][i])])
+        f = min(1.0, clip / np.linalg.norm(v))
+        assert np.isclose(factor[i], f, rtol=1e-12)
+        assert np.allclose(clipped["a"][i], f * np.asarray(g["a"][i]), atol=1e-14)
+        assert np.allclose(clipped["b"][i], f * np.asarray(g["b"][i]), atol=1e-14)
+    assert np.all(pv.per_example_norms(clipped) <= clip * (1 + 1e-12))
+
+
+def test_zero_gradient_is_not_nan():
+    clipped, factor = pv.clip_per_example(jnp.zeros((3, 4)), 1.0)
+    assert np.all(factor == 1.0) and np.all(clipped == 0.0)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(0.05, 5.0), st.integers(1, 8))
+def test_clipping_properties(clip, seed):
+    g = jnp.array(np.random.default_rng(seed).normal(size=(10, 6)) * 3)
+    clipped, factor = pv.clip_per_example(g, clip)
+    n0, n1 = np.asarray(pv.per_example_norms(g)), np.asarray(pv.per_example_norms(clipped))
+    assert np.all(n1 <= clip * (1 + 1e-12))
+    assert np.allclose(n1, np.minimum(n0, clip), rtol=1e-10)  # clipping is a radial projection
+    # directions are kept
+    assert np.allclose(np.asarray(clipped) * n0[:, None], np.asarray(g) * n1[:, None], atol=1e-10)
+
+
+def test_dp_sgd_matches_optax_exactly_including_noise():
+    X, y = _logistic_data(32)
+    params = {"w": jnp.array(RNG.normal(size=5)), "b": jnp.array(0.3)}
+    g = pv.per_example_grads(_logistic_loss, params, (X, y))
+    mine = pv.dp_sgd(0.1, 0.5, 1.3, jax.random.key(3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = optax.contrib.dpsgd(0.1, 0.5, 1.3, 3)  # seed 3 → jax.random.key(3)
+    sm, sr = mine.init(params), ref.init(params)
+    for _ in range(3):
+        um, sm = mine.update(g, sm, params)
+        ur, sr = ref.update(g, sr, params)
+        for k in params:
+            assert np.allclose(um[k], ur[k], atol=1e-14)
+    agg = pv.dp_aggregate(0.5, 1.3, jax.random.key(3))
+    ref_agg = optax.contrib.differentially_private_aggregate(0.5, 1.3, jax.random.key(3))
+    ua, _ = agg.update(g, agg.init(params))
+    ur, _ = ref_agg.update(g, ref_agg.init(params))
+    assert np.allclose(ua["w"], ur["w"], atol=1e-14)
+
+
+def test_dp_aggregate_noise_std_and_mean_empirically():
+    B, C, sigma = 8, 0.7, 2.0
+    g = jnp.array(RNG.normal(size=(B, 3)) * 5)  # all clipped
+    clipped, _ = pv.clip_per_example(g, C)
+    mean_ref = np.asarray(jnp.sum(clipped, 0)) / B
+    agg = pv.dp_aggregate(C, sigma, jax.random.key(0))
+
+    def one(k):
+        u, _ = agg.update(g, pv.DPAggregateState(k))
+        return u
+
+    samples = np.asarray(jax.vmap(one)(jax.random.split(jax.random.key(1), 20000)))
+    std_expected = sigma * C / B
+    # mean: error std is std_expected/√20000 → 5σ margin; std: relative error ~ 1/√(2·20000)
+    assert np.allclose(samples.mean(0), mean_ref, atol=5 * std_expected / np.sqrt(20000))
+    assert np.allclose(samples.std(0), std_expected, rtol=0.03)
+
+
+def test_no_clip_mode_adds_noise_without_clipping():
+    g = jnp.array(RNG.normal(size=(4, 3)) * 10)
+    agg = pv.dp_aggregate(1.0, 1.0, jax.random.key(0), clip=False)
+    u, _ = agg.update(g, agg.init(None))
+    noise = (np.asarray(u) * 4 - np.asarray(g).sum(0))
+    k = jax.random.split(jax.random.key(0), 2)[1]
+    assert np.allclose(noise, np.asarray(jax.random.normal(k, (3,))), atol=1e-12)
+
+
+def test_dp_sgd_works_under_jit_and_scan():
+    X, y = _logistic_data(16)
+    opt = pv.dp_sgd(0.5, 1.0, 1.0, jax.random.key(0))
+    p0 = {"w": jnp.zeros(5), "b": jnp.array(0.0)}
+
+    @jax.jit
+    def run(p):
+        def step(c, _):
+            p, s = c
+            u, s = opt.update(pv.per_example_grads(_logistic_loss, p, (X, y)), s, p)
+            return (optax.apply_updates(p, u), s), None
+        return jax.lax.scan(step, (p, opt.init(p)), None, length=5)[0][0]
+
+    assert np.all(np.isfinite(run(p0)["w"]))
+
+
+# --------------------------------------------------------------------- accountant
+
+
+@pytest.mark.parametrize("q,sigma,steps,delta", [
+    (0.01, 1.1, 1000, 1e-5), (0.1, 0.7, 50, 1e-6), (1.0, 3.0, 100, 1e-5),
+    (0.003, 2.0, 10000, 1e-5), (0.5, 5.0, 7, 1e-3), (0.02, 0.5, 200, 1e-5),
+])
+def test_accountant_matches_dp_accounting(q, sigma, steps, delta):
+    mine = pv.dp_sgd_privacy(sigma, q, steps, delta)
+    ref_eps, ref_order = _reference_epsilon(q, sigma, steps, delta)
+    assert np.isclose(mine.epsilon, ref_eps, rtol=1e-9, atol=1e-12)
+    assert mine.order == ref_order
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(1e-3, 1.0), st.floats(0.5, 8.0), st.integers(1, 3000), st.sampled_from([1e-3, 1e-5, 1e-7]))
+def test_accountant_matches_dp_accounting_property(q, sigma, steps, delta):
+    mine = pv.dp_sgd_privacy(sigma, q, steps, delta)
+    ref_eps, _ = _reference_epsilon(q, sigma, steps, delta)
+    assert np.isclose(mine.epsilon, ref_eps, rtol=1e-8, atol=1e-10)
+
+
+def test_rdp_closed_forms():
+    orders = np.arange(2, 20)
+    # q = 1: the Gaussian mechanism, α/(2σ²)
+    assert np.allclose(pv.rdp_subsampled_gaussian(1.0, 1.7, orders), orders / (2 * 1.7**2))
+    assert np.allclose(pv.rdp_gaussian(1.7, orders), orders / (2 * 1.7**2))
+    # α = 2: A_2 = (1−q)² + 2q(1−q) + q² e^{1/σ²} = 1 + q²(e^{1/σ²} − 1)
+    q, s = 0.07, 1.3
+    assert np.isclose(pv.rdp_subsampled_gaussian(q, s, [2])[0], np.log1p(q**2 * np.expm1(1 / s**2)), rtol=1e-12)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.floats(1e-3, 0.99), st.floats(0.5, 5.0))
+def test_rdp_monotone_and_below_unsampled(q, sigma):
+    r = pv.rdp_subsampled_gaussian(q, sigma)
+    assert np.all(np.diff(r) >= -1e-12)  # RDP is non-decreasing in α
+    assert np.all(r <= pv.rdp_gaussian(sigma) * (1 + 1e-12))  # subsampling only helps
+    r2 = pv.rdp_subsampled_gaussian(min(1.0, 1.5 * q), sigma)
+    assert np.all(r2 >= r - 1e-12)  # and more so at smaller q
+
+
+def test_classic_conversion_is_looser_and_matches_formula():
+    sp = pv.dp_sgd_privacy(1.0, 0.01, 500, 1e-5)
+    eps_c, _ = pv.rdp_to_epsilon(sp.orders, sp.rdp, 1e-5, conversion="classic")
+    assert np.isclose(eps_c, np.min(sp.rdp + np.log(1e5) / (sp.orders - 1)))
+    assert eps_c > sp.epsilon
+
+
+def test_calibrate_noise_hits_target_and_matches_dp_accounting():
+    target, delta, q, T = 2.0, 1e-5, 0.02, 500
+    sigma = pv.calibrate_noise(target, delta, q, T)
+    assert pv.dp_sgd_privacy(sigma, q, T, delta).epsilon <= target
+    assert pv.dp_sgd_privacy(sigma * (1 - 1e-4), q, T, delta).epsilon > target
+    ref = dp_accounting.calibrate_dp_mechanism(
+        lambda: RdpAccountant(orders=list(pv.DEFAULT_ORDERS)),
+        lambda s: dp_accounting.SelfComposedDpEvent(
+            dp_accounting.PoissonSampledDpEvent(q, dp_accounting.GaussianDpEvent(s)), T),
+        target, delta, bracket_interval=dp_accounting.LowerEndpointAndGuess(0.1, 1.0), tol=1e-7)
+    assert np.isclose(sigma, ref, rtol=1e-5)
+
+
+def test_diff2_privacy_is_composition_of_gaussians():
+    sp = pv.diff2_privacy(2.0, 3.0, 20, 5, 1e-5)
+    # 4 restarts at σ=2 and 16 difference rounds at σ=3 = one Gaussian with 1/σ² = 4/4 + 16/9
+    s_eff = 1 / np.sqrt(4 / 4 + 16 / 9)
+    ref_eps, _ = _reference_epsilon(1.0, s_eff, 1, 1e-5)
+    assert np.isclose(sp.epsilon, ref_eps, rtol=1e-9)
+    assert np.isclose(pv.diff2_privacy(2.0, 2.0, 20, 1, 1e-5).epsilon,
+                      pv.dp_sgd_privacy(2.0, 1.0, 20, 1e-5).epsilon, rtol=1e-12)
+
+
+# --------------------------------------------------------------------- Lipschitz bounds
+
+
+def test_logistic_bound_is_tight_and_dominates():
+    # one layer, no hidden: ‖∇‖ ≤ G·sqrt(‖x‖² + 1), attained as y·f → −∞
+    X, y = _logistic_data(50)
+    xn = jnp.linalg.norm(X, axis=1)
+    params = {"w": jnp.array(RNG.normal(size=5)) * 3, "b": jnp.array(0.5)}
+    norms = pv.per_example_norms(pv.per_example_grads(_logistic_loss, params, (X, y)))
+    bound = pv.param_grad_bound([1.0], [0.0], xn)
+    assert np.all(norms <= bound * (1 + 1e-12))
+    far = {"w": -1e3 * y[0] * X[0] / xn[0], "b": jnp.array(0.0)}
+    g0 = pv.per_example_norms(pv.per_example_grads(_logistic_loss, far, (X[:1], y[:1])))
+    assert np.isclose(g0[0], bound[0], rtol=1e-9)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_mlp_grad_bound_dominates_observed_norms(activation):
+    keys = jax.random.split(jax.random.key(0), 3)
+    sizes = [4, 8, 8, 3]
+    params = [(jax.random.normal(k, (m, n)) / np.sqrt(n), 0.3 * jax.random.normal(k, (m,)))
+              for k, n, m in zip(keys, sizes[:-1], sizes[1:])]
+    X = jnp.array(RNG.normal(size=(300, 4)) * 2)
+    y = jnp.array(RNG.integers(0, 3, 300))
+
+    def loss(p, z):
+        logits = lp.mlp_apply(p, z[0], activation)
+        return -jax.nn.log_softmax(logits)[z[1]]  # ∇_logits = p − e_y, norm ≤ √2
+
+    norms = jax.jit(lambda p: pv.per_example_norms(pv.per_example_grads(loss, p, (X, y))))(params)
+    bound = pv.mlp_grad_bound(params, jnp.linalg.norm(X, axis=1), loss_lipschitz=np.sqrt(2))
+    assert np.all(norms <= bound) and float(jnp.max(norms / bound)) > 0.05
+
+
+def test_project_mlp_enforces_the_constraint():
+    params = [(jnp.array(RNG.normal(size=(6, 4))) * 3, jnp.array(RNG.normal(size=6)) * 4),
+              (jnp.array(RNG.normal(size=(1, 6))) * 0.1, jnp.array([0.05]))]
+    proj = jax.jit(lambda p: pv.project_mlp(p, 1.0, 0.5))(params)
+    assert np.linalg.norm(proj[0][0], 2) <= 1 + 1e-9 and np.linalg.norm(proj[0][1]) <= 0.5 + 1e-12
+    assert np.allclose(proj[1][0], params[1][0]) and np.allclose(proj[1][1], params[1][1])  # inside: unchanged
+
+
+# --------------------------------------------------------------------- DIFF2
+
+
+def test_diff2_with_restart_every_step_is_dp_gd():
+    X, y = _logistic_data(20)
+    p0 = {"w": jnp.zeros(5), "b": jnp.array(0.0)}
+    kw = dict(num_steps=6, learning_rate=0.3, clip_norm=0.8, noise_multiplier_grad=1e-9,
+              noise_multiplier_diff=1.0, smoothness=1.0)
+    out = pv.diff2(_logistic_loss, p0, (X, y), key=jax.random.key(0), restart_every=1, **kw)
+    @jax.jit
+    def step(p):  # noiseless clipped GD by hand
+        c, _ = pv.clip_per_example(pv.per_example_grads(_logistic_loss, p, (X, y)), 0.8)
+        return jax.tree_util.tree_map(lambda a, b: a - 0.3 * jnp.mean(b, 0), p, c)
+
+    p = p0
+    for _ in range(6):
+        p = step(p)
+    assert np.allclose(out.params["w"], p["w"], atol=1e-7)
+
+
+def test_diff2_without_clipping_or_noise_is_gd():
+    # tiny noise, huge clip and smoothness: gradient differences telescope to the full gradient
+    X, y = _logistic_data(20)
+    X = X / jnp.linalg.norm(X, axis=1, keepdims=True)
+    p0 = {"w": jnp.zeros(5), "b": jnp.array(0.0)}
+    out = pv.diff2(_logistic_loss, p0, (X, y), key=jax.random.key(0), num_steps=8, learning_rate=0.5,
+                   clip_norm=1e3, noise_multiplier_grad=1e-12, noise_multiplier_diff=1e-12,
+                   smoothness=1e3, restart_every=4, num_clients=5)
+    p = p0
+    f = lambda p: jnp.mean(jax.vmap(_logistic_loss, in_axes=(None, 0))(p, (X, y)))  # noqa: E731
+    gf = jax.jit(jax.grad(f))
+    for _ in range(8):
+        p = jax.tree_util.tree_map(lambda a, b: a - 0.5 * b, p, gf(p))
+    assert np.allclose(out.params["w"], p["w"], atol=1e-9)
+    assert np.isclose(out.grad_norm_sq[-1], sum(float(jnp.sum(v**2)) for v in jax.tree_util.tree_leaves(jax.grad(f)(p))))
+
+
+# --------------------------------------------------------------------- errors
+
+
+def test_errors():
+    X, y = _logistic_data(8)
+    key = jax.random.key(0)
+    with pytest.raises(ValueError, match="noise_multiplier must be positive"):
+        pv.dp_sgd(0.1, 1.0, 0.0, key)
+    with pytest.raises(ValueError, match="noise_multiplier must be positive"):
+        pv.dp_sgd_privacy(-1.0, 0.1, 10, 1e-5)
+    with pytest.raises(ValueError, match="clip_norm must be positive"):
+        pv.dp_aggregate(0.0, 1.0, key)
+    with pytest.raises(ValueError, match="clip_norm must be positive"):
+        pv.clip_per_example(jnp.ones((2, 3)), -1.0)
+    with pytest.raises(ValueError, match=r"sampling_rate must lie in \(0.0, 1.0\]"):
+        pv.dp_sgd_privacy(1.0, 0.0, 10, 1e-5)
+    with pytest.raises(ValueError, match="sampling_rate must lie in"):
+        pv.dp_sgd_privacy(1.0, 1.5, 10, 1e-5)
+    with pytest.raises(ValueError, match=r"delta must lie in \(0.0, 1.0\)"):
+        pv.dp_sgd_privacy(1.0, 0.1, 10, 1.0)
+    with pytest.raises(ValueError, match="delta must lie in"):
+        pv.calibrate_noise(1.0, 0.0, 0.1, 10)
+    with pytest.raises(ValueError, match="orders must be integers >= 2"):
+        pv.rdp_subsampled_gaussian(0.1, 1.0, [1.5, 2])
+    with pytest.raises(ValueError, match="rdp must have the same shape"):
+        pv.rdp_to_epsilon([2, 3], [0.1], 1e-5)
+    with pytest.raises(ValueError, match="conversion must be"):
+        pv.rdp_to_epsilon([2, 3], [0.1, 0.2], 1e-5, conversion="zcdp")
+    with pytest.raises(TypeError, match="steps must be an integer"):
+        pv.dp_sgd_privacy(1.0, 0.1, 10.5, 1e-5)
+    with pytest.raises(ValueError, match="same batch size"):
+        pv.per_example_norms({"a": jnp.ones((3, 2)), "b": jnp.ones((4,))})
+    with pytest.raises(ValueError, match="leading batch axis"):
+        pv.per_example_grads(_logistic_loss, {"w": jnp.zeros(5), "b": 0.0}, (X[0, 0], y[0]))
+    with pytest.raises(ValueError, match="same batch size"):
+        pv.per_example_grads(_logistic_loss, {"w": jnp.zeros(5), "b": 0.0}, (X, y[:5]))
+    with pytest.raises(ValueError, match="divisible by num_clients"):
+        pv.diff2(_logistic_loss, {"w": jnp.zeros(5), "b": jnp.array(0.0)}, (X, y), key=key, num_steps=2,
+                 learning_rate=0.1, clip_norm=1.0, noise_multiplier_grad=1.0, noise_multiplier_diff=1.0,
+                 smoothness=1.0, restart_every=2, num_clients=3)
+    with pytest.raises(ValueError, match="noise_multiplier_diff must be positive"):
+        pv.diff2_privacy(1.0, 0.0, 10, 2, 1e-5)
+    with pytest.raises(ValueError, match="x_norms must be non-negative"):
+        pv.param_grad_bound([1.0], [0.0], jnp.array([-1.0]))
+    with pytest.raises(ValueError, match="equal length"):
+        pv.param_grad_bound([1.0, 1.0], [0.0], 1.0)
+    with pytest.raises(ValueError, match="target_epsilon must be positive"):
+        pv.calibrate_noise(0.0, 1e-5, 0.1, 10)
+
+
+# --------------------------------------------------------------------- figures
+
+
+def test_figures_build_and_are_small():
+    figs = [
+        pviz.epsilon_figure([10, 100, 1000], {"σ=1": [0.1, 0.5, 2.0]}, {"σ=1": [0.1, 0.5, 2.0]}),
+        pviz.clip_sweep_figure(np.logspace(-2, 1, 7), [1.0, 2.0], np.random.default_rng(0).uniform(size=(2, 7)),
+                               min_lipschitz=0.1, max_lipschitz=5.0, norms=np.random.default_rng(1).lognormal(size=50)),
+        pviz.privacy_utility_figure([0.5, 1, 2], {"a": [0.6, 0.7, 0.8], "b": [0.5, 0.6, 0.7]}),
+        pviz.norm_bound_figure(np.arange(5), np.random.default_rng(0).uniform(size=(5, 20)), np.ones(20)),
+        pviz.diff2_figure([1000, 4000], {"DP-GD": np.ones((2, 10)), "DIFF2": 0.5 * np.ones((2, 10))}),
+    ]
+    for f in figs:
+        assert len(f.to_json()) < 1_000_000
+    with pytest.raises(ValueError, match="shape"):
+        pviz.clip_sweep_figure([1, 2], [1.0], np.ones((2, 2)), min_lipschitz=0.1, max_lipschitz=1.0)
