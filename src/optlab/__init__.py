@@ -7,11 +7,42 @@ optax transformations), :mod:`optlab.runner` (``lax.scan`` runner and
 (AdaGrad to Lion), :mod:`optlab.stochastic` (SGD, variance reduction, clipping),
 :mod:`optlab.second_order` (Newton to Muon), :mod:`optlab.ot` (optimal transport),
 :mod:`optlab.lipschitz` and :mod:`optlab.smoothing` (Lipschitz bounds, certificates),
-:mod:`optlab.viz` (plotly figures).
+:mod:`optlab.minimax` (games and monotone operators), :mod:`optlab.online` (online learning:
+OGD, optimistic OMD, Hedge, coin betting, EXP3), :mod:`optlab.constrained` (projections,
+Frank–Wolfe, duality, augmented Lagrangians, ADMM), :mod:`optlab.bilevel` (hypergradients,
+hyperparameter learning), :mod:`optlab.landscape` (neural collapse, sharpness, implicit bias),
+:mod:`optlab.zeroth_order` (gradient estimators, consensus-based optimisation),
+:mod:`optlab.distributed` (compressed communication over JAX devices), :mod:`optlab.rl`
+(MDPs, KL-regularised value iteration, policy gradient), :mod:`optlab.privacy` (DP-SGD and
+its accountant), :mod:`optlab.viz` (plotly figures).
 """
 
-from . import accel, adaptive, first_order, lipschitz, ot, problems, runner, second_order, smoothing, stochastic
+from . import (
+    accel,
+    adaptive,
+    bilevel,
+    constrained,
+    distributed,
+    first_order,
+    landscape,
+    lipschitz,
+    minimax,
+    online,
+    ot,
+    privacy,
+    problems,
+    rl,
+    runner,
+    second_order,
+    smoothing,
+    stochastic,
+    zeroth_order,
+)
 
 __version__ = "0.1.0"
 
-__all__ = ["accel", "adaptive", "first_order", "lipschitz", "ot", "problems", "runner", "second_order", "smoothing", "stochastic", "__version__"]
+__all__ = [
+    "accel", "adaptive", "bilevel", "constrained", "distributed", "first_order", "landscape", "lipschitz",
+    "minimax", "online", "ot", "privacy", "problems", "rl", "runner", "second_order", "smoothing",
+    "stochastic", "zeroth_order", "__version__",
+]
