@@ -59,8 +59,9 @@ system-deps:
 #   1. the book build (executes every chapter) beside the unit tests;
 #   2. the labs' autograder tests on two xdist workers, one lab per worker at a time;
 #   3. nbval over every notebook beside the headless-Chromium tests of the built book.
-# Each notebook still runs in its own kernel on its own core, so the 60 s budget per
-# notebook (enforced by conftest.py) is measured without a second notebook beside it.
+# nbval stays out of xdist: a notebook's cells must run in order in one kernel. Each
+# notebook runs with at most one other job beside it, and its 60 s budget (enforced by
+# conftest.py) is measured that way.
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 test: $(STAMP) system-deps
 	$(MAKE) --no-print-directory -j2 -O book _unit-tests
