@@ -40,7 +40,7 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec as P
 
-from ._checks import is_concrete, require_finite, require_int, require_ndim, require_positive, require_in_range
+from ._checks import require_finite, require_int, require_ndim, require_positive, require_in_range
 
 Array = jax.Array
 
@@ -313,11 +313,11 @@ def run(method: str, problem: LinearProblem, compressor, step: float, num_steps:
     mesh = worker_mesh(M) if mesh is None else mesh
     if M % mesh.shape[AXIS] != 0:
         raise ValueError(f"{M} workers cannot be split evenly over {mesh.shape[AXIS]} devices")
-    fn = _compiled(method, compressor, num_steps, mesh, M)
     worker_keys = jax.random.split(jax.random.fold_in(key, 1), M)
     coins = jax.random.bernoulli(jax.random.fold_in(key, 2), tau, (num_steps,))  # MASHA1's refreshes
-    z, sub, dist = fn(problem.B, problem.q, worker_keys, z0, problem.z_star, jnp.asarray(step, z0.dtype),
-                      jnp.asarray(eta, z0.dtype), jnp.asarray(tau, z0.dtype), coins)
+    z, sub, dist = _run_compiled(method, compressor, num_steps, mesh, M,
+                                 problem.B, problem.q, worker_keys, z0, problem.z_star, jnp.asarray(step, z0.dtype),
+                                 jnp.asarray(eta, z0.dtype), jnp.asarray(tau, z0.dtype), coins)
     if method == "masha1":  # the rounds that refreshed w also sent F_m(w) uncompressed
         per_round = M * compressor.floats(n) + M * n * coins.astype(sub.dtype)
     else:
@@ -327,12 +327,8 @@ def run(method: str, problem: LinearProblem, compressor, step: float, num_steps:
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
-def _compiled_call(method, compressor, num_steps, mesh, M, *args):
+def _run_compiled(method, compressor, num_steps, mesh, M, *args):
     return _build(method, compressor, num_steps, mesh, M)(*args)
-
-
-def _compiled(method, compressor, num_steps, mesh, M):
-    return partial(_compiled_call, method, compressor, num_steps, mesh, M)
 
 
 def _build(method, C, num_steps, mesh, M):
