@@ -27,6 +27,9 @@ __all__ = [
     "require_same_shape",
     "require_probability_vector",
     "require_int",
+    "require_callable",
+    "require_key",
+    "as_float_array",
 ]
 
 
@@ -36,15 +39,103 @@ def is_concrete(x: Any) -> bool:
     return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
 
 
-def _as_numpy(x: Any) -> np.ndarray:
-    return np.asarray(jax.device_get(x))
+def _as_numpy(x: Any, name: str | None = None) -> np.ndarray:
+    """``x`` as a NumPy array; a non-numeric ``x`` is a :class:`TypeError` naming ``name``."""
+    if x is None or isinstance(x, (str, bytes, dict, set)):
+        raise TypeError(f"{name or 'argument'} must be numeric, got {type(x).__name__}")
+    try:
+        arr = np.asarray(jax.device_get(x))
+    except (TypeError, ValueError) as err:  # ragged lists, odd objects
+        raise TypeError(f"{name or 'argument'} must be a numeric array, got {type(x).__name__}") from err
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+        raise TypeError(f"{name or 'argument'} must be numeric, got dtype {arr.dtype}")
+    if np.issubdtype(arr.dtype, np.complexfloating):
+        raise TypeError(f"{name or 'argument'} must be real, got dtype {arr.dtype}")
+    return arr
+
+
+def _float_dtype() -> Any:
+    return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+
+
+def as_float_array(
+    name: str, x: Any, *, ndim: int | Sequence[int] | None = None, finite: bool = True
+) -> jax.Array:
+    """The library's one policy for array arguments: **convert** numbers, lists, tuples,
+    NumPy arrays and integer arrays to a floating JAX array, refuse everything else.
+
+    Integer and boolean inputs become the default float dtype (float32, or float64
+    under ``jax_enable_x64``); floating inputs keep their dtype.  Strings, ``None``,
+    dicts, complex numbers and ragged lists raise :class:`TypeError` naming ``name``;
+    a wrong number of dimensions or (with ``finite=True``) a NaN/inf raises
+    :class:`ValueError`.  Traced values are converted but not inspected, so the
+    function stays usable under ``jit``/``vmap``/``grad``.
+
+    Args:
+      name: the argument's name, used in error messages.
+      x: the value to convert.
+      ndim: allowed number(s) of dimensions, or ``None`` for any.
+      finite: refuse NaN and infinities (concrete values only).
+
+    Returns:
+      ``x`` as a floating ``jax.Array``.
+
+    Raises:
+      TypeError: ``x`` is not real-numeric.
+      ValueError: ``x`` has the wrong number of dimensions or a non-finite entry.
+    """
+    if isinstance(x, jax.core.Tracer):
+        arr = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(_float_dtype())
+    else:
+        host = _as_numpy(x, name)
+        if np.issubdtype(host.dtype, np.floating) and isinstance(x, jax.Array):
+            arr = x
+        elif np.issubdtype(host.dtype, np.floating):
+            arr = jnp.asarray(host)
+        else:
+            arr = jnp.asarray(host, dtype=_float_dtype())
+    if ndim is not None:
+        require_ndim(name, arr, ndim)
+    if finite:
+        require_finite(name, arr)
+    return arr
+
+
+def require_callable(name: str, f: Any) -> None:
+    """Raise :class:`TypeError` unless ``f`` is callable."""
+    if not callable(f):
+        raise TypeError(f"{name} must be callable, got {type(f).__name__}")
+
+
+def require_key(name: str, key: Any) -> None:
+    """Raise :class:`TypeError` unless ``key`` is a JAX PRNG key.
+
+    Accepts new-style typed keys (``jax.random.key(seed)``) and legacy raw keys
+    (``jax.random.PRNGKey(seed)``: ``uint32`` arrays whose last axis has length 2).
+    A plain integer seed is refused with a hint, rather than failing deep inside JAX.
+    """
+    if isinstance(key, (bool, int, np.integer)):
+        raise TypeError(
+            f"{name} must be a JAX PRNG key such as jax.random.key({int(key)}), got the integer {key}"
+        )
+    dtype = getattr(key, "dtype", None)
+    if dtype is None:
+        raise TypeError(f"{name} must be a JAX PRNG key (jax.random.key(seed)), got {type(key).__name__}")
+    if jax.dtypes.issubdtype(dtype, jax.dtypes.prng_key):
+        return
+    if dtype == jnp.uint32 and jnp.ndim(key) >= 1 and jnp.shape(key)[-1] == 2:
+        return
+    raise TypeError(
+        f"{name} must be a JAX PRNG key (jax.random.key(seed)), got an array of dtype {dtype} "
+        f"and shape {tuple(jnp.shape(key))}"
+    )
 
 
 def require_positive(name: str, value: Any) -> None:
     """Raise if ``value`` (scalar or array) is not strictly positive and finite."""
     if not is_concrete(value):
         return
-    arr = _as_numpy(value)
+    arr = _as_numpy(value, name)
     if arr.size == 0:
         raise ValueError(f"{name} must be positive, got an empty array")
     if not np.all(np.isfinite(arr)):
@@ -57,7 +148,7 @@ def require_nonnegative(name: str, value: Any) -> None:
     """Raise if ``value`` has a negative or non-finite entry."""
     if not is_concrete(value):
         return
-    arr = _as_numpy(value)
+    arr = _as_numpy(value, name)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite, got NaN or inf")
     if not np.all(arr >= 0):
@@ -76,7 +167,9 @@ def require_in_range(
     """Raise unless ``low <= value <= high`` (bounds open or closed as asked)."""
     if not is_concrete(value):
         return
-    arr = _as_numpy(value)
+    arr = _as_numpy(value, name)
+    if arr.size == 0:
+        raise ValueError(f"{name} must lie in a range, got an empty array")
     ok_low = np.all(arr >= low) if low_inclusive else np.all(arr > low)
     ok_high = np.all(arr <= high) if high_inclusive else np.all(arr < high)
     if not (np.all(np.isfinite(arr)) and ok_low and ok_high):
@@ -90,7 +183,7 @@ def require_finite(name: str, x: Any) -> None:
     if not is_concrete(x):
         return
     for leaf in jax.tree_util.tree_leaves(x):
-        arr = _as_numpy(leaf)
+        arr = _as_numpy(leaf, name)
         if np.issubdtype(arr.dtype, np.inexact) and not np.all(np.isfinite(arr)):
             n_bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
             raise ValueError(f"{name} contains {n_bad} NaN or infinite value(s)")
@@ -99,6 +192,8 @@ def require_finite(name: str, x: Any) -> None:
 def require_ndim(name: str, x: Any, ndim: int | Sequence[int]) -> None:
     """Raise unless ``x`` has the given number of dimensions."""
     allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+    if x is None or isinstance(x, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be an array, got {type(x).__name__}")
     actual = jnp.ndim(x)
     if actual not in allowed:
         want = " or ".join(str(a) for a in allowed)
@@ -135,7 +230,7 @@ def require_probability_vector(
     require_ndim(name, p, 1)
     if not is_concrete(p):
         return
-    arr = _as_numpy(p)
+    arr = _as_numpy(p, name)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} contains NaN or infinite entries")
     if np.any(arr < 0):
@@ -146,7 +241,7 @@ def require_probability_vector(
 
 def require_int(name: str, value: Any, *, minimum: int | None = None) -> None:
     """Raise unless ``value`` is a Python/NumPy integer, at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
