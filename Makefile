@@ -10,8 +10,14 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 export PYTHONHASHSEED := 0
 export XLA_PYTHON_CLIENT_PREALLOCATE := false
+# JAX's persistent compilation cache, shared by the book build, nbval, the labs and the
+# unit tests (kernels inherit it): a function compiled once is loaded from disk after.
+export JAX_COMPILATION_CACHE_DIR := $(CURDIR)/_build/jax-cache
+export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0.1
+# Property tests are derandomized (tests/conftest.py); `make hypothesis-random SEED=3` draws afresh.
+SEED ?= 1
 
-.PHONY: venv book book-student book-clean system-deps test _unit-tests _nbval _browser-tests unit notebooks lab labs-dist bench
+.PHONY: gpu-check hypothesis-random venv book book-student book-clean system-deps test _unit-tests _nbval _browser-tests unit notebooks lab labs-dist bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -91,4 +97,15 @@ labs-dist: $(STAMP)
 	$(BIN)/python tools/labs.py assign
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e ".[bench]"
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# The unit tests and every chapter on JAX's default device (a GPU when jax[cuda] is
+# installed), printed as a table with the CPU times of the last `make test` beside.
+gpu-check: $(STAMP)
+	$(BIN)/python tools/gpu_check.py
+
+# The property tests with fresh random examples (not derandomized): `make hypothesis-random SEED=2`.
+hypothesis-random: $(STAMP)
+	$(BIN)/pytest -p no:cacheprovider -q --hypothesis-profile=random --hypothesis-seed=$(SEED) \
+	  $$(grep -l '@given' tests/test_*.py)
