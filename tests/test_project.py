@@ -121,3 +121,20 @@ def test_launch_buttons_point_at_the_repository(tmp_path):
     assert "urlpath=lab/tree/optlab/book/ch.ipynb&branch=main" in html
     assert "ch.ipynb" in html and "download" in html.lower()
     assert f'href="{repo}"' in html
+
+
+def test_no_module_switches_float64_on_at_import():
+    """Readers run float32: tests ask for float64 per test (the ``x64`` fixture), never globally."""
+    offenders = []
+    for path in sorted((ROOT / "tests").glob("*.py")) + sorted((ROOT / "src").rglob("*.py")):
+        for n, line in enumerate(path.read_text().splitlines(), 1):
+            if re.match(r"""^jax\.config\.update\(\s*["']jax_enable_x64["']\s*,\s*True""", line):
+                offenders.append(f"{path.relative_to(ROOT)}:{n}")
+    assert not offenders, f"module-level float64 switch: {offenders}"
+
+
+def test_property_tests_are_derandomized_by_default():
+    from hypothesis import settings
+
+    assert settings.default.derandomize, "make test must run hypothesis derandomized (tests/conftest.py)"
+    assert settings.default.database is None
