@@ -19,6 +19,7 @@ from typing import Any, Callable, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from . import _checks
@@ -29,20 +30,101 @@ Schedule = Callable[[jax.Array], jax.Array]
 ScalarOrSchedule = Union[float, jax.Array, Schedule]
 
 
+def _require_scalar(name: str, value: Any) -> None:
+    """Raise unless ``value`` is a real scalar (a number or a 0-d array; tracers: shape only)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be a real number, got bool {value!r}")
+    if isinstance(value, jax.core.Tracer):
+        if jnp.ndim(value) != 0:
+            raise ValueError(f"{name} must be a scalar, got shape {tuple(jnp.shape(value))}")
+        return
+    arr = _checks.as_float_array(name, value, finite=False)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {tuple(arr.shape)}")
+
+
 def _check_scalar_or_schedule(name: str, value: ScalarOrSchedule) -> None:
+    """A positive finite scalar, or a schedule ``k ↦ value_k`` (a callable)."""
     if callable(value):
         return
+    _require_scalar(name, value)
     _checks.require_positive(name, value)
 
 
-def _check_momentum(value: ScalarOrSchedule) -> None:
+def _check_in_unit_interval(name: str, value: ScalarOrSchedule) -> None:
+    """A scalar in ``[0, 1)`` (momenta, betas, decays), or a schedule."""
     if callable(value):
         return
-    _checks.require_in_range("momentum", value, 0.0, 1.0, high_inclusive=False)
+    _require_scalar(name, value)
+    _checks.require_in_range(name, value, 0.0, 1.0, high_inclusive=False)
+
+
+def _check_momentum(value: ScalarOrSchedule) -> None:
+    _check_in_unit_interval("momentum", value)
+
+
+def _check_nonnegative_scalar(name: str, value: Any) -> None:
+    """A finite scalar ``≥ 0`` (eps, weight decay)."""
+    _require_scalar(name, value)
+    _checks.require_nonnegative(name, value)
+
+
+def _check_finite_scalar(name: str, value: Any) -> None:
+    _require_scalar(name, value)
+    _checks.require_finite(name, value)
+
+
+def _check_positive_or_inf(name: str, value: Any) -> None:
+    """A scalar ``> 0``, ``+inf`` allowed (step-size caps)."""
+    _require_scalar(name, value)
+    if _checks.is_concrete(value):
+        v = float(value)
+        if not v > 0:  # also refuses NaN
+            raise ValueError(f"{name} must be positive (inf allowed), got {value!r}")
+
+
+def _check_flag(name: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+
+
+def _check_choice(name: str, value: Any, choices: tuple) -> None:
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}")
 
 
 def _at(value: ScalarOrSchedule, count: jax.Array) -> jax.Array:
     return value(count) if callable(value) else jnp.asarray(value)
+
+
+def _key_part(v: Any) -> Any:
+    """A hashable, behaviour-defining stand-in for a hyper-parameter, or raise TypeError."""
+    if v is None or type(v) in (bool, int, float, str):
+        return (type(v).__name__, v)
+    if isinstance(v, np.generic):
+        return (str(v.dtype), v.item())
+    if callable(v):
+        hash(v)
+        return ("callable", v)
+    if isinstance(v, (jax.Array, np.ndarray)) and _checks.is_concrete(v) and np.ndim(v) == 0:
+        return (str(v.dtype), bool(getattr(v, "weak_type", False)), np.asarray(v).item())
+    raise TypeError("not a static hyper-parameter")
+
+
+def _tagged(tx: optax.GradientTransformationExtraArgs, name: str, *hyper: Any):
+    """Attach a cache key ``(name, hyper…)`` to ``tx``'s functions.
+
+    :mod:`optlab.runner` compiles its loop once per key, so ``gd(0.5)`` built twice
+    reuses one compiled loop.  The key must hold *every* value the closures depend
+    on; with a traced hyper-parameter (inside ``jit``/``vmap``) no key is attached.
+    """
+    try:
+        key = (name,) + tuple(_key_part(h) for h in hyper)
+    except TypeError:
+        return tx
+    tx.init._optlab_key = key + ("init",)
+    tx.update._optlab_key = key + ("update",)
+    return tx
 
 
 class GDState(NamedTuple):
@@ -64,6 +146,13 @@ def gd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformationExtraArgs
 
     Args:
       learning_rate: ``η > 0``, or a schedule ``k ↦ η_k``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (equal to ``optax.sgd(η)``).
+
+    Raises:
+      TypeError: ``learning_rate`` is not a real scalar or a callable.
+      ValueError: ``learning_rate`` is not a positive finite scalar.
     """
     _check_scalar_or_schedule("learning_rate", learning_rate)
 
@@ -77,7 +166,7 @@ def gd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformationExtraArgs
         new = jax.tree_util.tree_map(lambda g: (-eta * g).astype(g.dtype), updates)
         return new, GDState(count=state.count + 1)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "gd", learning_rate)
 
 
 def polyak(
@@ -92,11 +181,22 @@ def polyak(
     passed as ``update(..., value=f(x_k))``.  The step is capped at
     ``max_learning_rate``.  With ``max_learning_rate`` and ``eps`` set, this is
     :func:`optax.polyak_sgd`.
+
+    Args:
+      f_star: the optimal value (or a lower bound), a finite scalar.
+      max_learning_rate: cap on the step, ``> 0`` (``inf``: no cap).
+      eps: ``≥ 0``, added to ``‖g‖²``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` whose ``update`` needs ``value=``.
+
+    Raises:
+      TypeError: an argument is not a real scalar.
+      ValueError: ``f_star`` is not finite, ``max_learning_rate ≤ 0`` or ``eps < 0``.
     """
-    if _checks.is_concrete(max_learning_rate) and not float(max_learning_rate) > 0:
-        raise ValueError(f"max_learning_rate must be positive, got {max_learning_rate!r}")
-    _checks.require_nonnegative("eps", eps)
-    _checks.require_finite("f_star", f_star)
+    _check_finite_scalar("f_star", f_star)
+    _check_positive_or_inf("max_learning_rate", max_learning_rate)
+    _check_nonnegative_scalar("eps", eps)
 
     def init(params):
         del params
@@ -113,7 +213,8 @@ def polyak(
         new = jax.tree_util.tree_map(lambda g: (-step * g).astype(g.dtype), updates)
         return new, PolyakState(count=state.count + 1, last_step_size=step)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "polyak", f_star,
+                   max_learning_rate, eps)
 
 
 def _momentum_method(learning_rate, momentum, look_ahead: bool):
@@ -136,7 +237,8 @@ def _momentum_method(learning_rate, momentum, look_ahead: bool):
         new = jax.tree_util.tree_map(lambda d, g: (-eta * d).astype(g.dtype), direction, updates)
         return new, MomentumState(count=state.count + 1, velocity=velocity)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "momentum", learning_rate,
+                   momentum, look_ahead)
 
 
 def heavy_ball(
@@ -149,6 +251,17 @@ def heavy_ball(
     ``optax.sgd(η, momentum=β)``.  On a quadratic with ``μ ≤ ∇² f ≤ L`` the
     tuned values ``η = 4/(√L + √μ)²``, ``β = ((√κ − 1)/(√κ + 1))²`` give the rate
     ``(√κ − 1)/(√κ + 1)``.
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      momentum: ``β ∈ [0, 1)`` or a schedule.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar or a callable.
+      ValueError: ``learning_rate ≤ 0`` or ``momentum`` outside ``[0, 1)``.
     """
     return _momentum_method(learning_rate, momentum, look_ahead=False)
 
@@ -164,5 +277,16 @@ def nesterov(
     where ``g_k = ∇f(y_k)``; this equals ``optax.sgd(η, momentum=β, nesterov=True)``.
     Use ``η = 1/L``, ``β = (√κ − 1)/(√κ + 1)`` for μ-strongly convex ``f``, or the
     schedule ``β_k = k/(k + 3)`` for merely convex ``f``.
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      momentum: ``β ∈ [0, 1)`` or a schedule.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar or a callable.
+      ValueError: ``learning_rate ≤ 0`` or ``momentum`` outside ``[0, 1)``.
     """
     return _momentum_method(learning_rate, momentum, look_ahead=True)

@@ -4,14 +4,26 @@
 compiled loop and returns a :class:`Trace` of the whole trajectory.
 :func:`sweep` ``vmap``s that loop over hyper-parameters (and, optionally, over
 random seeds), so a sweep of a thousand step sizes is a single compiled call.
+
+Compilation is cached: :func:`run` and :func:`sweep` go through module-level
+``jax.jit`` functions whose static arguments are the optimizer, the objective and
+the loop's configuration, and whose dynamic arguments are the arrays (``x0``, the
+PRNG keys, the hyper-parameters, and the data of the built-in problems, which are
+``jax.tree_util.Partial`` objects).  A second call with new data of the same shape
+does not trace or compile again.  optlab's own optimizers carry a key made of their
+hyper-parameters, so ``gd(0.5)`` built twice hits the same compiled loop; any other
+optax transformation is cached on the object itself (reuse it to reuse the loop).
 """
 
 from __future__ import annotations
 
+import functools
+import types
 from typing import Any, Callable, NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from . import _checks
@@ -20,6 +32,10 @@ from .problems import Problem
 __all__ = ["Trace", "run", "sweep", "compile_sweep"]
 
 Array = Any
+
+# Number of times the loop bodies were traced (a Python-side counter: tracing, not
+# running, increments it).  Tests use it to prove that a second call does not retrace.
+_TRACE_COUNT = {"run": 0, "sweep": 0}
 
 
 class Trace(NamedTuple):
@@ -44,12 +60,113 @@ class Trace(NamedTuple):
         return jnp.linalg.norm(self.params - x_star, axis=-1)
 
 
-def _validate(problem: Problem, x0: Array, num_steps: int, batch_size: Optional[int]) -> None:
+# --------------------------------------------------------------------------- static keys
+class _Id:
+    """Hash and compare an object by identity (for unhashable or array-like objects)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return isinstance(other, _Id) and other.obj is self.obj
+
+
+class _Keyed:
+    """Hash and compare by ``key``; carries ``obj`` (the first object seen with that key)."""
+
+    __slots__ = ("key", "obj")
+
+    def __init__(self, key, obj):
+        self.key = key
+        self.obj = obj
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __eq__(self, other):
+        return isinstance(other, _Keyed) and other.key == self.key
+
+
+def _hashable(v: Any) -> Any:
+    """A hashable stand-in for ``v``: plain scalars by (type, value), the rest by identity."""
+    if v is None or type(v) in (bool, int, float, complex, str, bytes):
+        return (type(v).__name__, v)
+    return _Id(v)
+
+
+def _code_names(code: types.CodeType) -> set:
+    names = set(code.co_names)
+    for c in code.co_consts:
+        if isinstance(c, types.CodeType):
+            names |= _code_names(c)
+    return names
+
+
+def _function_key(f: Callable) -> Any:
+    """A key under which two callables behave the same.
+
+    A plain Python function (a ``lambda`` written in a loop, say) is keyed by its
+    code, the contents of its closure, its defaults and the globals its code
+    refers to, so the same ``lambda`` re-created with the same environment hits
+    the cache; every other callable is keyed by identity.
+    """
+    if not isinstance(f, types.FunctionType):
+        return _Keyed(_hashable(f), f)
+    try:
+        cells = tuple(_hashable(c.cell_contents) for c in (f.__closure__ or ()))
+    except ValueError:  # an empty cell: fall back to identity
+        return _Keyed(_Id(f), f)
+    defaults = tuple(_hashable(d) for d in (f.__defaults__ or ()))
+    kwdefaults = tuple(sorted((k, _hashable(v)) for k, v in (f.__kwdefaults__ or {}).items()))
+    glob = f.__globals__
+    globs = tuple(sorted((n, _hashable(glob[n])) for n in _code_names(f.__code__) if n in glob))
+    return _Keyed(("function", f.__code__, cells, defaults, kwdefaults, globs), f)
+
+
+def _static_leaf(leaf: Any) -> Any:
+    key = getattr(leaf, "_optlab_key", None)
+    if key is not None:  # optlab's optimizers: keyed by method and hyper-parameters
+        return _Keyed(key, leaf)
+    try:
+        hash(leaf)
+    except TypeError:
+        return _Id(leaf)
+    return _Keyed(_hashable(leaf) if type(leaf) in (bool, int, str, type(None)) else leaf, leaf)
+
+
+def _is_dynamic(leaf: Any) -> bool:
+    if isinstance(leaf, (bool, np.bool_)):
+        return False
+    return isinstance(leaf, (jax.Array, np.ndarray, float, complex, np.floating))
+
+
+def _split(tree: Any) -> tuple[Any, list]:
+    """Split a pytree into a hashable static part and a list of array leaves."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    dynamic = [leaf for leaf in leaves if _is_dynamic(leaf)]
+    static = tuple(None if _is_dynamic(leaf) else _static_leaf(leaf) for leaf in leaves)
+    return (treedef, static), dynamic
+
+
+def _merge(static: Any, dynamic: list) -> Any:
+    treedef, static_leaves = static
+    it = iter(dynamic)
+    leaves = [next(it) if s is None else s.obj for s in static_leaves]
+    return jax.tree_util.tree_unflatten(treedef, leaves)
+
+
+# --------------------------------------------------------------------------- the loop
+def _validate(problem: Problem, x0: Array, num_steps: int, batch_size: Optional[int]) -> jax.Array:
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be an optlab.problems.Problem, got {type(problem).__name__}")
     _checks.require_int("num_steps", num_steps, minimum=1)
+    x0 = _checks.as_float_array("x0", x0)
     _checks.require_shape("x0", x0, (problem.dim,))
-    _checks.require_finite("x0", x0)
     if batch_size is not None:
         _checks.require_int("batch_size", batch_size, minimum=1)
         if problem.n_samples is None:
@@ -58,22 +175,33 @@ def _validate(problem: Problem, x0: Array, num_steps: int, batch_size: Optional[
             raise ValueError(
                 f"batch_size={batch_size} exceeds the number of samples n={problem.n_samples}"
             )
+    return x0
+
+
+def _require_optimizer(optimizer: Any) -> None:
+    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))):
+        raise TypeError(
+            "optimizer must be an optax.GradientTransformation (with init and update), "
+            f"got {type(optimizer).__name__}"
+        )
 
 
 def _scan(
     optimizer: optax.GradientTransformation,
-    problem: Problem,
+    value_fn: Callable,
+    sample_value: Optional[Callable],
+    n_samples: Optional[int],
     x0: Array,
     num_steps: int,
     key: Optional[Array],
     batch_size: Optional[int],
 ) -> Trace:
     optimizer = optax.with_extra_args_support(optimizer)
-    full_value_and_grad = jax.value_and_grad(problem.value)
+    full_value_and_grad = jax.value_and_grad(value_fn)
 
     def oracle(x, k):
-        idx = jax.random.choice(k, problem.n_samples, (batch_size,), replace=True)
-        return jax.value_and_grad(problem.sample_value)(x, idx)
+        idx = jax.random.choice(k, n_samples, (batch_size,), replace=True)
+        return jax.value_and_grad(sample_value)(x, idx)
 
     def step(carry, k):
         # the carry holds f and ∇f at the current iterate, so a deterministic run
@@ -99,6 +227,13 @@ def _scan(
     )
 
 
+@functools.partial(jax.jit, static_argnames=("static", "n_samples", "num_steps", "batch_size"))
+def _run_compiled(dynamic, x0, key, *, static, n_samples, num_steps, batch_size):
+    _TRACE_COUNT["run"] += 1
+    optimizer, value_fn, sample_value = _merge(static, dynamic)
+    return _scan(optimizer, value_fn, sample_value, n_samples, x0, num_steps, key, batch_size)
+
+
 def run(
     optimizer: optax.GradientTransformation,
     problem: Problem,
@@ -110,29 +245,44 @@ def run(
 ) -> Trace:
     """Run ``optimizer`` on ``problem`` from ``x0`` for ``num_steps`` steps.
 
-    The loop is one ``lax.scan``; ``run`` itself is traceable, so it can be
-    ``jit``-ed or ``vmap``-ed (see :func:`sweep`).  Every step calls
+    The loop is one ``lax.scan``, compiled once per optimizer, problem, shape and
+    ``num_steps`` (a second call with a new ``x0``, new keys, or a built-in problem
+    with new data of the same shape reuses it).  ``run`` itself is traceable, so
+    it can be ``jit``-ed or ``vmap``-ed (see :func:`sweep`).  Every step calls
     ``optimizer.update(g, state, x, value=f)``, so methods that need the
     objective value (Polyak) work unchanged.
 
     Args:
       optimizer: an ``optax.GradientTransformation`` (e.g. ``optlab.first_order.gd(0.1)``).
-      problem: the objective.
-      x0: starting point, shape ``(problem.dim,)``, finite.
-      num_steps: number of steps ``N ≥ 1``.
-      key: PRNG key; required with ``batch_size``.
+      problem: the objective, an :class:`optlab.problems.Problem`.
+      x0: starting point, shape ``(problem.dim,)``, finite; lists and integer
+        arrays are converted to floats.
+      num_steps: number of steps ``N ≥ 1`` (a Python integer).
+      key: PRNG key (``jax.random.key(seed)``); required with ``batch_size``.
       batch_size: if given, each step uses a mini-batch gradient of that many
         indices drawn with replacement (``problem`` must be a finite sum).
 
     Returns:
       A :class:`Trace` with ``N + 1`` rows; values and gradient norms are exact
       (full-batch) even in stochastic runs.
+
+    Raises:
+      TypeError: ``optimizer`` is not a transformation, ``problem`` not a Problem,
+        ``x0`` not numeric, ``num_steps``/``batch_size`` not integers, ``key`` not a PRNG key.
+      ValueError: ``x0`` has the wrong shape or a NaN/inf, ``num_steps < 1``, or
+        ``batch_size`` is invalid for the problem or given without a key.
     """
-    x0 = jnp.asarray(x0)
-    _validate(problem, x0, num_steps, batch_size)
+    _require_optimizer(optimizer)
+    x0 = _validate(problem, x0, num_steps, batch_size)
+    if key is not None:
+        _checks.require_key("key", key)
     if batch_size is not None and key is None:
-        raise ValueError("a stochastic run (batch_size given) needs a PRNG key")
-    return _scan(optimizer, problem, x0, num_steps, key, batch_size)
+        raise ValueError("a stochastic run (batch_size given) needs a PRNG key: pass key=jax.random.key(seed)")
+    if batch_size is None:
+        key = None  # a deterministic run ignores the key
+    static, dynamic = _split((optimizer, problem.value, problem.sample_value))
+    return _run_compiled(dynamic, x0, key, static=static, n_samples=problem.n_samples,
+                         num_steps=num_steps, batch_size=batch_size)
 
 
 def compile_sweep(
@@ -145,20 +295,53 @@ def compile_sweep(
 ) -> Callable[..., Trace]:
     """A jitted ``(hyperparams, x0[, keys]) -> Trace`` sweep, compiled once and reusable.
 
-    :func:`sweep` builds (and compiles) a new function on every call; keep the
-    result of ``compile_sweep`` when the same sweep runs many times (benchmarks,
-    live widgets).  Arguments are as in :func:`sweep`.
+    :func:`sweep` caches its compiled loops too; ``compile_sweep`` hands the
+    compiled function to the caller (benchmarks, live widgets).
+
+    Args:
+      make_optimizer, problem, num_steps, batch_size: as in :func:`sweep`.
+      with_keys: whether the returned function takes a batch of PRNG keys.
+
+    Returns:
+      ``fn(hyperparams, x0)`` (or ``fn(hyperparams, x0, keys)`` with ``with_keys``).
+
+    Raises:
+      TypeError: ``make_optimizer`` is not callable, ``problem`` not a Problem,
+        ``num_steps``/``batch_size`` not integers.
+      ValueError: ``num_steps < 1``, or a stochastic sweep without keys.
     """
+    _checks.require_callable("make_optimizer", make_optimizer)
+    _validate(problem, jnp.zeros(problem.dim) if isinstance(problem, Problem) else None,
+              num_steps, batch_size)
+    if not isinstance(with_keys, (bool, np.bool_)):
+        raise TypeError(f"with_keys must be a bool, got {type(with_keys).__name__}")
     if batch_size is not None and not with_keys:
         raise ValueError("a stochastic sweep (batch_size given) needs keys: pass with_keys=True")
 
     def one(h, x0, key):
-        return _scan(make_optimizer(h), problem, x0, num_steps, key, batch_size)
+        return _scan(make_optimizer(h), problem.value, problem.sample_value, problem.n_samples,
+                     x0, num_steps, key, batch_size)
 
     if not with_keys:
         return jax.jit(jax.vmap(lambda h, x0: one(h, x0, None), in_axes=(0, None)))
     return jax.jit(jax.vmap(lambda h, x0, keys: jax.vmap(lambda k: one(h, x0, k))(keys),
                             in_axes=(0, None, None)))
+
+
+@functools.partial(jax.jit, static_argnames=("static", "n_samples", "num_steps", "batch_size"))
+def _sweep_compiled(hyperparams, dynamic, x0, keys, *, static, n_samples, num_steps, batch_size):
+    _TRACE_COUNT["sweep"] += 1
+    fn_key, problem_static = static
+    make_optimizer = fn_key.obj
+    value_fn, sample_value = _merge(problem_static, dynamic)
+
+    def one(h, key):
+        return _scan(make_optimizer(h), value_fn, sample_value, n_samples, x0, num_steps, key,
+                     batch_size)
+
+    if keys is None:
+        return jax.vmap(lambda h: one(h, None))(hyperparams)
+    return jax.vmap(lambda h: jax.vmap(lambda k: one(h, k))(keys))(hyperparams)
 
 
 def sweep(
@@ -173,11 +356,17 @@ def sweep(
 ) -> Trace:
     """Run ``make_optimizer(h)`` for every ``h`` in ``hyperparams`` in one compiled call.
 
+    The compiled loop is cached on ``make_optimizer`` (a ``lambda`` re-created with
+    the same code and environment counts as the same), the problem, the shapes and
+    ``num_steps``: a second call with new hyper-parameter values, a new ``x0`` or
+    new keys of the same shapes does not compile again.
+
     Args:
       make_optimizer: ``h ↦ optimizer``, traceable in ``h`` (e.g.
         ``lambda eta: optlab.first_order.gd(eta)``).
       hyperparams: an array (or pytree of arrays) whose leading axis indexes
-        the configurations, e.g. ``jnp.linspace(0.1, 2.0, 1000)``.
+        the configurations, e.g. ``jnp.linspace(0.1, 2.0, 1000)``; lists and
+        integer arrays are converted to floats.
       problem, x0, num_steps, batch_size: as in :func:`run`.
       keys: optional batch of PRNG keys, shape ``(S,)``; every configuration is
         then run once per key.
@@ -185,15 +374,40 @@ def sweep(
     Returns:
       A :class:`Trace` whose arrays have a leading axis of size ``H`` (and a
       second of size ``S`` when ``keys`` is given).
+
+    Raises:
+      TypeError: ``make_optimizer`` is not callable, ``keys`` are not PRNG keys,
+        or an argument has the wrong type (see :func:`run`).
+      ValueError: ``hyperparams`` has no leading axis, leaves of different lengths
+        or a NaN/inf, ``keys`` is not a 1-D batch, or an argument of :func:`run` is invalid.
     """
-    x0 = jnp.asarray(x0)
-    _validate(problem, x0, num_steps, batch_size)
+    _checks.require_callable("make_optimizer", make_optimizer)
+    x0 = _validate(problem, x0, num_steps, batch_size)
+    if hyperparams is None or isinstance(hyperparams, (str, bytes)):
+        raise TypeError(f"hyperparams must be an array or a pytree of arrays, got {type(hyperparams).__name__}")
+    if isinstance(hyperparams, list) and all(
+            isinstance(h, (int, float, np.number)) and not isinstance(h, (bool, np.bool_)) for h in hyperparams):
+        hyperparams = _checks.as_float_array("hyperparams", hyperparams, finite=False)
+    hyperparams = jax.tree_util.tree_map(
+        lambda leaf: _checks.as_float_array("hyperparams", leaf, finite=False), hyperparams)
     leaves = jax.tree_util.tree_leaves(hyperparams)
     if not leaves or any(jnp.ndim(leaf) == 0 for leaf in leaves):
-        raise ValueError("hyperparams must have a leading axis indexing the configurations")
+        raise ValueError("hyperparams must have a leading axis indexing the configurations, got a scalar")
+    sizes = {jnp.shape(leaf)[0] for leaf in leaves}
+    if len(sizes) != 1 or 0 in sizes:
+        raise ValueError(
+            f"hyperparams leaves must share one non-empty leading axis, got lengths {sorted(sizes)}")
     _checks.require_finite("hyperparams", hyperparams)
+    if keys is not None:
+        _checks.require_key("keys", keys)
+        typed = jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
+        if jnp.ndim(keys) != (1 if typed else 2) or jnp.shape(keys)[0] == 0:
+            raise ValueError(
+                "keys must be a non-empty 1-D batch of PRNG keys, e.g. "
+                f"jax.random.split(jax.random.key(0), S), got shape {tuple(jnp.shape(keys))}")
     if batch_size is not None and keys is None:
-        raise ValueError("a stochastic sweep (batch_size given) needs keys")
-    fn = compile_sweep(make_optimizer, problem, num_steps, batch_size=batch_size,
-                       with_keys=keys is not None)
-    return fn(hyperparams, x0) if keys is None else fn(hyperparams, x0, keys)
+        raise ValueError("a stochastic sweep (batch_size given) needs keys: pass keys=jax.random.split(key, S)")
+    static, dynamic = _split((problem.value, problem.sample_value))
+    return _sweep_compiled(hyperparams, dynamic, x0, keys,
+                           static=(_function_key(make_optimizer), static),
+                           n_samples=problem.n_samples, num_steps=num_steps, batch_size=batch_size)
