@@ -36,8 +36,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import (
+    _as_numpy,
+    as_float_array,
     is_concrete,
     require_finite,
+    require_in_range,
     require_int,
     require_ndim,
     require_positive,
@@ -50,6 +53,7 @@ __all__ = [
     "SNSOutput",
     "EMDOutput",
     "SparseOTOutput",
+    "SNS_STATUS",
     "sinkhorn",
     "sinkhorn_naive",
     "sinkhorn_newton_sparse",
@@ -136,12 +140,16 @@ class Geometry(_GeometryBase):
     """An explicit cost matrix ``C`` (``n × m``)."""
 
     def __init__(self, cost_matrix: Any):
-        self._cost = cost_matrix
-        if is_concrete(cost_matrix):
-            arr = jnp.asarray(cost_matrix)
-            require_ndim("cost_matrix", arr, 2)
-            require_finite("cost_matrix", arr)
-            self._cost = arr
+        """Args:
+          cost_matrix: ``n × m`` finite real matrix (lists and integers are converted).
+
+        Raises:
+          TypeError: non-numeric ``cost_matrix``.
+          ValueError: not 2-D, empty, or with NaN/inf entries.
+        """
+        arr = as_float_array("cost_matrix", cost_matrix, ndim=2)
+        _require_nonempty("cost_matrix", arr)
+        self._cost = arr
 
     @property
     def cost_matrix(self) -> jax.Array:
@@ -185,23 +193,34 @@ class PointCloud(_GeometryBase):
 
     def __init__(self, x: Any, y: Any, *, power: float = 2.0, scale: Any = 1.0,
                  batch_size: Optional[int] = None):
-        if is_concrete((x, y)):
-            x = jnp.asarray(x)
-            y = jnp.asarray(y)
-        require_ndim("x", x, 2)
-        require_ndim("y", y, 2)
+        """Args:
+          x, y: ``(n, d)`` and ``(m, d)`` finite point clouds.
+          power: exponent ``p > 0`` of the cost (a Python number: it is static).
+          scale: positive number dividing the cost, or ``"max"``.
+          batch_size: ``None`` or a positive integer (rows per block).
+
+        Raises:
+          TypeError: non-numeric arrays, ``power`` or ``scale``; non-integer ``batch_size``.
+          ValueError: wrong dimensions, empty clouds, NaN/inf, non-positive parameters.
+        """
+        x = as_float_array("x", x, ndim=2)
+        y = as_float_array("y", y, ndim=2)
+        _require_nonempty("x", x)
+        _require_nonempty("y", y)
         if jnp.shape(x)[1] != jnp.shape(y)[1]:
             raise ValueError(
                 f"x and y must have the same dimension, got x.shape={tuple(jnp.shape(x))} "
                 f"and y.shape={tuple(jnp.shape(y))}")
-        require_finite("x", x)
-        require_finite("y", y)
+        if isinstance(power, jax.core.Tracer):
+            raise TypeError("power must be a Python number (it is static), got a traced value")
         require_positive("power", power)
+        if jnp.ndim(power) != 0:
+            raise ValueError(f"power must be a scalar, got shape {jnp.shape(power)}")
         if batch_size is not None:
             require_int("batch_size", batch_size, minimum=1)
         self.x, self.y = x, y
         self.power = float(power)
-        self.batch_size = batch_size
+        self.batch_size = None if batch_size is None else int(batch_size)
         if isinstance(scale, str):
             if scale != "max":
                 raise ValueError(f"scale must be a positive number or 'max', got {scale!r}")
@@ -209,12 +228,15 @@ class PointCloud(_GeometryBase):
             self.scale = self._max_cost()
         else:
             require_positive("scale", scale)
+            if jnp.ndim(scale) != 0:
+                raise ValueError(f"scale must be a scalar or 'max', got shape {jnp.shape(scale)}")
             self.scale = scale
 
     # raw cost of a block of rows of x against all of y
     def _raw(self, xb: jax.Array, yb: jax.Array) -> jax.Array:
+        # HIGHEST: a TF32 product (GPU default) would ruin ‖x‖² + ‖y‖² − 2⟨x, y⟩
         sq = (jnp.sum(xb**2, axis=1)[:, None] + jnp.sum(yb**2, axis=1)[None, :]
-              - 2.0 * xb @ yb.T)
+              - 2.0 * jnp.dot(xb, yb.T, precision=jax.lax.Precision.HIGHEST))
         sq = jnp.maximum(sq, 0.0)
         if self.power == 2.0:
             return sq
@@ -295,10 +317,43 @@ class PointCloud(_GeometryBase):
         return f"PointCloud(shape={self.shape}, power={self.power}, batch_size={self.batch_size})"
 
 
-def _as_geometry(geom: Any) -> _GeometryBase:
+def _as_geometry(geom: Any, name: str = "geom") -> _GeometryBase:
     if isinstance(geom, _GeometryBase):
         return geom
-    return Geometry(geom)
+    if geom is None or isinstance(geom, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be a Geometry, a PointCloud or a cost matrix, "
+                        f"got {type(geom).__name__}")
+    try:
+        arr = as_float_array("cost_matrix", geom, ndim=2)
+        _require_nonempty("cost_matrix", arr)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"{err} (the cost matrix passed as {name})") from None
+    return Geometry(arr)
+
+
+def _require_nonempty(name, x):
+    if 0 in tuple(jnp.shape(x)):
+        raise ValueError(f"{name} must be non-empty, got shape {tuple(jnp.shape(x))}")
+
+
+def _require_no_nan(name, x):
+    """Potentials may be −∞ (zero-weight rows); refuse NaN and +∞ (concrete values)."""
+    if is_concrete(x):
+        arr = _as_numpy(x, name)
+        if np.any(np.isnan(arr)) or np.any(arr == np.inf):
+            raise ValueError(f"{name} contains NaN or +inf entries")
+
+
+def _require_static_positive(name, value):
+    """A positive number used as a static (compile-time) argument; returns it as a float."""
+    if value is None or isinstance(value, (str, bytes, bool, np.bool_)):
+        raise TypeError(f"{name} must be a positive number, got {type(value).__name__}")
+    if isinstance(value, jax.core.Tracer):
+        raise TypeError(f"{name} must be a concrete number (it is static), got a traced value")
+    require_positive(name, value)
+    if np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {np.shape(value)}")
+    return float(value)
 
 
 # ---------------------------------------------------------------------------
@@ -308,16 +363,26 @@ def _as_geometry(geom: Any) -> _GeometryBase:
 def check_marginals(geom: _GeometryBase, a: Any, b: Any, *, rtol: float = 1e-5):
     """Validate ``a``, ``b`` against the geometry; return them as arrays.
 
-    Raises ``ValueError`` for wrong shapes, negative or non-finite weights,
-    zero mass, or unequal total masses (relative tolerance ``rtol``).
+    Args:
+      geom: a :class:`Geometry`, :class:`PointCloud` or an ``n × m`` cost matrix.
+      a, b: marginals of shapes ``(n,)`` and ``(m,)``, or ``None`` for uniform ones
+        (lists and integer arrays are converted to floats).
+      rtol: relative tolerance on the equality of the total masses (> 0).
+
+    Returns:
+      ``(a, b)`` as floating arrays.
+
+    Raises:
+      TypeError: non-numeric ``a``, ``b``, ``geom`` or ``rtol``.
+      ValueError: wrong shapes, negative or non-finite weights, zero mass, or
+        unequal total masses.
     """
+    geom = _as_geometry(geom)
+    require_positive("rtol", rtol)
     n, m = geom.shape
-    a = jnp.full((n,), 1.0 / n) if a is None else a
-    b = jnp.full((m,), 1.0 / m) if b is None else b
-    if is_concrete((a, b)):
-        a, b = jnp.asarray(a), jnp.asarray(b)
-    require_ndim("a", a, 1)
-    require_ndim("b", b, 1)
+    dt = _geom_dtype(geom)
+    a = jnp.full((n,), 1.0 / n, dt) if a is None else as_float_array("a", a, ndim=1, finite=False)
+    b = jnp.full((m,), 1.0 / m, dt) if b is None else as_float_array("b", b, ndim=1, finite=False)
     if jnp.shape(a)[0] != n or jnp.shape(b)[0] != m:
         raise ValueError(
             f"shape mismatch: cost is {n}×{m} but a has shape {tuple(jnp.shape(a))} "
@@ -339,8 +404,12 @@ def check_marginals(geom: _GeometryBase, a: Any, b: Any, *, rtol: float = 1e-5):
 
 
 def _check_eps(eps):
+    if eps is None or isinstance(eps, (str, bytes)):
+        raise TypeError(f"eps must be a positive number, got {type(eps).__name__}")
     if is_concrete(eps):
-        arr = np.asarray(eps, dtype=float)
+        arr = _as_numpy(eps, "eps")
+        if arr.ndim != 0:
+            raise ValueError(f"eps must be a scalar (vmap over several values), got shape {arr.shape}")
         if not np.all(np.isfinite(arr)) or not np.all(arr > 0):
             raise ValueError(f"eps must be positive and finite, got {eps!r}")
 
@@ -350,17 +419,62 @@ def _check_geometry(geom):
         require_finite("cost_matrix", geom._cost)
 
 
+def _geom_dtype(geom):
+    raw = geom._cost if isinstance(geom, Geometry) else geom.x
+    return jnp.result_type(jnp.asarray(raw).dtype if is_concrete(raw) else raw.dtype, float)
+
+
 # ---------------------------------------------------------------------------
 # helpers on potentials
 # ---------------------------------------------------------------------------
 
 def plan_from_potentials(geom: _GeometryBase, f, g, eps) -> jax.Array:
-    """``P_ij = exp((f_i + g_j − C_ij)/ε)`` (materialised)."""
-    return _as_geometry(geom).plan(f, g, eps)
+    """``P_ij = exp((f_i + g_j − C_ij)/ε)`` (materialised).
+
+    Args:
+      geom: a :class:`Geometry`, :class:`PointCloud` or an ``n × m`` cost matrix.
+      f, g: potentials of shapes ``(n,)`` and ``(m,)``; ``−∞`` marks a zero-weight
+        row/column (as the solvers return), NaN and ``+∞`` are refused.
+      eps: ``ε > 0``.
+
+    Returns:
+      The ``n × m`` plan.
+
+    Raises:
+      TypeError, ValueError: invalid arguments (named in the message).
+    """
+    geom = _as_geometry(geom)
+    n, m = geom.shape
+    f = as_float_array("f", f, ndim=1, finite=False)
+    g = as_float_array("g", g, ndim=1, finite=False)
+    if f.shape[0] != n or g.shape[0] != m:
+        raise ValueError(f"f and g must have shapes ({n},) and ({m},) for a {n}×{m} cost, "
+                         f"got {f.shape} and {g.shape}")
+    _require_no_nan("f", f)
+    _require_no_nan("g", g)
+    _check_eps(eps)
+    return geom.plan(f, g, eps)
 
 
 def marginal_error(P: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
-    """L1 marginal error ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁``."""
+    """L1 marginal error ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁``.
+
+    Args:
+      P: ``n × m`` plan (finite).
+      a, b: target marginals of shapes ``(n,)`` and ``(m,)`` (finite).
+
+    Returns:
+      A scalar.
+
+    Raises:
+      TypeError, ValueError: non-numeric input, wrong shapes, NaN/inf.
+    """
+    P = as_float_array("P", P, ndim=2)
+    a = as_float_array("a", a, ndim=1)
+    b = as_float_array("b", b, ndim=1)
+    if a.shape[0] != P.shape[0] or b.shape[0] != P.shape[1]:
+        raise ValueError(f"a and b must have shapes ({P.shape[0]},) and ({P.shape[1]},) for a "
+                         f"plan P of shape {P.shape}, got {a.shape} and {b.shape}")
     return jnp.sum(jnp.abs(P.sum(1) - a)) + jnp.sum(jnp.abs(P.sum(0) - b))
 
 
@@ -374,11 +488,22 @@ def _costs(geom, a, b, f, g, eps):
     Regularised cost = dual value for ``⟨C,P⟩ + ε KL(P‖a⊗b)``:
     ``Σ a_i(f_i − ε log a_i) + Σ b_j(g_j − ε log b_j) − ε(Σ P − Σa Σb)``.
     """
-    la, lb = _safe_log(a), _safe_log(b)
-    fa = jnp.sum(jnp.where(a > 0, a * (f - eps * la), 0.0))
-    gb = jnp.sum(jnp.where(b > 0, b * (g - eps * lb), 0.0))
-    mass_p = jnp.sum(jnp.exp(f / eps + geom.lse_rows(g, eps)))
-    reg = fa + gb - eps * (mass_p - jnp.sum(a) * jnp.sum(b))
+    # In the shifted potentials f̃ = f − ε log a, g̃ = g − ε log b of the ``KL(P‖a⊗b)``
+    # dual.  On a zero-weight row (f_i = −∞) f̃_i is the c-transform
+    # ``−ε LSE_j((g_j − C_ij)/ε)``, which is finite: then ∂/∂a_i is the one-sided
+    # derivative f̃_i − ε + ε Σb (Danskin), as on rows with a_i > 0.  Every log is of a
+    # positive number and the zero-valued terms ``−ε Σ_{a_i=0} a_i`` supply the −ε of
+    # the mass term on zero rows/columns, so the gradient has no 0·∞ = NaN.
+    pos_a, pos_b = a > 0, b > 0
+    la = jnp.log(jnp.where(pos_a, a, 1.0))
+    lb = jnp.log(jnp.where(pos_b, b, 1.0))
+    lr = geom.lse_rows(g, eps)  # LSE_j((g_j − C_ij)/ε)
+    ft = jnp.where(pos_a, jnp.where(pos_a, f, 0.0) - eps * la, -eps * lr)
+    gt = jnp.where(pos_b, jnp.where(pos_b, g, 0.0) - eps * lb, -eps * geom.lse_cols(f, eps))
+    mass_p = jnp.sum(jnp.exp(f / eps + lr))
+    zero_mass = jnp.sum(jnp.where(pos_a, 0.0, a)) + jnp.sum(jnp.where(pos_b, 0.0, b))
+    reg = (jnp.sum(a * ft) + jnp.sum(b * gt) - eps * (mass_p - jnp.sum(a) * jnp.sum(b))
+           - eps * zero_mass)
     return reg, geom.transport_cost(f, g, eps)
 
 
@@ -454,7 +579,11 @@ def _init(geom, a, b, eps, init):
     else:
         f = jnp.asarray(init[0], dt)
     lb = _safe_log(b).astype(dt)
+    # zero-weight rows/columns carry exactly zero mass from the start: f_i = −∞ where
+    # a_i = 0 (the g update then ignores them), g_j = −∞ where b_j = 0
+    f = jnp.where(jnp.asarray(a) > 0, f, -jnp.inf)
     g = _g_update(geom, f, lb, eps) if init is None else jnp.asarray(init[1], dt)
+    g = jnp.where(jnp.asarray(b) > 0, g, -jnp.inf)
     return f, g
 
 
@@ -575,13 +704,20 @@ def _implicit_bwd(tol, max_iter, cg_tol, cg_maxiter, method, res, cts):
     P = geom.plan(f, g, eps)
     r, c = P.sum(1), P.sum(0)
     n = f.shape[0]
-    shift = (jnp.sum(cf) - jnp.sum(cg)) / (f.shape[0] + g.shape[0])
-    rhs = jnp.concatenate([cf - shift, cg + shift]) * eps
+    # the system lives on the support: zero-weight rows/columns (f_i or g_j = −∞, no
+    # mass) get λ = 0 (identity block, zero right-hand side), so they cannot blow up
+    sa, sb = a > 0, b > 0
+    cf, cg = jnp.where(sa, cf, 0.0), jnp.where(sb, cg, 0.0)
+    shift = (jnp.sum(cf) - jnp.sum(cg)) / (jnp.sum(sa) + jnp.sum(sb))
+    rhs = jnp.concatenate([jnp.where(sa, cf - shift, 0.0), jnp.where(sb, cg + shift, 0.0)]) * eps
+    r, c = jnp.where(sa, r, jnp.max(r)), jnp.where(sb, c, jnp.max(c))
     ridge = 1e-12 * jnp.max(r)
+    hi = jax.lax.Precision.HIGHEST  # no TF32 mat-vecs on GPUs
 
     def M(v):
         v1, v2 = v[:n], v[n:]
-        return jnp.concatenate([r * v1 + P @ v2, P.T @ v1 + c * v2]) + ridge * v
+        return jnp.concatenate([r * v1 + jnp.dot(P, v2, precision=hi),
+                                jnp.dot(P.T, v1, precision=hi) + c * v2]) + ridge * v
 
     lam = _cg_solve(M, rhs, cg_tol, cg_maxiter)
     lam = (lam[:n], lam[n:])
@@ -638,23 +774,48 @@ def sinkhorn(geom: Any, a: Any = None, b: Any = None, eps: Any = 1e-2, *,
         theorem at the fixed point, solved by CG) or ``"unroll"`` (log-domain
         iterations in a ``lax.scan``, differentiated step by step).
       init: optional warm start ``(f, g)``.
+      cg_tol, cg_maxiter: CG tolerance (> 0) and iterations (≥ 1) of the implicit
+        backward pass.
 
     Returns:
-      :class:`SinkhornOutput` (``out.plan()`` materialises the plan).
+      :class:`SinkhornOutput` (``out.plan()`` materialises the plan).  Rows
+      (columns) with zero weight carry exactly zero mass (potential ``−∞``).
+
+    Raises:
+      TypeError, ValueError: invalid arguments (named in the message).
     """
     geom = _as_geometry(geom)
     _check_geometry(geom)
     a, b = check_marginals(geom, a, b)
     _check_eps(eps)
     require_int("max_iter", max_iter, minimum=1)
-    if method not in ("log", "stabilized"):
-        raise ValueError(f"method must be 'log' or 'stabilized', got {method!r}")
-    if differentiation not in ("implicit", "unroll"):
-        raise ValueError(f"differentiation must be 'implicit' or 'unroll', got {differentiation!r}")
-    require_positive("tol", tol)
-    return _sinkhorn_jit(geom, a, b, eps, init, tol=float(tol), max_iter=int(max_iter),
-                         differentiation=differentiation, cg_tol=float(cg_tol),
+    _require_choice("method", method, ("log", "stabilized"))
+    _require_choice("differentiation", differentiation, ("implicit", "unroll"))
+    tol = _require_static_positive("tol", tol)
+    cg_tol = _require_static_positive("cg_tol", cg_tol)
+    require_int("cg_maxiter", cg_maxiter, minimum=1)
+    if init is not None:
+        n, m = geom.shape
+        if not (isinstance(init, (tuple, list)) and len(init) == 2):
+            raise TypeError(f"init must be a pair (f, g) of potentials, got {type(init).__name__}")
+        f0 = as_float_array("init", init[0], ndim=1, finite=False)
+        g0 = as_float_array("init", init[1], ndim=1, finite=False)
+        if f0.shape[0] != n or g0.shape[0] != m:
+            raise ValueError(f"init must hold potentials of shapes ({n},) and ({m},), "
+                             f"got {f0.shape} and {g0.shape}")
+        _require_no_nan("init", (f0, g0))
+        init = (f0, g0)
+    return _sinkhorn_jit(geom, a, b, eps, init, tol=tol, max_iter=int(max_iter),
+                         differentiation=differentiation, cg_tol=cg_tol,
                          cg_maxiter=int(cg_maxiter), method=method)
+
+
+def _require_choice(name, value, choices):
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {choices}, got {type(value).__name__}")
+    if value not in choices:
+        raise ValueError(f"{name} must be " + " or ".join(repr(c) for c in choices)
+                         + f", got {value!r}")
 
 
 def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, num_iters: int = 100):
@@ -663,10 +824,24 @@ def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, num_iters: int = 100):
     Kept to *show* its failure at small ε: ``K`` underflows to 0 (then ``0/0``
     gives NaN) or the scalings overflow.  Returns ``(P, errors)`` with the plan
     ``diag(u) K diag(v)`` and the L1 marginal error per iteration.
+
+    Args:
+      C: ``n × m`` cost matrix (or a geometry).
+      a, b: marginals (``None`` for uniform).
+      eps: ``ε > 0``.
+      num_iters: iterations (≥ 1).
+
+    Returns:
+      ``(P, errors)``.  NaN in them at small ε is the point of this function (the
+      breakdown), not a validation failure.
+
+    Raises:
+      TypeError, ValueError: invalid arguments (named in the message).
     """
-    geom = _as_geometry(C)
+    geom = _as_geometry(C, "C")
     a, b = check_marginals(geom, a, b)
     _check_eps(eps)
+    require_int("num_iters", num_iters, minimum=1)
     return _naive_jit(geom.cost_matrix, a, b, jnp.asarray(eps, jnp.result_type(a, float)),
                       num_iters=int(num_iters))
 
@@ -677,8 +852,8 @@ def _naive_jit(C, a, b, eps, *, num_iters):
 
     def body(carry, _):
         u, v = carry
-        u = a / (K @ v)
-        v = b / (K.T @ u)
+        u = a / jnp.dot(K, v, precision=jax.lax.Precision.HIGHEST)
+        v = b / jnp.dot(K.T, u, precision=jax.lax.Precision.HIGHEST)
         P = u[:, None] * K * v[None, :]
         return (u, v), jnp.sum(jnp.abs(P.sum(1) - a))
 
@@ -690,13 +865,29 @@ def _naive_jit(C, a, b, eps, *, num_iters):
 # Sinkhorn-Newton-Sparse
 # ---------------------------------------------------------------------------
 
+SNS_STATUS = {
+    0: "converged: marginal error <= tol",
+    1: "not converged: max_newton steps used (Newton steps were still being accepted)",
+    2: "not converged: max_newton steps used and the last Newton step was rejected "
+       "(no ascent direction or no sufficient increase along it: the sparsified Newton "
+       "system is too ill-conditioned at this eps / precision; a Sinkhorn step was taken "
+       "instead); raise max_newton, lower threshold, or use float64",
+    3: "not converged: the iterate became non-finite; the best finite iterate is returned",
+}
+
+
 class SNSOutput(NamedTuple):
     """Result of :func:`sinkhorn_newton_sparse`.
 
     ``errors`` concatenates the warm-up Sinkhorn errors and the L1 marginal
-    errors ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁`` before each Newton step (``-1`` unused);
+    errors ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁`` of the iterate before each Newton step and
+    after the last one (``-1`` unused);
     ``density`` is the fraction of plan entries kept in the sparsified Hessian at
-    each Newton step; ``cg_iters`` the CG iterations per step.
+    each Newton step; ``cg_iters`` the CG iterations per step.  ``(f, g)`` is the
+    *best* iterate seen (smallest marginal error, never worse than the warm start);
+    ``n_rejected`` counts Newton steps that were rejected (not an ascent direction,
+    or the backtracking line search failed) and replaced by a Sinkhorn step;
+    ``status`` is a code of :data:`SNS_STATUS` (``out.message`` spells it out).
     """
 
     f: jax.Array
@@ -711,10 +902,17 @@ class SNSOutput(NamedTuple):
     transport_cost: jax.Array
     geom: Any
     eps: jax.Array
+    n_rejected: Any = 0
+    status: Any = 0
 
     def plan(self) -> jax.Array:
+        """Materialise the ``n × m`` transport plan."""
         return self.geom.plan(self.f, self.g, self.eps)
 
+    @property
+    def message(self) -> str:
+        """Why the solver stopped, in words (concrete outputs only)."""
+        return SNS_STATUS[int(self.status)]
 
 
 def _cg_count(matvec, rhs, tol, maxiter):
@@ -764,81 +962,124 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
     errs_sk = errs_sk[:warmup]
 
     # --- stage 2: Newton on L(f, g) with a sparsified Hessian -------------------
+    # Safeguarded: the step must be an ascent direction of the concave dual and pass a
+    # backtracking line search; otherwise it is rejected (never "take the last alpha")
+    # and a log-domain Sinkhorn step is taken instead.  The best iterate (smallest
+    # marginal error, starting with the warm start) is what the solver returns.
     C = geom.cost_matrix
+    hi = jax.lax.Precision.HIGHEST  # dots in full float32 on GPUs (no TF32)
 
     def plan_and_value(f, g):
         P = jnp.exp((f[:, None] + g[None, :] - C) / eps)
-        return P, jnp.dot(f, a) + jnp.dot(g, b) - eps * jnp.sum(P)
+        return P, jnp.dot(f_fin(f), a, precision=hi) + jnp.dot(f_fin(g), b, precision=hi) \
+            - eps * jnp.sum(P)
+
+    def f_fin(v):  # −∞ potentials of zero-weight rows/columns contribute 0·(−∞) := 0
+        return jnp.where(jnp.isfinite(v), v, 0.0)
+
+    def merr(P):
+        return jnp.sum(jnp.abs(P.sum(1) - a)) + jnp.sum(jnp.abs(P.sum(0) - b))
 
     def cond(s):
-        err, k = s[3], s[4]
-        return jnp.logical_and(k < max_newton, err > tol)
+        err_best, k = s[10], s[4]
+        return jnp.logical_and(k < max_newton, err_best > tol)
 
     def body(s):
-        f, g, P, err, k, errs, dens, cgs = s
+        f, g, P, err, k, errs, dens, cgs, fb, gb, errb, n_rej, rejected = s
         r, c = P.sum(1), P.sum(0)
-        L0 = jnp.dot(f, a) + jnp.dot(g, b) - eps * jnp.sum(r)
+        L0 = jnp.dot(f_fin(f), a, precision=hi) + jnp.dot(f_fin(g), b, precision=hi) \
+            - eps * jnp.sum(r)
         # sparsify: keep P_ij >= threshold * max P (the largest entries of the plan)
         Ps = jnp.where(P >= threshold * jnp.max(P), P, 0.0)
         dens = dens.at[k].set(jnp.mean(Ps > 0))
+        # zero-weight rows/columns are not variables: identity block, zero gradient
+        rr, cc = jnp.where(a > 0, r, 1.0), jnp.where(b > 0, c, 1.0)
         ridge = 1e-12 * jnp.max(r)
 
         def M(v):
             v1, v2 = v[:n], v[n:]
             # multiply-reduce instead of gemv: several times faster on XLA:CPU
-            return jnp.concatenate([r * v1 + jnp.sum(Ps * v2[None, :], axis=1),
-                                    jnp.sum(Ps * v1[:, None], axis=0) + c * v2]) + ridge * v
+            return jnp.concatenate([rr * v1 + jnp.sum(Ps * v2[None, :], axis=1),
+                                    jnp.sum(Ps * v1[:, None], axis=0) + cc * v2]) + ridge * v
 
         grad = jnp.concatenate([a - r, b - c])
-        d, kcg = _cg_count(M, eps * grad, cg_tol, cg_maxiter)  # ascent direction
+        d, kcg = _cg_count(M, eps * grad, cg_tol, cg_maxiter)
         cgs = cgs.at[k].set(kcg)
         df, dg = d[:n], d[n:]
         shift = (jnp.sum(df) - jnp.sum(dg)) / (n + m)  # drop the (1, −1) kernel component
-        df, dg = df - shift, dg + shift
+        df, dg = jnp.where(a > 0, df - shift, 0.0), jnp.where(b > 0, dg + shift, 0.0)
         d = jnp.concatenate([df, dg])
-        slope = jnp.dot(grad, d)
+        slope = jnp.dot(grad, d, precision=hi)
+        # an ascent direction of the concave dual: ⟨∇L, d⟩ > 0 (M_s is PSD, so CG's
+        # answer is one unless CG broke down or rounding dominates)
+        ascent = jnp.isfinite(slope) & (slope > 0) & jnp.all(jnp.isfinite(d))
+        df, dg = jnp.where(ascent, df, 0.0), jnp.where(ascent, dg, 0.0)
 
-        def ls_cond(t):
-            alpha, j, Pt, Lt = t
+        def accept(alpha, Pt, Lt):
             # Armijo on the concave dual (False for NaN); in float32 the sum over all n·m
             # entries is too noisy for a tiny slope, so a step that lowers the marginal
             # error (the gradient norm) is accepted as well.
-            ok = Lt >= L0 + 1e-4 * alpha * slope
-            err_t = jnp.sum(jnp.abs(Pt.sum(1) - a)) + jnp.sum(jnp.abs(Pt.sum(0) - b))
-            ok = ok | (err_t < err)
+            err_t = merr(Pt)
+            ok = jnp.isfinite(Lt) & (Lt >= L0 + 1e-4 * alpha * slope)
+            return ascent & (ok | (jnp.isfinite(err_t) & (err_t < err)))
+
+        def ls_cond(t):
+            _, j, _, _, ok = t
             return jnp.logical_and(j < max_backtracks, jnp.logical_not(ok))
 
         def ls_body(t):
-            alpha, j, _, _ = t
+            alpha, j, _, _, _ = t
             alpha = 0.5 * alpha
             Pt, Lt = plan_and_value(f + alpha * df, g + alpha * dg)
-            return alpha, j + 1, Pt, Lt
+            return alpha, j + 1, Pt, Lt, accept(alpha, Pt, Lt)
 
         one = jnp.asarray(1.0, f.dtype)
         P1, L1 = plan_and_value(f + df, g + dg)
-        alpha, _, P, _ = jax.lax.while_loop(ls_cond, ls_body, (one, jnp.asarray(0), P1, L1))
-        f, g = f + alpha * df, g + alpha * dg
-        err = jnp.sum(jnp.abs(P.sum(1) - a)) + jnp.sum(jnp.abs(P.sum(0) - b))
+        alpha, _, Pn, _, ok = jax.lax.while_loop(
+            ls_cond, ls_body, (one, jnp.asarray(0), P1, L1, accept(one, P1, L1)))
+
+        def newton_step(_):
+            return f + alpha * df, g + alpha * dg, Pn
+
+        def sinkhorn_step(_):  # the fallback: one log-domain Sinkhorn iteration
+            f2, g2, _ = _sinkhorn_step(geom, la, lb, a, eps, f, g)
+            return f2, g2, plan_and_value(f2, g2)[0]
+
+        f, g, P = jax.lax.cond(ok, newton_step, sinkhorn_step, None)
+        err = merr(P)
         errs = errs.at[k + 1].set(err)
-        return f, g, P, err, k + 1, errs, dens, cgs
+        better = jnp.isfinite(err) & (err < errb)
+        fb, gb = jnp.where(better, f, fb), jnp.where(better, g, gb)
+        errb = jnp.where(better, err, errb)
+        rejected = jnp.logical_not(ok)
+        return (f, g, P, err, k + 1, errs, dens, cgs, fb, gb, errb,
+                n_rej + rejected.astype(jnp.int32), rejected)
 
     errs_nt = -jnp.ones((max_newton + 1,), f.dtype)
     P0, _ = plan_and_value(f, g)
-    err0 = jnp.sum(jnp.abs(P0.sum(1) - a)) + jnp.sum(jnp.abs(P0.sum(0) - b))
+    err0 = merr(P0)
     errs_nt = errs_nt.at[0].set(err0)
     dens = jnp.zeros((max_newton,), f.dtype)
     cgs = jnp.zeros((max_newton,), jnp.int32)
-    s0 = (f, g, P0, err0, jnp.asarray(0), errs_nt, dens, cgs)
-    f, g, _, err, k, errs_nt, dens, cgs = jax.lax.while_loop(cond, body, s0)
+    err0b = jnp.where(jnp.isfinite(err0), err0, jnp.inf)
+    s0 = (f, g, P0, err0, jnp.asarray(0), errs_nt, dens, cgs, f, g, err0b,
+          jnp.asarray(0, jnp.int32), jnp.asarray(False))
+    (_, _, _, err_last, k, errs_nt, dens, cgs, f, g, err, n_rej,
+     rejected) = jax.lax.while_loop(cond, body, s0)
     errors = jnp.concatenate([errs_sk, errs_nt])
     reg, tc = _costs(geom, a, b, f, g, eps)
-    return SNSOutput(f, g, errors, dens, cgs, err <= tol, jnp.asarray(warmup), k, reg, tc,
-                     geom, eps)
+    converged = err <= tol
+    status = jnp.where(converged, 0,
+                       jnp.where(~jnp.isfinite(err_last), 3, jnp.where(rejected, 2, 1)))
+    return SNSOutput(f=f, g=g, errors=errors, density=dens, cg_iters=cgs, converged=converged,
+                     n_sinkhorn=jnp.asarray(warmup), n_newton=k, reg_ot_cost=reg,
+                     transport_cost=tc, geom=geom, eps=eps, n_rejected=n_rej,
+                     status=status.astype(jnp.int32))
 
 
 def sinkhorn_newton_sparse(geom: Any, a: Any = None, b: Any = None, eps: Any = 1e-2, *,
                            warmup: int = 20, threshold: float = 1e-6, tol: float = 1e-9,
-                           max_newton: int = 50, cg_tol: Optional[float] = None,
+                           max_newton: int = 300, cg_tol: Optional[float] = None,
                            cg_maxiter: int = 1000, max_backtracks: int = 30) -> SNSOutput:
     r"""Sinkhorn-Newton-Sparse (Tang et al. 2024).
 
@@ -849,13 +1090,40 @@ def sinkhorn_newton_sparse(geom: Any, a: Any = None, b: Any = None, eps: Any = 1
     ``P_ij ≥ threshold · max P`` (the diagonal is kept exactly).  The direction
     solves ``M_s Δ = ε ∇L`` by conjugate gradients; the step size by Armijo
     backtracking on ``L`` (a step that lowers the marginal error is also
-    accepted, which matters only when rounding makes ``L`` too noisy, in float32).  Stops when ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ ≤ tol``.
+    accepted, which matters only when rounding makes ``L`` too noisy, in float32).
+    Stops when ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ ≤ tol``.
+
+    Safeguards (small ε, where the sparsified system is very ill-conditioned): a
+    direction that is not an ascent direction (``⟨∇L, Δ⟩ ≤ 0`` or non-finite), or
+    whose line search fails within ``max_backtracks`` halvings, is *rejected* and a
+    log-domain Sinkhorn step is taken instead; the returned potentials are the best
+    iterate seen (smallest marginal error), so the result is never worse than the
+    warm start.  Far from the solution damped Newton needs many steps at small ε
+    (≈ 100–200 at ε = 1e-4 on 50 points), hence the default ``max_newton``.
 
     Materialises the ``n × m`` plan each Newton step; use float64 for tol ≲ 1e-7
     (``cg_tol`` defaults to 1e-11 in float64 and 1e-5 in float32).
     The sparsified matrix is held as a dense masked array, so on CPU/GPU each CG
     step costs a dense mat-vec (multiply-adds, no ``exp``): the memory of a real
     sparse format is not exploited.
+
+    Args:
+      geom: a :class:`Geometry`, :class:`PointCloud` or an ``n × m`` cost matrix.
+      a, b: marginals (default uniform), non-negative with equal mass.
+      eps: entropic regularisation ``ε > 0``.
+      warmup: Sinkhorn iterations before Newton (≥ 0).
+      threshold: sparsification level in ``[0, 1)`` (0 keeps the dense Hessian).
+      tol: stop when the L1 marginal error is ≤ ``tol`` (> 0).
+      max_newton: maximum number of Newton (or fallback Sinkhorn) steps (≥ 1).
+      cg_tol: relative residual of the CG solves (> 0; default by dtype).
+      cg_maxiter: CG iterations per Newton step (≥ 1).
+      max_backtracks: halvings of the step before it is rejected (≥ 1).
+
+    Returns:
+      :class:`SNSOutput`; ``status`` / ``message`` say why it stopped.
+
+    Raises:
+      ValueError, TypeError: invalid arguments (named in the message).
     """
     geom = _as_geometry(geom)
     _check_geometry(geom)
@@ -863,14 +1131,17 @@ def sinkhorn_newton_sparse(geom: Any, a: Any = None, b: Any = None, eps: Any = 1
     _check_eps(eps)
     require_int("warmup", warmup, minimum=0)
     require_int("max_newton", max_newton, minimum=1)
-    require_positive("tol", tol)
-    if is_concrete(threshold):
-        if not (0 <= float(threshold) < 1):
-            raise ValueError(f"threshold must lie in [0, 1), got {threshold!r}")
+    tol = _require_static_positive("tol", tol)
+    if threshold is None or isinstance(threshold, str):
+        raise TypeError(f"threshold must be a number in [0, 1), got {type(threshold).__name__}")
+    require_in_range("threshold", threshold, 0.0, 1.0, high_inclusive=False)
     if cg_tol is None:
         cg_tol = 1e-11 if jnp.result_type(a, float) == jnp.float64 else 1e-5
+    cg_tol = _require_static_positive("cg_tol", cg_tol)
+    require_int("cg_maxiter", cg_maxiter, minimum=1)
+    require_int("max_backtracks", max_backtracks, minimum=1)
     return _sns_jit(geom, a, b, eps, jnp.asarray(threshold), warmup=int(warmup),
-                    max_newton=int(max_newton), tol=float(tol), cg_tol=float(cg_tol),
+                    max_newton=int(max_newton), tol=tol, cg_tol=cg_tol,
                     cg_maxiter=int(cg_maxiter), max_backtracks=int(max_backtracks))
 
 
@@ -892,12 +1163,24 @@ def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
     ``min ⟨C, P⟩`` s.t. ``P1 = a``, ``Pᵀ1 = b``, ``P ≥ 0``: the ε → 0 limit of
     entropic OT.  For small problems (``n·m`` up to ~10⁵ variables).  Runs on the
     host in float64 (not jit-able, not differentiable).
+
+    Args:
+      C: ``n × m`` cost matrix (or a geometry).
+      a, b: marginals (``None`` for uniform), non-negative with equal mass.
+
+    Returns:
+      :class:`EMDOutput`.
+
+    Raises:
+      TypeError, ValueError: invalid arguments; RuntimeError: the LP solver failed.
     """
     import scipy.optimize
     import scipy.sparse as sp
 
-    geom = _as_geometry(C)
+    geom = _as_geometry(C, "C")
     _check_geometry(geom)
+    if not is_concrete((geom, a, b)):
+        raise TypeError("emd runs on the host: C, a and b must be concrete arrays, not traced")
     a, b = check_marginals(geom, a, b)
     Cn = np.asarray(geom.cost_matrix, dtype=np.float64)
     an, bn = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
@@ -924,7 +1207,35 @@ def sparse_simplex_projection(s: jax.Array, mass, k) -> jax.Array:
     Exact for this non-convex set: keep the ``k`` largest entries and project
     them onto the scaled simplex (Kyrillidis et al. 2013).  ``k`` may be a traced
     integer (one compilation serves every ``k``).
+
+    Args:
+      s: 1-D finite scores (lists and integers are converted).
+      mass: ``Σt > 0``.
+      k: maximum number of nonzeros (integer ≥ 1; may be traced).
+
+    Returns:
+      The projection, same shape as ``s``.
+
+    Raises:
+      TypeError, ValueError: invalid arguments (named in the message).
     """
+    s = as_float_array("s", s, ndim=1)
+    _require_nonempty("s", s)
+    if mass is None or isinstance(mass, str):
+        raise TypeError(f"mass must be a positive number, got {type(mass).__name__}")
+    require_positive("mass", mass)
+    if jnp.ndim(mass) != 0:
+        raise ValueError(f"mass must be a scalar, got shape {jnp.shape(mass)}")
+    if is_concrete(k):
+        kk = _as_numpy(k, "k")
+        if kk.ndim != 0 or not np.issubdtype(kk.dtype, np.integer) or kk.dtype == np.bool_:
+            raise TypeError(f"k must be an integer, got {k!r}")
+        if int(kk) < 1:
+            raise ValueError(f"k must be at least 1, got {int(kk)}")
+    return _sparse_simplex_projection(s, jnp.asarray(mass, s.dtype), k)
+
+
+def _sparse_simplex_projection(s, mass, k):
     n = s.shape[-1]
     s = s - jax.lax.stop_gradient(jnp.max(s))  # the projection is shift-invariant
     vals, idx = jax.lax.top_k(s, n)  # sorted descending
@@ -955,7 +1266,7 @@ class SparseOTOutput(NamedTuple):
 def _semi_dual(alpha, C, a, b, gamma, k):
     """D(α) = ⟨α, a⟩ − Σ_j Ω*_j(α − c_j), Ω_j(t) = (γ/2)‖t‖² on {t ∈ b_jΔ, ‖t‖₀ ≤ k}."""
     S = (alpha[:, None] - C).T  # (m, n): column j's scores
-    T = jax.vmap(lambda s, bj: sparse_simplex_projection(s / gamma, bj, k))(S, b)  # (m, n)
+    T = jax.vmap(lambda s, bj: _sparse_simplex_projection(s / gamma, bj, k))(S, b)  # (m, n)
     T = jax.lax.stop_gradient(T)  # Danskin: ∇_s Ω*(s) = T
     conj = jnp.sum(T * S, axis=1) - 0.5 * gamma * jnp.sum(T**2, axis=1)
     return jnp.dot(alpha, a) - jnp.sum(conj), T.T
@@ -1003,18 +1314,37 @@ def sparse_ot(C: Any, a: Any = None, b: Any = None, *, k: int, gamma: float = 1e
     semi-dual; ``k ≥ n`` quadratically regularised OT.  The returned plan has
     columns summing exactly to ``b`` with ≤ k nonzeros; rows match ``a`` up to
     the solver's tolerance.
+
+    Args:
+      C: ``n × m`` cost matrix (or an explicit :class:`Geometry`).
+      a, b: marginals (``None`` for uniform), non-negative with equal mass.
+      k: nonzeros per column (integer ≥ 1).
+      gamma: quadratic regularisation ``γ > 0``.
+      tol: stop when ``‖a − P1‖₁ ≤ tol`` (> 0).
+      max_iter: L-BFGS iterations (≥ 1).
+
+    Returns:
+      :class:`SparseOTOutput`.
+
+    Raises:
+      TypeError, ValueError: invalid arguments (named in the message).
     """
-    geom = _as_geometry(C)
+    geom = _as_geometry(C, "C")
     _check_geometry(geom)
     a, b = check_marginals(geom, a, b)
     require_int("k", k, minimum=1)
+    if gamma is None or isinstance(gamma, str):
+        raise TypeError(f"gamma must be a positive number, got {type(gamma).__name__}")
     require_positive("gamma", gamma)
+    if jnp.ndim(gamma) != 0:
+        raise ValueError(f"gamma must be a scalar, got shape {jnp.shape(gamma)}")
+    tol = _require_static_positive("tol", tol)
     require_int("max_iter", max_iter, minimum=1)
     Cm = geom.cost_matrix
     dt = jnp.result_type(Cm, a, float)
     return _sparse_ot_jit(Cm.astype(dt), a.astype(dt), b.astype(dt), jnp.asarray(gamma, dt),
                           jnp.asarray(min(int(k), Cm.shape[0])), max_iter=int(max_iter),
-                          tol=float(tol))
+                          tol=tol)
 
 
 # ---------------------------------------------------------------------------
@@ -1030,19 +1360,43 @@ def sinkhorn_attention(q: jax.Array, k: jax.Array, v: jax.Array, *, num_iters: i
     normalisation: ``num_iters=1`` is softmax attention; as ``num_iters → ∞``
     rows sum to 1 and columns to ``n_q / n_k``.  ``τ`` defaults to ``√d``.
     Works on ``(n, d)`` inputs; ``vmap`` over heads/batches.
+
+    Args:
+      q, k, v: ``(n_q, d)``, ``(n_k, d)``, ``(n_k, d_v)`` finite arrays.
+      num_iters: normalisations (integer ≥ 1).
+      temperature: ``τ > 0`` (default ``√d``).
+
+    Returns:
+      ``(n_q, d_v)`` array.
+
+    Raises:
+      TypeError, ValueError: invalid arguments (named in the message).
     """
-    require_ndim("q", q, 2)
-    require_ndim("k", k, 2)
-    require_ndim("v", v, 2)
+    q = as_float_array("q", q, ndim=2)
+    k = as_float_array("k", k, ndim=2)
+    v = as_float_array("v", v, ndim=2)
+    for name, z in (("q", q), ("k", k), ("v", v)):
+        _require_nonempty(name, z)
     if q.shape[1] != k.shape[1]:
         raise ValueError(f"q and k must have the same feature size, got {q.shape} and {k.shape}")
     if k.shape[0] != v.shape[0]:
         raise ValueError(f"k and v must have the same length, got {k.shape} and {v.shape}")
     require_int("num_iters", num_iters, minimum=1)
+    if isinstance(temperature, str):
+        raise TypeError(f"temperature must be a positive number, got {type(temperature).__name__}")
     tau = math.sqrt(q.shape[1]) if temperature is None else temperature
     require_positive("temperature", tau)
-    logits = q @ k.T / tau
-    col_mass = jnp.log(q.shape[0] / k.shape[0])
+    if jnp.ndim(tau) != 0:
+        raise ValueError(f"temperature must be a scalar, got shape {jnp.shape(tau)}")
+    return _attention_jit(q, k, v, tau, num_iters=int(num_iters))
+
+
+@functools.partial(jax.jit, static_argnames=("num_iters",))
+def _attention_jit(q, k, v, tau, *, num_iters):
+    hi = jax.lax.Precision.HIGHEST  # no TF32 on GPUs: the test checks 1e-6 agreement
+    dt = jnp.result_type(q, k, v)
+    logits = jnp.dot(q, k.T, precision=hi) / jnp.asarray(tau, dt)
+    col_mass = jnp.log(jnp.asarray(q.shape[0] / k.shape[0], dt))
 
     def step(i, L):
         row = L - jax.nn.logsumexp(L, axis=1, keepdims=True)
@@ -1050,4 +1404,4 @@ def sinkhorn_attention(q: jax.Array, k: jax.Array, v: jax.Array, *, num_iters: i
         return jnp.where(i % 2 == 0, row, col)
 
     L = jax.lax.fori_loop(0, num_iters, step, logits)
-    return jnp.exp(L) @ v
+    return jnp.dot(jnp.exp(L), v, precision=hi)
