@@ -3,20 +3,19 @@
 NumPy moment recursions, scipy scalar minimisation), finite differences and
 Monte-Carlo averages with standard-error tolerances."""
 
+import time
+
 import jax
+import cvxpy as cp
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-jax.config.update("jax_enable_x64", True)
-
-import cvxpy as cp  # noqa: E402
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import scipy.linalg  # noqa: E402
-import scipy.optimize  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from optlab import rl  # noqa: E402
+from optlab import rl
 
 
 def np_policy_value(P, r, gamma, pi):
@@ -67,7 +66,7 @@ def test_mdp_validation_errors():
         rl.MDP(np.full((3, 3), 1 / 3), r, 0.9)
     with pytest.raises(ValueError, match="rho must sum to 1"):
         rl.MDP(P, r, 0.9, rho=np.array([0.5, 0.2, 0.2]))
-    with pytest.raises(ValueError, match="P contains NaN"):
+    with pytest.raises(ValueError, match="P contains 18 NaN"):
         rl.MDP(np.where(P > 0, np.nan, P), r, 0.9)
 
 
@@ -106,7 +105,7 @@ def test_solver_argument_errors():
 @pytest.mark.parametrize("make", [lambda: rl.gridworld(5),
                                   lambda: rl.random_mdp(jax.random.key(1), 12, 3, gamma=0.95,
                                                         sparsity=0.5)])
-def test_primal_equals_dual_equals_value_iteration(make):
+def test_primal_equals_dual_equals_value_iteration(make, x64):
     m = make()
     vi = rl.value_iteration(m, tol=1e-11)
     lp = rl.solve_lp(m)
@@ -125,7 +124,7 @@ def test_primal_equals_dual_equals_value_iteration(make):
     np.testing.assert_allclose(np_policy_value(P, r, g, lp.policy), vi.V, atol=1e-6)
 
 
-def test_lps_against_cvxpy():
+def test_lps_against_cvxpy(x64):
     m = rl.random_mdp(jax.random.key(2), 8, 3, gamma=0.8)
     c, M, rho = rl.lp_matrices(m)
     d = cp.Variable(c.size)
@@ -144,6 +143,11 @@ def test_lps_against_cvxpy():
 @given(seed=st.integers(0, 10_000), S=st.just(5), A=st.sampled_from([1, 3]),
        gamma=st.floats(0.0, 0.97))
 def test_value_iteration_policy_iteration_and_lp_agree(seed, S, A, gamma):
+    with jax.enable_x64(True):
+        _vi_pi_lp_agree(seed, S, A, gamma)
+
+
+def _vi_pi_lp_agree(seed, S, A, gamma):
     m = rl.random_mdp(jax.random.key(seed), S, A, gamma=gamma, sparsity=0.3)
     vi = rl.value_iteration(m, tol=1e-10)
     pi = rl.policy_iteration(m)
@@ -161,6 +165,11 @@ def test_value_iteration_policy_iteration_and_lp_agree(seed, S, A, gamma):
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10_000), gamma=st.floats(0.0, 0.99))
 def test_occupancy_identities(seed, gamma):
+    with jax.enable_x64(True):
+        _occupancy_identities(seed, gamma)
+
+
+def _occupancy_identities(seed, gamma):
     key1, key2 = jax.random.split(jax.random.key(seed))
     m = rl.random_mdp(key1, 6, 3, gamma=gamma)
     pi = jax.nn.softmax(jax.random.normal(key2, (6, 3)), axis=1)
@@ -175,7 +184,7 @@ def test_occupancy_identities(seed, gamma):
     np.testing.assert_allclose(M @ np.asarray(d).ravel(), rho, atol=1e-9)
 
 
-def test_gridworld_structure():
+def test_gridworld_structure(x64):
     m = rl.gridworld(4, slip=0.2)
     np.testing.assert_allclose(np.asarray(m.P).sum(-1), 1.0, atol=1e-12)
     vi = rl.value_iteration(m)
@@ -186,7 +195,7 @@ def test_gridworld_structure():
 # --------------------------------------------------------------------------- KL-regularized VI
 
 @pytest.mark.parametrize("tau,kappa", [(0.5, 0.0), (0.05, 0.0), (0.2, 0.1)])
-def test_mdvi_q_averaging_identity(tau, kappa):
+def test_mdvi_q_averaging_identity(tau, kappa, x64):
     m = rl.random_mdp(jax.random.key(3), 10, 4, gamma=0.9)
     pi0 = jax.nn.softmax(jax.random.normal(jax.random.key(4), (10, 4)), axis=1)
     out = rl.kl_value_iteration(m, tau, kappa, num_iters=60, pi0=pi0)
@@ -200,7 +209,7 @@ def test_mdvi_q_averaging_identity(tau, kappa):
         np.testing.assert_allclose(out.log_policies[k + 1], ref, atol=1e-8)
 
 
-def test_mdvi_entropy_fixed_point_is_soft_optimal():
+def test_mdvi_entropy_fixed_point_is_soft_optimal(x64):
     m = rl.gridworld(4)
     kappa = 0.3
     out = rl.kl_value_iteration(m, 0.5, kappa, num_iters=400)
@@ -214,7 +223,7 @@ def test_mdvi_entropy_fixed_point_is_soft_optimal():
     np.testing.assert_allclose(out.policies[-1], pi_star, atol=1e-8)
 
 
-def test_kl_only_mdvi_converges_to_optimal_value():
+def test_kl_only_mdvi_converges_to_optimal_value(x64):
     m = rl.gridworld(5)
     vi = rl.value_iteration(m)
     out = rl.kl_value_iteration(m, 0.2, 0.0, num_iters=300)
@@ -223,7 +232,7 @@ def test_kl_only_mdvi_converges_to_optimal_value():
     assert gaps[-1] < 1e-3 * gaps[0] and gaps[-1] < 5e-3
 
 
-def test_munchausen_equals_mdvi():
+def test_munchausen_equals_mdvi(x64):
     m = rl.random_mdp(jax.random.key(5), 9, 3, gamma=0.9)
     for tau, alpha in [(0.1, 0.9), (1.0, 0.5), (0.3, 0.0)]:
         mvi = rl.munchausen_value_iteration(m, tau, alpha, num_iters=80)
@@ -245,7 +254,7 @@ def np_lqr_return(k, s, H):
 
 
 @pytest.mark.parametrize("k", [-1.5, -0.7, 0.0, 0.3])
-def test_lqr_return_and_gradient_closed_forms(k):
+def test_lqr_return_and_gradient_closed_forms(k, x64):
     inf = SYS._replace(horizon=None)
     assert abs(float(rl.lqr_return(k, SYS)) - np_lqr_return(k, SYS, 20)) < 1e-10
     assert abs(float(rl.lqr_return(k, inf)) - np_lqr_return(k, SYS, 2000)) < 1e-8
@@ -264,7 +273,7 @@ def test_lqr_unstable_gain_is_minus_infinity():
     assert float(rl.lqr_return(10.0, inf)) == -np.inf
 
 
-def test_lqr_optimal_gain_against_scipy():
+def test_lqr_optimal_gain_against_scipy(x64):
     inf = SYS._replace(horizon=None)
     k_star, J_star = rl.lqr_optimal_gain(inf)
     g = inf.gamma
@@ -317,7 +326,7 @@ def test_baseline_and_reward_to_go_reduce_variance():
     assert v["gpomdp"] < 0.8 * v["plain"]
 
 
-def test_score_is_derivative_of_log_prob():
+def test_score_is_derivative_of_log_prob(x64):
     x, u, k, s = 0.7, -0.2, -0.4, 0.5
     d = jax.grad(rl.gaussian_log_prob)(k, x, u, s)
     assert abs(float(d) - (u - k * x) * x / s ** 2) < 1e-12
@@ -325,7 +334,7 @@ def test_score_is_derivative_of_log_prob():
     assert abs(float(rl.gaussian_log_prob(k, x, u, s)) - ref) < 1e-12
 
 
-def test_hessian_vector_product():
+def test_hessian_vector_product(x64):
     k = jnp.asarray(-0.5)
     tr = rl.lqr_rollouts(jax.random.key(3), k, SYS, 20_000)
     one = rl.Rollouts(tr.x[0], tr.u[0], tr.r[0])
@@ -358,7 +367,7 @@ def test_policy_gradient_methods_improve(method, lr):
     assert int(runs.trajectories[0, -1]) == (0 if method == "reinforce" else 1) + per * 300
 
 
-def test_polyak_step():
+def test_polyak_step(x64):
     k_star, J_star = rl.lqr_optimal_gain(SYS)
     run = rl.polyak_policy_gradient(0.0, SYS, 40, j_star=J_star)
     J0, g0 = float(rl.lqr_return(0.0, SYS)), float(rl.lqr_gradient(0.0, SYS))
@@ -405,3 +414,133 @@ def test_pg_learning_curves():
     np.testing.assert_allclose(med.y, np.percentile(gaps["a"][0], 50, axis=0, method="nearest"), rtol=1e-2)
     with pytest.raises(ValueError, match=r"must have shape \(P=3"):
         viz_rl.pg_learning_curves({"a": T}, {"a": gaps["a"]}, [1, 2, 3], "γ₀")
+
+
+# --------------------------------------------------------------------------- float32 (the readers' dtype)
+
+def test_float32_value_iteration_policy_iteration_and_lp_agree():
+    m = rl.gridworld(5)
+    assert m.P.dtype == jnp.float32 and m.gamma.dtype == jnp.float32
+    vi = rl.value_iteration(m, tol=1e-4)
+    pi = rl.policy_iteration(m)
+    lp = rl.solve_lp(m)                       # float64 HiGHS on the float32 data
+    assert bool(vi.converged) and bool(pi.converged)
+    scale = np.max(np.abs(lp.V))
+    # value iteration guarantees tol (measured 8.5e-5 absolute, V* up to 10); policy
+    # iteration's dense solve is at rounding level (measured 2.3e-7 relative)
+    assert np.max(np.abs(np.asarray(vi.V) - lp.V)) <= 1e-4 + 2e-6 * scale
+    assert np.max(np.abs(np.asarray(pi.V) - lp.V)) <= 2e-6 * scale
+    np.testing.assert_array_equal(np.asarray(pi.policy), np.asarray(vi.policy))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_float32_occupancy_identities(seed):
+    key1, key2 = jax.random.split(jax.random.key(seed))
+    gamma = 0.95
+    m = rl.random_mdp(key1, 6, 3, gamma=gamma)
+    pi = jax.nn.softmax(jax.random.normal(key2, (6, 3)), axis=1)
+    d, V = rl.occupancy_measure(m, pi), rl.policy_evaluation(m, pi)
+    assert d.dtype == V.dtype == jnp.float32
+    ref = np_policy_value(np.asarray(m.P, float), np.asarray(m.r, float), float(m.gamma),
+                          np.asarray(pi, float))
+    # measured over 6 seeds: values 7.4e-7 relative, mass 5.7e-7, <d, r> vs <rho, V> 5.5e-7
+    np.testing.assert_allclose(V, ref, rtol=5e-6)
+    assert abs(float(jnp.sum(d)) * (1 - gamma) - 1) < 5e-6
+    assert abs(float(jnp.sum(d * m.r)) - float(m.rho @ V)) < 5e-6 * float(jnp.sum(jnp.abs(d * m.r)))
+
+
+@pytest.mark.parametrize("k", [-1.5, -0.7, 0.0, 0.3])
+def test_float32_lqr_return_and_gradient(k):
+    inf = SYS._replace(horizon=None)
+    J = rl.lqr_return(k, SYS)
+    assert J.dtype == jnp.float32
+    ref = np_lqr_return(k, SYS, 20)
+    assert abs(float(J) - ref) <= 2e-6 * abs(ref)           # measured <= 2.9e-7
+    ref_inf = np_lqr_return(k, SYS, 2000)
+    assert abs(float(rl.lqr_return(k, inf)) - ref_inf) <= 2e-6 * abs(ref_inf)   # measured 3.6e-7
+    with jax.enable_x64(True):
+        g64 = {s.horizon: float(rl.lqr_gradient(k, s)) for s in (SYS, inf)}
+    for s in (SYS, inf):
+        g32 = float(rl.lqr_gradient(k, s))
+        assert abs(g32 - g64[s.horizon]) <= 5e-6 * (abs(g64[s.horizon]) + abs(ref))  # measured 5e-7
+
+
+def test_float32_lqr_optimal_gain():
+    k_H, J_H = rl.lqr_optimal_gain(SYS)
+    with jax.enable_x64(True):
+        k64, J64 = rl.lqr_optimal_gain(SYS)
+    # measured: k* to 1.4e-8 relative (Newton on J'), J* to 1e-7
+    assert abs(k_H - k64) <= 1e-6 * abs(k64)
+    assert abs(J_H - J64) <= 1e-6 * abs(J64)
+
+
+# --------------------------------------------------------------------------- validation, tracing, compilation
+
+def test_mdp_validates_every_field_for_every_type():
+    P = np.full((2, 1, 2), 0.5)
+    with pytest.raises(TypeError, match="gamma must be numeric"):
+        rl.MDP(P, np.zeros((2, 1)), "0.9")
+    with pytest.raises(ValueError, match="gamma must lie in"):
+        rl.MDP(P, np.zeros((2, 1)), jnp.float32(1.0))
+    with pytest.raises(ValueError, match="P\\[0, 0, :\\] sums to 2"):
+        rl.MDP(np.ones((2, 1, 2), int), np.zeros((2, 1), int), 0.5)
+    m = rl.MDP(P, np.array([[2 ** 40], [0]]), 0.5)      # integer rewards: converted, no overflow
+    assert m.r.dtype == jnp.float32 and float(m.r[0, 0]) == 2.0 ** 40
+    assert float(rl.value_iteration(m, tol=1.0).V[0]) > 2.0 ** 40
+    with pytest.raises(ValueError, match="gamma must lie in"):
+        m._replace(gamma=1.5)
+    with pytest.raises(ValueError, match="goal must lie inside the 3 x 3 grid"):
+        rl.gridworld(3, goal=(5, 5))
+    with pytest.raises(ValueError, match="trap must differ from goal"):
+        rl.gridworld(4, goal=(1, 3))
+    # the default trap (1, 3) does not fit a 3 x 3 grid and is dropped
+    assert float(jnp.min(rl.gridworld(3).r)) == 0.0
+    with pytest.raises(TypeError, match="sigma must be numeric"):
+        rl.LQR(sigma="0.5")
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        rl.lqr_rollouts(0, -0.5, SYS, 3)
+
+
+def test_mdp_is_a_pytree_built_under_jit_and_vmap():
+    m = rl.gridworld(3)
+    f = jax.jit(lambda g: rl.value_iteration(rl.MDP(m.P, m.r, g), max_iter=300).V)
+    Vs = jax.vmap(f)(jnp.array([0.5, 0.9]))
+    np.testing.assert_allclose(Vs[1], rl.value_iteration(m, max_iter=300).V, rtol=1e-6)
+    assert float(Vs[0, 8]) == pytest.approx(1 / (1 - 0.5), rel=1e-6)   # the goal
+    leaves, tree = jax.tree_util.tree_flatten(m)
+    assert len(leaves) == 4 and isinstance(jax.tree_util.tree_unflatten(tree, leaves), rl.MDP)
+    # gradients flow through a validated MDP
+    dV = jax.grad(lambda g: rl.policy_evaluation(rl.MDP(m.P, m.r, g), jnp.full((9, 4), 0.25))[0])(0.9)
+    assert np.isfinite(float(dV)) and float(dV) > 0
+
+
+def test_solvers_compile_once_per_shape():
+    def timed(f):
+        t = time.perf_counter()
+        jax.block_until_ready(f())
+        return time.perf_counter() - t
+
+    m1 = rl.random_mdp(jax.random.key(10), 7, 3)
+    m2 = rl.random_mdp(jax.random.key(11), 7, 3, gamma=0.5)
+    cold = timed(lambda: rl.value_iteration(m1, tol=1e-4).V)
+    n_vi = rl._vi._cache_size()
+    warm = timed(lambda: rl.value_iteration(m2, tol=1e-3).V)
+    assert rl._vi._cache_size() == n_vi
+    print(f"value_iteration cold {cold:.3f} s, warm {warm:.4f} s")
+    for fn, jitted in ((lambda mm: rl.policy_iteration(mm).V, rl._pi_run),
+                       (lambda mm: rl.kl_value_iteration(mm, 0.1, num_iters=5).q, rl._mdvi),
+                       (lambda mm: rl.policy_evaluation(mm, jnp.full((7, 3), 1 / 3)), rl._policy_value)):
+        fn(m1)
+        n = jitted._cache_size()
+        fn(m2)
+        assert jitted._cache_size() == n
+    sys2 = rl.LQR(a=0.7, horizon=12)
+    cold = timed(lambda: rl.lqr_optimal_gain(sys2)[0])
+    n = (rl._lqr_newton_step._cache_size(), rl._lqr_return_jit._cache_size())
+    warm = timed(lambda: rl.lqr_optimal_gain(sys2)[0])
+    assert (rl._lqr_newton_step._cache_size(), rl._lqr_return_jit._cache_size()) == n
+    print(f"lqr_optimal_gain cold {cold:.3f} s, warm {warm:.4f} s")
+    rl.lqr_gradient(jnp.array([0.1, 0.2]), sys2)
+    n = rl._lqr_gradient._cache_size()
+    rl.lqr_gradient(jnp.array([-0.3, 0.4]), sys2)
+    assert rl._lqr_gradient._cache_size() == n

@@ -40,14 +40,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import (
+    as_float_array,
     is_concrete,
-    require_finite,
     require_in_range,
     require_int,
-    require_ndim,
     require_nonnegative,
     require_positive,
     require_probability_vector,
+    require_key,
     require_shape,
 )
 
@@ -90,10 +90,14 @@ __all__ = [
 # tabular MDPs
 # ---------------------------------------------------------------------------
 
-def _plain(x) -> bool:
-    """True for values we can validate (arrays, numbers, tracers), False for
-    the placeholder objects JAX sometimes puts in pytrees."""
-    return isinstance(x, (np.ndarray, jax.Array, float, int, np.floating, np.integer, list, tuple))
+def _row_tol(dtype, n: int) -> float:
+    """Tolerance on a sum of ``n`` probabilities in ``dtype`` (rounding grows with ``n``)."""
+    return max(1e-6, 4.0 * float(jnp.finfo(dtype).eps) * n)
+
+
+def _as_scalar(name: str, x: Any) -> jax.Array:
+    """A finite real scalar (the library's conversion policy), refused clearly otherwise."""
+    return as_float_array(name, x, ndim=0)
 
 
 class _MDPFields(NamedTuple):
@@ -106,49 +110,65 @@ class _MDPFields(NamedTuple):
 class MDP(_MDPFields):
     """A finite discounted MDP ``(P, r, γ, ρ)``, validated at construction.
 
+    Every field goes through the library's one conversion policy
+    (:func:`optlab._checks.as_float_array`): lists, integer and NumPy arrays become
+    floating JAX arrays (one common dtype), strings/``None``/complex values are refused.
+    Value checks are skipped on JAX tracers, so an ``MDP`` can be built inside
+    ``jit``/``vmap`` (e.g. ``vmap`` over ``gamma``).
+
     Args:
-      P: transitions, shape ``(S, A, S)``; ``P[s, a]`` must be a probability vector.
+      P: transitions, shape ``(S, A, S)``; each row ``P[s, a, :]`` must be a probability vector.
       r: rewards, shape ``(S, A)``, finite (any sign).
-      gamma: discount in ``[0, 1)``.
+      gamma: discount in ``[0, 1)`` (stored as a 0-d array of the MDP's dtype).
       rho: initial distribution, shape ``(S,)``; default uniform.
+
+    Raises:
+      TypeError: a field is not real-numeric (string, ``None``, complex, ragged).
+      ValueError: a wrong shape, a NaN/inf, a row of ``P`` or ``rho`` that is not a
+        probability vector, or ``gamma`` outside ``[0, 1)``.
     """
 
     __slots__ = ()
 
     def __new__(cls, P, r, gamma, rho=None):
-        if not all(_plain(v) for v in (P, r, gamma)) or not (rho is None or _plain(rho)):
-            return super().__new__(cls, P, r, gamma, rho)  # pytree plumbing: no checks
-        if is_concrete((P, r, rho)):
-            P = jnp.asarray(P)
-            r = jnp.asarray(r)
-        require_ndim("P", P, 3)
+        P = as_float_array("P", P, ndim=3)
         S, A, S2 = jnp.shape(P)
-        if S2 != S:
-            raise ValueError(f"P must have shape (S, A, S), got {tuple(jnp.shape(P))}")
+        if S == 0 or A == 0 or S2 != S:
+            raise ValueError(f"P must have shape (S, A, S) with S, A >= 1, got {tuple(jnp.shape(P))}")
+        r = as_float_array("r", r, ndim=2)
         require_shape("r", r, (S, A))
+        gamma = _as_scalar("gamma", gamma)
         require_in_range("gamma", gamma, 0.0, 1.0, high_inclusive=False)
+        dt = jnp.result_type(P, r)
+        P, r, gamma = P.astype(dt), r.astype(dt), gamma.astype(dt)
         if is_concrete(P):
             Pn = np.asarray(P)
-            if not np.all(np.isfinite(Pn)):
-                raise ValueError("P contains NaN or infinite entries")
             if np.any(Pn < 0):
                 raise ValueError(f"P must be non-negative, got a minimum entry of {Pn.min()!r}")
-            sums = Pn.sum(axis=2)
-            bad = np.argwhere(np.abs(sums - 1.0) > 1e-6)
+            sums = Pn.astype(np.float64).sum(axis=2)
+            bad = np.argwhere(np.abs(sums - 1.0) > _row_tol(dt, S))
             if bad.size:
                 s, a = bad[0]
                 raise ValueError(
                     f"each row P[s, a, :] must sum to 1; P[{s}, {a}, :] sums to {float(sums[s, a]):.6g}"
                     f" ({len(bad)} bad row(s))")
-        require_finite("r", r)
         if rho is None:
-            rho = jnp.full((S,), 1.0 / S, dtype=jnp.result_type(P))
+            rho = jnp.full((S,), 1.0 / S, dtype=dt)
         else:
-            if is_concrete(rho):
-                rho = jnp.asarray(rho)
+            rho = as_float_array("rho", rho, ndim=1)
             require_shape("rho", rho, (S,))
-            require_probability_vector("rho", rho)
+            require_probability_vector("rho", rho, atol=_row_tol(rho.dtype, S))
+            rho = rho.astype(dt)
         return super().__new__(cls, P, r, gamma, rho)
+
+    def _replace(self, **kwargs) -> "MDP":
+        """A copy with some fields replaced, validated again."""
+        fields = self._asdict()
+        unknown = set(kwargs) - set(fields)
+        if unknown:
+            raise ValueError(f"MDP has no field(s) {sorted(unknown)}")
+        fields.update(kwargs)
+        return MDP(**fields)
 
     @property
     def n_states(self) -> int:
@@ -159,11 +179,36 @@ class MDP(_MDPFields):
         return int(jnp.shape(self.P)[1])
 
 
+# pytree plumbing (jit, vmap, tree_map) rebuilds an MDP from its leaves, which may be
+# tracers or placeholders: it bypasses the validating constructor.
+jax.tree_util.register_pytree_node(
+    MDP, lambda m: (tuple(m), None), lambda _, leaves: tuple.__new__(MDP, tuple(leaves)))
+
+
+def _require_mdp(mdp: Any) -> None:
+    if not isinstance(mdp, MDP):
+        raise TypeError(f"mdp must be an optlab.rl.MDP (see rl.MDP, rl.gridworld), got {type(mdp).__name__}")
+
+
 _MOVES = np.array([[-1, 0], [0, 1], [1, 0], [0, -1]])  # up, right, down, left
+_DEFAULT_TRAP = (1, 3)
+
+
+def _cell(name: str, cell: Any, n: int) -> tuple[int, int]:
+    """``cell`` as a pair of integers inside the ``n × n`` grid."""
+    if isinstance(cell, (str, bytes)) or not hasattr(cell, "__len__") or len(cell) != 2:
+        raise TypeError(f"{name} must be a (row, col) pair of integers, got {cell!r}")
+    for c in cell:
+        if isinstance(c, (bool, np.bool_)) or not isinstance(c, (int, np.integer)):
+            raise TypeError(f"{name} must be a (row, col) pair of integers, got {cell!r}")
+    i, j = int(cell[0]), int(cell[1])
+    if not (0 <= i < n and 0 <= j < n):
+        raise ValueError(f"{name} must lie inside the {n} x {n} grid (0 <= row, col < {n}), got {cell!r}")
+    return i, j
 
 
 def gridworld(n: int = 5, *, slip: float = 0.1, gamma: float = 0.9,
-              goal: tuple[int, int] | None = None, trap: tuple[int, int] | None = (1, 3),
+              goal: tuple[int, int] | None = None, trap: tuple[int, int] | None = _DEFAULT_TRAP,
               goal_reward: float = 1.0, trap_reward: float = -1.0, step_reward: float = 0.0,
               dtype=None) -> MDP:
     """An ``n × n`` gridworld with actions up/right/down/left (in that order).
@@ -173,22 +218,54 @@ def gridworld(n: int = 5, *, slip: float = 0.1, gamma: float = 0.9,
     action in the goal (default: bottom-right corner) pays ``goal_reward`` and
     keeps it there; any action in the trap pays ``trap_reward``. State
     ``s = row · n + col``; ``ρ`` is uniform.
+
+    Args:
+      n: side of the grid, at least 2.
+      slip: probability of a uniformly random move, in ``[0, 1]``.
+      gamma: discount in ``[0, 1)``.
+      goal: ``(row, col)`` inside the grid; default ``(n − 1, n − 1)``.
+      trap: ``(row, col)`` inside the grid, different from the goal, or ``None``. The
+        default ``(1, 3)`` is dropped on grids too small to hold it (``n < 4``).
+      goal_reward, trap_reward, step_reward: finite rewards.
+      dtype: floating dtype of ``P`` and ``r`` (default: the default float dtype).
+
+    Returns:
+      The validated :class:`MDP`.
+
+    Raises:
+      TypeError: a non-integer ``n`` or cell, a non-numeric reward.
+      ValueError: ``n < 2``, ``slip`` outside ``[0, 1]``, a cell outside the grid,
+        ``trap == goal``, a non-finite reward, ``gamma`` outside ``[0, 1)``.
     """
     require_int("n", n, minimum=2)
+    _as_scalar("slip", slip)
     require_in_range("slip", slip, 0.0, 1.0)
-    goal = (n - 1, n - 1) if goal is None else goal
+    _as_scalar("gamma", gamma)
+    require_in_range("gamma", gamma, 0.0, 1.0, high_inclusive=False)
+    rewards = {name: float(_as_scalar(name, v)) for name, v in
+               (("goal_reward", goal_reward), ("trap_reward", trap_reward), ("step_reward", step_reward))}
+    goal = (n - 1, n - 1) if goal is None else _cell("goal", goal, n)
+    if trap is _DEFAULT_TRAP and not (trap[0] < n and trap[1] < n):
+        trap = None
+    if trap is not None:
+        trap = _cell("trap", trap, n)
+        if trap == goal:
+            raise ValueError(f"trap must differ from goal, got trap = goal = {goal}")
+    if dtype is not None and not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(f"dtype must be a floating dtype, got {dtype!r}")
+    slip = float(slip)
     S, A = n * n, 4
     P = np.zeros((S, A, S))
-    r = np.full((S, A), float(step_reward))
+    r = np.full((S, A), rewards["step_reward"])
     for i in range(n):
         for j in range(n):
             s = i * n + j
-            if (i, j) == tuple(goal):
+            if (i, j) == goal:
                 P[s, :, s] = 1.0
-                r[s, :] = goal_reward
+                r[s, :] = rewards["goal_reward"]
                 continue
-            if trap is not None and (i, j) == tuple(trap):
-                r[s, :] = trap_reward
+            if trap is not None and (i, j) == trap:
+                r[s, :] = rewards["trap_reward"]
             for a in range(A):
                 for m in range(A):
                     prob = (1 - slip) * (m == a) + slip / A
@@ -203,10 +280,34 @@ def gridworld(n: int = 5, *, slip: float = 0.1, gamma: float = 0.9,
 def random_mdp(key, n_states: int, n_actions: int, *, gamma: float = 0.9,
                sparsity: float = 0.0) -> MDP:
     """A random MDP: Dirichlet-like transitions (a fraction ``sparsity`` of the
-    entries of each row set to zero, at least one kept), uniform rewards in [0, 1)."""
+    entries of each row set to zero, at least one kept), uniform rewards in [0, 1).
+
+    Args:
+      key: a JAX PRNG key (``jax.random.key(seed)``).
+      n_states, n_actions: positive integers.
+      gamma: discount in ``[0, 1)``.
+      sparsity: fraction of zeroed transition entries, in ``[0, 1)``.
+
+    Returns:
+      The validated :class:`MDP` (default float dtype).
+
+    Raises:
+      TypeError: an integer seed instead of a key, non-integer sizes.
+      ValueError: sizes below 1, ``sparsity`` or ``gamma`` out of range.
+    """
+    require_key("key", key)
     require_int("n_states", n_states, minimum=1)
     require_int("n_actions", n_actions, minimum=1)
+    _as_scalar("sparsity", sparsity)
     require_in_range("sparsity", sparsity, 0.0, 1.0, high_inclusive=False)
+    _as_scalar("gamma", gamma)
+    require_in_range("gamma", gamma, 0.0, 1.0, high_inclusive=False)
+    P, r = _random_mdp_arrays(key, n_states, n_actions, sparsity)
+    return MDP(P, r, gamma)
+
+
+@functools.partial(jax.jit, static_argnames=("n_states", "n_actions"))
+def _random_mdp_arrays(key, n_states, n_actions, sparsity):
     kP, kr, km = jax.random.split(key, 3)
     P = jax.random.exponential(kP, (n_states, n_actions, n_states))
     mask = jax.random.uniform(km, P.shape) >= sparsity
@@ -214,50 +315,129 @@ def random_mdp(key, n_states: int, n_actions: int, *, gamma: float = 0.9,
     P = jnp.where(mask, P, 0.0)
     P = P / P.sum(axis=2, keepdims=True)
     r = jax.random.uniform(kr, (n_states, n_actions))
-    return MDP(P, r, gamma)
+    return P, r
+
+
+_HI = jax.lax.Precision.HIGHEST  # full float32 accuracy on GPUs (no TF32 matmuls)
 
 
 def bellman_q(mdp: MDP, V) -> jax.Array:
-    """``Q(s, a) = r(s, a) + γ Σ_s' P(s'|s, a) V(s')``."""
-    return mdp.r + mdp.gamma * jnp.einsum("sat,t->sa", mdp.P, V)
+    """``Q(s, a) = r(s, a) + γ Σ_s' P(s'|s, a) V(s')``.
+
+    Args:
+      mdp: an :class:`MDP`.
+      V: values, shape ``(S,)``, finite.
+
+    Returns:
+      ``Q``, shape ``(S, A)``.
+
+    Raises:
+      TypeError: ``mdp`` is not an MDP, ``V`` not numeric.
+      ValueError: ``V`` has the wrong shape or a NaN/inf.
+    """
+    _require_mdp(mdp)
+    V = as_float_array("V", V, ndim=1)
+    require_shape("V", V, (mdp.n_states,))
+    return _bellman_q(mdp, V)
+
+
+def _bellman_q(mdp, V):
+    return mdp.r + mdp.gamma * jnp.einsum("sat,t->sa", mdp.P, V, precision=_HI)
 
 
 def greedy(Q) -> jax.Array:
     """The deterministic greedy policy of ``Q`` as a one-hot ``S × A`` matrix
-    (ties broken towards the first action)."""
+    (ties broken towards the first action).
+
+    Args:
+      Q: action values, shape ``(S, A)`` with ``S, A ≥ 1``, finite.
+
+    Returns:
+      A one-hot policy, shape ``(S, A)``, in ``Q``'s floating dtype.
+
+    Raises:
+      TypeError: ``Q`` is not numeric. ValueError: wrong shape, empty, NaN/inf.
+    """
+    Q = as_float_array("Q", Q, ndim=2)
+    if 0 in Q.shape:
+        raise ValueError(f"Q must have shape (S, A) with S, A >= 1, got {Q.shape}")
+    return _greedy(Q)
+
+
+def _greedy(Q):
     return jax.nn.one_hot(jnp.argmax(Q, axis=1), jnp.shape(Q)[1], dtype=jnp.result_type(Q))
 
 
-def _check_policy(mdp: MDP, pi) -> None:
-    require_shape("pi", pi, (mdp.n_states, mdp.n_actions))
+def _check_policy(mdp: MDP, pi, name: str = "pi") -> jax.Array:
+    pi = as_float_array(name, pi, ndim=2)
+    require_shape(name, pi, (mdp.n_states, mdp.n_actions))
     if is_concrete(pi):
-        arr = np.asarray(pi)
-        if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-            raise ValueError("pi must have finite, non-negative entries")
-        if np.any(np.abs(arr.sum(axis=1) - 1) > 1e-6):
-            raise ValueError("each row of pi must sum to 1")
+        arr = np.asarray(pi, dtype=np.float64)
+        if np.any(arr < 0):
+            raise ValueError(f"{name} must have non-negative entries, got a minimum of {arr.min()!r}")
+        sums = arr.sum(axis=1)
+        if np.any(np.abs(sums - 1) > _row_tol(pi.dtype, mdp.n_actions)):
+            s = int(np.argmax(np.abs(sums - 1)))
+            raise ValueError(f"each row of {name} must sum to 1; row {s} sums to {sums[s]:.6g}")
+    return pi.astype(mdp.P.dtype)
 
 
 def _p_pi(mdp: MDP, pi):
-    return jnp.einsum("sa,sat->st", pi, mdp.P), jnp.sum(pi * mdp.r, axis=1)
+    return (jnp.einsum("sa,sat->st", pi, mdp.P, precision=_HI),
+            jnp.sum(pi * mdp.r, axis=1))
 
 
-def policy_evaluation(mdp: MDP, pi) -> jax.Array:
-    """``V^π`` by one dense solve of ``(I − γ P_π) V = r_π``."""
-    _check_policy(mdp, pi)
+@jax.jit
+def _policy_value(mdp, pi):
     P_pi, r_pi = _p_pi(mdp, pi)
     S = P_pi.shape[0]
     return jnp.linalg.solve(jnp.eye(S, dtype=P_pi.dtype) - mdp.gamma * P_pi, r_pi)
 
 
-def occupancy_measure(mdp: MDP, pi) -> jax.Array:
-    """``d_π(s, a) = Σ_t γᵗ Pr(s_t = s, a_t = a)``: solves ``(I − γ P_πᵀ) d_S = ρ``,
-    then ``d(s, a) = d_S(s) π(a|s)``. Total mass ``1/(1 − γ)``; ``⟨d_π, r⟩ = ⟨ρ, V^π⟩``."""
-    _check_policy(mdp, pi)
+@jax.jit
+def _occupancy(mdp, pi):
     P_pi, _ = _p_pi(mdp, pi)
     S = P_pi.shape[0]
     dS = jnp.linalg.solve(jnp.eye(S, dtype=P_pi.dtype) - mdp.gamma * P_pi.T, mdp.rho)
     return dS[:, None] * pi
+
+
+def policy_evaluation(mdp: MDP, pi) -> jax.Array:
+    """``V^π`` by one dense solve of ``(I − γ P_π) V = r_π``.
+
+    Args:
+      mdp: an :class:`MDP`.
+      pi: a stochastic policy, shape ``(S, A)``, rows on the simplex.
+
+    Returns:
+      ``V^π``, shape ``(S,)``.
+
+    Raises:
+      TypeError: ``mdp`` is not an MDP, ``pi`` not numeric.
+      ValueError: ``pi`` has the wrong shape, a negative entry or a row not summing to 1.
+    """
+    _require_mdp(mdp)
+    pi = _check_policy(mdp, pi)
+    return _policy_value(mdp, pi)
+
+
+def occupancy_measure(mdp: MDP, pi) -> jax.Array:
+    """``d_π(s, a) = Σ_t γᵗ Pr(s_t = s, a_t = a)``: solves ``(I − γ P_πᵀ) d_S = ρ``,
+    then ``d(s, a) = d_S(s) π(a|s)``. Total mass ``1/(1 − γ)``; ``⟨d_π, r⟩ = ⟨ρ, V^π⟩``.
+
+    Args:
+      mdp: an :class:`MDP`.
+      pi: a stochastic policy, shape ``(S, A)``.
+
+    Returns:
+      ``d_π``, shape ``(S, A)``.
+
+    Raises:
+      TypeError, ValueError: as :func:`policy_evaluation`.
+    """
+    _require_mdp(mdp)
+    pi = _check_policy(mdp, pi)
+    return _occupancy(mdp, pi)
 
 
 class ValueIterationOutput(NamedTuple):
@@ -285,24 +465,42 @@ def _vi(mdp, V0, tol, max_iter):
 
     def body(c):
         k, V, _, errs = c
-        Vn = jnp.max(bellman_q(mdp, V), axis=1)
+        Vn = jnp.max(_bellman_q(mdp, V), axis=1)
         err = jnp.max(jnp.abs(Vn - V))
         return k + 1, Vn, err, errs.at[k].set(err)
 
     k, V, err, errs = jax.lax.while_loop(cond, body, (0, V0, jnp.asarray(jnp.inf, V0.dtype), errs0))
-    Q = bellman_q(mdp, V)
-    return ValueIterationOutput(V, Q, greedy(Q), errs, k, err <= thresh)
+    Q = _bellman_q(mdp, V)
+    return ValueIterationOutput(V, Q, _greedy(Q), errs, k, err <= thresh)
 
 
 def value_iteration(mdp: MDP, *, tol: float = 1e-10, max_iter: int = 10_000,
                     V0=None) -> ValueIterationOutput:
-    """Value iteration ``V ← max_a r + γ P V`` until ``‖V − V*‖∞ ≤ tol`` is guaranteed."""
+    """Value iteration ``V ← max_a r + γ P V`` until ``‖V − V*‖∞ ≤ tol`` is guaranteed.
+
+    Args:
+      mdp: an :class:`MDP`.
+      tol: positive target accuracy on ``‖V − V*‖∞`` (below the dtype's rounding,
+        e.g. 1e-10 in float32, the loop runs to ``max_iter`` and reports
+        ``converged=False``).
+      max_iter: positive iteration cap (static: one compilation per value).
+      V0: start, shape ``(S,)`` (default zeros).
+
+    Returns:
+      :class:`ValueIterationOutput`.
+
+    Raises:
+      TypeError: ``mdp`` not an MDP, non-integer ``max_iter``, non-numeric ``tol``/``V0``.
+      ValueError: ``tol`` not positive, ``max_iter < 1``, ``V0`` of the wrong shape or not finite.
+    """
+    _require_mdp(mdp)
+    _as_scalar("tol", tol)
     require_positive("tol", tol)
     require_int("max_iter", max_iter, minimum=1)
-    V0 = jnp.zeros(mdp.n_states, dtype=jnp.result_type(mdp.r)) if V0 is None else jnp.asarray(V0)
+    dt = jnp.result_type(mdp.r)
+    V0 = jnp.zeros(mdp.n_states, dtype=dt) if V0 is None else as_float_array("V0", V0, ndim=1)
     require_shape("V0", V0, (mdp.n_states,))
-    require_finite("V0", V0)
-    return _vi(mdp, V0, tol, max_iter)
+    return _vi(mdp, V0.astype(dt), jnp.asarray(tol, dt), max_iter)
 
 
 class PolicyIterationOutput(NamedTuple):
@@ -314,7 +512,20 @@ class PolicyIterationOutput(NamedTuple):
 
 def policy_iteration(mdp: MDP, *, max_iter: int = 100) -> PolicyIterationOutput:
     """Howard's policy iteration: exact evaluation (dense solve), greedy improvement,
-    stop when the policy no longer changes (at most ``A^S`` rounds; far fewer in practice)."""
+    stop when the policy no longer changes (at most ``A^S`` rounds; far fewer in practice).
+
+    Args:
+      mdp: an :class:`MDP`.
+      max_iter: positive cap on the rounds (static).
+
+    Returns:
+      :class:`PolicyIterationOutput`.
+
+    Raises:
+      TypeError: ``mdp`` not an MDP or ``max_iter`` not an integer.
+      ValueError: ``max_iter < 1``.
+    """
+    _require_mdp(mdp)
     require_int("max_iter", max_iter, minimum=1)
     return _pi_run(mdp, max_iter)
 
@@ -334,7 +545,7 @@ def _pi_run(mdp, max_iter):
     def body(c):
         k, a_old, _, _ = c
         V = evaluate(jax.nn.one_hot(a_old, A, dtype=mdp.r.dtype))
-        Q = bellman_q(mdp, V)
+        Q = _bellman_q(mdp, V)
         # keep the old action on ties so the loop terminates
         keep = Q[jnp.arange(S), a_old] >= jnp.max(Q, axis=1) - 1e-12 * (1 + jnp.abs(V))
         a_new = jnp.where(keep, a_old, jnp.argmax(Q, axis=1).astype(a_old.dtype))
@@ -362,7 +573,18 @@ class LPOutput(NamedTuple):
 def lp_matrices(mdp: MDP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(c, M, ρ)`` with ``c = vec(r)`` and the flow matrix ``M ∈ ℝ^{S × SA}``,
     ``M[s, (s', a')] = 1{s = s'} − γ P(s | s', a')``:
-    primal ``max cᵀd, M d = ρ, d ≥ 0``; dual ``min ρᵀV, Mᵀ V ≥ c``."""
+    primal ``max cᵀd, M d = ρ, d ≥ 0``; dual ``min ρᵀV, Mᵀ V ≥ c``.
+
+    Args:
+      mdp: an :class:`MDP` with concrete (not traced) arrays.
+
+    Returns:
+      ``(c, M, rho)`` as float64 NumPy arrays.
+
+    Raises:
+      TypeError: ``mdp`` is not an MDP.
+    """
+    _require_mdp(mdp)
     P = np.asarray(mdp.P, dtype=float)
     S, A, _ = P.shape
     E = np.repeat(np.eye(S), A, axis=1)              # E[s, (s', a')] = 1{s = s'}
@@ -374,7 +596,19 @@ def solve_lp(mdp: MDP) -> LPOutput:
     """Solve both LPs with HiGHS (``scipy.optimize.linprog``) and return them.
 
     ``primal_value`` and ``dual_value`` both equal ``⟨ρ, V*⟩`` (strong duality);
-    ``V`` equals ``V*`` on every state with ``ρ(s) > 0``."""
+    ``V`` equals ``V*`` on every state with ``ρ(s) > 0``.
+
+    Args:
+      mdp: an :class:`MDP` with concrete arrays.
+
+    Returns:
+      :class:`LPOutput` (NumPy, float64).
+
+    Raises:
+      TypeError: ``mdp`` is not an MDP.
+      RuntimeError: HiGHS fails on either LP.
+    """
+    _require_mdp(mdp)
     from scipy.optimize import linprog
 
     c, M, rho = lp_matrices(mdp)
@@ -416,7 +650,7 @@ def _mdvi(mdp, tau, kappa, logpi0, q0, num_iters):
         logits = alpha * logpi + beta * q
         logpi_new = jax.nn.log_softmax(logits, axis=1)
         V = lam * jax.nn.logsumexp(logits, axis=1)   # = ⟨π_{k+1}, q − τ log(π_{k+1}/π_k) − κ log π_{k+1}⟩
-        q_new = bellman_q(mdp, V)
+        q_new = _bellman_q(mdp, V)
         return (q_new, logpi_new), (q_new, logpi_new)
 
     _, (qs, lps) = jax.lax.scan(step, (q0, logpi0), None, length=num_iters)
@@ -428,14 +662,12 @@ def _reg_inputs(mdp, pi0, q0):
     dt = jnp.result_type(mdp.r)
     if pi0 is None:
         pi0 = jnp.full((S, A), 1.0 / A, dtype=dt)
-    pi0 = jnp.asarray(pi0)
-    _check_policy(mdp, pi0)
+    pi0 = _check_policy(mdp, pi0, "pi0")
     if is_concrete(pi0) and np.any(np.asarray(pi0) <= 0):
         raise ValueError("pi0 must have full support (all entries > 0) for the KL term")
-    q0 = jnp.zeros((S, A), dtype=dt) if q0 is None else jnp.asarray(q0)
+    q0 = jnp.zeros((S, A), dtype=dt) if q0 is None else as_float_array("q0", q0, ndim=2)
     require_shape("q0", q0, (S, A))
-    require_finite("q0", q0)
-    return jnp.log(pi0), q0
+    return jnp.log(pi0), q0.astype(dt)
 
 
 def kl_value_iteration(mdp: MDP, tau: float, kappa: float = 0.0, *, num_iters: int = 100,
@@ -448,7 +680,25 @@ def kl_value_iteration(mdp: MDP, tau: float, kappa: float = 0.0, *, num_iters: i
     With ``κ = 0`` the policy is the softmax of the *sum* of past Q's:
     ``π_k ∝ π_0 exp(Σ_{j<k} Q_j / τ)``. (Geist et al. 2019; Vieillard et al. 2020;
     Kozuno et al. 2022.)
+
+    Args:
+      mdp: an :class:`MDP`.
+      tau: KL weight ``τ ≥ 0``.
+      kappa: entropy weight ``κ ≥ 0``; ``τ + κ > 0``.
+      num_iters: positive number of iterations (static).
+      pi0: prior policy ``(S, A)`` with full support (default uniform).
+      q0: initial ``Q`` ``(S, A)`` (default zeros).
+
+    Returns:
+      :class:`RegularizedVIOutput` with ``num_iters + 1`` entries.
+
+    Raises:
+      TypeError: ``mdp`` not an MDP, non-numeric weights or arrays, non-integer ``num_iters``.
+      ValueError: negative weights, ``τ = κ = 0``, bad shapes, a policy off the simplex.
     """
+    _require_mdp(mdp)
+    _as_scalar("tau", tau)
+    _as_scalar("kappa", kappa)
     require_nonnegative("tau", tau)
     require_nonnegative("kappa", kappa)
     if is_concrete((tau, kappa)) and not float(tau) + float(kappa) > 0:
@@ -465,7 +715,7 @@ def _mvi(mdp, tau, alpha, q0, num_iters):
         logpi = jax.nn.log_softmax(q / tau, axis=1)
         pi = jnp.exp(logpi)
         V = jnp.sum(pi * (q - tau * logpi), axis=1)
-        q_new = mdp.r + alpha * tau * logpi + mdp.gamma * jnp.einsum("sat,t->sa", mdp.P, V)
+        q_new = mdp.r + alpha * tau * logpi + mdp.gamma * jnp.einsum("sat,t->sa", mdp.P, V, precision=_HI)
         return q_new, (q_new, logpi)
 
     _, (qs, lps) = jax.lax.scan(step, q0, None, length=num_iters)
@@ -482,7 +732,24 @@ def munchausen_value_iteration(mdp: MDP, tau: float, alpha: float, *, num_iters:
     ``q_{k+1} = r + ατ log π_{k+1} + γ P ⟨π_{k+1}, q_k − τ log π_{k+1}⟩``.
 
     Its policies are those of MDVI with KL weight ``ατ`` and entropy weight
-    ``(1 − α)τ`` (from ``π_0`` uniform, ``Q_0 = 0``)."""
+    ``(1 − α)τ`` (from ``π_0`` uniform, ``Q_0 = 0``).
+
+    Args:
+      mdp: an :class:`MDP`.
+      tau: temperature ``τ > 0``.
+      alpha: Munchausen coefficient in ``[0, 1]``.
+      num_iters: positive number of iterations (static).
+      q0: initial ``q`` ``(S, A)`` (default zeros).
+
+    Returns:
+      :class:`RegularizedVIOutput`.
+
+    Raises:
+      TypeError, ValueError: as :func:`kl_value_iteration`.
+    """
+    _require_mdp(mdp)
+    _as_scalar("tau", tau)
+    _as_scalar("alpha", alpha)
     require_positive("tau", tau)
     require_in_range("alpha", alpha, 0.0, 1.0)
     require_int("num_iters", num_iters, minimum=1)
@@ -513,25 +780,48 @@ class LQR(_LQRFields):
     Fields: ``a, b`` dynamics; ``q ≥ 0, R ≥ 0`` state/action costs (reward
     ``−(q x² + R u²)``); ``sigma > 0`` policy std; ``noise ≥ 0`` std of ``w``;
     ``x0_std ≥ 0`` std of ``x_0``; ``gamma ∈ [0, 1)``; ``horizon`` ``H`` (an int)
-    or ``None`` for the infinite-horizon discounted return. Python floats, validated.
+    or ``None`` for the infinite-horizon discounted return. Stored as Python floats
+    (hashable: an ``LQR`` is a static argument of the compiled solvers).
+
+    Raises:
+      TypeError: a non-numeric field, a non-integer ``horizon``.
+      ValueError: a NaN/inf, a negative cost or std, ``sigma ≤ 0``, ``gamma`` outside
+        ``[0, 1)``, ``horizon < 1``.
     """
 
     __slots__ = ()
 
     def __new__(cls, a=0.8, b=0.5, q=1.0, R=0.1, sigma=0.5, noise=0.1, x0_std=1.0,
                 gamma=0.9, horizon: Optional[int] = 20):
-        for name, v in (("a", a), ("b", b)):
-            require_finite(name, jnp.asarray(v, float))
-        require_nonnegative("q", q)
-        require_nonnegative("R", R)
-        require_positive("sigma", sigma)
-        require_nonnegative("noise", noise)
-        require_nonnegative("x0_std", x0_std)
-        require_in_range("gamma", gamma, 0.0, 1.0, high_inclusive=False)
+        vals = {}
+        for name, v in (("a", a), ("b", b), ("q", q), ("R", R), ("sigma", sigma),
+                        ("noise", noise), ("x0_std", x0_std), ("gamma", gamma)):
+            if not is_concrete(v):
+                raise TypeError(f"{name} must be a concrete number (an LQR is a static "
+                                f"configuration), got a traced value")
+            vals[name] = float(_as_scalar(name, v))
+        for name in ("q", "R", "noise", "x0_std"):
+            require_nonnegative(name, vals[name])
+        require_positive("sigma", vals["sigma"])
+        require_in_range("gamma", vals["gamma"], 0.0, 1.0, high_inclusive=False)
         if horizon is not None:
             require_int("horizon", horizon, minimum=1)
-        return super().__new__(cls, float(a), float(b), float(q), float(R), float(sigma),
-                               float(noise), float(x0_std), float(gamma), horizon)
+            horizon = int(horizon)
+        return super().__new__(cls, *vals.values(), horizon)
+
+    def _replace(self, **kwargs) -> "LQR":
+        """A copy with some fields replaced, validated again."""
+        fields = self._asdict()
+        unknown = set(kwargs) - set(fields)
+        if unknown:
+            raise ValueError(f"LQR has no field(s) {sorted(unknown)}")
+        fields.update(kwargs)
+        return LQR(**fields)
+
+
+def _require_lqr(sys: Any) -> None:
+    if not isinstance(sys, LQR):
+        raise TypeError(f"sys must be an optlab.rl.LQR, got {type(sys).__name__}")
 
 
 def _moments(k, sys: LQR):
@@ -541,16 +831,7 @@ def _moments(k, sys: LQR):
     return c, s
 
 
-def lqr_return(k, sys: LQR):
-    """Exact ``J(k) = E Σ_{t<H} γᵗ (−q x_t² − R u_t²)`` (``H = ∞`` when ``horizon`` is None).
-
-    With ``m_t = E x_t²``: ``m_{t+1} = c m_t + s`` and ``E u_t² = k² m_t + σ²``, so
-    ``J = −Σ_t γᵗ [(q + R k²) m_t + R σ²]``. Infinite horizon:
-    ``J = −(q + Rk²)(m_0 + γ s/(1 − γ))/(1 − γ c) − Rσ²/(1 − γ)`` for ``γ c < 1``
-    (``−inf`` otherwise). Differentiable in ``k``; vectorises over ``k``.
-    """
-    require_finite("k", k)
-    k = jnp.asarray(k)
+def _lqr_return(k, sys):
     c, s = _moments(k, sys)
     g, m0 = sys.gamma, sys.x0_std ** 2
     w = sys.q + sys.R * k ** 2
@@ -569,20 +850,69 @@ def lqr_return(k, sys: LQR):
     return -acc
 
 
-def lqr_gradient(k, sys: LQR):
-    """Exact ``dJ/dk``. Infinite horizon, by hand: with ``M(k) = (m_0 + γs/(1−γ))/(1 − γc)``,
-    ``dM/dk = M · 2γb(a + bk)/(1 − γc)`` and ``dJ/dk = −2Rk M − (q + Rk²) dM/dk``.
-    Finite horizon: differentiation of the exact moment recursion."""
-    require_finite("k", k)
-    k = jnp.asarray(k)
+_lqr_return_jit = jax.jit(_lqr_return, static_argnames=("sys",))
+
+
+def lqr_return(k, sys: LQR):
+    """Exact ``J(k) = E Σ_{t<H} γᵗ (−q x_t² − R u_t²)`` (``H = ∞`` when ``horizon`` is None).
+
+    With ``m_t = E x_t²``: ``m_{t+1} = c m_t + s`` and ``E u_t² = k² m_t + σ²``, so
+    ``J = −Σ_t γᵗ [(q + R k²) m_t + R σ²]``. Infinite horizon:
+    ``J = −(q + Rk²)(m_0 + γ s/(1 − γ))/(1 − γ c) − Rσ²/(1 − γ)`` for ``γ c < 1``
+    (``−inf`` otherwise). Differentiable in ``k``; vectorises over ``k``; compiled
+    once per ``sys`` and shape of ``k``.
+
+    Args:
+      k: gain(s), any shape, finite.
+      sys: an :class:`LQR`.
+
+    Returns:
+      ``J(k)``, the shape of ``k``.
+
+    Raises:
+      TypeError: ``sys`` is not an LQR or ``k`` is not numeric.
+      ValueError: ``k`` has a NaN/inf.
+    """
+    _require_lqr(sys)
+    k = as_float_array("k", k)
+    return _lqr_return_jit(k, sys)
+
+
+@functools.partial(jax.jit, static_argnames=("sys",))
+def _lqr_gradient(k, sys):
     if sys.horizon is None:
         c, s = _moments(k, sys)
         g, m0 = sys.gamma, sys.x0_std ** 2
         M = (m0 + g * s / (1 - g)) / (1 - g * c)
         dM = M * 2 * g * sys.b * (sys.a + sys.b * k) / (1 - g * c)
         return -2 * sys.R * k * M - (sys.q + sys.R * k ** 2) * dM
-    f = lambda kk: lqr_return(kk, sys)  # noqa: E731
-    return jnp.vectorize(jax.grad(f))(k)
+    return jnp.vectorize(jax.grad(lambda kk: _lqr_return(kk, sys)))(k)
+
+
+def lqr_gradient(k, sys: LQR):
+    """Exact ``dJ/dk``. Infinite horizon, by hand: with ``M(k) = (m_0 + γs/(1−γ))/(1 − γc)``,
+    ``dM/dk = M · 2γb(a + bk)/(1 − γc)`` and ``dJ/dk = −2Rk M − (q + Rk²) dM/dk``.
+    Finite horizon: differentiation of the exact moment recursion.
+
+    Args:
+      k: gain(s), any shape, finite.
+      sys: an :class:`LQR`.
+
+    Returns:
+      ``J'(k)``, the shape of ``k``.
+
+    Raises:
+      TypeError, ValueError: as :func:`lqr_return`.
+    """
+    _require_lqr(sys)
+    k = as_float_array("k", k)
+    return _lqr_gradient(k, sys)
+
+
+@functools.partial(jax.jit, static_argnames=("sys",))
+def _lqr_newton_step(k, sys):
+    f = lambda kk: _lqr_return(kk, sys)  # noqa: E731
+    return jax.grad(f)(k) / jax.grad(jax.grad(f))(k)
 
 
 def lqr_optimal_gain(sys: LQR) -> tuple[float, float]:
@@ -591,23 +921,36 @@ def lqr_optimal_gain(sys: LQR) -> tuple[float, float]:
     Infinite horizon: ``J(k) ∝ −(q + Rk²)/(1 − γ(a + bk)²)`` up to constants, whose
     maximiser is the discounted Riccati gain ``k* = −γabP/(R + γb²P)`` with ``P`` the
     positive root of ``γb²P² + ((1 − γa²)R − γ q b²)P − qR = 0``. Finite horizon:
-    Newton's method on the exact ``J`` started from the Riccati gain."""
+    Newton's method on the exact ``J`` (in the default float dtype) started from the
+    Riccati gain.
+
+    Args:
+      sys: an :class:`LQR` with ``b ≠ 0``, ``gamma > 0`` and ``R > 0``.
+
+    Returns:
+      ``(k*, J(k*))`` as Python floats.
+
+    Raises:
+      TypeError: ``sys`` is not an LQR.
+      ValueError: ``b = 0``, ``gamma = 0`` or ``R = 0`` (no unique optimum).
+    """
+    _require_lqr(sys)
     g, a, b, q, R = sys.gamma, sys.a, sys.b, sys.q, sys.R
     B2, A2 = g * b * b, g * a * a
     if B2 == 0 or R == 0:
-        raise ValueError("lqr_optimal_gain needs b != 0, gamma > 0 and R > 0")
+        raise ValueError(f"lqr_optimal_gain needs sys with b != 0, gamma > 0 and R > 0, got {sys}")
     lin = (1 - A2) * R - q * B2
     P = (-lin + np.sqrt(lin * lin + 4 * B2 * q * R)) / (2 * B2)
     k = -g * a * b * P / (R + B2 * P)
     if sys.horizon is not None:
-        d1 = jax.jit(jax.grad(lambda kk: lqr_return(kk, sys)))
-        d2 = jax.jit(jax.grad(jax.grad(lambda kk: lqr_return(kk, sys))))
+        dt = jnp.result_type(float)
+        eps = float(jnp.finfo(dt).eps)
         for _ in range(50):
-            step = float(d1(k)) / float(d2(k))
+            step = float(_lqr_newton_step(jnp.asarray(k, dt), sys))
             k = k - step
-            if abs(step) < 1e-14 * (1 + abs(k)):
+            if abs(step) <= 4 * eps * (1 + abs(k)):
                 break
-    return float(k), float(lqr_return(k, sys))
+    return float(k), float(_lqr_return_jit(jnp.asarray(k, jnp.result_type(float)), sys))
 
 
 class Rollouts(NamedTuple):
@@ -636,8 +979,9 @@ def _rollout_one(key, k, sys: LQR):
 
 
 def _need_horizon(sys: LQR):
+    _require_lqr(sys)
     if sys.horizon is None:
-        raise ValueError("sampling needs a finite horizon: build the LQR with horizon=H")
+        raise ValueError("sampling needs a finite horizon: build the LQR sys with horizon=H")
 
 
 @functools.partial(jax.jit, static_argnames=("sys", "n"))
@@ -647,16 +991,50 @@ def _rollouts(key, k, sys, n):
 
 def lqr_rollouts(key, k, sys: LQR, n: int) -> Rollouts:
     """``n`` independent trajectories of length ``H`` under ``u ~ N(k x, σ²)``
-    (a ``lax.scan`` over time, ``vmap``-ed over trajectories)."""
+    (a ``lax.scan`` over time, ``vmap``-ed over trajectories).
+
+    Args:
+      key: a JAX PRNG key.
+      k: the gain, a finite scalar.
+      sys: an :class:`LQR` with a finite ``horizon``.
+      n: positive number of trajectories (static).
+
+    Returns:
+      :class:`Rollouts` with arrays of shape ``(n, H)``.
+
+    Raises:
+      TypeError: integer seed instead of a key, non-numeric ``k``, ``sys`` not an LQR.
+      ValueError: infinite horizon, ``n < 1``, non-scalar or non-finite ``k``.
+    """
+    require_key("key", key)
     _need_horizon(sys)
     require_int("n", n, minimum=1)
-    require_finite("k", k)
-    k = jnp.asarray(k, jnp.result_type(k, float))
+    k = as_float_array("k", k, ndim=0)
     return _rollouts(key, k, sys, n)
 
 
 def gaussian_log_prob(k, x, u, sigma):
-    """``log π_k(u | x)`` for ``u ~ N(k x, σ²)``; its ``k``-derivative is ``(u − kx) x / σ²``."""
+    """``log π_k(u | x)`` for ``u ~ N(k x, σ²)``; its ``k``-derivative is ``(u − kx) x / σ²``.
+
+    Args:
+      k, x, u: gain, states and actions (broadcastable), finite.
+      sigma: policy standard deviation, positive.
+
+    Returns:
+      The log-density, broadcast shape of the inputs.
+
+    Raises:
+      TypeError: a non-numeric argument. ValueError: a NaN/inf or ``sigma ≤ 0``.
+    """
+    k = as_float_array("k", k)
+    x = as_float_array("x", x)
+    u = as_float_array("u", u)
+    sigma = as_float_array("sigma", sigma)
+    require_positive("sigma", sigma)
+    return _gaussian_log_prob(k, x, u, sigma)
+
+
+def _gaussian_log_prob(k, x, u, sigma):
     return -0.5 * ((u - k * x) / sigma) ** 2 - jnp.log(sigma) - 0.5 * jnp.log(2 * jnp.pi)
 
 
@@ -664,18 +1042,49 @@ def _discounts(sys, H, dt):
     return sys.gamma ** jnp.arange(H, dtype=dt)
 
 
-def surrogate(k, traj: Rollouts, sys: LQR):
-    """GPOMDP surrogate of one trajectory, ``Φ(k) = Σ_t (Σ_{h≥t} γʰ r_h) log π_k(u_t|x_t)``
-    (the samples held fixed): ``∇Φ`` is the GPOMDP gradient estimate, and
-    ``∇²Φ + ∇Φ (∇ log p)ᵀ`` the Hessian estimate of HARPG."""
+def _check_traj(traj: Any) -> Rollouts:
+    if not isinstance(traj, Rollouts):
+        raise TypeError(f"traj must be an optlab.rl.Rollouts, got {type(traj).__name__}")
+    x = as_float_array("traj.x", traj.x, ndim=1)
+    u = as_float_array("traj.u", traj.u, ndim=1)
+    r = as_float_array("traj.r", traj.r, ndim=1)
+    if not (x.shape == u.shape == r.shape) or x.shape[0] == 0:
+        raise ValueError(f"traj.x, traj.u and traj.r must be non-empty 1-D arrays of one length (one "
+                         f"trajectory), got shapes {x.shape}, {u.shape}, {r.shape}")
+    return Rollouts(x, u, r)
+
+
+def _surrogate(k, traj, sys):
     H = traj.r.shape[-1]
     disc = _discounts(sys, H, traj.r.dtype)
     togo = jnp.cumsum((disc * traj.r)[::-1])[::-1]
-    return jnp.sum(togo * gaussian_log_prob(k, traj.x, traj.u, sys.sigma))
+    return jnp.sum(togo * _gaussian_log_prob(k, traj.x, traj.u, sys.sigma))
+
+
+def surrogate(k, traj: Rollouts, sys: LQR):
+    """GPOMDP surrogate of one trajectory, ``Φ(k) = Σ_t (Σ_{h≥t} γʰ r_h) log π_k(u_t|x_t)``
+    (the samples held fixed): ``∇Φ`` is the GPOMDP gradient estimate, and
+    ``∇²Φ + ∇Φ (∇ log p)ᵀ`` the Hessian estimate of HARPG.
+
+    Args:
+      k: the gain, a finite scalar (differentiable).
+      traj: one trajectory, :class:`Rollouts` of 1-D arrays of length ``H``.
+      sys: the :class:`LQR` that generated it.
+
+    Returns:
+      ``Φ(k)``, a scalar.
+
+    Raises:
+      TypeError: ``traj`` not Rollouts, ``sys`` not an LQR, non-numeric input.
+      ValueError: non-scalar ``k``, mismatched or empty trajectory arrays, NaN/inf.
+    """
+    _require_lqr(sys)
+    k = as_float_array("k", k, ndim=0)
+    return _surrogate(k, _check_traj(traj), sys)
 
 
 def _score_sum(k, traj, sys):
-    return jnp.sum(gaussian_log_prob(k, traj.x, traj.u, sys.sigma))
+    return jnp.sum(_gaussian_log_prob(k, traj.x, traj.u, sys.sigma))
 
 
 def reinforce(key, k, sys: LQR, n: int, *, baseline: Any = None,
@@ -687,20 +1096,40 @@ def reinforce(key, k, sys: LQR, n: int, *, baseline: Any = None,
     * ``reward_to_go=True`` (GPOMDP): ``Σ_t ∇log π(u_t|x_t) (Σ_{h≥t} γʰ r_h − γᵗ b)``.
 
     ``baseline``: None (``b = 0``), a number, or ``"loo"`` (leave-one-out mean of the
-    other trajectories' returns: still unbiased, needs ``n ≥ 2``)."""
+    other trajectories' returns: still unbiased, needs ``n ≥ 2``).
+
+    Args:
+      key: a JAX PRNG key.
+      k: the gain, a finite scalar.
+      sys: an :class:`LQR` with a finite horizon.
+      n: positive number of trajectories (static).
+      baseline: ``None``, a finite number or ``"loo"``.
+      reward_to_go: use the GPOMDP form (a bool).
+
+    Returns:
+      ``(n,)`` gradient estimates.
+
+    Raises:
+      TypeError: integer seed, ``sys`` not an LQR, non-numeric ``k``/``baseline``,
+        non-bool ``reward_to_go``.
+      ValueError: infinite horizon, ``n < 1`` (``n < 2`` with ``"loo"``), an unknown
+        baseline string, NaN/inf.
+    """
+    require_key("key", key)
     _need_horizon(sys)
     require_int("n", n, minimum=1)
+    if not isinstance(reward_to_go, (bool, np.bool_)):
+        raise TypeError(f"reward_to_go must be a bool, got {type(reward_to_go).__name__}")
     if isinstance(baseline, str):
         if baseline != "loo":
             raise ValueError(f"baseline must be None, a number or 'loo', got {baseline!r}")
         if n < 2:
             raise ValueError("baseline='loo' needs n >= 2 trajectories")
     elif baseline is not None:
-        require_finite("baseline", jnp.asarray(baseline, float))
+        baseline = as_float_array("baseline", baseline, ndim=0)
     kind = "none" if baseline is None else ("loo" if isinstance(baseline, str) else "const")
     b = 0.0 if kind != "const" else baseline
-    require_finite("k", k)
-    k = jnp.asarray(k, jnp.result_type(k, float))
+    k = as_float_array("k", k, ndim=0)
     return _reinforce(key, k, jnp.asarray(b, k.dtype), sys, n, kind, bool(reward_to_go))
 
 
@@ -727,8 +1156,30 @@ def hessian_vector_product(k, v, traj: Rollouts, sys: LQR):
     """HARPG's Hessian estimate times ``v``:
     ``B v = ∇Φ · (∇ log p(τ|k) · v) + ∇²Φ v`` with ``Φ`` the GPOMDP surrogate, the
     second term by ``jax.jvp`` of ``jax.grad(Φ)`` (Fatkhullin et al. 2023, eq. for
-    ``B(τ, θ)``)."""
-    phi = lambda kk: surrogate(kk, traj, sys)  # noqa: E731
+    ``B(τ, θ)``).
+
+    Args:
+      k: the gain, a finite scalar.
+      v: the direction, a finite scalar.
+      traj: one trajectory (:class:`Rollouts` of 1-D arrays).
+      sys: the :class:`LQR`.
+
+    Returns:
+      ``B v``, a scalar.
+
+    Raises:
+      TypeError, ValueError: as :func:`surrogate`, and for ``v``.
+    """
+    _require_lqr(sys)
+    k = as_float_array("k", k, ndim=0)
+    v = as_float_array("v", v, ndim=0)
+    traj = _check_traj(traj)
+    return _hvp(k, v.astype(k.dtype), traj, sys)
+
+
+@functools.partial(jax.jit, static_argnames=("sys",))
+def _hvp(k, v, traj, sys):
+    phi = lambda kk: _surrogate(kk, traj, sys)  # noqa: E731
     g, hv = jax.jvp(jax.grad(phi), (k,), (v,))
     _, dlogp_v = jax.jvp(lambda kk: _score_sum(kk, traj, sys), (k,), (v,))
     return g * dlogp_v + hv
@@ -748,7 +1199,7 @@ def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
 
     def grad_est(key, k):
         traj = _rollout_one(key, k, sys)
-        return jax.grad(surrogate)(k, traj, sys)
+        return jax.grad(_surrogate)(k, traj, sys)
 
     def sched(t):
         base = 2.0 / (t + 2.0)
@@ -788,7 +1239,7 @@ def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
             qq = jax.random.uniform(kq, (), dt)
             k_hat = qq * k_new + (1 - qq) * k
             traj_hat = _rollout_one(k2, k_hat, sys)
-            v = hessian_vector_product(k_hat, k_new - k, traj_hat, sys)
+            v = _hvp(k_hat, k_new - k, traj_hat, sys)
             d_new = (1 - eta) * (d + v) + eta * grad_est(k1, k_new)
             return (k_new, d_new), k_new
         init = (k0, d0)
@@ -826,19 +1277,40 @@ def policy_gradient_run(key, sys: LQR, method: str, k0, num_iters: int, step_siz
     HARPG ``(1/2, 1/2)``: polynomially decaying schedules in the spirit of the analysis of
     Fatkhullin et al. (2023), with exponents chosen by us on the chapter's LQR (not the
     paper's constants).
+
+    Args:
+      key: a JAX PRNG key.
+      sys: an :class:`LQR` with a finite horizon (static).
+      method: ``"reinforce"``, ``"n-pg-igt"`` or ``"n-harpg"`` (static).
+      k0: initial gain, a finite scalar.
+      num_iters: positive number of iterations (static).
+      step_size: positive base step (may be traced, e.g. ``vmap`` over a grid).
+      eta_power, step_power: non-negative schedule exponents (defaults per method).
+
+    Returns:
+      :class:`PGRun`.
+
+    Raises:
+      TypeError: integer seed, ``sys`` not an LQR, non-numeric arguments.
+      ValueError: unknown method, infinite horizon, non-positive ``step_size``,
+        negative exponents, NaN/inf.
     """
-    if method not in _PG_DEFAULTS:
+    require_key("key", key)
+    if not isinstance(method, str) or method not in _PG_DEFAULTS:
         raise ValueError(f"method must be one of {sorted(_PG_DEFAULTS)}, got {method!r}")
     _need_horizon(sys)
     require_int("num_iters", num_iters, minimum=1)
+    k0 = as_float_array("k0", k0, ndim=0)
+    dt = k0.dtype
+    step_size = _as_scalar("step_size", step_size)
     require_positive("step_size", step_size)
-    require_finite("k0", k0)
     ep, sp = _PG_DEFAULTS[method]
     ep = ep if eta_power is None else eta_power
     sp = sp if step_power is None else step_power
+    ep, sp = _as_scalar("eta_power", ep), _as_scalar("step_power", sp)
     require_nonnegative("eta_power", ep)
     require_nonnegative("step_power", sp)
-    return _pg_run(key, k0, sys, method, num_iters, step_size, ep, sp)
+    return _pg_run(key, k0, sys, method, num_iters, step_size.astype(dt), ep.astype(dt), sp.astype(dt))
 
 
 class PolyakRun(NamedTuple):
@@ -852,29 +1324,49 @@ def polyak_policy_gradient(k0, sys: LQR, num_iters: int, *, j_star: float,
     """Exact policy-gradient ascent ``k ← k + η_t ∇J(k)`` with the Polyak step
     ``η_t = min((J* − J(k_t))/|∇J(k_t)|², max_step)`` (Polyak 1987; for policy
     gradient, Li et al. 2024), or a constant ``step_size`` when given (for comparison).
-    ``j_star`` may be an estimate; an overestimate makes the steps larger."""
+    ``j_star`` may be an estimate; an overestimate makes the steps larger.
+
+    Args:
+      k0: initial gain, a finite scalar.
+      sys: an :class:`LQR` (static).
+      num_iters: positive number of iterations (static).
+      j_star: the (estimated) optimal return, finite.
+      max_step: positive cap on the Polyak step (``inf`` allowed).
+      step_size: a positive constant step instead of Polyak's, or ``None``.
+
+    Returns:
+      :class:`PolyakRun`.
+
+    Raises:
+      TypeError: ``sys`` not an LQR, non-numeric arguments, non-integer ``num_iters``.
+      ValueError: NaN/inf, non-positive ``max_step``/``step_size``, ``num_iters < 1``.
+    """
+    _require_lqr(sys)
     require_int("num_iters", num_iters, minimum=1)
-    require_finite("k0", k0)
-    require_finite("j_star", jnp.asarray(j_star, float))
-    require_positive("max_step", max_step) if np.isfinite(max_step) else None
+    k0 = as_float_array("k0", k0, ndim=0)
+    j_star = _as_scalar("j_star", j_star)
+    max_step = as_float_array("max_step", max_step, ndim=0, finite=False)
+    if is_concrete(max_step) and (np.isnan(np.asarray(max_step)) or not np.asarray(max_step) > 0):
+        raise ValueError(f"max_step must be positive (inf allowed), got {max_step!r}")
     if step_size is not None:
+        step_size = _as_scalar("step_size", step_size)
         require_positive("step_size", step_size)
-    dt = jnp.result_type(k0, float)
+    dt = k0.dtype
     use_polyak = step_size is None
-    return _polyak(jnp.asarray(k0, dt), sys, num_iters, jnp.asarray(j_star, dt),
+    return _polyak(k0, sys, num_iters, jnp.asarray(j_star, dt),
                    jnp.asarray(max_step, dt), jnp.asarray(0.0 if use_polyak else step_size, dt),
                    use_polyak)
 
 
 @functools.partial(jax.jit, static_argnames=("sys", "num_iters", "use_polyak"))
 def _polyak(k0, sys, num_iters, j_star, max_step, step_size, use_polyak):
-    f = lambda kk: lqr_return(kk, sys)  # noqa: E731
+    f = lambda kk: _lqr_return(kk, sys)  # noqa: E731
     vg = jax.value_and_grad(f)
 
     def step(k, _):
         J, g = vg(k)
         if use_polyak:
-            eta = jnp.minimum((j_star - J) / jnp.maximum(g * g, 1e-300), max_step)
+            eta = jnp.minimum((j_star - J) / jnp.maximum(g * g, jnp.finfo(g.dtype).tiny), max_step)
             eta = jnp.maximum(eta, 0.0)
         else:
             eta = step_size
