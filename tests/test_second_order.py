@@ -2,23 +2,38 @@
 
 References: ``jax.hessian`` (dense Hessians), numpy dense solves / inverses /
 SVD in float64, scipy.optimize (minimisers), and ``optax.contrib.muon``.
+
+Identities checked to 1e-8 and beyond ask for float64 (the ``x64`` fixture, or
+``_x64`` around a hypothesis test); the float32 section at the end repeats the
+main checks in the readers' dtype with measured, relative tolerances.
 """
 
+import functools
+import time
+
 import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+import scipy.optimize
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-jax.config.update("jax_enable_x64", True)
-
-import jax.numpy as jnp  # noqa: E402
-import numpy as np  # noqa: E402
-import optax  # noqa: E402
-import pytest  # noqa: E402
-import scipy.optimize  # noqa: E402
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from optlab import second_order as so  # noqa: E402
+from optlab import second_order as so
 
 SETTINGS = settings(max_examples=15, deadline=None)
+
+
+def _x64(test):
+    """Run a hypothesis test body with float64 on (a fixture cannot wrap each example)."""
+
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        with jax.enable_x64(True):
+            return test(*args, **kwargs)
+
+    return wrapper
 
 
 def _smooth_fun(A, b):
@@ -38,7 +53,7 @@ def _np_polar(G):
 # ---------------------------------------------------------------- Newton family
 
 
-def test_pure_newton_is_cubing_map_and_blows_up():
+def test_pure_newton_is_cubing_map_and_blows_up(x64):
     f = lambda x: jnp.sqrt(1.0 + x[0] ** 2)  # noqa: E731
     tr = so.newton(f, jnp.array([2.0]), 4, schedule="pure")
     np.testing.assert_allclose(np.asarray(tr.params[:4, 0]), [2.0, -8.0, 512.0, -(512.0**3)], rtol=1e-9)
@@ -46,7 +61,7 @@ def test_pure_newton_is_cubing_map_and_blows_up():
 
 
 @pytest.mark.parametrize("kw", [dict(schedule="classical"), dict(schedule="aicn", smoothness=4.0)])
-def test_damped_newton_converges_from_two(kw):
+def test_damped_newton_converges_from_two(kw, x64):
     f = lambda x: jnp.sqrt(1.0 + x[0] ** 2)  # noqa: E731
     tr = so.newton(f, jnp.array([2.0]), 20, **kw)
     assert bool(tr.converged)
@@ -54,7 +69,7 @@ def test_damped_newton_converges_from_two(kw):
     assert np.all(np.diff(np.asarray(tr.values)) <= 1e-15)  # monotone
 
 
-def test_newton_solves_quadratic_in_one_step():
+def test_newton_solves_quadratic_in_one_step(x64):
     rng = np.random.default_rng(0)
     M = rng.standard_normal((6, 6))
     Q = M @ M.T + 6 * np.eye(6)
@@ -64,7 +79,7 @@ def test_newton_solves_quadratic_in_one_step():
     np.testing.assert_allclose(np.asarray(tr.params[1]), np.linalg.solve(Q, c), rtol=1e-10)
 
 
-def test_backtracking_and_regularized_newton_reach_scipy_minimizer():
+def test_backtracking_and_regularized_newton_reach_scipy_minimizer(x64):
     rng = np.random.default_rng(1)
     X = rng.standard_normal((80, 5)) * np.array([1, 1, 3, 0.3, 10])
     y = np.sign(X @ rng.standard_normal(5) + 0.5 * rng.standard_normal(80))
@@ -86,7 +101,7 @@ def test_backtracking_and_regularized_newton_reach_scipy_minimizer():
     np.testing.assert_allclose(np.asarray(tr.params[-1]), ref, atol=1e-5)
 
 
-def test_saddle_free_newton_escapes_where_newton_converges_to_saddle():
+def test_saddle_free_newton_escapes_where_newton_converges_to_saddle(x64):
     f = lambda z: 0.5 * z[0] ** 2 - 0.5 * z[1] ** 2 + 0.25 * z[1] ** 4  # noqa: E731
     z0 = jnp.array([1.0, 1e-3])
     newton = so.newton(f, z0, 20)
@@ -96,7 +111,7 @@ def test_saddle_free_newton_escapes_where_newton_converges_to_saddle():
     assert float(sfn.values[-1]) < -0.24
 
 
-def test_newton_decrement_matches_dense():
+def test_newton_decrement_matches_dense(x64):
     rng = np.random.default_rng(2)
     M = rng.standard_normal((5, 5))
     H = M @ M.T + np.eye(5)
@@ -110,6 +125,7 @@ def test_newton_decrement_matches_dense():
 
 @SETTINGS
 @given(seed=st.integers(0, 10_000), d=st.sampled_from([1, 5]))
+@_x64
 def test_hvp_matches_dense_hessian(seed, d):
     rng = np.random.default_rng(seed)
     A = jnp.array(rng.standard_normal((7, d)))
@@ -125,7 +141,7 @@ def _hvp_and_dense(A, b, x, v):
     return so.hvp(f, x, v), jax.hessian(f)(x) @ v
 
 
-def test_hvp_on_pytree():
+def test_hvp_on_pytree(x64):
     f = lambda p: jnp.sum(p["a"] ** 3) + jnp.sum(p["a"]) * jnp.sum(p["b"] ** 2)  # noqa: E731
     p = {"a": jnp.arange(1.0, 4.0), "b": jnp.array([0.5, -1.0])}
     v = {"a": jnp.ones(3), "b": jnp.array([1.0, 2.0])}
@@ -136,7 +152,7 @@ def test_hvp_on_pytree():
     np.testing.assert_allclose(np.concatenate([out["a"], out["b"]]), np.asarray(ref), rtol=1e-12)
 
 
-def test_hutchinson_unbiased_statistically():
+def test_hutchinson_unbiased_statistically(x64):
     rng = np.random.default_rng(3)
     d = 12
     A = jnp.array(rng.standard_normal((20, d)))
@@ -153,7 +169,7 @@ def test_hutchinson_unbiased_statistically():
     np.testing.assert_allclose(np.asarray(so.hutchinson_diagonal(f, x, jax.random.key(0), 2000)), mean)
 
 
-def test_hutchinson_exact_for_diagonal_hessian():
+def test_hutchinson_exact_for_diagonal_hessian(x64):
     f = lambda x: jnp.sum(jnp.arange(1.0, 6.0) * x**2)  # noqa: E731
     est = so.hutchinson_diagonal(f, jnp.ones(5), jax.random.key(1), 3)
     np.testing.assert_allclose(np.asarray(est), 2 * np.arange(1.0, 6.0), rtol=1e-12)
@@ -162,6 +178,7 @@ def test_hutchinson_exact_for_diagonal_hessian():
 @SETTINGS
 @given(seed=st.integers(0, 10_000), bp=st.sampled_from([(1, 1), (4, 30), (12, 40)]),
        lam=st.floats(1e-3, 10.0))
+@_x64
 def test_gauss_newton_woodbury_matches_dense(seed, bp, lam):
     b, p = bp
     rng = np.random.default_rng(seed)
@@ -174,6 +191,7 @@ def test_gauss_newton_woodbury_matches_dense(seed, bp, lam):
 @SETTINGS
 @given(seed=st.integers(0, 10_000), md=st.sampled_from([(1, 7), (8, 50), (24, 12)]),
        lam=st.floats(1e-4, 10.0))
+@_x64
 def test_mfac_static_matches_dense_solve(seed, md, lam):
     m, d = md
     rng = np.random.default_rng(seed)
@@ -186,7 +204,7 @@ def test_mfac_static_matches_dense_solve(seed, md, lam):
     np.testing.assert_allclose(np.asarray(so.empirical_fisher(jnp.array(G), lam)), F, rtol=1e-14)
 
 
-def test_mfac_window_is_last_m_gradients():
+def test_mfac_window_is_last_m_gradients(x64):
     rng = np.random.default_rng(4)
     d, m, lam = 30, 5, 0.1
     G = rng.standard_normal((13, d))
@@ -205,7 +223,7 @@ def test_mfac_window_is_last_m_gradients():
                                np.asarray(so.mfac_window_ihvp(w, jnp.array(x))), rtol=1e-9)
 
 
-def test_scale_by_mfac_pytree_matches_dense():
+def test_scale_by_mfac_pytree_matches_dense(x64):
     rng = np.random.default_rng(5)
     params = {"w": jnp.zeros((3, 2)), "b": jnp.zeros(4)}
     opt = so.scale_by_mfac(window=3, damping=0.5)
@@ -221,7 +239,7 @@ def test_scale_by_mfac_pytree_matches_dense():
     np.testing.assert_allclose(np.concatenate([np.ravel(u["b"]), np.ravel(u["w"])]), ref, rtol=1e-9)
 
 
-def test_rank1_ema_inverse_matches_explicit_inverse():
+def test_rank1_ema_inverse_matches_explicit_inverse(x64):
     rng = np.random.default_rng(6)
     n, beta = 8, 0.9
     X = np.eye(n)
@@ -240,6 +258,7 @@ shapes = st.sampled_from([(1, 1), (1, 6), (7, 3), (9, 9), (12, 5)])
 
 @SETTINGS
 @given(seed=st.integers(0, 10_000), shape=shapes)
+@_x64
 def test_polar_and_cubic_newton_schulz_match_numpy_svd(seed, shape):
     rng = np.random.default_rng(seed)
     # keep singular values away from 0 so that 60 cubic steps suffice
@@ -255,7 +274,7 @@ def test_polar_and_cubic_newton_schulz_match_numpy_svd(seed, shape):
     assert np.linalg.norm(X - ref, 2) < 1e-6
 
 
-def test_quintic_newton_schulz_band():
+def test_quintic_newton_schulz_band(x64):
     rng = np.random.default_rng(7)
     G = rng.standard_normal((32, 48)) @ np.diag(np.geomspace(1, 1e-2, 48))
     X = np.asarray(so.newton_schulz(jnp.array(G), 5, so.MUON_COEFFS))
@@ -272,7 +291,7 @@ def test_quintic_newton_schulz_band():
     np.testing.assert_allclose(np.sort(np.abs(np.linalg.eigvalsh(X @ X.T)))[::-1], s**2, rtol=1e-8)
 
 
-def test_shampoo_without_accumulation_is_polar_factor():
+def test_shampoo_without_accumulation_is_polar_factor(x64):
     rng = np.random.default_rng(8)
     for shape in [(6, 9), (9, 6), (7, 7)]:
         G = jnp.array(rng.standard_normal(shape))
@@ -288,7 +307,7 @@ def _np_inv_root(A, p, eps):
     return (V * lam ** (-1.0 / p)) @ V.T
 
 
-def test_scale_by_shampoo_accumulates_like_numpy():
+def test_scale_by_shampoo_accumulates_like_numpy(x64):
     rng = np.random.default_rng(9)
     W = jnp.zeros((4, 3))
     opt = so.scale_by_shampoo(decay=1.0, eps=1e-3)
@@ -319,7 +338,7 @@ def test_muon_matches_optax_contrib_muon(kw):
         p1, p2 = optax.apply_updates(p1, u1), optax.apply_updates(p2, u2)
 
 
-def test_spectral_steepest_descent_identity():
+def test_spectral_steepest_descent_identity(x64):
     rng = np.random.default_rng(11)
     G = rng.standard_normal((5, 7))
     P = np.asarray(so.polar_factor(jnp.array(G)))
@@ -332,7 +351,7 @@ def test_spectral_steepest_descent_identity():
         assert np.sum(G * D) <= nuclear + 1e-12
 
 
-def test_auon_scale_formula_and_spectrum_shape():
+def test_auon_scale_formula_and_spectrum_shape(x64):
     rng = np.random.default_rng(12)
     M = rng.standard_normal((6, 10))
     gamma = 1.5
@@ -366,7 +385,7 @@ def test_drop_layers_probability_and_identity():
     assert abs(kept["a"] / 400 - 0.2) < 0.07 and abs(kept["b"] / 400 - 0.8) < 0.07
 
 
-def test_run_transformation_matches_manual_loop_and_muon_decreases_loss():
+def test_run_transformation_matches_manual_loop_and_muon_decreases_loss(x64):
     rng = np.random.default_rng(13)
     A, C = jnp.array(rng.standard_normal((10, 6))), jnp.array(rng.standard_normal((10, 4)))
     loss = lambda W: 0.5 * jnp.sum((A @ W - C) ** 2)  # noqa: E731
@@ -442,7 +461,7 @@ def test_errors():
         so.newton(3.0, jnp.ones(2), 3)
 
 
-def test_newton_schulz_iterates_match_single_calls():
+def test_newton_schulz_iterates_match_single_calls(x64):
     rng = np.random.default_rng(14)
     for shape in [(5, 8), (8, 5)]:
         G = jnp.array(rng.standard_normal(shape))
@@ -494,7 +513,7 @@ def test_viz_figures_build_and_validate():
     assert len(fig.data) == 3
 
 
-def test_thermodynamic_solve_matches_dense_solve():
+def test_thermodynamic_solve_matches_dense_solve(x64):
     rng = np.random.default_rng(16)
     d = 12
     M = rng.standard_normal((d, d))
@@ -518,3 +537,163 @@ def test_thermodynamic_solve_matches_dense_solve():
                                temperature=-1.0)
     with pytest.raises(ValueError, match="F must have shape"):
         so.thermodynamic_solve(jnp.eye(3), jnp.array(g), jax.random.key(1), dt=0.1, num_steps=10)
+
+
+# ---------------------------------------------------------------- float32 (the readers' dtype)
+# Tolerances: a few times the largest error measured over 20 seeds (in parentheses).
+
+
+def test_float32_newton_family():
+    rng = np.random.default_rng(0)
+    M = rng.standard_normal((6, 6))
+    Q, c = M @ M.T + 6 * np.eye(6), rng.standard_normal(6)
+    Qj, cj = jnp.asarray(Q, jnp.float32), jnp.asarray(c, jnp.float32)
+    tr = so.newton(lambda x: 0.5 * x @ (Qj @ x) - cj @ x, jnp.zeros(6), 1)
+    assert tr.params.dtype == jnp.float32
+    ref = np.linalg.solve(Q, c)
+    assert np.linalg.norm(np.asarray(tr.params[1]) - ref) <= 1e-6 * np.linalg.norm(ref)  # (1.4e-7)
+    g, H = rng.standard_normal(5), M[:5, :5] @ M[:5, :5].T + np.eye(5)
+    np.testing.assert_allclose(float(so.newton_decrement(jnp.asarray(g, jnp.float32), jnp.asarray(H, jnp.float32))),
+                               np.sqrt(g @ np.linalg.solve(H, g)), rtol=1e-6)  # (1.4e-7)
+    f = lambda x: jnp.sqrt(1.0 + x[0] ** 2)  # noqa: E731
+    for kw in (dict(schedule="classical"), dict(schedule="aicn", smoothness=4.0)):
+        tr = so.newton(f, jnp.array([2.0]), 20, tol=1e-6, **kw)
+        assert bool(tr.converged) and abs(float(tr.params[-1, 0])) < 1e-6
+        assert np.all(np.diff(np.asarray(tr.values)) <= 0)
+
+
+def test_float32_backtracking_and_regularized_newton_reach_scipy_minimizer():
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((80, 5)) * np.array([1, 1, 3, 0.3, 10])
+    y = np.sign(X @ rng.standard_normal(5) + 0.5 * rng.standard_normal(80))
+    Xj, yj = jnp.asarray(X, jnp.float32), jnp.asarray(y, jnp.float32)
+
+    def f(w):  # logaddexp: log1p(exp(·)) overflows in float32 at this scale
+        return jnp.mean(jnp.logaddexp(0.0, -yj * (Xj @ w))) + 0.05 * w @ w
+
+    ref = scipy.optimize.minimize(
+        lambda w: np.mean(np.logaddexp(0.0, -y * (X @ w))) + 0.05 * w @ w, np.zeros(5),
+        jac=lambda w: -(X.T @ (y / (1 + np.exp(y * (X @ w))))) / 80 + 0.1 * w,
+        method="BFGS", options=dict(gtol=1e-12)).x
+    x0 = jnp.full(5, 3.0)
+    for tr in (so.newton_backtracking(f, x0, 30), so.gradient_regularized_newton(f, x0, 60, hess_lipschitz=1.0)):
+        assert np.linalg.norm(np.asarray(tr.params[-1]) - ref) <= 1e-6 * np.linalg.norm(ref)  # (1.1e-7)
+        v = np.asarray(tr.values)
+        assert np.all(np.diff(v) <= 1e-6 * np.abs(v[:-1]))  # monotone up to float32 rounding (1e-7)
+
+
+def test_float32_curvature_products_and_solves():
+    rng = np.random.default_rng(2)
+    A, b = rng.standard_normal((7, 5)), rng.standard_normal(7)
+    x, v = rng.standard_normal(5), rng.standard_normal(5)
+    with jax.enable_x64(True):
+        ref = np.asarray(jax.hessian(_smooth_fun(jnp.asarray(A), jnp.asarray(b)))(jnp.asarray(x)) @ v)
+    f32 = _smooth_fun(jnp.asarray(A, jnp.float32), jnp.asarray(b, jnp.float32))
+    out = np.asarray(so.hvp(f32, jnp.asarray(x, jnp.float32), jnp.asarray(v, jnp.float32)))
+    assert out.dtype == np.float32
+    assert np.linalg.norm(out - ref) <= 1e-6 * np.linalg.norm(ref)  # (1.8e-7)
+    # Gauss-Newton by Woodbury and M-FAC: relative error ≲ 4e-7·κ and 2e-7·κ (6.5e-8·κ, 3.4e-8·κ)
+    J, r, lam = rng.standard_normal((12, 40)), rng.standard_normal(12), 0.05
+    ref = np.linalg.solve(J.T @ J + lam * np.eye(40), J.T @ r)
+    out = np.asarray(so.gauss_newton_direction(jnp.asarray(J, jnp.float32), jnp.asarray(r, jnp.float32), lam))
+    kappa = np.linalg.cond(J @ J.T + lam * np.eye(12))
+    assert np.linalg.norm(out - ref) <= 4e-7 * kappa * np.linalg.norm(ref)
+    G, xx, lam = rng.standard_normal((8, 50)), rng.standard_normal(50), 0.1
+    F = lam * np.eye(50) + G.T @ G / 8
+    ref = np.linalg.solve(F, xx)
+    out = np.asarray(so.mfac_ihvp(so.mfac_static(jnp.asarray(G, jnp.float32), lam), jnp.asarray(xx, jnp.float32)))
+    assert np.linalg.norm(out - ref) <= 2e-7 * np.linalg.cond(F) * np.linalg.norm(ref)
+    # thermodynamic solve at zero temperature is gradient descent: 2e-7·κ (3.8e-8·κ)
+    d = 12
+    Mt = rng.standard_normal((d, d))
+    Ft, gt = Mt @ Mt.T / d + 0.1 * np.eye(d), rng.standard_normal(d)
+    ref = np.linalg.solve(Ft, gt)
+    r0 = so.thermodynamic_solve(jnp.asarray(Ft, jnp.float32), jnp.asarray(gt, jnp.float32), jax.random.key(0),
+                                dt=1.0 / np.linalg.eigvalsh(Ft).max(), num_steps=8000, temperature=0.0)
+    assert np.linalg.norm(np.asarray(r0.final) - ref) <= 2e-7 * np.linalg.cond(Ft) * np.linalg.norm(ref)
+
+
+def test_float32_polar_newton_schulz_and_shampoo():
+    rng = np.random.default_rng(3)
+    U, _ = np.linalg.qr(rng.standard_normal((12, 12)))
+    V, _ = np.linalg.qr(rng.standard_normal((5, 5)))
+    S = np.zeros((12, 5))
+    S[np.arange(5), np.arange(5)] = rng.uniform(0.05, 3.0, 5)
+    G = U @ S @ V.T
+    ref = _np_polar(G)
+    Gj = jnp.asarray(G, jnp.float32)
+    assert np.abs(np.asarray(so.polar_factor(Gj)) - ref).max() <= 1e-5  # (2.4e-6)
+    assert np.linalg.norm(np.asarray(so.newton_schulz(Gj, 60, so.CUBIC_COEFFS)) - ref, 2) <= 1e-5  # (1.3e-6)
+    Xs = so.newton_schulz_iterates(Gj, 6)
+    np.testing.assert_allclose(np.asarray(Xs[6]), np.asarray(so.newton_schulz(Gj, 6)), rtol=1e-5, atol=1e-6)
+    H = jnp.asarray(rng.standard_normal((6, 9)), jnp.float32)
+    out = np.asarray(so.shampoo_precondition(H, H @ H.T, H.T @ H, 0.0))
+    assert np.abs(out - _np_polar(np.asarray(H, float))).max() <= 2e-5  # (3.2e-6)
+
+
+# ---------------------------------------------------------------- no re-compilation
+
+
+def _counting(f):
+    calls = {"n": 0}
+
+    def wrapped(x):
+        calls["n"] += 1  # Python side effect: runs only while JAX traces
+        return f(x)
+
+    return wrapped, calls
+
+
+@pytest.mark.parametrize("method", ["newton", "classical", "fixed", "backtracking", "saddle_free", "regularized"])
+def test_newton_family_compiles_once_per_shape(method):
+    rng = np.random.default_rng(4)
+    A = jnp.asarray(rng.standard_normal((7, 3)), jnp.float32)
+    fun, calls = _counting(_smooth_fun(A, jnp.zeros(7)))
+    run = {
+        "newton": lambda x0, h: so.newton(fun, x0, 5, tol=h),
+        "classical": lambda x0, h: so.newton(fun, x0, 5, schedule="classical", tol=h),
+        "fixed": lambda x0, h: so.newton(fun, x0, 5, schedule=h, tol=1e-6),
+        "backtracking": lambda x0, h: so.newton_backtracking(fun, x0, 5, shrink=h),
+        "saddle_free": lambda x0, h: so.saddle_free_newton(fun, x0, 5, eps=h),
+        "regularized": lambda x0, h: so.gradient_regularized_newton(fun, x0, 5, hess_lipschitz=h),
+    }[method]
+    t0 = time.perf_counter()
+    jax.block_until_ready(run(jnp.asarray(rng.standard_normal(3), jnp.float32), 0.5).params)
+    cold = time.perf_counter() - t0
+    traced = calls["n"]
+    assert traced > 0
+    t0 = time.perf_counter()
+    # new start, new numeric hyper-parameter, same shapes: no new trace
+    tr = run(jnp.asarray(rng.standard_normal(3), jnp.float32), 0.25)
+    jax.block_until_ready(tr.params)
+    warm = time.perf_counter() - t0
+    assert calls["n"] == traced, f"{method} re-traced"
+    assert warm < cold
+
+
+def test_run_transformation_and_thermodynamic_solve_compile_once():
+    rng = np.random.default_rng(5)
+    A = jnp.asarray(rng.standard_normal((10, 6)), jnp.float32)
+    loss, calls = _counting(lambda W: 0.5 * jnp.sum((A @ W) ** 2))
+    opt = so.muon(0.05)
+    so.run_transformation(opt, loss, jnp.ones((6, 4)), 10)
+    traced = calls["n"]
+    _, losses = so.run_transformation(opt, loss, jnp.asarray(rng.standard_normal((6, 4)), jnp.float32), 10)
+    assert calls["n"] == traced and losses.shape == (11,)
+    F = jnp.eye(4) * 2.0
+    before = so._tngd._cache_size()
+    so.thermodynamic_solve(F, jnp.ones(4), jax.random.key(0), dt=0.1, num_steps=50)
+    mid = so._tngd._cache_size()
+    so.thermodynamic_solve(3 * F, -jnp.ones(4), jax.random.key(1), dt=0.05, num_steps=50, burn_in=10,
+                           temperature=0.1)
+    assert so._tngd._cache_size() == mid <= before + 1
+
+
+def test_solvers_trace_their_products_at_highest_precision():
+    """On NVIDIA GPUs float32 matmuls default to TF32; the solvers ask for HIGHEST."""
+    f = lambda x: 0.5 * x @ (jnp.eye(3) @ x)  # noqa: E731
+    jaxpr = str(jax.make_jaxpr(lambda x: so.newton(f, x, 2).params)(jnp.ones(3)))
+    assert "dot_general" in jaxpr and "Precision.DEFAULT" not in jaxpr
+    assert jaxpr.count("Precision.HIGHEST") >= 1
+    jaxpr = str(jax.make_jaxpr(lambda G: so.newton_schulz(G, 3))(jnp.ones((3, 4))))
+    assert "Precision.HIGHEST" in jaxpr and "precision=None" not in jaxpr

@@ -32,6 +32,8 @@ region), Maity 2025 (AuON), Gruntkowska et al. 2025 (Drop-Muon).
 
 from __future__ import annotations
 
+import functools
+from functools import partial
 from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import jax
@@ -99,19 +101,123 @@ MUON_COEFFS = (3.4445, -4.7750, 2.0315)
 # ---------------------------------------------------------------------------
 
 
-def _check_vector(name: str, x: Array) -> None:
-    _checks.require_ndim(name, x, 1)
-    _checks.require_finite(name, x)
+HIGHEST = jax.lax.Precision.HIGHEST
 
 
-def _check_matrix(name: str, x: Array) -> None:
-    _checks.require_ndim(name, x, 2)
-    _checks.require_finite(name, x)
+def _highest_precision(fn):
+    """Run ``fn`` (and trace its matrix products) at ``Precision.HIGHEST``.
+
+    NVIDIA GPUs run float32 matmuls in TF32 (10-bit mantissa) by default, which
+    changes the result of linear solves and matrix iterations; this keeps float32
+    results the same on CPU and GPU."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with jax.default_matmul_precision("highest"):
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
-def _check_fun(fun: Callable) -> None:
-    if not callable(fun):
-        raise TypeError(f"fun must be callable, got {type(fun).__name__}")
+class _ById:
+    """Wrap an object (an optax transformation) so that ``jax.jit`` hashes it by identity."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return isinstance(other, _ById) and other.obj is self.obj
+
+
+def _check_vector(name: str, x: Array) -> Array:
+    """``x`` as a non-empty, finite 1-D float array (lists and integers converted)."""
+    x = _checks.as_float_array(name, x, ndim=1)
+    if x.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array, got shape {x.shape}")
+    return x
+
+
+def _check_matrix(name: str, x: Array, *, square: bool = False) -> Array:
+    """``x`` as a non-empty, finite 2-D float array (lists and integers converted)."""
+    x = _checks.as_float_array(name, x, ndim=2)
+    if 0 in x.shape:
+        raise ValueError(f"{name} must be a non-empty 2-D array, got shape {x.shape}")
+    if square and x.shape[0] != x.shape[1]:
+        raise ValueError(f"{name} must be square, got shape {x.shape}")
+    return x
+
+
+def _check_tree(name: str, tree: Any) -> Any:
+    """Every leaf of ``tree`` as a finite float array; refuse an empty pytree."""
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    if not leaves:
+        raise ValueError(f"{name} must hold at least one array, got {tree!r}")
+    return jax.tree_util.tree_unflatten(treedef, [_checks.as_float_array(name, leaf) for leaf in leaves])
+
+
+def _scalar(name: str, value: Any) -> None:
+    """``value`` must be one real number (not a string, None, or an array of several)."""
+    _checks.as_float_array(name, value, ndim=0, finite=False)
+
+
+def _positive(name: str, value: Any) -> None:
+    _scalar(name, value)
+    _checks.require_positive(name, value)
+
+
+def _nonnegative(name: str, value: Any) -> None:
+    _scalar(name, value)
+    _checks.require_nonnegative(name, value)
+
+
+def _in_range(name: str, value: Any, low: float, high: float, **kw) -> None:
+    _scalar(name, value)
+    _checks.require_in_range(name, value, low, high, **kw)
+
+
+def _check_fun(fun: Callable, x: Any = None, name: str = "fun") -> None:
+    """``fun`` callable and, given ``x``, returning a real scalar at ``x`` (checked by shape only)."""
+    _checks.require_callable(name, fun)
+    if x is None:
+        return
+    try:
+        out = jax.eval_shape(fun, x)
+    except Exception as err:  # noqa: BLE001 - re-raised naming the argument
+        raise TypeError(f"{name} must accept the point given; calling it failed with "
+                        f"{type(err).__name__}: {err}") from err
+    if not (hasattr(out, "shape") and out.shape == () and jnp.issubdtype(out.dtype, jnp.floating)):
+        raise ValueError(f"{name} must return a real scalar, got "
+                         f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}")
+
+
+def _check_hessian_fn(hessian_fn: Optional[Callable], x: Array) -> None:
+    if hessian_fn is None:
+        return
+    _checks.require_callable("hessian_fn", hessian_fn)
+    try:
+        out = jax.eval_shape(hessian_fn, x)
+    except Exception as err:  # noqa: BLE001
+        raise TypeError(f"hessian_fn failed on x0: {type(err).__name__}: {err}") from err
+    d = x.shape[0]
+    if getattr(out, "shape", None) != (d, d):
+        raise ValueError(f"hessian_fn must return a ({d}, {d}) matrix, got {getattr(out, 'shape', out)}")
+
+
+def _check_coeffs(name: str, coeffs: Any) -> None:
+    c = _checks.as_float_array(name, coeffs, ndim=1)
+    if c.shape[0] != 3:
+        raise ValueError(f"{name} must be three numbers (a, b, c), got {c.shape[0]}")
+
+
+def _check_transformation(name: str, opt: Any) -> None:
+    if not (callable(getattr(opt, "init", None)) and callable(getattr(opt, "update", None))):
+        raise TypeError(f"{name} must be an optax.GradientTransformation (with init and update), "
+                        f"got {type(opt).__name__}")
 
 
 # ---------------------------------------------------------------------------
@@ -137,21 +243,41 @@ class NewtonTrace(NamedTuple):
     converged: Array
 
 
+@_highest_precision
 def newton_decrement(g: Array, H: Array) -> Array:
-    """Local dual norm ``λ(x) = ‖∇f(x)‖*_x = √(gᵀ H⁻¹ g)`` (Newton decrement)."""
+    """Local dual norm ``λ(x) = ‖∇f(x)‖*_x = √(gᵀ H⁻¹ g)`` (Newton decrement).
+
+    Args:
+      g: gradient, shape ``(d,)``.
+      H: Hessian, shape ``(d, d)`` (positive definite for a meaningful value).
+
+    Returns:
+      The scalar ``λ`` (``gᵀH⁻¹g`` clipped at 0 before the square root).
+
+    Raises:
+      TypeError: non-numeric input.
+      ValueError: wrong shapes, empty or non-finite input.
+    """
+    g = _check_vector("g", g)
+    H = _check_matrix("H", H)
+    _checks.require_shape("H", H, (g.shape[0], g.shape[0]))
     return jnp.sqrt(jnp.maximum(g @ jnp.linalg.solve(H, g), 0.0))
 
 
-def _scan_second_order(fun, x0, num_steps, step_fn, tol):
-    """Shared engine: ``step_fn(x) -> (x_next, alpha)`` iterated in ``lax.scan``."""
-    value_and_grad = jax.value_and_grad(fun)
+@partial(jax.jit, static_argnames=("step", "fun", "hess", "num_steps", "config"))
+def _newton_engine(step, fun, hess, x0, num_steps, tol, hyper, config):
+    """Shared engine: ``step(fun, hess, x, hyper, config) -> (x_next, alpha)`` iterated in
+    ``lax.scan``.  Module-level ``jit``: one compile per (step rule, ``fun``, ``hess``,
+    shape of ``x0``, ``num_steps``, ``config``); ``x0``, ``tol`` and the numeric
+    hyper-parameters ``hyper`` are traced, so new values do not recompile.  Matrix
+    products run at ``Precision.HIGHEST`` (no TF32 on GPUs)."""
+    with jax.default_matmul_precision("highest"):
+        value_and_grad = jax.value_and_grad(fun)
 
-    def body(x, _):
-        x_next, alpha = step_fn(x)
-        return x_next, (x_next, alpha)
+        def body(x, _):
+            x_next, alpha = step(fun, hess, x, hyper, config)
+            return x_next, (x_next, alpha)
 
-    @jax.jit
-    def go(x0):
         _, (xs, alphas) = jax.lax.scan(body, x0, None, length=num_steps)
         params = jnp.concatenate([x0[None], xs], axis=0)
         values, grads = jax.vmap(value_and_grad)(params)
@@ -159,17 +285,44 @@ def _scan_second_order(fun, x0, num_steps, step_fn, tol):
         converged = jnp.isfinite(grad_norms[-1]) & (grad_norms[-1] <= tol)
         return NewtonTrace(params, values, grad_norms, alphas, converged)
 
-    return go(x0)
+
+def _hessian(fun, hess, x):
+    return jax.hessian(fun)(x) if hess is None else hess(x)
 
 
-def _validate_newton(fun, x0, num_steps, tol):
-    _check_fun(fun)
-    _check_vector("x0", x0)
+def _validate_newton(fun, x0, num_steps, tol, hessian_fn=None):
+    _checks.require_callable("fun", fun)
+    x0 = _check_vector("x0", x0)
     _checks.require_int("num_steps", num_steps, minimum=1)
-    _checks.require_positive("tol", tol)
+    _positive("tol", tol)
+    _check_fun(fun, x0)
+    _check_hessian_fn(hessian_fn, x0)
+    return x0
+
+
+def _hyper(x0, *values):
+    return tuple(jnp.asarray(v, x0.dtype) for v in values)
 
 
 _SCHEDULES = ("pure", "classical", "aicn")
+
+
+def _newton_step(fun, hess, x, hyper, schedule):
+    """One damped Newton step ``x − α H⁻¹g`` with the step size ``α`` of ``schedule``."""
+    smoothness, fixed_step = hyper
+    g, H = jax.grad(fun)(x), _hessian(fun, hess, x)
+    d = jnp.linalg.solve(H, g)
+    lam = jnp.sqrt(jnp.maximum(g @ d, 0.0))  # Newton decrement λ
+    if schedule == "pure":
+        alpha = jnp.ones((), x.dtype)
+    elif schedule == "classical":
+        alpha = 1.0 / (1.0 + lam)
+    elif schedule == "aicn":
+        Llam = smoothness * lam
+        alpha = jnp.where(Llam > 1e-12, (jnp.sqrt(1.0 + 2.0 * Llam) - 1.0) / jnp.maximum(Llam, 1e-30), 1.0)
+    else:  # "fixed"
+        alpha = fixed_step
+    return x - alpha * d, alpha
 
 
 def newton(
@@ -194,37 +347,57 @@ def newton(
       schedules of Hanzely et al. build on;
     - a positive float: fixed ``α``.
 
-    ``hessian_fn`` replaces the exact Hessian ``jax.hessian(fun)``.
+    ``hessian_fn`` replaces the exact Hessian ``jax.hessian(fun)``.  The run is
+    compiled once per (``fun``, ``hessian_fn``, shape of ``x0``, ``num_steps``,
+    schedule kind): pass the same function objects to reuse it.
+
+    Args:
+      fun: scalar objective, JAX-traceable.
+      x0: start, shape ``(d,)``, finite (lists and integers are converted).
+      num_steps: number of Newton steps, ``>= 1``.
+      schedule: ``"pure"``, ``"classical"``, ``"aicn"`` or a fixed step ``> 0``.
+      smoothness: ``L > 0``, required by ``"aicn"``.
+      hessian_fn: ``x ↦ (d, d)`` matrix, default the exact Hessian.
+      tol: ``converged`` means ``‖∇f(x_N)‖ ≤ tol``.
+
+    Returns:
+      A :class:`NewtonTrace`.
+
+    Raises:
+      TypeError: ``fun``/``hessian_fn`` not callable, non-numeric input.
+      ValueError: an argument of the wrong shape, range or value.
     """
-    _validate_newton(fun, x0, num_steps, tol)
+    x0 = _validate_newton(fun, x0, num_steps, tol, hessian_fn)
     if isinstance(schedule, str):
         if schedule not in _SCHEDULES:
             raise ValueError(f"schedule must be one of {_SCHEDULES} or a positive float, got {schedule!r}")
         if schedule == "aicn":
             if smoothness is None:
                 raise ValueError("schedule='aicn' needs smoothness (the constant L), got None")
-            _checks.require_positive("smoothness", smoothness)
+            _positive("smoothness", smoothness)
+        kind, fixed = schedule, 1.0
     else:
-        _checks.require_positive("schedule (a fixed step size)", schedule)
-    grad = jax.grad(fun)
-    hess = jax.hessian(fun) if hessian_fn is None else hessian_fn
+        _positive("schedule (a fixed step size)", schedule)
+        kind, fixed = "fixed", schedule
+    hyper = _hyper(x0, 1.0 if smoothness is None else smoothness, fixed)
+    return _newton_engine(_newton_step, fun, hessian_fn, x0, num_steps, tol, hyper, kind)
 
-    def step_fn(x):
-        g, H = grad(x), hess(x)
-        d = jnp.linalg.solve(H, g)
-        lam = jnp.sqrt(jnp.maximum(g @ d, 0.0))
-        if schedule == "pure":
-            alpha = jnp.ones((), x.dtype)
-        elif schedule == "classical":
-            alpha = 1.0 / (1.0 + lam)
-        elif schedule == "aicn":
-            Llam = smoothness * lam
-            alpha = jnp.where(Llam > 1e-12, (jnp.sqrt(1.0 + 2.0 * Llam) - 1.0) / jnp.maximum(Llam, 1e-30), 1.0)
-        else:
-            alpha = jnp.asarray(schedule, x.dtype)
-        return x - alpha * d, alpha
 
-    return _scan_second_order(fun, jnp.asarray(x0), num_steps, step_fn, tol)
+def _backtracking_step(fun, hess, x, hyper, max_backtracks):
+    """Newton direction ``d = H⁻¹g``, then the largest ``α = shrinkʲ`` passing Armijo's test."""
+    armijo, shrink = hyper
+    f, g, H = fun(x), jax.grad(fun)(x), _hessian(fun, hess, x)
+    d = jnp.linalg.solve(H, g)
+    slope = g @ d
+
+    def cond(state):
+        alpha, j = state
+        bad = ~(fun(x - alpha * d) <= f - armijo * alpha * slope)
+        return bad & (j < max_backtracks)
+
+    alpha, _ = jax.lax.while_loop(cond, lambda s: (s[0] * shrink, s[1] + 1),
+                                  (jnp.ones((), x.dtype), 0))
+    return x - alpha * d, alpha
 
 
 def newton_backtracking(
@@ -239,29 +412,35 @@ def newton_backtracking(
     tol: float = 1e-8,
 ) -> NewtonTrace:
     """Newton direction with Armijo backtracking: the largest ``α = shrinkʲ`` with
-    ``f(x − αd) ≤ f(x) − armijo·α·gᵀd``, ``d = H⁻¹g`` (``H`` positive definite)."""
-    _validate_newton(fun, x0, num_steps, tol)
-    _checks.require_in_range("armijo", armijo, 0.0, 0.5, low_inclusive=False, high_inclusive=False)
-    _checks.require_in_range("shrink", shrink, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+    ``f(x − αd) ≤ f(x) − armijo·α·gᵀd``, ``d = H⁻¹g`` (``H`` positive definite).
+
+    Args:
+      fun, x0, num_steps, hessian_fn, tol: as in :func:`newton`.
+      armijo: sufficient-decrease constant in ``(0, 0.5)``.
+      shrink: backtracking factor in ``(0, 1)``.
+      max_backtracks: at most that many halvings per step, ``>= 1``.
+
+    Returns:
+      A :class:`NewtonTrace` (``step_sizes`` holds the accepted ``α``).
+
+    Raises:
+      TypeError, ValueError: as in :func:`newton`.
+    """
+    x0 = _validate_newton(fun, x0, num_steps, tol, hessian_fn)
+    _in_range("armijo", armijo, 0.0, 0.5, low_inclusive=False, high_inclusive=False)
+    _in_range("shrink", shrink, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
     _checks.require_int("max_backtracks", max_backtracks, minimum=1)
-    grad = jax.grad(fun)
-    hess = jax.hessian(fun) if hessian_fn is None else hessian_fn
+    return _newton_engine(_backtracking_step, fun, hessian_fn, x0, num_steps, tol,
+                          _hyper(x0, armijo, shrink), int(max_backtracks))
 
-    def step_fn(x):
-        f, g, H = fun(x), grad(x), hess(x)
-        d = jnp.linalg.solve(H, g)
-        slope = g @ d
 
-        def cond(state):
-            alpha, j = state
-            bad = ~(fun(x - alpha * d) <= f - armijo * alpha * slope)
-            return bad & (j < max_backtracks)
-
-        alpha, _ = jax.lax.while_loop(cond, lambda s: (s[0] * shrink, s[1] + 1),
-                                      (jnp.ones((), x.dtype), 0))
-        return x - alpha * d, alpha
-
-    return _scan_second_order(fun, jnp.asarray(x0), num_steps, step_fn, tol)
+def _saddle_free_step(fun, hess, x, hyper, config):
+    """``x − α V|Λ|⁻¹Vᵀg`` with ``|λ|`` floored at ``eps``."""
+    step_size, eps = hyper
+    g, H = jax.grad(fun)(x), jax.hessian(fun)(x)
+    lam, V = jnp.linalg.eigh(H)
+    d = V @ ((V.T @ g) / jnp.maximum(jnp.abs(lam), eps))
+    return x - step_size * d, step_size
 
 
 def saddle_free_newton(
@@ -275,20 +454,33 @@ def saddle_free_newton(
 ) -> NewtonTrace:
     """Saddle-free Newton (Dauphin et al. 2014): ``x⁺ = x − α |H|⁻¹ g`` where
     ``|H| = V|Λ|Vᵀ`` (absolute eigenvalues, floored at ``eps``).  Negative
-    curvature directions are followed *downhill* instead of towards the saddle."""
-    _validate_newton(fun, x0, num_steps, tol)
-    _checks.require_positive("step_size", step_size)
-    _checks.require_positive("eps", eps)
-    grad = jax.grad(fun)
-    hess = jax.hessian(fun)
+    curvature directions are followed *downhill* instead of towards the saddle.
 
-    def step_fn(x):
-        g, H = grad(x), hess(x)
-        lam, V = jnp.linalg.eigh(H)
-        d = V @ ((V.T @ g) / jnp.maximum(jnp.abs(lam), eps))
-        return x - step_size * d, jnp.asarray(step_size, x.dtype)
+    Args:
+      fun, x0, num_steps, tol: as in :func:`newton`.
+      step_size: ``α > 0``.
+      eps: floor ``> 0`` on ``|λ_i|``.
 
-    return _scan_second_order(fun, jnp.asarray(x0), num_steps, step_fn, tol)
+    Returns:
+      A :class:`NewtonTrace`.
+
+    Raises:
+      TypeError, ValueError: as in :func:`newton`.
+    """
+    x0 = _validate_newton(fun, x0, num_steps, tol)
+    _positive("step_size", step_size)
+    _positive("eps", eps)
+    return _newton_engine(_saddle_free_step, fun, None, x0, num_steps, tol,
+                          _hyper(x0, step_size, eps), None)
+
+
+def _regularized_step(fun, hess, x, hyper, config):
+    """``x − (B + √(H‖g‖)·I)⁻¹g``; records the regulariser ``λ = √(H‖g‖)``."""
+    (hess_lipschitz,) = hyper
+    g, B = jax.grad(fun)(x), _hessian(fun, hess, x)
+    lam = jnp.sqrt(hess_lipschitz * jnp.linalg.norm(g))
+    d = jnp.linalg.solve(B + lam * jnp.eye(x.shape[0], dtype=x.dtype), g)
+    return x - d, lam
 
 
 def gradient_regularized_newton(
@@ -307,19 +499,21 @@ def gradient_regularized_newton(
     the setting of *gradient-normalized smoothness* (Semenov et al.), whose
     regulariser ties the damping to the gradient norm.  ``step_sizes`` records
     the regulariser ``λ_k = √(H‖g_k‖)``.
+
+    Args:
+      fun, x0, num_steps, hessian_fn, tol: as in :func:`newton`.
+      hess_lipschitz: ``H > 0``.
+
+    Returns:
+      A :class:`NewtonTrace`.
+
+    Raises:
+      TypeError, ValueError: as in :func:`newton`.
     """
-    _validate_newton(fun, x0, num_steps, tol)
-    _checks.require_positive("hess_lipschitz", hess_lipschitz)
-    grad = jax.grad(fun)
-    hess = jax.hessian(fun) if hessian_fn is None else hessian_fn
-
-    def step_fn(x):
-        g, B = grad(x), hess(x)
-        lam = jnp.sqrt(hess_lipschitz * jnp.linalg.norm(g))
-        d = jnp.linalg.solve(B + lam * jnp.eye(x.shape[0], dtype=x.dtype), g)
-        return x - d, lam
-
-    return _scan_second_order(fun, jnp.asarray(x0), num_steps, step_fn, tol)
+    x0 = _validate_newton(fun, x0, num_steps, tol, hessian_fn)
+    _positive("hess_lipschitz", hess_lipschitz)
+    return _newton_engine(_regularized_step, fun, hessian_fn, x0, num_steps, tol,
+                          _hyper(x0, hess_lipschitz), None)
 
 
 # ---------------------------------------------------------------------------
@@ -330,39 +524,65 @@ def gradient_regularized_newton(
 def hvp(fun: Callable[[Array], Array], x: Array, v: Array) -> Array:
     """Hessian–vector product ``∇²f(x)v`` by forward-over-reverse differentiation
     (one extra gradient's cost, never forming ``∇²f``).  ``x`` and ``v`` may be pytrees."""
-    _check_fun(fun)
+    _checks.require_callable("fun", fun)
+    x, v = _check_tree("x", x), _check_tree("v", v)
     _checks.require_same_shape("x", x, "v", v)
-    _checks.require_finite("x", x)
-    _checks.require_finite("v", v)
+    _check_fun(fun, x)
     return jax.jvp(jax.grad(fun), (x,), (v,))[1]
 
 
 def hutchinson_samples(fun: Callable[[Array], Array], x: Array, key: Array, num_samples: int) -> Array:
     """``num_samples`` independent unbiased estimates ``z ⊙ ∇²f(x)z`` of ``diag ∇²f(x)``,
-    ``z`` Rademacher (AdaHessian's curvature estimate), shape ``(num_samples, d)``."""
-    _check_fun(fun)
-    _check_vector("x", x)
+    ``z`` Rademacher (AdaHessian's curvature estimate), shape ``(num_samples, d)``.
+
+    Args:
+      fun: scalar objective; x: point ``(d,)``; key: a JAX PRNG key;
+      num_samples: number of probes, ``>= 1``.
+
+    Returns:
+      Array of shape ``(num_samples, d)``.
+
+    Raises:
+      TypeError: ``fun`` not callable, ``key`` not a PRNG key (e.g. an integer seed).
+      ValueError: ``x`` not a finite non-empty vector, ``num_samples < 1``.
+    """
+    _checks.require_callable("fun", fun)
+    x = _check_vector("x", x)
+    _checks.require_key("key", key)
     _checks.require_int("num_samples", num_samples, minimum=1)
+    _check_fun(fun, x)
     z = jax.random.rademacher(key, (num_samples, x.shape[0]), dtype=x.dtype)
     hz = jax.vmap(lambda v: jax.jvp(jax.grad(fun), (x,), (v,))[1])(z)
     return z * hz
 
 
 def hutchinson_diagonal(fun: Callable[[Array], Array], x: Array, key: Array, num_samples: int) -> Array:
-    """Hutchinson's estimate of ``diag ∇²f(x)``: the mean of :func:`hutchinson_samples`."""
+    """Hutchinson's estimate of ``diag ∇²f(x)``: the mean of :func:`hutchinson_samples`
+    (same arguments and errors); shape ``(d,)``."""
     return jnp.mean(hutchinson_samples(fun, x, key, num_samples), axis=0)
 
 
+@_highest_precision
 def gauss_newton_direction(J: Array, r: Array, damping: float) -> Array:
     """Damped Gauss–Newton direction ``(JᵀJ + λI)⁻¹Jᵀr`` computed as ``Jᵀ(JJᵀ + λI)⁻¹r``.
 
     ``J`` is the ``b × p`` Jacobian of the residuals ``r`` (``b`` = batch size);
     the Duncan–Guttman / Woodbury identity replaces a ``p × p`` solve by a
     ``b × b`` Cholesky solve: cost ``O(b²p + b³)`` (exact Gauss–Newton, EGN).
+
+    Args:
+      J: ``(b, p)`` Jacobian; r: ``(b,)`` residuals; damping: ``λ > 0``.
+
+    Returns:
+      The direction, shape ``(p,)``.
+
+    Raises:
+      TypeError: non-numeric input.
+      ValueError: wrong shapes, non-finite entries, ``damping <= 0``.
     """
-    _check_matrix("J", J)
-    _check_vector("r", r)
-    _checks.require_positive("damping", damping)
+    J = _check_matrix("J", J)
+    r = _check_vector("r", r)
+    _positive("damping", damping)
     if r.shape[0] != J.shape[0]:
         raise ValueError(f"r must have length J.shape[0]={J.shape[0]}, got {r.shape[0]}")
     K = J @ J.T + damping * jnp.eye(J.shape[0], dtype=J.dtype)
@@ -381,14 +601,20 @@ class MFACState(NamedTuple):
     damping: Array
 
 
+@_highest_precision
 def empirical_fisher(grads: Array, damping: float) -> Array:
-    """Dense ``λI + (1/m)GᵀG`` for ``grads = G`` of shape ``(m, d)`` (reference only: O(d²) memory)."""
-    _check_matrix("grads", grads)
-    _checks.require_positive("damping", damping)
+    """Dense ``λI + (1/m)GᵀG`` for ``grads = G`` of shape ``(m, d)`` (reference only: O(d²) memory).
+
+    Raises:
+      TypeError: non-numeric input.  ValueError: ``grads`` not a finite 2-D array, ``damping <= 0``.
+    """
+    grads = _check_matrix("grads", grads)
+    _positive("damping", damping)
     m, d = grads.shape
     return damping * jnp.eye(d, dtype=grads.dtype) + grads.T @ grads / m
 
 
+@_highest_precision
 def mfac_static(grads: Array, damping: float) -> MFACState:
     """M-FAC precomputation (Frantar et al. 2021) by the recursive Sherman–Morrison
     (Woodbury) update, ``O(dm²)`` time and ``O(dm)`` memory.
@@ -397,8 +623,8 @@ def mfac_static(grads: Array, damping: float) -> MFACState:
     ``F_i⁻¹ = F_{i−1}⁻¹ − vᵢvᵢᵀ/(m + gᵢᵀvᵢ)``, ``vᵢ = F_{i−1}⁻¹gᵢ``, and ``vᵢ``
     itself is an inverse-Hessian-vector product of the previous factorisation.
     """
-    _check_matrix("grads", grads)
-    _checks.require_positive("damping", damping)
+    grads = _check_matrix("grads", grads)
+    _positive("damping", damping)
     m, d = grads.shape
     lam = jnp.asarray(damping, grads.dtype)
 
@@ -418,12 +644,17 @@ def mfac_static(grads: Array, damping: float) -> MFACState:
     return MFACState(V, den, lam)
 
 
+@_highest_precision
 def mfac_ihvp(state: MFACState, x: Array) -> Array:
-    """Inverse-Fisher-vector product ``F⁻¹x`` from :func:`mfac_static`: ``O(dm)``."""
+    """Inverse-Fisher-vector product ``F⁻¹x`` from :func:`mfac_static`: ``O(dm)``.
+
+    Raises:
+      TypeError: ``state`` not an :class:`MFACState`.  ValueError: ``x`` of the wrong shape or non-finite.
+    """
     if not isinstance(state, MFACState):
         raise TypeError(f"state must be an MFACState (from mfac_static), got {type(state).__name__}")
+    x = _checks.as_float_array("x", x)
     _checks.require_shape("x", x, (state.inv_grads.shape[1],))
-    _checks.require_finite("x", x)
     return x / state.damping - state.inv_grads.T @ ((state.inv_grads @ x) / state.denoms)
 
 
@@ -437,10 +668,21 @@ class MFACWindow(NamedTuple):
 
 
 def mfac_window_init(dim: int, window: int, damping: float, dtype=jnp.float32) -> MFACWindow:
-    """An empty window of ``window`` gradients of dimension ``dim``."""
+    """An empty window of ``window`` gradients of dimension ``dim``.
+
+    Raises:
+      TypeError: ``dim``/``window`` not integers, ``dtype`` not a floating dtype.
+      ValueError: ``dim``/``window`` < 1, ``damping <= 0``.
+    """
     _checks.require_int("dim", dim, minimum=1)
     _checks.require_int("window", window, minimum=1)
-    _checks.require_positive("damping", damping)
+    _positive("damping", damping)
+    try:
+        floating = jnp.issubdtype(dtype, jnp.floating)
+    except TypeError:
+        floating = False
+    if not floating:
+        raise TypeError(f"dtype must be a floating dtype such as jnp.float32, got {dtype!r}")
     return MFACWindow(
         jnp.zeros((window, dim), dtype),
         jnp.zeros((window, window), dtype),
@@ -449,10 +691,21 @@ def mfac_window_init(dim: int, window: int, damping: float, dtype=jnp.float32) -
     )
 
 
+def _check_window(state: Any) -> None:
+    if not isinstance(state, MFACWindow):
+        raise TypeError(f"state must be an MFACWindow (from mfac_window_init), got {type(state).__name__}")
+
+
+@_highest_precision
 def mfac_window_push(state: MFACWindow, g: Array) -> MFACWindow:
-    """Replace the oldest gradient by ``g``: ``O(dm)`` (one new Gram row/column)."""
+    """Replace the oldest gradient by ``g``: ``O(dm)`` (one new Gram row/column).
+
+    Raises:
+      TypeError: ``state`` not an :class:`MFACWindow`.  ValueError: ``g`` of the wrong shape or non-finite.
+    """
+    _check_window(state)
+    g = _checks.as_float_array("g", g)
     _checks.require_shape("g", g, (state.grads.shape[1],))
-    _checks.require_finite("g", g)
     m = state.grads.shape[0]
     i = state.count % m
     grads = state.grads.at[i].set(g.astype(state.grads.dtype))
@@ -461,11 +714,17 @@ def mfac_window_push(state: MFACWindow, g: Array) -> MFACWindow:
     return MFACWindow(grads, gram, state.count + 1, state.damping)
 
 
+@_highest_precision
 def mfac_window_ihvp(state: MFACWindow, x: Array) -> Array:
     """``F⁻¹x`` for ``F = λI + (1/m)GᵀG`` over the window, by Woodbury:
-    ``F⁻¹x = (x − Gᵀ(mλI + GGᵀ)⁻¹Gx)/λ``; cost ``O(dm + m³)``."""
+    ``F⁻¹x = (x − Gᵀ(mλI + GGᵀ)⁻¹Gx)/λ``; cost ``O(dm + m³)``.
+
+    Raises:
+      TypeError: ``state`` not an :class:`MFACWindow`.  ValueError: ``x`` of the wrong shape or non-finite.
+    """
+    _check_window(state)
+    x = _checks.as_float_array("x", x)
     _checks.require_shape("x", x, (state.grads.shape[1],))
-    _checks.require_finite("x", x)
     m = state.grads.shape[0]
     lam = state.damping
     K = state.gram + m * lam * jnp.eye(m, dtype=state.gram.dtype)
@@ -476,9 +735,13 @@ def mfac_window_ihvp(state: MFACWindow, x: Array) -> Array:
 def scale_by_mfac(window: int, damping: float) -> optax.GradientTransformation:
     """Precondition each gradient by the sliding-window M-FAC inverse Fisher
     ``F⁻¹g`` of the last ``window`` gradients (current one included).  Works on
-    any pytree by flattening it; the output has the input's structure."""
+    any pytree by flattening it; the output has the input's structure.
+
+    Raises:
+      TypeError: ``window`` not an integer.  ValueError: ``window < 1``, ``damping <= 0``.
+    """
     _checks.require_int("window", window, minimum=1)
-    _checks.require_positive("damping", damping)
+    _positive("damping", damping)
 
     def init_fn(params):
         flat, _ = ravel_pytree(params)
@@ -494,15 +757,19 @@ def scale_by_mfac(window: int, damping: float) -> optax.GradientTransformation:
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@_highest_precision
 def rank1_ema_inverse_update(inv: Array, a: Array, beta: float) -> Array:
     """Inverse of ``βX + (1−β)aaᵀ`` from ``inv = X⁻¹`` by Sherman–Morrison, ``O(n²)``.
 
     This is the MKOR update of a K-FAC factor ``X = E[aaᵀ]`` (Mozaffari et al. 2023):
     ``(βX + (1−β)aaᵀ)⁻¹ = (1/β)[X⁻¹ − c X⁻¹aaᵀX⁻¹ / (1 + c aᵀX⁻¹a)]``, ``c = (1−β)/β``.
+
+    Raises:
+      TypeError: non-numeric input.  ValueError: wrong shapes, non-finite input, ``beta`` outside (0, 1).
     """
-    _check_matrix("inv", inv)
-    _check_vector("a", a)
-    _checks.require_in_range("beta", beta, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+    inv = _check_matrix("inv", inv)
+    a = _check_vector("a", a)
+    _in_range("beta", beta, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
     if inv.shape != (a.shape[0], a.shape[0]):
         raise ValueError(f"inv must have shape ({a.shape[0]}, {a.shape[0]}), got {inv.shape}")
     c = (1.0 - beta) / beta
@@ -517,6 +784,24 @@ class TNGDResult(NamedTuple):
     mean: Array  # time average of x over the sampling window: the estimate of F⁻¹g
     final: Array  # the last state of the simulated process
     num_samples: Array
+
+
+@partial(jax.jit, static_argnames=("num_steps",))
+def _tngd(F, g, key, x, dt, num_steps, burn_in, temperature):
+    """Euler–Maruyama for the OU process; one compile per (shapes, num_steps)."""
+    with jax.default_matmul_precision("highest"):
+        noise_scale = jnp.sqrt(2.0 * temperature * dt).astype(g.dtype)
+
+        def body(carry, k):
+            x, total = carry
+            xi = jax.random.normal(jax.random.fold_in(key, k), g.shape, g.dtype)
+            x = x - dt * (F @ x - g) + noise_scale * xi
+            total = total + jnp.where(k >= burn_in, x, jnp.zeros_like(x))
+            return (x, total), None
+
+        (x, total), _ = jax.lax.scan(body, (x, jnp.zeros_like(g)), jnp.arange(num_steps))
+        n = num_steps - burn_in
+        return TNGDResult(total / n, x, n)
 
 
 def thermodynamic_solve(
@@ -537,30 +822,40 @@ def thermodynamic_solve(
     direction ``F⁻¹g``.  Stable for ``dt < 2/λ_max(F)``; ``temperature = 0``
     gives plain gradient descent on ``½xᵀFx − gᵀx``.  A *digital simulation* of
     the analog process: it says nothing about the hardware's cost.
+
+    Compiled once per (shape, ``num_steps``); ``dt``, ``burn_in``, ``temperature``,
+    the data and the key are traced.
+
+    Args:
+      F: ``(d, d)`` matrix; g: ``(d,)`` vector; key: a JAX PRNG key.
+      dt: step ``> 0``; num_steps: ``>= 1``; burn_in: ``0 <= burn_in < num_steps``.
+      temperature: ``T >= 0``; x0: start ``(d,)`` (default zeros).
+
+    Returns:
+      A :class:`TNGDResult`.
+
+    Raises:
+      TypeError: ``key`` not a PRNG key (e.g. an integer seed), non-numeric input.
+      ValueError: wrong shapes, non-finite input, out-of-range hyper-parameters.
     """
-    _check_matrix("F", F)
-    _check_vector("g", g)
+    F = _check_matrix("F", F)
+    g = _check_vector("g", g)
     if F.shape != (g.shape[0], g.shape[0]):
         raise ValueError(f"F must have shape ({g.shape[0]}, {g.shape[0]}), got {F.shape}")
-    _checks.require_positive("dt", dt)
+    _checks.require_key("key", key)
+    _positive("dt", dt)
     _checks.require_int("num_steps", num_steps, minimum=1)
     _checks.require_int("burn_in", burn_in, minimum=0)
     if burn_in >= num_steps:
         raise ValueError(f"burn_in must be smaller than num_steps={num_steps}, got {burn_in}")
-    _checks.require_nonnegative("temperature", temperature)
-    x = jnp.zeros_like(g) if x0 is None else jnp.asarray(x0, g.dtype)
-    noise_scale = jnp.sqrt(2.0 * temperature * dt).astype(g.dtype)
-
-    def body(carry, k):
-        x, total = carry
-        xi = jax.random.normal(jax.random.fold_in(key, k), g.shape, g.dtype)
-        x = x - dt * (F @ x - g) + noise_scale * xi
-        total = total + jnp.where(k >= burn_in, x, jnp.zeros_like(x))
-        return (x, total), None
-
-    (x, total), _ = jax.lax.scan(body, (x, jnp.zeros_like(g)), jnp.arange(num_steps))
-    n = num_steps - burn_in
-    return TNGDResult(total / n, x, jnp.asarray(n))
+    _nonnegative("temperature", temperature)
+    if x0 is None:
+        x = jnp.zeros_like(g)
+    else:
+        x = _checks.as_float_array("x0", x0).astype(g.dtype)
+        _checks.require_shape("x0", x, g.shape)
+    return _tngd(F, g, key, x, jnp.asarray(dt, g.dtype), num_steps, burn_in,
+                 jnp.asarray(temperature, g.dtype))
 
 
 # ---------------------------------------------------------------------------
@@ -568,17 +863,20 @@ def thermodynamic_solve(
 # ---------------------------------------------------------------------------
 
 
+@_highest_precision
 def inverse_pth_root(A: Array, p: float, eps: float = 0.0) -> Array:
     """``(A + εI)^{−1/p}`` for symmetric PSD ``A`` through ``eigh``.
 
     Eigenvalues of ``A + εI`` below ``n·machine-ε·λ_max`` are treated as zero
     (a pseudo-inverse root: those directions are left out), so ``eps = 0`` is
-    allowed for rank-deficient ``A``."""
-    _check_matrix("A", A)
-    _checks.require_positive("p", p)
-    _checks.require_nonnegative("eps", eps)
-    if A.shape[0] != A.shape[1]:
-        raise ValueError(f"A must be square, got shape {A.shape}")
+    allowed for rank-deficient ``A``.
+
+    Raises:
+      TypeError: non-numeric input.  ValueError: ``A`` not square/finite, ``p <= 0``, ``eps < 0``.
+    """
+    A = _check_matrix("A", A, square=True)
+    _positive("p", p)
+    _nonnegative("eps", eps)
     lam, V = jnp.linalg.eigh((A + A.T) / 2)
     lam = lam + eps
     floor = jnp.finfo(A.dtype).eps * jnp.max(jnp.abs(lam)) * A.shape[0]
@@ -586,9 +884,19 @@ def inverse_pth_root(A: Array, p: float, eps: float = 0.0) -> Array:
     return (V * inv_root) @ V.T
 
 
+@_highest_precision
 def shampoo_precondition(G: Array, L: Array, R: Array, eps: float = 0.0) -> Array:
-    """Shampoo direction ``(L + εI)^{−1/4} G (R + εI)^{−1/4}`` (Gupta et al. 2018)."""
-    _check_matrix("G", G)
+    """Shampoo direction ``(L + εI)^{−1/4} G (R + εI)^{−1/4}`` (Gupta et al. 2018).
+
+    Raises:
+      TypeError: non-numeric input.  ValueError: ``L`` not ``(m, m)`` / ``R`` not ``(n, n)``
+      for ``G`` of shape ``(m, n)``, non-finite input, ``eps < 0``.
+    """
+    G = _check_matrix("G", G)
+    L = _check_matrix("L", L)
+    R = _check_matrix("R", R)
+    _checks.require_shape("L", L, (G.shape[0], G.shape[0]))
+    _checks.require_shape("R", R, (G.shape[1], G.shape[1]))
     return inverse_pth_root(L, 4.0, eps) @ G @ inverse_pth_root(R, 4.0, eps)
 
 
@@ -612,9 +920,12 @@ def scale_by_shampoo(decay: float = 1.0, eps: float = 1e-6) -> optax.GradientTra
 
     ``decay = 1`` is the original (AdaGrad-style sum); ``decay = 0`` is Shampoo
     *without accumulation*, whose update is the polar factor ``UVᵀ`` when ``ε → 0``.
+
+    Raises:
+      ValueError: ``decay`` outside [0, 1], ``eps < 0``; at ``init``/``update``, leaves that are not 2-D.
     """
-    _checks.require_in_range("decay", decay, 0.0, 1.0)
-    _checks.require_nonnegative("eps", eps)
+    _in_range("decay", decay, 0.0, 1.0)
+    _nonnegative("eps", eps)
 
     def init_fn(params):
         _require_2d_tree("params", params)
@@ -626,23 +937,30 @@ def scale_by_shampoo(decay: float = 1.0, eps: float = 1e-6) -> optax.GradientTra
         del params
         _require_2d_tree("updates", updates)
         _checks.require_finite("updates", updates)
-        L = jax.tree.map(lambda l, g: decay * l + g @ g.T, state.L, updates)
-        R = jax.tree.map(lambda r, g: decay * r + g.T @ g, state.R, updates)
-        new = jax.tree.map(lambda g, l, r: shampoo_precondition(g, l, r, eps), updates, L, R)
+        with jax.default_matmul_precision("highest"):
+            L = jax.tree.map(lambda l, g: decay * l + g @ g.T, state.L, updates)
+            R = jax.tree.map(lambda r, g: decay * r + g.T @ g, state.R, updates)
+            new = jax.tree.map(lambda g, l, r: shampoo_precondition(g, l, r, eps), updates, L, R)
         return new, ShampooState(L, R)
 
     return optax.GradientTransformation(init_fn, update_fn)
 
 
+@_highest_precision
 def polar_factor(G: Array) -> Array:
     """The polar factor ``UVᵀ`` of ``G = UΣVᵀ`` (thin SVD): the exact orthogonalised
-    update, ``argmax_{‖D‖_op ≤ 1} ⟨G, D⟩`` (steepest descent in the spectral norm)."""
-    _check_matrix("G", G)
+    update, ``argmax_{‖D‖_op ≤ 1} ⟨G, D⟩`` (steepest descent in the spectral norm).
+
+    Raises:
+      TypeError: non-numeric input.  ValueError: ``G`` not a finite, non-empty 2-D array.
+    """
+    G = _check_matrix("G", G)
     U, _, Vt = jnp.linalg.svd(G, full_matrices=False)
     return U @ Vt
 
 
 def _ns_core(X: Array, num_steps: int, coeffs: Array, eps: float) -> Array:
+    # Precision.HIGHEST: TF32 (a GPU's float32 default) would change the iterates
     transposed = X.shape[0] > X.shape[1]
     if transposed:
         X = X.T
@@ -650,8 +968,8 @@ def _ns_core(X: Array, num_steps: int, coeffs: Array, eps: float) -> Array:
     a, b, c = coeffs[0], coeffs[1], coeffs[2]
 
     def body(_, X):
-        A = X @ X.T
-        return a * X + (b * A + c * A @ A) @ X
+        A = jnp.matmul(X, X.T, precision=HIGHEST)
+        return a * X + jnp.matmul(b * A + c * jnp.matmul(A, A, precision=HIGHEST), X, precision=HIGHEST)
 
     # unroll short loops (as optax does, for vmap); keep long ones rolled (compile time)
     X = jax.lax.fori_loop(0, num_steps, body, X, unroll=num_steps <= 8)
@@ -671,17 +989,38 @@ def newton_schulz(
     singular vectors stay fixed.  :data:`CUBIC_COEFFS` ``(1.5, −0.5, 0)``
     converges to ``UVᵀ`` (quadratically once ``σ`` is near 1); :data:`MUON_COEFFS`
     push small singular values up much faster but only into a band around 1.
-    Wide orientation is used internally (``G`` is transposed if tall).
+    Wide orientation is used internally (``G`` is transposed if tall).  Matrix
+    products run at ``Precision.HIGHEST``, so float32 results agree on CPU and GPU.
+
+    Raises:
+      TypeError: non-numeric input.  ValueError: ``G`` not a finite non-empty 2-D array,
+      ``num_steps < 0``, ``coeffs`` not three finite numbers, ``eps <= 0``.
     """
-    _check_matrix("G", G)
+    G = _check_matrix("G", G)
     _checks.require_int("num_steps", num_steps, minimum=0)
-    if len(coeffs) != 3:
-        raise ValueError(f"coeffs must be three numbers (a, b, c), got {len(coeffs)}")
-    _checks.require_positive("eps", eps)
+    _check_coeffs("coeffs", coeffs)
+    _positive("eps", eps)
     return _ns_core_jit(G, num_steps, jnp.asarray(coeffs, G.dtype), eps)
 
 
 _ns_core_jit = jax.jit(_ns_core, static_argnums=(1, 3))
+
+
+@partial(jax.jit, static_argnames=("num_steps",))
+def _ns_iterates(G, num_steps, coeffs, eps):
+    transposed = G.shape[0] > G.shape[1]
+    X0 = G.T if transposed else G
+    X0 = X0 / (jnp.linalg.norm(X0) + eps)
+    a, b, c = coeffs[0], coeffs[1], coeffs[2]
+
+    def body(X, _):
+        A = jnp.matmul(X, X.T, precision=HIGHEST)
+        X = a * X + jnp.matmul(b * A + c * jnp.matmul(A, A, precision=HIGHEST), X, precision=HIGHEST)
+        return X, X
+
+    _, Xs = jax.lax.scan(body, X0, None, length=num_steps)
+    Xs = jnp.concatenate([X0[None], Xs], axis=0)
+    return jnp.swapaxes(Xs, 1, 2) if transposed else Xs
 
 
 def newton_schulz_iterates(
@@ -692,25 +1031,16 @@ def newton_schulz_iterates(
 ) -> Array:
     """All iterates ``X_0, …, X_num_steps`` of :func:`newton_schulz` (one compiled
     ``lax.scan``), shape ``(num_steps + 1, *G.shape)``; ``X_k`` equals
-    ``newton_schulz(G, k, coeffs, eps)``."""
-    _check_matrix("G", G)
+    ``newton_schulz(G, k, coeffs, eps)``.
+
+    Raises:
+      TypeError, ValueError: as in :func:`newton_schulz`.
+    """
+    G = _check_matrix("G", G)
     _checks.require_int("num_steps", num_steps, minimum=0)
-    if len(coeffs) != 3:
-        raise ValueError(f"coeffs must be three numbers (a, b, c), got {len(coeffs)}")
-    _checks.require_positive("eps", eps)
-    transposed = G.shape[0] > G.shape[1]
-    X0 = G.T if transposed else G
-    X0 = X0 / (jnp.linalg.norm(X0) + eps)
-    a, b, c = jnp.asarray(coeffs, G.dtype)
-
-    def body(X, _):
-        A = X @ X.T
-        X = a * X + (b * A + c * A @ A) @ X
-        return X, X
-
-    _, Xs = jax.lax.scan(body, X0, None, length=num_steps)
-    Xs = jnp.concatenate([X0[None], Xs], axis=0)
-    return jnp.swapaxes(Xs, 1, 2) if transposed else Xs
+    _check_coeffs("coeffs", coeffs)
+    _positive("eps", eps)
+    return _ns_iterates(G, num_steps, jnp.asarray(coeffs, G.dtype), jnp.asarray(eps, G.dtype))
 
 
 def auon_scale(M: Array, gamma: float = 1.5, eps: float = 1e-7) -> Array:
@@ -719,10 +1049,15 @@ def auon_scale(M: Array, gamma: float = 1.5, eps: float = 1e-7) -> Array:
 
     Linear time, but a *scalar* rescaling: singular values keep their ratios
     (nothing is orthogonalised); since ``cosh ≥ 1``, ``r ≥ 1`` and
-    ``‖M/r‖ ≤ ‖M‖`` in every unitarily invariant norm."""
-    _check_matrix("M", M)
-    _checks.require_positive("gamma", gamma)
-    _checks.require_positive("eps", eps)
+    ``‖M/r‖ ≤ ‖M‖`` in every unitarily invariant norm.
+
+    Raises:
+      TypeError: non-numeric input.  ValueError: ``M`` not a finite non-empty 2-D array,
+      ``gamma <= 0`` or ``eps <= 0``.
+    """
+    M = _check_matrix("M", M)
+    _positive("gamma", gamma)
+    _positive("eps", eps)
     return _auon_core(M, gamma, eps)
 
 
@@ -735,6 +1070,15 @@ def _auon_core(M, gamma, eps):
 class MuonState(NamedTuple):
     count: Array
     mu: Any
+
+
+def _check_learning_rate(learning_rate: Any) -> None:
+    if not callable(learning_rate):  # a schedule is passed through to optax
+        _positive("learning_rate", learning_rate)
+
+
+def _check_beta(beta: Any) -> None:
+    _in_range("beta", beta, 0.0, 1.0, high_inclusive=False)
 
 
 def scale_by_muon(
@@ -751,11 +1095,12 @@ def scale_by_muon(
     ``β μ̂_{t+1} + (1−β) ĝ_t`` (hats = Adam-style bias corrections), exactly the
     recipe of ``optax.contrib.scale_by_muon``.  Every leaf must be a 2-D weight.
     """
-    _checks.require_in_range("beta", beta, 0.0, 1.0, high_inclusive=False)
+    _check_beta(beta)
     _checks.require_int("ns_steps", ns_steps, minimum=0)
-    _checks.require_positive("eps", eps)
-    if len(ns_coeffs) != 3:
-        raise ValueError(f"ns_coeffs must be three numbers (a, b, c), got {len(ns_coeffs)}")
+    _positive("eps", eps)
+    _check_coeffs("ns_coeffs", ns_coeffs)
+    if not isinstance(nesterov, (bool, np.bool_)):
+        raise TypeError(f"nesterov must be a bool, got {type(nesterov).__name__}")
 
     def init_fn(params):
         _require_2d_tree("params", params)
@@ -803,10 +1148,14 @@ def muon(
 ) -> optax.GradientTransformation:
     """Muon for a pytree of 2-D weights: :func:`scale_by_muon`, Muon's width
     scaling ``√max(1, n_out/n_in)``, decoupled weight decay and the learning
-    rate.  Matches ``optax.contrib.muon`` when every parameter is 2-D."""
-    if not callable(learning_rate):  # a schedule is passed through to optax
-        _checks.require_positive("learning_rate", learning_rate)
-    _checks.require_nonnegative("weight_decay", weight_decay)
+    rate.  Matches ``optax.contrib.muon`` when every parameter is 2-D.
+
+    Raises:
+      TypeError: a non-numeric hyper-parameter.  ValueError: ``learning_rate <= 0`` (when not a
+      schedule), ``weight_decay < 0``, and the errors of :func:`scale_by_muon`.
+    """
+    _check_learning_rate(learning_rate)
+    _nonnegative("weight_decay", weight_decay)
     return optax.chain(
         scale_by_muon(beta, ns_steps, ns_coeffs, nesterov=nesterov),
         _scale_by_width(),
@@ -817,9 +1166,13 @@ def muon(
 
 def scale_by_auon(beta: float = 0.95, gamma: float = 1.5) -> optax.GradientTransformation:
     """AuON direction (reference implementation): ``m ← βm + (1−β)g``,
-    ``u = (1−β)g + βm`` (Nesterov-style), update :func:`auon_scale` ``(u)``."""
-    _checks.require_in_range("beta", beta, 0.0, 1.0, high_inclusive=False)
-    _checks.require_positive("gamma", gamma)
+    ``u = (1−β)g + βm`` (Nesterov-style), update :func:`auon_scale` ``(u)``.
+
+    Raises:
+      ValueError: ``beta`` outside [0, 1), ``gamma <= 0``.
+    """
+    _check_beta(beta)
+    _positive("gamma", gamma)
 
     def init_fn(params):
         _require_2d_tree("params", params)
@@ -841,6 +1194,17 @@ class DropState(NamedTuple):
     masks: Any  # last step's keep-masks (for diagnostics)
 
 
+def _check_keep_prob(keep_prob: Any) -> np.ndarray:
+    if isinstance(keep_prob, jax.core.Tracer):
+        raise TypeError("keep_prob must be concrete numbers, not traced")
+    probs = _checks.as_float_array("keep_prob", keep_prob, ndim=(0, 1))
+    probs = np.atleast_1d(np.asarray(probs, dtype=float))
+    if probs.size == 0:
+        raise ValueError("keep_prob must hold at least one probability, got an empty array")
+    _checks.require_in_range("keep_prob", probs, 0.0, 1.0, low_inclusive=False)
+    return probs
+
+
 def drop_layers(inner: optax.GradientTransformation, keep_prob: Union[float, Sequence[float]],
                 key: Array) -> optax.GradientTransformation:
     """Randomised progressive training (Drop-Muon, Gruntkowska et al. 2025): at each
@@ -851,9 +1215,15 @@ def drop_layers(inner: optax.GradientTransformation, keep_prob: Union[float, Seq
     Simplification: the inner state (momentum) still sees every gradient; the
     compute saving of the paper (no backprop below the shallowest updated
     layer) is *counted*, not realised, here.
+
+    Raises:
+      TypeError: ``inner`` not an optax transformation, ``key`` not a PRNG key (e.g. an integer seed).
+      ValueError: ``keep_prob`` outside (0, 1]; at ``init``, a ``keep_prob`` length that does not
+      match the number of leaves.
     """
-    probs_in = np.atleast_1d(np.asarray(keep_prob, dtype=float))
-    _checks.require_in_range("keep_prob", probs_in, 0.0, 1.0, low_inclusive=False)
+    _check_transformation("inner", inner)
+    probs_in = _check_keep_prob(keep_prob)
+    _checks.require_key("key", key)
 
     def init_fn(params):
         leaves = jax.tree.leaves(params)
@@ -878,8 +1248,33 @@ def drop_layers(inner: optax.GradientTransformation, keep_prob: Union[float, Seq
 
 def drop_muon(learning_rate: float, keep_prob: Union[float, Sequence[float]], key: Array,
               **muon_kwargs) -> optax.GradientTransformation:
-    """Drop-Muon: :func:`muon` whose per-layer updates are randomly skipped (:func:`drop_layers`)."""
+    """Drop-Muon: :func:`muon` whose per-layer updates are randomly skipped (:func:`drop_layers`).
+
+    Raises:
+      TypeError, ValueError: those of :func:`muon` and :func:`drop_layers`.
+    """
+    _check_learning_rate(learning_rate)
+    _check_keep_prob(keep_prob)
+    _checks.require_key("key", key)
     return drop_layers(muon(learning_rate, **muon_kwargs), keep_prob, key)
+
+
+@partial(jax.jit, static_argnames=("optimizer", "loss", "num_steps"))
+def _run_transformation(optimizer, loss, params0, num_steps):
+    """The scan of :func:`run_transformation`; one compile per (optimizer object, loss,
+    params structure and shapes, num_steps)."""
+    optimizer = optimizer.obj
+    value_and_grad = jax.value_and_grad(loss)
+    state0 = optimizer.init(params0)
+
+    def body(carry, _):
+        p, s = carry
+        v, g = value_and_grad(p)
+        u, s = optimizer.update(g, s, p)
+        return (optax.apply_updates(p, u), s), v
+
+    (p, _), vals = jax.lax.scan(body, (params0, state0), None, length=num_steps)
+    return p, jnp.concatenate([vals, loss(p)[None]])
 
 
 def run_transformation(
@@ -890,22 +1285,28 @@ def run_transformation(
 ) -> tuple[Any, Array]:
     """Run ``optimizer`` on the deterministic ``loss`` (any pytree of params) for
     ``num_steps`` inside ``lax.scan``; returns ``(final_params, losses)`` with
-    ``losses[k] = loss(params_k)``, ``k = 0..num_steps``."""
+    ``losses[k] = loss(params_k)``, ``k = 0..num_steps``.
+
+    Compiled once per (``optimizer`` object, ``loss`` function, params shapes,
+    ``num_steps``): reuse the same objects to run again on new starting points
+    without recompiling.
+
+    Args:
+      optimizer: an optax ``GradientTransformation``.
+      loss: scalar function of the params pytree.
+      params0: starting params, a pytree of finite float arrays (lists/ints converted).
+      num_steps: ``>= 1``.
+
+    Returns:
+      ``(final_params, losses)`` with ``losses`` of shape ``(num_steps + 1,)``.
+
+    Raises:
+      TypeError: ``optimizer`` not a transformation, ``loss`` not callable, non-numeric params.
+      ValueError: ``num_steps < 1``, empty or non-finite ``params0``, ``loss`` not scalar.
+    """
+    _check_transformation("optimizer", optimizer)
+    _checks.require_callable("loss", loss)
+    params0 = _check_tree("params0", params0)
     _checks.require_int("num_steps", num_steps, minimum=1)
-    _checks.require_finite("params0", params0)
-    value_and_grad = jax.value_and_grad(loss)
-
-    @jax.jit
-    def go(params0):
-        state0 = optimizer.init(params0)
-
-        def body(carry, _):
-            p, s = carry
-            v, g = value_and_grad(p)
-            u, s = optimizer.update(g, s, p)
-            return (optax.apply_updates(p, u), s), v
-
-        (p, _), vals = jax.lax.scan(body, (params0, state0), None, length=num_steps)
-        return p, jnp.concatenate([vals, loss(p)[None]])
-
-    return go(params0)
+    _check_fun(loss, params0, name="loss")
+    return _run_transformation(_ById(optimizer), loss, params0, num_steps)
