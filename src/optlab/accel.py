@@ -22,6 +22,7 @@ and the two objects the chapter studies them on:
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, NamedTuple
 
@@ -30,7 +31,20 @@ import jax.numpy as jnp
 import optax
 
 from . import _checks
-from .first_order import ScalarOrSchedule, _at, _check_momentum, _check_scalar_or_schedule
+from . import runner as _runner
+from .first_order import (
+    ScalarOrSchedule,
+    _at,
+    _check_choice,
+    _check_finite_scalar,
+    _check_flag,
+    _check_in_unit_interval,
+    _check_momentum,
+    _check_positive_or_inf,
+    _check_scalar_or_schedule,
+    _require_scalar,
+    _tagged,
+)
 from .problems import Problem
 
 __all__ = [
@@ -60,6 +74,8 @@ def _vdot(a, b):
 
 
 def _check_L_mu(L, mu):
+    _require_scalar("L", L)
+    _require_scalar("mu", mu)
     _checks.require_positive("L", L)
     _checks.require_positive("mu", mu)
     if _checks.is_concrete((L, mu)) and float(mu) > float(L):
@@ -78,9 +94,26 @@ def triple_momentum_params(L: float, mu: float) -> dict:
 
     ``ρ = 1 − 1/√κ``, ``α = (1+ρ)/L``, ``β = ρ²/(2−ρ)``, ``γ = ρ²/((1+ρ)(2−ρ))``,
     ``δ = ρ²/(1−ρ²)`` (Van Scoy, Freeman and Lynch, 2018).
+
+    Args:
+      L: smoothness constant ``L > 0``.
+      mu: strong-convexity constant ``0 < μ ≤ L``.
+
+    Returns:
+      A dict with keys ``alpha, beta, gamma, delta, rho``.
+
+    Raises:
+      TypeError: ``L`` or ``mu`` is not a real scalar.
+      ValueError: ``L ≤ 0``, ``mu ≤ 0`` or ``mu > L``.
     """
     _check_L_mu(L, mu)
-    rho = 1.0 - math.sqrt(float(mu) / float(L))
+    if not _checks.is_concrete((L, mu)):  # traced: the same formulas in jnp
+        rho = 1.0 - jnp.sqrt(mu / L)
+        delta = jnp.where(rho > 0, rho**2 / jnp.where(rho > 0, 1 - rho**2, 1.0), 0.0)
+        return dict(alpha=(1 + rho) / L, beta=rho**2 / (2 - rho),
+                    gamma=rho**2 / ((1 + rho) * (2 - rho)), delta=delta, rho=rho)
+    L, mu = float(L), float(mu)
+    rho = 1.0 - math.sqrt(mu / L)
     return dict(
         alpha=(1 + rho) / L,
         beta=rho**2 / (2 - rho),
@@ -98,6 +131,15 @@ def triple_momentum(L: float, mu: float) -> optax.GradientTransformationExtraArg
     ``x_k = (1+δ)ξ_k − δξ_{k−1}`` is :func:`triple_momentum_output` of the state.
     Both converge at rate ``ρ = 1 − 1/√κ`` on every L-smooth μ-strongly convex f.
     With ``L = μ`` it is one exact gradient step ``1/L`` (Newton on isotropic quadratics).
+
+    Args:
+      L, mu: as in :func:`triple_momentum_params`.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (``update`` needs ``params``).
+
+    Raises:
+      TypeError, ValueError: as :func:`triple_momentum_params`.
     """
     c = triple_momentum_params(L, mu)
     alpha, beta, gamma = c["alpha"], c["beta"], c["gamma"]
@@ -115,11 +157,25 @@ def triple_momentum(L: float, mu: float) -> optax.GradientTransformationExtraArg
         out = _tmap(lambda yn, y: (yn - y).astype(y.dtype), y_new, params)
         return out, TripleMomentumState(state.count + 1, xi_new, state.xi)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "triple_momentum", L, mu)
 
 
 def triple_momentum_output(state: TripleMomentumState, L: float, mu: float) -> Any:
-    """The output point ``x_k = (1+δ)ξ_k − δξ_{k−1}`` of the triple momentum method."""
+    """The output point ``x_k = (1+δ)ξ_k − δξ_{k−1}`` of the triple momentum method.
+
+    Args:
+      state: a :class:`TripleMomentumState`.
+      L, mu: the constants the method was built with.
+
+    Returns:
+      ``x_k``, a pytree like the parameters.
+
+    Raises:
+      TypeError: ``state`` is not a TripleMomentumState, or ``L``/``mu`` not real scalars.
+      ValueError: invalid ``L``/``mu``.
+    """
+    if not isinstance(state, TripleMomentumState):
+        raise TypeError(f"state must be a TripleMomentumState, got {type(state).__name__}")
     d = triple_momentum_params(L, mu)["delta"]
     return _tmap(lambda x, xp: (1 + d) * x - d * xp, state.xi, state.xi_prev)
 
@@ -135,9 +191,41 @@ def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **
     Args:
       method: ``"gd"`` (``learning_rate``), ``"heavy_ball"`` / ``"nesterov"``
         (``learning_rate``, ``momentum``) or ``"triple_momentum"``.
+      L, mu: the spectrum's bounds, ``0 < μ ≤ L``.
+      eigenvalues: optional 1-D array of eigenvalues (non-empty, finite).
+      **hyper: the method's hyper-parameters (positive ``learning_rate``,
+        ``momentum`` in ``[0, 1)``).
+
+    Returns:
+      The rate, a Python float.
+
+    Raises:
+      TypeError: a non-numeric argument.
+      ValueError: an unknown method, a missing or invalid hyper-parameter, or invalid ``L``/``mu``/``eigenvalues``.
     """
     _check_L_mu(L, mu)
-    lam = jnp.linspace(mu, L, 2001) if eigenvalues is None else jnp.asarray(eigenvalues)
+    if eigenvalues is None:
+        lam = jnp.linspace(float(mu), float(L), 2001)
+    else:
+        lam = _checks.as_float_array("eigenvalues", eigenvalues, ndim=1)
+        if lam.shape[0] == 0:
+            raise ValueError("eigenvalues must be a non-empty 1-D array")
+    expected = {"gd": ("learning_rate",), "heavy_ball": ("learning_rate", "momentum"),
+                "nesterov": ("learning_rate", "momentum"), "triple_momentum": ()}
+    if method not in expected:
+        raise ValueError(f"unknown method {method!r}; expected gd, heavy_ball, nesterov or triple_momentum")
+    for name in set(hyper) - set(expected[method]):
+        raise ValueError(f"{name} is not a hyper-parameter of {method}; expected {expected[method]}")
+    for name in expected[method]:
+        if name not in hyper:
+            raise ValueError(f"method {method!r} needs {name}=")
+    if "learning_rate" in hyper:
+        _require_scalar("learning_rate", hyper["learning_rate"])
+        _checks.require_positive("learning_rate", hyper["learning_rate"])
+    if "momentum" in hyper:
+        _check_momentum(hyper["momentum"])
+        if callable(hyper["momentum"]):
+            raise TypeError("momentum must be a number here, got a callable")
     if method == "gd":
         eta = hyper["learning_rate"]
         return float(jnp.max(jnp.abs(1 - eta * lam)))
@@ -147,12 +235,10 @@ def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **
     elif method == "nesterov":
         eta, beta = hyper["learning_rate"], hyper["momentum"]
         a, b = (1 + beta) * (1 - eta * lam), beta * (1 - eta * lam)
-    elif method == "triple_momentum":
+    else:
         c = triple_momentum_params(L, mu)
         a = 1 + c["beta"] - c["alpha"] * lam * (1 + c["gamma"])
         b = c["beta"] - c["alpha"] * lam * c["gamma"]
-    else:
-        raise ValueError(f"unknown method {method!r}; expected gd, heavy_ball, nesterov or triple_momentum")
     disc = (a.astype(complex) ** 2 - 4 * b)
     roots = jnp.stack([(a + jnp.sqrt(disc)) / 2, (a - jnp.sqrt(disc)) / 2])
     return float(jnp.max(jnp.abs(roots)))
@@ -182,9 +268,16 @@ def nesterov_restart(
         at the gradient point increased, ``f(y_k) > f(y_{k−1})`` (needs ``value=``;
         O'Donoghue–Candès test ``f(x_k)``, we test the value the runner supplies);
         ``"none"``: plain Nesterov with ``β_k = k/(k+3)``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (``update`` needs ``params``).
+
+    Raises:
+      TypeError: ``learning_rate`` is not a real scalar or a callable.
+      ValueError: ``learning_rate ≤ 0`` or an unknown ``restart``.
     """
     _check_scalar_or_schedule("learning_rate", learning_rate)
-    if restart not in ("gradient", "function", "none"):
+    if not isinstance(restart, str) or restart not in ("gradient", "function", "none"):
         raise ValueError(f"restart must be 'gradient', 'function' or 'none', got {restart!r}")
 
     def init(params):
@@ -213,7 +306,8 @@ def nesterov_restart(
         return out, RestartState(state.count + 1, j + 1, x_new, last,
                                  state.restarts + do.astype(jnp.int32))
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "nesterov_restart",
+                   learning_rate, restart)
 
 
 # --------------------------------------------------------------------------- Polyak + momentum
@@ -232,11 +326,22 @@ def polyak_heavy_ball(
     convexity upper bound on ``‖x_{k+1} − x*‖²`` over ``α`` (the recipe of Wang,
     Johansson and Zhang, 2023, applied to heavy ball); with ``β = 0`` it is
     Polyak's step.  Needs ``value=f(x_k)`` and ``params``.
+
+    Args:
+      f_star: optimal value (or a lower bound), finite.
+      momentum: ``β ∈ [0, 1)`` or a schedule.
+      max_learning_rate: cap on ``α_k``, ``> 0`` (``inf`` allowed).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar.
+      ValueError: ``f_star`` not finite, ``momentum`` outside ``[0, 1)``, ``max_learning_rate ≤ 0``.
     """
-    _checks.require_finite("f_star", f_star)
+    _check_finite_scalar("f_star", f_star)
     _check_momentum(momentum)
-    if _checks.is_concrete(max_learning_rate) and not float(max_learning_rate) > 0:
-        raise ValueError(f"max_learning_rate must be positive, got {max_learning_rate!r}")
+    _check_positive_or_inf("max_learning_rate", max_learning_rate)
 
     def init(params):
         return PolyakMomentumState(jnp.zeros([], jnp.int32), params, jnp.zeros([]))
@@ -255,7 +360,8 @@ def polyak_heavy_ball(
         out = _tmap(lambda g, di: (-alpha * g + beta * di).astype(g.dtype), updates, d)
         return out, PolyakMomentumState(state.count + 1, params, alpha)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "polyak_heavy_ball", f_star,
+                   momentum, max_learning_rate)
 
 
 # --------------------------------------------------------------------------- schedule-free SGD
@@ -283,10 +389,24 @@ def schedule_free_sgd(
     ``β > 0`` and ``x = (y − (1−β) z)/β`` is recovered (one array less of memory
     traffic); ``β = 0`` (plain averaged SGD) stores ``x``.  Read ``x`` with
     :func:`schedule_free_eval_params`.
+
+    Args:
+      learning_rate: ``γ > 0`` or a schedule.
+      b1: interpolation ``β ∈ [0, 1)``.
+      weight_lr_power: exponent ``p`` of the averaging weights, finite.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (``update`` needs ``params``).
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar.
+      ValueError: ``learning_rate ≤ 0``, ``b1`` outside ``[0, 1)`` or a non-finite ``weight_lr_power``.
     """
     _check_scalar_or_schedule("learning_rate", learning_rate)
-    _checks.require_in_range("b1", b1, 0.0, 1.0, high_inclusive=False)
-    _checks.require_finite("weight_lr_power", weight_lr_power)
+    if callable(b1):
+        raise TypeError("b1 must be a number, got a callable")
+    _check_in_unit_interval("b1", b1)
+    _check_finite_scalar("weight_lr_power", weight_lr_power)
     store_x = _checks.is_concrete(b1) and float(b1) == 0.0
 
     def init(params):
@@ -313,16 +433,56 @@ def schedule_free_sgd(
         return out, ScheduleFreeState(state.count + 1, z, x if store_x else None, total, max_lr,
                                       state.b1)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "schedule_free_sgd",
+                   learning_rate, b1, weight_lr_power)
 
 
 def schedule_free_eval_params(state: ScheduleFreeState, params: Any) -> Any:
     """The averaged sequence ``x_t`` of :func:`schedule_free_sgd` (where to evaluate),
-    from its state and the current ``params`` ``y_t`` (as ``optax.contrib.schedule_free_eval_params``)."""
+    from its state and the current ``params`` ``y_t`` (as ``optax.contrib.schedule_free_eval_params``).
+
+    Args:
+      state: a :class:`ScheduleFreeState`.
+      params: the current parameters ``y_t``.
+
+    Returns:
+      ``x_t``, a pytree like ``params``.
+
+    Raises:
+      TypeError: ``state`` is not a ScheduleFreeState.
+      ValueError: ``params`` does not match the state's shapes.
+    """
+    if not isinstance(state, ScheduleFreeState):
+        raise TypeError(f"state must be a ScheduleFreeState, got {type(state).__name__}")
+    params = jax.tree_util.tree_map(lambda p: _checks.as_float_array("params", p), params)
+    _checks.require_same_shape("params", params, "state.z", state.z)
     if state.x is not None:
         return state.x
     b1 = state.b1
     return _tmap(lambda y, zi: (y - (1 - b1) * zi) / b1, params, state.z)
+
+
+@functools.partial(jax.jit, static_argnames=("static", "n_samples", "num_steps", "batch_size"))
+def _run_with_eval_compiled(dynamic, x0, key, *, static, n_samples, num_steps, batch_size):
+    optimizer, value_fn, sample_value, eval_params = _runner._merge(static, dynamic)
+    optimizer = optax.with_extra_args_support(optimizer)
+
+    def oracle(x, k):
+        if batch_size is None:
+            return jax.value_and_grad(value_fn)(x)
+        idx = jax.random.choice(k, n_samples, (batch_size,), replace=True)
+        return jax.value_and_grad(sample_value)(x, idx)
+
+    def step(carry, k):
+        x, state = carry
+        value, g = oracle(x, k)
+        u, state = optimizer.update(g, state, x, value=value)
+        x = optax.apply_updates(x, u)
+        return (x, state), value_fn(eval_params(state, x))
+
+    keys = jax.random.split(key, num_steps) if key is not None else jnp.zeros((num_steps,), jnp.uint32)
+    _, vals = jax.lax.scan(step, (x0, optimizer.init(x0)), keys)
+    return jnp.concatenate([value_fn(x0)[None], vals])
 
 
 def run_with_eval(
@@ -338,37 +498,48 @@ def run_with_eval(
     """Like :func:`optlab.runner.run`, but record ``f(eval_params(state, params))``.
 
     For methods whose gradient point is not the point to report (Schedule-Free's
-    ``y_t`` vs ``x_t``; triple momentum's ``y_k`` vs ``x_k``).  Returns the
-    ``num_steps + 1`` exact objective values; traceable, so it can be ``vmap``-ed.
+    ``y_t`` vs ``x_t``; triple momentum's ``y_k`` vs ``x_k``).  Traceable, so it
+    can be ``vmap``-ed; compiled once per optimizer, problem, ``eval_params``,
+    shapes and ``num_steps``, as :func:`optlab.runner.run`.
+
+    Args:
+      optimizer: an optax transformation.
+      problem: an :class:`optlab.problems.Problem`.
+      x0: starting point, shape ``(problem.dim,)``, finite.
+      num_steps: ``N ≥ 1``.
+      eval_params: ``(state, params) ↦ point to evaluate``.
+      key: PRNG key, required with ``batch_size``.
+      batch_size: mini-batch size for a finite-sum problem.
+
+    Returns:
+      The ``num_steps + 1`` exact objective values.
+
+    Raises:
+      TypeError: wrong argument types (optimizer, problem, non-callable ``eval_params``,
+        non-integer ``num_steps``, an integer ``key``).
+      ValueError: wrong ``x0`` shape or NaN/inf, ``num_steps < 1``, invalid ``batch_size``.
     """
-    x0 = jnp.asarray(x0)
-    _checks.require_int("num_steps", num_steps, minimum=1)
-    _checks.require_shape("x0", x0, (problem.dim,))
-    if batch_size is not None:
-        _checks.require_int("batch_size", batch_size, minimum=1)
-        if key is None or problem.sample_value is None:
-            raise ValueError("a stochastic run (batch_size given) needs a key and a finite-sum problem")
-    optimizer = optax.with_extra_args_support(optimizer)
-
-    def oracle(x, k):
-        if batch_size is None:
-            return jax.value_and_grad(problem.value)(x)
-        idx = jax.random.choice(k, problem.n_samples, (batch_size,), replace=True)
-        return jax.value_and_grad(problem.sample_value)(x, idx)
-
-    def step(carry, k):
-        x, state = carry
-        value, g = oracle(x, k)
-        u, state = optimizer.update(g, state, x, value=value)
-        x = optax.apply_updates(x, u)
-        return (x, state), problem.value(eval_params(state, x))
-
-    keys = jax.random.split(key, num_steps) if key is not None else jnp.zeros((num_steps,), jnp.uint32)
-    _, vals = jax.lax.scan(step, (x0, optimizer.init(x0)), keys)
-    return jnp.concatenate([problem.value(x0)[None], vals])
+    _runner._require_optimizer(optimizer)
+    x0 = _runner._validate(problem, x0, num_steps, batch_size)
+    _checks.require_callable("eval_params", eval_params)
+    if key is not None:
+        _checks.require_key("key", key)
+    if batch_size is not None and key is None:
+        raise ValueError("a stochastic run (batch_size given) needs a PRNG key: pass key=jax.random.key(seed)")
+    if batch_size is None:
+        key = None
+    static, dynamic = _runner._split((optimizer, problem.value, problem.sample_value, eval_params))
+    return _run_with_eval_compiled(dynamic, x0, key, static=static, n_samples=problem.n_samples,
+                                   num_steps=num_steps, batch_size=batch_size)
 
 
 # --------------------------------------------------------------------------- problems / ODEs
+def _lrp_value(x):
+    t = x[0]
+    return jnp.where(t < 1, 12.5 * t**2,
+                     jnp.where(t < 2, 0.5 * t**2 + 24 * t - 12, 12.5 * t**2 - 24 * t + 36))
+
+
 def lrp_counterexample() -> Problem:
     """Lessard–Recht–Packard's 1-D function on which tuned heavy ball cycles.
 
@@ -377,15 +548,11 @@ def lrp_counterexample() -> Problem:
     piecewise quadratic.  Heavy ball with the quadratic-optimal
     ``η = 4/(√L+√μ)² = 1/9``, ``β = ((√κ−1)/(√κ+1))² = 4/9`` started at ``x₀ = 3.3``
     falls into a 3-cycle (Lessard, Recht and Packard, 2016, §4.6).
+
+    Returns:
+      A :class:`optlab.problems.Problem` in ``d = 1``.
     """
-
-    def value(x):
-        t = x[0]
-        f = jnp.where(t < 1, 12.5 * t**2,
-                      jnp.where(t < 2, 0.5 * t**2 + 24 * t - 12, 12.5 * t**2 - 24 * t + 36))
-        return f
-
-    return Problem(name="Lessard–Recht–Packard (μ=1, L=25)", value=value, dim=1, L=25.0, mu=1.0,
+    return Problem(name="Lessard–Recht–Packard (μ=1, L=25)", value=_lrp_value, dim=1, L=25.0, mu=1.0,
                    x_star=jnp.zeros(1), f_star=0.0, x0=jnp.array([3.3]))
 
 
@@ -406,28 +573,54 @@ def momentum_ode(
     ``damping="strong"``: ``ẍ + 2√μ ẋ + ∇f(x) = 0``, the limit of heavy ball /
     Nesterov with ``β = (1−√(μs))/(1+√(μs))`` (needs ``mu``).
 
+    Args:
+      grad_fn: ``x ↦ ∇f(x)``.
+      x0: initial point, finite.
+      t_final: end time ``> t0``.
+      num_steps: number of RK4 steps ``≥ 1``.
+      damping: ``"nesterov"`` or ``"strong"``.
+      mu: ``μ > 0``, needed by ``damping="strong"``.
+      t0: start time ``> 0`` (the Nesterov ODE is singular at ``t = 0``).
+
     Returns:
       ``(ts, xs)`` with ``num_steps + 1`` rows.
+
+    Raises:
+      TypeError: ``grad_fn`` not callable, non-numeric ``x0``/times, non-integer ``num_steps``.
+      ValueError: NaN/inf ``x0``, non-positive times, ``t_final ≤ t0``, unknown
+        ``damping``, ``mu`` missing or ``≤ 0``.
     """
-    x0 = jnp.asarray(x0)
-    _checks.require_finite("x0", x0)
+    _checks.require_callable("grad_fn", grad_fn)
+    x0 = _checks.as_float_array("x0", x0)
+    _require_scalar("t_final", t_final)
+    _require_scalar("t0", t0)
     _checks.require_positive("t_final", t_final)
     _checks.require_int("num_steps", num_steps, minimum=1)
     _checks.require_positive("t0", t0)
-    if damping == "nesterov":
-        def coef(t):
-            return 3.0 / t
-    elif damping == "strong":
+    if not isinstance(damping, str) or damping not in ("nesterov", "strong"):
+        raise ValueError(f"damping must be 'nesterov' or 'strong', got {damping!r}")
+    if damping == "strong":
         if mu is None:
             raise ValueError("damping='strong' needs mu")
+        _require_scalar("mu", mu)
         _checks.require_positive("mu", mu)
-        def coef(t):
-            return 2.0 * jnp.sqrt(mu)
     else:
-        raise ValueError(f"damping must be 'nesterov' or 'strong', got {damping!r}")
-    if float(t_final) <= float(t0):
+        mu = None
+    if _checks.is_concrete((t0, t_final)) and not float(t_final) > float(t0):
         raise ValueError(f"t_final must exceed t0={t0}, got {t_final}")
-    h = (t_final - t0) / num_steps
+    static, dynamic = _runner._split(grad_fn)
+    return _momentum_ode_compiled(dynamic, x0, t0, t_final, mu, static=static, num_steps=num_steps)
+
+
+@functools.partial(jax.jit, static_argnames=("static", "num_steps"))
+def _momentum_ode_compiled(dynamic, x0, t0, t_final, mu, *, static, num_steps):
+    grad_fn = _runner._merge(static, dynamic)
+    dt = jnp.result_type(x0.dtype, float)
+    t0 = jnp.asarray(t0, dt)
+    h = (jnp.asarray(t_final, dt) - t0) / num_steps
+
+    def coef(t):
+        return 3.0 / t if mu is None else 2.0 * jnp.sqrt(mu)
 
     def rhs(t, s):
         x, v = s
@@ -442,7 +635,6 @@ def momentum_ode(
         s = _tmap(lambda a, b1, b2, b3, b4: a + h / 6 * (b1 + 2 * b2 + 2 * b3 + b4), s, k1, k2, k3, k4)
         return (t + h, s), s[0]
 
-    t0a = jnp.asarray(t0, dtype=jnp.result_type(x0.dtype, float))
-    _, xs = jax.lax.scan(step, (t0a, (x0, jnp.zeros_like(x0))), None, length=num_steps)
-    ts = t0 + h * jnp.arange(num_steps + 1)
+    _, xs = jax.lax.scan(step, (t0, (x0, jnp.zeros_like(x0))), None, length=num_steps)
+    ts = t0 + h * jnp.arange(num_steps + 1, dtype=dt)
     return ts, jnp.concatenate([x0[None], xs])

@@ -28,6 +28,7 @@ AMSGrad takes the max of the *bias-corrected* ``v̂`` (Reddi et al. take it of
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -35,7 +36,18 @@ import jax.numpy as jnp
 import optax
 
 from . import _checks
-from .first_order import ScalarOrSchedule, _at, _check_scalar_or_schedule
+from . import runner as _runner
+from .first_order import (
+    ScalarOrSchedule,
+    _at,
+    _check_choice,
+    _check_flag,
+    _check_in_unit_interval,
+    _check_nonnegative_scalar,
+    _check_scalar_or_schedule,
+    _require_scalar,
+    _tagged,
+)
 
 __all__ = [
     "adagrad", "adagrad_norm", "rmsprop", "adam", "adamw", "amsgrad", "dog", "lion",
@@ -51,11 +63,13 @@ def _sqnorm(tree):
 
 
 def _check_beta(name, value):
-    _checks.require_in_range(name, value, 0.0, 1.0, high_inclusive=False)
+    if callable(value):
+        raise TypeError(f"{name} must be a number, got a callable")
+    _check_in_unit_interval(name, value)
 
 
 def _check_nonneg(name, value):
-    _checks.require_nonnegative(name, value)
+    _check_nonnegative_scalar(name, value)
 
 
 def _is_zero(value):
@@ -79,6 +93,18 @@ def adagrad(
 
     ``s_k = s0 + Σ_{i≤k} g_i²`` per coordinate, ``x_{k+1} = x_k − η g_k / √(s_k + ε)``
     (coordinates with ``s_k = 0`` do not move).
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      initial_accumulator_value: ``s0 ≥ 0``.
+      eps: ``ε ≥ 0``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (equal to ``optax.adagrad``).
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar (or, for ``learning_rate``, a callable).
+      ValueError: ``learning_rate ≤ 0``, a beta/decay outside ``[0, 1)``, a negative ``eps``/decay constant.
     """
     _check_scalar_or_schedule("learning_rate", learning_rate)
     _check_nonneg("initial_accumulator_value", initial_accumulator_value)
@@ -95,7 +121,8 @@ def adagrad(
         d = _tmap(lambda g, t: g * jnp.where(t > 0, jax.lax.rsqrt(t + eps), 0.0), updates, s)
         return _tmap(lambda di, g: _step(eta, di, g), d, updates), AdaGradState(state.count + 1, s)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "adagrad", learning_rate,
+                   initial_accumulator_value, eps)
 
 
 class AdaGradNormState(NamedTuple):
@@ -108,8 +135,20 @@ def adagrad_norm(learning_rate: ScalarOrSchedule, b0: float = 1e-2) -> optax.Gra
 
     Adapts one step size to the gradient history (Ward, Wu and Bottou, 2019;
     Streeter and McMahan, 2010).  ``b0 > 0`` guards the first step.
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      b0: ``b0 > 0``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar (or, for ``learning_rate``, a callable).
+      ValueError: ``learning_rate ≤ 0``, a beta/decay outside ``[0, 1)``, a negative ``eps``/decay constant.
     """
     _check_scalar_or_schedule("learning_rate", learning_rate)
+    _require_scalar("b0", b0)
     _checks.require_positive("b0", b0)
 
     def init(params):
@@ -123,7 +162,7 @@ def adagrad_norm(learning_rate: ScalarOrSchedule, b0: float = 1e-2) -> optax.Gra
         scale = eta / jnp.sqrt(b2)
         return _tmap(lambda g: (-scale * g).astype(g.dtype), updates), AdaGradNormState(state.count + 1, b2)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "adagrad_norm", learning_rate, b0)
 
 
 # --------------------------------------------------------------------------- RMSProp
@@ -136,7 +175,20 @@ def rmsprop(
     learning_rate: ScalarOrSchedule, decay: float = 0.9, eps: float = 1e-8
 ) -> optax.GradientTransformationExtraArgs:
     """RMSProp (Tieleman and Hinton, 2012): ``ν_k = ρ ν_{k−1} + (1−ρ) g_k²``,
-    ``x_{k+1} = x_k − η g_k / √(ν_k + ε)`` with ``ν_0 = 0`` (optax's defaults)."""
+    ``x_{k+1} = x_k − η g_k / √(ν_k + ε)`` with ``ν_0 = 0`` (optax's defaults).
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      decay: ``ρ ∈ [0, 1)``.
+      eps: ``ε ≥ 0``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (equal to ``optax.rmsprop``).
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar (or, for ``learning_rate``, a callable).
+      ValueError: ``learning_rate ≤ 0``, a beta/decay outside ``[0, 1)``, a negative ``eps``/decay constant.
+    """
     _check_scalar_or_schedule("learning_rate", learning_rate)
     _check_beta("decay", decay)
     _check_nonneg("eps", eps)
@@ -151,7 +203,8 @@ def rmsprop(
         d = _tmap(lambda g, n: g * jax.lax.rsqrt(n + eps), updates, nu)
         return _tmap(lambda di, g: _step(eta, di, g), d, updates), RMSPropState(state.count + 1, nu)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "rmsprop", learning_rate,
+                   decay, eps)
 
 
 # --------------------------------------------------------------------------- Adam family
@@ -168,6 +221,7 @@ def _adam_core(learning_rate, b1, b2, eps, weight_decay, ams, bias_correction, n
     _check_beta("b2", b2)
     _check_nonneg("eps", eps)
     _check_nonneg("weight_decay", weight_decay)
+    _check_flag("bias_correction", bias_correction)
 
     no_wd = _is_zero(weight_decay)
 
@@ -198,27 +252,70 @@ def _adam_core(learning_rate, b1, b2, eps, weight_decay, ams, bias_correction, n
         new = _tmap(lambda di, g: _step(eta, di, g), d, updates)
         return new, AdamState(t, mu, nu, nu_max)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), name, learning_rate, b1, b2,
+                   eps, weight_decay, ams, bias_correction)
 
 
 def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
          *, bias_correction: bool = True) -> optax.GradientTransformationExtraArgs:
     """Adam (Kingma and Ba, 2015): ``m_k = β1 m + (1−β1) g``, ``v_k = β2 v + (1−β2) g²``,
-    ``m̂ = m_k/(1−β1^k)``, ``v̂ = v_k/(1−β2^k)``, ``x_{k+1} = x_k − η m̂ / (√v̂ + ε)``."""
+    ``m̂ = m_k/(1−β1^k)``, ``v̂ = v_k/(1−β2^k)``, ``x_{k+1} = x_k − η m̂ / (√v̂ + ε)``.
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      b1, b2: ``β1, β2 ∈ [0, 1)``.
+      eps: ``ε ≥ 0``.
+      bias_correction: divide by ``1 − β^k`` (a bool).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar (``learning_rate`` may be callable).
+      ValueError: ``learning_rate ≤ 0``, ``b1``/``b2`` outside ``[0, 1)``, ``eps < 0``.
+    """
     return _adam_core(learning_rate, b1, b2, eps, 0.0, False, bias_correction, "adam")
 
 
 def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
           weight_decay: float = 1e-4) -> optax.GradientTransformationExtraArgs:
     """AdamW (Loshchilov and Hutter, 2019): Adam plus decoupled decay,
-    ``x_{k+1} = x_k − η (m̂/(√v̂+ε) + λ x_k)`` (optax's convention: λ multiplied by η)."""
+    ``x_{k+1} = x_k − η (m̂/(√v̂+ε) + λ x_k)`` (optax's convention: λ multiplied by η).
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      b1, b2: ``β1, β2 ∈ [0, 1)``.
+      eps: ``ε ≥ 0``.
+      weight_decay: ``λ ≥ 0``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar (``learning_rate`` may be callable).
+      ValueError: ``learning_rate ≤ 0``, ``b1``/``b2`` outside ``[0, 1)``, ``eps < 0``, ``weight_decay < 0``.
+    """
     return _adam_core(learning_rate, b1, b2, eps, weight_decay, False, True, "adamw")
 
 
 def amsgrad(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
             *, bias_correction: bool = True) -> optax.GradientTransformationExtraArgs:
     """AMSGrad (Reddi, Kale and Kumar, 2018): Adam with the running maximum
-    ``v̂max_k = max(v̂max_{k−1}, v̂_k)`` in the denominator, so effective steps never grow."""
+    ``v̂max_k = max(v̂max_{k−1}, v̂_k)`` in the denominator, so effective steps never grow.
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      b1, b2: ``β1, β2 ∈ [0, 1)``.
+      eps: ``ε ≥ 0``.
+      bias_correction: divide by ``1 − β^k`` (a bool).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar (``learning_rate`` may be callable).
+      ValueError: ``learning_rate ≤ 0``, ``b1``/``b2`` outside ``[0, 1)``, ``eps < 0``.
+    """
     return _adam_core(learning_rate, b1, b2, eps, 0.0, True, bias_correction, "amsgrad")
 
 
@@ -240,9 +337,26 @@ def dog(learning_rate: float = 1.0, r_epsilon: float = 1e-6, *, relative: bool =
     choice) ``r_ε = r_epsilon · (1 + ‖x_0‖)``.  Equals
     ``optax.contrib.dog(learning_rate, init_step=("heuristic", r_epsilon))``
     (``("distance", r_epsilon)`` for ``relative=False``).  Needs ``params``.
+
+    Args:
+      learning_rate: multiplier ``> 0`` (a number).
+      r_epsilon: initial distance scale ``> 0``.
+      relative: scale ``r_epsilon`` by ``1 + ‖x_0‖`` (a bool).
+      eps: ``≥ 0``, added to the gradient sum.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Raises:
+      TypeError: a non-numeric hyper-parameter or a non-bool ``relative``.
+      ValueError: ``learning_rate ≤ 0``, ``r_epsilon ≤ 0`` or ``eps < 0``.
     """
-    _checks.require_positive("learning_rate", learning_rate)
+    if callable(learning_rate):
+        raise TypeError("learning_rate must be a number for dog, got a callable")
+    _check_scalar_or_schedule("learning_rate", learning_rate)
+    _require_scalar("r_epsilon", r_epsilon)
     _checks.require_positive("r_epsilon", r_epsilon)
+    _check_flag("relative", relative)
     _check_nonneg("eps", eps)
 
     def init(params):
@@ -262,7 +376,8 @@ def dog(learning_rate: float = 1.0, r_epsilon: float = 1e-6, *, relative: bool =
         new = _tmap(lambda g: (-learning_rate * eta * g).astype(g.dtype), updates)
         return new, DoGState(state.count + 1, state.init_params, r, G, eta)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "dog", learning_rate,
+                   r_epsilon, relative, eps)
 
 
 # --------------------------------------------------------------------------- Lion
@@ -278,6 +393,18 @@ def lion(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
 
     The sign is steepest descent in ℓ∞ (see :func:`lmo`); with ``λ > 0`` Lion
     solves ``min f`` subject to ``‖x‖_∞ ≤ 1/λ`` (Chen, Liu, Liang and Liu, 2024).
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      b1, b2: ``∈ [0, 1)``.
+      weight_decay: ``λ ≥ 0``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (equal to ``optax.lion``).
+
+    Raises:
+      TypeError: a hyper-parameter is not a real scalar (or, for ``learning_rate``, a callable).
+      ValueError: ``learning_rate ≤ 0``, a beta/decay outside ``[0, 1)``, a negative ``eps``/decay constant.
     """
     _check_scalar_or_schedule("learning_rate", learning_rate)
     _check_beta("b1", b1)
@@ -300,7 +427,8 @@ def lion(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
             c = _tmap(lambda ci, p: ci + weight_decay * p, c, params)
         return _tmap(lambda ci, g: _step(eta, ci, g), c, updates), LionState(state.count + 1, mu)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "lion", learning_rate, b1, b2,
+                   weight_decay)
 
 
 # --------------------------------------------------------------------------- steepest descent
@@ -308,7 +436,7 @@ _NORMS = ("l2", "linf", "l1", "spectral")
 
 
 def _check_norm(norm):
-    if norm not in _NORMS:
+    if not isinstance(norm, str) or norm not in _NORMS:
         raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}")
 
 
@@ -318,9 +446,22 @@ def lmo(g: jax.Array, norm: str) -> jax.Array:
     ``l2``: ``g/‖g‖₂``; ``linf``: ``sign(g)``; ``l1``: ``sign(g_i) e_i`` at the largest
     ``|g_i|``; ``spectral`` (``g`` a matrix, ``g = UΣVᵀ``): ``UVᵀ`` (Bernstein and
     Newhouse, 2024).  ``⟨g, lmo(g)⟩`` is the dual norm :func:`dual_norm`.
+
+    Args:
+      g: a non-empty array (a matrix for ``"spectral"``), finite.
+      norm: one of ``"l2", "linf", "l1", "spectral"``.
+
+    Returns:
+      An array like ``g`` (zero where ``g = 0``).
+
+    Raises:
+      TypeError: ``g`` is not real-numeric.
+      ValueError: unknown ``norm``, an empty or non-finite ``g``, or a non-matrix for ``"spectral"``.
     """
     _check_norm(norm)
-    g = jnp.asarray(g)
+    g = _checks.as_float_array("g", g)
+    if g.size == 0:
+        raise ValueError("g must be a non-empty array")
     if norm == "l2":
         n = jnp.linalg.norm(g)
         return jnp.where(n > 0, g / jnp.where(n > 0, n, 1.0), 0.0)
@@ -337,9 +478,23 @@ def lmo(g: jax.Array, norm: str) -> jax.Array:
 
 
 def dual_norm(g: jax.Array, norm: str) -> jax.Array:
-    """The dual norm ``‖g‖_* = max_{‖t‖≤1} ⟨g, t⟩``: ℓ2 ↔ ℓ2, ℓ∞ ↔ ℓ1, ℓ1 ↔ ℓ∞, spectral ↔ nuclear."""
+    """The dual norm ``‖g‖_* = max_{‖t‖≤1} ⟨g, t⟩``: ℓ2 ↔ ℓ2, ℓ∞ ↔ ℓ1, ℓ1 ↔ ℓ∞, spectral ↔ nuclear.
+
+    Args:
+      g: a non-empty array (a matrix for ``"spectral"``), finite.
+      norm: one of ``"l2", "linf", "l1", "spectral"``.
+
+    Returns:
+      A scalar array.
+
+    Raises:
+      TypeError: ``g`` is not real-numeric.
+      ValueError: unknown ``norm``, an empty or non-finite ``g``, or a non-matrix for ``"spectral"``.
+    """
     _check_norm(norm)
-    g = jnp.asarray(g)
+    g = _checks.as_float_array("g", g)
+    if g.size == 0:
+        raise ValueError("g must be a non-empty array")
     if norm == "l2":
         return jnp.linalg.norm(g)
     if norm == "linf":
@@ -358,9 +513,22 @@ def steepest_descent(learning_rate: ScalarOrSchedule, norm: str = "l2", *,
     in the norm (normalised GD, signSGD, orthogonalised updates); with
     ``scale_by_dual=True`` (``s_k = ‖g_k‖_*``) it is the minimiser of
     ``⟨g, Δ⟩ + ‖Δ‖²/(2η)``.  Applied leaf by leaf; ``"spectral"`` needs 2-D leaves.
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      norm: one of ``"l2", "linf", "l1", "spectral"``.
+      scale_by_dual: multiply by the dual norm (a bool).
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs``.
+
+    Raises:
+      TypeError: a non-numeric ``learning_rate`` or a non-bool ``scale_by_dual``.
+      ValueError: ``learning_rate ≤ 0`` or an unknown ``norm``.
     """
     _check_scalar_or_schedule("learning_rate", learning_rate)
     _check_norm(norm)
+    _check_flag("scale_by_dual", scale_by_dual)
 
     def init(params):
         if norm == "spectral":
@@ -380,7 +548,8 @@ def steepest_descent(learning_rate: ScalarOrSchedule, norm: str = "l2", *,
 
         return _tmap(leaf, updates), optax.ScaleByScheduleState(count=state.count + 1)
 
-    return optax.GradientTransformationExtraArgs(init, update)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "steepest_descent",
+                   learning_rate, norm, scale_by_dual)
 
 
 # --------------------------------------------------------------------------- Reddi et al. online problem
@@ -399,14 +568,39 @@ def reddi_online(optimizer: optax.GradientTransformation, num_steps: int, *, C: 
     ``f_t(x) = C x`` if ``t mod 3 = 1`` else ``−x``, on ``F = [−1, 1]`` (projected by
     clipping, which in 1-D is also the ``√v̂``-weighted projection), ``t = 1, 2, …``.
     The average loss ``(C − 2)x/3`` is minimised at ``x* = −1`` for ``C > 2``.
-    Regret ``R_T = Σ_t f_t(x_t) − min_x Σ_t f_t(x)``.
+    Regret ``R_T = Σ_t f_t(x_t) − min_x Σ_t f_t(x)``.  Compiled once per optimizer
+    (see :mod:`optlab.runner`) and ``num_steps``.
+
+    Args:
+      optimizer: an optax transformation.
+      num_steps: ``T ≥ 1``.
+      C: ``C > 0`` (the counterexample needs ``C > 2``).
+      x0: start in ``[−1, 1]``.
+
+    Returns:
+      An :class:`OnlineTrace`.
+
+    Raises:
+      TypeError: ``optimizer`` is not a transformation, ``num_steps`` not an integer,
+        ``C``/``x0`` not real scalars.
+      ValueError: ``num_steps < 1``, ``C ≤ 0`` or ``x0`` outside ``[−1, 1]``.
     """
+    _runner._require_optimizer(optimizer)
     _checks.require_int("num_steps", num_steps, minimum=1)
+    _require_scalar("C", C)
     _checks.require_positive("C", C)
+    _require_scalar("x0", x0)
     _checks.require_in_range("x0", x0, -1.0, 1.0)
+    static, dynamic = _runner._split(optimizer)
+    return _reddi_compiled(dynamic, C, x0, static=static, num_steps=num_steps)
+
+
+@functools.partial(jax.jit, static_argnames=("static", "num_steps"))
+def _reddi_compiled(dynamic, C, x0, *, static, num_steps):
+    optimizer = optax.with_extra_args_support(_runner._merge(static, dynamic))
     dt = jnp.result_type(float)
-    x_init = jnp.asarray([x0], dt)
-    optimizer = optax.with_extra_args_support(optimizer)
+    x_init = jnp.reshape(jnp.asarray(x0, dt), (1,))
+    C = jnp.asarray(C, dt)
 
     def step(carry, t):
         x, state = carry
