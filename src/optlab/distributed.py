@@ -40,7 +40,14 @@ import numpy as np
 from jax import lax
 from jax.sharding import Mesh, PartitionSpec as P
 
-from ._checks import require_finite, require_int, require_ndim, require_positive, require_in_range
+from ._checks import (
+    as_float_array,
+    require_in_range,
+    require_int,
+    require_key,
+    require_nonnegative,
+    require_positive,
+)
 
 Array = jax.Array
 
@@ -50,6 +57,12 @@ __all__ = [
 ]
 
 AXIS = "workers"
+_HI = lax.Precision.HIGHEST  # full float32 accuracy on GPUs (no TF32 matmuls)
+
+
+def _vector(v):
+    """A compressor's input: one message, a 1-D float array (the library's conversion policy)."""
+    return as_float_array("v", v, ndim=1, finite=False)
 
 
 # ----------------------------------------------------------------------------- compressors
@@ -68,7 +81,10 @@ class TopK:
         require_int("k", self.k, minimum=1)
 
     def __call__(self, v: Array, key: Optional[Array] = None) -> Array:
-        _, idx = lax.top_k(jnp.abs(v), self.k)
+        """``C(v)`` for a 1-D ``v`` (``key`` is ignored). Raises TypeError/ValueError for a
+        non-numeric or non-1-D ``v``."""
+        v = _vector(v)
+        _, idx = lax.top_k(jnp.abs(v), min(self.k, v.shape[0]))
         return jnp.zeros_like(v).at[idx].set(v[idx])
 
     def floats(self, dim: int) -> int:
@@ -96,10 +112,16 @@ class RandK:
 
     def __post_init__(self):
         require_int("k", self.k, minimum=1)
+        if not isinstance(self.scaled, (bool, np.bool_)):
+            raise TypeError(f"scaled must be a bool, got {type(self.scaled).__name__}")
 
     def __call__(self, v: Array, key: Optional[Array] = None) -> Array:
+        """``C(v)`` for a 1-D ``v`` with the shared ``key``. Raises TypeError for a missing or
+        integer key, TypeError/ValueError for a non-numeric or non-1-D ``v``."""
         if key is None:
-            raise ValueError("RandK needs a PRNG key")
+            raise TypeError("key: RandK needs a PRNG key (jax.random.key(seed))")
+        require_key("key", key)
+        v = _vector(v)
         d = v.shape[-1]
         idx = jax.random.choice(key, d, (min(self.k, d),), replace=False)
         scale = d / min(self.k, d) if self.scaled else 1.0
@@ -128,7 +150,8 @@ class Identity:
     """No compression: sends all ``d`` floats."""
 
     def __call__(self, v: Array, key: Optional[Array] = None) -> Array:
-        return v
+        """``v`` itself (as a 1-D float array)."""
+        return _vector(v)
 
     def floats(self, dim: int) -> int:
         return dim
@@ -166,22 +189,20 @@ class LinearProblem(NamedTuple):
 
     def operator(self, z: Array) -> Array:
         """Average operator ``F̄(z)``."""
-        return jnp.mean(jnp.einsum("mij,j->mi", self.B, z) - self.q, axis=0)
+        return jnp.mean(jnp.einsum("mij,j->mi", self.B, z, precision=_HI) - self.q, axis=0)
 
     def suboptimality(self, z: Array) -> Array:
         """``½ (z - z*)ᵀ sym(B̄) (z - z*)``: ``f(z) - f*`` for minimisation."""
         e = z - self.z_star
-        return 0.5 * e @ (jnp.mean(self.B, 0) @ e)
+        return 0.5 * jnp.dot(e, jnp.dot(jnp.mean(self.B, 0), e, precision=_HI), precision=_HI)
 
 
 def _make_problem(B: np.ndarray, q: np.ndarray) -> LinearProblem:
-    require_ndim("B", B, 3)
-    require_ndim("q", q, 2)
+    B = np.asarray(as_float_array("B", B, ndim=3), dtype=np.float64)
+    q = np.asarray(as_float_array("q", q, ndim=2), dtype=np.float64)
     M, n, n2 = B.shape
-    if n != n2 or q.shape != (M, n):
+    if n != n2 or q.shape != (M, n) or M == 0 or n == 0:
         raise ValueError(f"expected B of shape (M, n, n) and q of shape (M, n), got {B.shape} and {q.shape}")
-    require_finite("B", B)
-    require_finite("q", q)
     Bbar, qbar = B.mean(0), q.mean(0)
     mu = float(np.linalg.eigvalsh(0.5 * (Bbar + Bbar.T)).min())
     if mu <= 0:
@@ -189,20 +210,41 @@ def _make_problem(B: np.ndarray, q: np.ndarray) -> LinearProblem:
     z_star = np.linalg.solve(Bbar, qbar)
     L = float(np.linalg.norm(Bbar, 2))
     L_tilde = float(np.sqrt(np.mean([np.linalg.norm(b, 2) ** 2 for b in B])))
-    return LinearProblem(jnp.asarray(B), jnp.asarray(q), jnp.asarray(z_star), L, L_tilde, mu)
+    dt = jnp.result_type(float)
+    return LinearProblem(jnp.asarray(B, dt), jnp.asarray(q, dt), jnp.asarray(z_star, dt), L, L_tilde, mu)
 
 
 def heterogeneous_quadratics(seed: int = 0, num_workers: int = 8, dim: int = 100, spectrum=(0.1, 1.0),
                              offset_scale: float = 5.0) -> LinearProblem:
     """Worker ``m`` holds ``f_m(x) = ½ xᵀA_m x - q_mᵀx`` with eigenvalues of ``A_m`` in ``spectrum``
     (random eigenbasis per worker) and a worker-specific offset ``q_m`` of scale ``offset_scale``:
-    the data are *heterogeneous*, ``∇f_m(x*) ≠ 0``."""
+    the data are *heterogeneous*, ``∇f_m(x*) ≠ 0``.
+
+    Args:
+      seed: a non-negative integer seed for NumPy's generator.
+      num_workers, dim: positive integers.
+      spectrum: ``(low, high)`` with ``0 < low ≤ high``, finite.
+      offset_scale: non-negative scale of the offsets ``q_m``.
+
+    Returns:
+      A :class:`LinearProblem` (default float dtype; constants computed in float64).
+
+    Raises:
+      TypeError: non-integer ``seed``/sizes, non-numeric ``spectrum``/``offset_scale``.
+      ValueError: out-of-range values.
+    """
+    require_int("seed", seed, minimum=0)
     require_int("num_workers", num_workers, minimum=1)
     require_int("dim", dim, minimum=1)
-    lo, hi = spectrum
+    spec = as_float_array("spectrum", spectrum, ndim=1)
+    if spec.shape != (2,):
+        raise ValueError(f"spectrum must be a pair (low, high), got shape {spec.shape}")
+    lo, hi = float(spec[0]), float(spec[1])
     require_positive("spectrum[0]", lo)
     if hi < lo:
         raise ValueError(f"spectrum must be (low, high) with low ≤ high, got {spectrum}")
+    offset_scale = float(as_float_array("offset_scale", offset_scale, ndim=0))
+    require_nonnegative("offset_scale", offset_scale)
     rng = np.random.default_rng(seed)
     B = np.empty((num_workers, dim, dim))
     for m in range(num_workers):
@@ -219,7 +261,22 @@ def distributed_bilinear_game(seed: int = 0, num_workers: int = 8, dim: int = 25
 
     Its operator ``F_m(x, y) = (λx + A_m y + b_m, λy - A_mᵀx - c_m)`` is ``λ``-strongly monotone;
     ``z = (x, y)`` has ``n = 2·dim`` coordinates.
+
+    Args:
+      seed: a non-negative integer seed.
+      num_workers, dim: positive integers.
+      reg: positive regularisation ``λ``.
+      coupling: finite scale of the bilinear coupling ``A_m``.
+
+    Returns:
+      A :class:`LinearProblem` with ``n = 2·dim``.
+
+    Raises:
+      TypeError, ValueError: as :func:`heterogeneous_quadratics`.
     """
+    require_int("seed", seed, minimum=0)
+    reg = float(as_float_array("reg", reg, ndim=0))
+    coupling = float(as_float_array("coupling", coupling, ndim=0))
     require_positive("reg", reg)
     require_int("num_workers", num_workers, minimum=1)
     require_int("dim", dim, minimum=1)
@@ -237,8 +294,28 @@ def distributed_bilinear_game(seed: int = 0, num_workers: int = 8, dim: int = 25
 # ----------------------------------------------------------------------------- mesh
 
 def worker_mesh(num_workers: int, devices=None) -> Mesh:
-    """One-axis mesh ``("workers",)`` over the largest number of devices dividing ``num_workers``."""
+    """One-axis mesh ``("workers",)`` over the largest number of devices dividing ``num_workers``.
+
+    Args:
+      num_workers: a positive integer.
+      devices: a non-empty sequence of JAX devices (default: ``jax.devices()``, the
+        default backend's).
+
+    Returns:
+      A :class:`jax.sharding.Mesh`.
+
+    Raises:
+      TypeError: non-integer ``num_workers`` or non-device entries. ValueError: ``num_workers < 1``
+      or no devices.
+    """
+    require_int("num_workers", num_workers, minimum=1)
+    if devices is not None and (isinstance(devices, (str, bytes)) or not hasattr(devices, "__iter__")):
+        raise TypeError(f"devices must be a sequence of JAX devices, got {type(devices).__name__}")
     devices = list(jax.devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("devices must hold at least one device")
+    if not all(isinstance(d, jax.Device) for d in devices):
+        raise TypeError("devices must be a sequence of JAX devices (jax.devices())")
     D = max(d for d in range(1, len(devices) + 1) if num_workers % d == 0)
     return Mesh(np.array(devices[:D]), (AXIS,))
 
@@ -265,7 +342,27 @@ class CompressedTrace(NamedTuple):
 
 
 def communication_per_round(method: str, compressor, dim: int, num_workers: int, tau: float = 0.0) -> float:
-    """Expected floats sent worker→server per round (all workers together)."""
+    """Expected floats sent worker→server per round (all workers together).
+
+    Args:
+      method: one of :data:`METHODS`.
+      compressor: a :class:`TopK`, :class:`RandK` or :class:`Identity`.
+      dim: positive dimension ``n``.
+      num_workers: positive number of workers.
+      tau: MASHA1's refresh probability in ``[0, 1]``.
+
+    Returns:
+      The number of floats, a Python float.
+
+    Raises:
+      TypeError: wrong compressor or non-integer sizes. ValueError: unknown method, bad values.
+    """
+    _check_method(method)
+    _check_compressor(compressor)
+    require_int("dim", dim, minimum=1)
+    require_int("num_workers", num_workers, minimum=1)
+    tau = float(as_float_array("tau", tau, ndim=0))
+    require_in_range("tau", tau, 0.0, 1.0)
     c = compressor.floats(dim)
     per_worker = {"naive": c, "ef14": c, "ef21": c, "econtrol": c, "eg": 2 * dim, "naive_eg": 2 * c,
                   "masha1": c + tau * dim}[method]
@@ -277,17 +374,31 @@ def _initial_floats(method: str, dim: int, num_workers: int) -> float:
     return float(num_workers * dim) if method in ("ef21", "econtrol", "masha1") else 0.0
 
 
-def _validate(method, problem, compressor, step, num_steps, eta, tau):
-    if method not in METHODS:
+def _check_method(method):
+    if not isinstance(method, str) or method not in METHODS:
         raise ValueError(f"unknown method {method!r}; choose one of {METHODS}")
-    if not isinstance(problem, LinearProblem):
-        raise TypeError("problem must be a LinearProblem (see heterogeneous_quadratics / distributed_bilinear_game)")
+
+
+def _check_compressor(compressor):
     if not isinstance(compressor, (TopK, RandK, Identity)):
         raise TypeError(f"compressor must be TopK, RandK or Identity, got {type(compressor).__name__}")
+
+
+def _validate(method, problem, compressor, step, num_steps, eta, tau, tol):
+    _check_method(method)
+    if not isinstance(problem, LinearProblem):
+        raise TypeError("problem must be a LinearProblem (see heterogeneous_quadratics / distributed_bilinear_game)")
+    _check_compressor(compressor)
+    for name, v in (("step", step), ("eta", eta), ("tau", tau), ("tol", tol)):
+        as_float_array(name, v, ndim=0)
     require_positive("step", step)
     require_int("num_steps", num_steps, minimum=1)
+    require_positive("tol", tol)
+    require_in_range("tau", tau, 0.0, 1.0)
     if method == "econtrol":
         require_positive("eta", eta)
+    else:
+        require_nonnegative("eta", eta)
     if method == "masha1":
         require_in_range("tau", tau, 0.0, 1.0, low_inclusive=False)
         if not compressor.unbiased:
@@ -302,14 +413,39 @@ def run(method: str, problem: LinearProblem, compressor, step: float, num_steps:
 
     ``step`` is γ; ``eta`` is EControl's feedback strength η; ``tau`` is MASHA1's probability
     of refreshing the reference point. ``key`` seeds Rand-k and MASHA1's coin (default key 0).
+    The loop is compiled once per (method, compressor, num_steps, mesh, shapes).
+
+    Args:
+      method: one of :data:`METHODS`.
+      problem: a :class:`LinearProblem`.
+      compressor: :class:`TopK`, :class:`RandK` or :class:`Identity`.
+      step: positive step size γ.
+      num_steps: positive number of rounds.
+      key: a JAX PRNG key (default ``jax.random.key(0)``).
+      x0: start, shape ``(n,)``, finite (default zeros).
+      eta: EControl's η (positive for ``"econtrol"``, non-negative otherwise).
+      tau: MASHA1's refresh probability, in ``(0, 1]`` for ``"masha1"``, ``[0, 1]`` otherwise.
+      tol: positive threshold of ``converged``.
+      mesh: a one-axis mesh named ``"workers"`` (default :func:`worker_mesh`).
+
+    Returns:
+      :class:`CompressedTrace`.
+
+    Raises:
+      TypeError: wrong ``problem``/``compressor``/``mesh`` types, integer seed, non-numeric values.
+      ValueError: unknown method, out-of-range values, ``x0`` of the wrong shape or not finite,
+        workers not divisible over the mesh, a biased compressor with MASHA1.
     """
-    _validate(method, problem, compressor, step, num_steps, eta, tau)
+    _validate(method, problem, compressor, step, num_steps, eta, tau, tol)
     M, n = problem.num_workers, problem.dim
-    z0 = jnp.zeros(n, problem.B.dtype) if x0 is None else jnp.asarray(x0, problem.B.dtype)
+    dt = problem.B.dtype
+    z0 = jnp.zeros(n, dt) if x0 is None else as_float_array("x0", x0, ndim=1).astype(dt)
     if z0.shape != (n,):
         raise ValueError(f"x0 must have shape ({n},), got {z0.shape}")
-    require_finite("x0", z0)
     key = jax.random.key(0) if key is None else key
+    require_key("key", key)
+    if mesh is not None and not (isinstance(mesh, Mesh) and AXIS in mesh.shape):
+        raise TypeError(f"mesh must be a jax.sharding.Mesh with an axis named {AXIS!r} (see worker_mesh)")
     mesh = worker_mesh(M) if mesh is None else mesh
     if M % mesh.shape[AXIS] != 0:
         raise ValueError(f"{M} workers cannot be split evenly over {mesh.shape[AXIS]} devices")
@@ -343,14 +479,14 @@ def _build(method, C, num_steps, mesh, M):
 
     def body(B_loc, q_loc, keys_loc, z0, z_star, step, eta, tau, coins):
         def F_loc(z):                          # local operators at a replicated point: (m_local, n)
-            return jnp.einsum("mij,j->mi", B_loc, z) - q_loc
+            return jnp.einsum("mij,j->mi", B_loc, z, precision=_HI) - q_loc
 
         Bbar = lax.psum(B_loc.sum(0), AXIS) / M
         S = 0.5 * (Bbar + Bbar.T)
 
         def metrics(z):
             e = z - z_star
-            return 0.5 * e @ (S @ e), e @ e
+            return 0.5 * jnp.dot(e, jnp.dot(S, e, precision=_HI), precision=_HI), e @ e
 
         zeros_loc = jnp.zeros_like(q_loc)
 

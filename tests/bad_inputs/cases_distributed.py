@@ -1,0 +1,106 @@
+"""Bad-input cases for optlab.distributed (see README.md in this folder)."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import badinput
+from optlab import distributed as D
+
+Bad, Coerce = badinput.Bad, badinput.Coerce
+KEY = jax.random.key(0)
+
+
+def pb():
+    return D.heterogeneous_quadratics(0, num_workers=2, dim=4)
+
+
+def run(method="naive", C=None, step=0.1, T=3, **kw):
+    return D.run(method, pb(), C or D.TopK(2), step, T, **kw)
+
+
+CASES = [
+    Bad("distributed.TopK", "k", lambda: D.TopK(0), "k = 0"),
+    Bad("distributed.TopK", "k", lambda: D.TopK(2.5), "float k"),
+    Bad("distributed.TopK", "k", lambda: D.TopK("2"), "string k"),
+    Bad("distributed.TopK", "v", lambda: D.TopK(2)(jnp.ones((2, 3))), "2-D message"),
+    Bad("distributed.TopK", "v", lambda: D.TopK(2)("v"), "string message"),
+    Coerce("distributed.TopK", lambda: D.TopK(2)([3, -1, 5]), lambda: D.TopK(2)(np.array([3.0, -1.0, 5.0]))),
+    Coerce("distributed.TopK", lambda: D.TopK(9)([3, -1, 5]), lambda: np.array([3.0, -1.0, 5.0]), why="k > d keeps all"),
+    Bad("distributed.RandK", "k", lambda: D.RandK(-1), "negative k"),
+    Bad("distributed.RandK", "scaled", lambda: D.RandK(2, scaled="yes"), "string flag"),
+    Bad("distributed.RandK", "key", lambda: D.RandK(2)(jnp.ones(5)), "no key"),
+    Bad("distributed.RandK", "key", lambda: D.RandK(2)(jnp.ones(5), 0), "integer key"),
+    Bad("distributed.RandK", "v", lambda: D.RandK(2)(None, KEY), "None message"),
+    Coerce("distributed.RandK", lambda: D.RandK(2)([1, 2, 3, 4], KEY), lambda: D.RandK(2)(np.arange(1.0, 5.0), KEY)),
+    Bad("distributed.Identity", "v", lambda: D.Identity()("abc"), "string message"),
+    Bad("distributed.Identity", "v", lambda: D.Identity()(np.ones((2, 2))), "2-D message"),
+    Coerce("distributed.Identity", lambda: D.Identity()([1, 2]), lambda: np.array([1.0, 2.0])),
+    Bad("distributed.heterogeneous_quadratics", "seed", lambda: D.heterogeneous_quadratics("0"), "string seed"),
+    Bad("distributed.heterogeneous_quadratics", "seed", lambda: D.heterogeneous_quadratics(-1), "negative seed"),
+    Bad("distributed.heterogeneous_quadratics", "num_workers", lambda: D.heterogeneous_quadratics(0, 0), "zero"),
+    Bad("distributed.heterogeneous_quadratics", "dim", lambda: D.heterogeneous_quadratics(0, 2, 2.0), "float dim"),
+    Bad("distributed.heterogeneous_quadratics", "spectrum", lambda: D.heterogeneous_quadratics(0, 2, 3, spectrum=(1.0, 0.5)),
+        "low > high"),
+    Bad("distributed.heterogeneous_quadratics", "spectrum", lambda: D.heterogeneous_quadratics(0, 2, 3, spectrum=(-1.0, 1.0)),
+        "negative low"),
+    Bad("distributed.heterogeneous_quadratics", "spectrum", lambda: D.heterogeneous_quadratics(0, 2, 3, spectrum=(0.1,)),
+        "not a pair"),
+    Bad("distributed.heterogeneous_quadratics", "spectrum", lambda: D.heterogeneous_quadratics(0, 2, 3, spectrum="ab"),
+        "string"),
+    Bad("distributed.heterogeneous_quadratics", "spectrum", lambda: D.heterogeneous_quadratics(0, 2, 3,
+                                                                                              spectrum=(0.1, np.inf)), "inf"),
+    Bad("distributed.heterogeneous_quadratics", "offset_scale", lambda: D.heterogeneous_quadratics(0, 2, 3, offset_scale=np.nan),
+        "NaN"),
+    Bad("distributed.heterogeneous_quadratics", "offset_scale", lambda: D.heterogeneous_quadratics(0, 2, 3, offset_scale=-1.0),
+        "negative"),
+    Coerce("distributed.heterogeneous_quadratics",
+           lambda: D.heterogeneous_quadratics(0, 2, 3, spectrum=[1, 2], offset_scale=2).z_star,
+           lambda: D.heterogeneous_quadratics(0, 2, 3, spectrum=(1.0, 2.0), offset_scale=2.0).z_star),
+    Bad("distributed.distributed_bilinear_game", "reg", lambda: D.distributed_bilinear_game(0, 2, 3, reg=0.0), "zero reg"),
+    Bad("distributed.distributed_bilinear_game", "reg", lambda: D.distributed_bilinear_game(0, 2, 3, reg="1"), "string reg"),
+    Bad("distributed.distributed_bilinear_game", "coupling", lambda: D.distributed_bilinear_game(0, 2, 3, coupling=np.inf),
+        "inf coupling"),
+    Bad("distributed.distributed_bilinear_game", "dim", lambda: D.distributed_bilinear_game(0, 2, 0), "zero dim"),
+    Bad("distributed.distributed_bilinear_game", "seed", lambda: D.distributed_bilinear_game(1.5), "float seed"),
+    Coerce("distributed.distributed_bilinear_game", lambda: D.distributed_bilinear_game(0, 2, 3, reg=1, coupling=2).z_star,
+           lambda: D.distributed_bilinear_game(0, 2, 3, reg=1.0, coupling=2.0).z_star),
+    Bad("distributed.worker_mesh", "num_workers", lambda: D.worker_mesh(0), "zero workers"),
+    Bad("distributed.worker_mesh", "num_workers", lambda: D.worker_mesh("8"), "string"),
+    Bad("distributed.worker_mesh", "devices", lambda: D.worker_mesh(2, []), "no devices"),
+    Bad("distributed.worker_mesh", "devices", lambda: D.worker_mesh(2, ["cpu"]), "strings"),
+    Bad("distributed.run", "method", lambda: run("ef42"), "unknown method"),
+    Bad("distributed.run", "method", lambda: run(None), "None method"),
+    Bad("distributed.run", "problem", lambda: D.run("naive", (np.eye(2), np.ones(2)), D.TopK(1), 0.1, 3), "a tuple"),
+    Bad("distributed.run", "compressor", lambda: run(C=lambda v: v), "a lambda"),
+    Bad("distributed.run", "step", lambda: run(step=0.0), "zero step"),
+    Bad("distributed.run", "step", lambda: run(step=np.nan), "NaN step"),
+    Bad("distributed.run", "step", lambda: run(step="0.1"), "string step"),
+    Bad("distributed.run", "num_steps", lambda: run(T=0), "zero steps"),
+    Bad("distributed.run", "num_steps", lambda: run(T=2.5), "float steps"),
+    Bad("distributed.run", "key", lambda: run(C=D.RandK(2), key=0), "integer seed"),
+    Bad("distributed.run", "x0", lambda: run(x0=np.zeros(3)), "wrong shape"),
+    Bad("distributed.run", "x0", lambda: run(x0=np.full(4, np.inf)), "inf"),
+    Bad("distributed.run", "x0", lambda: run(x0="x0"), "string"),
+    Bad("distributed.run", "eta", lambda: run("econtrol", eta=0.0), "zero eta for EControl"),
+    Bad("distributed.run", "eta", lambda: run(eta=-1.0), "negative eta"),
+    Bad("distributed.run", "tau", lambda: run("masha1", C=D.RandK(2), tau=0.0), "zero tau for MASHA1"),
+    Bad("distributed.run", "tau", lambda: run(tau=1.5), "tau > 1"),
+    Bad("distributed.run", "compressor", lambda: run("masha1", C=D.TopK(2)), "biased compressor for MASHA1"),
+    Bad("distributed.run", "tol", lambda: run(tol=-1.0), "negative tol"),
+    Bad("distributed.run", "mesh", lambda: run(mesh="cpu"), "string mesh"),
+    Coerce("distributed.run", lambda: run(x0=[1, 2, 3, 4]).z, lambda: run(x0=np.arange(1.0, 5.0)).z),
+    Bad("distributed.communication_per_round", "method", lambda: D.communication_per_round("ef42", D.TopK(2), 10, 4), "unknown"),
+    Bad("distributed.communication_per_round", "compressor", lambda: D.communication_per_round("ef21", None, 10, 4), "None"),
+    Bad("distributed.communication_per_round", "dim", lambda: D.communication_per_round("ef21", D.TopK(2), 0, 4), "zero dim"),
+    Bad("distributed.communication_per_round", "num_workers", lambda: D.communication_per_round("ef21", D.TopK(2), 10, 1.5),
+        "float workers"),
+    Bad("distributed.communication_per_round", "tau", lambda: D.communication_per_round("masha1", D.RandK(2), 10, 4, tau=2.0),
+        "tau > 1"),
+]
+
+EXEMPT = {
+    "LinearProblem": "NamedTuple container; built and validated by heterogeneous_quadratics / distributed_bilinear_game",
+    "CompressedTrace": "NamedTuple result type",
+    "METHODS": "constant tuple of method names",
+}
