@@ -3,11 +3,9 @@ second-moment law), jax.grad, exact enumeration of discrete expectations (numpy,
 out independently), numpy re-implementations (CBO drift, consensus), and the viz figures."""
 
 import itertools
+import time
 
 import jax
-
-jax.config.update("jax_enable_x64", True)
-
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
@@ -18,6 +16,21 @@ from optlab import zeroth_order as zo  # noqa: E402
 from optlab.viz import zeroth_order as zviz  # noqa: E402
 
 KEY = jax.random.key(0)
+
+
+@pytest.fixture(params=["float32", "float64"])
+def prec(request):
+    """Run an exactness check in the readers' float32 and again in float64."""
+    if request.param == "float64":
+        with jax.enable_x64(True):
+            yield "float64"
+    else:
+        yield "float32"
+
+
+def rtol_for(prec, f32=2e-5, f64=1e-10):
+    """Tolerances measured: float32 errors of these identities are <= 3e-6 relative."""
+    return f64 if prec == "float64" else f32
 
 
 def linear(d, seed=0):
@@ -74,34 +87,40 @@ def test_gaussian_estimator_is_unbiased_for_smoothed_quadratic():
         assert np.all(np.abs(g.mean(0) - (A @ x - b)) < 4.5 * se)
 
 
-def test_central_and_coordinate_differences_are_exact_on_quadratics():
+def test_central_and_coordinate_differences_are_exact_on_quadratics(prec):
     A, b, f = quadratic(7)
     x = jnp.asarray(np.random.default_rng(4).normal(size=7))
-    np.testing.assert_allclose(zo.coordinate_grad(f, x, smoothing=0.3), A @ x - b, atol=1e-10)
+    grad = np.asarray(A @ x - b, dtype=np.float64)
+    scale = np.max(np.abs(grad))
+    np.testing.assert_allclose(zo.coordinate_grad(f, x, smoothing=0.3), grad,
+                               atol=rtol_for(prec) * scale)
     u = jax.random.normal(KEY, (1, 7))
     g = zo.gaussian_smoothing_grad(f, x, KEY, 1, 0.3, central=True)
-    np.testing.assert_allclose(g, ((A @ x - b) @ u[0]) * u[0], rtol=1e-9)
+    ref = (grad @ np.asarray(u[0])) * np.asarray(u[0])
+    np.testing.assert_allclose(g, ref, atol=rtol_for(prec) * np.max(np.abs(ref)))
 
 
-def test_forward_gradient_uses_one_jvp_per_direction_exactly():
+def test_forward_gradient_uses_one_jvp_per_direction_exactly(prec):
     A, b, f = quadratic(5)
     x = jnp.ones(5)
     v = jax.random.normal(KEY, (3, 5))
     ref = np.mean([(np.asarray(A @ x - b) @ vi) * vi for vi in np.asarray(v)], axis=0)
-    np.testing.assert_allclose(zo.forward_gradient(f, x, KEY, 3), ref, rtol=1e-10)
+    np.testing.assert_allclose(zo.forward_gradient(f, x, KEY, 3), ref,
+                               atol=rtol_for(prec) * np.max(np.abs(ref)))
 
 
 @settings(max_examples=10, deadline=None)
 @given(st.sampled_from([2, 5, 9]), st.integers(1, 3), st.floats(1e-3, 1.0))
 def test_estimators_lie_in_span_of_directions_and_scale(d, m, mu):
-    """Property: a two-point estimate on a linear f is linear in the gradient."""
+    """Property: a two-point estimate on a linear f is linear in the gradient (scaling by a
+    power of two is exact in floating point, so the identity holds to the last bit)."""
     a, f = linear(d, seed=d)
     x = jnp.zeros(d)
     g1 = zo.sphere_two_point_grad(f, x, KEY, m, mu)
-    g2 = zo.sphere_two_point_grad(lambda z: 3.0 * f(z), x, KEY, m, mu)
-    np.testing.assert_allclose(g2, 3.0 * g1, rtol=1e-8, atol=1e-10)
+    g2 = zo.sphere_two_point_grad(lambda z: 4.0 * f(z), x, KEY, m, mu)
+    np.testing.assert_allclose(g2, 4.0 * g1, rtol=1e-6, atol=1e-6 * float(jnp.max(jnp.abs(g1))))
     if m == 1:  # one direction: ĝ ∥ u and ⟨ĝ, a⟩ ≥ 0
-        assert float(g1 @ a) >= -1e-10
+        assert float(g1 @ a) >= -1e-5 * float(jnp.linalg.norm(g1) * jnp.linalg.norm(a))
 
 
 def test_estimators_jit_and_vmap():
@@ -129,8 +148,13 @@ def test_estimator_errors():
         zo.gaussian_smoothing_grad(f, jnp.zeros((3, 1)), KEY)
     with pytest.raises(ValueError, match="f must return a scalar"):
         zo.forward_gradient(lambda z: z * 2, x, KEY)
-    with pytest.raises(TypeError, match="floating-point"):
-        zo.forward_gradient(f, jnp.zeros(3, dtype=jnp.int32), KEY)
+    # integer arrays and lists are converted (the library's one policy)
+    np.testing.assert_allclose(zo.forward_gradient(f, jnp.zeros(3, dtype=jnp.int32), KEY),
+                               zo.forward_gradient(f, [0.0, 0.0, 0.0], KEY))
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        zo.forward_gradient(f, x, 0)
+    with pytest.raises(TypeError, match="x must be"):
+        zo.forward_gradient(f, "abc", KEY)
     with pytest.raises(ValueError, match="NaN"):
         zo.sphere_two_point_grad(f, jnp.array([0.0, jnp.nan, 1.0]), KEY)
     with pytest.raises(ValueError, match="shape"):  # x of the wrong length for f
@@ -141,16 +165,17 @@ def test_estimator_errors():
 
 # --------------------------------------------------------------------------- descent
 
-def test_zo_descent_exact_matches_gradient_descent_closed_form():
+def test_zo_descent_exact_matches_gradient_descent_closed_form(prec):
     A, b, f = quadratic(4)
     x = jnp.zeros(4)
     res = zo.zo_descent(f, x, KEY, learning_rate=0.1, num_steps=30, estimator="exact")
     ref = np.zeros(4)
     for _ in range(30):
-        ref = ref - 0.1 * (np.asarray(A) @ ref - np.asarray(b))
-    np.testing.assert_allclose(res.x, ref, rtol=1e-12)
+        ref = ref - 0.1 * (np.asarray(A, np.float64) @ ref - np.asarray(b, np.float64))
+    tol = rtol_for(prec, f64=1e-12)  # float32: measured 1e-7 relative
+    np.testing.assert_allclose(res.x, ref, rtol=tol, atol=tol * np.max(np.abs(ref)))
     assert res.path.shape == (31, 4) and res.values.shape == (31,)
-    np.testing.assert_allclose(res.values[-1], f(jnp.asarray(ref)), rtol=1e-12)
+    np.testing.assert_allclose(res.values[-1], f(jnp.asarray(ref)), rtol=tol)
     assert int(res.evaluations[-1]) == 30
 
 
@@ -210,16 +235,20 @@ def test_rastrigin_and_saddle_closed_forms():
     np.testing.assert_allclose(jax.hessian(zo.strict_saddle)(jnp.zeros(3)), np.diag([1, 1, -1.0]))
 
 
-def test_consensus_point_matches_numpy_and_laplace_limit():
+def test_consensus_point_matches_numpy_and_laplace_limit(prec):
     r = np.random.default_rng(5)
     X, v = r.normal(size=(30, 3)), r.random(30) * 5
+    Xj, vj = jnp.asarray(X), jnp.asarray(v)
+    X, v = np.asarray(Xj, np.float64), np.asarray(vj, np.float64)  # the values JAX sees
+    tol = rtol_for(prec, f64=1e-12)  # float32: measured 1.1e-7 relative
     for alpha in (0.0, 1.0, 30.0):
         w = np.exp(-alpha * (v - v.min()))
-        np.testing.assert_allclose(zo.consensus_point(jnp.asarray(X), jnp.asarray(v), alpha),
-                                   w @ X / w.sum(), rtol=1e-12)
+        ref = w @ X / w.sum()
+        np.testing.assert_allclose(zo.consensus_point(Xj, vj, alpha), ref, rtol=tol,
+                                   atol=tol * np.max(np.abs(ref)))
     # huge α: no overflow, the argmin particle (Laplace principle)
-    np.testing.assert_allclose(zo.consensus_point(jnp.asarray(X), jnp.asarray(v), 1e8),
-                               X[np.argmin(v)], atol=1e-12)
+    np.testing.assert_allclose(zo.consensus_point(Xj, vj, 1e8), X[np.argmin(v)],
+                               atol=tol * np.max(np.abs(X)))
 
 
 def test_cbo_finds_rastrigin_global_minimum_and_beats_gradient_descent():
@@ -250,11 +279,12 @@ def test_cbo_shapes_snapshots_and_deterministic_drift():
     # σ = 0: pure drift x ← x − λdt(x − v), with v recomputed every step (numpy reference)
     res0 = zo.cbo(lambda x: jnp.sum(x**2), X0, KEY, alpha=2.0, drift=1.0, noise=0.0, dt=0.1,
                   num_steps=5)
-    X = np.asarray(X0)
+    X = np.asarray(X0, np.float64)
     for _ in range(5):
         w = np.exp(-2.0 * np.sum(X**2, 1))
         X = X - 0.1 * (X - w @ X / w.sum())
-    np.testing.assert_allclose(res0.particles, X, rtol=1e-10)
+    # float32: measured max error 1.2e-7 on entries of size ~1
+    np.testing.assert_allclose(res0.particles, X, rtol=1e-5, atol=1e-5 * np.max(np.abs(X)))
 
 
 def test_cbo_errors():
@@ -298,12 +328,13 @@ def f_jax(z):
     return jnp.sum((z - F_COEF) ** 2) + z[0] * z[2] - 0.5 * z[1] * z[3]
 
 
-def test_enumeration_matches_handwritten_reference():
+def test_enumeration_matches_handwritten_reference(prec):
     theta = np.array([0.3, -0.5, 1.0, 0.1])
     J, g = np_bernoulli_grad(f_np, theta)
-    assert np.isclose(float(zo.bernoulli_expectation(f_jax, jnp.asarray(theta))), J, rtol=1e-12)
+    tol = rtol_for(prec)  # float32: measured 7e-7 relative
+    assert np.isclose(float(zo.bernoulli_expectation(f_jax, jnp.asarray(theta))), J, rtol=tol, atol=0)
     np.testing.assert_allclose(jax.grad(lambda t: zo.bernoulli_expectation(f_jax, t))(jnp.asarray(theta)),
-                               g, rtol=1e-10)
+                               g, rtol=tol, atol=tol * np.max(np.abs(g)))
     # categorical: closed form ∇J = p ⊙ (f − J)
     th = jnp.array([0.5, -1.0, 2.0, 0.0, 0.3])
     fk = jnp.array([1.0, -2.0, 0.5, 3.0, 0.0])
@@ -311,9 +342,10 @@ def test_enumeration_matches_handwritten_reference():
     p = np.asarray(jax.nn.softmax(th))
     vals = np.asarray(fk + fk**2)
     Jc = p @ vals
-    assert np.isclose(float(zo.categorical_expectation(fc, th)), Jc)
+    assert np.isclose(float(zo.categorical_expectation(fc, th)), Jc, rtol=tol, atol=0)
+    ref = p * (vals - Jc)
     np.testing.assert_allclose(jax.grad(lambda t: zo.categorical_expectation(fc, t))(th),
-                               p * (vals - Jc), rtol=1e-10)
+                               ref, rtol=tol, atol=tol * np.max(np.abs(ref)))
 
 
 @pytest.mark.parametrize("dist,baseline", [("bernoulli", "none"), ("bernoulli", "loo"),
@@ -349,12 +381,14 @@ def test_straight_through_exact_for_affine_biased_otherwise():
     a = jnp.array([1.0, -2.0, 0.5, 3.0])
     lin = lambda z: a @ z + 1.0  # noqa: E731
     exact = jax.grad(lambda t: zo.bernoulli_expectation(lin, t))(theta)
-    np.testing.assert_allclose(zo.straight_through_grad(lin, theta, KEY, 1), exact, rtol=1e-12)
+    # float32: measured 7e-7 relative (the sum over 16 configurations against one sample)
+    np.testing.assert_allclose(zo.straight_through_grad(lin, theta, KEY, 1), exact, rtol=1e-5,
+                               atol=1e-5 * float(jnp.max(jnp.abs(exact))))
     thc = jnp.array([0.5, -1.0, 2.0])
     lin_c = lambda z: a[:3] @ z  # noqa: E731
     exact_c = jax.grad(lambda t: zo.categorical_expectation(lin_c, t))(thc)
     np.testing.assert_allclose(zo.straight_through_grad(lin_c, thc, KEY, 1, distribution="categorical"),
-                               exact_c, rtol=1e-12)
+                               exact_c, rtol=1e-5, atol=1e-5 * float(jnp.max(jnp.abs(exact_c))))
     # one bit, f(z) = (z − c)²: E ĝ_ST = σ'(θ)(2p − 2c) ≠ σ'(θ)(1 − 2c) unless p = 1/2
     c, th = 0.3, jnp.array([1.2])
     fq = lambda z: jnp.sum((z - c) ** 2)  # noqa: E731
@@ -404,3 +438,34 @@ def test_figures_build_and_validate_inputs():
         zviz.second_moment_figure(dims, {"x": np.ones((3, 3))}, ms, {})
     fig3 = zviz.discrete_estimators_figure([0.5, 1, 2], {"a": [1e-3, 0, 1]}, {"a": [1, 2, 3]})
     assert len(fig3.data) == 2
+
+
+# --------------------------------------------------------------------------- compilation
+
+def test_solvers_compile_once_per_shape():
+    """A second call with new data of the same shape reuses the compiled loop (no re-trace)."""
+    traces = []
+
+    def f(x):
+        traces.append(1)
+        return jnp.sum((x - 0.5) ** 2)
+
+    r = np.random.default_rng(0)
+    t0 = time.perf_counter()
+    zo.zo_descent(f, jnp.asarray(r.normal(size=6)), KEY, learning_rate=0.1, num_steps=50,
+                  estimator="sphere", num_directions=2, smoothing=1e-2).x.block_until_ready()
+    cold = time.perf_counter() - t0
+    n_cold = len(traces)
+    t0 = time.perf_counter()
+    zo.zo_descent(f, jnp.asarray(r.normal(size=6)), jax.random.key(1), learning_rate=0.05,
+                  num_steps=50, estimator="sphere", num_directions=2,
+                  smoothing=2e-2).x.block_until_ready()
+    warm = time.perf_counter() - t0
+    # the validation's eval_shape traces f once per call; the solver itself is not re-traced
+    assert len(traces) - n_cold <= 1, (n_cold, len(traces))
+    assert warm < cold
+    X0 = jnp.asarray(r.normal(size=(10, 2)))
+    zo.cbo(f, X0, KEY, num_steps=20)
+    n_cbo = len(traces)
+    zo.cbo(f, X0 + 1.0, jax.random.key(2), alpha=10.0, num_steps=20)
+    assert len(traces) - n_cbo <= 1

@@ -26,6 +26,7 @@ Every estimator is a pure function ``(f, x, key, num_directions, smoothing) -> �
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any, Callable, NamedTuple, Optional, Union
 
@@ -34,10 +35,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import (
+    as_float_array,
     is_concrete,
-    require_finite,
+    require_callable,
     require_int,
-    require_ndim,
+    require_key,
     require_nonnegative,
     require_positive,
 )
@@ -67,20 +69,18 @@ __all__ = [
 # validation helpers
 # ---------------------------------------------------------------------------
 
-def _check_point(f: Callable, x: Any) -> jax.Array:
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
-    x = jnp.asarray(x) if is_concrete(x) else x
-    require_ndim("x", x, 1)
-    if not jnp.issubdtype(jnp.result_type(x), jnp.floating):
-        raise TypeError(f"x must be a floating-point array, got dtype {jnp.result_type(x)}")
-    require_finite("x", x)
+def _check_point(f: Callable, x: Any, name: str = "x") -> jax.Array:
+    """``x`` as a float 1-D array (lists / ints converted), ``f`` callable with a scalar output."""
+    require_callable("f", f)
+    x = as_float_array(name, x, ndim=1)
+    if jnp.shape(x)[0] < 1:
+        raise ValueError(f"{name} must have at least one coordinate, got shape {tuple(jnp.shape(x))}")
     try:
         out = jax.eval_shape(f, x)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"f cannot be evaluated at x of shape {tuple(x.shape)}: {err}") from None
-    if tuple(out.shape) != ():
-        raise ValueError(f"f must return a scalar, got output shape {tuple(out.shape)}")
+        raise ValueError(f"f cannot be evaluated at {name} of shape {tuple(x.shape)}: {err}") from None
+    if tuple(getattr(out, "shape", (None,))) != ():
+        raise ValueError(f"f must return a scalar, got output shape {getattr(out, 'shape', None)}")
     return x
 
 
@@ -88,10 +88,21 @@ def _check_directions(num_directions: int) -> None:
     require_int("num_directions", num_directions, minimum=1)
 
 
+def _check_scalar(name: str, value: Any) -> None:
+    """Refuse non-numeric values (TypeError) and arrays (ValueError) for a scalar argument."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if is_concrete(value) and np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {np.shape(value)}")
+
+
 def _check_smoothing(smoothing: Any) -> None:
-    if is_concrete(smoothing) and np.ndim(smoothing) != 0:
-        raise ValueError(f"smoothing must be a scalar, got shape {np.shape(smoothing)}")
+    _check_scalar("smoothing", smoothing)
     require_positive("smoothing", smoothing)
+
+
+def _dtype_scalar(value: Any, dtype) -> jax.Array:
+    return jnp.asarray(value, dtype=dtype)
 
 
 # ---------------------------------------------------------------------------
@@ -105,10 +116,31 @@ def gaussian_smoothing_grad(f: Callable, x: Any, key: jax.Array, num_directions:
     One-sided: ``ĝ = (1/m) Σ_j (f(x + μu_j) − f(x))/μ · u_j`` (``m + 1`` evaluations);
     ``central=True``: ``(f(x + μu_j) − f(x − μu_j))/(2μ) · u_j`` (``2m`` evaluations).
     Both are unbiased for ``∇f_μ(x)`` (Nesterov & Spokoiny 2017).
+
+    Args:
+      f: scalar function of a ``(d,)`` array.
+      x: ``(d,)`` point (lists and integer arrays are converted to float).
+      key: a JAX PRNG key (``jax.random.key(seed)``); an integer seed is refused.
+      num_directions: ``m ≥ 1``.
+      smoothing: ``μ > 0`` (scalar, may be traced).
+      central: two-sided differences.
+
+    Returns:
+      ``(d,)`` estimate ``ĝ``.
+
+    Raises:
+      TypeError: ``f`` not callable, ``key`` not a PRNG key, non-numeric ``x``.
+      ValueError: wrong shapes, non-finite ``x``, ``m < 1`` or ``μ ≤ 0``.
     """
     x = _check_point(f, x)
+    require_key("key", key)
     _check_directions(num_directions)
     _check_smoothing(smoothing)
+    return _gaussian_core(f, num_directions, bool(central), x, key, _dtype_scalar(smoothing, x.dtype))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2))
+def _gaussian_core(f, num_directions, central, x, key, smoothing):
     u = jax.random.normal(key, (num_directions,) + x.shape, dtype=x.dtype)
     fp = jax.vmap(f)(x + smoothing * u)
     if central:
@@ -123,10 +155,18 @@ def sphere_two_point_grad(f: Callable, x: Any, key: jax.Array, num_directions: i
                           smoothing: Any = 1e-3) -> jax.Array:
     r"""Two-point estimator with directions uniform on the unit sphere (``2m`` evaluations):
     ``ĝ = (1/m) Σ_j d/(2μ) (f(x + μu_j) − f(x − μu_j)) u_j``, unbiased for the gradient of
-    the ball smoothing ``E_{w∼Unif(B)} f(x + μw)`` (Ren, Tang & Li 2023)."""
+    the ball smoothing ``E_{w∼Unif(B)} f(x + μw)`` (Ren, Tang & Li 2023).
+
+    Args, Returns, Raises: as :func:`gaussian_smoothing_grad`."""
     x = _check_point(f, x)
+    require_key("key", key)
     _check_directions(num_directions)
     _check_smoothing(smoothing)
+    return _sphere_core(f, num_directions, x, key, _dtype_scalar(smoothing, x.dtype))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _sphere_core(f, num_directions, x, key, smoothing):
     d = x.shape[0]
     u = jax.random.normal(key, (num_directions, d), dtype=x.dtype)
     u = u / jnp.linalg.norm(u, axis=1, keepdims=True)
@@ -139,9 +179,17 @@ def forward_gradient(f: Callable, x: Any, key: jax.Array, num_directions: int = 
     r"""Forward gradient ``ĝ = (1/m) Σ_j (∇f(x)·v_j) v_j``, ``v_j ∼ N(0, I)``: one
     ``jax.jvp`` (a forward-mode pass, no backpropagation) per direction; unbiased for
     ``∇f(x)`` (Baydin, Pearlmutter, Syme, Wood & Torr 2022).  ``smoothing`` is
-    accepted for a uniform estimator signature and ignored (the derivative is exact)."""
+    accepted for a uniform estimator signature and ignored (the derivative is exact).
+
+    Args, Returns, Raises: as :func:`gaussian_smoothing_grad` (``smoothing`` unused)."""
     x = _check_point(f, x)
+    require_key("key", key)
     _check_directions(num_directions)
+    return _forward_core(f, num_directions, x, key)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1))
+def _forward_core(f, num_directions, x, key):
     v = jax.random.normal(key, (num_directions,) + x.shape, dtype=x.dtype)
     dirderiv = jax.vmap(lambda vi: jax.jvp(f, (x,), (vi,))[1])(v)
     return jnp.mean(dirderiv[:, None] * v, axis=0)
@@ -151,15 +199,35 @@ def coordinate_grad(f: Callable, x: Any, key: Optional[jax.Array] = None, num_di
                     smoothing: Any = 1e-3) -> jax.Array:
     r"""Deterministic central differences along the ``d`` coordinate axes (``2d``
     evaluations): ``ĝ_i = (f(x + μe_i) − f(x − μe_i))/(2μ)``.  ``key`` and
-    ``num_directions`` are ignored (uniform signature)."""
+    ``num_directions`` are ignored (uniform signature).
+
+    Args, Returns, Raises: as :func:`gaussian_smoothing_grad` (``key`` may be ``None``)."""
     x = _check_point(f, x)
+    if key is not None:
+        require_key("key", key)
     _check_smoothing(smoothing)
+    return _coordinate_core(f, x, _dtype_scalar(smoothing, x.dtype))
+
+
+@functools.partial(jax.jit, static_argnums=(0,))
+def _coordinate_core(f, x, smoothing):
     E = jnp.eye(x.shape[0], dtype=x.dtype) * smoothing
     return (jax.vmap(f)(x + E) - jax.vmap(f)(x - E)) / (2 * smoothing)
 
 
 def _exact_grad(f, x, key=None, num_directions=1, smoothing=None):
     return jax.grad(f)(x)
+
+
+# unvalidated cores with the uniform signature (f, x, key, m, mu), for use inside jit
+_CORES = {
+    "gaussian": lambda f, x, k, m, mu: _gaussian_core(f, m, False, x, k, mu),
+    "central": lambda f, x, k, m, mu: _gaussian_core(f, m, True, x, k, mu),
+    "sphere": lambda f, x, k, m, mu: _sphere_core(f, m, x, k, mu),
+    "forward": lambda f, x, k, m, mu: _forward_core(f, m, x, k),
+    "coordinate": lambda f, x, k, m, mu: _coordinate_core(f, x, mu),
+    "exact": _exact_grad,
+}
 
 
 ESTIMATORS = {
@@ -174,7 +242,23 @@ ESTIMATORS = {
 
 def evaluations_per_step(estimator: str, d: int, num_directions: int) -> int:
     """Oracle calls of one estimate: function values (a ``jvp`` counts as one
-    forward-mode evaluation, ``"exact"`` as one gradient)."""
+    forward-mode evaluation, ``"exact"`` as one gradient).
+
+    Args:
+      estimator: a key of :data:`ESTIMATORS`.
+      d: the dimension (integer ``≥ 1``).
+      num_directions: ``m ≥ 1``.
+
+    Returns:
+      the number of oracle calls (int).
+
+    Raises:
+      TypeError / ValueError: unknown estimator, non-integer or non-positive ``d`` / ``m``.
+    """
+    if not isinstance(estimator, str):
+        raise TypeError(f"estimator must be a string, got {type(estimator).__name__}")
+    require_int("d", d, minimum=1)
+    _check_directions(num_directions)
     m = num_directions
     table = {"gaussian": m + 1, "central": 2 * m, "sphere": 2 * m, "forward": m,
              "coordinate": 2 * d, "exact": 1}
@@ -211,31 +295,65 @@ def zo_descent(f: Callable, x0: Any, key: jax.Array, *, learning_rate: Any, num_
     two-point methods provably escape strict saddles (Ren, Tang & Li 2023).
     ``learning_rate``, ``smoothing``, ``perturbation`` and ``key`` may be traced
     (``vmap`` over them); ``num_steps``, ``estimator`` and ``num_directions`` are static.
+    The loop is compiled once per ``(f, estimator, num_directions, num_steps)`` and shape.
+
+    Args:
+      f: scalar function of a ``(d,)`` array.
+      x0: ``(d,)`` start (lists and integer arrays are converted to float).
+      key: a JAX PRNG key; an integer seed is refused.
+      learning_rate: ``η > 0``.
+      num_steps: ``T ≥ 1``.
+      estimator: a key of :data:`ESTIMATORS`.
+      num_directions: ``m ≥ 1``.
+      smoothing: ``μ > 0`` (ignored by ``"forward"`` and ``"exact"``).
+      perturbation: ``r ≥ 0``.
+
+    Returns:
+      :class:`ZOResult`.
+
+    Raises:
+      TypeError: ``f`` not callable, ``key`` not a PRNG key, non-numeric arguments.
+      ValueError: unknown estimator, wrong shapes, non-finite ``x0``, invalid hyper-parameters.
     """
-    if estimator not in ESTIMATORS:
+    if not isinstance(estimator, str) or estimator not in ESTIMATORS:
         raise ValueError(f"estimator must be one of {sorted(ESTIMATORS)}, got {estimator!r}")
-    x0 = _check_point(f, x0)
+    x0 = _check_point(f, x0, "x0")
+    require_key("key", key)
+    _check_scalar("learning_rate", learning_rate)
     require_positive("learning_rate", learning_rate)
     require_int("num_steps", num_steps, minimum=1)
     _check_directions(num_directions)
     if estimator not in ("forward", "exact"):
         _check_smoothing(smoothing)
+    else:
+        smoothing = 0.0 if smoothing is None else smoothing
+        _check_scalar("smoothing", smoothing)
+    _check_scalar("perturbation", perturbation)
     require_nonnegative("perturbation", perturbation)
-    est = ESTIMATORS[estimator]
+    dt = x0.dtype
+    return _zo_descent(f, estimator, num_directions, num_steps, x0, key,
+                       _dtype_scalar(learning_rate, dt), _dtype_scalar(smoothing, dt),
+                       _dtype_scalar(perturbation, dt))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _zo_descent(f, estimator, num_directions, num_steps, x0, key, learning_rate, smoothing,
+                perturbation):
+    est = _CORES[estimator]
     d = x0.shape[0]
     per_step = evaluations_per_step(estimator, d, num_directions)
 
     def step(x, k):
         k_est, k_noise = jax.random.split(k)
         g = est(f, x, k_est, num_directions, smoothing)
-        xi = jax.random.normal(k_noise, x.shape, dtype=x.dtype) / jnp.sqrt(d)
+        xi = jax.random.normal(k_noise, x.shape, dtype=x.dtype) / jnp.sqrt(d).astype(x.dtype)
         x_new = x - learning_rate * (g + perturbation * xi)
         return x_new, (x_new, f(x_new))
 
     keys = jax.random.split(key, num_steps)
     xT, (xs, fs) = jax.lax.scan(step, x0, keys)
     path = jnp.concatenate([x0[None], xs])
-    values = jnp.concatenate([jnp.reshape(f(x0), (1,)), fs])
+    values = jnp.concatenate([jnp.reshape(f(x0), (1,)).astype(fs.dtype), fs])
     evals = per_step * jnp.arange(num_steps + 1)
     return ZOResult(xT, path, values, evals)
 
@@ -246,14 +364,42 @@ def zo_descent(f: Callable, x0: Any, key: jax.Array, *, learning_rate: Any, num_
 
 def rastrigin(x: jax.Array, shift: Any = 0.0) -> jax.Array:
     r"""Rastrigin ``f(x) = 10d + Σ_i (y_i² − 10 cos(2π y_i))``, ``y = x − shift``;
-    global minimum 0 at ``x = shift``, a local minimum near every other integer point."""
+    global minimum 0 at ``x = shift``, a local minimum near every other integer point.
+
+    Args:
+      x: ``(..., d)`` point(s), ``d ≥ 1``.
+      shift: the minimiser (scalar or broadcastable to ``x``).
+
+    Returns:
+      ``f(x)`` (shape ``x.shape[:-1]``).
+
+    Raises:
+      TypeError / ValueError: non-numeric, 0-D or non-finite input.
+    """
+    x = as_float_array("x", x)
+    shift = as_float_array("shift", shift)
+    if jnp.ndim(x) < 1:
+        raise ValueError(f"x must have at least one dimension, got shape {tuple(jnp.shape(x))}")
     y = x - shift
     return 10.0 * y.shape[-1] + jnp.sum(y**2 - 10.0 * jnp.cos(2 * jnp.pi * y), axis=-1)
 
 
 def strict_saddle(x: jax.Array) -> jax.Array:
     r"""``f(x) = ½Σ_{i<d} x_i² − ½x_d² + ¼x_d⁴``: a strict saddle at 0 (Hessian
-    ``diag(1, …, 1, −1)``), minima ``f* = −¼`` at ``x = ±e_d``."""
+    ``diag(1, …, 1, −1)``), minima ``f* = −¼`` at ``x = ±e_d``.
+
+    Args:
+      x: ``(d,)`` point, ``d ≥ 1``.
+
+    Returns:
+      the scalar ``f(x)``.
+
+    Raises:
+      TypeError / ValueError: non-numeric input, wrong number of dimensions, NaN/inf.
+    """
+    x = as_float_array("x", x, ndim=1)
+    if jnp.shape(x)[0] < 1:
+        raise ValueError("x must have at least one coordinate, got shape (0,)")
     return 0.5 * jnp.sum(x[:-1] ** 2) - 0.5 * x[-1] ** 2 + 0.25 * x[-1] ** 4
 
 
@@ -263,15 +409,34 @@ def strict_saddle(x: jax.Array) -> jax.Array:
 
 def consensus_point(particles: jax.Array, values: jax.Array, alpha: Any) -> jax.Array:
     r"""Laplace-principle consensus ``v_α = Σ_i x_i w_i``, ``w = softmax(−α f(x_i))``
-    (computed with the max shift, so large ``α`` does not underflow)."""
-    require_ndim("particles", particles, 2)
-    require_ndim("values", values, 1)
+    (computed with the max shift, so large ``α`` does not underflow).
+
+    Args:
+      particles: ``(N, d)`` cloud, ``N ≥ 1``.
+      values: ``(N,)`` values ``f(x_i)``.
+      alpha: ``α ≥ 0`` (scalar).
+
+    Returns:
+      ``(d,)`` consensus point.
+
+    Raises:
+      TypeError / ValueError: non-numeric or non-finite input, mismatched shapes, ``α < 0``.
+    """
+    particles = as_float_array("particles", particles, ndim=2)
+    values = as_float_array("values", values, ndim=1)
+    if jnp.shape(particles)[0] < 1:
+        raise ValueError("particles must contain at least one particle")
     if jnp.shape(values)[0] != jnp.shape(particles)[0]:
         raise ValueError(f"values must have one entry per particle, got {jnp.shape(values)[0]} "
                          f"values for {jnp.shape(particles)[0]} particles")
+    _check_scalar("alpha", alpha)
     require_nonnegative("alpha", alpha)
+    return _consensus(particles, values, alpha)
+
+
+def _consensus(particles, values, alpha):
     w = jax.nn.softmax(-alpha * values)
-    return w @ particles
+    return jnp.matmul(w, particles, precision=jax.lax.Precision.HIGHEST)
 
 
 class CBOResult(NamedTuple):
@@ -298,28 +463,57 @@ def cbo(f: Callable, particles: Any, key: jax.Array, *, alpha: Any = 50.0, drift
 
     with ``D_i = diag(x_i − v_α)`` (anisotropic) or ``‖x_i − v_α‖ I`` (isotropic),
     ``λ = drift``, ``σ = noise`` (Riedl, Klock, Geldhauser & Fornasier 2023).  Only
-    values of ``f`` are used.  ``particles``: ``(N, d)`` initial cloud.
+    values of ``f`` are used.  ``particles``: ``(N, d)`` initial cloud.  Compiled once per
+    ``(f, anisotropic, num_steps, snapshot_every)`` and shape.
+
+    Args:
+      f: scalar function of a ``(d,)`` array.
+      particles: ``(N, d)`` initial cloud (lists / integer arrays are converted).
+      key: a JAX PRNG key; an integer seed is refused.
+      alpha, drift, noise: ``≥ 0``; dt: ``> 0``.
+      num_steps: ``T ≥ 1``; snapshot_every: divides ``T`` (default ``T``).
+      anisotropic: the noise model.
+
+    Returns:
+      :class:`CBOResult`.
+
+    Raises:
+      TypeError: ``f`` not callable, ``key`` not a PRNG key, non-numeric arguments.
+      ValueError: wrong shapes, non-finite particles, invalid hyper-parameters.
     """
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
-    particles = jnp.asarray(particles) if is_concrete(particles) else particles
-    require_ndim("particles", particles, 2)
-    require_finite("particles", particles)
-    if jnp.shape(particles)[0] < 1:
-        raise ValueError("particles must contain at least one particle")
-    require_nonnegative("alpha", alpha)
-    require_nonnegative("drift", drift)
-    require_nonnegative("noise", noise)
+    require_callable("f", f)
+    particles = as_float_array("particles", particles, ndim=2)
+    if jnp.shape(particles)[0] < 1 or jnp.shape(particles)[1] < 1:
+        raise ValueError(f"particles must have shape (N, d) with N, d >= 1, got {tuple(jnp.shape(particles))}")
+    require_key("key", key)
+    for name, v in (("alpha", alpha), ("drift", drift), ("noise", noise)):
+        _check_scalar(name, v)
+        require_nonnegative(name, v)
+    _check_scalar("dt", dt)
     require_positive("dt", dt)
     require_int("num_steps", num_steps, minimum=1)
     every = num_steps if snapshot_every is None else snapshot_every
     require_int("snapshot_every", every, minimum=1)
     if num_steps % every:
         raise ValueError(f"snapshot_every ({every}) must divide num_steps ({num_steps})")
+    try:
+        out = jax.eval_shape(jax.vmap(f), particles)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"f cannot be evaluated on the particles of shape "
+                         f"{tuple(jnp.shape(particles))}: {err}") from None
+    if tuple(out.shape) != (jnp.shape(particles)[0],):
+        raise ValueError(f"f must return a scalar per particle, got output shape {tuple(out.shape)}")
+    fdt = particles.dtype
+    return _cbo(f, bool(anisotropic), num_steps, every, particles, key,
+                *(_dtype_scalar(v, fdt) for v in (alpha, drift, noise, dt)))
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
+def _cbo(f, anisotropic, num_steps, every, particles, key, alpha, drift, noise, dt):
     fv = jax.vmap(f)
 
     def consensus(X):
-        return consensus_point(X, fv(X), alpha)
+        return _consensus(X, fv(X), alpha)
 
     def step(X, k):
         v = consensus(X)
@@ -352,13 +546,12 @@ _DISTS = ("bernoulli", "categorical")
 
 
 def _check_logits(f, logits, distribution):
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
-    if distribution not in _DISTS:
+    require_callable("f", f)
+    if not isinstance(distribution, str) or distribution not in _DISTS:
         raise ValueError(f"distribution must be one of {_DISTS}, got {distribution!r}")
-    logits = jnp.asarray(logits) if is_concrete(logits) else logits
-    require_ndim("logits", logits, 1)
-    require_finite("logits", logits)
+    logits = as_float_array("logits", logits, ndim=1)
+    if logits.shape[0] < 1:
+        raise ValueError("logits must have at least one entry, got shape (0,)")
     if distribution == "categorical" and logits.shape[0] < 2:
         raise ValueError(f"a categorical distribution needs at least 2 logits, got {logits.shape[0]}")
     return logits
@@ -366,18 +559,40 @@ def _check_logits(f, logits, distribution):
 
 def bernoulli_expectation(f: Callable, logits: Any) -> jax.Array:
     r"""Exact ``E f(z)`` for independent bits ``z_i ∼ Bernoulli(σ(θ_i))`` by enumerating
-    all ``2ⁿ`` configurations (``n ≤ 16``); differentiable in ``logits``."""
+    all ``2ⁿ`` configurations (``n ≤ 16``); differentiable in ``logits``.
+
+    Args:
+      f: scalar function of an ``(n,)`` 0/1 vector.
+      logits: ``(n,)`` logits ``θ`` (lists / ints converted).
+
+    Returns:
+      the scalar ``E f(z)``.
+
+    Raises:
+      TypeError / ValueError: ``f`` not callable, bad ``logits``, ``n > 16``.
+    """
     logits = _check_logits(f, logits, "bernoulli")
     n = logits.shape[0]
     if n > 16:
-        raise ValueError(f"enumeration needs at most 16 bits, got {n}")
+        raise ValueError(f"enumeration needs at most 16 bits (logits of length n <= 16), got {n}")
     Z = jnp.asarray(list(itertools.product([0.0, 1.0], repeat=n)), dtype=logits.dtype)
     logp = Z @ jax.nn.log_sigmoid(logits) + (1 - Z) @ jax.nn.log_sigmoid(-logits)
     return jnp.sum(jnp.exp(logp) * jax.vmap(f)(Z))
 
 
 def categorical_expectation(f: Callable, logits: Any) -> jax.Array:
-    r"""Exact ``E f(z) = Σ_k softmax(θ)_k f(e_k)`` for a one-hot ``z`` over ``K`` classes."""
+    r"""Exact ``E f(z) = Σ_k softmax(θ)_k f(e_k)`` for a one-hot ``z`` over ``K`` classes.
+
+    Args:
+      f: scalar function of a ``(K,)`` one-hot vector.
+      logits: ``(K,)`` logits, ``K ≥ 2``.
+
+    Returns:
+      the scalar ``E f(z)``.
+
+    Raises:
+      TypeError / ValueError: ``f`` not callable, bad ``logits``.
+    """
     logits = _check_logits(f, logits, "categorical")
     K = logits.shape[0]
     return jnp.sum(jax.nn.softmax(logits) * jax.vmap(f)(jnp.eye(K, dtype=logits.dtype)))
@@ -404,8 +619,24 @@ def reinforce_grad(f: Callable, logits: Any, key: jax.Array, num_samples: int = 
 
     ``baseline``: ``"none"``; ``"loo"`` (leave-one-out: ``b_s`` is the mean of the
     other samples' ``f``, still unbiased, needs ``num_samples ≥ 2``); or a number.
+
+    Args:
+      f: scalar function of a sample ``z``.
+      logits: ``(n,)`` logits (lists / ints converted).
+      key: a JAX PRNG key; an integer seed is refused.
+      num_samples: ``S ≥ 1``.
+      distribution: ``"bernoulli"`` or ``"categorical"``.
+      baseline: ``"none"``, ``"loo"`` or a finite number.
+
+    Returns:
+      ``(n,)`` estimate.
+
+    Raises:
+      TypeError / ValueError: invalid ``f``, ``logits``, ``key``, ``num_samples``,
+      ``distribution`` or ``baseline``.
     """
     logits = _check_logits(f, logits, distribution)
+    require_key("key", key)
     require_int("num_samples", num_samples, minimum=1)
     if isinstance(baseline, str):
         if baseline not in ("none", "loo"):
@@ -413,12 +644,13 @@ def reinforce_grad(f: Callable, logits: Any, key: jax.Array, num_samples: int = 
         if baseline == "loo" and num_samples < 2:
             raise ValueError("the leave-one-out baseline needs num_samples >= 2")
     else:
-        require_finite("baseline", jnp.asarray(baseline, dtype=float))
+        _check_scalar("baseline", baseline)
+        baseline = as_float_array("baseline", baseline)
     z, p = _sample(key, logits, num_samples, distribution)
     fz = jax.vmap(f)(z)
-    if baseline == "loo":
+    if isinstance(baseline, str) and baseline == "loo":
         b = (jnp.sum(fz) - fz) / (num_samples - 1)
-    elif baseline == "none":
+    elif isinstance(baseline, str):
         b = 0.0
     else:
         b = baseline
@@ -431,8 +663,24 @@ def straight_through_grad(f: Callable, logits: Any, key: jax.Array, num_samples:
     uses the hard sample ``z``, the backward pass treats ``z`` as its mean ``p``:
     ``z_ST = p + stop_gradient(z − p)`` and ``ĝ = ∇_θ (1/S) Σ_s f(z_ST,s)``, i.e.
     ``ĝ = (∂p/∂θ)ᵀ ∇f(z)``.  ``f`` must be differentiable on ℝⁿ / ℝᴷ.  Exact for ``f``
-    affine in ``z``, biased otherwise: a first-order approximation (Liu et al. 2023)."""
+    affine in ``z``, biased otherwise: a first-order approximation (Liu et al. 2023).
+
+    Args:
+      f: differentiable scalar function of a sample ``z``.
+      logits: ``(n,)`` logits (lists / ints converted).
+      key: a JAX PRNG key; an integer seed is refused.
+      num_samples: ``S ≥ 1``.
+      distribution: ``"bernoulli"`` or ``"categorical"``.
+
+    Returns:
+      ``(n,)`` estimate.
+
+    Raises:
+      TypeError / ValueError: invalid ``f``, ``logits``, ``key``, ``num_samples`` or
+      ``distribution``.
+    """
     logits = _check_logits(f, logits, distribution)
+    require_key("key", key)
     require_int("num_samples", num_samples, minimum=1)
     z, _ = _sample(key, logits, num_samples, distribution)
     z = jax.lax.stop_gradient(z)
