@@ -454,7 +454,10 @@ def schedule_free_eval_params(state: ScheduleFreeState, params: Any) -> Any:
     """
     if not isinstance(state, ScheduleFreeState):
         raise TypeError(f"state must be a ScheduleFreeState, got {type(state).__name__}")
-    params = jax.tree_util.tree_map(lambda p: _checks.as_float_array("params", p), params)
+    if jax.tree_util.treedef_is_leaf(jax.tree_util.tree_structure(state.z)):
+        params = _checks.as_float_array("params", params)  # one array: lists are converted whole
+    else:
+        params = jax.tree_util.tree_map(lambda p: _checks.as_float_array("params", p), params)
     _checks.require_same_shape("params", params, "state.z", state.z)
     if state.x is not None:
         return state.x
