@@ -37,6 +37,7 @@ Notation (chapter 13).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, NamedTuple, Sequence
 
 import jax
@@ -45,16 +46,28 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 
 from ._checks import (
+    as_float_array,
     is_concrete,
+    require_callable,
     require_finite,
     require_int,
-    require_ndim,
+    require_key,
     require_nonnegative,
     require_positive,
+    require_same_shape,
     require_shape,
 )
 
 Array = jax.Array
+_HI = jax.lax.Precision.HIGHEST  # full float32 accuracy on GPUs (no TF32 matmuls)
+
+
+def _mm(a, b):
+    return jnp.matmul(a, b, precision=_HI)
+
+
+def _scalar(name, x):
+    return as_float_array(name, x, ndim=0)
 
 __all__ = [
     # neural collapse
@@ -121,18 +134,24 @@ def simplex_etf(K: int, d: int | None = None, rotation: Any = None) -> Array:
     if rotation is None:
         U = jnp.eye(d, K)
     else:
-        U = jnp.asarray(rotation)
+        U = as_float_array("rotation", rotation, ndim=2)
         require_shape("rotation", U, (d, K))
-        require_finite("rotation", U)
-        if is_concrete(U) and not np.allclose(np.asarray(U.T @ U), np.eye(K), atol=1e-6):
+        if is_concrete(U) and not np.allclose(np.asarray(U, np.float64).T @ np.asarray(U, np.float64),
+                                              np.eye(K), atol=1e-5):
             raise ValueError("rotation must have orthonormal columns (UᵀU = I)")
-    return jnp.sqrt(K / (K - 1)) * U @ (jnp.eye(K) - jnp.ones((K, K)) / K)
+    return jnp.sqrt(K / (K - 1)) * _mm(U, (jnp.eye(K, dtype=U.dtype) - jnp.ones((K, K), U.dtype) / K))
 
 
 def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
     require_int("K", K, minimum=2)
-    labels = jnp.asarray(labels)
-    require_ndim("labels", labels, 1)
+    if labels is None or isinstance(labels, (str, bytes, dict, set)):
+        raise TypeError(f"labels must be a 1-D array of integer class indices, got {type(labels).__name__}")
+    try:
+        labels = jnp.asarray(labels)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"labels must be a 1-D array of integer class indices: {err}") from err
+    if labels.ndim != 1 or labels.shape[0] == 0:
+        raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels.shape}")
     if N is not None and labels.shape[0] != N:
         raise ValueError(f"labels must have one entry per column of H ({N}), got {labels.shape[0]}")
     if not jnp.issubdtype(labels.dtype, jnp.integer):
@@ -149,13 +168,29 @@ def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
 
 def class_means(H: Any, labels: Any, K: int) -> tuple[Array, Array]:
     """Global mean ``μ_G`` (``d``,) and class means ``M = [μ_1 … μ_K]`` (``d × K``) of
-    the columns of ``H`` (``d × N``)."""
-    H = jnp.asarray(H)
-    require_ndim("H", H, 2)
+    the columns of ``H`` (``d × N``; features are columns in this chapter).
+
+    Args:
+      H: features ``d × N``, finite.
+      labels: ``N`` integer labels in ``[0, K)``, every class present.
+      K: number of classes, at least 2.
+
+    Returns:
+      ``(μ_G, M)``.
+
+    Raises:
+      TypeError: non-numeric ``H``, non-integer labels or ``K``.
+      ValueError: wrong shapes, NaN/inf, labels out of range, an empty class.
+    """
+    H = as_float_array("H", H, ndim=2)
     labels = _check_labels(labels, K, H.shape[1])
+    return _class_means(H, labels, K)
+
+
+def _class_means(H, labels, K):
     Y = jax.nn.one_hot(labels, K, dtype=H.dtype).T  # K × N
     counts = Y.sum(1)
-    M = (H @ Y.T) / counts[None, :]
+    M = _mm(H, Y.T) / counts[None, :]
     return H.mean(1), M
 
 
@@ -172,49 +207,93 @@ def nc_metrics(H: Any, W: Any, labels: Any, K: int, b: Any = None) -> NCMetrics:
     """NC1–NC4 of features ``H`` (``d × N``) and classifier ``W`` (``K × d``), bias ``b``.
 
     Invariant under a common rotation of ``H`` and of the rows of ``W`` and under
-    positive rescaling of ``H`` (NC1–NC2) or of ``W`` (NC3, NC4 with ``b = 0``)."""
-    H, W = jnp.asarray(H), jnp.asarray(W)
-    require_ndim("H", H, 2)
+    positive rescaling of ``H`` (NC1–NC2) or of ``W`` (NC3, NC4 with ``b = 0``).
+
+    Args:
+      H: features ``d × N`` (columns are samples), finite.
+      W: classifier ``K × d``, finite.
+      labels: ``N`` integer labels in ``[0, K)``, every class present.
+      K: number of classes, at least 2.
+      b: optional bias ``(K,)``.
+
+    Returns:
+      :class:`NCMetrics`.
+
+    Raises:
+      TypeError: non-numeric arrays, non-integer labels or ``K``.
+      ValueError: wrong or mismatched shapes, NaN/inf, labels out of range, an empty class.
+    """
+    H = as_float_array("H", H, ndim=2)
+    W = as_float_array("W", W, ndim=2)
+    require_int("K", K, minimum=2)
     require_shape("W", W, (K, H.shape[0]))
-    require_finite("H", H)
-    require_finite("W", W)
     if b is not None:
-        b = jnp.asarray(b)
+        b = as_float_array("b", b, ndim=1)
         require_shape("b", b, (K,))
-    mu_G, M = class_means(H, labels, K)
-    labels = jnp.asarray(labels)
+    labels = _check_labels(labels, K, H.shape[1])
+    return _nc_metrics(H, W, labels, K, b)
+
+
+def _nc_metrics(H, W, labels, K, b=None):
+    mu_G, M = _class_means(H, labels, K)
     N = H.shape[1]
     Mc = M - mu_G[:, None]
     dev = H - M[:, labels]
-    Sigma_W = dev @ dev.T / N
-    Sigma_B = Mc @ Mc.T / K
-    nc1 = jnp.trace(Sigma_W @ jnp.linalg.pinv(Sigma_B, hermitian=True)) / K
-    G = Mc.T @ Mc
+    Sigma_W = _mm(dev, dev.T) / N
+    Sigma_B = _mm(Mc, Mc.T) / K
+    nc1 = jnp.trace(_mm(Sigma_W, jnp.linalg.pinv(Sigma_B, hermitian=True))) / K
+    G = _mm(Mc.T, Mc)
     target = (jnp.eye(K) - jnp.ones((K, K)) / K) / jnp.sqrt(K - 1.0)
     nc2 = jnp.linalg.norm(G / jnp.linalg.norm(G) - target)
     nc3 = jnp.linalg.norm(W / jnp.linalg.norm(W) - Mc.T / jnp.linalg.norm(Mc))
-    logits = W @ H + (0.0 if b is None else b[:, None])
+    logits = _mm(W, H) + (0.0 if b is None else b[:, None])
     ncc = jnp.argmin(jnp.sum((H[:, None, :] - M[:, :, None]) ** 2, axis=0), axis=0)
     nc4 = jnp.mean(jnp.argmax(logits, axis=0) != ncc)
     return NCMetrics(nc1, nc2, nc3, nc4)
 
 
 def max_offdiag_cosine(M: Any) -> Array:
-    """``max_{j≠k} |cos(m_j, m_k)|`` over the columns of ``M``: 0 for an orthogonal frame."""
-    M = jnp.asarray(M)
-    require_ndim("M", M, 2)
-    if M.shape[1] < 2:
-        raise ValueError(f"M needs at least two columns, got shape {M.shape}")
+    """``max_{j≠k} |cos(m_j, m_k)|`` over the columns of ``M``: 0 for an orthogonal frame.
+
+    Args:
+      M: ``d × K`` with ``K ≥ 2`` non-zero, finite columns.
+
+    Returns:
+      A scalar in ``[0, 1]``.
+
+    Raises:
+      TypeError: non-numeric ``M``. ValueError: wrong shape, NaN/inf, a zero column.
+    """
+    M = as_float_array("M", M, ndim=2)
+    if M.shape[1] < 2 or M.shape[0] == 0:
+        raise ValueError(f"M needs at least two non-empty columns, got shape {M.shape}")
+    if is_concrete(M) and np.any(np.linalg.norm(np.asarray(M), axis=0) == 0):
+        raise ValueError("M has a zero column: its cosine with the others is undefined")
     U = M / jnp.linalg.norm(M, axis=0, keepdims=True)
-    C = jnp.abs(U.T @ U)
+    C = jnp.abs(_mm(U.T, U))
     return jnp.max(C - jnp.diag(jnp.diag(C)))
 
 
 def classifier_mean_cosines(W: Any, M: Any) -> Array:
-    """``cos(w_k, μ_k)`` for each class: rows of ``W`` (``K × d``) against columns of ``M``."""
-    W, M = jnp.asarray(W), jnp.asarray(M)
-    require_ndim("W", W, 2)
+    """``cos(w_k, μ_k)`` for each class: rows of ``W`` (``K × d``) against columns of ``M``.
+
+    Args:
+      W: classifier ``K × d``, non-zero finite rows.
+      M: class means ``d × K``, non-zero finite columns.
+
+    Returns:
+      ``(K,)`` cosines.
+
+    Raises:
+      TypeError: non-numeric input. ValueError: mismatched shapes, NaN/inf, a zero row/column.
+    """
+    W = as_float_array("W", W, ndim=2)
+    M = as_float_array("M", M, ndim=2)
     require_shape("M", M, (W.shape[1], W.shape[0]))
+    if is_concrete(W) and np.any(np.linalg.norm(np.asarray(W), axis=1) == 0):
+        raise ValueError("W has a zero row: its cosine is undefined")
+    if is_concrete(M) and np.any(np.linalg.norm(np.asarray(M), axis=0) == 0):
+        raise ValueError("M has a zero column: its cosine is undefined")
     return jnp.sum(W * M.T, 1) / (jnp.linalg.norm(W, axis=1) * jnp.linalg.norm(M, axis=0))
 
 
@@ -237,11 +316,41 @@ class UFMOutput(NamedTuple):
 
 def ufm_loss(params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float,
              lam_b: float = 0.0) -> Array:
-    """Regularised MSE objective of the UFM (module docstring)."""
+    """Regularised MSE objective of the UFM (module docstring). Differentiable in ``params``.
+
+    Args:
+      params: ``(H, W, b)`` with ``H`` ``d × N``, ``W`` ``K × d``, ``b`` ``(K,)``.
+      labels: ``N`` integer labels in ``[0, K)``.
+      K: number of classes, at least 2.
+      lam_W, lam_H, lam_b: non-negative weights.
+
+    Returns:
+      The objective, a scalar.
+
+    Raises:
+      TypeError: non-numeric input, ``params`` not a triple.
+      ValueError: mismatched shapes, NaN/inf, negative weights, labels out of range.
+    """
+    if not isinstance(params, (tuple, list)) or len(params) != 3:
+        raise TypeError(f"params must be a UFMParams(H, W, b), got {type(params).__name__}")
+    H = as_float_array("params.H", params[0], ndim=2)
+    W = as_float_array("params.W", params[1], ndim=2)
+    require_int("K", K, minimum=2)
+    require_shape("params.W", W, (K, H.shape[0]))
+    b = as_float_array("params.b", params[2], ndim=1)
+    require_shape("params.b", b, (K,))
+    labels = _check_labels(labels, K, H.shape[1])
+    for name, lam in (("lam_W", lam_W), ("lam_H", lam_H), ("lam_b", lam_b)):
+        _scalar(name, lam)
+        require_nonnegative(name, lam)
+    return _ufm_loss(UFMParams(H, W, b), labels, K, lam_W, lam_H, lam_b)
+
+
+def _ufm_loss(params, labels, K, lam_W, lam_H, lam_b=0.0):
     H, W, b = params
     N = H.shape[1]
     Y = jax.nn.one_hot(labels, K, dtype=H.dtype).T
-    R = W @ H + b[:, None] - Y
+    R = _mm(W, H) + b[:, None] - Y
     return (0.5 / N * jnp.sum(R ** 2) + 0.5 * lam_W * jnp.sum(W ** 2)
             + 0.5 * lam_H * jnp.sum(H ** 2) + 0.5 * lam_b * jnp.sum(b ** 2))
 
@@ -255,26 +364,55 @@ def train_ufm(key: Array, labels: Any, K: int, d: int, *, lam_W: float = 5e-3,
 
     The step on ``H`` is rescaled by ``N`` (``h_i ← h_i − η N ∂f/∂h_i``), i.e. GD
     on the per-sample loss; this leaves the minimisers unchanged and makes the
-    step size independent of the number of samples.
+    step size independent of the number of samples. Compiled once per
+    ``(K, d, N, bias, num_steps, record_every)``.
+
+    Args:
+      key: a JAX PRNG key.
+      labels: ``N`` integer labels, every class of ``0..K−1`` present.
+      K: classes (≥ 2); d: feature dimension (≥ 1).
+      lam_W, lam_H, lam_b: non-negative weights; learning_rate, init_scale: positive.
+      bias: train the bias (a bool).
+      num_steps, record_every: positive integers, ``num_steps`` a multiple of ``record_every``.
+
+    Returns:
+      :class:`UFMOutput`.
+
+    Raises:
+      TypeError: integer seed, non-integer sizes, non-numeric weights, non-bool ``bias``.
+      ValueError: out-of-range values, bad labels.
     """
+    require_key("key", key)
     require_int("d", d, minimum=1)
     labels = _check_labels(labels, K)
-    require_positive("learning_rate", learning_rate)
-    require_nonnegative("lam_W", lam_W)
-    require_nonnegative("lam_H", lam_H)
-    require_nonnegative("lam_b", lam_b)
-    require_positive("init_scale", init_scale)
+    for name, v in (("learning_rate", learning_rate), ("init_scale", init_scale)):
+        _scalar(name, v)
+        require_positive(name, v)
+    for name, v in (("lam_W", lam_W), ("lam_H", lam_H), ("lam_b", lam_b)):
+        _scalar(name, v)
+        require_nonnegative(name, v)
+    if not isinstance(bias, (bool, np.bool_)):
+        raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
     require_int("num_steps", num_steps, minimum=1)
     require_int("record_every", record_every, minimum=1)
     if num_steps % record_every:
         raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
+    dt = jnp.result_type(float)
+    f = lambda x: jnp.asarray(x, dt)  # noqa: E731
+    return _train_ufm(key, labels, K, d, f(lam_W), f(lam_H), f(lam_b), bool(bias), f(learning_rate),
+                      num_steps, record_every, f(init_scale))
+
+
+@functools.partial(jax.jit, static_argnames=("K", "d", "bias", "num_steps", "record_every"))
+def _train_ufm(key, labels, K, d, lam_W, lam_H, lam_b, bias, learning_rate, num_steps, record_every,
+               init_scale):
     N = labels.shape[0]
     kH, kW = jax.random.split(key)
     dtype = jnp.result_type(float)
     params = UFMParams(init_scale * jax.random.normal(kH, (d, N), dtype),
                        init_scale * jax.random.normal(kW, (K, d), dtype),
                        jnp.zeros(K, dtype))
-    loss = lambda p: ufm_loss(p, labels, K, lam_W, lam_H, lam_b)  # noqa: E731
+    loss = lambda p: _ufm_loss(p, labels, K, lam_W, lam_H, lam_b)  # noqa: E731
     grad = jax.grad(loss)
     scale = UFMParams(jnp.asarray(N, dtype), jnp.asarray(1.0, dtype),
                       jnp.asarray(1.0 if bias else 0.0, dtype))
@@ -285,8 +423,8 @@ def train_ufm(key: Array, labels: Any, K: int, d: int, *, lam_W: float = 5e-3,
 
     def record(p, _):
         p, _ = jax.lax.scan(step, p, None, length=record_every)
-        _, M = class_means(p.H, labels, K)
-        return p, (loss(p), nc_metrics(p.H, p.W, labels, K, p.b), M, p.W)
+        _, M = _class_means(p.H, labels, K)
+        return p, (loss(p), _nc_metrics(p.H, p.W, labels, K, p.b), M, p.W)
 
     params, (losses, metrics, means, Ws) = jax.lax.scan(record, params, None,
                                                         length=num_steps // record_every)
@@ -311,9 +449,9 @@ def ufm_bias_free_optimum(counts: Any, lam_W: float, lam_H: float) -> BiasFreeOp
     ``‖μ_k‖² = z_k √(λ_W/(λ_H n_k))`` and classifier rows ``‖w_k‖² = z_k √(λ_H n_k/λ_W)``
     (chapter 13, proof by the variational form of the nuclear norm).
     """
-    n = jnp.asarray(counts, dtype=jnp.result_type(float))
-    require_ndim("counts", n, 1)
+    n = as_float_array("counts", counts, ndim=1)
     require_positive("counts", n)
+    lam_W, lam_H = _scalar("lam_W", lam_W), _scalar("lam_H", lam_H)
     require_positive("lam_W", lam_W)
     require_positive("lam_H", lam_H)
     N = n.sum()
@@ -330,21 +468,37 @@ def ufm_bias_free_optimum(counts: Any, lam_W: float, lam_H: float) -> BiasFreeOp
 # ---------------------------------------------------------------------------
 
 def low_rank_psd(key: Array, n: int, eigenvalues: Sequence[float]) -> Array:
-    """``U diag(eigenvalues) Uᵀ`` with ``U`` (``n × r``) uniformly random orthonormal."""
+    """``U diag(eigenvalues) Uᵀ`` with ``U`` (``n × r``) uniformly random orthonormal.
+
+    Raises:
+      TypeError: integer seed, non-integer ``n``, non-numeric eigenvalues.
+      ValueError: ``n < 1``, non-positive or non-finite eigenvalues, rank above ``n``.
+    """
+    require_key("key", key)
     require_int("n", n, minimum=1)
-    lam = jnp.asarray(eigenvalues, dtype=jnp.result_type(float))
-    require_ndim("eigenvalues", lam, 1)
+    lam = as_float_array("eigenvalues", eigenvalues, ndim=1)
     require_positive("eigenvalues", lam)
     if lam.shape[0] > n:
         raise ValueError(f"rank {lam.shape[0]} exceeds n = {n}")
     Q, R = jnp.linalg.qr(jax.random.normal(key, (n, lam.shape[0]), lam.dtype))
     Q = Q * jnp.sign(jnp.diag(R))[None, :]
-    return (Q * lam[None, :]) @ Q.T
+    return _mm(Q * lam[None, :], Q.T)
 
 
 def sensing_loss(X: Array, M_star: Array) -> Array:
-    """``¼‖XXᵀ − M*‖²_F``; its gradient is ``(XXᵀ − M*) X``."""
-    return 0.25 * jnp.sum((X @ X.T - M_star) ** 2)
+    """``¼‖XXᵀ − M*‖²_F``; its gradient is ``(XXᵀ − M*) X``.
+
+    Raises:
+      TypeError: non-numeric input. ValueError: ``X`` not 2-D, ``M_star`` not ``n × n``, NaN/inf.
+    """
+    X = as_float_array("X", X, ndim=2)
+    M_star = as_float_array("M_star", M_star, ndim=2)
+    require_shape("M_star", M_star, (X.shape[0], X.shape[0]))
+    return _sensing_loss(X, M_star)
+
+
+def _sensing_loss(X, M_star):
+    return 0.25 * jnp.sum((_mm(X, X.T) - M_star) ** 2)
 
 
 class SensingOutput(NamedTuple):
@@ -353,44 +507,76 @@ class SensingOutput(NamedTuple):
 
 
 def sensing_gd(X0: Any, M_star: Any, learning_rate: float, num_steps: int) -> SensingOutput:
-    """Gradient descent ``X ← X − η (XXᵀ − M*) X`` on :func:`sensing_loss`."""
-    X0, M_star = jnp.asarray(X0), jnp.asarray(M_star)
-    require_ndim("X0", X0, 2)
+    """Gradient descent ``X ← X − η (XXᵀ − M*) X`` on :func:`sensing_loss`
+    (compiled once per shape and ``num_steps``).
+
+    Raises:
+      TypeError: non-numeric input, non-integer ``num_steps``.
+      ValueError: wrong shapes, NaN/inf, asymmetric ``M_star``, ``learning_rate ≤ 0``.
+    """
+    X0 = as_float_array("X0", X0, ndim=2)
+    M_star = as_float_array("M_star", M_star, ndim=2)
     require_shape("M_star", M_star, (X0.shape[0], X0.shape[0]))
-    require_finite("X0", X0)
-    require_finite("M_star", M_star)
     if is_concrete(M_star) and not np.allclose(np.asarray(M_star), np.asarray(M_star).T):
         raise ValueError("M_star must be symmetric")
+    learning_rate = _scalar("learning_rate", learning_rate)
     require_positive("learning_rate", learning_rate)
     require_int("num_steps", num_steps, minimum=1)
+    dt = jnp.result_type(X0, M_star)
+    return _sensing_gd(X0.astype(dt), M_star.astype(dt), learning_rate.astype(dt), num_steps)
 
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _sensing_gd(X0, M_star, learning_rate, num_steps):
     def step(X, _):
-        E = X @ X.T - M_star
-        return X - learning_rate * E @ X, jnp.linalg.norm(E)
+        E = _mm(X, X.T) - M_star
+        return X - learning_rate * _mm(E, X), jnp.linalg.norm(E)
 
     X, errs = jax.lax.scan(step, X0, None, length=num_steps)
-    final = jnp.linalg.norm(X @ X.T - M_star)
+    final = jnp.linalg.norm(_mm(X, X.T) - M_star)
     return SensingOutput(X, jnp.concatenate([errs, final[None]]))
 
 
+def _fit_inputs(steps, errors, t_min, t_max):
+    t = np.asarray(as_float_array("steps", steps, ndim=1), np.float64)
+    e = np.asarray(as_float_array("errors", errors, ndim=1, finite=False), np.float64)
+    if t.shape != e.shape:
+        raise ValueError(f"steps and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
+    if np.any(np.isnan(e)):
+        raise ValueError("errors contains NaN")
+    lo, hi = float(_scalar("t_min", t_min)), float(_scalar("t_max", t_max))
+    if hi < lo:
+        raise ValueError(f"t_max must be >= t_min, got t_min={lo}, t_max={hi}")
+    return t, e
+
+
 def loglog_slope(steps: Any, errors: Any, t_min: float, t_max: float) -> float:
-    """Least-squares slope of ``log error`` against ``log t`` over ``t_min ≤ t ≤ t_max``."""
-    t, e = np.asarray(steps, float), np.asarray(errors, float)
+    """Least-squares slope of ``log error`` against ``log t`` over ``t_min ≤ t ≤ t_max``.
+
+    Raises:
+      TypeError: non-numeric input. ValueError: shapes differ or not 1-D, NaN/inf, fewer than
+      two points in the window, non-positive values there.
+    """
+    t, e = _fit_inputs(steps, errors, t_min, t_max)
     if t.shape != e.shape or t.ndim != 1:
         raise ValueError(f"steps and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
     sel = (t >= t_min) & (t <= t_max)
     if sel.sum() < 2:
         raise ValueError(f"need at least two points in [{t_min}, {t_max}], got {int(sel.sum())}")
-    if not np.all(e[sel] > 0) or not np.all(t[sel] > 0):
+    if not np.all(e[sel] > 0) or not np.all(t[sel] > 0) or not np.all(np.isfinite(e[sel])):
         raise ValueError("steps and errors must be positive in the fitted window")
     return float(np.polyfit(np.log(t[sel]), np.log(e[sel]), 1)[0])
 
 
 def log_linear_rate(steps: Any, errors: Any, t_min: float, t_max: float) -> float:
-    """Fitted per-step contraction ``ρ`` with ``error ≈ C ρ^t`` over the window."""
-    t, e = np.asarray(steps, float), np.asarray(errors, float)
+    """Fitted per-step contraction ``ρ`` with ``error ≈ C ρ^t`` over the window.
+
+    Raises:
+      TypeError, ValueError: as :func:`loglog_slope`.
+    """
+    t, e = _fit_inputs(steps, errors, t_min, t_max)
     sel = (t >= t_min) & (t <= t_max)
-    if sel.sum() < 2 or not np.all(e[sel] > 0):
+    if sel.sum() < 2 or not np.all(e[sel] > 0) or not np.all(np.isfinite(e[sel])):
         raise ValueError("need at least two positive errors in the fitted window")
     return float(np.exp(np.polyfit(t[sel], np.log(e[sel]), 1)[0]))
 
@@ -400,11 +586,20 @@ def log_linear_rate(steps: Any, errors: Any, t_min: float, t_max: float) -> floa
 # ---------------------------------------------------------------------------
 
 def mlp_init(key: Array, sizes: Sequence[int], scale: float = 1.0) -> list[tuple[Array, Array]]:
-    """Weights ``W_l ~ N(0, scale²/fan_in)`` and zero biases for an MLP with layer ``sizes``."""
+    """Weights ``W_l ~ N(0, scale²/fan_in)`` and zero biases for an MLP with layer ``sizes``.
+
+    Raises:
+      TypeError: integer seed, ``sizes`` not a sequence of integers. ValueError: fewer than two
+      sizes, a size below 1, ``scale ≤ 0``.
+    """
+    require_key("key", key)
+    if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
+        raise TypeError(f"sizes must be a sequence of layer sizes, got {type(sizes).__name__}")
     if len(sizes) < 2:
         raise ValueError(f"sizes needs at least an input and an output size, got {list(sizes)}")
     for s in sizes:
         require_int("sizes[i]", s, minimum=1)
+    _scalar("scale", scale)
     require_positive("scale", scale)
     keys = jax.random.split(key, len(sizes) - 1)
     dtype = jnp.result_type(float)
@@ -414,7 +609,25 @@ def mlp_init(key: Array, sizes: Sequence[int], scale: float = 1.0) -> list[tuple
 
 def mlp_apply(params: Sequence[tuple[Array, Array]], x: Array,
               activation: Callable[[Array], Array] = jnp.tanh) -> Array:
-    """Outputs (``N × out``) of the MLP on inputs ``x`` (``N × in``); linear last layer."""
+    """Outputs (``N × out``) of the MLP on inputs ``x`` (``N × in``); linear last layer.
+
+    Raises:
+      TypeError: ``params`` not a non-empty sequence of ``(W, b)`` pairs, non-numeric input,
+        ``activation`` not callable.
+      ValueError: ``x`` not 2-D or its width not the first layer's fan-in, NaN/inf in ``x``.
+    """
+    if isinstance(params, (str, bytes)) or not isinstance(params, (list, tuple)) or not params or \
+            not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in params):
+        raise TypeError("params must be a non-empty list of (W, b) pairs (see mlp_init)")
+    require_callable("activation", activation)
+    x = as_float_array("x", x, ndim=2)
+    W0 = params[0][0]
+    if jnp.ndim(W0) != 2 or jnp.shape(W0)[1] != x.shape[1]:
+        raise ValueError(f"x must have shape (N, {jnp.shape(W0)[-1]}) for these params, got {x.shape}")
+    return _mlp_apply(params, x, activation)
+
+
+def _mlp_apply(params, x, activation=jnp.tanh):
     h = x
     for W, b in params[:-1]:
         h = activation(h @ W.T + b)
@@ -423,28 +636,62 @@ def mlp_apply(params: Sequence[tuple[Array, Array]], x: Array,
 
 
 def _check_loss_params(loss_fn, params):
-    if not callable(loss_fn):
-        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    require_callable("loss_fn", loss_fn)
+    if params is None or isinstance(params, (str, bytes)):
+        raise TypeError(f"params must be a pytree of float arrays, got {type(params).__name__}")
+    leaves = jax.tree_util.tree_leaves(params)
+    if not leaves:
+        raise ValueError("params must hold at least one parameter")
+    for leaf in leaves:
+        as_float_array("params", leaf, finite=False)
+        if not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
+            raise TypeError(f"params must hold floating arrays, got dtype {jnp.result_type(leaf)}")
     require_finite("params", params)
+
+
+@functools.partial(jax.jit, static_argnames=("loss_fn",))
+def _hessian(loss_fn, params):
+    flat, unravel = ravel_pytree(params)
+    H = jax.hessian(lambda w: loss_fn(unravel(w)))(flat)
+    return 0.5 * (H + H.T)
 
 
 def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Array:
     """Dense Hessian of ``loss_fn`` at ``params`` in the flattened coordinates
-    (``ravel_pytree`` order), shape ``(P, P)``. For small models only."""
+    (``ravel_pytree`` order), shape ``(P, P)``. For small models only. Compiled once per
+    ``loss_fn`` (static, hashed by identity: reuse the same function object) and shape.
+
+    Raises:
+      TypeError: ``loss_fn`` not callable, ``params`` not floating arrays.
+      ValueError: empty ``params`` or a NaN/inf in them.
+    """
     _check_loss_params(loss_fn, params)
-    flat, unravel = ravel_pytree(params)
-    # jit: op-by-op jacfwd(jacrev) costs seconds even for a 100-parameter MLP
-    H = jax.jit(jax.hessian(lambda w: loss_fn(unravel(w))))(flat)
-    return 0.5 * (H + H.T)
+    return _hessian(loss_fn, params)
 
 
 def hessian_spectrum(loss_fn: Callable[[Any], Array], params: Any) -> Array:
-    """All Hessian eigenvalues, ascending (``eigvalsh`` of :func:`hessian_matrix`)."""
+    """All Hessian eigenvalues, ascending (``eigvalsh`` of :func:`hessian_matrix`).
+
+    Raises:
+      TypeError, ValueError: as :func:`hessian_matrix`.
+    """
     return jnp.linalg.eigvalsh(hessian_matrix(loss_fn, params))
 
 
 def hvp(loss_fn: Callable[[Any], Array], params: Any, v: Any) -> Any:
-    """Hessian-vector product ``∇²L(θ) v`` (forward-over-reverse), same pytree as ``params``."""
+    """Hessian-vector product ``∇²L(θ) v`` (forward-over-reverse), same pytree as ``params``.
+
+    Raises:
+      TypeError: ``loss_fn`` not callable, non-numeric ``params``/``v``.
+      ValueError: ``v`` not shaped like ``params``, NaN/inf.
+    """
+    _check_loss_params(loss_fn, params)
+    require_same_shape("params", params, "v", v)
+    require_finite("v", v)
+    return _hvp_impl(loss_fn, params, v)
+
+
+def _hvp_impl(loss_fn, params, v):
     return jax.jvp(jax.grad(loss_fn), (params,), (v,))[1]
 
 
@@ -452,7 +699,7 @@ def _power_iteration(loss_fn, params, v0, num_iters):
     flat, unravel = ravel_pytree(params)
 
     def mv(u):
-        return ravel_pytree(hvp(loss_fn, params, unravel(u)))[0]
+        return ravel_pytree(_hvp_impl(loss_fn, params, unravel(u)))[0]
 
     def body(u, _):
         w = mv(u)
@@ -467,9 +714,21 @@ def top_eigenvalue(loss_fn: Callable[[Any], Array], params: Any, key: Array,
                    num_iters: int = 100) -> tuple[Array, Array]:
     """Power iteration on Hessian-vector products: returns ``(uᵀ∇²L u, u)`` with
     ``u`` the final unit vector (flattened). It converges to the eigenvalue of
-    largest *modulus*, which is the sharpness whenever ``λ_max > |λ_min|``."""
+    largest *modulus*, which is the sharpness whenever ``λ_max > |λ_min|``.
+    Compiled once per ``loss_fn`` (static), shape and ``num_iters``.
+
+    Raises:
+      TypeError: ``loss_fn`` not callable, integer seed, non-integer ``num_iters``.
+      ValueError: empty or non-finite ``params``, ``num_iters < 1``.
+    """
     _check_loss_params(loss_fn, params)
+    require_key("key", key)
     require_int("num_iters", num_iters, minimum=1)
+    return _top_eigenvalue(loss_fn, params, key, num_iters)
+
+
+@functools.partial(jax.jit, static_argnames=("loss_fn", "num_iters"))
+def _top_eigenvalue(loss_fn, params, key, num_iters):
     flat, _ = ravel_pytree(params)
     v0 = jax.random.normal(key, flat.shape, flat.dtype)
     return _power_iteration(loss_fn, params, v0, num_iters)
@@ -490,14 +749,28 @@ def gd_with_sharpness(loss_fn: Callable[[Any], Array], params: Any, learning_rat
     """Full-batch GD ``θ ← θ − η∇L(θ)``; every ``record_every`` steps the sharpness
     is estimated by ``power_iters`` power iterations on HVPs, warm-started from the
     previous eigenvector (so a few iterations suffice). ``learning_rate`` may be
-    traced (``vmap`` over a grid of step sizes)."""
+    traced (``vmap`` over a grid of step sizes). Compiled once per ``loss_fn`` (static),
+    shape and integer configuration.
+
+    Raises:
+      TypeError: ``loss_fn`` not callable, integer seed, non-integer counts.
+      ValueError: non-finite/empty ``params``, ``learning_rate ≤ 0``, counts below 1,
+        ``num_steps`` not a multiple of ``record_every``.
+    """
     _check_loss_params(loss_fn, params)
+    require_key("key", key)
+    _scalar("learning_rate", learning_rate)
     require_positive("learning_rate", learning_rate)
     require_int("num_steps", num_steps, minimum=1)
     require_int("record_every", record_every, minimum=1)
     require_int("power_iters", power_iters, minimum=1)
     if num_steps % record_every:
         raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
+    return _gd_with_sharpness(loss_fn, params, learning_rate, num_steps, key, record_every, power_iters)
+
+
+@functools.partial(jax.jit, static_argnames=("loss_fn", "num_steps", "record_every", "power_iters"))
+def _gd_with_sharpness(loss_fn, params, learning_rate, num_steps, key, record_every, power_iters):
     value_and_grad = jax.value_and_grad(loss_fn)
     flat, _ = ravel_pytree(params)
     u0 = jax.random.normal(key, flat.shape, flat.dtype)
@@ -522,36 +795,59 @@ def gd_with_sharpness(loss_fn: Callable[[Any], Array], params: Any, learning_rat
 # attention and max-margin token selection
 # ---------------------------------------------------------------------------
 
-def _check_attention(X, y=None, v=None):
-    X = jnp.asarray(X)
-    require_ndim("X", X, 3)
-    require_finite("X", X)
+def _check_attention(X, y=None, v=None, p=None):
+    X = as_float_array("X", X, ndim=3)
+    if 0 in X.shape:
+        raise ValueError(f"X must be a non-empty (n, T, d) array, got shape {X.shape}")
     if y is not None:
-        y = jnp.asarray(y)
+        y = as_float_array("y", y, ndim=1)
         require_shape("y", y, (X.shape[0],))
         if is_concrete(y) and not np.all(np.isin(np.asarray(y), (-1, 1))):
             raise ValueError("y must contain only -1 and +1")
+        y = y.astype(X.dtype)
     if v is not None:
-        v = jnp.asarray(v)
+        v = as_float_array("v", v, ndim=1)
         require_shape("v", v, (X.shape[2],))
-    return X, y, v
+        v = v.astype(X.dtype)
+    if p is not None:
+        p = as_float_array("p", p, ndim=1)
+        require_shape("p", p, (X.shape[2],))
+    return X, y, v, p
 
 
 def attention_output(p: Array, X: Array, v: Array) -> Array:
-    """``f(X_i) = vᵀ X_iᵀ softmax(X_i p)`` for every sequence (``X``: ``n × T × d``)."""
-    s = jax.nn.softmax(X @ p, axis=-1)  # n × T
-    return jnp.einsum("nt,ntd,d->n", s, X, v)
+    """``f(X_i) = vᵀ X_iᵀ softmax(X_i p)`` for every sequence (``X``: ``n × T × d``).
+
+    Raises:
+      TypeError: non-numeric input. ValueError: wrong shapes, NaN/inf.
+    """
+    X, _, v, p = _check_attention(X, v=v, p=p)
+    return _attention_output(p, X, v)
+
+
+def _attention_output(p, X, v):
+    s = jax.nn.softmax(_mm(X, p), axis=-1)  # n × T
+    return jnp.einsum("nt,ntd,d->n", s, X, v, precision=_HI)
 
 
 def attention_loss(p: Array, X: Array, y: Array, v: Array) -> Array:
-    """Mean logistic loss ``log(1 + exp(−y_i f(X_i)))``."""
-    return jnp.mean(jax.nn.softplus(-y * attention_output(p, X, v)))
+    """Mean logistic loss ``log(1 + exp(−y_i f(X_i)))``.
+
+    Raises:
+      TypeError: non-numeric input. ValueError: wrong shapes, NaN/inf, labels other than ±1.
+    """
+    X, y, v, p = _check_attention(X, y, v, p)
+    return _attention_loss(p, X, y, v)
+
+
+def _attention_loss(p, X, y, v):
+    return jnp.mean(jax.nn.softplus(-y * _attention_output(p, X, v)))
 
 
 def token_scores(X: Any, y: Any, v: Any) -> Array:
     """Scores ``γ_it = y_i vᵀ x_it`` (``n × T``): how much selecting token ``t`` helps."""
-    X, y, v = _check_attention(X, y, v)
-    return y[:, None] * (X @ v)
+    X, y, v, _ = _check_attention(X, y, v)
+    return y[:, None] * _mm(X, v)
 
 
 def optimal_tokens(X: Any, y: Any, v: Any) -> Array:
@@ -567,7 +863,9 @@ def attention_svm(X: Any, opt: Any) -> np.ndarray:
     every optimal token)."""
     import cvxpy as cp
 
-    X, _, _ = _check_attention(X)
+    X, _, _, _ = _check_attention(X)
+    if opt is None or isinstance(opt, (str, bytes)):
+        raise TypeError(f"opt must be integer token indices, got {type(opt).__name__}")
     opt = np.asarray(opt)
     n, T, d = X.shape
     if opt.shape != (n,) or not np.issubdtype(opt.dtype, np.integer):
@@ -602,17 +900,31 @@ def attention_gd(X: Any, y: Any, v: Any, p0: Any, learning_rate: float, num_step
     ``normalized=True`` uses the normalised step ``p ← p − η ∇/‖∇‖``: ``‖p‖`` then
     grows linearly, the softmax saturates and in finite precision the gradient of
     some sequences underflows to exactly 0, which bends the direction; plain GD
-    (the default) is the robust choice."""
-    X, y, v = _check_attention(X, y, v)
-    p0 = jnp.asarray(p0)
+    (the default) is the robust choice. Compiled once per shape and
+    ``(num_steps, record_every, normalized)``.
+
+    Raises:
+      TypeError: non-numeric input, non-integer counts, non-bool ``normalized``.
+      ValueError: wrong shapes, NaN/inf, labels other than ±1, ``learning_rate ≤ 0``.
+    """
+    X, y, v, _ = _check_attention(X, y, v)
+    p0 = as_float_array("p0", p0, ndim=1)
     require_shape("p0", p0, (X.shape[2],))
+    learning_rate = _scalar("learning_rate", learning_rate)
     require_positive("learning_rate", learning_rate)
     require_int("num_steps", num_steps, minimum=1)
     require_int("record_every", record_every, minimum=1)
+    if not isinstance(normalized, (bool, np.bool_)):
+        raise TypeError(f"normalized must be a bool, got {type(normalized).__name__}")
     if num_steps % record_every:
         raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
-    y = y.astype(X.dtype)
-    loss = lambda p: attention_loss(p, X, y, v)  # noqa: E731
+    return _attention_gd(X, y, v, p0.astype(X.dtype), learning_rate.astype(X.dtype), num_steps,
+                         bool(normalized), record_every)
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps", "normalized", "record_every"))
+def _attention_gd(X, y, v, p0, learning_rate, num_steps, normalized, record_every):
+    loss = lambda p: _attention_loss(p, X, y, v)  # noqa: E731
     grad = jax.grad(loss)
 
     def step(p, _):
