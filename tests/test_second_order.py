@@ -684,7 +684,7 @@ def test_run_transformation_and_thermodynamic_solve_compile_once():
     before = so._tngd._cache_size()
     so.thermodynamic_solve(F, jnp.ones(4), jax.random.key(0), dt=0.1, num_steps=50)
     mid = so._tngd._cache_size()
-    so.thermodynamic_solve(3 * F, -jnp.ones(4), jax.random.key(1), dt=0.05, num_steps=50, burn_in=10,
+    so.thermodynamic_solve(3 * F, -jnp.ones(4), jax.random.key(1), dt=0.05, num_steps=80, burn_in=10,
                            temperature=0.1)
     assert so._tngd._cache_size() == mid <= before + 1
 

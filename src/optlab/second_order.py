@@ -153,7 +153,14 @@ def _check_matrix(name: str, x: Array, *, square: bool = False) -> Array:
 
 
 def _check_tree(name: str, tree: Any) -> Any:
-    """Every leaf of ``tree`` as a finite float array; refuse an empty pytree."""
+    """Every leaf of ``tree`` as a finite float array; refuse an empty pytree.
+
+    A (nested) list or tuple of plain numbers is one array, not a pytree of scalars."""
+    if isinstance(tree, (list, tuple)) and tree and all(
+        isinstance(leaf, (bool, int, float, np.number)) or (isinstance(leaf, np.ndarray) and leaf.ndim == 0)
+        for leaf in jax.tree_util.tree_leaves(tree)
+    ):
+        return _checks.as_float_array(name, tree)
     leaves, treedef = jax.tree_util.tree_flatten(tree)
     if not leaves:
         raise ValueError(f"{name} must hold at least one array, got {tree!r}")
@@ -786,22 +793,23 @@ class TNGDResult(NamedTuple):
     num_samples: Array
 
 
-@partial(jax.jit, static_argnames=("num_steps",))
+@jax.jit
 def _tngd(F, g, key, x, dt, num_steps, burn_in, temperature):
-    """Euler–Maruyama for the OU process; one compile per (shapes, num_steps)."""
+    """Euler–Maruyama for the OU process; one compile per shape (``num_steps`` is traced:
+    a ``fori_loop`` with a traced bound)."""
     with jax.default_matmul_precision("highest"):
         noise_scale = jnp.sqrt(2.0 * temperature * dt).astype(g.dtype)
 
-        def body(carry, k):
+        def body(k, carry):
             x, total = carry
             xi = jax.random.normal(jax.random.fold_in(key, k), g.shape, g.dtype)
             x = x - dt * (F @ x - g) + noise_scale * xi
             total = total + jnp.where(k >= burn_in, x, jnp.zeros_like(x))
-            return (x, total), None
+            return x, total
 
-        (x, total), _ = jax.lax.scan(body, (x, jnp.zeros_like(g)), jnp.arange(num_steps))
+        x, total = jax.lax.fori_loop(0, num_steps, body, (x, jnp.zeros_like(g)))
         n = num_steps - burn_in
-        return TNGDResult(total / n, x, n)
+        return TNGDResult(total / n.astype(g.dtype), x, n)
 
 
 def thermodynamic_solve(
@@ -823,7 +831,7 @@ def thermodynamic_solve(
     gives plain gradient descent on ``½xᵀFx − gᵀx``.  A *digital simulation* of
     the analog process: it says nothing about the hardware's cost.
 
-    Compiled once per (shape, ``num_steps``); ``dt``, ``burn_in``, ``temperature``,
+    Compiled once per shape; ``num_steps``, ``dt``, ``burn_in``, ``temperature``,
     the data and the key are traced.
 
     Args:
@@ -854,8 +862,8 @@ def thermodynamic_solve(
     else:
         x = _checks.as_float_array("x0", x0).astype(g.dtype)
         _checks.require_shape("x0", x, g.shape)
-    return _tngd(F, g, key, x, jnp.asarray(dt, g.dtype), num_steps, burn_in,
-                 jnp.asarray(temperature, g.dtype))
+    return _tngd(F, g, key, x, jnp.asarray(dt, g.dtype), jnp.asarray(num_steps, jnp.int32),
+                 jnp.asarray(burn_in, jnp.int32), jnp.asarray(temperature, g.dtype))
 
 
 # ---------------------------------------------------------------------------
