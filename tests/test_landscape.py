@@ -431,7 +431,7 @@ def test_float32_nc_metrics_and_class_means():
     assert M.dtype == jnp.float32
     H = M[:, labels]
     m = L.nc_metrics(H, M.T, labels, 4)
-    assert max(float(v) for v in m) < 1e-5            # measured 4.8e-7 (exact collapse)
+    assert max(float(v) for v in m) < 1e-6            # measured 1.3e-7 (exact collapse)
     rng = np.random.default_rng(2)
     Hr = rng.standard_normal((5, 18)).astype(np.float32)
     lab = np.repeat(np.arange(3), 6)
@@ -452,9 +452,9 @@ def test_float32_sensing_gd_against_numpy_loop():
         errs.append(np.linalg.norm(X @ X.T - Mf))
         X = X - 0.2 * (X @ X.T - Mf) @ X
     errs.append(np.linalg.norm(X @ X.T - Mf))
-    # measured: 1.3e-6 relative (errors), 4e-7 relative to max|X| (iterate)
+    # measured: 3.3e-6 relative (errors), 2.3e-7 relative to max|X| (iterate)
     np.testing.assert_allclose(out.errors, errs, rtol=1e-5)
-    np.testing.assert_allclose(out.X, X, atol=1e-5 * np.abs(X).max())
+    np.testing.assert_allclose(out.X, X, atol=2e-6 * np.abs(X).max())
 
 
 def test_solvers_compile_once_per_shape():

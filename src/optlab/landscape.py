@@ -162,7 +162,7 @@ def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
             raise ValueError(f"labels must lie in [0, {K - 1}], got range [{lab.min()}, {lab.max()}]")
         missing = sorted(set(range(K)) - set(lab.tolist()))
         if missing:
-            raise ValueError(f"every class needs at least one sample; classes {missing} are empty")
+            raise ValueError(f"labels: every class needs at least one sample; classes {missing} are empty")
     return labels
 
 
@@ -562,7 +562,7 @@ def loglog_slope(steps: Any, errors: Any, t_min: float, t_max: float) -> float:
         raise ValueError(f"steps and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
     sel = (t >= t_min) & (t <= t_max)
     if sel.sum() < 2:
-        raise ValueError(f"need at least two points in [{t_min}, {t_max}], got {int(sel.sum())}")
+        raise ValueError(f"need at least two points in the window [t_min, t_max] = [{t_min}, {t_max}], got {int(sel.sum())}")
     if not np.all(e[sel] > 0) or not np.all(t[sel] > 0) or not np.all(np.isfinite(e[sel])):
         raise ValueError("steps and errors must be positive in the fitted window")
     return float(np.polyfit(np.log(t[sel]), np.log(e[sel]), 1)[0])
