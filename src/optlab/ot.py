@@ -720,7 +720,13 @@ def _implicit_bwd(tol, max_iter, cg_tol, cg_maxiter, method, res, cts):
                                 jnp.dot(P.T, v1, precision=hi) + c * v2]) + ridge * v
 
     lam = _cg_solve(M, rhs, cg_tol, cg_maxiter)
-    lam = (lam[:n], lam[n:])
+    lam_f, lam_g = lam[:n], lam[n:]
+    # the minimum-norm solution: drop the kernel component (1, −1) on the support,
+    # which rounding (float32) lets CG pick up; it would shift ∂/∂a on the support
+    # against the zero-weight rows (and ∂/∂b the other way)
+    kern = (jnp.sum(jnp.where(sa, lam_f, 0.0)) - jnp.sum(jnp.where(sb, lam_g, 0.0))) / (
+        jnp.sum(sa) + jnp.sum(sb))
+    lam = (jnp.where(sa, lam_f - kern, 0.0), jnp.where(sb, lam_g + kern, 0.0))
     _, vjp = jax.vjp(lambda gm, aa, bb, ee: _marginal_residual(gm, aa, bb, ee, f, g),
                      geom, a, b, eps)
     return vjp(lam)
