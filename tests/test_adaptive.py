@@ -1,4 +1,10 @@
-"""optlab.adaptive against optax, closed forms and the Reddi et al. counterexample."""
+"""optlab.adaptive against optax, closed forms and the Reddi et al. counterexample.
+
+float32 by default; parity with optax to 1e-6 in float64 (``x64``) and in float32 with
+measured tolerances (8 eps·max|x|: the largest float32 difference measured over the
+pairs below is 1.2e-7 on iterates of size ~1; DoG with a distance start is the
+exception, 4.6e-5, because its first steps ``r_ε/‖g‖`` amplify rounding).
+"""
 
 import jax
 import jax.numpy as jnp
@@ -10,7 +16,8 @@ from hypothesis import strategies as st
 
 from optlab import adaptive, problems, runner
 
-jax.config.update("jax_enable_x64", True)
+EPS32 = float(np.finfo(np.float32).eps)
+
 
 
 @pytest.fixture(scope="module")
@@ -18,12 +25,16 @@ def quad():
     return problems.quadratic(kappa=100.0, dim=10, key=jax.random.key(0))
 
 
-@pytest.fixture(scope="module")
-def logreg():
+def _logreg():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(60, 5))
     y = np.where(X @ rng.normal(size=5) + 0.3 * rng.normal(size=60) > 0, 1.0, -1.0)
     return problems.logistic_regression(jnp.asarray(X), jnp.asarray(y), reg=1e-2)
+
+
+@pytest.fixture(scope="module")
+def logreg():
+    return _logreg()
 
 
 PAIRS = [
@@ -44,6 +55,9 @@ PAIRS = [
 ]
 
 
+F32_TOL = {"dog-distance": 2e-4}  # relative to max|x|; measured 8.5e-5 (see the docstring)
+
+
 @pytest.mark.parametrize("name,mine,ref", PAIRS, ids=[p[0] for p in PAIRS])
 @pytest.mark.parametrize("problem", ["quad", "logreg"])
 def test_parity_with_optax(name, mine, ref, problem, request):
@@ -51,8 +65,24 @@ def test_parity_with_optax(name, mine, ref, problem, request):
     x0 = jnp.ones(p.dim) * 0.5
     a = runner.run(mine(), p, x0, 100)
     b = runner.run(ref(), p, x0, 100)
-    np.testing.assert_allclose(a.params, b.params, atol=1e-6, rtol=0)
+    assert a.params.dtype == jnp.float32
+    scale = float(jnp.max(jnp.abs(b.params)))
+    np.testing.assert_allclose(a.params, b.params, atol=F32_TOL.get(name, 8 * EPS32) * scale, rtol=0)
     assert float(a.values[-1]) < float(a.values[0])
+
+
+@pytest.mark.parametrize("name,mine,ref", PAIRS, ids=[p[0] for p in PAIRS])
+@pytest.mark.parametrize("problem", ["quad", "logreg"])
+def test_parity_with_optax_float64(x64, name, mine, ref, problem):
+    if problem == "quad":
+        p = problems.quadratic(kappa=100.0, dim=10, key=jax.random.key(0))
+    else:
+        p = _logreg()
+    x0 = jnp.ones(p.dim) * 0.5
+    a = runner.run(mine(), p, x0, 100)
+    b = runner.run(ref(), p, x0, 100)
+    assert a.params.dtype == jnp.float64
+    np.testing.assert_allclose(a.params, b.params, atol=1e-6, rtol=0)
 
 
 def test_adagrad_norm_matches_loop(quad):
@@ -62,7 +92,7 @@ def test_adagrad_norm_matches_loop(quad):
         g = np.asarray(quad.grad(jnp.asarray(x)))
         b2 += g @ g
         x = x - 0.5 * g / np.sqrt(b2)
-        np.testing.assert_allclose(tr.params[k + 1], x, atol=1e-12)
+        np.testing.assert_allclose(tr.params[k + 1], x, atol=1e-7)  # float32; measured 1.9e-8
 
 
 # --------------------------------------------------------------------------- Reddi et al.
@@ -85,12 +115,13 @@ def test_reddi_online_regret_definition():
 
 
 # --------------------------------------------------------------------------- invariances
-_GS = jnp.asarray(np.random.default_rng(1).normal(size=(20, 3)))
+_GS = np.random.default_rng(1).normal(size=(20, 3))
 
 
 @jax.jit
 def _adam_updates(D):
     opt = adaptive.adam(0.1, eps=0.0)
+    gs = jnp.asarray(_GS, dtype=D.dtype)
 
     def step(carry, g):
         s1, s2 = carry
@@ -98,16 +129,20 @@ def _adam_updates(D):
         u2, s2 = opt.update(D * g, s2)
         return (s1, s2), (u1, u2)
 
-    s0 = opt.init(jnp.zeros(3))
-    return jax.lax.scan(step, (s0, s0), _GS)[1]
+    s0 = opt.init(jnp.zeros(3, D.dtype))
+    return jax.lax.scan(step, (s0, s0), gs)[1]
 
 
 @given(scales=st.lists(st.floats(1e-3, 1e3), min_size=3, max_size=3))
 @settings(max_examples=25, deadline=None)
 def test_adam_invariant_to_diagonal_rescaling(scales):
     # gradients g_k ↦ D g_k (D diagonal, positive) leave Adam's updates unchanged when ε = 0
-    u1, u2 = _adam_updates(jnp.asarray(scales))
-    np.testing.assert_allclose(u1, u2, rtol=1e-9, atol=1e-12)
+    u1, u2 = _adam_updates(jnp.asarray(scales, jnp.float32))
+    # float32: a few ulps through m/√v; near-zero updates are compared at the step scale η
+    np.testing.assert_allclose(u1, u2, rtol=32 * EPS32, atol=8 * EPS32 * 0.1)
+    with jax.enable_x64(True):
+        u1, u2 = _adam_updates(jnp.asarray(scales, jnp.float64))
+        np.testing.assert_allclose(u1, u2, rtol=1e-9, atol=1e-12)
 
 
 def test_adam_iterates_invariant_to_rescaling_separable_terms():
@@ -121,7 +156,7 @@ def test_adam_iterates_invariant_to_rescaling_separable_terms():
     x0 = jnp.linspace(-2.0, 2.0, 6)
     a = runner.run(adaptive.adam(0.05, eps=0.0), plain, x0, 100)
     b = runner.run(adaptive.adam(0.05, eps=0.0), scaled, x0, 100)
-    np.testing.assert_allclose(a.params, b.params, atol=1e-10)
+    np.testing.assert_allclose(a.params, b.params, atol=1e-6)  # float32: measured 1.2e-7
     # gradient descent is not invariant: one step size cannot suit all d_i
     c = runner.run(optax.sgd(0.05), plain, x0, 100)
     d = runner.run(optax.sgd(0.05 / 100), scaled, x0, 100)
@@ -132,7 +167,7 @@ def test_adam_without_emas_is_sign_descent():
     g = jnp.array([0.3, -2.0, 1e-3, -7.0])
     opt = adaptive.adam(0.1, 0.0, 0.0, eps=0.0)
     u, _ = opt.update(g, opt.init(g))
-    np.testing.assert_allclose(u, -0.1 * jnp.sign(g), atol=1e-12)
+    np.testing.assert_allclose(u, -0.1 * jnp.sign(g), rtol=4 * EPS32)
 
 
 # --------------------------------------------------------------------------- DoG
@@ -143,12 +178,12 @@ def test_dog_first_step_and_step_formula(quad):
     g = quad.grad(x0)
     u, s = opt.update(g, s, x0)
     r_eps = 1e-4 * (1 + jnp.linalg.norm(x0))
-    np.testing.assert_allclose(u, -r_eps / jnp.linalg.norm(g) * g, rtol=1e-6)
+    np.testing.assert_allclose(u, -r_eps / jnp.linalg.norm(g) * g, rtol=1e-5)
     x1 = x0 + u
     g1 = quad.grad(x1)
     u1, s = opt.update(g1, s, x1)
     eta = max(float(r_eps), float(jnp.linalg.norm(x1 - x0))) / np.sqrt(float(g @ g + g1 @ g1 + 1e-8))
-    np.testing.assert_allclose(u1, -eta * g1, rtol=1e-8)
+    np.testing.assert_allclose(u1, -eta * g1, rtol=1e-5)
 
 
 def test_dog_insensitive_to_r_epsilon(logreg):
@@ -203,26 +238,37 @@ def test_lion_box_is_invariant():
     for _ in range(50):
         u, s = opt.update(jnp.asarray(rng.normal(size=5)), s, x)
         x = x + u
-        assert float(jnp.max(jnp.abs(x))) <= 1 / lam + 1e-12
+        assert float(jnp.max(jnp.abs(x))) <= (1 / lam) * (1 + 4 * EPS32)
 
 
 @given(seed=st.integers(0, 10_000))
 @settings(max_examples=25, deadline=None)
 def test_lmo_attains_dual_norm(seed):
+    """float32; sums of 12 terms are good to ~12 eps, the polar factor to eps·cond(g)."""
     rng = np.random.default_rng(seed)
-    g = jnp.asarray(rng.normal(size=(4, 3)))
-    v = g.ravel()
-    for norm, ref in [("l2", np.linalg.norm(v)), ("linf", np.abs(v).sum()), ("l1", np.abs(v).max())]:
+    g64 = rng.normal(size=(4, 3))
+    g = jnp.asarray(g64, jnp.float32)
+    g64 = np.asarray(g, np.float64)  # the float32 input, exactly
+    v, v64 = g.ravel(), g64.ravel()
+    for norm, ref in [("l2", np.linalg.norm(v64)), ("linf", np.abs(v64).sum()), ("l1", np.abs(v64).max())]:
         t = adaptive.lmo(v, norm)
-        assert float(v @ t) == pytest.approx(ref, rel=1e-9)
-        assert float(adaptive.dual_norm(v, norm)) == pytest.approx(ref, rel=1e-9)
+        assert float(v @ t) == pytest.approx(ref, rel=16 * EPS32)
+        assert float(adaptive.dual_norm(v, norm)) == pytest.approx(ref, rel=16 * EPS32)
+    O = np.asarray(adaptive.lmo(g, "spectral"), np.float64)
+    s = np.linalg.svd(g64, compute_uv=False)
+    cond = s[0] / s[-1]
+    np.testing.assert_allclose(np.linalg.svd(O, compute_uv=False), np.ones(3), atol=16 * EPS32)
+    assert float(np.sum(g64 * O)) == pytest.approx(s.sum(), rel=16 * EPS32)
+    # polar factor: O = G (GᵀG)^{-1/2}
+    w, V = np.linalg.eigh(g64.T @ g64)
+    np.testing.assert_allclose(O, g64 @ (V / np.sqrt(w)) @ V.T, atol=16 * EPS32 * cond)
+
+
+def test_lmo_spectral_float64(x64):
+    g = jnp.asarray(np.random.default_rng(3).normal(size=(4, 3)))
     O = adaptive.lmo(g, "spectral")
-    np.testing.assert_allclose(np.linalg.svd(np.asarray(O), compute_uv=False), np.ones(3), atol=1e-9)
-    nuc = np.linalg.svd(np.asarray(g), compute_uv=False).sum()
-    assert float(jnp.sum(g * O)) == pytest.approx(nuc, rel=1e-9)
-    # polar factor: (G Gᵀ)^{-1/2}-free check via O = G (GᵀG)^{-1/2}
     w, V = np.linalg.eigh(np.asarray(g.T @ g))
-    np.testing.assert_allclose(O, np.asarray(g) @ (V / np.sqrt(w)) @ V.T, atol=1e-8)
+    np.testing.assert_allclose(O, np.asarray(g) @ (V / np.sqrt(w)) @ V.T, atol=1e-10)
 
 
 def test_steepest_descent_steps():
@@ -230,10 +276,10 @@ def test_steepest_descent_steps():
     for norm, direction in [("linf", jnp.sign(g)), ("spectral", jnp.array([[1.0, 0], [0, -1.0]]))]:
         opt = adaptive.steepest_descent(0.1, norm)
         u, _ = opt.update(g, opt.init(g))
-        np.testing.assert_allclose(u, -0.1 * direction, atol=1e-12)
+        np.testing.assert_allclose(u, -0.1 * direction, atol=4 * EPS32)
     opt = adaptive.steepest_descent(0.1, "l2", scale_by_dual=True)
     u, _ = opt.update(g, opt.init(g))
-    np.testing.assert_allclose(u, -0.1 * g, atol=1e-12)  # ℓ2 with dual scaling = GD
+    np.testing.assert_allclose(u, -0.1 * g, rtol=4 * EPS32, atol=4 * EPS32)  # ℓ2 with dual scaling = GD
 
 
 # --------------------------------------------------------------------------- errors
@@ -253,9 +299,11 @@ def test_steepest_descent_steps():
     (lambda: adaptive.steepest_descent(0.1, "l3"), "norm must be one of"),
     (lambda: adaptive.reddi_online(optax.sgd(0.1), 10, x0=2.0), "x0 must lie in"),
     (lambda: adaptive.reddi_online(optax.sgd(0.1), 0), "num_steps must be at least 1"),
+    (lambda: adaptive.adam("0.1"), "learning_rate must be numeric"),
+    (lambda: adaptive.dog(relative=None), "relative must be True or False"),
 ])
 def test_errors(make, match):
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises((ValueError, TypeError), match=match):
         make()
 
 
@@ -289,3 +337,11 @@ def test_viz_figures():
     fig = viz_adaptive.box_trajectories(p.value, {"path": np.zeros((3, 2))}, 0.5,
                                         xlim=(-1, 1), ylim=(-1, 1))
     assert fig.data[-1].name.startswith("box") and max(fig.data[-1].x) == 0.5
+
+
+def test_reddi_online_compiles_once_per_optimizer():
+    opt = adaptive.adam(0.1, 0.0, 0.1, eps=0.0)
+    adaptive.reddi_online(opt, 50)
+    n = adaptive._reddi_compiled._cache_size()
+    adaptive.reddi_online(adaptive.adam(0.1, 0.0, 0.1, eps=0.0), 50, C=4.0, x0=0.5)  # rebuilt, new data
+    assert adaptive._reddi_compiled._cache_size() == n

@@ -28,6 +28,7 @@ from typing import Any, Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from . import _checks
@@ -205,7 +206,7 @@ def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **
     """
     _check_L_mu(L, mu)
     if eigenvalues is None:
-        lam = jnp.linspace(float(mu), float(L), 2001)
+        lam = np.linspace(float(mu), float(L), 2001)
     else:
         lam = _checks.as_float_array("eigenvalues", eigenvalues, ndim=1)
         if lam.shape[0] == 0:
@@ -226,22 +227,25 @@ def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **
         _check_momentum(hyper["momentum"])
         if callable(hyper["momentum"]):
             raise TypeError("momentum must be a number here, got a callable")
+    # an analysis routine, not a hot path: the roots are computed in float64 with NumPy
+    # (near a double root, float32 would lose half its digits: |error| ~ √eps)
+    lam = np.asarray(lam, dtype=np.float64)
     if method == "gd":
-        eta = hyper["learning_rate"]
-        return float(jnp.max(jnp.abs(1 - eta * lam)))
+        eta = float(hyper["learning_rate"])
+        return float(np.max(np.abs(1 - eta * lam)))
     if method == "heavy_ball":
-        eta, beta = hyper["learning_rate"], hyper["momentum"]
-        a, b = 1 + beta - eta * lam, beta * jnp.ones_like(lam)
+        eta, beta = float(hyper["learning_rate"]), float(hyper["momentum"])
+        a, b = 1 + beta - eta * lam, beta * np.ones_like(lam)
     elif method == "nesterov":
-        eta, beta = hyper["learning_rate"], hyper["momentum"]
+        eta, beta = float(hyper["learning_rate"]), float(hyper["momentum"])
         a, b = (1 + beta) * (1 - eta * lam), beta * (1 - eta * lam)
     else:
         c = triple_momentum_params(L, mu)
         a = 1 + c["beta"] - c["alpha"] * lam * (1 + c["gamma"])
         b = c["beta"] - c["alpha"] * lam * c["gamma"]
-    disc = (a.astype(complex) ** 2 - 4 * b)
-    roots = jnp.stack([(a + jnp.sqrt(disc)) / 2, (a - jnp.sqrt(disc)) / 2])
-    return float(jnp.max(jnp.abs(roots)))
+    disc = np.sqrt(a.astype(complex) ** 2 - 4 * b)
+    roots = np.stack([(a + disc) / 2, (a - disc) / 2])
+    return float(np.max(np.abs(roots)))
 
 
 # --------------------------------------------------------------------------- adaptive restart
