@@ -1,6 +1,12 @@
-"""Tests for optlab.stochastic against closed forms, optax and exact enumeration."""
+"""Tests for optlab.stochastic against closed forms, optax and exact enumeration.
+
+Identities checked to 1e-8 and beyond ask for float64 (the ``x64`` fixture, or ``_x64``
+around a hypothesis test); the float32 section at the end repeats the main checks in the
+readers' dtype with measured, relative tolerances.
+"""
 
 import functools
+import time
 
 import jax
 import jax.numpy as jnp
@@ -13,21 +19,40 @@ from hypothesis import strategies as st_
 from optlab import first_order, problems, runner
 from optlab import stochastic as st
 
-jax.config.update("jax_enable_x64", True)
+
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
 
-@functools.lru_cache(maxsize=None)
+def _x64(test):
+    """Run a hypothesis test body with float64 on (a fixture cannot wrap each example)."""
+
+    @functools.wraps(test)
+    def wrapper(*args, **kwargs):
+        with jax.enable_x64(True):
+            return test(*args, **kwargs)
+
+    return wrapper
+
+
 def _lsq(n=40, d=4, reg=0.05, seed=0, noise=0.3):
+    return _lsq_cached(n, d, reg, seed, noise, bool(jax.config.jax_enable_x64))
+
+
+@functools.lru_cache(maxsize=None)
+def _lsq_cached(n, d, reg, seed, noise, x64):
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, d)) / np.sqrt(d)
     b = A @ rng.standard_normal(d) + noise * rng.standard_normal(n)
     return problems.least_squares(jnp.asarray(A), jnp.asarray(b), reg=reg), A, b
 
 
-@functools.lru_cache(maxsize=None)
 def _logreg(n=60, d=3, reg=0.1, seed=1):
+    return _logreg_cached(n, d, reg, seed, bool(jax.config.jax_enable_x64))
+
+
+@functools.lru_cache(maxsize=None)
+def _logreg_cached(n, d, reg, seed, x64):
     rng = np.random.default_rng(seed)
     X = rng.standard_normal((n, d))
     y = np.where(X @ rng.standard_normal(d) + 0.5 * rng.standard_normal(n) > 0, 1.0, -1.0)
@@ -92,6 +117,7 @@ vectors = st_.lists(st_.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False
 
 @SETTINGS
 @given(g=vectors, c=st_.floats(1e-3, 1e3))
+@_x64
 def test_clip_operator_properties(g, c):
     g = jnp.asarray(g)
     out = st.clip_by_norm(g, c)
@@ -113,7 +139,7 @@ def test_clip_on_pytree_uses_global_norm():
     np.testing.assert_allclose(out["a"], ref["a"], rtol=1e-12)
 
 
-def test_clipped_sgd_matches_optax_chain():
+def test_clipped_sgd_matches_optax_chain(x64):
     p = _logreg()
     eta, c = 0.5, 0.05
     x0 = jnp.full(p.dim, 2.0)
@@ -175,7 +201,7 @@ def test_refined_schedule_constant_norms_is_linear_decay():
     np.testing.assert_allclose(w, (T - 1 - jnp.arange(T)) / (T - 1), atol=1e-12)
 
 
-def test_refined_schedule_formula_and_warmup():
+def test_refined_schedule_formula_and_warmup(x64):
     g = jnp.asarray(np.r_[np.linspace(10.0, 1.0, 20), np.ones(80)])
     w = np.asarray(st.refined_weights(g))
     sq = np.asarray(g) ** 2
@@ -195,7 +221,7 @@ def test_refined_weights_smoothing_of_constant_is_noop():
 # ----------------------------------------------------------------------------- SGD runner
 
 
-def test_run_finite_sum_full_batch_cyclic_is_gd_closed_form():
+def test_run_finite_sum_full_batch_cyclic_is_gd_closed_form(x64):
     p, A, b = _lsq()
     eta = 0.3
     tr = st.run_finite_sum(first_order.gd(eta), p, p.x0, 25, key=KEY, batch_size=40, sampling="cyclic")
@@ -226,7 +252,7 @@ def test_record_every_subsamples_the_same_run():
 # ----------------------------------------------------------------------------- noise floor
 
 
-def test_noise_floor_1d_closed_form():
+def test_noise_floor_1d_closed_form(x64):
     # d = 1: Σ = η E[ζ²] / (2h − η E[h_i²]) (b = 1), gap = hΣ/2
     rng = np.random.default_rng(3)
     a = rng.uniform(0.5, 1.5, 30)
@@ -269,7 +295,7 @@ def test_noise_floor_rejects_unstable_step_and_nonquadratic():
 # ----------------------------------------------------------------------------- variance reduction
 
 
-def test_svrg_estimator_exact_average_is_full_gradient():
+def test_svrg_estimator_exact_average_is_full_gradient(x64):
     p, _, _ = _lsq()
     x, snap = jnp.linspace(-1, 1, p.dim), jnp.ones(p.dim)
     mu = p.grad(snap)
@@ -291,7 +317,7 @@ def test_svrg_estimator_unbiased_statistically():
 
 
 @pytest.mark.parametrize("method", [st.svrg, st.sarah])
-def test_vr_full_batch_inner_loop_is_gd(method):
+def test_vr_full_batch_inner_loop_is_gd(method, x64):
     # b = n with reshuffling: every inner batch is the whole data set, the estimator
     # telescopes to ∇f(x) and both methods are gradient descent.
     p, A, b = _lsq()
@@ -312,7 +338,7 @@ def test_grad_eval_counts():
     assert int(sa.grad_evals[-1]) == 2 * (40 + 9 * 2)
 
 
-def test_svrg_and_sarah_converge_linearly_where_sgd_stalls():
+def test_svrg_and_sarah_converge_linearly_where_sgd_stalls(x64):
     p, _, _ = _lsq(n=50, d=4, noise=0.5)
     L_max = float(jnp.max(jax.vmap(lambda i: jnp.linalg.eigvalsh(
         jax.hessian(p.sample_value)(p.x0, jnp.array([i])))[-1])(jnp.arange(50))))
@@ -329,7 +355,7 @@ def test_svrg_and_sarah_converge_linearly_where_sgd_stalls():
     assert np.all(ends[1:] < 0.5 * ends[:-1])
 
 
-def test_ai_sarah_step_is_inverse_local_smoothness_on_least_squares():
+def test_ai_sarah_step_is_inverse_local_smoothness_on_least_squares(x64):
     p, A, _ = _lsq()
     w, v = jnp.ones(p.dim), jnp.linspace(1.0, 2.0, p.dim)
     for i in range(3):
@@ -341,7 +367,7 @@ def test_ai_sarah_step_is_inverse_local_smoothness_on_least_squares():
         np.testing.assert_allclose(g0, p.sample_grad(w, jnp.array([i])), atol=1e-12)
 
 
-def test_ai_sarah_converges_without_a_step_size():
+def test_ai_sarah_converges_without_a_step_size(x64):
     p = _logreg()
     # mini-batches (b = 6): with b = 1 and a ridge term, ξ's minimiser is dominated by
     # the isotropic part of the rank-one-plus-ridge batch Hessian and the steps are erratic
@@ -351,7 +377,7 @@ def test_ai_sarah_converges_without_a_step_size():
     assert np.all(np.diff(np.asarray(tr.grad_evals)) >= 0)
 
 
-def test_over_seeds_equals_python_loop():
+def test_over_seeds_equals_python_loop(x64):
     p, _, _ = _lsq()
     keys = jax.random.split(KEY, 3)
     batch = st.over_seeds(st.svrg, keys, p, p.x0, 2, learning_rate=0.1)
@@ -449,7 +475,7 @@ def test_errors_on_bad_input():
         st.svrg(p, p.x0, 2.0, learning_rate=0.1, key=KEY)
 
 
-def test_traced_learning_rate_is_vmappable():
+def test_traced_learning_rate_is_vmappable(x64):
     p, _, _ = _lsq()
     etas = jnp.array([0.05, 0.1, 0.2])
     out = jax.jit(jax.vmap(lambda e: st.svrg(p, p.x0, 2, learning_rate=e, key=KEY).values[-1]))(etas)

@@ -32,11 +32,18 @@ x-axis):
 :func:`sgd_noise_floor` gives the exact stationary ``E[f(x) − f*]`` of
 constant-step SGD on a quadratic finite sum; :func:`over_seeds` runs any of
 the above for a batch of keys in one compiled call.
+
+Compilation: every run goes through a module-level ``jax.jit`` whose static
+arguments are the optimizer, the problem's functions (not its data: the built-in
+problems carry their data as ``jax.tree_util.Partial`` leaves), the noise model and
+the loop's sizes; ``x0``, the key, the data and numeric step sizes are traced.  A
+second call with new data of the same shape does not trace or compile again.
 """
 
 from __future__ import annotations
 
-import math
+import dataclasses
+import functools
 from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
 
 import jax
@@ -47,6 +54,7 @@ import optax
 from . import _checks
 from .first_order import gd
 from .problems import Problem
+from .runner import _merge, _split  # one policy for static/dynamic parts of optimizers and problems
 
 __all__ = [
     "StochasticTrace",
@@ -119,6 +127,27 @@ class StochasticTrace(NamedTuple):
 def _require_key(key: Any, what: str) -> None:
     if key is None:
         raise ValueError(f"{what} is stochastic and needs an explicit PRNG key: pass key=jax.random.key(0)")
+    _checks.require_key("key", key)
+
+
+def _scalar(name: str, value: Any) -> None:
+    """One real number (not a string, None or an array of several)."""
+    _checks.as_float_array(name, value, ndim=0, finite=False)
+
+
+class _FS(NamedTuple):
+    """The functions of a finite sum, rebuilt inside a compiled loop."""
+
+    value: Callable
+    sample_value: Optional[Callable]
+
+    def sample_grad(self, x, idx):
+        return jax.grad(self.sample_value)(x, idx)
+
+
+def _fs_split(*objs):
+    """Static part and array leaves of (problem functions, optimizer, noise...)."""
+    return _split(objs)
 
 
 def _require_finite_sum(problem: Any) -> None:
@@ -129,11 +158,8 @@ def _require_finite_sum(problem: Any) -> None:
 
 
 def _check_x0(problem: Problem, x0: Array) -> Array:
-    x0 = jnp.asarray(x0)
+    x0 = _checks.as_float_array("x0", x0)
     _checks.require_shape("x0", x0, (problem.dim,))
-    _checks.require_finite("x0", x0)
-    if not jnp.issubdtype(x0.dtype, jnp.floating):
-        x0 = x0.astype(jnp.result_type(float))
     return x0
 
 
@@ -155,7 +181,14 @@ def _check_sampling(sampling: str, n: int, batch_size: int) -> None:
 def _check_step(name: str, value: ScalarOrSchedule) -> None:
     if callable(value):
         return
+    _scalar(name, value)
     _checks.require_positive(name, value)
+
+
+def _check_optimizer(optimizer: Any) -> None:
+    if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))):
+        raise TypeError("optimizer must be an optax.GradientTransformation (with init and update), "
+                        f"got {type(optimizer).__name__}")
 
 
 def _at(value: ScalarOrSchedule, count: jax.Array) -> jax.Array:
@@ -187,8 +220,13 @@ def sample_indices(
     _checks.require_int("num_steps", num_steps, minimum=1)
     _check_batch(batch_size, n)
     _check_sampling(sampling, n, batch_size)
+    return _sample_indices(key, int(n), int(num_steps), int(batch_size), sampling)
+
+
+@functools.partial(jax.jit, static_argnames=("n", "num_steps", "batch_size", "sampling"))
+def _sample_indices(key, n, num_steps, batch_size, sampling):
     if sampling == "replacement":
-        return jax.random.randint(key, (num_steps, batch_size), 0, n)
+        return jax.random.randint(key, (num_steps, batch_size), 0, n, dtype=jnp.int32)
     per_epoch = n // batch_size
     num_epochs = -(-num_steps // per_epoch)
     if sampling == "reshuffle":
@@ -210,6 +248,8 @@ def clip_by_norm(g: Array, clip_norm: Array) -> Array:
 
     Leaves ``g`` unchanged when ``‖g‖ ≤ c``; otherwise rescales it to norm ``c``.
     """
+    _checks.require_finite("g", g)
+    _checks.require_positive("clip_norm", clip_norm)
     norm = optax.tree_utils.tree_norm(g)
     below = norm <= clip_norm
     scale = clip_norm / jnp.where(below, 1.0, norm)
@@ -218,6 +258,7 @@ def clip_by_norm(g: Array, clip_norm: Array) -> Array:
 
 def clip(clip_norm: float) -> optax.GradientTransformationExtraArgs:
     """Stateless transformation ``g ↦ clip_c(g)``; equals ``optax.clip_by_global_norm(c)``."""
+    _scalar("clip_norm", clip_norm)
     _checks.require_positive("clip_norm", clip_norm)
 
     def init(params):
@@ -237,6 +278,7 @@ def clipped_sgd(learning_rate: ScalarOrSchedule, clip_norm: float) -> optax.Grad
     Equal to ``optax.chain(optax.clip_by_global_norm(c), optax.sgd(η))``.
     """
     _check_step("learning_rate", learning_rate)
+    _scalar("clip_norm", clip_norm)
     _checks.require_positive("clip_norm", clip_norm)
     return optax.chain(clip(clip_norm), gd(learning_rate))
 
@@ -246,6 +288,7 @@ def linear_decay(peak: float, num_steps: int) -> Schedule:
 
     The worst-case optimal schedule for the last iterate (Defazio et al., 2023).
     """
+    _scalar("peak", peak)
     _checks.require_positive("peak", peak)
     _checks.require_int("num_steps", num_steps, minimum=1)
 
@@ -258,7 +301,9 @@ def linear_decay(peak: float, num_steps: int) -> Schedule:
 
 def inverse_time(init: float, decay_steps: float) -> Schedule:
     """``η_k = η_0 / (1 + k/k_0)``: the ``O(1/k)`` schedule for strongly convex SGD."""
+    _scalar("init", init)
     _checks.require_positive("init", init)
+    _scalar("decay_steps", decay_steps)
     _checks.require_positive("decay_steps", decay_steps)
 
     def schedule(count):
@@ -275,8 +320,7 @@ def refined_weights(grad_norms: Array, *, smoothing: int = 1) -> jax.Array:
     fall early give a warm-up.  ``smoothing > 1`` first replaces the norms by a
     centred moving average over that many steps (edges padded by repetition).
     """
-    g = jnp.asarray(grad_norms)
-    _checks.require_ndim("grad_norms", g, 1)
+    g = _checks.as_float_array("grad_norms", grad_norms, ndim=1)
     _checks.require_int("smoothing", smoothing, minimum=1)
     if g.shape[0] < 2:
         raise ValueError(f"grad_norms needs at least 2 entries, got {g.shape[0]}")
@@ -293,6 +337,7 @@ def refined_weights(grad_norms: Array, *, smoothing: int = 1) -> jax.Array:
 
 def refined_schedule(grad_norms: Array, peak: float, *, smoothing: int = 1) -> Schedule:
     """``k ↦ peak · w_k`` with ``w`` from :func:`refined_weights` (``0`` after the horizon)."""
+    _scalar("peak", peak)
     _checks.require_positive("peak", peak)
     w = refined_weights(grad_norms, smoothing=smoothing)
     T = w.shape[0]
@@ -367,7 +412,8 @@ def run_finite_sum(
     Indices come from :func:`sample_indices` (with replacement, random
     reshuffling, single shuffle or cyclic); ``optimizer`` is any optax
     transformation, called as ``update(g, state, x, value=f_B(x))``.  Each
-    step costs ``b`` component gradients.
+    step costs ``b`` component gradients.  The loop is :func:`_finite_sum_scan`,
+    compiled once per (optimizer, problem functions, shapes, sizes).
 
     Args:
       optimizer: e.g. ``optlab.first_order.gd(0.1)``, :func:`clipped_sgd`,
@@ -375,11 +421,19 @@ def run_finite_sum(
       problem: a finite sum (``least_squares``, ``logistic_regression``).
       x0: start, shape ``(d,)``, finite.
       num_steps: number of steps ``N``.
-      key: PRNG key (required).
+      key: PRNG key (required; an integer seed is refused).
       batch_size: ``b ≤ n``.
       sampling: one of :data:`SAMPLING_SCHEMES`.
       record_every: record the iterate every that many steps (must divide ``N``).
+
+    Returns:
+      A :class:`StochasticTrace` with ``N / record_every + 1`` rows.
+
+    Raises:
+      TypeError: ``optimizer``/``problem`` of the wrong type, ``key`` not a PRNG key.
+      ValueError: wrong shapes, non-finite ``x0``, sizes out of range, missing key.
     """
+    _check_optimizer(optimizer)
     _require_finite_sum(problem)
     x0 = _check_x0(problem, x0)
     _checks.require_int("num_steps", num_steps, minimum=1)
@@ -387,8 +441,15 @@ def run_finite_sum(
     _check_sampling(sampling, problem.n_samples, batch_size)
     _check_record(record_every, num_steps)
     _require_key(key, "run_finite_sum")
+    static, dynamic = _fs_split(problem.value, problem.sample_value, optimizer)
+    return _finite_sum_jit(dynamic, x0, key, static=static, n=problem.n_samples, num_steps=num_steps,
+                           batch_size=batch_size, sampling=sampling, record_every=record_every)
+
+
+def _finite_sum_scan(optimizer, problem, x0, key, n, num_steps, batch_size, sampling, record_every):
+    """The loop of :func:`run_finite_sum`: draw the indices, then one optimizer step per batch."""
     optimizer = optax.with_extra_args_support(optimizer)
-    idx = sample_indices(key, problem.n_samples, num_steps, batch_size, sampling)
+    idx = _sample_indices(key, n, num_steps, batch_size, sampling)
     sample_vg = jax.value_and_grad(problem.sample_value)
 
     def step(carry, i):
@@ -402,34 +463,100 @@ def run_finite_sum(
     return _finish(problem, x0, xs, ev, en)
 
 
+@functools.partial(jax.jit, static_argnames=("static", "n", "num_steps", "batch_size", "sampling",
+                                             "record_every"))
+def _finite_sum_jit(dynamic, x0, key, *, static, n, num_steps, batch_size, sampling, record_every):
+    value, sample_value, optimizer = _merge(static, dynamic)
+    return _finite_sum_scan(optimizer, _FS(value, sample_value), x0, key, n, num_steps, batch_size,
+                            sampling, record_every)
+
+
 # ----------------------------------------------------------------------------
 # variance reduction
 # ----------------------------------------------------------------------------
 
 
 def svrg_estimator(problem: Problem, x: Array, snapshot: Array, snapshot_grad: Array, idx: Array) -> Array:
-    """SVRG's estimate ``v = ∇f_B(x) − ∇f_B(x̃) + ∇f(x̃)`` (unbiased: ``E_B v = ∇f(x)``)."""
+    """SVRG's estimate ``v = ∇f_B(x) − ∇f_B(x̃) + ∇f(x̃)`` (unbiased: ``E_B v = ∇f(x)``).
+
+    Raises:
+      TypeError: ``problem`` not a finite sum, non-numeric or non-integer input.
+      ValueError: shapes that do not match ``(d,)``, indices outside ``[0, n)``.
+    """
+    if not isinstance(problem, _FS):
+        _require_finite_sum(problem)
+        x = _check_x0_named(problem, "x", x)
+        snapshot = _check_x0_named(problem, "snapshot", snapshot)
+        snapshot_grad = _check_x0_named(problem, "snapshot_grad", snapshot_grad)
+        idx = _check_idx(idx, problem.n_samples)
     return problem.sample_grad(x, idx) - problem.sample_grad(snapshot, idx) + snapshot_grad
 
 
-def _vr_setup(problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, what):
+def _check_x0_named(problem: Problem, name: str, x: Array) -> Array:
+    x = _checks.as_float_array(name, x)
+    _checks.require_shape(name, x, (problem.dim,))
+    return x
+
+
+def _check_idx(idx: Any, n: int) -> Array:
+    if isinstance(idx, jax.core.Tracer):
+        if not jnp.issubdtype(idx.dtype, jnp.integer):
+            raise TypeError(f"idx must hold integer indices, got dtype {idx.dtype}")
+        return idx
+    arr = np.asarray(jax.device_get(idx)) if not isinstance(idx, (str, type(None))) else None
+    if arr is None or not np.issubdtype(arr.dtype, np.integer):
+        raise TypeError(f"idx must be an array of integer indices, got {type(idx).__name__}"
+                        + (f" of dtype {arr.dtype}" if arr is not None else ""))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"idx must be a non-empty 1-D array of indices, got shape {arr.shape}")
+    if np.any(arr < 0) or np.any(arr >= n):
+        raise ValueError(f"idx must lie in [0, {n}), got {arr!r}")
+    return jnp.asarray(arr)
+
+
+def _vr_validate(problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, what):
     _require_finite_sum(problem)
     x0 = _check_x0(problem, x0)
     _checks.require_int("num_epochs", num_epochs, minimum=1)
     n = problem.n_samples
     _check_batch(batch_size, n)
     _check_sampling(sampling, n, batch_size)
+    if inner_steps is not None:
+        _checks.require_int("inner_steps", inner_steps, minimum=1)
     m = n // batch_size if inner_steps is None else inner_steps
-    _checks.require_int("inner_steps", m, minimum=1)
     _check_record(record_every, m, "inner_steps")
     _require_key(key, what)
-    idx = sample_indices(key, n, num_epochs * m, batch_size, sampling)
-    return x0, n, m, idx.reshape(num_epochs, m, batch_size)
+    return x0, m
+
+
+def _vr_indices(key, n, num_epochs, m, batch_size, sampling):
+    idx = _sample_indices(key, n, num_epochs * m, batch_size, sampling)
+    return idx.reshape(num_epochs, m, batch_size)
 
 
 def _flatten_epochs(out):
     xs, ev, en = out
     return xs.reshape((-1,) + xs.shape[2:]), ev.reshape(-1), en.reshape(-1)
+
+
+_VR_STATIC = ("static", "method", "n", "num_epochs", "m", "batch_size", "sampling", "record_every")
+
+
+@functools.partial(jax.jit, static_argnames=_VR_STATIC)
+def _vr_jit(dynamic, x0, key, hyper, *, static, method, n, num_epochs, m, batch_size, sampling,
+            record_every):
+    value, sample_value = _merge(static, dynamic)
+    problem = _FS(value, sample_value)
+    idx = _vr_indices(key, n, num_epochs, m, batch_size, sampling)
+    scan = {"svrg": _svrg_scan, "sarah": _sarah_scan, "ai_sarah": _ai_sarah_scan}[method]
+    return scan(problem, x0, idx, hyper, n, m, batch_size, record_every)
+
+
+def _run_vr(method, problem, x0, key, hyper, num_epochs, m, batch_size, sampling, record_every):
+    static, dynamic = _fs_split(problem.value, problem.sample_value)
+    return _vr_jit(dynamic, x0, key, hyper, static=static, method=method, n=problem.n_samples,
+                   num_epochs=num_epochs, m=m, batch_size=batch_size, sampling=sampling,
+                   record_every=record_every)
 
 
 def svrg(
@@ -449,19 +576,33 @@ def svrg(
     Each outer iteration (epoch) fixes a snapshot ``x̃ = x`` and its full
     gradient ``∇f(x̃)`` (``n`` evaluations), then takes ``m`` inner steps
     ``x ← x − η [∇f_B(x) − ∇f_B(x̃) + ∇f(x̃)]`` (``2b`` evaluations each).  The
-    next snapshot is the last inner iterate ("option I").
+    next snapshot is the last inner iterate ("option I").  The loop is
+    :func:`_svrg_scan`, compiled once per (problem functions, shapes, sizes);
+    ``η``, ``x0``, the key and the data are traced.
 
     Args:
       learning_rate: constant ``η > 0`` (``η ≈ 1/(5 L_max)`` is safe).
       inner_steps: ``m``, default ``n / b`` (one pass per epoch).
       batch_size, sampling: as in :func:`run_finite_sum`.
       record_every: must divide ``m``.
+
+    Returns:
+      A :class:`StochasticTrace`.
+
+    Raises:
+      TypeError, ValueError: as in :func:`run_finite_sum`; ``learning_rate`` must be a number.
     """
-    _check_step("learning_rate", learning_rate)
-    x0, n, m, idx = _vr_setup(problem, x0, num_epochs, inner_steps, batch_size, sampling,
-                              record_every, key, "svrg")
+    _scalar("learning_rate", learning_rate)
+    _checks.require_positive("learning_rate", learning_rate)
+    x0, m = _vr_validate(problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "svrg")
+    return _run_vr("svrg", problem, x0, key, (jnp.asarray(learning_rate, x0.dtype),), num_epochs, m,
+                   batch_size, sampling, record_every)
+
+
+def _svrg_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
+    """SVRG's epochs: snapshot and full gradient, then ``m`` variance-reduced steps."""
+    (eta,) = hyper
     full_grad = jax.grad(problem.value)
-    eta = jnp.asarray(learning_rate)
     steps = jnp.arange(m)
 
     def epoch(x, idx_e):
@@ -497,12 +638,19 @@ def sarah(
     takes ``m`` steps ``w_{t+1} = w_t − η v_t`` with the recursive, biased
     estimate ``v_t = ∇f_B(w_t) − ∇f_B(w_{t−1}) + v_{t−1}`` (``2b`` evaluations).
     The next outer iteration restarts from the last iterate ``w_m``.
+
+    Args, Returns and Raises: as in :func:`svrg`.
     """
-    _check_step("learning_rate", learning_rate)
-    x0, n, m, idx = _vr_setup(problem, x0, num_epochs, inner_steps, batch_size, sampling,
-                              record_every, key, "sarah")
+    _scalar("learning_rate", learning_rate)
+    _checks.require_positive("learning_rate", learning_rate)
+    x0, m = _vr_validate(problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "sarah")
+    return _run_vr("sarah", problem, x0, key, (jnp.asarray(learning_rate, x0.dtype),), num_epochs, m,
+                   batch_size, sampling, record_every)
+
+
+def _sarah_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
+    (eta,) = hyper
     full_grad = jax.grad(problem.value)
-    eta = jnp.asarray(learning_rate)
     steps = jnp.arange(m)
 
     def epoch(x, idx_e):
@@ -530,7 +678,16 @@ def ai_sarah_step(problem: Problem, w: Array, v: Array, idx: Array) -> tuple[jax
     batch with Hessian ``H`` it is ``⟨v, Hv⟩/‖Hv‖²``; for one unregularised
     least-squares component ``f_i = ½(aᵢᵀx − bᵢ)²`` that is ``1/‖aᵢ‖²``, the
     inverse local smoothness constant.
+
+    Raises:
+      TypeError: ``problem`` not a finite sum, non-integer ``idx``.
+      ValueError: ``w``/``v`` not of shape ``(d,)`` or non-finite, ``idx`` out of range.
     """
+    if not isinstance(problem, _FS):
+        _require_finite_sum(problem)
+        w = _check_x0_named(problem, "w", w)
+        v = _check_x0_named(problem, "v", v)
+        idx = _check_idx(idx, problem.n_samples)
     g = lambda a: problem.sample_grad(w - a * v, idx)  # noqa: E731
     one = jnp.ones((), v.dtype)
     zero = jnp.zeros((), v.dtype)
@@ -567,11 +724,22 @@ def ai_sarah(
     Each active inner step is counted as ``4b`` component gradients: the two
     mini-batch gradients of SARAH plus the two directional derivatives of
     ``∇f_B`` that the Newton step needs (a conservative convention).
+
+    Raises:
+      TypeError, ValueError: as in :func:`svrg`; ``gamma`` in (0, 1), ``beta`` in [0, 1).
     """
+    _scalar("gamma", gamma)
     _checks.require_in_range("gamma", gamma, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+    _scalar("beta", beta)
     _checks.require_in_range("beta", beta, 0.0, 1.0, high_inclusive=False)
-    x0, n, m, idx = _vr_setup(problem, x0, num_epochs, inner_steps, batch_size, sampling,
-                              record_every, key, "ai_sarah")
+    x0, m = _vr_validate(problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key,
+                         "ai_sarah")
+    hyper = (jnp.asarray(gamma, x0.dtype), jnp.asarray(beta, x0.dtype))
+    return _run_vr("ai_sarah", problem, x0, key, hyper, num_epochs, m, batch_size, sampling, record_every)
+
+
+def _ai_sarah_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
+    gamma, beta = hyper
     full_grad = jax.grad(problem.value)
     steps = jnp.arange(m)
     tiny = jnp.finfo(x0.dtype).tiny
@@ -619,10 +787,40 @@ def ai_sarah(
 NoiseFn = Callable[[Array, tuple, Any], Array]
 
 
+@dataclasses.dataclass(frozen=True)
+class _Noise:
+    """A noise model ``(key, shape, dtype) ↦ sample``; equal models (same kind and
+    parameters) hash equal, so building one twice reuses the compiled run."""
+
+    kind: str
+    params: tuple
+
+    def __call__(self, key, shape, dtype):
+        p = self.params
+        if self.kind == "gaussian":
+            return p[0] * jax.random.normal(key, shape, dtype)
+        if self.kind == "student_t":
+            return p[1] * jax.random.t(key, p[0], shape, dtype)
+        if self.kind == "pareto":
+            alpha, scale = p
+            ku, ks = jax.random.split(key)
+            u = jax.random.uniform(ku, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
+            sign = jnp.where(jax.random.bernoulli(ks, 0.5, shape), 1.0, -1.0).astype(dtype)
+            return scale * sign * (u ** (-1.0 / alpha) - 1.0)
+        atoms, logits = p  # discrete
+        k = jax.random.categorical(key, jnp.asarray(logits), shape=shape)
+        return jnp.asarray(atoms, dtype)[k]
+
+
+def _noise_param(name: str, value: Any) -> Any:
+    _scalar(name, value)
+    _checks.require_positive(name, value)
+    return float(value) if _checks.is_concrete(value) else value
+
+
 def gaussian_noise(scale: float) -> NoiseFn:
-    """``ξ ~ N(0, scale² I)``."""
-    _checks.require_positive("scale", scale)
-    return lambda key, shape, dtype: scale * jax.random.normal(key, shape, dtype)
+    """``ξ ~ N(0, scale² I)``.  Raises ValueError/TypeError unless ``scale`` is a positive number."""
+    return _Noise("gaussian", (_noise_param("scale", scale),))
 
 
 def student_t_noise(df: float, scale: float = 1.0) -> NoiseFn:
@@ -630,10 +828,11 @@ def student_t_noise(df: float, scale: float = 1.0) -> NoiseFn:
 
     Heavy-tailed: only moments of order ``< df`` exist (infinite variance for
     ``df ≤ 2``), the setting of Sadiev et al. (2023).
+
+    Raises:
+      TypeError, ValueError: ``df`` or ``scale`` not a positive number.
     """
-    _checks.require_positive("df", df)
-    _checks.require_positive("scale", scale)
-    return lambda key, shape, dtype: scale * jax.random.t(key, df, shape, dtype)
+    return _Noise("student_t", (_noise_param("df", df), _noise_param("scale", scale)))
 
 
 def pareto_noise(alpha: float, scale: float = 1.0) -> NoiseFn:
@@ -642,17 +841,11 @@ def pareto_noise(alpha: float, scale: float = 1.0) -> NoiseFn:
     Moments of order ``< α`` exist; for ``α ≤ 2`` the variance is infinite.  A
     cheap heavy-tailed alternative to :func:`student_t_noise` (no rejection
     sampling), with ``P(|ξ| > s·t) = (1 + t)^{−α}``.
+
+    Raises:
+      TypeError, ValueError: ``alpha`` or ``scale`` not a positive number.
     """
-    _checks.require_positive("alpha", alpha)
-    _checks.require_positive("scale", scale)
-
-    def sample(key, shape, dtype):
-        ku, ks = jax.random.split(key)
-        u = jax.random.uniform(ku, shape, dtype, minval=jnp.finfo(dtype).tiny, maxval=1.0)
-        sign = jnp.where(jax.random.bernoulli(ks, 0.5, shape), 1.0, -1.0).astype(dtype)
-        return scale * sign * (u ** (-1.0 / alpha) - 1.0)
-
-    return sample
+    return _Noise("pareto", (_noise_param("alpha", alpha), _noise_param("scale", scale)))
 
 
 def discrete_noise(atoms: Sequence[float], probs: Sequence[float]) -> NoiseFn:
@@ -660,24 +853,23 @@ def discrete_noise(atoms: Sequence[float], probs: Sequence[float]) -> NoiseFn:
 
     ``discrete_noise([9.0, -1.0], [0.1, 0.9])`` is the skewed example of
     Koloskova et al. (2023) for which clipped SGD is biased.
+
+    Raises:
+      TypeError: non-numeric input.  ValueError: ``atoms`` not a finite non-empty vector, ``probs``
+      not a probability vector of the same length, or a non-zero mean.
     """
-    a = np.asarray(atoms, dtype=float)
-    p = np.asarray(probs, dtype=float)
-    _checks.require_ndim("atoms", a, 1)
-    _checks.require_finite("atoms", a)
+    a = np.asarray(_checks.as_float_array("atoms", atoms, ndim=1), dtype=float)
+    if a.size == 0:
+        raise ValueError("atoms must be a non-empty 1-D array")
+    p = np.asarray(_checks.as_float_array("probs", probs, ndim=1), dtype=float)
     _checks.require_probability_vector("probs", p)
     if a.shape != p.shape:
         raise ValueError(f"atoms and probs must have the same length, got {a.size} and {p.size}")
     mean = float(a @ p)
-    if abs(mean) > 1e-9 * max(1.0, float(np.abs(a).max())):
-        raise ValueError(f"noise must have mean zero (so the oracle is unbiased), got mean {mean!r}")
+    if abs(mean) > 1e-6 * max(1.0, float(np.abs(a).max())):
+        raise ValueError(f"noise must have mean zero (so the oracle is unbiased): atoms @ probs = {mean!r}")
     logits = np.log(np.where(p > 0, p, 1e-300))
-
-    def sample(key, shape, dtype):
-        k = jax.random.categorical(key, jnp.asarray(logits), shape=shape)
-        return jnp.asarray(a, dtype)[k]
-
-    return sample
+    return _Noise("discrete", (tuple(a.tolist()), tuple(logits.tolist())))
 
 
 def run_additive_noise(
@@ -693,8 +885,14 @@ def run_additive_noise(
     """Run ``optimizer`` with the oracle ``g_k = ∇f(x_k) + ξ_k``, ``ξ_k`` i.i.d. from ``noise``.
 
     Each step counts as one gradient evaluation.  ``noise`` is a callable
-    ``(key, shape, dtype) ↦ sample`` such as :func:`student_t_noise`.
+    ``(key, shape, dtype) ↦ sample`` such as :func:`student_t_noise`.  Compiled
+    once per (optimizer, problem functions, noise model, shapes, sizes).
+
+    Raises:
+      TypeError: ``optimizer``/``problem`` of the wrong type, ``key`` not a PRNG key.
+      ValueError: missing key or noise, a noise sample of the wrong shape, bad sizes or ``x0``.
     """
+    _check_optimizer(optimizer)
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be an optlab.problems.Problem, got {type(problem).__name__}")
     x0 = _check_x0(problem, x0)
@@ -703,8 +901,21 @@ def run_additive_noise(
     if noise is None or not callable(noise):
         raise ValueError("noise must be a callable (key, shape, dtype) -> sample, e.g. gaussian_noise(1.0)")
     _require_key(key, "run_additive_noise")
+    try:
+        sample = jax.eval_shape(lambda k: noise(k, x0.shape, x0.dtype), key)
+    except Exception as err:  # noqa: BLE001
+        raise TypeError(f"noise must accept (key, shape, dtype); it failed with {type(err).__name__}: {err}") from err
+    if getattr(sample, "shape", None) != x0.shape:
+        raise ValueError(f"noise must return a sample of shape {x0.shape}, got {getattr(sample, 'shape', sample)}")
+    static, dynamic = _fs_split(problem.value, optimizer, noise)
+    return _additive_jit(dynamic, x0, key, static=static, num_steps=num_steps, record_every=record_every)
+
+
+@functools.partial(jax.jit, static_argnames=("static", "num_steps", "record_every"))
+def _additive_jit(dynamic, x0, key, *, static, num_steps, record_every):
+    value, optimizer, noise = _merge(static, dynamic)
     optimizer = optax.with_extra_args_support(optimizer)
-    vg = jax.value_and_grad(problem.value)
+    vg = jax.value_and_grad(value)
     keys = jax.random.split(key, num_steps)
 
     def step(carry, k):
@@ -715,7 +926,7 @@ def run_additive_noise(
         return (optax.apply_updates(x, updates), state), (jnp.asarray(1, jnp.int32), jnp.linalg.norm(g))
 
     _, ((xs, _), ev, en) = _blocked(step, (x0, optimizer.init(x0)), keys, num_steps, record_every)
-    return _finish(problem, x0, xs, ev, en)
+    return _finish(_FS(value, None), x0, xs, ev, en)
 
 
 # ----------------------------------------------------------------------------
@@ -740,6 +951,17 @@ class NoiseFloor(NamedTuple):
     spectral_radius: float
 
 
+@functools.partial(jax.jit, static_argnames=("static", "n"))
+def _noise_floor_moments(dynamic, x, *, static, n):
+    """Component Hessians at ``x*`` and at ``x* + 1`` and component gradients at ``x*``
+    (one compile per problem functions and shape; the data and ``x*`` are traced)."""
+    (sample_value,) = _merge(static, dynamic)
+    ids = jnp.arange(n)[:, None]
+    hess_i = jax.vmap(lambda i, z: jax.hessian(sample_value)(z, i), in_axes=(0, None))
+    grads = jax.vmap(jax.grad(sample_value), in_axes=(None, 0))(x, ids)
+    return hess_i(ids, x), hess_i(ids, x + 1.0), grads
+
+
 def sgd_noise_floor(problem: Problem, learning_rate: float, batch_size: int = 1) -> NoiseFloor:
     """Exact stationary mean of ``f(x) − f*`` for SGD ``x ← x − η ∇f_B(x)``, ``B`` drawn with replacement.
 
@@ -749,27 +971,34 @@ def sgd_noise_floor(problem: Problem, learning_rate: float, batch_size: int = 1)
     ``Σ = E[e eᵀ]`` then satisfies the linear fixed-point equation
     ``Σ = E[(I − ηH_B) Σ (I − ηH_B)] + η² S / b``, solved here as a
     ``d² × d²`` system (float64 NumPy), and ``E[f − f*] = ½ tr(HΣ)``.
+    The per-component Hessians and gradients come from one compiled function per
+    problem (not per call): a sweep over ``η`` compiles once.
+
+    Args:
+      problem: a quadratic finite sum with known ``x_star``.
+      learning_rate: ``η > 0`` (a number).
+      batch_size: ``b``, ``1 ≤ b ≤ n``.
+
+    Returns:
+      A :class:`NoiseFloor`.
 
     Raises:
+      TypeError: ``problem`` not a Problem, ``learning_rate`` not a number.
       ValueError: if ``problem`` is not a quadratic finite sum with known
         ``x_star``, or ``η`` is too large for a stationary distribution.
     """
     _require_finite_sum(problem)
+    if callable(learning_rate) or isinstance(learning_rate, jax.core.Tracer):
+        raise TypeError("learning_rate must be a concrete number (the noise floor is computed in NumPy)")
     _check_step("learning_rate", learning_rate)
     _check_batch(batch_size, problem.n_samples)
     if problem.x_star is None:
         raise ValueError(f"problem {problem.name!r} has no known x_star")
     n, d = problem.n_samples, problem.dim
-    x_star = jnp.asarray(problem.x_star)
-    ids = jnp.arange(n)[:, None]
-
-    @jax.jit
-    def moments(x):
-        hess_i = jax.vmap(lambda i, z: jax.hessian(problem.sample_value)(z, i), in_axes=(0, None))
-        grads = jax.vmap(problem.sample_grad, in_axes=(None, 0))(x, ids)
-        return hess_i(ids, x), hess_i(ids, x + 1.0), grads
-
-    H_i, H_shift, zeta = (np.asarray(a, dtype=np.float64) for a in moments(x_star))
+    static, dynamic = _fs_split(problem.sample_value)
+    x_star = _checks.as_float_array("x_star", problem.x_star)
+    H_i, H_shift, zeta = (np.asarray(a, dtype=np.float64)
+                          for a in _noise_floor_moments(dynamic, x_star, static=static, n=n))
     if not np.allclose(H_i, H_shift, rtol=1e-5, atol=1e-6 * max(1.0, np.abs(H_i).max())):
         raise ValueError("sgd_noise_floor needs a quadratic finite sum (constant component Hessians)")
     eta = float(learning_rate)
@@ -800,13 +1029,21 @@ def over_seeds(method: Callable[..., StochasticTrace], keys: Array, *args, **kwa
     """Run ``method(*args, key=k, **kwargs)`` for every key in ``keys`` in one compiled, vmapped call.
 
     The argument checks run once, eagerly, with the first key, before tracing.
-    Returned arrays get a leading axis of size ``len(keys)``.
+    Returned arrays get a leading axis of size ``len(keys)``.  The methods of this
+    module are compiled once per configuration, so repeated calls do not recompile.
+
+    Raises:
+      TypeError: ``method`` not callable, ``keys`` not a batch of PRNG keys.
+      ValueError: ``keys`` missing or empty, ``key`` passed in ``kwargs``; and the errors of ``method``.
     """
+    _checks.require_callable("method", method)
     if keys is None:
         raise ValueError("over_seeds needs a batch of PRNG keys, e.g. jax.random.split(jax.random.key(0), 16)")
     if "key" in kwargs:
         raise ValueError("pass the batch of keys as `keys`, not `key`")
-    if jnp.ndim(keys) < 1 or len(keys) < 1:
-        raise ValueError("keys must be a non-empty batch of PRNG keys")
+    _checks.require_key("keys", keys)
+    typed = jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
+    if jnp.ndim(keys) < (1 if typed else 2) or len(keys) < 1:
+        raise ValueError("keys must be a non-empty batch of PRNG keys, e.g. jax.random.split(jax.random.key(0), 16)")
     jax.eval_shape(lambda k: method(*args, key=k, **kwargs), keys[0])  # validates, traces shapes only
-    return jax.jit(jax.vmap(lambda k: method(*args, key=k, **kwargs)))(keys)
+    return jax.vmap(lambda k: method(*args, key=k, **kwargs))(keys)
