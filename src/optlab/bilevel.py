@@ -52,10 +52,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import (
+    as_float_array,
     is_concrete,
+    require_callable,
     require_finite,
     require_int,
-    require_ndim,
+    require_key,
+    require_nonnegative,
     require_positive,
 )
 
@@ -91,18 +94,91 @@ Loss = Callable[[jax.Array, jax.Array], jax.Array]
 # validation helpers
 # ---------------------------------------------------------------------------
 
+_HIGHEST = jax.lax.Precision.HIGHEST  # float32 matmuls are TF32 on NVIDIA GPUs otherwise
+
+
+def _array(name: str, x: Any, ndim: Any = None) -> jax.Array:
+    """``x`` as a finite, non-empty float array (lists and integer arrays converted)."""
+    concrete = is_concrete(x)
+    arr = as_float_array(name, x, ndim=ndim)
+    if concrete and not is_concrete(arr):  # converted inside a jit trace: check the value here
+        require_finite(name, x)
+    if jnp.size(arr) == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(jnp.shape(arr))}")
+    return arr
+
+
 def _vec(name: str, x: Any) -> jax.Array:
-    x = jnp.asarray(x) if is_concrete(x) else x
-    require_ndim(name, x, 1)
-    require_finite(name, x)
-    return x
+    return _array(name, x, ndim=1)
 
 
-def _theta(theta: Any) -> jax.Array:
-    theta = jnp.asarray(theta) if is_concrete(theta) else theta
-    require_ndim("theta", theta, (0, 1))
-    require_finite("theta", theta)
-    return theta
+def _theta(theta: Any, name: str = "theta") -> jax.Array:
+    return _array(name, theta, ndim=(0, 1))
+
+
+def _pos_scalar(name: str, value: Any) -> None:
+    """A finite, strictly positive scalar (checked when concrete)."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    arr = as_float_array(name, value)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a positive scalar, got shape {tuple(arr.shape)}")
+    require_positive(name, value)
+
+
+def _nonneg_scalar(name: str, value: Any) -> None:
+    """A finite, non-negative scalar (checked when concrete)."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    arr = as_float_array(name, value)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a non-negative scalar, got shape {tuple(arr.shape)}")
+    require_nonnegative(name, value)
+
+
+def _loss(name: str, fn: Any) -> None:
+    """A loss ``(w, θ) ↦ scalar``: callable and hashable (a static argument of the jitted kernels)."""
+    require_callable(name, fn)
+    try:
+        hash(fn)
+    except TypeError:
+        raise TypeError(f"{name} must be hashable (it is a static argument of a jitted solver); "
+                        f"got an unhashable {type(fn).__name__}: wrap it in a plain function") from None
+
+
+def _choice(name: str, value: Any, allowed: tuple) -> str:
+    listed = ", ".join(repr(a) for a in allowed)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be one of {listed} (a string), got {type(value).__name__} {value!r}")
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {listed}, got {value!r}")
+    return value
+
+
+def _flag(name: str, value: Any) -> None:
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+
+
+_NO_OUTER = object()
+
+
+def _check_losses(inner, outer, w, theta, w_name="w"):
+    """Both losses callable and scalar-valued at ``(w, θ)`` (shapes only: no compute)."""
+    _loss("inner", inner)
+    pairs = (("inner", inner),)
+    if outer is not _NO_OUTER:
+        _loss("outer", outer)
+        pairs += (("outer", outer),)
+    for name, fn in pairs:
+        try:
+            out = jax.eval_shape(fn, w, theta)
+        except (TypeError, ValueError, IndexError) as err:
+            raise ValueError(f"{name}({w_name}, theta) failed for {w_name} of shape "
+                             f"{tuple(jnp.shape(w))} and theta of shape {tuple(jnp.shape(theta))}: "
+                             f"{err}") from None
+        if getattr(out, "shape", None) != ():
+            raise ValueError(f"{name} must return a scalar, got shape {getattr(out, 'shape', None)}")
 
 
 def _pos_int(name: str, value: Any) -> None:
@@ -116,6 +192,11 @@ def _pos_int(name: str, value: Any) -> None:
         raise TypeError(f"{name} must be a positive integer, got {value!r}")
 
 
+@functools.partial(jax.jit, static_argnums=(0,))
+def _inner_hessian(inner, w, theta):
+    return jax.hessian(inner, argnums=0)(w, theta)
+
+
 def check_inner_hessian(inner: Loss, w: Any, theta: Any, *, rtol: Optional[float] = None,
                         max_dim: int = 2000) -> None:
     """Raise a clear error when ``H = ∇²_ww g(w, θ)`` is singular or indefinite.
@@ -123,10 +204,26 @@ def check_inner_hessian(inner: Loss, w: Any, theta: Any, *, rtol: Optional[float
     The hypergradient needs ``H⁻¹``: a (numerically) zero eigenvalue means the
     inner problem has no unique solution.  Skipped for traced inputs and for
     ``d > max_dim`` (the dense eigen-decomposition would dominate the cost).
+
+    Args:
+      inner: the lower-level loss ``g(w, θ)`` (callable, scalar-valued).
+      w: finite 1-D inner point. theta: finite scalar or 1-D hyperparameter.
+      rtol: relative eigenvalue threshold (positive), default ``10·d·eps``.
+      max_dim: positive int.
+
+    Raises:
+      ValueError: singular or indefinite Hessian; bad shapes or values of the arguments.
+      TypeError: non-callable ``inner``, non-numeric arrays, non-int ``max_dim``.
     """
+    w = _vec("w", w)
+    theta = _theta(theta)
+    _check_losses(inner, _NO_OUTER, w, theta)
+    if rtol is not None:
+        _pos_scalar("rtol", rtol)
+    require_int("max_dim", max_dim, minimum=1)
     if not is_concrete((w, theta)) or jnp.size(w) > max_dim:
         return
-    H = np.asarray(jax.hessian(inner, argnums=0)(jnp.asarray(w), jnp.asarray(theta)), dtype=float)
+    H = np.asarray(_inner_hessian(inner, w, theta), dtype=float)
     H = 0.5 * (H + H.T)
     ev = np.linalg.eigvalsh(H)
     scale = max(float(np.max(np.abs(ev))), 1e-30)
@@ -151,12 +248,11 @@ def check_inner_hessian(inner: Loss, w: Any, theta: Any, *, rtol: Optional[float
 # ---------------------------------------------------------------------------
 
 def _check_data(X_tr, y_tr, X_val, y_val):
-    arrs = [jnp.asarray(a) if is_concrete(a) else a for a in (X_tr, y_tr, X_val, y_val)]
-    X_tr, y_tr, X_val, y_val = arrs
-    require_ndim("X_train", X_tr, 2)
-    require_ndim("X_val", X_val, 2)
-    require_ndim("y_train", y_tr, 1)
-    require_ndim("y_val", y_val, 1)
+    X_tr = _array("X_train", X_tr, ndim=2)
+    y_tr = _array("y_train", y_tr, ndim=1)
+    X_val = _array("X_val", X_val, ndim=2)
+    y_val = _array("y_val", y_val, ndim=1)
+    arrs = (X_tr, y_tr, X_val, y_val)
     if jnp.shape(y_tr)[0] != jnp.shape(X_tr)[0]:
         raise ValueError(f"y_train must have {jnp.shape(X_tr)[0]} entries (rows of X_train), "
                          f"got shape {tuple(jnp.shape(y_tr))}")
@@ -166,9 +262,18 @@ def _check_data(X_tr, y_tr, X_val, y_val):
     if jnp.shape(X_val)[1] != jnp.shape(X_tr)[1]:
         raise ValueError(f"X_val must have {jnp.shape(X_tr)[1]} columns like X_train, "
                          f"got shape {tuple(jnp.shape(X_val))}")
-    for name, a in zip(("X_train", "y_train", "X_val", "y_val"), arrs):
-        require_finite(name, a)
-    return X_tr, y_tr, X_val, y_val
+    dtype = jnp.result_type(*arrs)
+    return tuple(a.astype(dtype) for a in arrs)
+
+
+def _lam(lam, d, dtype):
+    """A positive ridge parameter: a scalar or one value per feature (``(d,)``)."""
+    lam_a = _array("lam", lam, ndim=(0, 1))
+    if lam_a.ndim == 1 and lam_a.shape[0] != d:
+        raise ValueError(f"lam must be a scalar or have shape ({d},) (one value per feature), "
+                         f"got shape {tuple(lam_a.shape)}")
+    require_positive("lam", lam)
+    return lam_a.astype(dtype)
 
 
 def ridge_losses(X_train, y_train, X_val, y_val, *, log_lambda: bool = False):
@@ -177,8 +282,20 @@ def ridge_losses(X_train, y_train, X_val, y_val, *, log_lambda: bool = False):
     ``g(w, λ) = ½‖X_tr w − y_tr‖² + ½ Σ_i λ_i w_i²`` (``λ`` a scalar or one
     value per feature) and ``f(w, λ) = ½‖X_val w − y_val‖²``.  With
     ``log_lambda=True`` the hyperparameter is ``θ = log λ``.
+
+    Args:
+      X_train: ``(n, d)``. y_train: ``(n,)``. X_val: ``(n_val, d)``. y_val: ``(n_val,)``
+        (finite; lists and integer arrays converted). log_lambda: bool.
+
+    Returns:
+      ``(inner, outer)``, two functions of ``(w, θ)``.
+
+    Raises:
+      ValueError: wrong or mismatched shapes, empty or non-finite data.
+      TypeError: non-numeric data, a non-bool ``log_lambda``.
     """
     X_tr, y_tr, X_val, y_val = _check_data(X_train, y_train, X_val, y_val)
+    _flag("log_lambda", log_lambda)
 
     def lam_of(theta):
         return jnp.exp(theta) if log_lambda else theta
@@ -195,14 +312,28 @@ def ridge_losses(X_train, y_train, X_val, y_val, *, log_lambda: bool = False):
 
 
 def ridge_solution(X_train, y_train, lam) -> jax.Array:
-    """``w*(λ) = (X_trᵀX_tr + diag(λ))⁻¹ X_trᵀ y_tr`` by a dense solve."""
-    X, y = jnp.asarray(X_train), jnp.asarray(y_train)
-    require_ndim("X_train", X, 2)
-    require_ndim("y_train", y, 1)
-    require_positive("lam", lam)
+    """``w*(λ) = (X_trᵀX_tr + diag(λ))⁻¹ X_trᵀ y_tr`` by a dense solve.
+
+    Args:
+      X_train: ``(n, d)``. y_train: ``(n,)``. lam: positive scalar or ``(d,)``.
+
+    Returns:
+      ``(d,)`` ridge solution.
+
+    Raises:
+      ValueError: shapes, non-finite or empty data, non-positive ``lam``.
+      TypeError: non-numeric input.
+    """
+    X = _array("X_train", X_train, ndim=2)
+    y = _array("y_train", y_train, ndim=1).astype(X.dtype)
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"y_train must have {X.shape[0]} entries (rows of X_train), "
+                         f"got shape {tuple(y.shape)}")
     d = X.shape[1]
-    A = X.T @ X + jnp.diag(jnp.broadcast_to(jnp.asarray(lam, X.dtype), (d,)))
-    return jnp.linalg.solve(A, X.T @ y)
+    lam = _lam(lam, d, X.dtype)
+    hp = functools.partial(jnp.matmul, precision=_HIGHEST)
+    A = hp(X.T, X) + jnp.diag(jnp.broadcast_to(lam, (d,)))
+    return jnp.linalg.solve(A, hp(X.T, y))
 
 
 def ridge_hypergradient(X_train, y_train, X_val, y_val, lam) -> jax.Array:
@@ -210,14 +341,24 @@ def ridge_hypergradient(X_train, y_train, X_val, y_val, lam) -> jax.Array:
 
     Differentiating ``(A + Λ) w* = X_trᵀy`` gives ``∂w*/∂λ_i = −(A+Λ)⁻¹ e_i w*_i``,
     so ``∇F = −w* ⊙ (A+Λ)⁻¹ X_valᵀ(X_val w* − y_val)`` (summed for a scalar λ).
+
+    Args:
+      X_train, y_train, X_val, y_val: as in :func:`ridge_losses`.
+      lam: positive scalar or ``(d,)``.
+
+    Returns:
+      The hypergradient, of the shape of ``lam``.
+
+    Raises:
+      ValueError / TypeError: naming the argument.
     """
     X_tr, y_tr, X_val, y_val = _check_data(X_train, y_train, X_val, y_val)
-    require_positive("lam", lam)
-    lam = jnp.asarray(lam, X_tr.dtype)
     d = X_tr.shape[1]
-    A = X_tr.T @ X_tr + jnp.diag(jnp.broadcast_to(lam, (d,)))
-    w = jnp.linalg.solve(A, X_tr.T @ y_tr)
-    q = jnp.linalg.solve(A, X_val.T @ (X_val @ w - y_val))
+    lam = _lam(lam, d, X_tr.dtype)
+    hp = functools.partial(jnp.matmul, precision=_HIGHEST)
+    A = hp(X_tr.T, X_tr) + jnp.diag(jnp.broadcast_to(lam, (d,)))
+    w = jnp.linalg.solve(A, hp(X_tr.T, y_tr))
+    q = jnp.linalg.solve(A, hp(X_val.T, hp(X_val, w) - y_val))
     g = -w * q
     return jnp.sum(g) if lam.ndim == 0 else g
 
@@ -254,16 +395,31 @@ def implicit_hypergradient(inner: Loss, outer: Loss, w: Any, theta: Any, *,
     ``method="dense"`` forms ``H`` and solves; ``"cg"`` uses conjugate gradients on
     Hessian-vector products (absolute residual ``tol``, ``maxiter`` steps). With
     ``check`` (default), a singular or indefinite ``H`` raises before any compute.
+    Compiled once per ``(inner, outer, method, maxiter)`` and shape.
+
+    Args:
+      inner, outer: the losses ``g(w, θ)``, ``f(w, θ)`` (hashable callables).
+      w: the inner solution (finite 1-D). theta: finite scalar or 1-D.
+      method: ``"dense"`` or ``"cg"``. tol: positive. maxiter: positive int.
+      check: bool.
+
+    Returns:
+      The hypergradient, of the shape of ``theta``.
+
+    Raises:
+      ValueError: singular/indefinite Hessian (with ``check``), bad shapes or values.
+      TypeError: non-callable losses, non-numeric arrays, non-string ``method``.
     """
     w = _vec("w", w)
     theta = _theta(theta)
-    if method not in ("dense", "cg"):
-        raise ValueError(f"method must be 'dense' or 'cg', got {method!r}")
-    require_positive("tol", tol)
+    _check_losses(inner, outer, w, theta)
+    _choice("method", method, ("dense", "cg"))
+    _pos_scalar("tol", tol)
     _pos_int("maxiter", maxiter)
+    _flag("check", check)
     if check:
         check_inner_hessian(inner, w, theta)
-    return _implicit(inner, outer, w, theta, method, tol, maxiter)
+    return _implicit_jit(inner, outer, w, theta, method, tol, maxiter)
 
 
 def _implicit(inner, outer, w, theta, method, tol, maxiter, q0=None):
@@ -271,6 +427,9 @@ def _implicit(inner, outer, w, theta, method, tol, maxiter, q0=None):
     gt = jax.grad(outer, argnums=1)(w, theta)
     q = _solve(inner, w, theta, gw, method, tol, maxiter, q0)
     return gt - _cross_vjp(inner, w, theta, q)
+
+
+_implicit_jit = jax.jit(_implicit, static_argnames=("inner", "outer", "method", "maxiter"))
 
 
 def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 1e-10,
@@ -285,13 +444,26 @@ def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 
     differentiated, so it may be any loop. ``method="cg"`` solves with conjugate
     gradients on vector-Jacobian products and assumes ``∂_w F`` symmetric positive
     definite (true for ``F = ∇_w g`` at a strict minimiser); use ``"dense"`` otherwise.
+
+    Args:
+      optimality_fn: ``F(w, θ)`` (callable). method: ``"dense"`` or ``"cg"``.
+      tol: positive. maxiter: positive int.
+
+    Returns:
+      A decorator; the decorated ``solver`` must be callable.
+
+    Raises:
+      TypeError: non-callable ``optimality_fn`` or ``solver``, non-string ``method``.
+      ValueError: unknown ``method``, non-positive ``tol``/``maxiter``.
     """
-    if method not in ("dense", "cg"):
-        raise ValueError(f"method must be 'dense' or 'cg', got {method!r}")
-    require_positive("tol", tol)
+    require_callable("optimality_fn", optimality_fn)
+    _choice("method", method, ("dense", "cg"))
+    _pos_scalar("tol", tol)
     _pos_int("maxiter", maxiter)
 
     def wrap(solver: Callable):
+        require_callable("solver", solver)
+
         @jax.custom_vjp
         def solved(theta, init):
             return solver(theta, init)
@@ -329,12 +501,34 @@ def neumann_hypergradient(inner: Loss, outer: Loss, w: Any, theta: Any, K: Any, 
 
     Converges geometrically, error ``O((1 − αμ)^K)``, when ``0 < α < 2/L`` and
     ``H ⪰ μI``. With ``all_terms=True`` returns the estimates for ``1, …, K``
-    terms (shape ``(K, *θ.shape)``; ``K`` must then be a Python int).
+    terms (shape ``(K, *θ.shape)``; ``K`` must then be a Python int). Compiled once
+    per ``(inner, outer)`` and shape (per ``K`` too with ``all_terms``).
+
+    Args:
+      inner, outer: the losses (hashable callables). w: finite 1-D. theta: scalar or 1-D.
+      K: number of terms, a positive int (may be traced without ``all_terms``).
+      alpha: positive scalar. all_terms: bool.
+
+    Returns:
+      The estimate (shape of ``theta``), or ``(K, *θ.shape)`` estimates.
+
+    Raises:
+      TypeError / ValueError: naming the argument.
     """
     w = _vec("w", w)
     theta = _theta(theta)
+    _check_losses(inner, outer, w, theta)
     _pos_int("K", K)
-    require_positive("alpha", alpha)
+    _pos_scalar("alpha", alpha)
+    _flag("all_terms", all_terms)
+    if all_terms:
+        if not isinstance(K, (int, np.integer)):
+            raise TypeError("K must be a Python int when all_terms=True")
+        return _neumann_all(inner, outer, w, theta, int(K), alpha)
+    return _neumann(inner, outer, w, theta, K, alpha)
+
+
+def _neumann_parts(inner, outer, w, theta, alpha):
     hvp = _hvp(inner, w, theta)
     gw = jax.grad(outer, argnums=0)(w, theta)
     gt = jax.grad(outer, argnums=1)(w, theta)
@@ -347,11 +541,19 @@ def neumann_hypergradient(inner: Loss, outer: Loss, w: Any, theta: Any, K: Any, 
         p = p - alpha * hvp(p)
         return (p, s + p), s
 
-    if all_terms:
-        if not isinstance(K, (int, np.integer)):
-            raise TypeError("K must be a Python int when all_terms=True")
-        _, sums = jax.lax.scan(step, (gw, gw), None, length=int(K))
-        return jax.vmap(lambda s: gt - vjp_cross(alpha * s)[0])(sums)
+    return gw, gt, vjp_cross, step
+
+
+@functools.partial(jax.jit, static_argnames=("inner", "outer", "K"))
+def _neumann_all(inner, outer, w, theta, K, alpha):
+    gw, gt, vjp_cross, step = _neumann_parts(inner, outer, w, theta, alpha)
+    _, sums = jax.lax.scan(step, (gw, gw), None, length=K)
+    return jax.vmap(lambda s: gt - vjp_cross(alpha * s)[0])(sums)
+
+
+@functools.partial(jax.jit, static_argnames=("inner", "outer"))
+def _neumann(inner, outer, w, theta, K, alpha):
+    gw, gt, vjp_cross, step = _neumann_parts(inner, outer, w, theta, alpha)
     # K may be traced (vmap over K): fori_loop with a dynamic trip count
     _, s = jax.lax.fori_loop(1, K, lambda j, c: step(c, None)[0], (gw, gw))
     return gt - vjp_cross(alpha * s)[0]
@@ -359,12 +561,25 @@ def neumann_hypergradient(inner: Loss, outer: Loss, w: Any, theta: Any, K: Any, 
 
 def inner_gd(inner: Loss, theta: Any, w0: Any, steps: int, lr: float) -> tuple[jax.Array, jax.Array]:
     """``steps`` gradient steps ``w ← w − lr ∇_w g(w, θ)``; returns ``(w_T, trajectory)``
-    with the trajectory of shape ``(steps + 1, d)`` (``w_0 … w_T``)."""
+    with the trajectory of shape ``(steps + 1, d)`` (``w_0 … w_T``). Compiled once per
+    ``(inner, steps)`` and shape.
+
+    Args:
+      inner: ``g(w, θ)`` (hashable callable). theta: scalar or 1-D. w0: finite 1-D.
+      steps: non-negative int. lr: positive scalar.
+
+    Returns:
+      ``(w_T, trajectory)``.
+
+    Raises:
+      TypeError / ValueError: naming the argument.
+    """
     w0 = _vec("w0", w0)
     theta = _theta(theta)
+    _check_losses(inner, _NO_OUTER, w0, theta, "w0")
     require_int("steps", steps, minimum=0)
-    require_positive("lr", lr)
-    return _inner_gd(inner, theta, w0, steps, lr)
+    _pos_scalar("lr", lr)
+    return _inner_gd_jit(inner, theta, w0, steps, lr)
 
 
 def _inner_gd(inner, theta, w0, steps, lr):
@@ -378,6 +593,9 @@ def _inner_gd(inner, theta, w0, steps, lr):
     return wT, jnp.concatenate([w0[None], traj], axis=0)
 
 
+_inner_gd_jit = jax.jit(_inner_gd, static_argnames=("inner", "steps"))
+
+
 def unrolled_hypergradient(inner: Loss, outer: Loss, theta: Any, w0: Any, *, steps: int,
                            lr: float, num_steps: Any = None, truncate: Any = None) -> jax.Array:
     """Reverse-mode hypergradient through gradient descent on ``g``.
@@ -387,12 +605,26 @@ def unrolled_hypergradient(inner: Loss, outer: Loss, theta: Any, w0: Any, *, ste
     last ``truncate`` of them only (truncated back-propagation, Shaban et al.
     2019); ``truncate = num_steps`` (default) is full unrolling, the exact
     gradient of ``θ ↦ f(w_T(θ), θ)``.  ``num_steps`` and ``truncate`` may be traced
-    (``vmap`` over them); ``steps`` is the static scan length.
+    (``vmap`` over them); ``steps`` is the static scan length. Compiled once per
+    ``(inner, outer, steps)`` and shape.
+
+    Args:
+      inner, outer: the losses (hashable callables). theta: scalar or 1-D. w0: finite 1-D.
+      steps: positive int. lr: positive scalar.
+      num_steps: ``1 ≤ num_steps ≤ steps`` (int, may be traced).
+      truncate: ``1 ≤ truncate ≤ num_steps`` (int, may be traced).
+
+    Returns:
+      The hypergradient estimate (shape of ``theta``).
+
+    Raises:
+      TypeError / ValueError: naming the argument.
     """
     theta = _theta(theta)
     w0 = _vec("w0", w0)
+    _check_losses(inner, outer, w0, theta, "w0")
     require_int("steps", steps, minimum=1)
-    require_positive("lr", lr)
+    _pos_scalar("lr", lr)
     if num_steps is None:
         num_steps = steps
     _pos_int("num_steps", num_steps)
@@ -401,7 +633,10 @@ def unrolled_hypergradient(inner: Loss, outer: Loss, theta: Any, w0: Any, *, ste
     if truncate is None:
         truncate = num_steps
     _pos_int("truncate", truncate)
-    return _unrolled(inner, outer, theta, w0, steps, lr, num_steps, truncate)
+    if (isinstance(truncate, (int, np.integer)) and isinstance(num_steps, (int, np.integer))
+            and truncate > num_steps):
+        raise ValueError(f"truncate must be at most num_steps={num_steps}, got {truncate}")
+    return _unrolled_jit(inner, outer, theta, w0, steps, lr, num_steps, truncate)
 
 
 def _unrolled(inner, outer, theta, w0, steps, lr, num_steps, truncate):
@@ -425,6 +660,9 @@ def _unrolled(inner, outer, theta, w0, steps, lr, num_steps, truncate):
     return gt + acc
 
 
+_unrolled_jit = jax.jit(_unrolled, static_argnames=("inner", "outer", "steps"))
+
+
 # ---------------------------------------------------------------------------
 # fully first-order: penalty / value function (F2SA)
 # ---------------------------------------------------------------------------
@@ -439,18 +677,35 @@ def penalty_hypergradient(inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigm
 
     ``O(σ)``-close to ``∇F(θ)`` (Danskin's theorem, no Hessian). ``y_σ`` and ``z*``
     are computed by ``steps`` gradient steps of size ``lr`` from ``y0`` / ``z0``
-    (the step on ``σ f + g`` is ``lr / (1 + σ)``).
+    (the step on ``σ f + g`` is ``lr / (1 + σ)``). Compiled once per
+    ``(inner, outer, steps)`` and shape.
+
+    Args:
+      inner, outer: the losses (hashable callables). theta: scalar or 1-D.
+      y0: finite 1-D start; z0: same shape (default ``y0``).
+      sigma, lr: positive scalars. steps: positive int. return_solutions: bool.
+
+    Returns:
+      The estimate, or ``(estimate, y, z)`` with ``return_solutions``.
+
+    Raises:
+      TypeError / ValueError: naming the argument.
     """
     theta = _theta(theta)
     y0 = _vec("y0", y0)
-    z0 = y0 if z0 is None else _vec("z0", z0)
-    require_positive("sigma", sigma)
+    z0 = y0 if z0 is None else _vec("z0", z0).astype(y0.dtype)
+    if z0.shape != y0.shape:
+        raise ValueError(f"z0 must have the shape of y0 {tuple(y0.shape)}, got {tuple(z0.shape)}")
+    _check_losses(inner, outer, y0, theta, "y0")
+    _pos_scalar("sigma", sigma)
     require_int("steps", steps, minimum=1)
-    require_positive("lr", lr)
+    _pos_scalar("lr", lr)
+    _flag("return_solutions", return_solutions)
     g, y, z = _penalty(inner, outer, theta, y0, z0, sigma, steps, lr)
     return (g, y, z) if return_solutions else g
 
 
+@functools.partial(jax.jit, static_argnames=("inner", "outer", "steps"))
 def _penalty(inner, outer, theta, y0, z0, sigma, steps, lr):
     def pen(w, t):
         return sigma * outer(w, t) + inner(w, t)
@@ -467,18 +722,39 @@ def f2sa_hypergradient(inner: Loss, outer: Loss, theta: Any, y0: Any, *, lam: fl
                        steps: int, lr: float, z0: Any = None):
     """F2SA's hypergradient (Kwon et al. 2023): ``∇_θ f(y) + λ(∇_θ g(y) − ∇_θ g(z))``
     with ``y ≈ argmin f/λ + g``, ``z ≈ argmin g``. Identical to
-    :func:`penalty_hypergradient` with ``σ = 1/λ``; bias ``O(1/λ)``."""
-    require_positive("lam", lam)
+    :func:`penalty_hypergradient` with ``σ = 1/λ``; bias ``O(1/λ)``.
+
+    Args:
+      lam: positive scalar multiplier; the other arguments as in
+        :func:`penalty_hypergradient`.
+
+    Returns:
+      The estimate (shape of ``theta``).
+
+    Raises:
+      TypeError / ValueError: naming the argument.
+    """
+    _pos_scalar("lam", lam)
     return penalty_hypergradient(inner, outer, theta, y0, sigma=1.0 / lam, steps=steps, lr=lr,
                                  z0=z0)
 
 
 def penalty_value(inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float, steps: int,
                   lr: float) -> jax.Array:
-    """``ψ_σ(θ) = [min_y (σf + g) − min_z g] / σ`` by gradient descent (``O(σ)`` from ``F``)."""
+    """``ψ_σ(θ) = [min_y (σf + g) − min_z g] / σ`` by gradient descent (``O(σ)`` from ``F``).
+
+    Args:
+      as in :func:`penalty_hypergradient`.
+
+    Returns:
+      The scalar ``ψ_σ(θ)``.
+
+    Raises:
+      TypeError / ValueError: naming the argument.
+    """
     g, y, z = penalty_hypergradient(inner, outer, theta, y0, sigma=sigma, steps=steps, lr=lr,
                                     return_solutions=True)
-    th = jnp.asarray(theta)
+    th = _theta(theta)
     return (sigma * outer(y, th) + inner(y, th) - inner(z, th)) / sigma
 
 
@@ -494,12 +770,14 @@ class BilevelTrace(NamedTuple):
     thetas: jax.Array       # (steps + 1, *θ.shape) upper iterates
     outer_values: jax.Array  # (steps,) f(w_k, θ_k) before each update
     grad_norms: jax.Array   # (steps,) ‖hypergradient estimate‖
+    converged: jax.Array    # all finite and grad_norms[-1] ≤ tol·max(1, grad_norms[0]) (bool array)
 
 
 def hypergradient_descent(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, method: str = "implicit",
                           outer_lr: float, steps: int, inner_steps: int, inner_lr: float,
                           lam: float = 10.0, lam_max: Optional[float] = None,
-                          lam_growth: float = 0.0, cg_iters: int = 20) -> BilevelTrace:
+                          lam_growth: float = 0.0, cg_iters: int = 20,
+                          tol: float = 1e-3) -> BilevelTrace:
     """Warm-started bilevel gradient descent inside ``lax.scan``.
 
     Each outer step runs ``inner_steps`` gradient steps on the lower level from
@@ -511,27 +789,46 @@ def hypergradient_descent(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, met
       method samples minibatches; here the oracles are exact): two warm-started
       sequences ``y`` (on ``f/λ_k + g``) and ``z`` (on ``g``), multiplier
       ``λ_k = min(lam_max, lam + lam_growth·k)``, gradients only.
+
+    Compiled once per ``(inner, outer, method, steps, inner_steps, cg_iters)`` and
+    shape. ``converged`` (a boolean array, valid under ``jit``) is False when an
+    iterate became non-finite or the last hypergradient norm is above
+    ``tol·max(1, ‖ĝ_0‖)``.
+
+    Args:
+      inner, outer: the losses (hashable callables). theta0: finite scalar or 1-D.
+      w0: finite 1-D. method: ``"implicit"`` or ``"f2sa"``.
+      outer_lr, inner_lr, lam, lam_max: positive scalars. lam_growth: ``≥ 0``.
+      steps, inner_steps, cg_iters: positive ints. tol: ``≥ 0``.
+
+    Returns:
+      A :class:`BilevelTrace`.
+
+    Raises:
+      TypeError / ValueError: naming the argument.
     """
-    theta0 = _theta(theta0)
+    theta0 = _theta(theta0, "theta0")
     w0 = _vec("w0", w0)
-    if method not in ("implicit", "f2sa"):
-        raise ValueError(f"method must be 'implicit' or 'f2sa', got {method!r}")
-    require_positive("outer_lr", outer_lr)
-    require_positive("inner_lr", inner_lr)
+    _check_losses(inner, outer, w0, theta0, "w0")
+    _choice("method", method, ("implicit", "f2sa"))
+    _pos_scalar("outer_lr", outer_lr)
+    _pos_scalar("inner_lr", inner_lr)
     require_int("steps", steps, minimum=1)
     require_int("inner_steps", inner_steps, minimum=1)
     require_int("cg_iters", cg_iters, minimum=1)
-    require_positive("lam", lam)
+    _pos_scalar("lam", lam)
     lam_max = lam if lam_max is None else lam_max
-    require_positive("lam_max", lam_max)
-    if lam_growth < 0:
-        raise ValueError(f"lam_growth must be non-negative, got {lam_growth}")
+    _pos_scalar("lam_max", lam_max)
+    _nonneg_scalar("lam_growth", lam_growth)
+    _nonneg_scalar("tol", tol)
     return _hgd(inner, outer, theta0, w0, method, outer_lr, steps, inner_steps, inner_lr,
-                lam, lam_max, lam_growth, cg_iters)
+                lam, lam_max, lam_growth, cg_iters, tol)
 
 
+@functools.partial(jax.jit, static_argnames=("inner", "outer", "method", "steps", "inner_steps",
+                                             "cg_iters"))
 def _hgd(inner, outer, theta0, w0, method, outer_lr, steps, inner_steps, inner_lr, lam,
-         lam_max, lam_growth, cg_iters):
+         lam_max, lam_growth, cg_iters, tol):
     def gd(loss, th, w, lr):
         gl = jax.grad(loss, argnums=0)
         return jax.lax.fori_loop(0, inner_steps, lambda _, u: u - lr * gl(u, th), w)
@@ -562,35 +859,68 @@ def _hgd(inner, outer, theta0, w0, method, outer_lr, steps, inner_steps, inner_l
     carry0 = (theta0, w0, w0, jnp.zeros_like(w0))
     (theta, y, z, _), (thetas, vals, gn) = jax.lax.scan(step, carry0, jnp.arange(steps))
     thetas = jnp.concatenate([theta0[None], thetas], axis=0)
-    return BilevelTrace(theta, z if method == "f2sa" else y, thetas, vals, gn)
+    w = z if method == "f2sa" else y
+    converged = (jnp.all(jnp.isfinite(thetas)) & jnp.all(jnp.isfinite(vals))
+                 & jnp.all(jnp.isfinite(w)) & (gn[-1] <= tol * jnp.maximum(1.0, gn[0])))
+    return BilevelTrace(theta, w, thetas, vals, gn, converged)
 
 
 def inner_gd_tol(inner: Loss, theta: Any, w0: Any, *, tol: float, lr: float,
                  maxiter: int = 100000) -> tuple[jax.Array, jax.Array]:
-    """Gradient descent on ``g(·, θ)`` until ``‖∇_w g‖ ≤ tol``; returns ``(w, iterations)``."""
+    """Gradient descent on ``g(·, θ)`` until ``‖∇_w g‖ ≤ tol``; returns ``(w, iterations)``.
+
+    The loop also stops when a step no longer moves ``w`` beyond rounding
+    (``‖Δw‖ ≤ 4·eps·max(1, ‖w‖)``: a ``tol`` below what the dtype resolves, typically
+    in float32) and at the first non-finite gradient; called on concrete values, a
+    non-finite result raises instead of returning NaN (``lr`` too large for ``g``).
+    Check ``‖∇_w g(w)‖ ≤ tol`` to know whether the tolerance was reached.
+
+    Args:
+      inner: ``g(w, θ)`` (hashable callable). theta: scalar or 1-D. w0: finite 1-D.
+      tol, lr: positive scalars. maxiter: positive int.
+
+    Returns:
+      ``(w, iterations)``.
+
+    Raises:
+      TypeError / ValueError: naming the argument; ValueError naming ``lr`` when the
+      iteration diverged.
+    """
     theta = _theta(theta)
     w0 = _vec("w0", w0)
-    require_positive("tol", tol)
-    require_positive("lr", lr)
+    _check_losses(inner, _NO_OUTER, w0, theta, "w0")
+    _pos_scalar("tol", tol)
+    _pos_scalar("lr", lr)
     require_int("maxiter", maxiter, minimum=1)
-    return _gd_tol(inner, theta, w0, tol, lr, maxiter)
+    w, k, gnorm = _gd_tol(inner, theta, w0, tol, lr, maxiter)
+    if is_concrete(w) and not (bool(jnp.all(jnp.isfinite(w))) and bool(jnp.isfinite(gnorm))):
+        raise ValueError(f"inner_gd_tol diverged after {int(k)} steps (non-finite iterate): "
+                         f"lr={lr!r} is too large for this inner problem")
+    return w, k
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
 def _gd_tol(inner, theta, w0, tol, lr, maxiter):
     grad_w = jax.grad(inner, argnums=0)
 
+    eps = jnp.finfo(w0.dtype).eps
+
     def cond(c):
-        w, gnorm, k = c
-        return (gnorm > tol) & (k < maxiter)
+        w, gnorm, k, moving = c
+        # also stops at the first non-finite gradient, and when the steps no longer move w
+        # beyond rounding (a tolerance below what the dtype can resolve, e.g. in float32)
+        return (gnorm > tol) & (k < maxiter) & jnp.isfinite(gnorm) & moving
 
     def body(c):
-        w, _, k = c
-        w = w - lr * grad_w(w, theta)
-        return w, jnp.linalg.norm(grad_w(w, theta)), k + 1
+        w, _, k, _ = c
+        step = lr * grad_w(w, theta)
+        w_new = w - step
+        moving = jnp.linalg.norm(step) > 4 * eps * jnp.maximum(jnp.linalg.norm(w_new), 1.0)
+        return w_new, jnp.linalg.norm(grad_w(w_new, theta)), k + 1, moving
 
-    w, _, k = jax.lax.while_loop(cond, body, (w0, jnp.linalg.norm(grad_w(w0, theta)), 0))
-    return w, k
+    w, gnorm, k, _ = jax.lax.while_loop(
+        cond, body, (w0, jnp.linalg.norm(grad_w(w0, theta)), 0, jnp.asarray(True)))
+    return w, k, gnorm
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -616,7 +946,26 @@ class InexactTrace(NamedTuple):
 
 
 def _inner_lr(inner_lr, theta):
-    return float(inner_lr(theta)) if callable(inner_lr) else float(inner_lr)
+    lr = float(inner_lr(theta)) if callable(inner_lr) else float(inner_lr)
+    if not (np.isfinite(lr) and lr > 0):
+        raise ValueError(f"inner_lr must be positive and finite, got {lr!r} at theta={theta!r}")
+    return lr
+
+
+def _check_inner_lr(inner_lr):
+    if not callable(inner_lr):
+        _pos_scalar("inner_lr", inner_lr)
+
+
+def _host_start(inner, outer, theta0, w0):
+    """Concrete ``θ0`` (NumPy) and ``w0`` for the host-side outer loops."""
+    if not is_concrete((theta0, w0)):
+        raise TypeError("theta0 and w0 must be concrete: this outer loop runs on the host "
+                        "(call it outside jit)")
+    theta = _theta(theta0, "theta0")
+    w = _vec("w0", w0)
+    _check_losses(inner, outer, w, theta, "w0")
+    return np.asarray(theta), w
 
 
 def hoag(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr, steps: int,
@@ -633,16 +982,28 @@ def hoag(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr, steps: int
     doubled, otherwise ``L`` shrinks by 0.9; ``adapt_step=False`` keeps the step
     fixed (plain inexact hypergradient descent). Default ``ε_k = 0.1·(k+1)^{−1.1}``
     (summable, as the convergence theorem asks). ``inner_lr`` may be a callable of θ.
+
+    Args:
+      inner, outer: the losses (hashable callables). theta0: finite scalar or 1-D.
+      w0: finite 1-D. inner_lr: positive scalar or callable of θ returning one.
+      steps, cg_maxiter: positive ints. tolerances: 1-D, positive, ``≥ steps`` entries.
+      step_size: positive. adapt_step: bool.
+
+    Returns:
+      An :class:`InexactTrace`.
+
+    Raises:
+      TypeError / ValueError: naming the argument.
     """
-    theta = np.asarray(_theta(theta0))
-    w = _vec("w0", w0)
+    theta, w = _host_start(inner, outer, theta0, w0)
+    _check_inner_lr(inner_lr)
     require_int("steps", steps, minimum=1)
-    require_positive("step_size", step_size)
+    _pos_scalar("step_size", step_size)
+    _flag("adapt_step", adapt_step)
     require_int("cg_maxiter", cg_maxiter, minimum=1)
     if tolerances is None:
         tolerances = 0.1 * (np.arange(steps) + 1.0) ** -1.1
-    tolerances = np.asarray(tolerances, dtype=float)
-    require_ndim("tolerances", tolerances, 1)
+    tolerances = np.asarray(_array("tolerances", tolerances, ndim=1), dtype=float)
     require_positive("tolerances", tolerances)
     if tolerances.shape[0] < steps:
         raise ValueError(f"tolerances must have at least steps={steps} entries, "
@@ -655,7 +1016,7 @@ def hoag(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr, steps: int
     prev = None
     for k in range(steps):
         eps = tolerances[k]
-        w_new, it = _gd_tol(inner, jnp.asarray(theta), w, eps, _inner_lr(inner_lr, theta), 100000)
+        w_new, it, _ = _gd_tol(inner, jnp.asarray(theta), w, eps, _inner_lr(inner_lr, theta), 100000)
         total += int(it)
         val = float(outer(w_new, jnp.asarray(theta)))
         if adapt_step and prev is not None and not val <= prev_val + eps * max(1.0, abs(prev_val)):
@@ -695,17 +1056,30 @@ def adaptive_inexact(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr
     ``ε ← νε`` and retry from the same θ and initial step.  After an accepted step, ``α ← α/ρ``
     (try a longer step next time).  No accuracy schedule or step size is chosen
     a priori, which is the point of the method.
+
+    Args:
+      inner, outer: the losses (hashable callables). theta0: finite scalar or 1-D.
+      w0: finite 1-D. inner_lr: positive scalar or callable of θ.
+      steps, max_backtracks, cg_maxiter: positive ints.
+      eps0, step_size, eta, ratio, min_eps: positive scalars. rho, nu: in ``(0, 1)``.
+
+    Returns:
+      An :class:`InexactTrace`.
+
+    Raises:
+      TypeError / ValueError: naming the argument.
     """
-    theta = np.asarray(_theta(theta0))
-    w = _vec("w0", w0)
+    theta, w = _host_start(inner, outer, theta0, w0)
+    _check_inner_lr(inner_lr)
     require_int("steps", steps, minimum=1)
     for name, v in (("eps0", eps0), ("step_size", step_size), ("eta", eta), ("ratio", ratio),
                     ("min_eps", min_eps)):
-        require_positive(name, v)
+        _pos_scalar(name, v)
     for name, v in (("rho", rho), ("nu", nu)):
-        require_positive(name, v)
-        if v >= 1:
+        _pos_scalar(name, v)
+        if not float(v) < 1:
             raise ValueError(f"{name} must lie in (0, 1), got {v}")
+    require_int("cg_maxiter", cg_maxiter, minimum=1)
     require_int("max_backtracks", max_backtracks, minimum=1)
     eps, alpha = float(eps0), float(step_size)
     q = jnp.zeros_like(w)
@@ -714,7 +1088,7 @@ def adaptive_inexact(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr
     k = 0
     while k < steps:
         th = jnp.asarray(theta)
-        w, it = _gd_tol(inner, th, w, eps, _inner_lr(inner_lr, theta), 100000)
+        w, it, _ = _gd_tol(inner, th, w, eps, _inner_lr(inner_lr, theta), 100000)
         total += int(it)
         val = float(outer(w, th))
         hg, q, _ = _adjoint_cg(inner, outer, w, th, q, eps, cg_maxiter)
@@ -726,7 +1100,7 @@ def adaptive_inexact(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr
         alpha_start = alpha
         for _ in range(max_backtracks):
             cand = np.asarray(theta - alpha * np.asarray(hg))
-            wc, it = _gd_tol(inner, jnp.asarray(cand), w, eps, _inner_lr(inner_lr, cand), 100000)
+            wc, it, _ = _gd_tol(inner, jnp.asarray(cand), w, eps, _inner_lr(inner_lr, cand), 100000)
             total += int(it)
             vc = float(outer(wc, jnp.asarray(cand)))
             if np.isfinite(vc) and vc + eps <= val - eps - eta * alpha * gn2:
@@ -767,10 +1141,27 @@ class CleaningData(NamedTuple):
 
 def data_cleaning_problem(key: jax.Array, n_train: int = 200, n_val: int = 100, d: int = 5,
                           flip_fraction: float = 0.3) -> CleaningData:
-    """Two Gaussian classes ``N(±m, I)`` in ℝᵈ; a fraction of training labels flipped."""
+    """Two Gaussian classes ``N(±m, I)`` in ℝᵈ; a fraction of training labels flipped.
+
+    Args:
+      key: a JAX PRNG key (``jax.random.key(seed)``). n_train, n_val: ints ``≥ 2``.
+      d: positive int. flip_fraction: in ``[0, 0.5)``.
+
+    Returns:
+      A :class:`CleaningData`.
+
+    Raises:
+      TypeError: an integer seed for ``key``, non-int sizes, non-numeric ``flip_fraction``.
+      ValueError: sizes or ``flip_fraction`` out of range.
+    """
+    require_key("key", key)
     require_int("n_train", n_train, minimum=2)
     require_int("n_val", n_val, minimum=2)
     require_int("d", d, minimum=1)
+    if isinstance(flip_fraction, bool) or not isinstance(flip_fraction, (int, float, np.integer,
+                                                                         np.floating)):
+        raise TypeError(f"flip_fraction must be a number in [0, 0.5), got "
+                        f"{type(flip_fraction).__name__}")
     if not 0 <= flip_fraction < 0.5:
         raise ValueError(f"flip_fraction must lie in [0, 0.5), got {flip_fraction}")
     k1, k2, k3, k4, k5 = jax.random.split(key, 5)
@@ -793,8 +1184,20 @@ def weighted_logistic_losses(data: CleaningData, mu: float = 1e-2):
 
         g(w, θ) = (1/n) Σ s_i log(1 + exp(−y_i x_iᵀw)) + (μ/2)‖w‖²,
         f(w) = mean validation logistic loss.
+
+    Args:
+      data: a :class:`CleaningData`. mu: positive scalar.
+
+    Returns:
+      ``(inner, outer)``.
+
+    Raises:
+      TypeError: ``data`` is not a CleaningData. ValueError: non-positive ``mu``.
     """
-    require_positive("mu", mu)
+    if not isinstance(data, CleaningData):
+        raise TypeError(f"data must be a CleaningData (from data_cleaning_problem), "
+                        f"got {type(data).__name__}")
+    _pos_scalar("mu", mu)
     Xt, yt, Xv, yv = data.X_train, data.y_train, data.X_val, data.y_val
 
     def inner(w, theta):
@@ -808,13 +1211,29 @@ def weighted_logistic_losses(data: CleaningData, mu: float = 1e-2):
 
 
 def auc(scores: Any, labels: Any) -> float:
-    """Area under the ROC curve of ``scores`` for the positive ``labels`` (ties count ½)."""
-    s = np.asarray(scores, dtype=float)
-    lab = np.asarray(labels, dtype=bool)
-    if s.shape != lab.shape or s.ndim != 1:
-        raise ValueError(f"scores and labels must be 1-D of the same shape, got {s.shape} and {lab.shape}")
+    """Area under the ROC curve of ``scores`` for the positive ``labels`` (ties count ½).
+
+    Args:
+      scores: finite 1-D (concrete). labels: booleans or 0/1 values, same shape.
+
+    Returns:
+      The AUC, a Python float.
+
+    Raises:
+      ValueError: shapes, NaN scores, labels other than 0/1, a single class.
+      TypeError: non-numeric or traced input.
+    """
+    if not is_concrete((scores, labels)):
+        raise TypeError("scores and labels must be concrete: auc runs on the host")
+    s = np.asarray(_array("scores", scores, ndim=1), dtype=float)
+    lab_f = np.asarray(as_float_array("labels", labels, ndim=1))
+    if lab_f.shape != s.shape:
+        raise ValueError(f"labels must have the shape of scores {s.shape}, got {lab_f.shape}")
+    if not np.all((lab_f == 0) | (lab_f == 1)):
+        raise ValueError("labels must be booleans or 0/1 values")
+    lab = lab_f.astype(bool)
     pos, neg = s[lab], s[~lab]
     if pos.size == 0 or neg.size == 0:
-        raise ValueError("auc needs at least one positive and one negative label")
+        raise ValueError("labels must contain at least one positive and one negative example")
     diff = pos[:, None] - neg[None, :]
     return float(np.mean((diff > 0) + 0.5 * (diff == 0)))
