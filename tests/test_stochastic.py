@@ -512,3 +512,94 @@ def test_other_stochastic_figures_build():
     np.testing.assert_allclose(q.data[0].y, np.quantile(np.arange(100.0) + 1, [0.5, 0.9]))
     s = vst.schedules_figure({"lin": np.linspace(1, 0, 10)}, {"lin": [1e-3, 2e-3]}, [0.1, 0.2])
     assert len(s.data) == 2
+
+
+# ----------------------------------------------------------------------------- float32
+# Tolerances: a few times the largest error measured over 10 random problems (in parentheses).
+
+
+def test_float32_full_batch_runs_are_gd_closed_form():
+    p, A, b = _lsq()
+    assert p.x0.dtype == jnp.float32
+    scale = np.linalg.norm(_gd_closed_form(A, b, 0.05, p.x0, 0.3, 10_000))  # ‖x*‖
+    tr = st.run_finite_sum(first_order.gd(0.3), p, p.x0, 25, key=KEY, batch_size=40, sampling="cyclic")
+    assert tr.params.dtype == jnp.float32
+    assert np.abs(np.asarray(tr.params[-1]) - _gd_closed_form(A, b, 0.05, p.x0, 0.3, 25)).max() <= 1e-6 * scale  # (1.1e-7)
+    for method in (st.svrg, st.sarah):
+        tr = method(p, p.x0, 3, learning_rate=0.4, key=KEY, inner_steps=5, batch_size=40, sampling="reshuffle")
+        err = max(np.abs(np.asarray(tr.params[k]) - _gd_closed_form(A, b, 0.05, p.x0, 0.4, k)).max()
+                  for k in range(16))
+        assert err <= 2e-6 * scale, method.__name__
+
+
+def test_float32_noise_floor_and_over_seeds():
+    rng = np.random.default_rng(3)
+    a, bb = rng.uniform(0.5, 1.5, 30), rng.standard_normal(30)
+    p = problems.least_squares(jnp.asarray(a[:, None], jnp.float32), jnp.asarray(bb, jnp.float32))
+    x_star = (a @ bb) / (a @ a)
+    h_i, zeta = a**2, a * (a * x_star - bb)
+    sigma = 0.3 * np.mean(zeta**2) / (2 * h_i.mean() - 0.3 * np.mean(h_i**2))
+    # moments come from float32 data: relative error 5e-8 measured
+    np.testing.assert_allclose(st.sgd_noise_floor(p, 0.3).exact, 0.5 * h_i.mean() * sigma, rtol=1e-6)
+    lsq, _, _ = _lsq()
+    keys = jax.random.split(KEY, 3)
+    batch = st.over_seeds(st.svrg, keys, lsq, lsq.x0, 2, learning_rate=0.1)
+    for j in range(3):  # vmap may reorder float32 reductions: 2.4e-7 on O(1) iterates
+        one = st.svrg(lsq, lsq.x0, 2, learning_rate=0.1, key=keys[j])
+        np.testing.assert_allclose(batch.params[j], one.params, rtol=1e-5, atol=2e-6)
+
+
+# ----------------------------------------------------------------------------- no re-compilation
+
+
+def test_runs_compile_once_per_shape():
+    """New data of the same shape, new x0 and key (new step size for svrg/ai_sarah, a rebuilt but
+    equal optimizer and noise model for the others): no new compile."""
+    rng = np.random.default_rng(0)
+
+    def data():
+        A = jnp.asarray(rng.standard_normal((40, 4)), jnp.float32)
+        return problems.least_squares(A, A @ jnp.ones(4), reg=0.05)
+
+    p1, p2 = data(), data()
+    runs = {
+        "run_finite_sum": (st._finite_sum_jit,
+                           lambda p, x0, k, lr: st.run_finite_sum(first_order.gd(0.1), p, x0, 20, key=k, batch_size=4)),
+        "svrg": (st._vr_jit, lambda p, x0, k, lr: st.svrg(p, x0, 2, learning_rate=lr, key=k)),
+        "ai_sarah": (st._vr_jit, lambda p, x0, k, lr: st.ai_sarah(p, x0, 2, key=k, gamma=lr)),
+        "run_additive_noise": (st._additive_jit, lambda p, x0, k, lr: st.run_additive_noise(
+            first_order.gd(0.1), p, x0, 20, key=k, noise=st.gaussian_noise(1.0))),
+    }
+    for name, (jitted, run) in runs.items():
+        t0 = time.perf_counter()
+        jax.block_until_ready(run(p1, jnp.zeros(4), jax.random.key(0), 0.1).values)
+        cold = time.perf_counter() - t0
+        size = jitted._cache_size()
+        t0 = time.perf_counter()
+        jax.block_until_ready(run(p2, jnp.ones(4), jax.random.key(1), 0.2).values)
+        warm = time.perf_counter() - t0
+        assert jitted._cache_size() == size, f"{name} compiled again"
+        assert warm < cold, name
+
+
+def test_noise_floor_compiles_once_per_problem():
+    p, _, _ = _lsq()
+    st.sgd_noise_floor(p, 0.1)
+    size = st._noise_floor_moments._cache_size()
+    for eta in (0.05, 0.2, 0.3):
+        st.sgd_noise_floor(p, eta)
+    q = problems.least_squares(jnp.asarray(np.random.default_rng(1).standard_normal((40, 4)), jnp.float32),
+                               jnp.ones(40), reg=0.05)
+    st.sgd_noise_floor(q, 0.1)  # new data, same shapes
+    assert st._noise_floor_moments._cache_size() == size
+
+
+def test_integer_keys_get_a_clear_error():
+    p, _, _ = _lsq()
+    for call in (lambda: st.sample_indices(0, 4, 3),
+                 lambda: st.run_finite_sum(first_order.gd(0.1), p, p.x0, 4, key=0),
+                 lambda: st.svrg(p, p.x0, 1, learning_rate=0.1, key=1),
+                 lambda: st.run_additive_noise(first_order.gd(0.1), p, p.x0, 4, key=2, noise=st.gaussian_noise(1.0)),
+                 lambda: st.over_seeds(st.svrg, 3, p, p.x0, 1, learning_rate=0.1)):
+        with pytest.raises(TypeError, match=r"must be a JAX PRNG key"):
+            call()
