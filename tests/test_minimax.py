@@ -2,10 +2,11 @@
 of the linear iteration maps, and the theorems' bounds; plus optlab.viz.minimax."""
 
 import json
+import time
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
+
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
@@ -18,6 +19,25 @@ from optlab import minimax as mm  # noqa: E402
 from optlab.viz import minimax as mviz  # noqa: E402
 
 SETTINGS = dict(max_examples=20, deadline=None)
+
+
+@pytest.fixture(params=["float32", "float64"])
+def prec(request):
+    """Run an exactness check in the readers' float32 and again in float64."""
+    if request.param == "float64":
+        with jax.enable_x64(True):
+            yield "float64"
+    else:
+        yield "float32"
+
+
+def close(actual, desired, prec, tol64=1e-10, tol32=5e-5):
+    """``actual ≈ desired`` relative to the magnitude of ``desired``.  float32 errors measured
+    on these identities: <= 1.2e-5 relative to max|desired| (matrix powers, 25-200 steps)."""
+    desired = np.asarray(desired, np.float64)
+    t = tol64 if prec == "float64" else tol32
+    scale = max(1.0, float(np.max(np.abs(desired)))) if desired.size else 1.0
+    np.testing.assert_allclose(np.asarray(actual, np.float64), desired, rtol=t, atol=t * scale)
 
 
 def rand_matrix(seed, n, m=None, smin=0.3, smax=1.0):
@@ -51,13 +71,14 @@ def test_bilinear_saddle_matches_dense_kkt_solve_and_closed_form(seed, n):
     K = np.block([[np.zeros((n, n)), A], [A.T, np.zeros((n, n))]])
     ref = np.linalg.solve(K, -np.concatenate([b, c]))
     z = np.asarray(G.z_star)
-    np.testing.assert_allclose(z, ref, atol=1e-10)
-    np.testing.assert_allclose(z[:n], -np.linalg.solve(A.T, c), atol=1e-10)
-    np.testing.assert_allclose(z[n:], -np.linalg.solve(A, b), atol=1e-10)
-    assert np.linalg.norm(G(jnp.asarray(z))) < 1e-10
+    # float32: singular values in [0.3, 1], so κ <= 3.3 and the solve is good to ~1e-6 relative
+    close(z, ref, "float32")
+    close(z[:n], -np.linalg.solve(A.T, c), "float32")
+    close(z[n:], -np.linalg.solve(A, b), "float32")
+    assert np.linalg.norm(G(jnp.asarray(z))) < 5e-5 * max(1.0, np.abs(ref).max())
 
 
-def test_game_operators_are_the_autodiff_game_fields():
+def test_game_operators_are_the_autodiff_game_fields(prec):
     r = np.random.default_rng(1)
     nx, ny = 3, 2
     P = r.normal(size=(nx, nx)); Pxx = P @ P.T
@@ -72,53 +93,91 @@ def test_game_operators_are_the_autodiff_game_fields():
     for _ in range(3):
         x, y = r.normal(size=nx), r.normal(size=ny)
         gx, gy = jax.grad(f, argnums=(0, 1))(x, y)
-        np.testing.assert_allclose(G(jnp.concatenate([x, y])), np.concatenate([gx, -gy]), atol=1e-12)
+        close(G(jnp.concatenate([x, y])), np.concatenate([gx, -gy]), prec, 1e-12)
     zs = np.asarray(G.z_star)
     gx, gy = jax.grad(f, argnums=(0, 1))(zs[:nx], zs[nx:])
-    assert np.linalg.norm(gx) < 1e-10 and np.linalg.norm(gy) < 1e-10
+    t = 1e-10 if prec == "float64" else 1e-4 * max(1.0, np.abs(zs).max())
+    assert np.linalg.norm(gx) < t and np.linalg.norm(gy) < t
     A = r.normal(size=(2, 3))
     Gb = mm.bilinear_game(A)
     z = r.normal(size=5)
     gx, gy = jax.grad(lambda x, y: x @ A @ y, argnums=(0, 1))(z[:2], z[2:])
-    np.testing.assert_allclose(Gb(jnp.asarray(z)), np.concatenate([gx, -gy]), atol=1e-12)
+    close(Gb(jnp.asarray(z)), np.concatenate([gx, -gy]), prec, 1e-12)
     assert G.n_x == nx and Gb.n_x == 2
 
 
 @settings(**SETTINGS)
 @given(a=st.floats(-2, 2), b=st.floats(0.1, 3))
 def test_comonotonicity_matches_generalized_eigenvalue_and_rotation_formula(a, b):
-    M = np.array([[a, b], [-b, a]])
+    M = np.array([[a, b], [-b, a]], dtype=np.float32).astype(np.float64)  # what float32 sees
+    a, b = M[0, 0], M[0, 1]
     rho = float(mm.comonotonicity(M))
-    assert rho == pytest.approx(a / (a * a + b * b), abs=1e-10)
+    # float32 (measured): 1e-7 relative to 1/|λ| = 1/√(a² + b²), the scale of ρ
+    scale = 1 / np.hypot(a, b)
+    assert rho == pytest.approx(a / (a * a + b * b), abs=1e-5 * scale)
     # independent: smallest generalized eigenvalue of (sym M, M^T M)
     ref = scipy.linalg.eigh(0.5 * (M + M.T), M.T @ M, eigvals_only=True)[0]
-    assert rho == pytest.approx(ref, abs=1e-9)
+    assert rho == pytest.approx(ref, abs=1e-5 * scale)
 
 
-def test_comonotonicity_general_matrix_is_the_tight_constant():
+def test_comonotonicity_general_matrix_is_the_tight_constant(prec):
     r = np.random.default_rng(3)
     M = r.normal(size=(5, 5)) + 2 * np.eye(5)
     rho = float(mm.comonotonicity(M))
     ref = scipy.linalg.eigh(0.5 * (M + M.T), M.T @ M, eigvals_only=True)[0]
-    assert rho == pytest.approx(ref, rel=1e-8)
+    t = 1e-8 if prec == "float64" else 1e-5  # float32: measured 2.4e-8 relative
+    assert rho == pytest.approx(ref, rel=t)
     Z = r.normal(size=(2000, 5))
     MZ = Z @ M.T
     ratio = np.sum(MZ * Z, 1) / np.sum(MZ**2, 1)
-    assert ratio.min() >= rho - 1e-12
+    assert ratio.min() >= rho - t * abs(rho)
 
 
-def test_resolvent_matches_dense_inverse_and_fixed_point():
+@pytest.mark.parametrize("tiny", [1e-40, 1e-45, 1e-30])
+def test_comonotonicity_of_tiny_and_subnormal_operators_is_finite(tiny):
+    """Subnormal entries (flushed to zero on GPUs) once gave inf − inf = NaN: ρ is now computed
+    on M/max|M| and rescaled on the host, so it is exact (a pure rotation has ρ = 0), or a
+    clear error when ρ ~ 1/max|M| does not fit in float32."""
+    assert np.float32(tiny) != 0
+    rot = np.array([[0.0, tiny], [-tiny, 0.0]], np.float32)
+    rho = mm.comonotonicity(rot)
+    assert np.isfinite(float(rho)) and float(rho) == 0.0
+    mixed = np.array([[1.0, tiny], [-tiny, 1.0]], np.float32)  # subnormal off-diagonal
+    assert float(mm.comonotonicity(mixed)) == pytest.approx(1.0, rel=1e-6)
+    scaled = np.array([[tiny, 2 * tiny], [-2 * tiny, tiny]], np.float32)  # ρ = 0.2/tiny
+    if 0.2 / tiny > np.finfo(np.float32).max:
+        with pytest.raises(ValueError, match="beyond the range of float32"):
+            mm.comonotonicity(scaled)
+    else:
+        assert float(mm.comonotonicity(scaled)) == pytest.approx(0.2 / tiny, rel=1e-5)
+    with pytest.raises(ValueError, match="M must be invertible"):
+        mm.comonotonicity(np.zeros((2, 2), np.float32))
+    with pytest.raises(ValueError, match="M must be invertible"):
+        mm.comonotonicity(np.array([[1.0, 1.0], [1.0, 1.0]]))
+    # the traced path (under jit) rescales on the device: right for a tiny *normal* M (XLA
+    # flushes subnormals to zero on CPU and GPU alike, so a subnormal M is zero there)
+    if tiny >= np.finfo(np.float32).tiny:
+        assert float(jax.jit(mm.comonotonicity)(jnp.asarray(rot))) == 0.0
+        assert float(jax.jit(mm.comonotonicity)(jnp.asarray(scaled))) == pytest.approx(0.2 / tiny, rel=1e-5)
+
+
+def test_comonotonicity_of_a_tiny_operator_in_float64(x64):
+    M = 1e-300 * np.array([[1.0, 2.0], [-2.0, 1.0]])
+    assert float(mm.comonotonicity(M)) == pytest.approx(0.2e300, rel=1e-12)
+
+
+def test_resolvent_matches_dense_inverse_and_fixed_point(prec):
     G, _ = skew_game(2, 3)
     M, q = np.asarray(G.M), np.asarray(G.q)
     z = np.random.default_rng(0).normal(size=6)
     for eta in (0.1, 1.0, 7.0):
         ref = np.linalg.inv(np.eye(6) + eta * M) @ (z - eta * q)
-        np.testing.assert_allclose(mm.resolvent(G, jnp.asarray(z), eta), ref, atol=1e-10)
+        close(mm.resolvent(G, jnp.asarray(z), eta), ref, prec)
     # generic callable: fixed-point iteration, valid for eta L < 1
     eta = 0.5
     w = mm.resolvent(lambda v: G(v), jnp.asarray(z), eta, inner_steps=200)
     ref = np.linalg.solve(np.eye(6) + eta * M, z - eta * q)
-    np.testing.assert_allclose(w, ref, atol=1e-10)
+    close(w, ref, prec)
 
 
 # --------------------------------------------------------------------------- methods vs linear maps
@@ -131,7 +190,7 @@ def _powers(T, z0, K):
 
 
 @pytest.mark.parametrize("method", ["gda", "extragradient", "proximal_point"])
-def test_linear_methods_equal_matrix_powers(method):
+def test_linear_methods_equal_matrix_powers(method, prec):
     G, _ = skew_game(0, 3)
     M = np.asarray(G.M)
     zs = np.asarray(G.z_star)
@@ -142,13 +201,13 @@ def test_linear_methods_equal_matrix_powers(method):
          "proximal_point": np.linalg.inv(I + eta * M)}[method]
     ref = zs + _powers(T, z0 - zs, K)  # error e_k = T^k e_0 around the equilibrium
     out = getattr(mm, method)(G, jnp.asarray(z0), eta, K, return_iterates=True)
-    np.testing.assert_allclose(out.iterates, ref, atol=1e-10)
+    close(out.iterates, ref, prec)
     res = np.linalg.norm((ref - zs) @ M.T, axis=1)
-    np.testing.assert_allclose(out.residuals, res, atol=1e-10)
-    np.testing.assert_allclose(out.z, ref[-1], atol=1e-10)
+    close(out.residuals, res, prec)
+    close(out.z, ref[-1], prec)
 
 
-def test_optimistic_gradient_is_popov_with_three_term_recursion():
+def test_optimistic_gradient_is_popov_with_three_term_recursion(prec):
     G, _ = skew_game(4, 2)
     z0 = np.random.default_rng(2).normal(size=4)
     eta, K = 0.2, 30
@@ -162,11 +221,11 @@ def test_optimistic_gradient_is_popov_with_three_term_recursion():
         zs.append(w_next + eta * F(w))
         w_prev, w = w, w_next
     out = mm.optimistic_gradient(G, jnp.asarray(z0), eta, K, return_iterates=True)
-    np.testing.assert_allclose(out.iterates, np.array(zs), atol=1e-10)
+    close(out.iterates, np.array(zs), prec)
     assert out.oracle_calls[-1] == K
 
 
-def test_reflected_gradient_recursion_and_convergence():
+def test_reflected_gradient_recursion_and_convergence(prec):
     G, _ = skew_game(5, 3)
     z0 = np.random.default_rng(3).normal(size=6)
     eta, K = 0.3, 40
@@ -177,24 +236,24 @@ def test_reflected_gradient_recursion_and_convergence():
         zp, z = z, z - eta * F(2 * z - zp)
         ref.append(z)
     out = mm.reflected_gradient(G, jnp.asarray(z0), eta, K, return_iterates=True)
-    np.testing.assert_allclose(out.iterates, np.array(ref), atol=1e-10)
+    close(out.iterates, np.array(ref), prec)
     long = mm.reflected_gradient(G, jnp.asarray(z0), 0.4, 3000)  # η < (√2 − 1)/L ≈ 0.41
-    assert long.residuals[-1] < 1e-6 * long.residuals[0]
+    # float32 bottoms out near its rounding floor (~1e-6 of the start)
+    assert long.residuals[-1] < (1e-6 if prec == "float64" else 1e-5) * long.residuals[0]
 
 
-def test_gda_diverges_on_bilinear_at_closed_form_rate_and_alternating_stays_bounded():
+def test_gda_diverges_on_bilinear_at_closed_form_rate_and_alternating_stays_bounded(prec):
     G = mm.bilinear_game(jnp.eye(1))
     z0 = jnp.array([1.0, 0.5])
     eta, K = 0.1, 200
     out = mm.gda(G, z0, eta, K, return_iterates=True)
     norms = np.linalg.norm(out.iterates, axis=1)
-    np.testing.assert_allclose(norms, np.linalg.norm(z0) * (1 + eta**2) ** (np.arange(K + 1) / 2),
-                               rtol=1e-10)
+    close(norms, np.linalg.norm(z0) * (1 + eta**2) ** (np.arange(K + 1) / 2), prec)
     alt = mm.gda(G, z0, eta, K, alternating=True, return_iterates=True)
     # alternating GDA on xy conserves x² + y² − η x y (a symplectic map): bounded orbit
     x, y = np.asarray(alt.iterates).T
     inv = x**2 + y**2 - eta * x * y
-    np.testing.assert_allclose(inv, inv[0], rtol=1e-10)
+    close(inv, np.full_like(inv, inv[0]), prec)
     assert alt.oracle_calls[-1] == 2 * K
 
 
@@ -248,7 +307,7 @@ def test_extra_anchored_gradient_rate_bound():
     assert out.oracle_calls[-1] == 2 * K
 
 
-def test_vr_halpern_with_full_refresh_is_deterministic_halpern():
+def test_vr_halpern_with_full_refresh_is_deterministic_halpern(prec):
     r = np.random.default_rng(0)
     n, d = 8, 6
     Ms = np.stack([np.eye(d) + 0.3 * r.normal(size=(d, d)) for _ in range(n)])
@@ -257,9 +316,9 @@ def test_vr_halpern_with_full_refresh_is_deterministic_halpern():
     z0 = jnp.zeros(d)
     vr = mm.vr_halpern(op, z0, 0.3, 50, key=jax.random.key(0), batch_size=2, prob=1.0)
     det = mm.halpern(op.mean, z0, 0.3, 50)
-    np.testing.assert_allclose(vr.residuals, det.residuals, atol=1e-12)
+    close(vr.residuals, det.residuals, prec, 1e-12)
     np.testing.assert_allclose(vr.oracle_calls, n * np.arange(51) + n)
-    np.testing.assert_allclose(op(z0), np.mean(Ms @ np.zeros(d) + qs, 0))
+    close(op(z0), np.mean(Ms @ np.zeros(d) + qs, 0), prec)
 
 
 def test_vr_halpern_saves_component_calls():
@@ -289,7 +348,7 @@ def test_vr_halpern_saves_component_calls():
     np.testing.assert_array_equal(vr.residuals, vr2.residuals)
 
 
-def test_competitive_gradient_on_bilinear_is_gd_on_damped_field():
+def test_competitive_gradient_on_bilinear_is_gd_on_damped_field(prec):
     A = rand_matrix(3, 3, 2)
     f = lambda x, y: x @ A @ y  # noqa: E731
     G = mm.bilinear_game(A)
@@ -298,11 +357,11 @@ def test_competitive_gradient_on_bilinear_is_gd_on_damped_field():
     T = np.eye(5) - eta * (M + alpha * M.T @ M)
     z0 = np.random.default_rng(0).normal(size=5)
     out = mm.competitive_gradient(f, jnp.asarray(z0), eta, K, 3, alpha=alpha, return_iterates=True)
-    np.testing.assert_allclose(out.iterates, _powers(T, z0, K), atol=1e-10)
-    np.testing.assert_allclose(out.residuals, np.linalg.norm(_powers(T, z0, K) @ M.T, axis=1), atol=1e-10)
+    close(out.iterates, _powers(T, z0, K), prec)
+    close(out.residuals, np.linalg.norm(_powers(T, z0, K) @ M.T, axis=1), prec)
 
 
-def test_competitive_gradient_mixed_derivatives_match_hessian():
+def test_competitive_gradient_mixed_derivatives_match_hessian(prec):
     def f(x, y):
         return jnp.sum(jnp.sin(x)) * jnp.sum(y**2) + x @ jnp.arange(1.0, 3.0) * y[0] - jnp.sum(y**4) / 4
 
@@ -313,7 +372,7 @@ def test_competitive_gradient_mixed_derivatives_match_hessian():
     Dxy, Dyx = H[:2, 2:], H[2:, :2]
     gx, gy = jax.grad(f, argnums=(0, 1))(x, y)
     ref = jnp.concatenate([x - eta * (gx + alpha * Dxy @ gy), y + eta * (gy - alpha * Dyx @ gx)])
-    np.testing.assert_allclose(out.z, ref, atol=1e-12)
+    close(out.z, ref, prec, 1e-12)
 
 
 def test_competitive_gradient_converges_where_gda_diverges():
@@ -338,24 +397,24 @@ def test_proximal_point_converges_iff_rho_above_minus_half_step(rho, eta, conv):
     assert bool(out.residuals[-1] < out.residuals[0]) == conv
 
 
-def test_methods_vmap_over_step_and_grid():
+def test_methods_vmap_over_step_and_grid(prec):
     G, _ = skew_game(0, 3)
     z0 = jnp.ones(6)
     steps = jnp.array([0.05, 0.5])
     for method in (mm.optimistic_gradient, mm.halpern_proximal_point, mm.extra_anchored_gradient):
         vm = jax.vmap(lambda s: method(G, z0, s, 20).residuals)(steps)
         loop = np.stack([method(G, z0, float(s), 20).residuals for s in steps])
-        np.testing.assert_allclose(vm, loop, rtol=1e-10, atol=1e-12)
+        close(vm, loop, prec, 1e-10, 1e-5)  # float32: measured 2e-7 relative
 
     def final(a, eta):
         return mm.proximal_point(mm.rotation_operator(a, 1.0), jnp.array([1.0, 0.0]), eta, 10).residuals[-1]
 
     grid = jax.vmap(jax.vmap(final, (0, None)), (None, 0))(jnp.array([-0.3, 0.2]), jnp.array([0.1, 1.0]))
     assert grid.shape == (2, 2)
-    assert float(grid[1, 1]) == pytest.approx(float(final(0.2, 1.0)))
+    assert float(grid[1, 1]) == pytest.approx(float(final(0.2, 1.0)), rel=1e-5)
 
 
-def test_dtype_follows_input_and_converged_flag():
+def test_dtype_follows_input_and_converged_flag(x64):
     G = mm.bilinear_game(jnp.eye(2, dtype=jnp.float32))
     out = mm.extragradient(G, jnp.ones(4, dtype=jnp.float32), 0.5, 10)
     assert out.z.dtype == jnp.float32 and out.residuals.dtype == jnp.float32
@@ -424,9 +483,10 @@ def test_block_band_certifies_games_with_those_bounds():
 def test_fit_slope_recovers_power_laws():
     k = np.arange(1, 5001, dtype=float)
     r = np.concatenate([[1.0], 3 * k**-0.5])
-    assert mm.fit_slope(r, 100, 5000) == pytest.approx(-0.5, abs=1e-10)
+    # the residuals are converted to float32 (the readers' dtype): measured error 2.3e-8
+    assert mm.fit_slope(r, 100, 5000) == pytest.approx(-0.5, abs=1e-6)
     r2 = np.stack([r, np.concatenate([[1.0], 2 / k])])
-    np.testing.assert_allclose(mm.fit_slope(r2, 100, 5000), [-0.5, -1.0], atol=1e-10)
+    np.testing.assert_allclose(mm.fit_slope(r2, 100, 5000), [-0.5, -1.0], atol=1e-6)
 
 
 # --------------------------------------------------------------------------- errors
@@ -462,7 +522,7 @@ def test_errors_are_raised_before_compute():
         mm.bilinear_game(jnp.array([[1.0, jnp.inf]]))
     with pytest.raises(ValueError, match="Pxx must be"):
         mm.quadratic_game(jnp.eye(3), jnp.ones((2, 2)), jnp.eye(2))
-    with pytest.raises(ValueError, match="M must be square"):
+    with pytest.raises(ValueError, match="M must be a non-empty square"):
         mm.AffineOperator(jnp.ones((2, 3)))
     with pytest.raises(ValueError, match="must not both be zero"):
         mm.rotation_operator(0.0, 0.0)
@@ -547,3 +607,31 @@ def test_phase_diagram_and_sgn_band_figure():
     assert fig2.layout.xaxis.type == "log" and _json_size(fig2) < 200_000
     with pytest.raises(ValueError, match="must have shape"):
         mviz.sgn_band_figure(r, {"exact": np.ones(3)}, {})
+
+
+# --------------------------------------------------------------------------- compilation
+
+def test_methods_compile_once_per_operator_and_shape():
+    """New data of the same shape (a new AffineOperator, a new z0, a new step) reuses the
+    compiled loop; a plain callable is a static argument, hashed by identity."""
+    G1, _ = skew_game(0, 3)
+    G2, _ = skew_game(1, 3)
+    t0 = time.perf_counter()
+    mm.extragradient(G1, jnp.ones(6), 0.1, 50).z.block_until_ready()
+    cold = time.perf_counter() - t0
+    size = mm._solve._cache_size()
+    t0 = time.perf_counter()
+    mm.extragradient(G2, jnp.zeros(6) + 0.5, 0.2, 50).z.block_until_ready()
+    warm = time.perf_counter() - t0
+    assert mm._solve._cache_size() == size
+    assert warm < cold
+    traces = []
+
+    def F(z):
+        traces.append(1)
+        return jnp.array([[0.0, 1.0], [-1.0, 0.1]]) @ z
+
+    mm.halpern(F, jnp.ones(2), 0.1, 30)
+    n = len(traces)
+    mm.halpern(F, jnp.array([2.0, -1.0]), 0.3, 30)
+    assert len(traces) - n <= 1  # the validation's eval_shape only

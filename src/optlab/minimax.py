@@ -28,6 +28,7 @@ competitive gradient optimization; Small-Gain Nash certificates.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, NamedTuple, Optional
 
 import jax
@@ -36,14 +37,27 @@ import jax.scipy.linalg
 import numpy as np
 
 from ._checks import (
+    as_float_array,
     is_concrete,
+    require_callable,
     require_finite,
     require_in_range,
     require_int,
+    require_key,
     require_ndim,
     require_nonnegative,
     require_positive,
 )
+
+HIGHEST = jax.lax.Precision.HIGHEST
+
+
+def _check_scalar(name, value):
+    """Refuse non-numeric values (TypeError) and arrays (ValueError) for a scalar argument."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    if is_concrete(value) and np.ndim(value) != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {np.shape(value)}")
 
 __all__ = [
     "MinimaxOutput",
@@ -102,20 +116,16 @@ class AffineOperator:
     """``F(z) = M z + q`` on ``ℝᵈ``; ``n_x`` splits ``z = (x, y)`` for games."""
 
     def __init__(self, M, q=None, n_x: Optional[int] = None):
-        if is_concrete(M):
-            M = jnp.asarray(M)
-            require_ndim("M", M, 2)
-            if M.shape[0] != M.shape[1]:
-                raise ValueError(f"M must be square, got shape {tuple(M.shape)}")
-            require_finite("M", M)
+        M = as_float_array("M", M, ndim=2)
+        if M.shape[0] != M.shape[1] or M.shape[0] < 1:
+            raise ValueError(f"M must be a non-empty square matrix, got shape {tuple(M.shape)}")
         d = jnp.shape(M)[0]
         if q is None:
             q = jnp.zeros(d, dtype=jnp.result_type(M))
-        elif is_concrete(q):
-            q = jnp.asarray(q)
+        else:
+            q = as_float_array("q", q)
             if jnp.shape(q) != (d,):
                 raise ValueError(f"q must have shape ({d},), got {tuple(jnp.shape(q))}")
-            require_finite("q", q)
         if n_x is not None:
             require_int("n_x", n_x, minimum=0)
             if n_x > d:
@@ -123,7 +133,7 @@ class AffineOperator:
         self.M, self.q, self.n_x = M, q, n_x
 
     def __call__(self, z):
-        return self.M @ z + self.q
+        return jnp.matmul(self.M, z, precision=HIGHEST) + self.q
 
     @property
     def dim(self) -> int:
@@ -169,20 +179,16 @@ class FiniteSumOperator:
     (``(n, d, d)``) and ``qs`` (``(n, d)``).  ``component(i, z)`` is one oracle call."""
 
     def __init__(self, Ms, qs=None):
-        if is_concrete(Ms):
-            Ms = jnp.asarray(Ms)
-            require_ndim("Ms", Ms, 3)
-            if Ms.shape[1] != Ms.shape[2]:
-                raise ValueError(f"Ms must have shape (n, d, d), got {tuple(Ms.shape)}")
-            require_finite("Ms", Ms)
+        Ms = as_float_array("Ms", Ms, ndim=3)
+        if Ms.shape[1] != Ms.shape[2] or 0 in Ms.shape:
+            raise ValueError(f"Ms must have shape (n, d, d) with n, d >= 1, got {tuple(Ms.shape)}")
         n, d = jnp.shape(Ms)[0], jnp.shape(Ms)[1]
         if qs is None:
             qs = jnp.zeros((n, d), dtype=jnp.result_type(Ms))
-        elif is_concrete(qs):
-            qs = jnp.asarray(qs)
+        else:
+            qs = as_float_array("qs", qs)
             if jnp.shape(qs) != (n, d):
                 raise ValueError(f"qs must have shape ({n}, {d}), got {tuple(jnp.shape(qs))}")
-            require_finite("qs", qs)
         self.Ms, self.qs = Ms, qs
 
     @property
@@ -195,10 +201,10 @@ class FiniteSumOperator:
         return AffineOperator(jnp.mean(self.Ms, 0), jnp.mean(self.qs, 0))
 
     def __call__(self, z):
-        return jnp.mean(self.Ms @ z + self.qs, axis=0)
+        return jnp.mean(jnp.matmul(self.Ms, z, precision=HIGHEST) + self.qs, axis=0)
 
     def component(self, i, z):
-        return self.Ms[i] @ z + self.qs[i]
+        return jnp.matmul(self.Ms[i], z, precision=HIGHEST) + self.qs[i]
 
     def tree_flatten(self):
         return (self.Ms, self.qs), None
@@ -214,14 +220,18 @@ def bilinear_game(A, b=None, c=None) -> AffineOperator:
     """``f(x, y) = xᵀAy + bᵀx + cᵀy``; ``F(z) = (Ay + b, −Aᵀx − c)``.
 
     For square invertible ``A`` the unique saddle point is ``x* = −A⁻ᵀc``,
-    ``y* = −A⁻¹b`` (``.z_star``)."""
-    A = jnp.asarray(A)
-    require_ndim("A", A, 2)
-    require_finite("A", A)
+    ``y* = −A⁻¹b`` (``.z_star``).
+
+    Raises:
+      TypeError / ValueError: non-numeric, non-finite, empty or mis-shaped ``A``, ``b``, ``c``.
+    """
+    A = as_float_array("A", A, ndim=2)
+    if 0 in A.shape:
+        raise ValueError(f"A must be non-empty, got shape {tuple(A.shape)}")
     n_x, n_y = A.shape
     dt = jnp.result_type(A)
-    b = jnp.zeros(n_x, dt) if b is None else jnp.asarray(b)
-    c = jnp.zeros(n_y, dt) if c is None else jnp.asarray(c)
+    b = jnp.zeros(n_x, dt) if b is None else as_float_array("b", b).astype(dt)
+    c = jnp.zeros(n_y, dt) if c is None else as_float_array("c", c).astype(dt)
     if b.shape != (n_x,):
         raise ValueError(f"b must have shape ({n_x},), got {tuple(b.shape)}")
     if c.shape != (n_y,):
@@ -233,18 +243,23 @@ def bilinear_game(A, b=None, c=None) -> AffineOperator:
 def quadratic_game(Pxx, Pxy, Pyy, b=None, c=None) -> AffineOperator:
     """``f(x, y) = ½xᵀPₓₓx + xᵀPₓᵧy − ½yᵀPᵧᵧy + bᵀx + cᵀy`` (``Pₓₓ``, ``Pᵧᵧ``
     symmetric); ``F(z) = (Pₓₓx + Pₓᵧy + b, Pᵧᵧy − Pₓᵧᵀx − c)``.  Convex-concave
-    (``F`` monotone) iff ``Pₓₓ ⪰ 0`` and ``Pᵧᵧ ⪰ 0``."""
-    Pxx, Pxy, Pyy = jnp.asarray(Pxx), jnp.asarray(Pxy), jnp.asarray(Pyy)
-    for name, P in (("Pxx", Pxx), ("Pxy", Pxy), ("Pyy", Pyy)):
-        require_ndim(name, P, 2)
-        require_finite(name, P)
+    (``F`` monotone) iff ``Pₓₓ ⪰ 0`` and ``Pᵧᵧ ⪰ 0``.
+
+    Raises:
+      TypeError / ValueError: non-numeric, non-finite or mis-shaped blocks.
+    """
+    Pxx = as_float_array("Pxx", Pxx, ndim=2)
+    Pxy = as_float_array("Pxy", Pxy, ndim=2)
+    Pyy = as_float_array("Pyy", Pyy, ndim=2)
+    if 0 in Pxy.shape:
+        raise ValueError(f"Pxy must be non-empty, got shape {tuple(Pxy.shape)}")
     n_x, n_y = Pxy.shape
     if Pxx.shape != (n_x, n_x) or Pyy.shape != (n_y, n_y):
         raise ValueError(f"Pxx must be ({n_x}, {n_x}) and Pyy ({n_y}, {n_y}) to match "
                          f"Pxy {tuple(Pxy.shape)}, got {tuple(Pxx.shape)} and {tuple(Pyy.shape)}")
     dt = jnp.result_type(Pxx, Pxy, Pyy)
-    b = jnp.zeros(n_x, dt) if b is None else jnp.asarray(b)
-    c = jnp.zeros(n_y, dt) if c is None else jnp.asarray(c)
+    b = jnp.zeros(n_x, dt) if b is None else as_float_array("b", b).astype(dt)
+    c = jnp.zeros(n_y, dt) if c is None else as_float_array("c", c).astype(dt)
     if b.shape != (n_x,) or c.shape != (n_y,):
         raise ValueError(f"b and c must have shapes ({n_x},) and ({n_y},), "
                          f"got {tuple(b.shape)} and {tuple(c.shape)}")
@@ -255,28 +270,79 @@ def quadratic_game(Pxx, Pxy, Pyy, b=None, c=None) -> AffineOperator:
 def rotation_operator(a, b) -> AffineOperator:
     """``F(z) = Mz`` on ℝ² with ``M = [[a, b], [−b, a]]``: monotone iff ``a ≥ 0``,
     ``ρ``-comonotone with ``ρ = a/(a² + b²)`` (Gorbunov et al. 2023).  ``a`` and ``b``
-    may be traced (for ``vmap`` over a grid)."""
-    if is_concrete((a, b)):
-        require_finite("a", jnp.asarray(a))
-        require_finite("b", jnp.asarray(b))
-        if float(a) == 0.0 and float(b) == 0.0:
-            raise ValueError("a and b must not both be zero (F would vanish identically)")
-    a, b = jnp.asarray(a), jnp.asarray(b)
+    may be traced (for ``vmap`` over a grid).
+
+    Raises:
+      TypeError / ValueError: non-numeric, non-scalar or non-finite ``a``/``b``; ``a = b = 0``.
+    """
+    _check_scalar("a", a)
+    _check_scalar("b", b)
+    a, b = as_float_array("a", a), as_float_array("b", b)
+    if is_concrete((a, b)) and float(a) == 0.0 and float(b) == 0.0:
+        raise ValueError("a and b must not both be zero (F would vanish identically)")
+    dt = jnp.result_type(a, b)
+    a, b = a.astype(dt), b.astype(dt)
     M = jnp.stack([jnp.stack([a, b]), jnp.stack([-b, a])])
     return AffineOperator(M, n_x=1)
 
 
 def finite_sum_game(Ms, qs=None) -> FiniteSumOperator:
-    """Finite sum of affine operators (see :class:`FiniteSumOperator`)."""
+    """Finite sum of affine operators (see :class:`FiniteSumOperator`).
+
+    Raises:
+      TypeError / ValueError: ``Ms`` not ``(n, d, d)``, ``qs`` not ``(n, d)``, non-finite entries.
+    """
     return FiniteSumOperator(Ms, qs)
 
 
 def comonotonicity(M) -> jax.Array:
     """The best ``ρ`` with ``⟨Mz, z⟩ ≥ ρ‖Mz‖²`` for all ``z``, for invertible ``M``:
-    ``ρ = λ_min(sym(M⁻¹))`` (substitute ``u = Mz``)."""
-    M = jnp.asarray(M)
-    require_ndim("M", M, 2)
-    require_finite("M", M)
+    ``ρ = λ_min(sym(M⁻¹))`` (substitute ``u = Mz``).
+
+    Computed on the rescaled matrix ``M/s``, ``s = max|Mᵢⱼ|`` (``ρ(M) = ρ(M/s)/s``), so a
+    tiny operator, even one with subnormal entries that a GPU flushes to zero, never
+    produces ``inf − inf = NaN``: the inverse is taken of a matrix with entries of order one
+    and the scale is applied on the host in float64.
+
+    Args:
+      M: ``(d, d)`` invertible matrix (lists / integers converted).
+
+    Returns:
+      the scalar ``ρ`` (dtype of ``M``).
+
+    Raises:
+      TypeError: non-numeric ``M``.
+      ValueError: ``M`` not square, empty, non-finite, zero or numerically singular, or
+        ``ρ`` outside the range of ``M``'s dtype (rescale ``M`` or use float64).
+    """
+    M = as_float_array("M", M, ndim=2)
+    if M.shape[0] != M.shape[1] or M.shape[0] < 1:
+        raise ValueError(f"M must be a non-empty square matrix, got shape {tuple(M.shape)}")
+    if not is_concrete(M):  # traced: scale on the device, guarded against a zero scale
+        s = jnp.max(jnp.abs(M))
+        s = jnp.where(s > 0, s, jnp.ones_like(s))
+        return _comonotonicity_unit(M / s) / s
+    host = np.asarray(M, dtype=np.float64)
+    s = float(np.max(np.abs(host)))
+    if s == 0.0:
+        raise ValueError("M must be invertible, got the zero matrix")
+    unit = host / s
+    cond = np.linalg.cond(unit)
+    eps = float(jnp.finfo(M.dtype).eps)
+    if not np.isfinite(cond) or cond * eps > 0.1:
+        raise ValueError(f"M must be invertible, got a condition number of {cond:.3g} "
+                         f"(numerically singular in {M.dtype})")
+    rho_unit = float(_comonotonicity_unit(jnp.asarray(unit, M.dtype)))
+    rho = rho_unit / s
+    big = float(jnp.finfo(M.dtype).max)
+    if not abs(rho) <= big:
+        raise ValueError(f"the comonotonicity of M is {rho:.3g}, beyond the range of {M.dtype} "
+                         f"(max |M| = {s:.3g}): rescale M or enable float64")
+    return jnp.asarray(rho, M.dtype)
+
+
+@jax.jit
+def _comonotonicity_unit(M):
     Minv = jnp.linalg.inv(M)
     return jnp.linalg.eigvalsh(0.5 * (Minv + Minv.T))[0]
 
@@ -285,9 +351,27 @@ def resolvent(F: Callable, z, step, *, inner_steps: int = 100):
     """``J_{ηF}(z) = (I + ηF)⁻¹ z``: the unique ``w`` with ``w + ηF(w) = z``.
 
     Exact (dense solve) for an :class:`AffineOperator`; otherwise the fixed-point
-    iteration ``w ← z − ηF(w)``, a contraction when ``ηL < 1``."""
+    iteration ``w ← z − ηF(w)``, a contraction when ``ηL < 1``.
+
+    Args:
+      F: the operator (callable ``(d,) → (d,)``).
+      z: ``(d,)`` point.
+      step: ``η > 0``.
+      inner_steps: fixed-point iterations (non-affine ``F``).
+
+    Returns:
+      ``(d,)`` array ``J_{ηF}(z)``.
+
+    Raises:
+      TypeError / ValueError: ``F`` not callable, bad ``z``, ``η ≤ 0``, ``inner_steps < 1``.
+    """
+    require_callable("F", F)
+    z = as_float_array("z", z, ndim=1)
+    _check_scalar("step", step)
     require_positive("step", step)
     if isinstance(F, AffineOperator):
+        if F.dim != z.shape[0]:
+            raise ValueError(f"z must have shape ({F.dim},) to match the operator, got {tuple(z.shape)}")
         return F.resolvent(z, step)
     require_int("inner_steps", inner_steps, minimum=1)
     w = jax.lax.fori_loop(0, inner_steps, lambda _, w: z - step * F(w), z)
@@ -304,18 +388,55 @@ def _resolvent_map(F, step, inner_steps):
 # the generic scan
 # ---------------------------------------------------------------------------
 
-def _validate(F, z0, step, num_steps, tol):
-    if not callable(F):
-        raise TypeError(f"F must be callable, got {type(F).__name__}")
-    z0 = jnp.asarray(z0) if is_concrete(z0) else z0
-    require_ndim("z0", z0, 1)
-    require_finite("z0", z0)
+def _validate(F, z0, step, num_steps, tol, name="F"):
+    require_callable(name, F)
+    z0 = as_float_array("z0", z0, ndim=1)
+    if z0.shape[0] < 1:
+        raise ValueError("z0 must have at least one coordinate, got shape (0,)")
+    _check_scalar("step", step)
     require_positive("step", step)
     require_int("num_steps", num_steps, minimum=1)
+    _check_scalar("tol", tol)
     require_nonnegative("tol", tol)
-    if is_concrete(z0) and isinstance(F, AffineOperator) and F.dim != z0.shape[0]:
-        raise ValueError(f"z0 must have shape ({F.dim},) to match the operator, got {tuple(z0.shape)}")
+    if isinstance(F, (AffineOperator, FiniteSumOperator)):
+        d = F.Ms.shape[1] if isinstance(F, FiniteSumOperator) else F.dim
+        if d != z0.shape[0]:
+            raise ValueError(f"z0 must have shape ({d},) to match the operator, got {tuple(z0.shape)}")
+    elif name == "F":
+        try:
+            out = jax.eval_shape(F, z0)
+        except (TypeError, ValueError, IndexError) as err:
+            raise ValueError(f"F cannot be evaluated at z0 of shape {tuple(z0.shape)}: {err}") from None
+        if tuple(getattr(out, "shape", ())) != tuple(z0.shape):
+            raise ValueError(f"F must map z0 of shape {tuple(z0.shape)} to the same shape, "
+                             f"got {getattr(out, 'shape', None)}")
     return z0
+
+
+def _dispatch(impl, F, z0, step, tol, num_steps, return_iterates, statics=(), dyn=()):
+    """Run ``impl`` under one module-level ``jax.jit``: operators that are pytrees
+    (:class:`AffineOperator`, :class:`FiniteSumOperator`) are traced arguments, plain
+    callables are static (hashed by identity), so a solver compiles once per operator
+    function, shape and static configuration."""
+    dt = z0.dtype
+    step = jnp.asarray(step, dt)
+    tol = jnp.asarray(tol, dt)
+    if isinstance(F, (AffineOperator, FiniteSumOperator)):
+        F_static, F_dyn = None, F
+    else:
+        try:
+            hash(F)
+        except TypeError:  # an unhashable callable: run without the compile cache
+            return impl(F, z0, step, tol, num_steps, bool(return_iterates), statics, dyn)
+        F_static, F_dyn = F, None
+    return _solve(impl, F_static, F_dyn, z0, step, tol, num_steps, bool(return_iterates),
+                  statics, dyn)
+
+
+@functools.partial(jax.jit, static_argnums=(0, 1, 6, 7, 8))
+def _solve(impl, F_static, F_dyn, z0, step, tol, num_steps, return_iterates, statics, dyn):
+    F = F_static if F_static is not None else F_dyn
+    return impl(F, z0, step, tol, num_steps, return_iterates, statics, dyn)
 
 
 def _run(F, state0, z_of, step_fn, num_steps, tol, return_iterates):
@@ -348,15 +469,29 @@ def _const(c):
 # methods
 # ---------------------------------------------------------------------------
 
+_METHOD_DOC = """
+
+    Args:
+      F: the operator ``F(z)`` (an :class:`AffineOperator` / :class:`FiniteSumOperator`
+        is traced, any other callable is a static argument of the compiled loop).
+      z0: ``(d,)`` start (lists / integer arrays converted to float).
+      step: ``η > 0`` (scalar; may be traced: ``vmap`` over it).
+      num_steps: ``K ≥ 1``.
+      tol: ``≥ 0``, for the ``converged`` flag.
+      return_iterates: keep the ``(K+1, d)`` iterates.
+
+    Returns:
+      :class:`MinimaxOutput`.
+
+    Raises:
+      TypeError: ``F`` not callable, non-numeric arguments.
+      ValueError: wrong shapes, non-finite ``z0``, ``η ≤ 0``, ``K < 1``, ``tol < 0``.
+    """
+
+
 def gda(F: Callable, z0, step, num_steps: int, *, alternating: bool = False,
         n_x: Optional[int] = None, tol: float = 1e-6, return_iterates: bool = False
         ) -> MinimaxOutput:
-    """Gradient descent–ascent ``z_{k+1} = z_k − ηF(z_k)`` (simultaneous).
-
-    ``alternating=True``: ``x`` moves first and ``y`` responds to the new ``x``:
-    ``x⁺ = x − ηFₓ(x, y)``, ``y⁺ = y − ηFᵧ(x⁺, y)`` (``n_x`` = size of ``x``; taken
-    from ``F.n_x`` when ``F`` is a game).  Diverges on bilinear games when
-    simultaneous; alternating GDA stays bounded for small ``η``."""
     z0 = _validate(F, z0, step, num_steps, tol)
     if alternating:
         n_x = getattr(F, "n_x", None) if n_x is None else n_x
@@ -365,7 +500,21 @@ def gda(F: Callable, z0, step, num_steps: int, *, alternating: bool = False,
         require_int("n_x", n_x, minimum=1)
         if n_x >= z0.shape[0]:
             raise ValueError(f"n_x must be smaller than d={z0.shape[0]}, got {n_x}")
+    return _dispatch(_gda, F, z0, step, tol, num_steps, return_iterates,
+                     (bool(alternating), n_x if alternating else None))
 
+
+gda.__doc__ = """Gradient descent–ascent ``z_{k+1} = z_k − ηF(z_k)`` (simultaneous).
+
+    ``alternating=True``: ``x`` moves first and ``y`` responds to the new ``x``:
+    ``x⁺ = x − ηFₓ(x, y)``, ``y⁺ = y − ηFᵧ(x⁺, y)`` (``n_x`` = size of ``x``; taken
+    from ``F.n_x`` when ``F`` is a game).  Diverges on bilinear games when
+    simultaneous; alternating GDA stays bounded for small ``η``.""" + _METHOD_DOC
+
+
+def _gda(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
+    alternating, n_x = statics
+    if alternating:
         def step_fn(z, k):
             x = z[:n_x] - step * F(z)[:n_x]
             z1 = z.at[:n_x].set(x)
@@ -380,11 +529,16 @@ def gda(F: Callable, z0, step, num_steps: int, *, alternating: bool = False,
 
 def extragradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
                   return_iterates: bool = False) -> MinimaxOutput:
-    """Extragradient (Korpelevich 1976): ``w = z − ηF(z)``, ``z⁺ = z − ηF(w)``.
-    Two oracle calls per step; converges for monotone ``L``-Lipschitz ``F`` with
-    ``η < 1/L``, last iterate ``‖F(z_k)‖ = O(1/√k)`` (tight over the class)."""
     z0 = _validate(F, z0, step, num_steps, tol)
+    return _dispatch(_extragradient, F, z0, step, tol, num_steps, return_iterates)
 
+
+extragradient.__doc__ = """Extragradient (Korpelevich 1976): ``w = z − ηF(z)``, ``z⁺ = z − ηF(w)``.
+    Two oracle calls per step; converges for monotone ``L``-Lipschitz ``F`` with
+    ``η < 1/L``, last iterate ``‖F(z_k)‖ = O(1/√k)`` (tight over the class).""" + _METHOD_DOC
+
+
+def _extragradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(z, k):
         w = z - step * F(z)
         return z - step * F(w), _const(2.0)
@@ -394,11 +548,16 @@ def extragradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
 
 def optimistic_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
                         return_iterates: bool = False) -> MinimaxOutput:
-    """Past extragradient / optimistic gradient (Popov 1980; Hsieh et al. 2019):
-    ``w_k = z_k − ηF(w_{k−1})``, ``z_{k+1} = z_k − ηF(w_k)`` with ``w_{−1} = z_0``.
-    One new oracle call per step (``F(w_k)`` is reused at the next step)."""
     z0 = _validate(F, z0, step, num_steps, tol)
+    return _dispatch(_optimistic_gradient, F, z0, step, tol, num_steps, return_iterates)
 
+
+optimistic_gradient.__doc__ = """Past extragradient / optimistic gradient (Popov 1980; Hsieh et al. 2019):
+    ``w_k = z_k − ηF(w_{k−1})``, ``z_{k+1} = z_k − ηF(w_k)`` with ``w_{−1} = z_0``.
+    One new oracle call per step (``F(w_k)`` is reused at the next step).""" + _METHOD_DOC
+
+
+def _optimistic_gradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(state, k):
         z, g_prev = state
         w = z - step * g_prev
@@ -410,10 +569,15 @@ def optimistic_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1
 
 def reflected_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
                        return_iterates: bool = False) -> MinimaxOutput:
-    """Reflected gradient (Malitsky 2015): ``z_{k+1} = z_k − ηF(2z_k − z_{k−1})``,
-    ``z_{−1} = z_0``; one oracle call per step, converges for ``η < (√2 − 1)/L``."""
     z0 = _validate(F, z0, step, num_steps, tol)
+    return _dispatch(_reflected_gradient, F, z0, step, tol, num_steps, return_iterates)
 
+
+reflected_gradient.__doc__ = """Reflected gradient (Malitsky 2015): ``z_{k+1} = z_k − ηF(2z_k − z_{k−1})``,
+    ``z_{−1} = z_0``; one oracle call per step, converges for ``η < (√2 − 1)/L``.""" + _METHOD_DOC
+
+
+def _reflected_gradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(state, k):
         z, z_prev = state
         return (z - step * F(2 * z - z_prev), z), _const(1.0)
@@ -423,16 +587,21 @@ def reflected_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e
 
 def proximal_point(F: Callable, z0, step, num_steps: int, *, inner_steps: int = 100,
                    tol: float = 1e-6, return_iterates: bool = False) -> MinimaxOutput:
-    """Proximal point ``z_{k+1} = J_{ηF}(z_k) = (I + ηF)⁻¹z_k`` (Rockafellar 1976).
-
-    Exact resolvent for an :class:`AffineOperator`; otherwise ``inner_steps``
-    fixed-point steps (needs ``ηL < 1``).  Converges for any ``η > 0`` when ``F`` is
-    monotone, and for ``ρ``-comonotone ``F`` when ``ρ > −η/2`` (Gorbunov et al. 2023)."""
     z0 = _validate(F, z0, step, num_steps, tol)
     if not isinstance(F, AffineOperator):
         require_int("inner_steps", inner_steps, minimum=1)
+    return _dispatch(_proximal_point, F, z0, step, tol, num_steps, return_iterates, (inner_steps,))
 
-    J = _resolvent_map(F, step, inner_steps)
+
+proximal_point.__doc__ = """Proximal point ``z_{k+1} = J_{ηF}(z_k) = (I + ηF)⁻¹z_k`` (Rockafellar 1976).
+
+    Exact resolvent for an :class:`AffineOperator`; otherwise ``inner_steps``
+    fixed-point steps (needs ``ηL < 1``).  Converges for any ``η > 0`` when ``F`` is
+    monotone, and for ``ρ``-comonotone ``F`` when ``ρ > −η/2`` (Gorbunov et al. 2023).""" + _METHOD_DOC
+
+
+def _proximal_point(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
+    J = _resolvent_map(F, step, statics[0])
 
     def step_fn(z, k):
         return J(z), _const(1.0)
@@ -446,14 +615,19 @@ def _beta(k):
 
 def halpern(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
             return_iterates: bool = False) -> MinimaxOutput:
-    """Halpern iteration on the forward map ``T = I − ηF``:
+    z0 = _validate(F, z0, step, num_steps, tol)
+    return _dispatch(_halpern, F, z0, step, tol, num_steps, return_iterates)
+
+
+halpern.__doc__ = """Halpern iteration on the forward map ``T = I − ηF``:
     ``z_{k+1} = β_k z_0 + (1 − β_k)(z_k − ηF(z_k))``, ``β_k = 1/(k+2)``.
 
     ``T`` is nonexpansive when ``F`` is ``1/L``-cocoercive and ``η ≤ 2/L``; then
     ``‖z_k − T z_k‖ ≤ 2‖z_0 − z*‖/(k+1)``.  (For merely monotone ``F`` — bilinear
-    games — ``T`` is expansive: anchor the resolvent or use EAG instead.)"""
-    z0 = _validate(F, z0, step, num_steps, tol)
+    games — ``T`` is expansive: anchor the resolvent or use EAG instead.)""" + _METHOD_DOC
 
+
+def _halpern(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(z, k):
         b = _beta(k)
         return b * z0 + (1 - b) * (z - step * F(z)), _const(1.0)
@@ -463,14 +637,20 @@ def halpern(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
 
 def halpern_proximal_point(F: Callable, z0, step, num_steps: int, *, inner_steps: int = 100,
                            tol: float = 1e-6, return_iterates: bool = False) -> MinimaxOutput:
-    """Anchored proximal point ``z_{k+1} = β_k z_0 + (1 − β_k) J_{ηF}(z_k)``,
-    ``β_k = 1/(k+2)``.  For monotone ``F`` the resolvent is firmly nonexpansive and
-    ``‖F(z_{k+1})‖ ≤ 2‖z_0 − z*‖/(η(k+1))`` — ``O(1/k)`` instead of ``O(1/√k)``."""
     z0 = _validate(F, z0, step, num_steps, tol)
     if not isinstance(F, AffineOperator):
         require_int("inner_steps", inner_steps, minimum=1)
+    return _dispatch(_halpern_proximal_point, F, z0, step, tol, num_steps, return_iterates,
+                     (inner_steps,))
 
-    J = _resolvent_map(F, step, inner_steps)
+
+halpern_proximal_point.__doc__ = """Anchored proximal point ``z_{k+1} = β_k z_0 + (1 − β_k) J_{ηF}(z_k)``,
+    ``β_k = 1/(k+2)``.  For monotone ``F`` the resolvent is firmly nonexpansive and
+    ``‖F(z_{k+1})‖ ≤ 2‖z_0 − z*‖/(η(k+1))`` — ``O(1/k)`` instead of ``O(1/√k)``.""" + _METHOD_DOC
+
+
+def _halpern_proximal_point(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
+    J = _resolvent_map(F, step, statics[0])
 
     def step_fn(z, k):
         b = _beta(k)
@@ -481,11 +661,16 @@ def halpern_proximal_point(F: Callable, z0, step, num_steps: int, *, inner_steps
 
 def extra_anchored_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
                             return_iterates: bool = False) -> MinimaxOutput:
-    """Extra-anchored gradient, EAG-C (Yoon & Ryu 2021), ``β_k = 1/(k+2)``:
-    ``w_k = z_k + β_k(z_0 − z_k) − ηF(z_k)``, ``z_{k+1} = z_k + β_k(z_0 − z_k) − ηF(w_k)``.
-    For monotone ``L``-Lipschitz ``F`` and ``η ≤ 1/(8L)``: ``‖F(z_k)‖ = O(‖z_0 − z*‖/(ηk))``."""
     z0 = _validate(F, z0, step, num_steps, tol)
+    return _dispatch(_extra_anchored_gradient, F, z0, step, tol, num_steps, return_iterates)
 
+
+extra_anchored_gradient.__doc__ = """Extra-anchored gradient, EAG-C (Yoon & Ryu 2021), ``β_k = 1/(k+2)``:
+    ``w_k = z_k + β_k(z_0 − z_k) − ηF(z_k)``, ``z_{k+1} = z_k + β_k(z_0 − z_k) − ηF(w_k)``.
+    For monotone ``L``-Lipschitz ``F`` and ``η ≤ 1/(8L)``: ``‖F(z_k)‖ = O(‖z_0 − z*‖/(ηk))``.""" + _METHOD_DOC
+
+
+def _extra_anchored_gradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(z, k):
         b = _beta(k)
         anchor = z + b * (z0 - z)
@@ -509,14 +694,36 @@ def vr_halpern(op: FiniteSumOperator, z0, step, num_steps: int, *, key, batch_si
     With ``b ≈ √n`` and ``prob ≈ 1/√n`` a step costs ``O(√n)`` component calls in
     expectation instead of ``n``; the paper's complexity is ``Õ(n + √n L/ε)``
     (vs ``O(nL/ε)`` for the deterministic iteration).  ``oracle_calls`` counts
-    component evaluations ``Fᵢ`` (the initial full pass included)."""
+    component evaluations ``Fᵢ`` (the initial full pass included).
+
+    Args:
+      op: a :class:`FiniteSumOperator`.
+      z0, step, num_steps, tol, return_iterates: as :func:`extragradient`.
+      key: a JAX PRNG key (an integer seed is refused).
+      batch_size: ``b ≥ 1``.
+      prob: full-pass probability in ``(0, 1]``.
+
+    Returns:
+      :class:`MinimaxOutput`.
+
+    Raises:
+      TypeError / ValueError: ``op`` not a finite sum, invalid key, sizes or probabilities.
+    """
     if not isinstance(op, FiniteSumOperator):
         raise TypeError(f"op must be a FiniteSumOperator, got {type(op).__name__}")
-    z0 = _validate(op, z0, step, num_steps, tol)
-    if is_concrete(z0) and z0.shape[0] != op.Ms.shape[1]:
-        raise ValueError(f"z0 must have shape ({op.Ms.shape[1]},), got {tuple(z0.shape)}")
+    z0 = _validate(op, z0, step, num_steps, tol, name="op")
+    require_key("key", key)
     require_int("batch_size", batch_size, minimum=1)
+    _check_scalar("prob", prob)
     require_in_range("prob", prob, 0.0, 1.0, low_inclusive=False)
+    out = _dispatch(_vr_halpern, op, z0, step, tol, num_steps, return_iterates, (batch_size,),
+                    (key, jnp.asarray(prob, z0.dtype)))
+    return out._replace(oracle_calls=out.oracle_calls + op.n)
+
+
+def _vr_halpern(op, z0, step, tol, num_steps, return_iterates, statics, dyn):
+    (batch_size,) = statics
+    key, prob = dyn
     n = op.n
     comp = jax.vmap(op.component, in_axes=(0, None))
 
@@ -534,8 +741,7 @@ def vr_halpern(op: FiniteSumOperator, z0, step, num_steps: int, *, key, batch_si
 
     # F̃_0 = F(z_0): the first step uses the exact operator (forced full pass)
     state0 = (z0, z0, op(z0), key)
-    out = _run(op, state0, lambda s: s[0], step_fn, num_steps, tol, return_iterates)
-    return out._replace(oracle_calls=out.oracle_calls + n)
+    return _run(op, state0, lambda s: s[0], step_fn, num_steps, tol, return_iterates)
 
 
 def competitive_gradient(f: Callable, z0, step, num_steps: int, n_x: int, *,
@@ -550,20 +756,46 @@ def competitive_gradient(f: Callable, z0, step, num_steps: int, n_x: int, *,
     competitive gradient descent, Schäfer & Anandkumar 2019).  ``f(x, y)`` is a scalar
     function; residuals are ``‖F(z)‖`` of the game field ``F = (∇ₓf, −∇ᵧf)``.  On
     ``f = xᵀAy`` (game matrix ``M``) it is GDA on the damped field ``(M + αMᵀM)z`` and
-    converges where GDA diverges.  Three gradient/HVP evaluations per step."""
-    if not callable(f):
-        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    converges where GDA diverges.  Three gradient/HVP evaluations per step.
+
+    Args:
+      f: scalar ``f(x, y)``.
+      z0: ``(d,)`` start ``(x, y)``; step, num_steps, tol, return_iterates: as :func:`extragradient`.
+      n_x: size of ``x`` (``1 ≤ n_x < d``).
+      alpha: ``≥ 0`` (default ``step``).
+
+    Returns:
+      :class:`MinimaxOutput`.
+
+    Raises:
+      TypeError / ValueError: ``f`` not callable or not scalar, invalid sizes or hyper-parameters.
+    """
+    require_callable("f", f)
     require_int("n_x", n_x, minimum=1)
     alpha = step if alpha is None else alpha
+    _check_scalar("alpha", alpha)
     require_nonnegative("alpha", alpha)
+    z0 = _validate(f, z0, step, num_steps, tol, name="f")
+    if n_x >= z0.shape[0]:
+        raise ValueError(f"n_x must be smaller than d={z0.shape[0]}, got {n_x}")
+    try:
+        out = jax.eval_shape(f, z0[:n_x], z0[n_x:])
+    except (TypeError, ValueError, IndexError) as err:
+        raise ValueError(f"f cannot be evaluated at (x, y) of sizes ({n_x}, {z0.shape[0] - n_x}): "
+                         f"{err}") from None
+    if tuple(getattr(out, "shape", (None,))) != ():
+        raise ValueError(f"f must return a scalar, got output shape {getattr(out, 'shape', None)}")
+    return _dispatch(_competitive_gradient, f, z0, step, tol, num_steps, return_iterates, (n_x,),
+                     (jnp.asarray(alpha, z0.dtype),))
+
+
+def _competitive_gradient(f, z0, step, tol, num_steps, return_iterates, statics, dyn):
+    (n_x,) = statics
+    (alpha,) = dyn
 
     def F(z):
         gx, gy = jax.grad(f, argnums=(0, 1))(z[:n_x], z[n_x:])
         return jnp.concatenate([gx, -gy])
-
-    z0 = _validate(F, z0, step, num_steps, tol)
-    if n_x >= z0.shape[0]:
-        raise ValueError(f"n_x must be smaller than d={z0.shape[0]}, got {n_x}")
 
     def step_fn(z, k):
         x, y = z[:n_x], z[n_x:]
@@ -600,14 +832,15 @@ class SGNCertificate(NamedTuple):
 def sgn_certificate(J, weights) -> SGNCertificate:
     """Weighted strong monotonicity of a game Jacobian ``J`` (``d × d``) in the
     metric ``W = diag(weights)`` (one positive weight per coordinate; repeat a
-    player's weight over its block)."""
-    J = jnp.asarray(J)
-    require_ndim("J", J, 2)
-    if J.shape[0] != J.shape[1]:
-        raise ValueError(f"J must be square, got shape {tuple(J.shape)}")
-    require_finite("J", J)
-    w = jnp.asarray(weights)
-    require_ndim("weights", w, 1)
+    player's weight over its block).
+
+    Raises:
+      TypeError / ValueError: ``J`` not a finite square matrix, ``weights`` not positive ``(d,)``.
+    """
+    J = as_float_array("J", J, ndim=2)
+    if J.shape[0] != J.shape[1] or J.shape[0] < 1:
+        raise ValueError(f"J must be a non-empty square matrix, got shape {tuple(J.shape)}")
+    w = as_float_array("weights", weights, ndim=1)
     if w.shape[0] != J.shape[0]:
         raise ValueError(f"weights must have shape ({J.shape[0]},), got {tuple(w.shape)}")
     require_positive("weights", w)
@@ -615,6 +848,7 @@ def sgn_certificate(J, weights) -> SGNCertificate:
     S = s[:, None] * J / s[None, :]
     mu = jnp.linalg.eigvalsh(0.5 * (S + S.T))[0]
     L = jnp.linalg.norm(S, 2)
+    L = jnp.where(L > 0, L, jnp.ones_like(L))  # J = 0: margin 0, not certified (no 0/0)
     ok = mu > 0
     step = jnp.where(ok, mu / L**2, jnp.nan)
     rate = jnp.where(ok, jnp.sqrt(jnp.clip(1 - mu**2 / L**2, 0.0, 1.0)), jnp.nan)
@@ -628,7 +862,15 @@ def sgn_band(mu1, mu2, L12, L21, *, signed: bool = False) -> tuple[float, float]
     ``λ_min(sym Jᵢᵢ)`` of player ``i`` and ``L₁₂ = ‖J₁₂‖``, ``L₂₁ = ‖J₂₁‖`` bound the
     couplings.  With ``signed=True`` (scalar players) ``L₁₂``, ``L₂₁`` are the signed
     entries and the condition is the exact ``(J₁₂ + rJ₂₁)² < 4rμ₁μ₂``.
-    Returns ``(r_lo, r_hi)``; raises if the band is empty."""
+    Returns ``(r_lo, r_hi)``; raises if the band is empty.
+
+    Raises:
+      TypeError / ValueError: non-scalar or non-finite bounds, ``μᵢ ≤ 0``, negative
+      couplings (unless ``signed``), an empty band.
+    """
+    for name, v in (("mu1", mu1), ("mu2", mu2), ("L12", L12), ("L21", L21)):
+        _check_scalar(name, v)
+        require_finite(name, as_float_array(name, v))
     for name, v in (("mu1", mu1), ("mu2", mu2)):
         require_positive(name, v)
     if not signed:
@@ -660,11 +902,19 @@ def sgn_block_margin(mu1, mu2, L12, L21, r):
 
     It lower-bounds the exact margin ``sgn_certificate(J, w).margin`` of *every* game
     Jacobian whose blocks satisfy ``λ_min(sym Jᵢᵢ) ≥ μᵢ``, ``‖J₁₂‖ ≤ L₁₂``,
-    ``‖J₂₁‖ ≤ L₂₁``; it is positive exactly on :func:`sgn_band`.  ``r`` may be an array."""
+    ``‖J₂₁‖ ≤ L₂₁``; it is positive exactly on :func:`sgn_band`.  ``r`` may be an array.
+
+    Raises:
+      TypeError / ValueError: non-finite or non-scalar bounds, ``μᵢ ≤ 0``, ``L < 0``, ``r ≤ 0``.
+    """
+    for name, v in (("mu1", mu1), ("mu2", mu2), ("L12", L12), ("L21", L21)):
+        _check_scalar(name, v)
     require_positive("mu1", mu1)
     require_positive("mu2", mu2)
+    require_nonnegative("L12", L12)
+    require_nonnegative("L21", L21)
+    r = as_float_array("r", r)
     require_positive("r", r)
-    r = jnp.asarray(r)
     c = (L12 + r * L21) / (2 * jnp.sqrt(r))
     return 0.5 * (mu1 + mu2) - jnp.sqrt(0.25 * (mu1 - mu2) ** 2 + c**2)
 
@@ -675,8 +925,15 @@ def sgn_block_margin(mu1, mu2, L12, L21, r):
 
 def fit_slope(residuals, k_min: int, k_max: int) -> float:
     """Least-squares slope of ``log ‖F(z_k)‖`` against ``log k`` over ``k_min ≤ k ≤ k_max``
-    (``−½`` for a ``1/√k`` rate, ``−1`` for ``1/k``)."""
-    r = np.asarray(residuals, dtype=float)
+    (``−½`` for a ``1/√k`` rate, ``−1`` for ``1/k``).
+
+    Raises:
+      TypeError / ValueError: non-numeric ``residuals``, a bad window, residuals that are
+      not positive and finite on the window.
+    """
+    r = np.asarray(as_float_array("residuals", residuals, finite=False), dtype=float)
+    if r.ndim < 1:
+        raise ValueError(f"residuals must have at least one dimension, got shape {r.shape}")
     require_int("k_min", k_min, minimum=1)
     require_int("k_max", k_max, minimum=k_min + 1)
     if k_max >= r.shape[-1]:
