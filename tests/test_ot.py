@@ -632,3 +632,27 @@ def test_solvers_compile_once_per_shape():
     ot.sinkhorn(C, a, b, 0.2, tol=1e-5)
     ot.sinkhorn(C, a, b, 0.3, tol=1e-5)
     assert _sinkhorn_jit._cache_size() <= size + 1
+
+
+def test_validated_functions_work_under_jit_vmap_grad():
+    """The argument checks skip tracers: jit/vmap/grad through every solver still work."""
+    rng = np.random.default_rng(0)
+    x, y = rng.random((8, 2)), rng.random((6, 2))
+    a, b = np.full(8, 1 / 8), np.full(6, 1 / 6)
+
+    @jax.jit
+    def solve(x, y, a, b, eps):
+        geom = ot.Geometry(ot.PointCloud(x, y, scale="max").cost_matrix)
+        out = ot.sinkhorn_newton_sparse(geom, a, b, eps, tol=1e-5)
+        P = ot.plan_from_potentials(geom, out.f, out.g, eps)
+        return ot.marginal_error(P, a, b), out.status
+
+    err, status = solve(x, y, a, b, 0.05)
+    assert float(err) <= 1e-5 and int(status) == 0
+    q = jnp.asarray(rng.standard_normal((3, 5, 4)), jnp.float32)
+    assert jax.vmap(lambda q: ot.sinkhorn_attention(q, q, q))(q).shape == (3, 5, 4)
+    t = jax.jit(lambda s, k: ot.sparse_simplex_projection(s, 1.0, k))(jnp.arange(5.0), 2)
+    np.testing.assert_allclose(t, [0, 0, 0, 0, 1.0])
+    gx = jax.grad(lambda x: ot.sinkhorn(ot.PointCloud(x, y), a, b, 0.1, tol=1e-5).reg_ot_cost)(
+        jnp.asarray(x, jnp.float32))
+    assert gx.shape == (8, 2) and np.all(np.isfinite(np.asarray(gx)))

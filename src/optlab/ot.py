@@ -42,7 +42,6 @@ from ._checks import (
     require_finite,
     require_in_range,
     require_int,
-    require_ndim,
     require_positive,
 )
 

@@ -1,7 +1,6 @@
 """Bad-input cases for optlab.ot (see README.md in this folder)."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 import badinput
@@ -178,7 +177,7 @@ CASES = [
     Bad("ot.sinkhorn_attention", "k", lambda: ot.sinkhorn_attention(Q, Q[:, 0], Q), "1-D k"),
     Bad("ot.sinkhorn_attention", "v", lambda: ot.sinkhorn_attention(Q, Q, None), "None v"),
     Bad("ot.sinkhorn_attention", "q", lambda: ot.sinkhorn_attention(np.full((3, 2), np.nan), Q, Q), "NaN q"),
-    Bad("ot.sinkhorn_attention", "k", lambda: ot.sinkhorn_attention(np.zeros((3, 2)), np.zeros((3, 4)), Q), "d mismatch"),
+    Bad("ot.sinkhorn_attention", "k", lambda: ot.sinkhorn_attention(Q, np.zeros((3, 4)), Q), "d mismatch"),
     Bad("ot.sinkhorn_attention", "v", lambda: ot.sinkhorn_attention(Q, Q, Q[:2]), "k/v mismatch"),
     Bad("ot.sinkhorn_attention", "q", lambda: ot.sinkhorn_attention(np.zeros((0, 2)), Q, Q), "empty q"),
     Bad("ot.sinkhorn_attention", "num_iters", lambda: ot.sinkhorn_attention(Q, Q, Q, num_iters=0), "zero"),
