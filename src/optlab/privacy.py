@@ -39,17 +39,22 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from jax.typing import ArrayLike
 from scipy import special
 
 from . import lipschitz as _lp
 from ._checks import (
-    require_finite,
+    as_float_array,
+    require_callable,
     require_in_range,
     require_int,
+    require_key,
     require_nonnegative,
     require_positive,
 )
 from .first_order import gd
+
+Array = jax.Array
 
 __all__ = [
     "per_example_grads",
@@ -80,43 +85,129 @@ DEFAULT_ORDERS: tuple[int, ...] = tuple(range(2, 65)) + (80, 96, 112, 128, 160, 
 # ---------------------------------------------------------------------------
 # validation
 # ---------------------------------------------------------------------------
+#
+# Two kinds of arguments.  JAX-side ones (gradients, parameters, clip norms inside a
+# training step) follow the library's policy: ``as_float_array`` converts lists and
+# integer arrays, refuses strings/None/complex, and value checks are skipped on tracers.
+# Host-side ones (the accountant: σ, q, δ, orders, ε) are plain float64 NumPy numbers:
+# they must be concrete, and are converted with ``_host_scalar`` / ``_host_numpy``
+# (private helpers: ``as_float_array`` would round them to float32 outside x64).
 
 
-def _check_noise(noise_multiplier) -> None:
-    require_positive("noise_multiplier", noise_multiplier)
+def _host_numpy(name: str, x: Any) -> np.ndarray:
+    """``x`` as a real NumPy array (any dtype), or a TypeError naming ``name``."""
+    if isinstance(x, jax.core.Tracer):
+        raise TypeError(f"{name} must be a concrete number, not a traced value: the privacy accountant "
+                        "runs in float64 on the host, outside jit/vmap/grad")
+    if x is None or isinstance(x, (str, bytes, dict, set)):
+        raise TypeError(f"{name} must be numeric, got {type(x).__name__}")
+    try:
+        arr = np.asarray(jax.device_get(x))
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a numeric array, got {type(x).__name__}") from err
+    if not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise TypeError(f"{name} must be real-numeric, got dtype {arr.dtype}")
+    return arr
 
 
-def _check_clip(clip_norm) -> None:
-    require_positive("clip_norm", clip_norm)
+def _host_scalar(name: str, x: Any) -> float:
+    """A concrete real scalar as a Python float (range checks follow)."""
+    arr = _host_numpy(name, x)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a scalar, got shape {arr.shape}")
+    return float(arr)
 
 
-def _check_q(sampling_rate) -> None:
-    require_in_range("sampling_rate", sampling_rate, 0.0, 1.0, low_inclusive=False)
+def _host_positive(name: str, x: Any) -> float:
+    v = _host_scalar(name, x)
+    require_positive(name, v)
+    return v
 
 
-def _check_delta(delta) -> None:
-    require_in_range("delta", delta, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+def _check_noise(noise_multiplier: Any) -> float:
+    return _host_positive("noise_multiplier", noise_multiplier)
 
 
-def _check_orders(orders) -> np.ndarray:
-    arr = np.asarray(orders)
+def _check_q(sampling_rate: Any) -> float:
+    q = _host_scalar("sampling_rate", sampling_rate)
+    require_in_range("sampling_rate", q, 0.0, 1.0, low_inclusive=False)
+    return q
+
+
+def _check_delta(delta: Any) -> float:
+    d = _host_scalar("delta", delta)
+    require_in_range("delta", d, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+    return d
+
+
+def _check_orders(orders: Any) -> np.ndarray:
+    try:
+        arr = _host_numpy("orders", orders)
+    except TypeError as err:
+        raise TypeError(f"orders must be a non-empty 1-D sequence of integers >= 2: {err}") from err
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"orders must be a non-empty 1-D sequence, got shape {arr.shape}")
     if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)) or np.any(arr < 2):
-        raise ValueError(f"orders must be integers >= 2, got {list(np.asarray(orders))!r}")
+        raise ValueError(f"orders must be integers >= 2, got {arr.tolist()!r}")
     return arr.astype(np.int64)
 
 
-def _batch_size(grads, name: str = "grads") -> int:
+def _jax_scalar(name: str, x: Any, *, positive: bool = True) -> Array:
+    """A (possibly traced) real scalar, positive or non-negative when concrete."""
+    v = as_float_array(name, x, ndim=0)
+    (require_positive if positive else require_nonnegative)(name, v)
+    return v
+
+
+def _check_clip(clip_norm: Any) -> Array:
+    return _jax_scalar("clip_norm", clip_norm)
+
+
+def _float_tree(name: str, tree: Any) -> Any:
+    """A non-empty pytree of finite float arrays (lists/ints converted, leaf named on error)."""
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(tree)
+    if not leaves:
+        raise ValueError(f"{name} must be a non-empty pytree of arrays, got {tree!r}")
+    out = [as_float_array(f"{name}{jax.tree_util.keystr(path)}", leaf) for path, leaf in leaves]
+    return jax.tree_util.tree_unflatten(treedef, out)
+
+
+def _check_batch(name: str, tree: Any) -> int:
+    """A pytree of numeric arrays sharing a leading batch axis of size ≥ 1 (leaves keep
+    their dtype: integer labels may be indices); NaN/inf refused when concrete."""
+    for path, leaf in jax.tree_util.tree_flatten_with_path(tree)[0]:
+        where = f"{name}{jax.tree_util.keystr(path)}"
+        if isinstance(leaf, jax.core.Tracer):
+            continue
+        if leaf is None or isinstance(leaf, (str, bytes)):
+            raise TypeError(f"{where} must be a numeric array, got {type(leaf).__name__}")
+        arr = np.asarray(jax.device_get(leaf))
+        if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_):
+            raise TypeError(f"{where} must be numeric, got dtype {arr.dtype}")
+        if np.issubdtype(arr.dtype, np.inexact) and not np.all(np.isfinite(arr)):
+            raise ValueError(f"{where} contains NaN or infinite values")
+    return _batch_size(tree, name)
+
+
+def _batch_size(grads: Any, name: str = "grads") -> int:
     leaves = jax.tree_util.tree_leaves(grads)
     if not leaves:
-        raise ValueError(f"{name} must be a non-empty pytree of arrays")
+        raise ValueError(f"{name} must be a non-empty pytree of arrays, got {grads!r}")
     sizes = {jnp.shape(leaf)[0] if jnp.ndim(leaf) >= 1 else None for leaf in leaves}
     if None in sizes:
         raise ValueError(f"every leaf of {name} needs a leading batch axis, got a scalar leaf")
     if len(sizes) != 1:
         raise ValueError(f"every leaf of {name} must have the same batch size (axis 0), got {sorted(sizes)}")
-    return sizes.pop()
+    size = sizes.pop()
+    if size == 0:
+        raise ValueError(f"{name} must hold at least one example, got a batch axis of size 0")
+    return size
+
+
+def _check_per_example(name: str, grads: Any) -> Any:
+    grads = _float_tree(name, grads)
+    _batch_size(grads, name)
+    return grads
 
 
 # ---------------------------------------------------------------------------
@@ -127,25 +218,70 @@ def _batch_size(grads, name: str = "grads") -> int:
 def per_example_grads(loss: Callable, params: Any, batch: Any) -> Any:
     """``g_i = ∇_θ loss(θ, z_i)`` for every example, stacked on a new leading axis.
 
-    ``batch`` is a pytree whose leaves share the batch size on axis 0; ``loss(params,
-    example)`` sees one example (the leaves without their batch axis).  Written as
-    ``vmap(grad(loss), in_axes=(None, 0))``."""
-    _batch_size(batch, "batch")
+    Written as ``vmap(grad(loss), in_axes=(None, 0))``; meant to be called inside the
+    caller's ``jit`` (a training step), where the checks run once at trace time.
+
+    Args:
+      loss: ``loss(params, example) -> scalar``; it sees one example (the leaves of
+        ``batch`` without their batch axis).
+      params: a non-empty pytree of finite float arrays (integer arrays are converted).
+      batch: a pytree of numeric arrays sharing the batch size (≥ 1) on axis 0.
+
+    Returns:
+      A pytree like ``params`` with a leading batch axis on every leaf.
+
+    Raises:
+      TypeError: ``loss`` not callable; non-numeric leaves.
+      ValueError: empty ``params``; NaN/inf; scalar leaves, mismatched or empty batch.
+    """
+    require_callable("loss", loss)
+    params = _float_tree("params", params)
+    _check_batch("batch", batch)
     return jax.vmap(jax.grad(loss), in_axes=(None, 0))(params, batch)
 
 
-def per_example_norms(grads: Any) -> jax.Array:
-    """Global ℓ2 norm ``‖g_i‖`` over all leaves, for each example (shape ``(batch,)``)."""
-    _batch_size(grads)
+def per_example_norms(grads: Any) -> Array:
+    """Global ℓ2 norm ``‖g_i‖`` over all leaves, for each example.
+
+    Args:
+      grads: per-example gradients, leaves ``(batch, ...)`` (finite, batch ≥ 1).
+
+    Returns:
+      ``(batch,)`` norms.
+
+    Raises:
+      TypeError, ValueError: non-numeric or non-finite leaves, no batch axis,
+        mismatched or empty batch.
+    """
+    return _norms(_check_per_example("grads", grads))
+
+
+def _norms(grads):
     sq = [jnp.sum(jnp.reshape(g, (g.shape[0], -1)) ** 2, axis=1) for g in jax.tree_util.tree_leaves(grads)]
     return jnp.sqrt(sum(sq))
 
 
-def clip_per_example(grads: Any, clip_norm) -> tuple[Any, jax.Array]:
-    """``clip_C(g_i) = g_i · min(1, C/‖g_i‖)`` for each example; returns the clipped
-    per-example gradients and the factors ``min(1, C/‖g_i‖)`` (1 for a zero gradient)."""
-    _check_clip(clip_norm)
-    norms = per_example_norms(grads)
+def clip_per_example(grads: Any, clip_norm: ArrayLike) -> tuple[Any, Array]:
+    """``clip_C(g_i) = g_i · min(1, C/‖g_i‖)`` for each example.
+
+    Args:
+      grads: per-example gradients, as :func:`per_example_norms`.
+      clip_norm: ``C > 0``, a scalar (may be traced).
+
+    Returns:
+      The clipped per-example gradients and the factors ``min(1, C/‖g_i‖)`` (1 for a
+      zero gradient).
+
+    Raises:
+      TypeError, ValueError: as :func:`per_example_norms`; ``clip_norm`` not a positive
+        finite scalar.
+    """
+    clip_norm = _check_clip(clip_norm)
+    return _clip(_check_per_example("grads", grads), clip_norm)
+
+
+def _clip(grads, clip_norm):
+    norms = _norms(grads)
     factor = jnp.minimum(1.0, clip_norm / jnp.maximum(norms, jnp.finfo(norms.dtype).tiny))
     clipped = jax.tree_util.tree_map(
         lambda g: g * jnp.reshape(factor, (-1,) + (1,) * (g.ndim - 1)).astype(g.dtype), grads)
@@ -155,10 +291,10 @@ def clip_per_example(grads: Any, clip_norm) -> tuple[Any, jax.Array]:
 class DPAggregateState(NamedTuple):
     """The PRNG key for the next step's noise."""
 
-    key: jax.Array
+    key: Array
 
 
-def dp_aggregate(clip_norm, noise_multiplier, key, *, clip: bool = True
+def dp_aggregate(clip_norm: ArrayLike, noise_multiplier: ArrayLike, key: Array, *, clip: bool = True
                  ) -> optax.GradientTransformationExtraArgs:
     """DP-SGD's private mean of per-example gradients (input leaves ``(batch, ...)``):
     ``(Σ_i clip_C(g_i) + N(0, σ²C² I)) / batch``.
@@ -166,9 +302,27 @@ def dp_aggregate(clip_norm, noise_multiplier, key, *, clip: bool = True
     ``clip=False`` skips clipping: use it only when ``C`` is a *proven* bound on every
     per-example gradient norm (e.g. :func:`mlp_grad_bound` for a Lipschitz network,
     Béthune et al. 2024); the guarantee is then only as good as the bound.  The noise
-    key is split exactly like :func:`optax.contrib.differentially_private_aggregate`."""
-    _check_clip(clip_norm)
-    _check_noise(noise_multiplier)
+    key is split exactly like :func:`optax.contrib.differentially_private_aggregate`.
+
+    Args:
+      clip_norm: ``C > 0``.
+      noise_multiplier: ``σ > 0`` (noise std / C).
+      key: a JAX PRNG key (``jax.random.key(seed)``), not an integer seed.
+      clip: clip per-example gradients (True) or trust ``C`` as a bound (False).
+
+    Returns:
+      An optax transformation; its ``update`` checks the per-example ``updates`` like
+      :func:`per_example_norms`.
+
+    Raises:
+      TypeError, ValueError: non-positive or non-scalar ``clip_norm``/``noise_multiplier``,
+        ``key`` not a PRNG key, ``clip`` not a bool.
+    """
+    clip_norm = _check_clip(clip_norm)
+    noise_multiplier = _jax_scalar("noise_multiplier", noise_multiplier)
+    require_key("key", key)
+    if not isinstance(clip, (bool, np.bool_)):
+        raise TypeError(f"clip must be True or False, got {clip!r}")
 
     def init(params):
         del params
@@ -176,83 +330,130 @@ def dp_aggregate(clip_norm, noise_multiplier, key, *, clip: bool = True
 
     def update(updates, state, params=None, **extra):
         del params, extra
+        updates = _check_per_example("updates", updates)
         bsize = _batch_size(updates, "updates")
-        if clip:
-            clipped, _ = clip_per_example(updates, clip_norm)
-        else:
-            clipped = updates
+        clipped = _clip(updates, clip_norm)[0] if clip else updates
         leaves, treedef = jax.tree_util.tree_flatten(clipped)
         new_key, *keys = jax.random.split(state.key, len(leaves) + 1)
         std = clip_norm * noise_multiplier
-        noised = [(jnp.sum(g, axis=0) + std * jax.random.normal(k, g.shape[1:], g.dtype)) / bsize
+        noised = [(jnp.sum(g, axis=0) + (std * jax.random.normal(k, g.shape[1:], g.dtype)).astype(g.dtype)) / bsize
                   for g, k in zip(leaves, keys)]
         return jax.tree_util.tree_unflatten(treedef, noised), DPAggregateState(key=new_key)
 
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def dp_sgd(learning_rate, clip_norm, noise_multiplier, key, *, clip: bool = True
-           ) -> optax.GradientTransformationExtraArgs:
+def dp_sgd(learning_rate: Any, clip_norm: ArrayLike, noise_multiplier: ArrayLike, key: Array, *,
+           clip: bool = True) -> optax.GradientTransformationExtraArgs:
     """DP-SGD (Abadi et al., 2016): :func:`dp_aggregate` then a gradient step
-    ``θ ← θ − η g̃``.  Feed it per-example gradients (:func:`per_example_grads`)."""
+    ``θ ← θ − η g̃``.  Feed it per-example gradients (:func:`per_example_grads`).
+
+    Args:
+      learning_rate: ``η > 0`` or a schedule.
+      clip_norm, noise_multiplier, key, clip: as :func:`dp_aggregate`.
+
+    Returns:
+      An optax transformation.
+
+    Raises:
+      TypeError, ValueError: as :func:`dp_aggregate`; a non-positive ``learning_rate``.
+    """
     return optax.chain(dp_aggregate(clip_norm, noise_multiplier, key, clip=clip), gd(learning_rate))
 
 
 # ---------------------------------------------------------------------------
-# RDP accountant
+# RDP accountant (float64 NumPy on the host)
 # ---------------------------------------------------------------------------
 
 
-def rdp_gaussian(noise_multiplier, orders: Sequence[int] = DEFAULT_ORDERS) -> np.ndarray:
-    """RDP ``α/(2σ²)`` of one Gaussian mechanism (no subsampling) at each order."""
-    _check_noise(noise_multiplier)
+def rdp_gaussian(noise_multiplier: float, orders: Sequence[int] = DEFAULT_ORDERS) -> np.ndarray:
+    """RDP ``α/(2σ²)`` of one Gaussian mechanism (no subsampling) at each order.
+
+    Args:
+      noise_multiplier: ``σ > 0``, a concrete scalar.
+      orders: non-empty integers ``α ≥ 2``.
+
+    Returns:
+      float64 RDP values, one per order.
+
+    Raises:
+      TypeError, ValueError: non-numeric, traced, non-positive or non-finite ``σ``; bad ``orders``.
+    """
+    s = _check_noise(noise_multiplier)
     a = _check_orders(orders).astype(float)
-    return a / (2.0 * float(noise_multiplier) ** 2)
+    return a / (2.0 * s**2)
 
 
-def rdp_subsampled_gaussian(sampling_rate, noise_multiplier,
+def rdp_subsampled_gaussian(sampling_rate: float, noise_multiplier: float,
                             orders: Sequence[int] = DEFAULT_ORDERS) -> np.ndarray:
     """RDP of one step of the Poisson-subsampled Gaussian mechanism at integer orders:
     ``log(A_α)/(α−1)`` with the binomial expansion of Mironov, Talwar & Zhang (2019)
-    (``q = 1`` is the plain Gaussian ``α/(2σ²)``).  Float64, log-sum-exp throughout."""
-    _check_q(sampling_rate)
-    _check_noise(noise_multiplier)
+    (``q = 1`` is the plain Gaussian ``α/(2σ²)``).  Float64, log-sum-exp, all orders at
+    once (one (orders × (max α + 1)) array).
+
+    Args:
+      sampling_rate: ``q ∈ (0, 1]``.
+      noise_multiplier: ``σ > 0``.
+      orders: non-empty integers ``α ≥ 2``.
+
+    Returns:
+      float64 RDP values, one per order.
+
+    Raises:
+      TypeError, ValueError: ``q`` outside (0, 1], bad ``σ`` or ``orders``.
+    """
+    q = _check_q(sampling_rate)
+    s = _check_noise(noise_multiplier)
     a = _check_orders(orders)
-    q, s = float(sampling_rate), float(noise_multiplier)
     if q == 1.0:
         return a.astype(float) / (2.0 * s**2)
-    out = np.empty(len(a))
-    logq, log1mq = math.log(q), math.log1p(-q)
-    for j, alpha in enumerate(a):
-        k = np.arange(alpha + 1, dtype=float)
-        log_terms = (special.gammaln(alpha + 1) - special.gammaln(k + 1) - special.gammaln(alpha - k + 1)
-                     + k * logq + (alpha - k) * log1mq + (k * k - k) / (2.0 * s**2))
-        out[j] = special.logsumexp(log_terms) / (alpha - 1)
-    return out
+    alpha = a.astype(float)[:, None]
+    k = np.arange(int(a.max()) + 1, dtype=float)[None, :]
+    inside = k <= alpha
+    kk = np.where(inside, k, 0.0)  # masked entries are dropped below
+    log_terms = (special.gammaln(alpha + 1) - special.gammaln(kk + 1) - special.gammaln(alpha - kk + 1)
+                 + kk * math.log(q) + (alpha - kk) * math.log1p(-q) + (kk * kk - kk) / (2.0 * s**2))
+    log_terms = np.where(inside, log_terms, -np.inf)
+    return special.logsumexp(log_terms, axis=1) / (alpha[:, 0] - 1)
 
 
-def rdp_to_epsilon(orders: Sequence[int], rdp, delta, *, conversion: str = "improved"
+def rdp_to_epsilon(orders: Sequence[int], rdp: ArrayLike, delta: float, *, conversion: str = "improved"
                    ) -> tuple[float, int]:
     """Best ``(ε, α)`` for target ``δ`` from RDP values at the given orders.
 
     ``conversion="improved"``: ``ε = r + log(1−1/α) − log(δα)/(α−1)`` (Balle et al., 2020;
     the bound ``dp_accounting`` uses, including its rule ``ε = 0`` when
-    ``δ² + e^{−r} > 1``).  ``"classic"``: ``ε = r + log(1/δ)/(α−1)`` (Mironov, 2017)."""
+    ``δ² + e^{−r} > 1``).  ``"classic"``: ``ε = r + log(1/δ)/(α−1)`` (Mironov, 2017).
+
+    Args:
+      orders: non-empty integers ``α ≥ 2``.
+      rdp: RDP values ``r ≥ 0`` (``+inf`` allowed), one per order.
+      delta: ``δ ∈ (0, 1)``.
+      conversion: ``"improved"`` or ``"classic"``.
+
+    Returns:
+      ``(ε, α)``: the smallest ε over the orders and the order attaining it.
+
+    Raises:
+      TypeError, ValueError: bad ``orders``; ``rdp`` of another shape, negative or NaN;
+        ``delta`` outside (0, 1); unknown ``conversion``.
+    """
     a = _check_orders(orders)
-    r = np.asarray(rdp, dtype=float)
+    r = _host_numpy("rdp", rdp).astype(np.float64)
     if r.shape != a.shape:
         raise ValueError(f"rdp must have the same shape as orders {a.shape}, got {r.shape}")
-    require_nonnegative("rdp", r)
-    _check_delta(delta)
-    if conversion not in ("improved", "classic"):
+    if np.any(np.isnan(r)) or np.any(r < 0):
+        raise ValueError(f"rdp must be non-negative (and not NaN), got {r.tolist()!r}")
+    d = _check_delta(delta)
+    if not isinstance(conversion, str) or conversion not in ("improved", "classic"):
         raise ValueError(f"conversion must be 'improved' or 'classic', got {conversion!r}")
     af = a.astype(float)
-    d = float(delta)
-    if conversion == "classic":
-        eps = r + math.log(1.0 / d) / (af - 1.0)
-    else:
-        eps = r + np.log1p(-1.0 / af) - np.log(d * af) / (af - 1.0)
-        eps = np.where(d**2 + np.expm1(-r) > 0, 0.0, eps)
+    with np.errstate(invalid="ignore"):  # r = inf gives ε = inf at that order
+        if conversion == "classic":
+            eps = r + math.log(1.0 / d) / (af - 1.0)
+        else:
+            eps = r + np.log1p(-1.0 / af) - np.log(d * af) / (af - 1.0)
+            eps = np.where(d**2 + np.expm1(-r) > 0, 0.0, eps)
     i = int(np.argmin(eps))
     return max(0.0, float(eps[i])), int(a[i])
 
@@ -267,46 +468,77 @@ class PrivacySpent(NamedTuple):
     rdp: np.ndarray
 
 
-def dp_sgd_privacy(noise_multiplier, sampling_rate, steps: int, delta,
+def dp_sgd_privacy(noise_multiplier: float, sampling_rate: float, steps: int, delta: float,
                    orders: Sequence[int] = DEFAULT_ORDERS, *, conversion: str = "improved"
                    ) -> PrivacySpent:
     """``(ε, δ)`` of ``steps`` DP-SGD steps with Poisson sampling rate ``q`` and noise
     multiplier ``σ``: ``steps ×`` :func:`rdp_subsampled_gaussian`, then
-    :func:`rdp_to_epsilon`.  Full-batch DP-GD is ``sampling_rate=1``."""
+    :func:`rdp_to_epsilon`.  Full-batch DP-GD is ``sampling_rate=1``.
+
+    Args:
+      noise_multiplier: ``σ > 0``.
+      sampling_rate: ``q ∈ (0, 1]``.
+      steps: an integer ``T ≥ 1``.
+      delta: ``δ ∈ (0, 1)``.
+      orders: non-empty integers ``α ≥ 2``.
+      conversion: ``"improved"`` or ``"classic"``.
+
+    Returns:
+      A :class:`PrivacySpent`.
+
+    Raises:
+      TypeError, ValueError: any argument out of its range, non-numeric or traced.
+    """
     _check_noise(noise_multiplier)
     _check_q(sampling_rate)
     require_int("steps", steps, minimum=1)
-    _check_delta(delta)
+    d = _check_delta(delta)
     a = _check_orders(orders)
-    rdp = steps * rdp_subsampled_gaussian(sampling_rate, noise_multiplier, a)
-    eps, order = rdp_to_epsilon(a, rdp, delta, conversion=conversion)
-    return PrivacySpent(eps, float(delta), order, a, rdp)
+    if not isinstance(conversion, str) or conversion not in ("improved", "classic"):
+        raise ValueError(f"conversion must be 'improved' or 'classic', got {conversion!r}")
+    rdp = int(steps) * rdp_subsampled_gaussian(sampling_rate, noise_multiplier, a)
+    eps, order = rdp_to_epsilon(a, rdp, d, conversion=conversion)
+    return PrivacySpent(eps, d, order, a, rdp)
 
 
-def calibrate_noise(target_epsilon, delta, sampling_rate, steps: int,
+def calibrate_noise(target_epsilon: float, delta: float, sampling_rate: float, steps: int,
                     orders: Sequence[int] = DEFAULT_ORDERS, *, rtol: float = 1e-6) -> float:
     """Smallest noise multiplier ``σ`` (to relative tolerance ``rtol``) whose DP-SGD run
-    satisfies ``ε(σ) ≤ target_epsilon``; bisection on ``log σ`` (ε decreases in σ)."""
-    require_positive("target_epsilon", target_epsilon)
-    _check_delta(delta)
-    _check_q(sampling_rate)
+    satisfies ``ε(σ) ≤ target_epsilon``; bisection on ``log σ`` (ε decreases in σ).
+
+    Args:
+      target_epsilon: ``ε > 0``, finite.
+      delta, sampling_rate, steps, orders: as :func:`dp_sgd_privacy`.
+      rtol: relative tolerance in ``(0, 1)``.
+
+    Returns:
+      σ, with ``ε(σ) ≤ target_epsilon < ε(σ/(1 + rtol))``.
+
+    Raises:
+      TypeError, ValueError: any argument out of its range; ``target_epsilon`` not
+        reachable with ``σ ≤ 1e6``.
+    """
+    target = _host_positive("target_epsilon", target_epsilon)
+    d = _check_delta(delta)
+    q = _check_q(sampling_rate)
     require_int("steps", steps, minimum=1)
-    require_positive("rtol", rtol)
+    tol = _host_scalar("rtol", rtol)
+    require_in_range("rtol", tol, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
     a = _check_orders(orders)
 
     def eps(s):
-        return dp_sgd_privacy(s, sampling_rate, steps, delta, a).epsilon
+        return dp_sgd_privacy(s, q, steps, d, a).epsilon
 
     lo, hi = 1e-2, 1.0
-    while eps(hi) > target_epsilon:
+    while eps(hi) > target:
         lo, hi = hi, 2.0 * hi
         if hi > 1e6:
-            raise ValueError(f"target_epsilon={target_epsilon} is not reachable with sigma <= 1e6")
-    while eps(lo) <= target_epsilon and lo > 1e-6:
+            raise ValueError(f"target_epsilon={target} is not reachable with sigma <= 1e6")
+    while eps(lo) <= target and lo > 1e-6:
         lo /= 2.0
-    while hi / lo - 1.0 > rtol:
+    while hi / lo - 1.0 > tol:
         mid = math.sqrt(lo * hi)
-        if eps(mid) <= target_epsilon:
+        if eps(mid) <= target:
             hi = mid
         else:
             lo = mid
@@ -318,8 +550,8 @@ def calibrate_noise(target_epsilon, delta, sampling_rate, steps: int,
 # ---------------------------------------------------------------------------
 
 
-def param_grad_bound(layer_norms: Sequence[float], bias_norms: Sequence[float], x_norms,
-                     *, loss_lipschitz=1.0) -> jax.Array:
+def param_grad_bound(layer_norms: ArrayLike, bias_norms: ArrayLike, x_norms: ArrayLike,
+                     *, loss_lipschitz: ArrayLike = 1.0) -> Array:
     r"""Bound on ‖∇_θ ℓ(f_θ(x), y)‖ for an MLP ``f = W_L σ(⋯σ(W_1x + b_1)⋯) + b_L``
     with ``σ(0) = 0`` and σ 1-Lipschitz (ReLU, tanh), given ``‖W_l‖₂ ≤ s_l``,
     ``‖b_l‖ ≤ β_l`` and a loss that is ``G``-Lipschitz (ℓ2) in the logits.
@@ -331,42 +563,90 @@ def param_grad_bound(layer_norms: Sequence[float], bias_norms: Sequence[float], 
         ‖∇_θ ℓ‖² ≤ Σ_l D_l² (H_{l−1}² + 1)
 
     (Béthune et al., 2024: the parameter-Lipschitz constant from input-Lipschitz ones).
-    ``x_norms`` may be an array (one bound per example)."""
-    s = [float(v) for v in layer_norms]
-    b = [float(v) for v in bias_norms]
-    if len(s) != len(b) or not s:
-        raise ValueError(f"layer_norms and bias_norms must be non-empty and of equal length, got {len(s)} and {len(b)}")
-    require_nonnegative("layer_norms", np.array(s))
-    require_nonnegative("bias_norms", np.array(b))
-    require_nonnegative("x_norms", x_norms)
-    require_positive("loss_lipschitz", loss_lipschitz)
-    H = jnp.asarray(x_norms)
-    total = jnp.zeros_like(H, dtype=jnp.result_type(H, float))
-    L = len(s)
-    for l in range(L):
-        D = float(loss_lipschitz) * float(np.prod(s[l + 1:]))
-        total = total + D**2 * (H**2 + 1.0)
+    Tracer-safe (usable inside ``jit``).
+
+    Args:
+      layer_norms: ``(s_1, …, s_L)``, non-negative, L ≥ 1.
+      bias_norms: ``(β_1, …, β_L)``, non-negative, same length.
+      x_norms: ``‖x‖ ≥ 0``, a scalar or an array (one bound per example).
+      loss_lipschitz: ``G > 0``.
+
+    Returns:
+      The bound, shaped like ``x_norms``.
+
+    Raises:
+      TypeError, ValueError: non-numeric, negative or non-finite entries; empty or
+        unequal ``layer_norms``/``bias_norms``; non-positive ``loss_lipschitz``.
+    """
+    s = as_float_array("layer_norms", layer_norms, ndim=1)
+    b = as_float_array("bias_norms", bias_norms, ndim=1)
+    if s.shape[0] == 0:
+        raise ValueError("layer_norms must be non-empty (one entry per layer)")
+    if s.shape != b.shape:
+        raise ValueError(f"layer_norms and bias_norms must be non-empty and of equal length, "
+                         f"got {s.shape[0]} and {b.shape[0]}")
+    require_nonnegative("layer_norms", s)
+    require_nonnegative("bias_norms", b)
+    H = as_float_array("x_norms", x_norms)
+    require_nonnegative("x_norms", H)
+    G = _jax_scalar("loss_lipschitz", loss_lipschitz)
+    dtype = jnp.result_type(s, b, H, G)
+    s, b, H, G = (v.astype(dtype) for v in (s, b, H, G))
+    # D_l = G ∏_{k>l} s_k: suffix products
+    suffix = jnp.concatenate([jnp.cumprod(s[::-1])[::-1][1:], jnp.ones(1, dtype)])
+    total = jnp.zeros_like(H)
+    for l in range(s.shape[0]):
+        total = total + (G * suffix[l]) ** 2 * (H**2 + 1.0)
         H = s[l] * H + b[l]
     return jnp.sqrt(total)
 
 
-def mlp_grad_bound(params, x_norms, *, loss_lipschitz=1.0, num_iters: int = 10) -> jax.Array:
+def mlp_grad_bound(params: Any, x_norms: ArrayLike, *, loss_lipschitz: ArrayLike = 1.0,
+                   num_iters: int = 10) -> Array:
     """:func:`param_grad_bound` at the current weights of an ``optlab.lipschitz`` MLP
     (list of ``(W, b)``), each ``‖W_l‖₂`` replaced by its Gram-iteration UPPER bound
-    (:func:`optlab.lipschitz.gram_iteration`), so the result is a guaranteed bound."""
-    _lp._check_params(params)
+    (:func:`optlab.lipschitz.gram_iteration`), so the result is a guaranteed bound.
+    Tracer-safe.
+
+    Args:
+      params: a non-empty list of finite ``(W, b)`` pairs whose shapes chain.
+      x_norms, loss_lipschitz: as :func:`param_grad_bound`.
+      num_iters: Gram steps ≥ 0.
+
+    Returns:
+      The bound, shaped like ``x_norms``.
+
+    Raises:
+      TypeError, ValueError: malformed ``params``; as :func:`param_grad_bound`.
+    """
+    params = _lp._check_params(params)
     require_int("num_iters", num_iters, minimum=0)
-    s = [float(_lp.gram_iteration(W, num_iters).sigma) for W, _ in params]
-    b = [float(jnp.linalg.norm(bb)) for _, bb in params]
+    s = jnp.stack([_lp._gram(W, num_iters).sigma for W, _ in params])
+    b = jnp.stack([jnp.linalg.norm(bb) for _, bb in params])
     return param_grad_bound(s, b, x_norms, loss_lipschitz=loss_lipschitz)
 
 
-def project_mlp(params, max_norm=1.0, max_bias=1.0, *, num_iters: int = 8):
+def project_mlp(params: Any, max_norm: ArrayLike = 1.0, max_bias: ArrayLike = 1.0, *,
+                num_iters: int = 8) -> list[tuple[Array, Array]]:
     """Project an MLP onto ``{‖W_l‖₂ ≤ max_norm, ‖b_l‖ ≤ max_bias}``: ``W ← W / max(1, β/max_norm)``
     with β the Gram-iteration UPPER bound on ‖W‖₂, ``b ← b · min(1, max_bias/‖b‖)``.
-    A post-processing step, so it costs no privacy; jit-able."""
-    require_positive("max_norm", max_norm)
-    require_nonnegative("max_bias", max_bias)
+    A post-processing step, so it costs no privacy; jit-able.
+
+    Args:
+      params: a non-empty list of finite ``(W, b)`` pairs whose shapes chain.
+      max_norm: ``> 0``.
+      max_bias: ``≥ 0``.
+      num_iters: Gram steps ≥ 0.
+
+    Returns:
+      The projected parameters, a list of ``(W, b)``.
+
+    Raises:
+      TypeError, ValueError: malformed ``params``; bad ``max_norm``, ``max_bias`` or ``num_iters``.
+    """
+    params = _lp._check_params(params)
+    max_norm = _jax_scalar("max_norm", max_norm)
+    max_bias = _jax_scalar("max_bias", max_bias, positive=False)
     require_int("num_iters", num_iters, minimum=0)
     out = []
     for W, b in params:
@@ -388,17 +668,17 @@ class DIFF2Output(NamedTuple):
     iterate ``t = 0 … T`` and ``F(θ_t)``."""
 
     params: Any
-    grad_norm_sq: jax.Array
-    loss: jax.Array
+    grad_norm_sq: Array
+    loss: Array
 
 
 def _tree_norm(t):
     return jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(t)))
 
 
-def diff2(loss: Callable, params0: Any, batch: Any, *, key, num_steps: int, learning_rate: float,
-          clip_norm: float, noise_multiplier_grad: float, noise_multiplier_diff: float,
-          smoothness: float, restart_every: int, num_clients: int = 1) -> DIFF2Output:
+def diff2(loss: Callable, params0: Any, batch: Any, *, key: Array, num_steps: int, learning_rate: ArrayLike,
+          clip_norm: ArrayLike, noise_multiplier_grad: ArrayLike, noise_multiplier_diff: ArrayLike,
+          smoothness: ArrayLike, restart_every: int, num_clients: int = 1) -> DIFF2Output:
     r"""DIFF2-style private gradient descent (Murata & Suzuki, 2023) on
     ``F(θ) = (1/n) Σ_i loss(θ, z_i)``, the ``n`` examples split over ``num_clients``.
 
@@ -410,21 +690,40 @@ def diff2(loss: Callable, params0: Any, batch: Any, *, key, num_steps: int, lear
     only; with ``smoothness`` ≥ the per-example smoothness constant nothing is clipped)
     plus noise ``N(0, σ_d²C_t²)``, and ``v_t = v_{t−1} + (Σ + noise)/n``.  Then
     ``θ_{t+1} = θ_t − η v_t``.  ``restart_every = 1`` is DP-GD.  Privacy:
-    :func:`diff2_privacy`."""
-    n = _batch_size(batch, "batch")
+    :func:`diff2_privacy`.  Compiled once per ``loss`` (pass the same function object),
+    shapes, ``num_steps`` and ``num_clients``; the scalars are traced.
+
+    Args:
+      loss: ``loss(params, example) -> scalar``.
+      params0: the start, a non-empty pytree of finite float arrays.
+      batch: the ``n`` examples, leaves with a shared leading axis.
+      key: a JAX PRNG key.
+      num_steps: rounds ``T ≥ 1``.
+      learning_rate, clip_norm, noise_multiplier_grad, noise_multiplier_diff, smoothness:
+        positive finite scalars.
+      restart_every: ``R ≥ 1``.
+      num_clients: ``P ≥ 1`` dividing ``n``.
+
+    Returns:
+      A :class:`DIFF2Output`.
+
+    Raises:
+      TypeError, ValueError: any argument out of its range, malformed or non-finite.
+    """
+    require_callable("loss", loss)
+    require_key("key", key)
+    params0 = _float_tree("params0", params0)
+    n = _check_batch("batch", batch)
     require_int("num_steps", num_steps, minimum=1)
     require_int("restart_every", restart_every, minimum=1)
     require_int("num_clients", num_clients, minimum=1)
     if n % num_clients:
         raise ValueError(f"the batch size {n} must be divisible by num_clients={num_clients}")
-    require_positive("learning_rate", learning_rate)
-    _check_clip(clip_norm)
-    require_positive("noise_multiplier_grad", noise_multiplier_grad)
-    require_positive("noise_multiplier_diff", noise_multiplier_diff)
-    require_positive("smoothness", smoothness)
-    require_finite("params0", params0)
-    return _diff2(loss, params0, batch, key, num_steps, learning_rate, clip_norm,
-                  noise_multiplier_grad, noise_multiplier_diff, smoothness, restart_every, num_clients)
+    scalars = [_jax_scalar(name, v) for name, v in (
+        ("learning_rate", learning_rate), ("clip_norm", clip_norm),
+        ("noise_multiplier_grad", noise_multiplier_grad), ("noise_multiplier_diff", noise_multiplier_diff),
+        ("smoothness", smoothness))]
+    return _diff2(loss, params0, batch, key, num_steps, *scalars, restart_every, num_clients)
 
 
 def _diff2(loss, params0, batch, key, num_steps, lr, C, sg, sd, beta, R, P):
@@ -450,7 +749,7 @@ def _diff2(loss, params0, batch, key, num_steps, lr, C, sg, sd, beta, R, P):
         k, kn = jax.random.split(k)
 
         def restart(_):
-            g, _f = clip_per_example(pgrad(p, batch), C)
+            g, _f = _clip(pgrad(p, batch), C)
             noise = clients_noise(kn, p, sg * C)
             return tmap(lambda s, z: (s + z) / n, client_sums(g), noise)
 
@@ -458,7 +757,7 @@ def _diff2(loss, params0, batch, key, num_steps, lr, C, sg, sd, beta, R, P):
             dg = tmap(lambda a, b: a - b, pgrad(p, batch), pgrad(p_prev, batch))
             Ct = beta * _tree_norm(tmap(lambda a, b: a - b, p, p_prev))
             Ct = jnp.maximum(Ct, jnp.finfo(Ct.dtype).tiny)
-            dg, _f = clip_per_example(dg, Ct)
+            dg, _f = _clip(dg, Ct)
             noise = clients_noise(kn, p, sd * Ct)
             return tmap(lambda vv, s, z: vv + (s + z) / n, v, client_sums(dg), noise)
 
@@ -481,19 +780,34 @@ def _diff2(loss, params0, batch, key, num_steps, lr, C, sg, sd, beta, R, P):
 _diff2 = jax.jit(_diff2, static_argnums=(0, 4, 11))
 
 
-def diff2_privacy(noise_multiplier_grad, noise_multiplier_diff, num_steps: int, restart_every: int,
-                  delta, orders: Sequence[int] = DEFAULT_ORDERS) -> PrivacySpent:
+def diff2_privacy(noise_multiplier_grad: float, noise_multiplier_diff: float, num_steps: int,
+                  restart_every: int, delta: float, orders: Sequence[int] = DEFAULT_ORDERS) -> PrivacySpent:
     """``(ε, δ)`` of :func:`diff2`: every round is a full-batch Gaussian mechanism
     (sensitivity ``C`` resp. ``C_t`` of the released sum), so the RDP is
-    ``α/2 · (T_g/σ_g² + T_d/σ_d²)`` with ``T_g = ⌈T/R⌉`` restarts and ``T_d = T − T_g``."""
-    require_positive("noise_multiplier_grad", noise_multiplier_grad)
-    require_positive("noise_multiplier_diff", noise_multiplier_diff)
+    ``α/2 · (T_g/σ_g² + T_d/σ_d²)`` with ``T_g = ⌈T/R⌉`` restarts and ``T_d = T − T_g``.
+
+    Args:
+      noise_multiplier_grad: ``σ_g > 0`` of the restart rounds.
+      noise_multiplier_diff: ``σ_d > 0`` of the difference rounds.
+      num_steps: ``T ≥ 1``.
+      restart_every: ``R ≥ 1``.
+      delta: ``δ ∈ (0, 1)``.
+      orders: non-empty integers ``α ≥ 2``.
+
+    Returns:
+      A :class:`PrivacySpent`.
+
+    Raises:
+      TypeError, ValueError: any argument out of its range, non-numeric or traced.
+    """
+    sg = _host_positive("noise_multiplier_grad", noise_multiplier_grad)
+    sd = _host_positive("noise_multiplier_diff", noise_multiplier_diff)
     require_int("num_steps", num_steps, minimum=1)
     require_int("restart_every", restart_every, minimum=1)
-    _check_delta(delta)
+    d = _check_delta(delta)
     a = _check_orders(orders)
     Tg = -(-num_steps // restart_every)
     Td = num_steps - Tg
-    rdp = Tg * rdp_gaussian(noise_multiplier_grad, a) + Td * rdp_gaussian(noise_multiplier_diff, a)
-    eps, order = rdp_to_epsilon(a, rdp, delta)
-    return PrivacySpent(eps, float(delta), order, a, rdp)
+    rdp = Tg * rdp_gaussian(sg, a) + Td * rdp_gaussian(sd, a)
+    eps, order = rdp_to_epsilon(a, rdp, d)
+    return PrivacySpent(eps, d, order, a, rdp)
