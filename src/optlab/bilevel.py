@@ -982,6 +982,8 @@ def hoag(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr, steps: int
     doubled, otherwise ``L`` shrinks by 0.9; ``adapt_step=False`` keeps the step
     fixed (plain inexact hypergradient descent). Default ``ε_k = 0.1·(k+1)^{−1.1}``
     (summable, as the convergence theorem asks). ``inner_lr`` may be a callable of θ.
+    If θ becomes non-finite (a fixed step far too large), the loop stops there and
+    the trace ends with that non-finite θ.
 
     Args:
       inner, outer: the losses (hashable callables). theta0: finite scalar or 1-D.
@@ -1035,6 +1037,8 @@ def hoag(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr, steps: int
         out["iters"].append(total)
         out["tols"].append(eps)
         out["steps"].append(1.0 / L)
+        if not np.all(np.isfinite(theta)):  # diverged (step too large): stop, say so by θ
+            break
     return InexactTrace(theta, np.asarray(out["thetas"]), np.asarray(out["vals"]),
                         np.asarray(out["iters"]), np.asarray(out["tols"]),
                         np.asarray(out["steps"]))
