@@ -88,6 +88,11 @@ def as_float_array(
         arr = x if jnp.issubdtype(x.dtype, jnp.floating) else x.astype(_float_dtype())
     else:
         host = _as_numpy(x, name)
+        # Check the concrete value itself: inside a trace, jnp.asarray(host) is a tracer.
+        if ndim is not None:
+            require_ndim(name, host, ndim)
+        if finite:
+            require_finite(name, host)
         if np.issubdtype(host.dtype, np.floating) and isinstance(x, jax.Array):
             arr = x
         elif np.issubdtype(host.dtype, np.floating):
