@@ -73,8 +73,13 @@ test: $(STAMP) system-deps
 	$(PYTEST) tests/test_labs.py -n 2 --dist loadgroup
 	$(MAKE) --no-print-directory -j2 -O _nbval _browser-tests
 
+# One process per test module: in one process for the whole suite, XLA's CPU compiler
+# segfaulted (backend_compile_and_load, in tests/test_privacy.py, after ~3,500 tests and
+# thousands of compiled programs, jax 0.10.2); each module alone passes.
+UNIT_MODULES = $(filter-out tests/test_labs.py tests/test_book_browser.py,$(sort $(wildcard tests/test_*.py)))
 _unit-tests: $(STAMP)
-	$(PYTEST) tests --ignore=tests/test_labs.py --ignore=tests/test_book_browser.py
+	@status=0; for f in $(UNIT_MODULES); do $(PYTEST) -q $$f || status=1; done; \
+	  if [ $$status = 0 ]; then echo "unit tests: every module passed"; else echo "unit tests: FAILED"; fi; exit $$status
 
 _nbval: $(STAMP)
 	$(PYTEST) book labs --nbval-lax --nbval-current-env --nbval-cell-timeout=60
