@@ -8,8 +8,7 @@
   needs float64 (identities to 1e-8 and beyond) asks for the ``x64`` fixture, or
   uses ``with jax.enable_x64(True):`` around the part that needs it.  No test module
   switches float64 on globally.
-* JAX's persistent compilation cache is not used: on CPU (jax 0.10.2) a cache write
-  segfaulted a fresh run (see the Makefile).
+* JAX's persistent compilation cache is not used for now (see the Makefile).
 """
 
 from __future__ import annotations
