@@ -30,6 +30,8 @@ __all__ = [
     "require_callable",
     "require_key",
     "as_float_array",
+    "require_positive_scalar",
+    "require_nonnegative_scalar",
 ]
 
 
@@ -250,3 +252,23 @@ def require_int(name: str, value: Any, *, minimum: int | None = None) -> None:
         raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
     if minimum is not None and value < minimum:
         raise ValueError(f"{name} must be at least {minimum}, got {value}")
+
+
+def require_positive_scalar(name: str, value: Any) -> None:
+    """A finite, strictly positive scalar (checked when concrete)."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    arr = as_float_array(name, value)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a positive scalar, got shape {tuple(arr.shape)}")
+    require_positive(name, value)
+
+
+def require_nonnegative_scalar(name: str, value: Any) -> None:
+    """A finite, non-negative scalar (checked when concrete)."""
+    if isinstance(value, jax.core.Tracer):
+        return
+    arr = as_float_array(name, value)
+    if arr.ndim != 0:
+        raise ValueError(f"{name} must be a non-negative scalar, got shape {tuple(arr.shape)}")
+    require_nonnegative(name, value)

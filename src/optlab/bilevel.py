@@ -51,6 +51,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import require_nonnegative_scalar as _nonneg_scalar
+from ._checks import require_positive_scalar as _pos_scalar
 from ._checks import (
     as_float_array,
     is_concrete,
@@ -114,26 +116,6 @@ def _vec(name: str, x: Any) -> jax.Array:
 
 def _theta(theta: Any, name: str = "theta") -> jax.Array:
     return _array(name, theta, ndim=(0, 1))
-
-
-def _pos_scalar(name: str, value: Any) -> None:
-    """A finite, strictly positive scalar (checked when concrete)."""
-    if isinstance(value, jax.core.Tracer):
-        return
-    arr = as_float_array(name, value)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a positive scalar, got shape {tuple(arr.shape)}")
-    require_positive(name, value)
-
-
-def _nonneg_scalar(name: str, value: Any) -> None:
-    """A finite, non-negative scalar (checked when concrete)."""
-    if isinstance(value, jax.core.Tracer):
-        return
-    arr = as_float_array(name, value)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a non-negative scalar, got shape {tuple(arr.shape)}")
-    require_nonnegative(name, value)
 
 
 def _loss(name: str, fn: Any) -> None:

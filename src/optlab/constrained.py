@@ -36,6 +36,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._checks import require_nonnegative_scalar as _nonneg_scalar
+from ._checks import require_positive_scalar as _pos_scalar
 from ._checks import (
     as_float_array,
     require_finite,
@@ -128,26 +130,6 @@ def _static_callable(name: str, f: Any) -> None:
     except TypeError:
         raise TypeError(f"{name} must be hashable (it is a static argument of a jitted solver); "
                         f"got an unhashable {type(f).__name__}: wrap it in a plain function") from None
-
-
-def _pos_scalar(name: str, value: Any) -> None:
-    """A finite, strictly positive scalar (checked when concrete)."""
-    if isinstance(value, jax.core.Tracer):
-        return
-    arr = as_float_array(name, value)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a positive scalar, got shape {tuple(arr.shape)}")
-    require_positive(name, value)
-
-
-def _nonneg_scalar(name: str, value: Any) -> None:
-    """A finite, non-negative scalar (checked when concrete)."""
-    if isinstance(value, jax.core.Tracer):
-        return
-    arr = as_float_array(name, value)
-    if arr.ndim != 0:
-        raise ValueError(f"{name} must be a non-negative scalar, got shape {tuple(arr.shape)}")
-    require_nonnegative(name, value)
 
 
 # ---------------------------------------------------------------------------
