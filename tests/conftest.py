@@ -8,7 +8,8 @@
   needs float64 (identities to 1e-8 and beyond) asks for the ``x64`` fixture, or
   uses ``with jax.enable_x64(True):`` around the part that needs it.  No test module
   switches float64 on globally.
-* JAX's persistent compilation cache is not used for now (see the Makefile).
+* JAX's persistent compilation cache lives in ``_build/jax-cache`` (set by the
+  Makefile through ``JAX_COMPILATION_CACHE_DIR``; set here too for a bare ``pytest``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow],
 )
 settings.load_profile(os.environ.get("OPTLAB_HYPOTHESIS_PROFILE", "ci"))
+
+if not jax.config.jax_compilation_cache_dir:
+    jax.config.update("jax_compilation_cache_dir", str(ROOT / "_build" / "jax-cache"))
 
 
 

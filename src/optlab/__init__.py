@@ -17,32 +17,35 @@ hyperparameter learning), :mod:`optlab.landscape` (neural collapse, sharpness, i
 its accountant), :mod:`optlab.viz` (plotly figures).
 """
 
-from . import (
-    accel,
-    adaptive,
-    bilevel,
-    constrained,
-    distributed,
-    first_order,
-    landscape,
-    lipschitz,
-    minimax,
-    online,
-    ot,
-    privacy,
-    problems,
-    rl,
-    runner,
-    second_order,
-    smoothing,
-    stochastic,
-    zeroth_order,
+import importlib
+from importlib.metadata import PackageNotFoundError, version
+
+try:  # the version is declared once, in pyproject.toml
+    __version__ = version("optlab")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree that is not installed
+    __version__ = "0+unknown"
+
+_SUBMODULES = (
+    "accel", "adaptive", "bilevel", "constrained", "distributed", "first_order", "landscape",
+    "lipschitz", "minimax", "online", "ot", "privacy", "problems", "rl", "runner",
+    "second_order", "smoothing", "stochastic", "viz", "zeroth_order",
 )
 
-__version__ = "0.1.0"
+__all__ = [*_SUBMODULES, "__version__"]
 
-__all__ = [
-    "accel", "adaptive", "bilevel", "constrained", "distributed", "first_order", "landscape", "lipschitz",
-    "minimax", "online", "ot", "privacy", "problems", "rl", "runner", "second_order", "smoothing",
-    "stochastic", "zeroth_order", "__version__",
-]
+
+def __getattr__(name: str):
+    """Import a topic module on first use (``optlab.ot`` after ``import optlab``).
+
+    A chapter that uses two modules does not pay for importing the other seventeen
+    (SciPy's statistics, plotly) at start-up.
+    """
+    if name in _SUBMODULES:
+        module = importlib.import_module(f"{__name__}.{name}")
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_SUBMODULES])
