@@ -23,8 +23,8 @@ class PlotlyMimeRenderer:
     def handle_mime(renderer, data, inline):
         if data.mime_type != PLOTLY_MIME:
             return None
-        from docutils import nodes
         import plotly.io as pio
+        from docutils import nodes
 
         fig = dict(data.content)
         config = fig.pop("config", None) or {"displaylogo": False, "responsive": True}

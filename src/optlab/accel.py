@@ -24,7 +24,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -36,9 +37,7 @@ from . import runner as _runner
 from .first_order import (
     ScalarOrSchedule,
     _at,
-    _check_choice,
     _check_finite_scalar,
-    _check_flag,
     _check_in_unit_interval,
     _check_momentum,
     _check_positive_or_inf,

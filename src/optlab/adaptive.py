@@ -40,7 +40,6 @@ from . import runner as _runner
 from .first_order import (
     ScalarOrSchedule,
     _at,
-    _check_choice,
     _check_flag,
     _check_in_unit_interval,
     _check_nonnegative_scalar,

@@ -45,14 +45,13 @@ application to hyperparameter learning".
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import require_nonnegative_scalar as _nonneg_scalar
-from ._checks import require_positive_scalar as _pos_scalar
 from ._checks import (
     as_float_array,
     is_concrete,
@@ -60,9 +59,10 @@ from ._checks import (
     require_finite,
     require_int,
     require_key,
-    require_nonnegative,
     require_positive,
 )
+from ._checks import require_nonnegative_scalar as _nonneg_scalar
+from ._checks import require_positive_scalar as _pos_scalar
 
 __all__ = [
     "ridge_losses",
@@ -179,7 +179,7 @@ def _inner_hessian(inner, w, theta):
     return jax.hessian(inner, argnums=0)(w, theta)
 
 
-def check_inner_hessian(inner: Loss, w: Any, theta: Any, *, rtol: Optional[float] = None,
+def check_inner_hessian(inner: Loss, w: Any, theta: Any, *, rtol: float | None = None,
                         max_dim: int = 2000) -> None:
     """Raise a clear error when ``H = ∇²_ww g(w, θ)`` is singular or indefinite.
 
@@ -757,7 +757,7 @@ class BilevelTrace(NamedTuple):
 
 def hypergradient_descent(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, method: str = "implicit",
                           outer_lr: float, steps: int, inner_steps: int, inner_lr: float,
-                          lam: float = 10.0, lam_max: Optional[float] = None,
+                          lam: float = 10.0, lam_max: float | None = None,
                           lam_growth: float = 0.0, cg_iters: int = 20,
                           tol: float = 1e-3) -> BilevelTrace:
     """Warm-started bilevel gradient descent inside ``lax.scan``.

@@ -30,25 +30,26 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import require_nonnegative_scalar as _nonneg_scalar
-from ._checks import require_positive_scalar as _pos_scalar
 from ._checks import (
     as_float_array,
-    require_finite,
     is_concrete,
     require_callable,
+    require_finite,
     require_int,
     require_key,
     require_nonnegative,
     require_positive,
     require_shape,
 )
+from ._checks import require_nonnegative_scalar as _nonneg_scalar
+from ._checks import require_positive_scalar as _pos_scalar
 
 __all__ = [
     "Simplex", "L1Ball", "L2Ball", "Box", "SpectralBall", "NuclearBall",
@@ -631,7 +632,7 @@ _FW_STEPS = ("open_loop", "short")
 
 
 def frank_wolfe(f: Callable, cset: _Set, x0: Any, num_iters: int, *,
-                step: str = "open_loop", L: Optional[float] = None,
+                step: str = "open_loop", L: float | None = None,
                 tol: float = 1e-6) -> FWOutput:
     """Frank–Wolfe: ``s_t = lmo(∇f(x_t))``, ``x_{t+1} = x_t + γ_t(s_t − x_t)``.
 
@@ -1151,7 +1152,7 @@ _EAL_ACCURACY = ("exact", "fixed", "tightening")
 
 def exact_al_sketch(f: Callable, c: Callable, x0: Any, key: jax.Array, *, lam0: Any = None,
                     num_iters: int = 30, accuracy: str = "tightening", theta: float = 0.1,
-                    mu: float = 10.0, eta: float = 0.1, sketch_size: Optional[int] = None,
+                    mu: float = 10.0, eta: float = 0.1, sketch_size: int | None = None,
                     max_inner: int = 5000, tol: float = 1e-11) -> ExactALOutput:
     r"""Newton–KKT steps for ``min f s.t. c(x) = 0`` with a line search on the *exact*
     augmented Lagrangian (Hong, Na, Mahoney, Kolar 2023)

@@ -32,13 +32,14 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
-from jax.sharding import Mesh, PartitionSpec as P
+from jax.sharding import Mesh
+from jax.sharding import PartitionSpec as P
 
 from ._checks import (
     as_float_array,
@@ -80,7 +81,7 @@ class TopK:
     def __post_init__(self):
         require_int("k", self.k, minimum=1)
 
-    def __call__(self, v: Array, key: Optional[Array] = None) -> Array:
+    def __call__(self, v: Array, key: Array | None = None) -> Array:
         """``C(v)`` for a 1-D ``v`` (``key`` is ignored). Raises TypeError/ValueError for a
         non-numeric or non-1-D ``v``."""
         v = _vector(v)
@@ -115,7 +116,7 @@ class RandK:
         if not isinstance(self.scaled, (bool, np.bool_)):
             raise TypeError(f"scaled must be a bool, got {type(self.scaled).__name__}")
 
-    def __call__(self, v: Array, key: Optional[Array] = None) -> Array:
+    def __call__(self, v: Array, key: Array | None = None) -> Array:
         """``C(v)`` for a 1-D ``v`` with the shared ``key``. Raises TypeError for a missing or
         integer key, TypeError/ValueError for a non-numeric or non-1-D ``v``."""
         if key is None:
@@ -149,7 +150,7 @@ class RandK:
 class Identity:
     """No compression: sends all ``d`` floats."""
 
-    def __call__(self, v: Array, key: Optional[Array] = None) -> Array:
+    def __call__(self, v: Array, key: Array | None = None) -> Array:
         """``v`` itself (as a 1-D float array)."""
         return _vector(v)
 
@@ -406,9 +407,9 @@ def _validate(method, problem, compressor, step, num_steps, eta, tau, tol):
                              "Top-k is biased (MASHA2 handles contractive compressors)")
 
 
-def run(method: str, problem: LinearProblem, compressor, step: float, num_steps: int, *, key: Optional[Array] = None,
-        x0: Optional[Array] = None, eta: float = 0.1, tau: float = 0.1, tol: float = 1e-8,
-        mesh: Optional[Mesh] = None) -> CompressedTrace:
+def run(method: str, problem: LinearProblem, compressor, step: float, num_steps: int, *, key: Array | None = None,
+        x0: Array | None = None, eta: float = 0.1, tau: float = 0.1, tol: float = 1e-8,
+        mesh: Mesh | None = None) -> CompressedTrace:
     """Run ``method`` for ``num_steps`` rounds with the workers sharded over ``mesh``.
 
     ``step`` is γ; ``eta`` is EControl's feedback strength η; ``tau`` is MASHA1's probability

@@ -15,7 +15,8 @@ optax and run in :func:`optlab.runner.run`.  Notation of Chapter 1: step size
 
 from __future__ import annotations
 
-from typing import Any, Callable, NamedTuple, Union
+from collections.abc import Callable
+from typing import Any, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp

@@ -25,8 +25,9 @@ orthogonal layers (Lai et al., 2025), fast bounds for residual blocks (Hu et al.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp

@@ -29,7 +29,8 @@ competitive gradient optimization; Small-Gain Nash certificates.
 from __future__ import annotations
 
 import functools
-from typing import Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -44,7 +45,6 @@ from ._checks import (
     require_in_range,
     require_int,
     require_key,
-    require_ndim,
     require_nonnegative,
     require_positive,
 )
@@ -104,7 +104,7 @@ class MinimaxOutput(NamedTuple):
     residuals: jax.Array
     converged: jax.Array
     oracle_calls: jax.Array
-    iterates: Optional[jax.Array] = None
+    iterates: jax.Array | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -115,7 +115,7 @@ class MinimaxOutput(NamedTuple):
 class AffineOperator:
     """``F(z) = M z + q`` on ``ℝᵈ``; ``n_x`` splits ``z = (x, y)`` for games."""
 
-    def __init__(self, M, q=None, n_x: Optional[int] = None):
+    def __init__(self, M, q=None, n_x: int | None = None):
         M = as_float_array("M", M, ndim=2)
         if M.shape[0] != M.shape[1] or M.shape[0] < 1:
             raise ValueError(f"M must be a non-empty square matrix, got shape {tuple(M.shape)}")
@@ -490,7 +490,7 @@ _METHOD_DOC = """
 
 
 def gda(F: Callable, z0, step, num_steps: int, *, alternating: bool = False,
-        n_x: Optional[int] = None, tol: float = 1e-6, return_iterates: bool = False
+        n_x: int | None = None, tol: float = 1e-6, return_iterates: bool = False
         ) -> MinimaxOutput:
     z0 = _validate(F, z0, step, num_steps, tol)
     if alternating:

@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -50,7 +51,6 @@ from ._checks import (
     require_in_range,
     require_int,
     require_key,
-    require_ndim,
     require_nonnegative,
     require_positive,
     require_probability_vector,
@@ -618,7 +618,7 @@ def _experts_regret(learner_losses, losses):
     return jnp.cumsum(learner_losses) - jnp.min(jnp.cumsum(losses, axis=0), axis=1)
 
 
-def hedge(losses: Array, eta: Any, *, prior: Optional[Array] = None) -> ExpertsResult:
+def hedge(losses: Array, eta: Any, *, prior: Array | None = None) -> ExpertsResult:
     """Hedge / exponential weights: entropic OMD on the simplex (Freund & Schapire 1997).
 
     ``p_t ∝ π ⊙ exp(−η L_{t−1})`` with ``L_{t−1} = Σ_{s<t} ℓ_s`` (a softmax of the
@@ -635,7 +635,7 @@ def hedge(losses: Array, eta: Any, *, prior: Optional[Array] = None) -> ExpertsR
 
 
 def optimistic_hedge(losses: Array, eta: Any, *, hints: Any = "last",
-                     prior: Optional[Array] = None) -> ExpertsResult:
+                     prior: Array | None = None) -> ExpertsResult:
     """Optimistic Hedge: ``p_t ∝ π ⊙ exp(−η (L_{t−1} + m_t))`` with a hint ``m_t``.
 
     ``hints="last"`` uses ``m_t = ℓ_{t−1}``; an array ``(T, n)`` gives the hints
@@ -853,7 +853,7 @@ def _sor_matrices(A, b, omega):
 
 
 def sor(A: Array, b: Array, omega: Any, *, tol: float = 1e-4, max_iter: int = 500,
-        x0: Optional[Array] = None) -> SORResult:
+        x0: Array | None = None) -> SORResult:
     """Successive over-relaxation for ``Ax = b`` until ``‖b − Ax‖ ≤ tol‖b‖``.
 
     The default ``tol = 1e-4`` stays well above float32's residual floor

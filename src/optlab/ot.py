@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -91,7 +91,7 @@ def _lse_block(z, eps, shift):
 class _GeometryBase:
     """Shared lazy operations; subclasses provide ``cost_block(rows, cols)``."""
 
-    batch_size: Optional[int] = None
+    batch_size: int | None = None
 
     # -- interface ---------------------------------------------------------
     @property
@@ -105,7 +105,7 @@ class _GeometryBase:
     def _row_chunks(self, fn, n_rows: int):
         """Apply ``fn(start, size)`` over row blocks and concatenate (memory O(B·m))."""
         B = self.batch_size
-        if B is None or B >= n_rows:
+        if B is None or n_rows <= B:
             return fn(0, n_rows)
         n_blocks = -(-n_rows // B)
 
@@ -191,7 +191,7 @@ class PointCloud(_GeometryBase):
     """
 
     def __init__(self, x: Any, y: Any, *, power: float = 2.0, scale: Any = 1.0,
-                 batch_size: Optional[int] = None):
+                 batch_size: int | None = None):
         """Args:
           x, y: ``(n, d)`` and ``(m, d)`` finite point clouds.
           power: exponent ``p > 0`` of the cost (a Python number: it is static).
@@ -259,7 +259,7 @@ class PointCloud(_GeometryBase):
 
     def _pad(self, z, size):
         B = self.batch_size
-        if B is None or B >= z.shape[0]:
+        if B is None or z.shape[0] <= B:
             return z
         n_blocks = -(-z.shape[0] // B)
         return jnp.pad(z, ((0, n_blocks * B - z.shape[0]), (0, 0)))
@@ -995,7 +995,7 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
         L0 = jnp.dot(f_fin(f), a, precision=hi) + jnp.dot(f_fin(g), b, precision=hi) \
             - eps * jnp.sum(r)
         # sparsify: keep P_ij >= threshold * max P (the largest entries of the plan)
-        Ps = jnp.where(P >= threshold * jnp.max(P), P, 0.0)
+        Ps = jnp.where(threshold * jnp.max(P) <= P, P, 0.0)
         dens = dens.at[k].set(jnp.mean(Ps > 0))
         # zero-weight rows/columns are not variables: identity block, zero gradient
         rr, cc = jnp.where(a > 0, r, 1.0), jnp.where(b > 0, c, 1.0)
@@ -1084,7 +1084,7 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
 
 def sinkhorn_newton_sparse(geom: Any, a: Any = None, b: Any = None, eps: Any = 1e-2, *,
                            warmup: int = 20, threshold: float = 1e-6, tol: float = 1e-9,
-                           max_newton: int = 300, cg_tol: Optional[float] = None,
+                           max_newton: int = 300, cg_tol: float | None = None,
                            cg_maxiter: int = 1000, max_backtracks: int = 30) -> SNSOutput:
     r"""Sinkhorn-Newton-Sparse (Tang et al. 2024).
 
@@ -1357,7 +1357,7 @@ def sparse_ot(C: Any, a: Any = None, b: Any = None, *, k: int, gamma: float = 1e
 # ---------------------------------------------------------------------------
 
 def sinkhorn_attention(q: jax.Array, k: jax.Array, v: jax.Array, *, num_iters: int = 3,
-                       temperature: Optional[float] = None) -> jax.Array:
+                       temperature: float | None = None) -> jax.Array:
     r"""Doubly stochastic (Sinkformer) attention ``A V``.
 
     ``A = Sinkhorn(exp(Q Kᵀ / τ))`` with ``num_iters`` alternating normalisations

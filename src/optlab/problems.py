@@ -12,13 +12,13 @@ them.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Optional
-
-from jax.tree_util import Partial
+from collections.abc import Callable
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.tree_util import Partial
 
 from . import _checks
 
@@ -65,13 +65,13 @@ class Problem:
     name: str
     value: Callable[[Array], Array]
     dim: int
-    L: Optional[float] = None
-    mu: Optional[float] = None
-    x_star: Optional[Array] = None
-    f_star: Optional[float] = None
-    x0: Optional[Array] = None
-    n_samples: Optional[int] = None
-    sample_value: Optional[Callable[[Array, Array], Array]] = None
+    L: float | None = None
+    mu: float | None = None
+    x_star: Array | None = None
+    f_star: float | None = None
+    x0: Array | None = None
+    n_samples: int | None = None
+    sample_value: Callable[[Array, Array], Array] | None = None
 
     def __post_init__(self):
         if not isinstance(self.name, str):
@@ -101,7 +101,7 @@ class Problem:
         return jax.grad(self.sample_value)(x, idx)
 
     @property
-    def condition_number(self) -> Optional[float]:
+    def condition_number(self) -> float | None:
         if self.L is None or not self.mu:
             return None
         return self.L / self.mu

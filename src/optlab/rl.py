@@ -33,7 +33,7 @@ A (stochastic) policy is an ``S × A`` matrix ``π`` with rows on the simplex.
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple, Optional
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -44,10 +44,10 @@ from ._checks import (
     is_concrete,
     require_in_range,
     require_int,
+    require_key,
     require_nonnegative,
     require_positive,
     require_probability_vector,
-    require_key,
     require_shape,
 )
 
@@ -161,7 +161,7 @@ class MDP(_MDPFields):
             rho = rho.astype(dt)
         return super().__new__(cls, P, r, gamma, rho)
 
-    def _replace(self, **kwargs) -> "MDP":
+    def _replace(self, **kwargs) -> MDP:
         """A copy with some fields replaced, validated again."""
         fields = self._asdict()
         unknown = set(kwargs) - set(fields)
@@ -311,7 +311,7 @@ def _random_mdp_arrays(key, n_states, n_actions, sparsity):
     kP, kr, km = jax.random.split(key, 3)
     P = jax.random.exponential(kP, (n_states, n_actions, n_states))
     mask = jax.random.uniform(km, P.shape) >= sparsity
-    mask = mask | (P == P.max(axis=2, keepdims=True))
+    mask = mask | (P.max(axis=2, keepdims=True) == P)
     P = jnp.where(mask, P, 0.0)
     P = P / P.sum(axis=2, keepdims=True)
     r = jax.random.uniform(kr, (n_states, n_actions))
@@ -771,7 +771,7 @@ class _LQRFields(NamedTuple):
     noise: float
     x0_std: float
     gamma: float
-    horizon: Optional[int]
+    horizon: int | None
 
 
 class LQR(_LQRFields):
@@ -792,7 +792,7 @@ class LQR(_LQRFields):
     __slots__ = ()
 
     def __new__(cls, a=0.8, b=0.5, q=1.0, R=0.1, sigma=0.5, noise=0.1, x0_std=1.0,
-                gamma=0.9, horizon: Optional[int] = 20):
+                gamma=0.9, horizon: int | None = 20):
         vals = {}
         for name, v in (("a", a), ("b", b), ("q", q), ("R", R), ("sigma", sigma),
                         ("noise", noise), ("x0_std", x0_std), ("gamma", gamma)):
@@ -809,7 +809,7 @@ class LQR(_LQRFields):
             horizon = int(horizon)
         return super().__new__(cls, *vals.values(), horizon)
 
-    def _replace(self, **kwargs) -> "LQR":
+    def _replace(self, **kwargs) -> LQR:
         """A copy with some fields replaced, validated again."""
         fields = self._asdict()
         unknown = set(kwargs) - set(fields)

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import functools
 import types
-from typing import Any, Callable, NamedTuple, Optional
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -161,7 +162,7 @@ def _merge(static: Any, dynamic: list) -> Any:
 
 
 # --------------------------------------------------------------------------- the loop
-def _validate(problem: Problem, x0: Array, num_steps: int, batch_size: Optional[int]) -> jax.Array:
+def _validate(problem: Problem, x0: Array, num_steps: int, batch_size: int | None) -> jax.Array:
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be an optlab.problems.Problem, got {type(problem).__name__}")
     _checks.require_int("num_steps", num_steps, minimum=1)
@@ -189,12 +190,12 @@ def _require_optimizer(optimizer: Any) -> None:
 def _scan(
     optimizer: optax.GradientTransformation,
     value_fn: Callable,
-    sample_value: Optional[Callable],
-    n_samples: Optional[int],
+    sample_value: Callable | None,
+    n_samples: int | None,
     x0: Array,
     num_steps: int,
-    key: Optional[Array],
-    batch_size: Optional[int],
+    key: Array | None,
+    batch_size: int | None,
 ) -> Trace:
     optimizer = optax.with_extra_args_support(optimizer)
     full_value_and_grad = jax.value_and_grad(value_fn)
@@ -240,8 +241,8 @@ def run(
     x0: Array,
     num_steps: int,
     *,
-    key: Optional[Array] = None,
-    batch_size: Optional[int] = None,
+    key: Array | None = None,
+    batch_size: int | None = None,
 ) -> Trace:
     """Run ``optimizer`` on ``problem`` from ``x0`` for ``num_steps`` steps.
 
@@ -290,7 +291,7 @@ def compile_sweep(
     problem: Problem,
     num_steps: int,
     *,
-    batch_size: Optional[int] = None,
+    batch_size: int | None = None,
     with_keys: bool = False,
 ) -> Callable[..., Trace]:
     """A jitted ``(hyperparams, x0[, keys]) -> Trace`` sweep, compiled once and reusable.
@@ -351,8 +352,8 @@ def sweep(
     x0: Array,
     num_steps: int,
     *,
-    keys: Optional[Array] = None,
-    batch_size: Optional[int] = None,
+    keys: Array | None = None,
+    batch_size: int | None = None,
 ) -> Trace:
     """Run ``make_optimizer(h)`` for every ``h`` in ``hyperparams`` in one compiled call.
 

@@ -33,8 +33,9 @@ region), Maity 2025 (AuON), Gruntkowska et al. 2025 (Drop-Muon).
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -202,7 +203,7 @@ def _check_fun(fun: Callable, x: Any = None, name: str = "fun") -> None:
                          f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}")
 
 
-def _check_hessian_fn(hessian_fn: Optional[Callable], x: Array) -> None:
+def _check_hessian_fn(hessian_fn: Callable | None, x: Array) -> None:
     if hessian_fn is None:
         return
     _checks.require_callable("hessian_fn", hessian_fn)
@@ -337,9 +338,9 @@ def newton(
     x0: Array,
     num_steps: int,
     *,
-    schedule: Union[str, float] = "pure",
-    smoothness: Optional[float] = None,
-    hessian_fn: Optional[Callable[[Array], Array]] = None,
+    schedule: str | float = "pure",
+    smoothness: float | None = None,
+    hessian_fn: Callable[[Array], Array] | None = None,
     tol: float = 1e-8,
 ) -> NewtonTrace:
     """Damped Newton ``x⁺ = x − α_k ∇²f(x)⁻¹∇f(x)``.
@@ -415,7 +416,7 @@ def newton_backtracking(
     armijo: float = 1e-4,
     shrink: float = 0.5,
     max_backtracks: int = 50,
-    hessian_fn: Optional[Callable[[Array], Array]] = None,
+    hessian_fn: Callable[[Array], Array] | None = None,
     tol: float = 1e-8,
 ) -> NewtonTrace:
     """Newton direction with Armijo backtracking: the largest ``α = shrinkʲ`` with
@@ -496,7 +497,7 @@ def gradient_regularized_newton(
     num_steps: int,
     *,
     hess_lipschitz: float,
-    hessian_fn: Optional[Callable[[Array], Array]] = None,
+    hessian_fn: Callable[[Array], Array] | None = None,
     tol: float = 1e-8,
 ) -> NewtonTrace:
     """Gradient-regularised Newton ``x⁺ = x − (B(x) + √(H‖∇f(x)‖)·I)⁻¹∇f(x)``.
@@ -821,7 +822,7 @@ def thermodynamic_solve(
     num_steps: int,
     burn_in: int = 0,
     temperature: float = 1e-3,
-    x0: Optional[Array] = None,
+    x0: Array | None = None,
 ) -> TNGDResult:
     """Simulated thermodynamic linear solve (Thermodynamic Natural Gradient Descent):
     Euler–Maruyama for the Ornstein–Uhlenbeck process
@@ -1146,7 +1147,7 @@ def _scale_by_width():
 
 
 def muon(
-    learning_rate: Union[float, Callable[[Array], Array]],
+    learning_rate: float | Callable[[Array], Array],
     beta: float = 0.95,
     ns_steps: int = 5,
     ns_coeffs: Sequence[float] = MUON_COEFFS,
@@ -1213,7 +1214,7 @@ def _check_keep_prob(keep_prob: Any) -> np.ndarray:
     return probs
 
 
-def drop_layers(inner: optax.GradientTransformation, keep_prob: Union[float, Sequence[float]],
+def drop_layers(inner: optax.GradientTransformation, keep_prob: float | Sequence[float],
                 key: Array) -> optax.GradientTransformation:
     """Randomised progressive training (Drop-Muon, Gruntkowska et al. 2025): at each
     step leaf ``l`` (a layer) is updated with probability ``p_l`` and left unchanged
@@ -1254,7 +1255,7 @@ def drop_layers(inner: optax.GradientTransformation, keep_prob: Union[float, Seq
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-def drop_muon(learning_rate: float, keep_prob: Union[float, Sequence[float]], key: Array,
+def drop_muon(learning_rate: float, keep_prob: float | Sequence[float], key: Array,
               **muon_kwargs) -> optax.GradientTransformation:
     """Drop-Muon: :func:`muon` whose per-layer updates are randomly skipped (:func:`drop_layers`).
 

@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, Callable, NamedTuple, Optional, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
@@ -139,7 +140,7 @@ class _FS(NamedTuple):
     """The functions of a finite sum, rebuilt inside a compiled loop."""
 
     value: Callable
-    sample_value: Optional[Callable]
+    sample_value: Callable | None
 
     def sample_grad(self, x, idx):
         return jax.grad(self.sample_value)(x, idx)
@@ -402,7 +403,7 @@ def run_finite_sum(
     x0: Array,
     num_steps: int,
     *,
-    key: Optional[Array] = None,
+    key: Array | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
     record_every: int = 1,
@@ -565,8 +566,8 @@ def svrg(
     num_epochs: int,
     *,
     learning_rate: float,
-    key: Optional[Array] = None,
-    inner_steps: Optional[int] = None,
+    key: Array | None = None,
+    inner_steps: int | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
     record_every: int = 1,
@@ -626,8 +627,8 @@ def sarah(
     num_epochs: int,
     *,
     learning_rate: float,
-    key: Optional[Array] = None,
-    inner_steps: Optional[int] = None,
+    key: Array | None = None,
+    inner_steps: int | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
     record_every: int = 1,
@@ -704,8 +705,8 @@ def ai_sarah(
     x0: Array,
     num_epochs: int,
     *,
-    key: Optional[Array] = None,
-    inner_steps: Optional[int] = None,
+    key: Array | None = None,
+    inner_steps: int | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
     gamma: float = 1.0 / 32.0,
@@ -878,8 +879,8 @@ def run_additive_noise(
     x0: Array,
     num_steps: int,
     *,
-    key: Optional[Array] = None,
-    noise: Optional[NoiseFn] = None,
+    key: Array | None = None,
+    noise: NoiseFn | None = None,
     record_every: int = 1,
 ) -> StochasticTrace:
     """Run ``optimizer`` with the oracle ``g_k = ∇f(x_k) + ξ_k``, ``ξ_k`` i.i.d. from ``noise``.

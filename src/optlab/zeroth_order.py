@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import functools
 import itertools
-from typing import Any, Callable, NamedTuple, Optional, Union
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -195,7 +196,7 @@ def _forward_core(f, num_directions, x, key):
     return jnp.mean(dirderiv[:, None] * v, axis=0)
 
 
-def coordinate_grad(f: Callable, x: Any, key: Optional[jax.Array] = None, num_directions: int = 1,
+def coordinate_grad(f: Callable, x: Any, key: jax.Array | None = None, num_directions: int = 1,
                     smoothing: Any = 1e-3) -> jax.Array:
     r"""Deterministic central differences along the ``d`` coordinate axes (``2d``
     evaluations): ``ĝ_i = (f(x + μe_i) − f(x − μe_i))/(2μ)``.  ``key`` and
@@ -456,7 +457,7 @@ class CBOResult(NamedTuple):
 
 def cbo(f: Callable, particles: Any, key: jax.Array, *, alpha: Any = 50.0, drift: Any = 1.0,
         noise: Any = 0.7, dt: Any = 0.02, num_steps: int = 500, anisotropic: bool = True,
-        snapshot_every: Optional[int] = None) -> CBOResult:
+        snapshot_every: int | None = None) -> CBOResult:
     r"""Consensus-based optimisation (Euler–Maruyama), inside ``lax.scan``:
 
     ``x_i ← x_i − λ dt (x_i − v_α) + σ √dt D_i ξ_i``,  ``ξ_i ∼ N(0, I)``,
@@ -612,7 +613,7 @@ def _sample(key, logits, num_samples, distribution):
 
 def reinforce_grad(f: Callable, logits: Any, key: jax.Array, num_samples: int = 1, *,
                    distribution: str = "bernoulli",
-                   baseline: Union[str, float] = "none") -> jax.Array:
+                   baseline: str | float = "none") -> jax.Array:
     r"""Score-function (REINFORCE) estimate of ``∇_θ E f(z)`` (Williams 1992):
     ``ĝ = (1/S) Σ_s (f(z_s) − b_s) ∇_θ log p_θ(z_s)`` with ``∇_θ log p_θ(z) = z − p``
     for both Bernoulli logits and softmax logits.

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Optional, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
@@ -15,7 +16,7 @@ __all__ = ["penalty_landscape", "simplex_trajectories", "load_balance_figure", "
 
 def penalty_landscape(f: Callable, c: Callable, mus: Sequence[float], *, lams: Any = None,
                       xs: Any = None, x_star: Any = None, xlim=(-2.0, 2.0), ylim=(-2.0, 2.0),
-                      resolution: int = 70, title: Optional[str] = None, height: int = 520):
+                      resolution: int = 70, title: str | None = None, height: int = 520):
     """Level sets of ``f + λ_kᵀc + (μ_k/2)‖c‖²`` on a 2-D grid, one slider step per ``k``
     (``lams=None``: the quadratic penalty, λ = 0), with the constraint curve ``c = 0``
     (static), the subproblem minimiser ``xs[k]`` and the solution ``x_star``.
@@ -65,8 +66,8 @@ def _bary(P: np.ndarray) -> np.ndarray:
     return np.asarray(P, dtype=float) @ V
 
 
-def simplex_trajectories(trajectories: Mapping[str, Any], *, f: Optional[Callable] = None,
-                         x_star: Any = None, resolution: int = 60, title: Optional[str] = None,
+def simplex_trajectories(trajectories: Mapping[str, Any], *, f: Callable | None = None,
+                         x_star: Any = None, resolution: int = 60, title: str | None = None,
                          height: int = 500):
     """Iterates on the probability simplex of ℝ³ drawn in barycentric coordinates,
     with the level sets of ``f`` (optional) and the solution ``x_star``."""
@@ -105,7 +106,7 @@ def simplex_trajectories(trajectories: Mapping[str, Any], *, f: Optional[Callabl
 
 
 def load_balance_figure(loads: Any, duals: Any, step_sizes: Sequence[float], *,
-                        lp_value: float, title: Optional[str] = None, height: int = 460):
+                        lp_value: float, title: str | None = None, height: int = 460):
     """Left: max/mean expert load against the step; right: the dual gap
     ``D(b_t) − LP*`` (log scale). One slider step per bias step size ``u``.
     ``loads``: ``(U, T, E)``, ``duals``: ``(U, T)``."""
@@ -136,7 +137,7 @@ def load_balance_figure(loads: Any, duals: Any, step_sizes: Sequence[float], *,
 
 def relu_fits(t_data: Any, y_data: Any, t_grid: Any, convex_fit: Any, nonconvex_fits: Any,
               nonconvex_values: Sequence[float], convex_value: float, *,
-              title: Optional[str] = None, height: int = 460):
+              title: str | None = None, height: int = 460):
     """Data, the network rebuilt from the convex solution (static) and one
     nonconvex GD fit per slider step (labelled with its final objective)."""
     static = [go.Scatter(x=np.asarray(t_data), y=np.asarray(y_data), mode="markers",

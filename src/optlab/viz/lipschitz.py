@@ -6,7 +6,8 @@ precomputed sweeps. LOWER bounds are drawn dashed, UPPER bounds solid.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go

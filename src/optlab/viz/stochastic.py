@@ -7,7 +7,8 @@ static book.  Curves are downsampled to at most ``max_points`` points.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
