@@ -205,17 +205,13 @@ def require_ndim(name: str, x: Any, ndim: int | Sequence[int]) -> None:
     actual = jnp.ndim(x)
     if actual not in allowed:
         want = " or ".join(str(a) for a in allowed)
-        raise ValueError(
-            f"{name} must be a {want}-D array, got shape {tuple(jnp.shape(x))}"
-        )
+        raise ValueError(f"{name} must be a {want}-D array, got shape {tuple(jnp.shape(x))}")
 
 
 def require_shape(name: str, x: Any, shape: Sequence[int | None]) -> None:
     """Raise unless ``x.shape`` matches ``shape`` (``None`` matches any size)."""
     actual = tuple(jnp.shape(x))
-    if len(actual) != len(shape) or any(
-        s is not None and s != a for s, a in zip(shape, actual)
-    ):
+    if len(actual) != len(shape) or any(s is not None and s != a for s, a in zip(shape, actual, strict=True)):
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} must have shape {want}, got {actual}")
 
@@ -228,9 +224,7 @@ def require_same_shape(name_a: str, a: Any, name_b: str, b: Any) -> None:
         raise ValueError(f"{name_a} and {name_b} must have the same shape, got {sa} and {sb}")
 
 
-def require_probability_vector(
-    name: str, p: Any, *, total: float | None = 1.0, atol: float = 1e-6
-) -> None:
+def require_probability_vector(name: str, p: Any, *, total: float | None = 1.0, atol: float = 1e-6) -> None:
     """Raise unless ``p`` is a 1-D non-negative vector summing to ``total``.
 
     ``total=None`` skips the sum check (only non-negativity and finiteness).

@@ -16,8 +16,11 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 class PlotlyMimeRenderer:
     """myst-nb ``MimeRenderPlugin`` for plotly JSON outputs."""
 
-    mime_priority_overrides = [("html", PLOTLY_MIME, 5), ("dirhtml", PLOTLY_MIME, 5),
-                               ("singlehtml", PLOTLY_MIME, 5)]
+    mime_priority_overrides = [
+        ("html", PLOTLY_MIME, 5),
+        ("dirhtml", PLOTLY_MIME, 5),
+        ("singlehtml", PLOTLY_MIME, 5),
+    ]
 
     @staticmethod
     def handle_mime(renderer, data, inline):
@@ -28,6 +31,7 @@ class PlotlyMimeRenderer:
 
         fig = dict(data.content)
         config = fig.pop("config", None) or {"displaylogo": False, "responsive": True}
-        html = pio.to_html(fig, include_plotlyjs=False, include_mathjax=False,
-                           full_html=False, config=config, validate=False)
+        html = pio.to_html(
+            fig, include_plotlyjs=False, include_mathjax=False, full_html=False, config=config, validate=False
+        )
         return [nodes.raw(text=html, format="html", classes=["output", "text_html", "plotly"])]

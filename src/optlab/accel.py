@@ -69,8 +69,10 @@ _tmap = jax.tree_util.tree_map
 
 
 def _vdot(a, b):
-    return sum(jnp.vdot(x, y).real for x, y in zip(jax.tree_util.tree_leaves(a),
-                                                    jax.tree_util.tree_leaves(b)))
+    return sum(
+        jnp.vdot(x, y).real
+        for x, y in zip(jax.tree_util.tree_leaves(a), jax.tree_util.tree_leaves(b), strict=False)
+    )
 
 
 def _check_L_mu(L, mu):
@@ -110,8 +112,13 @@ def triple_momentum_params(L: float, mu: float) -> dict:
     if not _checks.is_concrete((L, mu)):  # traced: the same formulas in jnp
         rho = 1.0 - jnp.sqrt(mu / L)
         delta = jnp.where(rho > 0, rho**2 / jnp.where(rho > 0, 1 - rho**2, 1.0), 0.0)
-        return dict(alpha=(1 + rho) / L, beta=rho**2 / (2 - rho),
-                    gamma=rho**2 / ((1 + rho) * (2 - rho)), delta=delta, rho=rho)
+        return dict(
+            alpha=(1 + rho) / L,
+            beta=rho**2 / (2 - rho),
+            gamma=rho**2 / ((1 + rho) * (2 - rho)),
+            delta=delta,
+            rho=rho,
+        )
     L, mu = float(L), float(mu)
     rho = 1.0 - math.sqrt(mu / L)
     return dict(
@@ -151,8 +158,12 @@ def triple_momentum(L: float, mu: float) -> optax.GradientTransformationExtraArg
         del extra
         if params is None:
             raise ValueError("triple_momentum needs params: call update(g, state, params)")
-        xi_new = _tmap(lambda x, xp, g: ((1 + beta) * x - beta * xp - alpha * g).astype(g.dtype),
-                       state.xi, state.xi_prev, updates)
+        xi_new = _tmap(
+            lambda x, xp, g: ((1 + beta) * x - beta * xp - alpha * g).astype(g.dtype),
+            state.xi,
+            state.xi_prev,
+            updates,
+        )
         y_new = _tmap(lambda xn, x: (1 + gamma) * xn - gamma * x, xi_new, state.xi)
         out = _tmap(lambda yn, y: (yn - y).astype(y.dtype), y_new, params)
         return out, TripleMomentumState(state.count + 1, xi_new, state.xi)
@@ -201,7 +212,8 @@ def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **
 
     Raises:
       TypeError: a non-numeric argument.
-      ValueError: an unknown method, a missing or invalid hyper-parameter, or invalid ``L``/``mu``/``eigenvalues``.
+      ValueError: an unknown method, a missing or invalid hyper-parameter, or invalid
+        ``L``/``mu``/``eigenvalues``.
     """
     _check_L_mu(L, mu)
     if eigenvalues is None:
@@ -210,8 +222,12 @@ def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **
         lam = _checks.as_float_array("eigenvalues", eigenvalues, ndim=1)
         if lam.shape[0] == 0:
             raise ValueError("eigenvalues must be a non-empty 1-D array")
-    expected = {"gd": ("learning_rate",), "heavy_ball": ("learning_rate", "momentum"),
-                "nesterov": ("learning_rate", "momentum"), "triple_momentum": ()}
+    expected = {
+        "gd": ("learning_rate",),
+        "heavy_ball": ("learning_rate", "momentum"),
+        "nesterov": ("learning_rate", "momentum"),
+        "triple_momentum": (),
+    }
     if method not in expected:
         raise ValueError(f"unknown method {method!r}; expected gd, heavy_ball, nesterov or triple_momentum")
     for name in set(hyper) - set(expected[method]):
@@ -284,8 +300,13 @@ def nesterov_restart(
         raise ValueError(f"restart must be 'gradient', 'function' or 'none', got {restart!r}")
 
     def init(params):
-        return RestartState(jnp.zeros([], jnp.int32), jnp.zeros([], jnp.int32), params,
-                            jnp.asarray(jnp.inf), jnp.zeros([], jnp.int32))
+        return RestartState(
+            jnp.zeros([], jnp.int32),
+            jnp.zeros([], jnp.int32),
+            params,
+            jnp.asarray(jnp.inf),
+            jnp.zeros([], jnp.int32),
+        )
 
     def update(updates, state, params=None, *, value=None, **extra):
         del extra
@@ -306,11 +327,11 @@ def nesterov_restart(
         y_new = _tmap(lambda xn, x: xn + beta * (xn - x), x_new, state.x)
         out = _tmap(lambda yn, y: (yn - y).astype(y.dtype), y_new, params)
         last = jnp.asarray(value if value is not None else jnp.inf, dtype=jnp.result_type(float))
-        return out, RestartState(state.count + 1, j + 1, x_new, last,
-                                 state.restarts + do.astype(jnp.int32))
+        return out, RestartState(state.count + 1, j + 1, x_new, last, state.restarts + do.astype(jnp.int32))
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "nesterov_restart",
-                   learning_rate, restart)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update), "nesterov_restart", learning_rate, restart
+    )
 
 
 # --------------------------------------------------------------------------- Polyak + momentum
@@ -363,8 +384,13 @@ def polyak_heavy_ball(
         out = _tmap(lambda g, di: (-alpha * g + beta * di).astype(g.dtype), updates, d)
         return out, PolyakMomentumState(state.count + 1, params, alpha)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "polyak_heavy_ball", f_star,
-                   momentum, max_learning_rate)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update),
+        "polyak_heavy_ball",
+        f_star,
+        momentum,
+        max_learning_rate,
+    )
 
 
 # --------------------------------------------------------------------------- schedule-free SGD
@@ -414,8 +440,14 @@ def schedule_free_sgd(
 
     def init(params):
         dt = jnp.result_type(*jax.tree_util.tree_leaves(params))
-        return ScheduleFreeState(jnp.zeros([], jnp.int32), params, params if store_x else None,
-                                 jnp.zeros([], dt), jnp.zeros([], dt), jnp.asarray(b1, dt))
+        return ScheduleFreeState(
+            jnp.zeros([], jnp.int32),
+            params,
+            params if store_x else None,
+            jnp.zeros([], dt),
+            jnp.zeros([], dt),
+            jnp.asarray(b1, dt),
+        )
 
     def update(updates, state, params=None, **extra):
         del extra
@@ -433,11 +465,15 @@ def schedule_free_sgd(
         x = _tmap(lambda xi, zi: (1 - c) * xi + c * zi, x_prev, z)
         y = _tmap(lambda xi, zi: b1 * xi + (1 - b1) * zi, x, z)
         out = _tmap(lambda yn, p: (yn - p).astype(p.dtype), y, params)
-        return out, ScheduleFreeState(state.count + 1, z, x if store_x else None, total, max_lr,
-                                      state.b1)
+        return out, ScheduleFreeState(state.count + 1, z, x if store_x else None, total, max_lr, state.b1)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "schedule_free_sgd",
-                   learning_rate, b1, weight_lr_power)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update),
+        "schedule_free_sgd",
+        learning_rate,
+        b1,
+        weight_lr_power,
+    )
 
 
 def schedule_free_eval_params(state: ScheduleFreeState, params: Any) -> Any:
@@ -531,19 +567,29 @@ def run_with_eval(
     if key is not None:
         _checks.require_key("key", key)
     if batch_size is not None and key is None:
-        raise ValueError("a stochastic run (batch_size given) needs a PRNG key: pass key=jax.random.key(seed)")
+        raise ValueError(
+            "a stochastic run (batch_size given) needs a PRNG key: pass key=jax.random.key(seed)"
+        )
     if batch_size is None:
         key = None
     static, dynamic = _runner._split((optimizer, problem.value, problem.sample_value, eval_params))
-    return _run_with_eval_compiled(dynamic, x0, key, static=static, n_samples=problem.n_samples,
-                                   num_steps=num_steps, batch_size=batch_size)
+    return _run_with_eval_compiled(
+        dynamic,
+        x0,
+        key,
+        static=static,
+        n_samples=problem.n_samples,
+        num_steps=num_steps,
+        batch_size=batch_size,
+    )
 
 
 # --------------------------------------------------------------------------- problems / ODEs
 def _lrp_value(x):
     t = x[0]
-    return jnp.where(t < 1, 12.5 * t**2,
-                     jnp.where(t < 2, 0.5 * t**2 + 24 * t - 12, 12.5 * t**2 - 24 * t + 36))
+    return jnp.where(
+        t < 1, 12.5 * t**2, jnp.where(t < 2, 0.5 * t**2 + 24 * t - 12, 12.5 * t**2 - 24 * t + 36)
+    )
 
 
 def lrp_counterexample() -> Problem:
@@ -558,8 +604,16 @@ def lrp_counterexample() -> Problem:
     Returns:
       A :class:`optlab.problems.Problem` in ``d = 1``.
     """
-    return Problem(name="Lessard–Recht–Packard (μ=1, L=25)", value=_lrp_value, dim=1, L=25.0, mu=1.0,
-                   x_star=jnp.zeros(1), f_star=0.0, x0=jnp.array([3.3]))
+    return Problem(
+        name="Lessard–Recht–Packard (μ=1, L=25)",
+        value=_lrp_value,
+        dim=1,
+        L=25.0,
+        mu=1.0,
+        x_star=jnp.zeros(1),
+        f_star=0.0,
+        x0=jnp.array([3.3]),
+    )
 
 
 def momentum_ode(

@@ -24,7 +24,7 @@ Note optax's conventions: AdaGrad starts its accumulator at ``s0 = 0.1`` and put
 ``ε`` inside the square root; RMSProp puts ``ε`` inside, Adam/AMSGrad outside;
 AMSGrad takes the max of the *bias-corrected* ``v̂`` (Reddi et al. take it of
 ``v`` with no correction; with ``bias_correction=False`` we do the same).
-"""
+"""  # noqa: E501 (the RST table above cannot wrap: its rows are its columns)
 
 from __future__ import annotations
 
@@ -49,9 +49,25 @@ from .first_order import (
 )
 
 __all__ = [
-    "adagrad", "adagrad_norm", "rmsprop", "adam", "adamw", "amsgrad", "dog", "lion",
-    "steepest_descent", "lmo", "dual_norm", "reddi_online", "OnlineTrace",
-    "AdaGradState", "AdaGradNormState", "RMSPropState", "AdamState", "DoGState", "LionState",
+    "adagrad",
+    "adagrad_norm",
+    "rmsprop",
+    "adam",
+    "adamw",
+    "amsgrad",
+    "dog",
+    "lion",
+    "steepest_descent",
+    "lmo",
+    "dual_norm",
+    "reddi_online",
+    "OnlineTrace",
+    "AdaGradState",
+    "AdaGradNormState",
+    "RMSPropState",
+    "AdamState",
+    "DoGState",
+    "LionState",
 ]
 
 _tmap = jax.tree_util.tree_map
@@ -110,8 +126,9 @@ def adagrad(
     _check_nonneg("eps", eps)
 
     def init(params):
-        return AdaGradState(jnp.zeros([], jnp.int32),
-                            _tmap(lambda p: jnp.full_like(p, initial_accumulator_value), params))
+        return AdaGradState(
+            jnp.zeros([], jnp.int32), _tmap(lambda p: jnp.full_like(p, initial_accumulator_value), params)
+        )
 
     def update(updates, state, params=None, **extra):
         del params, extra
@@ -120,8 +137,13 @@ def adagrad(
         d = _tmap(lambda g, t: g * jnp.where(t > 0, jax.lax.rsqrt(t + eps), 0.0), updates, s)
         return _tmap(lambda di, g: _step(eta, di, g), d, updates), AdaGradState(state.count + 1, s)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "adagrad", learning_rate,
-                   initial_accumulator_value, eps)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update),
+        "adagrad",
+        learning_rate,
+        initial_accumulator_value,
+        eps,
+    )
 
 
 class AdaGradNormState(NamedTuple):
@@ -202,8 +224,7 @@ def rmsprop(
         d = _tmap(lambda g, n: g * jax.lax.rsqrt(n + eps), updates, nu)
         return _tmap(lambda di, g: _step(eta, di, g), d, updates), RMSPropState(state.count + 1, nu)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "rmsprop", learning_rate,
-                   decay, eps)
+    return _tagged(optax.GradientTransformationExtraArgs(init, update), "rmsprop", learning_rate, decay, eps)
 
 
 # --------------------------------------------------------------------------- Adam family
@@ -251,12 +272,27 @@ def _adam_core(learning_rate, b1, b2, eps, weight_decay, ams, bias_correction, n
         new = _tmap(lambda di, g: _step(eta, di, g), d, updates)
         return new, AdamState(t, mu, nu, nu_max)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), name, learning_rate, b1, b2,
-                   eps, weight_decay, ams, bias_correction)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update),
+        name,
+        learning_rate,
+        b1,
+        b2,
+        eps,
+        weight_decay,
+        ams,
+        bias_correction,
+    )
 
 
-def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-         *, bias_correction: bool = True) -> optax.GradientTransformationExtraArgs:
+def adam(
+    learning_rate: ScalarOrSchedule,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    *,
+    bias_correction: bool = True,
+) -> optax.GradientTransformationExtraArgs:
     """Adam (Kingma and Ba, 2015): ``m_k = β1 m + (1−β1) g``, ``v_k = β2 v + (1−β2) g²``,
     ``m̂ = m_k/(1−β1^k)``, ``v̂ = v_k/(1−β2^k)``, ``x_{k+1} = x_k − η m̂ / (√v̂ + ε)``.
 
@@ -276,8 +312,13 @@ def adam(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, ep
     return _adam_core(learning_rate, b1, b2, eps, 0.0, False, bias_correction, "adam")
 
 
-def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-          weight_decay: float = 1e-4) -> optax.GradientTransformationExtraArgs:
+def adamw(
+    learning_rate: ScalarOrSchedule,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-4,
+) -> optax.GradientTransformationExtraArgs:
     """AdamW (Loshchilov and Hutter, 2019): Adam plus decoupled decay,
     ``x_{k+1} = x_k − η (m̂/(√v̂+ε) + λ x_k)`` (optax's convention: λ multiplied by η).
 
@@ -297,8 +338,14 @@ def adamw(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, e
     return _adam_core(learning_rate, b1, b2, eps, weight_decay, False, True, "adamw")
 
 
-def amsgrad(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8,
-            *, bias_correction: bool = True) -> optax.GradientTransformationExtraArgs:
+def amsgrad(
+    learning_rate: ScalarOrSchedule,
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-8,
+    *,
+    bias_correction: bool = True,
+) -> optax.GradientTransformationExtraArgs:
     """AMSGrad (Reddi, Kale and Kumar, 2018): Adam with the running maximum
     ``v̂max_k = max(v̂max_{k−1}, v̂_k)`` in the denominator, so effective steps never grow.
 
@@ -327,8 +374,9 @@ class DoGState(NamedTuple):
     last_step_size: jax.Array
 
 
-def dog(learning_rate: float = 1.0, r_epsilon: float = 1e-6, *, relative: bool = True,
-        eps: float = 1e-8) -> optax.GradientTransformationExtraArgs:
+def dog(
+    learning_rate: float = 1.0, r_epsilon: float = 1e-6, *, relative: bool = True, eps: float = 1e-8
+) -> optax.GradientTransformationExtraArgs:
     """DoG, "Distance over Gradients" (Ivgi, Hinder and Carmon, 2023).
 
     ``η_k = r̄_k / √(Σ_{i≤k} ‖g_i‖² + ε)`` with ``r̄_k = max(r_ε, max_{i≤k} ‖x_i − x_0‖)``;
@@ -361,8 +409,9 @@ def dog(learning_rate: float = 1.0, r_epsilon: float = 1e-6, *, relative: bool =
     def init(params):
         dt = jnp.result_type(*jax.tree_util.tree_leaves(params))
         r = r_epsilon * (1 + jnp.sqrt(_sqnorm(params))) if relative else jnp.asarray(r_epsilon)
-        return DoGState(jnp.zeros([], jnp.int32), params, jnp.asarray(r, dt), jnp.zeros([], dt),
-                        jnp.zeros([], dt))
+        return DoGState(
+            jnp.zeros([], jnp.int32), params, jnp.asarray(r, dt), jnp.zeros([], dt), jnp.zeros([], dt)
+        )
 
     def update(updates, state, params=None, **extra):
         del extra
@@ -375,8 +424,9 @@ def dog(learning_rate: float = 1.0, r_epsilon: float = 1e-6, *, relative: bool =
         new = _tmap(lambda g: (-learning_rate * eta * g).astype(g.dtype), updates)
         return new, DoGState(state.count + 1, state.init_params, r, G, eta)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "dog", learning_rate,
-                   r_epsilon, relative, eps)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update), "dog", learning_rate, r_epsilon, relative, eps
+    )
 
 
 # --------------------------------------------------------------------------- Lion
@@ -385,8 +435,9 @@ class LionState(NamedTuple):
     mu: Any
 
 
-def lion(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
-         weight_decay: float = 1e-3) -> optax.GradientTransformationExtraArgs:
+def lion(
+    learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99, weight_decay: float = 1e-3
+) -> optax.GradientTransformationExtraArgs:
     """Lion (Chen et al., 2023): ``c = sign(β1 m + (1−β1) g)``, ``m ← β2 m + (1−β2) g``,
     ``x_{k+1} = x_k − η (c + λ x_k)``.
 
@@ -426,8 +477,9 @@ def lion(learning_rate: ScalarOrSchedule, b1: float = 0.9, b2: float = 0.99,
             c = _tmap(lambda ci, p: ci + weight_decay * p, c, params)
         return _tmap(lambda ci, g: _step(eta, ci, g), c, updates), LionState(state.count + 1, mu)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "lion", learning_rate, b1, b2,
-                   weight_decay)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update), "lion", learning_rate, b1, b2, weight_decay
+    )
 
 
 # --------------------------------------------------------------------------- steepest descent
@@ -504,8 +556,9 @@ def dual_norm(g: jax.Array, norm: str) -> jax.Array:
     return jnp.sum(jnp.linalg.svd(g, compute_uv=False))
 
 
-def steepest_descent(learning_rate: ScalarOrSchedule, norm: str = "l2", *,
-                     scale_by_dual: bool = False) -> optax.GradientTransformationExtraArgs:
+def steepest_descent(
+    learning_rate: ScalarOrSchedule, norm: str = "l2", *, scale_by_dual: bool = False
+) -> optax.GradientTransformationExtraArgs:
     """Steepest descent under a norm: ``x_{k+1} = x_k − η · s_k · lmo(g_k)``.
 
     With ``scale_by_dual=False`` (``s_k = 1``) each leaf moves a fixed distance ``η``
@@ -547,8 +600,13 @@ def steepest_descent(learning_rate: ScalarOrSchedule, norm: str = "l2", *,
 
         return _tmap(leaf, updates), optax.ScaleByScheduleState(count=state.count + 1)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "steepest_descent",
-                   learning_rate, norm, scale_by_dual)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update),
+        "steepest_descent",
+        learning_rate,
+        norm,
+        scale_by_dual,
+    )
 
 
 # --------------------------------------------------------------------------- Reddi et al. online problem
@@ -560,8 +618,9 @@ class OnlineTrace(NamedTuple):
     regret: jax.Array
 
 
-def reddi_online(optimizer: optax.GradientTransformation, num_steps: int, *, C: float = 3.0,
-                 x0: float = 1.0) -> OnlineTrace:
+def reddi_online(
+    optimizer: optax.GradientTransformation, num_steps: int, *, C: float = 3.0, x0: float = 1.0
+) -> OnlineTrace:
     """Run ``optimizer`` on the online problem of Reddi, Kale and Kumar (2018, Thm. 1).
 
     ``f_t(x) = C x`` if ``t mod 3 = 1`` else ``−x``, on ``F = [−1, 1]`` (projected by
@@ -609,8 +668,7 @@ def _reddi_compiled(dynamic, C, x0, *, static, num_steps):
         x = jnp.clip(x + u, -1.0, 1.0)
         return (x, state), (x[0], loss, g[0])
 
-    _, (xs, losses, gs) = jax.lax.scan(step, (x_init, optimizer.init(x_init)),
-                                       jnp.arange(1, num_steps + 1))
+    _, (xs, losses, gs) = jax.lax.scan(step, (x_init, optimizer.init(x_init)), jnp.arange(1, num_steps + 1))
     best = -jnp.abs(jnp.cumsum(gs))  # min over x∈[−1,1] of x Σ g
     regret = jnp.cumsum(losses) - best
     return OnlineTrace(xs=jnp.concatenate([x_init, xs]), losses=losses, regret=regret)

@@ -124,8 +124,10 @@ def _loss(name: str, fn: Any) -> None:
     try:
         hash(fn)
     except TypeError:
-        raise TypeError(f"{name} must be hashable (it is a static argument of a jitted solver); "
-                        f"got an unhashable {type(fn).__name__}: wrap it in a plain function") from None
+        raise TypeError(
+            f"{name} must be hashable (it is a static argument of a jitted solver); "
+            f"got an unhashable {type(fn).__name__}: wrap it in a plain function"
+        ) from None
 
 
 def _choice(name: str, value: Any, allowed: tuple) -> str:
@@ -156,9 +158,11 @@ def _check_losses(inner, outer, w, theta, w_name="w"):
         try:
             out = jax.eval_shape(fn, w, theta)
         except (TypeError, ValueError, IndexError) as err:
-            raise ValueError(f"{name}({w_name}, theta) failed for {w_name} of shape "
-                             f"{tuple(jnp.shape(w))} and theta of shape {tuple(jnp.shape(theta))}: "
-                             f"{err}") from None
+            raise ValueError(
+                f"{name}({w_name}, theta) failed for {w_name} of shape "
+                f"{tuple(jnp.shape(w))} and theta of shape {tuple(jnp.shape(theta))}: "
+                f"{err}"
+            ) from None
         if getattr(out, "shape", None) != ():
             raise ValueError(f"{name} must return a scalar, got shape {getattr(out, 'shape', None)}")
 
@@ -179,8 +183,9 @@ def _inner_hessian(inner, w, theta):
     return jax.hessian(inner, argnums=0)(w, theta)
 
 
-def check_inner_hessian(inner: Loss, w: Any, theta: Any, *, rtol: float | None = None,
-                        max_dim: int = 2000) -> None:
+def check_inner_hessian(
+    inner: Loss, w: Any, theta: Any, *, rtol: float | None = None, max_dim: int = 2000
+) -> None:
     """Raise a clear error when ``H = ∇²_ww g(w, θ)`` is singular or indefinite.
 
     The hypergradient needs ``H⁻¹``: a (numerically) zero eigenvalue means the
@@ -218,16 +223,19 @@ def check_inner_hessian(inner: Loss, w: Any, theta: Any, *, rtol: float | None =
         raise ValueError(
             f"lower-level Hessian is not positive definite (smallest eigenvalue {lo:.3g}): "
             "w is not a strict local minimiser of the inner problem, so the implicit "
-            "hypergradient is not defined")
+            "hypergradient is not defined"
+        )
     if lo <= rtol * scale:
         raise ValueError(
             f"lower-level Hessian is singular (smallest eigenvalue {lo:.3g}): the inner problem "
-            "has no unique solution, add regularisation")
+            "has no unique solution, add regularisation"
+        )
 
 
 # ---------------------------------------------------------------------------
 # ridge regression: the closed-form test problem
 # ---------------------------------------------------------------------------
+
 
 def _check_data(X_tr, y_tr, X_val, y_val):
     X_tr = _array("X_train", X_tr, ndim=2)
@@ -236,14 +244,19 @@ def _check_data(X_tr, y_tr, X_val, y_val):
     y_val = _array("y_val", y_val, ndim=1)
     arrs = (X_tr, y_tr, X_val, y_val)
     if jnp.shape(y_tr)[0] != jnp.shape(X_tr)[0]:
-        raise ValueError(f"y_train must have {jnp.shape(X_tr)[0]} entries (rows of X_train), "
-                         f"got shape {tuple(jnp.shape(y_tr))}")
+        raise ValueError(
+            f"y_train must have {jnp.shape(X_tr)[0]} entries (rows of X_train), "
+            f"got shape {tuple(jnp.shape(y_tr))}"
+        )
     if jnp.shape(y_val)[0] != jnp.shape(X_val)[0]:
-        raise ValueError(f"y_val must have {jnp.shape(X_val)[0]} entries (rows of X_val), "
-                         f"got shape {tuple(jnp.shape(y_val))}")
+        raise ValueError(
+            f"y_val must have {jnp.shape(X_val)[0]} entries (rows of X_val), "
+            f"got shape {tuple(jnp.shape(y_val))}"
+        )
     if jnp.shape(X_val)[1] != jnp.shape(X_tr)[1]:
-        raise ValueError(f"X_val must have {jnp.shape(X_tr)[1]} columns like X_train, "
-                         f"got shape {tuple(jnp.shape(X_val))}")
+        raise ValueError(
+            f"X_val must have {jnp.shape(X_tr)[1]} columns like X_train, got shape {tuple(jnp.shape(X_val))}"
+        )
     dtype = jnp.result_type(*arrs)
     return tuple(a.astype(dtype) for a in arrs)
 
@@ -252,8 +265,10 @@ def _lam(lam, d, dtype):
     """A positive ridge parameter: a scalar or one value per feature (``(d,)``)."""
     lam_a = _array("lam", lam, ndim=(0, 1))
     if lam_a.ndim == 1 and lam_a.shape[0] != d:
-        raise ValueError(f"lam must be a scalar or have shape ({d},) (one value per feature), "
-                         f"got shape {tuple(lam_a.shape)}")
+        raise ValueError(
+            f"lam must be a scalar or have shape ({d},) (one value per feature), "
+            f"got shape {tuple(lam_a.shape)}"
+        )
     require_positive("lam", lam)
     return lam_a.astype(dtype)
 
@@ -309,8 +324,9 @@ def ridge_solution(X_train, y_train, lam) -> jax.Array:
     X = _array("X_train", X_train, ndim=2)
     y = _array("y_train", y_train, ndim=1).astype(X.dtype)
     if y.shape[0] != X.shape[0]:
-        raise ValueError(f"y_train must have {X.shape[0]} entries (rows of X_train), "
-                         f"got shape {tuple(y.shape)}")
+        raise ValueError(
+            f"y_train must have {X.shape[0]} entries (rows of X_train), got shape {tuple(y.shape)}"
+        )
     d = X.shape[1]
     lam = _lam(lam, d, X.dtype)
     hp = functools.partial(jnp.matmul, precision=_HIGHEST)
@@ -349,6 +365,7 @@ def ridge_hypergradient(X_train, y_train, X_val, y_val, lam) -> jax.Array:
 # implicit differentiation
 # ---------------------------------------------------------------------------
 
+
 def _hvp(inner, w, theta):
     grad_w = jax.grad(inner, argnums=0)
     return lambda v: jax.jvp(lambda u: grad_w(u, theta), (w,), (v,))[1]
@@ -364,14 +381,21 @@ def _solve(inner, w, theta, b, method, tol, maxiter, x0=None):
     """``H⁻¹ b`` by a dense solve or by CG on Hessian-vector products."""
     if method == "dense":
         return jnp.linalg.solve(jax.hessian(inner, argnums=0)(w, theta), b)
-    q, _ = jax.scipy.sparse.linalg.cg(_hvp(inner, w, theta), b, x0=x0, tol=0.0, atol=tol,
-                                      maxiter=maxiter)
+    q, _ = jax.scipy.sparse.linalg.cg(_hvp(inner, w, theta), b, x0=x0, tol=0.0, atol=tol, maxiter=maxiter)
     return q
 
 
-def implicit_hypergradient(inner: Loss, outer: Loss, w: Any, theta: Any, *,
-                           method: str = "dense", tol: float = 1e-10, maxiter: int = 1000,
-                           check: bool = True) -> jax.Array:
+def implicit_hypergradient(
+    inner: Loss,
+    outer: Loss,
+    w: Any,
+    theta: Any,
+    *,
+    method: str = "dense",
+    tol: float = 1e-10,
+    maxiter: int = 1000,
+    check: bool = True,
+) -> jax.Array:
     """``∇F(θ) = ∇_θ f − ∇²_θw g · H⁻¹ ∇_w f`` at the inner solution ``w``.
 
     ``method="dense"`` forms ``H`` and solves; ``"cg"`` uses conjugate gradients on
@@ -414,8 +438,7 @@ def _implicit(inner, outer, w, theta, method, tol, maxiter, q0=None):
 _implicit_jit = jax.jit(_implicit, static_argnames=("inner", "outer", "method", "maxiter"))
 
 
-def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 1e-10,
-                maxiter: int = 1000):
+def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 1e-10, maxiter: int = 1000):
     """Decorator making ``solver(theta, init) -> w`` differentiable by the IFT.
 
     ``optimality_fn(w, θ)`` vanishes at the solution (e.g. ``∇_w g``). The
@@ -461,11 +484,14 @@ def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 
                 u = jnp.linalg.solve(J.T, v)
             else:
                 _, vjp_w = jax.vjp(lambda x: optimality_fn(x, theta), w)
-                u, _ = jax.scipy.sparse.linalg.cg(lambda z: vjp_w(z)[0], v, tol=0.0, atol=tol,
-                                                  maxiter=maxiter)
+                u, _ = jax.scipy.sparse.linalg.cg(
+                    lambda z: vjp_w(z)[0], v, tol=0.0, atol=tol, maxiter=maxiter
+                )
             _, vjp_t = jax.vjp(lambda t: optimality_fn(w, t), theta)
-            return (jax.tree_util.tree_map(jnp.negative, vjp_t(u)[0]),
-                    jax.tree_util.tree_map(jnp.zeros_like, init))
+            return (
+                jax.tree_util.tree_map(jnp.negative, vjp_t(u)[0]),
+                jax.tree_util.tree_map(jnp.zeros_like, init),
+            )
 
         solved.defvjp(fwd, bwd)
         return solved
@@ -477,8 +503,10 @@ def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 
 # Neumann series and unrolled / truncated back-propagation
 # ---------------------------------------------------------------------------
 
-def neumann_hypergradient(inner: Loss, outer: Loss, w: Any, theta: Any, K: Any, alpha: float,
-                          *, all_terms: bool = False) -> jax.Array:
+
+def neumann_hypergradient(
+    inner: Loss, outer: Loss, w: Any, theta: Any, K: Any, alpha: float, *, all_terms: bool = False
+) -> jax.Array:
     """Hypergradient with ``H⁻¹ ≈ α Σ_{j=0}^{K−1} (I − αH)^j`` (Lorraine et al. 2020).
 
     Converges geometrically, error ``O((1 − αμ)^K)``, when ``0 < α < 2/L`` and
@@ -578,8 +606,17 @@ def _inner_gd(inner, theta, w0, steps, lr):
 _inner_gd_jit = jax.jit(_inner_gd, static_argnames=("inner", "steps"))
 
 
-def unrolled_hypergradient(inner: Loss, outer: Loss, theta: Any, w0: Any, *, steps: int,
-                           lr: float, num_steps: Any = None, truncate: Any = None) -> jax.Array:
+def unrolled_hypergradient(
+    inner: Loss,
+    outer: Loss,
+    theta: Any,
+    w0: Any,
+    *,
+    steps: int,
+    lr: float,
+    num_steps: Any = None,
+    truncate: Any = None,
+) -> jax.Array:
     """Reverse-mode hypergradient through gradient descent on ``g``.
 
     Runs ``w_{t+1} = Φ(w_t, θ) = w_t − lr ∇_w g(w_t, θ)`` from ``w0`` for
@@ -615,8 +652,11 @@ def unrolled_hypergradient(inner: Loss, outer: Loss, theta: Any, w0: Any, *, ste
     if truncate is None:
         truncate = num_steps
     _pos_int("truncate", truncate)
-    if (isinstance(truncate, (int, np.integer)) and isinstance(num_steps, (int, np.integer))
-            and truncate > num_steps):
+    if (
+        isinstance(truncate, (int, np.integer))
+        and isinstance(num_steps, (int, np.integer))
+        and truncate > num_steps
+    ):
         raise ValueError(f"truncate must be at most num_steps={num_steps}, got {truncate}")
     return _unrolled_jit(inner, outer, theta, w0, steps, lr, num_steps, truncate)
 
@@ -649,9 +689,19 @@ _unrolled_jit = jax.jit(_unrolled, static_argnames=("inner", "outer", "steps"))
 # fully first-order: penalty / value function (F2SA)
 # ---------------------------------------------------------------------------
 
-def penalty_hypergradient(inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float,
-                          steps: int, lr: float, z0: Any = None,
-                          return_solutions: bool = False):
+
+def penalty_hypergradient(
+    inner: Loss,
+    outer: Loss,
+    theta: Any,
+    y0: Any,
+    *,
+    sigma: float,
+    steps: int,
+    lr: float,
+    z0: Any = None,
+    return_solutions: bool = False,
+):
     """Fully first-order hypergradient of the penalty function (Kwon et al. 2024)
 
         ψ_σ(θ) = [min_y (σ f + g)(y, θ) − min_z g(z, θ)] / σ,
@@ -700,8 +750,9 @@ def _penalty(inner, outer, theta, y0, z0, sigma, steps, lr):
     return gt_f + (gy - gz) / sigma, y, z
 
 
-def f2sa_hypergradient(inner: Loss, outer: Loss, theta: Any, y0: Any, *, lam: float,
-                       steps: int, lr: float, z0: Any = None):
+def f2sa_hypergradient(
+    inner: Loss, outer: Loss, theta: Any, y0: Any, *, lam: float, steps: int, lr: float, z0: Any = None
+):
     """F2SA's hypergradient (Kwon et al. 2023): ``∇_θ f(y) + λ(∇_θ g(y) − ∇_θ g(z))``
     with ``y ≈ argmin f/λ + g``, ``z ≈ argmin g``. Identical to
     :func:`penalty_hypergradient` with ``σ = 1/λ``; bias ``O(1/λ)``.
@@ -717,12 +768,12 @@ def f2sa_hypergradient(inner: Loss, outer: Loss, theta: Any, y0: Any, *, lam: fl
       TypeError / ValueError: naming the argument.
     """
     _pos_scalar("lam", lam)
-    return penalty_hypergradient(inner, outer, theta, y0, sigma=1.0 / lam, steps=steps, lr=lr,
-                                 z0=z0)
+    return penalty_hypergradient(inner, outer, theta, y0, sigma=1.0 / lam, steps=steps, lr=lr, z0=z0)
 
 
-def penalty_value(inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float, steps: int,
-                  lr: float) -> jax.Array:
+def penalty_value(
+    inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float, steps: int, lr: float
+) -> jax.Array:
     """``ψ_σ(θ) = [min_y (σf + g) − min_z g] / σ`` by gradient descent (``O(σ)`` from ``F``).
 
     Args:
@@ -734,8 +785,9 @@ def penalty_value(inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float
     Raises:
       TypeError / ValueError: naming the argument.
     """
-    g, y, z = penalty_hypergradient(inner, outer, theta, y0, sigma=sigma, steps=steps, lr=lr,
-                                    return_solutions=True)
+    g, y, z = penalty_hypergradient(
+        inner, outer, theta, y0, sigma=sigma, steps=steps, lr=lr, return_solutions=True
+    )
     th = _theta(theta)
     return (sigma * outer(y, th) + inner(y, th) - inner(z, th)) / sigma
 
@@ -744,22 +796,35 @@ def penalty_value(inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float
 # outer loops
 # ---------------------------------------------------------------------------
 
+
 class BilevelTrace(NamedTuple):
     """Result of :func:`hypergradient_descent`."""
 
-    theta: jax.Array        # final upper variable
-    w: jax.Array            # final inner iterate
-    thetas: jax.Array       # (steps + 1, *θ.shape) upper iterates
+    theta: jax.Array  # final upper variable
+    w: jax.Array  # final inner iterate
+    thetas: jax.Array  # (steps + 1, *θ.shape) upper iterates
     outer_values: jax.Array  # (steps,) f(w_k, θ_k) before each update
-    grad_norms: jax.Array   # (steps,) ‖hypergradient estimate‖
-    converged: jax.Array    # all finite and grad_norms[-1] ≤ tol·max(1, grad_norms[0]) (bool array)
+    grad_norms: jax.Array  # (steps,) ‖hypergradient estimate‖
+    converged: jax.Array  # all finite and grad_norms[-1] ≤ tol·max(1, grad_norms[0]) (bool array)
 
 
-def hypergradient_descent(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, method: str = "implicit",
-                          outer_lr: float, steps: int, inner_steps: int, inner_lr: float,
-                          lam: float = 10.0, lam_max: float | None = None,
-                          lam_growth: float = 0.0, cg_iters: int = 20,
-                          tol: float = 1e-3) -> BilevelTrace:
+def hypergradient_descent(
+    inner: Loss,
+    outer: Loss,
+    theta0: Any,
+    w0: Any,
+    *,
+    method: str = "implicit",
+    outer_lr: float,
+    steps: int,
+    inner_steps: int,
+    inner_lr: float,
+    lam: float = 10.0,
+    lam_max: float | None = None,
+    lam_growth: float = 0.0,
+    cg_iters: int = 20,
+    tol: float = 1e-3,
+) -> BilevelTrace:
     """Warm-started bilevel gradient descent inside ``lax.scan``.
 
     Each outer step runs ``inner_steps`` gradient steps on the lower level from
@@ -803,14 +868,41 @@ def hypergradient_descent(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, met
     _pos_scalar("lam_max", lam_max)
     _nonneg_scalar("lam_growth", lam_growth)
     _nonneg_scalar("tol", tol)
-    return _hgd(inner, outer, theta0, w0, method, outer_lr, steps, inner_steps, inner_lr,
-                lam, lam_max, lam_growth, cg_iters, tol)
+    return _hgd(
+        inner,
+        outer,
+        theta0,
+        w0,
+        method,
+        outer_lr,
+        steps,
+        inner_steps,
+        inner_lr,
+        lam,
+        lam_max,
+        lam_growth,
+        cg_iters,
+        tol,
+    )
 
 
-@functools.partial(jax.jit, static_argnames=("inner", "outer", "method", "steps", "inner_steps",
-                                             "cg_iters"))
-def _hgd(inner, outer, theta0, w0, method, outer_lr, steps, inner_steps, inner_lr, lam,
-         lam_max, lam_growth, cg_iters, tol):
+@functools.partial(jax.jit, static_argnames=("inner", "outer", "method", "steps", "inner_steps", "cg_iters"))
+def _hgd(
+    inner,
+    outer,
+    theta0,
+    w0,
+    method,
+    outer_lr,
+    steps,
+    inner_steps,
+    inner_lr,
+    lam,
+    lam_max,
+    lam_growth,
+    cg_iters,
+    tol,
+):
     def gd(loss, th, w, lr):
         gl = jax.grad(loss, argnums=0)
         return jax.lax.fori_loop(0, inner_steps, lambda _, u: u - lr * gl(u, th), w)
@@ -820,8 +912,9 @@ def _hgd(inner, outer, theta0, w0, method, outer_lr, steps, inner_steps, inner_l
         if method == "implicit":
             y = gd(inner, theta, y, inner_lr)
             gw = jax.grad(outer, argnums=0)(y, theta)
-            q, _ = jax.scipy.sparse.linalg.cg(_hvp(inner, y, theta), gw, x0=q, maxiter=cg_iters,
-                                              tol=0.0, atol=0.0)
+            q, _ = jax.scipy.sparse.linalg.cg(
+                _hvp(inner, y, theta), gw, x0=q, maxiter=cg_iters, tol=0.0, atol=0.0
+            )
             hg = jax.grad(outer, argnums=1)(y, theta) - _cross_vjp(inner, y, theta, q)
         else:
             lam_k = jnp.minimum(lam_max, lam + lam_growth * k)
@@ -831,9 +924,9 @@ def _hgd(inner, outer, theta0, w0, method, outer_lr, steps, inner_steps, inner_l
 
             y = gd(pen, theta, y, inner_lr / (1.0 + 1.0 / lam_k))
             z = gd(inner, theta, z, inner_lr)
-            hg = (jax.grad(outer, argnums=1)(y, theta)
-                  + lam_k * (jax.grad(inner, argnums=1)(y, theta)
-                             - jax.grad(inner, argnums=1)(z, theta)))
+            hg = jax.grad(outer, argnums=1)(y, theta) + lam_k * (
+                jax.grad(inner, argnums=1)(y, theta) - jax.grad(inner, argnums=1)(z, theta)
+            )
         val = outer(z if method == "f2sa" else y, theta)
         theta_new = theta - outer_lr * hg
         return (theta_new, y, z, q), (theta_new, val, jnp.linalg.norm(hg))
@@ -842,13 +935,18 @@ def _hgd(inner, outer, theta0, w0, method, outer_lr, steps, inner_steps, inner_l
     (theta, y, z, _), (thetas, vals, gn) = jax.lax.scan(step, carry0, jnp.arange(steps))
     thetas = jnp.concatenate([theta0[None], thetas], axis=0)
     w = z if method == "f2sa" else y
-    converged = (jnp.all(jnp.isfinite(thetas)) & jnp.all(jnp.isfinite(vals))
-                 & jnp.all(jnp.isfinite(w)) & (gn[-1] <= tol * jnp.maximum(1.0, gn[0])))
+    converged = (
+        jnp.all(jnp.isfinite(thetas))
+        & jnp.all(jnp.isfinite(vals))
+        & jnp.all(jnp.isfinite(w))
+        & (gn[-1] <= tol * jnp.maximum(1.0, gn[0]))
+    )
     return BilevelTrace(theta, w, thetas, vals, gn, converged)
 
 
-def inner_gd_tol(inner: Loss, theta: Any, w0: Any, *, tol: float, lr: float,
-                 maxiter: int = 100000) -> tuple[jax.Array, jax.Array]:
+def inner_gd_tol(
+    inner: Loss, theta: Any, w0: Any, *, tol: float, lr: float, maxiter: int = 100000
+) -> tuple[jax.Array, jax.Array]:
     """Gradient descent on ``g(·, θ)`` until ``‖∇_w g‖ ≤ tol``; returns ``(w, iterations)``.
 
     The loop also stops when a step no longer moves ``w`` beyond rounding
@@ -876,8 +974,10 @@ def inner_gd_tol(inner: Loss, theta: Any, w0: Any, *, tol: float, lr: float,
     require_int("maxiter", maxiter, minimum=1)
     w, k, gnorm = _gd_tol(inner, theta, w0, tol, lr, maxiter)
     if is_concrete(w) and not (bool(jnp.all(jnp.isfinite(w))) and bool(jnp.isfinite(gnorm))):
-        raise ValueError(f"inner_gd_tol diverged after {int(k)} steps (non-finite iterate): "
-                         f"lr={lr!r} is too large for this inner problem")
+        raise ValueError(
+            f"inner_gd_tol diverged after {int(k)} steps (non-finite iterate): "
+            f"lr={lr!r} is too large for this inner problem"
+        )
     return w, k
 
 
@@ -901,15 +1001,15 @@ def _gd_tol(inner, theta, w0, tol, lr, maxiter):
         return w_new, jnp.linalg.norm(grad_w(w_new, theta)), k + 1, moving
 
     w, gnorm, k, _ = jax.lax.while_loop(
-        cond, body, (w0, jnp.linalg.norm(grad_w(w0, theta)), 0, jnp.asarray(True)))
+        cond, body, (w0, jnp.linalg.norm(grad_w(w0, theta)), 0, jnp.asarray(True))
+    )
     return w, k, gnorm
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _adjoint_cg(inner, outer, w, theta, q0, tol, maxiter):
     gw = jax.grad(outer, argnums=0)(w, theta)
-    q, _ = jax.scipy.sparse.linalg.cg(_hvp(inner, w, theta), gw, x0=q0, tol=0.0, atol=tol,
-                                      maxiter=maxiter)
+    q, _ = jax.scipy.sparse.linalg.cg(_hvp(inner, w, theta), gw, x0=q0, tol=0.0, atol=tol, maxiter=maxiter)
     r = jnp.linalg.norm(_hvp(inner, w, theta)(q) - gw)
     hg = jax.grad(outer, argnums=1)(w, theta) - _cross_vjp(inner, w, theta, q)
     return hg, q, r
@@ -919,12 +1019,12 @@ class InexactTrace(NamedTuple):
     """Result of :func:`hoag` and :func:`adaptive_inexact` (NumPy arrays, one entry per
     accepted outer step)."""
 
-    theta: np.ndarray          # final upper variable
-    thetas: np.ndarray         # upper iterates
-    outer_values: np.ndarray   # inexact F̃(θ_k)
-    inner_iters: np.ndarray    # cumulative lower-level gradient steps
-    tolerances: np.ndarray     # accuracy ε_k used at step k
-    step_sizes: np.ndarray     # step size used at step k
+    theta: np.ndarray  # final upper variable
+    thetas: np.ndarray  # upper iterates
+    outer_values: np.ndarray  # inexact F̃(θ_k)
+    inner_iters: np.ndarray  # cumulative lower-level gradient steps
+    tolerances: np.ndarray  # accuracy ε_k used at step k
+    step_sizes: np.ndarray  # step size used at step k
 
 
 def _inner_lr(inner_lr, theta):
@@ -942,17 +1042,28 @@ def _check_inner_lr(inner_lr):
 def _host_start(inner, outer, theta0, w0):
     """Concrete ``θ0`` (NumPy) and ``w0`` for the host-side outer loops."""
     if not is_concrete((theta0, w0)):
-        raise TypeError("theta0 and w0 must be concrete: this outer loop runs on the host "
-                        "(call it outside jit)")
+        raise TypeError(
+            "theta0 and w0 must be concrete: this outer loop runs on the host (call it outside jit)"
+        )
     theta = _theta(theta0, "theta0")
     w = _vec("w0", w0)
     _check_losses(inner, outer, w, theta, "w0")
     return np.asarray(theta), w
 
 
-def hoag(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr, steps: int,
-         tolerances: Any = None, step_size: float = 1.0, adapt_step: bool = True,
-         cg_maxiter: int = 200) -> InexactTrace:
+def hoag(
+    inner: Loss,
+    outer: Loss,
+    theta0: Any,
+    w0: Any,
+    *,
+    inner_lr,
+    steps: int,
+    tolerances: Any = None,
+    step_size: float = 1.0,
+    adapt_step: bool = True,
+    cg_maxiter: int = 200,
+) -> InexactTrace:
     """HOAG (Pedregosa 2016): hypergradient descent with inexact inner and adjoint solves.
 
     At step ``k``: solve the lower level by gradient descent (warm start) to
@@ -990,8 +1101,7 @@ def hoag(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr, steps: int
     tolerances = np.asarray(_array("tolerances", tolerances, ndim=1), dtype=float)
     require_positive("tolerances", tolerances)
     if tolerances.shape[0] < steps:
-        raise ValueError(f"tolerances must have at least steps={steps} entries, "
-                         f"got {tolerances.shape[0]}")
+        raise ValueError(f"tolerances must have at least steps={steps} entries, got {tolerances.shape[0]}")
     L = 1.0 / step_size
     q = jnp.zeros_like(w)
     total = 0
@@ -1021,16 +1131,34 @@ def hoag(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr, steps: int
         out["steps"].append(1.0 / L)
         if not np.all(np.isfinite(theta)):  # diverged (step too large): stop, say so by θ
             break
-    return InexactTrace(theta, np.asarray(out["thetas"]), np.asarray(out["vals"]),
-                        np.asarray(out["iters"]), np.asarray(out["tols"]),
-                        np.asarray(out["steps"]))
+    return InexactTrace(
+        theta,
+        np.asarray(out["thetas"]),
+        np.asarray(out["vals"]),
+        np.asarray(out["iters"]),
+        np.asarray(out["tols"]),
+        np.asarray(out["steps"]),
+    )
 
 
-def adaptive_inexact(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr, steps: int,
-                     eps0: float = 1e-1, step_size: float = 1.0, rho: float = 0.5,
-                     nu: float = 0.5, eta: float = 0.1, ratio: float = 0.5,
-                     max_backtracks: int = 10, cg_maxiter: int = 200,
-                     min_eps: float = 1e-12) -> InexactTrace:
+def adaptive_inexact(
+    inner: Loss,
+    outer: Loss,
+    theta0: Any,
+    w0: Any,
+    *,
+    inner_lr,
+    steps: int,
+    eps0: float = 1e-1,
+    step_size: float = 1.0,
+    rho: float = 0.5,
+    nu: float = 0.5,
+    eta: float = 0.1,
+    ratio: float = 0.5,
+    max_backtracks: int = 10,
+    cg_maxiter: int = 200,
+    min_eps: float = 1e-12,
+) -> InexactTrace:
     """Adaptively inexact hypergradient descent (simplified MAID, Salehi et al. 2023).
 
     Keeps a step ``α`` and an accuracy ``ε`` (lower-level gradient norm and
@@ -1058,8 +1186,13 @@ def adaptive_inexact(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr
     theta, w = _host_start(inner, outer, theta0, w0)
     _check_inner_lr(inner_lr)
     require_int("steps", steps, minimum=1)
-    for name, v in (("eps0", eps0), ("step_size", step_size), ("eta", eta), ("ratio", ratio),
-                    ("min_eps", min_eps)):
+    for name, v in (
+        ("eps0", eps0),
+        ("step_size", step_size),
+        ("eta", eta),
+        ("ratio", ratio),
+        ("min_eps", min_eps),
+    ):
         _pos_scalar(name, v)
     for name, v in (("rho", rho), ("nu", nu)):
         _pos_scalar(name, v)
@@ -1078,7 +1211,7 @@ def adaptive_inexact(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr
         total += int(it)
         val = float(outer(w, th))
         hg, q, _ = _adjoint_cg(inner, outer, w, th, q, eps, cg_maxiter)
-        gn2 = float(jnp.sum(hg ** 2))
+        gn2 = float(jnp.sum(hg**2))
         if eps > ratio * np.sqrt(gn2) and eps > min_eps:
             eps *= nu
             continue
@@ -1108,25 +1241,32 @@ def adaptive_inexact(inner: Loss, outer: Loss, theta0: Any, w0: Any, *, inner_lr
         out["vals"].append(val)
         out["iters"].append(total)
         k += 1
-    return InexactTrace(theta, np.asarray(out["thetas"]), np.asarray(out["vals"]),
-                        np.asarray(out["iters"]), np.asarray(out["tols"]),
-                        np.asarray(out["steps"]))
+    return InexactTrace(
+        theta,
+        np.asarray(out["thetas"]),
+        np.asarray(out["vals"]),
+        np.asarray(out["iters"]),
+        np.asarray(out["tols"]),
+        np.asarray(out["steps"]),
+    )
 
 
 # ---------------------------------------------------------------------------
 # data cleaning: per-example weights
 # ---------------------------------------------------------------------------
 
+
 class CleaningData(NamedTuple):
     X_train: jax.Array
-    y_train: jax.Array   # labels in {−1, +1}, some flipped
+    y_train: jax.Array  # labels in {−1, +1}, some flipped
     X_val: jax.Array
-    y_val: jax.Array     # clean labels
-    flipped: jax.Array   # bool mask of flipped training labels
+    y_val: jax.Array  # clean labels
+    flipped: jax.Array  # bool mask of flipped training labels
 
 
-def data_cleaning_problem(key: jax.Array, n_train: int = 200, n_val: int = 100, d: int = 5,
-                          flip_fraction: float = 0.3) -> CleaningData:
+def data_cleaning_problem(
+    key: jax.Array, n_train: int = 200, n_val: int = 100, d: int = 5, flip_fraction: float = 0.3
+) -> CleaningData:
     """Two Gaussian classes ``N(±m, I)`` in ℝᵈ; a fraction of training labels flipped.
 
     Args:
@@ -1144,10 +1284,10 @@ def data_cleaning_problem(key: jax.Array, n_train: int = 200, n_val: int = 100, 
     require_int("n_train", n_train, minimum=2)
     require_int("n_val", n_val, minimum=2)
     require_int("d", d, minimum=1)
-    if isinstance(flip_fraction, bool) or not isinstance(flip_fraction, (int, float, np.integer,
-                                                                         np.floating)):
-        raise TypeError(f"flip_fraction must be a number in [0, 0.5), got "
-                        f"{type(flip_fraction).__name__}")
+    if isinstance(flip_fraction, bool) or not isinstance(
+        flip_fraction, (int, float, np.integer, np.floating)
+    ):
+        raise TypeError(f"flip_fraction must be a number in [0, 0.5), got {type(flip_fraction).__name__}")
     if not 0 <= flip_fraction < 0.5:
         raise ValueError(f"flip_fraction must lie in [0, 0.5), got {flip_fraction}")
     k1, k2, k3, k4, k5 = jax.random.split(key, 5)
@@ -1181,8 +1321,9 @@ def weighted_logistic_losses(data: CleaningData, mu: float = 1e-2):
       TypeError: ``data`` is not a CleaningData. ValueError: non-positive ``mu``.
     """
     if not isinstance(data, CleaningData):
-        raise TypeError(f"data must be a CleaningData (from data_cleaning_problem), "
-                        f"got {type(data).__name__}")
+        raise TypeError(
+            f"data must be a CleaningData (from data_cleaning_problem), got {type(data).__name__}"
+        )
     _pos_scalar("mu", mu)
     Xt, yt, Xv, yv = data.X_train, data.y_train, data.X_val, data.y_val
 

@@ -52,18 +52,47 @@ from ._checks import require_nonnegative_scalar as _nonneg_scalar
 from ._checks import require_positive_scalar as _pos_scalar
 
 __all__ = [
-    "Simplex", "L1Ball", "L2Ball", "Box", "SpectralBall", "NuclearBall",
-    "simplex", "l1_ball", "l2_ball", "box", "spectral_ball", "nuclear_ball", "ball",
-    "project_simplex", "project_l1_ball",
-    "PGDOutput", "FWOutput", "LoadBalanceOutput", "MultiplierOutput", "ExactALOutput",
-    "PrimalDualOutput", "ReLUADMMOutput",
-    "projected_gradient", "frank_wolfe", "require_feasible",
-    "load_balancing", "load_balancing_dual", "balanced_assignment_lp",
-    "quadratic_penalty", "augmented_lagrangian",
-    "sketch_solve", "exact_al_sketch", "kkt_residual",
+    "Simplex",
+    "L1Ball",
+    "L2Ball",
+    "Box",
+    "SpectralBall",
+    "NuclearBall",
+    "simplex",
+    "l1_ball",
+    "l2_ball",
+    "box",
+    "spectral_ball",
+    "nuclear_ball",
+    "ball",
+    "project_simplex",
+    "project_l1_ball",
+    "PGDOutput",
+    "FWOutput",
+    "LoadBalanceOutput",
+    "MultiplierOutput",
+    "ExactALOutput",
+    "PrimalDualOutput",
+    "ReLUADMMOutput",
+    "projected_gradient",
+    "frank_wolfe",
+    "require_feasible",
+    "load_balancing",
+    "load_balancing_dual",
+    "balanced_assignment_lp",
+    "quadratic_penalty",
+    "augmented_lagrangian",
+    "sketch_solve",
+    "exact_al_sketch",
+    "kkt_residual",
     "primal_dual",
-    "relu_patterns", "convex_relu_objective", "relu_admm", "relu_from_convex",
-    "relu_network_objective", "relu_predict", "train_relu_nonconvex",
+    "relu_patterns",
+    "convex_relu_objective",
+    "relu_admm",
+    "relu_from_convex",
+    "relu_network_objective",
+    "relu_predict",
+    "train_relu_nonconvex",
 ]
 
 _HIGHEST = jax.lax.Precision.HIGHEST  # float32 matmuls are TF32 on NVIDIA GPUs otherwise
@@ -72,6 +101,7 @@ _HIGHEST = jax.lax.Precision.HIGHEST  # float32 matmuls are TF32 on NVIDIA GPUs 
 # ---------------------------------------------------------------------------
 # validation helpers (private; the shared ones live in optlab._checks)
 # ---------------------------------------------------------------------------
+
 
 def _array(name: str, x: Any, ndim: Any = None) -> jax.Array:
     """``x`` as a finite, non-empty float array (lists and integer arrays converted)."""
@@ -129,13 +159,16 @@ def _static_callable(name: str, f: Any) -> None:
     try:
         hash(f)
     except TypeError:
-        raise TypeError(f"{name} must be hashable (it is a static argument of a jitted solver); "
-                        f"got an unhashable {type(f).__name__}: wrap it in a plain function") from None
+        raise TypeError(
+            f"{name} must be hashable (it is a static argument of a jitted solver); "
+            f"got an unhashable {type(f).__name__}: wrap it in a plain function"
+        ) from None
 
 
 # ---------------------------------------------------------------------------
 # projections
 # ---------------------------------------------------------------------------
+
 
 def project_simplex(v: jax.Array, radius: Any = 1.0) -> jax.Array:
     """Euclidean projection of a vector onto ``{x ≥ 0, Σx = r}`` by sorting.
@@ -203,7 +236,7 @@ class _Set:
     @classmethod
     def tree_unflatten(cls, aux, children):
         obj = object.__new__(cls)
-        for f, c in zip(cls._fields, children):
+        for f, c in zip(cls._fields, children, strict=True):
             setattr(obj, f, c)
         return obj
 
@@ -241,8 +274,7 @@ class Simplex(_Set):
 
     def contains(self, x, tol=1e-6):
         x, tol = self._arg("x", x), _tol("tol", tol)
-        return (jnp.all(x >= -tol)
-                & (jnp.abs(jnp.sum(x) - self.radius) <= tol * jnp.maximum(1.0, self.radius)))
+        return jnp.all(x >= -tol) & (jnp.abs(jnp.sum(x) - self.radius) <= tol * jnp.maximum(1.0, self.radius))
 
 
 @jax.tree_util.register_pytree_node_class
@@ -329,15 +361,19 @@ class Box(_Set):
             try:
                 bad = np.broadcast_to(lo_a > hi_a, np.broadcast_shapes(lo_a.shape, hi_a.shape))
             except ValueError:
-                raise ValueError(f"box bounds lo and hi must broadcast, got shapes "
-                                 f"{lo_a.shape} and {hi_a.shape}") from None
+                raise ValueError(
+                    f"box bounds lo and hi must broadcast, got shapes {lo_a.shape} and {hi_a.shape}"
+                ) from None
             if np.any(bad):
-                raise ValueError("box is empty: need lo <= hi in every coordinate, got lo > hi in "
-                                 f"{int(bad.sum())} coordinate(s)")
+                raise ValueError(
+                    "box is empty: need lo <= hi in every coordinate, got lo > hi in "
+                    f"{int(bad.sum())} coordinate(s)"
+                )
         # Python scalars stay weakly typed (the box follows x's dtype); lists become arrays
-        self.lo, self.hi = (b if isinstance(b, (int, float, jax.core.Tracer))
-                            else as_float_array(name, b, finite=False)
-                            for name, b in (("lo", lo), ("hi", hi)))
+        self.lo, self.hi = (
+            b if isinstance(b, (int, float, jax.core.Tracer)) else as_float_array(name, b, finite=False)
+            for name, b in (("lo", lo), ("hi", hi))
+        )
 
     def _arg(self, name, x):
         x = _array(name, x)
@@ -345,8 +381,9 @@ class Box(_Set):
         try:
             jnp.broadcast_shapes(shape, x.shape)
         except ValueError:
-            raise ValueError(f"{name} must broadcast with the box bounds of shape {shape}, "
-                             f"got shape {tuple(x.shape)}") from None
+            raise ValueError(
+                f"{name} must broadcast with the box bounds of shape {shape}, got shape {tuple(x.shape)}"
+            ) from None
         return x
 
     def project(self, x):
@@ -488,14 +525,17 @@ def ball(radius: float, p: Any = 2) -> _Set:
             return NuclearBall(radius)
         raise ValueError(f"unknown norm p={p!r}: use 1, 2, 'inf', 'spectral' or 'nuclear'")
     if isinstance(p, bool) or not isinstance(p, (int, float, np.integer, np.floating)):
-        raise TypeError(f"p must be a number (1, 2, inf) or one of 'inf', 'spectral', 'nuclear', "
-                        f"got {type(p).__name__}")
+        raise TypeError(
+            f"p must be a number (1, 2, inf) or one of 'inf', 'spectral', 'nuclear', got {type(p).__name__}"
+        )
     p = float(p)
     if math.isnan(p):
         raise ValueError("p must be 1, 2 or inf, got nan")
     if not p >= 1:
-        raise ValueError(f"the l_p ball with p={p:g} < 1 is not convex (p = 0 is the l0 'ball' of "
-                         "sparse vectors); projections and LMOs here need a convex set: use p >= 1")
+        raise ValueError(
+            f"the l_p ball with p={p:g} < 1 is not convex (p = 0 is the l0 'ball' of "
+            "sparse vectors); projections and LMOs here need a convex set: use p >= 1"
+        )
     if p == 1:
         return L1Ball(radius)
     if p == 2:
@@ -508,8 +548,10 @@ def ball(radius: float, p: Any = 2) -> _Set:
 
 def _require_set(name, cset):
     if not isinstance(cset, _Set):
-        raise TypeError(f"{name} must be a set built by optlab.constrained (simplex, l1_ball, "
-                        f"l2_ball, box, spectral_ball, nuclear_ball, ball), got {type(cset).__name__}")
+        raise TypeError(
+            f"{name} must be a set built by optlab.constrained (simplex, l1_ball, "
+            f"l2_ball, box, spectral_ball, nuclear_ball, ball), got {type(cset).__name__}"
+        )
 
 
 def require_feasible(name: str, x: Any, cset: _Set, tol: float = 1e-6) -> None:
@@ -533,8 +575,10 @@ def require_feasible(name: str, x: Any, cset: _Set, tol: float = 1e-6) -> None:
     if not is_concrete((x, cset, tol)):
         return
     if not bool(cset.contains(x, tol)):
-        raise ValueError(f"{name} is not feasible: it must lie in {cset!r} (a feasible start is "
-                         "required; use cset.project(x) to get one)")
+        raise ValueError(
+            f"{name} is not feasible: it must lie in {cset!r} (a feasible start is "
+            "required; use cset.project(x) to get one)"
+        )
 
 
 def _vdot(a, b):
@@ -550,6 +594,7 @@ def _start(name, x0, cset):
 # projected gradient and Frank–Wolfe
 # ---------------------------------------------------------------------------
 
+
 class PGDOutput(NamedTuple):
     """``values[t] = f(x_t)``; ``grad_map[t] = ‖x_t − P(x_t − η∇f(x_t))‖/η`` (zero
     exactly at constrained stationary points); ``iterates``: ``(T+1, ...)``;
@@ -563,8 +608,9 @@ class PGDOutput(NamedTuple):
     converged: jax.Array
 
 
-def projected_gradient(f: Callable, cset: _Set, x0: Any, step_size: float, num_iters: int,
-                       *, tol: float = 1e-6) -> PGDOutput:
+def projected_gradient(
+    f: Callable, cset: _Set, x0: Any, step_size: float, num_iters: int, *, tol: float = 1e-6
+) -> PGDOutput:
     """``x_{t+1} = P_𝒞(x_t − η ∇f(x_t))`` for ``num_iters`` steps (``x0`` need not be
     feasible; it is projected first). Compiled once per ``(f, num_iters)``, set type
     and shape: ``f`` is a static argument (hashed by identity).
@@ -610,8 +656,11 @@ def _pgd(f, cset, x0, step_size, num_iters, tol):
 
     x, (vals, gms, xs) = jax.lax.scan(body, x0, None, length=num_iters)
     v_T, g_T, _, gm_T = gmap(x)
-    converged = (jnp.all(jnp.isfinite(vals)) & jnp.isfinite(v_T)
-                 & (gm_T <= tol * jnp.maximum(1.0, jnp.sqrt(jnp.sum(g_T**2)))))
+    converged = (
+        jnp.all(jnp.isfinite(vals))
+        & jnp.isfinite(v_T)
+        & (gm_T <= tol * jnp.maximum(1.0, jnp.sqrt(jnp.sum(g_T**2))))
+    )
     return PGDOutput(x, vals, gms, jnp.concatenate([x0[None], xs]), converged)
 
 
@@ -631,9 +680,16 @@ class FWOutput(NamedTuple):
 _FW_STEPS = ("open_loop", "short")
 
 
-def frank_wolfe(f: Callable, cset: _Set, x0: Any, num_iters: int, *,
-                step: str = "open_loop", L: float | None = None,
-                tol: float = 1e-6) -> FWOutput:
+def frank_wolfe(
+    f: Callable,
+    cset: _Set,
+    x0: Any,
+    num_iters: int,
+    *,
+    step: str = "open_loop",
+    L: float | None = None,
+    tol: float = 1e-6,
+) -> FWOutput:
     """Frank–Wolfe: ``s_t = lmo(∇f(x_t))``, ``x_{t+1} = x_t + γ_t(s_t − x_t)``.
 
     ``step="open_loop"``: ``γ_t = 2/(t+2)`` (no constants needed; Carderera et al.
@@ -696,14 +752,16 @@ def _fw(f, cset, x0, num_iters, step, L, tol):
     ts = jnp.arange(num_iters, dtype=x0.dtype)
     x, (vals, gaps, xs) = jax.lax.scan(body, x0, ts)
     v_T, _, gap_T = gap_at(x)
-    converged = (jnp.all(jnp.isfinite(vals)) & jnp.isfinite(v_T)
-                 & (gap_T <= tol * jnp.maximum(1.0, jnp.abs(v_T))))
+    converged = (
+        jnp.all(jnp.isfinite(vals)) & jnp.isfinite(v_T) & (gap_T <= tol * jnp.maximum(1.0, jnp.abs(v_T)))
+    )
     return FWOutput(x, vals, gaps, jnp.concatenate([x0[None], xs]), converged)
 
 
 # ---------------------------------------------------------------------------
 # dual ascent: auxiliary-loss-free load balancing
 # ---------------------------------------------------------------------------
+
 
 class LoadBalanceOutput(NamedTuple):
     """Per step ``t``: ``biases[t]`` (before the update), ``loads[t]`` (tokens per
@@ -751,8 +809,15 @@ def load_balancing_dual(scores: Any, biases: Any) -> jax.Array:
 _LB_RULES = ("sign", "subgradient")
 
 
-def load_balancing(scores: Any, num_steps: int, step_size: float, *, rule: str = "sign",
-                   biases0: Any = None, tol: float = 0.1) -> LoadBalanceOutput:
+def load_balancing(
+    scores: Any,
+    num_steps: int,
+    step_size: float,
+    *,
+    rule: str = "sign",
+    biases0: Any = None,
+    tol: float = 0.1,
+) -> LoadBalanceOutput:
     """Auxiliary-loss-free load balancing as dual (sub)gradient steps.
 
     Top-1 routing ``e_i = argmax_e (s_ie + b_e)``; the bias moves by the load
@@ -782,8 +847,11 @@ def load_balancing(scores: Any, num_steps: int, step_size: float, *, rule: str =
     _choice("rule", rule, _LB_RULES)
     _tol("tol", tol)
     n, E = scores.shape
-    b0 = (jnp.zeros(E, scores.dtype) if biases0 is None
-          else _array("biases0", biases0, ndim=1).astype(scores.dtype))
+    b0 = (
+        jnp.zeros(E, scores.dtype)
+        if biases0 is None
+        else _array("biases0", biases0, ndim=1).astype(scores.dtype)
+    )
     require_shape("biases0", b0, (E,))
     return _load_balancing(scores, b0, step_size, tol, num_steps, rule)
 
@@ -826,15 +894,21 @@ def balanced_assignment_lp(scores: Any) -> float:
     from scipy.optimize import linprog
 
     if not is_concrete(scores):
-        raise TypeError("scores must be a concrete array (balanced_assignment_lp solves on the "
-                        "host with scipy and cannot be traced)")
+        raise TypeError(
+            "scores must be a concrete array (balanced_assignment_lp solves on the "
+            "host with scipy and cannot be traced)"
+        )
     S = np.asarray(_scores(scores), dtype=float)
     n, E = S.shape
     A_rows = np.kron(np.eye(n), np.ones((1, E)))
     A_cols = np.kron(np.ones((1, n)), np.eye(E))
-    res = linprog(-S.ravel(), A_eq=np.vstack([A_rows, A_cols]),
-                  b_eq=np.concatenate([np.ones(n), np.full(E, n / E)]), bounds=(0, None),
-                  method="highs")
+    res = linprog(
+        -S.ravel(),
+        A_eq=np.vstack([A_rows, A_cols]),
+        b_eq=np.concatenate([np.ones(n), np.full(E, n / E)]),
+        bounds=(0, None),
+        method="highs",
+    )
     if res.status != 0:  # pragma: no cover - the LP is always feasible and bounded
         raise RuntimeError(f"linprog failed: {res.message}")
     return float(-res.fun)
@@ -843,6 +917,7 @@ def balanced_assignment_lp(scores: Any) -> float:
 # ---------------------------------------------------------------------------
 # quadratic penalty and augmented Lagrangian (equality constraints)
 # ---------------------------------------------------------------------------
+
 
 class MultiplierOutput(NamedTuple):
     """One row per outer iteration ``k``: ``xs[k]`` the subproblem's minimiser,
@@ -899,8 +974,9 @@ def _multiplier_converged(f, c, x0, x_last, gnorm, viols, tol, *arrays):
         finite = finite & jnp.all(jnp.isfinite(a))
     c0 = jnp.linalg.norm(jnp.atleast_1d(c(x0)))
     gf = jnp.linalg.norm(jax.grad(f)(x_last))
-    return (finite & (viols[-1] <= tol * jnp.maximum(1.0, c0))
-            & (gnorm <= jnp.sqrt(tol) * jnp.maximum(1.0, gf)))
+    return (
+        finite & (viols[-1] <= tol * jnp.maximum(1.0, c0)) & (gnorm <= jnp.sqrt(tol) * jnp.maximum(1.0, gf))
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("f", "c", "newton_iters"))
@@ -927,8 +1003,7 @@ def _alm_path(f, c, newton_iters, num_outer, x0, lam0, mu, tol):
         lam = lam + mu * cx
         return (x, lam), (x, lam, jnp.linalg.norm(cx), cond_h, mu, gn)
 
-    _, (xs, lams, viols, conds, mus_, gns) = jax.lax.scan(body, (x0, lam0), None,
-                                                          length=num_outer)
+    _, (xs, lams, viols, conds, mus_, gns) = jax.lax.scan(body, (x0, lam0), None, length=num_outer)
     conv = _multiplier_converged(f, c, x0, xs[-1], gns[-1], viols, tol, lams, conds)
     return MultiplierOutput(xs, lams, viols, conds, mus_, conv)
 
@@ -947,8 +1022,9 @@ def _check_eq_problem(f, c, x0, name="x0", cname="c"):
     return x0, cx.shape[0]
 
 
-def quadratic_penalty(f: Callable, c: Callable, x0: Any, mus: Any, *, newton_iters: int = 30,
-                      tol: float = 1e-6) -> MultiplierOutput:
+def quadratic_penalty(
+    f: Callable, c: Callable, x0: Any, mus: Any, *, newton_iters: int = 30, tol: float = 1e-6
+) -> MultiplierOutput:
     """Minimise ``f + (μ_k/2)‖c‖²`` for the increasing penalties ``mus`` (warm
     started). Feasibility needs ``μ → ∞``; the Hessian's condition number grows like μ.
     ``lams[k] = μ_k c(x_k)`` is the implied multiplier estimate. One compiled
@@ -975,9 +1051,17 @@ def quadratic_penalty(f: Callable, c: Callable, x0: Any, mus: Any, *, newton_ite
     return _penalty_path(f, c, newton_iters, x0, mus, tol)
 
 
-def augmented_lagrangian(f: Callable, c: Callable, x0: Any, mu: float, num_outer: int, *,
-                         lam0: Any = None, newton_iters: int = 30,
-                         tol: float = 1e-6) -> MultiplierOutput:
+def augmented_lagrangian(
+    f: Callable,
+    c: Callable,
+    x0: Any,
+    mu: float,
+    num_outer: int,
+    *,
+    lam0: Any = None,
+    newton_iters: int = 30,
+    tol: float = 1e-6,
+) -> MultiplierOutput:
     """Method of multipliers: ``x_k = argmin ℒ_μ(x, λ_k) = f + λ_kᵀc + (μ/2)‖c‖²``,
     ``λ_{k+1} = λ_k + μ c(x_k)``, with a *fixed* μ (``lams[k]`` is ``λ_{k+1}``). One
     compiled ``lax.scan`` per ``(f, c, newton_iters, num_outer)`` and shape.
@@ -1011,8 +1095,10 @@ def augmented_lagrangian(f: Callable, c: Callable, x0: Any, mu: float, num_outer
 # exact augmented Lagrangian + randomized sketched Newton–KKT
 # ---------------------------------------------------------------------------
 
-def sketch_solve(K: jax.Array, r: jax.Array, theta: Any, key: jax.Array, *,
-                 sketch_size: int, max_iters: int = 2000):
+
+def sketch_solve(
+    K: jax.Array, r: jax.Array, theta: Any, key: jax.Array, *, sketch_size: int, max_iters: int = 2000
+):
     """Randomized block Kaczmarz (sketch-and-project with random row blocks) for
     ``K z = r`` from ``z = 0``, until ``‖Kz − r‖ ≤ θ‖r‖``. Returns ``(z, iters)``;
     ``iters == max_iters`` means the accuracy was not reached.
@@ -1046,8 +1132,9 @@ def sketch_solve(K: jax.Array, r: jax.Array, theta: Any, key: jax.Array, *,
         raise ValueError(f"sketch_size must be at most the number of rows N = {N}, got {sketch_size}")
     require_int("max_iters", max_iters, minimum=1)
     dtype = jnp.result_type(K, r)
-    return _sketch_solve(K.astype(dtype), r.astype(dtype), jnp.asarray(theta, dtype), key,
-                         sketch_size, max_iters)
+    return _sketch_solve(
+        K.astype(dtype), r.astype(dtype), jnp.asarray(theta, dtype), key, sketch_size, max_iters
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("sketch_size", "max_iters"))
@@ -1068,8 +1155,9 @@ def _sketch_solve(K, r, theta, key, sketch_size, max_iters):
         rows = jax.random.permutation(sub, N)[:sketch_size]
         KS, rS = K[rows], r[rows]
         res = jnp.matmul(KS, z, precision=_HIGHEST) - rS
-        z = z - jnp.matmul(KS.T, jnp.linalg.solve(jnp.matmul(KS, KS.T, precision=_HIGHEST), res),
-                           precision=_HIGHEST)
+        z = z - jnp.matmul(
+            KS.T, jnp.linalg.solve(jnp.matmul(KS, KS.T, precision=_HIGHEST), res), precision=_HIGHEST
+        )
         return z, it + 1, k
 
     z, it, _ = jax.lax.while_loop(cond, body, (jnp.zeros_like(r), jnp.asarray(0), key))
@@ -1150,10 +1238,22 @@ def _eal_kernels(f, c, n, m, eta, q, max_inner):
 _EAL_ACCURACY = ("exact", "fixed", "tightening")
 
 
-def exact_al_sketch(f: Callable, c: Callable, x0: Any, key: jax.Array, *, lam0: Any = None,
-                    num_iters: int = 30, accuracy: str = "tightening", theta: float = 0.1,
-                    mu: float = 10.0, eta: float = 0.1, sketch_size: int | None = None,
-                    max_inner: int = 5000, tol: float = 1e-11) -> ExactALOutput:
+def exact_al_sketch(
+    f: Callable,
+    c: Callable,
+    x0: Any,
+    key: jax.Array,
+    *,
+    lam0: Any = None,
+    num_iters: int = 30,
+    accuracy: str = "tightening",
+    theta: float = 0.1,
+    mu: float = 10.0,
+    eta: float = 0.1,
+    sketch_size: int | None = None,
+    max_inner: int = 5000,
+    tol: float = 1e-11,
+) -> ExactALOutput:
     r"""Newton–KKT steps for ``min f s.t. c(x) = 0`` with a line search on the *exact*
     augmented Lagrangian (Hong, Na, Mahoney, Kolar 2023)
 
@@ -1184,8 +1284,10 @@ def exact_al_sketch(f: Callable, c: Callable, x0: Any, key: jax.Array, *, lam0: 
     """
     x0, m = _check_eq_problem(f, c, x0)
     if not is_concrete(x0):
-        raise TypeError("x0 must be concrete: exact_al_sketch runs its line search on the host "
-                        "and cannot be traced (call it outside jit)")
+        raise TypeError(
+            "x0 must be concrete: exact_al_sketch runs its line search on the host "
+            "and cannot be traced (call it outside jit)"
+        )
     require_key("key", key)
     require_int("num_iters", num_iters, minimum=1)
     require_int("max_inner", max_inner, minimum=1)
@@ -1203,8 +1305,7 @@ def exact_al_sketch(f: Callable, c: Callable, x0: Any, key: jax.Array, *, lam0: 
     require_int("sketch_size", q, minimum=1)
     if q > N:
         raise ValueError(f"sketch_size must be at most n + m = {N}, got {q}")
-    lam = (jnp.zeros(m, x0.dtype) if lam0 is None
-           else _array("lam0", lam0, ndim=(0, 1)).astype(x0.dtype))
+    lam = jnp.zeros(m, x0.dtype) if lam0 is None else _array("lam0", lam0, ndim=(0, 1)).astype(x0.dtype)
     lam = jnp.atleast_1d(lam)
     require_shape("lam0", lam, (m,))
 
@@ -1240,8 +1341,7 @@ def exact_al_sketch(f: Callable, c: Callable, x0: Any, key: jax.Array, *, lam0: 
         # Armijo on M, with a rounding allowance of 10 ulps of |M| (near the solution the
         # decrease of M, O(r²), falls below float precision; IPOPT uses the same guard)
         slack = 10 * float(jnp.finfo(z.dtype).eps) * abs(float(m0))
-        while (float(merit_v(z + a * d, mu_k)) > float(m0) + 1e-4 * a * slope + slack
-               and a > 1e-12):
+        while float(merit_v(z + a * d, mu_k)) > float(m0) + 1e-4 * a * slope + slack and a > 1e-12:
             a *= 0.5
         z = z + a * d
         res.append(float(jnp.linalg.norm(kkt(z[:n], z[n:])[1])))
@@ -1250,14 +1350,22 @@ def exact_al_sketch(f: Callable, c: Callable, x0: Any, key: jax.Array, *, lam0: 
         thetas.append(th)
         mus.append(mu_k)
         converged = res[-1] <= tol
-    return ExactALOutput(z[:n], z[n:], jnp.asarray(res), jnp.asarray(steps),
-                         jnp.asarray(inners), jnp.asarray(thetas), jnp.asarray(mus),
-                         bool(converged))
+    return ExactALOutput(
+        z[:n],
+        z[n:],
+        jnp.asarray(res),
+        jnp.asarray(steps),
+        jnp.asarray(inners),
+        jnp.asarray(thetas),
+        jnp.asarray(mus),
+        bool(converged),
+    )
 
 
 # ---------------------------------------------------------------------------
 # primal–dual (gradient descent–ascent) for inequality-constrained learning
 # ---------------------------------------------------------------------------
+
 
 class PrimalDualOutput(NamedTuple):
     """``values[t] = f(x_t)``, ``violations[t] = max(0, max_j g_j(x_t))``,
@@ -1274,8 +1382,17 @@ class PrimalDualOutput(NamedTuple):
     converged: jax.Array
 
 
-def primal_dual(f: Callable, g: Callable, x0: Any, primal_lr: float, dual_lr: float,
-                num_iters: int, *, lam0: Any = None, tol: float = 1e-6) -> PrimalDualOutput:
+def primal_dual(
+    f: Callable,
+    g: Callable,
+    x0: Any,
+    primal_lr: float,
+    dual_lr: float,
+    num_iters: int,
+    *,
+    lam0: Any = None,
+    tol: float = 1e-6,
+) -> PrimalDualOutput:
     """Gradient descent–ascent on ``ℒ(x, λ) = f(x) + λᵀg(x)``, ``λ ≥ 0``:
     ``x ← x − η_x ∇ₓℒ(x, λ)``, then ``λ ← max(0, λ + η_λ g(x))`` (dual ascent with the
     fresh primal iterate), for ``min f(x) s.t. g(x) ≤ 0``. Compiled once per
@@ -1298,8 +1415,11 @@ def primal_dual(f: Callable, g: Callable, x0: Any, primal_lr: float, dual_lr: fl
     _pos_scalar("dual_lr", dual_lr)
     require_int("num_iters", num_iters, minimum=1)
     _tol("tol", tol)
-    lam = (jnp.zeros(m, x0.dtype) if lam0 is None
-           else jnp.atleast_1d(_array("lam0", lam0, ndim=(0, 1)).astype(x0.dtype)))
+    lam = (
+        jnp.zeros(m, x0.dtype)
+        if lam0 is None
+        else jnp.atleast_1d(_array("lam0", lam0, ndim=(0, 1)).astype(x0.dtype))
+    )
     require_shape("lam0", lam, (m,))
     require_nonnegative("lam0", lam)
     return _primal_dual(f, g, num_iters, x0, lam, primal_lr, dual_lr, tol)
@@ -1327,16 +1447,21 @@ def _primal_dual(f, g, num_iters, x0, lam, primal_lr, dual_lr, tol):
     f_T, gf = jax.value_and_grad(f)(x)
     g_T = gv(x)
     scale_f = jnp.maximum(1.0, jnp.abs(f_T))
-    converged = (jnp.all(jnp.isfinite(vals)) & jnp.all(jnp.isfinite(x)) & jnp.all(jnp.isfinite(lam))
-                 & (jnp.linalg.norm(gl(x, lam)) <= tol * jnp.maximum(1.0, jnp.linalg.norm(gf)))
-                 & (jnp.max(g_T) <= tol * scale_f)
-                 & (jnp.abs(jnp.vdot(lam, g_T)) <= tol * scale_f))
+    converged = (
+        jnp.all(jnp.isfinite(vals))
+        & jnp.all(jnp.isfinite(x))
+        & jnp.all(jnp.isfinite(lam))
+        & (jnp.linalg.norm(gl(x, lam)) <= tol * jnp.maximum(1.0, jnp.linalg.norm(gf)))
+        & (jnp.max(g_T) <= tol * scale_f)
+        & (jnp.abs(jnp.vdot(lam, g_T)) <= tol * scale_f)
+    )
     return PrimalDualOutput(x, lam, vals, viols, lams, converged)
 
 
 # ---------------------------------------------------------------------------
 # two-layer ReLU networks: convex reformulation and ADMM
 # ---------------------------------------------------------------------------
+
 
 def relu_patterns(X: Any, *, num_samples: int = 0, key: Any = None) -> jax.Array:
     """Activation patterns ``D = 1[Xu ≥ 0]`` (rows, ``(P, n)``, as floats).
@@ -1367,12 +1492,15 @@ def relu_patterns(X: Any, *, num_samples: int = 0, key: Any = None) -> jax.Array
     n, d = X.shape
     if num_samples == 0:
         if d != 2:
-            raise ValueError(f"exact enumeration needs d = 2 (got X with d = {d}); pass "
-                             "num_samples > 0 and a key to sample patterns")
+            raise ValueError(
+                f"exact enumeration needs d = 2 (got X with d = {d}); pass "
+                "num_samples > 0 and a key to sample patterns"
+            )
         ang = np.arctan2(X[:, 1], X[:, 0])
         crit = np.sort(np.mod(np.concatenate([ang + np.pi / 2, ang - np.pi / 2]), 2 * np.pi))
-        mids = (crit + np.roll(crit, -1) + np.where(np.arange(crit.size) == crit.size - 1,
-                                                     2 * np.pi, 0.0)) / 2
+        mids = (
+            crit + np.roll(crit, -1) + np.where(np.arange(crit.size) == crit.size - 1, 2 * np.pi, 0.0)
+        ) / 2
         U = np.stack([np.cos(mids), np.sin(mids)])
     else:
         if key is None:
@@ -1388,12 +1516,14 @@ def relu_patterns(X: Any, *, num_samples: int = 0, key: Any = None) -> jax.Array
 def _relu_mats(X, D):
     P, n = D.shape
     d = X.shape[1]
-    DX = D[:, :, None] * X[None, :, :]                      # (P, n, d)
-    F = jnp.concatenate([jnp.transpose(DX, (1, 0, 2)).reshape(n, P * d),
-                         -jnp.transpose(DX, (1, 0, 2)).reshape(n, P * d)], axis=1)
-    S = (2 * D - 1)[:, :, None] * X[None, :, :]              # (P, n, d)
+    DX = D[:, :, None] * X[None, :, :]  # (P, n, d)
+    F = jnp.concatenate(
+        [jnp.transpose(DX, (1, 0, 2)).reshape(n, P * d), -jnp.transpose(DX, (1, 0, 2)).reshape(n, P * d)],
+        axis=1,
+    )
+    S = (2 * D - 1)[:, :, None] * X[None, :, :]  # (P, n, d)
     Gb = jax.scipy.linalg.block_diag(*[S[j] for j in range(P)])  # (P n, P d)
-    G = jax.scipy.linalg.block_diag(Gb, Gb)                  # (2 P n, 2 P d)
+    G = jax.scipy.linalg.block_diag(Gb, Gb)  # (2 P n, 2 P d)
     return F, G
 
 
@@ -1441,8 +1571,9 @@ def convex_relu_objective(X: Any, y: Any, D: Any, v: Any, w: Any, beta: float) -
 
 def _convex_relu_objective(X, y, D, v, w, beta):
     pred = jnp.einsum("pn,nd,pd->n", D, X, v - w, precision=_HIGHEST)
-    return 0.5 * jnp.sum((pred - y) ** 2) + beta * (jnp.sum(jnp.linalg.norm(v, axis=1))
-                                                    + jnp.sum(jnp.linalg.norm(w, axis=1)))
+    return 0.5 * jnp.sum((pred - y) ** 2) + beta * (
+        jnp.sum(jnp.linalg.norm(v, axis=1)) + jnp.sum(jnp.linalg.norm(w, axis=1))
+    )
 
 
 class ReLUADMMOutput(NamedTuple):
@@ -1460,8 +1591,9 @@ class ReLUADMMOutput(NamedTuple):
     converged: jax.Array
 
 
-def relu_admm(X: Any, y: Any, D: Any, beta: float, *, rho: float = 1.0, num_iters: int = 500,
-              tol: float = 1e-6) -> ReLUADMMOutput:
+def relu_admm(
+    X: Any, y: Any, D: Any, beta: float, *, rho: float = 1.0, num_iters: int = 500, tol: float = 1e-6
+) -> ReLUADMMOutput:
     """ADMM for the convex two-layer ReLU program (Pilanci & Ergen 2020; Bai et al. 2023)
 
         min ½‖F u − y‖² + β Σ_blocks ‖u_b‖₂   s.t.  G u ≥ 0,
@@ -1522,11 +1654,13 @@ def _relu_admm(X, y, D, beta, rho, tol, num_iters):
 
     z = jnp.zeros(nv, X.dtype)
     zs = jnp.zeros(G.shape[0], X.dtype)
-    (u, v, s, lam, nu), (objs, viols, resids) = jax.lax.scan(
-        body, (z, z, zs, z, zs), None, length=num_iters)
+    (u, v, s, lam, nu), (objs, viols, resids) = jax.lax.scan(body, (z, z, zs, z, zs), None, length=num_iters)
     vb = v.reshape(2, P, d)
-    converged = (jnp.all(jnp.isfinite(objs)) & jnp.all(jnp.isfinite(v))
-                 & (resids[-1] <= tol * jnp.maximum(1.0, jnp.linalg.norm(y))))
+    converged = (
+        jnp.all(jnp.isfinite(objs))
+        & jnp.all(jnp.isfinite(v))
+        & (resids[-1] <= tol * jnp.maximum(1.0, jnp.linalg.norm(y)))
+    )
     return ReLUADMMOutput(vb[0], vb[1], objs, viols, resids, converged)
 
 
@@ -1612,9 +1746,17 @@ def _relu_network_objective(X, y, U, alpha, beta):
     return 0.5 * jnp.sum(r**2) + 0.5 * beta * (jnp.sum(U**2) + jnp.sum(alpha**2))
 
 
-def train_relu_nonconvex(X: Any, y: Any, width: int, beta: float, key: jax.Array, *,
-                         learning_rate: float = 1e-2, num_steps: int = 3000,
-                         init_scale: float = 1.0):
+def train_relu_nonconvex(
+    X: Any,
+    y: Any,
+    width: int,
+    beta: float,
+    key: jax.Array,
+    *,
+    learning_rate: float = 1e-2,
+    num_steps: int = 3000,
+    init_scale: float = 1.0,
+):
     """Gradient descent on :func:`relu_network_objective` from a random init
     (``U ~ init_scale·N(0, 1/d)``, ``α ~ init_scale·N(0, 1/width)``); returns
     ``(U, α, objectives)``. ``vmap`` over ``key`` for several seeds. Compiled once per

@@ -53,8 +53,17 @@ from ._checks import (
 Array = jax.Array
 
 __all__ = [
-    "TopK", "RandK", "Identity", "LinearProblem", "heterogeneous_quadratics", "distributed_bilinear_game",
-    "worker_mesh", "run", "CompressedTrace", "METHODS", "communication_per_round",
+    "TopK",
+    "RandK",
+    "Identity",
+    "LinearProblem",
+    "heterogeneous_quadratics",
+    "distributed_bilinear_game",
+    "worker_mesh",
+    "run",
+    "CompressedTrace",
+    "METHODS",
+    "communication_per_round",
 ]
 
 AXIS = "workers"
@@ -67,6 +76,7 @@ def _vector(v):
 
 
 # ----------------------------------------------------------------------------- compressors
+
 
 @dataclasses.dataclass(frozen=True)
 class TopK:
@@ -166,6 +176,7 @@ class Identity:
 
 # ----------------------------------------------------------------------------- problems
 
+
 class LinearProblem(NamedTuple):
     """``M`` workers with operators ``F_m(z) = B_m z - q_m``; solution ``z*`` of ``F̄(z*) = 0``.
 
@@ -176,9 +187,9 @@ class LinearProblem(NamedTuple):
     B: Array
     q: Array
     z_star: Array
-    L: float          # ‖B̄‖₂ (smoothness of the average)
-    L_tilde: float    # sqrt(mean_m ‖B_m‖₂²) (the constant of EF21's step size)
-    mu: float         # smallest eigenvalue of sym(B̄) (strong monotonicity / convexity)
+    L: float  # ‖B̄‖₂ (smoothness of the average)
+    L_tilde: float  # sqrt(mean_m ‖B_m‖₂²) (the constant of EF21's step size)
+    mu: float  # smallest eigenvalue of sym(B̄) (strong monotonicity / convexity)
 
     @property
     def num_workers(self) -> int:
@@ -207,7 +218,9 @@ def _make_problem(B: np.ndarray, q: np.ndarray) -> LinearProblem:
     Bbar, qbar = B.mean(0), q.mean(0)
     mu = float(np.linalg.eigvalsh(0.5 * (Bbar + Bbar.T)).min())
     if mu <= 0:
-        raise ValueError(f"the average operator must be strongly monotone (smallest eigenvalue of sym(B̄) = {mu:.3g} ≤ 0)")
+        raise ValueError(
+            f"the average operator must be strongly monotone (smallest eigenvalue of sym(B̄) = {mu:.3g} ≤ 0)"
+        )
     z_star = np.linalg.solve(Bbar, qbar)
     L = float(np.linalg.norm(Bbar, 2))
     L_tilde = float(np.sqrt(np.mean([np.linalg.norm(b, 2) ** 2 for b in B])))
@@ -215,8 +228,9 @@ def _make_problem(B: np.ndarray, q: np.ndarray) -> LinearProblem:
     return LinearProblem(jnp.asarray(B, dt), jnp.asarray(q, dt), jnp.asarray(z_star, dt), L, L_tilde, mu)
 
 
-def heterogeneous_quadratics(seed: int = 0, num_workers: int = 8, dim: int = 100, spectrum=(0.1, 1.0),
-                             offset_scale: float = 5.0) -> LinearProblem:
+def heterogeneous_quadratics(
+    seed: int = 0, num_workers: int = 8, dim: int = 100, spectrum=(0.1, 1.0), offset_scale: float = 5.0
+) -> LinearProblem:
     """Worker ``m`` holds ``f_m(x) = ½ xᵀA_m x - q_mᵀx`` with eigenvalues of ``A_m`` in ``spectrum``
     (random eigenbasis per worker) and a worker-specific offset ``q_m`` of scale ``offset_scale``:
     the data are *heterogeneous*, ``∇f_m(x*) ≠ 0``.
@@ -256,8 +270,9 @@ def heterogeneous_quadratics(seed: int = 0, num_workers: int = 8, dim: int = 100
     return _make_problem(B, q)
 
 
-def distributed_bilinear_game(seed: int = 0, num_workers: int = 8, dim: int = 25, reg: float = 1.0,
-                              coupling: float = 1.0) -> LinearProblem:
+def distributed_bilinear_game(
+    seed: int = 0, num_workers: int = 8, dim: int = 25, reg: float = 1.0, coupling: float = 1.0
+) -> LinearProblem:
     """Regularised bilinear saddle ``min_x max_y (1/M) Σ_m λ/2‖x‖² + xᵀA_m y + b_mᵀx + c_mᵀy - λ/2‖y‖²``.
 
     Its operator ``F_m(x, y) = (λx + A_m y + b_m, λy - A_mᵀx - c_m)`` is ``λ``-strongly monotone;
@@ -293,6 +308,7 @@ def distributed_bilinear_game(seed: int = 0, num_workers: int = 8, dim: int = 25
 
 
 # ----------------------------------------------------------------------------- mesh
+
 
 def worker_mesh(num_workers: int, devices=None) -> Mesh:
     """One-axis mesh ``("workers",)`` over the largest number of devices dividing ``num_workers``.
@@ -365,8 +381,15 @@ def communication_per_round(method: str, compressor, dim: int, num_workers: int,
     tau = float(as_float_array("tau", tau, ndim=0))
     require_in_range("tau", tau, 0.0, 1.0)
     c = compressor.floats(dim)
-    per_worker = {"naive": c, "ef14": c, "ef21": c, "econtrol": c, "eg": 2 * dim, "naive_eg": 2 * c,
-                  "masha1": c + tau * dim}[method]
+    per_worker = {
+        "naive": c,
+        "ef14": c,
+        "ef21": c,
+        "econtrol": c,
+        "eg": 2 * dim,
+        "naive_eg": 2 * c,
+        "masha1": c + tau * dim,
+    }[method]
     return float(num_workers * per_worker)
 
 
@@ -388,7 +411,9 @@ def _check_compressor(compressor):
 def _validate(method, problem, compressor, step, num_steps, eta, tau, tol):
     _check_method(method)
     if not isinstance(problem, LinearProblem):
-        raise TypeError("problem must be a LinearProblem (see heterogeneous_quadratics / distributed_bilinear_game)")
+        raise TypeError(
+            "problem must be a LinearProblem (see heterogeneous_quadratics / distributed_bilinear_game)"
+        )
     _check_compressor(compressor)
     for name, v in (("step", step), ("eta", eta), ("tau", tau), ("tol", tol)):
         as_float_array(name, v, ndim=0)
@@ -403,13 +428,26 @@ def _validate(method, problem, compressor, step, num_steps, eta, tau, tol):
     if method == "masha1":
         require_in_range("tau", tau, 0.0, 1.0, low_inclusive=False)
         if not compressor.unbiased:
-            raise ValueError("MASHA1 needs an unbiased compressor (RandK with scaled=True or Identity); "
-                             "Top-k is biased (MASHA2 handles contractive compressors)")
+            raise ValueError(
+                "MASHA1 needs an unbiased compressor (RandK with scaled=True or Identity); "
+                "Top-k is biased (MASHA2 handles contractive compressors)"
+            )
 
 
-def run(method: str, problem: LinearProblem, compressor, step: float, num_steps: int, *, key: Array | None = None,
-        x0: Array | None = None, eta: float = 0.1, tau: float = 0.1, tol: float = 1e-8,
-        mesh: Mesh | None = None) -> CompressedTrace:
+def run(
+    method: str,
+    problem: LinearProblem,
+    compressor,
+    step: float,
+    num_steps: int,
+    *,
+    key: Array | None = None,
+    x0: Array | None = None,
+    eta: float = 0.1,
+    tau: float = 0.1,
+    tol: float = 1e-8,
+    mesh: Mesh | None = None,
+) -> CompressedTrace:
     """Run ``method`` for ``num_steps`` rounds with the workers sharded over ``mesh``.
 
     ``step`` is γ; ``eta`` is EControl's feedback strength η; ``tau`` is MASHA1's probability
@@ -452,9 +490,22 @@ def run(method: str, problem: LinearProblem, compressor, step: float, num_steps:
         raise ValueError(f"{M} workers cannot be split evenly over {mesh.shape[AXIS]} devices")
     worker_keys = jax.random.split(jax.random.fold_in(key, 1), M)
     coins = jax.random.bernoulli(jax.random.fold_in(key, 2), tau, (num_steps,))  # MASHA1's refreshes
-    z, sub, dist = _run_compiled(method, compressor, num_steps, mesh, M,
-                                 problem.B, problem.q, worker_keys, z0, problem.z_star, jnp.asarray(step, z0.dtype),
-                                 jnp.asarray(eta, z0.dtype), jnp.asarray(tau, z0.dtype), coins)
+    z, sub, dist = _run_compiled(
+        method,
+        compressor,
+        num_steps,
+        mesh,
+        M,
+        problem.B,
+        problem.q,
+        worker_keys,
+        z0,
+        problem.z_star,
+        jnp.asarray(step, z0.dtype),
+        jnp.asarray(eta, z0.dtype),
+        jnp.asarray(tau, z0.dtype),
+        coins,
+    )
     if method == "masha1":  # the rounds that refreshed w also sent F_m(w) uncompressed
         per_round = M * compressor.floats(n) + M * n * coins.astype(sub.dtype)
     else:
@@ -471,15 +522,15 @@ def _run_compiled(method, compressor, num_steps, mesh, M, *args):
 def _build(method, C, num_steps, mesh, M):
     """The shard_map'd loop. Inside, arrays with a leading worker axis hold this device's workers."""
 
-    def mean_over_workers(v_local):           # (m_local, n) -> (n,), replicated on every device
+    def mean_over_workers(v_local):  # (m_local, n) -> (n,), replicated on every device
         return lax.psum(v_local.sum(0), AXIS) / M
 
-    def compress(v_local, keys_local, t):    # one message per local worker
+    def compress(v_local, keys_local, t):  # one message per local worker
         ks = jax.vmap(lambda k: jax.random.fold_in(k, t))(keys_local)
         return jax.vmap(C)(v_local, ks)
 
     def body(B_loc, q_loc, keys_loc, z0, z_star, step, eta, tau, coins):
-        def F_loc(z):                          # local operators at a replicated point: (m_local, n)
+        def F_loc(z):  # local operators at a replicated point: (m_local, n)
             return jnp.einsum("mij,j->mi", B_loc, z, precision=_HI) - q_loc
 
         Bbar = lax.psum(B_loc.sum(0), AXIS) / M
@@ -492,28 +543,35 @@ def _build(method, C, num_steps, mesh, M):
         zeros_loc = jnp.zeros_like(q_loc)
 
         if method == "naive":
+
             def step_fn(carry, t):
-                z, = carry
+                (z,) = carry
                 z = z - step * mean_over_workers(compress(F_loc(z), keys_loc, t))
                 return (z,), metrics(z)
+
             init = (z0,)
         elif method == "ef14":
+
             def step_fn(carry, t):
                 z, e = carry
                 p = compress(e + step * F_loc(z), keys_loc, t)
                 e = e + step * F_loc(z) - p
                 z = z - mean_over_workers(p)
                 return (z, e), metrics(z)
+
             init = (z0, zeros_loc)
         elif method == "ef21":
+
             def step_fn(carry, t):
                 z, h_loc, h = carry
                 z = z - step * h
                 c = compress(F_loc(z) - h_loc, keys_loc, t)
                 return (z, h_loc + c, h + mean_over_workers(c)), metrics(z)
+
             g0 = F_loc(z0)
             init = (z0, g0, mean_over_workers(g0))
         elif method == "econtrol":
+
             def step_fn(carry, t):
                 z, e, h_loc, h = carry
                 g = F_loc(z)
@@ -522,16 +580,20 @@ def _build(method, C, num_steps, mesh, M):
                 e = e + g - h_loc - delta
                 h_new = h + mean_over_workers(delta)
                 return (z, e, h_loc + delta, h_new), metrics(z)
+
             g0 = F_loc(z0)
             init = (z0, zeros_loc, g0, mean_over_workers(g0))
         elif method in ("eg", "naive_eg"):
+
             def step_fn(carry, t):
-                z, = carry
+                (z,) = carry
                 half = z - step * mean_over_workers(compress(F_loc(z), keys_loc, 2 * t))
                 z = z - step * mean_over_workers(compress(F_loc(half), keys_loc, 2 * t + 1))
                 return (z,), metrics(z)
+
             init = (z0,)
         elif method == "masha1":
+
             def step_fn(carry, t):
                 z, w, Fw_loc, Fw = carry
                 zbar = tau * z + (1 - tau) * w
@@ -543,6 +605,7 @@ def _build(method, C, num_steps, mesh, M):
                 Fw_loc = jnp.where(refresh, F_loc(z), Fw_loc)
                 Fw = jnp.where(refresh, mean_over_workers(F_loc(z)), Fw)
                 return (z, w, Fw_loc, Fw), metrics(z)
+
             g0 = F_loc(z0)
             init = (z0, z0, g0, mean_over_workers(g0))
         else:  # pragma: no cover - validated earlier
@@ -553,5 +616,6 @@ def _build(method, C, num_steps, mesh, M):
         return carry[0], jnp.concatenate([s0[None], sub]), jnp.concatenate([d0[None], dist])
 
     w = P(AXIS)
-    return jax.shard_map(body, mesh=mesh, in_specs=(w, w, w, P(), P(), P(), P(), P(), P()),
-                         out_specs=(P(), P(), P()))
+    return jax.shard_map(
+        body, mesh=mesh, in_specs=(w, w, w, P(), P(), P(), P(), P(), P()), out_specs=(P(), P(), P())
+    )

@@ -16,7 +16,7 @@ optax and run in :func:`optlab.runner.run`.  Notation of Chapter 1: step size
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -28,7 +28,7 @@ from . import _checks
 __all__ = ["gd", "polyak", "heavy_ball", "nesterov", "GDState", "MomentumState", "PolyakState"]
 
 Schedule = Callable[[jax.Array], jax.Array]
-ScalarOrSchedule = Union[float, jax.Array, Schedule]
+ScalarOrSchedule = float | jax.Array | Schedule
 
 
 def _require_scalar(name: str, value: Any) -> None:
@@ -214,8 +214,9 @@ def polyak(
         new = jax.tree_util.tree_map(lambda g: (-step * g).astype(g.dtype), updates)
         return new, PolyakState(count=state.count + 1, last_step_size=step)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "polyak", f_star,
-                   max_learning_rate, eps)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update), "polyak", f_star, max_learning_rate, eps
+    )
 
 
 def _momentum_method(learning_rate, momentum, look_ahead: bool):
@@ -238,8 +239,9 @@ def _momentum_method(learning_rate, momentum, look_ahead: bool):
         new = jax.tree_util.tree_map(lambda d, g: (-eta * d).astype(g.dtype), direction, updates)
         return new, MomentumState(count=state.count + 1, velocity=velocity)
 
-    return _tagged(optax.GradientTransformationExtraArgs(init, update), "momentum", learning_rate,
-                   momentum, look_ahead)
+    return _tagged(
+        optax.GradientTransformationExtraArgs(init, update), "momentum", learning_rate, momentum, look_ahead
+    )
 
 
 def heavy_ball(

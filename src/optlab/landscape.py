@@ -70,6 +70,7 @@ def _mm(a, b):
 def _scalar(name, x):
     return as_float_array(name, x, ndim=0)
 
+
 __all__ = [
     # neural collapse
     "etf_gram",
@@ -116,6 +117,7 @@ __all__ = [
 # neural collapse
 # ---------------------------------------------------------------------------
 
+
 def etf_gram(K: int) -> Array:
     """Gram matrix ``K/(K−1) (I − 11ᵀ/K)`` of a ``K``-point simplex ETF with unit vectors."""
     require_int("K", K, minimum=2)
@@ -137,8 +139,9 @@ def simplex_etf(K: int, d: int | None = None, rotation: Any = None) -> Array:
     else:
         U = as_float_array("rotation", rotation, ndim=2)
         require_shape("rotation", U, (d, K))
-        if is_concrete(U) and not np.allclose(np.asarray(U, np.float64).T @ np.asarray(U, np.float64),
-                                              np.eye(K), atol=1e-5):
+        if is_concrete(U) and not np.allclose(
+            np.asarray(U, np.float64).T @ np.asarray(U, np.float64), np.eye(K), atol=1e-5
+        ):
             raise ValueError("rotation must have orthonormal columns (UᵀU = I)")
     return jnp.sqrt(K / (K - 1)) * _mm(U, (jnp.eye(K, dtype=U.dtype) - jnp.ones((K, K), U.dtype) / K))
 
@@ -315,8 +318,7 @@ class UFMOutput(NamedTuple):
     classifiers: Array  # (C, K, d)
 
 
-def ufm_loss(params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float,
-             lam_b: float = 0.0) -> Array:
+def ufm_loss(params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float, lam_b: float = 0.0) -> Array:
     """Regularised MSE objective of the UFM (module docstring). Differentiable in ``params``.
 
     Args:
@@ -352,14 +354,29 @@ def _ufm_loss(params, labels, K, lam_W, lam_H, lam_b=0.0):
     N = H.shape[1]
     Y = jax.nn.one_hot(labels, K, dtype=H.dtype).T
     R = _mm(W, H) + b[:, None] - Y
-    return (0.5 / N * jnp.sum(R ** 2) + 0.5 * lam_W * jnp.sum(W ** 2)
-            + 0.5 * lam_H * jnp.sum(H ** 2) + 0.5 * lam_b * jnp.sum(b ** 2))
+    return (
+        0.5 / N * jnp.sum(R**2)
+        + 0.5 * lam_W * jnp.sum(W**2)
+        + 0.5 * lam_H * jnp.sum(H**2)
+        + 0.5 * lam_b * jnp.sum(b**2)
+    )
 
 
-def train_ufm(key: Array, labels: Any, K: int, d: int, *, lam_W: float = 5e-3,
-              lam_H: float = 5e-3, lam_b: float = 0.0, bias: bool = True,
-              learning_rate: float = 0.5, num_steps: int = 5000, record_every: int = 100,
-              init_scale: float = 0.1) -> UFMOutput:
+def train_ufm(
+    key: Array,
+    labels: Any,
+    K: int,
+    d: int,
+    *,
+    lam_W: float = 5e-3,
+    lam_H: float = 5e-3,
+    lam_b: float = 0.0,
+    bias: bool = True,
+    learning_rate: float = 0.5,
+    num_steps: int = 5000,
+    record_every: int = 100,
+    init_scale: float = 0.1,
+) -> UFMOutput:
     """Full-batch gradient descent on the UFM objective from a Gaussian start of
     scale ``init_scale``. ``bias=False`` freezes ``b = 0`` (the bias-free model).
 
@@ -400,23 +417,39 @@ def train_ufm(key: Array, labels: Any, K: int, d: int, *, lam_W: float = 5e-3,
         raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
     dt = jnp.result_type(float)
     f = lambda x: jnp.asarray(x, dt)  # noqa: E731
-    return _train_ufm(key, labels, K, d, f(lam_W), f(lam_H), f(lam_b), bool(bias), f(learning_rate),
-                      num_steps, record_every, f(init_scale))
+    return _train_ufm(
+        key,
+        labels,
+        K,
+        d,
+        f(lam_W),
+        f(lam_H),
+        f(lam_b),
+        bool(bias),
+        f(learning_rate),
+        num_steps,
+        record_every,
+        f(init_scale),
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("K", "d", "bias", "num_steps", "record_every"))
-def _train_ufm(key, labels, K, d, lam_W, lam_H, lam_b, bias, learning_rate, num_steps, record_every,
-               init_scale):
+def _train_ufm(
+    key, labels, K, d, lam_W, lam_H, lam_b, bias, learning_rate, num_steps, record_every, init_scale
+):
     N = labels.shape[0]
     kH, kW = jax.random.split(key)
     dtype = jnp.result_type(float)
-    params = UFMParams(init_scale * jax.random.normal(kH, (d, N), dtype),
-                       init_scale * jax.random.normal(kW, (K, d), dtype),
-                       jnp.zeros(K, dtype))
+    params = UFMParams(
+        init_scale * jax.random.normal(kH, (d, N), dtype),
+        init_scale * jax.random.normal(kW, (K, d), dtype),
+        jnp.zeros(K, dtype),
+    )
     loss = lambda p: _ufm_loss(p, labels, K, lam_W, lam_H, lam_b)  # noqa: E731
     grad = jax.grad(loss)
-    scale = UFMParams(jnp.asarray(N, dtype), jnp.asarray(1.0, dtype),
-                      jnp.asarray(1.0 if bias else 0.0, dtype))
+    scale = UFMParams(
+        jnp.asarray(N, dtype), jnp.asarray(1.0, dtype), jnp.asarray(1.0 if bias else 0.0, dtype)
+    )
 
     def step(p, _):
         g = grad(p)
@@ -427,8 +460,9 @@ def _train_ufm(key, labels, K, d, lam_W, lam_H, lam_b, bias, learning_rate, num_
         _, M = _class_means(p.H, labels, K)
         return p, (loss(p), _nc_metrics(p.H, p.W, labels, K, p.b), M, p.W)
 
-    params, (losses, metrics, means, Ws) = jax.lax.scan(record, params, None,
-                                                        length=num_steps // record_every)
+    params, (losses, metrics, means, Ws) = jax.lax.scan(
+        record, params, None, length=num_steps // record_every
+    )
     steps = record_every * jnp.arange(1, num_steps // record_every + 1)
     return UFMOutput(params, losses, steps, metrics, means, Ws)
 
@@ -467,6 +501,7 @@ def ufm_bias_free_optimum(counts: Any, lam_W: float, lam_H: float) -> BiasFreeOp
 # ---------------------------------------------------------------------------
 # matrix sensing
 # ---------------------------------------------------------------------------
+
 
 def low_rank_psd(key: Array, n: int, eigenvalues: Sequence[float]) -> Array:
     """``U diag(eigenvalues) Uᵀ`` with ``U`` (``n × r``) uniformly random orthonormal.
@@ -563,7 +598,10 @@ def loglog_slope(steps: Any, errors: Any, t_min: float, t_max: float) -> float:
         raise ValueError(f"steps and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
     sel = (t >= t_min) & (t <= t_max)
     if sel.sum() < 2:
-        raise ValueError(f"need at least two points in the window [t_min, t_max] = [{t_min}, {t_max}], got {int(sel.sum())}")
+        raise ValueError(
+            f"need at least two points in the window [t_min, t_max] = [{t_min}, {t_max}], "
+            f"got {int(sel.sum())}"
+        )
     if not np.all(e[sel] > 0) or not np.all(t[sel] > 0) or not np.all(np.isfinite(e[sel])):
         raise ValueError("steps and errors must be positive in the fitted window")
     return float(np.polyfit(np.log(t[sel]), np.log(e[sel]), 1)[0])
@@ -586,6 +624,7 @@ def log_linear_rate(steps: Any, errors: Any, t_min: float, t_max: float) -> floa
 # Hessians, sharpness, edge of stability
 # ---------------------------------------------------------------------------
 
+
 def mlp_init(key: Array, sizes: Sequence[int], scale: float = 1.0) -> list[tuple[Array, Array]]:
     """Weights ``W_l ~ N(0, scale²/fan_in)`` and zero biases for an MLP with layer ``sizes``.
 
@@ -604,12 +643,15 @@ def mlp_init(key: Array, sizes: Sequence[int], scale: float = 1.0) -> list[tuple
     require_positive("scale", scale)
     keys = jax.random.split(key, len(sizes) - 1)
     dtype = jnp.result_type(float)
-    return [(scale * jax.random.normal(k, (m, n), dtype) / jnp.sqrt(n), jnp.zeros(m, dtype))
-            for k, n, m in zip(keys, sizes[:-1], sizes[1:])]
+    return [
+        (scale * jax.random.normal(k, (m, n), dtype) / jnp.sqrt(n), jnp.zeros(m, dtype))
+        for k, n, m in zip(keys, sizes[:-1], sizes[1:], strict=True)
+    ]
 
 
-def mlp_apply(params: Sequence[tuple[Array, Array]], x: Array,
-              activation: Callable[[Array], Array] = jnp.tanh) -> Array:
+def mlp_apply(
+    params: Sequence[tuple[Array, Array]], x: Array, activation: Callable[[Array], Array] = jnp.tanh
+) -> Array:
     """Outputs (``N × out``) of the MLP on inputs ``x`` (``N × in``); linear last layer.
 
     Raises:
@@ -617,8 +659,12 @@ def mlp_apply(params: Sequence[tuple[Array, Array]], x: Array,
         ``activation`` not callable.
       ValueError: ``x`` not 2-D or its width not the first layer's fan-in, NaN/inf in ``x``.
     """
-    if isinstance(params, (str, bytes)) or not isinstance(params, (list, tuple)) or not params or \
-            not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in params):
+    if (
+        isinstance(params, (str, bytes))
+        or not isinstance(params, (list, tuple))
+        or not params
+        or not all(isinstance(p, (list, tuple)) and len(p) == 2 for p in params)
+    ):
         raise TypeError("params must be a non-empty list of (W, b) pairs (see mlp_init)")
     require_callable("activation", activation)
     x = as_float_array("x", x, ndim=2)
@@ -711,8 +757,9 @@ def _power_iteration(loss_fn, params, v0, num_iters):
     return jnp.vdot(u, mv(u)), u
 
 
-def top_eigenvalue(loss_fn: Callable[[Any], Array], params: Any, key: Array,
-                   num_iters: int = 100) -> tuple[Array, Array]:
+def top_eigenvalue(
+    loss_fn: Callable[[Any], Array], params: Any, key: Array, num_iters: int = 100
+) -> tuple[Array, Array]:
     """Power iteration on Hessian-vector products: returns ``(uᵀ∇²L u, u)`` with
     ``u`` the final unit vector (flattened). It converges to the eigenvalue of
     largest *modulus*, which is the sharpness whenever ``λ_max > |λ_min|``.
@@ -744,9 +791,16 @@ class EoSOutput(NamedTuple):
     sharpness: Array  # (C,) top Hessian eigenvalue by power iteration
 
 
-def gd_with_sharpness(loss_fn: Callable[[Any], Array], params: Any, learning_rate: float,
-                      num_steps: int, key: Array, *, record_every: int = 10,
-                      power_iters: int = 20) -> EoSOutput:
+def gd_with_sharpness(
+    loss_fn: Callable[[Any], Array],
+    params: Any,
+    learning_rate: float,
+    num_steps: int,
+    key: Array,
+    *,
+    record_every: int = 10,
+    power_iters: int = 20,
+) -> EoSOutput:
     """Full-batch GD ``θ ← θ − η∇L(θ)``; every ``record_every`` steps the sharpness
     is estimated by ``power_iters`` power iterations on HVPs, warm-started from the
     previous eigenvector (so a few iterations suffice). ``learning_rate`` may be
@@ -786,8 +840,7 @@ def _gd_with_sharpness(loss_fn, params, learning_rate, num_steps, key, record_ev
         p, vals = jax.lax.scan(step, p, None, length=record_every)
         return (p, u), (vals, lam)
 
-    (params, _), (losses, sharp) = jax.lax.scan(block, (params, u0), None,
-                                                length=num_steps // record_every)
+    (params, _), (losses, sharp) = jax.lax.scan(block, (params, u0), None, length=num_steps // record_every)
     steps = record_every * jnp.arange(num_steps // record_every)
     return EoSOutput(params, losses.reshape(-1), steps, sharp)
 
@@ -795,6 +848,7 @@ def _gd_with_sharpness(loss_fn, params, learning_rate, num_steps, key, record_ev
 # ---------------------------------------------------------------------------
 # attention and max-margin token selection
 # ---------------------------------------------------------------------------
+
 
 def _check_attention(X, y=None, v=None, p=None):
     X = as_float_array("X", X, ndim=3)
@@ -894,8 +948,17 @@ class AttentionGDOutput(NamedTuple):
     losses: Array  # (C,) loss at the recorded steps
 
 
-def attention_gd(X: Any, y: Any, v: Any, p0: Any, learning_rate: float, num_steps: int, *,
-                 normalized: bool = False, record_every: int = 10) -> AttentionGDOutput:
+def attention_gd(
+    X: Any,
+    y: Any,
+    v: Any,
+    p0: Any,
+    learning_rate: float,
+    num_steps: int,
+    *,
+    normalized: bool = False,
+    record_every: int = 10,
+) -> AttentionGDOutput:
     """Gradient descent on :func:`attention_loss` over ``p``.
 
     ``normalized=True`` uses the normalised step ``p ← p − η ∇/‖∇‖``: ``‖p‖`` then
@@ -919,8 +982,9 @@ def attention_gd(X: Any, y: Any, v: Any, p0: Any, learning_rate: float, num_step
         raise TypeError(f"normalized must be a bool, got {type(normalized).__name__}")
     if num_steps % record_every:
         raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
-    return _attention_gd(X, y, v, p0.astype(X.dtype), learning_rate.astype(X.dtype), num_steps,
-                         bool(normalized), record_every)
+    return _attention_gd(
+        X, y, v, p0.astype(X.dtype), learning_rate.astype(X.dtype), num_steps, bool(normalized), record_every
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "normalized", "record_every"))

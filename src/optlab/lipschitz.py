@@ -186,7 +186,9 @@ def _check_params(params: Any, name: str = "params") -> list[tuple[Array, Array]
         if b.shape[0] != W.shape[0]:
             raise ValueError(f"{name}[{i}]: b has length {b.shape[0]} but W has {W.shape[0]} rows")
         if prev is not None and W.shape[1] != prev:
-            raise ValueError(f"{name}[{i}]: W has {W.shape[1]} columns but the previous layer has {prev} outputs")
+            raise ValueError(
+                f"{name}[{i}]: W has {W.shape[1]} columns but the previous layer has {prev} outputs"
+            )
         prev = W.shape[0]
         out.append((W, b))
     return out
@@ -197,7 +199,9 @@ def _check_points(name: str, x: Any, n_in: int, *, ndim: int = 2, nonempty: bool
     x = as_float_array(name, x, ndim=ndim)
     if x.shape[-1] != n_in:
         want = f"(N, {n_in})" if ndim == 2 else f"({n_in},)"
-        raise ValueError(f"{name} must have shape {want} (the network has {n_in} inputs), got {tuple(x.shape)}")
+        raise ValueError(
+            f"{name} must have shape {want} (the network has {n_in} inputs), got {tuple(x.shape)}"
+        )
     if nonempty and x.shape[0] == 0:
         raise ValueError(f"{name} must hold at least one point, got shape {tuple(x.shape)}")
     return x
@@ -246,8 +250,9 @@ def frobenius_bound(W: ArrayLike) -> Array:
     return jnp.linalg.norm(W)
 
 
-def power_iteration(W: ArrayLike, num_iters: int, *, key: Array | None = None,
-                    v0: ArrayLike | None = None) -> SpectralResult:
+def power_iteration(
+    W: ArrayLike, num_iters: int, *, key: Array | None = None, v0: ArrayLike | None = None
+) -> SpectralResult:
     """Power iteration on WᵀW: v ← WᵀWv/‖WᵀWv‖, estimate σ̂_k = ‖W v_k‖.
 
     σ̂_k is a LOWER bound on σ₁ (a Rayleigh quotient) and never decreases:
@@ -403,7 +408,9 @@ def conv_apply(kernel: ArrayLike, x: ArrayLike) -> Array:
     kernel = _check_kernel(kernel)
     x = as_float_array("x", x, ndim=(3, 4))
     if x.shape[-3] != kernel.shape[1]:
-        raise ValueError(f"x must have {kernel.shape[1]} channels (kernel c_in) on axis -3, got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have {kernel.shape[1]} channels (kernel c_in) on axis -3, got shape {tuple(x.shape)}"
+        )
     k1, k2 = kernel.shape[2:]
     if k1 > x.shape[-2] or k2 > x.shape[-1]:
         raise ValueError(f"kernel spatial size {(k1, k2)} exceeds the image size {tuple(x.shape[-2:])} of x")
@@ -416,8 +423,14 @@ def _conv(kernel, x):
     k1, k2 = kernel.shape[2:]
     p1, p2 = k1 // 2, k2 // 2
     xp = jnp.pad(xb, ((0, 0), (0, 0), (p1, k1 - 1 - p1), (p2, k2 - 1 - p2)), mode="wrap")
-    y = jax.lax.conv_general_dilated(xp, kernel.astype(xp.dtype), (1, 1), "VALID",
-                                     dimension_numbers=("NCHW", "OIHW", "NCHW"), precision=_HI)
+    y = jax.lax.conv_general_dilated(
+        xp,
+        kernel.astype(xp.dtype),
+        (1, 1),
+        "VALID",
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        precision=_HI,
+    )
     return y[0] if single else y
 
 
@@ -660,8 +673,9 @@ def jacobian_norms(params: Params, points: ArrayLike, activation: str = "relu", 
     return _jac_norms(params, points, activation, norm)
 
 
-def lower_bound_sampled(params: Params, points: ArrayLike, activation: str = "relu",
-                        norm: str = "l2") -> Bound:
+def lower_bound_sampled(
+    params: Params, points: ArrayLike, activation: str = "relu", norm: str = "l2"
+) -> Bound:
     """LOWER bound max_i ‖J(x_i)‖ over the given points (every Jacobian norm is ≤ L).
 
     Args:
@@ -681,13 +695,19 @@ def lower_bound_sampled(params: Params, points: ArrayLike, activation: str = "re
     t0 = time.perf_counter()
     vals = _jac_norms(params, points, activation, norm)
     v = _value(jnp.max(vals))
-    return Bound(v, "LOWER", norm, "global", f"max ‖J‖ at {points.shape[0]} points",
-                 time.perf_counter() - t0)
+    return Bound(v, "LOWER", norm, "global", f"max ‖J‖ at {points.shape[0]} points", time.perf_counter() - t0)
 
 
-def lower_bound_gradient_ascent(params: Params, starts: ArrayLike, activation: str = "relu",
-                                norm: str = "l2", *, num_steps: int = 100, step_size: float = 0.05,
-                                box: tuple[ArrayLike, ArrayLike] | None = None) -> Bound:
+def lower_bound_gradient_ascent(
+    params: Params,
+    starts: ArrayLike,
+    activation: str = "relu",
+    norm: str = "l2",
+    *,
+    num_steps: int = 100,
+    step_size: float = 0.05,
+    box: tuple[ArrayLike, ArrayLike] | None = None,
+) -> Bound:
     """LOWER bound by (projected) gradient ascent on x ↦ ‖J(x)‖ from several starts.
 
     ``box=(lo, hi)`` keeps iterates (and the starts, projected first) in a box (scope:
@@ -724,8 +744,9 @@ def lower_bound_gradient_ascent(params: Params, starts: ArrayLike, activation: s
     t0 = time.perf_counter()
     v = _value(_ascent(params, starts, lo, hi, step_size, activation, norm, num_steps))
     scope = "global" if box is None else "local box"
-    return Bound(v, "LOWER", norm, scope, f"gradient ascent ({starts.shape[0]} starts)",
-                 time.perf_counter() - t0)
+    return Bound(
+        v, "LOWER", norm, scope, f"gradient ascent ({starts.shape[0]} starts)", time.perf_counter() - t0
+    )
 
 
 def _check_box(box: Any, n_in: int) -> tuple[Array, Array]:
@@ -805,7 +826,9 @@ def _check_solver(solver: Any) -> str | None:
         raise TypeError(f"solver must be a cvxpy solver name or None, got {type(solver).__name__}")
     installed = cp.installed_solvers()
     if solver.upper() not in installed:
-        raise ValueError(f"solver must be one of the installed cvxpy solvers {installed} or None, got {solver!r}")
+        raise ValueError(
+            f"solver must be one of the installed cvxpy solvers {installed} or None, got {solver!r}"
+        )
     return solver.upper()
 
 
@@ -859,8 +882,8 @@ def lipsdp(params: Params, *, solver: str | None = None) -> Bound:
     A = np.zeros((N, n0 + N))
     r = 0
     col_offsets = [0] + list(np.cumsum([n0] + hidden[:-1]))
-    for W, off in zip(Ws[:-1], col_offsets):
-        A[r:r + W.shape[0], off:off + W.shape[1]] = W
+    for W, off in zip(Ws[:-1], col_offsets, strict=False):
+        A[r : r + W.shape[0], off : off + W.shape[1]] = W
         r += W.shape[0]
     B = np.hstack([np.zeros((N, n0)), np.eye(N)])
     WL = Ws[-1]
@@ -869,7 +892,7 @@ def lipsdp(params: Params, *, solver: str | None = None) -> Bound:
     t = cp.Variable(N, nonneg=True)
     T = cp.diag(t)
     last = np.zeros((n0 + N, n0 + N))
-    last[n0 + N - hidden[-1]:, n0 + N - hidden[-1]:] = WL.T @ WL
+    last[n0 + N - hidden[-1] :, n0 + N - hidden[-1] :] = WL.T @ WL
     E = np.zeros((n0 + N, n0 + N))
     E[:n0, :n0] = np.eye(n0)
     M = A.T @ T @ B + B.T @ T @ A - 2 * B.T @ T @ B + last - rho * E
@@ -877,8 +900,7 @@ def lipsdp(params: Params, *, solver: str | None = None) -> Bound:
     prob = cp.Problem(cp.Minimize(rho), [M << 0])
     used = _solve_sdp(prob, solver)
     c = float(np.sqrt(max(rho.value, 0.0)))
-    return Bound(c, "UPPER", "l2", "global", f"LipSDP-neuron ({used}, N={N})",
-                 time.perf_counter() - t0)
+    return Bound(c, "UPPER", "l2", "global", f"LipSDP-neuron ({used}, N={N})", time.perf_counter() - t0)
 
 
 def lipsdp_residual(W: ArrayLike, C: ArrayLike, D: ArrayLike, *, solver: str | None = None) -> Bound:
@@ -923,8 +945,14 @@ def lipsdp_residual(W: ArrayLike, C: ArrayLike, D: ArrayLike, *, solver: str | N
     M = (M + M.T) / 2
     prob = cp.Problem(cp.Minimize(rho), [M << 0])
     used = _solve_sdp(prob, solver)
-    return Bound(float(np.sqrt(max(rho.value, 0.0))), "UPPER", "l2", "global",
-                 f"LipSDP residual ({used})", time.perf_counter() - t0)
+    return Bound(
+        float(np.sqrt(max(rho.value, 0.0))),
+        "UPPER",
+        "l2",
+        "global",
+        f"LipSDP residual ({used})",
+        time.perf_counter() - t0,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -979,8 +1007,9 @@ def _interval_bound(params, lo, hi, activation):
             dlo, dhi = _deriv_interval(activation, zl, zh)
             unstable = unstable + jnp.sum(dlo != dhi)
             # rows scaled by d ∈ [dlo, dhi] with d ≥ 0: the product interval
-            cands = jnp.stack([dlo[:, None] * J_lo, dlo[:, None] * J_hi,
-                               dhi[:, None] * J_lo, dhi[:, None] * J_hi])
+            cands = jnp.stack(
+                [dlo[:, None] * J_lo, dlo[:, None] * J_hi, dhi[:, None] * J_lo, dhi[:, None] * J_hi]
+            )
             J_lo, J_hi = cands.min(0), cands.max(0)
             sig = ACTIVATIONS[activation]
             lo, hi = sig(zl), sig(zh)  # both activations are monotone
@@ -1001,8 +1030,9 @@ def _check_box_args(params, x0, eps, activation):
     return params, x0, eps
 
 
-def interval_jacobian_bound(params: Params, x0: ArrayLike, eps: ArrayLike,
-                            activation: str = "relu") -> IntervalResult:
+def interval_jacobian_bound(
+    params: Params, x0: ArrayLike, eps: ArrayLike, activation: str = "relu"
+) -> IntervalResult:
     """UPPER bound on the local ℓ∞ Lipschitz constant of f on the box ‖x − x0‖_∞ ≤ eps:
     max_row Σ_j max(|J_lo|, |J_hi|) where [J_lo, J_hi] encloses every Clarke Jacobian,
     obtained by interval propagation through J = W_L D_{L−1} W_{L−1} ⋯ D_1 W_1 with
@@ -1033,8 +1063,9 @@ class BaBResult(NamedTuple):
     num_boxes: int
 
 
-def local_linf_bab(params: Params, x0: ArrayLike, eps: ArrayLike, activation: str = "relu", *,
-                   num_splits: int = 64) -> BaBResult:
+def local_linf_bab(
+    params: Params, x0: ArrayLike, eps: ArrayLike, activation: str = "relu", *, num_splits: int = 64
+) -> BaBResult:
     """Tighten :func:`interval_jacobian_bound` by branch and bound: repeatedly bisect
     (along its widest side) the box whose interval bound is largest; the global upper
     bound is the max over the leaves, so it never increases (interval arithmetic is
@@ -1208,7 +1239,9 @@ def maxmin(x: ArrayLike) -> Array:
     """
     x = as_float_array("x", x)
     if x.ndim == 0 or x.shape[-1] % 2:
-        raise ValueError(f"x must have an even last dimension (maxmin acts on pairs), got shape {tuple(x.shape)}")
+        raise ValueError(
+            f"x must have an even last dimension (maxmin acts on pairs), got shape {tuple(x.shape)}"
+        )
     a, b = x[..., 0::2], x[..., 1::2]
     return jnp.concatenate([jnp.maximum(a, b), jnp.minimum(a, b)], axis=-1)
 
@@ -1252,11 +1285,15 @@ def sandwich_init(key: Array, n_in: int, n_hidden: int, n_out: int, dtype: Any =
 
 def _check_sandwich(p: Any) -> dict:
     if not isinstance(p, dict) or not {"X", "d", "b", "shape"} <= set(p):
-        raise TypeError("p must be a dict with keys 'X', 'd', 'b', 'shape' (from sandwich_init), "
-                        f"got {type(p).__name__}")
+        raise TypeError(
+            f"p must be a dict with keys 'X', 'd', 'b', 'shape' (from sandwich_init), got {type(p).__name__}"
+        )
     shape = p["shape"]
-    if (not isinstance(shape, (tuple, list)) or len(shape) != 3
-            or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in shape)):
+    if (
+        not isinstance(shape, (tuple, list))
+        or len(shape) != 3
+        or not all(isinstance(v, (int, np.integer)) and v >= 1 for v in shape)
+    ):
         raise ValueError(f"p['shape'] must be (n_in, n_hidden, n_out) positive integers, got {shape!r}")
     n_in, m, n_out = (int(v) for v in shape)
     if m > n_in + n_out:
@@ -1274,9 +1311,9 @@ def _check_sandwich(p: Any) -> dict:
 
 def _sandwich_mats(p):
     n_in, m, n_out = p["shape"]
-    Q = cayley(p["X"])[:, :m]          # (n_out + n_in, m), orthonormal columns
-    At, Bt = Q[:n_out], Q[n_out:]      # AAᵀ + BBᵀ = QᵀQ = I_m
-    return At.T, Bt.T                  # A: (m, n_out), B: (m, n_in)
+    Q = cayley(p["X"])[:, :m]  # (n_out + n_in, m), orthonormal columns
+    At, Bt = Q[:n_out], Q[n_out:]  # AAᵀ + BBᵀ = QᵀQ = I_m
+    return At.T, Bt.T  # A: (m, n_out), B: (m, n_in)
 
 
 def sandwich_apply(p: dict, x: ArrayLike, gamma: ArrayLike = 1.0, activation: str = "relu") -> Array:
@@ -1350,7 +1387,9 @@ def _check_label(label: Any, logits: Array) -> Array:
         lab = jnp.asarray(arr.astype(np.int32))
     if lab.ndim > 1 or (lab.ndim == 1 and (logits.ndim == 1 or lab.shape[0] != logits.shape[0])):
         want = "a scalar" if logits.ndim == 1 else f"a scalar or shape ({logits.shape[0]},)"
-        raise ValueError(f"label must be {want} for logits of shape {tuple(logits.shape)}, got shape {tuple(lab.shape)}")
+        raise ValueError(
+            f"label must be {want} for logits of shape {tuple(logits.shape)}, got shape {tuple(lab.shape)}"
+        )
     return lab
 
 
@@ -1375,7 +1414,9 @@ def lipschitz_margin_radius(logits: ArrayLike, label: ArrayLike, lipschitz: Arra
     logits = as_float_array("logits", logits, ndim=(1, 2))
     k = logits.shape[-1]
     if k < 2:
-        raise ValueError(f"logits must have at least 2 classes on the last axis, got shape {tuple(logits.shape)}")
+        raise ValueError(
+            f"logits must have at least 2 classes on the last axis, got shape {tuple(logits.shape)}"
+        )
     lab = _check_label(label, logits)
     onehot = jax.nn.one_hot(lab, k, dtype=bool)
     true = jnp.sum(jnp.where(onehot, logits, 0.0), axis=-1)

@@ -59,6 +59,7 @@ def _check_scalar(name, value):
     if is_concrete(value) and np.ndim(value) != 0:
         raise ValueError(f"{name} must be a scalar, got shape {np.shape(value)}")
 
+
 __all__ = [
     "MinimaxOutput",
     "AffineOperator",
@@ -110,6 +111,7 @@ class MinimaxOutput(NamedTuple):
 # ---------------------------------------------------------------------------
 # operators and games
 # ---------------------------------------------------------------------------
+
 
 @jax.tree_util.register_pytree_node_class
 class AffineOperator:
@@ -255,14 +257,17 @@ def quadratic_game(Pxx, Pxy, Pyy, b=None, c=None) -> AffineOperator:
         raise ValueError(f"Pxy must be non-empty, got shape {tuple(Pxy.shape)}")
     n_x, n_y = Pxy.shape
     if Pxx.shape != (n_x, n_x) or Pyy.shape != (n_y, n_y):
-        raise ValueError(f"Pxx must be ({n_x}, {n_x}) and Pyy ({n_y}, {n_y}) to match "
-                         f"Pxy {tuple(Pxy.shape)}, got {tuple(Pxx.shape)} and {tuple(Pyy.shape)}")
+        raise ValueError(
+            f"Pxx must be ({n_x}, {n_x}) and Pyy ({n_y}, {n_y}) to match "
+            f"Pxy {tuple(Pxy.shape)}, got {tuple(Pxx.shape)} and {tuple(Pyy.shape)}"
+        )
     dt = jnp.result_type(Pxx, Pxy, Pyy)
     b = jnp.zeros(n_x, dt) if b is None else as_float_array("b", b).astype(dt)
     c = jnp.zeros(n_y, dt) if c is None else as_float_array("c", c).astype(dt)
     if b.shape != (n_x,) or c.shape != (n_y,):
-        raise ValueError(f"b and c must have shapes ({n_x},) and ({n_y},), "
-                         f"got {tuple(b.shape)} and {tuple(c.shape)}")
+        raise ValueError(
+            f"b and c must have shapes ({n_x},) and ({n_y},), got {tuple(b.shape)} and {tuple(c.shape)}"
+        )
     M = jnp.block([[Pxx, Pxy], [-Pxy.T, Pyy]])
     return AffineOperator(M, jnp.concatenate([b, -c]), n_x=n_x)
 
@@ -330,14 +335,17 @@ def comonotonicity(M) -> jax.Array:
     cond = np.linalg.cond(unit)
     eps = float(jnp.finfo(M.dtype).eps)
     if not np.isfinite(cond) or cond * eps > 0.1:
-        raise ValueError(f"M must be invertible, got a condition number of {cond:.3g} "
-                         f"(numerically singular in {M.dtype})")
+        raise ValueError(
+            f"M must be invertible, got a condition number of {cond:.3g} (numerically singular in {M.dtype})"
+        )
     rho_unit = float(_comonotonicity_unit(jnp.asarray(unit, M.dtype)))
     rho = rho_unit / s
     big = float(jnp.finfo(M.dtype).max)
     if not abs(rho) <= big:
-        raise ValueError(f"the comonotonicity of M is {rho:.3g}, beyond the range of {M.dtype} "
-                         f"(max |M| = {s:.3g}): rescale M or enable float64")
+        raise ValueError(
+            f"the comonotonicity of M is {rho:.3g}, beyond the range of {M.dtype} "
+            f"(max |M| = {s:.3g}): rescale M or enable float64"
+        )
     return jnp.asarray(rho, M.dtype)
 
 
@@ -388,6 +396,7 @@ def _resolvent_map(F, step, inner_steps):
 # the generic scan
 # ---------------------------------------------------------------------------
 
+
 def _validate(F, z0, step, num_steps, tol, name="F"):
     require_callable(name, F)
     z0 = as_float_array("z0", z0, ndim=1)
@@ -408,8 +417,10 @@ def _validate(F, z0, step, num_steps, tol, name="F"):
         except (TypeError, ValueError, IndexError) as err:
             raise ValueError(f"F cannot be evaluated at z0 of shape {tuple(z0.shape)}: {err}") from None
         if tuple(getattr(out, "shape", ())) != tuple(z0.shape):
-            raise ValueError(f"F must map z0 of shape {tuple(z0.shape)} to the same shape, "
-                             f"got {getattr(out, 'shape', None)}")
+            raise ValueError(
+                f"F must map z0 of shape {tuple(z0.shape)} to the same shape, "
+                f"got {getattr(out, 'shape', None)}"
+            )
     return z0
 
 
@@ -429,8 +440,7 @@ def _dispatch(impl, F, z0, step, tol, num_steps, return_iterates, statics=(), dy
         except TypeError:  # an unhashable callable: run without the compile cache
             return impl(F, z0, step, tol, num_steps, bool(return_iterates), statics, dyn)
         F_static, F_dyn = F, None
-    return _solve(impl, F_static, F_dyn, z0, step, tol, num_steps, bool(return_iterates),
-                  statics, dyn)
+    return _solve(impl, F_static, F_dyn, z0, step, tol, num_steps, bool(return_iterates), statics, dyn)
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 6, 7, 8))
@@ -454,8 +464,9 @@ def _run(F, state0, z_of, step_fn, num_steps, tol, return_iterates):
     z0 = z_of(state0)
     r0 = jnp.linalg.norm(F(z0))
     residuals = jnp.concatenate([r0[None], outs[0]])
-    calls = jnp.concatenate([jnp.zeros((1,), jnp.result_type(float)),
-                             jnp.cumsum(outs[1].astype(jnp.result_type(float)))])
+    calls = jnp.concatenate(
+        [jnp.zeros((1,), jnp.result_type(float)), jnp.cumsum(outs[1].astype(jnp.result_type(float)))]
+    )
     iterates = jnp.concatenate([z0[None], outs[2]]) if return_iterates else None
     z = z_of(state)
     return MinimaxOutput(z, residuals, residuals[-1] <= tol, calls, iterates)
@@ -489,9 +500,17 @@ _METHOD_DOC = """
     """
 
 
-def gda(F: Callable, z0, step, num_steps: int, *, alternating: bool = False,
-        n_x: int | None = None, tol: float = 1e-6, return_iterates: bool = False
-        ) -> MinimaxOutput:
+def gda(
+    F: Callable,
+    z0,
+    step,
+    num_steps: int,
+    *,
+    alternating: bool = False,
+    n_x: int | None = None,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
+) -> MinimaxOutput:
     z0 = _validate(F, z0, step, num_steps, tol)
     if alternating:
         n_x = getattr(F, "n_x", None) if n_x is None else n_x
@@ -500,42 +519,52 @@ def gda(F: Callable, z0, step, num_steps: int, *, alternating: bool = False,
         require_int("n_x", n_x, minimum=1)
         if n_x >= z0.shape[0]:
             raise ValueError(f"n_x must be smaller than d={z0.shape[0]}, got {n_x}")
-    return _dispatch(_gda, F, z0, step, tol, num_steps, return_iterates,
-                     (bool(alternating), n_x if alternating else None))
+    return _dispatch(
+        _gda, F, z0, step, tol, num_steps, return_iterates, (bool(alternating), n_x if alternating else None)
+    )
 
 
-gda.__doc__ = """Gradient descent–ascent ``z_{k+1} = z_k − ηF(z_k)`` (simultaneous).
+gda.__doc__ = (
+    """Gradient descent–ascent ``z_{k+1} = z_k − ηF(z_k)`` (simultaneous).
 
     ``alternating=True``: ``x`` moves first and ``y`` responds to the new ``x``:
     ``x⁺ = x − ηFₓ(x, y)``, ``y⁺ = y − ηFᵧ(x⁺, y)`` (``n_x`` = size of ``x``; taken
     from ``F.n_x`` when ``F`` is a game).  Diverges on bilinear games when
-    simultaneous; alternating GDA stays bounded for small ``η``.""" + _METHOD_DOC
+    simultaneous; alternating GDA stays bounded for small ``η``."""
+    + _METHOD_DOC
+)
 
 
 def _gda(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
     alternating, n_x = statics
     if alternating:
+
         def step_fn(z, k):
             x = z[:n_x] - step * F(z)[:n_x]
             z1 = z.at[:n_x].set(x)
             y = z[n_x:] - step * F(z1)[n_x:]
             return z1.at[n_x:].set(y), _const(2.0)
     else:
+
         def step_fn(z, k):
             return z - step * F(z), _const(1.0)
 
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
 
 
-def extragradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
-                  return_iterates: bool = False) -> MinimaxOutput:
+def extragradient(
+    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+) -> MinimaxOutput:
     z0 = _validate(F, z0, step, num_steps, tol)
     return _dispatch(_extragradient, F, z0, step, tol, num_steps, return_iterates)
 
 
-extragradient.__doc__ = """Extragradient (Korpelevich 1976): ``w = z − ηF(z)``, ``z⁺ = z − ηF(w)``.
+extragradient.__doc__ = (
+    """Extragradient (Korpelevich 1976): ``w = z − ηF(z)``, ``z⁺ = z − ηF(w)``.
     Two oracle calls per step; converges for monotone ``L``-Lipschitz ``F`` with
-    ``η < 1/L``, last iterate ``‖F(z_k)‖ = O(1/√k)`` (tight over the class).""" + _METHOD_DOC
+    ``η < 1/L``, last iterate ``‖F(z_k)‖ = O(1/√k)`` (tight over the class)."""
+    + _METHOD_DOC
+)
 
 
 def _extragradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
@@ -546,15 +575,19 @@ def _extragradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
 
 
-def optimistic_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
-                        return_iterates: bool = False) -> MinimaxOutput:
+def optimistic_gradient(
+    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+) -> MinimaxOutput:
     z0 = _validate(F, z0, step, num_steps, tol)
     return _dispatch(_optimistic_gradient, F, z0, step, tol, num_steps, return_iterates)
 
 
-optimistic_gradient.__doc__ = """Past extragradient / optimistic gradient (Popov 1980; Hsieh et al. 2019):
+optimistic_gradient.__doc__ = (
+    """Past extragradient / optimistic gradient (Popov 1980; Hsieh et al. 2019):
     ``w_k = z_k − ηF(w_{k−1})``, ``z_{k+1} = z_k − ηF(w_k)`` with ``w_{−1} = z_0``.
-    One new oracle call per step (``F(w_k)`` is reused at the next step).""" + _METHOD_DOC
+    One new oracle call per step (``F(w_k)`` is reused at the next step)."""
+    + _METHOD_DOC
+)
 
 
 def _optimistic_gradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
@@ -567,14 +600,18 @@ def _optimistic_gradient(F, z0, step, tol, num_steps, return_iterates, statics, 
     return _run(F, (z0, F(z0)), lambda s: s[0], step_fn, num_steps, tol, return_iterates)
 
 
-def reflected_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
-                       return_iterates: bool = False) -> MinimaxOutput:
+def reflected_gradient(
+    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+) -> MinimaxOutput:
     z0 = _validate(F, z0, step, num_steps, tol)
     return _dispatch(_reflected_gradient, F, z0, step, tol, num_steps, return_iterates)
 
 
-reflected_gradient.__doc__ = """Reflected gradient (Malitsky 2015): ``z_{k+1} = z_k − ηF(2z_k − z_{k−1})``,
-    ``z_{−1} = z_0``; one oracle call per step, converges for ``η < (√2 − 1)/L``.""" + _METHOD_DOC
+reflected_gradient.__doc__ = (
+    """Reflected gradient (Malitsky 2015): ``z_{k+1} = z_k − ηF(2z_k − z_{k−1})``,
+    ``z_{−1} = z_0``; one oracle call per step, converges for ``η < (√2 − 1)/L``."""
+    + _METHOD_DOC
+)
 
 
 def _reflected_gradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
@@ -585,19 +622,30 @@ def _reflected_gradient(F, z0, step, tol, num_steps, return_iterates, statics, d
     return _run(F, (z0, z0), lambda s: s[0], step_fn, num_steps, tol, return_iterates)
 
 
-def proximal_point(F: Callable, z0, step, num_steps: int, *, inner_steps: int = 100,
-                   tol: float = 1e-6, return_iterates: bool = False) -> MinimaxOutput:
+def proximal_point(
+    F: Callable,
+    z0,
+    step,
+    num_steps: int,
+    *,
+    inner_steps: int = 100,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
+) -> MinimaxOutput:
     z0 = _validate(F, z0, step, num_steps, tol)
     if not isinstance(F, AffineOperator):
         require_int("inner_steps", inner_steps, minimum=1)
     return _dispatch(_proximal_point, F, z0, step, tol, num_steps, return_iterates, (inner_steps,))
 
 
-proximal_point.__doc__ = """Proximal point ``z_{k+1} = J_{ηF}(z_k) = (I + ηF)⁻¹z_k`` (Rockafellar 1976).
+proximal_point.__doc__ = (
+    """Proximal point ``z_{k+1} = J_{ηF}(z_k) = (I + ηF)⁻¹z_k`` (Rockafellar 1976).
 
     Exact resolvent for an :class:`AffineOperator`; otherwise ``inner_steps``
     fixed-point steps (needs ``ηL < 1``).  Converges for any ``η > 0`` when ``F`` is
-    monotone, and for ``ρ``-comonotone ``F`` when ``ρ > −η/2`` (Gorbunov et al. 2023).""" + _METHOD_DOC
+    monotone, and for ``ρ``-comonotone ``F`` when ``ρ > −η/2`` (Gorbunov et al. 2023)."""
+    + _METHOD_DOC
+)
 
 
 def _proximal_point(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
@@ -613,18 +661,22 @@ def _beta(k):
     return 1.0 / (k + 2.0)
 
 
-def halpern(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
-            return_iterates: bool = False) -> MinimaxOutput:
+def halpern(
+    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+) -> MinimaxOutput:
     z0 = _validate(F, z0, step, num_steps, tol)
     return _dispatch(_halpern, F, z0, step, tol, num_steps, return_iterates)
 
 
-halpern.__doc__ = """Halpern iteration on the forward map ``T = I − ηF``:
+halpern.__doc__ = (
+    """Halpern iteration on the forward map ``T = I − ηF``:
     ``z_{k+1} = β_k z_0 + (1 − β_k)(z_k − ηF(z_k))``, ``β_k = 1/(k+2)``.
 
     ``T`` is nonexpansive when ``F`` is ``1/L``-cocoercive and ``η ≤ 2/L``; then
     ``‖z_k − T z_k‖ ≤ 2‖z_0 − z*‖/(k+1)``.  (For merely monotone ``F`` — bilinear
-    games — ``T`` is expansive: anchor the resolvent or use EAG instead.)""" + _METHOD_DOC
+    games — ``T`` is expansive: anchor the resolvent or use EAG instead.)"""
+    + _METHOD_DOC
+)
 
 
 def _halpern(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
@@ -635,18 +687,28 @@ def _halpern(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
 
 
-def halpern_proximal_point(F: Callable, z0, step, num_steps: int, *, inner_steps: int = 100,
-                           tol: float = 1e-6, return_iterates: bool = False) -> MinimaxOutput:
+def halpern_proximal_point(
+    F: Callable,
+    z0,
+    step,
+    num_steps: int,
+    *,
+    inner_steps: int = 100,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
+) -> MinimaxOutput:
     z0 = _validate(F, z0, step, num_steps, tol)
     if not isinstance(F, AffineOperator):
         require_int("inner_steps", inner_steps, minimum=1)
-    return _dispatch(_halpern_proximal_point, F, z0, step, tol, num_steps, return_iterates,
-                     (inner_steps,))
+    return _dispatch(_halpern_proximal_point, F, z0, step, tol, num_steps, return_iterates, (inner_steps,))
 
 
-halpern_proximal_point.__doc__ = """Anchored proximal point ``z_{k+1} = β_k z_0 + (1 − β_k) J_{ηF}(z_k)``,
+halpern_proximal_point.__doc__ = (
+    """Anchored proximal point ``z_{k+1} = β_k z_0 + (1 − β_k) J_{ηF}(z_k)``,
     ``β_k = 1/(k+2)``.  For monotone ``F`` the resolvent is firmly nonexpansive and
-    ``‖F(z_{k+1})‖ ≤ 2‖z_0 − z*‖/(η(k+1))`` — ``O(1/k)`` instead of ``O(1/√k)``.""" + _METHOD_DOC
+    ``‖F(z_{k+1})‖ ≤ 2‖z_0 − z*‖/(η(k+1))`` — ``O(1/k)`` instead of ``O(1/√k)``."""
+    + _METHOD_DOC
+)
 
 
 def _halpern_proximal_point(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
@@ -659,15 +721,19 @@ def _halpern_proximal_point(F, z0, step, tol, num_steps, return_iterates, static
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
 
 
-def extra_anchored_gradient(F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6,
-                            return_iterates: bool = False) -> MinimaxOutput:
+def extra_anchored_gradient(
+    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+) -> MinimaxOutput:
     z0 = _validate(F, z0, step, num_steps, tol)
     return _dispatch(_extra_anchored_gradient, F, z0, step, tol, num_steps, return_iterates)
 
 
-extra_anchored_gradient.__doc__ = """Extra-anchored gradient, EAG-C (Yoon & Ryu 2021), ``β_k = 1/(k+2)``:
+extra_anchored_gradient.__doc__ = (
+    """Extra-anchored gradient, EAG-C (Yoon & Ryu 2021), ``β_k = 1/(k+2)``:
     ``w_k = z_k + β_k(z_0 − z_k) − ηF(z_k)``, ``z_{k+1} = z_k + β_k(z_0 − z_k) − ηF(w_k)``.
-    For monotone ``L``-Lipschitz ``F`` and ``η ≤ 1/(8L)``: ``‖F(z_k)‖ = O(‖z_0 − z*‖/(ηk))``.""" + _METHOD_DOC
+    For monotone ``L``-Lipschitz ``F`` and ``η ≤ 1/(8L)``: ``‖F(z_k)‖ = O(‖z_0 − z*‖/(ηk))``."""
+    + _METHOD_DOC
+)
 
 
 def _extra_anchored_gradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
@@ -680,8 +746,18 @@ def _extra_anchored_gradient(F, z0, step, tol, num_steps, return_iterates, stati
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
 
 
-def vr_halpern(op: FiniteSumOperator, z0, step, num_steps: int, *, key, batch_size: int,
-               prob, tol: float = 1e-6, return_iterates: bool = False) -> MinimaxOutput:
+def vr_halpern(
+    op: FiniteSumOperator,
+    z0,
+    step,
+    num_steps: int,
+    *,
+    key,
+    batch_size: int,
+    prob,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
+) -> MinimaxOutput:
     """Variance-reduced Halpern iteration for a finite sum ``F = (1/n)Σᵢ Fᵢ``
     (cocoercive case, after Cai, Alacaoglu & Diakonikolas 2024):
 
@@ -716,8 +792,17 @@ def vr_halpern(op: FiniteSumOperator, z0, step, num_steps: int, *, key, batch_si
     require_int("batch_size", batch_size, minimum=1)
     _check_scalar("prob", prob)
     require_in_range("prob", prob, 0.0, 1.0, low_inclusive=False)
-    out = _dispatch(_vr_halpern, op, z0, step, tol, num_steps, return_iterates, (batch_size,),
-                    (key, jnp.asarray(prob, z0.dtype)))
+    out = _dispatch(
+        _vr_halpern,
+        op,
+        z0,
+        step,
+        tol,
+        num_steps,
+        return_iterates,
+        (batch_size,),
+        (key, jnp.asarray(prob, z0.dtype)),
+    )
     return out._replace(oracle_calls=out.oracle_calls + op.n)
 
 
@@ -744,9 +829,17 @@ def _vr_halpern(op, z0, step, tol, num_steps, return_iterates, statics, dyn):
     return _run(op, state0, lambda s: s[0], step_fn, num_steps, tol, return_iterates)
 
 
-def competitive_gradient(f: Callable, z0, step, num_steps: int, n_x: int, *,
-                         alpha=None, tol: float = 1e-6, return_iterates: bool = False
-                         ) -> MinimaxOutput:
+def competitive_gradient(
+    f: Callable,
+    z0,
+    step,
+    num_steps: int,
+    n_x: int,
+    *,
+    alpha=None,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
+) -> MinimaxOutput:
     """Competitive gradient optimization for ``min_x max_y f(x, y)`` (Vyas et al.):
 
         x⁺ = x − η(∇ₓf + α D²ₓᵧf ∇ᵧf),   y⁺ = y + η(∇ᵧf − α D²ᵧₓf ∇ₓf),
@@ -781,12 +874,22 @@ def competitive_gradient(f: Callable, z0, step, num_steps: int, n_x: int, *,
     try:
         out = jax.eval_shape(f, z0[:n_x], z0[n_x:])
     except (TypeError, ValueError, IndexError) as err:
-        raise ValueError(f"f cannot be evaluated at (x, y) of sizes ({n_x}, {z0.shape[0] - n_x}): "
-                         f"{err}") from None
+        raise ValueError(
+            f"f cannot be evaluated at (x, y) of sizes ({n_x}, {z0.shape[0] - n_x}): {err}"
+        ) from None
     if tuple(getattr(out, "shape", (None,))) != ():
         raise ValueError(f"f must return a scalar, got output shape {getattr(out, 'shape', None)}")
-    return _dispatch(_competitive_gradient, f, z0, step, tol, num_steps, return_iterates, (n_x,),
-                     (jnp.asarray(alpha, z0.dtype),))
+    return _dispatch(
+        _competitive_gradient,
+        f,
+        z0,
+        step,
+        tol,
+        num_steps,
+        return_iterates,
+        (n_x,),
+        (jnp.asarray(alpha, z0.dtype),),
+    )
 
 
 def _competitive_gradient(f, z0, step, tol, num_steps, return_iterates, statics, dyn):
@@ -813,6 +916,7 @@ def _competitive_gradient(f, z0, step, tol, num_steps, return_iterates, statics,
 # ---------------------------------------------------------------------------
 # Small-Gain Nash certificate
 # ---------------------------------------------------------------------------
+
 
 class SGNCertificate(NamedTuple):
     """Contraction certificate in the weighted norm ``‖z‖_W = ‖W^{1/2}z‖``.
@@ -885,8 +989,10 @@ def sgn_band(mu1, mu2, L12, L21, *, signed: bool = False) -> tuple[float, float]
         return (c / -b, float("inf"))
     disc = b * b - 4 * a * c
     if disc <= 0:
-        raise ValueError("the small-gain band is empty for these bounds "
-                         f"(coupling too strong: discriminant {disc:.3g} ≤ 0)")
+        raise ValueError(
+            "the small-gain band is empty for these bounds "
+            f"(coupling too strong: discriminant {disc:.3g} ≤ 0)"
+        )
     r1, r2 = (-b - np.sqrt(disc)) / (2 * a), (-b + np.sqrt(disc)) / (2 * a)
     if r2 <= 0:
         raise ValueError("the small-gain band is empty for these bounds")
@@ -922,6 +1028,7 @@ def sgn_block_margin(mu1, mu2, L12, L21, r):
 # ---------------------------------------------------------------------------
 # rates
 # ---------------------------------------------------------------------------
+
 
 def fit_slope(residuals, k_min: int, k_max: int) -> float:
     """Least-squares slope of ``log ‖F(z_k)‖`` against ``log k`` over ``k_min ≤ k ≤ k_max``

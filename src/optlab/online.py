@@ -96,6 +96,7 @@ LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 # outputs
 # ---------------------------------------------------------------------------
 
+
 class OnlineResult(NamedTuple):
     """Trace of a learner on ``X ⊂ ℝᵈ``.
 
@@ -167,6 +168,7 @@ class BanditResult(NamedTuple):
 # validation helpers
 # ---------------------------------------------------------------------------
 
+
 def _check_scalar(name: str, value: Any) -> None:
     """Refuse non-numeric values (TypeError) and arrays (ValueError) for a scalar argument."""
     if value is None or isinstance(value, (str, bytes)):
@@ -180,8 +182,10 @@ def _check_loss(loss: Any, thetas: jax.Array, x0: jax.Array) -> None:
     try:
         out = jax.eval_shape(loss, x0, thetas[0])
     except (TypeError, ValueError, IndexError) as err:
-        raise ValueError(f"loss cannot be evaluated at x0 of shape {tuple(jnp.shape(x0))} and "
-                         f"thetas[0] of shape {tuple(jnp.shape(thetas)[1:])}: {err}") from None
+        raise ValueError(
+            f"loss cannot be evaluated at x0 of shape {tuple(jnp.shape(x0))} and "
+            f"thetas[0] of shape {tuple(jnp.shape(thetas)[1:])}: {err}"
+        ) from None
     if tuple(getattr(out, "shape", (None,))) != ():
         raise ValueError(f"loss must return a scalar, got output shape {getattr(out, 'shape', None)}")
 
@@ -192,8 +196,9 @@ def _check_sequence(thetas: Any, x0: Any, loss: Any = None) -> tuple[jax.Array, 
     if jnp.shape(x0)[0] < 1:
         raise ValueError("x0 must have at least one coordinate, got shape (0,)")
     if jnp.ndim(thetas) < 1 or jnp.shape(thetas)[0] < 1:
-        raise ValueError(f"thetas must have a leading time axis of length T >= 1, got shape "
-                         f"{tuple(jnp.shape(thetas))}")
+        raise ValueError(
+            f"thetas must have a leading time axis of length T >= 1, got shape {tuple(jnp.shape(thetas))}"
+        )
     if loss is not None:
         _check_loss(loss, thetas, x0)
     return thetas, x0
@@ -231,6 +236,7 @@ def _check_losses(name: str, losses: Any, *, unit: bool = False) -> jax.Array:
 # losses and environments
 # ---------------------------------------------------------------------------
 
+
 def logcosh_loss(x: jax.Array, c: jax.Array) -> jax.Array:
     """``f(x; c) = Σ_i log cosh(x_i − c_i)``: convex, 1-smooth, ``∇f = tanh(x − c) ∈ (−1, 1)ᵈ``.
 
@@ -254,8 +260,9 @@ def logcosh_loss(x: jax.Array, c: jax.Array) -> jax.Array:
     return jnp.sum(z + jnp.log1p(jnp.exp(-2.0 * z)) - math.log(2.0))
 
 
-def sea_centers(key: Array, num_rounds: int, dim: int, noise: Any, drift: Any, *,
-                period: int = 50, center: Any = 0.5) -> jax.Array:
+def sea_centers(
+    key: Array, num_rounds: int, dim: int, noise: Any, drift: Any, *, period: int = 50, center: Any = 0.5
+) -> jax.Array:
     """Centres ``c_t = μ_t + σ ξ_t`` of a stochastically extended adversarial sequence.
 
     ``μ_t = center·𝟙 + drift · s_t · v`` with a fixed unit direction ``v`` and a sign
@@ -322,8 +329,16 @@ def _step(eta, schedule, t, acc, eta_max):
     return e
 
 
-def ogd(loss: LossFn, thetas: Array, x0: Array, eta: Any, *, radius: Any = None,
-        schedule: str = "sqrt", eta_max: Any = None) -> OnlineResult:
+def ogd(
+    loss: LossFn,
+    thetas: Array,
+    x0: Array,
+    eta: Any,
+    *,
+    radius: Any = None,
+    schedule: str = "sqrt",
+    eta_max: Any = None,
+) -> OnlineResult:
     """Online gradient descent ``x_{t+1} = Π_X(x_t − η_t g_t)`` on ``X = [−R, R]ᵈ``.
 
     Euclidean online mirror descent.  Step sizes: ``"constant"`` ``η_t = η``,
@@ -369,9 +384,17 @@ def _ogd(loss, schedule, thetas, x0, eta, radius, eta_max):
     return OnlineResult(xs, fs, gs, es)
 
 
-def optimistic_ogd(loss: LossFn, thetas: Array, x0: Array, eta: Any, *, radius: Any = None,
-                   schedule: str = "adaptive", eta_max: Any = None,
-                   hint: str = "last") -> OnlineResult:
+def optimistic_ogd(
+    loss: LossFn,
+    thetas: Array,
+    x0: Array,
+    eta: Any,
+    *,
+    radius: Any = None,
+    schedule: str = "adaptive",
+    eta_max: Any = None,
+    hint: str = "last",
+) -> OnlineResult:
     """Optimistic online mirror descent (Euclidean) with gradient hints ``M_t``.
 
     Two sequences: the learner plays ``x_t = Π(y_t − η_t M_t)`` and, after
@@ -394,8 +417,9 @@ def optimistic_ogd(loss: LossFn, thetas: Array, x0: Array, eta: Any, *, radius: 
     if hint not in ("last", "zero"):
         raise ValueError(f"hint must be 'last' or 'zero', got {hint!r}")
     dt = x0.dtype
-    return _optimistic(loss, schedule, hint, thetas, x0, jnp.asarray(eta, dt), _r(radius, dt),
-                       _r(eta_max, dt))
+    return _optimistic(
+        loss, schedule, hint, thetas, x0, jnp.asarray(eta, dt), _r(radius, dt), _r(eta_max, dt)
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
@@ -421,8 +445,9 @@ def _optimistic(loss, schedule, hint, thetas, x0, eta, radius, eta_max):
     return OnlineResult(xs, fs, gs, es)
 
 
-def adagrad_omd(loss: LossFn, thetas: Array, x0: Array, eta: Any, *, radius: Any = None,
-                delta: Any = 1e-8) -> OnlineResult:
+def adagrad_omd(
+    loss: LossFn, thetas: Array, x0: Array, eta: Any, *, radius: Any = None, delta: Any = 1e-8
+) -> OnlineResult:
     """Diagonal AdaGrad as online mirror descent (Duchi et al. 2011).
 
     OMD with the time-varying regulariser ``ψ_t(x) = ½ xᵀ H_t x``,
@@ -460,8 +485,9 @@ def _adagrad(loss, thetas, x0, eta, radius, delta):
     return OnlineResult(xs, fs, gs, es)
 
 
-def coin_betting(loss: LossFn, thetas: Array, x0: Array, *, initial_wealth: Any = 1.0,
-                 lipschitz: Any = 1.0) -> CoinResult:
+def coin_betting(
+    loss: LossFn, thetas: Array, x0: Array, *, initial_wealth: Any = 1.0, lipschitz: Any = 1.0
+) -> CoinResult:
     """Parameter-free online learning by coin betting, per coordinate (Orabona & Pál 2016).
 
     Each coordinate is a gambler with wealth ``W_0 = ε`` (``initial_wealth``)
@@ -486,8 +512,10 @@ def coin_betting(loss: LossFn, thetas: Array, x0: Array, *, initial_wealth: Any 
     if is_concrete((out.grads, lipschitz)):
         gmax = float(jnp.max(jnp.abs(out.grads)))
         if gmax > float(lipschitz) * (1 + 1e-6):
-            raise ValueError(f"coin betting needs |g_t,i| <= lipschitz = {float(lipschitz)}, "
-                             f"got a gradient entry of {gmax:.4g}")
+            raise ValueError(
+                f"coin betting needs |g_t,i| <= lipschitz = {float(lipschitz)}, "
+                f"got a gradient entry of {gmax:.4g}"
+            )
     return out
 
 
@@ -516,8 +544,16 @@ def _coin(loss, thetas, x0, initial_wealth, lipschitz):
 # comparators and regret
 # ---------------------------------------------------------------------------
 
-def best_fixed(loss: LossFn, thetas: Array, *, radius: Any = None, horizons: Any = None,
-               smoothness: float = 1.0, num_iters: int = 300) -> tuple[jax.Array, jax.Array]:
+
+def best_fixed(
+    loss: LossFn,
+    thetas: Array,
+    *,
+    radius: Any = None,
+    horizons: Any = None,
+    smoothness: float = 1.0,
+    num_iters: int = 300,
+) -> tuple[jax.Array, jax.Array]:
     """Best fixed point in hindsight ``u_T = argmin_{u∈X} Σ_{t≤T} f_t(u)`` for several ``T``.
 
     Projected gradient descent with step ``1/L`` on the average loss of each
@@ -544,8 +580,9 @@ def best_fixed(loss: LossFn, thetas: Array, *, radius: Any = None, horizons: Any
     T = jnp.shape(thetas)[0]
     hs = _check_horizons(horizons, T)
     dt = thetas.dtype
-    return _best_fixed(loss, num_iters, thetas, jnp.asarray(hs, dt), _r(radius, dt),
-                       jnp.asarray(smoothness, dt))
+    return _best_fixed(
+        loss, num_iters, thetas, jnp.asarray(hs, dt), _r(radius, dt), jnp.asarray(smoothness, dt)
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -583,8 +620,16 @@ def _check_horizons(horizons, T):
     return hs
 
 
-def regret_at(result: Any, loss: LossFn, thetas: Array, horizons: Any = None, *,
-              radius: Any = None, smoothness: float = 1.0, num_iters: int = 300) -> jax.Array:
+def regret_at(
+    result: Any,
+    loss: LossFn,
+    thetas: Array,
+    horizons: Any = None,
+    *,
+    radius: Any = None,
+    smoothness: float = 1.0,
+    num_iters: int = 300,
+) -> jax.Array:
     """Regret ``R_T = Σ_{t≤T} f_t(x_t) − min_{u∈X} Σ_{t≤T} f_t(u)`` at each horizon ``T``.
 
     ``result`` is any trace with a ``losses`` field (:class:`OnlineResult`,
@@ -597,15 +642,15 @@ def regret_at(result: Any, loss: LossFn, thetas: Array, horizons: Any = None, *,
       another length, or the errors of :func:`best_fixed`.
     """
     if not hasattr(result, "losses"):
-        raise TypeError(f"result must have a losses field (OnlineResult, CoinResult), "
-                        f"got {type(result).__name__}")
+        raise TypeError(
+            f"result must have a losses field (OnlineResult, CoinResult), got {type(result).__name__}"
+        )
     r_losses = as_float_array("result.losses", result.losses, ndim=1)
     T = jnp.shape(r_losses)[0]
     if jnp.ndim(thetas) >= 1 and jnp.shape(thetas)[0] != T:
         raise ValueError(f"thetas must have T={T} rounds like result, got shape {tuple(jnp.shape(thetas))}")
     hs = _check_horizons(horizons, T)
-    _, best = best_fixed(loss, thetas, radius=radius, horizons=hs, smoothness=smoothness,
-                         num_iters=num_iters)
+    _, best = best_fixed(loss, thetas, radius=radius, horizons=hs, smoothness=smoothness, num_iters=num_iters)
     cum = jnp.cumsum(r_losses)
     return cum[jnp.asarray(hs) - 1] - best
 
@@ -613,6 +658,7 @@ def regret_at(result: Any, loss: LossFn, thetas: Array, horizons: Any = None, *,
 # ---------------------------------------------------------------------------
 # experts: Hedge and optimistic Hedge (entropic OMD on the simplex)
 # ---------------------------------------------------------------------------
+
 
 def _experts_regret(learner_losses, losses):
     return jnp.cumsum(learner_losses) - jnp.min(jnp.cumsum(losses, axis=0), axis=1)
@@ -634,8 +680,9 @@ def hedge(losses: Array, eta: Any, *, prior: Array | None = None) -> ExpertsResu
     return optimistic_hedge(losses, eta, hints=None, prior=prior)
 
 
-def optimistic_hedge(losses: Array, eta: Any, *, hints: Any = "last",
-                     prior: Array | None = None) -> ExpertsResult:
+def optimistic_hedge(
+    losses: Array, eta: Any, *, hints: Any = "last", prior: Array | None = None
+) -> ExpertsResult:
     """Optimistic Hedge: ``p_t ∝ π ⊙ exp(−η (L_{t−1} + m_t))`` with a hint ``m_t``.
 
     ``hints="last"`` uses ``m_t = ℓ_{t−1}``; an array ``(T, n)`` gives the hints
@@ -664,8 +711,9 @@ def optimistic_hedge(losses: Array, eta: Any, *, hints: Any = "last",
         m = as_float_array("hints", hints)
         if jnp.shape(m) != (T, n):
             raise ValueError(f"hints must have shape ({T}, {n}), got {tuple(jnp.shape(m))}")
-    return _hedge(losses, jnp.asarray(eta, losses.dtype), log_prior.astype(losses.dtype),
-                  m.astype(losses.dtype))
+    return _hedge(
+        losses, jnp.asarray(eta, losses.dtype), log_prior.astype(losses.dtype), m.astype(losses.dtype)
+    )
 
 
 @jax.jit
@@ -691,6 +739,7 @@ def hedge_regret_bound(num_experts: int, num_rounds: Any, eta: Any) -> Any:
 # ---------------------------------------------------------------------------
 # bandits: EXP3
 # ---------------------------------------------------------------------------
+
 
 def exp3(key: Array, losses: Array, eta: Any, *, gamma: Any = 0.0) -> BanditResult:
     """EXP3 for adversarial bandits with losses in ``[0, 1]`` (Auer et al. 2002).
@@ -745,6 +794,7 @@ def _exp3(key, losses, eta, gamma):
 # SOR on a sequence of linear systems
 # ---------------------------------------------------------------------------
 
+
 class SORResult(NamedTuple):
     """Output of :func:`sor`: solution, iterations used, convergence flag, relative residual."""
 
@@ -791,8 +841,7 @@ def laplacian_1d(n: int, dtype: Any = None) -> jax.Array:
         if not ok:
             raise TypeError(f"dtype must be a floating dtype, got {dtype!r}")
     dtype = dtype or jnp.zeros(()).dtype
-    return (2.0 * jnp.eye(n, dtype=dtype) - jnp.eye(n, k=1, dtype=dtype)
-            - jnp.eye(n, k=-1, dtype=dtype))
+    return 2.0 * jnp.eye(n, dtype=dtype) - jnp.eye(n, k=1, dtype=dtype) - jnp.eye(n, k=-1, dtype=dtype)
 
 
 def jacobi_radius(A: Array) -> jax.Array:
@@ -820,7 +869,7 @@ def young_omega(rho_jacobi: Any) -> Any:
     """
     rho_jacobi = as_float_array("rho_jacobi", rho_jacobi)
     require_in_range("rho_jacobi", rho_jacobi, 0.0, 1.0, high_inclusive=False)
-    return 2.0 / (1.0 + jnp.sqrt(1.0 - rho_jacobi ** 2))
+    return 2.0 / (1.0 + jnp.sqrt(1.0 - rho_jacobi**2))
 
 
 def sor_spectral_radius(omega: Any, rho_jacobi: Any) -> Any:
@@ -837,7 +886,7 @@ def sor_spectral_radius(omega: Any, rho_jacobi: Any) -> Any:
     require_in_range("omega", omega, 0.0, 2.0, low_inclusive=False, high_inclusive=False)
     require_in_range("rho_jacobi", rho_jacobi, 0.0, 1.0, high_inclusive=False)
     w, mu = jnp.asarray(omega), jnp.asarray(rho_jacobi)
-    disc = jnp.maximum(w ** 2 * mu ** 2 - 4.0 * (w - 1.0), 0.0)
+    disc = jnp.maximum(w**2 * mu**2 - 4.0 * (w - 1.0), 0.0)
     below = 0.25 * (w * mu + jnp.sqrt(disc)) ** 2
     return jnp.where(w >= young_omega(mu), w - 1.0, below)
 
@@ -852,8 +901,9 @@ def _sor_matrices(A, b, omega):
     return G, c
 
 
-def sor(A: Array, b: Array, omega: Any, *, tol: float = 1e-4, max_iter: int = 500,
-        x0: Array | None = None) -> SORResult:
+def sor(
+    A: Array, b: Array, omega: Any, *, tol: float = 1e-4, max_iter: int = 500, x0: Array | None = None
+) -> SORResult:
     """Successive over-relaxation for ``Ax = b`` until ``‖b − Ax‖ ≤ tol‖b‖``.
 
     The default ``tol = 1e-4`` stays well above float32's residual floor
@@ -904,8 +954,9 @@ def sor(A: Array, b: Array, omega: Any, *, tol: float = 1e-4, max_iter: int = 50
         x0 = as_float_array("x0", x0, ndim=1)
         if jnp.shape(x0) != (n,):
             raise ValueError(f"x0 must have shape ({n},), got {tuple(jnp.shape(x0))}")
-    return _sor(A.astype(dt), b.astype(dt), jnp.asarray(omega, dt), jnp.asarray(tol, dt),
-                x0.astype(dt), max_iter)
+    return _sor(
+        A.astype(dt), b.astype(dt), jnp.asarray(omega, dt), jnp.asarray(tol, dt), x0.astype(dt), max_iter
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(5,))
@@ -930,9 +981,16 @@ def _sor(A, b, omega, tol, x, max_iter):
     return SORResult(x, k, r <= tol, r)
 
 
-def sor_cost_table(key: Array, n: int, num_systems: int, omegas: Array, *,
-                   shift_range: tuple[float, float] = (0.01, 0.5), tol: float = 1e-4,
-                   max_iter: int = 300) -> SORSequence:
+def sor_cost_table(
+    key: Array,
+    n: int,
+    num_systems: int,
+    omegas: Array,
+    *,
+    shift_range: tuple[float, float] = (0.01, 0.5),
+    tol: float = 1e-4,
+    max_iter: int = 300,
+) -> SORSequence:
     """SOR iteration counts on ``(A + c_t I) x = b_t``, ``A`` = :func:`laplacian_1d` ``(n)``.
 
     Shifts ``c_t`` are log-uniform in ``shift_range`` and ``b_t`` standard normal

@@ -70,6 +70,7 @@ __all__ = [
 # geometries
 # ---------------------------------------------------------------------------
 
+
 def _lse(z: jax.Array, axis: int) -> jax.Array:
     """Log-sum-exp along ``axis``, safe for rows that are entirely −∞."""
     m = jnp.max(z, axis=axis, keepdims=True)
@@ -190,8 +191,9 @@ class PointCloud(_GeometryBase):
     is never stored (the cost is recomputed on the fly every iteration).
     """
 
-    def __init__(self, x: Any, y: Any, *, power: float = 2.0, scale: Any = 1.0,
-                 batch_size: int | None = None):
+    def __init__(
+        self, x: Any, y: Any, *, power: float = 2.0, scale: Any = 1.0, batch_size: int | None = None
+    ):
         """Args:
           x, y: ``(n, d)`` and ``(m, d)`` finite point clouds.
           power: exponent ``p > 0`` of the cost (a Python number: it is static).
@@ -209,7 +211,8 @@ class PointCloud(_GeometryBase):
         if jnp.shape(x)[1] != jnp.shape(y)[1]:
             raise ValueError(
                 f"x and y must have the same dimension, got x.shape={tuple(jnp.shape(x))} "
-                f"and y.shape={tuple(jnp.shape(y))}")
+                f"and y.shape={tuple(jnp.shape(y))}"
+            )
         if isinstance(power, jax.core.Tracer):
             raise TypeError("power must be a Python number (it is static), got a traced value")
         require_positive("power", power)
@@ -234,8 +237,11 @@ class PointCloud(_GeometryBase):
     # raw cost of a block of rows of x against all of y
     def _raw(self, xb: jax.Array, yb: jax.Array) -> jax.Array:
         # HIGHEST: a TF32 product (GPU default) would ruin ‖x‖² + ‖y‖² − 2⟨x, y⟩
-        sq = (jnp.sum(xb**2, axis=1)[:, None] + jnp.sum(yb**2, axis=1)[None, :]
-              - 2.0 * jnp.dot(xb, yb.T, precision=jax.lax.Precision.HIGHEST))
+        sq = (
+            jnp.sum(xb**2, axis=1)[:, None]
+            + jnp.sum(yb**2, axis=1)[None, :]
+            - 2.0 * jnp.dot(xb, yb.T, precision=jax.lax.Precision.HIGHEST)
+        )
         sq = jnp.maximum(sq, 0.0)
         if self.power == 2.0:
             return sq
@@ -320,8 +326,9 @@ def _as_geometry(geom: Any, name: str = "geom") -> _GeometryBase:
     if isinstance(geom, _GeometryBase):
         return geom
     if geom is None or isinstance(geom, (str, bytes, dict, set)):
-        raise TypeError(f"{name} must be a Geometry, a PointCloud or a cost matrix, "
-                        f"got {type(geom).__name__}")
+        raise TypeError(
+            f"{name} must be a Geometry, a PointCloud or a cost matrix, got {type(geom).__name__}"
+        )
     try:
         arr = as_float_array("cost_matrix", geom, ndim=2)
         _require_nonempty("cost_matrix", arr)
@@ -359,6 +366,7 @@ def _require_static_positive(name, value):
 # validation
 # ---------------------------------------------------------------------------
 
+
 def check_marginals(geom: _GeometryBase, a: Any, b: Any, *, rtol: float = 1e-5):
     """Validate ``a``, ``b`` against the geometry; return them as arrays.
 
@@ -385,7 +393,8 @@ def check_marginals(geom: _GeometryBase, a: Any, b: Any, *, rtol: float = 1e-5):
     if jnp.shape(a)[0] != n or jnp.shape(b)[0] != m:
         raise ValueError(
             f"shape mismatch: cost is {n}×{m} but a has shape {tuple(jnp.shape(a))} "
-            f"and b has shape {tuple(jnp.shape(b))}")
+            f"and b has shape {tuple(jnp.shape(b))}"
+        )
     if is_concrete((a, b)):
         an, bn = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
         for name, v in (("a", an), ("b", bn)):
@@ -397,8 +406,8 @@ def check_marginals(geom: _GeometryBase, a: Any, b: Any, *, rtol: float = 1e-5):
                 raise ValueError(f"marginal {name} must have positive mass, got {v.sum()!r}")
         if abs(an.sum() - bn.sum()) > rtol * max(an.sum(), bn.sum()):
             raise ValueError(
-                f"marginals must have the same total mass, got sum(a)={an.sum()!r} "
-                f"and sum(b)={bn.sum()!r}")
+                f"marginals must have the same total mass, got sum(a)={an.sum()!r} and sum(b)={bn.sum()!r}"
+            )
     return a, b
 
 
@@ -427,6 +436,7 @@ def _geom_dtype(geom):
 # helpers on potentials
 # ---------------------------------------------------------------------------
 
+
 def plan_from_potentials(geom: _GeometryBase, f, g, eps) -> jax.Array:
     """``P_ij = exp((f_i + g_j − C_ij)/ε)`` (materialised).
 
@@ -447,8 +457,9 @@ def plan_from_potentials(geom: _GeometryBase, f, g, eps) -> jax.Array:
     f = as_float_array("f", f, ndim=1, finite=False)
     g = as_float_array("g", g, ndim=1, finite=False)
     if f.shape[0] != n or g.shape[0] != m:
-        raise ValueError(f"f and g must have shapes ({n},) and ({m},) for a {n}×{m} cost, "
-                         f"got {f.shape} and {g.shape}")
+        raise ValueError(
+            f"f and g must have shapes ({n},) and ({m},) for a {n}×{m} cost, got {f.shape} and {g.shape}"
+        )
     _require_no_nan("f", f)
     _require_no_nan("g", g)
     _check_eps(eps)
@@ -472,8 +483,10 @@ def marginal_error(P: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
     a = as_float_array("a", a, ndim=1)
     b = as_float_array("b", b, ndim=1)
     if a.shape[0] != P.shape[0] or b.shape[0] != P.shape[1]:
-        raise ValueError(f"a and b must have shapes ({P.shape[0]},) and ({P.shape[1]},) for a "
-                         f"plan P of shape {P.shape}, got {a.shape} and {b.shape}")
+        raise ValueError(
+            f"a and b must have shapes ({P.shape[0]},) and ({P.shape[1]},) for a "
+            f"plan P of shape {P.shape}, got {a.shape} and {b.shape}"
+        )
     return jnp.sum(jnp.abs(P.sum(1) - a)) + jnp.sum(jnp.abs(P.sum(0) - b))
 
 
@@ -501,14 +514,14 @@ def _costs(geom, a, b, f, g, eps):
     gt = jnp.where(pos_b, jnp.where(pos_b, g, 0.0) - eps * lb, -eps * geom.lse_cols(f, eps))
     mass_p = jnp.sum(jnp.exp(f / eps + lr))
     zero_mass = jnp.sum(jnp.where(pos_a, 0.0, a)) + jnp.sum(jnp.where(pos_b, 0.0, b))
-    reg = (jnp.sum(a * ft) + jnp.sum(b * gt) - eps * (mass_p - jnp.sum(a) * jnp.sum(b))
-           - eps * zero_mass)
+    reg = jnp.sum(a * ft) + jnp.sum(b * gt) - eps * (mass_p - jnp.sum(a) * jnp.sum(b)) - eps * zero_mass
     return reg, geom.transport_cost(f, g, eps)
 
 
 # ---------------------------------------------------------------------------
 # Sinkhorn
 # ---------------------------------------------------------------------------
+
 
 class SinkhornOutput(NamedTuple):
     """Result of :func:`sinkhorn`.
@@ -571,12 +584,10 @@ def _sinkhorn_step(geom, la, lb, a, eps, f, g):
 
 def _init(geom, a, b, eps, init):
     n, m = geom.shape
-    dt = jnp.result_type(geom.cost_matrix.dtype if isinstance(geom, Geometry) else geom.x.dtype,
-                         jnp.asarray(a).dtype, float)
-    if init is None:
-        f = jnp.zeros((n,), dt)
-    else:
-        f = jnp.asarray(init[0], dt)
+    dt = jnp.result_type(
+        geom.cost_matrix.dtype if isinstance(geom, Geometry) else geom.x.dtype, jnp.asarray(a).dtype, float
+    )
+    f = jnp.zeros((n,), dt) if init is None else jnp.asarray(init[0], dt)
     lb = _safe_log(b).astype(dt)
     # zero-weight rows/columns carry exactly zero mass from the start: f_i = −∞ where
     # a_i = 0 (the g update then ignores them), g_j = −∞ where b_j = 0
@@ -613,7 +624,6 @@ def _sinkhorn_stab_while(geom, a, b, eps, tol, max_iter, init):
     ``f += ε log u``, ``g += ε log v`` and ``K̃`` is recomputed.  Same iterates as
     the log-domain method in exact arithmetic; one ``exp`` pass per absorption
     instead of two per iteration."""
-    la, lb = _safe_log(a), _safe_log(b)
     f, g = _init(geom, a, b, eps, init)
     tau = 20.0 if f.dtype == jnp.float32 else 60.0
     tiny = jnp.finfo(f.dtype).tiny
@@ -715,8 +725,10 @@ def _implicit_bwd(tol, max_iter, cg_tol, cg_maxiter, method, res, cts):
 
     def M(v):
         v1, v2 = v[:n], v[n:]
-        return jnp.concatenate([r * v1 + jnp.dot(P, v2, precision=hi),
-                                jnp.dot(P.T, v1, precision=hi) + c * v2]) + ridge * v
+        return (
+            jnp.concatenate([r * v1 + jnp.dot(P, v2, precision=hi), jnp.dot(P.T, v1, precision=hi) + c * v2])
+            + ridge * v
+        )
 
     lam = _cg_solve(M, rhs, cg_tol, cg_maxiter)
     lam_f, lam_g = lam[:n], lam[n:]
@@ -724,28 +736,27 @@ def _implicit_bwd(tol, max_iter, cg_tol, cg_maxiter, method, res, cts):
     # which rounding (float32) lets CG pick up; it would shift ∂/∂a on the support
     # against the zero-weight rows (and ∂/∂b the other way)
     kern = (jnp.sum(jnp.where(sa, lam_f, 0.0)) - jnp.sum(jnp.where(sb, lam_g, 0.0))) / (
-        jnp.sum(sa) + jnp.sum(sb))
+        jnp.sum(sa) + jnp.sum(sb)
+    )
     lam = (jnp.where(sa, lam_f - kern, 0.0), jnp.where(sb, lam_g + kern, 0.0))
-    _, vjp = jax.vjp(lambda gm, aa, bb, ee: _marginal_residual(gm, aa, bb, ee, f, g),
-                     geom, a, b, eps)
+    _, vjp = jax.vjp(lambda gm, aa, bb, ee: _marginal_residual(gm, aa, bb, ee, f, g), geom, a, b, eps)
     return vjp(lam)
 
 
 _implicit_potentials.defvjp(_implicit_fwd, _implicit_bwd)
 
 
-@functools.partial(jax.jit, static_argnames=("tol", "max_iter", "differentiation", "cg_tol",
-                                             "cg_maxiter", "method"))
-def _sinkhorn_jit(geom, a, b, eps, init, *, tol, max_iter, differentiation, cg_tol, cg_maxiter,
-                  method):
+@functools.partial(
+    jax.jit, static_argnames=("tol", "max_iter", "differentiation", "cg_tol", "cg_maxiter", "method")
+)
+def _sinkhorn_jit(geom, a, b, eps, init, *, tol, max_iter, differentiation, cg_tol, cg_maxiter, method):
     eps = jnp.asarray(eps, dtype=jnp.result_type(a, float))
     if differentiation == "unroll":
         f, g, errors = _sinkhorn_unrolled(geom, a, b, eps, tol, max_iter, init)
     elif init is not None:
         f, g, errors = _forward(geom, a, b, eps, tol, max_iter, init, method)
     else:
-        f, g, errors = _implicit_potentials(geom, a, b, eps, tol, max_iter, cg_tol, cg_maxiter,
-                                            method)
+        f, g, errors = _implicit_potentials(geom, a, b, eps, tol, max_iter, cg_tol, cg_maxiter, method)
     n_iters = jnp.sum(errors >= 0)
     last = jnp.where(n_iters > 0, errors[jnp.maximum(n_iters - 1, 0)], jnp.inf)
     # converged if the last recorded error (before the final update) met tol
@@ -754,10 +765,20 @@ def _sinkhorn_jit(geom, a, b, eps, init, *, tol, max_iter, differentiation, cg_t
     return SinkhornOutput(f, g, errors, converged, n_iters, reg, tc, geom, eps)
 
 
-def sinkhorn(geom: Any, a: Any = None, b: Any = None, eps: Any = 1e-2, *,
-             tol: float = 1e-6, max_iter: int = 1000,
-             method: str = "log", differentiation: str = "implicit", init: Any = None,
-             cg_tol: float = 1e-10, cg_maxiter: int = 500) -> SinkhornOutput:
+def sinkhorn(
+    geom: Any,
+    a: Any = None,
+    b: Any = None,
+    eps: Any = 1e-2,
+    *,
+    tol: float = 1e-6,
+    max_iter: int = 1000,
+    method: str = "log",
+    differentiation: str = "implicit",
+    init: Any = None,
+    cg_tol: float = 1e-10,
+    cg_maxiter: int = 500,
+) -> SinkhornOutput:
     r"""Log-domain Sinkhorn for entropic OT (Cuturi 2013; Peyré & Cuturi 2019).
 
     Iterates ``f ← ε log a − ε LSE_j((g_j − C_ij)/ε)``,
@@ -806,21 +827,31 @@ def sinkhorn(geom: Any, a: Any = None, b: Any = None, eps: Any = 1e-2, *,
         f0 = as_float_array("init", init[0], ndim=1, finite=False)
         g0 = as_float_array("init", init[1], ndim=1, finite=False)
         if f0.shape[0] != n or g0.shape[0] != m:
-            raise ValueError(f"init must hold potentials of shapes ({n},) and ({m},), "
-                             f"got {f0.shape} and {g0.shape}")
+            raise ValueError(
+                f"init must hold potentials of shapes ({n},) and ({m},), got {f0.shape} and {g0.shape}"
+            )
         _require_no_nan("init", (f0, g0))
         init = (f0, g0)
-    return _sinkhorn_jit(geom, a, b, eps, init, tol=tol, max_iter=int(max_iter),
-                         differentiation=differentiation, cg_tol=cg_tol,
-                         cg_maxiter=int(cg_maxiter), method=method)
+    return _sinkhorn_jit(
+        geom,
+        a,
+        b,
+        eps,
+        init,
+        tol=tol,
+        max_iter=int(max_iter),
+        differentiation=differentiation,
+        cg_tol=cg_tol,
+        cg_maxiter=int(cg_maxiter),
+        method=method,
+    )
 
 
 def _require_choice(name, value, choices):
     if not isinstance(value, str):
         raise TypeError(f"{name} must be one of {choices}, got {type(value).__name__}")
     if value not in choices:
-        raise ValueError(f"{name} must be " + " or ".join(repr(c) for c in choices)
-                         + f", got {value!r}")
+        raise ValueError(f"{name} must be " + " or ".join(repr(c) for c in choices) + f", got {value!r}")
 
 
 def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, num_iters: int = 100):
@@ -847,8 +878,9 @@ def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, num_iters: int = 100):
     a, b = check_marginals(geom, a, b)
     _check_eps(eps)
     require_int("num_iters", num_iters, minimum=1)
-    return _naive_jit(geom.cost_matrix, a, b, jnp.asarray(eps, jnp.result_type(a, float)),
-                      num_iters=int(num_iters))
+    return _naive_jit(
+        geom.cost_matrix, a, b, jnp.asarray(eps, jnp.result_type(a, float)), num_iters=int(num_iters)
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("num_iters",))
@@ -874,9 +906,9 @@ SNS_STATUS = {
     0: "converged: marginal error <= tol",
     1: "not converged: max_newton steps used (Newton steps were still being accepted)",
     2: "not converged: max_newton steps used and the last Newton step was rejected "
-       "(no ascent direction or no sufficient increase along it: the sparsified Newton "
-       "system is too ill-conditioned at this eps / precision; a Sinkhorn step was taken "
-       "instead); raise max_newton, lower threshold, or use float64",
+    "(no ascent direction or no sufficient increase along it: the sparsified Newton "
+    "system is too ill-conditioned at this eps / precision; a Sinkhorn step was taken "
+    "instead); raise max_newton, lower threshold, or use float64",
     3: "not converged: the iterate became non-finite; the best finite iterate is returned",
 }
 
@@ -947,10 +979,10 @@ def _cg_count(matvec, rhs, tol, maxiter):
     return x, k
 
 
-@functools.partial(jax.jit, static_argnames=("warmup", "max_newton", "tol", "cg_tol",
-                                             "cg_maxiter", "max_backtracks"))
-def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_maxiter,
-             max_backtracks):
+@functools.partial(
+    jax.jit, static_argnames=("warmup", "max_newton", "tol", "cg_tol", "cg_maxiter", "max_backtracks")
+)
+def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_maxiter, max_backtracks):
     eps = jnp.asarray(eps, dtype=jnp.result_type(a, float))
     la, lb = _safe_log(a), _safe_log(b)
     n, m = geom.shape
@@ -976,8 +1008,7 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
 
     def plan_and_value(f, g):
         P = jnp.exp((f[:, None] + g[None, :] - C) / eps)
-        return P, jnp.dot(f_fin(f), a, precision=hi) + jnp.dot(f_fin(g), b, precision=hi) \
-            - eps * jnp.sum(P)
+        return P, jnp.dot(f_fin(f), a, precision=hi) + jnp.dot(f_fin(g), b, precision=hi) - eps * jnp.sum(P)
 
     def f_fin(v):  # −∞ potentials of zero-weight rows/columns contribute 0·(−∞) := 0
         return jnp.where(jnp.isfinite(v), v, 0.0)
@@ -992,8 +1023,7 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
     def body(s):
         f, g, P, err, k, errs, dens, cgs, fb, gb, errb, n_rej, rejected = s
         r, c = P.sum(1), P.sum(0)
-        L0 = jnp.dot(f_fin(f), a, precision=hi) + jnp.dot(f_fin(g), b, precision=hi) \
-            - eps * jnp.sum(r)
+        L0 = jnp.dot(f_fin(f), a, precision=hi) + jnp.dot(f_fin(g), b, precision=hi) - eps * jnp.sum(r)
         # sparsify: keep P_ij >= threshold * max P (the largest entries of the plan)
         Ps = jnp.where(threshold * jnp.max(P) <= P, P, 0.0)
         dens = dens.at[k].set(jnp.mean(Ps > 0))
@@ -1004,8 +1034,12 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
         def M(v):
             v1, v2 = v[:n], v[n:]
             # multiply-reduce instead of gemv: several times faster on XLA:CPU
-            return jnp.concatenate([rr * v1 + jnp.sum(Ps * v2[None, :], axis=1),
-                                    jnp.sum(Ps * v1[:, None], axis=0) + cc * v2]) + ridge * v
+            return (
+                jnp.concatenate(
+                    [rr * v1 + jnp.sum(Ps * v2[None, :], axis=1), jnp.sum(Ps * v1[:, None], axis=0) + cc * v2]
+                )
+                + ridge * v
+            )
 
         grad = jnp.concatenate([a - r, b - c])
         d, kcg = _cg_count(M, eps * grad, cg_tol, cg_maxiter)
@@ -1041,7 +1075,8 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
         one = jnp.asarray(1.0, f.dtype)
         P1, L1 = plan_and_value(f + df, g + dg)
         alpha, _, Pn, _, ok = jax.lax.while_loop(
-            ls_cond, ls_body, (one, jnp.asarray(0), P1, L1, accept(one, P1, L1)))
+            ls_cond, ls_body, (one, jnp.asarray(0), P1, L1, accept(one, P1, L1))
+        )
 
         def newton_step(_):
             return f + alpha * df, g + alpha * dg, Pn
@@ -1057,8 +1092,21 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
         fb, gb = jnp.where(better, f, fb), jnp.where(better, g, gb)
         errb = jnp.where(better, err, errb)
         rejected = jnp.logical_not(ok)
-        return (f, g, P, err, k + 1, errs, dens, cgs, fb, gb, errb,
-                n_rej + rejected.astype(jnp.int32), rejected)
+        return (
+            f,
+            g,
+            P,
+            err,
+            k + 1,
+            errs,
+            dens,
+            cgs,
+            fb,
+            gb,
+            errb,
+            n_rej + rejected.astype(jnp.int32),
+            rejected,
+        )
 
     errs_nt = -jnp.ones((max_newton + 1,), f.dtype)
     P0, _ = plan_and_value(f, g)
@@ -1067,25 +1115,60 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
     dens = jnp.zeros((max_newton,), f.dtype)
     cgs = jnp.zeros((max_newton,), jnp.int32)
     err0b = jnp.where(jnp.isfinite(err0), err0, jnp.inf)
-    s0 = (f, g, P0, err0, jnp.asarray(0), errs_nt, dens, cgs, f, g, err0b,
-          jnp.asarray(0, jnp.int32), jnp.asarray(False))
-    (_, _, _, err_last, k, errs_nt, dens, cgs, f, g, err, n_rej,
-     rejected) = jax.lax.while_loop(cond, body, s0)
+    s0 = (
+        f,
+        g,
+        P0,
+        err0,
+        jnp.asarray(0),
+        errs_nt,
+        dens,
+        cgs,
+        f,
+        g,
+        err0b,
+        jnp.asarray(0, jnp.int32),
+        jnp.asarray(False),
+    )
+    (_, _, _, err_last, k, errs_nt, dens, cgs, f, g, err, n_rej, rejected) = jax.lax.while_loop(
+        cond, body, s0
+    )
     errors = jnp.concatenate([errs_sk, errs_nt])
     reg, tc = _costs(geom, a, b, f, g, eps)
     converged = err <= tol
-    status = jnp.where(converged, 0,
-                       jnp.where(~jnp.isfinite(err_last), 3, jnp.where(rejected, 2, 1)))
-    return SNSOutput(f=f, g=g, errors=errors, density=dens, cg_iters=cgs, converged=converged,
-                     n_sinkhorn=jnp.asarray(warmup), n_newton=k, reg_ot_cost=reg,
-                     transport_cost=tc, geom=geom, eps=eps, n_rejected=n_rej,
-                     status=status.astype(jnp.int32))
+    status = jnp.where(converged, 0, jnp.where(~jnp.isfinite(err_last), 3, jnp.where(rejected, 2, 1)))
+    return SNSOutput(
+        f=f,
+        g=g,
+        errors=errors,
+        density=dens,
+        cg_iters=cgs,
+        converged=converged,
+        n_sinkhorn=jnp.asarray(warmup),
+        n_newton=k,
+        reg_ot_cost=reg,
+        transport_cost=tc,
+        geom=geom,
+        eps=eps,
+        n_rejected=n_rej,
+        status=status.astype(jnp.int32),
+    )
 
 
-def sinkhorn_newton_sparse(geom: Any, a: Any = None, b: Any = None, eps: Any = 1e-2, *,
-                           warmup: int = 20, threshold: float = 1e-6, tol: float = 1e-9,
-                           max_newton: int = 300, cg_tol: float | None = None,
-                           cg_maxiter: int = 1000, max_backtracks: int = 30) -> SNSOutput:
+def sinkhorn_newton_sparse(
+    geom: Any,
+    a: Any = None,
+    b: Any = None,
+    eps: Any = 1e-2,
+    *,
+    warmup: int = 20,
+    threshold: float = 1e-6,
+    tol: float = 1e-9,
+    max_newton: int = 300,
+    cg_tol: float | None = None,
+    cg_maxiter: int = 1000,
+    max_backtracks: int = 30,
+) -> SNSOutput:
     r"""Sinkhorn-Newton-Sparse (Tang et al. 2024).
 
     Stage 1: ``warmup`` log-domain Sinkhorn iterations.  Stage 2: Newton ascent
@@ -1145,14 +1228,25 @@ def sinkhorn_newton_sparse(geom: Any, a: Any = None, b: Any = None, eps: Any = 1
     cg_tol = _require_static_positive("cg_tol", cg_tol)
     require_int("cg_maxiter", cg_maxiter, minimum=1)
     require_int("max_backtracks", max_backtracks, minimum=1)
-    return _sns_jit(geom, a, b, eps, jnp.asarray(threshold), warmup=int(warmup),
-                    max_newton=int(max_newton), tol=tol, cg_tol=cg_tol,
-                    cg_maxiter=int(cg_maxiter), max_backtracks=int(max_backtracks))
+    return _sns_jit(
+        geom,
+        a,
+        b,
+        eps,
+        jnp.asarray(threshold),
+        warmup=int(warmup),
+        max_newton=int(max_newton),
+        tol=tol,
+        cg_tol=cg_tol,
+        cg_maxiter=int(cg_maxiter),
+        max_backtracks=int(max_backtracks),
+    )
 
 
 # ---------------------------------------------------------------------------
 # exact OT (LP)
 # ---------------------------------------------------------------------------
+
 
 class EMDOutput(NamedTuple):
     """Exact OT: the optimal plan, its cost ``⟨C, P⟩`` and the LP status message."""
@@ -1194,8 +1288,9 @@ def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
     rows = sp.kron(sp.eye(n), np.ones((1, m)))
     cols = sp.kron(np.ones((1, n)), sp.eye(m))
     A_eq = sp.vstack([rows, cols]).tocsr()
-    res = scipy.optimize.linprog(Cn.ravel(), A_eq=A_eq, b_eq=np.concatenate([an, bn]),
-                                 bounds=(0, None), method="highs")
+    res = scipy.optimize.linprog(
+        Cn.ravel(), A_eq=A_eq, b_eq=np.concatenate([an, bn]), bounds=(0, None), method="highs"
+    )
     if res.status != 0:
         raise RuntimeError(f"linprog failed: {res.message}")
     P = np.maximum(res.x.reshape(n, m), 0.0)
@@ -1205,6 +1300,7 @@ def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
 # ---------------------------------------------------------------------------
 # sparsity-constrained OT (Liu, Puigcerver & Blondel 2023)
 # ---------------------------------------------------------------------------
+
 
 def sparse_simplex_projection(s: jax.Array, mass, k) -> jax.Array:
     """Euclidean projection of ``s`` onto ``{t ≥ 0, Σt = mass, ‖t‖₀ ≤ k}``.
@@ -1308,8 +1404,16 @@ def _sparse_ot_jit(C, a, b, gamma, k, *, max_iter, tol):
     return SparseOTOutput(alpha, P, vals, gns, gn_final <= tol, it, jnp.sum(C * P))
 
 
-def sparse_ot(C: Any, a: Any = None, b: Any = None, *, k: int, gamma: float = 1e-2,
-              tol: float = 1e-6, max_iter: int = 500) -> SparseOTOutput:
+def sparse_ot(
+    C: Any,
+    a: Any = None,
+    b: Any = None,
+    *,
+    k: int,
+    gamma: float = 1e-2,
+    tol: float = 1e-6,
+    max_iter: int = 500,
+) -> SparseOTOutput:
     r"""Sparsity-constrained OT (Liu, Puigcerver & Blondel 2023) via its semi-dual.
 
     ``min ⟨C, P⟩ + (γ/2)‖P‖²`` over ``P ∈ U(a, b)`` with at most ``k`` nonzeros per
@@ -1347,17 +1451,25 @@ def sparse_ot(C: Any, a: Any = None, b: Any = None, *, k: int, gamma: float = 1e
     require_int("max_iter", max_iter, minimum=1)
     Cm = geom.cost_matrix
     dt = jnp.result_type(Cm, a, float)
-    return _sparse_ot_jit(Cm.astype(dt), a.astype(dt), b.astype(dt), jnp.asarray(gamma, dt),
-                          jnp.asarray(min(int(k), Cm.shape[0])), max_iter=int(max_iter),
-                          tol=tol)
+    return _sparse_ot_jit(
+        Cm.astype(dt),
+        a.astype(dt),
+        b.astype(dt),
+        jnp.asarray(gamma, dt),
+        jnp.asarray(min(int(k), Cm.shape[0])),
+        max_iter=int(max_iter),
+        tol=tol,
+    )
 
 
 # ---------------------------------------------------------------------------
 # Sinkformer attention (Sander et al. 2022)
 # ---------------------------------------------------------------------------
 
-def sinkhorn_attention(q: jax.Array, k: jax.Array, v: jax.Array, *, num_iters: int = 3,
-                       temperature: float | None = None) -> jax.Array:
+
+def sinkhorn_attention(
+    q: jax.Array, k: jax.Array, v: jax.Array, *, num_iters: int = 3, temperature: float | None = None
+) -> jax.Array:
     r"""Doubly stochastic (Sinkformer) attention ``A V``.
 
     ``A = Sinkhorn(exp(Q Kᵀ / τ))`` with ``num_iters`` alternating normalisations

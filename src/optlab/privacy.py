@@ -98,8 +98,10 @@ DEFAULT_ORDERS: tuple[int, ...] = tuple(range(2, 65)) + (80, 96, 112, 128, 160, 
 def _host_numpy(name: str, x: Any) -> np.ndarray:
     """``x`` as a real NumPy array (any dtype), or a TypeError naming ``name``."""
     if isinstance(x, jax.core.Tracer):
-        raise TypeError(f"{name} must be a concrete number, not a traced value: the privacy accountant "
-                        "runs in float64 on the host, outside jit/vmap/grad")
+        raise TypeError(
+            f"{name} must be a concrete number, not a traced value: the privacy accountant "
+            "runs in float64 on the host, outside jit/vmap/grad"
+        )
     if x is None or isinstance(x, (str, bytes, dict, set)):
         raise TypeError(f"{name} must be numeric, got {type(x).__name__}")
     try:
@@ -285,7 +287,8 @@ def _clip(grads, clip_norm):
     norms = _norms(grads)
     factor = jnp.minimum(1.0, clip_norm / jnp.maximum(norms, jnp.finfo(norms.dtype).tiny))
     clipped = jax.tree_util.tree_map(
-        lambda g: g * jnp.reshape(factor, (-1,) + (1,) * (g.ndim - 1)).astype(g.dtype), grads)
+        lambda g: g * jnp.reshape(factor, (-1,) + (1,) * (g.ndim - 1)).astype(g.dtype), grads
+    )
     return clipped, factor
 
 
@@ -295,8 +298,9 @@ class DPAggregateState(NamedTuple):
     key: Array
 
 
-def dp_aggregate(clip_norm: ArrayLike, noise_multiplier: ArrayLike, key: Array, *, clip: bool = True
-                 ) -> optax.GradientTransformationExtraArgs:
+def dp_aggregate(
+    clip_norm: ArrayLike, noise_multiplier: ArrayLike, key: Array, *, clip: bool = True
+) -> optax.GradientTransformationExtraArgs:
     """DP-SGD's private mean of per-example gradients (input leaves ``(batch, ...)``):
     ``(Σ_i clip_C(g_i) + N(0, σ²C² I)) / batch``.
 
@@ -337,15 +341,18 @@ def dp_aggregate(clip_norm: ArrayLike, noise_multiplier: ArrayLike, key: Array, 
         leaves, treedef = jax.tree_util.tree_flatten(clipped)
         new_key, *keys = jax.random.split(state.key, len(leaves) + 1)
         std = clip_norm * noise_multiplier
-        noised = [(jnp.sum(g, axis=0) + (std * jax.random.normal(k, g.shape[1:], g.dtype)).astype(g.dtype)) / bsize
-                  for g, k in zip(leaves, keys)]
+        noised = [
+            (jnp.sum(g, axis=0) + (std * jax.random.normal(k, g.shape[1:], g.dtype)).astype(g.dtype)) / bsize
+            for g, k in zip(leaves, keys, strict=True)
+        ]
         return jax.tree_util.tree_unflatten(treedef, noised), DPAggregateState(key=new_key)
 
     return optax.GradientTransformationExtraArgs(init, update)
 
 
-def dp_sgd(learning_rate: Any, clip_norm: ArrayLike, noise_multiplier: ArrayLike, key: Array, *,
-           clip: bool = True) -> optax.GradientTransformationExtraArgs:
+def dp_sgd(
+    learning_rate: Any, clip_norm: ArrayLike, noise_multiplier: ArrayLike, key: Array, *, clip: bool = True
+) -> optax.GradientTransformationExtraArgs:
     """DP-SGD (Abadi et al., 2016): :func:`dp_aggregate` then a gradient step
     ``θ ← θ − η g̃``.  Feed it per-example gradients (:func:`per_example_grads`).
 
@@ -385,8 +392,9 @@ def rdp_gaussian(noise_multiplier: float, orders: Sequence[int] = DEFAULT_ORDERS
     return a / (2.0 * s**2)
 
 
-def rdp_subsampled_gaussian(sampling_rate: float, noise_multiplier: float,
-                            orders: Sequence[int] = DEFAULT_ORDERS) -> np.ndarray:
+def rdp_subsampled_gaussian(
+    sampling_rate: float, noise_multiplier: float, orders: Sequence[int] = DEFAULT_ORDERS
+) -> np.ndarray:
     """RDP of one step of the Poisson-subsampled Gaussian mechanism at integer orders:
     ``log(A_α)/(α−1)`` with the binomial expansion of Mironov, Talwar & Zhang (2019)
     (``q = 1`` is the plain Gaussian ``α/(2σ²)``).  Float64, log-sum-exp, all orders at
@@ -412,14 +420,21 @@ def rdp_subsampled_gaussian(sampling_rate: float, noise_multiplier: float,
     k = np.arange(int(a.max()) + 1, dtype=float)[None, :]
     inside = k <= alpha
     kk = np.where(inside, k, 0.0)  # masked entries are dropped below
-    log_terms = (special.gammaln(alpha + 1) - special.gammaln(kk + 1) - special.gammaln(alpha - kk + 1)
-                 + kk * math.log(q) + (alpha - kk) * math.log1p(-q) + (kk * kk - kk) / (2.0 * s**2))
+    log_terms = (
+        special.gammaln(alpha + 1)
+        - special.gammaln(kk + 1)
+        - special.gammaln(alpha - kk + 1)
+        + kk * math.log(q)
+        + (alpha - kk) * math.log1p(-q)
+        + (kk * kk - kk) / (2.0 * s**2)
+    )
     log_terms = np.where(inside, log_terms, -np.inf)
     return special.logsumexp(log_terms, axis=1) / (alpha[:, 0] - 1)
 
 
-def rdp_to_epsilon(orders: Sequence[int], rdp: ArrayLike, delta: float, *, conversion: str = "improved"
-                   ) -> tuple[float, int]:
+def rdp_to_epsilon(
+    orders: Sequence[int], rdp: ArrayLike, delta: float, *, conversion: str = "improved"
+) -> tuple[float, int]:
     """Best ``(ε, α)`` for target ``δ`` from RDP values at the given orders.
 
     ``conversion="improved"``: ``ε = r + log(1−1/α) − log(δα)/(α−1)`` (Balle et al., 2020;
@@ -469,9 +484,15 @@ class PrivacySpent(NamedTuple):
     rdp: np.ndarray
 
 
-def dp_sgd_privacy(noise_multiplier: float, sampling_rate: float, steps: int, delta: float,
-                   orders: Sequence[int] = DEFAULT_ORDERS, *, conversion: str = "improved"
-                   ) -> PrivacySpent:
+def dp_sgd_privacy(
+    noise_multiplier: float,
+    sampling_rate: float,
+    steps: int,
+    delta: float,
+    orders: Sequence[int] = DEFAULT_ORDERS,
+    *,
+    conversion: str = "improved",
+) -> PrivacySpent:
     """``(ε, δ)`` of ``steps`` DP-SGD steps with Poisson sampling rate ``q`` and noise
     multiplier ``σ``: ``steps ×`` :func:`rdp_subsampled_gaussian`, then
     :func:`rdp_to_epsilon`.  Full-batch DP-GD is ``sampling_rate=1``.
@@ -502,8 +523,15 @@ def dp_sgd_privacy(noise_multiplier: float, sampling_rate: float, steps: int, de
     return PrivacySpent(eps, d, order, a, rdp)
 
 
-def calibrate_noise(target_epsilon: float, delta: float, sampling_rate: float, steps: int,
-                    orders: Sequence[int] = DEFAULT_ORDERS, *, rtol: float = 1e-6) -> float:
+def calibrate_noise(
+    target_epsilon: float,
+    delta: float,
+    sampling_rate: float,
+    steps: int,
+    orders: Sequence[int] = DEFAULT_ORDERS,
+    *,
+    rtol: float = 1e-6,
+) -> float:
     """Smallest noise multiplier ``σ`` (to relative tolerance ``rtol``) whose DP-SGD run
     satisfies ``ε(σ) ≤ target_epsilon``; bisection on ``log σ`` (ε decreases in σ).
 
@@ -551,8 +579,9 @@ def calibrate_noise(target_epsilon: float, delta: float, sampling_rate: float, s
 # ---------------------------------------------------------------------------
 
 
-def param_grad_bound(layer_norms: ArrayLike, bias_norms: ArrayLike, x_norms: ArrayLike,
-                     *, loss_lipschitz: ArrayLike = 1.0) -> Array:
+def param_grad_bound(
+    layer_norms: ArrayLike, bias_norms: ArrayLike, x_norms: ArrayLike, *, loss_lipschitz: ArrayLike = 1.0
+) -> Array:
     r"""Bound on ‖∇_θ ℓ(f_θ(x), y)‖ for an MLP ``f = W_L σ(⋯σ(W_1x + b_1)⋯) + b_L``
     with ``σ(0) = 0`` and σ 1-Lipschitz (ReLU, tanh), given ``‖W_l‖₂ ≤ s_l``,
     ``‖b_l‖ ≤ β_l`` and a loss that is ``G``-Lipschitz (ℓ2) in the logits.
@@ -584,8 +613,10 @@ def param_grad_bound(layer_norms: ArrayLike, bias_norms: ArrayLike, x_norms: Arr
     if s.shape[0] == 0:
         raise ValueError("layer_norms must be non-empty (one entry per layer)")
     if s.shape != b.shape:
-        raise ValueError(f"layer_norms and bias_norms must be non-empty and of equal length, "
-                         f"got {s.shape[0]} and {b.shape[0]}")
+        raise ValueError(
+            f"layer_norms and bias_norms must be non-empty and of equal length, "
+            f"got {s.shape[0]} and {b.shape[0]}"
+        )
     require_nonnegative("layer_norms", s)
     require_nonnegative("bias_norms", b)
     H = as_float_array("x_norms", x_norms)
@@ -596,14 +627,15 @@ def param_grad_bound(layer_norms: ArrayLike, bias_norms: ArrayLike, x_norms: Arr
     # D_l = G ∏_{k>l} s_k: suffix products
     suffix = jnp.concatenate([jnp.cumprod(s[::-1])[::-1][1:], jnp.ones(1, dtype)])
     total = jnp.zeros_like(H)
-    for l in range(s.shape[0]):
-        total = total + (G * suffix[l]) ** 2 * (H**2 + 1.0)
-        H = s[l] * H + b[l]
+    for layer in range(s.shape[0]):  # layer l of the docstring
+        total = total + (G * suffix[layer]) ** 2 * (H**2 + 1.0)
+        H = s[layer] * H + b[layer]
     return jnp.sqrt(total)
 
 
-def mlp_grad_bound(params: Any, x_norms: ArrayLike, *, loss_lipschitz: ArrayLike = 1.0,
-                   num_iters: int = 10) -> Array:
+def mlp_grad_bound(
+    params: Any, x_norms: ArrayLike, *, loss_lipschitz: ArrayLike = 1.0, num_iters: int = 10
+) -> Array:
     """:func:`param_grad_bound` at the current weights of an ``optlab.lipschitz`` MLP
     (list of ``(W, b)``), each ``‖W_l‖₂`` replaced by its Gram-iteration UPPER bound
     (:func:`optlab.lipschitz.gram_iteration`), so the result is a guaranteed bound.
@@ -627,8 +659,9 @@ def mlp_grad_bound(params: Any, x_norms: ArrayLike, *, loss_lipschitz: ArrayLike
     return param_grad_bound(s, b, x_norms, loss_lipschitz=loss_lipschitz)
 
 
-def project_mlp(params: Any, max_norm: ArrayLike = 1.0, max_bias: ArrayLike = 1.0, *,
-                num_iters: int = 8) -> list[tuple[Array, Array]]:
+def project_mlp(
+    params: Any, max_norm: ArrayLike = 1.0, max_bias: ArrayLike = 1.0, *, num_iters: int = 8
+) -> list[tuple[Array, Array]]:
     """Project an MLP onto ``{‖W_l‖₂ ≤ max_norm, ‖b_l‖ ≤ max_bias}``: ``W ← W / max(1, β/max_norm)``
     with β the Gram-iteration UPPER bound on ‖W‖₂, ``b ← b · min(1, max_bias/‖b‖)``.
     A post-processing step, so it costs no privacy; jit-able.
@@ -677,9 +710,21 @@ def _tree_norm(t):
     return jnp.sqrt(sum(jnp.sum(leaf**2) for leaf in jax.tree_util.tree_leaves(t)))
 
 
-def diff2(loss: Callable, params0: Any, batch: Any, *, key: Array, num_steps: int, learning_rate: ArrayLike,
-          clip_norm: ArrayLike, noise_multiplier_grad: ArrayLike, noise_multiplier_diff: ArrayLike,
-          smoothness: ArrayLike, restart_every: int, num_clients: int = 1) -> DIFF2Output:
+def diff2(
+    loss: Callable,
+    params0: Any,
+    batch: Any,
+    *,
+    key: Array,
+    num_steps: int,
+    learning_rate: ArrayLike,
+    clip_norm: ArrayLike,
+    noise_multiplier_grad: ArrayLike,
+    noise_multiplier_diff: ArrayLike,
+    smoothness: ArrayLike,
+    restart_every: int,
+    num_clients: int = 1,
+) -> DIFF2Output:
     r"""DIFF2-style private gradient descent (Murata & Suzuki, 2023) on
     ``F(θ) = (1/n) Σ_i loss(θ, z_i)``, the ``n`` examples split over ``num_clients``.
 
@@ -720,10 +765,16 @@ def diff2(loss: Callable, params0: Any, batch: Any, *, key: Array, num_steps: in
     require_int("num_clients", num_clients, minimum=1)
     if n % num_clients:
         raise ValueError(f"the batch size {n} must be divisible by num_clients={num_clients}")
-    scalars = [_jax_scalar(name, v) for name, v in (
-        ("learning_rate", learning_rate), ("clip_norm", clip_norm),
-        ("noise_multiplier_grad", noise_multiplier_grad), ("noise_multiplier_diff", noise_multiplier_diff),
-        ("smoothness", smoothness))]
+    scalars = [
+        _jax_scalar(name, v)
+        for name, v in (
+            ("learning_rate", learning_rate),
+            ("clip_norm", clip_norm),
+            ("noise_multiplier_grad", noise_multiplier_grad),
+            ("noise_multiplier_diff", noise_multiplier_diff),
+            ("smoothness", smoothness),
+        )
+    ]
     return _diff2(loss, params0, batch, key, num_steps, *scalars, restart_every, num_clients)
 
 
@@ -737,8 +788,10 @@ def _diff2(loss, params0, batch, key, num_steps, lr, C, sg, sd, beta, R, P):
         # each of the P clients adds N(0, std²/P); the server sees their sum
         leaves, td = jax.tree_util.tree_flatten(like)
         ks = jax.random.split(k, len(leaves))
-        noise = [jnp.sum(jax.random.normal(kk, (P,) + x.shape, x.dtype), 0) * std / jnp.sqrt(P)
-                 for kk, x in zip(ks, leaves)]
+        noise = [
+            jnp.sum(jax.random.normal(kk, (P,) + x.shape, x.dtype), 0) * std / jnp.sqrt(P)
+            for kk, x in zip(ks, leaves, strict=True)
+        ]
         return jax.tree_util.tree_unflatten(td, noise)
 
     def client_sums(g):
@@ -781,8 +834,14 @@ def _diff2(loss, params0, batch, key, num_steps, lr, C, sg, sd, beta, R, P):
 _diff2 = jax.jit(_diff2, static_argnums=(0, 4, 11))
 
 
-def diff2_privacy(noise_multiplier_grad: float, noise_multiplier_diff: float, num_steps: int,
-                  restart_every: int, delta: float, orders: Sequence[int] = DEFAULT_ORDERS) -> PrivacySpent:
+def diff2_privacy(
+    noise_multiplier_grad: float,
+    noise_multiplier_diff: float,
+    num_steps: int,
+    restart_every: int,
+    delta: float,
+    orders: Sequence[int] = DEFAULT_ORDERS,
+) -> PrivacySpent:
     """``(ε, δ)`` of :func:`diff2`: every round is a full-batch Gaussian mechanism
     (sensitivity ``C`` resp. ``C_t`` of the released sum), so the RDP is
     ``α/2 · (T_g/σ_g² + T_d/σ_d²)`` with ``T_g = ⌈T/R⌉`` restarts and ``T_d = T − T_g``.

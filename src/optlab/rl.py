@@ -90,6 +90,7 @@ __all__ = [
 # tabular MDPs
 # ---------------------------------------------------------------------------
 
+
 def _row_tol(dtype, n: int) -> float:
     """Tolerance on a sum of ``n`` probabilities in ``dtype`` (rounding grows with ``n``)."""
     return max(1e-6, 4.0 * float(jnp.finfo(dtype).eps) * n)
@@ -151,7 +152,8 @@ class MDP(_MDPFields):
                 s, a = bad[0]
                 raise ValueError(
                     f"each row P[s, a, :] must sum to 1; P[{s}, {a}, :] sums to {float(sums[s, a]):.6g}"
-                    f" ({len(bad)} bad row(s))")
+                    f" ({len(bad)} bad row(s))"
+                )
         if rho is None:
             rho = jnp.full((S,), 1.0 / S, dtype=dt)
         else:
@@ -182,7 +184,8 @@ class MDP(_MDPFields):
 # pytree plumbing (jit, vmap, tree_map) rebuilds an MDP from its leaves, which may be
 # tracers or placeholders: it bypasses the validating constructor.
 jax.tree_util.register_pytree_node(
-    MDP, lambda m: (tuple(m), None), lambda _, leaves: tuple.__new__(MDP, tuple(leaves)))
+    MDP, lambda m: (tuple(m), None), lambda _, leaves: tuple.__new__(MDP, tuple(leaves))
+)
 
 
 def _require_mdp(mdp: Any) -> None:
@@ -207,10 +210,18 @@ def _cell(name: str, cell: Any, n: int) -> tuple[int, int]:
     return i, j
 
 
-def gridworld(n: int = 5, *, slip: float = 0.1, gamma: float = 0.9,
-              goal: tuple[int, int] | None = None, trap: tuple[int, int] | None = _DEFAULT_TRAP,
-              goal_reward: float = 1.0, trap_reward: float = -1.0, step_reward: float = 0.0,
-              dtype=None) -> MDP:
+def gridworld(
+    n: int = 5,
+    *,
+    slip: float = 0.1,
+    gamma: float = 0.9,
+    goal: tuple[int, int] | None = None,
+    trap: tuple[int, int] | None = _DEFAULT_TRAP,
+    goal_reward: float = 1.0,
+    trap_reward: float = -1.0,
+    step_reward: float = 0.0,
+    dtype=None,
+) -> MDP:
     """An ``n × n`` gridworld with actions up/right/down/left (in that order).
 
     With probability ``1 − slip`` the agent moves as asked, otherwise in a
@@ -242,8 +253,14 @@ def gridworld(n: int = 5, *, slip: float = 0.1, gamma: float = 0.9,
     require_in_range("slip", slip, 0.0, 1.0)
     _as_scalar("gamma", gamma)
     require_in_range("gamma", gamma, 0.0, 1.0, high_inclusive=False)
-    rewards = {name: float(_as_scalar(name, v)) for name, v in
-               (("goal_reward", goal_reward), ("trap_reward", trap_reward), ("step_reward", step_reward))}
+    rewards = {
+        name: float(_as_scalar(name, v))
+        for name, v in (
+            ("goal_reward", goal_reward),
+            ("trap_reward", trap_reward),
+            ("step_reward", step_reward),
+        )
+    }
     goal = (n - 1, n - 1) if goal is None else _cell("goal", goal, n)
     if trap is _DEFAULT_TRAP and not (trap[0] < n and trap[1] < n):
         trap = None
@@ -277,8 +294,7 @@ def gridworld(n: int = 5, *, slip: float = 0.1, gamma: float = 0.9,
     return MDP(jnp.asarray(P, dtype), jnp.asarray(r, dtype), gamma)
 
 
-def random_mdp(key, n_states: int, n_actions: int, *, gamma: float = 0.9,
-               sparsity: float = 0.0) -> MDP:
+def random_mdp(key, n_states: int, n_actions: int, *, gamma: float = 0.9, sparsity: float = 0.0) -> MDP:
     """A random MDP: Dirichlet-like transitions (a fraction ``sparsity`` of the
     entries of each row set to zero, at least one kept), uniform rewards in [0, 1).
 
@@ -383,8 +399,7 @@ def _check_policy(mdp: MDP, pi, name: str = "pi") -> jax.Array:
 
 
 def _p_pi(mdp: MDP, pi):
-    return (jnp.einsum("sa,sat->st", pi, mdp.P, precision=_HI),
-            jnp.sum(pi * mdp.r, axis=1))
+    return (jnp.einsum("sa,sat->st", pi, mdp.P, precision=_HI), jnp.sum(pi * mdp.r, axis=1))
 
 
 @jax.jit
@@ -474,8 +489,7 @@ def _vi(mdp, V0, tol, max_iter):
     return ValueIterationOutput(V, Q, _greedy(Q), errs, k, err <= thresh)
 
 
-def value_iteration(mdp: MDP, *, tol: float = 1e-10, max_iter: int = 10_000,
-                    V0=None) -> ValueIterationOutput:
+def value_iteration(mdp: MDP, *, tol: float = 1e-10, max_iter: int = 10_000, V0=None) -> ValueIterationOutput:
     """Value iteration ``V ← max_a r + γ P V`` until ``‖V − V*‖∞ ≤ tol`` is guaranteed.
 
     Args:
@@ -560,14 +574,15 @@ def _pi_run(mdp, max_iter):
 # the two linear programs
 # ---------------------------------------------------------------------------
 
+
 class LPOutput(NamedTuple):
     """Solutions of the occupancy LP (primal) and the value LP (dual), as NumPy arrays."""
 
-    occupancy: np.ndarray      # d*(s, a), shape (S, A)
-    V: np.ndarray              # dual solution, shape (S,)
-    primal_value: float        # max ⟨d, r⟩
-    dual_value: float          # min ⟨ρ, V⟩
-    policy: np.ndarray         # d*(s, a) / Σ_a d*(s, a) (uniform where a state has no mass)
+    occupancy: np.ndarray  # d*(s, a), shape (S, A)
+    V: np.ndarray  # dual solution, shape (S,)
+    primal_value: float  # max ⟨d, r⟩
+    dual_value: float  # min ⟨ρ, V⟩
+    policy: np.ndarray  # d*(s, a) / Σ_a d*(s, a) (uniform where a state has no mass)
 
 
 def lp_matrices(mdp: MDP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -587,7 +602,7 @@ def lp_matrices(mdp: MDP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     _require_mdp(mdp)
     P = np.asarray(mdp.P, dtype=float)
     S, A, _ = P.shape
-    E = np.repeat(np.eye(S), A, axis=1)              # E[s, (s', a')] = 1{s = s'}
+    E = np.repeat(np.eye(S), A, axis=1)  # E[s, (s', a')] = 1{s = s'}
     M = E - float(mdp.gamma) * P.reshape(S * A, S).T
     return np.asarray(mdp.r, dtype=float).ravel(), M, np.asarray(mdp.rho, dtype=float)
 
@@ -613,8 +628,9 @@ def solve_lp(mdp: MDP) -> LPOutput:
 
     c, M, rho = lp_matrices(mdp)
     S, A = mdp.n_states, mdp.n_actions
-    opts = dict(method="highs", options=dict(primal_feasibility_tolerance=1e-10,
-                                             dual_feasibility_tolerance=1e-10))
+    opts = dict(
+        method="highs", options=dict(primal_feasibility_tolerance=1e-10, dual_feasibility_tolerance=1e-10)
+    )
     primal = linprog(-c, A_eq=M, b_eq=rho, bounds=(0, None), **opts)
     dual = linprog(rho, A_ub=-M.T, b_ub=-c, bounds=(None, None), **opts)
     if primal.status != 0 or dual.status != 0:
@@ -628,6 +644,7 @@ def solve_lp(mdp: MDP) -> LPOutput:
 # ---------------------------------------------------------------------------
 # KL-regularized value iteration (mirror descent on policies)
 # ---------------------------------------------------------------------------
+
 
 class RegularizedVIOutput(NamedTuple):
     """``q[k]`` for ``k = 0..K`` and ``log_policies[k] = log π_k`` (``π_0`` the prior)."""
@@ -649,7 +666,7 @@ def _mdvi(mdp, tau, kappa, logpi0, q0, num_iters):
         q, logpi = carry
         logits = alpha * logpi + beta * q
         logpi_new = jax.nn.log_softmax(logits, axis=1)
-        V = lam * jax.nn.logsumexp(logits, axis=1)   # = ⟨π_{k+1}, q − τ log(π_{k+1}/π_k) − κ log π_{k+1}⟩
+        V = lam * jax.nn.logsumexp(logits, axis=1)  # = ⟨π_{k+1}, q − τ log(π_{k+1}/π_k) − κ log π_{k+1}⟩
         q_new = _bellman_q(mdp, V)
         return (q_new, logpi_new), (q_new, logpi_new)
 
@@ -670,8 +687,9 @@ def _reg_inputs(mdp, pi0, q0):
     return jnp.log(pi0), q0.astype(dt)
 
 
-def kl_value_iteration(mdp: MDP, tau: float, kappa: float = 0.0, *, num_iters: int = 100,
-                       pi0=None, q0=None) -> RegularizedVIOutput:
+def kl_value_iteration(
+    mdp: MDP, tau: float, kappa: float = 0.0, *, num_iters: int = 100, pi0=None, q0=None
+) -> RegularizedVIOutput:
     """Mirror-descent value iteration (MDVI) with KL weight ``τ`` and entropy weight ``κ``:
 
     ``π_{k+1} = argmax_π ⟨π, Q_k⟩ − τ KL(π ‖ π_k) + κ H(π)  ∝ π_k^{τ/(τ+κ)} exp(Q_k/(τ+κ))``,
@@ -724,8 +742,9 @@ def _mvi(mdp, tau, alpha, q0, num_iters):
     return RegularizedVIOutput(jnp.concatenate([q0[None], qs]), jnp.concatenate([lp0[None], lps]))
 
 
-def munchausen_value_iteration(mdp: MDP, tau: float, alpha: float, *, num_iters: int = 100,
-                               q0=None) -> RegularizedVIOutput:
+def munchausen_value_iteration(
+    mdp: MDP, tau: float, alpha: float, *, num_iters: int = 100, q0=None
+) -> RegularizedVIOutput:
     """Munchausen value iteration, MVI(α, τ) (the ``q = 1`` case of MVI(q), Zhu et al. 2023):
 
     ``π_{k+1} = softmax(q_k / τ)``,
@@ -762,6 +781,7 @@ def munchausen_value_iteration(mdp: MDP, tau: float, alpha: float, *, num_iters:
 # scalar LQR with a linear-Gaussian policy
 # ---------------------------------------------------------------------------
 
+
 class _LQRFields(NamedTuple):
     a: float
     b: float
@@ -791,14 +811,24 @@ class LQR(_LQRFields):
 
     __slots__ = ()
 
-    def __new__(cls, a=0.8, b=0.5, q=1.0, R=0.1, sigma=0.5, noise=0.1, x0_std=1.0,
-                gamma=0.9, horizon: int | None = 20):
+    def __new__(
+        cls, a=0.8, b=0.5, q=1.0, R=0.1, sigma=0.5, noise=0.1, x0_std=1.0, gamma=0.9, horizon: int | None = 20
+    ):
         vals = {}
-        for name, v in (("a", a), ("b", b), ("q", q), ("R", R), ("sigma", sigma),
-                        ("noise", noise), ("x0_std", x0_std), ("gamma", gamma)):
+        for name, v in (
+            ("a", a),
+            ("b", b),
+            ("q", q),
+            ("R", R),
+            ("sigma", sigma),
+            ("noise", noise),
+            ("x0_std", x0_std),
+            ("gamma", gamma),
+        ):
             if not is_concrete(v):
-                raise TypeError(f"{name} must be a concrete number (an LQR is a static "
-                                f"configuration), got a traced value")
+                raise TypeError(
+                    f"{name} must be a concrete number (an LQR is a static configuration), got a traced value"
+                )
             vals[name] = float(_as_scalar(name, v))
         for name in ("q", "R", "noise", "x0_std"):
             require_nonnegative(name, vals[name])
@@ -827,22 +857,22 @@ def _require_lqr(sys: Any) -> None:
 def _moments(k, sys: LQR):
     """``c = (a + bk)²`` and the per-step additive variance ``s = b²σ² + σ_w²``."""
     c = (sys.a + sys.b * k) ** 2
-    s = sys.b ** 2 * sys.sigma ** 2 + sys.noise ** 2
+    s = sys.b**2 * sys.sigma**2 + sys.noise**2
     return c, s
 
 
 def _lqr_return(k, sys):
     c, s = _moments(k, sys)
-    g, m0 = sys.gamma, sys.x0_std ** 2
-    w = sys.q + sys.R * k ** 2
+    g, m0 = sys.gamma, sys.x0_std**2
+    w = sys.q + sys.R * k**2
     if sys.horizon is None:
         M = (m0 + g * s / (1 - g)) / (1 - g * c)
-        J = -(w * M) - sys.R * sys.sigma ** 2 / (1 - g)
+        J = -(w * M) - sys.R * sys.sigma**2 / (1 - g)
         return jnp.where(g * c < 1, J, -jnp.inf)
 
     def step(carry, _):
         m, disc, acc = carry
-        acc = acc + disc * (w * m + sys.R * sys.sigma ** 2)
+        acc = acc + disc * (w * m + sys.R * sys.sigma**2)
         return (c * m + s, disc * g, acc), None
 
     zero = jnp.zeros_like(w)
@@ -882,10 +912,10 @@ def lqr_return(k, sys: LQR):
 def _lqr_gradient(k, sys):
     if sys.horizon is None:
         c, s = _moments(k, sys)
-        g, m0 = sys.gamma, sys.x0_std ** 2
+        g, m0 = sys.gamma, sys.x0_std**2
         M = (m0 + g * s / (1 - g)) / (1 - g * c)
         dM = M * 2 * g * sys.b * (sys.a + sys.b * k) / (1 - g * c)
-        return -2 * sys.R * k * M - (sys.q + sys.R * k ** 2) * dM
+        return -2 * sys.R * k * M - (sys.q + sys.R * k**2) * dM
     return jnp.vectorize(jax.grad(lambda kk: _lqr_return(kk, sys)))(k)
 
 
@@ -1049,8 +1079,10 @@ def _check_traj(traj: Any) -> Rollouts:
     u = as_float_array("traj.u", traj.u, ndim=1)
     r = as_float_array("traj.r", traj.r, ndim=1)
     if not (x.shape == u.shape == r.shape) or x.shape[0] == 0:
-        raise ValueError(f"traj.x, traj.u and traj.r must be non-empty 1-D arrays of one length (one "
-                         f"trajectory), got shapes {x.shape}, {u.shape}, {r.shape}")
+        raise ValueError(
+            f"traj.x, traj.u and traj.r must be non-empty 1-D arrays of one length (one "
+            f"trajectory), got shapes {x.shape}, {u.shape}, {r.shape}"
+        )
     return Rollouts(x, u, r)
 
 
@@ -1087,8 +1119,7 @@ def _score_sum(k, traj, sys):
     return jnp.sum(_gaussian_log_prob(k, traj.x, traj.u, sys.sigma))
 
 
-def reinforce(key, k, sys: LQR, n: int, *, baseline: Any = None,
-              reward_to_go: bool = False) -> jax.Array:
+def reinforce(key, k, sys: LQR, n: int, *, baseline: Any = None, reward_to_go: bool = False) -> jax.Array:
     """Per-trajectory REINFORCE estimates of ``dJ/dk`` (shape ``(n,)``); their mean is
     unbiased (Williams 1992).
 
@@ -1145,7 +1176,7 @@ def _reinforce(key, k, b_const, sys, n, kind, reward_to_go):
         b = (jnp.sum(G) - G) / (n - 1)
     else:
         b = jnp.full_like(G, b_const)
-    scores = (traj.u - k * traj.x) * traj.x / sys.sigma ** 2        # (n, H)
+    scores = (traj.u - k * traj.x) * traj.x / sys.sigma**2  # (n, H)
     if reward_to_go:
         togo = jnp.cumsum((disc * traj.r)[:, ::-1], axis=1)[:, ::-1]
         return jnp.sum(scores * (togo - disc * b[:, None]), axis=1)
@@ -1203,7 +1234,7 @@ def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
 
     def sched(t):
         base = 2.0 / (t + 2.0)
-        return step_size * base ** step_power, base ** eta_power
+        return step_size * base**step_power, base**eta_power
 
     keys = jax.random.split(key, num_iters + 1)
     d0 = grad_est(keys[0], k0)
@@ -1212,14 +1243,17 @@ def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
         return d / jnp.maximum(jnp.abs(d), 1e-30)
 
     if method == "reinforce":
+
         def step(c, xs):
             k, _ = c
             t, kt = xs
             lr, _ = sched(t)
             k_new = k + lr * grad_est(kt, k)
             return (k_new, None), k_new
+
         init = (k0, None)
     elif method == "n-pg-igt":
+
         def step(c, xs):
             k, d = c
             t, kt = xs
@@ -1228,8 +1262,10 @@ def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
             k_tilde = k_new + (1 - eta) / eta * (k_new - k)
             d_new = (1 - eta) * d + eta * grad_est(kt, k_tilde)
             return (k_new, d_new), k_new
+
         init = (k0, d0)
     elif method == "n-harpg":
+
         def step(c, xs):
             k, d = c
             t, kt = xs
@@ -1242,6 +1278,7 @@ def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
             v = _hvp(k_hat, k_new - k, traj_hat, sys)
             d_new = (1 - eta) * (d + v) + eta * grad_est(k1, k_new)
             return (k_new, d_new), k_new
+
         init = (k0, d0)
     else:  # pragma: no cover - checked by the caller
         raise ValueError(method)
@@ -1257,9 +1294,17 @@ def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
 _PG_DEFAULTS = {"reinforce": (0.0, 1.0), "n-pg-igt": (0.8, 0.6), "n-harpg": (0.5, 0.5)}
 
 
-def policy_gradient_run(key, sys: LQR, method: str, k0, num_iters: int, step_size: float, *,
-                        eta_power: float | None = None,
-                        step_power: float | None = None) -> PGRun:
+def policy_gradient_run(
+    key,
+    sys: LQR,
+    method: str,
+    k0,
+    num_iters: int,
+    step_size: float,
+    *,
+    eta_power: float | None = None,
+    step_power: float | None = None,
+) -> PGRun:
     """Stochastic policy-gradient ascent on ``J(k)`` from one trajectory per gradient.
 
     ``method``:
@@ -1314,13 +1359,14 @@ def policy_gradient_run(key, sys: LQR, method: str, k0, num_iters: int, step_siz
 
 
 class PolyakRun(NamedTuple):
-    k: jax.Array        # iterates, (T+1,)
-    steps: jax.Array    # step sizes used, (T,)
-    values: jax.Array   # J(k_t), (T+1,)
+    k: jax.Array  # iterates, (T+1,)
+    steps: jax.Array  # step sizes used, (T,)
+    values: jax.Array  # J(k_t), (T+1,)
 
 
-def polyak_policy_gradient(k0, sys: LQR, num_iters: int, *, j_star: float,
-                           max_step: float = np.inf, step_size: float | None = None) -> PolyakRun:
+def polyak_policy_gradient(
+    k0, sys: LQR, num_iters: int, *, j_star: float, max_step: float = np.inf, step_size: float | None = None
+) -> PolyakRun:
     """Exact policy-gradient ascent ``k ← k + η_t ∇J(k)`` with the Polyak step
     ``η_t = min((J* − J(k_t))/|∇J(k_t)|², max_step)`` (Polyak 1987; for policy
     gradient, Li et al. 2024), or a constant ``step_size`` when given (for comparison).
@@ -1353,9 +1399,15 @@ def polyak_policy_gradient(k0, sys: LQR, num_iters: int, *, j_star: float,
         require_positive("step_size", step_size)
     dt = k0.dtype
     use_polyak = step_size is None
-    return _polyak(k0, sys, num_iters, jnp.asarray(j_star, dt),
-                   jnp.asarray(max_step, dt), jnp.asarray(0.0 if use_polyak else step_size, dt),
-                   use_polyak)
+    return _polyak(
+        k0,
+        sys,
+        num_iters,
+        jnp.asarray(j_star, dt),
+        jnp.asarray(max_step, dt),
+        jnp.asarray(0.0 if use_polyak else step_size, dt),
+        use_polyak,
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("sys", "num_iters", "use_polyak"))

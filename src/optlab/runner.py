@@ -173,9 +173,7 @@ def _validate(problem: Problem, x0: Array, num_steps: int, batch_size: int | Non
         if problem.n_samples is None:
             raise ValueError(f"batch_size was given but problem {problem.name!r} is not a finite sum")
         if batch_size > problem.n_samples:
-            raise ValueError(
-                f"batch_size={batch_size} exceeds the number of samples n={problem.n_samples}"
-            )
+            raise ValueError(f"batch_size={batch_size} exceeds the number of samples n={problem.n_samples}")
     return x0
 
 
@@ -214,11 +212,7 @@ def _scan(
         f, g = full_value_and_grad(x)
         return (x, state, f, g), (x, f, jnp.linalg.norm(g))
 
-    keys = (
-        jax.random.split(key, num_steps)
-        if key is not None
-        else jnp.zeros((num_steps,), dtype=jnp.uint32)
-    )
+    keys = jax.random.split(key, num_steps) if key is not None else jnp.zeros((num_steps,), dtype=jnp.uint32)
     f0, g0 = full_value_and_grad(x0)
     _, (xs, fs, gs) = jax.lax.scan(step, (x0, optimizer.init(x0), f0, g0), keys)
     return Trace(
@@ -278,12 +272,21 @@ def run(
     if key is not None:
         _checks.require_key("key", key)
     if batch_size is not None and key is None:
-        raise ValueError("a stochastic run (batch_size given) needs a PRNG key: pass key=jax.random.key(seed)")
+        raise ValueError(
+            "a stochastic run (batch_size given) needs a PRNG key: pass key=jax.random.key(seed)"
+        )
     if batch_size is None:
         key = None  # a deterministic run ignores the key
     static, dynamic = _split((optimizer, problem.value, problem.sample_value))
-    return _run_compiled(dynamic, x0, key, static=static, n_samples=problem.n_samples,
-                         num_steps=num_steps, batch_size=batch_size)
+    return _run_compiled(
+        dynamic,
+        x0,
+        key,
+        static=static,
+        n_samples=problem.n_samples,
+        num_steps=num_steps,
+        batch_size=batch_size,
+    )
 
 
 def compile_sweep(
@@ -312,21 +315,31 @@ def compile_sweep(
       ValueError: ``num_steps < 1``, or a stochastic sweep without keys.
     """
     _checks.require_callable("make_optimizer", make_optimizer)
-    _validate(problem, jnp.zeros(problem.dim) if isinstance(problem, Problem) else None,
-              num_steps, batch_size)
+    _validate(
+        problem, jnp.zeros(problem.dim) if isinstance(problem, Problem) else None, num_steps, batch_size
+    )
     if not isinstance(with_keys, (bool, np.bool_)):
         raise TypeError(f"with_keys must be a bool, got {type(with_keys).__name__}")
     if batch_size is not None and not with_keys:
         raise ValueError("a stochastic sweep (batch_size given) needs keys: pass with_keys=True")
 
     def one(h, x0, key):
-        return _scan(make_optimizer(h), problem.value, problem.sample_value, problem.n_samples,
-                     x0, num_steps, key, batch_size)
+        return _scan(
+            make_optimizer(h),
+            problem.value,
+            problem.sample_value,
+            problem.n_samples,
+            x0,
+            num_steps,
+            key,
+            batch_size,
+        )
 
     if not with_keys:
         return jax.jit(jax.vmap(lambda h, x0: one(h, x0, None), in_axes=(0, None)))
-    return jax.jit(jax.vmap(lambda h, x0, keys: jax.vmap(lambda k: one(h, x0, k))(keys),
-                            in_axes=(0, None, None)))
+    return jax.jit(
+        jax.vmap(lambda h, x0, keys: jax.vmap(lambda k: one(h, x0, k))(keys), in_axes=(0, None, None))
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("static", "n_samples", "num_steps", "batch_size"))
@@ -337,8 +350,7 @@ def _sweep_compiled(hyperparams, dynamic, x0, keys, *, static, n_samples, num_st
     value_fn, sample_value = _merge(problem_static, dynamic)
 
     def one(h, key):
-        return _scan(make_optimizer(h), value_fn, sample_value, n_samples, x0, num_steps, key,
-                     batch_size)
+        return _scan(make_optimizer(h), value_fn, sample_value, n_samples, x0, num_steps, key, batch_size)
 
     if keys is None:
         return jax.vmap(lambda h: one(h, None))(hyperparams)
@@ -385,19 +397,24 @@ def sweep(
     _checks.require_callable("make_optimizer", make_optimizer)
     x0 = _validate(problem, x0, num_steps, batch_size)
     if hyperparams is None or isinstance(hyperparams, (str, bytes)):
-        raise TypeError(f"hyperparams must be an array or a pytree of arrays, got {type(hyperparams).__name__}")
+        raise TypeError(
+            f"hyperparams must be an array or a pytree of arrays, got {type(hyperparams).__name__}"
+        )
     if isinstance(hyperparams, list) and all(
-            isinstance(h, (int, float, np.number)) and not isinstance(h, (bool, np.bool_)) for h in hyperparams):
+        isinstance(h, (int, float, np.number)) and not isinstance(h, (bool, np.bool_)) for h in hyperparams
+    ):
         hyperparams = _checks.as_float_array("hyperparams", hyperparams, finite=False)
     hyperparams = jax.tree_util.tree_map(
-        lambda leaf: _checks.as_float_array("hyperparams", leaf, finite=False), hyperparams)
+        lambda leaf: _checks.as_float_array("hyperparams", leaf, finite=False), hyperparams
+    )
     leaves = jax.tree_util.tree_leaves(hyperparams)
     if not leaves or any(jnp.ndim(leaf) == 0 for leaf in leaves):
         raise ValueError("hyperparams must have a leading axis indexing the configurations, got a scalar")
     sizes = {jnp.shape(leaf)[0] for leaf in leaves}
     if len(sizes) != 1 or 0 in sizes:
         raise ValueError(
-            f"hyperparams leaves must share one non-empty leading axis, got lengths {sorted(sizes)}")
+            f"hyperparams leaves must share one non-empty leading axis, got lengths {sorted(sizes)}"
+        )
     _checks.require_finite("hyperparams", hyperparams)
     if keys is not None:
         _checks.require_key("keys", keys)
@@ -405,10 +422,20 @@ def sweep(
         if jnp.ndim(keys) != (1 if typed else 2) or jnp.shape(keys)[0] == 0:
             raise ValueError(
                 "keys must be a non-empty 1-D batch of PRNG keys, e.g. "
-                f"jax.random.split(jax.random.key(0), S), got shape {tuple(jnp.shape(keys))}")
+                f"jax.random.split(jax.random.key(0), S), got shape {tuple(jnp.shape(keys))}"
+            )
     if batch_size is not None and keys is None:
-        raise ValueError("a stochastic sweep (batch_size given) needs keys: pass keys=jax.random.split(key, S)")
+        raise ValueError(
+            "a stochastic sweep (batch_size given) needs keys: pass keys=jax.random.split(key, S)"
+        )
     static, dynamic = _split((problem.value, problem.sample_value))
-    return _sweep_compiled(hyperparams, dynamic, x0, keys,
-                           static=(_function_key(make_optimizer), static),
-                           n_samples=problem.n_samples, num_steps=num_steps, batch_size=batch_size)
+    return _sweep_compiled(
+        hyperparams,
+        dynamic,
+        x0,
+        keys,
+        static=(_function_key(make_optimizer), static),
+        n_samples=problem.n_samples,
+        num_steps=num_steps,
+        batch_size=batch_size,
+    )

@@ -157,9 +157,14 @@ def _check_tree(name: str, tree: Any) -> Any:
     """Every leaf of ``tree`` as a finite float array; refuse an empty pytree.
 
     A (nested) list or tuple of plain numbers is one array, not a pytree of scalars."""
-    if isinstance(tree, (list, tuple)) and tree and all(
-        isinstance(leaf, (bool, int, float, np.number)) or (isinstance(leaf, np.ndarray) and leaf.ndim == 0)
-        for leaf in jax.tree_util.tree_leaves(tree)
+    if (
+        isinstance(tree, (list, tuple))
+        and tree
+        and all(
+            isinstance(leaf, (bool, int, float, np.number))
+            or (isinstance(leaf, np.ndarray) and leaf.ndim == 0)
+            for leaf in jax.tree_util.tree_leaves(tree)
+        )
     ):
         return _checks.as_float_array(name, tree)
     leaves, treedef = jax.tree_util.tree_flatten(tree)
@@ -196,11 +201,14 @@ def _check_fun(fun: Callable, x: Any = None, name: str = "fun") -> None:
     try:
         out = jax.eval_shape(fun, x)
     except Exception as err:  # noqa: BLE001 - re-raised naming the argument
-        raise TypeError(f"{name} must accept the point given; calling it failed with "
-                        f"{type(err).__name__}: {err}") from err
+        raise TypeError(
+            f"{name} must accept the point given; calling it failed with {type(err).__name__}: {err}"
+        ) from err
     if not (hasattr(out, "shape") and out.shape == () and jnp.issubdtype(out.dtype, jnp.floating)):
-        raise ValueError(f"{name} must return a real scalar, got "
-                         f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}")
+        raise ValueError(
+            f"{name} must return a real scalar, got "
+            f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}"
+        )
 
 
 def _check_hessian_fn(hessian_fn: Callable | None, x: Array) -> None:
@@ -224,8 +232,9 @@ def _check_coeffs(name: str, coeffs: Any) -> None:
 
 def _check_transformation(name: str, opt: Any) -> None:
     if not (callable(getattr(opt, "init", None)) and callable(getattr(opt, "update", None))):
-        raise TypeError(f"{name} must be an optax.GradientTransformation (with init and update), "
-                        f"got {type(opt).__name__}")
+        raise TypeError(
+            f"{name} must be an optax.GradientTransformation (with init and update), got {type(opt).__name__}"
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -403,8 +412,7 @@ def _backtracking_step(fun, hess, x, hyper, max_backtracks):
         bad = ~(fun(x - alpha * d) <= f - armijo * alpha * slope)
         return bad & (j < max_backtracks)
 
-    alpha, _ = jax.lax.while_loop(cond, lambda s: (s[0] * shrink, s[1] + 1),
-                                  (jnp.ones((), x.dtype), 0))
+    alpha, _ = jax.lax.while_loop(cond, lambda s: (s[0] * shrink, s[1] + 1), (jnp.ones((), x.dtype), 0))
     return x - alpha * d, alpha
 
 
@@ -438,8 +446,16 @@ def newton_backtracking(
     _in_range("armijo", armijo, 0.0, 0.5, low_inclusive=False, high_inclusive=False)
     _in_range("shrink", shrink, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
     _checks.require_int("max_backtracks", max_backtracks, minimum=1)
-    return _newton_engine(_backtracking_step, fun, hessian_fn, x0, num_steps, tol,
-                          _hyper(x0, armijo, shrink), int(max_backtracks))
+    return _newton_engine(
+        _backtracking_step,
+        fun,
+        hessian_fn,
+        x0,
+        num_steps,
+        tol,
+        _hyper(x0, armijo, shrink),
+        int(max_backtracks),
+    )
 
 
 def _saddle_free_step(fun, hess, x, hyper, config):
@@ -478,8 +494,7 @@ def saddle_free_newton(
     x0 = _validate_newton(fun, x0, num_steps, tol)
     _positive("step_size", step_size)
     _positive("eps", eps)
-    return _newton_engine(_saddle_free_step, fun, None, x0, num_steps, tol,
-                          _hyper(x0, step_size, eps), None)
+    return _newton_engine(_saddle_free_step, fun, None, x0, num_steps, tol, _hyper(x0, step_size, eps), None)
 
 
 def _regularized_step(fun, hess, x, hyper, config):
@@ -520,8 +535,9 @@ def gradient_regularized_newton(
     """
     x0 = _validate_newton(fun, x0, num_steps, tol, hessian_fn)
     _positive("hess_lipschitz", hess_lipschitz)
-    return _newton_engine(_regularized_step, fun, hessian_fn, x0, num_steps, tol,
-                          _hyper(x0, hess_lipschitz), None)
+    return _newton_engine(
+        _regularized_step, fun, hessian_fn, x0, num_steps, tol, _hyper(x0, hess_lipschitz), None
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -863,8 +879,16 @@ def thermodynamic_solve(
     else:
         x = _checks.as_float_array("x0", x0).astype(g.dtype)
         _checks.require_shape("x0", x, g.shape)
-    return _tngd(F, g, key, x, jnp.asarray(dt, g.dtype), jnp.asarray(num_steps, jnp.int32),
-                 jnp.asarray(burn_in, jnp.int32), jnp.asarray(temperature, g.dtype))
+    return _tngd(
+        F,
+        g,
+        key,
+        x,
+        jnp.asarray(dt, g.dtype),
+        jnp.asarray(num_steps, jnp.int32),
+        jnp.asarray(burn_in, jnp.int32),
+        jnp.asarray(temperature, g.dtype),
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -947,9 +971,9 @@ def scale_by_shampoo(decay: float = 1.0, eps: float = 1e-6) -> optax.GradientTra
         _require_2d_tree("updates", updates)
         _checks.require_finite("updates", updates)
         with jax.default_matmul_precision("highest"):
-            L = jax.tree.map(lambda l, g: decay * l + g @ g.T, state.L, updates)
+            L = jax.tree.map(lambda left, g: decay * left + g @ g.T, state.L, updates)
             R = jax.tree.map(lambda r, g: decay * r + g.T @ g, state.R, updates)
-            new = jax.tree.map(lambda g, l, r: shampoo_precondition(g, l, r, eps), updates, L, R)
+            new = jax.tree.map(lambda g, left, r: shampoo_precondition(g, left, r, eps), updates, L, R)
         return new, ShampooState(L, R)
 
     return optax.GradientTransformation(init_fn, update_fn)
@@ -1121,16 +1145,17 @@ def scale_by_muon(
         _checks.require_finite("updates", updates)
         mu = jax.tree.map(lambda m, g: beta * m + (1 - beta) * g, state.mu, updates)
         t = state.count + 1
+
         def bc(k, x):  # Adam-style bias correction 1 − βᵏ in x's dtype
             return 1 - jnp.asarray(beta, x.dtype) ** k.astype(x.dtype)
 
         if nesterov:
             mu_hat = jax.tree.map(
-                lambda m, g: beta * (m / bc(t + 1, m)) + (1 - beta) * (g / bc(t, g)), mu, updates)
+                lambda m, g: beta * (m / bc(t + 1, m)) + (1 - beta) * (g / bc(t, g)), mu, updates
+            )
         else:
             mu_hat = jax.tree.map(lambda m: m / bc(t, m), mu)
-        out = jax.tree.map(
-            lambda x: _ns_core_jit(x, ns_steps, jnp.asarray(ns_coeffs, x.dtype), eps), mu_hat)
+        out = jax.tree.map(lambda x: _ns_core_jit(x, ns_steps, jnp.asarray(ns_coeffs, x.dtype), eps), mu_hat)
         return out, MuonState(t, mu)
 
     return optax.GradientTransformation(init_fn, update_fn)
@@ -1214,8 +1239,9 @@ def _check_keep_prob(keep_prob: Any) -> np.ndarray:
     return probs
 
 
-def drop_layers(inner: optax.GradientTransformation, keep_prob: float | Sequence[float],
-                key: Array) -> optax.GradientTransformation:
+def drop_layers(
+    inner: optax.GradientTransformation, keep_prob: float | Sequence[float], key: Array
+) -> optax.GradientTransformation:
     """Randomised progressive training (Drop-Muon, Gruntkowska et al. 2025): at each
     step leaf ``l`` (a layer) is updated with probability ``p_l`` and left unchanged
     otherwise.  ``keep_prob`` is one probability or one per leaf (in
@@ -1237,8 +1263,9 @@ def drop_layers(inner: optax.GradientTransformation, keep_prob: float | Sequence
     def init_fn(params):
         leaves = jax.tree.leaves(params)
         if probs_in.size not in (1, len(leaves)):
-            raise ValueError(f"keep_prob must be a scalar or have one entry per leaf ({len(leaves)}), "
-                             f"got {probs_in.size}")
+            raise ValueError(
+                f"keep_prob must be a scalar or have one entry per leaf ({len(leaves)}), got {probs_in.size}"
+            )
         masks = jax.tree.map(lambda _: jnp.ones((), bool), params)
         return DropState(jnp.asarray(key), inner.init(params), masks)
 
@@ -1255,8 +1282,9 @@ def drop_layers(inner: optax.GradientTransformation, keep_prob: float | Sequence
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-def drop_muon(learning_rate: float, keep_prob: float | Sequence[float], key: Array,
-              **muon_kwargs) -> optax.GradientTransformation:
+def drop_muon(
+    learning_rate: float, keep_prob: float | Sequence[float], key: Array, **muon_kwargs
+) -> optax.GradientTransformation:
     """Drop-Muon: :func:`muon` whose per-layer updates are randomly skipped (:func:`drop_layers`).
 
     Raises:

@@ -64,8 +64,10 @@ def _require_scalar(name: str, value: Any) -> None:
 def _host(name: str, x: Any) -> np.ndarray:
     """``x`` as a float64 NumPy array for the SciPy bounds: numeric, finite, non-empty, concrete."""
     if isinstance(x, jax.core.Tracer):
-        raise TypeError(f"{name} must be a concrete array: the confidence bounds run in NumPy/SciPy, "
-                        "not under jit/vmap/grad")
+        raise TypeError(
+            f"{name} must be a concrete array: the confidence bounds run in NumPy/SciPy, "
+            "not under jit/vmap/grad"
+        )
     as_float_array(name, x)  # type (TypeError) and NaN/inf (ValueError) checks
     arr = np.asarray(jax.device_get(x), dtype=np.float64)
     if arr.size == 0:
@@ -221,12 +223,16 @@ def _check_logits_fn(logits_fn: Callable, X: jax.Array) -> int:
     try:
         out = jax.eval_shape(logits_fn, jax.ShapeDtypeStruct(X.shape[1:], X.dtype))
     except Exception as err:  # noqa: BLE001 - re-raised with the argument's name
-        raise TypeError(f"logits_fn must map one input of shape {X.shape[1:]} to class logits; "
-                        f"calling it failed: {type(err).__name__}: {err}") from err
+        raise TypeError(
+            f"logits_fn must map one input of shape {X.shape[1:]} to class logits; "
+            f"calling it failed: {type(err).__name__}: {err}"
+        ) from err
     shape = getattr(out, "shape", None)
     if shape is None or len(shape) != 1 or shape[0] < 2:
-        raise ValueError(f"logits_fn must return a 1-D vector of at least 2 class logits, "
-                         f"got {getattr(out, 'shape', type(out).__name__)}")
+        raise ValueError(
+            f"logits_fn must return a 1-D vector of at least 2 class logits, "
+            f"got {getattr(out, 'shape', type(out).__name__)}"
+        )
     if not jnp.issubdtype(out.dtype, jnp.floating):
         raise TypeError(f"logits_fn must return floating logits, got dtype {out.dtype}")
     return int(shape[0])
@@ -239,9 +245,18 @@ def _check_inputs(X: Any) -> jax.Array:
     return X
 
 
-def certify(logits_fn: Callable, X, sigma: float, *, key, n0: int = 64, n: int = 1000,
-            alpha: float = 0.001, method: str = "clopper_pearson",
-            temperature: float = 1.0) -> Certificate:
+def certify(
+    logits_fn: Callable,
+    X,
+    sigma: float,
+    *,
+    key,
+    n0: int = 64,
+    n: int = 1000,
+    alpha: float = 0.001,
+    method: str = "clopper_pearson",
+    temperature: float = 1.0,
+) -> Certificate:
     """CERTIFY (Cohen et al., 2019) for a batch of inputs X (B, d).
 
     ``logits_fn`` maps (d,) to class logits. n0 noisy samples pick the candidate class
@@ -335,7 +350,9 @@ def certified_accuracy(radii, correct, grid) -> np.ndarray:
     require_nonnegative("radii", radii)
     require_nonnegative("grid (radius)", grid)
     if radii.shape != correct_f.shape:
-        raise ValueError(f"radii and correct must have the same shape, got {radii.shape} and {correct_f.shape}")
+        raise ValueError(
+            f"radii and correct must have the same shape, got {radii.shape} and {correct_f.shape}"
+        )
     if not np.all((correct_f == 0) | (correct_f == 1)):
         raise ValueError("correct must hold booleans (or 0/1)")
     correct_b = correct_f.astype(bool)
@@ -374,9 +391,17 @@ def _attack_all(logits_fn, X, labels, r, key, pgd_steps: int, num_restarts: int)
     return jax.vmap(attack)(X, labels, r)
 
 
-def min_adversarial_radius(logits_fn: Callable, X, labels, *, r_max: float,
-                           num_bisect: int = 12, pgd_steps: int = 40,
-                           num_restarts: int = 8, key) -> np.ndarray:
+def min_adversarial_radius(
+    logits_fn: Callable,
+    X,
+    labels,
+    *,
+    r_max: float,
+    num_bisect: int = 12,
+    pgd_steps: int = 40,
+    num_restarts: int = 8,
+    key,
+) -> np.ndarray:
     """An attack: the smallest ℓ2 radius (≤ r_max) at which projected gradient ascent
     on the margin max_{c≠y} f_c − f_y finds a misclassified point, searched by bisection
     (∞ if none is found at r_max). Every returned radius comes with a verified
@@ -421,8 +446,9 @@ def min_adversarial_radius(logits_fn: Callable, X, labels, *, r_max: float,
     keys = jax.random.split(key, num_bisect + 1)
 
     def attack(r, k):
-        return np.asarray(_attack_all(logits_fn, X, labels, jnp.asarray(r, X.dtype), k,
-                                      pgd_steps, num_restarts))
+        return np.asarray(
+            _attack_all(logits_fn, X, labels, jnp.asarray(r, X.dtype), k, pgd_steps, num_restarts)
+        )
 
     ok = attack(hi, keys[0])
     found = np.where(ok, hi, np.inf)

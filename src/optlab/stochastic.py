@@ -45,7 +45,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -86,7 +86,7 @@ __all__ = [
 
 Array = Any
 Schedule = Callable[[jax.Array], jax.Array]
-ScalarOrSchedule = Union[float, jax.Array, Schedule]
+ScalarOrSchedule = float | jax.Array | Schedule
 
 SAMPLING_SCHEMES = ("replacement", "reshuffle", "single_shuffle", "cyclic")
 
@@ -188,8 +188,10 @@ def _check_step(name: str, value: ScalarOrSchedule) -> None:
 
 def _check_optimizer(optimizer: Any) -> None:
     if not (callable(getattr(optimizer, "init", None)) and callable(getattr(optimizer, "update", None))):
-        raise TypeError("optimizer must be an optax.GradientTransformation (with init and update), "
-                        f"got {type(optimizer).__name__}")
+        raise TypeError(
+            "optimizer must be an optax.GradientTransformation (with init and update), "
+            f"got {type(optimizer).__name__}"
+        )
 
 
 def _at(value: ScalarOrSchedule, count: jax.Array) -> jax.Array:
@@ -443,8 +445,17 @@ def run_finite_sum(
     _check_record(record_every, num_steps)
     _require_key(key, "run_finite_sum")
     static, dynamic = _fs_split(problem.value, problem.sample_value, optimizer)
-    return _finite_sum_jit(dynamic, x0, key, static=static, n=problem.n_samples, num_steps=num_steps,
-                           batch_size=batch_size, sampling=sampling, record_every=record_every)
+    return _finite_sum_jit(
+        dynamic,
+        x0,
+        key,
+        static=static,
+        n=problem.n_samples,
+        num_steps=num_steps,
+        batch_size=batch_size,
+        sampling=sampling,
+        record_every=record_every,
+    )
 
 
 def _finite_sum_scan(optimizer, problem, x0, key, n, num_steps, batch_size, sampling, record_every):
@@ -464,12 +475,14 @@ def _finite_sum_scan(optimizer, problem, x0, key, n, num_steps, batch_size, samp
     return _finish(problem, x0, xs, ev, en)
 
 
-@functools.partial(jax.jit, static_argnames=("static", "n", "num_steps", "batch_size", "sampling",
-                                             "record_every"))
+@functools.partial(
+    jax.jit, static_argnames=("static", "n", "num_steps", "batch_size", "sampling", "record_every")
+)
 def _finite_sum_jit(dynamic, x0, key, *, static, n, num_steps, batch_size, sampling, record_every):
     value, sample_value, optimizer = _merge(static, dynamic)
-    return _finite_sum_scan(optimizer, _FS(value, sample_value), x0, key, n, num_steps, batch_size,
-                            sampling, record_every)
+    return _finite_sum_scan(
+        optimizer, _FS(value, sample_value), x0, key, n, num_steps, batch_size, sampling, record_every
+    )
 
 
 # ----------------------------------------------------------------------------
@@ -506,8 +519,10 @@ def _check_idx(idx: Any, n: int) -> Array:
         return idx
     arr = np.asarray(jax.device_get(idx)) if not isinstance(idx, (str, type(None))) else None
     if arr is None or not np.issubdtype(arr.dtype, np.integer):
-        raise TypeError(f"idx must be an array of integer indices, got {type(idx).__name__}"
-                        + (f" of dtype {arr.dtype}" if arr is not None else ""))
+        raise TypeError(
+            f"idx must be an array of integer indices, got {type(idx).__name__}"
+            + (f" of dtype {arr.dtype}" if arr is not None else "")
+        )
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"idx must be a non-empty 1-D array of indices, got shape {arr.shape}")
     if np.any(arr < 0) or np.any(arr >= n):
@@ -544,8 +559,7 @@ _VR_STATIC = ("static", "method", "n", "num_epochs", "m", "batch_size", "samplin
 
 
 @functools.partial(jax.jit, static_argnames=_VR_STATIC)
-def _vr_jit(dynamic, x0, key, hyper, *, static, method, n, num_epochs, m, batch_size, sampling,
-            record_every):
+def _vr_jit(dynamic, x0, key, hyper, *, static, method, n, num_epochs, m, batch_size, sampling, record_every):
     value, sample_value = _merge(static, dynamic)
     problem = _FS(value, sample_value)
     idx = _vr_indices(key, n, num_epochs, m, batch_size, sampling)
@@ -555,9 +569,20 @@ def _vr_jit(dynamic, x0, key, hyper, *, static, method, n, num_epochs, m, batch_
 
 def _run_vr(method, problem, x0, key, hyper, num_epochs, m, batch_size, sampling, record_every):
     static, dynamic = _fs_split(problem.value, problem.sample_value)
-    return _vr_jit(dynamic, x0, key, hyper, static=static, method=method, n=problem.n_samples,
-                   num_epochs=num_epochs, m=m, batch_size=batch_size, sampling=sampling,
-                   record_every=record_every)
+    return _vr_jit(
+        dynamic,
+        x0,
+        key,
+        hyper,
+        static=static,
+        method=method,
+        n=problem.n_samples,
+        num_epochs=num_epochs,
+        m=m,
+        batch_size=batch_size,
+        sampling=sampling,
+        record_every=record_every,
+    )
 
 
 def svrg(
@@ -595,9 +620,21 @@ def svrg(
     """
     _scalar("learning_rate", learning_rate)
     _checks.require_positive("learning_rate", learning_rate)
-    x0, m = _vr_validate(problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "svrg")
-    return _run_vr("svrg", problem, x0, key, (jnp.asarray(learning_rate, x0.dtype),), num_epochs, m,
-                   batch_size, sampling, record_every)
+    x0, m = _vr_validate(
+        problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "svrg"
+    )
+    return _run_vr(
+        "svrg",
+        problem,
+        x0,
+        key,
+        (jnp.asarray(learning_rate, x0.dtype),),
+        num_epochs,
+        m,
+        batch_size,
+        sampling,
+        record_every,
+    )
 
 
 def _svrg_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
@@ -644,9 +681,21 @@ def sarah(
     """
     _scalar("learning_rate", learning_rate)
     _checks.require_positive("learning_rate", learning_rate)
-    x0, m = _vr_validate(problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "sarah")
-    return _run_vr("sarah", problem, x0, key, (jnp.asarray(learning_rate, x0.dtype),), num_epochs, m,
-                   batch_size, sampling, record_every)
+    x0, m = _vr_validate(
+        problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "sarah"
+    )
+    return _run_vr(
+        "sarah",
+        problem,
+        x0,
+        key,
+        (jnp.asarray(learning_rate, x0.dtype),),
+        num_epochs,
+        m,
+        batch_size,
+        sampling,
+        record_every,
+    )
 
 
 def _sarah_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
@@ -733,8 +782,9 @@ def ai_sarah(
     _checks.require_in_range("gamma", gamma, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
     _scalar("beta", beta)
     _checks.require_in_range("beta", beta, 0.0, 1.0, high_inclusive=False)
-    x0, m = _vr_validate(problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key,
-                         "ai_sarah")
+    x0, m = _vr_validate(
+        problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "ai_sarah"
+    )
     hyper = (jnp.asarray(gamma, x0.dtype), jnp.asarray(beta, x0.dtype))
     return _run_vr("ai_sarah", problem, x0, key, hyper, num_epochs, m, batch_size, sampling, record_every)
 
@@ -905,9 +955,13 @@ def run_additive_noise(
     try:
         sample = jax.eval_shape(lambda k: noise(k, x0.shape, x0.dtype), key)
     except Exception as err:  # noqa: BLE001
-        raise TypeError(f"noise must accept (key, shape, dtype); it failed with {type(err).__name__}: {err}") from err
+        raise TypeError(
+            f"noise must accept (key, shape, dtype); it failed with {type(err).__name__}: {err}"
+        ) from err
     if getattr(sample, "shape", None) != x0.shape:
-        raise ValueError(f"noise must return a sample of shape {x0.shape}, got {getattr(sample, 'shape', sample)}")
+        raise ValueError(
+            f"noise must return a sample of shape {x0.shape}, got {getattr(sample, 'shape', sample)}"
+        )
     static, dynamic = _fs_split(problem.value, optimizer, noise)
     return _additive_jit(dynamic, x0, key, static=static, num_steps=num_steps, record_every=record_every)
 
@@ -998,19 +1052,19 @@ def sgd_noise_floor(problem: Problem, learning_rate: float, batch_size: int = 1)
     n, d = problem.n_samples, problem.dim
     static, dynamic = _fs_split(problem.sample_value)
     x_star = _checks.as_float_array("x_star", problem.x_star)
-    H_i, H_shift, zeta = (np.asarray(a, dtype=np.float64)
-                          for a in _noise_floor_moments(dynamic, x_star, static=static, n=n))
+    H_i, H_shift, zeta = (
+        np.asarray(a, dtype=np.float64) for a in _noise_floor_moments(dynamic, x_star, static=static, n=n)
+    )
     if not np.allclose(H_i, H_shift, rtol=1e-5, atol=1e-6 * max(1.0, np.abs(H_i).max())):
         raise ValueError("sgd_noise_floor needs a quadratic finite sum (constant component Hessians)")
     eta = float(learning_rate)
     b = batch_size
     H = H_i.mean(0)
     S = zeta.T @ zeta / n
-    I = np.eye(d)
+    Id = np.eye(d)  # the identity I
     M = np.einsum("nij,nkl->ikjl", H_i, H_i).reshape(d * d, d * d) / n  # vec(H_i Σ H_i), row-major
     HH = np.kron(H, H)
-    T = (np.kron(I, I) - eta * (np.kron(H, I) + np.kron(I, H))
-         + eta**2 * ((1.0 - 1.0 / b) * HH + M / b))
+    T = np.kron(Id, Id) - eta * (np.kron(H, Id) + np.kron(Id, H)) + eta**2 * ((1.0 - 1.0 / b) * HH + M / b)
     rho = float(np.max(np.abs(np.linalg.eigvals(T))))
     if not rho < 1.0:
         raise ValueError(
@@ -1039,12 +1093,16 @@ def over_seeds(method: Callable[..., StochasticTrace], keys: Array, *args, **kwa
     """
     _checks.require_callable("method", method)
     if keys is None:
-        raise ValueError("over_seeds needs a batch of PRNG keys, e.g. jax.random.split(jax.random.key(0), 16)")
+        raise ValueError(
+            "over_seeds needs a batch of PRNG keys, e.g. jax.random.split(jax.random.key(0), 16)"
+        )
     if "key" in kwargs:
         raise ValueError("pass the batch of keys as `keys`, not `key`")
     _checks.require_key("keys", keys)
     typed = jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
     if jnp.ndim(keys) < (1 if typed else 2) or len(keys) < 1:
-        raise ValueError("keys must be a non-empty batch of PRNG keys, e.g. jax.random.split(jax.random.key(0), 16)")
+        raise ValueError(
+            "keys must be a non-empty batch of PRNG keys, e.g. jax.random.split(jax.random.key(0), 16)"
+        )
     jax.eval_shape(lambda k: method(*args, key=k, **kwargs), keys[0])  # validates, traces shapes only
     return jax.vmap(lambda k: method(*args, key=k, **kwargs))(keys)

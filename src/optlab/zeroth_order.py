@@ -70,6 +70,7 @@ __all__ = [
 # validation helpers
 # ---------------------------------------------------------------------------
 
+
 def _check_point(f: Callable, x: Any, name: str = "x") -> jax.Array:
     """``x`` as a float 1-D array (lists / ints converted), ``f`` callable with a scalar output."""
     require_callable("f", f)
@@ -110,8 +111,16 @@ def _dtype_scalar(value: Any, dtype) -> jax.Array:
 # gradient estimators
 # ---------------------------------------------------------------------------
 
-def gaussian_smoothing_grad(f: Callable, x: Any, key: jax.Array, num_directions: int = 1,
-                            smoothing: Any = 1e-3, *, central: bool = False) -> jax.Array:
+
+def gaussian_smoothing_grad(
+    f: Callable,
+    x: Any,
+    key: jax.Array,
+    num_directions: int = 1,
+    smoothing: Any = 1e-3,
+    *,
+    central: bool = False,
+) -> jax.Array:
     r"""Gaussian-smoothing gradient estimate ``ĝ`` of ``∇f_μ(x)``, ``f_μ = E f(x + μu)``.
 
     One-sided: ``ĝ = (1/m) Σ_j (f(x + μu_j) − f(x))/μ · u_j`` (``m + 1`` evaluations);
@@ -152,8 +161,9 @@ def _gaussian_core(f, num_directions, central, x, key, smoothing):
     return jnp.mean(coef[:, None] * u, axis=0)
 
 
-def sphere_two_point_grad(f: Callable, x: Any, key: jax.Array, num_directions: int = 1,
-                          smoothing: Any = 1e-3) -> jax.Array:
+def sphere_two_point_grad(
+    f: Callable, x: Any, key: jax.Array, num_directions: int = 1, smoothing: Any = 1e-3
+) -> jax.Array:
     r"""Two-point estimator with directions uniform on the unit sphere (``2m`` evaluations):
     ``ĝ = (1/m) Σ_j d/(2μ) (f(x + μu_j) − f(x − μu_j)) u_j``, unbiased for the gradient of
     the ball smoothing ``E_{w∼Unif(B)} f(x + μw)`` (Ren, Tang & Li 2023).
@@ -175,8 +185,9 @@ def _sphere_core(f, num_directions, x, key, smoothing):
     return jnp.mean((d * diff / (2 * smoothing))[:, None] * u, axis=0)
 
 
-def forward_gradient(f: Callable, x: Any, key: jax.Array, num_directions: int = 1,
-                     smoothing: Any = None) -> jax.Array:
+def forward_gradient(
+    f: Callable, x: Any, key: jax.Array, num_directions: int = 1, smoothing: Any = None
+) -> jax.Array:
     r"""Forward gradient ``ĝ = (1/m) Σ_j (∇f(x)·v_j) v_j``, ``v_j ∼ N(0, I)``: one
     ``jax.jvp`` (a forward-mode pass, no backpropagation) per direction; unbiased for
     ``∇f(x)`` (Baydin, Pearlmutter, Syme, Wood & Torr 2022).  ``smoothing`` is
@@ -196,8 +207,9 @@ def _forward_core(f, num_directions, x, key):
     return jnp.mean(dirderiv[:, None] * v, axis=0)
 
 
-def coordinate_grad(f: Callable, x: Any, key: jax.Array | None = None, num_directions: int = 1,
-                    smoothing: Any = 1e-3) -> jax.Array:
+def coordinate_grad(
+    f: Callable, x: Any, key: jax.Array | None = None, num_directions: int = 1, smoothing: Any = 1e-3
+) -> jax.Array:
     r"""Deterministic central differences along the ``d`` coordinate axes (``2d``
     evaluations): ``ĝ_i = (f(x + μe_i) − f(x − μe_i))/(2μ)``.  ``key`` and
     ``num_directions`` are ignored (uniform signature).
@@ -261,8 +273,14 @@ def evaluations_per_step(estimator: str, d: int, num_directions: int) -> int:
     require_int("d", d, minimum=1)
     _check_directions(num_directions)
     m = num_directions
-    table = {"gaussian": m + 1, "central": 2 * m, "sphere": 2 * m, "forward": m,
-             "coordinate": 2 * d, "exact": 1}
+    table = {
+        "gaussian": m + 1,
+        "central": 2 * m,
+        "sphere": 2 * m,
+        "forward": m,
+        "coordinate": 2 * d,
+        "exact": 1,
+    }
     if estimator not in table:
         raise ValueError(f"estimator must be one of {sorted(table)}, got {estimator!r}")
     return table[estimator]
@@ -271,6 +289,7 @@ def evaluations_per_step(estimator: str, d: int, num_directions: int) -> int:
 # ---------------------------------------------------------------------------
 # zeroth-order descent
 # ---------------------------------------------------------------------------
+
 
 class ZOResult(NamedTuple):
     """Output of :func:`zo_descent`.
@@ -284,9 +303,18 @@ class ZOResult(NamedTuple):
     evaluations: jax.Array
 
 
-def zo_descent(f: Callable, x0: Any, key: jax.Array, *, learning_rate: Any, num_steps: int,
-               estimator: str = "gaussian", num_directions: int = 1, smoothing: Any = 1e-3,
-               perturbation: Any = 0.0) -> ZOResult:
+def zo_descent(
+    f: Callable,
+    x0: Any,
+    key: jax.Array,
+    *,
+    learning_rate: Any,
+    num_steps: int,
+    estimator: str = "gaussian",
+    num_directions: int = 1,
+    smoothing: Any = 1e-3,
+    perturbation: Any = 0.0,
+) -> ZOResult:
     r"""Descent with a gradient estimator, inside ``lax.scan``:
 
     ``x_{k+1} = x_k − η (ĝ(x_k) + r ξ_k)``, ``ξ_k ∼ N(0, I_d/d)`` (so ``E‖rξ_k‖² = r²``).
@@ -332,14 +360,21 @@ def zo_descent(f: Callable, x0: Any, key: jax.Array, *, learning_rate: Any, num_
     _check_scalar("perturbation", perturbation)
     require_nonnegative("perturbation", perturbation)
     dt = x0.dtype
-    return _zo_descent(f, estimator, num_directions, num_steps, x0, key,
-                       _dtype_scalar(learning_rate, dt), _dtype_scalar(smoothing, dt),
-                       _dtype_scalar(perturbation, dt))
+    return _zo_descent(
+        f,
+        estimator,
+        num_directions,
+        num_steps,
+        x0,
+        key,
+        _dtype_scalar(learning_rate, dt),
+        _dtype_scalar(smoothing, dt),
+        _dtype_scalar(perturbation, dt),
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
-def _zo_descent(f, estimator, num_directions, num_steps, x0, key, learning_rate, smoothing,
-                perturbation):
+def _zo_descent(f, estimator, num_directions, num_steps, x0, key, learning_rate, smoothing, perturbation):
     est = _CORES[estimator]
     d = x0.shape[0]
     per_step = evaluations_per_step(estimator, d, num_directions)
@@ -362,6 +397,7 @@ def _zo_descent(f, estimator, num_directions, num_steps, x0, key, learning_rate,
 # ---------------------------------------------------------------------------
 # test functions
 # ---------------------------------------------------------------------------
+
 
 def rastrigin(x: jax.Array, shift: Any = 0.0) -> jax.Array:
     r"""Rastrigin ``f(x) = 10d + Σ_i (y_i² − 10 cos(2π y_i))``, ``y = x − shift``;
@@ -408,6 +444,7 @@ def strict_saddle(x: jax.Array) -> jax.Array:
 # consensus-based optimisation
 # ---------------------------------------------------------------------------
 
+
 def consensus_point(particles: jax.Array, values: jax.Array, alpha: Any) -> jax.Array:
     r"""Laplace-principle consensus ``v_α = Σ_i x_i w_i``, ``w = softmax(−α f(x_i))``
     (computed with the max shift, so large ``α`` does not underflow).
@@ -428,8 +465,10 @@ def consensus_point(particles: jax.Array, values: jax.Array, alpha: Any) -> jax.
     if jnp.shape(particles)[0] < 1:
         raise ValueError("particles must contain at least one particle")
     if jnp.shape(values)[0] != jnp.shape(particles)[0]:
-        raise ValueError(f"values must have one entry per particle, got {jnp.shape(values)[0]} "
-                         f"values for {jnp.shape(particles)[0]} particles")
+        raise ValueError(
+            f"values must have one entry per particle, got {jnp.shape(values)[0]} "
+            f"values for {jnp.shape(particles)[0]} particles"
+        )
     _check_scalar("alpha", alpha)
     require_nonnegative("alpha", alpha)
     return _consensus(particles, values, alpha)
@@ -455,9 +494,19 @@ class CBOResult(NamedTuple):
     spread: jax.Array
 
 
-def cbo(f: Callable, particles: Any, key: jax.Array, *, alpha: Any = 50.0, drift: Any = 1.0,
-        noise: Any = 0.7, dt: Any = 0.02, num_steps: int = 500, anisotropic: bool = True,
-        snapshot_every: int | None = None) -> CBOResult:
+def cbo(
+    f: Callable,
+    particles: Any,
+    key: jax.Array,
+    *,
+    alpha: Any = 50.0,
+    drift: Any = 1.0,
+    noise: Any = 0.7,
+    dt: Any = 0.02,
+    num_steps: int = 500,
+    anisotropic: bool = True,
+    snapshot_every: int | None = None,
+) -> CBOResult:
     r"""Consensus-based optimisation (Euler–Maruyama), inside ``lax.scan``:
 
     ``x_i ← x_i − λ dt (x_i − v_α) + σ √dt D_i ξ_i``,  ``ξ_i ∼ N(0, I)``,
@@ -485,7 +534,9 @@ def cbo(f: Callable, particles: Any, key: jax.Array, *, alpha: Any = 50.0, drift
     require_callable("f", f)
     particles = as_float_array("particles", particles, ndim=2)
     if jnp.shape(particles)[0] < 1 or jnp.shape(particles)[1] < 1:
-        raise ValueError(f"particles must have shape (N, d) with N, d >= 1, got {tuple(jnp.shape(particles))}")
+        raise ValueError(
+            f"particles must have shape (N, d) with N, d >= 1, got {tuple(jnp.shape(particles))}"
+        )
     require_key("key", key)
     for name, v in (("alpha", alpha), ("drift", drift), ("noise", noise)):
         _check_scalar(name, v)
@@ -500,13 +551,21 @@ def cbo(f: Callable, particles: Any, key: jax.Array, *, alpha: Any = 50.0, drift
     try:
         out = jax.eval_shape(jax.vmap(f), particles)
     except (TypeError, ValueError) as err:
-        raise ValueError(f"f cannot be evaluated on the particles of shape "
-                         f"{tuple(jnp.shape(particles))}: {err}") from None
+        raise ValueError(
+            f"f cannot be evaluated on the particles of shape {tuple(jnp.shape(particles))}: {err}"
+        ) from None
     if tuple(out.shape) != (jnp.shape(particles)[0],):
         raise ValueError(f"f must return a scalar per particle, got output shape {tuple(out.shape)}")
     fdt = particles.dtype
-    return _cbo(f, bool(anisotropic), num_steps, every, particles, key,
-                *(_dtype_scalar(v, fdt) for v in (alpha, drift, noise, dt)))
+    return _cbo(
+        f,
+        bool(anisotropic),
+        num_steps,
+        every,
+        particles,
+        key,
+        *(_dtype_scalar(v, fdt) for v in (alpha, drift, noise, dt)),
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3))
@@ -533,8 +592,7 @@ def _cbo(f, anisotropic, num_steps, every, particles, key, alpha, drift, noise, 
     XT, (vs, sps, snaps) = jax.lax.scan(chunk, particles, keys)
     v0 = consensus(particles)
     vs = jnp.concatenate([v0[None], vs.reshape(-1, particles.shape[1])])
-    spread = jnp.concatenate([jnp.mean(jnp.linalg.norm(particles - v0, axis=1))[None],
-                              sps.reshape(-1)])
+    spread = jnp.concatenate([jnp.mean(jnp.linalg.norm(particles - v0, axis=1))[None], sps.reshape(-1)])
     snapshots = jnp.concatenate([particles[None], snaps])
     return CBOResult(XT, vs, fv(vs), snapshots, spread)
 
@@ -611,9 +669,15 @@ def _sample(key, logits, num_samples, distribution):
     return z, p
 
 
-def reinforce_grad(f: Callable, logits: Any, key: jax.Array, num_samples: int = 1, *,
-                   distribution: str = "bernoulli",
-                   baseline: str | float = "none") -> jax.Array:
+def reinforce_grad(
+    f: Callable,
+    logits: Any,
+    key: jax.Array,
+    num_samples: int = 1,
+    *,
+    distribution: str = "bernoulli",
+    baseline: str | float = "none",
+) -> jax.Array:
     r"""Score-function (REINFORCE) estimate of ``∇_θ E f(z)`` (Williams 1992):
     ``ĝ = (1/S) Σ_s (f(z_s) − b_s) ∇_θ log p_θ(z_s)`` with ``∇_θ log p_θ(z) = z − p``
     for both Bernoulli logits and softmax logits.
@@ -658,8 +722,9 @@ def reinforce_grad(f: Callable, logits: Any, key: jax.Array, num_samples: int = 
     return jnp.mean((fz - b)[:, None] * (z - p), axis=0)
 
 
-def straight_through_grad(f: Callable, logits: Any, key: jax.Array, num_samples: int = 1, *,
-                          distribution: str = "bernoulli") -> jax.Array:
+def straight_through_grad(
+    f: Callable, logits: Any, key: jax.Array, num_samples: int = 1, *, distribution: str = "bernoulli"
+) -> jax.Array:
     r"""Straight-through estimate (Bengio, Léonard & Courville 2013): the forward pass
     uses the hard sample ``z``, the backward pass treats ``z`` as its mean ``p``:
     ``z_ST = p + stop_gradient(z − p)`` and ``ĝ = ∇_θ (1/S) Σ_s f(z_ST,s)``, i.e.

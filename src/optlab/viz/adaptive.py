@@ -25,8 +25,9 @@ def _ball(norm: str, n: int = 200) -> np.ndarray:
     raise ValueError(f"norm must be 'l2', 'linf' or 'l1', got {norm!r}")
 
 
-def norm_balls_figure(g: Any, directions: Mapping[str, Any], *, title: str | None = None,
-                      height: int = 480) -> go.Figure:
+def norm_balls_figure(
+    g: Any, directions: Mapping[str, Any], *, title: str | None = None, height: int = 480
+) -> go.Figure:
     """Unit balls of ℓ2, ℓ∞, ℓ1 in 2-D with the steepest-descent direction ``−lmo(g)`` of each.
 
     Args:
@@ -38,28 +39,68 @@ def norm_balls_figure(g: Any, directions: Mapping[str, Any], *, title: str | Non
     for i, (norm, d) in enumerate(directions.items()):
         col = COLORS[i % len(COLORS)]
         b = _ball(norm)
-        fig.add_trace(go.Scatter(x=b[:, 0], y=b[:, 1], mode="lines", name=f"unit {norm} ball",
-                                 line=dict(color=col, width=1.5, dash="dot"), legendgroup=norm))
+        fig.add_trace(
+            go.Scatter(
+                x=b[:, 0],
+                y=b[:, 1],
+                mode="lines",
+                name=f"unit {norm} ball",
+                line=dict(color=col, width=1.5, dash="dot"),
+                legendgroup=norm,
+            )
+        )
         d = np.asarray(d, float)
-        fig.add_trace(go.Scatter(x=[0, d[0]], y=[0, d[1]], mode="lines+markers",
-                                 name=f"−lmo(g) in {norm}", legendgroup=norm,
-                                 line=dict(color=col, width=3), marker=dict(size=[0, 10], color=col)))
+        fig.add_trace(
+            go.Scatter(
+                x=[0, d[0]],
+                y=[0, d[1]],
+                mode="lines+markers",
+                name=f"−lmo(g) in {norm}",
+                legendgroup=norm,
+                line=dict(color=col, width=3),
+                marker=dict(size=[0, 10], color=col),
+            )
+        )
     gn = g / max(np.linalg.norm(g), 1e-300) * 1.4
-    fig.add_trace(go.Scatter(x=[0, gn[0]], y=[0, gn[1]], mode="lines+markers", name="g (scaled)",
-                             line=dict(color="black", width=2), marker=dict(size=[0, 10], color="black")))
+    fig.add_trace(
+        go.Scatter(
+            x=[0, gn[0]],
+            y=[0, gn[1]],
+            mode="lines+markers",
+            name="g (scaled)",
+            line=dict(color="black", width=2),
+            marker=dict(size=[0, 10], color="black"),
+        )
+    )
     _layout(fig, title, "x₁", "x₂", height=height)
     fig.update_xaxes(range=[-1.6, 1.6])
     fig.update_yaxes(range=[-1.6, 1.6], scaleanchor="x", scaleratio=1)
     return fig
 
 
-def box_trajectories(value_fn: Callable, trajectories: Mapping[str, Any], radius: float, *,
-                     xlim: tuple[float, float], ylim: tuple[float, float], minimizer: Any = None,
-                     title: str | None = None, height: int = 520) -> go.Figure:
+def box_trajectories(
+    value_fn: Callable,
+    trajectories: Mapping[str, Any],
+    radius: float,
+    *,
+    xlim: tuple[float, float],
+    ylim: tuple[float, float],
+    minimizer: Any = None,
+    title: str | None = None,
+    height: int = 520,
+) -> go.Figure:
     """Contours and paths (as :func:`optlab.viz.contour_trajectories`) plus the box ``‖x‖∞ ≤ radius``."""
-    fig = contour_trajectories(value_fn, trajectories, xlim=xlim, ylim=ylim, minimizer=minimizer,
-                               title=title, height=height)
+    fig = contour_trajectories(
+        value_fn, trajectories, xlim=xlim, ylim=ylim, minimizer=minimizer, title=title, height=height
+    )
     r = float(radius)
-    fig.add_trace(go.Scatter(x=[r, -r, -r, r, r], y=[r, r, -r, -r, r], mode="lines",
-                             name=f"box ‖x‖∞ ≤ {r:g}", line=dict(color="black", width=2, dash="dash")))
+    fig.add_trace(
+        go.Scatter(
+            x=[r, -r, -r, r, r],
+            y=[r, r, -r, -r, r],
+            mode="lines",
+            name=f"box ‖x‖∞ ≤ {r:g}",
+            line=dict(color="black", width=2, dash="dash"),
+        )
+    )
     return fig

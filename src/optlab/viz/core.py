@@ -86,8 +86,14 @@ def _np(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
 
 
-def _layout(fig: go.Figure, title: str | None, xaxis_title: str | None, yaxis_title: str | None,
-            height: int = 460, **kwargs) -> go.Figure:
+def _layout(
+    fig: go.Figure,
+    title: str | None,
+    xaxis_title: str | None,
+    yaxis_title: str | None,
+    height: int = 460,
+    **kwargs,
+) -> go.Figure:
     fig.update_layout(
         template="plotly_white",
         title=title,
@@ -135,29 +141,41 @@ def convergence_figure(
         y = _positive(_np(y), log_y)
         xi = x[label] if isinstance(x, Mapping) else x
         xi = np.arange(len(y)) if xi is None else _np(xi)
-        fig.add_trace(go.Scatter(x=xi, y=y, mode="lines", name=label,
-                                 line=dict(color=COLORS[i % len(COLORS)], width=2)))
-    for i, (label, y) in enumerate((references or {}).items()):
+        fig.add_trace(
+            go.Scatter(x=xi, y=y, mode="lines", name=label, line=dict(color=COLORS[i % len(COLORS)], width=2))
+        )
+    for label, y in (references or {}).items():
         y = _positive(_np(y), log_y)
         xi = x[label] if isinstance(x, Mapping) and label in x else (None if isinstance(x, Mapping) else x)
         xi = np.arange(len(y)) if xi is None else _np(xi)
-        fig.add_trace(go.Scatter(x=xi, y=y, mode="lines", name=label,
-                                 line=dict(color="#555555", dash="dash", width=1.5)))
+        fig.add_trace(
+            go.Scatter(
+                x=xi, y=y, mode="lines", name=label, line=dict(color="#555555", dash="dash", width=1.5)
+            )
+        )
     _layout(fig, title, xaxis_title, yaxis_title, height=height)
     fig.update_xaxes(type="log" if log_x else "linear")
     fig.update_yaxes(type="log" if log_y else "linear", exponentformat="power")
     return fig
 
 
-def _slider(labels: Sequence[str], prefix: str, steps_args: Sequence[tuple[str, list]],
-            active: int = 0, y: float = 0.0, pad_t: int = 50) -> dict:
+def _slider(
+    labels: Sequence[str],
+    prefix: str,
+    steps_args: Sequence[tuple[str, list]],
+    active: int = 0,
+    y: float = 0.0,
+    pad_t: int = 50,
+) -> dict:
     return dict(
         active=active,
         currentvalue=dict(prefix=prefix, font=dict(size=13)),
         pad=dict(t=pad_t),
         y=y,
-        steps=[dict(label=lab, method=method, args=args)
-               for lab, (method, args) in zip(labels, steps_args)],
+        steps=[
+            dict(label=lab, method=method, args=args)
+            for lab, (method, args) in zip(labels, steps_args, strict=True)
+        ],
     )
 
 
@@ -241,25 +259,49 @@ def convergence_slider(
                 raise ValueError(f"curve {label!r} must have shape (P={P}, T), got {y.shape}")
             yj = _positive(y[j], log_y)
             xj = np.arange(len(yj)) if x is None else _np(x)
-            group.append(go.Scatter(x=xj, y=yj, mode="lines", name=label, legendgroup=label,
-                                    line=dict(color=COLORS[i % len(COLORS)], width=2)))
+            group.append(
+                go.Scatter(
+                    x=xj,
+                    y=yj,
+                    mode="lines",
+                    name=label,
+                    legendgroup=label,
+                    line=dict(color=COLORS[i % len(COLORS)], width=2),
+                )
+            )
         for label, y in (references or {}).items():
             y = _np(y)
             yj = _positive(y[j] if y.ndim == 2 else y, log_y)
             xj = np.arange(len(yj)) if x is None else _np(x)
-            group.append(go.Scatter(x=xj, y=yj, mode="lines", name=label, legendgroup=label,
-                                    line=dict(color="#555555", dash="dash", width=1.5)))
+            group.append(
+                go.Scatter(
+                    x=xj,
+                    y=yj,
+                    mode="lines",
+                    name=label,
+                    legendgroup=label,
+                    line=dict(color="#555555", dash="dash", width=1.5),
+                )
+            )
         groups.append(group)
-    fig = stepped_figure(groups, list(param_values), prefix=f"{param_label} = ", active=active,
-                         title=title, xaxis_title=xaxis_title, yaxis_title=yaxis_title,
-                         height=height)
+    fig = stepped_figure(
+        groups,
+        list(param_values),
+        prefix=f"{param_label} = ",
+        active=active,
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
+        height=height,
+    )
     fig.update_xaxes(type="log" if log_x else "linear")
     fig.update_yaxes(type="log" if log_y else "linear", exponentformat="power")
     return fig
 
 
-def grid_values(value_fn: Callable, xlim: tuple[float, float], ylim: tuple[float, float],
-                resolution: int = 80) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def grid_values(
+    value_fn: Callable, xlim: tuple[float, float], ylim: tuple[float, float], resolution: int = 80
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Evaluate ``value_fn`` (of a 2-vector, JAX-traceable) on a grid; returns ``(xs, ys, Z)``."""
     import jax
     import jax.numpy as jnp
@@ -274,15 +316,32 @@ def grid_values(value_fn: Callable, xlim: tuple[float, float], ylim: tuple[float
 
 def _contour(xs, ys, Z, log_levels: bool, showscale: bool = False) -> go.Contour:
     z = np.log10(Z - np.nanmin(Z) + 1e-3) if log_levels else Z
-    return go.Contour(x=xs, y=ys, z=z, colorscale="Blues", reversescale=True, showscale=showscale,
-                      ncontours=25, contours=dict(coloring="lines"), line=dict(width=1),
-                      hoverinfo="skip", name="level sets", showlegend=False)
+    return go.Contour(
+        x=xs,
+        y=ys,
+        z=z,
+        colorscale="Blues",
+        reversescale=True,
+        showscale=showscale,
+        ncontours=25,
+        contours=dict(coloring="lines"),
+        line=dict(width=1),
+        hoverinfo="skip",
+        name="level sets",
+        showlegend=False,
+    )
 
 
 def _path(traj: np.ndarray, label: str, color: str, visible: bool = True) -> go.Scatter:
-    return go.Scatter(x=traj[:, 0], y=traj[:, 1], mode="lines+markers", name=label,
-                      marker=dict(size=5, color=color), line=dict(color=color, width=2),
-                      visible=visible)
+    return go.Scatter(
+        x=traj[:, 0],
+        y=traj[:, 1],
+        mode="lines+markers",
+        name=label,
+        marker=dict(size=5, color=color),
+        line=dict(color=color, width=2),
+        visible=visible,
+    )
 
 
 def _clip_path(traj, xlim, ylim, margin=0.5):
@@ -290,8 +349,12 @@ def _clip_path(traj, xlim, ylim, margin=0.5):
     traj = _np(traj).copy()
     (x0, x1), (y0, y1) = xlim, ylim
     wx, wy = (x1 - x0) * margin, (y1 - y0) * margin
-    traj[:, 0] = np.clip(np.nan_to_num(traj[:, 0], nan=x1 + wx, posinf=x1 + wx, neginf=x0 - wx), x0 - wx, x1 + wx)
-    traj[:, 1] = np.clip(np.nan_to_num(traj[:, 1], nan=y1 + wy, posinf=y1 + wy, neginf=y0 - wy), y0 - wy, y1 + wy)
+    traj[:, 0] = np.clip(
+        np.nan_to_num(traj[:, 0], nan=x1 + wx, posinf=x1 + wx, neginf=x0 - wx), x0 - wx, x1 + wx
+    )
+    traj[:, 1] = np.clip(
+        np.nan_to_num(traj[:, 1], nan=y1 + wy, posinf=y1 + wy, neginf=y0 - wy), y0 - wy, y1 + wy
+    )
     return traj
 
 
@@ -314,8 +377,15 @@ def contour_trajectories(
         fig.add_trace(_path(_clip_path(traj, xlim, ylim), label, COLORS[i % len(COLORS)]))
     if minimizer is not None:
         m = _np(minimizer)
-        fig.add_trace(go.Scatter(x=[m[0]], y=[m[1]], mode="markers", name="minimiser",
-                                 marker=dict(symbol="star", size=14, color="black")))
+        fig.add_trace(
+            go.Scatter(
+                x=[m[0]],
+                y=[m[1]],
+                mode="markers",
+                name="minimiser",
+                marker=dict(symbol="star", size=14, color="black"),
+            )
+        )
     _layout(fig, title, "x₁", "x₂", height=height)
     fig.update_xaxes(range=list(xlim), constrain="domain")
     fig.update_yaxes(range=list(ylim), scaleanchor="x", scaleratio=1)
@@ -353,8 +423,7 @@ def trajectory_explorer(
     traj = _np(trajectories)
     n_opt, n_par = len(value_fns), len(param_values)
     if traj.ndim != 4 or traj.shape[:2] != (n_opt, n_par) or traj.shape[-1] != 2:
-        raise ValueError(
-            f"trajectories must have shape ({n_opt}, {n_par}, T, 2), got {traj.shape}")
+        raise ValueError(f"trajectories must have shape ({n_opt}, {n_par}, T, 2), got {traj.shape}")
     if len(option_values) != n_opt:
         raise ValueError(f"got {n_opt} value_fns but {len(option_values)} option_values")
     traj = np.stack([np.stack([_clip_path(t, xlim, ylim) for t in row]) for row in traj])
@@ -372,8 +441,15 @@ def trajectory_explorer(
         fig.add_trace(_path(traj[o, 0], path_label, COLORS[1], visible=o == 0))
     if minimizer is not None:
         m = _np(minimizer)
-        fig.add_trace(go.Scatter(x=[m[0]], y=[m[1]], mode="markers", name="minimiser",
-                                 marker=dict(symbol="star", size=14, color="black")))
+        fig.add_trace(
+            go.Scatter(
+                x=[m[0]],
+                y=[m[1]],
+                mode="markers",
+                name="minimiser",
+                marker=dict(symbol="star", size=14, color="black"),
+            )
+        )
     n_traces = len(fig.data)
 
     def _coords(a):
@@ -386,8 +462,7 @@ def trajectory_explorer(
         xs = [_coords(traj[o, p, :, 0]) for o in range(n_opt)]
         ys = [_coords(traj[o, p, :, 1]) for o in range(n_opt)]
         param_steps.append(("restyle", [{"x": xs, "y": ys}, path_idx]))
-    sliders = [_slider([_fmt(v) for v in param_values], f"{param_label} = ", param_steps,
-                       y=0.0, pad_t=40)]
+    sliders = [_slider([_fmt(v) for v in param_values], f"{param_label} = ", param_steps, y=0.0, pad_t=40)]
     if n_opt > 1:
         opt_steps = []
         for o in range(n_opt):
@@ -396,8 +471,9 @@ def trajectory_explorer(
                 visible[contour_idx[q]] = q == o
                 visible[path_idx[q]] = q == o
             opt_steps.append(("restyle", [{"visible": visible}]))
-        sliders.append(_slider([_fmt(v) for v in option_values], f"{option_label} = ", opt_steps,
-                               y=-0.22, pad_t=40))
+        sliders.append(
+            _slider([_fmt(v) for v in option_values], f"{option_label} = ", opt_steps, y=-0.22, pad_t=40)
+        )
     _layout(fig, title, "x₁", "x₂", height=height + (90 if n_opt > 1 else 0))
     fig.update_layout(sliders=sliders, margin=dict(b=140 if n_opt > 1 else 80))
     fig.update_xaxes(range=list(xlim), constrain="domain")
@@ -429,11 +505,23 @@ def heatmap_slider(
         raise ValueError(f"matrices must have shape (P={len(param_values)}, n, m), got {M.shape}")
     if log_color:
         M = np.log10(np.maximum(M, 1e-300))
-    groups = [[go.Heatmap(z=M[j], x=x, y=y, colorscale=colorscale,
-                          colorbar=dict(title="log₁₀" if log_color else ""))]
-              for j in range(M.shape[0])]
-    fig = stepped_figure(groups, list(param_values), prefix=f"{param_label} = ", title=title,
-                         xaxis_title=xaxis_title, yaxis_title=yaxis_title, height=height)
+    groups = [
+        [
+            go.Heatmap(
+                z=M[j], x=x, y=y, colorscale=colorscale, colorbar=dict(title="log₁₀" if log_color else "")
+            )
+        ]
+        for j in range(M.shape[0])
+    ]
+    fig = stepped_figure(
+        groups,
+        list(param_values),
+        prefix=f"{param_label} = ",
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
+        height=height,
+    )
     fig.update_yaxes(autorange="reversed")
     return fig
 

@@ -13,9 +13,14 @@ from .core import COLORS, _layout, _np, _positive, _slider, stepped_figure
 __all__ = ["rounds_or_floats", "compressor_slider"]
 
 
-def rounds_or_floats(traces: Mapping[str, Any], *, metric: str = "suboptimality",
-                     yaxis_title: str = "f(x_t) − f*", title: str | None = None,
-                     height: int = 480) -> go.Figure:
+def rounds_or_floats(
+    traces: Mapping[str, Any],
+    *,
+    metric: str = "suboptimality",
+    yaxis_title: str = "f(x_t) − f*",
+    title: str | None = None,
+    height: int = 480,
+) -> go.Figure:
     """Convergence of several compressed methods, with a slider switching the x axis between
     communication rounds and floats sent to the server (all workers together).
 
@@ -29,9 +34,18 @@ def rounds_or_floats(traces: Mapping[str, Any], *, metric: str = "suboptimality"
         for i, (label, tr) in enumerate(traces.items()):
             y = _positive(_np(getattr(tr, metric)), True)
             x = np.arange(len(y)) if view == "rounds" else _np(tr.floats)
-            fig.add_trace(go.Scatter(x=x, y=y, mode="lines", name=label, legendgroup=label,
-                                     showlegend=True, visible=view == "rounds",
-                                     line=dict(color=COLORS[i % len(COLORS)], width=2)))
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=y,
+                    mode="lines",
+                    name=label,
+                    legendgroup=label,
+                    showlegend=True,
+                    visible=view == "rounds",
+                    line=dict(color=COLORS[i % len(COLORS)], width=2),
+                )
+            )
     titles = {"rounds": "communication round t", "floats": "floats sent to the server (all workers)"}
     steps = []
     for j, view in enumerate(("rounds", "floats")):
@@ -43,9 +57,14 @@ def rounds_or_floats(traces: Mapping[str, Any], *, metric: str = "suboptimality"
     return fig
 
 
-def compressor_slider(v: Any, compressed: Mapping[str, Any], ks: Sequence[int], *,
-                      title: str | None = "What a worker sends: the vector v and its compressions",
-                      height: int = 460) -> go.Figure:
+def compressor_slider(
+    v: Any,
+    compressed: Mapping[str, Any],
+    ks: Sequence[int],
+    *,
+    title: str | None = "What a worker sends: the vector v and its compressions",
+    height: int = 460,
+) -> go.Figure:
     """Bar charts of a vector ``v`` and its compressions, with a slider over ``k``.
 
     ``compressed``: ``label ↦ array of shape (len(ks), d)`` (row ``j`` compresses with ``ks[j]``).
@@ -60,10 +79,19 @@ def compressor_slider(v: Any, compressed: Mapping[str, Any], ks: Sequence[int], 
             arr = _np(arr)
             if arr.shape != (len(ks), len(v)):
                 raise ValueError(f"{label!r} must have shape ({len(ks)}, {len(v)}), got {arr.shape}")
-            group.append(go.Bar(x=idx, y=arr[j], name=label, legendgroup=label,
-                                marker_color=COLORS[i % len(COLORS)]))
+            group.append(
+                go.Bar(x=idx, y=arr[j], name=label, legendgroup=label, marker_color=COLORS[i % len(COLORS)])
+            )
         groups.append(group)
-    fig = stepped_figure(groups, [str(k) for k in ks], prefix="k = ", static=static, title=title,
-                         xaxis_title="coordinate i", yaxis_title="value", height=height)
+    fig = stepped_figure(
+        groups,
+        [str(k) for k in ks],
+        prefix="k = ",
+        static=static,
+        title=title,
+        xaxis_title="coordinate i",
+        yaxis_title="value",
+        height=height,
+    )
     fig.update_layout(barmode="overlay")
     return fig

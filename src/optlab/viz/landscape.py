@@ -21,8 +21,15 @@ def _basis3(M: np.ndarray) -> np.ndarray:
     return U[:, :3]
 
 
-def collapse_3d(means: Any, classifiers: Any, steps: Sequence[Any], *, centre: bool = True,
-                title: str | None = None, height: int = 560) -> go.Figure:
+def collapse_3d(
+    means: Any,
+    classifiers: Any,
+    steps: Sequence[Any],
+    *,
+    centre: bool = True,
+    title: str | None = None,
+    height: int = 560,
+) -> go.Figure:
     """Class means (and classifier rows) in 3-D, with a slider over training steps.
 
     Args:
@@ -58,31 +65,76 @@ def collapse_3d(means: Any, classifiers: Any, steps: Sequence[Any], *, centre: b
             for b in range(a + 1, K):
                 for lst, c in ((ex, 0), (ey, 1), (ez, 2)):
                     lst.extend([P[c, a], P[c, b], None])
-        group = [go.Scatter3d(x=ex, y=ey, z=ez, mode="lines", name="edges μ_j–μ_k",
-                              line=dict(color="#999999", width=3), hoverinfo="skip")]
+        group = [
+            go.Scatter3d(
+                x=ex,
+                y=ey,
+                z=ez,
+                mode="lines",
+                name="edges μ_j–μ_k",
+                line=dict(color="#999999", width=3),
+                hoverinfo="skip",
+            )
+        ]
         wx, wy, wz = [], [], []
         for k in range(K):
             for lst, c in ((wx, 0), (wy, 1), (wz, 2)):
                 lst.extend([0.0, Q[c, k], None])
-        group.append(go.Scatter3d(x=wx, y=wy, z=wz, mode="lines", name="classifier rows w_k",
-                                  line=dict(color=COLORS[1], width=4, dash="dash")))
-        group.append(go.Scatter3d(x=P[0], y=P[1], z=P[2], mode="markers+text",
-                                  text=[f"μ{k + 1}" for k in range(K)], name="class means",
-                                  marker=dict(size=6, color=[COLORS[k % len(COLORS)] for k in range(K)])))
+        group.append(
+            go.Scatter3d(
+                x=wx,
+                y=wy,
+                z=wz,
+                mode="lines",
+                name="classifier rows w_k",
+                line=dict(color=COLORS[1], width=4, dash="dash"),
+            )
+        )
+        group.append(
+            go.Scatter3d(
+                x=P[0],
+                y=P[1],
+                z=P[2],
+                mode="markers+text",
+                text=[f"μ{k + 1}" for k in range(K)],
+                name="class means",
+                marker=dict(size=6, color=[COLORS[k % len(COLORS)] for k in range(K)]),
+            )
+        )
         groups.append(group)
-    static = [go.Scatter3d(x=[0], y=[0], z=[0], mode="markers", name="origin",
-                           marker=dict(size=3, color="black"))]
-    fig = stepped_figure(groups, [str(int(s)) for s in steps], prefix="GD step = ", static=static,
-                         active=len(groups) - 1, title=title, height=height)
+    static = [
+        go.Scatter3d(x=[0], y=[0], z=[0], mode="markers", name="origin", marker=dict(size=3, color="black"))
+    ]
+    fig = stepped_figure(
+        groups,
+        [str(int(s)) for s in steps],
+        prefix="GD step = ",
+        static=static,
+        active=len(groups) - 1,
+        title=title,
+        height=height,
+    )
     r = [-1.3, 1.3]
-    fig.update_layout(scene=dict(xaxis=dict(range=r, title="e₁"), yaxis=dict(range=r, title="e₂"),
-                                 zaxis=dict(range=r, title="e₃"), aspectmode="cube"))
+    fig.update_layout(
+        scene=dict(
+            xaxis=dict(range=r, title="e₁"),
+            yaxis=dict(range=r, title="e₂"),
+            zaxis=dict(range=r, title="e₃"),
+            aspectmode="cube",
+        )
+    )
     return fig
 
 
-def hessian_histogram_slider(eigenvalues: Any, labels: Sequence[Any], prefix: str, *,
-                             bins: int = 60, title: str | None = None,
-                             height: int = 480) -> go.Figure:
+def hessian_histogram_slider(
+    eigenvalues: Any,
+    labels: Sequence[Any],
+    prefix: str,
+    *,
+    bins: int = 60,
+    title: str | None = None,
+    height: int = 480,
+) -> go.Figure:
     """Histograms of Hessian spectra (``(P, n)``, one spectrum per slider value) of
     ``λ/λ_max``, log-scale counts; the bulk sits at 0, outliers to the right."""
     E = np.asarray(eigenvalues, dtype=float)
@@ -95,18 +147,41 @@ def hessian_histogram_slider(eigenvalues: Any, labels: Sequence[Any], prefix: st
     for j in range(E.shape[0]):
         counts, _ = np.histogram(R[j], edges)
         y = np.where(counts > 0, counts, np.nan)
-        groups.append([go.Bar(x=centres, y=y, width=np.diff(edges), name="eigenvalue count",
-                              marker=dict(color=COLORS[0]),
-                              hovertemplate="λ/λ_max ≈ %{x:.3f}: %{y} eigenvalues<extra></extra>")])
-    fig = stepped_figure(groups, list(labels), prefix=prefix, title=title,
-                         xaxis_title="λ / λ_max", yaxis_title="count (log)", height=height)
+        groups.append(
+            [
+                go.Bar(
+                    x=centres,
+                    y=y,
+                    width=np.diff(edges),
+                    name="eigenvalue count",
+                    marker=dict(color=COLORS[0]),
+                    hovertemplate="λ/λ_max ≈ %{x:.3f}: %{y} eigenvalues<extra></extra>",
+                )
+            ]
+        )
+    fig = stepped_figure(
+        groups,
+        list(labels),
+        prefix=prefix,
+        title=title,
+        xaxis_title="λ / λ_max",
+        yaxis_title="count (log)",
+        height=height,
+    )
     fig.update_yaxes(type="log")
     return fig
 
 
-def sharpness_slider(steps: Any, sharpness: Any, losses: Any, etas: Sequence[float], *,
-                     reference: tuple[Any, Any] | None = None, title: str | None = None,
-                     height: int = 520) -> go.Figure:
+def sharpness_slider(
+    steps: Any,
+    sharpness: Any,
+    losses: Any,
+    etas: Sequence[float],
+    *,
+    reference: tuple[Any, Any] | None = None,
+    title: str | None = None,
+    height: int = 520,
+) -> go.Figure:
     """Sharpness (left, with the ``2/η`` line) and training loss (right, log) for a
     sweep over step sizes, one slider step per ``η``.
 
@@ -119,41 +194,93 @@ def sharpness_slider(steps: Any, sharpness: Any, losses: Any, etas: Sequence[flo
     S, Lo = np.asarray(sharpness, float), np.asarray(losses, float)
     st = np.asarray(steps, float)
     if S.shape[0] != len(etas) or Lo.shape[0] != len(etas) or S.shape[1] != st.shape[0]:
-        raise ValueError(f"sharpness must be (P={len(etas)}, {st.shape[0]}) and losses (P, T), "
-                         f"got {S.shape} and {Lo.shape}")
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.1,
-                        subplot_titles=("sharpness λ_max(∇²L)", "training loss"))
+        raise ValueError(
+            f"sharpness must be (P={len(etas)}, {st.shape[0]}) and losses (P, T), "
+            f"got {S.shape} and {Lo.shape}"
+        )
+    fig = make_subplots(
+        rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=("sharpness λ_max(∇²L)", "training loss")
+    )
     n_static = 0
     if reference is not None:
         rs, rl = np.asarray(reference[0], float), np.asarray(reference[1], float)
-        fig.add_trace(go.Scatter(x=st, y=rs, mode="lines", name="small step (≈ gradient flow)",
-                                 line=dict(color="#888888", width=1.5)), row=1, col=1)
-        fig.add_trace(go.Scatter(x=np.arange(len(rl)), y=rl, mode="lines", showlegend=False,
-                                 line=dict(color="#888888", width=1.5)), row=1, col=2)
+        fig.add_trace(
+            go.Scatter(
+                x=st,
+                y=rs,
+                mode="lines",
+                name="small step (≈ gradient flow)",
+                line=dict(color="#888888", width=1.5),
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(len(rl)),
+                y=rl,
+                mode="lines",
+                showlegend=False,
+                line=dict(color="#888888", width=1.5),
+            ),
+            row=1,
+            col=2,
+        )
         n_static = 2
     stride = max(1, Lo.shape[1] // 1500)
     for j, eta in enumerate(etas):
         vis = j == 0
-        fig.add_trace(go.Scatter(x=st, y=S[j], mode="lines", name="GD sharpness", visible=vis,
-                                 line=dict(color=COLORS[0], width=2)), row=1, col=1)
-        fig.add_trace(go.Scatter(x=[st[0], st[-1]], y=[2 / eta] * 2, mode="lines", name="2/η",
-                                 visible=vis, line=dict(color=COLORS[1], dash="dash", width=1.5)),
-                      row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=st,
+                y=S[j],
+                mode="lines",
+                name="GD sharpness",
+                visible=vis,
+                line=dict(color=COLORS[0], width=2),
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[st[0], st[-1]],
+                y=[2 / eta] * 2,
+                mode="lines",
+                name="2/η",
+                visible=vis,
+                line=dict(color=COLORS[1], dash="dash", width=1.5),
+            ),
+            row=1,
+            col=1,
+        )
         t = np.arange(0, Lo.shape[1], stride)
-        fig.add_trace(go.Scatter(x=t, y=Lo[j, ::stride], mode="lines", name="GD loss", visible=vis,
-                                 line=dict(color=COLORS[2], width=1.5)), row=1, col=2)
+        fig.add_trace(
+            go.Scatter(
+                x=t,
+                y=Lo[j, ::stride],
+                mode="lines",
+                name="GD loss",
+                visible=vis,
+                line=dict(color=COLORS[2], width=1.5),
+            ),
+            row=1,
+            col=2,
+        )
     steps_args = []
     for j in range(len(etas)):
         visible = [True] * n_static + [k // 3 == j for k in range(3 * len(etas))]
         steps_args.append(("restyle", [{"visible": visible}]))
     _layout(fig, title, None, None, height=height)
     # legend above the panels: inside them it would hide the loss curves
-    fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.12, x=0.0),
-                      margin=dict(t=125 if title else 90))
+    fig.update_layout(
+        legend=dict(orientation="h", yanchor="bottom", y=1.12, x=0.0), margin=dict(t=125 if title else 90)
+    )
     if title:
         fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"))
-    fig.update_layout(sliders=[_slider([f"{float(e):.3g} (2/η = {2 / float(e):.3g})" for e in etas],
-                                       "η = ", steps_args)])
+    fig.update_layout(
+        sliders=[_slider([f"{float(e):.3g} (2/η = {2 / float(e):.3g})" for e in etas], "η = ", steps_args)]
+    )
     fig.update_xaxes(title_text="GD step")
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     return fig

@@ -14,9 +14,17 @@ from .core import COLORS, _fmt, _layout, _slider, convergence_slider
 __all__ = ["regret_heatmap", "regret_curves", "step_size_sweep", "sor_bandit"]
 
 
-def regret_heatmap(regret: Any, methods: Sequence[str], horizons: Sequence[int],
-                   noises: Sequence[float], drifts: Sequence[float], *, normalize: bool = True,
-                   title: str | None = None, height: int = 460) -> go.Figure:
+def regret_heatmap(
+    regret: Any,
+    methods: Sequence[str],
+    horizons: Sequence[int],
+    noises: Sequence[float],
+    drifts: Sequence[float],
+    *,
+    normalize: bool = True,
+    title: str | None = None,
+    height: int = 460,
+) -> go.Figure:
     """Regret over a (noise σ, drift) grid, one panel per method, slider over the horizon T.
 
     Args:
@@ -38,28 +46,46 @@ def regret_heatmap(regret: Any, methods: Sequence[str], horizons: Sequence[int],
     for h in range(H):
         for m in range(M):
             z = np.round(R[m, h], 3)
-            fig.add_trace(go.Heatmap(z=z, x=xs, y=ys, zmin=-lim, zmax=lim, zmid=0.0,
-                                     colorscale="RdBu_r", showscale=m == M - 1,
-                                     text=np.round(R[m, h], 2), texttemplate="%{text}",
-                                     colorbar=dict(title="R_T/√T" if normalize else "R_T"),
-                                     visible=h == H - 1,
-                                     hovertemplate="drift %{x}, σ %{y}: %{z}<extra></extra>"),
-                          row=1, col=m + 1)
+            fig.add_trace(
+                go.Heatmap(
+                    z=z,
+                    x=xs,
+                    y=ys,
+                    zmin=-lim,
+                    zmax=lim,
+                    zmid=0.0,
+                    colorscale="RdBu_r",
+                    showscale=m == M - 1,
+                    text=np.round(R[m, h], 2),
+                    texttemplate="%{text}",
+                    colorbar=dict(title="R_T/√T" if normalize else "R_T"),
+                    visible=h == H - 1,
+                    hovertemplate="drift %{x}, σ %{y}: %{z}<extra></extra>",
+                ),
+                row=1,
+                col=m + 1,
+            )
     steps = []
     for h in range(H):
         steps.append(("restyle", [{"visible": [k // M == h for k in range(H * M)]}]))
     _layout(fig, title, None, None, height=height)
-    fig.update_layout(sliders=[_slider([str(int(t)) for t in horizons], "horizon T = ", steps,
-                                       active=H - 1)])
+    fig.update_layout(sliders=[_slider([str(int(t)) for t in horizons], "horizon T = ", steps, active=H - 1)])
     for m in range(M):
         fig.update_xaxes(title_text="adversarial drift", type="category", row=1, col=m + 1)
-        fig.update_yaxes(title_text="noise σ" if m == 0 else None, type="category",
-                         autorange="reversed", row=1, col=m + 1)  # σ = 0 on top
+        fig.update_yaxes(
+            title_text="noise σ" if m == 0 else None, type="category", autorange="reversed", row=1, col=m + 1
+        )  # σ = 0 on top
     return fig
 
 
-def regret_curves(regret: Mapping[str, Any], horizons: Sequence[int], regimes: Sequence[str], *,
-                  title: str | None = None, height: int = 480) -> go.Figure:
+def regret_curves(
+    regret: Mapping[str, Any],
+    horizons: Sequence[int],
+    regimes: Sequence[str],
+    *,
+    title: str | None = None,
+    height: int = 480,
+) -> go.Figure:
     """Regret against T on log-log axes, one slider step per regime, with a ``c√T`` guide.
 
     Args:
@@ -69,18 +95,36 @@ def regret_curves(regret: Mapping[str, Any], horizons: Sequence[int], regimes: S
     H = np.asarray(horizons, dtype=float)
     first = np.asarray(next(iter(regret.values())), dtype=float)
     if first.ndim != 2 or first.shape != (len(regimes), len(H)):
-        raise ValueError(f"each regret curve must have shape (P={len(regimes)}, H={len(H)}), "
-                         f"got {first.shape}")
+        raise ValueError(
+            f"each regret curve must have shape (P={len(regimes)}, H={len(H)}), got {first.shape}"
+        )
     scale = np.nanmax(np.abs(first[:, 0])) / np.sqrt(H[0])
     ref = {"√T (guide)": np.tile(scale * np.sqrt(H), (len(regimes), 1))}
-    return convergence_slider(regret, list(regimes), "regime", x=H, log_x=True, log_y=True,
-                              references=ref, title=title, xaxis_title="horizon T",
-                              yaxis_title="regret R_T", height=height)
+    return convergence_slider(
+        regret,
+        list(regimes),
+        "regime",
+        x=H,
+        log_x=True,
+        log_y=True,
+        references=ref,
+        title=title,
+        xaxis_title="horizon T",
+        yaxis_title="regret R_T",
+        height=height,
+    )
 
 
-def step_size_sweep(etas: Any, regret_ogd: Any, regret_free: Any, labels: Sequence[Any], *,
-                    free_label: str = "coin betting (no step size)", title: str | None = None,
-                    height: int = 460) -> go.Figure:
+def step_size_sweep(
+    etas: Any,
+    regret_ogd: Any,
+    regret_free: Any,
+    labels: Sequence[Any],
+    *,
+    free_label: str = "coin betting (no step size)",
+    title: str | None = None,
+    height: int = 460,
+) -> go.Figure:
     """OGD's regret against its step scale η (log-log), one slider step per environment,
     with a parameter-free learner's regret as a horizontal line.
 
@@ -92,28 +136,53 @@ def step_size_sweep(etas: Any, regret_ogd: Any, regret_free: Any, labels: Sequen
     R = np.asarray(regret_ogd, dtype=float)
     F = np.asarray(regret_free, dtype=float)
     if R.shape != (len(labels), len(etas)) or F.shape != (len(labels),):
-        raise ValueError(f"regret_ogd must be (P={len(labels)}, E={len(etas)}) and regret_free "
-                         f"(P,), got {R.shape} and {F.shape}")
+        raise ValueError(
+            f"regret_ogd must be (P={len(labels)}, E={len(etas)}) and regret_free "
+            f"(P,), got {R.shape} and {F.shape}"
+        )
     fig = go.Figure()
     for j in range(len(labels)):
-        fig.add_trace(go.Scatter(x=etas, y=R[j], mode="lines+markers", name="OGD, η/√t",
-                                 line=dict(color=COLORS[0], width=2), visible=j == 0))
-        fig.add_trace(go.Scatter(x=[etas[0], etas[-1]], y=[F[j], F[j]], mode="lines",
-                                 name=free_label, line=dict(color=COLORS[1], width=2, dash="dash"),
-                                 visible=j == 0))
-    steps = [("restyle", [{"visible": [k // 2 == j for k in range(2 * len(labels))]}])
-             for j in range(len(labels))]
+        fig.add_trace(
+            go.Scatter(
+                x=etas,
+                y=R[j],
+                mode="lines+markers",
+                name="OGD, η/√t",
+                line=dict(color=COLORS[0], width=2),
+                visible=j == 0,
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[etas[0], etas[-1]],
+                y=[F[j], F[j]],
+                mode="lines",
+                name=free_label,
+                line=dict(color=COLORS[1], width=2, dash="dash"),
+                visible=j == 0,
+            )
+        )
+    steps = [
+        ("restyle", [{"visible": [k // 2 == j for k in range(2 * len(labels))]}]) for j in range(len(labels))
+    ]
     _layout(fig, title, "step scale η", "regret R_T", height=height)
-    fig.update_layout(sliders=[_slider([_fmt(v) for v in labels], "comparator distance ‖u‖ = ",
-                                       steps)])
+    fig.update_layout(sliders=[_slider([_fmt(v) for v in labels], "comparator distance ‖u‖ = ", steps)])
     fig.update_xaxes(type="log", exponentformat="power")
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
 
 
-def sor_bandit(avg_costs: Mapping[str, Any], probs: Any, iters: Any, omegas: Any,
-               omega_star: Any, rounds: Sequence[int], *, title: str | None = None,
-               height: int = 500) -> go.Figure:
+def sor_bandit(
+    avg_costs: Mapping[str, Any],
+    probs: Any,
+    iters: Any,
+    omegas: Any,
+    omega_star: Any,
+    rounds: Sequence[int],
+    *,
+    title: str | None = None,
+    height: int = 500,
+) -> go.Figure:
     """EXP3 choosing SOR's ω: running average cost (left) and, with a slider over the
     round t, EXP3's sampling distribution p_t next to the cost curve of system t (right).
 
@@ -130,28 +199,76 @@ def sor_bandit(avg_costs: Mapping[str, Any], probs: Any, iters: Any, omegas: Any
     ws = np.asarray(omega_star, dtype=float)
     if P.shape != It.shape or P.shape[1] != om.size:
         raise ValueError(f"probs and iters must both be (T, K={om.size}), got {P.shape}, {It.shape}")
-    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12,
-                        subplot_titles=("average SOR iterations per system", "round t"),
-                        specs=[[{}, {"secondary_y": True}]])
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.12,
+        subplot_titles=("average SOR iterations per system", "round t"),
+        specs=[[{}, {"secondary_y": True}]],
+    )
     for i, (label, y) in enumerate(avg_costs.items()):
         y = np.asarray(y, dtype=float)
-        fig.add_trace(go.Scatter(x=np.arange(1, y.size + 1), y=y, mode="lines", name=label,
-                                 line=dict(color=COLORS[i % len(COLORS)], width=2)), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(1, y.size + 1),
+                y=y,
+                mode="lines",
+                name=label,
+                line=dict(color=COLORS[i % len(COLORS)], width=2),
+            ),
+            row=1,
+            col=1,
+        )
     n_static = len(fig.data)
     bar_w = 0.8 * float(np.min(np.diff(om))) if om.size > 1 else 0.05
     for j, t in enumerate(rounds):
         vis = j == 0
-        fig.add_trace(go.Bar(x=om, y=P[t], width=bar_w, name="EXP3 p_t", marker_color=COLORS[4],
-                             opacity=0.6, visible=vis, showlegend=False), row=1, col=2)
-        fig.add_trace(go.Scatter(x=om, y=It[t], mode="lines+markers", name="iterations of system t",
-                                 line=dict(color=COLORS[0]), visible=vis, showlegend=False),
-                      row=1, col=2, secondary_y=True)
-        fig.add_trace(go.Scatter(x=[ws[t], ws[t]], y=[0, float(np.nanmax(It[t]))], mode="lines",
-                                 name="Young's ω*_t", line=dict(color="black", dash="dot"),
-                                 visible=vis, showlegend=False), row=1, col=2, secondary_y=True)
-    steps = [("restyle", [{"visible": [True] * n_static
-                           + [k // 3 == j for k in range(3 * len(rounds))]}])
-             for j in range(len(rounds))]
+        fig.add_trace(
+            go.Bar(
+                x=om,
+                y=P[t],
+                width=bar_w,
+                name="EXP3 p_t",
+                marker_color=COLORS[4],
+                opacity=0.6,
+                visible=vis,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=om,
+                y=It[t],
+                mode="lines+markers",
+                name="iterations of system t",
+                line=dict(color=COLORS[0]),
+                visible=vis,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+            secondary_y=True,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[ws[t], ws[t]],
+                y=[0, float(np.nanmax(It[t]))],
+                mode="lines",
+                name="Young's ω*_t",
+                line=dict(color="black", dash="dot"),
+                visible=vis,
+                showlegend=False,
+            ),
+            row=1,
+            col=2,
+            secondary_y=True,
+        )
+    steps = [
+        ("restyle", [{"visible": [True] * n_static + [k // 3 == j for k in range(3 * len(rounds))]}])
+        for j in range(len(rounds))
+    ]
     _layout(fig, title, None, None, height=height)
     fig.update_layout(sliders=[_slider([str(int(t) + 1) for t in rounds], "round t = ", steps)])
     fig.update_xaxes(title_text="system t", row=1, col=1)

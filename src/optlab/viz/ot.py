@@ -14,40 +14,77 @@ from .core import COLORS, _layout, _slider, heatmap_slider
 __all__ = ["plan_slider", "sns_comparison", "sparse_plan_slider", "point_plan_slider"]
 
 
-def plan_slider(plans: Any, eps_values: Sequence[float], *, log_color: bool = True,
-                title: str = "Entropic plan P_ε (rows: source points, columns: targets)",
-                height: int = 520):
+def plan_slider(
+    plans: Any,
+    eps_values: Sequence[float],
+    *,
+    log_color: bool = True,
+    title: str = "Entropic plan P_ε (rows: source points, columns: targets)",
+    height: int = 520,
+):
     """Heatmaps of transport plans with a slider over ε (``plans``: ``(P, n, m)``)."""
     P = np.asarray(plans, dtype=float)
     if log_color:
         # floor at 1e-12 of the largest entry so the colour scale stays readable
         P = np.maximum(P, 1e-12 * P.max(axis=(1, 2), keepdims=True))
-    return heatmap_slider(P, list(eps_values), "ε", log_color=log_color, title=title,
-                          xaxis_title="target j", yaxis_title="source i", height=height)
+    return heatmap_slider(
+        P,
+        list(eps_values),
+        "ε",
+        log_color=log_color,
+        title=title,
+        xaxis_title="target j",
+        yaxis_title="source i",
+        height=height,
+    )
 
 
-def sparse_plan_slider(plans: Any, ks: Sequence[int], *, title: str | None = None,
-                       height: int = 520):
+def sparse_plan_slider(plans: Any, ks: Sequence[int], *, title: str | None = None, height: int = 520):
     """Heatmaps of k-sparse plans with a slider over ``k`` (zeros drawn white)."""
     P = np.asarray(plans, dtype=float)
     Z = np.where(P > 0, P, np.nan)
-    fig = heatmap_slider(Z, [str(k) for k in ks], "k", colorscale="Viridis",
-                         title=title or "Sparsity-constrained plan (white = exact zero)",
-                         xaxis_title="target j (column: ≤ k nonzeros)",
-                         yaxis_title="source i", height=height)
+    fig = heatmap_slider(
+        Z,
+        [str(k) for k in ks],
+        "k",
+        colorscale="Viridis",
+        title=title or "Sparsity-constrained plan (white = exact zero)",
+        xaxis_title="target j (column: ≤ k nonzeros)",
+        yaxis_title="source i",
+        height=height,
+    )
     return fig
 
 
-def point_plan_slider(x: Any, y: Any, plans: Any, labels: Sequence[Any], prefix: str, *,
-                      max_lines: int = 400, title: str | None = None, height: int = 520):
+def point_plan_slider(
+    x: Any,
+    y: Any,
+    plans: Any,
+    labels: Sequence[Any],
+    prefix: str,
+    *,
+    max_lines: int = 400,
+    title: str | None = None,
+    height: int = 520,
+):
     """Two point clouds joined by segments whose opacity is the plan's mass, one
     group per slider value (the ``max_lines`` heaviest entries of each plan)."""
     x, y, P = np.asarray(x), np.asarray(y), np.asarray(plans, dtype=float)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x[:, 0], y=x[:, 1], mode="markers", name="source x",
-                             marker=dict(color=COLORS[0], size=7)))
-    fig.add_trace(go.Scatter(x=y[:, 0], y=y[:, 1], mode="markers", name="target y",
-                             marker=dict(color=COLORS[1], size=7, symbol="diamond")))
+    fig.add_trace(
+        go.Scatter(
+            x=x[:, 0], y=x[:, 1], mode="markers", name="source x", marker=dict(color=COLORS[0], size=7)
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=y[:, 0],
+            y=y[:, 1],
+            mode="markers",
+            name="target y",
+            marker=dict(color=COLORS[1], size=7, symbol="diamond"),
+        )
+    )
     owner = []
     for j in range(P.shape[0]):
         flat = P[j].ravel()
@@ -61,9 +98,17 @@ def point_plan_slider(x: Any, y: Any, plans: Any, labels: Sequence[Any], prefix:
             sel = bins == bidx
             xs = np.stack([x[ii[sel], 0], y[jj[sel], 0], np.full(sel.sum(), np.nan)], 1).ravel()
             ys = np.stack([x[ii[sel], 1], y[jj[sel], 1], np.full(sel.sum(), np.nan)], 1).ravel()
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", showlegend=False,
-                                     hoverinfo="skip", visible=j == 0,
-                                     line=dict(color=f"rgba(60,60,60,{alpha})", width=1.5)))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    showlegend=False,
+                    hoverinfo="skip",
+                    visible=j == 0,
+                    line=dict(color=f"rgba(60,60,60,{alpha})", width=1.5),
+                )
+            )
             owner.append(j)
     steps = []
     for j in range(P.shape[0]):
@@ -75,9 +120,15 @@ def point_plan_slider(x: Any, y: Any, plans: Any, labels: Sequence[Any], prefix:
     return fig
 
 
-def sns_comparison(sinkhorn: Mapping[str, Any], sns_runs: Sequence[Mapping[str, Any]],
-                   thresholds: Sequence[float], *, tol: float | None = None,
-                   title: str | None = None, height: int = 480):
+def sns_comparison(
+    sinkhorn: Mapping[str, Any],
+    sns_runs: Sequence[Mapping[str, Any]],
+    thresholds: Sequence[float],
+    *,
+    tol: float | None = None,
+    title: str | None = None,
+    height: int = 480,
+):
     """Marginal error against iteration (left) and wall time (right).
 
     Args:
@@ -87,8 +138,9 @@ def sns_comparison(sinkhorn: Mapping[str, Any], sns_runs: Sequence[Mapping[str, 
       thresholds: the δ of each run (slider labels).
       tol: optional horizontal reference line.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("against iteration", "against time [s]"),
-                        horizontal_spacing=0.1)
+    fig = make_subplots(
+        rows=1, cols=2, subplot_titles=("against iteration", "against time [s]"), horizontal_spacing=0.1
+    )
 
     def pos(v):
         v = np.asarray(v, dtype=float).copy()
@@ -97,9 +149,19 @@ def sns_comparison(sinkhorn: Mapping[str, Any], sns_runs: Sequence[Mapping[str, 
 
     e, t = pos(sinkhorn["errors"]), np.asarray(sinkhorn["time"], dtype=float)
     for col, xs in ((1, np.arange(len(e))), (2, t)):
-        fig.add_trace(go.Scatter(x=xs, y=e, mode="lines", name="Sinkhorn", legendgroup="sk",
-                                 showlegend=col == 1, line=dict(color=COLORS[0], width=2)),
-                      row=1, col=col)
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=e,
+                mode="lines",
+                name="Sinkhorn",
+                legendgroup="sk",
+                showlegend=col == 1,
+                line=dict(color=COLORS[0], width=2),
+            ),
+            row=1,
+            col=col,
+        )
     n_static = 2
     if tol is not None:
         for col in (1, 2):
@@ -109,19 +171,30 @@ def sns_comparison(sinkhorn: Mapping[str, Any], sns_runs: Sequence[Mapping[str, 
         dens = run.get("density")
         name = "SNS" + (f" (density {float(dens):.2f})" if dens is not None else "")
         for col, xs in ((1, np.arange(len(e))), (2, t)):
-            fig.add_trace(go.Scatter(x=xs, y=e, mode="lines+markers", name=name,
-                                     legendgroup="sns", showlegend=col == 1, visible=j == 0,
-                                     marker=dict(size=4), line=dict(color=COLORS[1], width=2)),
-                          row=1, col=col)
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=e,
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup="sns",
+                    showlegend=col == 1,
+                    visible=j == 0,
+                    marker=dict(size=4),
+                    line=dict(color=COLORS[1], width=2),
+                ),
+                row=1,
+                col=col,
+            )
     steps = []
     for j in range(len(sns_runs)):
         vis = [True] * n_static + [k // 2 == j for k in range(2 * len(sns_runs))]
         steps.append(("restyle", [{"visible": vis}]))
     _layout(fig, title, None, None, height=height)
-    fig.update_layout(sliders=[_slider([f"{float(d):.0e}" for d in thresholds],
-                                       "sparsification threshold δ = ", steps)])
-    fig.update_yaxes(type="log", exponentformat="power", title_text="‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁",
-                     row=1, col=1)
+    fig.update_layout(
+        sliders=[_slider([f"{float(d):.0e}" for d in thresholds], "sparsification threshold δ = ", steps)]
+    )
+    fig.update_yaxes(type="log", exponentformat="power", title_text="‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁", row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     fig.update_xaxes(title_text="iteration (Sinkhorn steps / warm-up + Newton steps)", row=1, col=1)
     fig.update_xaxes(title_text="seconds", row=1, col=2)

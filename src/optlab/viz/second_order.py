@@ -48,13 +48,30 @@ def basins_figure(
         Z = np.asarray(Z)
         if Z.shape != (len(ys), len(xs)):
             raise ValueError(f"outcomes[{method!r}] must have shape ({len(ys)}, {len(xs)}), got {Z.shape}")
-        groups.append([go.Heatmap(
-            x=np.round(np.asarray(xs, float), 4), y=np.round(np.asarray(ys, float), 4),
-            z=Z.astype(np.int8), zmin=-0.5, zmax=K - 0.5, colorscale=scale,
-            colorbar=dict(tickvals=np.arange(K), ticktext=list(categories)),
-            hovertemplate="x₀=(%{x:.2f}, %{y:.2f})<extra></extra>", name=method)])
-    fig = stepped_figure(groups, list(outcomes), prefix="method: ", title=title,
-                         xaxis_title="x₁ (start)", yaxis_title="x₂ (start)", height=height)
+        groups.append(
+            [
+                go.Heatmap(
+                    x=np.round(np.asarray(xs, float), 4),
+                    y=np.round(np.asarray(ys, float), 4),
+                    z=Z.astype(np.int8),
+                    zmin=-0.5,
+                    zmax=K - 0.5,
+                    colorscale=scale,
+                    colorbar=dict(tickvals=np.arange(K), ticktext=list(categories)),
+                    hovertemplate="x₀=(%{x:.2f}, %{y:.2f})<extra></extra>",
+                    name=method,
+                )
+            ]
+        )
+    fig = stepped_figure(
+        groups,
+        list(outcomes),
+        prefix="method: ",
+        title=title,
+        xaxis_title="x₁ (start)",
+        yaxis_title="x₂ (start)",
+        height=height,
+    )
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
 
@@ -80,8 +97,15 @@ def singular_values_figure(
     static_traces = []
     for i, (label, s) in enumerate(static.items()):
         s = np.asarray(s, float)
-        static_traces.append(go.Scatter(x=np.arange(1, len(s) + 1), y=s, mode="lines", name=label,
-                                        line=dict(color=COLORS[(i + 5) % len(COLORS)], dash="dot", width=2)))
+        static_traces.append(
+            go.Scatter(
+                x=np.arange(1, len(s) + 1),
+                y=s,
+                mode="lines",
+                name=label,
+                line=dict(color=COLORS[(i + 5) % len(COLORS)], dash="dot", width=2),
+            )
+        )
     groups = []
     for j in range(len(steps)):
         group = []
@@ -89,13 +113,27 @@ def singular_values_figure(
             S = np.asarray(S, float)
             if S.ndim != 2 or S.shape[0] != len(steps):
                 raise ValueError(f"spectra[{label!r}] must have shape ({len(steps)}, k), got {S.shape}")
-            group.append(go.Scatter(x=np.arange(1, S.shape[1] + 1), y=S[j], mode="lines+markers",
-                                    name=label, marker=dict(size=4),
-                                    line=dict(color=COLORS[i % len(COLORS)], width=2)))
+            group.append(
+                go.Scatter(
+                    x=np.arange(1, S.shape[1] + 1),
+                    y=S[j],
+                    mode="lines+markers",
+                    name=label,
+                    marker=dict(size=4),
+                    line=dict(color=COLORS[i % len(COLORS)], width=2),
+                )
+            )
         groups.append(group)
-    fig = stepped_figure(groups, [str(s) for s in steps], prefix="iterations: ", static=static_traces,
-                         title=title, xaxis_title="index i (largest first)", yaxis_title="σᵢ",
-                         height=height)
+    fig = stepped_figure(
+        groups,
+        [str(s) for s in steps],
+        prefix="iterations: ",
+        static=static_traces,
+        title=title,
+        xaxis_title="index i (largest first)",
+        yaxis_title="σᵢ",
+        height=height,
+    )
     if band is not None:
         fig.add_hrect(y0=band[0], y1=band[1], fillcolor="#2ca02c", opacity=0.12, line_width=0)
     return fig
@@ -114,8 +152,15 @@ def timing_figure(
     dims = np.asarray(dims, float)
     first = np.asarray(next(iter(times.values())), float)
     refs = {f"∝ d^{s:g}": first[0] * (dims / dims[0]) ** s for s in slopes}
-    fig = convergence_figure(dict(times), x=dims, log_x=True, log_y=True, title=title,
-                             xaxis_title="dimension d", yaxis_title=yaxis_title, references=refs)
+    fig = convergence_figure(
+        dict(times),
+        x=dims,
+        log_x=True,
+        log_y=True,
+        title=title,
+        xaxis_title="dimension d",
+        yaxis_title=yaxis_title,
+        references=refs,
+    )
     fig.update_traces(mode="lines+markers", selector=dict(type="scatter"))
     return fig
-

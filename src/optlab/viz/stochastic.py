@@ -73,22 +73,46 @@ def variance_reduction_slider(
         for i, label in enumerate(gaps):
             xs, ys = _np(x[label]), _np(gaps[label])
             if xs.shape != ys.shape:
-                raise ValueError(f"x[{label!r}] and gaps[{label!r}] differ in shape: {xs.shape} vs {ys.shape}")
+                raise ValueError(
+                    f"x[{label!r}] and gaps[{label!r}] differ in shape: {xs.shape} vs {ys.shape}"
+                )
             if ys.ndim == 2:
                 if ys.shape[0] != P:
                     raise ValueError(f"gaps[{label!r}] must have {P} rows, got {ys.shape[0]}")
                 xs, ys = xs[j], ys[j]
             xs, ys = _thin(xs, _pos(ys), max_points)
-            group.append(go.Scatter(x=xs, y=ys, mode="lines", name=label, legendgroup=label,
-                                    line=dict(color=COLORS[i % len(COLORS)], width=2)))
+            group.append(
+                go.Scatter(
+                    x=xs,
+                    y=ys,
+                    mode="lines",
+                    name=label,
+                    legendgroup=label,
+                    line=dict(color=COLORS[i % len(COLORS)], width=2),
+                )
+            )
         if floors is not None:
             fl = float(_np(floors)[j])
             xmax = max(float(np.nanmax(_np(v))) for v in x.values())
-            group.append(go.Scatter(x=[0, xmax], y=[fl, fl], mode="lines", name="SGD floor (theory)",
-                                    line=dict(color="#555555", dash="dash", width=1.5)))
+            group.append(
+                go.Scatter(
+                    x=[0, xmax],
+                    y=[fl, fl],
+                    mode="lines",
+                    name="SGD floor (theory)",
+                    line=dict(color="#555555", dash="dash", width=1.5),
+                )
+            )
         groups.append(group)
-    fig = stepped_figure(groups, list(step_values), prefix=f"{param_label} = ", active=active,
-                         title=title, xaxis_title=xaxis_title, yaxis_title=yaxis_title)
+    fig = stepped_figure(
+        groups,
+        list(step_values),
+        prefix=f"{param_label} = ",
+        active=active,
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
+    )
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
 
@@ -106,12 +130,26 @@ def noise_floor_figure(
     steps = _np(steps)
     fig = go.Figure()
     for i, (label, y) in enumerate(measured.items()):
-        fig.add_trace(go.Scatter(x=steps, y=_pos(_np(y)), mode="markers+lines", name=label,
-                                 marker=dict(size=9, color=COLORS[i % len(COLORS)]),
-                                 line=dict(color=COLORS[i % len(COLORS)], width=1)))
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=_pos(_np(y)),
+                mode="markers+lines",
+                name=label,
+                marker=dict(size=9, color=COLORS[i % len(COLORS)]),
+                line=dict(color=COLORS[i % len(COLORS)], width=1),
+            )
+        )
     for i, (label, y) in enumerate(predicted.items()):
-        fig.add_trace(go.Scatter(x=steps, y=_pos(_np(y)), mode="lines", name=label,
-                                 line=dict(color=COLORS[(i + 5) % len(COLORS)], dash="dash", width=2)))
+        fig.add_trace(
+            go.Scatter(
+                x=steps,
+                y=_pos(_np(y)),
+                mode="lines",
+                name=label,
+                line=dict(color=COLORS[(i + 5) % len(COLORS)], dash="dash", width=2),
+            )
+        )
     _layout(fig, title, xaxis_title, yaxis_title)
     fig.update_xaxes(type="log", exponentformat="power")
     fig.update_yaxes(type="log", exponentformat="power")
@@ -139,9 +177,17 @@ def clipping_bias_slider(
     curves = {k: _np(v)[:, idx] for k, v in running_means.items()}
     T = len(idx)
     refs = {f"x_c = {fixed_point:.4f}": np.full(T, fixed_point), "x* = 0": np.zeros(T)}
-    fig = convergence_slider(curves, list(step_values), "η", x=xs[idx], log_y=False,
-                             references=refs, title=title, xaxis_title="step k",
-                             yaxis_title="running mean of x_k")
+    fig = convergence_slider(
+        curves,
+        list(step_values),
+        "η",
+        x=xs[idx],
+        log_y=False,
+        references=refs,
+        title=title,
+        xaxis_title="step k",
+        yaxis_title="running mean of x_k",
+    )
     return fig
 
 
@@ -155,8 +201,9 @@ def tail_quantiles_figure(
     """Empirical quantiles of a final error over seeds, one curve per method (log y)."""
     levels = _np(levels)
     curves = {label: np.quantile(_np(s), levels) for label, s in samples.items()}
-    fig = convergence_figure(curves, x=levels, title=title, xaxis_title="quantile level",
-                             yaxis_title=yaxis_title)
+    fig = convergence_figure(
+        curves, x=levels, title=title, xaxis_title="quantile level", yaxis_title=yaxis_title
+    )
     return fig
 
 
@@ -174,12 +221,27 @@ def schedules_figure(
         s = _np(s)
         t, s = _thin(np.arange(len(s)), s, 300)
         color = COLORS[i % len(COLORS)]
-        fig.add_trace(go.Scatter(x=t, y=s, mode="lines", name=label, legendgroup=label,
-                                 line=dict(color=color, width=2)), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(
+                x=t, y=s, mode="lines", name=label, legendgroup=label, line=dict(color=color, width=2)
+            ),
+            row=1,
+            col=1,
+        )
         if label in final_gaps:
-            fig.add_trace(go.Scatter(x=peaks, y=_pos(_np(final_gaps[label])), mode="lines+markers",
-                                     name=label, legendgroup=label, showlegend=False,
-                                     line=dict(color=color, width=2)), row=1, col=2)
+            fig.add_trace(
+                go.Scatter(
+                    x=peaks,
+                    y=_pos(_np(final_gaps[label])),
+                    mode="lines+markers",
+                    name=label,
+                    legendgroup=label,
+                    showlegend=False,
+                    line=dict(color=color, width=2),
+                ),
+                row=1,
+                col=2,
+            )
     _layout(fig, title, None, None, height=430)
     fig.update_xaxes(title_text="step t", row=1, col=1)
     fig.update_xaxes(title_text="peak step η_peak", type="log", row=1, col=2)
