@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ._checks import (
+from .._checks import (
     as_float_array,
     is_concrete,
     require_callable,
@@ -48,8 +48,8 @@ from ._checks import (
     require_positive,
     require_shape,
 )
-from ._checks import require_nonnegative_scalar as _nonneg_scalar
-from ._checks import require_positive_scalar as _pos_scalar
+from .._checks import require_nonnegative_scalar as _nonneg_scalar
+from .._checks import require_positive_scalar as _pos_scalar
 
 __all__ = [
     "Simplex",
