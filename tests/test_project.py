@@ -49,6 +49,31 @@ def test_notebooks_are_stripped_and_have_a_kernelspec():
                     f"{path.relative_to(ROOT)} has outputs committed"
 
 
+# A code cell that shows plotly figures: it uses optlab.viz (``from optlab import viz``,
+# ``from optlab.viz import ot``, ``optlab.viz.…``) or plotly itself.
+_SHOWS_PLOTLY = re.compile(
+    r"\boptlab\.viz\b|^\s*from\s+optlab\s+import\s+[^\n#]*\bviz\b|^\s*(?:import|from)\s+plotly\b",
+    flags=re.M,
+)
+
+
+def test_notebooks_with_figures_opt_in_to_the_book_renderer():
+    """Importing ``optlab.viz`` leaves plotly's default renderer alone, so every chapter or lab that
+    shows plotly figures calls ``viz.use_book_renderer()`` in its first code cell: without it the
+    book gets plotly's own renderer (no CDN-free HTML, no JSON for JupyterLab)."""
+    with_figures, missing = [], []
+    for path in _notebooks():
+        nb = json.loads(path.read_text())
+        code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
+        if not any(_SHOWS_PLOTLY.search(src) for src in code):
+            continue
+        with_figures.append(path)
+        if not re.search(r"\buse_book_renderer\(\s*\)", code[0]):
+            missing.append(str(path.relative_to(ROOT)))
+    assert with_figures, "no notebook shows plotly figures: is _SHOWS_PLOTLY out of date?"
+    assert not missing, f"call viz.use_book_renderer() in the first code cell of: {missing}"
+
+
 def test_every_chapter_is_in_the_toc():
     toc = (ROOT / "_toc.yml").read_text()
     for path in sorted((ROOT / "book").glob("*.ipynb")):

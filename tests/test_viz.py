@@ -1,5 +1,8 @@
 """optlab.viz: figure structure, the CDN-free renderer, and the live widget wrapper."""
 
+import subprocess
+import sys
+
 import ipywidgets
 import jax
 import numpy as np
@@ -15,7 +18,33 @@ def test_renderer_emits_plotly_json_and_cdn_free_html():
     assert set(bundle) == {"application/vnd.plotly.v1+json", "text/html"}
     html = bundle["text/html"]
     assert "Plotly.newPlot" in html and "cdn.plot.ly" not in html and "<script src=" not in html
-    assert pio.renderers.default == "optlab"
+
+
+def test_use_book_renderer_sets_the_default_and_returns_the_previous_one():
+    before = pio.renderers.default
+    try:
+        pio.renderers.default = "json"
+        assert viz.use_book_renderer() == "json"
+        assert pio.renderers.default == "optlab"
+        assert viz.use_book_renderer() == "optlab"
+    finally:
+        pio.renderers.default = before
+
+
+def test_importing_viz_leaves_plotly_default_renderer_alone():
+    """A library import must not change global state: the default is the notebook's choice."""
+    code = (
+        "import plotly.io as pio\n"
+        "before = pio.renderers.default\n"
+        "import optlab.viz, optlab.viz.ot, optlab.viz.privacy\n"
+        "assert 'optlab' in pio.renderers, 'the named renderer is registered'\n"
+        "assert pio.renderers.default == before, (before, pio.renderers.default)\n"
+        "pio.renderers.default = 'json'\n"
+        "import importlib; importlib.reload(optlab.viz.core)\n"
+        "assert pio.renderers.default == 'json', pio.renderers.default\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
 
 
 def test_log_axes_mask_nonpositive_values():

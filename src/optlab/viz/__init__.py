@@ -1,7 +1,8 @@
 """Plotly figures for the book and the labs.
 
 ``from optlab import viz`` registers the ``"optlab"`` plotly renderer (see
-:mod:`optlab.viz.core`) and exposes the generic figure builders.  Topic-specific
+:mod:`optlab.viz.core`) without making it plotly's default: a notebook calls
+:func:`use_book_renderer` for that.  It also exposes the generic figure builders.  Topic-specific
 figures live in submodules (``optlab.viz.ot``, ...), built on these.
 """
 
@@ -15,6 +16,7 @@ from .core import (
     live,
     stepped_figure,
     trajectory_explorer,
+    use_book_renderer,
 )
 
 __all__ = [
@@ -27,4 +29,5 @@ __all__ = [
     "live",
     "stepped_figure",
     "trajectory_explorer",
+    "use_book_renderer",
 ]

@@ -4,8 +4,10 @@ Interactivity in the book is client-side only: sliders and frames over sweeps
 that were precomputed (usually with ``vmap``), so figures keep working in the
 static HTML.  :func:`live` wraps a figure in ipywidgets controls for JupyterLab.
 
-Importing :mod:`optlab.viz` registers the ``"optlab"`` plotly renderer and
-makes it the default.  It emits two representations of every figure:
+Importing :mod:`optlab.viz` registers the ``"optlab"`` plotly renderer but leaves
+plotly's default renderer alone (no global state changes on import);
+:func:`use_book_renderer` makes it the default, and every chapter calls it in its
+first code cell.  It emits two representations of every figure:
 
 - ``application/vnd.plotly.v1+json``, drawn by JupyterLab's plotly extension;
 - ``text/html``: a ``<div>`` and a ``Plotly.newPlot`` call *without* plotly.js,
@@ -25,6 +27,7 @@ from plotly.io._base_renderers import MimetypeRenderer
 
 __all__ = [
     "COLORS",
+    "use_book_renderer",
     "convergence_figure",
     "convergence_slider",
     "contour_trajectories",
@@ -78,8 +81,32 @@ def _jsonable(obj):
     return json.loads(json.dumps(obj, cls=PlotlyJSONEncoder))
 
 
+# Registering a new name is harmless; making it the default is left to use_book_renderer().
 pio.renderers["optlab"] = OptlabRenderer()
-pio.renderers.default = "optlab"
+
+
+def use_book_renderer() -> str:
+    """Make the ``"optlab"`` renderer plotly's default, for a chapter or lab notebook.
+
+    The book needs every figure twice: as self-contained HTML that draws with the
+    plotly.js the book serves itself (no CDN, works offline in the static site), and
+    as plotly JSON (``application/vnd.plotly.v1+json``) that JupyterLab draws.
+    Plotly's own default renderers give one or the other, or inline all of plotly.js
+    (several MB) into every figure.  Importing :mod:`optlab.viz` does not change
+    plotly's global state; a notebook opts in by calling this in its first code cell::
+
+        from optlab import viz
+
+        viz.use_book_renderer()
+
+    Returns:
+      The name of the default renderer before the call (a string such as
+      ``"plotly_mimetype+notebook"``; empty if there was none), so that a caller
+      can restore it with ``plotly.io.renderers.default = previous``.
+    """
+    previous = pio.renderers.default or ""
+    pio.renderers.default = "optlab"
+    return previous
 
 
 def _np(x) -> np.ndarray:
