@@ -58,7 +58,7 @@ def _as_numpy(x: Any, name: str | None = None) -> np.ndarray:
 
 
 def _float_dtype() -> Any:
-    return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32
+    return jnp.float64 if jax.config.jax_enable_x64 else jnp.float32  # type: ignore[attr-defined]  # flags are set at run time
 
 
 def as_float_array(
@@ -220,7 +220,7 @@ def require_same_shape(name_a: str, a: Any, name_b: str, b: Any) -> None:
     """Raise unless two pytrees have identical structure and leaf shapes."""
     sa = jax.tree_util.tree_map(jnp.shape, a)
     sb = jax.tree_util.tree_map(jnp.shape, b)
-    if jax.tree_util.tree_structure(a) != jax.tree_util.tree_structure(b) or sa != sb:
+    if jax.tree_util.tree_structure(a) != jax.tree_util.tree_structure(b) or sa != sb:  # type: ignore[operator]  # PyTreeDef defines __ne__; its stub does not say so
         raise ValueError(f"{name_a} and {name_b} must have the same shape, got {sa} and {sb}")
 
 

@@ -86,7 +86,7 @@ def _check_L_mu(L, mu):
 
 # --------------------------------------------------------------------------- triple momentum
 class TripleMomentumState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     xi: Any  # ξ_k
     xi_prev: Any  # ξ_{k−1}
 
@@ -110,7 +110,7 @@ def triple_momentum_params(L: float, mu: float) -> dict:
     """
     _check_L_mu(L, mu)
     if not _checks.is_concrete((L, mu)):  # traced: the same formulas in jnp
-        rho = 1.0 - jnp.sqrt(mu / L)
+        rho: jax.Array | float = 1.0 - jnp.sqrt(mu / L)
         delta = jnp.where(rho > 0, rho**2 / jnp.where(rho > 0, 1 - rho**2, 1.0), 0.0)
         return dict(
             alpha=(1 + rho) / L,
@@ -216,6 +216,7 @@ def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **
         ``L``/``mu``/``eigenvalues``.
     """
     _check_L_mu(L, mu)
+    lam: np.ndarray | jax.Array
     if eigenvalues is None:
         lam = np.linspace(float(mu), float(L), 2001)
     else:
@@ -265,7 +266,7 @@ def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **
 
 # --------------------------------------------------------------------------- adaptive restart
 class RestartState(NamedTuple):
-    count: jax.Array  # total steps
+    count: jax.Array  # type: ignore[assignment]  # total steps; optax's field name shadows tuple.count
     since_restart: jax.Array  # j, momentum β_j = j/(j+3)
     x: Any  # x_k (the gradient-step sequence); params are y_k
     last_value: jax.Array
@@ -336,7 +337,7 @@ def nesterov_restart(
 
 # --------------------------------------------------------------------------- Polyak + momentum
 class PolyakMomentumState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     prev_params: Any  # x_{k−1}
     last_step_size: jax.Array
 
@@ -395,7 +396,7 @@ def polyak_heavy_ball(
 
 # --------------------------------------------------------------------------- schedule-free SGD
 class ScheduleFreeState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     z: Any  # SGD sequence
     x: Any  # averaged sequence; stored only when b1 = 0 (else recovered from y and z)
     weight_sum: jax.Array

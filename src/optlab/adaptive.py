@@ -97,7 +97,7 @@ def _step(eta, d, g):
 
 # --------------------------------------------------------------------------- AdaGrad
 class AdaGradState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     sum_of_squares: Any
 
 
@@ -147,7 +147,7 @@ def adagrad(
 
 
 class AdaGradNormState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     b_squared: jax.Array
 
 
@@ -188,7 +188,7 @@ def adagrad_norm(learning_rate: ScalarOrSchedule, b0: float = 1e-2) -> optax.Gra
 
 # --------------------------------------------------------------------------- RMSProp
 class RMSPropState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     nu: Any
 
 
@@ -229,7 +229,7 @@ def rmsprop(
 
 # --------------------------------------------------------------------------- Adam family
 class AdamState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     mu: Any
     nu: Any
     nu_max: Any  # AMSGrad only (zeros otherwise)
@@ -367,7 +367,7 @@ def amsgrad(
 
 # --------------------------------------------------------------------------- DoG
 class DoGState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     init_params: Any
     max_dist: jax.Array  # r̄_k
     sum_sq_grads: jax.Array  # Σ‖g_i‖²
@@ -431,7 +431,7 @@ def dog(
 
 # --------------------------------------------------------------------------- Lion
 class LionState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     mu: Any
 
 

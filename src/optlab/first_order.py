@@ -129,16 +129,16 @@ def _tagged(tx: optax.GradientTransformationExtraArgs, name: str, *hyper: Any):
 
 
 class GDState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
 
 
 class MomentumState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     velocity: Any
 
 
 class PolyakState(NamedTuple):
-    count: jax.Array
+    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     last_step_size: jax.Array
 
 

@@ -45,6 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.flatten_util import ravel_pytree
+from jax.typing import ArrayLike
 
 from ._checks import (
     as_float_array,
@@ -67,7 +68,7 @@ def _mm(a, b):
     return jnp.matmul(a, b, precision=_HI)
 
 
-def _scalar(name, x):
+def _scalar(name: str, x: Any) -> jax.Array:
     return as_float_array(name, x, ndim=0)
 
 
@@ -476,7 +477,7 @@ class BiasFreeOptimum(NamedTuple):
     loss: Array  # optimal objective value
 
 
-def ufm_bias_free_optimum(counts: Any, lam_W: float, lam_H: float) -> BiasFreeOptimum:
+def ufm_bias_free_optimum(counts: Any, lam_W: ArrayLike, lam_H: ArrayLike) -> BiasFreeOptimum:
     r"""Global minimum of the bias-free MSE UFM with class sizes ``counts``.
 
     With ``c = √(λ_W λ_H)`` and ``N = Σ n_k`` the minimisers have ``W M`` diagonal
@@ -542,7 +543,7 @@ class SensingOutput(NamedTuple):
     errors: Array  # (num_steps + 1,) ‖X_t X_tᵀ − M*‖_F for t = 0 … num_steps
 
 
-def sensing_gd(X0: Any, M_star: Any, learning_rate: float, num_steps: int) -> SensingOutput:
+def sensing_gd(X0: Any, M_star: Any, learning_rate: ArrayLike, num_steps: int) -> SensingOutput:
     """Gradient descent ``X ← X − η (XXᵀ − M*) X`` on :func:`sensing_loss`
     (compiled once per shape and ``num_steps``).
 
@@ -953,7 +954,7 @@ def attention_gd(
     y: Any,
     v: Any,
     p0: Any,
-    learning_rate: float,
+    learning_rate: ArrayLike,
     num_steps: int,
     *,
     normalized: bool = False,

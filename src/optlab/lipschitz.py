@@ -27,7 +27,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -705,7 +705,7 @@ def lower_bound_gradient_ascent(
     norm: str = "l2",
     *,
     num_steps: int = 100,
-    step_size: float = 0.05,
+    step_size: ArrayLike = 0.05,
     box: tuple[ArrayLike, ArrayLike] | None = None,
 ) -> Bound:
     """LOWER bound by (projected) gradient ascent on x ↦ ‖J(x)‖ from several starts.
@@ -899,7 +899,7 @@ def lipsdp(params: Params, *, solver: str | None = None) -> Bound:
     M = (M + M.T) / 2
     prob = cp.Problem(cp.Minimize(rho), [M << 0])
     used = _solve_sdp(prob, solver)
-    c = float(np.sqrt(max(rho.value, 0.0)))
+    c = float(np.sqrt(max(cast(float, rho.value), 0.0)))  # a solved scalar cvxpy Variable holds a float
     return Bound(c, "UPPER", "l2", "global", f"LipSDP-neuron ({used}, N={N})", time.perf_counter() - t0)
 
 
@@ -946,7 +946,7 @@ def lipsdp_residual(W: ArrayLike, C: ArrayLike, D: ArrayLike, *, solver: str | N
     prob = cp.Problem(cp.Minimize(rho), [M << 0])
     used = _solve_sdp(prob, solver)
     return Bound(
-        float(np.sqrt(max(rho.value, 0.0))),
+        float(np.sqrt(max(cast(float, rho.value), 0.0))),  # a solved scalar cvxpy Variable holds a float
         "UPPER",
         "l2",
         "global",
@@ -1018,7 +1018,7 @@ def _interval_bound(params, lo, hi, activation):
     return IntervalResult(bound, J_lo, J_hi, unstable)
 
 
-def _check_box_args(params, x0, eps, activation):
+def _check_box_args(params: Any, x0: Any, eps: Any, activation: str) -> tuple[Params, jax.Array, jax.Array]:
     params = _check_params(params)
     _check_activation(activation)
     n_in = params[0][0].shape[1]

@@ -324,7 +324,7 @@ def comonotonicity(M) -> jax.Array:
     if M.shape[0] != M.shape[1] or M.shape[0] < 1:
         raise ValueError(f"M must be a non-empty square matrix, got shape {tuple(M.shape)}")
     if not is_concrete(M):  # traced: scale on the device, guarded against a zero scale
-        s = jnp.max(jnp.abs(M))
+        s: jax.Array | float = jnp.max(jnp.abs(M))
         s = jnp.where(s > 0, s, jnp.ones_like(s))
         return _comonotonicity_unit(M / s) / s
     host = np.asarray(M, dtype=np.float64)

@@ -116,6 +116,9 @@ class _GeometryBase:
         out = jax.lax.map(one, jnp.arange(n_blocks))
         return jax.tree_util.tree_map(lambda o: o.reshape((-1,) + o.shape[2:])[:n_rows], out)
 
+    def _lse(self, v: jax.Array, eps, axis: int) -> jax.Array:  # pragma: no cover - overridden
+        raise NotImplementedError
+
     # -- log-domain kernel applications ---------------------------------------
     def lse_rows(self, g: jax.Array, eps) -> jax.Array:
         """``LSE_j((g_j − C_ij)/ε)`` for every row ``i`` (shape ``(n,)``)."""
@@ -157,7 +160,8 @@ class Geometry(_GeometryBase):
 
     @property
     def shape(self) -> tuple[int, int]:
-        return tuple(jnp.shape(self._cost))
+        n, m = jnp.shape(self._cost)
+        return n, m
 
     def _lse(self, v, eps, axis, shift=None):
         C = self.cost_matrix

@@ -196,9 +196,10 @@ def _batch_size(grads: Any, name: str = "grads") -> int:
     leaves = jax.tree_util.tree_leaves(grads)
     if not leaves:
         raise ValueError(f"{name} must be a non-empty pytree of arrays, got {grads!r}")
-    sizes = {jnp.shape(leaf)[0] if jnp.ndim(leaf) >= 1 else None for leaf in leaves}
-    if None in sizes:
+    shapes = [jnp.shape(leaf) for leaf in leaves]
+    if any(len(s) == 0 for s in shapes):
         raise ValueError(f"every leaf of {name} needs a leading batch axis, got a scalar leaf")
+    sizes = {s[0] for s in shapes}
     if len(sizes) != 1:
         raise ValueError(f"every leaf of {name} must have the same batch size (axis 0), got {sorted(sizes)}")
     size = sizes.pop()
@@ -374,7 +375,7 @@ def dp_sgd(
 # ---------------------------------------------------------------------------
 
 
-def rdp_gaussian(noise_multiplier: float, orders: Sequence[int] = DEFAULT_ORDERS) -> np.ndarray:
+def rdp_gaussian(noise_multiplier: float, orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS) -> np.ndarray:
     """RDP ``α/(2σ²)`` of one Gaussian mechanism (no subsampling) at each order.
 
     Args:
@@ -393,7 +394,7 @@ def rdp_gaussian(noise_multiplier: float, orders: Sequence[int] = DEFAULT_ORDERS
 
 
 def rdp_subsampled_gaussian(
-    sampling_rate: float, noise_multiplier: float, orders: Sequence[int] = DEFAULT_ORDERS
+    sampling_rate: float, noise_multiplier: float, orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS
 ) -> np.ndarray:
     """RDP of one step of the Poisson-subsampled Gaussian mechanism at integer orders:
     ``log(A_α)/(α−1)`` with the binomial expansion of Mironov, Talwar & Zhang (2019)
@@ -433,7 +434,7 @@ def rdp_subsampled_gaussian(
 
 
 def rdp_to_epsilon(
-    orders: Sequence[int], rdp: ArrayLike, delta: float, *, conversion: str = "improved"
+    orders: Sequence[int] | np.ndarray, rdp: ArrayLike, delta: float, *, conversion: str = "improved"
 ) -> tuple[float, int]:
     """Best ``(ε, α)`` for target ``δ`` from RDP values at the given orders.
 
@@ -489,7 +490,7 @@ def dp_sgd_privacy(
     sampling_rate: float,
     steps: int,
     delta: float,
-    orders: Sequence[int] = DEFAULT_ORDERS,
+    orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS,
     *,
     conversion: str = "improved",
 ) -> PrivacySpent:
@@ -528,7 +529,7 @@ def calibrate_noise(
     delta: float,
     sampling_rate: float,
     steps: int,
-    orders: Sequence[int] = DEFAULT_ORDERS,
+    orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS,
     *,
     rtol: float = 1e-6,
 ) -> float:
@@ -775,7 +776,8 @@ def diff2(
             ("smoothness", smoothness),
         )
     ]
-    return _diff2(loss, params0, batch, key, num_steps, *scalars, restart_every, num_clients)
+    lr, C, sg, sd, beta = scalars
+    return _diff2(loss, params0, batch, key, num_steps, lr, C, sg, sd, beta, restart_every, num_clients)
 
 
 def _diff2(loss, params0, batch, key, num_steps, lr, C, sg, sd, beta, R, P):
@@ -840,7 +842,7 @@ def diff2_privacy(
     num_steps: int,
     restart_every: int,
     delta: float,
-    orders: Sequence[int] = DEFAULT_ORDERS,
+    orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS,
 ) -> PrivacySpent:
     """``(ε, δ)`` of :func:`diff2`: every round is a full-batch Gaussian mechanism
     (sensitivity ``C`` resp. ``C_t`` of the released sum), so the RDP is

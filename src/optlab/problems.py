@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
+from jax.typing import ArrayLike
 
 from . import _checks
 
@@ -65,8 +66,8 @@ class Problem:
     name: str
     value: Callable[[Array], Array]
     dim: int
-    L: float | None = None
-    mu: float | None = None
+    L: float | jax.Array | None = None
+    mu: float | jax.Array | None = None
     x_star: Array | None = None
     f_star: float | None = None
     x0: Array | None = None
@@ -101,7 +102,7 @@ class Problem:
         return jax.grad(self.sample_value)(x, idx)
 
     @property
-    def condition_number(self) -> float | None:
+    def condition_number(self) -> float | jax.Array | None:
         if self.L is None or not self.mu:
             return None
         return self.L / self.mu
@@ -216,7 +217,7 @@ def _lsq_solve(A, b, reg):
     return eigs, x_star, _lsq_value(A, b, reg, x_star)
 
 
-def least_squares(A: Array, b: Array, *, reg: float = 0.0) -> Problem:
+def least_squares(A: Array, b: Array, *, reg: ArrayLike = 0.0) -> Problem:
     """``f(x) = (1/2n) ‖Ax − b‖² + (reg/2) ‖x‖²`` with its exact solution.
 
     ``L = λ_max(AᵀA)/n + reg`` and ``μ = λ_min(AᵀA)/n + reg``; ``x*`` solves the
@@ -298,7 +299,7 @@ def _logreg_newton(X, y, reg):
     return x_star, value(x_star)
 
 
-def logistic_regression(X: Array, y: Array, *, reg: float = 0.0) -> Problem:
+def logistic_regression(X: Array, y: Array, *, reg: ArrayLike = 0.0) -> Problem:
     """``f(x) = (1/n) Σ log(1 + exp(−yᵢ ⟨aᵢ, x⟩)) + (reg/2)‖x‖²``, labels ``yᵢ ∈ {−1, +1}``.
 
     ``L = λ_max(XᵀX)/(4n) + reg``, ``μ = reg``.  The minimiser has no closed

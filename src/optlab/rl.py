@@ -33,11 +33,12 @@ A (stochastic) policy is an ``S × A`` matrix ``π`` with rows on the simplex.
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from ._checks import (
     as_float_array,
@@ -837,7 +838,10 @@ class LQR(_LQRFields):
         if horizon is not None:
             require_int("horizon", horizon, minimum=1)
             horizon = int(horizon)
-        return super().__new__(cls, *vals.values(), horizon)
+        v = vals
+        return super().__new__(
+            cls, v["a"], v["b"], v["q"], v["R"], v["sigma"], v["noise"], v["x0_std"], v["gamma"], horizon
+        )
 
     def _replace(self, **kwargs) -> LQR:
         """A copy with some fields replaced, validated again."""
@@ -995,7 +999,7 @@ def _rollout_one(key, k, sys: LQR):
     kx, kt = jax.random.split(key)
     dt = jnp.result_type(k, float)
     x0 = sys.x0_std * jax.random.normal(kx, (), dt)
-    keys = jax.random.split(kt, sys.horizon)
+    keys = jax.random.split(kt, cast(int, sys.horizon))  # callers check _need_horizon(sys)
 
     def step(x, key_t):
         ku, kw = jax.random.split(key_t)
@@ -1300,7 +1304,7 @@ def policy_gradient_run(
     method: str,
     k0,
     num_iters: int,
-    step_size: float,
+    step_size: ArrayLike,
     *,
     eta_power: float | None = None,
     step_power: float | None = None,
@@ -1349,6 +1353,8 @@ def policy_gradient_run(
     dt = k0.dtype
     step_size = _as_scalar("step_size", step_size)
     require_positive("step_size", step_size)
+    ep: ArrayLike
+    sp: ArrayLike
     ep, sp = _PG_DEFAULTS[method]
     ep = ep if eta_power is None else eta_power
     sp = sp if step_power is None else step_power
@@ -1365,7 +1371,13 @@ class PolyakRun(NamedTuple):
 
 
 def polyak_policy_gradient(
-    k0, sys: LQR, num_iters: int, *, j_star: float, max_step: float = np.inf, step_size: float | None = None
+    k0,
+    sys: LQR,
+    num_iters: int,
+    *,
+    j_star: ArrayLike,
+    max_step: ArrayLike = np.inf,
+    step_size: ArrayLike | None = None,
 ) -> PolyakRun:
     """Exact policy-gradient ascent ``k ← k + η_t ∇J(k)`` with the Polyak step
     ``η_t = min((J* − J(k_t))/|∇J(k_t)|², max_step)`` (Polyak 1987; for policy

@@ -1231,8 +1231,9 @@ class DropState(NamedTuple):
 def _check_keep_prob(keep_prob: Any) -> np.ndarray:
     if isinstance(keep_prob, jax.core.Tracer):
         raise TypeError("keep_prob must be concrete numbers, not traced")
-    probs = _checks.as_float_array("keep_prob", keep_prob, ndim=(0, 1))
-    probs = np.atleast_1d(np.asarray(probs, dtype=float))
+    probs = np.atleast_1d(
+        np.asarray(_checks.as_float_array("keep_prob", keep_prob, ndim=(0, 1)), dtype=float)
+    )
     if probs.size == 0:
         raise ValueError("keep_prob must hold at least one probability, got an empty array")
     _checks.require_in_range("keep_prob", probs, 0.0, 1.0, low_inclusive=False)

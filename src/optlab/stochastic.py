@@ -45,7 +45,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import jax
 import jax.numpy as jnp
@@ -440,8 +440,9 @@ def run_finite_sum(
     _require_finite_sum(problem)
     x0 = _check_x0(problem, x0)
     _checks.require_int("num_steps", num_steps, minimum=1)
-    _check_batch(batch_size, problem.n_samples)
-    _check_sampling(sampling, problem.n_samples, batch_size)
+    n_samples = cast(int, problem.n_samples)  # _require_finite_sum checked it
+    _check_batch(batch_size, n_samples)
+    _check_sampling(sampling, n_samples, batch_size)
     _check_record(record_every, num_steps)
     _require_key(key, "run_finite_sum")
     static, dynamic = _fs_split(problem.value, problem.sample_value, optimizer)
@@ -502,7 +503,7 @@ def svrg_estimator(problem: Problem, x: Array, snapshot: Array, snapshot_grad: A
         x = _check_x0_named(problem, "x", x)
         snapshot = _check_x0_named(problem, "snapshot", snapshot)
         snapshot_grad = _check_x0_named(problem, "snapshot_grad", snapshot_grad)
-        idx = _check_idx(idx, problem.n_samples)
+        idx = _check_idx(idx, cast(int, problem.n_samples))  # _require_finite_sum checked it
     return problem.sample_grad(x, idx) - problem.sample_grad(snapshot, idx) + snapshot_grad
 
 
@@ -737,7 +738,7 @@ def ai_sarah_step(problem: Problem, w: Array, v: Array, idx: Array) -> tuple[jax
         _require_finite_sum(problem)
         w = _check_x0_named(problem, "w", w)
         v = _check_x0_named(problem, "v", v)
-        idx = _check_idx(idx, problem.n_samples)
+        idx = _check_idx(idx, cast(int, problem.n_samples))  # _require_finite_sum checked it
     g = lambda a: problem.sample_grad(w - a * v, idx)  # noqa: E731
     one = jnp.ones((), v.dtype)
     zero = jnp.zeros((), v.dtype)
@@ -1046,10 +1047,10 @@ def sgd_noise_floor(problem: Problem, learning_rate: float, batch_size: int = 1)
     if callable(learning_rate) or isinstance(learning_rate, jax.core.Tracer):
         raise TypeError("learning_rate must be a concrete number (the noise floor is computed in NumPy)")
     _check_step("learning_rate", learning_rate)
-    _check_batch(batch_size, problem.n_samples)
+    _check_batch(batch_size, cast(int, problem.n_samples))  # _require_finite_sum checked it
     if problem.x_star is None:
         raise ValueError(f"problem {problem.name!r} has no known x_star")
-    n, d = problem.n_samples, problem.dim
+    n, d = cast(int, problem.n_samples), problem.dim
     static, dynamic = _fs_split(problem.sample_value)
     x_star = _checks.as_float_array("x_star", problem.x_star)
     H_i, H_shift, zeta = (

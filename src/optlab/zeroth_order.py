@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike
 
 from ._checks import (
     as_float_array,
@@ -676,7 +677,7 @@ def reinforce_grad(
     num_samples: int = 1,
     *,
     distribution: str = "bernoulli",
-    baseline: str | float = "none",
+    baseline: str | ArrayLike = "none",
 ) -> jax.Array:
     r"""Score-function (REINFORCE) estimate of ``∇_θ E f(z)`` (Williams 1992):
     ``ĝ = (1/S) Σ_s (f(z_s) − b_s) ∇_θ log p_θ(z_s)`` with ``∇_θ log p_θ(z) = z − p``

@@ -486,9 +486,9 @@ def trajectory_explorer(
     # problem slider only their visibility, so the two never undo each other.
     param_steps = []
     for p in range(n_par):
-        xs = [_coords(traj[o, p, :, 0]) for o in range(n_opt)]
-        ys = [_coords(traj[o, p, :, 1]) for o in range(n_opt)]
-        param_steps.append(("restyle", [{"x": xs, "y": ys}, path_idx]))
+        path_xs = [_coords(traj[o, p, :, 0]) for o in range(n_opt)]
+        path_ys = [_coords(traj[o, p, :, 1]) for o in range(n_opt)]
+        param_steps.append(("restyle", [{"x": path_xs, "y": path_ys}, path_idx]))
     sliders = [_slider([_fmt(v) for v in param_values], f"{param_label} = ", param_steps, y=0.0, pad_t=40)]
     if n_opt > 1:
         opt_steps = []

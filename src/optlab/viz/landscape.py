@@ -60,7 +60,9 @@ def collapse_3d(
         P = P / max(np.linalg.norm(P, axis=0).mean(), 1e-300)
         Q = B.T @ Wt[j].T
         Q = Q / max(np.linalg.norm(Q, axis=0).mean(), 1e-300)
-        ex, ey, ez = [], [], []
+        ex: list[float | None] = []
+        ey: list[float | None] = []
+        ez: list[float | None] = []
         for a in range(K):
             for b in range(a + 1, K):
                 for lst, c in ((ex, 0), (ey, 1), (ez, 2)):
@@ -76,7 +78,9 @@ def collapse_3d(
                 hoverinfo="skip",
             )
         ]
-        wx, wy, wz = [], [], []
+        wx: list[float | None] = []
+        wy: list[float | None] = []
+        wz: list[float | None] = []
         for k in range(K):
             for lst, c in ((wx, 0), (wy, 1), (wz, 2)):
                 lst.extend([0.0, Q[c, k], None])
