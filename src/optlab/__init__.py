@@ -26,9 +26,27 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree th
     __version__ = "0+unknown"
 
 _SUBMODULES = (
-    "accel", "adaptive", "bilevel", "constrained", "distributed", "first_order", "landscape",
-    "lipschitz", "minimax", "online", "ot", "privacy", "problems", "rl", "runner",
-    "second_order", "smoothing", "stochastic", "viz", "zeroth_order",
+    "accel",
+    "adaptive",
+    "bilevel",
+    "constrained",
+    "distributed",
+    "first_order",
+    "landscape",
+    "linear_solvers",
+    "lipschitz",
+    "minimax",
+    "online",
+    "ot",
+    "privacy",
+    "problems",
+    "rl",
+    "runner",
+    "second_order",
+    "smoothing",
+    "stochastic",
+    "viz",
+    "zeroth_order",
 )
 
 __all__ = [*_SUBMODULES, "__version__"]
