@@ -9,9 +9,39 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import COLORS, _layout, _slider, grid_values, stepped_figure
+from .core import COLORS, grid_values, stepped_figure
 
 __all__ = ["penalty_landscape", "simplex_trajectories", "load_balance_figure", "relu_fits"]
+
+
+def _layout(fig: go.Figure, title, xaxis_title, yaxis_title, height: int = 460, **kwargs) -> go.Figure:
+    """The book's figure layout (a local copy: viz submodules import public names only)."""
+    fig.update_layout(
+        template="plotly_white",
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
+        height=height,
+        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
+        **kwargs,
+    )
+    return fig
+
+
+def _slider(labels: Sequence[str], prefix: str, steps_args: Sequence[tuple[str, list]]) -> dict:
+    """A plotly slider, one step per ``(method, args)`` (a local copy: viz submodules import
+    public names only)."""
+    return dict(
+        active=0,
+        currentvalue=dict(prefix=prefix, font=dict(size=13)),
+        pad=dict(t=50),
+        y=0.0,
+        steps=[
+            dict(label=lab, method=method, args=args)
+            for lab, (method, args) in zip(labels, steps_args, strict=True)
+        ],
+    )
 
 
 def penalty_landscape(
@@ -20,7 +50,7 @@ def penalty_landscape(
     mus: Sequence[float],
     *,
     lams: Any = None,
-    xs: Any = None,
+    iterates: Any = None,
     x_star: Any = None,
     xlim=(-2.0, 2.0),
     ylim=(-2.0, 2.0),
@@ -30,7 +60,9 @@ def penalty_landscape(
 ):
     """Level sets of ``f + λ_kᵀc + (μ_k/2)‖c‖²`` on a 2-D grid, one slider step per ``k``
     (``lams=None``: the quadratic penalty, λ = 0), with the constraint curve ``c = 0``
-    (static), the subproblem minimiser ``xs[k]`` and the solution ``x_star``.
+    (static), the subproblem minimiser ``iterates[k + 1]`` (``iterates`` as in
+    ``MultiplierOutput.iterates``: the start, then one minimiser per ``k``) and the
+    solution ``x_star``.
     Log-spaced levels above the grid minimum make the narrowing valley visible."""
     import jax.numpy as jnp
 
@@ -86,8 +118,8 @@ def penalty_landscape(
                 showlegend=False,
             )
         ]
-        if xs is not None:
-            p = np.asarray(xs, dtype=float)[k]
+        if iterates is not None:
+            p = np.asarray(iterates, dtype=float)[k + 1]
             group.append(
                 go.Scatter(
                     x=[p[0]],
@@ -192,14 +224,14 @@ def simplex_trajectories(
 def load_balance_figure(
     loads: Any,
     duals: Any,
-    step_sizes: Sequence[float],
+    learning_rates: Sequence[float],
     *,
     lp_value: float,
     title: str | None = None,
     height: int = 460,
 ):
     """Left: max/mean expert load against the step; right: the dual gap
-    ``D(b_t) − LP*`` (log scale). One slider step per bias step size ``u``.
+    ``D(b_t) − LP*`` (log scale). One slider step per bias step size ``u`` (``learning_rates``).
     ``loads``: ``(U, T, E)``, ``duals``: ``(U, T)``."""
     L = np.asarray(loads, dtype=float)
     Dv = np.asarray(duals, dtype=float)
@@ -238,7 +270,7 @@ def load_balance_figure(
         ("restyle", [{"visible": [k // 2 == j for k in range(2 * L.shape[0])]}]) for j in range(L.shape[0])
     ]
     _layout(fig, title, None, None, height=height)
-    fig.update_layout(sliders=[_slider([f"{u:.0e}" for u in step_sizes], "bias step u = ", steps)])
+    fig.update_layout(sliders=[_slider([f"{u:.0e}" for u in learning_rates], "bias step u = ", steps)])
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     fig.update_xaxes(title_text="routing step t", row=1, col=1)
     fig.update_xaxes(title_text="routing step t", row=1, col=2)
