@@ -42,12 +42,12 @@ def _start_vector(W):
 
 def power_hist(W, k):
     """Estimates after each of ``k`` power iterations (``optlab.lipschitz.power_iteration``)."""
-    return lp.power_iteration(W, k, v0=_start_vector(W)).history[1:]
+    return lp.power_iteration(W, num_steps=k, v0=_start_vector(W)).iterates[1:]
 
 
 def gram_hist(W, k):
     """Bounds after each of ``k`` Gram iterations (``optlab.lipschitz.gram_iteration``)."""
-    return lp.gram_iteration(W, k).history[1:]
+    return lp.gram_iteration(W, num_steps=k).iterates[1:]
 
 
 @jax.jit
@@ -73,8 +73,8 @@ def dense(sizes, repeats, max_power, dtype):
         kg = iters_to_tol(gram_hist(W, 40), exact)
         kp = iters_to_tol(power_hist(W, max_power), exact)
         # jit the library calls so argument checks (which read W back to the host) are traced away
-        gram_fn = jax.jit(lambda W: lp.gram_iteration(W, kg).sigma)
-        pow_fn = jax.jit(lambda W: lp.power_iteration(W, kp or max_power, v0=_start_vector(W)).sigma)
+        gram_fn = jax.jit(lambda W: lp.gram_iteration(W, num_steps=kg).sigma)
+        pow_fn = jax.jit(lambda W: lp.power_iteration(W, num_steps=kp or max_power, v0=_start_vector(W)).sigma)
         t_g = _time(gram_fn, W, repeats=repeats) if kg else float("nan")
         t_p = _time(pow_fn, W, repeats=repeats)  # capped: a lower bound
         kp_s = str(kp) if kp else f">{max_power}"
@@ -90,14 +90,14 @@ def conv(channels, size, repeats, max_power, dtype):
     exact_fn = jax.jit(lambda K: lp.conv_spectral_norm_exact(K, size))
     exact = float(exact_fn(K))
     t_exact = _time(exact_fn, K, repeats=repeats)
-    g_hist = np.asarray(lp.conv_gram_iteration(K, size, 30).history)[1:]
+    g_hist = np.asarray(lp.conv_gram_iteration(K, size, num_steps=30).iterates)[1:]
     kg = iters_to_tol(g_hist, exact)
-    p_hist = np.asarray(lp.conv_power_iteration(K, size, max_power, key=jax.random.key(0)).history)[1:]
+    p_hist = np.asarray(lp.conv_power_iteration(K, size, num_steps=max_power, key=jax.random.key(0)).iterates)[1:]
     kp = iters_to_tol(p_hist, exact)
-    gram_fn = jax.jit(lambda K: lp.conv_gram_iteration(K, size, kg).sigma)
+    gram_fn = jax.jit(lambda K: lp.conv_gram_iteration(K, size, num_steps=kg).sigma)
     t_g = _time(gram_fn, K, repeats=repeats)
     # if the cap is hit, time the capped run: the true time to 1e-6 is larger
-    pow_fn = jax.jit(lambda K: lp.conv_power_iteration(K, size, kp or max_power, key=jax.random.key(0)).sigma)
+    pow_fn = jax.jit(lambda K: lp.conv_power_iteration(K, size, num_steps=kp or max_power, key=jax.random.key(0)).sigma)
     t_p = _time(pow_fn, K, repeats=repeats)
     kp_s = str(kp) if kp else f">{max_power}"
     if not kp:

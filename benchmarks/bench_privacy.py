@@ -70,7 +70,7 @@ def bench_accountant():
     settings = [(0.01, 1.1, 1000, 1e-5), (0.003, 2.0, 10000, 1e-5), (0.1, 0.7, 50, 1e-6)]
     for q, s, T, d in settings:
         def ours():
-            return pv.dp_sgd_privacy(s, q, T, d).epsilon
+            return pv.dp_sgd_privacy(s, q, num_steps=T, delta=d).epsilon
 
         def ref():
             acc = RdpAccountant(orders=list(pv.DEFAULT_ORDERS))

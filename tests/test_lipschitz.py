@@ -58,27 +58,27 @@ def test_exact_and_converged_iterations_match_numpy_svd_float32(shape):
         assert lp.spectral_norm_exact(W).dtype == jnp.float32
         np.testing.assert_allclose(lp.spectral_norm_exact(W), ref, rtol=1e-6)
         np.testing.assert_allclose(lp.frobenius_bound(W), np.linalg.norm(W.astype(float)), rtol=1e-6)
-        np.testing.assert_allclose(lp.gram_iteration(W, 14).sigma, ref, rtol=1e-6)
-        np.testing.assert_allclose(lp.power_iteration(W, 500, key=jax.random.key(seed)).sigma, ref, rtol=1e-6)
+        np.testing.assert_allclose(lp.gram_iteration(W, num_steps=14).sigma, ref, rtol=1e-6)
+        np.testing.assert_allclose(lp.power_iteration(W, num_steps=500, key=jax.random.key(seed)).sigma, ref, rtol=1e-6)
 
 
 @pytest.mark.parametrize("shape", [(7, 7), (5, 9), (12, 4)])
 def test_exact_and_converged_iterations_match_numpy_svd_float64(shape, x64):
     W = jnp.array(_rng(1).normal(size=shape))
     ref = _sigma1(W)
-    assert lp.gram_iteration(W, 14).sigma.dtype == jnp.float64
+    assert lp.gram_iteration(W, num_steps=14).sigma.dtype == jnp.float64
     np.testing.assert_allclose(lp.spectral_norm_exact(W), ref, rtol=1e-12)
     np.testing.assert_allclose(lp.frobenius_bound(W), np.linalg.norm(np.asarray(W)), rtol=1e-12)
-    np.testing.assert_allclose(lp.gram_iteration(W, 14).sigma, ref, rtol=1e-9)
-    np.testing.assert_allclose(lp.power_iteration(W, 500, key=jax.random.key(0)).sigma, ref, rtol=1e-6)
+    np.testing.assert_allclose(lp.gram_iteration(W, num_steps=14).sigma, ref, rtol=1e-9)
+    np.testing.assert_allclose(lp.power_iteration(W, num_steps=500, key=jax.random.key(0)).sigma, ref, rtol=1e-6)
 
 
 def test_gram_beats_power_at_a_small_gap():
     # float32: Gram error ≤ 1.7e-7 over 5 seeds, power still ≥ 5.8e-3 away after 10 steps
     W = _matrix_with_gap(128, 0.99).astype(F32)
     s1 = _sigma1(W)
-    g = lp.gram_iteration(W, 10)
-    p = lp.power_iteration(W, 10, key=jax.random.key(0))
+    g = lp.gram_iteration(W, num_steps=10)
+    p = lp.power_iteration(W, num_steps=10, key=jax.random.key(0))
     assert abs(g.sigma / s1 - 1) < 1e-6
     assert abs(p.sigma / s1 - 1) > 1e-3
     assert g.kind == "UPPER" and p.kind == "LOWER"
@@ -86,8 +86,8 @@ def test_gram_beats_power_at_a_small_gap():
 
 def test_gram_beats_power_at_a_small_gap_float64(x64):
     W = jnp.array(_matrix_with_gap(128, 0.99))
-    assert abs(lp.gram_iteration(W, 10).sigma / 3.0 - 1) < 1e-12
-    assert abs(lp.power_iteration(W, 10, key=jax.random.key(0)).sigma / 3.0 - 1) > 1e-3
+    assert abs(lp.gram_iteration(W, num_steps=10).sigma / 3.0 - 1) < 1e-12
+    assert abs(lp.power_iteration(W, num_steps=10, key=jax.random.key(0)).sigma / 3.0 - 1) > 1e-3
 
 
 @pytest.mark.parametrize("scale", [1e30, 1e-30])
@@ -95,15 +95,15 @@ def test_gram_iteration_neither_overflows_nor_loses_precision(scale):
     # float32: ‖G_t‖ would be 1e(±30·2^t) unscaled, and ‖W‖_F² alone overflows at 1e30;
     # measured relative error ≤ 1.3e-7 over 10 seeds (the log-scale is kept relative to ‖W‖_F)
     W = (_rng(3).normal(size=(30, 30)) * scale).astype(F32)
-    g = lp.gram_iteration(W, 12)
-    assert np.all(np.isfinite(np.asarray(g.history)))
+    g = lp.gram_iteration(W, num_steps=12)
+    assert np.all(np.isfinite(np.asarray(g.iterates)))
     np.testing.assert_allclose(g.sigma, _sigma1(W), rtol=1e-6)
 
 
 def test_gram_iteration_does_not_overflow_float64(x64):
     W = jnp.array(_rng(0).normal(size=(30, 30))) * 1e300
-    g = lp.gram_iteration(W, 12)
-    assert np.all(np.isfinite(g.history))
+    g = lp.gram_iteration(W, num_steps=12)
+    assert np.all(np.isfinite(g.iterates))
     np.testing.assert_allclose(g.sigma / 1e300, _sigma1(W / 1e300), rtol=1e-9)
 
 
@@ -119,8 +119,8 @@ def test_power_increases_gram_decreases_and_sandwich_exact(seed, shape, gap):
     s[2:] = np.minimum(s[2:], s[1])
     W = (U * s @ Vt).astype(F32)
     exact = _sigma1(W)
-    p = np.asarray(lp.power_iteration(W, 30, key=jax.random.key(seed)).history, float)
-    g = np.asarray(lp.gram_iteration(W, 8).history, float)
+    p = np.asarray(lp.power_iteration(W, num_steps=30, key=jax.random.key(seed)).iterates, float)
+    g = np.asarray(lp.gram_iteration(W, num_steps=8).iterates, float)
     tol = 1e-6 * exact
     assert np.all(np.diff(p) >= -tol)
     assert np.all(np.diff(g) <= tol)
@@ -131,8 +131,8 @@ def test_power_and_gram_monotone_to_rounding_float64(x64):
     for seed in range(5):
         W = jnp.array(_rng(seed).normal(size=(9, 4)))
         exact = _sigma1(W)
-        p = np.asarray(lp.power_iteration(W, 30, key=jax.random.key(seed)).history)
-        g = np.asarray(lp.gram_iteration(W, 8).history)
+        p = np.asarray(lp.power_iteration(W, num_steps=30, key=jax.random.key(seed)).iterates)
+        g = np.asarray(lp.gram_iteration(W, num_steps=8).iterates)
         tol = 1e-12 * exact
         assert np.all(np.diff(p) >= -tol) and np.all(np.diff(g) <= tol)
         assert np.all(p <= exact + tol) and np.all(g >= exact - tol)
@@ -143,7 +143,7 @@ def test_gradients_match_top_singular_vectors():
     W = _rng(4).normal(size=(6, 5)).astype(F32)
     U, s, Vt = np.linalg.svd(W.astype(float))
     ref = np.outer(U[:, 0], Vt[0])
-    for fn in (lp.spectral_norm_exact, lambda A: lp.gram_iteration(A, 12).sigma):
+    for fn in (lp.spectral_norm_exact, lambda A: lp.gram_iteration(A, num_steps=12).sigma):
         np.testing.assert_allclose(jax.grad(fn)(jnp.array(W)), ref, atol=5e-6)
 
 
@@ -151,28 +151,28 @@ def test_gradients_match_top_singular_vectors_float64(x64):
     W = jnp.array(_rng(4).normal(size=(6, 5)))
     U, s, Vt = np.linalg.svd(np.asarray(W))
     ref = np.outer(U[:, 0], Vt[0])
-    for fn in (lp.spectral_norm_exact, lambda A: lp.gram_iteration(A, 12).sigma):
+    for fn in (lp.spectral_norm_exact, lambda A: lp.gram_iteration(A, num_steps=12).sigma):
         np.testing.assert_allclose(jax.grad(fn)(W), ref, atol=1e-8)
 
 
 def test_zero_matrix_gives_zero_not_nan():
     Z = jnp.zeros((3, 4))
-    assert float(lp.gram_iteration(Z, 5).sigma) == 0.0
-    assert np.all(np.asarray(lp.gram_iteration(Z, 5).history) == 0.0)
-    assert float(lp.power_iteration(Z, 5, key=jax.random.key(0)).sigma) == 0.0
+    assert float(lp.gram_iteration(Z, num_steps=5).sigma) == 0.0
+    assert np.all(np.asarray(lp.gram_iteration(Z, num_steps=5).iterates) == 0.0)
+    assert float(lp.power_iteration(Z, num_steps=5, key=jax.random.key(0)).sigma) == 0.0
     assert np.all(np.asarray(lp.gram_normalize(Z)) == 0.0)
     Wn, u = lp.spectral_normalize(Z, jnp.ones(4))
     assert np.all(np.asarray(Wn) == 0.0) and np.all(np.isfinite(np.asarray(u)))
-    assert float(lp.conv_gram_iteration(jnp.zeros((1, 1, 2, 2)), 3, 4).sigma) == 0.0
+    assert float(lp.conv_gram_iteration(jnp.zeros((1, 1, 2, 2)), 3, num_steps=4).sigma) == 0.0
 
 
 def test_validated_functions_work_under_jit_vmap_and_grad():
     W = jnp.array(_rng(5).normal(size=(4, 3)), jnp.float32)
     ref = _sigma1(W)
-    np.testing.assert_allclose(jax.jit(lambda A: lp.gram_iteration(A, 10).sigma)(W), ref, rtol=1e-6)
+    np.testing.assert_allclose(jax.jit(lambda A: lp.gram_iteration(A, num_steps=10).sigma)(W), ref, rtol=1e-6)
     np.testing.assert_allclose(jax.jit(lambda A: lp.spectral_norm_exact(A))(W), ref, rtol=1e-6)
     batch = jnp.stack([W, 2 * W])
-    np.testing.assert_allclose(jax.vmap(lambda A: lp.gram_normalize(A, 8))(batch)[1], W / ref, rtol=1e-5)
+    np.testing.assert_allclose(jax.vmap(lambda A: lp.gram_normalize(A, num_steps=8))(batch)[1], W / ref, rtol=1e-5)
     params = _mlp(jax.random.key(0), [3, 5, 2])
     # upper_bound_product is tracer-safe: its value is traced inside jit/grad
     ub = jax.jit(lambda p: lp.upper_bound_product(p).value)(params)
@@ -200,13 +200,13 @@ def _timed(f):
 def test_iterations_compile_once_per_shape():
     rng = _rng(6)
     W1, W2 = (rng.normal(size=(17, 11)).astype(F32) for _ in range(2))
-    lp.gram_iteration(W1, 9)
-    lp.power_iteration(W1, 9, key=jax.random.key(0))
-    lp.conv_gram_iteration(rng.normal(size=(2, 2, 3, 3)).astype(F32), 7, 5)
+    lp.gram_iteration(W1, num_steps=9)
+    lp.power_iteration(W1, num_steps=9, key=jax.random.key(0))
+    lp.conv_gram_iteration(rng.normal(size=(2, 2, 3, 3)).astype(F32), 7, num_steps=5)
     sizes = (lp._gram_jit._cache_size(), lp._power_jit._cache_size(), lp._conv_gram._cache_size())
-    warm = _timed(lambda: lp.gram_iteration(W2, 9).sigma)
-    lp.power_iteration(W2, 9, key=jax.random.key(1))
-    lp.conv_gram_iteration(rng.normal(size=(2, 2, 3, 3)).astype(F32), 7, 5)
+    warm = _timed(lambda: lp.gram_iteration(W2, num_steps=9).sigma)
+    lp.power_iteration(W2, num_steps=9, key=jax.random.key(1))
+    lp.conv_gram_iteration(rng.normal(size=(2, 2, 3, 3)).astype(F32), 7, num_steps=5)
     assert (lp._gram_jit._cache_size(), lp._power_jit._cache_size(), lp._conv_gram._cache_size()) == sizes
     assert warm < 0.5
 
@@ -214,11 +214,11 @@ def test_iterations_compile_once_per_shape():
 def test_gradient_ascent_compiles_once_for_new_points_and_step_sizes():
     params = _mlp(jax.random.key(7), [2, 6, 1])
     starts = jnp.array(_rng(7).normal(size=(3, 2)), jnp.float32)
-    lp.lower_bound_gradient_ascent(params, starts, num_steps=4, step_size=0.05)
+    lp.lower_bound_gradient_ascent(params, starts, num_steps=4, learning_rate=0.05)
     n = lp._ascent._cache_size()
     new_params = _mlp(jax.random.key(8), [2, 6, 1])
-    lp.lower_bound_gradient_ascent(new_params, starts + 1.0, num_steps=4, step_size=0.2)
-    lp.lower_bound_gradient_ascent(new_params, starts, num_steps=4, step_size=0.01)
+    lp.lower_bound_gradient_ascent(new_params, starts + 1.0, num_steps=4, learning_rate=0.2)
+    lp.lower_bound_gradient_ascent(new_params, starts, num_steps=4, learning_rate=0.01)
     assert lp._ascent._cache_size() == n
 
 
@@ -247,12 +247,12 @@ def test_conv_norms_against_dense_svd(shape, n):
     np.testing.assert_allclose(y, M @ x.astype(float).ravel(), atol=1e-6 * np.abs(y).max())
     ref = np.linalg.norm(M, 2)
     np.testing.assert_allclose(lp.conv_spectral_norm_exact(K, n), ref, rtol=1e-6)
-    g = lp.conv_gram_iteration(K, n, 12)
-    h = np.asarray(g.history, float)
+    g = lp.conv_gram_iteration(K, n, num_steps=12)
+    h = np.asarray(g.iterates, float)
     np.testing.assert_allclose(g.sigma, ref, rtol=1e-6)
     assert np.all(np.diff(h) <= 1e-6 * ref) and np.all(h >= ref * (1 - 1e-6))
-    p = lp.conv_power_iteration(K, n, 300, key=jax.random.key(0))
-    ph = np.asarray(p.history, float)
+    p = lp.conv_power_iteration(K, n, num_steps=300, key=jax.random.key(0))
+    ph = np.asarray(p.iterates, float)
     assert np.all(ph <= ref * (1 + 5e-6)) and np.isclose(p.sigma, ref, rtol=1e-3)
     assert np.all(np.diff(ph) >= -5e-6 * ref)
 
@@ -270,9 +270,9 @@ def test_conv_apply_matches_explicit_dense_circulant_matrix_float64(x64):
     assert np.isclose(float(lp.conv_apply(K, jnp.array(x))[0, 0, 0]), float(y00), rtol=1e-12)
     ref = np.linalg.norm(M, 2)
     np.testing.assert_allclose(lp.conv_spectral_norm_exact(K, 5), ref, rtol=1e-10)
-    g = lp.conv_gram_iteration(K, 5, 12)
+    g = lp.conv_gram_iteration(K, 5, num_steps=12)
     np.testing.assert_allclose(g.sigma, ref, rtol=1e-8)
-    assert np.all(np.diff(np.asarray(g.history)) <= 1e-12) and np.all(g.history >= ref * (1 - 1e-12))
+    assert np.all(np.diff(np.asarray(g.iterates)) <= 1e-12) and np.all(g.iterates >= ref * (1 - 1e-12))
 
 
 # --------------------------------------------------------------------- MLP bounds
@@ -403,15 +403,15 @@ def test_orthogonal_layers_float64(x64):
 def test_spectral_normalisation_can_under_normalise_and_gram_cannot():
     W = _matrix_with_gap(64, 0.98, seed=3).astype(F32)
     u = np.random.default_rng(1).normal(size=64).astype(F32)
-    Wsn, _ = lp.spectral_normalize(W, u, 1)
-    Wg = lp.gram_normalize(W, 6)
+    Wsn, _ = lp.spectral_normalize(W, u, num_steps=1)
+    Wg = lp.gram_normalize(W, num_steps=6)
     assert _sigma1(Wsn) > 1.0 + 1e-3
     assert _sigma1(Wg) <= 1.0 + 1e-6  # float32 rounding (float64 below: 1e-12)
 
 
 def test_gram_normalisation_float64(x64):
     W = jnp.array(_matrix_with_gap(64, 0.98, seed=3))
-    assert _sigma1(lp.gram_normalize(W, 6)) <= 1.0 + 1e-12
+    assert _sigma1(lp.gram_normalize(W, num_steps=6)) <= 1.0 + 1e-12
 
 
 @pytest.mark.parametrize("dtype,tol", [(jnp.float32, 1e-5), (jnp.float64, 1e-12)])
@@ -420,7 +420,7 @@ def test_sandwich_layer_is_gamma_lipschitz_and_certified_by_lipsdp(dtype, tol):
     with jax.enable_x64(dtype == jnp.float64):
         rng = _rng(15)
         for seed, gamma in [(0, 1.0), (1, 2.5)]:
-            p = lp.sandwich_init(jax.random.key(seed), 3, 4, 2, dtype)
+            p = lp.sandwich_init(3, 4, 2, dtype, key=jax.random.key(seed))
             A, B = lp._sandwich_mats(p)
             np.testing.assert_allclose(A @ A.T + B @ B.T, np.eye(4), atol=tol)
             x = jnp.array(rng.normal(size=(500, 3)), dtype)
@@ -462,19 +462,19 @@ def test_errors():
     with pytest.raises(ValueError, match="W must be a 2-D array"):
         lp.spectral_norm_exact(jnp.ones(3))
     with pytest.raises(ValueError, match="W must be a 2-D array"):
-        lp.gram_iteration(jnp.ones((2, 2, 2)), 3)
+        lp.gram_iteration(jnp.ones((2, 2, 2)), num_steps=3)
     with pytest.raises(ValueError, match="W must be a non-empty matrix"):
-        lp.gram_iteration(jnp.ones((0, 2)), 3)
-    with pytest.raises(ValueError, match="num_iters must be at least 0"):
-        lp.gram_iteration(jnp.ones((2, 2)), -1)
+        lp.gram_iteration(jnp.ones((0, 2)), num_steps=3)
+    with pytest.raises(ValueError, match="num_steps must be at least 0"):
+        lp.gram_iteration(jnp.ones((2, 2)), num_steps=-1)
     with pytest.raises(TypeError, match="needs a start"):
-        lp.power_iteration(jnp.ones((2, 2)), 3)
+        lp.power_iteration(jnp.ones((2, 2)), num_steps=3)
     with pytest.raises(TypeError, match=r"key must be a JAX PRNG key such as jax.random.key\(0\)"):
-        lp.power_iteration(jnp.ones((2, 2)), 3, key=0)
+        lp.power_iteration(jnp.ones((2, 2)), num_steps=3, key=0)
     with pytest.raises(ValueError, match="v0 must have length 3"):
-        lp.power_iteration(jnp.ones((2, 3)), 3, v0=jnp.ones(2))
+        lp.power_iteration(jnp.ones((2, 3)), num_steps=3, v0=jnp.ones(2))
     with pytest.raises(ValueError, match="v0 must be a non-zero vector"):
-        lp.power_iteration(jnp.ones((2, 3)), 3, v0=jnp.zeros(3))
+        lp.power_iteration(jnp.ones((2, 3)), num_steps=3, v0=jnp.zeros(3))
     with pytest.raises(ValueError, match="W contains 1 NaN"):
         lp.spectral_norm_exact(jnp.array([[1.0, jnp.nan]]))
     with pytest.raises(TypeError, match="W must be numeric"):
@@ -516,9 +516,9 @@ def test_errors():
     with pytest.raises(ValueError, match="even last dimension"):
         lp.maxmin(jnp.ones(3))
     with pytest.raises(ValueError, match="n_hidden must be <="):
-        lp.sandwich_init(jax.random.key(0), 2, 5, 1)
+        lp.sandwich_init(2, 5, 1, key=jax.random.key(0))
     with pytest.raises(TypeError, match="dtype must be a floating dtype"):
-        lp.sandwich_init(jax.random.key(0), 2, 3, 1, jnp.int32)
+        lp.sandwich_init(2, 3, 1, jnp.int32, key=jax.random.key(0))
     with pytest.raises(ValueError, match="lipschitz must be positive"):
         lp.lipschitz_margin_radius(jnp.ones(3), 0, 0.0)
     with pytest.raises(ValueError, match="label must lie in"):

@@ -129,7 +129,7 @@ def _dp_sgd_against_optax(tol):
     X, y = _logistic_data(32)
     params = _params(3, b=0.3)
     g = pv.per_example_grads(_logistic_loss, params, (X, y))
-    mine = pv.dp_sgd(0.1, 0.5, 1.3, jax.random.key(3))
+    mine = pv.dp_sgd(0.1, 0.5, 1.3, key=jax.random.key(3))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = optax.contrib.dpsgd(0.1, 0.5, 1.3, 3)  # seed 3 → jax.random.key(3)
@@ -141,7 +141,7 @@ def _dp_sgd_against_optax(tol):
             ur, sr = ref.update(g, sr, params)
             for k in params:
                 assert _rel(um[k], ur[k]) < tol, k
-        agg = pv.dp_aggregate(0.5, 1.3, jax.random.key(3))
+        agg = pv.dp_aggregate(0.5, 1.3, key=jax.random.key(3))
         ref_agg = optax.contrib.differentially_private_aggregate(0.5, 1.3, jax.random.key(3))
         ua, _ = agg.update(g, agg.init(params))
         ur, _ = ref_agg.update(g, ref_agg.init(params))
@@ -160,9 +160,9 @@ def test_dp_sgd_matches_optax_exactly_including_noise_float64(x64):
 
 def test_dp_sgd_refuses_an_integer_seed():
     with pytest.raises(TypeError, match=r"key must be a JAX PRNG key such as jax.random.key\(3\)"):
-        pv.dp_sgd(0.1, 0.5, 1.3, 3)
+        pv.dp_sgd(0.1, 0.5, 1.3, key=3)
     with pytest.raises(TypeError, match="clip must be True or False"):
-        pv.dp_aggregate(0.5, 1.3, jax.random.key(3), clip="no")
+        pv.dp_aggregate(0.5, 1.3, key=jax.random.key(3), clip="no")
 
 
 def test_dp_aggregate_noise_std_and_mean_empirically():
@@ -170,7 +170,7 @@ def test_dp_aggregate_noise_std_and_mean_empirically():
     g = jnp.array(np.random.default_rng(4).normal(size=(B, 3)) * 5, jnp.float32)  # all clipped
     clipped, _ = pv.clip_per_example(g, C)
     mean_ref = np.asarray(jnp.sum(clipped, 0)) / B
-    agg = pv.dp_aggregate(C, sigma, jax.random.key(0))
+    agg = pv.dp_aggregate(C, sigma, key=jax.random.key(0))
 
     def one(k):
         u, _ = agg.update(g, pv.DPAggregateState(k))
@@ -185,7 +185,7 @@ def test_dp_aggregate_noise_std_and_mean_empirically():
 
 def test_no_clip_mode_adds_noise_without_clipping():
     g = jnp.array(np.random.default_rng(5).normal(size=(4, 3)) * 10, jnp.float32)
-    agg = pv.dp_aggregate(1.0, 1.0, jax.random.key(0), clip=False)
+    agg = pv.dp_aggregate(1.0, 1.0, key=jax.random.key(0), clip=False)
     u, _ = agg.update(g, agg.init(None))
     noise = np.asarray(u, dtype=float) * 4 - np.asarray(g, dtype=float).sum(0)
     k = jax.random.split(jax.random.key(0), 2)[1]
@@ -196,7 +196,7 @@ def test_no_clip_mode_adds_noise_without_clipping():
 
 def test_dp_sgd_works_under_jit_and_scan():
     X, y = (v.astype(jnp.float32) for v in _logistic_data(16))
-    opt = pv.dp_sgd(0.5, 1.0, 1.0, jax.random.key(0))
+    opt = pv.dp_sgd(0.5, 1.0, 1.0, key=jax.random.key(0))
     p0 = {"w": jnp.zeros(5), "b": jnp.array(0.0)}
 
     @jax.jit
@@ -218,7 +218,7 @@ def test_dp_sgd_works_under_jit_and_scan():
     (0.003, 2.0, 10000, 1e-5), (0.5, 5.0, 7, 1e-3), (0.02, 0.5, 200, 1e-5),
 ])
 def test_accountant_matches_dp_accounting(q, sigma, steps, delta):
-    mine = pv.dp_sgd_privacy(sigma, q, steps, delta)
+    mine = pv.dp_sgd_privacy(sigma, q, num_steps=steps, delta=delta)
     ref_eps, ref_order = _reference_epsilon(q, sigma, steps, delta)
     assert np.isclose(mine.epsilon, ref_eps, rtol=1e-9, atol=1e-12)
     assert mine.order == ref_order
@@ -227,7 +227,7 @@ def test_accountant_matches_dp_accounting(q, sigma, steps, delta):
 @settings(max_examples=20, deadline=None)
 @given(st.floats(1e-3, 1.0), st.floats(0.5, 8.0), st.integers(1, 3000), st.sampled_from([1e-3, 1e-5, 1e-7]))
 def test_accountant_matches_dp_accounting_property(q, sigma, steps, delta):
-    mine = pv.dp_sgd_privacy(sigma, q, steps, delta)
+    mine = pv.dp_sgd_privacy(sigma, q, num_steps=steps, delta=delta)
     ref_eps, _ = _reference_epsilon(q, sigma, steps, delta)
     assert np.isclose(mine.epsilon, ref_eps, rtol=1e-8, atol=1e-10)
 
@@ -253,7 +253,7 @@ def test_rdp_monotone_and_below_unsampled(q, sigma):
 
 
 def test_classic_conversion_is_looser_and_matches_formula():
-    sp = pv.dp_sgd_privacy(1.0, 0.01, 500, 1e-5)
+    sp = pv.dp_sgd_privacy(1.0, 0.01, num_steps=500, delta=1e-5)
     eps_c, _ = pv.rdp_to_epsilon(sp.orders, sp.rdp, 1e-5, conversion="classic")
     assert np.isclose(eps_c, np.min(sp.rdp + np.log(1e5) / (sp.orders - 1)))
     assert eps_c > sp.epsilon
@@ -261,9 +261,9 @@ def test_classic_conversion_is_looser_and_matches_formula():
 
 def test_calibrate_noise_hits_target_and_matches_dp_accounting():
     target, delta, q, T = 2.0, 1e-5, 0.02, 500
-    sigma = pv.calibrate_noise(target, delta, q, T)
-    assert pv.dp_sgd_privacy(sigma, q, T, delta).epsilon <= target
-    assert pv.dp_sgd_privacy(sigma * (1 - 1e-4), q, T, delta).epsilon > target
+    sigma = pv.calibrate_noise(target, delta, q, num_steps=T)
+    assert pv.dp_sgd_privacy(sigma, q, num_steps=T, delta=delta).epsilon <= target
+    assert pv.dp_sgd_privacy(sigma * (1 - 1e-4), q, num_steps=T, delta=delta).epsilon > target
     ref = dp_accounting.calibrate_dp_mechanism(
         lambda: RdpAccountant(orders=list(pv.DEFAULT_ORDERS)),
         lambda s: dp_accounting.SelfComposedDpEvent(
@@ -273,13 +273,13 @@ def test_calibrate_noise_hits_target_and_matches_dp_accounting():
 
 
 def test_diff2_privacy_is_composition_of_gaussians():
-    sp = pv.diff2_privacy(2.0, 3.0, 20, 5, 1e-5)
+    sp = pv.diff2_privacy(2.0, 3.0, num_steps=20, restart_every=5, delta=1e-5)
     # 4 restarts at σ=2 and 16 difference rounds at σ=3 = one Gaussian with 1/σ² = 4/4 + 16/9
     s_eff = 1 / np.sqrt(4 / 4 + 16 / 9)
     ref_eps, _ = _reference_epsilon(1.0, s_eff, 1, 1e-5)
     assert np.isclose(sp.epsilon, ref_eps, rtol=1e-9)
-    assert np.isclose(pv.diff2_privacy(2.0, 2.0, 20, 1, 1e-5).epsilon,
-                      pv.dp_sgd_privacy(2.0, 1.0, 20, 1e-5).epsilon, rtol=1e-12)
+    assert np.isclose(pv.diff2_privacy(2.0, 2.0, num_steps=20, restart_every=1, delta=1e-5).epsilon,
+                      pv.dp_sgd_privacy(2.0, 1.0, num_steps=20, delta=1e-5).epsilon, rtol=1e-12)
 
 
 def test_vectorised_rdp_matches_the_per_order_sum():
@@ -298,10 +298,10 @@ def test_vectorised_rdp_matches_the_per_order_sum():
 
 def test_accountant_is_float64_in_both_modes(x64):
     # the host accountant does not depend on jax_enable_x64
-    assert pv.dp_sgd_privacy(1.1, 0.01, 1000, 1e-5).epsilon == _float32_mode_epsilon
+    assert pv.dp_sgd_privacy(1.1, 0.01, num_steps=1000, delta=1e-5).epsilon == _float32_mode_epsilon
 
 
-_float32_mode_epsilon = pv.dp_sgd_privacy(1.1, 0.01, 1000, 1e-5).epsilon
+_float32_mode_epsilon = pv.dp_sgd_privacy(1.1, 0.01, num_steps=1000, delta=1e-5).epsilon
 
 
 def test_accountant_refuses_traced_values():
@@ -413,7 +413,7 @@ def test_diff2_without_clipping_or_noise_is_gd(dtype, tol):
             p = jax.tree_util.tree_map(lambda a, b: a - 0.5 * b, p, gf(p))
         assert _rel(out.params["w"], p["w"]) < tol
         gn = sum(float(jnp.sum(v**2)) for v in jax.tree_util.tree_leaves(gf(p)))
-        np.testing.assert_allclose(out.grad_norm_sq[-1], gn, rtol=tol)
+        np.testing.assert_allclose(out.grad_norms_sq[-1], gn, rtol=tol)
 
 
 def test_diff2_compiles_once_per_shape():
@@ -442,25 +442,25 @@ def test_errors():
     X, y = _logistic_data(8)
     key = jax.random.key(0)
     with pytest.raises(ValueError, match="noise_multiplier must be positive"):
-        pv.dp_sgd(0.1, 1.0, 0.0, key)
+        pv.dp_sgd(0.1, 1.0, 0.0, key=key)
     with pytest.raises(ValueError, match="noise_multiplier must be positive"):
-        pv.dp_sgd_privacy(-1.0, 0.1, 10, 1e-5)
+        pv.dp_sgd_privacy(-1.0, 0.1, num_steps=10, delta=1e-5)
     with pytest.raises(ValueError, match="clip_norm must be positive"):
-        pv.dp_aggregate(0.0, 1.0, key)
+        pv.dp_aggregate(0.0, 1.0, key=key)
     with pytest.raises(ValueError, match="clip_norm must be positive"):
         pv.clip_per_example(jnp.ones((2, 3)), -1.0)
     with pytest.raises(ValueError, match="clip_norm must be a 0-D array"):
         pv.clip_per_example(jnp.ones((2, 3)), jnp.ones(2))
     with pytest.raises(ValueError, match=r"sampling_rate must lie in \(0.0, 1.0\]"):
-        pv.dp_sgd_privacy(1.0, 0.0, 10, 1e-5)
+        pv.dp_sgd_privacy(1.0, 0.0, num_steps=10, delta=1e-5)
     with pytest.raises(ValueError, match="sampling_rate must lie in"):
-        pv.dp_sgd_privacy(1.0, 1.5, 10, 1e-5)
+        pv.dp_sgd_privacy(1.0, 1.5, num_steps=10, delta=1e-5)
     with pytest.raises(ValueError, match="sampling_rate must be a scalar"):
         pv.rdp_subsampled_gaussian([0.1, 0.2], 1.0)
     with pytest.raises(ValueError, match=r"delta must lie in \(0.0, 1.0\)"):
-        pv.dp_sgd_privacy(1.0, 0.1, 10, 1.0)
+        pv.dp_sgd_privacy(1.0, 0.1, num_steps=10, delta=1.0)
     with pytest.raises(ValueError, match="delta must lie in"):
-        pv.calibrate_noise(1.0, 0.0, 0.1, 10)
+        pv.calibrate_noise(1.0, 0.0, 0.1, num_steps=10)
     with pytest.raises(ValueError, match="orders must be integers >= 2"):
         pv.rdp_subsampled_gaussian(0.1, 1.0, [1.5, 2])
     with pytest.raises(TypeError, match="orders must be a non-empty 1-D sequence"):
@@ -471,8 +471,8 @@ def test_errors():
         pv.rdp_to_epsilon([2, 3], ["a", "b"], 1e-5)
     with pytest.raises(ValueError, match="conversion must be"):
         pv.rdp_to_epsilon([2, 3], [0.1, 0.2], 1e-5, conversion="zcdp")
-    with pytest.raises(TypeError, match="steps must be an integer"):
-        pv.dp_sgd_privacy(1.0, 0.1, 10.5, 1e-5)
+    with pytest.raises(TypeError, match="num_steps must be an integer"):
+        pv.dp_sgd_privacy(1.0, 0.1, num_steps=10.5, delta=1e-5)
     with pytest.raises(ValueError, match="same batch size"):
         pv.per_example_norms({"a": jnp.ones((3, 2)), "b": jnp.ones((4,))})
     with pytest.raises(ValueError, match="grads must hold at least one example"):
@@ -494,15 +494,15 @@ def test_errors():
                  learning_rate=0.1, clip_norm=1.0, noise_multiplier_grad=1.0, noise_multiplier_diff=1.0,
                  smoothness=1.0, restart_every=2)
     with pytest.raises(ValueError, match="noise_multiplier_diff must be positive"):
-        pv.diff2_privacy(1.0, 0.0, 10, 2, 1e-5)
+        pv.diff2_privacy(1.0, 0.0, num_steps=10, restart_every=2, delta=1e-5)
     with pytest.raises(ValueError, match="x_norms must be non-negative"):
         pv.param_grad_bound([1.0], [0.0], jnp.array([-1.0]))
     with pytest.raises(ValueError, match="equal length"):
         pv.param_grad_bound([1.0, 1.0], [0.0], 1.0)
     with pytest.raises(ValueError, match="target_epsilon must be positive"):
-        pv.calibrate_noise(0.0, 1e-5, 0.1, 10)
-    with pytest.raises(ValueError, match=r"rtol must lie in \(0.0, 1.0\)"):
-        pv.calibrate_noise(1.0, 1e-5, 0.1, 10, rtol=2.0)
+        pv.calibrate_noise(0.0, 1e-5, 0.1, num_steps=10)
+    with pytest.raises(ValueError, match=r"^tol must lie in \(0.0, 1.0\)"):
+        pv.calibrate_noise(1.0, 1e-5, 0.1, num_steps=10, tol=2.0)
     with pytest.raises(ValueError, match="params must be a non-empty list"):
         pv.project_mlp([])
 

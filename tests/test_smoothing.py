@@ -139,9 +139,9 @@ def test_attack_compiles_once_per_shape():
     rng = np.random.default_rng(1)
     X1, X2 = (jnp.asarray(rng.normal(size=(4, 2)), jnp.float32) for _ in range(2))
     y1, y2 = (jnp.argmax(X @ W.T, 1) for X in (X1, X2))
-    sm.min_adversarial_radius(fn, X1, y1, r_max=3.0, num_bisect=2, pgd_steps=5, key=jax.random.key(0))
+    sm.min_adversarial_radius(fn, X1, y1, r_max=3.0, num_bisect=2, pgd_num_steps=5, key=jax.random.key(0))
     traced = calls["n"]
-    sm.min_adversarial_radius(fn, X2, y2, r_max=2.0, num_bisect=3, pgd_steps=5, key=jax.random.key(3))
+    sm.min_adversarial_radius(fn, X2, y2, r_max=2.0, num_bisect=3, pgd_num_steps=5, key=jax.random.key(3))
     assert calls["n"] == traced
 
 

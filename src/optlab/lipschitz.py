@@ -83,6 +83,16 @@ __all__ = [
     "lipschitz_margin_radius",
 ]
 
+#: Result types that are reports, not runs of an iterative method (library contract).
+_NOT_A_RUN = {
+    "IntervalResult": "a certificate: one interval propagation through the Jacobian on a box "
+    "(the bound, the enclosing interval [J_lo, J_hi] and the count of unstable neurons); "
+    "nothing is iterated, so there is no final point",
+    "BaBResult": "a certificate: the UPPER and LOWER bounds on the local Lipschitz constant after "
+    "each branch-and-bound split; the method refines a set of boxes, not a point, so there is no "
+    "final point",
+}
+
 ACTIVATIONS: dict[str, Callable] = {"relu": jax.nn.relu, "tanh": jnp.tanh}
 KINDS = ("LOWER", "UPPER", "EXACT")
 _HI = jax.lax.Precision.HIGHEST
@@ -130,14 +140,21 @@ class Bound(NamedTuple):
 
 
 class SpectralResult(NamedTuple):
-    """Estimate of σ₁ after the last iteration, its whole history (index 0 is the
-    starting estimate), its kind (LOWER/UPPER/EXACT) and the final vector (power
-    iteration: the right singular vector estimate; Gram: ``None``)."""
+    """Estimate of σ₁ after the last iteration (``sigma``), the estimates of every
+    iteration as ``iterates`` (index 0 is the starting estimate, ``num_steps + 1`` rows),
+    their kind (LOWER/UPPER/EXACT) and the final vector (power iteration: the right
+    singular vector estimate; Gram: ``None``). The method iterates on the estimate, so
+    its final point ``params`` is ``sigma``."""
 
     sigma: Array
-    history: Array
+    iterates: Array
     kind: str
     vector: Array | None = None
+
+    @property
+    def params(self) -> Array:
+        """The final estimate σ̂ (the last row of ``iterates``, equal to ``sigma``)."""
+        return self.sigma
 
 
 # ---------------------------------------------------------------------------
@@ -251,30 +268,30 @@ def frobenius_bound(W: ArrayLike) -> Array:
 
 
 def power_iteration(
-    W: ArrayLike, num_iters: int, *, key: Array | None = None, v0: ArrayLike | None = None
+    W: ArrayLike, *, num_steps: int, key: Array | None = None, v0: ArrayLike | None = None
 ) -> SpectralResult:
     """Power iteration on WᵀW: v ← WᵀWv/‖WᵀWv‖, estimate σ̂_k = ‖W v_k‖.
 
     σ̂_k is a LOWER bound on σ₁ (a Rayleigh quotient) and never decreases:
     σ̂_k² = m_{2k+1}/m_{2k} with m_j = Σ_i c_i² σ_i^{2j}, a non-decreasing ratio by
     Cauchy–Schwarz. Linear convergence with ratio (σ₂/σ₁)². Compiled once per shape
-    and ``num_iters``.
+    and ``num_steps``.
 
     Args:
       W: a non-empty finite matrix (m, n).
-      num_iters: number of iterations k ≥ 0.
+      num_steps: number of iterations k ≥ 0.
       key: a PRNG key for a Gaussian start (used when ``v0`` is None).
       v0: a non-zero start vector of length n.
 
     Returns:
-      A :class:`SpectralResult` of kind LOWER; ``history`` has ``num_iters + 1`` entries.
+      A :class:`SpectralResult` of kind LOWER; ``iterates`` has ``num_steps + 1`` entries.
 
     Raises:
       TypeError: no start (neither ``key`` nor ``v0``), an integer ``key``, non-numeric input.
-      ValueError: bad shapes, NaN/inf, a zero ``v0``, ``num_iters < 0``.
+      ValueError: bad shapes, NaN/inf, a zero ``v0``, ``num_steps < 0``.
     """
     W = _check_matrix("W", W)
-    require_int("num_iters", num_iters, minimum=0)
+    require_int("num_steps", num_steps, minimum=0)
     n = W.shape[1]
     if v0 is None:
         if key is None:
@@ -283,7 +300,7 @@ def power_iteration(
         v0 = jax.random.normal(key, (n,), dtype=W.dtype)
     else:
         v0 = _check_start("v0", v0, n)
-    return _power(W, v0.astype(jnp.result_type(W, v0)), num_iters)
+    return _power(W, v0.astype(jnp.result_type(W, v0)), num_steps)
 
 
 def _check_start(name: str, v: Any, n: int) -> Array:
@@ -295,13 +312,13 @@ def _check_start(name: str, v: Any, n: int) -> Array:
     return v
 
 
-def _power(W, v0, num_iters):
-    history, v = _power_jit(W, v0, num_iters)
-    return SpectralResult(history[-1], history, "LOWER", v)
+def _power(W, v0, num_steps):
+    iterates, v = _power_jit(W, v0, num_steps)
+    return SpectralResult(iterates[-1], iterates, "LOWER", v)
 
 
 @partial(jax.jit, static_argnums=2)
-def _power_jit(W, v0, num_iters):
+def _power_jit(W, v0, num_steps):
     v = v0 / _safe(jnp.linalg.norm(v0))
 
     def step(v, _):
@@ -309,46 +326,46 @@ def _power_jit(W, v0, num_iters):
         v_new = w / _safe(jnp.linalg.norm(w))  # W = 0: v stays 0 and σ̂ = 0
         return v_new, jnp.linalg.norm(_mm(W, v_new))
 
-    vT, hist = jax.lax.scan(step, v, None, length=num_iters)
+    vT, hist = jax.lax.scan(step, v, None, length=num_steps)
     return jnp.concatenate([jnp.linalg.norm(_mm(W, v))[None], hist]), vT
 
 
-def gram_iteration(W: ArrayLike, num_iters: int) -> SpectralResult:
+def gram_iteration(W: ArrayLike, *, num_steps: int) -> SpectralResult:
     """Gram iteration (Delattre et al., 2023): G₀ = W, G_{t+1} = G_tᵀG_t, and
     σ₁(W) ≤ ‖G_t‖_F^{1/2^t}: an UPPER bound that never increases because
     ‖GᵀG‖_F ≤ ‖G‖_F². Each G_t is stored rescaled to unit Frobenius norm with the
-    log-scale accumulated separately, so nothing overflows; history[0] = ‖W‖_F.
+    log-scale accumulated separately, so nothing overflows; iterates[0] = ‖W‖_F.
     Converges superlinearly: bound/σ₁ ≤ rank^{1/2^{t+1}} and much faster with a gap.
     Differentiable (all steps are matrix products and norms). Compiled once per
-    shape and ``num_iters``; products at ``Precision.HIGHEST``.
+    shape and ``num_steps``; products at ``Precision.HIGHEST``.
 
     Args:
       W: a non-empty finite matrix.
-      num_iters: number of Gram steps t ≥ 0.
+      num_steps: number of Gram steps t ≥ 0.
 
     Returns:
-      A :class:`SpectralResult` of kind UPPER; ``history`` has ``num_iters + 1`` entries.
+      A :class:`SpectralResult` of kind UPPER; ``iterates`` has ``num_steps + 1`` entries.
 
     Raises:
       TypeError, ValueError: non-numeric, non-matrix, empty or non-finite ``W``;
-        ``num_iters`` not an integer ≥ 0.
+        ``num_steps`` not an integer ≥ 0.
     """
     W = _check_matrix("W", W)
-    require_int("num_iters", num_iters, minimum=0)
-    return _gram(W, num_iters)
+    require_int("num_steps", num_steps, minimum=0)
+    return _gram(W, num_steps)
 
 
-def _gram(W, num_iters):
-    history = _gram_jit(W, num_iters)
-    return SpectralResult(history[-1], history, "UPPER")
+def _gram(W, num_steps):
+    iterates = _gram_jit(W, num_steps)
+    return SpectralResult(iterates[-1], iterates, "UPPER")
 
 
 @partial(jax.jit, static_argnums=1)
-def _gram_jit(W, num_iters):
+def _gram_jit(W, num_steps):
     m, n = W.shape
     fro = _fro(W)
     H = W / _safe(fro)  # unit Frobenius norm (W = 0: every bound is 0, not NaN)
-    if num_iters == 0:
+    if num_steps == 0:
         return fro[None]
     # G_t is stored rescaled to unit norm; ell = log(β_t / ‖W‖_F) = Σ_j log‖H_{j−1}ᵀH_{j−1}‖_F / 2^j
     # is accumulated separately: it stays of the order of log(rank), so neither G_t nor the
@@ -365,7 +382,7 @@ def _gram_jit(W, num_iters):
         ell = ell + jnp.log(nrm) / 2.0 ** (t + 2)
         return (G / _safe(nrm), ell), fro * jnp.exp(ell)
 
-    _, hist = jax.lax.scan(step, (G / _safe(nrm), ell), jnp.arange(num_iters - 1))
+    _, hist = jax.lax.scan(step, (G / _safe(nrm), ell), jnp.arange(num_steps - 1))
     return jnp.concatenate([fro[None], (fro * jnp.exp(ell))[None], hist])
 
 
@@ -495,36 +512,36 @@ def conv_spectral_norm_exact(kernel: ArrayLike, input_size: int) -> Array:
     return jnp.max(jnp.linalg.svd(blocks, compute_uv=False)[..., 0])
 
 
-def conv_gram_iteration(kernel: ArrayLike, input_size: int, num_iters: int) -> SpectralResult:
+def conv_gram_iteration(kernel: ArrayLike, input_size: int, *, num_steps: int) -> SpectralResult:
     """UPPER bound: Gram iteration run on every frequency block at once (batched,
     rescaled per block) and the max over blocks of the per-block bounds; non-increasing.
 
     Args:
       kernel: (c_out, c_in, k, k), finite.
       input_size: the grid size n ≥ k.
-      num_iters: Gram steps ≥ 0.
+      num_steps: Gram steps ≥ 0.
 
     Returns:
       A :class:`SpectralResult` of kind UPPER.
 
     Raises:
-      TypeError, ValueError: as :func:`conv_spectral_norm_exact`; bad ``num_iters``.
+      TypeError, ValueError: as :func:`conv_spectral_norm_exact`; bad ``num_steps``.
     """
     kernel = _check_kernel_size(kernel, input_size)
-    require_int("num_iters", num_iters, minimum=0)
-    hist = _conv_gram(kernel, input_size, num_iters)
+    require_int("num_steps", num_steps, minimum=0)
+    hist = _conv_gram(kernel, input_size, num_steps)
     return SpectralResult(hist[-1], hist, "UPPER")
 
 
 @partial(jax.jit, static_argnums=(1, 2))
-def _conv_gram(kernel, input_size, num_iters):
+def _conv_gram(kernel, input_size, num_steps):
     blocks = _conv_blocks(kernel, input_size)
     blocks = blocks.reshape(-1, *blocks.shape[2:])
     co, ci = blocks.shape[1:]
 
     def one(B):
         fro = _fro(B)
-        if num_iters == 0:
+        if num_steps == 0:
             return fro[None]
         H = B / _safe(fro)  # a zero frequency block contributes the bound 0
         G = _mm(H, H.conj().T) if co < ci else _mm(H.conj().T, H)  # smaller Gram first
@@ -538,20 +555,20 @@ def _conv_gram(kernel, input_size, num_iters):
             ell = ell + jnp.log(nrm) / 2.0 ** (t + 2)
             return (G / _safe(nrm), ell), fro * jnp.exp(ell)
 
-        _, hist = jax.lax.scan(step, (G / _safe(nrm), ell), jnp.arange(num_iters - 1))
+        _, hist = jax.lax.scan(step, (G / _safe(nrm), ell), jnp.arange(num_steps - 1))
         return jnp.concatenate([fro[None], (fro * jnp.exp(ell))[None], hist])
 
     return jnp.max(jax.vmap(one)(blocks), axis=0)
 
 
-def conv_power_iteration(kernel: ArrayLike, input_size: int, num_iters: int, *, key: Array) -> SpectralResult:
+def conv_power_iteration(kernel: ArrayLike, input_size: int, *, num_steps: int, key: Array) -> SpectralResult:
     """LOWER bound: power iteration through the convolution and its transpose
     (``jax.linear_transpose`` of :func:`conv_apply`), as spectral normalisation does.
 
     Args:
       kernel: (c_out, c_in, k, k), finite.
       input_size: the grid size n ≥ k.
-      num_iters: iterations ≥ 0.
+      num_steps: iterations ≥ 0.
       key: PRNG key of the Gaussian start.
 
     Returns:
@@ -561,14 +578,14 @@ def conv_power_iteration(kernel: ArrayLike, input_size: int, num_iters: int, *, 
       TypeError, ValueError: as :func:`conv_gram_iteration`; ``key`` not a PRNG key.
     """
     kernel = _check_kernel_size(kernel, input_size)
-    require_int("num_iters", num_iters, minimum=0)
+    require_int("num_steps", num_steps, minimum=0)
     require_key("key", key)
-    history, x = _conv_power(kernel, input_size, num_iters, key)
-    return SpectralResult(history[-1], history, "LOWER", x)
+    iterates, x = _conv_power(kernel, input_size, num_steps, key)
+    return SpectralResult(iterates[-1], iterates, "LOWER", x)
 
 
 @partial(jax.jit, static_argnums=(1, 2))
-def _conv_power(kernel, n, num_iters, key):
+def _conv_power(kernel, n, num_steps, key):
     ci = kernel.shape[1]
     x0 = jax.random.normal(key, (ci, n, n), dtype=kernel.dtype)
     A = lambda x: _conv(kernel, x)  # noqa: E731
@@ -580,7 +597,7 @@ def _conv_power(kernel, n, num_iters, key):
         x = w / _safe(jnp.linalg.norm(w))
         return x, jnp.linalg.norm(A(x))
 
-    xT, hist = jax.lax.scan(step, x, None, length=num_iters)
+    xT, hist = jax.lax.scan(step, x, None, length=num_steps)
     return jnp.concatenate([jnp.linalg.norm(A(x))[None], hist]), xT
 
 
@@ -705,7 +722,7 @@ def lower_bound_gradient_ascent(
     norm: str = "l2",
     *,
     num_steps: int = 100,
-    step_size: ArrayLike = 0.05,
+    learning_rate: float = 0.05,
     box: tuple[ArrayLike, ArrayLike] | None = None,
 ) -> Bound:
     """LOWER bound by (projected) gradient ascent on x ↦ ‖J(x)‖ from several starts.
@@ -713,15 +730,15 @@ def lower_bound_gradient_ascent(
     ``box=(lo, hi)`` keeps iterates (and the starts, projected first) in a box (scope:
     local box), otherwise global. Returns the best value seen along all paths (each is
     a valid lower bound). For ReLU nets ‖J‖ is piecewise constant; the ascent uses the
-    smoothed surrogate (ReLU replaced by a softplus of temperature step_size/2) only to
-    pick directions, but reports the true ‖J‖ of the ReLU network. Compiled once per
-    shape, activation, norm and ``num_steps`` (``step_size`` and the box are traced).
+    smoothed surrogate (ReLU replaced by a softplus of temperature learning_rate/2) only
+    to pick directions, but reports the true ‖J‖ of the ReLU network. Compiled once per
+    shape, activation, norm and ``num_steps`` (``learning_rate`` and the box are traced).
 
     Args:
       params, activation, norm: as :func:`jacobian_norms`.
       starts: (S, n_in) start points, S ≥ 1.
       num_steps: ascent steps ≥ 0.
-      step_size: normalised step length > 0.
+      learning_rate: normalised step length > 0.
       box: optional pair ``(lo, hi)`` of scalars or (n_in,) vectors with lo ≤ hi.
 
     Returns:
@@ -729,7 +746,7 @@ def lower_bound_gradient_ascent(
 
     Raises:
       TypeError, ValueError: as :func:`jacobian_norms`; bad ``starts``, ``num_steps``,
-        ``step_size`` or ``box``.
+        ``learning_rate`` or ``box``.
     """
     params = _check_params(params)
     _check_activation(activation)
@@ -737,12 +754,12 @@ def lower_bound_gradient_ascent(
     n_in = params[0][0].shape[1]
     starts = _check_points("starts", starts, n_in, nonempty=True)
     require_int("num_steps", num_steps, minimum=0)
-    step_size = _check_positive_scalar("step_size", step_size)
+    learning_rate = _check_positive_scalar("learning_rate", learning_rate)
     lo = hi = None
     if box is not None:
         lo, hi = _check_box(box, n_in)
     t0 = time.perf_counter()
-    v = _value(_ascent(params, starts, lo, hi, step_size, activation, norm, num_steps))
+    v = _value(_ascent(params, starts, lo, hi, learning_rate, activation, norm, num_steps))
     scope = "global" if box is None else "local box"
     return Bound(
         v, "LOWER", norm, scope, f"gradient ascent ({starts.shape[0]} starts)", time.perf_counter() - t0
@@ -763,10 +780,10 @@ def _check_box(box: Any, n_in: int) -> tuple[Array, Array]:
 
 
 @partial(jax.jit, static_argnums=(5, 6, 7))
-def _ascent(params, starts, lo, hi, step_size, activation, norm, num_steps):
+def _ascent(params, starts, lo, hi, learning_rate, activation, norm, num_steps):
     true_norm = lambda x: _op_norm(_jacobian(params, x, activation), norm)  # noqa: E731
     if activation == "relu":
-        beta = 1.0 / (0.5 * step_size)
+        beta = 1.0 / (0.5 * learning_rate)
         soft = lambda z: jax.nn.softplus(beta * z) / beta  # noqa: E731
         surr_apply = lambda z: _mlp(params, z, soft)  # noqa: E731
     else:
@@ -779,7 +796,7 @@ def _ascent(params, starts, lo, hi, step_size, activation, norm, num_steps):
 
         def step(x, _):
             g = jax.grad(surr)(x)
-            x = x + step_size * g / (jnp.linalg.norm(g) + 1e-12)
+            x = x + learning_rate * g / (jnp.linalg.norm(g) + 1e-12)
             if lo is not None:
                 x = jnp.clip(x, lo, hi)
             return x, true_norm(x)
@@ -1078,7 +1095,7 @@ def local_linf_bab(
       num_splits: number of bisections ≥ 0.
 
     Returns:
-      A :class:`BaBResult` with ``num_splits + 1`` entries per history.
+      A :class:`BaBResult` with ``num_splits + 1`` entries in ``upper`` and ``lower``.
 
     Raises:
       TypeError, ValueError: as :func:`interval_jacobian_bound`; bad ``num_splits``;
@@ -1119,8 +1136,8 @@ def local_linf_bab(
 # ---------------------------------------------------------------------------
 
 
-def spectral_normalize(W: ArrayLike, u: ArrayLike, num_iters: int = 1) -> tuple[Array, Array]:
-    """Spectral normalisation (Miyato et al., 2018): ``num_iters`` power steps from the
+def spectral_normalize(W: ArrayLike, u: ArrayLike, *, num_steps: int = 1) -> tuple[Array, Array]:
+    """Spectral normalisation (Miyato et al., 2018): ``num_steps`` power steps from the
     persistent vector ``u`` give σ̂ ≤ σ₁ (a LOWER bound), and W/σ̂ is returned with the
     new ``u``. Because σ̂ can be below σ₁, σ₁(W/σ̂) can exceed 1 (under-normalisation).
     A zero ``W`` is returned unchanged.
@@ -1128,38 +1145,38 @@ def spectral_normalize(W: ArrayLike, u: ArrayLike, num_iters: int = 1) -> tuple[
     Args:
       W: a non-empty finite matrix (m, n).
       u: the persistent non-zero vector, length n.
-      num_iters: power steps ≥ 1.
+      num_steps: power steps ≥ 1.
 
     Returns:
       ``(W / σ̂, u_new)``.
 
     Raises:
-      TypeError, ValueError: bad ``W``, ``u`` (wrong length, zero, NaN) or ``num_iters``.
+      TypeError, ValueError: bad ``W``, ``u`` (wrong length, zero, NaN) or ``num_steps``.
     """
     W = _check_matrix("W", W)
     u = _check_start("u", u, W.shape[1])
-    require_int("num_iters", num_iters, minimum=1)
-    res = _power(W, u.astype(jnp.result_type(W, u)), num_iters)
+    require_int("num_steps", num_steps, minimum=1)
+    res = _power(W, u.astype(jnp.result_type(W, u)), num_steps)
     return W / _safe(res.sigma), res.vector
 
 
-def gram_normalize(W: ArrayLike, num_iters: int = 6) -> Array:
+def gram_normalize(W: ArrayLike, *, num_steps: int = 6) -> Array:
     """W / (Gram-iteration UPPER bound): guaranteed σ₁ ≤ 1, differentiable. A zero
     ``W`` is returned unchanged.
 
     Args:
       W: a non-empty finite matrix.
-      num_iters: Gram steps ≥ 0.
+      num_steps: Gram steps ≥ 0.
 
     Returns:
       The normalised matrix.
 
     Raises:
-      TypeError, ValueError: bad ``W`` or ``num_iters``.
+      TypeError, ValueError: bad ``W`` or ``num_steps``.
     """
     W = _check_matrix("W", W)
-    require_int("num_iters", num_iters, minimum=0)
-    return W / _safe(_gram(W, num_iters).sigma)
+    require_int("num_steps", num_steps, minimum=0)
+    return W / _safe(_gram(W, num_steps).sigma)
 
 
 def cayley(A: ArrayLike) -> Array:
@@ -1246,15 +1263,15 @@ def maxmin(x: ArrayLike) -> Array:
     return jnp.concatenate([jnp.maximum(a, b), jnp.minimum(a, b)], axis=-1)
 
 
-def sandwich_init(key: Array, n_in: int, n_hidden: int, n_out: int, dtype: Any = jnp.float32) -> dict:
+def sandwich_init(n_in: int, n_hidden: int, n_out: int, dtype: Any = jnp.float32, *, key: Array) -> dict:
     """Free parameters of a sandwich layer (Wang & Manchester, 2023): an unconstrained
     square matrix X of size n_out + n_in (its Cayley transform gives [Aᵀ; Bᵀ] with
     orthonormal columns), log-scales d (Ψ = diag(e^d)) and a bias b.
 
     Args:
-      key: PRNG key.
       n_in, n_hidden, n_out: positive integers with n_hidden ≤ n_in + n_out.
       dtype: a floating dtype.
+      key: PRNG key.
 
     Returns:
       ``{"X", "d", "b", "shape": (n_in, n_hidden, n_out)}``.

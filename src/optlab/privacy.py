@@ -300,7 +300,7 @@ class DPAggregateState(NamedTuple):
 
 
 def dp_aggregate(
-    clip_norm: ArrayLike, noise_multiplier: ArrayLike, key: Array, *, clip: bool = True
+    clip_norm: ArrayLike, noise_multiplier: ArrayLike, *, key: Array, clip: bool = True
 ) -> optax.GradientTransformationExtraArgs:
     """DP-SGD's private mean of per-example gradients (input leaves ``(batch, ...)``):
     ``(Σ_i clip_C(g_i) + N(0, σ²C² I)) / batch``.
@@ -352,7 +352,7 @@ def dp_aggregate(
 
 
 def dp_sgd(
-    learning_rate: Any, clip_norm: ArrayLike, noise_multiplier: ArrayLike, key: Array, *, clip: bool = True
+    learning_rate: Any, clip_norm: ArrayLike, noise_multiplier: ArrayLike, *, key: Array, clip: bool = True
 ) -> optax.GradientTransformationExtraArgs:
     """DP-SGD (Abadi et al., 2016): :func:`dp_aggregate` then a gradient step
     ``θ ← θ − η g̃``.  Feed it per-example gradients (:func:`per_example_grads`).
@@ -367,7 +367,7 @@ def dp_sgd(
     Raises:
       TypeError, ValueError: as :func:`dp_aggregate`; a non-positive ``learning_rate``.
     """
-    return optax.chain(dp_aggregate(clip_norm, noise_multiplier, key, clip=clip), gd(learning_rate))
+    return optax.chain(dp_aggregate(clip_norm, noise_multiplier, key=key, clip=clip), gd(learning_rate))
 
 
 # ---------------------------------------------------------------------------
@@ -476,7 +476,7 @@ def rdp_to_epsilon(
 
 
 class PrivacySpent(NamedTuple):
-    """``(ε, δ)`` after ``steps`` steps, the order ``α`` attaining ε, and the RDP curve."""
+    """``(ε, δ)`` after ``num_steps`` steps, the order ``α`` attaining ε, and the RDP curve."""
 
     epsilon: float
     delta: float
@@ -488,20 +488,20 @@ class PrivacySpent(NamedTuple):
 def dp_sgd_privacy(
     noise_multiplier: float,
     sampling_rate: float,
-    steps: int,
-    delta: float,
-    orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS,
     *,
+    num_steps: int,
+    delta: float,
+    orders: Sequence[int] = DEFAULT_ORDERS,
     conversion: str = "improved",
 ) -> PrivacySpent:
-    """``(ε, δ)`` of ``steps`` DP-SGD steps with Poisson sampling rate ``q`` and noise
-    multiplier ``σ``: ``steps ×`` :func:`rdp_subsampled_gaussian`, then
+    """``(ε, δ)`` of ``num_steps`` DP-SGD steps with Poisson sampling rate ``q`` and noise
+    multiplier ``σ``: ``num_steps ×`` :func:`rdp_subsampled_gaussian`, then
     :func:`rdp_to_epsilon`.  Full-batch DP-GD is ``sampling_rate=1``.
 
     Args:
       noise_multiplier: ``σ > 0``.
       sampling_rate: ``q ∈ (0, 1]``.
-      steps: an integer ``T ≥ 1``.
+      num_steps: an integer ``T ≥ 1``.
       delta: ``δ ∈ (0, 1)``.
       orders: non-empty integers ``α ≥ 2``.
       conversion: ``"improved"`` or ``"classic"``.
@@ -514,12 +514,12 @@ def dp_sgd_privacy(
     """
     _check_noise(noise_multiplier)
     _check_q(sampling_rate)
-    require_int("steps", steps, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     d = _check_delta(delta)
     a = _check_orders(orders)
     if not isinstance(conversion, str) or conversion not in ("improved", "classic"):
         raise ValueError(f"conversion must be 'improved' or 'classic', got {conversion!r}")
-    rdp = int(steps) * rdp_subsampled_gaussian(sampling_rate, noise_multiplier, a)
+    rdp = int(num_steps) * rdp_subsampled_gaussian(sampling_rate, noise_multiplier, a)
     eps, order = rdp_to_epsilon(a, rdp, d, conversion=conversion)
     return PrivacySpent(eps, d, order, a, rdp)
 
@@ -528,21 +528,21 @@ def calibrate_noise(
     target_epsilon: float,
     delta: float,
     sampling_rate: float,
-    steps: int,
-    orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS,
     *,
-    rtol: float = 1e-6,
+    num_steps: int,
+    orders: Sequence[int] = DEFAULT_ORDERS,
+    tol: float = 1e-6,
 ) -> float:
-    """Smallest noise multiplier ``σ`` (to relative tolerance ``rtol``) whose DP-SGD run
+    """Smallest noise multiplier ``σ`` (to relative tolerance ``tol``) whose DP-SGD run
     satisfies ``ε(σ) ≤ target_epsilon``; bisection on ``log σ`` (ε decreases in σ).
 
     Args:
       target_epsilon: ``ε > 0``, finite.
-      delta, sampling_rate, steps, orders: as :func:`dp_sgd_privacy`.
-      rtol: relative tolerance in ``(0, 1)``.
+      delta, sampling_rate, num_steps, orders: as :func:`dp_sgd_privacy`.
+      tol: the bisection's relative stopping tolerance, in ``(0, 1)``.
 
     Returns:
-      σ, with ``ε(σ) ≤ target_epsilon < ε(σ/(1 + rtol))``.
+      σ, with ``ε(σ) ≤ target_epsilon < ε(σ/(1 + tol))``.
 
     Raises:
       TypeError, ValueError: any argument out of its range; ``target_epsilon`` not
@@ -551,13 +551,13 @@ def calibrate_noise(
     target = _host_positive("target_epsilon", target_epsilon)
     d = _check_delta(delta)
     q = _check_q(sampling_rate)
-    require_int("steps", steps, minimum=1)
-    tol = _host_scalar("rtol", rtol)
-    require_in_range("rtol", tol, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
+    require_int("num_steps", num_steps, minimum=1)
+    tol = _host_scalar("tol", tol)
+    require_in_range("tol", tol, 0.0, 1.0, low_inclusive=False, high_inclusive=False)
     a = _check_orders(orders)
 
     def eps(s):
-        return dp_sgd_privacy(s, q, steps, d, a).epsilon
+        return dp_sgd_privacy(s, q, num_steps=num_steps, delta=d, orders=a).epsilon
 
     lo, hi = 1e-2, 1.0
     while eps(hi) > target:
@@ -635,7 +635,7 @@ def param_grad_bound(
 
 
 def mlp_grad_bound(
-    params: Any, x_norms: ArrayLike, *, loss_lipschitz: ArrayLike = 1.0, num_iters: int = 10
+    params: Any, x_norms: ArrayLike, *, loss_lipschitz: ArrayLike = 1.0, num_steps: int = 10
 ) -> Array:
     """:func:`param_grad_bound` at the current weights of an ``optlab.lipschitz`` MLP
     (list of ``(W, b)``), each ``‖W_l‖₂`` replaced by its Gram-iteration UPPER bound
@@ -645,7 +645,7 @@ def mlp_grad_bound(
     Args:
       params: a non-empty list of finite ``(W, b)`` pairs whose shapes chain.
       x_norms, loss_lipschitz: as :func:`param_grad_bound`.
-      num_iters: Gram steps ≥ 0.
+      num_steps: Gram steps ≥ 0.
 
     Returns:
       The bound, shaped like ``x_norms``.
@@ -654,14 +654,14 @@ def mlp_grad_bound(
       TypeError, ValueError: malformed ``params``; as :func:`param_grad_bound`.
     """
     params = _lp._check_params(params)
-    require_int("num_iters", num_iters, minimum=0)
-    s = jnp.stack([_lp._gram(W, num_iters).sigma for W, _ in params])
+    require_int("num_steps", num_steps, minimum=0)
+    s = jnp.stack([_lp._gram(W, num_steps).sigma for W, _ in params])
     b = jnp.stack([jnp.linalg.norm(bb) for _, bb in params])
     return param_grad_bound(s, b, x_norms, loss_lipschitz=loss_lipschitz)
 
 
 def project_mlp(
-    params: Any, max_norm: ArrayLike = 1.0, max_bias: ArrayLike = 1.0, *, num_iters: int = 8
+    params: Any, max_norm: ArrayLike = 1.0, max_bias: ArrayLike = 1.0, *, num_steps: int = 8
 ) -> list[tuple[Array, Array]]:
     """Project an MLP onto ``{‖W_l‖₂ ≤ max_norm, ‖b_l‖ ≤ max_bias}``: ``W ← W / max(1, β/max_norm)``
     with β the Gram-iteration UPPER bound on ‖W‖₂, ``b ← b · min(1, max_bias/‖b‖)``.
@@ -671,21 +671,21 @@ def project_mlp(
       params: a non-empty list of finite ``(W, b)`` pairs whose shapes chain.
       max_norm: ``> 0``.
       max_bias: ``≥ 0``.
-      num_iters: Gram steps ≥ 0.
+      num_steps: Gram steps ≥ 0.
 
     Returns:
       The projected parameters, a list of ``(W, b)``.
 
     Raises:
-      TypeError, ValueError: malformed ``params``; bad ``max_norm``, ``max_bias`` or ``num_iters``.
+      TypeError, ValueError: malformed ``params``; bad ``max_norm``, ``max_bias`` or ``num_steps``.
     """
     params = _lp._check_params(params)
     max_norm = _jax_scalar("max_norm", max_norm)
     max_bias = _jax_scalar("max_bias", max_bias, positive=False)
-    require_int("num_iters", num_iters, minimum=0)
+    require_int("num_steps", num_steps, minimum=0)
     out = []
     for W, b in params:
-        beta = _lp._gram(W, num_iters).sigma
+        beta = _lp._gram(W, num_steps).sigma
         W = W / jnp.maximum(1.0, beta / max_norm)
         nb = jnp.linalg.norm(b)
         b = b * jnp.minimum(1.0, max_bias / jnp.maximum(nb, jnp.finfo(b.dtype).tiny))
@@ -699,12 +699,12 @@ def project_mlp(
 
 
 class DIFF2Output(NamedTuple):
-    """Final parameters, ``‖∇F(θ_t)‖²`` of the full (non-private) objective at every
-    iterate ``t = 0 … T`` and ``F(θ_t)``."""
+    """Final parameters ``params``, ``grad_norms_sq`` = ``‖∇F(θ_t)‖²`` of the full
+    (non-private) objective at every iterate ``t = 0 … T`` and ``values`` = ``F(θ_t)``."""
 
     params: Any
-    grad_norm_sq: Array
-    loss: Array
+    grad_norms_sq: Array
+    values: Array
 
 
 def _tree_norm(t):
@@ -839,6 +839,7 @@ _diff2 = jax.jit(_diff2, static_argnums=(0, 4, 11))
 def diff2_privacy(
     noise_multiplier_grad: float,
     noise_multiplier_diff: float,
+    *,
     num_steps: int,
     restart_every: int,
     delta: float,

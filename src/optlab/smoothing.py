@@ -365,10 +365,10 @@ def _margin(logits_fn, x, y):
     return other - z[y]
 
 
-@partial(jax.jit, static_argnames=("logits_fn", "pgd_steps", "num_restarts"))
-def _attack_all(logits_fn, X, labels, r, key, pgd_steps: int, num_restarts: int):
+@partial(jax.jit, static_argnames=("logits_fn", "pgd_num_steps", "num_restarts"))
+def _attack_all(logits_fn, X, labels, r, key, pgd_num_steps: int, num_restarts: int):
     """For each point: does PGD (with restarts) inside the ℓ2 ball of radius r_b find a
-    positive margin?  One compile per (logits_fn, X.shape, pgd_steps, num_restarts)."""
+    positive margin?  One compile per (logits_fn, X.shape, pgd_num_steps, num_restarts)."""
     d = X.shape[1]
 
     def attack(x, y, r):
@@ -378,12 +378,12 @@ def _attack_all(logits_fn, X, labels, r, key, pgd_steps: int, num_restarts: int)
         def one(delta):
             def step(delta, _):
                 g = jax.grad(lambda dd: _margin(logits_fn, x + dd, y))(delta)
-                delta = delta + (2.5 * r / pgd_steps) * g / (jnp.linalg.norm(g) + 1e-12)
+                delta = delta + (2.5 * r / pgd_num_steps) * g / (jnp.linalg.norm(g) + 1e-12)
                 nrm = jnp.linalg.norm(delta)
                 delta = delta * jnp.minimum(1.0, r / (nrm + 1e-30))
                 return delta, _margin(logits_fn, x + delta, y)
 
-            _, ms = jax.lax.scan(step, delta, None, length=pgd_steps)
+            _, ms = jax.lax.scan(step, delta, None, length=pgd_num_steps)
             return jnp.max(ms)
 
         return jnp.max(jax.vmap(one)(starts)) > 0
@@ -398,7 +398,7 @@ def min_adversarial_radius(
     *,
     r_max: float,
     num_bisect: int = 12,
-    pgd_steps: int = 40,
+    pgd_num_steps: int = 40,
     num_restarts: int = 8,
     key,
 ) -> np.ndarray:
@@ -413,7 +413,7 @@ def min_adversarial_radius(
       labels: integer class labels in [0, C), shape (B,).
       r_max: largest radius searched, > 0.
       num_bisect: bisection steps, >= 1.
-      pgd_steps: PGD steps per attack, >= 1.
+      pgd_num_steps: PGD steps per attack, >= 1.
       num_restarts: random starts per attack, >= 1.
       key: a JAX PRNG key.
 
@@ -436,7 +436,7 @@ def min_adversarial_radius(
     _require_scalar("r_max", r_max)
     require_positive("r_max", r_max)
     require_int("num_bisect", num_bisect, minimum=1)
-    require_int("pgd_steps", pgd_steps, minimum=1)
+    require_int("pgd_num_steps", pgd_num_steps, minimum=1)
     require_int("num_restarts", num_restarts, minimum=1)
     require_key("key", key)
     B = X.shape[0]
@@ -447,7 +447,7 @@ def min_adversarial_radius(
 
     def attack(r, k):
         return np.asarray(
-            _attack_all(logits_fn, X, labels, jnp.asarray(r, X.dtype), k, pgd_steps, num_restarts)
+            _attack_all(logits_fn, X, labels, jnp.asarray(r, X.dtype), k, pgd_num_steps, num_restarts)
         )
 
     ok = attack(hi, keys[0])

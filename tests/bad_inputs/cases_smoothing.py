@@ -121,12 +121,12 @@ CASES = [
     B("smoothing.min_adversarial_radius", "X", lambda: sm.min_adversarial_radius(fn, jnp.ones(2), Y, r_max=1.0, key=KEY), "X 1-D"),
     B("smoothing.min_adversarial_radius", "logits_fn", lambda: sm.min_adversarial_radius(3, X, Y, r_max=1.0, key=KEY), "not callable"),
     B("smoothing.min_adversarial_radius", "num_bisect", lambda: sm.min_adversarial_radius(fn, X, Y, r_max=1.0, num_bisect=0, key=KEY), "num_bisect 0"),
-    B("smoothing.min_adversarial_radius", "pgd_steps", lambda: sm.min_adversarial_radius(fn, X, Y, r_max=1.0, pgd_steps=-1, key=KEY), "pgd_steps < 0"),
+    B("smoothing.min_adversarial_radius", "pgd_num_steps", lambda: sm.min_adversarial_radius(fn, X, Y, r_max=1.0, pgd_num_steps=-1, key=KEY), "pgd_num_steps < 0"),
     B("smoothing.min_adversarial_radius", "num_restarts", lambda: sm.min_adversarial_radius(fn, X, Y, r_max=1.0, num_restarts=2.0, key=KEY), "num_restarts float"),
     C("smoothing.min_adversarial_radius",
-      lambda: sm.min_adversarial_radius(fn, [[1, 0], [0, 1]], [0, 1], r_max=2, num_bisect=3, pgd_steps=5, key=KEY),
+      lambda: sm.min_adversarial_radius(fn, [[1, 0], [0, 1]], [0, 1], r_max=2, num_bisect=3, pgd_num_steps=5, key=KEY),
       lambda: sm.min_adversarial_radius(fn, jnp.array([[1.0, 0.0], [0.0, 1.0]]), jnp.array([0, 1]), r_max=2.0,
-                                        num_bisect=3, pgd_steps=5, key=KEY)),
+                                        num_bisect=3, pgd_num_steps=5, key=KEY)),
 ]
 
 EXEMPT = {"Certificate": "a NamedTuple of results, built only by certify"}

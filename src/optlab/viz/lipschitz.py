@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, _layout, convergence_slider, stepped_figure
+from .core import COLORS, convergence_slider, stepped_figure
 
 __all__ = [
     "spectral_bounds_figure",
@@ -23,17 +23,31 @@ __all__ = [
 ]
 
 
+def _style(fig: go.Figure, title: str | None, xaxis_title: str | None, yaxis_title: str | None) -> go.Figure:
+    """The book's figure layout (as :mod:`optlab.viz.core` styles its figures)."""
+    fig.update_layout(
+        template="plotly_white",
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
+        height=460,
+        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
+    )
+    return fig
+
+
 def spectral_bounds_figure(
-    gaps: Sequence[float], power_history: Any, gram_history: Any, exact: Any, *, title: str | None = None
+    gaps: Sequence[float], power_iterates: Any, gram_iterates: Any, exact: Any, *, title: str | None = None
 ) -> go.Figure:
     """Relative error |σ̂_k − σ₁|/σ₁ of power iteration (LOWER) and Gram iteration
     (UPPER) per iteration, with a slider over the spectral gap σ₂/σ₁.
 
-    ``power_history``, ``gram_history``: (P, T) estimates; ``exact``: (P,) values σ₁.
+    ``power_iterates``, ``gram_iterates``: (P, T) estimates; ``exact``: (P,) values σ₁.
     """
     exact = np.asarray(exact, dtype=float)[:, None]
-    p = np.abs(np.asarray(power_history, dtype=float) / exact - 1.0)
-    g = np.abs(np.asarray(gram_history, dtype=float) / exact - 1.0)
+    p = np.abs(np.asarray(power_iterates, dtype=float) / exact - 1.0)
+    g = np.abs(np.asarray(gram_iterates, dtype=float) / exact - 1.0)
     floor = 1e-16
     return convergence_slider(
         {"power iteration (LOWER)": np.maximum(p, floor), "Gram iteration (UPPER)": np.maximum(g, floor)},
@@ -112,7 +126,7 @@ def local_bounds_figure(
                 line=dict(color=COLORS[i % len(COLORS)], dash=dash, width=2),
             )
         )
-    _layout(fig, title, xaxis_title, "local ℓ∞ Lipschitz bound")
+    _style(fig, title, xaxis_title, "local ℓ∞ Lipschitz bound")
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
@@ -198,5 +212,5 @@ def radius_scatter(certified: Mapping[str, Any], attack: Any, *, title: str | No
                 marker=dict(color=COLORS[i % len(COLORS)], size=6, opacity=0.7),
             )
         )
-    _layout(fig, title, "radius found by the attack (upper bound on the robust radius)", "certified radius")
+    _style(fig, title, "radius found by the attack (upper bound on the robust radius)", "certified radius")
     return fig
