@@ -173,10 +173,11 @@ def test_unrolled_and_truncated_match_autodiff(x64):
     lr = 0.5 / np.linalg.eigvalsh(X.T @ X + np.eye(5))[-1]
     w0 = jnp.asarray(np.random.default_rng(0).standard_normal(5))
     for K in (1, 7, 25):
-        g = bl.unrolled_hypergradient(inner, outer, 1.0, w0, steps=25, lr=lr, truncate=K)
+        g = bl.unrolled_hypergradient(inner, outer, 1.0, w0, num_steps=25, learning_rate=lr, truncate=K)
         assert abs(float(g) - float(_autodiff_unrolled(inner, outer, 1.0, w0, 25, lr, K))) < 1e-10
     # num_steps < steps uses w_{num_steps}
-    g = bl.unrolled_hypergradient(inner, outer, 1.0, w0, steps=25, lr=lr, num_steps=10, truncate=4)
+    g = bl.unrolled_hypergradient(inner, outer, 1.0, w0, max_num_steps=25, learning_rate=lr, num_steps=10,
+                                 truncate=4)
     assert abs(float(g) - float(_autodiff_unrolled(inner, outer, 1.0, w0, 10, lr, 4))) < 1e-10
 
 
@@ -188,8 +189,8 @@ def test_truncated_at_fixed_point_equals_neumann_and_converges_to_closed_form(x6
     ev = np.linalg.eigvalsh(A)
     lr = 1.0 / ev[-1]
     Ks = jnp.array([1, 3, 10, 30, 100])
-    tr = jax.vmap(lambda K: bl.unrolled_hypergradient(inner, outer, lam, jnp.asarray(w), steps=100,
-                                                      lr=lr, truncate=K))(Ks)
+    tr = jax.vmap(lambda K: bl.unrolled_hypergradient(inner, outer, lam, jnp.asarray(w), num_steps=100,
+                                                      learning_rate=lr, truncate=K))(Ks)
     nm = jax.vmap(lambda K: bl.neumann_hypergradient(inner, outer, w, lam, K, lr))(Ks)
     # starting at w* the iterates stay there, so truncation is exactly the Neumann series
     np.testing.assert_allclose(tr, nm, rtol=1e-10, atol=1e-12)
@@ -204,8 +205,8 @@ def test_full_unrolling_tends_to_hypergradient_as_T_grows(x64):
     _, ref, _, A = np_reference(X, y, Xv, yv, lam)
     lr = 1.0 / np.linalg.eigvalsh(A)[-1]
     Ts = jnp.array([5, 20, 80, 300])
-    g = jax.vmap(lambda T: bl.unrolled_hypergradient(inner, outer, lam, jnp.zeros(5), steps=300,
-                                                     lr=lr, num_steps=T))(Ts)
+    g = jax.vmap(lambda T: bl.unrolled_hypergradient(inner, outer, lam, jnp.zeros(5), max_num_steps=300,
+                                                     learning_rate=lr, num_steps=T))(Ts)
     err = np.abs(np.asarray(g) - ref)
     assert err[-1] < 1e-9 and err[0] > 10 * err[2]
 
@@ -221,12 +222,12 @@ def test_penalty_bias_is_order_sigma_and_f2sa_is_the_same_with_lambda(x64):
     sigmas = np.array([1e-1, 1e-2, 1e-3, 1e-4])
     errs = []
     for s in sigmas:
-        g = bl.penalty_hypergradient(inner, outer, lam, jnp.zeros(5), sigma=s, steps=3000, lr=lr)
+        g = bl.penalty_hypergradient(inner, outer, lam, jnp.zeros(5), sigma=s, num_steps=3000, learning_rate=lr)
         errs.append(abs(float(g) - ref))
     slope = np.polyfit(np.log(sigmas), np.log(errs), 1)[0]
     assert 0.9 < slope < 1.1, slope
-    g1 = bl.penalty_hypergradient(inner, outer, lam, jnp.zeros(5), sigma=0.01, steps=3000, lr=lr)
-    g2 = bl.f2sa_hypergradient(inner, outer, lam, jnp.zeros(5), lam=100.0, steps=3000, lr=lr)
+    g1 = bl.penalty_hypergradient(inner, outer, lam, jnp.zeros(5), sigma=0.01, num_steps=3000, learning_rate=lr)
+    g2 = bl.f2sa_hypergradient(inner, outer, lam, jnp.zeros(5), lam=100.0, num_steps=3000, learning_rate=lr)
     assert abs(float(g1) - float(g2)) < 1e-12
 
 
@@ -236,7 +237,7 @@ def test_penalty_value_is_order_sigma_close_to_F(x64):
     lam = 1.0
     F = F_np(X, y, Xv, yv, lam)
     lr = 1.0 / np.linalg.eigvalsh(X.T @ X + np.eye(4))[-1]
-    gaps = [abs(float(bl.penalty_value(inner, outer, lam, jnp.zeros(4), sigma=s, steps=3000, lr=lr))
+    gaps = [abs(float(bl.penalty_value(inner, outer, lam, jnp.zeros(4), sigma=s, num_steps=3000, learning_rate=lr))
                 - F) for s in (1e-2, 1e-3)]
     # psi_sigma <= F (y_sigma is a candidate) and the gap shrinks 10x with sigma
     assert 5 < gaps[0] / gaps[1] < 20
@@ -252,10 +253,10 @@ def test_hypergradient_descent_reaches_closed_form_optimum(x64):
     t_star = grid[int(np.argmin(Fs))]
     lr = 1.0 / (np.linalg.eigvalsh(X.T @ X)[-1] + np.exp(4))
     for method in ("implicit", "f2sa"):
-        tr = bl.hypergradient_descent(inner, outer, 0.0, jnp.zeros(8), method=method, outer_lr=0.01,
-                                      steps=300, inner_steps=200, inner_lr=lr, lam=100.0,
-                                      cg_iters=8)
-        assert abs(float(tr.theta) - t_star) < 0.1, (method, float(tr.theta), t_star)
+        tr = bl.hypergradient_descent(inner, outer, 0.0, jnp.zeros(8), method=method, learning_rate=0.01,
+                                      num_steps=300, inner_num_steps=200, inner_learning_rate=lr, lam=100.0,
+                                      cg_num_steps=8)
+        assert abs(float(tr.params) - t_star) < 0.1, (method, float(tr.params), t_star)
 
 
 def test_hoag_and_adaptive_inexact_reach_optimum(x64):
@@ -268,22 +269,22 @@ def test_hoag_and_adaptive_inexact_reach_optimum(x64):
     def lr(t):
         return 1.0 / (L0 + np.exp(min(float(t), 30.0)))
 
-    h = bl.hoag(inner, outer, 0.0, jnp.zeros(10), inner_lr=lr, steps=30)
-    m = bl.adaptive_inexact(inner, outer, 0.0, jnp.zeros(10), inner_lr=lr, steps=15, step_size=1.0)
+    h = bl.hoag(inner, outer, 0.0, jnp.zeros(10), inner_learning_rate=lr, num_steps=30)
+    m = bl.adaptive_inexact(inner, outer, 0.0, jnp.zeros(10), inner_learning_rate=lr, num_steps=15, learning_rate=1.0)
     for res in (h, m):
-        assert F_np(X, y, Xv, yv, np.exp(float(res.theta))) <= Fs.min() + 1e-3 * abs(Fs.min())
-        assert np.all(np.diff(res.inner_iters) >= 0)
+        assert F_np(X, y, Xv, yv, np.exp(float(res.params))) <= Fs.min() + 1e-3 * abs(Fs.min())
+        assert np.all(np.diff(res.inner_num_steps) >= 0)
     assert np.all(np.diff(h.tolerances) < 0)
 
 
 def test_data_cleaning_downweights_flipped_labels(x64):
-    data = bl.data_cleaning_problem(jax.random.key(0), n_train=120, n_val=80, d=4)
+    data = bl.data_cleaning_problem(key=jax.random.key(0), n_train=120, n_val=80, d=4)
     assert int(data.flipped.sum()) == 36
     inner, outer = bl.weighted_logistic_losses(data, mu=1e-2)
     tr = bl.hypergradient_descent(inner, outer, jnp.zeros(120), jnp.zeros(4), method="f2sa",
-                                  outer_lr=50.0, steps=150, inner_steps=20, inner_lr=2.0, lam=1.0,
+                                  learning_rate=50.0, num_steps=150, inner_num_steps=20, inner_learning_rate=2.0, lam=1.0,
                                   lam_max=50.0, lam_growth=1.0)
-    s = np.asarray(jax.nn.sigmoid(tr.theta))
+    s = np.asarray(jax.nn.sigmoid(tr.params))
     assert bl.auc(-s, np.asarray(data.flipped)) > 0.8
     assert float(tr.outer_values[-1]) < float(tr.outer_values[0])
 
@@ -307,11 +308,11 @@ def test_outer_loops_reach_the_optimum_in_float32():
     t_star = grid[int(np.argmin([F_np(X, y, Xv, yv, np.exp(t)) for t in grid]))]
     lr = 1.0 / (np.linalg.eigvalsh(X.T @ X)[-1] + np.exp(4))
     for method in ("implicit", "f2sa"):
-        tr = bl.hypergradient_descent(inner, outer, 0.0, jnp.zeros(8), method=method, outer_lr=0.01,
-                                      steps=300, inner_steps=200, inner_lr=lr, lam=100.0,
-                                      cg_iters=8)
-        assert tr.theta.dtype == jnp.float32 and bool(tr.converged)
-        assert abs(float(tr.theta) - t_star) < 0.1, (method, float(tr.theta), t_star)
+        tr = bl.hypergradient_descent(inner, outer, 0.0, jnp.zeros(8), method=method, learning_rate=0.01,
+                                      num_steps=300, inner_num_steps=200, inner_learning_rate=lr, lam=100.0,
+                                      cg_num_steps=8)
+        assert tr.params.dtype == jnp.float32 and bool(tr.converged)
+        assert abs(float(tr.params) - t_star) < 0.1, (method, float(tr.params), t_star)
     X, y, Xv, yv = ridge_data(10, n=25, d=10, noise=2.0)
     inner, outer = bl.ridge_losses(X, y, Xv, yv, log_lambda=True)
     L0 = np.linalg.eigvalsh(X.T @ X)[-1]
@@ -321,14 +322,14 @@ def test_outer_loops_reach_the_optimum_in_float32():
     def lr_of(t):
         return 1.0 / (L0 + np.exp(min(float(t), 30.0)))
 
-    h = bl.hoag(inner, outer, 0.0, jnp.zeros(10), inner_lr=lr_of, steps=30)
-    m = bl.adaptive_inexact(inner, outer, 0.0, jnp.zeros(10), inner_lr=lr_of, steps=15)
+    h = bl.hoag(inner, outer, 0.0, jnp.zeros(10), inner_learning_rate=lr_of, num_steps=30)
+    m = bl.adaptive_inexact(inner, outer, 0.0, jnp.zeros(10), inner_learning_rate=lr_of, num_steps=15)
     for res in (h, m):
-        assert F_np(X, y, Xv, yv, np.exp(float(res.theta))) <= F_min + 1e-4 * abs(F_min)
+        assert F_np(X, y, Xv, yv, np.exp(float(res.params))) <= F_min + 1e-4 * abs(F_min)
     # float32 cannot resolve accuracies near min_eps = 1e-12: the inner solves stop when the
     # steps stop moving w, so the adaptive method takes all its steps (it used to spend
     # 24 million inner iterations at maxiter and stop after 6 of 15 steps)
-    assert len(m.thetas) == 16 and m.inner_iters[-1] < 100_000
+    assert len(m.iterates) == 16 and m.inner_num_steps[-1] < 100_000
 
 
 def test_neumann_and_penalty_in_float32():
@@ -347,18 +348,18 @@ def test_neumann_and_penalty_in_float32():
     inner, outer = bl.ridge_losses(X, y, Xv, yv)
     _, ref, _, A = np_reference(X, y, Xv, yv, 1.5)
     lr = 1.0 / np.linalg.eigvalsh(A)[-1]
-    errs = [abs(float(bl.penalty_hypergradient(inner, outer, 1.5, jnp.zeros(5), sigma=s, steps=3000,
-                                               lr=lr)) - ref) for s in (1e-1, 1e-2)]
+    errs = [abs(float(bl.penalty_hypergradient(inner, outer, 1.5, jnp.zeros(5), sigma=s, num_steps=3000,
+                                               learning_rate=lr)) - ref) for s in (1e-1, 1e-2)]
     assert 5 < errs[0] / errs[1] < 15                          # O(σ) bias (measured 7.5)
 
 
 def test_data_cleaning_in_float32():
-    data = bl.data_cleaning_problem(jax.random.key(0), n_train=120, n_val=80, d=4)
+    data = bl.data_cleaning_problem(key=jax.random.key(0), n_train=120, n_val=80, d=4)
     inner, outer = bl.weighted_logistic_losses(data, mu=1e-2)
     tr = bl.hypergradient_descent(inner, outer, jnp.zeros(120), jnp.zeros(4), method="f2sa",
-                                  outer_lr=50.0, steps=150, inner_steps=20, inner_lr=2.0, lam=1.0,
+                                  learning_rate=50.0, num_steps=150, inner_num_steps=20, inner_learning_rate=2.0, lam=1.0,
                                   lam_max=50.0, lam_growth=1.0)
-    s = np.asarray(jax.nn.sigmoid(tr.theta))
+    s = np.asarray(jax.nn.sigmoid(tr.params))
     assert bl.auc(-s, np.asarray(data.flipped)) > 0.8          # measured 0.93
     assert float(tr.outer_values[-1]) < 0.5 * float(tr.outer_values[0])
 
@@ -368,18 +369,19 @@ def test_data_cleaning_in_float32():
 def test_divergence_is_reported_not_returned_as_garbage():
     X, y, Xv, yv = ridge_data(0, d=4)
     inner, outer = bl.ridge_losses(X, y, Xv, yv)
-    with pytest.raises(ValueError, match="lr=.* is too large"):
-        bl.inner_gd_tol(inner, 1.0, jnp.zeros(4), tol=1e-6, lr=10.0, maxiter=1000)
-    w, k = bl.inner_gd_tol(inner, 1.0, jnp.zeros(4), tol=1e-3, lr=1e-3, maxiter=50000)
-    assert float(jnp.linalg.norm(jax.grad(inner)(w, 1.0))) <= 1e-3 and 0 < int(k) < 50000
+    with pytest.raises(ValueError, match="learning_rate=.* is too large"):
+        bl.inner_gd_tol(inner, 1.0, jnp.zeros(4), tol=1e-6, learning_rate=10.0, num_steps=1000)
+    w, k, conv = bl.inner_gd_tol(inner, 1.0, jnp.zeros(4), tol=1e-3, learning_rate=1e-3, num_steps=50000)
+    assert float(jnp.linalg.norm(jax.grad(inner)(w, 1.0))) <= 1e-3 and 0 < int(k) < 50000 and bool(conv)
     # a diverging outer loop says so, also under jit
-    run = jax.jit(lambda t0: bl.hypergradient_descent(inner, outer, t0, jnp.zeros(4), outer_lr=1.0,
-                                                      steps=20, inner_steps=5, inner_lr=10.0))
+    run = jax.jit(lambda t0: bl.hypergradient_descent(inner, outer, t0, jnp.zeros(4), learning_rate=1.0,
+                                                      num_steps=20, inner_num_steps=5, inner_learning_rate=10.0))
     tr = run(1.0)
     assert tr.converged.dtype == jnp.bool_ and not bool(tr.converged)
-    tr = bl.hypergradient_descent(inner, outer, 1.0, jnp.zeros(4), outer_lr=1e-3, steps=2,
-                                  inner_steps=5, inner_lr=1e-3)
-    assert not bool(tr.converged)                              # too few steps
+    tr = bl.hypergradient_descent(inner, outer, 1.0, jnp.zeros(4), learning_rate=1e-3, num_steps=2,
+                                  inner_num_steps=5, inner_learning_rate=1e-3)
+    assert not bool(tr.converged) and int(tr.n_iters) == 2      # too few steps
+    assert tr.iterates.shape == (3,) and float(tr.params) == float(tr.iterates[-1])
 
 
 # --------------------------------------------------------------------------- compile once
@@ -406,14 +408,14 @@ def test_estimators_compile_once_per_shape():
         "neumann_hypergradient": lambda: bl.neumann_hypergradient(inner, outer0, w_new(), 1.0, 7,
                                                                   0.01),
         "unrolled_hypergradient": lambda: bl.unrolled_hypergradient(inner, outer0, 1.0, w_new(),
-                                                                    steps=20, lr=0.01),
+                                                                    num_steps=20, learning_rate=0.01),
         "penalty_hypergradient": lambda: bl.penalty_hypergradient(inner, outer0, 1.0, w_new(),
-                                                                  sigma=0.1, steps=20, lr=0.01),
-        "inner_gd": lambda: bl.inner_gd(inner, 1.0, w_new(), 20, 0.01),
-        "inner_gd_tol": lambda: bl.inner_gd_tol(inner, 1.0, w_new(), tol=1e-2, lr=0.01),
+                                                                  sigma=0.1, num_steps=20, learning_rate=0.01),
+        "inner_gd": lambda: bl.inner_gd(inner, 1.0, w_new(), num_steps=20, learning_rate=0.01),
+        "inner_gd_tol": lambda: bl.inner_gd_tol(inner, 1.0, w_new(), tol=1e-2, learning_rate=0.01),
         "hypergradient_descent": lambda: bl.hypergradient_descent(
-            inner, outer0, rng.uniform(1, 2), w_new(), outer_lr=0.01, steps=5, inner_steps=5,
-            inner_lr=0.01),
+            inner, outer0, rng.uniform(1, 2), w_new(), learning_rate=0.01, num_steps=5, inner_num_steps=5,
+            inner_learning_rate=0.01),
     }
     for name, run in runs.items():
         t = time.perf_counter()
@@ -461,25 +463,25 @@ def test_bad_inputs_raise_before_compute():
         bl.neumann_hypergradient(inner, outer, w, 1.0, 0, 0.1)
     with pytest.raises(TypeError, match="K must be"):
         bl.neumann_hypergradient(inner, outer, w, 1.0, 2.5, 0.1)
-    with pytest.raises(ValueError, match="lr must be positive"):
-        bl.unrolled_hypergradient(inner, outer, 1.0, w, steps=10, lr=0.0)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        bl.unrolled_hypergradient(inner, outer, 1.0, w, num_steps=10, learning_rate=0.0)
     with pytest.raises(ValueError, match="num_steps must be at most"):
-        bl.unrolled_hypergradient(inner, outer, 1.0, w, steps=10, lr=0.1, num_steps=11)
+        bl.unrolled_hypergradient(inner, outer, 1.0, w, max_num_steps=10, learning_rate=0.1, num_steps=11)
     with pytest.raises(ValueError, match="truncate must be at least 1"):
-        bl.unrolled_hypergradient(inner, outer, 1.0, w, steps=10, lr=0.1, truncate=0)
+        bl.unrolled_hypergradient(inner, outer, 1.0, w, num_steps=10, learning_rate=0.1, truncate=0)
     with pytest.raises(ValueError, match="sigma must be positive"):
-        bl.penalty_hypergradient(inner, outer, 1.0, w, sigma=0.0, steps=10, lr=0.1)
+        bl.penalty_hypergradient(inner, outer, 1.0, w, sigma=0.0, num_steps=10, learning_rate=0.1)
     with pytest.raises(ValueError, match="theta contains 1 NaN"):
-        bl.penalty_hypergradient(inner, outer, jnp.nan, w, sigma=0.1, steps=10, lr=0.1)
-    with pytest.raises(ValueError, match="outer_lr must be positive"):
-        bl.hypergradient_descent(inner, outer, 1.0, w, outer_lr=-1.0, steps=3, inner_steps=2,
-                                 inner_lr=0.1)
+        bl.penalty_hypergradient(inner, outer, jnp.nan, w, sigma=0.1, num_steps=10, learning_rate=0.1)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        bl.hypergradient_descent(inner, outer, 1.0, w, learning_rate=-1.0, num_steps=3, inner_num_steps=2,
+                                 inner_learning_rate=0.1)
     with pytest.raises(ValueError, match="tolerances must have at least"):
-        bl.hoag(inner, outer, 1.0, w, inner_lr=0.1, steps=5, tolerances=[0.1, 0.1])
+        bl.hoag(inner, outer, 1.0, w, inner_learning_rate=0.1, num_steps=5, tolerances=[0.1, 0.1])
     with pytest.raises(ValueError, match="rho must lie in"):
-        bl.adaptive_inexact(inner, outer, 1.0, w, inner_lr=0.1, steps=5, rho=1.5)
+        bl.adaptive_inexact(inner, outer, 1.0, w, inner_learning_rate=0.1, num_steps=5, rho=1.5)
     with pytest.raises(ValueError, match="flip_fraction"):
-        bl.data_cleaning_problem(jax.random.key(0), flip_fraction=0.6)
+        bl.data_cleaning_problem(key=jax.random.key(0), flip_fraction=0.6)
 
 
 def test_estimators_jit_and_vmap_over_lambda(x64):
@@ -504,7 +506,7 @@ def test_figures_build_and_stay_small():
     s = np.random.default_rng(0).random((5, 50))
     fig3 = vbl.weights_slider(s, np.arange(50) < 10, [0, 10, 20, 30, 40])
     assert len(fig3.layout.sliders[0].steps) == 5
-    fig4 = vbl.robustness_heatmaps({"a": np.ones((2, 3)), "b": np.zeros((2, 3))}, [1, 2, 3], [0.1, 0.01])
+    fig4 = vbl.robustness_heatmaps({"a": np.ones((2, 3)), "b": np.zeros((2, 3))}, learning_rates=[1, 2, 3], accuracies=[0.1, 0.01])
     assert len(fig4.layout.sliders[0].steps) == 2
     for f in (fig, fig2, fig3, fig4):
         assert len(f.to_json()) < 1_000_000

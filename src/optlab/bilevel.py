@@ -77,7 +77,9 @@ __all__ = [
     "f2sa_hypergradient",
     "penalty_value",
     "inner_gd",
+    "InnerGDOutput",
     "inner_gd_tol",
+    "InnerSolveOutput",
     "hypergradient_descent",
     "BilevelTrace",
     "hoag",
@@ -377,11 +379,11 @@ def _cross_vjp(inner, w, theta, q):
     return jax.grad(lambda t: jnp.vdot(grad_w(w, t), q))(theta)
 
 
-def _solve(inner, w, theta, b, method, tol, maxiter, x0=None):
+def _solve(inner, w, theta, b, method, tol, num_steps, x0=None):
     """``H⁻¹ b`` by a dense solve or by CG on Hessian-vector products."""
     if method == "dense":
         return jnp.linalg.solve(jax.hessian(inner, argnums=0)(w, theta), b)
-    q, _ = jax.scipy.sparse.linalg.cg(_hvp(inner, w, theta), b, x0=x0, tol=0.0, atol=tol, maxiter=maxiter)
+    q, _ = jax.scipy.sparse.linalg.cg(_hvp(inner, w, theta), b, x0=x0, tol=0.0, atol=tol, maxiter=num_steps)
     return q
 
 
@@ -393,20 +395,20 @@ def implicit_hypergradient(
     *,
     method: str = "dense",
     tol: float = 1e-10,
-    maxiter: int = 1000,
+    num_steps: int = 1000,
     check: bool = True,
 ) -> jax.Array:
     """``∇F(θ) = ∇_θ f − ∇²_θw g · H⁻¹ ∇_w f`` at the inner solution ``w``.
 
     ``method="dense"`` forms ``H`` and solves; ``"cg"`` uses conjugate gradients on
-    Hessian-vector products (absolute residual ``tol``, ``maxiter`` steps). With
+    Hessian-vector products (absolute residual ``tol``, at most ``num_steps`` steps). With
     ``check`` (default), a singular or indefinite ``H`` raises before any compute.
-    Compiled once per ``(inner, outer, method, maxiter)`` and shape.
+    Compiled once per ``(inner, outer, method, num_steps)`` and shape.
 
     Args:
       inner, outer: the losses ``g(w, θ)``, ``f(w, θ)`` (hashable callables).
       w: the inner solution (finite 1-D). theta: finite scalar or 1-D.
-      method: ``"dense"`` or ``"cg"``. tol: positive. maxiter: positive int.
+      method: ``"dense"`` or ``"cg"``. tol: positive. num_steps: positive int (CG's cap).
       check: bool.
 
     Returns:
@@ -421,24 +423,24 @@ def implicit_hypergradient(
     _check_losses(inner, outer, w, theta)
     _choice("method", method, ("dense", "cg"))
     _pos_scalar("tol", tol)
-    _pos_int("maxiter", maxiter)
+    _pos_int("num_steps", num_steps)
     _flag("check", check)
     if check:
         check_inner_hessian(inner, w, theta)
-    return _implicit_jit(inner, outer, w, theta, method, tol, maxiter)
+    return _implicit_jit(inner, outer, w, theta, method, tol, num_steps)
 
 
-def _implicit(inner, outer, w, theta, method, tol, maxiter, q0=None):
+def _implicit(inner, outer, w, theta, method, tol, num_steps, q0=None):
     gw = jax.grad(outer, argnums=0)(w, theta)
     gt = jax.grad(outer, argnums=1)(w, theta)
-    q = _solve(inner, w, theta, gw, method, tol, maxiter, q0)
+    q = _solve(inner, w, theta, gw, method, tol, num_steps, q0)
     return gt - _cross_vjp(inner, w, theta, q)
 
 
-_implicit_jit = jax.jit(_implicit, static_argnames=("inner", "outer", "method", "maxiter"))
+_implicit_jit = jax.jit(_implicit, static_argnames=("inner", "outer", "method", "num_steps"))
 
 
-def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 1e-10, maxiter: int = 1000):
+def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 1e-10, num_steps: int = 1000):
     """Decorator making ``solver(theta, init) -> w`` differentiable by the IFT.
 
     ``optimality_fn(w, θ)`` vanishes at the solution (e.g. ``∇_w g``). The
@@ -452,19 +454,19 @@ def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 
 
     Args:
       optimality_fn: ``F(w, θ)`` (callable). method: ``"dense"`` or ``"cg"``.
-      tol: positive. maxiter: positive int.
+      tol: positive. num_steps: positive int (the cap on CG steps).
 
     Returns:
       A decorator; the decorated ``solver`` must be callable.
 
     Raises:
       TypeError: non-callable ``optimality_fn`` or ``solver``, non-string ``method``.
-      ValueError: unknown ``method``, non-positive ``tol``/``maxiter``.
+      ValueError: unknown ``method``, non-positive ``tol``/``num_steps``.
     """
     require_callable("optimality_fn", optimality_fn)
     _choice("method", method, ("dense", "cg"))
     _pos_scalar("tol", tol)
-    _pos_int("maxiter", maxiter)
+    _pos_int("num_steps", num_steps)
 
     def wrap(solver: Callable):
         require_callable("solver", solver)
@@ -485,7 +487,7 @@ def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 
             else:
                 _, vjp_w = jax.vjp(lambda x: optimality_fn(x, theta), w)
                 u, _ = jax.scipy.sparse.linalg.cg(
-                    lambda z: vjp_w(z)[0], v, tol=0.0, atol=tol, maxiter=maxiter
+                    lambda z: vjp_w(z)[0], v, tol=0.0, atol=tol, maxiter=num_steps
                 )
             _, vjp_t = jax.vjp(lambda t: optimality_fn(w, t), theta)
             return (
@@ -569,17 +571,24 @@ def _neumann(inner, outer, w, theta, K, alpha):
     return gt - vjp_cross(alpha * s)[0]
 
 
-def inner_gd(inner: Loss, theta: Any, w0: Any, steps: int, lr: float) -> tuple[jax.Array, jax.Array]:
-    """``steps`` gradient steps ``w ← w − lr ∇_w g(w, θ)``; returns ``(w_T, trajectory)``
-    with the trajectory of shape ``(steps + 1, d)`` (``w_0 … w_T``). Compiled once per
-    ``(inner, steps)`` and shape.
+class InnerGDOutput(NamedTuple):
+    """Result of :func:`inner_gd`: ``params`` the last iterate ``w_T``; ``iterates``:
+    ``(T+1, d)``, ``w_0 … w_T``."""
+
+    params: jax.Array
+    iterates: jax.Array
+
+
+def inner_gd(inner: Loss, theta: Any, w0: Any, *, num_steps: int, learning_rate: float) -> InnerGDOutput:
+    """``num_steps`` gradient steps ``w ← w − γ ∇_w g(w, θ)`` (``γ = learning_rate``).
+    Compiled once per ``(inner, num_steps)`` and shape.
 
     Args:
       inner: ``g(w, θ)`` (hashable callable). theta: scalar or 1-D. w0: finite 1-D.
-      steps: non-negative int. lr: positive scalar.
+      num_steps: non-negative int. learning_rate: positive scalar ``γ``.
 
     Returns:
-      ``(w_T, trajectory)``.
+      An :class:`InnerGDOutput` ``(params, iterates)``.
 
     Raises:
       TypeError / ValueError: naming the argument.
@@ -587,9 +596,9 @@ def inner_gd(inner: Loss, theta: Any, w0: Any, steps: int, lr: float) -> tuple[j
     w0 = _vec("w0", w0)
     theta = _theta(theta)
     _check_losses(inner, _NO_OUTER, w0, theta, "w0")
-    require_int("steps", steps, minimum=0)
-    _pos_scalar("lr", lr)
-    return _inner_gd_jit(inner, theta, w0, steps, lr)
+    require_int("num_steps", num_steps, minimum=0)
+    _pos_scalar("learning_rate", learning_rate)
+    return InnerGDOutput(*_inner_gd_jit(inner, theta, w0, num_steps, learning_rate))
 
 
 def _inner_gd(inner, theta, w0, steps, lr):
@@ -603,7 +612,7 @@ def _inner_gd(inner, theta, w0, steps, lr):
     return wT, jnp.concatenate([w0[None], traj], axis=0)
 
 
-_inner_gd_jit = jax.jit(_inner_gd, static_argnames=("inner", "steps"))
+_inner_gd_jit = jax.jit(_inner_gd, static_argnames=("inner", "steps"))  # steps: the scan length
 
 
 def unrolled_hypergradient(
@@ -612,25 +621,28 @@ def unrolled_hypergradient(
     theta: Any,
     w0: Any,
     *,
-    steps: int,
-    lr: float,
-    num_steps: Any = None,
+    num_steps: Any,
+    learning_rate: float,
+    max_num_steps: int | None = None,
     truncate: Any = None,
 ) -> jax.Array:
     """Reverse-mode hypergradient through gradient descent on ``g``.
 
-    Runs ``w_{t+1} = Φ(w_t, θ) = w_t − lr ∇_w g(w_t, θ)`` from ``w0`` for
-    ``num_steps ≤ steps`` steps and back-propagates ``f(w_T, θ)`` through the
-    last ``truncate`` of them only (truncated back-propagation, Shaban et al.
-    2019); ``truncate = num_steps`` (default) is full unrolling, the exact
-    gradient of ``θ ↦ f(w_T(θ), θ)``.  ``num_steps`` and ``truncate`` may be traced
-    (``vmap`` over them); ``steps`` is the static scan length. Compiled once per
-    ``(inner, outer, steps)`` and shape.
+    Runs ``w_{t+1} = Φ(w_t, θ) = w_t − γ ∇_w g(w_t, θ)`` (``γ = learning_rate``) from
+    ``w0`` for ``num_steps`` steps and back-propagates ``f(w_T, θ)`` through the last
+    ``truncate`` of them only (truncated back-propagation, Shaban et al. 2019);
+    ``truncate = num_steps`` (default) is full unrolling, the exact gradient of
+    ``θ ↦ f(w_T(θ), θ)``. ``max_num_steps`` (default ``num_steps``) is the static scan
+    length: give it to trace ``num_steps`` (``vmap`` over it); ``truncate`` may always be
+    traced. Compiled once per ``(inner, outer, max_num_steps)`` and shape.
 
     Args:
       inner, outer: the losses (hashable callables). theta: scalar or 1-D. w0: finite 1-D.
-      steps: positive int. lr: positive scalar.
-      num_steps: ``1 ≤ num_steps ≤ steps`` (int, may be traced).
+      num_steps: ``1 ≤ num_steps ≤ max_num_steps`` (int; may be traced when
+        ``max_num_steps`` is given).
+      learning_rate: positive scalar ``γ``.
+      max_num_steps: positive int, the scan length (default ``num_steps``, which must
+        then be a Python int).
       truncate: ``1 ≤ truncate ≤ num_steps`` (int, may be traced).
 
     Returns:
@@ -642,13 +654,19 @@ def unrolled_hypergradient(
     theta = _theta(theta)
     w0 = _vec("w0", w0)
     _check_losses(inner, outer, w0, theta, "w0")
-    require_int("steps", steps, minimum=1)
-    _pos_scalar("lr", lr)
-    if num_steps is None:
-        num_steps = steps
+    _pos_scalar("learning_rate", learning_rate)
+    if max_num_steps is None:
+        if not isinstance(num_steps, (int, np.integer)) or isinstance(num_steps, bool):
+            raise TypeError(
+                "num_steps must be a Python int unless max_num_steps (the static scan length) "
+                f"is given, got {type(num_steps).__name__} {num_steps!r}"
+            )
+        require_int("num_steps", num_steps, minimum=1)
+        max_num_steps = int(num_steps)
+    require_int("max_num_steps", max_num_steps, minimum=1)
     _pos_int("num_steps", num_steps)
-    if isinstance(num_steps, (int, np.integer)) and num_steps > steps:
-        raise ValueError(f"num_steps must be at most steps={steps}, got {num_steps}")
+    if isinstance(num_steps, (int, np.integer)) and num_steps > max_num_steps:
+        raise ValueError(f"num_steps must be at most max_num_steps={max_num_steps}, got {num_steps}")
     if truncate is None:
         truncate = num_steps
     _pos_int("truncate", truncate)
@@ -658,7 +676,7 @@ def unrolled_hypergradient(
         and truncate > num_steps
     ):
         raise ValueError(f"truncate must be at most num_steps={num_steps}, got {truncate}")
-    return _unrolled_jit(inner, outer, theta, w0, steps, lr, num_steps, truncate)
+    return _unrolled_jit(inner, outer, theta, w0, max_num_steps, learning_rate, num_steps, truncate)
 
 
 def _unrolled(inner, outer, theta, w0, steps, lr, num_steps, truncate):
@@ -697,8 +715,8 @@ def penalty_hypergradient(
     y0: Any,
     *,
     sigma: float,
-    steps: int,
-    lr: float,
+    num_steps: int,
+    learning_rate: float,
     z0: Any = None,
     return_solutions: bool = False,
 ):
@@ -708,14 +726,14 @@ def penalty_hypergradient(
         ∇ψ_σ(θ) = ∇_θ f(y_σ, θ) + [∇_θ g(y_σ, θ) − ∇_θ g(z*, θ)] / σ,
 
     ``O(σ)``-close to ``∇F(θ)`` (Danskin's theorem, no Hessian). ``y_σ`` and ``z*``
-    are computed by ``steps`` gradient steps of size ``lr`` from ``y0`` / ``z0``
-    (the step on ``σ f + g`` is ``lr / (1 + σ)``). Compiled once per
-    ``(inner, outer, steps)`` and shape.
+    are computed by ``num_steps`` gradient steps of size ``γ = learning_rate`` from ``y0`` /
+    ``z0`` (the step on ``σ f + g`` is ``γ / (1 + σ)``). Compiled once per
+    ``(inner, outer, num_steps)`` and shape.
 
     Args:
       inner, outer: the losses (hashable callables). theta: scalar or 1-D.
       y0: finite 1-D start; z0: same shape (default ``y0``).
-      sigma, lr: positive scalars. steps: positive int. return_solutions: bool.
+      sigma, learning_rate: positive scalars. num_steps: positive int. return_solutions: bool.
 
     Returns:
       The estimate, or ``(estimate, y, z)`` with ``return_solutions``.
@@ -730,10 +748,10 @@ def penalty_hypergradient(
         raise ValueError(f"z0 must have the shape of y0 {tuple(y0.shape)}, got {tuple(z0.shape)}")
     _check_losses(inner, outer, y0, theta, "y0")
     _pos_scalar("sigma", sigma)
-    require_int("steps", steps, minimum=1)
-    _pos_scalar("lr", lr)
+    require_int("num_steps", num_steps, minimum=1)
+    _pos_scalar("learning_rate", learning_rate)
     _flag("return_solutions", return_solutions)
-    g, y, z = _penalty(inner, outer, theta, y0, z0, sigma, steps, lr)
+    g, y, z = _penalty(inner, outer, theta, y0, z0, sigma, num_steps, learning_rate)
     return (g, y, z) if return_solutions else g
 
 
@@ -751,7 +769,15 @@ def _penalty(inner, outer, theta, y0, z0, sigma, steps, lr):
 
 
 def f2sa_hypergradient(
-    inner: Loss, outer: Loss, theta: Any, y0: Any, *, lam: float, steps: int, lr: float, z0: Any = None
+    inner: Loss,
+    outer: Loss,
+    theta: Any,
+    y0: Any,
+    *,
+    lam: float,
+    num_steps: int,
+    learning_rate: float,
+    z0: Any = None,
 ):
     """F2SA's hypergradient (Kwon et al. 2023): ``∇_θ f(y) + λ(∇_θ g(y) − ∇_θ g(z))``
     with ``y ≈ argmin f/λ + g``, ``z ≈ argmin g``. Identical to
@@ -768,11 +794,13 @@ def f2sa_hypergradient(
       TypeError / ValueError: naming the argument.
     """
     _pos_scalar("lam", lam)
-    return penalty_hypergradient(inner, outer, theta, y0, sigma=1.0 / lam, steps=steps, lr=lr, z0=z0)
+    return penalty_hypergradient(
+        inner, outer, theta, y0, sigma=1.0 / lam, num_steps=num_steps, learning_rate=learning_rate, z0=z0
+    )
 
 
 def penalty_value(
-    inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float, steps: int, lr: float
+    inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float, num_steps: int, learning_rate: float
 ) -> jax.Array:
     """``ψ_σ(θ) = [min_y (σf + g) − min_z g] / σ`` by gradient descent (``O(σ)`` from ``F``).
 
@@ -786,7 +814,14 @@ def penalty_value(
       TypeError / ValueError: naming the argument.
     """
     g, y, z = penalty_hypergradient(
-        inner, outer, theta, y0, sigma=sigma, steps=steps, lr=lr, return_solutions=True
+        inner,
+        outer,
+        theta,
+        y0,
+        sigma=sigma,
+        num_steps=num_steps,
+        learning_rate=learning_rate,
+        return_solutions=True,
     )
     th = _theta(theta)
     return (sigma * outer(y, th) + inner(y, th) - inner(z, th)) / sigma
@@ -800,12 +835,13 @@ def penalty_value(
 class BilevelTrace(NamedTuple):
     """Result of :func:`hypergradient_descent`."""
 
-    theta: jax.Array  # final upper variable
+    params: jax.Array  # final upper variable θ_K
     w: jax.Array  # final inner iterate
-    thetas: jax.Array  # (steps + 1, *θ.shape) upper iterates
-    outer_values: jax.Array  # (steps,) f(w_k, θ_k) before each update
-    grad_norms: jax.Array  # (steps,) ‖hypergradient estimate‖
+    iterates: jax.Array  # (num_steps + 1, *θ.shape) upper iterates θ_0 … θ_K
+    outer_values: jax.Array  # (num_steps,) f(w_k, θ_k) before each update
+    grad_norms: jax.Array  # (num_steps,) ‖hypergradient estimate‖
     converged: jax.Array  # all finite and grad_norms[-1] ≤ tol·max(1, grad_norms[0]) (bool array)
+    n_iters: jax.Array  # the outer steps taken, K
 
 
 def hypergradient_descent(
@@ -815,29 +851,30 @@ def hypergradient_descent(
     w0: Any,
     *,
     method: str = "implicit",
-    outer_lr: float,
-    steps: int,
-    inner_steps: int,
-    inner_lr: float,
+    learning_rate: float,
+    num_steps: int,
+    inner_num_steps: int,
+    inner_learning_rate: float,
     lam: float = 10.0,
     lam_max: float | None = None,
     lam_growth: float = 0.0,
-    cg_iters: int = 20,
+    cg_num_steps: int = 20,
     tol: float = 1e-3,
 ) -> BilevelTrace:
     """Warm-started bilevel gradient descent inside ``lax.scan``.
 
-    Each outer step runs ``inner_steps`` gradient steps on the lower level from
-    the previous iterate, then ``θ ← θ − outer_lr · ĝ`` with ``ĝ``:
+    Each outer step runs ``inner_num_steps`` gradient steps of size
+    ``inner_learning_rate`` on the lower level from the previous iterate, then
+    ``θ ← θ − γ ĝ`` (``γ = learning_rate``) with ``ĝ``:
 
-    - ``"implicit"``: :func:`implicit_hypergradient` by ``cg_iters`` CG steps
+    - ``"implicit"``: :func:`implicit_hypergradient` by ``cg_num_steps`` CG steps
       (approximate implicit differentiation, AID);
     - ``"f2sa"``: F2SA (Kwon et al. 2023) with full-batch gradients (the paper's
       method samples minibatches; here the oracles are exact): two warm-started
       sequences ``y`` (on ``f/λ_k + g``) and ``z`` (on ``g``), multiplier
       ``λ_k = min(lam_max, lam + lam_growth·k)``, gradients only.
 
-    Compiled once per ``(inner, outer, method, steps, inner_steps, cg_iters)`` and
+    Compiled once per ``(inner, outer, method, num_steps, inner_num_steps, cg_num_steps)`` and
     shape. ``converged`` (a boolean array, valid under ``jit``) is False when an
     iterate became non-finite or the last hypergradient norm is above
     ``tol·max(1, ‖ĝ_0‖)``.
@@ -845,8 +882,8 @@ def hypergradient_descent(
     Args:
       inner, outer: the losses (hashable callables). theta0: finite scalar or 1-D.
       w0: finite 1-D. method: ``"implicit"`` or ``"f2sa"``.
-      outer_lr, inner_lr, lam, lam_max: positive scalars. lam_growth: ``≥ 0``.
-      steps, inner_steps, cg_iters: positive ints. tol: ``≥ 0``.
+      learning_rate, inner_learning_rate, lam, lam_max: positive scalars. lam_growth: ``≥ 0``.
+      num_steps, inner_num_steps, cg_num_steps: positive ints. tol: ``≥ 0``.
 
     Returns:
       A :class:`BilevelTrace`.
@@ -858,11 +895,11 @@ def hypergradient_descent(
     w0 = _vec("w0", w0)
     _check_losses(inner, outer, w0, theta0, "w0")
     _choice("method", method, ("implicit", "f2sa"))
-    _pos_scalar("outer_lr", outer_lr)
-    _pos_scalar("inner_lr", inner_lr)
-    require_int("steps", steps, minimum=1)
-    require_int("inner_steps", inner_steps, minimum=1)
-    require_int("cg_iters", cg_iters, minimum=1)
+    _pos_scalar("learning_rate", learning_rate)
+    _pos_scalar("inner_learning_rate", inner_learning_rate)
+    require_int("num_steps", num_steps, minimum=1)
+    require_int("inner_num_steps", inner_num_steps, minimum=1)
+    require_int("cg_num_steps", cg_num_steps, minimum=1)
     _pos_scalar("lam", lam)
     lam_max = lam if lam_max is None else lam_max
     _pos_scalar("lam_max", lam_max)
@@ -874,14 +911,14 @@ def hypergradient_descent(
         theta0,
         w0,
         method,
-        outer_lr,
-        steps,
-        inner_steps,
-        inner_lr,
+        learning_rate,
+        num_steps,
+        inner_num_steps,
+        inner_learning_rate,
         lam,
         lam_max,
         lam_growth,
-        cg_iters,
+        cg_num_steps,
         tol,
     )
 
@@ -941,44 +978,54 @@ def _hgd(
         & jnp.all(jnp.isfinite(w))
         & (gn[-1] <= tol * jnp.maximum(1.0, gn[0]))
     )
-    return BilevelTrace(theta, w, thetas, vals, gn, converged)
+    return BilevelTrace(theta, w, thetas, vals, gn, converged, jnp.asarray(steps))
+
+
+class InnerSolveOutput(NamedTuple):
+    """Result of :func:`inner_gd_tol`: ``params`` the last iterate; ``n_iters`` the
+    gradient steps taken; ``converged``: ``‖∇_w g(params)‖ ≤ tol`` (a boolean array)."""
+
+    params: jax.Array
+    n_iters: jax.Array
+    converged: jax.Array
 
 
 def inner_gd_tol(
-    inner: Loss, theta: Any, w0: Any, *, tol: float, lr: float, maxiter: int = 100000
-) -> tuple[jax.Array, jax.Array]:
-    """Gradient descent on ``g(·, θ)`` until ``‖∇_w g‖ ≤ tol``; returns ``(w, iterations)``.
+    inner: Loss, theta: Any, w0: Any, *, tol: float, learning_rate: float, num_steps: int = 100000
+) -> InnerSolveOutput:
+    """Gradient descent ``w ← w − γ ∇_w g(w, θ)`` (``γ = learning_rate``) until
+    ``‖∇_w g‖ ≤ tol``, at most ``num_steps`` steps.
 
     The loop also stops when a step no longer moves ``w`` beyond rounding
     (``‖Δw‖ ≤ 4·eps·max(1, ‖w‖)``: a ``tol`` below what the dtype resolves, typically
     in float32) and at the first non-finite gradient; called on concrete values, a
-    non-finite result raises instead of returning NaN (``lr`` too large for ``g``).
-    Check ``‖∇_w g(w)‖ ≤ tol`` to know whether the tolerance was reached.
+    non-finite result raises instead of returning NaN (``learning_rate`` too large for
+    ``g``). ``converged`` says whether the tolerance was reached.
 
     Args:
       inner: ``g(w, θ)`` (hashable callable). theta: scalar or 1-D. w0: finite 1-D.
-      tol, lr: positive scalars. maxiter: positive int.
+      tol, learning_rate: positive scalars. num_steps: positive int (the cap).
 
     Returns:
-      ``(w, iterations)``.
+      An :class:`InnerSolveOutput` ``(params, n_iters, converged)``.
 
     Raises:
-      TypeError / ValueError: naming the argument; ValueError naming ``lr`` when the
-      iteration diverged.
+      TypeError / ValueError: naming the argument; ValueError naming ``learning_rate``
+      when the iteration diverged.
     """
     theta = _theta(theta)
     w0 = _vec("w0", w0)
     _check_losses(inner, _NO_OUTER, w0, theta, "w0")
     _pos_scalar("tol", tol)
-    _pos_scalar("lr", lr)
-    require_int("maxiter", maxiter, minimum=1)
-    w, k, gnorm = _gd_tol(inner, theta, w0, tol, lr, maxiter)
+    _pos_scalar("learning_rate", learning_rate)
+    require_int("num_steps", num_steps, minimum=1)
+    w, k, gnorm = _gd_tol(inner, theta, w0, tol, learning_rate, num_steps)
     if is_concrete(w) and not (bool(jnp.all(jnp.isfinite(w))) and bool(jnp.isfinite(gnorm))):
         raise ValueError(
             f"inner_gd_tol diverged after {int(k)} steps (non-finite iterate): "
-            f"lr={lr!r} is too large for this inner problem"
+            f"learning_rate={learning_rate!r} is too large for this inner problem"
         )
-    return w, k
+    return InnerSolveOutput(w, k, gnorm <= tol)
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
@@ -1019,24 +1066,24 @@ class InexactTrace(NamedTuple):
     """Result of :func:`hoag` and :func:`adaptive_inexact` (NumPy arrays, one entry per
     accepted outer step)."""
 
-    theta: np.ndarray  # final upper variable
-    thetas: np.ndarray  # upper iterates
+    params: np.ndarray  # final upper variable
+    iterates: np.ndarray  # upper iterates θ_0 … θ_K
     outer_values: np.ndarray  # inexact F̃(θ_k)
-    inner_iters: np.ndarray  # cumulative lower-level gradient steps
+    inner_num_steps: np.ndarray  # cumulative lower-level gradient steps
     tolerances: np.ndarray  # accuracy ε_k used at step k
-    step_sizes: np.ndarray  # step size used at step k
+    learning_rates: np.ndarray  # step size used at step k
 
 
-def _inner_lr(inner_lr, theta):
-    lr = float(inner_lr(theta)) if callable(inner_lr) else float(inner_lr)
+def _inner_lr(inner_learning_rate, theta):
+    lr = float(inner_learning_rate(theta)) if callable(inner_learning_rate) else float(inner_learning_rate)
     if not (np.isfinite(lr) and lr > 0):
-        raise ValueError(f"inner_lr must be positive and finite, got {lr!r} at theta={theta!r}")
+        raise ValueError(f"inner_learning_rate must be positive and finite, got {lr!r} at theta={theta!r}")
     return lr
 
 
-def _check_inner_lr(inner_lr):
-    if not callable(inner_lr):
-        _pos_scalar("inner_lr", inner_lr)
+def _check_inner_lr(inner_learning_rate):
+    if not callable(inner_learning_rate):
+        _pos_scalar("inner_learning_rate", inner_learning_rate)
 
 
 def _host_start(inner, outer, theta0, w0):
@@ -1057,32 +1104,32 @@ def hoag(
     theta0: Any,
     w0: Any,
     *,
-    inner_lr,
-    steps: int,
+    inner_learning_rate,
+    num_steps: int,
     tolerances: Any = None,
-    step_size: float = 1.0,
+    learning_rate: float = 1.0,
     adapt_step: bool = True,
-    cg_maxiter: int = 200,
+    cg_num_steps: int = 200,
 ) -> InexactTrace:
     """HOAG (Pedregosa 2016): hypergradient descent with inexact inner and adjoint solves.
 
     At step ``k``: solve the lower level by gradient descent (warm start) to
     ``‖∇_w g‖ ≤ ε_k``, the adjoint ``H q = ∇_w f`` by CG to residual ``ε_k``, form
     ``p_k = ∇_θ f − ∇²_θw g · q`` and step ``θ ← θ − p_k / L``. ``1/L`` starts at
-    ``step_size``; with ``adapt_step`` (the heuristic of the reference
+    ``learning_rate``; with ``adapt_step`` (the heuristic of the reference
     implementation), if the inexact objective increased by more than the
     tolerance allows (``ε_k · max(1, |F̃|)``), the step is undone and ``L``
     doubled, otherwise ``L`` shrinks by 0.9; ``adapt_step=False`` keeps the step
     fixed (plain inexact hypergradient descent). Default ``ε_k = 0.1·(k+1)^{−1.1}``
-    (summable, as the convergence theorem asks). ``inner_lr`` may be a callable of θ.
+    (summable, as the convergence theorem asks). ``inner_learning_rate`` may be a callable of θ.
     If θ becomes non-finite (a fixed step far too large), the loop stops there and
     the trace ends with that non-finite θ.
 
     Args:
       inner, outer: the losses (hashable callables). theta0: finite scalar or 1-D.
-      w0: finite 1-D. inner_lr: positive scalar or callable of θ returning one.
-      steps, cg_maxiter: positive ints. tolerances: 1-D, positive, ``≥ steps`` entries.
-      step_size: positive. adapt_step: bool.
+      w0: finite 1-D. inner_learning_rate: positive scalar or callable of θ returning one.
+      num_steps, cg_num_steps: positive ints. tolerances: 1-D, positive, ``≥ num_steps``
+      entries. learning_rate: positive, the initial step ``1/L``. adapt_step: bool.
 
     Returns:
       An :class:`InexactTrace`.
@@ -1091,26 +1138,30 @@ def hoag(
       TypeError / ValueError: naming the argument.
     """
     theta, w = _host_start(inner, outer, theta0, w0)
-    _check_inner_lr(inner_lr)
-    require_int("steps", steps, minimum=1)
-    _pos_scalar("step_size", step_size)
+    _check_inner_lr(inner_learning_rate)
+    require_int("num_steps", num_steps, minimum=1)
+    _pos_scalar("learning_rate", learning_rate)
     _flag("adapt_step", adapt_step)
-    require_int("cg_maxiter", cg_maxiter, minimum=1)
+    require_int("cg_num_steps", cg_num_steps, minimum=1)
     if tolerances is None:
-        tolerances = 0.1 * (np.arange(steps) + 1.0) ** -1.1
+        tolerances = 0.1 * (np.arange(num_steps) + 1.0) ** -1.1
     tolerances = np.asarray(_array("tolerances", tolerances, ndim=1), dtype=float)
     require_positive("tolerances", tolerances)
-    if tolerances.shape[0] < steps:
-        raise ValueError(f"tolerances must have at least steps={steps} entries, got {tolerances.shape[0]}")
-    L = 1.0 / step_size
+    if tolerances.shape[0] < num_steps:
+        raise ValueError(
+            f"tolerances must have at least num_steps={num_steps} entries, got {tolerances.shape[0]}"
+        )
+    L = 1.0 / learning_rate
     q = jnp.zeros_like(w)
     total = 0
     out = dict(thetas=[theta], vals=[], iters=[], tols=[], steps=[])
     prev_val = np.inf
     prev = None
-    for k in range(steps):
+    for k in range(num_steps):
         eps = tolerances[k]
-        w_new, it, _ = _gd_tol(inner, jnp.asarray(theta), w, eps, _inner_lr(inner_lr, theta), 100000)
+        w_new, it, _ = _gd_tol(
+            inner, jnp.asarray(theta), w, eps, _inner_lr(inner_learning_rate, theta), 100000
+        )
         total += int(it)
         val = float(outer(w_new, jnp.asarray(theta)))
         if adapt_step and prev is not None and not val <= prev_val + eps * max(1.0, abs(prev_val)):
@@ -1119,7 +1170,7 @@ def hoag(
             L *= 2.0
         elif adapt_step:
             L *= 0.9
-        hg, q, _ = _adjoint_cg(inner, outer, w_new, jnp.asarray(theta), q, eps, cg_maxiter)
+        hg, q, _ = _adjoint_cg(inner, outer, w_new, jnp.asarray(theta), q, eps, cg_num_steps)
         prev = (theta, w_new, q, val)
         prev_val = val
         w = w_new
@@ -1147,16 +1198,16 @@ def adaptive_inexact(
     theta0: Any,
     w0: Any,
     *,
-    inner_lr,
-    steps: int,
+    inner_learning_rate,
+    num_steps: int,
     eps0: float = 1e-1,
-    step_size: float = 1.0,
+    learning_rate: float = 1.0,
     rho: float = 0.5,
     nu: float = 0.5,
-    eta: float = 0.1,
+    armijo: float = 0.1,
     ratio: float = 0.5,
     max_backtracks: int = 10,
-    cg_maxiter: int = 200,
+    cg_num_steps: int = 200,
     min_eps: float = 1e-12,
 ) -> InexactTrace:
     """Adaptively inexact hypergradient descent (simplified MAID, Salehi et al. 2023).
@@ -1165,7 +1216,7 @@ def adaptive_inexact(
     adjoint residual).  Each step: compute ``F̃(θ)`` and ``ĝ`` at accuracy ``ε``;
     if ``ε > ratio·‖ĝ‖`` the hypergradient is not trusted and ``ε ← νε`` first.
     Backtrack ``α ← ρα`` until the inexact Armijo test
-    ``F̃(θ − αĝ) + ε ≤ F̃(θ) − ε − η α ‖ĝ‖²`` holds (a decrease that survives
+    ``F̃(θ − αĝ) + ε ≤ F̃(θ) − ε − c α ‖ĝ‖²`` (``c = armijo``) holds (a decrease that survives
     value errors up to ``ε``, which the caller's accuracy should bound); if it never does, tighten
     ``ε ← νε`` and retry from the same θ and initial step.  After an accepted step, ``α ← α/ρ``
     (try a longer step next time).  No accuracy schedule or step size is chosen
@@ -1173,9 +1224,10 @@ def adaptive_inexact(
 
     Args:
       inner, outer: the losses (hashable callables). theta0: finite scalar or 1-D.
-      w0: finite 1-D. inner_lr: positive scalar or callable of θ.
-      steps, max_backtracks, cg_maxiter: positive ints.
-      eps0, step_size, eta, ratio, min_eps: positive scalars. rho, nu: in ``(0, 1)``.
+      w0: finite 1-D. inner_learning_rate: positive scalar or callable of θ.
+      num_steps, max_backtracks, cg_num_steps: positive ints.
+      learning_rate: the initial step ``α`` (positive).
+      eps0, armijo, ratio, min_eps: positive scalars. rho, nu: in ``(0, 1)``.
 
     Returns:
       An :class:`InexactTrace`.
@@ -1184,12 +1236,12 @@ def adaptive_inexact(
       TypeError / ValueError: naming the argument.
     """
     theta, w = _host_start(inner, outer, theta0, w0)
-    _check_inner_lr(inner_lr)
-    require_int("steps", steps, minimum=1)
+    _check_inner_lr(inner_learning_rate)
+    require_int("num_steps", num_steps, minimum=1)
     for name, v in (
         ("eps0", eps0),
-        ("step_size", step_size),
-        ("eta", eta),
+        ("learning_rate", learning_rate),
+        ("armijo", armijo),
         ("ratio", ratio),
         ("min_eps", min_eps),
     ):
@@ -1198,19 +1250,19 @@ def adaptive_inexact(
         _pos_scalar(name, v)
         if not float(v) < 1:
             raise ValueError(f"{name} must lie in (0, 1), got {v}")
-    require_int("cg_maxiter", cg_maxiter, minimum=1)
+    require_int("cg_num_steps", cg_num_steps, minimum=1)
     require_int("max_backtracks", max_backtracks, minimum=1)
-    eps, alpha = float(eps0), float(step_size)
+    eps, alpha = float(eps0), float(learning_rate)
     q = jnp.zeros_like(w)
     total = 0
     out = dict(thetas=[theta], vals=[], iters=[], tols=[], steps=[])
     k = 0
-    while k < steps:
+    while k < num_steps:
         th = jnp.asarray(theta)
-        w, it, _ = _gd_tol(inner, th, w, eps, _inner_lr(inner_lr, theta), 100000)
+        w, it, _ = _gd_tol(inner, th, w, eps, _inner_lr(inner_learning_rate, theta), 100000)
         total += int(it)
         val = float(outer(w, th))
-        hg, q, _ = _adjoint_cg(inner, outer, w, th, q, eps, cg_maxiter)
+        hg, q, _ = _adjoint_cg(inner, outer, w, th, q, eps, cg_num_steps)
         gn2 = float(jnp.sum(hg**2))
         if eps > ratio * np.sqrt(gn2) and eps > min_eps:
             eps *= nu
@@ -1219,10 +1271,12 @@ def adaptive_inexact(
         alpha_start = alpha
         for _ in range(max_backtracks):
             cand = np.asarray(theta - alpha * np.asarray(hg))
-            wc, it, _ = _gd_tol(inner, jnp.asarray(cand), w, eps, _inner_lr(inner_lr, cand), 100000)
+            wc, it, _ = _gd_tol(
+                inner, jnp.asarray(cand), w, eps, _inner_lr(inner_learning_rate, cand), 100000
+            )
             total += int(it)
             vc = float(outer(wc, jnp.asarray(cand)))
-            if np.isfinite(vc) and vc + eps <= val - eps - eta * alpha * gn2:
+            if np.isfinite(vc) and vc + eps <= val - eps - armijo * alpha * gn2:
                 accepted = True
                 break
             alpha *= rho
@@ -1265,7 +1319,7 @@ class CleaningData(NamedTuple):
 
 
 def data_cleaning_problem(
-    key: jax.Array, n_train: int = 200, n_val: int = 100, d: int = 5, flip_fraction: float = 0.3
+    *, key: jax.Array, n_train: int = 200, n_val: int = 100, d: int = 5, flip_fraction: float = 0.3
 ) -> CleaningData:
     """Two Gaussian classes ``N(±m, I)`` in ℝᵈ; a fraction of training labels flipped.
 

@@ -8,9 +8,28 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, _fmt, _layout, convergence_slider, heatmap_slider, stepped_figure
+from .core import COLORS, convergence_slider, heatmap_slider, stepped_figure
 
 __all__ = ["estimator_error_slider", "penalty_bias_figure", "weights_slider", "robustness_heatmaps"]
+
+
+def _layout(fig: go.Figure, title, xaxis_title, yaxis_title, height: int = 460, **kwargs) -> go.Figure:
+    """The book's figure layout (a local copy: viz submodules import public names only)."""
+    fig.update_layout(
+        template="plotly_white",
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
+        height=height,
+        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
+        **kwargs,
+    )
+    return fig
+
+
+def _fmt(v) -> str:
+    return v if isinstance(v, str) else f"{float(v):.3g}"
 
 
 def estimator_error_slider(
@@ -116,20 +135,20 @@ def weights_slider(
 
 def robustness_heatmaps(
     finals: Mapping[str, Any],
-    step_sizes: Sequence[float],
+    learning_rates: Sequence[float],
     accuracies: Sequence[float],
     *,
     title: str | None = None,
     height: int = 460,
 ):
     """``log10`` of the final suboptimality over a grid (rows: initial accuracy,
-    columns: initial step size), one heatmap per method behind a slider."""
+    columns: initial step size, ``learning_rates``), one heatmap per method behind a slider."""
     mats = np.stack([np.asarray(v, float) for v in finals.values()])
     fig = heatmap_slider(
         np.log10(np.maximum(mats, 1e-16)),
         list(finals.keys()),
         "method",
-        x=[_fmt(s) for s in step_sizes],
+        x=[_fmt(s) for s in learning_rates],
         y=[_fmt(a) for a in accuracies],
         colorscale="Viridis",
         title=title or "log₁₀ (F(θ_final) − F*) over initial step size × accuracy",
