@@ -21,7 +21,7 @@ export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0.1
 # Property tests are derandomized (tests/conftest.py); `make hypothesis-random SEED=3` draws afresh.
 SEED ?= 1
 
-.PHONY: gpu-check hypothesis-random venv book book-student book-clean system-deps test _unit-tests _labs-tests _nbval _browser-tests unit notebooks lab labs-dist bench
+.PHONY: lint gpu-check hypothesis-random venv book book-student book-clean system-deps test _unit-tests _labs-tests _nbval _browser-tests unit notebooks lab labs-dist bench
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -67,8 +67,8 @@ system-deps:
 
 # CI has two cores, and `make test` keeps both busy in two stages of independent jobs
 # (make -j2 starts the next job as soon as a core is free; -k reports every failure):
-#   1. the book build (executes every chapter cold, filling the compilation cache) and the
-#      unit tests, one pytest process per test module;
+#   1. the book build (executes every chapter cold, filling the compilation cache), ruff and
+#      mypy over src/optlab, and the unit tests, one pytest process per test module;
 #   2. the labs' autograder tests, the headless-Chromium tests of the built book, and nbval
 #      over every notebook (warm: it loads what the book build compiled).
 # nbval runs the notebooks one at a time in one process (a notebook's cells run in order in
@@ -84,11 +84,17 @@ UNIT_FIRST = tests/test_bad_inputs.py tests/test_second_order.py tests/test_ot.p
 UNIT_JOBS = $(addprefix _unit/,$(UNIT_FIRST) $(filter-out $(UNIT_FIRST),$(UNIT_MODULES)))
 test: $(STAMP) system-deps
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory -k -j2 -O book $(UNIT_JOBS) || status=1; \
+	$(MAKE) --no-print-directory -k -j2 -O book lint $(UNIT_JOBS) || status=1; \
 	echo "stage 1 (book build, unit tests): $$(( $$(date +%s) - start )) s"; \
 	$(MAKE) --no-print-directory -k -j2 -O _labs-tests _browser-tests _nbval || status=1; \
 	echo "make test: $$(( $$(date +%s) - start )) s in all"; \
 	if [ "$${status:-0}" = 0 ]; then echo "make test: everything passed"; else echo "make test: FAILED (see above)"; exit 1; fi
+
+# ruff (lint and format) and mypy over the library (configured in pyproject.toml).
+lint: $(STAMP)
+	$(BIN)/ruff check src/optlab
+	$(BIN)/ruff format --check src/optlab
+	$(BIN)/mypy src/optlab
 
 _unit/%: $(STAMP)
 	$(PYTEST) -q $*
