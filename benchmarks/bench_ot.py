@@ -121,7 +121,7 @@ def run_ott(x, y, a, b, eps, tol, max_iter, repeats, dtype):
                 est=False, conv=bool(conv))
 
 
-def run_optlab(x, y, a, b, eps, tol, max_iter, repeats, dtype, mode, method="log"):
+def run_optlab(x, y, a, b, eps, tol, num_steps, repeats, dtype, mode, method="log"):
     xj, yj, aj, bj = (jnp.asarray(v, dtype) for v in (x, y, a, b))
 
     @jax.jit
@@ -132,7 +132,7 @@ def run_optlab(x, y, a, b, eps, tol, max_iter, repeats, dtype, mode, method="log
             geom = ot.PointCloud(xj, yj, scale="max")
         else:
             geom = ot.PointCloud(xj, yj, scale="max", batch_size=1024)
-        out = ot.sinkhorn(geom, aj, bj, eps, tol=tol, max_iter=max_iter, method=method)
+        out = ot.sinkhorn(geom, aj, bj, eps, tol=tol, num_steps=num_steps, method=method)
         return out.f, out.g, out.n_iters, out.converged
 
     comp, best, (f, g, iters, conv) = timed(solve, (xj, yj, aj, bj), repeats)
@@ -141,15 +141,15 @@ def run_optlab(x, y, a, b, eps, tol, max_iter, repeats, dtype, mode, method="log
                 est=False, conv=bool(conv))
 
 
-def run_sns(x, y, a, b, eps, tol, repeats, dtype, threshold, warmup, max_newton=100):
+def run_sns(x, y, a, b, eps, tol, repeats, dtype, threshold, warmup, num_steps=100):
     xj, yj, aj, bj = (jnp.asarray(v, dtype) for v in (x, y, a, b))
 
     @jax.jit
     def solve(xj, yj, aj, bj):
         geom = ot.Geometry(ot.PointCloud(xj, yj, scale="max").cost_matrix)
         out = ot.sinkhorn_newton_sparse(geom, aj, bj, eps, tol=tol, threshold=threshold,
-                                        warmup=warmup, max_newton=max_newton)
-        return out.f, out.g, out.n_newton, out.converged, out.density, out.cg_iters
+                                        warmup=warmup, num_steps=num_steps)
+        return out.f, out.g, out.n_iters, out.converged, out.densities, out.cg_num_steps
 
     comp, best, (f, g, k, conv, dens, cgs) = timed(solve, (xj, yj, aj, bj), repeats)
     P = ot.PointCloud(xj, yj, scale="max").plan(f, g, jnp.asarray(eps, dtype))

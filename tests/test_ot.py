@@ -39,7 +39,7 @@ POT_CASES = [(0, 0.1, "log"), (1, 0.03, "log"), (2, 0.01, "log"), (2, 0.01, "sta
 @pytest.mark.parametrize("seed,eps,method", POT_CASES)
 def test_sinkhorn_matches_pot_log(x64, seed, eps, method):
     _, _, a, b, C = problem(seed)
-    out = ot.sinkhorn(C, a, b, eps, tol=1e-12, max_iter=50000, method=method)
+    out = ot.sinkhorn(C, a, b, eps, tol=1e-12, num_steps=50000, method=method)
     ref = pot.sinkhorn(a, b, C, eps, method="sinkhorn_log", stopThr=1e-14, numItermax=200000)
     P = np.asarray(out.plan())
     assert bool(out.converged)
@@ -57,7 +57,7 @@ def test_sinkhorn_matches_pot_in_float32(seed, eps, method):
     <= 4.7e-6 max P, transport cost <= 1.3e-6 relative, regularised cost <= 1.3e-7
     relative; tolerances are ~4x those."""
     _, _, a, b, C = problem(seed)
-    out = ot.sinkhorn(C, a, b, eps, tol=1e-6, max_iter=50000, method=method)
+    out = ot.sinkhorn(C, a, b, eps, tol=1e-6, num_steps=50000, method=method)
     assert out.f.dtype == jnp.float32
     ref = pot.sinkhorn(a, b, C, eps, method="sinkhorn_log", stopThr=1e-14, numItermax=200000)
     P = np.asarray(out.plan(), dtype=np.float64)
@@ -78,7 +78,7 @@ def test_point_cloud_matches_explicit_cost_and_pot_dist(x64):
         if True:
             geom = ot.PointCloud(x, y, power=power, scale="max", batch_size=bs)
             np.testing.assert_allclose(geom.cost_matrix, Cp, atol=1e-10)
-            out = ot.sinkhorn(geom, a, b, 0.05, tol=1e-12, max_iter=5000)
+            out = ot.sinkhorn(geom, a, b, 0.05, tol=1e-12, num_steps=5000)
             ref = pot.sinkhorn(a, b, Cp, 0.05, method="sinkhorn_log", stopThr=1e-14,
                                numItermax=100000)
             np.testing.assert_allclose(out.plan(), ref, atol=1e-6)
@@ -91,7 +91,28 @@ def test_emd_matches_pot_emd(x64):
         res = ot.emd(C, a, b)
         ref = pot.emd(a, b, C)
         assert abs(res.cost - float(np.sum(ref * C))) < 1e-9
-        np.testing.assert_allclose(res.plan, ref, atol=1e-6)
+        np.testing.assert_allclose(res.plan(), ref, atol=1e-6)
+        # stored sparse: a vertex of the transportation polytope, at most n + m - 1 nonzeros
+        assert len(res.masses) <= 25 + 20 - 1 and res.shape == (25, 20)
+
+
+def test_results_follow_the_protocol(x64):
+    """params is the final point, converged and n_iters come with a tolerance, the plan
+    is a method; EMDOutput is an exact solve (listed in _NOT_A_RUN)."""
+    _, _, a, b, C = problem(2, n=10, m=8)
+    out = ot.sinkhorn(C, a, b, 0.1, tol=1e-9, num_steps=2000)
+    assert out.params[0] is out.f and out.params[1] is out.g
+    assert bool(out.converged) and 0 < int(out.n_iters) < 2000
+    sns = ot.sinkhorn_newton_sparse(C, a, b, 0.1, tol=1e-9, num_steps=50)
+    assert bool(sns.converged) and 0 < int(sns.n_iters) < 50
+    assert sns.params[0] is sns.f and sns.densities.shape == sns.cg_num_steps.shape == (50,)
+    sp = ot.sparse_ot(C, a, b, k=2, gamma=0.5, tol=1e-6, num_steps=30)
+    assert sp.params is sp.alpha and 0 < int(sp.n_iters) <= 30
+    P = np.asarray(sp.plan())
+    np.testing.assert_allclose(P.sum(0), b, atol=1e-12)
+    assert bool(sp.converged) == (float(np.abs(P.sum(1) - a).sum()) <= 1e-6)
+    assert abs(float(sp.transport_cost) - float(np.sum(P * C))) < 1e-12
+    assert "EMDOutput" in ot._NOT_A_RUN
 
 
 def test_small_eps_approaches_exact_cost(x64):
@@ -99,7 +120,7 @@ def test_small_eps_approaches_exact_cost(x64):
     exact = ot.emd(C, a, b).cost
     gaps = []
     for eps in (1e-1, 1e-2, 1e-3):
-        out = ot.sinkhorn(C, a, b, eps, tol=1e-9, max_iter=50000)
+        out = ot.sinkhorn(C, a, b, eps, tol=1e-9, num_steps=50000)
         gaps.append(float(out.transport_cost) - exact)
     assert gaps[0] > gaps[1] > gaps[2] >= -1e-9
     assert gaps[2] < 2e-3
@@ -109,34 +130,34 @@ def test_small_eps_is_stable_in_float32():
     _, _, a, b, C = problem(4)
     # eps = 1e-4 in float32: no NaN/overflow, potentials finite, marginals near
     C32, a32, b32 = (jnp.asarray(v, jnp.float32) for v in (C, a, b))
-    out = ot.sinkhorn(C32, a32, b32, 1e-4, tol=1e-3, max_iter=20000)
+    out = ot.sinkhorn(C32, a32, b32, 1e-4, tol=1e-3, num_steps=20000)
     P = np.asarray(out.plan())
     assert out.f.dtype == jnp.float32
     assert np.all(np.isfinite(out.f)) and np.all(np.isfinite(out.g)) and np.all(np.isfinite(P))
     assert np.all(np.isfinite(np.asarray(out.errors)))
     assert float(ot.marginal_error(jnp.asarray(P), a32, b32)) < 1e-2
     # the stabilised-scaling variant too
-    st_out = ot.sinkhorn(C32, a32, b32, 1e-4, tol=1e-3, max_iter=20000, method="stabilized")
+    st_out = ot.sinkhorn(C32, a32, b32, 1e-4, tol=1e-3, num_steps=20000, method="stabilized")
     Ps = np.asarray(st_out.plan())
     assert np.all(np.isfinite(Ps)) and np.all(np.isfinite(np.asarray(st_out.f)))
     assert float(ot.marginal_error(jnp.asarray(Ps), a32, b32)) < 1e-2
     # ... while the textbook non-log iteration breaks down (underflow → NaN / zero plan)
-    Pn, errs = ot.sinkhorn_naive(C32, a32, b32, 1e-4, num_iters=20)
+    Pn, errs = ot.sinkhorn_naive(C32, a32, b32, 1e-4, num_steps=20)
     assert not np.all(np.isfinite(np.asarray(Pn))) or np.isnan(np.asarray(errs)).any() \
         or float(np.nansum(Pn)) < 0.5
 
 
 def test_sinkhorn_naive_matches_log_domain_at_large_eps(x64):
     _, _, a, b, C = problem(5)
-    P, errs = ot.sinkhorn_naive(C, a, b, 0.1, num_iters=300)
-    ref = ot.sinkhorn(C, a, b, 0.1, tol=1e-12, max_iter=5000).plan()
+    P, errs = ot.sinkhorn_naive(C, a, b, 0.1, num_steps=300)
+    ref = ot.sinkhorn(C, a, b, 0.1, tol=1e-12, num_steps=5000).plan()
     np.testing.assert_allclose(P, ref, atol=1e-9)
 
 
 def test_sinkhorn_naive_matches_log_domain_at_large_eps_float32():
     _, _, a, b, C = problem(5)
-    P, _ = ot.sinkhorn_naive(C, a, b, 0.1, num_iters=300)
-    ref = np.asarray(ot.sinkhorn(C, a, b, 0.1, tol=1e-6, max_iter=5000).plan())
+    P, _ = ot.sinkhorn_naive(C, a, b, 0.1, num_steps=300)
+    ref = np.asarray(ot.sinkhorn(C, a, b, 0.1, tol=1e-6, num_steps=5000).plan())
     assert P.dtype == jnp.float32
     assert np.abs(np.asarray(P) - ref).max() <= 3e-6 * ref.max()  # measured 6e-7
 
@@ -147,13 +168,13 @@ def test_sns_matches_sinkhorn_and_needs_far_fewer_iterations(x64):
     _, _, a, b, C = problem(6, n=60, m=60)
     eps = 5e-3
     sns = ot.sinkhorn_newton_sparse(C, a, b, eps, warmup=20, threshold=1e-6, tol=1e-9)
-    sk = ot.sinkhorn(C, a, b, eps, tol=1e-9, max_iter=50000)
+    sk = ot.sinkhorn(C, a, b, eps, tol=1e-9, num_steps=50000)
     assert bool(sns.converged) and bool(sk.converged)
     np.testing.assert_allclose(sns.plan(), sk.plan(), atol=1e-8)
     assert float(ot.marginal_error(sns.plan(), a, b)) <= 1e-9
-    total = int(sns.n_sinkhorn) + int(sns.n_newton)
+    total = int(sns.n_sinkhorn) + int(sns.n_iters)
     assert 10 * total <= int(sk.n_iters), (total, int(sk.n_iters))
-    d = np.asarray(sns.density[: int(sns.n_newton)])
+    d = np.asarray(sns.densities[: int(sns.n_iters)])
     assert np.all((d > 0) & (d < 1))
     assert int(sns.status) == 0 and sns.message.startswith("converged")
     # the plan is POT's plan as well
@@ -166,15 +187,15 @@ def test_sns_matches_sinkhorn_and_needs_far_fewer_iterations(x64):
 def test_vmap_over_problems_matches_loop(x64):
     Cs = np.stack([problem(s, n=12, m=12)[4] for s in range(4)])
     _, _, a, b, _ = problem(0, n=12, m=12)
-    batched = jax.vmap(lambda C: ot.sinkhorn(C, a, b, 0.05, tol=1e-10, max_iter=3000))(Cs)
+    batched = jax.vmap(lambda C: ot.sinkhorn(C, a, b, 0.05, tol=1e-10, num_steps=3000))(Cs)
     for i in range(4):
-        single = ot.sinkhorn(Cs[i], a, b, 0.05, tol=1e-10, max_iter=3000)
+        single = ot.sinkhorn(Cs[i], a, b, 0.05, tol=1e-10, num_steps=3000)
         np.testing.assert_allclose(batched.f[i] - batched.f[i][0],
                                    single.f - single.f[0], atol=1e-9)
         assert abs(float(batched.transport_cost[i]) - float(single.transport_cost)) < 1e-10
     # vmap over eps as well
     eps = jnp.array([0.1, 0.05, 0.02])
-    costs = jax.vmap(lambda e: ot.sinkhorn(Cs[0], a, b, e, tol=1e-10, max_iter=5000)
+    costs = jax.vmap(lambda e: ot.sinkhorn(Cs[0], a, b, e, tol=1e-10, num_steps=5000)
                      .transport_cost)(eps)
     assert np.all(np.diff(np.asarray(costs)) < 0)
 
@@ -184,7 +205,7 @@ def test_implicit_gradient_matches_finite_differences_and_unrolled(x64):
     eps = 0.05
 
     def cost(C, mode):
-        return ot.sinkhorn(C, a, b, eps, tol=1e-13, max_iter=4000,
+        return ot.sinkhorn(C, a, b, eps, tol=1e-13, num_steps=4000,
                            differentiation=mode).transport_cost
 
     gi = jax.grad(lambda C: cost(C, "implicit"))(jnp.asarray(C))
@@ -200,7 +221,7 @@ def test_implicit_gradient_matches_finite_differences_and_unrolled(x64):
 
     def pc_cost(x, a):
         geom = ot.PointCloud(x, y)
-        return ot.sinkhorn(geom, a, b, eps, tol=1e-13, max_iter=4000).transport_cost
+        return ot.sinkhorn(geom, a, b, eps, tol=1e-13, num_steps=4000).transport_cost
 
     gx, ga = jax.grad(pc_cost, argnums=(0, 1))(jnp.asarray(x), jnp.asarray(a))
     Ex = np.random.default_rng(1).standard_normal(x.shape)
@@ -214,9 +235,9 @@ def test_implicit_gradient_matches_finite_differences_and_unrolled(x64):
 
 def test_reg_cost_gradient_is_the_plan_envelope(x64):
     _, _, a, b, C = problem(8, n=10, m=9)
-    g = jax.grad(lambda C: ot.sinkhorn(C, a, b, 0.1, tol=1e-13, max_iter=3000).reg_ot_cost)(
+    g = jax.grad(lambda C: ot.sinkhorn(C, a, b, 0.1, tol=1e-13, num_steps=3000).reg_ot_cost)(
         jnp.asarray(C))
-    P = ot.sinkhorn(C, a, b, 0.1, tol=1e-13, max_iter=3000).plan()
+    P = ot.sinkhorn(C, a, b, 0.1, tol=1e-13, num_steps=3000).plan()
     np.testing.assert_allclose(g, P, atol=1e-9)
 
 
@@ -225,7 +246,7 @@ def test_gradients_in_float32():
     _, _, a, b, C = problem(8, n=10, m=9)
 
     def run(C, mode):
-        return ot.sinkhorn(C, a, b, 0.1, tol=1e-6, max_iter=3000, differentiation=mode)
+        return ot.sinkhorn(C, a, b, 0.1, tol=1e-6, num_steps=3000, differentiation=mode)
 
     g = jax.grad(lambda C: run(C, "implicit").reg_ot_cost)(jnp.asarray(C, jnp.float32))
     P = np.asarray(run(C, "implicit").plan())
@@ -262,13 +283,13 @@ def test_property_marginals_nonnegative_and_transpose(prob):
     tolerance (two runs stopped at tol = 1e-5: measured <= 6.2e-6 over 200 random
     problems, mass 1)."""
     C, a, b, eps = prob
-    out = ot.sinkhorn(C, a, b, eps, tol=1e-5, max_iter=20000)
+    out = ot.sinkhorn(C, a, b, eps, tol=1e-5, num_steps=20000)
     P = np.asarray(out.plan(), dtype=np.float64)
     assert bool(out.converged) and out.f.dtype == jnp.float32
     assert np.all(P >= 0)
     assert np.abs(P.sum(1) - a).sum() <= 1.5e-5
     assert np.abs(P.sum(0) - b).sum() <= 1e-5
-    swapped = np.asarray(ot.sinkhorn(C.T, b, a, eps, tol=1e-5, max_iter=20000).plan())
+    swapped = np.asarray(ot.sinkhorn(C.T, b, a, eps, tol=1e-5, num_steps=20000).plan())
     assert np.abs(swapped - P.T).max() <= 2e-5
 
 
@@ -320,19 +341,19 @@ def test_sparse_ot_column_sparsity_and_quadratic_limit(x64):
     _, _, a, b, C = problem(9, n=12, m=10)
     gamma = 1.0
     for k in (1, 2, 3):
-        out = ot.sparse_ot(C, a, b, k=k, gamma=gamma, tol=1e-6, max_iter=200)
-        P = np.asarray(out.plan)
+        out = ot.sparse_ot(C, a, b, k=k, gamma=gamma, tol=1e-6, num_steps=200)
+        P = np.asarray(out.plan())
         assert np.all(np.count_nonzero(P > 0, axis=0) <= k)
         np.testing.assert_allclose(P.sum(0), b, atol=1e-12)
         assert np.all(P >= 0)
     # k = n: quadratically regularised OT, solved independently by cvxpy
-    out = ot.sparse_ot(C, a, b, k=12, gamma=gamma, tol=1e-9, max_iter=3000)
+    out = ot.sparse_ot(C, a, b, k=12, gamma=gamma, tol=1e-9, num_steps=3000)
     assert bool(out.converged)
     X = cp.Variable(C.shape)
     obj = cp.Minimize(cp.sum(cp.multiply(C, X)) + gamma / 2 * cp.sum_squares(X))
     cp.Problem(obj, [X >= 0, cp.sum(X, axis=1) == a, cp.sum(X, axis=0) == b]).solve(
         solver=cp.CLARABEL)
-    np.testing.assert_allclose(out.plan, X.value, atol=1e-5)
+    np.testing.assert_allclose(out.plan(), X.value, atol=1e-5)
 
 
 # --------------------------------------------------------------------------- Sinkformer
@@ -341,14 +362,14 @@ def test_sinkhorn_attention_softmax_and_doubly_stochastic_limit(x64):
     rng = np.random.default_rng(0)
     q, k, v = (jnp.asarray(rng.standard_normal((6, 4))) for _ in range(3))
     soft = jax.nn.softmax(q @ k.T / 2.0, axis=1) @ v
-    np.testing.assert_allclose(ot.sinkhorn_attention(q, k, v, num_iters=1), soft, atol=1e-12)
+    np.testing.assert_allclose(ot.sinkhorn_attention(q, k, v, num_steps=1), soft, atol=1e-12)
     # many iterations: the attention matrix is the entropic OT plan between uniform
     # marginals with cost −QKᵀ/τ and eps = 1, times n
     eye = jnp.eye(6)
-    A = ot.sinkhorn_attention(q, k, eye, num_iters=401)
+    A = ot.sinkhorn_attention(q, k, eye, num_steps=401)
     np.testing.assert_allclose(A.sum(1), 1.0, atol=1e-9)
     np.testing.assert_allclose(A.sum(0), 1.0, atol=1e-9)
-    ref = ot.sinkhorn(-(q @ k.T) / 2.0, None, None, 1.0, tol=1e-13, max_iter=5000).plan() * 6
+    ref = ot.sinkhorn(-(q @ k.T) / 2.0, None, None, 1.0, tol=1e-13, num_steps=5000).plan() * 6
     np.testing.assert_allclose(A, ref, atol=1e-8)
 
 
@@ -356,13 +377,13 @@ def test_sinkhorn_attention_in_float32():
     rng = np.random.default_rng(0)
     q, k, v = (jnp.asarray(rng.standard_normal((6, 4)), jnp.float32) for _ in range(3))
     soft = jax.nn.softmax(jnp.dot(q, k.T, precision="highest") / 2.0, axis=1) @ v
-    out = ot.sinkhorn_attention(q, k, v, num_iters=1)
+    out = ot.sinkhorn_attention(q, k, v, num_steps=1)
     assert out.dtype == jnp.float32
     assert np.abs(np.asarray(out - soft)).max() <= 1e-6 * np.abs(np.asarray(soft)).max() + 1e-6
-    A = np.asarray(ot.sinkhorn_attention(q, k, jnp.eye(6), num_iters=401))
+    A = np.asarray(ot.sinkhorn_attention(q, k, jnp.eye(6), num_steps=401))
     assert np.abs(A.sum(1) - 1).max() <= 1e-6 and np.abs(A.sum(0) - 1).max() <= 1e-6
     ref = np.asarray(ot.sinkhorn(-(q @ k.T) / 2.0, None, None, 1.0, tol=1e-6,
-                                 max_iter=5000).plan()) * 6
+                                 num_steps=5000).plan()) * 6
     assert np.abs(A - ref).max() <= 1e-6  # measured 9e-8
 
 
@@ -465,7 +486,7 @@ def test_zero_weights_carry_no_mass_and_converge(x64, method):
     """Regression: the stabilized method kept zero-weight rows alive (u = 1 there),
     left ~5e-5 mass on them and never converged."""
     C, a, b = zero_weight_problem()
-    out = ot.sinkhorn(C, a, b, 0.01, tol=1e-9, max_iter=20000, method=method)
+    out = ot.sinkhorn(C, a, b, 0.01, tol=1e-9, num_steps=20000, method=method)
     _check_zero_weights(out, C, a, b, 0.01, 1e-6)
     assert int(out.n_iters) < 2000
 
@@ -473,11 +494,11 @@ def test_zero_weights_carry_no_mass_and_converge(x64, method):
 @pytest.mark.parametrize("method", ["log", "stabilized"])
 def test_zero_weights_carry_no_mass_and_converge_float32(method):
     C, a, b = zero_weight_problem()
-    out = ot.sinkhorn(C, a, b, 0.01, tol=1e-5, max_iter=20000, method=method)
+    out = ot.sinkhorn(C, a, b, 0.01, tol=1e-5, num_steps=20000, method=method)
     assert out.f.dtype == jnp.float32
     _check_zero_weights(out, C, a, b, 0.01, 1e-4)  # solver tolerance 1e-5 dominates
     # and the stabilized iterates equal the log-domain ones
-    other = ot.sinkhorn(C, a, b, 0.01, tol=1e-5, max_iter=20000,
+    other = ot.sinkhorn(C, a, b, 0.01, tol=1e-5, num_steps=20000,
                         method="log" if method == "stabilized" else "stabilized")
     assert abs(int(other.n_iters) - int(out.n_iters)) <= 2
 
@@ -495,8 +516,8 @@ def test_sns_is_never_worse_than_its_warm_start(x64, eps):
     """Regression: at eps <= 3e-4 SNS returned an iterate far worse than its own
     Sinkhorn warm start (marginal error 0.7 -> 8.5e3)."""
     C, a, b = _sns_problem()
-    for max_newton in (5, 300):
-        out = ot.sinkhorn_newton_sparse(C, a, b, eps, tol=1e-9, max_newton=max_newton)
+    for num_steps in (5, 300):
+        out = ot.sinkhorn_newton_sparse(C, a, b, eps, tol=1e-9, num_steps=num_steps)
         warm = float(out.errors[int(out.n_sinkhorn)])  # error of the warm start
         final = float(ot.marginal_error(out.plan(), a, b))
         assert np.all(np.isfinite(np.asarray(out.f))) and np.all(np.isfinite(np.asarray(out.g)))
@@ -515,7 +536,7 @@ def test_sns_converges_at_eps_1e4_to_the_reference(x64):
     out = ot.sinkhorn_newton_sparse(C, a, b, eps, tol=1e-9)
     assert bool(out.converged), out.message
     assert float(ot.marginal_error(out.plan(), a, b)) <= 1e-9
-    ref = ot.sinkhorn(C, a, b, eps, tol=1e-10, max_iter=500000)  # float64 log-domain
+    ref = ot.sinkhorn(C, a, b, eps, tol=1e-10, num_steps=500000)  # float64 log-domain
     assert bool(ref.converged)
     P, R = np.asarray(out.plan()), np.asarray(ref.plan())
     assert np.abs(P - R).max() <= 1e-6 * R.max()
@@ -525,7 +546,7 @@ def test_sns_converges_at_eps_1e4_to_the_reference(x64):
 @pytest.mark.parametrize("eps", [1e-2, 1e-3, 3e-4, 1e-4])
 def test_sns_is_never_worse_than_its_warm_start_float32(eps):
     C, a, b = _sns_problem()
-    out = ot.sinkhorn_newton_sparse(C, a, b, eps, tol=1e-5, max_newton=60)
+    out = ot.sinkhorn_newton_sparse(C, a, b, eps, tol=1e-5, num_steps=60)
     assert out.f.dtype == jnp.float32
     warm = float(out.errors[int(out.n_sinkhorn)])
     final = float(ot.marginal_error(out.plan(), a, b))
@@ -539,14 +560,14 @@ def test_sns_safeguard_rejects_bad_steps_and_says_why(x64):
     down), the budget runs out and the status says why.  With the default line
     search the steps are accepted and the status is 'budget used'."""
     C, a, b = _sns_problem()
-    out = ot.sinkhorn_newton_sparse(C, a, b, 1e-4, tol=1e-9, max_newton=5, max_backtracks=2)
-    errs = np.asarray(out.errors)[int(out.n_sinkhorn):][: int(out.n_newton) + 1]
+    out = ot.sinkhorn_newton_sparse(C, a, b, 1e-4, tol=1e-9, num_steps=5, max_backtracks=2)
+    errs = np.asarray(out.errors)[int(out.n_sinkhorn):][: int(out.n_iters) + 1]
     assert not bool(out.converged)
     assert int(out.n_rejected) >= 1 and int(out.status) == 2
     assert "rejected" in out.message
     assert np.all(np.diff(errs) <= 1e-12)  # Sinkhorn fallback steps: monotone here
-    out = ot.sinkhorn_newton_sparse(C, a, b, 1e-4, tol=1e-9, max_newton=5)
-    assert not bool(out.converged) and int(out.status) == 1 and "max_newton" in out.message
+    out = ot.sinkhorn_newton_sparse(C, a, b, 1e-4, tol=1e-9, num_steps=5)
+    assert not bool(out.converged) and int(out.status) == 1 and "num_steps" in out.message
 
 
 def test_reg_cost_gradient_wrt_a_is_finite_at_zero_weights(x64):
@@ -558,12 +579,12 @@ def test_reg_cost_gradient_wrt_a_is_finite_at_zero_weights(x64):
     eps = 0.05
     for method, mode in (("log", "implicit"), ("stabilized", "implicit"), ("log", "unroll")):
         def F(a, b):
-            return ot.sinkhorn(C, a, b, eps, tol=1e-13, max_iter=5000, method=method,
+            return ot.sinkhorn(C, a, b, eps, tol=1e-13, num_steps=5000, method=method,
                                differentiation=mode).reg_ot_cost
 
         ga, gb = jax.grad(F, argnums=(0, 1))(jnp.asarray(a), jnp.asarray(b))
         assert np.all(np.isfinite(np.asarray(ga))) and np.all(np.isfinite(np.asarray(gb)))
-        out = ot.sinkhorn(C, a, b, eps, tol=1e-13, max_iter=5000)
+        out = ot.sinkhorn(C, a, b, eps, tol=1e-13, num_steps=5000)
         f, g = np.asarray(out.f), np.asarray(out.g)
         lr = np.log(np.exp((g[None, :] - C) / eps).sum(1))
         ft = np.where(a > 0, f - eps * np.log(np.where(a > 0, a, 1.0)), -eps * lr)
@@ -583,10 +604,10 @@ def test_reg_cost_gradient_wrt_a_is_finite_at_zero_weights(x64):
 
 def test_reg_cost_gradient_wrt_a_is_finite_at_zero_weights_float32():
     C, a, b = zero_weight_problem(12, 9, seed=3)
-    ga = jax.grad(lambda a: ot.sinkhorn(C, a, b, 0.05, tol=1e-6, max_iter=5000).reg_ot_cost)(
+    ga = jax.grad(lambda a: ot.sinkhorn(C, a, b, 0.05, tol=1e-6, num_steps=5000).reg_ot_cost)(
         jnp.asarray(a, jnp.float32))
     with jax.enable_x64(True):
-        ref = jax.grad(lambda a: ot.sinkhorn(C, a, b, 0.05, tol=1e-12, max_iter=5000)
+        ref = jax.grad(lambda a: ot.sinkhorn(C, a, b, 0.05, tol=1e-12, num_steps=5000)
                        .reg_ot_cost)(jnp.asarray(a))
         ref = np.asarray(ref)
     assert ga.dtype == jnp.float32 and np.all(np.isfinite(np.asarray(ga)))
@@ -598,7 +619,7 @@ def test_reg_cost_gradient_wrt_a_is_finite_at_zero_weights_float32():
 def test_solvers_compile_once_per_shape():
     """New data of the same shape reuses the compiled solver (module-level jit, static
     configuration): the jit caches do not grow on the second call."""
-    from optlab.ot import _attention_jit, _naive_jit, _sinkhorn_jit, _sns_jit, _sparse_ot_jit
+    from optlab.ot import _attention_jit, _naive_jit, _sinkhorn_jit, _sns_jit, _sparse_ot_jit, _sparse_plan
 
     rng = np.random.default_rng(0)
 
@@ -612,9 +633,10 @@ def test_solvers_compile_once_per_shape():
         (_sinkhorn_jit, lambda C, a, b: ot.sinkhorn(ot.PointCloud(C[:, :2], C[:4, :2]), None,
                                                     None, 0.1, method="stabilized")),
         (_sns_jit, lambda C, a, b: ot.sinkhorn_newton_sparse(C, a, b, 0.1, tol=1e-5)),
-        (_naive_jit, lambda C, a, b: ot.sinkhorn_naive(C, a, b, 0.1, num_iters=5)),
-        (_sparse_ot_jit, lambda C, a, b: ot.sparse_ot(C, a, b, k=2, max_iter=5)),
-        (_attention_jit, lambda C, a, b: ot.sinkhorn_attention(C, C, C, num_iters=3)),
+        (_naive_jit, lambda C, a, b: ot.sinkhorn_naive(C, a, b, 0.1, num_steps=5)),
+        (_sparse_ot_jit, lambda C, a, b: ot.sparse_ot(C, a, b, k=2, num_steps=5)),
+        (_sparse_plan, lambda C, a, b: ot.sparse_ot(C, a, b, k=2, num_steps=5).plan()),
+        (_attention_jit, lambda C, a, b: ot.sinkhorn_attention(C, C, C, num_steps=3)),
     ]
     for fn, call in calls:
         t0 = time.perf_counter()

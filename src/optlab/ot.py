@@ -65,6 +65,12 @@ __all__ = [
     "check_marginals",
 ]
 
+# Result types that are reports, not runs of an iterative method (the library contract).
+_NOT_A_RUN = {
+    "EMDOutput": "an exact LP solve (HiGHS, on the host): no iterates and no point iterated on; "
+    "it reports the optimal plan (plan()), its cost and the solver's message",
+}
+
 
 # ---------------------------------------------------------------------------
 # geometries
@@ -534,7 +540,7 @@ class SinkhornOutput(NamedTuple):
       f, g: dual potentials (plan ``P_ij = exp((f_i + g_j − C_ij)/ε)``).
       errors: L1 marginal error ``‖P1 − a‖₁`` (columns are exact after each
         ``g`` update) before iteration ``k``; ``-1`` after the solver stopped.
-      converged: error reached ``tol`` within ``max_iter`` iterations.
+      converged: error reached ``tol`` within ``num_steps`` iterations.
       n_iters: iterations performed.
       reg_ot_cost: ``⟨C,P⟩ + ε KL(P‖a⊗b)`` (evaluated through the dual).
       transport_cost: ``⟨C, P⟩``.
@@ -550,13 +556,14 @@ class SinkhornOutput(NamedTuple):
     geom: Any
     eps: jax.Array
 
+    @property
+    def params(self) -> tuple[jax.Array, jax.Array]:
+        """The final point: the dual potentials ``(f, g)`` the method iterates on."""
+        return self.f, self.g
+
     def plan(self) -> jax.Array:
         """Materialise the ``n × m`` transport plan on demand."""
         return self.geom.plan(self.f, self.g, self.eps)
-
-    @property
-    def matrix(self) -> jax.Array:
-        return self.plan()
 
 
 def _g_update(geom, f, lb, eps):
@@ -601,14 +608,14 @@ def _init(geom, a, b, eps, init):
     return f, g
 
 
-def _sinkhorn_while(geom, a, b, eps, tol, max_iter, init):
+def _sinkhorn_while(geom, a, b, eps, tol, num_steps, init):
     la, lb = _safe_log(a), _safe_log(b)
     f, g = _init(geom, a, b, eps, init)
-    errors = -jnp.ones((max_iter,), f.dtype)
+    errors = -jnp.ones((num_steps,), f.dtype)
 
     def cond(s):
         _, _, err, it, _ = s
-        return jnp.logical_and(it < max_iter, err > tol)
+        return jnp.logical_and(it < num_steps, err > tol)
 
     def body(s):
         f, g, _, it, errors = s
@@ -621,7 +628,7 @@ def _sinkhorn_while(geom, a, b, eps, tol, max_iter, init):
     return f, g, errors
 
 
-def _sinkhorn_stab_while(geom, a, b, eps, tol, max_iter, init):
+def _sinkhorn_stab_while(geom, a, b, eps, tol, num_steps, init):
     """Log-stabilised scaling (Schmitzer 2019): plain ``u ← a/(K̃v)``, ``v ← b/(K̃ᵀu)``
     mat-vecs on the *stabilised* kernel ``K̃ = exp((f ⊕ g − C)/ε)``; whenever a
     scaling leaves ``[e^{−τ}, e^{τ}]`` it is absorbed into the log potentials
@@ -633,7 +640,7 @@ def _sinkhorn_stab_while(geom, a, b, eps, tol, max_iter, init):
     tiny = jnp.finfo(f.dtype).tiny
     K = geom.plan(f, g, eps)  # columns sum to b (g from a log-domain update)
     u, v = jnp.ones_like(f), jnp.ones_like(g)
-    errors = -jnp.ones((max_iter,), f.dtype)
+    errors = -jnp.ones((num_steps,), f.dtype)
 
     def absorb(st):
         f, g, K, u, v = st
@@ -642,7 +649,7 @@ def _sinkhorn_stab_while(geom, a, b, eps, tol, max_iter, init):
         return f, g, geom.plan(f, g, eps), jnp.ones_like(u), jnp.ones_like(v)
 
     def cond(s):
-        return jnp.logical_and(s[6] < max_iter, s[5] > tol)
+        return jnp.logical_and(s[6] < num_steps, s[5] > tol)
 
     def body(s):
         f, g, K, u, v, _, it, errors = s
@@ -661,13 +668,13 @@ def _sinkhorn_stab_while(geom, a, b, eps, tol, max_iter, init):
     return f + eps * jnp.log(u), g + eps * jnp.log(v), errors
 
 
-def _forward(geom, a, b, eps, tol, max_iter, init, method):
+def _forward(geom, a, b, eps, tol, num_steps, init, method):
     if method == "stabilized":
-        return _sinkhorn_stab_while(geom, a, b, eps, tol, max_iter, init)
-    return _sinkhorn_while(geom, a, b, eps, tol, max_iter, init)
+        return _sinkhorn_stab_while(geom, a, b, eps, tol, num_steps, init)
+    return _sinkhorn_while(geom, a, b, eps, tol, num_steps, init)
 
 
-def _sinkhorn_unrolled(geom, a, b, eps, tol, max_iter, init):
+def _sinkhorn_unrolled(geom, a, b, eps, tol, num_steps, init):
     """Same iterations in a ``lax.scan`` (reverse-differentiable); frozen after convergence."""
     la, lb = _safe_log(a), _safe_log(b)
     f, g = _init(geom, a, b, eps, init)
@@ -680,7 +687,7 @@ def _sinkhorn_unrolled(geom, a, b, eps, tol, max_iter, init):
         g = jnp.where(done2, g, g2)
         return (f, g, done2), jnp.where(done, -1.0, err).astype(f.dtype)
 
-    (f, g, _), errors = jax.lax.scan(body, (f, g, jnp.asarray(False)), None, length=max_iter)
+    (f, g, _), errors = jax.lax.scan(body, (f, g, jnp.asarray(False)), None, length=num_steps)
     return f, g, errors
 
 
@@ -691,22 +698,22 @@ def _marginal_residual(geom, a, b, eps, f, g):
     return a - row, b - col
 
 
-def _cg_solve(matvec, rhs, tol, maxiter):
-    sol, _ = jax.scipy.sparse.linalg.cg(matvec, rhs, tol=tol, maxiter=maxiter)
+def _cg_solve(matvec, rhs, tol, num_steps):
+    sol, _ = jax.scipy.sparse.linalg.cg(matvec, rhs, tol=tol, maxiter=num_steps)
     return sol
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(4, 5, 6, 7, 8))
-def _implicit_potentials(geom, a, b, eps, tol, max_iter, cg_tol, cg_maxiter, method):
-    return _forward(geom, a, b, eps, tol, max_iter, None, method)
+def _implicit_potentials(geom, a, b, eps, tol, num_steps, cg_tol, cg_num_steps, method):
+    return _forward(geom, a, b, eps, tol, num_steps, None, method)
 
 
-def _implicit_fwd(geom, a, b, eps, tol, max_iter, cg_tol, cg_maxiter, method):
-    f, g, errors = _forward(geom, a, b, eps, tol, max_iter, None, method)
+def _implicit_fwd(geom, a, b, eps, tol, num_steps, cg_tol, cg_num_steps, method):
+    f, g, errors = _forward(geom, a, b, eps, tol, num_steps, None, method)
     return (f, g, errors), (geom, a, b, eps, f, g)
 
 
-def _implicit_bwd(tol, max_iter, cg_tol, cg_maxiter, method, res, cts):
+def _implicit_bwd(tol, num_steps, cg_tol, cg_num_steps, method, res, cts):
     """Implicit function theorem at F(z; θ) = 0 with z = (f, g).
 
     ∂F/∂z = −M/ε with M = [[diag(P1), P], [Pᵀ, diag(Pᵀ1)]] (PSD, kernel (1, −1)).
@@ -734,7 +741,7 @@ def _implicit_bwd(tol, max_iter, cg_tol, cg_maxiter, method, res, cts):
             + ridge * v
         )
 
-    lam = _cg_solve(M, rhs, cg_tol, cg_maxiter)
+    lam = _cg_solve(M, rhs, cg_tol, cg_num_steps)
     lam_f, lam_g = lam[:n], lam[n:]
     # the minimum-norm solution: drop the kernel component (1, −1) on the support,
     # which rounding (float32) lets CG pick up; it would shift ∂/∂a on the support
@@ -751,16 +758,16 @@ _implicit_potentials.defvjp(_implicit_fwd, _implicit_bwd)
 
 
 @functools.partial(
-    jax.jit, static_argnames=("tol", "max_iter", "differentiation", "cg_tol", "cg_maxiter", "method")
+    jax.jit, static_argnames=("tol", "num_steps", "differentiation", "cg_tol", "cg_num_steps", "method")
 )
-def _sinkhorn_jit(geom, a, b, eps, init, *, tol, max_iter, differentiation, cg_tol, cg_maxiter, method):
+def _sinkhorn_jit(geom, a, b, eps, init, *, tol, num_steps, differentiation, cg_tol, cg_num_steps, method):
     eps = jnp.asarray(eps, dtype=jnp.result_type(a, float))
     if differentiation == "unroll":
-        f, g, errors = _sinkhorn_unrolled(geom, a, b, eps, tol, max_iter, init)
+        f, g, errors = _sinkhorn_unrolled(geom, a, b, eps, tol, num_steps, init)
     elif init is not None:
-        f, g, errors = _forward(geom, a, b, eps, tol, max_iter, init, method)
+        f, g, errors = _forward(geom, a, b, eps, tol, num_steps, init, method)
     else:
-        f, g, errors = _implicit_potentials(geom, a, b, eps, tol, max_iter, cg_tol, cg_maxiter, method)
+        f, g, errors = _implicit_potentials(geom, a, b, eps, tol, num_steps, cg_tol, cg_num_steps, method)
     n_iters = jnp.sum(errors >= 0)
     last = jnp.where(n_iters > 0, errors[jnp.maximum(n_iters - 1, 0)], jnp.inf)
     # converged if the last recorded error (before the final update) met tol
@@ -776,12 +783,12 @@ def sinkhorn(
     eps: Any = 1e-2,
     *,
     tol: float = 1e-6,
-    max_iter: int = 1000,
+    num_steps: int = 1000,
     method: str = "log",
     differentiation: str = "implicit",
     init: Any = None,
     cg_tol: float = 1e-10,
-    cg_maxiter: int = 500,
+    cg_num_steps: int = 500,
 ) -> SinkhornOutput:
     r"""Log-domain Sinkhorn for entropic OT (Cuturi 2013; Peyré & Cuturi 2019).
 
@@ -794,7 +801,8 @@ def sinkhorn(
       geom: a :class:`Geometry`, :class:`PointCloud` or a cost matrix.
       a, b: marginals (default uniform), non-negative with equal mass.
       eps: entropic regularisation ``ε > 0``.
-      tol, max_iter: stopping rule.
+      tol: stop when the L1 marginal error ``‖P1 − a‖₁ ≤ tol`` (> 0).
+      num_steps: cap on the iterations (≥ 1).
       method: ``"log"`` (two log-sum-exp passes per iteration; never stores the
         kernel, works with online point clouds) or ``"stabilized"`` (log-stabilised
         scaling: plain mat-vecs on an absorbed kernel ``K̃``, recomputed only when
@@ -804,8 +812,8 @@ def sinkhorn(
         theorem at the fixed point, solved by CG) or ``"unroll"`` (log-domain
         iterations in a ``lax.scan``, differentiated step by step).
       init: optional warm start ``(f, g)``.
-      cg_tol, cg_maxiter: CG tolerance (> 0) and iterations (≥ 1) of the implicit
-        backward pass.
+      cg_tol, cg_num_steps: CG tolerance (> 0) and iteration cap (≥ 1) of the
+        implicit backward pass.
 
     Returns:
       :class:`SinkhornOutput` (``out.plan()`` materialises the plan).  Rows
@@ -818,12 +826,12 @@ def sinkhorn(
     _check_geometry(geom)
     a, b = check_marginals(geom, a, b)
     _check_eps(eps)
-    require_int("max_iter", max_iter, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     _require_choice("method", method, ("log", "stabilized"))
     _require_choice("differentiation", differentiation, ("implicit", "unroll"))
     tol = _require_static_positive("tol", tol)
     cg_tol = _require_static_positive("cg_tol", cg_tol)
-    require_int("cg_maxiter", cg_maxiter, minimum=1)
+    require_int("cg_num_steps", cg_num_steps, minimum=1)
     if init is not None:
         n, m = geom.shape
         if not (isinstance(init, (tuple, list)) and len(init) == 2):
@@ -843,10 +851,10 @@ def sinkhorn(
         eps,
         init,
         tol=tol,
-        max_iter=int(max_iter),
+        num_steps=int(num_steps),
         differentiation=differentiation,
         cg_tol=cg_tol,
-        cg_maxiter=int(cg_maxiter),
+        cg_num_steps=int(cg_num_steps),
         method=method,
     )
 
@@ -858,7 +866,7 @@ def _require_choice(name, value, choices):
         raise ValueError(f"{name} must be " + " or ".join(repr(c) for c in choices) + f", got {value!r}")
 
 
-def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, num_iters: int = 100):
+def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, *, num_steps: int = 100):
     """Textbook (non-log) Sinkhorn: ``u ← a / (K v)``, ``v ← b / (Kᵀ u)``, ``K = e^{−C/ε}``.
 
     Kept to *show* its failure at small ε: ``K`` underflows to 0 (then ``0/0``
@@ -869,7 +877,7 @@ def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, num_iters: int = 100):
       C: ``n × m`` cost matrix (or a geometry).
       a, b: marginals (``None`` for uniform).
       eps: ``ε > 0``.
-      num_iters: iterations (≥ 1).
+      num_steps: iterations (≥ 1).
 
     Returns:
       ``(P, errors)``.  NaN in them at small ε is the point of this function (the
@@ -881,14 +889,14 @@ def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, num_iters: int = 100):
     geom = _as_geometry(C, "C")
     a, b = check_marginals(geom, a, b)
     _check_eps(eps)
-    require_int("num_iters", num_iters, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     return _naive_jit(
-        geom.cost_matrix, a, b, jnp.asarray(eps, jnp.result_type(a, float)), num_iters=int(num_iters)
+        geom.cost_matrix, a, b, jnp.asarray(eps, jnp.result_type(a, float)), num_steps=int(num_steps)
     )
 
 
-@functools.partial(jax.jit, static_argnames=("num_iters",))
-def _naive_jit(C, a, b, eps, *, num_iters):
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _naive_jit(C, a, b, eps, *, num_steps):
     K = jnp.exp(-C / eps)
 
     def body(carry, _):
@@ -898,7 +906,7 @@ def _naive_jit(C, a, b, eps, *, num_iters):
         P = u[:, None] * K * v[None, :]
         return (u, v), jnp.sum(jnp.abs(P.sum(1) - a))
 
-    (u, v), errs = jax.lax.scan(body, (jnp.ones_like(a), jnp.ones_like(b)), None, length=num_iters)
+    (u, v), errs = jax.lax.scan(body, (jnp.ones_like(a), jnp.ones_like(b)), None, length=num_steps)
     return u[:, None] * K * v[None, :], errs
 
 
@@ -908,11 +916,11 @@ def _naive_jit(C, a, b, eps, *, num_iters):
 
 SNS_STATUS = {
     0: "converged: marginal error <= tol",
-    1: "not converged: max_newton steps used (Newton steps were still being accepted)",
-    2: "not converged: max_newton steps used and the last Newton step was rejected "
+    1: "not converged: num_steps steps used (Newton steps were still being accepted)",
+    2: "not converged: num_steps steps used and the last Newton step was rejected "
     "(no ascent direction or no sufficient increase along it: the sparsified Newton "
     "system is too ill-conditioned at this eps / precision; a Sinkhorn step was taken "
-    "instead); raise max_newton, lower threshold, or use float64",
+    "instead); raise num_steps, lower threshold, or use float64",
     3: "not converged: the iterate became non-finite; the best finite iterate is returned",
 }
 
@@ -923,9 +931,12 @@ class SNSOutput(NamedTuple):
     ``errors`` concatenates the warm-up Sinkhorn errors and the L1 marginal
     errors ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁`` of the iterate before each Newton step and
     after the last one (``-1`` unused);
-    ``density`` is the fraction of plan entries kept in the sparsified Hessian at
-    each Newton step; ``cg_iters`` the CG iterations per step.  ``(f, g)`` is the
-    *best* iterate seen (smallest marginal error, never worse than the warm start);
+    ``densities`` is the fraction of plan entries kept in the sparsified Hessian at
+    each Newton step; ``cg_num_steps`` the CG iterations of each Newton step.  ``(f, g)``
+    (also ``params``) is the *best* iterate seen (smallest marginal error, never worse
+    than the warm start); ``n_sinkhorn`` counts the warm-up Sinkhorn steps and
+    ``n_iters`` the Newton (or fallback Sinkhorn) steps after it; ``converged`` says
+    the marginal error reached ``tol``;
     ``n_rejected`` counts Newton steps that were rejected (not an ascent direction,
     or the backtracking line search failed) and replaced by a Sinkhorn step;
     ``status`` is a code of :data:`SNS_STATUS` (``out.message`` spells it out).
@@ -934,17 +945,22 @@ class SNSOutput(NamedTuple):
     f: jax.Array
     g: jax.Array
     errors: jax.Array
-    density: jax.Array
-    cg_iters: jax.Array
+    densities: jax.Array
+    cg_num_steps: jax.Array
     converged: jax.Array
     n_sinkhorn: jax.Array
-    n_newton: jax.Array
+    n_iters: jax.Array
     reg_ot_cost: jax.Array
     transport_cost: jax.Array
     geom: Any
     eps: jax.Array
     n_rejected: Any = 0
     status: Any = 0
+
+    @property
+    def params(self) -> tuple[jax.Array, jax.Array]:
+        """The final point: the dual potentials ``(f, g)`` (the best iterate)."""
+        return self.f, self.g
 
     def plan(self) -> jax.Array:
         """Materialise the ``n × m`` transport plan."""
@@ -956,7 +972,7 @@ class SNSOutput(NamedTuple):
         return SNS_STATUS[int(self.status)]
 
 
-def _cg_count(matvec, rhs, tol, maxiter):
+def _cg_count(matvec, rhs, tol, num_steps):
     """Plain CG from 0 with an iteration counter (relative residual ``tol``)."""
     x = jnp.zeros_like(rhs)
     r = rhs
@@ -966,7 +982,7 @@ def _cg_count(matvec, rhs, tol, maxiter):
 
     def cond(s):
         _, _, _, rs, k = s
-        return (k < maxiter) & (rs > stop) & jnp.isfinite(rs)
+        return (k < num_steps) & (rs > stop) & jnp.isfinite(rs)
 
     def body(s):
         x, r, p, rs, k = s
@@ -984,9 +1000,9 @@ def _cg_count(matvec, rhs, tol, maxiter):
 
 
 @functools.partial(
-    jax.jit, static_argnames=("warmup", "max_newton", "tol", "cg_tol", "cg_maxiter", "max_backtracks")
+    jax.jit, static_argnames=("warmup", "num_steps", "tol", "cg_tol", "cg_num_steps", "max_backtracks")
 )
-def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_maxiter, max_backtracks):
+def _sns_jit(geom, a, b, eps, threshold, *, warmup, num_steps, tol, cg_tol, cg_num_steps, max_backtracks):
     eps = jnp.asarray(eps, dtype=jnp.result_type(a, float))
     la, lb = _safe_log(a), _safe_log(b)
     n, m = geom.shape
@@ -1022,7 +1038,7 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
 
     def cond(s):
         err_best, k = s[10], s[4]
-        return jnp.logical_and(k < max_newton, err_best > tol)
+        return jnp.logical_and(k < num_steps, err_best > tol)
 
     def body(s):
         f, g, P, err, k, errs, dens, cgs, fb, gb, errb, n_rej, rejected = s
@@ -1046,7 +1062,7 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
             )
 
         grad = jnp.concatenate([a - r, b - c])
-        d, kcg = _cg_count(M, eps * grad, cg_tol, cg_maxiter)
+        d, kcg = _cg_count(M, eps * grad, cg_tol, cg_num_steps)
         cgs = cgs.at[k].set(kcg)
         df, dg = d[:n], d[n:]
         shift = (jnp.sum(df) - jnp.sum(dg)) / (n + m)  # drop the (1, −1) kernel component
@@ -1112,12 +1128,12 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
             rejected,
         )
 
-    errs_nt = -jnp.ones((max_newton + 1,), f.dtype)
+    errs_nt = -jnp.ones((num_steps + 1,), f.dtype)
     P0, _ = plan_and_value(f, g)
     err0 = merr(P0)
     errs_nt = errs_nt.at[0].set(err0)
-    dens = jnp.zeros((max_newton,), f.dtype)
-    cgs = jnp.zeros((max_newton,), jnp.int32)
+    dens = jnp.zeros((num_steps,), f.dtype)
+    cgs = jnp.zeros((num_steps,), jnp.int32)
     err0b = jnp.where(jnp.isfinite(err0), err0, jnp.inf)
     s0 = (
         f,
@@ -1145,11 +1161,11 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, max_newton, tol, cg_tol, cg_
         f=f,
         g=g,
         errors=errors,
-        density=dens,
-        cg_iters=cgs,
+        densities=dens,
+        cg_num_steps=cgs,
         converged=converged,
         n_sinkhorn=jnp.asarray(warmup),
-        n_newton=k,
+        n_iters=k,
         reg_ot_cost=reg,
         transport_cost=tc,
         geom=geom,
@@ -1168,9 +1184,9 @@ def sinkhorn_newton_sparse(
     warmup: int = 20,
     threshold: float = 1e-6,
     tol: float = 1e-9,
-    max_newton: int = 300,
+    num_steps: int = 300,
     cg_tol: float | None = None,
-    cg_maxiter: int = 1000,
+    cg_num_steps: int = 1000,
     max_backtracks: int = 30,
 ) -> SNSOutput:
     r"""Sinkhorn-Newton-Sparse (Tang et al. 2024).
@@ -1191,7 +1207,7 @@ def sinkhorn_newton_sparse(
     log-domain Sinkhorn step is taken instead; the returned potentials are the best
     iterate seen (smallest marginal error), so the result is never worse than the
     warm start.  Far from the solution damped Newton needs many steps at small ε
-    (≈ 100–200 at ε = 1e-4 on 50 points), hence the default ``max_newton``.
+    (≈ 100–200 at ε = 1e-4 on 50 points), hence the default ``num_steps``.
 
     Materialises the ``n × m`` plan each Newton step; use float64 for tol ≲ 1e-7
     (``cg_tol`` defaults to 1e-11 in float64 and 1e-5 in float32).
@@ -1206,9 +1222,10 @@ def sinkhorn_newton_sparse(
       warmup: Sinkhorn iterations before Newton (≥ 0).
       threshold: sparsification level in ``[0, 1)`` (0 keeps the dense Hessian).
       tol: stop when the L1 marginal error is ≤ ``tol`` (> 0).
-      max_newton: maximum number of Newton (or fallback Sinkhorn) steps (≥ 1).
+      num_steps: cap on the Newton (or fallback Sinkhorn) steps after the
+        warm-up (≥ 1).
       cg_tol: relative residual of the CG solves (> 0; default by dtype).
-      cg_maxiter: CG iterations per Newton step (≥ 1).
+      cg_num_steps: cap on the CG iterations of each Newton step (≥ 1).
       max_backtracks: halvings of the step before it is rejected (≥ 1).
 
     Returns:
@@ -1222,7 +1239,7 @@ def sinkhorn_newton_sparse(
     a, b = check_marginals(geom, a, b)
     _check_eps(eps)
     require_int("warmup", warmup, minimum=0)
-    require_int("max_newton", max_newton, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     tol = _require_static_positive("tol", tol)
     if threshold is None or isinstance(threshold, str):
         raise TypeError(f"threshold must be a number in [0, 1), got {type(threshold).__name__}")
@@ -1230,7 +1247,7 @@ def sinkhorn_newton_sparse(
     if cg_tol is None:
         cg_tol = 1e-11 if jnp.result_type(a, float) == jnp.float64 else 1e-5
     cg_tol = _require_static_positive("cg_tol", cg_tol)
-    require_int("cg_maxiter", cg_maxiter, minimum=1)
+    require_int("cg_num_steps", cg_num_steps, minimum=1)
     require_int("max_backtracks", max_backtracks, minimum=1)
     return _sns_jit(
         geom,
@@ -1239,10 +1256,10 @@ def sinkhorn_newton_sparse(
         eps,
         jnp.asarray(threshold),
         warmup=int(warmup),
-        max_newton=int(max_newton),
+        num_steps=int(num_steps),
         tol=tol,
         cg_tol=cg_tol,
-        cg_maxiter=int(cg_maxiter),
+        cg_num_steps=int(cg_num_steps),
         max_backtracks=int(max_backtracks),
     )
 
@@ -1253,11 +1270,30 @@ def sinkhorn_newton_sparse(
 
 
 class EMDOutput(NamedTuple):
-    """Exact OT: the optimal plan, its cost ``⟨C, P⟩`` and the LP status message."""
+    """Exact OT (a report of an LP solve, not a run): the optimal plan, stored sparse,
+    its cost ``⟨C, P⟩`` and the LP status message.
 
-    plan: np.ndarray
+    Attributes:
+      rows, cols, masses: the nonzero entries ``P[rows[t], cols[t]] = masses[t]`` of
+        the optimal plan (a vertex of the transportation polytope has at most
+        ``n + m − 1`` of them).
+      shape: ``(n, m)``.
+      cost: ``⟨C, P⟩``.
+      message: HiGHS' status message.
+    """
+
+    rows: np.ndarray
+    cols: np.ndarray
+    masses: np.ndarray
+    shape: tuple[int, int]
     cost: float
     message: str
+
+    def plan(self) -> np.ndarray:
+        """The dense ``n × m`` optimal plan (float64, NumPy)."""
+        P = np.zeros(self.shape)
+        P[self.rows, self.cols] = self.masses
+        return P
 
 
 def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
@@ -1272,7 +1308,7 @@ def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
       a, b: marginals (``None`` for uniform), non-negative with equal mass.
 
     Returns:
-      :class:`EMDOutput`.
+      :class:`EMDOutput` (``out.plan()`` is the dense plan).
 
     Raises:
       TypeError, ValueError: invalid arguments; RuntimeError: the LP solver failed.
@@ -1298,7 +1334,8 @@ def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
     if res.status != 0:
         raise RuntimeError(f"linprog failed: {res.message}")
     P = np.maximum(res.x.reshape(n, m), 0.0)
-    return EMDOutput(P, float(np.sum(P * Cn)), res.message)
+    rows, cols = np.nonzero(P)
+    return EMDOutput(rows, cols, P[rows, cols], (n, m), float(np.sum(P * Cn)), res.message)
 
 
 # ---------------------------------------------------------------------------
@@ -1355,30 +1392,64 @@ def _sparse_simplex_projection(s, mass, k):
 
 
 class SparseOTOutput(NamedTuple):
-    """Result of :func:`sparse_ot`: semi-dual potential ``alpha``, plan (≤ k
-    nonzeros per column, columns summing to ``b``), the semi-dual value per
-    iteration, ``converged`` (‖∇‖₁ = ‖a − P1‖₁ ≤ tol), iterations, ``⟨C, P⟩``."""
+    """Result of :func:`sparse_ot`.
+
+    Attributes:
+      alpha: the semi-dual potential (``params``, the point L-BFGS iterates on).
+      values: the semi-dual value per iteration (NaN after the last one).
+      grad_norms: ``‖∇D(α)‖₁`` per iteration (NaN after the last one).
+      converged: ``‖a − P1‖₁ ≤ tol`` at the returned ``alpha``.
+      n_iters: iterations performed.
+      transport_cost: ``⟨C, P⟩``.
+      cost_matrix, b, gamma, k: the problem, kept to build the plan.
+
+    ``plan()`` materialises the plan (≤ ``k`` nonzeros per column, columns summing
+    exactly to ``b``).
+    """
 
     alpha: jax.Array
-    plan: jax.Array
     values: jax.Array
     grad_norms: jax.Array
     converged: jax.Array
     n_iters: jax.Array
     transport_cost: jax.Array
+    cost_matrix: jax.Array
+    b: jax.Array
+    gamma: jax.Array
+    k: jax.Array
+
+    @property
+    def params(self) -> jax.Array:
+        """The final point: the semi-dual potential ``alpha``."""
+        return self.alpha
+
+    def plan(self) -> jax.Array:
+        """The ``n × m`` plan ``∇Ω*(α − c_j)`` column by column (one compiled call)."""
+        return _sparse_plan(self.alpha, self.cost_matrix, self.b, self.gamma, self.k)
+
+
+def _columns(alpha, C, b, gamma, k):
+    """``T[j] = ∇Ω*_j(α − c_j)``, shape ``(m, n)``, and the scores ``S[j] = α − c_j``."""
+    S = (alpha[:, None] - C).T  # (m, n): column j's scores
+    T = jax.vmap(lambda s, bj: _sparse_simplex_projection(s / gamma, bj, k))(S, b)  # (m, n)
+    return T, S
+
+
+@jax.jit
+def _sparse_plan(alpha, C, b, gamma, k):
+    return _columns(alpha, C, b, gamma, k)[0].T
 
 
 def _semi_dual(alpha, C, a, b, gamma, k):
     """D(α) = ⟨α, a⟩ − Σ_j Ω*_j(α − c_j), Ω_j(t) = (γ/2)‖t‖² on {t ∈ b_jΔ, ‖t‖₀ ≤ k}."""
-    S = (alpha[:, None] - C).T  # (m, n): column j's scores
-    T = jax.vmap(lambda s, bj: _sparse_simplex_projection(s / gamma, bj, k))(S, b)  # (m, n)
+    T, S = _columns(alpha, C, b, gamma, k)
     T = jax.lax.stop_gradient(T)  # Danskin: ∇_s Ω*(s) = T
     conj = jnp.sum(T * S, axis=1) - 0.5 * gamma * jnp.sum(T**2, axis=1)
     return jnp.dot(alpha, a) - jnp.sum(conj), T.T
 
 
-@functools.partial(jax.jit, static_argnames=("max_iter", "tol"))
-def _sparse_ot_jit(C, a, b, gamma, k, *, max_iter, tol):
+@functools.partial(jax.jit, static_argnames=("num_steps", "tol"))
+def _sparse_ot_jit(C, a, b, gamma, k, *, num_steps, tol):
     import optax
 
     def neg(alpha):
@@ -1390,7 +1461,7 @@ def _sparse_ot_jit(C, a, b, gamma, k, *, max_iter, tol):
 
     def cond(s):
         _, _, it, gn, _, _ = s
-        return jnp.logical_and(it < max_iter, gn > tol)
+        return jnp.logical_and(it < num_steps, gn > tol)
 
     def body(s):
         alpha, state, it, _, vals, gns = s
@@ -1400,12 +1471,12 @@ def _sparse_ot_jit(C, a, b, gamma, k, *, max_iter, tol):
         gn = jnp.sum(jnp.abs(gr))
         return alpha, state, it + 1, gn, vals.at[it].set(-v), gns.at[it].set(gn)
 
-    vals = jnp.full((max_iter,), jnp.nan, a.dtype)
+    vals = jnp.full((num_steps,), jnp.nan, a.dtype)
     s0 = (alpha0, opt.init(alpha0), jnp.asarray(0), jnp.asarray(jnp.inf, a.dtype), vals, vals)
     alpha, _, it, gn, vals, gns = jax.lax.while_loop(cond, body, s0)
     _, P = _semi_dual(alpha, C, a, b, gamma, k)
     gn_final = jnp.sum(jnp.abs(P.sum(1) - a))
-    return SparseOTOutput(alpha, P, vals, gns, gn_final <= tol, it, jnp.sum(C * P))
+    return SparseOTOutput(alpha, vals, gns, gn_final <= tol, it, jnp.sum(C * P), C, b, gamma, k)
 
 
 def sparse_ot(
@@ -1416,7 +1487,7 @@ def sparse_ot(
     k: int,
     gamma: float = 1e-2,
     tol: float = 1e-6,
-    max_iter: int = 500,
+    num_steps: int = 500,
 ) -> SparseOTOutput:
     r"""Sparsity-constrained OT (Liu, Puigcerver & Blondel 2023) via its semi-dual.
 
@@ -1434,10 +1505,10 @@ def sparse_ot(
       k: nonzeros per column (integer ≥ 1).
       gamma: quadratic regularisation ``γ > 0``.
       tol: stop when ``‖a − P1‖₁ ≤ tol`` (> 0).
-      max_iter: L-BFGS iterations (≥ 1).
+      num_steps: cap on the L-BFGS iterations (≥ 1).
 
     Returns:
-      :class:`SparseOTOutput`.
+      :class:`SparseOTOutput` (``out.plan()`` materialises the plan).
 
     Raises:
       TypeError, ValueError: invalid arguments (named in the message).
@@ -1452,7 +1523,7 @@ def sparse_ot(
     if jnp.ndim(gamma) != 0:
         raise ValueError(f"gamma must be a scalar, got shape {jnp.shape(gamma)}")
     tol = _require_static_positive("tol", tol)
-    require_int("max_iter", max_iter, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     Cm = geom.cost_matrix
     dt = jnp.result_type(Cm, a, float)
     return _sparse_ot_jit(
@@ -1461,7 +1532,7 @@ def sparse_ot(
         b.astype(dt),
         jnp.asarray(gamma, dt),
         jnp.asarray(min(int(k), Cm.shape[0])),
-        max_iter=int(max_iter),
+        num_steps=int(num_steps),
         tol=tol,
     )
 
@@ -1472,19 +1543,19 @@ def sparse_ot(
 
 
 def sinkhorn_attention(
-    q: jax.Array, k: jax.Array, v: jax.Array, *, num_iters: int = 3, temperature: float | None = None
+    q: jax.Array, k: jax.Array, v: jax.Array, *, num_steps: int = 3, temperature: float | None = None
 ) -> jax.Array:
     r"""Doubly stochastic (Sinkformer) attention ``A V``.
 
-    ``A = Sinkhorn(exp(Q Kᵀ / τ))`` with ``num_iters`` alternating normalisations
+    ``A = Sinkhorn(exp(Q Kᵀ / τ))`` with ``num_steps`` alternating normalisations
     in the log domain, starting (and, for odd counts, ending) with the row
-    normalisation: ``num_iters=1`` is softmax attention; as ``num_iters → ∞``
+    normalisation: ``num_steps=1`` is softmax attention; as ``num_steps → ∞``
     rows sum to 1 and columns to ``n_q / n_k``.  ``τ`` defaults to ``√d``.
     Works on ``(n, d)`` inputs; ``vmap`` over heads/batches.
 
     Args:
       q, k, v: ``(n_q, d)``, ``(n_k, d)``, ``(n_k, d_v)`` finite arrays.
-      num_iters: normalisations (integer ≥ 1).
+      num_steps: normalisations (integer ≥ 1).
       temperature: ``τ > 0`` (default ``√d``).
 
     Returns:
@@ -1502,18 +1573,18 @@ def sinkhorn_attention(
         raise ValueError(f"q and k must have the same feature size, got {q.shape} and {k.shape}")
     if k.shape[0] != v.shape[0]:
         raise ValueError(f"k and v must have the same length, got {k.shape} and {v.shape}")
-    require_int("num_iters", num_iters, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     if isinstance(temperature, str):
         raise TypeError(f"temperature must be a positive number, got {type(temperature).__name__}")
     tau = math.sqrt(q.shape[1]) if temperature is None else temperature
     require_positive("temperature", tau)
     if jnp.ndim(tau) != 0:
         raise ValueError(f"temperature must be a scalar, got shape {jnp.shape(tau)}")
-    return _attention_jit(q, k, v, tau, num_iters=int(num_iters))
+    return _attention_jit(q, k, v, tau, num_steps=int(num_steps))
 
 
-@functools.partial(jax.jit, static_argnames=("num_iters",))
-def _attention_jit(q, k, v, tau, *, num_iters):
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _attention_jit(q, k, v, tau, *, num_steps):
     hi = jax.lax.Precision.HIGHEST  # no TF32 on GPUs: the test checks 1e-6 agreement
     dt = jnp.result_type(q, k, v)
     logits = jnp.dot(q, k.T, precision=hi) / jnp.asarray(tau, dt)
@@ -1524,5 +1595,5 @@ def _attention_jit(q, k, v, tau, *, num_iters):
         col = L - jax.nn.logsumexp(L, axis=0, keepdims=True) + col_mass
         return jnp.where(i % 2 == 0, row, col)
 
-    L = jax.lax.fori_loop(0, num_iters, step, logits)
+    L = jax.lax.fori_loop(0, num_steps, step, logits)
     return jnp.dot(jnp.exp(L), v, precision=hi)

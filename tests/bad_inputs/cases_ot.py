@@ -25,7 +25,7 @@ def sk(*args, **kw):
 
 
 def sns(*args, **kw):
-    kw.setdefault("max_newton", 3)
+    kw.setdefault("num_steps", 3)
     return ot.sinkhorn_newton_sparse(*args, **kw)
 
 
@@ -92,8 +92,8 @@ CASES = [
     Bad("ot.sinkhorn", "eps", lambda: sk(C, A, B, np.array([0.1, 0.2])), "vector eps"),
     Bad("ot.sinkhorn", "tol", lambda: sk(C, A, B, 0.1, tol=0.0), "zero tol"),
     Bad("ot.sinkhorn", "tol", lambda: sk(C, A, B, 0.1, tol="1e-6"), "string tol"),
-    Bad("ot.sinkhorn", "max_iter", lambda: sk(C, A, B, 0.1, max_iter=0), "zero max_iter"),
-    Bad("ot.sinkhorn", "max_iter", lambda: sk(C, A, B, 0.1, max_iter=10.5), "float max_iter"),
+    Bad("ot.sinkhorn", "num_steps", lambda: sk(C, A, B, 0.1, num_steps=0), "zero num_steps"),
+    Bad("ot.sinkhorn", "num_steps", lambda: sk(C, A, B, 0.1, num_steps=10.5), "float num_steps"),
     Bad("ot.sinkhorn", "method", lambda: sk(C, A, B, 0.1, method="plain"), "unknown method"),
     Bad("ot.sinkhorn", "method", lambda: sk(C, A, B, 0.1, method=None), "None method"),
     Bad("ot.sinkhorn", "differentiation", lambda: sk(C, A, B, 0.1, differentiation="magic"), "unknown"),
@@ -101,7 +101,7 @@ CASES = [
     Bad("ot.sinkhorn", "init", lambda: sk(C, A, B, 0.1, init=(G, F)), "init shapes swapped"),
     Bad("ot.sinkhorn", "init", lambda: sk(C, A, B, 0.1, init=(F * np.nan, G)), "NaN init"),
     Bad("ot.sinkhorn", "cg_tol", lambda: sk(C, A, B, 0.1, cg_tol=-1.0), "negative cg_tol"),
-    Bad("ot.sinkhorn", "cg_maxiter", lambda: sk(C, A, B, 0.1, cg_maxiter=0), "zero cg_maxiter"),
+    Bad("ot.sinkhorn", "cg_num_steps", lambda: sk(C, A, B, 0.1, cg_num_steps=0), "zero cg_num_steps"),
     Coerce("ot.sinkhorn", lambda: _plan(sk([[0, 1], [1, 0], [1, 1]], [1, 1, 2], [2, 2], 1)),
            lambda: _plan(sk(np.array([[0.0, 1], [1, 0], [1, 1]]), np.array([1.0, 1, 2]),
                             np.array([2.0, 2]), 1.0)), rtol=1e-4),
@@ -110,11 +110,11 @@ CASES = [
     Bad("ot.sinkhorn_naive", "cost_matrix", lambda: ot.sinkhorn_naive(NAN_C, A, B, 0.1), "NaN C"),
     Bad("ot.sinkhorn_naive", "eps", lambda: ot.sinkhorn_naive(C, A, B, 0.0), "zero eps"),
     Bad("ot.sinkhorn_naive", "a", lambda: ot.sinkhorn_naive(C, -A, B, 0.1), "negative a"),
-    Bad("ot.sinkhorn_naive", "num_iters", lambda: ot.sinkhorn_naive(C, A, B, 0.1, num_iters=0), "zero"),
-    Bad("ot.sinkhorn_naive", "num_iters", lambda: ot.sinkhorn_naive(C, A, B, 0.1, num_iters="5"), "string"),
-    Coerce("ot.sinkhorn_naive", lambda: ot.sinkhorn_naive([[0, 1], [1, 0], [1, 1]], [1, 1, 2], [2, 2], 1, 20),
+    Bad("ot.sinkhorn_naive", "num_steps", lambda: ot.sinkhorn_naive(C, A, B, 0.1, num_steps=0), "zero"),
+    Bad("ot.sinkhorn_naive", "num_steps", lambda: ot.sinkhorn_naive(C, A, B, 0.1, num_steps="5"), "string"),
+    Coerce("ot.sinkhorn_naive", lambda: ot.sinkhorn_naive([[0, 1], [1, 0], [1, 1]], [1, 1, 2], [2, 2], 1, num_steps=20),
            lambda: ot.sinkhorn_naive(np.array([[0.0, 1], [1, 0], [1, 1]]), np.array([1.0, 1, 2]),
-                                     np.array([2.0, 2]), 1.0, 20), rtol=1e-4),
+                                     np.array([2.0, 2]), 1.0, num_steps=20), rtol=1e-4),
     # sinkhorn_newton_sparse
     Bad("ot.sinkhorn_newton_sparse", "a", lambda: sns(C.T, A, B, 0.1), "transposed cost"),
     Bad("ot.sinkhorn_newton_sparse", "eps", lambda: sns(C, A, B, -1.0), "negative eps"),
@@ -124,10 +124,10 @@ CASES = [
     Bad("ot.sinkhorn_newton_sparse", "threshold", lambda: sns(C, A, B, 0.1, threshold=-0.1), "negative"),
     Bad("ot.sinkhorn_newton_sparse", "threshold", lambda: sns(C, A, B, 0.1, threshold=None), "None"),
     Bad("ot.sinkhorn_newton_sparse", "warmup", lambda: sns(C, A, B, 0.1, warmup=-1), "negative warmup"),
-    Bad("ot.sinkhorn_newton_sparse", "max_newton", lambda: sns(C, A, B, 0.1, max_newton=0), "zero"),
+    Bad("ot.sinkhorn_newton_sparse", "num_steps", lambda: sns(C, A, B, 0.1, num_steps=0), "zero"),
     Bad("ot.sinkhorn_newton_sparse", "tol", lambda: sns(C, A, B, 0.1, tol=-1e-9), "negative tol"),
     Bad("ot.sinkhorn_newton_sparse", "cg_tol", lambda: sns(C, A, B, 0.1, cg_tol=0.0), "zero cg_tol"),
-    Bad("ot.sinkhorn_newton_sparse", "cg_maxiter", lambda: sns(C, A, B, 0.1, cg_maxiter=1.5), "float"),
+    Bad("ot.sinkhorn_newton_sparse", "cg_num_steps", lambda: sns(C, A, B, 0.1, cg_num_steps=1.5), "float"),
     Bad("ot.sinkhorn_newton_sparse", "max_backtracks", lambda: sns(C, A, B, 0.1, max_backtracks=0), "zero"),
     Coerce("ot.sinkhorn_newton_sparse",
            lambda: _plan(sns([[0, 1], [1, 0], [1, 1]], [1, 1, 2], [2, 2], 1, tol=1e-4)),
@@ -141,9 +141,9 @@ CASES = [
     Bad("ot.emd", "sum(a)", lambda: ot.emd(C, A, 3 * B), "unequal mass"),
     Bad("ot.emd", "a", lambda: ot.emd(C, B, A), "swapped marginals"),
     Bad("ot.emd", "C", lambda: jax.jit(lambda c: ot.emd(c, A, B).cost)(C), "traced C"),
-    Coerce("ot.emd", lambda: ot.emd([[0, 1], [1, 0], [1, 1]], [1, 1, 2], [2, 2]).plan,
+    Coerce("ot.emd", lambda: ot.emd([[0, 1], [1, 0], [1, 1]], [1, 1, 2], [2, 2]).plan(),
            lambda: ot.emd(np.array([[0.0, 1], [1, 0], [1, 1]]), np.array([1.0, 1, 2]),
-                          np.array([2.0, 2])).plan),
+                          np.array([2.0, 2])).plan()),
     # sparse_ot
     Bad("ot.sparse_ot", "k", lambda: ot.sparse_ot(C, A, B, k=0), "zero k"),
     Bad("ot.sparse_ot", "k", lambda: ot.sparse_ot(C, A, B, k=1.5), "float k"),
@@ -151,13 +151,13 @@ CASES = [
     Bad("ot.sparse_ot", "gamma", lambda: ot.sparse_ot(C, A, B, k=1, gamma="1"), "string gamma"),
     Bad("ot.sparse_ot", "gamma", lambda: ot.sparse_ot(C, A, B, k=1, gamma=np.inf), "inf gamma"),
     Bad("ot.sparse_ot", "tol", lambda: ot.sparse_ot(C, A, B, k=1, tol=0.0), "zero tol"),
-    Bad("ot.sparse_ot", "max_iter", lambda: ot.sparse_ot(C, A, B, k=1, max_iter=0), "zero max_iter"),
+    Bad("ot.sparse_ot", "num_steps", lambda: ot.sparse_ot(C, A, B, k=1, num_steps=0), "zero num_steps"),
     Bad("ot.sparse_ot", "C", lambda: ot.sparse_ot(np.ones((2, 2, 2)), A, B, k=1), "3-D C"),
     Bad("ot.sparse_ot", "a", lambda: ot.sparse_ot(C, [0.5, 0.5, np.nan], B, k=1), "NaN a"),
     Coerce("ot.sparse_ot", lambda: ot.sparse_ot([[0, 1], [1, 0], [1, 1]], [1, 1, 2], [2, 2], k=2,
-                                                gamma=1, max_iter=30).plan,
+                                                gamma=1, num_steps=30).plan(),
            lambda: ot.sparse_ot(np.array([[0.0, 1], [1, 0], [1, 1]]), np.array([1.0, 1, 2]),
-                                np.array([2.0, 2]), k=2, gamma=1.0, max_iter=30).plan,
+                                np.array([2.0, 2]), k=2, gamma=1.0, num_steps=30).plan(),
            rtol=1e-4, atol=1e-5),
     # sparse_simplex_projection
     Bad("ot.sparse_simplex_projection", "s", lambda: ot.sparse_simplex_projection("s", 1.0, 1), "string"),
@@ -180,7 +180,7 @@ CASES = [
     Bad("ot.sinkhorn_attention", "k", lambda: ot.sinkhorn_attention(Q, np.zeros((3, 4)), Q), "d mismatch"),
     Bad("ot.sinkhorn_attention", "v", lambda: ot.sinkhorn_attention(Q, Q, Q[:2]), "k/v mismatch"),
     Bad("ot.sinkhorn_attention", "q", lambda: ot.sinkhorn_attention(np.zeros((0, 2)), Q, Q), "empty q"),
-    Bad("ot.sinkhorn_attention", "num_iters", lambda: ot.sinkhorn_attention(Q, Q, Q, num_iters=0), "zero"),
+    Bad("ot.sinkhorn_attention", "num_steps", lambda: ot.sinkhorn_attention(Q, Q, Q, num_steps=0), "zero"),
     Bad("ot.sinkhorn_attention", "temperature", lambda: ot.sinkhorn_attention(Q, Q, Q, temperature=0.0), "zero"),
     Bad("ot.sinkhorn_attention", "temperature", lambda: ot.sinkhorn_attention(Q, Q, Q, temperature="1"), "string"),
     Coerce("ot.sinkhorn_attention", lambda: ot.sinkhorn_attention([[1, 0], [0, 1], [1, 1]], [[1, 0], [0, 1], [1, 1]],

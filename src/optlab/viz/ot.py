@@ -7,9 +7,8 @@ from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
-from .core import COLORS, _layout, _slider, heatmap_slider
+from .core import COLORS, heatmap_slider, stepped_figure
 
 __all__ = ["plan_slider", "sns_comparison", "sparse_plan_slider", "point_plan_slider"]
 
@@ -70,23 +69,21 @@ def point_plan_slider(
     """Two point clouds joined by segments whose opacity is the plan's mass, one
     group per slider value (the ``max_lines`` heaviest entries of each plan)."""
     x, y, P = np.asarray(x), np.asarray(y), np.asarray(plans, dtype=float)
-    fig = go.Figure()
-    fig.add_trace(
+    static = [
         go.Scatter(
             x=x[:, 0], y=x[:, 1], mode="markers", name="source x", marker=dict(color=COLORS[0], size=7)
-        )
-    )
-    fig.add_trace(
+        ),
         go.Scatter(
             x=y[:, 0],
             y=y[:, 1],
             mode="markers",
             name="target y",
             marker=dict(color=COLORS[1], size=7, symbol="diamond"),
-        )
-    )
-    owner = []
+        ),
+    ]
+    groups = []
     for j in range(P.shape[0]):
+        group = []
         flat = P[j].ravel()
         top = np.argsort(flat)[::-1][:max_lines]
         w = flat[top] / flat[top].max()
@@ -98,24 +95,27 @@ def point_plan_slider(
             sel = bins == bidx
             xs = np.stack([x[ii[sel], 0], y[jj[sel], 0], np.full(sel.sum(), np.nan)], 1).ravel()
             ys = np.stack([x[ii[sel], 1], y[jj[sel], 1], np.full(sel.sum(), np.nan)], 1).ravel()
-            fig.add_trace(
+            group.append(
                 go.Scatter(
                     x=xs,
                     y=ys,
                     mode="lines",
                     showlegend=False,
                     hoverinfo="skip",
-                    visible=j == 0,
                     line=dict(color=f"rgba(60,60,60,{alpha})", width=1.5),
                 )
             )
-            owner.append(j)
-    steps = []
-    for j in range(P.shape[0]):
-        steps.append(("restyle", [{"visible": [True, True] + [o == j for o in owner]}]))
-    labs = [lab if isinstance(lab, str) else f"{float(lab):.3g}" for lab in labels]
-    _layout(fig, title, "x₁", "x₂", height=height)
-    fig.update_layout(sliders=[_slider(labs, prefix, steps)])
+        groups.append(group)
+    fig = stepped_figure(
+        groups,
+        list(labels),
+        prefix=prefix,
+        static=static,
+        title=title,
+        xaxis_title="x₁",
+        yaxis_title="x₂",
+        height=height,
+    )
     fig.update_yaxes(scaleanchor="x", scaleratio=1)
     return fig
 
@@ -138,9 +138,8 @@ def sns_comparison(
       thresholds: the δ of each run (slider labels).
       tol: optional horizontal reference line.
     """
-    fig = make_subplots(
-        rows=1, cols=2, subplot_titles=("against iteration", "against time [s]"), horizontal_spacing=0.1
-    )
+    # the two panels: traces of the left one on axes (x, y), of the right one on (x2, y2)
+    axes = {1: dict(xaxis="x", yaxis="y"), 2: dict(xaxis="x2", yaxis="y2")}
 
     def pos(v):
         v = np.asarray(v, dtype=float).copy()
@@ -148,30 +147,26 @@ def sns_comparison(
         return v
 
     e, t = pos(sinkhorn["errors"]), np.asarray(sinkhorn["time"], dtype=float)
-    for col, xs in ((1, np.arange(len(e))), (2, t)):
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=e,
-                mode="lines",
-                name="Sinkhorn",
-                legendgroup="sk",
-                showlegend=col == 1,
-                line=dict(color=COLORS[0], width=2),
-            ),
-            row=1,
-            col=col,
+    static = [
+        go.Scatter(
+            x=xs,
+            y=e,
+            mode="lines",
+            name="Sinkhorn",
+            legendgroup="sk",
+            showlegend=col == 1,
+            line=dict(color=COLORS[0], width=2),
+            **axes[col],
         )
-    n_static = 2
-    if tol is not None:
-        for col in (1, 2):
-            fig.add_hline(y=tol, line=dict(color="#555555", dash="dash", width=1), row=1, col=col)
-    for j, run in enumerate(sns_runs):
+        for col, xs in ((1, np.arange(len(e))), (2, t))
+    ]
+    groups = []
+    for run in sns_runs:
         e, t = pos(run["errors"]), np.asarray(run["time"], dtype=float)
         dens = run.get("density")
         name = "SNS" + (f" (density {float(dens):.2f})" if dens is not None else "")
-        for col, xs in ((1, np.arange(len(e))), (2, t)):
-            fig.add_trace(
+        groups.append(
+            [
                 go.Scatter(
                     x=xs,
                     y=e,
@@ -179,21 +174,27 @@ def sns_comparison(
                     name=name,
                     legendgroup="sns",
                     showlegend=col == 1,
-                    visible=j == 0,
                     marker=dict(size=4),
                     line=dict(color=COLORS[1], width=2),
-                ),
-                row=1,
-                col=col,
-            )
-    steps = []
-    for j in range(len(sns_runs)):
-        vis = [True] * n_static + [k // 2 == j for k in range(2 * len(sns_runs))]
-        steps.append(("restyle", [{"visible": vis}]))
-    _layout(fig, title, None, None, height=height)
-    fig.update_layout(
-        sliders=[_slider([f"{float(d):.0e}" for d in thresholds], "sparsification threshold δ = ", steps)]
+                    **axes[col],
+                )
+                for col, xs in ((1, np.arange(len(e))), (2, t))
+            ]
+        )
+    fig = stepped_figure(
+        groups,
+        [f"{float(d):.0e}" for d in thresholds],
+        prefix="sparsification threshold δ = ",
+        static=static,
+        title=title,
+        height=height,
     )
+    fig.set_subplots(
+        rows=1, cols=2, subplot_titles=("against iteration", "against time [s]"), horizontal_spacing=0.1
+    )
+    if tol is not None:
+        for col in (1, 2):
+            fig.add_hline(y=tol, line=dict(color="#555555", dash="dash", width=1), row=1, col=col)
     fig.update_yaxes(type="log", exponentformat="power", title_text="‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁", row=1, col=1)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     fig.update_xaxes(title_text="iteration (Sinkhorn steps / warm-up + Newton steps)", row=1, col=1)
