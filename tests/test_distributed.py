@@ -25,12 +25,12 @@ from optlab.viz import distributed as vd
 
 @pytest.fixture
 def quad():
-    return D.heterogeneous_quadratics(0, num_workers=4, dim=30)
+    return D.heterogeneous_quadratics(key=jax.random.key(0), num_workers=4, dim=30)
 
 
 @pytest.fixture
 def game():
-    return D.distributed_bilinear_game(0, num_workers=4, dim=10, reg=0.3)
+    return D.distributed_bilinear_game(key=jax.random.key(0), num_workers=4, dim=10, reg=0.3)
 
 
 def gd_reference(pb, step, T):
@@ -127,34 +127,35 @@ def test_problem_solution_and_constants_against_dense_linear_algebra(x64, quad, 
 @pytest.mark.parametrize("method", ["naive", "ef14", "ef21", "econtrol"])
 def test_without_compression_every_method_is_gradient_descent(x64, quad, method):
     step, T = 0.7, 40
-    tr = D.run(method, quad, D.Identity(), step, T, eta=0.3)
+    tr = D.run_compressed(method, quad, D.Identity(), learning_rate=step, num_steps=T, feedback_strength=0.3)
     xs = gd_reference(quad, step, T)
-    np.testing.assert_allclose(np.asarray(tr.z), xs[-1], rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(np.asarray(tr.params), xs[-1], rtol=1e-9, atol=1e-9)
     ref = [0.5 * (x - quad.z_star) @ np.asarray(quad.B).mean(0) @ (x - quad.z_star) for x in xs]
-    np.testing.assert_allclose(np.asarray(tr.suboptimality), ref, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(tr.suboptimalities), ref, rtol=1e-8, atol=1e-12)
 
 
 def test_masha1_with_tau_one_and_no_compression_is_extragradient(x64, game):
     step, T = 0.4, 30
     ref = eg_reference(game, step, T)
     for method, kw in (("eg", {}), ("masha1", {"tau": 1.0})):
-        tr = D.run(method, game, D.Identity(), step, T, **kw)
-        np.testing.assert_allclose(np.asarray(tr.z), ref, rtol=1e-9, atol=1e-9)
+        tr = D.run_compressed(method, game, D.Identity(), learning_rate=step, num_steps=T, **kw)
+        np.testing.assert_allclose(np.asarray(tr.params), ref, rtol=1e-9, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------- the chapter's claims
 
 def test_naive_top_k_stalls_while_ef21_and_econtrol_converge(x64):
-    pb = D.heterogeneous_quadratics(0, num_workers=8, dim=100)
+    pb = D.heterogeneous_quadratics(key=jax.random.key(0), num_workers=8, dim=100)
     C = D.TopK(5)
-    naive = D.run("naive", pb, C, 0.5, 3000)
-    ef14 = D.run("ef14", pb, C, 0.1, 3000)
-    ef21 = D.run("ef21", pb, C, 0.5, 3000)
-    econ = D.run("econtrol", pb, C, 0.5, 3000, eta=0.05)
-    assert float(naive.suboptimality[-1]) > 1.0 and not bool(naive.converged)
-    assert float(ef14.suboptimality[-1]) > 1e-3
-    assert bool(ef21.converged) and float(ef21.suboptimality[-1]) < 1e-8
-    assert bool(econ.converged) and float(econ.suboptimality[-1]) < 1e-8
+    naive = D.run_compressed("naive", pb, C, learning_rate=0.5, num_steps=3000)
+    ef14 = D.run_compressed("ef14", pb, C, learning_rate=0.1, num_steps=3000)
+    ef21 = D.run_compressed("ef21", pb, C, learning_rate=0.5, num_steps=3000)
+    econ = D.run_compressed("econtrol", pb, C, learning_rate=0.5, num_steps=3000, feedback_strength=0.05)
+    assert float(naive.suboptimalities[-1]) > 1.0 and not bool(naive.converged)
+    assert float(ef14.suboptimalities[-1]) > 1e-3
+    assert bool(ef21.converged) and float(ef21.suboptimalities[-1]) < 1e-8
+    assert int(ef21.n_iters) == 3000  # no early stop: every round runs
+    assert bool(econ.converged) and float(econ.suboptimalities[-1]) < 1e-8
     # floats: M workers × k per round, plus the uncompressed initial h_m = ∇f_m(x0) for EF21
     assert float(naive.floats[-1]) == 8 * 5 * 3000
     assert float(ef21.floats[-1]) == 8 * 100 + 8 * 5 * 3000
@@ -163,8 +164,8 @@ def test_naive_top_k_stalls_while_ef21_and_econtrol_converge(x64):
 
 def test_masha1_converges_where_naive_compressed_eg_stalls(x64, game):
     C = D.RandK(4)
-    naive = D.run("naive_eg", game, C, 0.05, 3000, key=jax.random.key(1))
-    masha = D.run("masha1", game, C, 0.3, 3000, tau=0.2, key=jax.random.key(1))
+    naive = D.run_compressed("naive_eg", game, C, learning_rate=0.05, num_steps=3000, key=jax.random.key(1))
+    masha = D.run_compressed("masha1", game, C, learning_rate=0.3, num_steps=3000, tau=0.2, key=jax.random.key(1))
     d0 = float(masha.distances[0])
     assert float(masha.distances[-1]) < 1e-10 * d0
     assert float(naive.distances[-1]) > 1e-4 * d0
@@ -174,8 +175,8 @@ def test_masha1_converges_where_naive_compressed_eg_stalls(x64, game):
 
 
 def test_same_numbers_twice(game):
-    a = D.run("masha1", game, D.RandK(3), 0.2, 200, tau=0.3, key=jax.random.key(5))
-    b = D.run("masha1", game, D.RandK(3), 0.2, 200, tau=0.3, key=jax.random.key(5))
+    a = D.run_compressed("masha1", game, D.RandK(3), learning_rate=0.2, num_steps=200, tau=0.3, key=jax.random.key(5))
+    b = D.run_compressed("masha1", game, D.RandK(3), learning_rate=0.2, num_steps=200, tau=0.3, key=jax.random.key(5))
     np.testing.assert_array_equal(np.asarray(a.distances), np.asarray(b.distances))
     np.testing.assert_array_equal(np.asarray(a.floats), np.asarray(b.floats))
 
@@ -191,12 +192,13 @@ MULTI_DEVICE = textwrap.dedent("""
     from optlab import distributed as D
     cpus = jax.devices("cpu")
     assert len(cpus) == 8 and jax.default_backend() == "cpu", (jax.default_backend(), cpus)
-    pb = D.heterogeneous_quadratics(0, num_workers=8, dim=30)
+    pb = D.heterogeneous_quadratics(key=jax.random.key(0), num_workers=8, dim=30)
     mesh = D.worker_mesh(8, cpus)
     assert mesh.devices.size == 8
     out = {}
     for method, C in (("ef21", D.TopK(3)), ("econtrol", D.TopK(3)), ("naive", D.RandK(3))):
-        out[method] = np.asarray(D.run(method, pb, C, 0.5, 200, eta=0.05, mesh=mesh).suboptimality)
+        out[method] = np.asarray(D.run_compressed(method, pb, C, learning_rate=0.5, num_steps=200,
+                                                  feedback_strength=0.05, mesh=mesh).suboptimalities)
     np.savez(sys.argv[1], **out)
 """)
 
@@ -207,11 +209,12 @@ def test_eight_host_devices_give_the_same_iterates_as_one(x64, tmp_path):
     env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": flags.strip()}
     subprocess.run([sys.executable, "-c", MULTI_DEVICE, str(path)], check=True, env=env, timeout=300)
     multi = np.load(path)
-    pb = D.heterogeneous_quadratics(0, num_workers=8, dim=30)
+    pb = D.heterogeneous_quadratics(key=jax.random.key(0), num_workers=8, dim=30)
     # compare with one CPU device (this process may run on a GPU by default)
     one = jax.sharding.Mesh(np.array(jax.devices("cpu")[:1]), ("workers",))
     for method, C in (("ef21", D.TopK(3)), ("econtrol", D.TopK(3)), ("naive", D.RandK(3))):
-        single = np.asarray(D.run(method, pb, C, 0.5, 200, eta=0.05, mesh=one).suboptimality)
+        single = np.asarray(D.run_compressed(method, pb, C, learning_rate=0.5, num_steps=200,
+                                             feedback_strength=0.05, mesh=one).suboptimalities)
         np.testing.assert_allclose(multi[method], single, rtol=1e-9, atol=1e-12)
 
 
@@ -219,23 +222,23 @@ def test_eight_host_devices_give_the_same_iterates_as_one(x64, tmp_path):
 
 def test_bad_input_is_rejected_before_compute(quad):
     with pytest.raises(ValueError, match="unknown method"):
-        D.run("ef42", quad, D.TopK(2), 0.1, 10)
-    with pytest.raises(ValueError, match="step must be positive"):
-        D.run("ef21", quad, D.TopK(2), 0.0, 10)
+        D.run_compressed("ef42", quad, D.TopK(2), learning_rate=0.1, num_steps=10)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        D.run_compressed("ef21", quad, D.TopK(2), learning_rate=0.0, num_steps=10)
     with pytest.raises(ValueError, match="num_steps"):
-        D.run("ef21", quad, D.TopK(2), 0.1, 0)
-    with pytest.raises(ValueError, match="eta must be positive"):
-        D.run("econtrol", quad, D.TopK(2), 0.1, 10, eta=-1.0)
+        D.run_compressed("ef21", quad, D.TopK(2), learning_rate=0.1, num_steps=0)
+    with pytest.raises(ValueError, match="feedback_strength must be positive"):
+        D.run_compressed("econtrol", quad, D.TopK(2), learning_rate=0.1, num_steps=10, feedback_strength=-1.0)
     with pytest.raises(ValueError, match="unbiased compressor"):
-        D.run("masha1", quad, D.TopK(2), 0.1, 10)
+        D.run_compressed("masha1", quad, D.TopK(2), learning_rate=0.1, num_steps=10)
     with pytest.raises(ValueError, match="tau must lie in"):
-        D.run("masha1", quad, D.RandK(2), 0.1, 10, tau=0.0)
+        D.run_compressed("masha1", quad, D.RandK(2), learning_rate=0.1, num_steps=10, tau=0.0)
     with pytest.raises(ValueError, match="x0 must have shape"):
-        D.run("ef21", quad, D.TopK(2), 0.1, 10, x0=jnp.zeros(3))
+        D.run_compressed("ef21", quad, D.TopK(2), learning_rate=0.1, num_steps=10, x0=jnp.zeros(3))
     with pytest.raises(ValueError, match="x0 contains 30 NaN"):
-        D.run("ef21", quad, D.TopK(2), 0.1, 10, x0=jnp.full(quad.dim, jnp.nan))
+        D.run_compressed("ef21", quad, D.TopK(2), learning_rate=0.1, num_steps=10, x0=jnp.full(quad.dim, jnp.nan))
     with pytest.raises(TypeError, match="compressor must be"):
-        D.run("ef21", quad, lambda v: v, 0.1, 10)
+        D.run_compressed("ef21", quad, lambda v: v, learning_rate=0.1, num_steps=10)
     with pytest.raises(ValueError, match="k must be"):
         D.TopK(0)
     with pytest.raises(TypeError, match="needs a PRNG key"):
@@ -247,13 +250,13 @@ def test_bad_input_is_rejected_before_compute(quad):
     with pytest.raises(ValueError, match="q contains 6 NaN"):
         D._make_problem(np.stack([np.eye(3)] * 2), np.full((2, 3), np.nan))
     with pytest.raises(ValueError, match="spectrum"):
-        D.heterogeneous_quadratics(0, 2, 3, spectrum=(1.0, 0.5))
+        D.heterogeneous_quadratics(key=jax.random.key(0), num_workers=2, dim=3, spectrum=(1.0, 0.5))
 
 
 # ----------------------------------------------------------------------------- figures
 
 def test_figures(quad):
-    traces = {m: D.run(m, quad, D.TopK(3), 0.5, 50, eta=0.05) for m in ("naive", "ef21")}
+    traces = {m: D.run_compressed(m, quad, D.TopK(3), learning_rate=0.5, num_steps=50, feedback_strength=0.05) for m in ("naive", "ef21")}
     fig = vd.rounds_or_floats(traces)
     assert len(fig.data) == 4 and [t.visible for t in fig.data] == [True, True, False, False]
     np.testing.assert_array_equal(fig.data[3].x, np.asarray(traces["ef21"].floats))
@@ -274,54 +277,56 @@ def test_figures(quad):
 @pytest.mark.parametrize("method", ["naive", "ef21", "econtrol"])
 def test_float32_without_compression_is_gradient_descent(quad, method):
     step, T = 0.7, 40
-    tr = D.run(method, quad, D.Identity(), step, T, eta=0.3)
-    assert tr.z.dtype == jnp.float32
+    tr = D.run_compressed(method, quad, D.Identity(), learning_rate=step, num_steps=T, feedback_strength=0.3)
+    assert tr.params.dtype == jnp.float32
     xs = gd_reference(quad, step, T)                       # float64 NumPy on the float32 data
     scale = np.max(np.abs(xs[-1]))
     # measured: <= 1.2e-7 relative to max|x| (float32 rounding over 40 steps)
-    np.testing.assert_allclose(np.asarray(tr.z), xs[-1], atol=1e-6 * scale)
+    np.testing.assert_allclose(np.asarray(tr.params), xs[-1], atol=1e-6 * scale)
 
 
 def test_float32_ef21_converges_to_rounding_level():
-    pb = D.heterogeneous_quadratics(0, num_workers=8, dim=100)
-    ef21 = D.run("ef21", pb, D.TopK(5), 0.5, 3000)
-    naive = D.run("naive", pb, D.TopK(5), 0.5, 3000)
-    s0 = float(ef21.suboptimality[0])
+    pb = D.heterogeneous_quadratics(key=jax.random.key(0), num_workers=8, dim=100)
+    ef21 = D.run_compressed("ef21", pb, D.TopK(5), learning_rate=0.5, num_steps=3000)
+    naive = D.run_compressed("naive", pb, D.TopK(5), learning_rate=0.5, num_steps=3000)
+    s0 = float(ef21.suboptimalities[0])
     # measured in float32: ef21 reaches 1e-14 * s0, naive Top-k stalls at 0.8 * s0
-    assert float(ef21.suboptimality[-1]) < 1e-12 * s0
-    assert float(naive.suboptimality[-1]) > 0.1 * s0
+    assert float(ef21.suboptimalities[-1]) < 1e-12 * s0
+    assert float(naive.suboptimalities[-1]) > 0.1 * s0
 
 
-def test_run_compiles_once_per_configuration(quad):
+def test_run_compressed_compiles_once_per_configuration(quad):
     C = D.TopK(3)
     t = time.perf_counter()
-    D.run("ef21", quad, C, 0.5, 37).z.block_until_ready()
+    D.run_compressed("ef21", quad, C, learning_rate=0.5, num_steps=37).params.block_until_ready()
     cold = time.perf_counter() - t
     n = D._run_compiled._cache_size()
-    other = D.heterogeneous_quadratics(1, num_workers=4, dim=30)
+    other = D.heterogeneous_quadratics(key=jax.random.key(1), num_workers=4, dim=30)
     t = time.perf_counter()
-    D.run("ef21", other, D.TopK(3), 0.3, 37, x0=jnp.ones(30)).z.block_until_ready()
+    D.run_compressed("ef21", other, D.TopK(3), learning_rate=0.3, num_steps=37, x0=jnp.ones(30)).params.block_until_ready()
     warm = time.perf_counter() - t
     assert D._run_compiled._cache_size() == n
-    print(f"distributed.run cold {cold:.3f} s, warm {warm:.4f} s")
+    print(f"distributed.run_compressed cold {cold:.3f} s, warm {warm:.4f} s")
 
 
 def test_validation_of_every_argument(quad):
     with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
-        D.run("naive", quad, D.RandK(2), 0.1, 5, key=0)
-    with pytest.raises(TypeError, match="step must be numeric"):
-        D.run("naive", quad, D.TopK(2), "0.1", 5)
+        D.run_compressed("naive", quad, D.RandK(2), learning_rate=0.1, num_steps=5, key=0)
+    with pytest.raises(TypeError, match="learning_rate must be numeric"):
+        D.run_compressed("naive", quad, D.TopK(2), learning_rate="0.1", num_steps=5)
     with pytest.raises(ValueError, match="tol must be positive"):
-        D.run("naive", quad, D.TopK(2), 0.1, 5, tol=0.0)
+        D.run_compressed("naive", quad, D.TopK(2), learning_rate=0.1, num_steps=5, tol=0.0)
     with pytest.raises(TypeError, match="mesh must be"):
-        D.run("naive", quad, D.TopK(2), 0.1, 5, mesh="cpu")
-    with pytest.raises(ValueError, match="seed must be at least 0"):
-        D.heterogeneous_quadratics(-1)
+        D.run_compressed("naive", quad, D.TopK(2), learning_rate=0.1, num_steps=5, mesh="cpu")
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        D.heterogeneous_quadratics(key=0)
+    with pytest.raises(ValueError, match="a single PRNG key"):
+        D.distributed_bilinear_game(key=jax.random.split(jax.random.key(0), 2))
     with pytest.raises(ValueError, match="unknown method"):
         D.communication_per_round("ef42", D.TopK(2), 10, 4)
     with pytest.raises(ValueError, match="v must be a 1-D array"):
         D.TopK(2)(jnp.ones((2, 3)))
     # lists and integer arrays are converted
-    z_int = D.run("naive", quad, D.Identity(), 0.1, 5, x0=list(range(30))).z
-    z_float = D.run("naive", quad, D.Identity(), 0.1, 5, x0=np.arange(30.0)).z
+    z_int = D.run_compressed("naive", quad, D.Identity(), learning_rate=0.1, num_steps=5, x0=list(range(30))).params
+    z_float = D.run_compressed("naive", quad, D.Identity(), learning_rate=0.1, num_steps=5, x0=np.arange(30.0)).params
     np.testing.assert_array_equal(z_int, z_float)

@@ -14,13 +14,13 @@ averages and broadcasts. The methods differ in *what* they compress:
 * ``"ef21"``:     Markov compression of gradient *differences*,
   ``C(∇f_m(x⁺) - h_m)`` (Richtárik et al. 2021);
 * ``"econtrol"``: ``C(η e_m + ∇f_m(x) - h_m)``, error compensation whose strength
-  ``η`` is controlled (Gao, Islamov and Stich 2023);
+  ``η`` (``feedback_strength``) is controlled (Gao, Islamov and Stich 2023);
 * ``"eg"``, ``"naive_eg"``, ``"masha1"``: extragradient for the VI without
   compression, with naively compressed operator values, and MASHA1
   (Beznosikov et al. 2022), which compresses ``F_m(z^{k+½}) - F_m(w^k)`` against a
   reference point ``w`` refreshed with probability ``τ``.
 
-The workers are **real JAX devices**: :func:`run` places each worker's data on
+The workers are **real JAX devices**: :func:`run_compressed` places each worker's data on
 the devices of a one-axis mesh named ``"workers"`` and runs the whole loop inside
 :func:`jax.shard_map`, aggregating with ``lax.psum``. On a CPU, expose several
 host devices with ``XLA_FLAGS=--xla_force_host_platform_device_count=8`` *before*
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import partial
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -43,6 +43,7 @@ from jax.sharding import PartitionSpec as P
 
 from ._checks import (
     as_float_array,
+    is_concrete,
     require_in_range,
     require_int,
     require_key,
@@ -60,7 +61,7 @@ __all__ = [
     "heterogeneous_quadratics",
     "distributed_bilinear_game",
     "worker_mesh",
-    "run",
+    "run_compressed",
     "CompressedTrace",
     "METHODS",
     "communication_per_round",
@@ -228,15 +229,35 @@ def _make_problem(B: np.ndarray, q: np.ndarray) -> LinearProblem:
     return LinearProblem(jnp.asarray(B, dt), jnp.asarray(q, dt), jnp.asarray(z_star, dt), L, L_tilde, mu)
 
 
+def _host_rng(key: Any) -> np.random.Generator:
+    """A NumPy generator seeded by the bits of one concrete JAX key (the problems are built on the
+    host in float64). ``jax.random.key(s)`` gives the same stream as ``np.random.default_rng(s)``
+    for ``0 <= s < 2**32``."""
+    require_key("key", key)
+    if not is_concrete(key):
+        raise TypeError("key must be a concrete JAX PRNG key (the problem is built on the host)")
+    typed = jax.dtypes.issubdtype(key.dtype, jax.dtypes.prng_key)
+    data = jax.random.key_data(key) if typed else key
+    if jnp.ndim(key) != (0 if typed else 1):
+        raise ValueError(f"key must be a single PRNG key, got a batch of shape {tuple(jnp.shape(key))}")
+    return np.random.default_rng(np.asarray(data, dtype=np.uint32).ravel())
+
+
 def heterogeneous_quadratics(
-    seed: int = 0, num_workers: int = 8, dim: int = 100, spectrum=(0.1, 1.0), offset_scale: float = 5.0
+    *,
+    key: Array,
+    num_workers: int = 8,
+    dim: int = 100,
+    spectrum=(0.1, 1.0),
+    offset_scale: float = 5.0,
 ) -> LinearProblem:
     """Worker ``m`` holds ``f_m(x) = ½ xᵀA_m x - q_mᵀx`` with eigenvalues of ``A_m`` in ``spectrum``
     (random eigenbasis per worker) and a worker-specific offset ``q_m`` of scale ``offset_scale``:
     the data are *heterogeneous*, ``∇f_m(x*) ≠ 0``.
 
     Args:
-      seed: a non-negative integer seed for NumPy's generator.
+      key: a JAX PRNG key (``jax.random.key(seed)``); the data are drawn on the host by NumPy's
+        generator seeded with the key's bits.
       num_workers, dim: positive integers.
       spectrum: ``(low, high)`` with ``0 < low ≤ high``, finite.
       offset_scale: non-negative scale of the offsets ``q_m``.
@@ -245,10 +266,11 @@ def heterogeneous_quadratics(
       A :class:`LinearProblem` (default float dtype; constants computed in float64).
 
     Raises:
-      TypeError: non-integer ``seed``/sizes, non-numeric ``spectrum``/``offset_scale``.
-      ValueError: out-of-range values.
+      TypeError: ``key`` not a PRNG key (an integer seed), non-integer sizes, non-numeric
+        ``spectrum``/``offset_scale``.
+      ValueError: out-of-range values, a batch of keys.
     """
-    require_int("seed", seed, minimum=0)
+    rng = _host_rng(key)
     require_int("num_workers", num_workers, minimum=1)
     require_int("dim", dim, minimum=1)
     spec = as_float_array("spectrum", spectrum, ndim=1)
@@ -260,7 +282,6 @@ def heterogeneous_quadratics(
         raise ValueError(f"spectrum must be (low, high) with low ≤ high, got {spectrum}")
     offset_scale = float(as_float_array("offset_scale", offset_scale, ndim=0))
     require_nonnegative("offset_scale", offset_scale)
-    rng = np.random.default_rng(seed)
     B = np.empty((num_workers, dim, dim))
     for m in range(num_workers):
         Q, _ = np.linalg.qr(rng.standard_normal((dim, dim)))
@@ -271,7 +292,7 @@ def heterogeneous_quadratics(
 
 
 def distributed_bilinear_game(
-    seed: int = 0, num_workers: int = 8, dim: int = 25, reg: float = 1.0, coupling: float = 1.0
+    *, key: Array, num_workers: int = 8, dim: int = 25, reg: float = 1.0, coupling: float = 1.0
 ) -> LinearProblem:
     """Regularised bilinear saddle ``min_x max_y (1/M) Σ_m λ/2‖x‖² + xᵀA_m y + b_mᵀx + c_mᵀy - λ/2‖y‖²``.
 
@@ -279,7 +300,7 @@ def distributed_bilinear_game(
     ``z = (x, y)`` has ``n = 2·dim`` coordinates.
 
     Args:
-      seed: a non-negative integer seed.
+      key: a JAX PRNG key (as :func:`heterogeneous_quadratics`).
       num_workers, dim: positive integers.
       reg: positive regularisation ``λ``.
       coupling: finite scale of the bilinear coupling ``A_m``.
@@ -290,13 +311,12 @@ def distributed_bilinear_game(
     Raises:
       TypeError, ValueError: as :func:`heterogeneous_quadratics`.
     """
-    require_int("seed", seed, minimum=0)
+    rng = _host_rng(key)
     reg = float(as_float_array("reg", reg, ndim=0))
     coupling = float(as_float_array("coupling", coupling, ndim=0))
     require_positive("reg", reg)
     require_int("num_workers", num_workers, minimum=1)
     require_int("dim", dim, minimum=1)
-    rng = np.random.default_rng(seed)
     n = 2 * dim
     B = np.empty((num_workers, n, n))
     q = np.empty((num_workers, n))
@@ -343,19 +363,23 @@ METHODS = ("naive", "ef14", "ef21", "econtrol", "eg", "naive_eg", "masha1")
 
 
 class CompressedTrace(NamedTuple):
-    """Output of :func:`run`.
+    """Output of :func:`run_compressed`.
 
-    ``suboptimality[t]`` is ``½(z_t - z*)ᵀ sym(B̄)(z_t - z*)`` (``f - f*`` for minimisation),
+    ``params`` is the final point ``z_T``; per round ``t = 0 … T`` (the start included):
+    ``suboptimalities[t]`` is ``½(z_t - z*)ᵀ sym(B̄)(z_t - z*)`` (``f - f*`` for minimisation),
     ``distances[t] = ‖z_t - z*‖²``, ``floats[t]`` the cumulative number of floats sent by all
-    workers to the server after ``t`` rounds (``floats[0]`` counts the initial exchange);
-    ``converged`` says whether the last suboptimality is below ``tol``.
+    workers to the server after ``t`` rounds (``floats[0]`` counts the initial exchange).
+    Every run takes all ``num_steps`` rounds (there is no early stop): ``n_iters`` is that
+    number and ``converged`` says whether the last suboptimality is below ``tol``.
+    The iterates themselves are not recorded (only the final point leaves the devices).
     """
 
-    z: Array
-    suboptimality: Array
+    params: Array
+    suboptimalities: Array
     distances: Array
     floats: Array
     converged: Array
+    n_iters: Array
 
 
 def communication_per_round(method: str, compressor, dim: int, num_workers: int, tau: float = 0.0) -> float:
@@ -408,23 +432,28 @@ def _check_compressor(compressor):
         raise TypeError(f"compressor must be TopK, RandK or Identity, got {type(compressor).__name__}")
 
 
-def _validate(method, problem, compressor, step, num_steps, eta, tau, tol):
+def _validate(method, problem, compressor, learning_rate, num_steps, feedback_strength, tau, tol):
     _check_method(method)
     if not isinstance(problem, LinearProblem):
         raise TypeError(
             "problem must be a LinearProblem (see heterogeneous_quadratics / distributed_bilinear_game)"
         )
     _check_compressor(compressor)
-    for name, v in (("step", step), ("eta", eta), ("tau", tau), ("tol", tol)):
+    for name, v in (
+        ("learning_rate", learning_rate),
+        ("feedback_strength", feedback_strength),
+        ("tau", tau),
+        ("tol", tol),
+    ):
         as_float_array(name, v, ndim=0)
-    require_positive("step", step)
+    require_positive("learning_rate", learning_rate)
     require_int("num_steps", num_steps, minimum=1)
     require_positive("tol", tol)
     require_in_range("tau", tau, 0.0, 1.0)
     if method == "econtrol":
-        require_positive("eta", eta)
+        require_positive("feedback_strength", feedback_strength)
     else:
-        require_nonnegative("eta", eta)
+        require_nonnegative("feedback_strength", feedback_strength)
     if method == "masha1":
         require_in_range("tau", tau, 0.0, 1.0, low_inclusive=False)
         if not compressor.unbiased:
@@ -434,35 +463,36 @@ def _validate(method, problem, compressor, step, num_steps, eta, tau, tol):
             )
 
 
-def run(
+def run_compressed(
     method: str,
     problem: LinearProblem,
     compressor,
-    step: float,
-    num_steps: int,
     *,
+    learning_rate: float,
+    num_steps: int,
     key: Array | None = None,
     x0: Array | None = None,
-    eta: float = 0.1,
+    feedback_strength: float = 0.1,
     tau: float = 0.1,
     tol: float = 1e-8,
     mesh: Mesh | None = None,
 ) -> CompressedTrace:
     """Run ``method`` for ``num_steps`` rounds with the workers sharded over ``mesh``.
 
-    ``step`` is γ; ``eta`` is EControl's feedback strength η; ``tau`` is MASHA1's probability
-    of refreshing the reference point. ``key`` seeds Rand-k and MASHA1's coin (default key 0).
-    The loop is compiled once per (method, compressor, num_steps, mesh, shapes).
+    ``learning_rate`` is the step size γ; ``feedback_strength`` is EControl's η; ``tau`` is
+    MASHA1's probability of refreshing the reference point. ``key`` seeds Rand-k and MASHA1's
+    coin (default key 0). The loop is compiled once per (method, compressor, num_steps, mesh,
+    shapes).
 
     Args:
       method: one of :data:`METHODS`.
       problem: a :class:`LinearProblem`.
       compressor: :class:`TopK`, :class:`RandK` or :class:`Identity`.
-      step: positive step size γ.
+      learning_rate: positive step size γ.
       num_steps: positive number of rounds.
       key: a JAX PRNG key (default ``jax.random.key(0)``).
       x0: start, shape ``(n,)``, finite (default zeros).
-      eta: EControl's η (positive for ``"econtrol"``, non-negative otherwise).
+      feedback_strength: EControl's η (positive for ``"econtrol"``, non-negative otherwise).
       tau: MASHA1's refresh probability, in ``(0, 1]`` for ``"masha1"``, ``[0, 1]`` otherwise.
       tol: positive threshold of ``converged``.
       mesh: a one-axis mesh named ``"workers"`` (default :func:`worker_mesh`).
@@ -471,11 +501,12 @@ def run(
       :class:`CompressedTrace`.
 
     Raises:
-      TypeError: wrong ``problem``/``compressor``/``mesh`` types, integer seed, non-numeric values.
+      TypeError: wrong ``problem``/``compressor``/``mesh`` types, an integer seed as ``key``,
+        non-numeric values.
       ValueError: unknown method, out-of-range values, ``x0`` of the wrong shape or not finite,
         workers not divisible over the mesh, a biased compressor with MASHA1.
     """
-    _validate(method, problem, compressor, step, num_steps, eta, tau, tol)
+    _validate(method, problem, compressor, learning_rate, num_steps, feedback_strength, tau, tol)
     M, n = problem.num_workers, problem.dim
     dt = problem.B.dtype
     z0 = jnp.zeros(n, dt) if x0 is None else as_float_array("x0", x0, ndim=1).astype(dt)
@@ -501,8 +532,8 @@ def run(
         worker_keys,
         z0,
         problem.z_star,
-        jnp.asarray(step, z0.dtype),
-        jnp.asarray(eta, z0.dtype),
+        jnp.asarray(learning_rate, z0.dtype),
+        jnp.asarray(feedback_strength, z0.dtype),
         jnp.asarray(tau, z0.dtype),
         coins,
     )
@@ -511,7 +542,7 @@ def run(
     else:
         per_round = jnp.full(num_steps, communication_per_round(method, compressor, n, M), sub.dtype)
     floats = _initial_floats(method, n, M) + jnp.concatenate([jnp.zeros(1, sub.dtype), jnp.cumsum(per_round)])
-    return CompressedTrace(z, sub, dist, floats, sub[-1] < tol)
+    return CompressedTrace(z, sub, dist, floats, sub[-1] < tol, jnp.asarray(num_steps))
 
 
 @partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
@@ -529,7 +560,7 @@ def _build(method, C, num_steps, mesh, M):
         ks = jax.vmap(lambda k: jax.random.fold_in(k, t))(keys_local)
         return jax.vmap(C)(v_local, ks)
 
-    def body(B_loc, q_loc, keys_loc, z0, z_star, step, eta, tau, coins):
+    def body(B_loc, q_loc, keys_loc, z0, z_star, learning_rate, feedback_strength, tau, coins):
         def F_loc(z):  # local operators at a replicated point: (m_local, n)
             return jnp.einsum("mij,j->mi", B_loc, z, precision=_HI) - q_loc
 
@@ -546,7 +577,7 @@ def _build(method, C, num_steps, mesh, M):
 
             def step_fn(carry, t):
                 (z,) = carry
-                z = z - step * mean_over_workers(compress(F_loc(z), keys_loc, t))
+                z = z - learning_rate * mean_over_workers(compress(F_loc(z), keys_loc, t))
                 return (z,), metrics(z)
 
             init = (z0,)
@@ -554,8 +585,8 @@ def _build(method, C, num_steps, mesh, M):
 
             def step_fn(carry, t):
                 z, e = carry
-                p = compress(e + step * F_loc(z), keys_loc, t)
-                e = e + step * F_loc(z) - p
+                p = compress(e + learning_rate * F_loc(z), keys_loc, t)
+                e = e + learning_rate * F_loc(z) - p
                 z = z - mean_over_workers(p)
                 return (z, e), metrics(z)
 
@@ -564,7 +595,7 @@ def _build(method, C, num_steps, mesh, M):
 
             def step_fn(carry, t):
                 z, h_loc, h = carry
-                z = z - step * h
+                z = z - learning_rate * h
                 c = compress(F_loc(z) - h_loc, keys_loc, t)
                 return (z, h_loc + c, h + mean_over_workers(c)), metrics(z)
 
@@ -575,8 +606,8 @@ def _build(method, C, num_steps, mesh, M):
             def step_fn(carry, t):
                 z, e, h_loc, h = carry
                 g = F_loc(z)
-                delta = compress(eta * e + g - h_loc, keys_loc, t)
-                z = z - step * (h + mean_over_workers(delta))
+                delta = compress(feedback_strength * e + g - h_loc, keys_loc, t)
+                z = z - learning_rate * (h + mean_over_workers(delta))
                 e = e + g - h_loc - delta
                 h_new = h + mean_over_workers(delta)
                 return (z, e, h_loc + delta, h_new), metrics(z)
@@ -587,8 +618,8 @@ def _build(method, C, num_steps, mesh, M):
 
             def step_fn(carry, t):
                 (z,) = carry
-                half = z - step * mean_over_workers(compress(F_loc(z), keys_loc, 2 * t))
-                z = z - step * mean_over_workers(compress(F_loc(half), keys_loc, 2 * t + 1))
+                half = z - learning_rate * mean_over_workers(compress(F_loc(z), keys_loc, 2 * t))
+                z = z - learning_rate * mean_over_workers(compress(F_loc(half), keys_loc, 2 * t + 1))
                 return (z,), metrics(z)
 
             init = (z0,)
@@ -597,9 +628,9 @@ def _build(method, C, num_steps, mesh, M):
             def step_fn(carry, t):
                 z, w, Fw_loc, Fw = carry
                 zbar = tau * z + (1 - tau) * w
-                half = zbar - step * Fw
+                half = zbar - learning_rate * Fw
                 g = mean_over_workers(compress(F_loc(half) - Fw_loc, keys_loc, t))
-                z = zbar - step * (Fw + g)
+                z = zbar - learning_rate * (Fw + g)
                 refresh = coins[t]
                 w = jnp.where(refresh, z, w)
                 Fw_loc = jnp.where(refresh, F_loc(z), Fw_loc)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, _layout, _np, _positive, _slider, stepped_figure
+from .core import COLORS, _layout, _slider, stepped_figure
 
 __all__ = ["rounds_or_floats", "compressor_slider"]
 
@@ -16,7 +16,7 @@ __all__ = ["rounds_or_floats", "compressor_slider"]
 def rounds_or_floats(
     traces: Mapping[str, Any],
     *,
-    metric: str = "suboptimality",
+    metric: str = "suboptimalities",
     yaxis_title: str = "f(x_t) − f*",
     title: str | None = None,
     height: int = 480,
@@ -32,8 +32,9 @@ def rounds_or_floats(
     n = len(traces)
     for view in ("rounds", "floats"):
         for i, (label, tr) in enumerate(traces.items()):
-            y = _positive(_np(getattr(tr, metric)), True)
-            x = np.arange(len(y)) if view == "rounds" else _np(tr.floats)
+            y = np.array(getattr(tr, metric), dtype=float)
+            y[~(y > 0)] = np.nan  # log axis: plotly would drop non-positive values silently
+            x = np.arange(len(y)) if view == "rounds" else np.asarray(tr.floats, dtype=float)
             fig.add_trace(
                 go.Scatter(
                     x=x,
@@ -69,14 +70,14 @@ def compressor_slider(
 
     ``compressed``: ``label ↦ array of shape (len(ks), d)`` (row ``j`` compresses with ``ks[j]``).
     """
-    v = _np(v)
+    v = np.asarray(v, dtype=float)
     idx = np.arange(len(v))
     static = [go.Bar(x=idx, y=v, name="v", marker_color="#bbbbbb")]
     groups = []
     for j, _ in enumerate(ks):
         group = []
         for i, (label, arr) in enumerate(compressed.items()):
-            arr = _np(arr)
+            arr = np.asarray(arr, dtype=float)
             if arr.shape != (len(ks), len(v)):
                 raise ValueError(f"{label!r} must have shape ({len(ks)}, {len(v)}), got {arr.shape}")
             group.append(
