@@ -47,7 +47,7 @@ def quadratic(d, seed=0):
 
 
 def sample(est, f, x, n, m=1, mu=1e-3, key=KEY):
-    return jax.vmap(lambda k: est(f, x, k, m, mu))(jax.random.split(key, n))
+    return jax.vmap(lambda k: est(f, x, key=k, num_directions=m, smoothing=mu))(jax.random.split(key, n))
 
 
 # --------------------------------------------------------------------------- estimators
@@ -95,7 +95,7 @@ def test_central_and_coordinate_differences_are_exact_on_quadratics(prec):
     np.testing.assert_allclose(zo.coordinate_grad(f, x, smoothing=0.3), grad,
                                atol=rtol_for(prec) * scale)
     u = jax.random.normal(KEY, (1, 7))
-    g = zo.gaussian_smoothing_grad(f, x, KEY, 1, 0.3, central=True)
+    g = zo.gaussian_smoothing_grad(f, x, key=KEY, num_directions=1, smoothing=0.3, central=True)
     ref = (grad @ np.asarray(u[0])) * np.asarray(u[0])
     np.testing.assert_allclose(g, ref, atol=rtol_for(prec) * np.max(np.abs(ref)))
 
@@ -105,7 +105,7 @@ def test_forward_gradient_uses_one_jvp_per_direction_exactly(prec):
     x = jnp.ones(5)
     v = jax.random.normal(KEY, (3, 5))
     ref = np.mean([(np.asarray(A @ x - b) @ vi) * vi for vi in np.asarray(v)], axis=0)
-    np.testing.assert_allclose(zo.forward_gradient(f, x, KEY, 3), ref,
+    np.testing.assert_allclose(zo.forward_gradient(f, x, key=KEY, num_directions=3), ref,
                                atol=rtol_for(prec) * np.max(np.abs(ref)))
 
 
@@ -116,8 +116,8 @@ def test_estimators_lie_in_span_of_directions_and_scale(d, m, mu):
     power of two is exact in floating point, so the identity holds to the last bit)."""
     a, f = linear(d, seed=d)
     x = jnp.zeros(d)
-    g1 = zo.sphere_two_point_grad(f, x, KEY, m, mu)
-    g2 = zo.sphere_two_point_grad(lambda z: 4.0 * f(z), x, KEY, m, mu)
+    g1 = zo.sphere_two_point_grad(f, x, key=KEY, num_directions=m, smoothing=mu)
+    g2 = zo.sphere_two_point_grad(lambda z: 4.0 * f(z), x, key=KEY, num_directions=m, smoothing=mu)
     np.testing.assert_allclose(g2, 4.0 * g1, rtol=1e-6, atol=1e-6 * float(jnp.max(jnp.abs(g1))))
     if m == 1:  # one direction: ĝ ∥ u and ⟨ĝ, a⟩ ≥ 0
         assert float(g1 @ a) >= -1e-5 * float(jnp.linalg.norm(g1) * jnp.linalg.norm(a))
@@ -125,11 +125,11 @@ def test_estimators_lie_in_span_of_directions_and_scale(d, m, mu):
 
 def test_estimators_jit_and_vmap():
     a, f = linear(4)
-    jit_est = jax.jit(zo.gaussian_smoothing_grad, static_argnums=(0, 3))
-    np.testing.assert_allclose(jit_est(f, jnp.zeros(4), KEY, 2, 1e-2),
-                               zo.gaussian_smoothing_grad(f, jnp.zeros(4), KEY, 2, 1e-2))
+    jit_est = jax.jit(zo.gaussian_smoothing_grad, static_argnums=(0,), static_argnames=("num_directions",))
+    np.testing.assert_allclose(jit_est(f, jnp.zeros(4), key=KEY, num_directions=2, smoothing=1e-2),
+                               zo.gaussian_smoothing_grad(f, jnp.zeros(4), key=KEY, num_directions=2, smoothing=1e-2))
     mus = jnp.array([1e-3, 1e-2])
-    out = jax.vmap(lambda mu: zo.sphere_two_point_grad(f, jnp.zeros(4), KEY, 2, mu))(mus)
+    out = jax.vmap(lambda mu: zo.sphere_two_point_grad(f, jnp.zeros(4), key=KEY, num_directions=2, smoothing=mu))(mus)
     assert out.shape == (2, 4)
 
 
@@ -137,30 +137,30 @@ def test_estimator_errors():
     a, f = linear(3)
     x = jnp.zeros(3)
     with pytest.raises(ValueError, match="smoothing must be positive"):
-        zo.gaussian_smoothing_grad(f, x, KEY, 1, 0.0)
+        zo.gaussian_smoothing_grad(f, x, key=KEY, num_directions=1, smoothing=0.0)
     with pytest.raises(ValueError, match="smoothing must be positive"):
-        zo.sphere_two_point_grad(f, x, KEY, 1, -1e-3)
+        zo.sphere_two_point_grad(f, x, key=KEY, num_directions=1, smoothing=-1e-3)
     with pytest.raises(ValueError, match="num_directions must be at least 1"):
-        zo.forward_gradient(f, x, KEY, 0)
+        zo.forward_gradient(f, x, key=KEY, num_directions=0)
     with pytest.raises(TypeError, match="num_directions must be an integer"):
-        zo.gaussian_smoothing_grad(f, x, KEY, 2.0)
+        zo.gaussian_smoothing_grad(f, x, key=KEY, num_directions=2.0)
     with pytest.raises(ValueError, match="x must be a 1-D array"):
-        zo.gaussian_smoothing_grad(f, jnp.zeros((3, 1)), KEY)
+        zo.gaussian_smoothing_grad(f, jnp.zeros((3, 1)), key=KEY)
     with pytest.raises(ValueError, match="f must return a scalar"):
-        zo.forward_gradient(lambda z: z * 2, x, KEY)
+        zo.forward_gradient(lambda z: z * 2, x, key=KEY)
     # integer arrays and lists are converted (the library's one policy)
-    np.testing.assert_allclose(zo.forward_gradient(f, jnp.zeros(3, dtype=jnp.int32), KEY),
-                               zo.forward_gradient(f, [0.0, 0.0, 0.0], KEY))
+    np.testing.assert_allclose(zo.forward_gradient(f, jnp.zeros(3, dtype=jnp.int32), key=KEY),
+                               zo.forward_gradient(f, [0.0, 0.0, 0.0], key=KEY))
     with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
-        zo.forward_gradient(f, x, 0)
+        zo.forward_gradient(f, x, key=0)
     with pytest.raises(TypeError, match="x must be"):
-        zo.forward_gradient(f, "abc", KEY)
+        zo.forward_gradient(f, "abc", key=KEY)
     with pytest.raises(ValueError, match="NaN"):
-        zo.sphere_two_point_grad(f, jnp.array([0.0, jnp.nan, 1.0]), KEY)
+        zo.sphere_two_point_grad(f, jnp.array([0.0, jnp.nan, 1.0]), key=KEY)
     with pytest.raises(ValueError, match="shape"):  # x of the wrong length for f
-        zo.gaussian_smoothing_grad(f, jnp.zeros(4), KEY)
+        zo.gaussian_smoothing_grad(f, jnp.zeros(4), key=KEY)
     with pytest.raises(ValueError, match="smoothing must be a scalar"):
-        zo.gaussian_smoothing_grad(f, x, KEY, 1, jnp.ones(3))
+        zo.gaussian_smoothing_grad(f, x, key=KEY, num_directions=1, smoothing=jnp.ones(3))
 
 
 # --------------------------------------------------------------------------- descent
@@ -168,13 +168,13 @@ def test_estimator_errors():
 def test_zo_descent_exact_matches_gradient_descent_closed_form(prec):
     A, b, f = quadratic(4)
     x = jnp.zeros(4)
-    res = zo.zo_descent(f, x, KEY, learning_rate=0.1, num_steps=30, estimator="exact")
+    res = zo.zo_descent(f, x, key=KEY, learning_rate=0.1, num_steps=30, estimator="exact")
     ref = np.zeros(4)
     for _ in range(30):
         ref = ref - 0.1 * (np.asarray(A, np.float64) @ ref - np.asarray(b, np.float64))
     tol = rtol_for(prec, f64=1e-12)  # float32: measured 1e-7 relative
-    np.testing.assert_allclose(res.x, ref, rtol=tol, atol=tol * np.max(np.abs(ref)))
-    assert res.path.shape == (31, 4) and res.values.shape == (31,)
+    np.testing.assert_allclose(res.params, ref, rtol=tol, atol=tol * np.max(np.abs(ref)))
+    assert res.iterates.shape == (31, 4) and res.values.shape == (31,)
     np.testing.assert_allclose(res.values[-1], f(jnp.asarray(ref)), rtol=tol)
     assert int(res.evaluations[-1]) == 30
 
@@ -184,12 +184,12 @@ def test_zo_descent_converges_on_a_quadratic_and_counts_evaluations():
     xstar = np.linalg.solve(A, b)
     fstar = float(f(jnp.asarray(xstar)))
     for est, per in (("gaussian", 5), ("sphere", 8), ("forward", 4), ("coordinate", 10)):
-        res = zo.zo_descent(f, jnp.zeros(5), KEY, learning_rate=0.05, num_steps=600,
+        res = zo.zo_descent(f, jnp.zeros(5), key=KEY, learning_rate=0.05, num_steps=600,
                             estimator=est, num_directions=4, smoothing=1e-4)
         assert float(res.values[-1]) - fstar < 1e-3 * (float(res.values[0]) - fstar), est
         assert int(res.evaluations[1]) == per
     # vmap over learning rates and keys
-    out = jax.vmap(lambda lr, k: zo.zo_descent(f, jnp.zeros(5), k, learning_rate=lr, num_steps=10,
+    out = jax.vmap(lambda lr, k: zo.zo_descent(f, jnp.zeros(5), key=k, learning_rate=lr, num_steps=10,
                                                estimator="central").values[-1])(
         jnp.array([0.01, 0.05]), jax.random.split(KEY, 2))
     assert out.shape == (2,)
@@ -198,11 +198,11 @@ def test_zo_descent_converges_on_a_quadratic_and_counts_evaluations():
 def test_perturbed_two_point_escapes_strict_saddle_and_unperturbed_does_not():
     x0 = jnp.zeros(6)
     kw = dict(learning_rate=0.1, num_steps=300, estimator="sphere", smoothing=1e-2)
-    stuck = zo.zo_descent(zo.strict_saddle, x0, KEY, **kw)
-    assert float(jnp.max(jnp.abs(stuck.path))) == 0.0  # f is even: central differences vanish
-    gd = zo.zo_descent(zo.strict_saddle, x0, KEY, learning_rate=0.1, num_steps=300, estimator="exact")
-    assert float(jnp.max(jnp.abs(gd.path))) == 0.0
-    esc = jax.vmap(lambda k: zo.zo_descent(zo.strict_saddle, x0, k, perturbation=0.1, **kw).values[-1])(
+    stuck = zo.zo_descent(zo.strict_saddle, x0, key=KEY, **kw)
+    assert float(jnp.max(jnp.abs(stuck.iterates))) == 0.0  # f is even: central differences vanish
+    gd = zo.zo_descent(zo.strict_saddle, x0, key=KEY, learning_rate=0.1, num_steps=300, estimator="exact")
+    assert float(jnp.max(jnp.abs(gd.iterates))) == 0.0
+    esc = jax.vmap(lambda k: zo.zo_descent(zo.strict_saddle, x0, key=k, perturbation=0.1, **kw).values[-1])(
         jax.random.split(KEY, 8))
     assert np.all(np.asarray(esc) < -0.2)
 
@@ -210,15 +210,15 @@ def test_perturbed_two_point_escapes_strict_saddle_and_unperturbed_does_not():
 def test_zo_descent_errors():
     a, f = linear(3)
     with pytest.raises(ValueError, match="estimator must be one of"):
-        zo.zo_descent(f, jnp.zeros(3), KEY, learning_rate=0.1, num_steps=3, estimator="adam")
+        zo.zo_descent(f, jnp.zeros(3), key=KEY, learning_rate=0.1, num_steps=3, estimator="adam")
     with pytest.raises(ValueError, match="learning_rate must be positive"):
-        zo.zo_descent(f, jnp.zeros(3), KEY, learning_rate=-0.1, num_steps=3)
+        zo.zo_descent(f, jnp.zeros(3), key=KEY, learning_rate=-0.1, num_steps=3)
     with pytest.raises(ValueError, match="num_steps must be at least 1"):
-        zo.zo_descent(f, jnp.zeros(3), KEY, learning_rate=0.1, num_steps=0)
+        zo.zo_descent(f, jnp.zeros(3), key=KEY, learning_rate=0.1, num_steps=0)
     with pytest.raises(ValueError, match="perturbation must be non-negative"):
-        zo.zo_descent(f, jnp.zeros(3), KEY, learning_rate=0.1, num_steps=3, perturbation=-1.0)
+        zo.zo_descent(f, jnp.zeros(3), key=KEY, learning_rate=0.1, num_steps=3, perturbation=-1.0)
     with pytest.raises(ValueError, match="smoothing must be positive"):
-        zo.zo_descent(f, jnp.zeros(3), KEY, learning_rate=0.1, num_steps=3, smoothing=0.0)
+        zo.zo_descent(f, jnp.zeros(3), key=KEY, learning_rate=0.1, num_steps=3, smoothing=0.0)
     with pytest.raises(ValueError, match="evaluations_per_step|estimator must be one of"):
         zo.evaluations_per_step("nope", 3, 1)
 
@@ -257,10 +257,10 @@ def test_cbo_finds_rastrigin_global_minimum_and_beats_gradient_descent():
 
     def run(k):
         X0 = jax.random.uniform(k, (100, 2), minval=-3.0, maxval=3.0)
-        res = zo.cbo(f, X0, jax.random.fold_in(k, 1), alpha=50.0, drift=1.0, noise=0.7,
+        res = zo.cbo(f, X0, key=jax.random.fold_in(k, 1), alpha=50.0, drift=1.0, noise=0.7,
                      dt=0.02, num_steps=300)
-        gd = jax.vmap(lambda x0: zo.zo_descent(f, x0, k, learning_rate=0.002, num_steps=300,
-                                               estimator="exact").x)(X0)
+        gd = jax.vmap(lambda x0: zo.zo_descent(f, x0, key=k, learning_rate=0.002, num_steps=300,
+                                               estimator="exact").params)(X0)
         return (jnp.linalg.norm(res.consensus[-1] - star),
                 jnp.mean(jnp.linalg.norm(gd - star, axis=1) < 0.1))
 
@@ -269,33 +269,33 @@ def test_cbo_finds_rastrigin_global_minimum_and_beats_gradient_descent():
     assert float(np.mean(gd_rate)) < 0.2
 
 
-def test_cbo_shapes_snapshots_and_deterministic_drift():
+def test_cbo_shapes_iterates_and_deterministic_drift():
     X0 = jnp.asarray(np.random.default_rng(6).normal(size=(20, 3)))
-    res = zo.cbo(lambda x: jnp.sum(x**2), X0, KEY, num_steps=40, snapshot_every=10)
-    assert res.snapshots.shape == (5, 20, 3) and res.consensus.shape == (41, 3)
-    np.testing.assert_allclose(res.snapshots[-1], res.particles)
-    np.testing.assert_allclose(res.snapshots[0], X0)
+    res = zo.cbo(lambda x: jnp.sum(x**2), X0, key=KEY, num_steps=40, record_every=10)
+    assert res.iterates.shape == (5, 20, 3) and res.consensus.shape == (41, 3)
+    np.testing.assert_allclose(res.iterates[-1], res.params)
+    np.testing.assert_allclose(res.iterates[0], X0)
     assert res.spread[-1] < res.spread[0]
     # σ = 0: pure drift x ← x − λdt(x − v), with v recomputed every step (numpy reference)
-    res0 = zo.cbo(lambda x: jnp.sum(x**2), X0, KEY, alpha=2.0, drift=1.0, noise=0.0, dt=0.1,
+    res0 = zo.cbo(lambda x: jnp.sum(x**2), X0, key=KEY, alpha=2.0, drift=1.0, noise=0.0, dt=0.1,
                   num_steps=5)
     X = np.asarray(X0, np.float64)
     for _ in range(5):
         w = np.exp(-2.0 * np.sum(X**2, 1))
         X = X - 0.1 * (X - w @ X / w.sum())
     # float32: measured max error 1.2e-7 on entries of size ~1
-    np.testing.assert_allclose(res0.particles, X, rtol=1e-5, atol=1e-5 * np.max(np.abs(X)))
+    np.testing.assert_allclose(res0.params, X, rtol=1e-5, atol=1e-5 * np.max(np.abs(X)))
 
 
 def test_cbo_errors():
     f = lambda x: jnp.sum(x**2)  # noqa: E731
     X0 = jnp.zeros((5, 2))
     with pytest.raises(ValueError, match="particles must be a 2-D array"):
-        zo.cbo(f, jnp.zeros(5), KEY)
+        zo.cbo(f, jnp.zeros(5), key=KEY)
     with pytest.raises(ValueError, match="dt must be positive"):
-        zo.cbo(f, X0, KEY, dt=0.0)
+        zo.cbo(f, X0, key=KEY, dt=0.0)
     with pytest.raises(ValueError, match="must divide num_steps"):
-        zo.cbo(f, X0, KEY, num_steps=10, snapshot_every=3)
+        zo.cbo(f, X0, key=KEY, num_steps=10, record_every=3)
     with pytest.raises(ValueError, match="alpha must be non-negative"):
         zo.consensus_point(X0, jnp.zeros(5), -1.0)
     with pytest.raises(ValueError, match="one entry per particle"):
@@ -361,7 +361,7 @@ def test_reinforce_is_unbiased_against_enumeration(dist, baseline):
         f = lambda z: (z @ jnp.arange(5.0) - 1.5) ** 2  # noqa: E731
         exact = jax.grad(lambda t: zo.categorical_expectation(f, t))(theta)
     S = 1 if baseline == "none" else 2
-    g = jax.vmap(lambda k: zo.reinforce_grad(f, theta, k, S, distribution=dist,
+    g = jax.vmap(lambda k: zo.reinforce_grad(f, theta, key=k, num_samples=S, distribution=dist,
                                              baseline=baseline))(jax.random.split(KEY, n))
     se = g.std(0) / np.sqrt(n)
     assert np.all(np.abs(g.mean(0) - exact) < 4.5 * se + 1e-12)
@@ -371,8 +371,8 @@ def test_loo_baseline_reduces_variance():
     theta = jnp.array([0.3, -0.5, 1.0, 0.1])
     f = lambda z: f_jax(z) + 5.0  # noqa: E731  (a large constant offset hurts plain REINFORCE)
     ks = jax.random.split(KEY, 4000)
-    plain = jax.vmap(lambda k: zo.reinforce_grad(f, theta, k, 4))(ks)
-    loo = jax.vmap(lambda k: zo.reinforce_grad(f, theta, k, 4, baseline="loo"))(ks)
+    plain = jax.vmap(lambda k: zo.reinforce_grad(f, theta, key=k, num_samples=4))(ks)
+    loo = jax.vmap(lambda k: zo.reinforce_grad(f, theta, key=k, num_samples=4, baseline="loo"))(ks)
     assert float(jnp.sum(loo.var(0))) < 0.2 * float(jnp.sum(plain.var(0)))
 
 
@@ -382,19 +382,19 @@ def test_straight_through_exact_for_affine_biased_otherwise():
     lin = lambda z: a @ z + 1.0  # noqa: E731
     exact = jax.grad(lambda t: zo.bernoulli_expectation(lin, t))(theta)
     # float32: measured 7e-7 relative (the sum over 16 configurations against one sample)
-    np.testing.assert_allclose(zo.straight_through_grad(lin, theta, KEY, 1), exact, rtol=1e-5,
+    np.testing.assert_allclose(zo.straight_through_grad(lin, theta, key=KEY, num_samples=1), exact, rtol=1e-5,
                                atol=1e-5 * float(jnp.max(jnp.abs(exact))))
     thc = jnp.array([0.5, -1.0, 2.0])
     lin_c = lambda z: a[:3] @ z  # noqa: E731
     exact_c = jax.grad(lambda t: zo.categorical_expectation(lin_c, t))(thc)
-    np.testing.assert_allclose(zo.straight_through_grad(lin_c, thc, KEY, 1, distribution="categorical"),
+    np.testing.assert_allclose(zo.straight_through_grad(lin_c, thc, key=KEY, num_samples=1, distribution="categorical"),
                                exact_c, rtol=1e-5, atol=1e-5 * float(jnp.max(jnp.abs(exact_c))))
     # one bit, f(z) = (z − c)²: E ĝ_ST = σ'(θ)(2p − 2c) ≠ σ'(θ)(1 − 2c) unless p = 1/2
     c, th = 0.3, jnp.array([1.2])
     fq = lambda z: jnp.sum((z - c) ** 2)  # noqa: E731
     p = float(jax.nn.sigmoid(th)[0])
     ds = p * (1 - p)
-    gst = jax.vmap(lambda k: zo.straight_through_grad(fq, th, k, 1))(jax.random.split(KEY, 20000))
+    gst = jax.vmap(lambda k: zo.straight_through_grad(fq, th, key=k, num_samples=1))(jax.random.split(KEY, 20000))
     assert abs(float(gst.mean()) - ds * (2 * p - 2 * c)) < 5 * float(gst.std()) / np.sqrt(20000)
     exact_q = float(jax.grad(lambda t: zo.bernoulli_expectation(fq, t))(th)[0])
     assert np.isclose(exact_q, ds * (1 - 2 * c))
@@ -403,19 +403,19 @@ def test_straight_through_exact_for_affine_biased_otherwise():
 
 def test_discrete_errors():
     with pytest.raises(ValueError, match="distribution must be one of"):
-        zo.reinforce_grad(f_jax, jnp.zeros(4), KEY, distribution="poisson")
+        zo.reinforce_grad(f_jax, jnp.zeros(4), key=KEY, distribution="poisson")
     with pytest.raises(ValueError, match="leave-one-out baseline needs num_samples >= 2"):
-        zo.reinforce_grad(f_jax, jnp.zeros(4), KEY, 1, baseline="loo")
+        zo.reinforce_grad(f_jax, jnp.zeros(4), key=KEY, num_samples=1, baseline="loo")
     with pytest.raises(ValueError, match="baseline must be"):
-        zo.reinforce_grad(f_jax, jnp.zeros(4), KEY, 2, baseline="mean")
+        zo.reinforce_grad(f_jax, jnp.zeros(4), key=KEY, num_samples=2, baseline="mean")
     with pytest.raises(ValueError, match="num_samples must be at least 1"):
-        zo.straight_through_grad(f_jax, jnp.zeros(4), KEY, 0)
+        zo.straight_through_grad(f_jax, jnp.zeros(4), key=KEY, num_samples=0)
     with pytest.raises(ValueError, match="at most 16 bits"):
         zo.bernoulli_expectation(lambda z: jnp.sum(z), jnp.zeros(17))
     with pytest.raises(ValueError, match="at least 2 logits"):
         zo.categorical_expectation(lambda z: jnp.sum(z), jnp.zeros(1))
     with pytest.raises(ValueError, match="logits must be a 1-D array"):
-        zo.reinforce_grad(f_jax, jnp.zeros((2, 2)), KEY)
+        zo.reinforce_grad(f_jax, jnp.zeros((2, 2)), key=KEY)
 
 
 # --------------------------------------------------------------------------- figures
@@ -428,7 +428,7 @@ def test_figures_build_and_validate_inputs():
                                     gd_final=S[0], resolution=30)
     assert len(fig.layout.sliders[0].steps) == 4
     assert len(fig.to_json()) < 1_000_000
-    with pytest.raises(ValueError, match="snapshots but"):
+    with pytest.raises(ValueError, match="iterates but"):
         zviz.cbo_particles_figure(lambda x: zo.rastrigin(x), S, V, [0, 1], xlim=(-3, 3), ylim=(-3, 3))
     dims, ms = [2, 8, 32], [1, 4]
     meas = {"Gaussian": np.ones((2, 3))}
@@ -452,20 +452,20 @@ def test_solvers_compile_once_per_shape():
 
     r = np.random.default_rng(0)
     t0 = time.perf_counter()
-    zo.zo_descent(f, jnp.asarray(r.normal(size=6)), KEY, learning_rate=0.1, num_steps=50,
-                  estimator="sphere", num_directions=2, smoothing=1e-2).x.block_until_ready()
+    zo.zo_descent(f, jnp.asarray(r.normal(size=6)), key=KEY, learning_rate=0.1, num_steps=50,
+                  estimator="sphere", num_directions=2, smoothing=1e-2).params.block_until_ready()
     cold = time.perf_counter() - t0
     n_cold = len(traces)
     t0 = time.perf_counter()
-    zo.zo_descent(f, jnp.asarray(r.normal(size=6)), jax.random.key(1), learning_rate=0.05,
+    zo.zo_descent(f, jnp.asarray(r.normal(size=6)), key=jax.random.key(1), learning_rate=0.05,
                   num_steps=50, estimator="sphere", num_directions=2,
-                  smoothing=2e-2).x.block_until_ready()
+                  smoothing=2e-2).params.block_until_ready()
     warm = time.perf_counter() - t0
     # the validation's eval_shape traces f once per call; the solver itself is not re-traced
     assert len(traces) - n_cold <= 1, (n_cold, len(traces))
     assert warm < cold
     X0 = jnp.asarray(r.normal(size=(10, 2)))
-    zo.cbo(f, X0, KEY, num_steps=20)
+    zo.cbo(f, X0, key=KEY, num_steps=20)
     n_cbo = len(traces)
-    zo.cbo(f, X0 + 1.0, jax.random.key(2), alpha=10.0, num_steps=20)
+    zo.cbo(f, X0 + 1.0, key=jax.random.key(2), alpha=10.0, num_steps=20)
     assert len(traces) - n_cbo <= 1

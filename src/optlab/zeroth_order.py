@@ -20,8 +20,8 @@ directions per estimate.
   ``∇_θ E_{z∼p_θ} f(z)`` for Bernoulli and categorical ``p_θ``, with exact
   enumeration as the reference.
 
-Every estimator is a pure function ``(f, x, key, num_directions, smoothing) -> ĝ``
-(``forward_gradient`` has no smoothing), so it can be ``vmap``-ed over keys.
+Every estimator is a pure function ``(f, x, *, key, num_directions, smoothing) -> ĝ``
+(``forward_gradient`` ignores the smoothing), so it can be ``vmap``-ed over keys.
 """
 
 from __future__ import annotations
@@ -116,10 +116,10 @@ def _dtype_scalar(value: Any, dtype) -> jax.Array:
 def gaussian_smoothing_grad(
     f: Callable,
     x: Any,
+    *,
     key: jax.Array,
     num_directions: int = 1,
     smoothing: Any = 1e-3,
-    *,
     central: bool = False,
 ) -> jax.Array:
     r"""Gaussian-smoothing gradient estimate ``ĝ`` of ``∇f_μ(x)``, ``f_μ = E f(x + μu)``.
@@ -163,7 +163,7 @@ def _gaussian_core(f, num_directions, central, x, key, smoothing):
 
 
 def sphere_two_point_grad(
-    f: Callable, x: Any, key: jax.Array, num_directions: int = 1, smoothing: Any = 1e-3
+    f: Callable, x: Any, *, key: jax.Array, num_directions: int = 1, smoothing: Any = 1e-3
 ) -> jax.Array:
     r"""Two-point estimator with directions uniform on the unit sphere (``2m`` evaluations):
     ``ĝ = (1/m) Σ_j d/(2μ) (f(x + μu_j) − f(x − μu_j)) u_j``, unbiased for the gradient of
@@ -187,7 +187,7 @@ def _sphere_core(f, num_directions, x, key, smoothing):
 
 
 def forward_gradient(
-    f: Callable, x: Any, key: jax.Array, num_directions: int = 1, smoothing: Any = None
+    f: Callable, x: Any, *, key: jax.Array, num_directions: int = 1, smoothing: Any = None
 ) -> jax.Array:
     r"""Forward gradient ``ĝ = (1/m) Σ_j (∇f(x)·v_j) v_j``, ``v_j ∼ N(0, I)``: one
     ``jax.jvp`` (a forward-mode pass, no backpropagation) per direction; unbiased for
@@ -209,7 +209,7 @@ def _forward_core(f, num_directions, x, key):
 
 
 def coordinate_grad(
-    f: Callable, x: Any, key: jax.Array | None = None, num_directions: int = 1, smoothing: Any = 1e-3
+    f: Callable, x: Any, *, key: jax.Array | None = None, num_directions: int = 1, smoothing: Any = 1e-3
 ) -> jax.Array:
     r"""Deterministic central differences along the ``d`` coordinate axes (``2d``
     evaluations): ``ĝ_i = (f(x + μe_i) − f(x − μe_i))/(2μ)``.  ``key`` and
@@ -229,7 +229,7 @@ def _coordinate_core(f, x, smoothing):
     return (jax.vmap(f)(x + E) - jax.vmap(f)(x - E)) / (2 * smoothing)
 
 
-def _exact_grad(f, x, key=None, num_directions=1, smoothing=None):
+def _exact_grad(f, x, *, key=None, num_directions=1, smoothing=None):
     return jax.grad(f)(x)
 
 
@@ -240,13 +240,14 @@ _CORES = {
     "sphere": lambda f, x, k, m, mu: _sphere_core(f, m, x, k, mu),
     "forward": lambda f, x, k, m, mu: _forward_core(f, m, x, k),
     "coordinate": lambda f, x, k, m, mu: _coordinate_core(f, x, mu),
-    "exact": _exact_grad,
+    "exact": lambda f, x, k, m, mu: jax.grad(f)(x),
 }
 
 
+# the public estimators with the uniform signature ``(f, x, *, key, num_directions, smoothing)``
 ESTIMATORS = {
     "gaussian": gaussian_smoothing_grad,
-    "central": lambda f, x, k, m, mu: gaussian_smoothing_grad(f, x, k, m, mu, central=True),
+    "central": functools.partial(gaussian_smoothing_grad, central=True),
     "sphere": sphere_two_point_grad,
     "forward": forward_gradient,
     "coordinate": coordinate_grad,
@@ -295,11 +296,12 @@ def evaluations_per_step(estimator: str, d: int, num_directions: int) -> int:
 class ZOResult(NamedTuple):
     """Output of :func:`zo_descent`.
 
-    ``x``: final iterate; ``path``: ``(T + 1, d)`` iterates; ``values``: ``f`` along the
-    path; ``evaluations``: cumulative oracle calls after each step (``(T + 1,)``)."""
+    ``params``: final iterate ``x_T``; ``iterates``: ``(T + 1, d)`` iterates ``x_0 … x_T``;
+    ``values``: ``f`` at the iterates; ``evaluations``: cumulative oracle calls after each
+    step (``(T + 1,)``)."""
 
-    x: jax.Array
-    path: jax.Array
+    params: jax.Array
+    iterates: jax.Array
     values: jax.Array
     evaluations: jax.Array
 
@@ -307,8 +309,8 @@ class ZOResult(NamedTuple):
 def zo_descent(
     f: Callable,
     x0: Any,
-    key: jax.Array,
     *,
+    key: jax.Array,
     learning_rate: Any,
     num_steps: int,
     estimator: str = "gaussian",
@@ -389,10 +391,10 @@ def _zo_descent(f, estimator, num_directions, num_steps, x0, key, learning_rate,
 
     keys = jax.random.split(key, num_steps)
     xT, (xs, fs) = jax.lax.scan(step, x0, keys)
-    path = jnp.concatenate([x0[None], xs])
+    iterates = jnp.concatenate([x0[None], xs])
     values = jnp.concatenate([jnp.reshape(f(x0), (1,)).astype(fs.dtype), fs])
     evals = per_step * jnp.arange(num_steps + 1)
-    return ZOResult(xT, path, values, evals)
+    return ZOResult(xT, iterates, values, evals)
 
 
 # ---------------------------------------------------------------------------
@@ -481,32 +483,33 @@ def _consensus(particles, values, alpha):
 
 
 class CBOResult(NamedTuple):
-    """Output of :func:`cbo`.
+    """Output of :func:`cbo`. The method iterates on the particle cloud; its estimate of the
+    minimiser is the last consensus point ``consensus[-1]``.
 
-    ``consensus``: ``(T + 1, d)`` consensus points; ``consensus_values``: ``f`` at them;
-    ``snapshots``: ``(T/every + 1, N, d)`` particle clouds every ``snapshot_every``
-    steps (only the initial and final clouds when ``snapshot_every`` is ``None``);
-    ``particles``: the final cloud; ``spread``: ``(T + 1,)`` mean ``‖x_i − v_α‖``."""
+    ``params``: the final ``(N, d)`` cloud; ``consensus``: ``(T + 1, d)`` consensus points;
+    ``consensus_values``: ``f`` at them; ``iterates``: ``(T/every + 1, N, d)`` particle clouds
+    every ``record_every`` steps, the start included (only the initial and final clouds
+    when ``record_every`` is ``None``); ``spread``: ``(T + 1,)`` mean ``‖x_i − v_α‖``."""
 
-    particles: jax.Array
+    params: jax.Array
     consensus: jax.Array
     consensus_values: jax.Array
-    snapshots: jax.Array
+    iterates: jax.Array
     spread: jax.Array
 
 
 def cbo(
     f: Callable,
     particles: Any,
-    key: jax.Array,
     *,
+    key: jax.Array,
     alpha: Any = 50.0,
     drift: Any = 1.0,
     noise: Any = 0.7,
     dt: Any = 0.02,
     num_steps: int = 500,
     anisotropic: bool = True,
-    snapshot_every: int | None = None,
+    record_every: int | None = None,
 ) -> CBOResult:
     r"""Consensus-based optimisation (Euler–Maruyama), inside ``lax.scan``:
 
@@ -515,14 +518,14 @@ def cbo(
     with ``D_i = diag(x_i − v_α)`` (anisotropic) or ``‖x_i − v_α‖ I`` (isotropic),
     ``λ = drift``, ``σ = noise`` (Riedl, Klock, Geldhauser & Fornasier 2023).  Only
     values of ``f`` are used.  ``particles``: ``(N, d)`` initial cloud.  Compiled once per
-    ``(f, anisotropic, num_steps, snapshot_every)`` and shape.
+    ``(f, anisotropic, num_steps, record_every)`` and shape.
 
     Args:
       f: scalar function of a ``(d,)`` array.
       particles: ``(N, d)`` initial cloud (lists / integer arrays are converted).
       key: a JAX PRNG key; an integer seed is refused.
       alpha, drift, noise: ``≥ 0``; dt: ``> 0``.
-      num_steps: ``T ≥ 1``; snapshot_every: divides ``T`` (default ``T``).
+      num_steps: ``T ≥ 1``; record_every: divides ``T`` (default ``T``).
       anisotropic: the noise model.
 
     Returns:
@@ -545,10 +548,10 @@ def cbo(
     _check_scalar("dt", dt)
     require_positive("dt", dt)
     require_int("num_steps", num_steps, minimum=1)
-    every = num_steps if snapshot_every is None else snapshot_every
-    require_int("snapshot_every", every, minimum=1)
+    every = num_steps if record_every is None else record_every
+    require_int("record_every", every, minimum=1)
     if num_steps % every:
-        raise ValueError(f"snapshot_every ({every}) must divide num_steps ({num_steps})")
+        raise ValueError(f"record_every ({every}) must divide num_steps ({num_steps})")
     try:
         out = jax.eval_shape(jax.vmap(f), particles)
     except (TypeError, ValueError) as err:
@@ -594,8 +597,8 @@ def _cbo(f, anisotropic, num_steps, every, particles, key, alpha, drift, noise, 
     v0 = consensus(particles)
     vs = jnp.concatenate([v0[None], vs.reshape(-1, particles.shape[1])])
     spread = jnp.concatenate([jnp.mean(jnp.linalg.norm(particles - v0, axis=1))[None], sps.reshape(-1)])
-    snapshots = jnp.concatenate([particles[None], snaps])
-    return CBOResult(XT, vs, fv(vs), snapshots, spread)
+    iterates = jnp.concatenate([particles[None], snaps])
+    return CBOResult(XT, vs, fv(vs), iterates, spread)
 
 
 # ---------------------------------------------------------------------------
@@ -673,9 +676,9 @@ def _sample(key, logits, num_samples, distribution):
 def reinforce_grad(
     f: Callable,
     logits: Any,
+    *,
     key: jax.Array,
     num_samples: int = 1,
-    *,
     distribution: str = "bernoulli",
     baseline: str | ArrayLike = "none",
 ) -> jax.Array:
@@ -724,7 +727,7 @@ def reinforce_grad(
 
 
 def straight_through_grad(
-    f: Callable, logits: Any, key: jax.Array, num_samples: int = 1, *, distribution: str = "bernoulli"
+    f: Callable, logits: Any, *, key: jax.Array, num_samples: int = 1, distribution: str = "bernoulli"
 ) -> jax.Array:
     r"""Straight-through estimate (Bengio, Léonard & Courville 2013): the forward pass
     uses the hard sample ``z``, the backward pass treats ``z`` as its mean ``p``:

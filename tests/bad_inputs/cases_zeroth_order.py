@@ -31,59 +31,59 @@ def lin3(z):
 def _est_cases(name, fn, smoothing=True):
     f = f"zeroth_order.{name}"
     cases = [
-        Bad(f, "f", lambda: fn("quad", X, KEY), "f not callable"),
-        Bad(f, "f", lambda: fn(vec, X, KEY), "f not scalar"),
-        Bad(f, "x", lambda: fn(quad, np.ones((3, 1)), KEY), "2-D x"),
-        Bad(f, "x", lambda: fn(quad, np.array([1.0, NAN, 0.0]), KEY), "NaN x"),
-        Bad(f, "x", lambda: fn(quad, np.array([1.0, INF, 0.0]), KEY), "inf x"),
-        Bad(f, "x", lambda: fn(quad, "abc", KEY), "string x"),
-        Bad(f, "x", lambda: fn(quad, None, KEY), "None x"),
-        Bad(f, "x", lambda: fn(quad, np.zeros(0), KEY), "empty x"),
-        Bad(f, "x", lambda: fn(quad, np.ones(3) * 1j, KEY), "complex x"),
-        Bad(f, "num_directions", lambda: fn(quad, X, KEY, 0), "zero directions"),
-        Bad(f, "num_directions", lambda: fn(quad, X, KEY, 2.5), "float directions"),
+        Bad(f, "f", lambda: fn("quad", X, key=KEY), "f not callable"),
+        Bad(f, "f", lambda: fn(vec, X, key=KEY), "f not scalar"),
+        Bad(f, "x", lambda: fn(quad, np.ones((3, 1)), key=KEY), "2-D x"),
+        Bad(f, "x", lambda: fn(quad, np.array([1.0, NAN, 0.0]), key=KEY), "NaN x"),
+        Bad(f, "x", lambda: fn(quad, np.array([1.0, INF, 0.0]), key=KEY), "inf x"),
+        Bad(f, "x", lambda: fn(quad, "abc", key=KEY), "string x"),
+        Bad(f, "x", lambda: fn(quad, None, key=KEY), "None x"),
+        Bad(f, "x", lambda: fn(quad, np.zeros(0), key=KEY), "empty x"),
+        Bad(f, "x", lambda: fn(quad, np.ones(3) * 1j, key=KEY), "complex x"),
+        Bad(f, "num_directions", lambda: fn(quad, X, key=KEY, num_directions=0), "zero directions"),
+        Bad(f, "num_directions", lambda: fn(quad, X, key=KEY, num_directions=2.5), "float directions"),
     ]
     if name != "coordinate_grad":
         cases += [
-            Bad(f, "key", lambda: fn(quad, X, 0), "integer key"),
-            Bad(f, "key", lambda: fn(quad, X, "key"), "string key"),
-            Bad(f, "key", lambda: fn(quad, X, np.zeros(3)), "float array key"),
+            Bad(f, "key", lambda: fn(quad, X, key=0), "integer key"),
+            Bad(f, "key", lambda: fn(quad, X, key="key"), "string key"),
+            Bad(f, "key", lambda: fn(quad, X, key=np.zeros(3)), "float array key"),
         ]
         ref_key = KEY
     else:
         cases.pop(-2)
         cases.pop(-1)
-        cases.append(Bad(f, "key", lambda: fn(quad, X, 3), "integer key"))
+        cases.append(Bad(f, "key", lambda: fn(quad, X, key=3), "integer key"))
         ref_key = None
     if smoothing:
         cases += [
-            Bad(f, "smoothing", lambda: fn(quad, X, KEY, 1, 0.0), "zero smoothing"),
-            Bad(f, "smoothing", lambda: fn(quad, X, KEY, 1, -1e-3), "negative smoothing"),
-            Bad(f, "smoothing", lambda: fn(quad, X, KEY, 1, NAN), "NaN smoothing"),
-            Bad(f, "smoothing", lambda: fn(quad, X, KEY, 1, np.ones(2)), "array smoothing"),
-            Bad(f, "smoothing", lambda: fn(quad, X, KEY, 1, "big"), "string smoothing"),
+            Bad(f, "smoothing", lambda: fn(quad, X, key=KEY, num_directions=1, smoothing=0.0), "zero smoothing"),
+            Bad(f, "smoothing", lambda: fn(quad, X, key=KEY, num_directions=1, smoothing=-1e-3), "negative smoothing"),
+            Bad(f, "smoothing", lambda: fn(quad, X, key=KEY, num_directions=1, smoothing=NAN), "NaN smoothing"),
+            Bad(f, "smoothing", lambda: fn(quad, X, key=KEY, num_directions=1, smoothing=np.ones(2)), "array smoothing"),
+            Bad(f, "smoothing", lambda: fn(quad, X, key=KEY, num_directions=1, smoothing="big"), "string smoothing"),
         ]
-    cases.append(Coerce(f, lambda: fn(quad, X_INT, ref_key, 2),
-                        lambda: fn(quad, np.array(X_INT, dtype=np.float32), ref_key, 2)))
+    cases.append(Coerce(f, lambda: fn(quad, X_INT, key=ref_key, num_directions=2),
+                        lambda: fn(quad, np.array(X_INT, dtype=np.float32), key=ref_key, num_directions=2)))
     return cases
 
 
 def _zo(**kw):
     args = dict(f=quad, x0=X, key=KEY, learning_rate=0.1, num_steps=3)
     args.update(kw)
-    return zo.zo_descent(args.pop("f"), args.pop("x0"), args.pop("key"), **args)
+    return zo.zo_descent(args.pop("f"), args.pop("x0"), **args)
 
 
 def _cbo(**kw):
     args = dict(f=quad, particles=P, key=KEY, num_steps=4)
     args.update(kw)
-    return zo.cbo(args.pop("f"), args.pop("particles"), args.pop("key"), **args)
+    return zo.cbo(args.pop("f"), args.pop("particles"), **args)
 
 
 def _rf(fn=zo.reinforce_grad, **kw):
     args = dict(f=lin3, logits=LOGITS, key=KEY)
     args.update(kw)
-    return fn(args.pop("f"), args.pop("logits"), args.pop("key"), **args)
+    return fn(args.pop("f"), args.pop("logits"), **args)
 
 
 CASES = (
@@ -172,8 +172,8 @@ CASES = (
         Bad("zeroth_order.cbo", "noise", lambda: _cbo(noise="0.7"), "string noise"),
         Bad("zeroth_order.cbo", "dt", lambda: _cbo(dt=0.0), "zero dt"),
         Bad("zeroth_order.cbo", "num_steps", lambda: _cbo(num_steps=0), "zero steps"),
-        Bad("zeroth_order.cbo", "snapshot_every", lambda: _cbo(snapshot_every=3), "not a divisor"),
-        Bad("zeroth_order.cbo", "snapshot_every", lambda: _cbo(snapshot_every=0), "zero"),
+        Bad("zeroth_order.cbo", "record_every", lambda: _cbo(record_every=3), "not a divisor"),
+        Bad("zeroth_order.cbo", "record_every", lambda: _cbo(record_every=0), "zero"),
         Coerce("zeroth_order.cbo", lambda: _cbo(particles=[[0, 1], [1, -1], [2, 0]], alpha=10),
                lambda: _cbo(particles=np.array([[0.0, 1], [1, -1], [2, 0]], np.float32), alpha=10.0)),
         # ------------------------------------------------------------ enumeration

@@ -9,14 +9,14 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import COLORS, _contour, _layout, _np, convergence_slider, grid_values, stepped_figure
+from .core import COLORS, _contour, _layout, convergence_slider, grid_values, stepped_figure
 
 __all__ = ["cbo_particles_figure", "second_moment_figure", "discrete_estimators_figure"]
 
 
 def cbo_particles_figure(
     value_fn: Callable,
-    snapshots: Any,
+    iterates: Any,
     consensus: Any,
     steps: Sequence[int],
     *,
@@ -28,26 +28,27 @@ def cbo_particles_figure(
     title: str | None = None,
     height: int = 600,
 ) -> go.Figure:
-    """CBO particles over the level sets of a 2-D objective, one slider step per snapshot.
+    """CBO particles over the level sets of a 2-D objective, one slider step per recorded cloud.
 
     Args:
-      snapshots: ``(S, N, 2)`` particle clouds; ``steps``: their iteration numbers.
+      iterates: ``(S, N, 2)`` particle clouds (:attr:`CBOResult.iterates`); ``steps``: their
+        iteration numbers.
       consensus: ``(T + 1, 2)`` consensus path; the part up to each snapshot is drawn.
       gd_final: optional ``(N, 2)`` end points of gradient descent from the same starts
         (drawn as grey crosses in every step).
     """
-    S = _np(snapshots)
-    V = _np(consensus)
+    S = np.asarray(iterates, dtype=float)
+    V = np.asarray(consensus, dtype=float)
     if S.ndim != 3 or S.shape[-1] != 2:
-        raise ValueError(f"snapshots must have shape (S, N, 2), got {S.shape}")
+        raise ValueError(f"iterates must have shape (S, N, 2), got {S.shape}")
     if len(steps) != S.shape[0]:
-        raise ValueError(f"got {S.shape[0]} snapshots but {len(steps)} steps")
+        raise ValueError(f"got {S.shape[0]} iterates but {len(steps)} steps")
     if V.ndim != 2 or V.shape[1] != 2:
         raise ValueError(f"consensus must have shape (T + 1, 2), got {V.shape}")
     xs, ys, Z = grid_values(value_fn, xlim, ylim, resolution)
     static = [_contour(xs, ys, Z, log_levels=False)]
     if gd_final is not None:
-        G = _np(gd_final)
+        G = np.asarray(gd_final, dtype=float)
         static.append(
             go.Scatter(
                 x=G[:, 0],
@@ -58,7 +59,7 @@ def cbo_particles_figure(
             )
         )
     if minimizer is not None:
-        m = _np(minimizer)
+        m = np.asarray(minimizer, dtype=float)
         static.append(
             go.Scatter(
                 x=[m[0]],
@@ -131,10 +132,9 @@ def second_moment_figure(
       theory: ``label ↦ (M, D)`` predicted ratios, drawn dashed.
     """
     for label, y in list(measured.items()) + list(theory.items()):
-        if _np(y).shape != (len(num_directions), len(dims)):
-            raise ValueError(
-                f"{label!r} must have shape ({len(num_directions)}, {len(dims)}), got {_np(y).shape}"
-            )
+        shape = np.shape(y)
+        if shape != (len(num_directions), len(dims)):
+            raise ValueError(f"{label!r} must have shape ({len(num_directions)}, {len(dims)}), got {shape}")
     fig = convergence_slider(
         measured,
         list(num_directions),
@@ -177,7 +177,7 @@ def discrete_estimators_figure(
     for i, label in enumerate(bias):
         c = COLORS[i % len(COLORS)]
         for col, data in ((1, bias[label]), (2, std[label])):
-            y = _np(data).copy()
+            y = np.asarray(data, dtype=float).copy()
             y[~(y > 0)] = np.nan
             fig.add_trace(
                 go.Scatter(
