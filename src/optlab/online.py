@@ -24,8 +24,12 @@ matrix.  Step sizes are traced arguments, so ``jax.vmap`` sweeps them.
 - :func:`hedge`: entropic OMD on the simplex, ``p_t ∝ exp(−η L_{t−1})``,
   and :func:`optimistic_hedge` with a hint vector;
 - :func:`exp3`: bandit Hedge on importance-weighted losses (Auer et al. 2002),
-  used with :func:`sor_cost_table` to choose SOR's relaxation parameter ω
-  across a sequence of linear systems (Khodak et al. 2024).
+  used with :func:`optlab.linear_solvers.sor_cost_table` (the environment) to choose
+  SOR's relaxation parameter ω across a sequence of linear systems (Khodak et al. 2024).
+
+Every result carries the whole trace, one row per round, and the last play as ``params``
+(``predictions[-1]`` for a learner on ``X``, ``weights[-1]`` for Hedge, ``probs[-1]`` for
+EXP3; batch-safe: the round axis is the second to last).
 
 The environment :func:`sea_centers` interpolates between stochastic and
 adversarial sequences with a noise level ``σ`` and an adversarial drift
@@ -56,9 +60,8 @@ from ._checks import (
     require_probability_vector,
 )
 
-# Matrix products whose accuracy matters run at full float32 precision: on NVIDIA GPUs the
-# default for float32 matmuls is TF32 (10-bit mantissa), which stalls SOR above its
-# tolerance of 1e-4 (the residual floor of TF32 products is ~1e-3 relative).
+# Matrix products whose accuracy matters run at full float32 precision (NVIDIA GPUs run
+# float32 matmuls in TF32 by default, a 10-bit mantissa).
 HIGHEST = jax.lax.Precision.HIGHEST
 
 __all__ = [
@@ -66,8 +69,6 @@ __all__ = [
     "CoinResult",
     "ExpertsResult",
     "BanditResult",
-    "SORResult",
-    "SORSequence",
     "logcosh_loss",
     "sea_centers",
     "ogd",
@@ -80,12 +81,6 @@ __all__ = [
     "optimistic_hedge",
     "hedge_regret_bound",
     "exp3",
-    "laplacian_1d",
-    "jacobi_radius",
-    "young_omega",
-    "sor_spectral_radius",
-    "sor",
-    "sor_cost_table",
 ]
 
 Array = Any
@@ -104,14 +99,19 @@ class OnlineResult(NamedTuple):
       predictions: ``(T, d)``, the points ``x_t`` played.
       losses: ``(T,)``, ``f_t(x_t)``.
       grads: ``(T, d)``, ``g_t = ∇f_t(x_t)``.
-      step_sizes: ``(T,)``, the step ``η_t`` used after round ``t`` (NaN for
-        the step-free coin bettor).
+      learning_rates: ``(T,)``, the step ``η_t`` used after round ``t``.
+      params: ``(d,)`` (property), the last point played, ``x_T = predictions[-1]``.
     """
 
     predictions: jax.Array
     losses: jax.Array
     grads: jax.Array
-    step_sizes: jax.Array
+    learning_rates: jax.Array
+
+    @property
+    def params(self) -> jax.Array:
+        """The last point played, ``x_T`` (``predictions[..., -1, :]``)."""
+        return self.predictions[..., -1, :]
 
 
 class CoinResult(NamedTuple):
@@ -120,6 +120,7 @@ class CoinResult(NamedTuple):
     Attributes:
       wealth: ``(T, d)``, per-coordinate wealth **after** round ``t``.
       fractions: ``(T, d)``, the betting fraction ``β_t`` used at round ``t``.
+      params: ``(d,)`` (property), the last point played, ``x_T = predictions[-1]``.
     """
 
     predictions: jax.Array
@@ -127,6 +128,11 @@ class CoinResult(NamedTuple):
     grads: jax.Array
     wealth: jax.Array
     fractions: jax.Array
+
+    @property
+    def params(self) -> jax.Array:
+        """The last point played, ``x_T`` (``predictions[..., -1, :]``)."""
+        return self.predictions[..., -1, :]
 
 
 class ExpertsResult(NamedTuple):
@@ -137,11 +143,17 @@ class ExpertsResult(NamedTuple):
       losses: ``(T,)``, ``⟨p_t, ℓ_t⟩``.
       regret: ``(T,)``, ``Σ_{s≤t} ⟨p_s, ℓ_s⟩ − min_i Σ_{s≤t} ℓ_{s,i}`` (best
         expert of each prefix).
+      params: ``(n,)`` (property), the last distribution played, ``p_T = weights[-1]``.
     """
 
     weights: jax.Array
     losses: jax.Array
     regret: jax.Array
+
+    @property
+    def params(self) -> jax.Array:
+        """The last distribution played, ``p_T`` (``weights[..., -1, :]``)."""
+        return self.weights[..., -1, :]
 
 
 class BanditResult(NamedTuple):
@@ -154,6 +166,7 @@ class BanditResult(NamedTuple):
       expected_losses: ``(T,)``, ``⟨p_t, ℓ_t⟩``.
       regret: ``(T,)``, realised regret ``Σ_{s≤t} ℓ_{s,I_s} − min_i Σ_{s≤t} ℓ_{s,i}``.
       pseudo_regret: ``(T,)``, the same with ``⟨p_s, ℓ_s⟩`` in place of ``ℓ_{s,I_s}``.
+      params: ``(K,)`` (property), the last sampling distribution, ``p_T = probs[-1]``.
     """
 
     probs: jax.Array
@@ -162,6 +175,11 @@ class BanditResult(NamedTuple):
     expected_losses: jax.Array
     regret: jax.Array
     pseudo_regret: jax.Array
+
+    @property
+    def params(self) -> jax.Array:
+        """The last sampling distribution, ``p_T`` (``probs[..., -1, :]``)."""
+        return self.probs[..., -1, :]
 
 
 # ---------------------------------------------------------------------------
@@ -261,7 +279,7 @@ def logcosh_loss(x: jax.Array, c: jax.Array) -> jax.Array:
 
 
 def sea_centers(
-    key: Array, num_rounds: int, dim: int, noise: Any, drift: Any, *, period: int = 50, center: Any = 0.5
+    num_rounds: int, dim: int, noise: Any, drift: Any, *, key: Array, period: int = 50, center: Any = 0.5
 ) -> jax.Array:
     """Centres ``c_t = μ_t + σ ξ_t`` of a stochastically extended adversarial sequence.
 
@@ -309,23 +327,23 @@ def sea_centers(
 _SCHEDULES = ("constant", "sqrt", "adaptive")
 
 
-def _check_step(eta: Any, schedule: str) -> None:
-    _check_scalar("eta", eta)
-    require_positive("eta", eta)
+def _check_step(learning_rate: Any, schedule: str) -> None:
+    _check_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", learning_rate)
     if not isinstance(schedule, str) or schedule not in _SCHEDULES:
         raise ValueError(f"schedule must be one of {_SCHEDULES}, got {schedule!r}")
 
 
-def _step(eta, schedule, t, acc, eta_max):
+def _step(learning_rate, schedule, t, acc, max_learning_rate):
     """Step size at round ``t`` (1-based) given the accumulated squared norms ``acc``."""
     if schedule == "constant":
-        e = eta * jnp.ones_like(acc)
+        e = learning_rate * jnp.ones_like(acc)
     elif schedule == "sqrt":
-        e = eta / jnp.sqrt(t)
+        e = learning_rate / jnp.sqrt(t)
     else:  # adaptive
-        e = eta / jnp.sqrt(1e-12 + acc)
-    if eta_max is not None:
-        e = jnp.minimum(e, eta_max)
+        e = learning_rate / jnp.sqrt(1e-12 + acc)
+    if max_learning_rate is not None:
+        e = jnp.minimum(e, max_learning_rate)
     return e
 
 
@@ -333,17 +351,17 @@ def ogd(
     loss: LossFn,
     thetas: Array,
     x0: Array,
-    eta: Any,
     *,
+    learning_rate: Any,
     radius: Any = None,
     schedule: str = "sqrt",
-    eta_max: Any = None,
+    max_learning_rate: Any = None,
 ) -> OnlineResult:
     """Online gradient descent ``x_{t+1} = Π_X(x_t − η_t g_t)`` on ``X = [−R, R]ᵈ``.
 
     Euclidean online mirror descent.  Step sizes: ``"constant"`` ``η_t = η``,
     ``"sqrt"`` ``η_t = η/√t``, ``"adaptive"`` ``η_t = η/√(Σ_{s≤t} ‖g_s‖²)``
-    (AdaGrad-norm), all capped at ``eta_max`` if given.  With
+    (AdaGrad-norm), all capped at ``max_learning_rate`` if given.  With
     ``η_t = D/(G√t)`` on a set of diameter ``D`` and ``‖g_t‖ ≤ G``,
     ``R_T ≤ (3/2) D G √T`` (Zinkevich 2003).
 
@@ -351,21 +369,23 @@ def ogd(
       loss: ``loss(x, θ_t) → scalar``, convex in ``x``.
       thetas: ``(T, …)`` per-round parameters.
       x0: ``(d,)`` first point (projected on ``X``).
-      eta: step-size scale (traced: ``vmap`` over it).
+      learning_rate: step-size scale (traced: ``vmap`` over it).
       radius: ``R`` of the box ``X``, or ``None`` for ``ℝᵈ``.
     """
     thetas, x0 = _check_sequence(thetas, x0, loss)
-    _check_step(eta, schedule)
+    _check_step(learning_rate, schedule)
     _check_radius(radius)
-    if eta_max is not None:
-        _check_scalar("eta_max", eta_max)
-        require_positive("eta_max", eta_max)
+    if max_learning_rate is not None:
+        _check_scalar("max_learning_rate", max_learning_rate)
+        require_positive("max_learning_rate", max_learning_rate)
     dt = x0.dtype
-    return _ogd(loss, schedule, thetas, x0, jnp.asarray(eta, dt), _r(radius, dt), _r(eta_max, dt))
+    return _ogd(
+        loss, schedule, thetas, x0, jnp.asarray(learning_rate, dt), _r(radius, dt), _r(max_learning_rate, dt)
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _ogd(loss, schedule, thetas, x0, eta, radius, eta_max):
+def _ogd(loss, schedule, thetas, x0, learning_rate, radius, max_learning_rate):
     vg = jax.value_and_grad(loss)
 
     def body(carry, inp):
@@ -373,7 +393,7 @@ def _ogd(loss, schedule, thetas, x0, eta, radius, eta_max):
         t, theta = inp
         f, g = vg(x, theta)
         acc = acc + jnp.sum(g * g)
-        e = _step(eta, schedule, t, acc, eta_max)
+        e = _step(learning_rate, schedule, t, acc, max_learning_rate)
         x_new = _project(x - e * g, radius)
         return (x_new, acc), (x, f, g, e)
 
@@ -388,11 +408,11 @@ def optimistic_ogd(
     loss: LossFn,
     thetas: Array,
     x0: Array,
-    eta: Any,
     *,
+    learning_rate: Any,
     radius: Any = None,
     schedule: str = "adaptive",
-    eta_max: Any = None,
+    max_learning_rate: Any = None,
     hint: str = "last",
 ) -> OnlineResult:
     """Optimistic online mirror descent (Euclidean) with gradient hints ``M_t``.
@@ -403,27 +423,34 @@ def optimistic_ogd(
     ``M_t = 0`` (``hint="zero"``, which is exactly :func:`ogd` run on ``y``).
     With a constant step, ``R_T(u) ≤ D²/(2η) + η Σ_t ‖g_t − M_t‖²``: the regret is
     governed by how badly the hints predict the gradients.  ``"adaptive"``
-    uses ``η_t = η/√(Σ_{s≤t} ‖g_s − M_s‖²)`` capped at ``eta_max`` (for
-    ``L``-smooth losses Chen et al. 2023 take ``eta_max = 1/(4L)``); the hint step
+    uses ``η_t = η/√(Σ_{s≤t} ‖g_s − M_s‖²)`` capped at ``max_learning_rate`` (for
+    ``L``-smooth losses Chen et al. 2023 take ``max_learning_rate = 1/(4L)``); the hint step
     of round ``t`` uses the step ``η_{t−1}`` fixed before ``g_t`` is seen (``η_0 = 0``,
     harmless since ``M_1 = 0``).
     """
     thetas, x0 = _check_sequence(thetas, x0, loss)
-    _check_step(eta, schedule)
+    _check_step(learning_rate, schedule)
     _check_radius(radius)
-    if eta_max is not None:
-        _check_scalar("eta_max", eta_max)
-        require_positive("eta_max", eta_max)
+    if max_learning_rate is not None:
+        _check_scalar("max_learning_rate", max_learning_rate)
+        require_positive("max_learning_rate", max_learning_rate)
     if hint not in ("last", "zero"):
         raise ValueError(f"hint must be 'last' or 'zero', got {hint!r}")
     dt = x0.dtype
     return _optimistic(
-        loss, schedule, hint, thetas, x0, jnp.asarray(eta, dt), _r(radius, dt), _r(eta_max, dt)
+        loss,
+        schedule,
+        hint,
+        thetas,
+        x0,
+        jnp.asarray(learning_rate, dt),
+        _r(radius, dt),
+        _r(max_learning_rate, dt),
     )
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
-def _optimistic(loss, schedule, hint, thetas, x0, eta, radius, eta_max):
+def _optimistic(loss, schedule, hint, thetas, x0, learning_rate, radius, max_learning_rate):
     vg = jax.value_and_grad(loss)
 
     def body(carry, inp):
@@ -432,7 +459,7 @@ def _optimistic(loss, schedule, hint, thetas, x0, eta, radius, eta_max):
         x = _project(y - e_prev * m, radius)
         f, g = vg(x, theta)
         acc = acc + jnp.sum((g - m) ** 2)
-        e = _step(eta, schedule, t, acc, eta_max)
+        e = _step(learning_rate, schedule, t, acc, max_learning_rate)
         y_new = _project(y - e * g, radius)
         m_new = g if hint == "last" else jnp.zeros_like(g)
         return (y_new, m_new, acc, e), (x, f, g, e)
@@ -446,7 +473,7 @@ def _optimistic(loss, schedule, hint, thetas, x0, eta, radius, eta_max):
 
 
 def adagrad_omd(
-    loss: LossFn, thetas: Array, x0: Array, eta: Any, *, radius: Any = None, delta: Any = 1e-8
+    loss: LossFn, thetas: Array, x0: Array, *, learning_rate: Any, radius: Any = None, delta: Any = 1e-8
 ) -> OnlineResult:
     """Diagonal AdaGrad as online mirror descent (Duchi et al. 2011).
 
@@ -455,21 +482,21 @@ def adagrad_omd(
     ``x_{t+1} = argmin_{x∈X} ⟨g_t, x⟩ + (1/2η)‖x − x_t‖²_{H_t}``, i.e.
     ``x_{t+1} = Π^{H_t}_X(x_t − η H_t^{−1} g_t)``; on a box the ``H_t``-projection
     is the coordinate-wise clip.  Unconstrained, this is ``optax.adagrad`` with
-    ``initial_accumulator_value=δ`` and ``eps=0``.  ``step_sizes`` records the
+    ``initial_accumulator_value=δ`` and ``eps=0``.  ``learning_rates`` records the
     mean of the per-coordinate steps ``η/H_t``.
     """
     thetas, x0 = _check_sequence(thetas, x0, loss)
-    _check_scalar("eta", eta)
-    require_positive("eta", eta)
+    _check_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", learning_rate)
     _check_radius(radius)
     _check_scalar("delta", delta)
     require_positive("delta", delta)
     dt = x0.dtype
-    return _adagrad(loss, thetas, x0, jnp.asarray(eta, dt), _r(radius, dt), jnp.asarray(delta, dt))
+    return _adagrad(loss, thetas, x0, jnp.asarray(learning_rate, dt), _r(radius, dt), jnp.asarray(delta, dt))
 
 
 @functools.partial(jax.jit, static_argnums=(0,))
-def _adagrad(loss, thetas, x0, eta, radius, delta):
+def _adagrad(loss, thetas, x0, learning_rate, radius, delta):
     vg = jax.value_and_grad(loss)
 
     def body(carry, theta):
@@ -477,8 +504,8 @@ def _adagrad(loss, thetas, x0, eta, radius, delta):
         f, g = vg(x, theta)
         acc = acc + g * g
         h = jnp.sqrt(acc)
-        x_new = _project(x - eta * g / h, radius)
-        return (x_new, acc), (x, f, g, jnp.mean(eta / h))
+        x_new = _project(x - learning_rate * g / h, radius)
+        return (x_new, acc), (x, f, g, jnp.mean(learning_rate / h))
 
     x_init = _project(x0, radius)
     _, (xs, fs, gs, es) = jax.lax.scan(body, (x_init, jnp.full_like(x_init, delta)), thetas)
@@ -552,13 +579,13 @@ def best_fixed(
     radius: Any = None,
     horizons: Any = None,
     smoothness: float = 1.0,
-    num_iters: int = 300,
+    num_steps: int = 300,
 ) -> tuple[jax.Array, jax.Array]:
     """Best fixed point in hindsight ``u_T = argmin_{u∈X} Σ_{t≤T} f_t(u)`` for several ``T``.
 
     Projected gradient descent with step ``1/L`` on the average loss of each
     prefix, started at the prefix mean of ``thetas`` (for :func:`logcosh_loss`
-    the minimiser lies near it), ``num_iters`` iterations.  All horizons are one
+    the minimiser lies near it), ``num_steps`` iterations.  All horizons are one
     ``vmap`` over masks.
 
     Returns:
@@ -566,7 +593,7 @@ def best_fixed(
 
     Raises:
       TypeError / ValueError: ``loss`` not callable, ``thetas`` not ``(T, d)`` finite,
-      invalid ``radius``, ``horizons``, ``smoothness`` or ``num_iters``.
+      invalid ``radius``, ``horizons``, ``smoothness`` or ``num_steps``.
     """
     require_callable("loss", loss)
     thetas = as_float_array("thetas", thetas)
@@ -576,17 +603,17 @@ def best_fixed(
     _check_radius(radius)
     _check_scalar("smoothness", smoothness)
     require_positive("smoothness", smoothness)
-    require_int("num_iters", num_iters, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     T = jnp.shape(thetas)[0]
     hs = _check_horizons(horizons, T)
     dt = thetas.dtype
     return _best_fixed(
-        loss, num_iters, thetas, jnp.asarray(hs, dt), _r(radius, dt), jnp.asarray(smoothness, dt)
+        loss, num_steps, thetas, jnp.asarray(hs, dt), _r(radius, dt), jnp.asarray(smoothness, dt)
     )
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1))
-def _best_fixed(loss, num_iters, thetas, hs, radius, smoothness):
+def _best_fixed(loss, num_steps, thetas, hs, radius, smoothness):
     T = thetas.shape[0]
     per_round = jax.vmap(loss, in_axes=(None, 0))
 
@@ -598,7 +625,7 @@ def _best_fixed(loss, num_iters, thetas, hs, radius, smoothness):
 
         u0 = _project(jnp.sum(w[:, None] * thetas, 0) / h, radius)
         g = jax.grad(avg)
-        u = jax.lax.fori_loop(0, num_iters, lambda _, u: _project(u - g(u) / smoothness, radius), u0)
+        u = jax.lax.fori_loop(0, num_steps, lambda _, u: _project(u - g(u) / smoothness, radius), u0)
         return u, avg(u) * h
 
     return jax.vmap(one)(hs)
@@ -628,7 +655,7 @@ def regret_at(
     *,
     radius: Any = None,
     smoothness: float = 1.0,
-    num_iters: int = 300,
+    num_steps: int = 300,
 ) -> jax.Array:
     """Regret ``R_T = Σ_{t≤T} f_t(x_t) − min_{u∈X} Σ_{t≤T} f_t(u)`` at each horizon ``T``.
 
@@ -647,10 +674,10 @@ def regret_at(
         )
     r_losses = as_float_array("result.losses", result.losses, ndim=1)
     T = jnp.shape(r_losses)[0]
-    if jnp.ndim(thetas) >= 1 and jnp.shape(thetas)[0] != T:
-        raise ValueError(f"thetas must have T={T} rounds like result, got shape {tuple(jnp.shape(thetas))}")
+    if np.ndim(thetas) >= 1 and np.shape(thetas)[0] != T:
+        raise ValueError(f"thetas must have T={T} rounds like result, got shape {tuple(np.shape(thetas))}")
     hs = _check_horizons(horizons, T)
-    _, best = best_fixed(loss, thetas, radius=radius, horizons=hs, smoothness=smoothness, num_iters=num_iters)
+    _, best = best_fixed(loss, thetas, radius=radius, horizons=hs, smoothness=smoothness, num_steps=num_steps)
     cum = jnp.cumsum(r_losses)
     return cum[jnp.asarray(hs) - 1] - best
 
@@ -664,7 +691,7 @@ def _experts_regret(learner_losses, losses):
     return jnp.cumsum(learner_losses) - jnp.min(jnp.cumsum(losses, axis=0), axis=1)
 
 
-def hedge(losses: Array, eta: Any, *, prior: Array | None = None) -> ExpertsResult:
+def hedge(losses: Array, *, learning_rate: Any, prior: Array | None = None) -> ExpertsResult:
     """Hedge / exponential weights: entropic OMD on the simplex (Freund & Schapire 1997).
 
     ``p_t ∝ π ⊙ exp(−η L_{t−1})`` with ``L_{t−1} = Σ_{s<t} ℓ_s`` (a softmax of the
@@ -674,14 +701,14 @@ def hedge(losses: Array, eta: Any, *, prior: Array | None = None) -> ExpertsResu
 
     Args:
       losses: ``(T, n)`` loss matrix (finite).
-      eta: learning rate ``η > 0`` (traced: ``vmap`` over it).
+      learning_rate: learning rate ``η > 0`` (traced: ``vmap`` over it).
       prior: initial distribution ``π`` (default uniform).
     """
-    return optimistic_hedge(losses, eta, hints=None, prior=prior)
+    return optimistic_hedge(losses, learning_rate=learning_rate, hints=None, prior=prior)
 
 
 def optimistic_hedge(
-    losses: Array, eta: Any, *, hints: Any = "last", prior: Array | None = None
+    losses: Array, *, learning_rate: Any, hints: Any = "last", prior: Array | None = None
 ) -> ExpertsResult:
     """Optimistic Hedge: ``p_t ∝ π ⊙ exp(−η (L_{t−1} + m_t))`` with a hint ``m_t``.
 
@@ -690,8 +717,8 @@ def optimistic_hedge(
     ``R_T ≤ log(n)/η + η Σ_t ‖ℓ_t − m_t‖²_∞``-type bounds hold (Rakhlin & Sridharan 2013).
     """
     losses = _check_losses("losses", losses)
-    _check_scalar("eta", eta)
-    require_positive("eta", eta)
+    _check_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", learning_rate)
     T, n = jnp.shape(losses)
     if prior is None:
         log_prior = jnp.full((n,), -math.log(n), dtype=losses.dtype)
@@ -712,19 +739,22 @@ def optimistic_hedge(
         if jnp.shape(m) != (T, n):
             raise ValueError(f"hints must have shape ({T}, {n}), got {tuple(jnp.shape(m))}")
     return _hedge(
-        losses, jnp.asarray(eta, losses.dtype), log_prior.astype(losses.dtype), m.astype(losses.dtype)
+        losses,
+        jnp.asarray(learning_rate, losses.dtype),
+        log_prior.astype(losses.dtype),
+        m.astype(losses.dtype),
     )
 
 
 @jax.jit
-def _hedge(losses, eta, log_prior, m):
+def _hedge(losses, learning_rate, log_prior, m):
     cum_prev = jnp.cumsum(losses, axis=0) - losses  # L_{t-1}
-    weights = jax.nn.softmax(log_prior - eta * (cum_prev + m), axis=1)
+    weights = jax.nn.softmax(log_prior - learning_rate * (cum_prev + m), axis=1)
     lt = jnp.sum(weights * losses, axis=1)
     return ExpertsResult(weights, lt, _experts_regret(lt, losses))
 
 
-def hedge_regret_bound(num_experts: int, num_rounds: Any, eta: Any) -> Any:
+def hedge_regret_bound(num_experts: int, num_rounds: Any, *, learning_rate: Any) -> Any:
     """``log(n)/η + ηT/8``: Hedge's regret bound for losses in ``[0, 1]`` (Hoeffding's lemma).
 
     Minimised by ``η = √(8 log(n)/T)``, where it equals ``√(T log(n)/2)``.
@@ -732,8 +762,8 @@ def hedge_regret_bound(num_experts: int, num_rounds: Any, eta: Any) -> Any:
     require_int("num_experts", num_experts, minimum=1)
     _check_scalar("num_rounds", num_rounds)
     require_positive("num_rounds", num_rounds)
-    require_positive("eta", eta)
-    return math.log(num_experts) / eta + eta * num_rounds / 8.0
+    require_positive("learning_rate", learning_rate)
+    return math.log(num_experts) / learning_rate + learning_rate * num_rounds / 8.0
 
 
 # ---------------------------------------------------------------------------
@@ -741,7 +771,7 @@ def hedge_regret_bound(num_experts: int, num_rounds: Any, eta: Any) -> Any:
 # ---------------------------------------------------------------------------
 
 
-def exp3(key: Array, losses: Array, eta: Any, *, gamma: Any = 0.0) -> BanditResult:
+def exp3(losses: Array, *, learning_rate: Any, key: Array, gamma: Any = 0.0) -> BanditResult:
     """EXP3 for adversarial bandits with losses in ``[0, 1]`` (Auer et al. 2002).
 
     ``p_t = (1 − γ) softmax(−η L̂_{t−1}) + γ/K``; draw ``I_t ~ p_t``, observe only
@@ -753,7 +783,7 @@ def exp3(key: Array, losses: Array, eta: Any, *, gamma: Any = 0.0) -> BanditResu
     Args:
       key: a JAX PRNG key (an integer seed is refused with a TypeError).
       losses: ``(T, K)`` losses in ``[0, 1]``.
-      eta: ``η > 0`` (scalar, may be traced).
+      learning_rate: ``η > 0`` (scalar, may be traced).
       gamma: exploration ``γ ∈ [0, 1)``.
 
     Returns:
@@ -764,22 +794,22 @@ def exp3(key: Array, losses: Array, eta: Any, *, gamma: Any = 0.0) -> BanditResu
     """
     require_key("key", key)
     losses = _check_losses("losses", losses, unit=True)
-    _check_scalar("eta", eta)
-    require_positive("eta", eta)
+    _check_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", learning_rate)
     _check_scalar("gamma", gamma)
     require_in_range("gamma", gamma, 0.0, 1.0, high_inclusive=False)
     dt = losses.dtype
-    return _exp3(key, losses, jnp.asarray(eta, dt), jnp.asarray(gamma, dt))
+    return _exp3(key, losses, jnp.asarray(learning_rate, dt), jnp.asarray(gamma, dt))
 
 
 @jax.jit
-def _exp3(key, losses, eta, gamma):
+def _exp3(key, losses, learning_rate, gamma):
     T, K = losses.shape
     keys = jax.random.split(key, T)
 
     def body(L_hat, inp):
         k, ell = inp
-        p = (1.0 - gamma) * jax.nn.softmax(-eta * L_hat) + gamma / K
+        p = (1.0 - gamma) * jax.nn.softmax(-learning_rate * L_hat) + gamma / K
         i = jax.random.categorical(k, jnp.log(p))
         obs = ell[i]
         L_hat = L_hat.at[i].add(obs / p[i])
@@ -788,247 +818,3 @@ def _exp3(key, losses, eta, gamma):
     _, (ps, arms, obs, exp_l) = jax.lax.scan(body, jnp.zeros((K,), losses.dtype), (keys, losses))
     best = jnp.min(jnp.cumsum(losses, axis=0), axis=1)
     return BanditResult(ps, arms, obs, exp_l, jnp.cumsum(obs) - best, jnp.cumsum(exp_l) - best)
-
-
-# ---------------------------------------------------------------------------
-# SOR on a sequence of linear systems
-# ---------------------------------------------------------------------------
-
-
-class SORResult(NamedTuple):
-    """Output of :func:`sor`: solution, iterations used, convergence flag, relative residual."""
-
-    x: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
-    residual: jax.Array
-
-
-class SORSequence(NamedTuple):
-    """A sequence of shifted systems ``(A + c_t I) x = b_t`` and SOR's cost on each.
-
-    Attributes:
-      omegas: ``(K,)`` the arms.
-      shifts: ``(T,)`` the shifts ``c_t``.
-      iters: ``(T, K)`` SOR iterations to reach the tolerance (``max_iter`` if not).
-      costs: ``(T, K)`` ``iters / max_iter ∈ [0, 1]``, the bandit's losses.
-      rho_jacobi: ``(T,)`` spectral radius ``ρ(J_t)`` of the Jacobi matrix.
-      omega_star: ``(T,)`` Young's optimal ``ω*_t = 2/(1 + √(1 − ρ(J_t)²))``.
-      iters_star: ``(T,)`` SOR iterations at ``ω*_t``.
-    """
-
-    omegas: jax.Array
-    shifts: jax.Array
-    iters: jax.Array
-    costs: jax.Array
-    rho_jacobi: jax.Array
-    omega_star: jax.Array
-    iters_star: jax.Array
-
-
-def laplacian_1d(n: int, dtype: Any = None) -> jax.Array:
-    """The ``n × n`` tridiagonal matrix ``tridiag(−1, 2, −1)`` (SPD, consistently ordered).
-
-    Raises:
-      TypeError / ValueError: ``n`` not a positive integer, ``dtype`` not a float dtype.
-    """
-    require_int("n", n, minimum=1)
-    if dtype is not None:
-        try:
-            ok = jnp.issubdtype(dtype, jnp.floating)
-        except TypeError:
-            ok = False
-        if not ok:
-            raise TypeError(f"dtype must be a floating dtype, got {dtype!r}")
-    dtype = dtype or jnp.zeros(()).dtype
-    return 2.0 * jnp.eye(n, dtype=dtype) - jnp.eye(n, k=1, dtype=dtype) - jnp.eye(n, k=-1, dtype=dtype)
-
-
-def jacobi_radius(A: Array) -> jax.Array:
-    """``ρ(J)`` for ``J = I − D⁻¹A`` (``A`` SPD): ``max |1 − λ(D^{−1/2} A D^{−1/2})|``.
-
-    Raises:
-      TypeError / ValueError: ``A`` not a finite square matrix with a positive diagonal.
-    """
-    A = as_float_array("A", A, ndim=2)
-    n = jnp.shape(A)[0]
-    if n < 1 or jnp.shape(A) != (n, n):
-        raise ValueError(f"A must be a non-empty square matrix, got shape {tuple(jnp.shape(A))}")
-    if is_concrete(A):
-        require_positive("A's diagonal (A must be SPD)", jnp.diag(A))
-    d = jnp.sqrt(jnp.diag(A))
-    lam = jnp.linalg.eigvalsh(A / d[:, None] / d[None, :])
-    return jnp.max(jnp.abs(1.0 - lam))
-
-
-def young_omega(rho_jacobi: Any) -> Any:
-    """Young's optimal relaxation ``ω* = 2/(1 + √(1 − ρ(J)²))`` (consistently ordered ``A``).
-
-    Raises:
-      TypeError / ValueError: ``rho_jacobi`` not in ``[0, 1)``.
-    """
-    rho_jacobi = as_float_array("rho_jacobi", rho_jacobi)
-    require_in_range("rho_jacobi", rho_jacobi, 0.0, 1.0, high_inclusive=False)
-    return 2.0 / (1.0 + jnp.sqrt(1.0 - rho_jacobi**2))
-
-
-def sor_spectral_radius(omega: Any, rho_jacobi: Any) -> Any:
-    """Young's formula for ``ρ(M_ω)`` when ``A`` is consistently ordered, ``0 < ω < 2``:
-
-    ``ρ(M_ω) = ω − 1`` for ``ω ≥ ω*`` and
-    ``ρ(M_ω) = ¼ (ωμ + √(ω²μ² − 4(ω − 1)))²`` for ``ω ≤ ω*`` (``μ = ρ(J)``).
-
-    Raises:
-      TypeError / ValueError: ``omega`` not in ``(0, 2)``, ``rho_jacobi`` not in ``[0, 1)``.
-    """
-    omega = as_float_array("omega", omega)
-    rho_jacobi = as_float_array("rho_jacobi", rho_jacobi)
-    require_in_range("omega", omega, 0.0, 2.0, low_inclusive=False, high_inclusive=False)
-    require_in_range("rho_jacobi", rho_jacobi, 0.0, 1.0, high_inclusive=False)
-    w, mu = jnp.asarray(omega), jnp.asarray(rho_jacobi)
-    disc = jnp.maximum(w**2 * mu**2 - 4.0 * (w - 1.0), 0.0)
-    below = 0.25 * (w * mu + jnp.sqrt(disc)) ** 2
-    return jnp.where(w >= young_omega(mu), w - 1.0, below)
-
-
-def _sor_matrices(A, b, omega):
-    D = jnp.diag(jnp.diag(A))
-    Lo = jnp.tril(A, -1)
-    Up = jnp.triu(A, 1)
-    lower = D + omega * Lo
-    G = jax.scipy.linalg.solve_triangular(lower, (1.0 - omega) * D - omega * Up, lower=True)
-    c = jax.scipy.linalg.solve_triangular(lower, omega * b, lower=True)
-    return G, c
-
-
-def sor(
-    A: Array, b: Array, omega: Any, *, tol: float = 1e-4, max_iter: int = 500, x0: Array | None = None
-) -> SORResult:
-    """Successive over-relaxation for ``Ax = b`` until ``‖b − Ax‖ ≤ tol‖b‖``.
-
-    The default ``tol = 1e-4`` stays well above float32's residual floor
-    (about ``10⁻⁷ κ(A)``); ask for less only in float64.
-
-    ``(D + ωL) x_{k+1} = ωb − (ωU + (ω − 1)D) x_k`` with ``A = L + D + U``.  The
-    iteration matrix ``M_ω`` is formed once (small dense ``A``), so each step is a
-    mat-vec and ``vmap`` over ``ω`` and over systems is cheap.  Every product runs at
-    ``Precision.HIGHEST``: with the TF32 default of NVIDIA GPUs the residual would stall
-    near ``1e-3`` and the loop would stop at ``max_iter``.  Compiled once per shape and
-    ``max_iter``.
-
-    Args:
-      A: ``(n, n)`` matrix with a non-zero diagonal.
-      b: ``(n,)`` right-hand side, not zero.
-      omega: relaxation ``ω ∈ (0, 2)`` (may be traced).
-      tol: relative residual target ``> 0``.
-      max_iter: iteration cap ``≥ 1``.
-      x0: ``(n,)`` start (default zeros).
-
-    Returns:
-      :class:`SORResult` (``converged`` says whether ``tol`` was reached).
-
-    Raises:
-      TypeError / ValueError: non-numeric, non-finite or mis-shaped ``A``, ``b``, ``x0``;
-      ``b = 0``; a zero diagonal; ``ω ∉ (0, 2)``; ``tol ≤ 0``; ``max_iter < 1``.
-    """
-    A = as_float_array("A", A, ndim=2)
-    b = as_float_array("b", b, ndim=1)
-    n = jnp.shape(A)[0]
-    if n < 1 or jnp.shape(A) != (n, n):
-        raise ValueError(f"A must be a non-empty square (n, n) matrix, got shape {tuple(jnp.shape(A))}")
-    if jnp.shape(b) != (n,):
-        raise ValueError(f"b must have shape ({n},) to match A, got {tuple(jnp.shape(b))}")
-    if is_concrete(A) and not bool(np.all(np.diag(np.asarray(A)) != 0)):
-        raise ValueError("A must have a non-zero diagonal (SOR divides by it)")
-    if is_concrete(b) and not bool(np.any(np.asarray(b) != 0)):
-        raise ValueError("b must not be zero (the tolerance is relative to ‖b‖)")
-    _check_scalar("omega", omega)
-    require_in_range("omega", omega, 0.0, 2.0, low_inclusive=False, high_inclusive=False)
-    _check_scalar("tol", tol)
-    require_positive("tol", tol)
-    require_int("max_iter", max_iter, minimum=1)
-    dt = jnp.result_type(A, b)
-    if x0 is None:
-        x0 = jnp.zeros((n,), dt)
-    else:
-        x0 = as_float_array("x0", x0, ndim=1)
-        if jnp.shape(x0) != (n,):
-            raise ValueError(f"x0 must have shape ({n},), got {tuple(jnp.shape(x0))}")
-    return _sor(
-        A.astype(dt), b.astype(dt), jnp.asarray(omega, dt), jnp.asarray(tol, dt), x0.astype(dt), max_iter
-    )
-
-
-@functools.partial(jax.jit, static_argnums=(5,))
-def _sor(A, b, omega, tol, x, max_iter):
-    with jax.default_matmul_precision("highest"):
-        G, c = _sor_matrices(A, b, omega)
-    bn = jnp.linalg.norm(b)
-
-    def res(x):
-        return jnp.linalg.norm(b - jnp.matmul(A, x, precision=HIGHEST)) / bn
-
-    def cond(s):
-        x, k, r = s
-        return (r > tol) & (k < max_iter)
-
-    def step(s):
-        x, k, _ = s
-        x = jnp.matmul(G, x, precision=HIGHEST) + c
-        return x, k + 1, res(x)
-
-    x, k, r = jax.lax.while_loop(cond, step, (x, jnp.asarray(0), res(x)))
-    return SORResult(x, k, r <= tol, r)
-
-
-def sor_cost_table(
-    key: Array,
-    n: int,
-    num_systems: int,
-    omegas: Array,
-    *,
-    shift_range: tuple[float, float] = (0.01, 0.5),
-    tol: float = 1e-4,
-    max_iter: int = 300,
-) -> SORSequence:
-    """SOR iteration counts on ``(A + c_t I) x = b_t``, ``A`` = :func:`laplacian_1d` ``(n)``.
-
-    Shifts ``c_t`` are log-uniform in ``shift_range`` and ``b_t`` standard normal
-    (from ``key``).  Every ``(system, ω)`` pair runs in one batched call.  The
-    shifted Laplacian is tridiagonal, hence consistently ordered: Young's
-    ``ω*_t`` is optimal and ``ρ(J_t) = 2cos(π/(n+1))/(2 + c_t)``.
-
-    Raises:
-      TypeError / ValueError: invalid key, sizes, ``omegas`` outside ``(0, 2)``, a
-      ``shift_range`` that is not ``0 < low <= high``, ``tol ≤ 0``, ``max_iter < 1``.
-    """
-    require_key("key", key)
-    require_int("n", n, minimum=2)
-    require_int("num_systems", num_systems, minimum=1)
-    omegas = as_float_array("omegas", omegas, ndim=1)
-    if jnp.shape(omegas)[0] < 1:
-        raise ValueError("omegas must contain at least one arm, got shape (0,)")
-    require_in_range("omegas", omegas, 0.0, 2.0, low_inclusive=False, high_inclusive=False)
-    sr = as_float_array("shift_range", shift_range, ndim=1)
-    if jnp.shape(sr) != (2,):
-        raise ValueError(f"shift_range must be a pair (low, high), got {shift_range!r}")
-    require_positive("shift_range", sr)
-    lo, hi = (float(v) for v in np.asarray(sr))
-    if not lo <= hi:
-        raise ValueError(f"shift_range must be (low, high) with low <= high, got {shift_range}")
-    _check_scalar("tol", tol)
-    require_positive("tol", tol)
-    require_int("max_iter", max_iter, minimum=1)
-    k1, k2 = jax.random.split(key)
-    shifts = jnp.exp(jax.random.uniform(k1, (num_systems,), minval=math.log(lo), maxval=math.log(hi)))
-    bs = jax.random.normal(k2, (num_systems, n))
-    A0 = laplacian_1d(n)
-    rho = 2.0 * math.cos(math.pi / (n + 1)) / (2.0 + shifts)
-    w_star = young_omega(rho)
-
-    def one(c, b, w):
-        return sor(A0 + c * jnp.eye(n), b, w, tol=tol, max_iter=max_iter).n_iters
-
-    iters = jax.vmap(lambda c, b: jax.vmap(lambda w: one(c, b, w))(omegas))(shifts, bs)
-    iters_star = jax.vmap(one)(shifts, bs, w_star)
-    return SORSequence(omegas, shifts, iters, iters / max_iter, rho, w_star, iters_star)

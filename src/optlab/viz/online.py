@@ -116,7 +116,7 @@ def regret_curves(
 
 
 def step_size_sweep(
-    etas: Any,
+    learning_rates: Any,
     regret_ogd: Any,
     regret_free: Any,
     labels: Sequence[Any],
@@ -129,10 +129,11 @@ def step_size_sweep(
     with a parameter-free learner's regret as a horizontal line.
 
     Args:
+      learning_rates: ``(E,)``, the step scales η of the sweep.
       regret_ogd: ``(P, E)``: environments × step sizes.
       regret_free: ``(P,)``.
     """
-    etas = np.asarray(etas, dtype=float)
+    etas = np.asarray(learning_rates, dtype=float)
     R = np.asarray(regret_ogd, dtype=float)
     F = np.asarray(regret_free, dtype=float)
     if R.shape != (len(labels), len(etas)) or F.shape != (len(labels),):
@@ -175,7 +176,7 @@ def step_size_sweep(
 def sor_bandit(
     avg_costs: Mapping[str, Any],
     probs: Any,
-    iters: Any,
+    n_iters: Any,
     omegas: Any,
     omega_star: Any,
     rounds: Sequence[int],
@@ -189,16 +190,17 @@ def sor_bandit(
     Args:
       avg_costs: ``label ↦ (T,)`` running averages of iterations per system.
       probs: ``(T, K)`` EXP3 distributions (e.g. averaged over seeds).
-      iters: ``(T, K)`` SOR iterations of each system at each ω.
+      n_iters: ``(T, K)`` SOR iterations of each system at each ω
+        (:attr:`optlab.linear_solvers.SORSequence.n_iters`).
       omega_star: ``(T,)`` Young's ω*_t, drawn as a vertical line.
       rounds: the rounds offered by the slider (0-based).
     """
     P = np.asarray(probs, dtype=float)
-    It = np.asarray(iters, dtype=float)
+    It = np.asarray(n_iters, dtype=float)
     om = np.asarray(omegas, dtype=float)
     ws = np.asarray(omega_star, dtype=float)
     if P.shape != It.shape or P.shape[1] != om.size:
-        raise ValueError(f"probs and iters must both be (T, K={om.size}), got {P.shape}, {It.shape}")
+        raise ValueError(f"probs and n_iters must both be (T, K={om.size}), got {P.shape}, {It.shape}")
     fig = make_subplots(
         rows=1,
         cols=2,
