@@ -172,10 +172,10 @@ def test_resolvent_matches_dense_inverse_and_fixed_point(prec):
     z = np.random.default_rng(0).normal(size=6)
     for eta in (0.1, 1.0, 7.0):
         ref = np.linalg.inv(np.eye(6) + eta * M) @ (z - eta * q)
-        close(mm.resolvent(G, jnp.asarray(z), eta), ref, prec)
+        close(mm.resolvent(G, jnp.asarray(z), learning_rate=eta), ref, prec)
     # generic callable: fixed-point iteration, valid for eta L < 1
     eta = 0.5
-    w = mm.resolvent(lambda v: G(v), jnp.asarray(z), eta, inner_steps=200)
+    w = mm.resolvent(lambda v: G(v), jnp.asarray(z), learning_rate=eta, inner_num_steps=200)
     ref = np.linalg.solve(np.eye(6) + eta * M, z - eta * q)
     close(w, ref, prec)
 
@@ -200,11 +200,11 @@ def test_linear_methods_equal_matrix_powers(method, prec):
     T = {"gda": I - eta * M, "extragradient": I - eta * M + eta**2 * M @ M,
          "proximal_point": np.linalg.inv(I + eta * M)}[method]
     ref = zs + _powers(T, z0 - zs, K)  # error e_k = T^k e_0 around the equilibrium
-    out = getattr(mm, method)(G, jnp.asarray(z0), eta, K, return_iterates=True)
+    out = getattr(mm, method)(G, jnp.asarray(z0), learning_rate=eta, num_steps=K, return_iterates=True)
     close(out.iterates, ref, prec)
     res = np.linalg.norm((ref - zs) @ M.T, axis=1)
     close(out.residuals, res, prec)
-    close(out.z, ref[-1], prec)
+    close(out.params, ref[-1], prec)
 
 
 def test_optimistic_gradient_is_popov_with_three_term_recursion(prec):
@@ -220,7 +220,7 @@ def test_optimistic_gradient_is_popov_with_three_term_recursion(prec):
         w_next = w - 2 * eta * F(w) + eta * F(w_prev)
         zs.append(w_next + eta * F(w))
         w_prev, w = w, w_next
-    out = mm.optimistic_gradient(G, jnp.asarray(z0), eta, K, return_iterates=True)
+    out = mm.optimistic_gradient(G, jnp.asarray(z0), learning_rate=eta, num_steps=K, return_iterates=True)
     close(out.iterates, np.array(zs), prec)
     assert out.oracle_calls[-1] == K
 
@@ -235,9 +235,9 @@ def test_reflected_gradient_recursion_and_convergence(prec):
     for _ in range(K):
         zp, z = z, z - eta * F(2 * z - zp)
         ref.append(z)
-    out = mm.reflected_gradient(G, jnp.asarray(z0), eta, K, return_iterates=True)
+    out = mm.reflected_gradient(G, jnp.asarray(z0), learning_rate=eta, num_steps=K, return_iterates=True)
     close(out.iterates, np.array(ref), prec)
-    long = mm.reflected_gradient(G, jnp.asarray(z0), 0.4, 3000)  # η < (√2 − 1)/L ≈ 0.41
+    long = mm.reflected_gradient(G, jnp.asarray(z0), learning_rate=0.4, num_steps=3000)  # η < (√2 − 1)/L ≈ 0.41
     # float32 bottoms out near its rounding floor (~1e-6 of the start)
     assert long.residuals[-1] < (1e-6 if prec == "float64" else 1e-5) * long.residuals[0]
 
@@ -246,10 +246,10 @@ def test_gda_diverges_on_bilinear_at_closed_form_rate_and_alternating_stays_boun
     G = mm.bilinear_game(jnp.eye(1))
     z0 = jnp.array([1.0, 0.5])
     eta, K = 0.1, 200
-    out = mm.gda(G, z0, eta, K, return_iterates=True)
+    out = mm.gda(G, z0, learning_rate=eta, num_steps=K, return_iterates=True)
     norms = np.linalg.norm(out.iterates, axis=1)
     close(norms, np.linalg.norm(z0) * (1 + eta**2) ** (np.arange(K + 1) / 2), prec)
-    alt = mm.gda(G, z0, eta, K, alternating=True, return_iterates=True)
+    alt = mm.gda(G, z0, learning_rate=eta, num_steps=K, alternating=True, return_iterates=True)
     # alternating GDA on xy conserves x² + y² − η x y (a symplectic map): bounded orbit
     x, y = np.asarray(alt.iterates).T
     inv = x**2 + y**2 - eta * x * y
@@ -259,10 +259,10 @@ def test_gda_diverges_on_bilinear_at_closed_form_rate_and_alternating_stays_boun
 
 def test_alternating_gda_uses_the_new_x():
     G = mm.bilinear_game(jnp.eye(1))
-    out = mm.gda(G, jnp.array([1.0, 1.0]), 0.5, 1, alternating=True)
+    out = mm.gda(G, jnp.array([1.0, 1.0]), learning_rate=0.5, num_steps=1, alternating=True)
     x1 = 1.0 - 0.5 * 1.0           # x ← x − η y
     y1 = 1.0 + 0.5 * x1            # y ← y + η x⁺
-    np.testing.assert_allclose(out.z, [x1, y1])
+    np.testing.assert_allclose(out.params, [x1, y1])
 
 
 def test_halpern_proximal_point_meets_the_tight_halpern_bound():
@@ -270,13 +270,13 @@ def test_halpern_proximal_point_meets_the_tight_halpern_bound():
     G = mm.bilinear_game(A)
     z0 = jnp.ones(40)
     eta, K = 0.5, 400
-    out = mm.halpern_proximal_point(G, z0, eta, K, return_iterates=True)
+    out = mm.halpern_proximal_point(G, z0, learning_rate=eta, num_steps=K, return_iterates=True)
     Z = np.asarray(out.iterates)
     J = np.linalg.inv(np.eye(40) + eta * np.asarray(G.M))
     fp = np.linalg.norm(Z - Z @ J.T, axis=1)  # ‖z_k − J z_k‖ ≤ 2‖z0 − z*‖/(k+1)
     bound = 2 * np.linalg.norm(z0) / (np.arange(K + 1) + 1)
     assert np.all(fp <= bound * (1 + 1e-9))
-    pp = mm.proximal_point(G, z0, eta, K)
+    pp = mm.proximal_point(G, z0, learning_rate=eta, num_steps=K)
     assert out.residuals[-1] < 0.4 * pp.residuals[-1]  # anchoring already wins at K = 400
 
 
@@ -287,7 +287,7 @@ def test_halpern_forward_on_cocoercive_operator_meets_bound():
     q = r.normal(size=10)
     F = mm.AffineOperator(H, H @ q)  # zero at z* = −q
     z0 = jnp.zeros(10)
-    out = mm.halpern(F, z0, 1.0, 500)
+    out = mm.halpern(F, z0, learning_rate=1.0, num_steps=500)
     k = np.arange(501)
     assert np.all(out.residuals <= 2 * np.linalg.norm(q) / (k + 1) * (1 + 1e-9))
 
@@ -298,7 +298,7 @@ def test_extra_anchored_gradient_rate_bound():
     eta = 1 / (8 * L)
     z0 = jnp.zeros(10)
     K = 2000
-    out = mm.extra_anchored_gradient(G, z0, eta, K)
+    out = mm.extra_anchored_gradient(G, z0, learning_rate=eta, num_steps=K)
     d0 = np.linalg.norm(np.asarray(G.z_star))
     k = np.arange(K + 1)
     # Yoon & Ryu (2021), Thm. 1 (EAG-C): ‖F(z_k)‖² ≤ 4(1 + ηL + η²L²)‖z0 − z*‖²/(η²(k+1)²)
@@ -314,8 +314,8 @@ def test_vr_halpern_with_full_refresh_is_deterministic_halpern(prec):
     qs = r.normal(size=(n, d))
     op = mm.finite_sum_game(Ms, qs)
     z0 = jnp.zeros(d)
-    vr = mm.vr_halpern(op, z0, 0.3, 50, key=jax.random.key(0), batch_size=2, prob=1.0)
-    det = mm.halpern(op.mean, z0, 0.3, 50)
+    vr = mm.vr_halpern(op, z0, learning_rate=0.3, num_steps=50, key=jax.random.key(0), batch_size=2, prob=1.0)
+    det = mm.halpern(op.mean, z0, learning_rate=0.3, num_steps=50)
     close(vr.residuals, det.residuals, prec, 1e-12)
     np.testing.assert_allclose(vr.oracle_calls, n * np.arange(51) + n)
     close(op(z0), np.mean(Ms @ np.zeros(d) + qs, 0), prec)
@@ -336,15 +336,15 @@ def test_vr_halpern_saves_component_calls():
     eta = float(mm.comonotonicity(op.mean.M))  # F is ρ-cocoercive: I − ηF nonexpansive for η ≤ 2ρ
     assert eta > 0
     K = 1500
-    det = mm.halpern(op.mean, jnp.zeros(2 * m), eta, K)
-    vr = mm.vr_halpern(op, jnp.zeros(2 * m), eta, K, key=jax.random.key(1), batch_size=8, prob=1 / 8)
+    det = mm.halpern(op.mean, jnp.zeros(2 * m), learning_rate=eta, num_steps=K)
+    vr = mm.vr_halpern(op, jnp.zeros(2 * m), learning_rate=eta, num_steps=K, key=jax.random.key(1), batch_size=8, prob=1 / 8)
     eps = 3e-3
     k_det = int(np.argmax(np.asarray(det.residuals) <= eps))
     k_vr = int(np.argmax(np.asarray(vr.residuals) <= eps))
     assert det.residuals[k_det] <= eps and vr.residuals[k_vr] <= eps
     assert vr.oracle_calls[k_vr] < 0.5 * n * k_det
     # same key, same run
-    vr2 = mm.vr_halpern(op, jnp.zeros(2 * m), eta, K, key=jax.random.key(1), batch_size=8, prob=1 / 8)
+    vr2 = mm.vr_halpern(op, jnp.zeros(2 * m), learning_rate=eta, num_steps=K, key=jax.random.key(1), batch_size=8, prob=1 / 8)
     np.testing.assert_array_equal(vr.residuals, vr2.residuals)
 
 
@@ -356,7 +356,7 @@ def test_competitive_gradient_on_bilinear_is_gd_on_damped_field(prec):
     eta, alpha, K = 0.3, 0.5, 30
     T = np.eye(5) - eta * (M + alpha * M.T @ M)
     z0 = np.random.default_rng(0).normal(size=5)
-    out = mm.competitive_gradient(f, jnp.asarray(z0), eta, K, 3, alpha=alpha, return_iterates=True)
+    out = mm.competitive_gradient(f, jnp.asarray(z0), learning_rate=eta, num_steps=K, n_x=3, alpha=alpha, return_iterates=True)
     close(out.iterates, _powers(T, z0, K), prec)
     close(out.residuals, np.linalg.norm(_powers(T, z0, K) @ M.T, axis=1), prec)
 
@@ -367,20 +367,20 @@ def test_competitive_gradient_mixed_derivatives_match_hessian(prec):
 
     x, y = jnp.array([0.3, -0.2]), jnp.array([0.5, 1.0, -0.4])
     eta, alpha = 0.1, 0.7
-    out = mm.competitive_gradient(f, jnp.concatenate([x, y]), eta, 1, 2, alpha=alpha)
+    out = mm.competitive_gradient(f, jnp.concatenate([x, y]), learning_rate=eta, num_steps=1, n_x=2, alpha=alpha)
     H = jax.hessian(lambda z: f(z[:2], z[2:]))(jnp.concatenate([x, y]))
     Dxy, Dyx = H[:2, 2:], H[2:, :2]
     gx, gy = jax.grad(f, argnums=(0, 1))(x, y)
     ref = jnp.concatenate([x - eta * (gx + alpha * Dxy @ gy), y + eta * (gy - alpha * Dyx @ gx)])
-    close(out.z, ref, prec, 1e-12)
+    close(out.params, ref, prec, 1e-12)
 
 
 def test_competitive_gradient_converges_where_gda_diverges():
     f = lambda x, y: jnp.sum(x * y)  # noqa: E731
     z0 = jnp.array([1.0, 1.0])
     # with α = η the linear map has eigenvalues 1 − η(η ± i): modulus² = 1 − η² + η⁴ < 1
-    cgo = mm.competitive_gradient(f, z0, 0.2, 600, 1)
-    gda = mm.gda(mm.bilinear_game(jnp.eye(1)), z0, 0.2, 600)
+    cgo = mm.competitive_gradient(f, z0, learning_rate=0.2, num_steps=600, n_x=1)
+    gda = mm.gda(mm.bilinear_game(jnp.eye(1)), z0, learning_rate=0.2, num_steps=600)
     assert cgo.residuals[-1] < 1e-3 * cgo.residuals[0]
     assert gda.residuals[-1] > 100 * gda.residuals[0]
 
@@ -393,7 +393,7 @@ def test_proximal_point_converges_iff_rho_above_minus_half_step(rho, eta, conv):
     # |λ| = 1: a = ρ, b = √(1 − ρ²)
     G = mm.rotation_operator(rho, np.sqrt(1 - rho**2))
     assert float(mm.comonotonicity(G.M)) == pytest.approx(rho)
-    out = mm.proximal_point(G, jnp.array([1.0, 0.0]), eta, 400)
+    out = mm.proximal_point(G, jnp.array([1.0, 0.0]), learning_rate=eta, num_steps=400)
     assert bool(out.residuals[-1] < out.residuals[0]) == conv
 
 
@@ -402,12 +402,12 @@ def test_methods_vmap_over_step_and_grid(prec):
     z0 = jnp.ones(6)
     steps = jnp.array([0.05, 0.5])
     for method in (mm.optimistic_gradient, mm.halpern_proximal_point, mm.extra_anchored_gradient):
-        vm = jax.vmap(lambda s: method(G, z0, s, 20).residuals)(steps)
-        loop = np.stack([method(G, z0, float(s), 20).residuals for s in steps])
+        vm = jax.vmap(lambda s: method(G, z0, learning_rate=s, num_steps=20).residuals)(steps)
+        loop = np.stack([method(G, z0, learning_rate=float(s), num_steps=20).residuals for s in steps])
         close(vm, loop, prec, 1e-10, 1e-5)  # float32: measured 2e-7 relative
 
     def final(a, eta):
-        return mm.proximal_point(mm.rotation_operator(a, 1.0), jnp.array([1.0, 0.0]), eta, 10).residuals[-1]
+        return mm.proximal_point(mm.rotation_operator(a, 1.0), jnp.array([1.0, 0.0]), learning_rate=eta, num_steps=10).residuals[-1]
 
     grid = jax.vmap(jax.vmap(final, (0, None)), (None, 0))(jnp.array([-0.3, 0.2]), jnp.array([0.1, 1.0]))
     assert grid.shape == (2, 2)
@@ -416,12 +416,29 @@ def test_methods_vmap_over_step_and_grid(prec):
 
 def test_dtype_follows_input_and_converged_flag(x64):
     G = mm.bilinear_game(jnp.eye(2, dtype=jnp.float32))
-    out = mm.extragradient(G, jnp.ones(4, dtype=jnp.float32), 0.5, 10)
-    assert out.z.dtype == jnp.float32 and out.residuals.dtype == jnp.float32
+    out = mm.extragradient(G, jnp.ones(4, dtype=jnp.float32), learning_rate=0.5, num_steps=10)
+    assert out.params.dtype == jnp.float32 and out.residuals.dtype == jnp.float32
     G = mm.bilinear_game(jnp.eye(2))
-    out = mm.extragradient(G, jnp.ones(4), 0.5, 200, tol=1e-6)
-    assert out.z.dtype == jnp.float64 and bool(out.converged)
-    assert not bool(mm.gda(G, jnp.ones(4), 0.5, 20).converged)
+    out = mm.extragradient(G, jnp.ones(4), learning_rate=0.5, num_steps=200, tol=1e-6)
+    assert out.params.dtype == jnp.float64 and bool(out.converged)
+    assert not bool(mm.gda(G, jnp.ones(4), learning_rate=0.5, num_steps=20).converged)
+
+
+def test_result_protocol_params_converged_and_n_iters():
+    G = mm.bilinear_game(jnp.eye(2))
+    out = mm.extragradient(G, jnp.ones(4), learning_rate=0.5, num_steps=200, tol=1e-3,
+                           return_iterates=True)
+    r = np.asarray(out.residuals)
+    first = int(np.flatnonzero(r <= 1e-3)[0])
+    assert 0 < first < 200 and int(out.n_iters) == first
+    np.testing.assert_array_equal(out.params, out.iterates[-1])
+    diverging = mm.gda(G, jnp.ones(4), learning_rate=0.5, num_steps=20, tol=1e-3)
+    assert int(diverging.n_iters) == 20 and not bool(diverging.converged)
+    at_start = mm.gda(G, jnp.zeros(4), learning_rate=0.5, num_steps=5)  # z0 = z*: no step needed
+    assert int(at_start.n_iters) == 0 and bool(at_start.converged)
+    batched = jax.vmap(lambda s: mm.extragradient(G, jnp.ones(4), learning_rate=s, num_steps=200,
+                                                  tol=1e-3).n_iters)(jnp.array([0.1, 0.5]))
+    assert batched.shape == (2,) and int(batched[1]) == first
 
 
 # --------------------------------------------------------------------------- Small-Gain Nash
@@ -463,7 +480,7 @@ def test_sgn_certified_euler_contracts_at_the_certified_rate(seed):
     nW = lambda v: np.sqrt(np.sum(w * v * v))  # noqa: E731
     e0 = nW(z)
     for k in range(1, 60):
-        z = z - float(cert.step) * (J @ z)
+        z = z - float(cert.learning_rate) * (J @ z)
         assert nW(z) <= float(cert.rate) ** k * e0 * (1 + 1e-9)
 
 
@@ -494,26 +511,26 @@ def test_fit_slope_recovers_power_laws():
 def test_errors_are_raised_before_compute():
     G = mm.bilinear_game(jnp.eye(2))
     z0 = jnp.ones(4)
-    with pytest.raises(ValueError, match="step must be positive"):
-        mm.extragradient(G, z0, -0.1, 10)
-    with pytest.raises(ValueError, match="step must be positive"):
-        mm.proximal_point(G, z0, 0.0, 10)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        mm.extragradient(G, z0, learning_rate=-0.1, num_steps=10)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        mm.proximal_point(G, z0, learning_rate=0.0, num_steps=10)
     with pytest.raises(ValueError, match="z0 contains 1 NaN"):
-        mm.gda(G, z0.at[0].set(jnp.nan), 0.1, 10)
+        mm.gda(G, z0.at[0].set(jnp.nan), learning_rate=0.1, num_steps=10)
     with pytest.raises(ValueError, match="z0 must be a 1-D array"):
-        mm.optimistic_gradient(G, jnp.ones((2, 2)), 0.1, 10)
+        mm.optimistic_gradient(G, jnp.ones((2, 2)), learning_rate=0.1, num_steps=10)
     with pytest.raises(ValueError, match=r"z0 must have shape \(4,\)"):
-        mm.reflected_gradient(G, jnp.ones(3), 0.1, 10)
+        mm.reflected_gradient(G, jnp.ones(3), learning_rate=0.1, num_steps=10)
     with pytest.raises(TypeError, match="num_steps must be an integer"):
-        mm.halpern_proximal_point(G, z0, 0.1, 10.0)
+        mm.halpern_proximal_point(G, z0, learning_rate=0.1, num_steps=10.0)
     with pytest.raises(ValueError, match="num_steps must be at least 1"):
-        mm.extra_anchored_gradient(G, z0, 0.1, 0)
+        mm.extra_anchored_gradient(G, z0, learning_rate=0.1, num_steps=0)
     with pytest.raises(TypeError, match="F must be callable"):
-        mm.extragradient(np.eye(4), z0, 0.1, 10)
+        mm.extragradient(np.eye(4), z0, learning_rate=0.1, num_steps=10)
     with pytest.raises(ValueError, match="alternating GDA needs n_x"):
-        mm.gda(lambda z: z, z0, 0.1, 10, alternating=True)
+        mm.gda(lambda z: z, z0, learning_rate=0.1, num_steps=10, alternating=True)
     with pytest.raises(ValueError, match="n_x must be smaller than d=4"):
-        mm.gda(lambda z: z, z0, 0.1, 10, alternating=True, n_x=4)
+        mm.gda(lambda z: z, z0, learning_rate=0.1, num_steps=10, alternating=True, n_x=4)
     with pytest.raises(ValueError, match=r"b must have shape \(2,\)"):
         mm.bilinear_game(jnp.eye(2), b=jnp.ones(3))
     with pytest.raises(ValueError, match="A must be a 2-D array"):
@@ -527,20 +544,20 @@ def test_errors_are_raised_before_compute():
     with pytest.raises(ValueError, match="must not both be zero"):
         mm.rotation_operator(0.0, 0.0)
     with pytest.raises(ValueError, match="tol must be non-negative"):
-        mm.extragradient(G, z0, 0.1, 10, tol=-1.0)
+        mm.extragradient(G, z0, learning_rate=0.1, num_steps=10, tol=-1.0)
 
 
 def test_vr_sgn_and_slope_errors():
     op = mm.finite_sum_game(np.stack([np.eye(2)] * 3))
     key = jax.random.key(0)
     with pytest.raises(ValueError, match=r"prob must lie in \(0.0, 1.0\]"):
-        mm.vr_halpern(op, jnp.ones(2), 0.1, 10, key=key, batch_size=1, prob=0.0)
+        mm.vr_halpern(op, jnp.ones(2), learning_rate=0.1, num_steps=10, key=key, batch_size=1, prob=0.0)
     with pytest.raises(ValueError, match="batch_size must be at least 1"):
-        mm.vr_halpern(op, jnp.ones(2), 0.1, 10, key=key, batch_size=0, prob=0.5)
+        mm.vr_halpern(op, jnp.ones(2), learning_rate=0.1, num_steps=10, key=key, batch_size=0, prob=0.5)
     with pytest.raises(TypeError, match="op must be a FiniteSumOperator"):
-        mm.vr_halpern(mm.bilinear_game(jnp.eye(1)), jnp.ones(2), 0.1, 10, key=key, batch_size=1, prob=0.5)
+        mm.vr_halpern(mm.bilinear_game(jnp.eye(1)), jnp.ones(2), learning_rate=0.1, num_steps=10, key=key, batch_size=1, prob=0.5)
     with pytest.raises(ValueError, match=r"z0 must have shape \(2,\)"):
-        mm.vr_halpern(op, jnp.ones(3), 0.1, 10, key=key, batch_size=1, prob=0.5)
+        mm.vr_halpern(op, jnp.ones(3), learning_rate=0.1, num_steps=10, key=key, batch_size=1, prob=0.5)
     with pytest.raises(ValueError, match=r"Ms must have shape \(n, d, d\)"):
         mm.finite_sum_game(np.ones((3, 2, 4)))
     with pytest.raises(ValueError, match="weights must be positive"):
@@ -556,7 +573,7 @@ def test_vr_sgn_and_slope_errors():
     with pytest.raises(ValueError, match="positive and finite"):
         mm.fit_slope(np.zeros(10), 2, 8)
     with pytest.raises(ValueError, match="n_x must be smaller"):
-        mm.competitive_gradient(lambda x, y: x @ y, jnp.ones(2), 0.1, 5, 2)
+        mm.competitive_gradient(lambda x, y: x @ y, jnp.ones(2), learning_rate=0.1, num_steps=5, n_x=2)
 
 
 # --------------------------------------------------------------------------- viz
@@ -568,7 +585,7 @@ def _json_size(fig):
 def test_game_explorer_builds_one_slider_step_per_game():
     games = [mm.bilinear_game(jnp.eye(1)), mm.rotation_operator(0.3, 1.0)]
     z0 = jnp.array([1.0, 1.0])
-    traj = {name: np.stack([fn(g, z0, 0.2, 50, return_iterates=True).iterates for g in games])
+    traj = {name: np.stack([fn(g, z0, learning_rate=0.2, num_steps=50, return_iterates=True).iterates for g in games])
             for name, fn in (("GDA", mm.gda), ("EG", mm.extragradient))}
     fig = mviz.game_explorer(games, traj, ["xy", "rotation"], xlim=(-2, 2), ylim=(-2, 2),
                              equilibria=np.zeros((2, 2)))
@@ -617,11 +634,11 @@ def test_methods_compile_once_per_operator_and_shape():
     G1, _ = skew_game(0, 3)
     G2, _ = skew_game(1, 3)
     t0 = time.perf_counter()
-    mm.extragradient(G1, jnp.ones(6), 0.1, 50).z.block_until_ready()
+    mm.extragradient(G1, jnp.ones(6), learning_rate=0.1, num_steps=50).params.block_until_ready()
     cold = time.perf_counter() - t0
     size = mm._solve._cache_size()
     t0 = time.perf_counter()
-    mm.extragradient(G2, jnp.zeros(6) + 0.5, 0.2, 50).z.block_until_ready()
+    mm.extragradient(G2, jnp.zeros(6) + 0.5, learning_rate=0.2, num_steps=50).params.block_until_ready()
     warm = time.perf_counter() - t0
     assert mm._solve._cache_size() == size
     assert warm < cold
@@ -631,7 +648,7 @@ def test_methods_compile_once_per_operator_and_shape():
         traces.append(1)
         return jnp.array([[0.0, 1.0], [-1.0, 0.1]]) @ z
 
-    mm.halpern(F, jnp.ones(2), 0.1, 30)
+    mm.halpern(F, jnp.ones(2), learning_rate=0.1, num_steps=30)
     n = len(traces)
-    mm.halpern(F, jnp.array([2.0, -1.0]), 0.3, 30)
+    mm.halpern(F, jnp.array([2.0, -1.0]), learning_rate=0.3, num_steps=30)
     assert len(traces) - n <= 1  # the validation's eval_shape only

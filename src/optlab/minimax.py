@@ -8,10 +8,10 @@ Notation (chapter 9).  A two-player zero-sum game ``min_x max_y f(x, y)`` with
 and an equilibrium is a zero of ``F``.  ``F`` is *monotone* when
 ``⟨F(u) − F(v), u − v⟩ ≥ 0`` (convex-concave ``f``) and ``ρ``-*comonotone* when
 ``⟨F(u) − F(v), u − v⟩ ≥ ρ‖F(u) − F(v)‖²`` (``ρ < 0``: negative comonotonicity).
-Every method below is a pure function ``method(F, z0, step, num_steps, ...)``
+Every method below is a pure function ``method(F, z0, *, learning_rate, num_steps, ...)``
 running inside one ``lax.scan``; it returns a :class:`MinimaxOutput` with the
 operator residual ``‖F(z_k)‖`` of every iterate (the computable optimality
-measure), and is ``vmap``-able over ``step``.
+measure), and is ``vmap``-able over ``learning_rate``.
 
 Operators are plain callables ``F(z)``; :class:`AffineOperator` (``F(z) = Mz + q``)
 adds the things linear algebra gives for free: the equilibrium by a dense solve,
@@ -87,23 +87,35 @@ __all__ = [
     "fit_slope",
 ]
 
+# Result types that are reports, not runs (tests/test_contract.py).
+_NOT_A_RUN = {
+    "SGNCertificate": "a certificate (margin, Lipschitz constant, certified step and rate) "
+    "computed from a Jacobian, not an iterative run with a final point",
+}
+
 
 class MinimaxOutput(NamedTuple):
     """Result of a min-max method.
 
+    Every method runs all ``K = num_steps`` steps (one fixed-length ``lax.scan``, so it
+    ``vmap``-s over step sizes and games); ``tol`` only sets ``converged`` and ``n_iters``.
+
     Attributes:
-      z: last iterate ``z_K``.
+      params: the last iterate ``z_K`` (``(d,)``, the pair ``(x, y)`` stacked).
       residuals: ``‖F(z_k)‖`` for ``k = 0..K`` (shape ``(K+1,)``).
-      converged: ``residuals[-1] <= tol``.
+      converged: ``residuals[-1] <= tol``: the last iterate meets the tolerance.
+      n_iters: the first step ``k`` with ``‖F(z_k)‖ <= tol`` (the steps a run that
+        stops at ``tol`` takes), or ``K`` when no iterate meets it.
       oracle_calls: cumulative oracle calls after each iteration (shape ``(K+1,)``):
         evaluations of ``F`` (resolvents count one each), or component evaluations
         ``F_i`` for :func:`vr_halpern`.  Residual bookkeeping is not counted.
       iterates: ``(K+1, d)`` array of ``z_k`` when ``return_iterates=True``, else ``None``.
     """
 
-    z: jax.Array
+    params: jax.Array
     residuals: jax.Array
     converged: jax.Array
+    n_iters: jax.Array
     oracle_calls: jax.Array
     iterates: jax.Array | None = None
 
@@ -151,15 +163,15 @@ class AffineOperator:
         """``L = ‖M‖₂``."""
         return jnp.linalg.norm(self.M, 2)
 
-    def resolvent(self, z, step):
+    def resolvent(self, z, *, learning_rate):
         """``J_{ηF}(z) = (I + ηM)⁻¹(z − ηq)`` by a dense solve."""
-        return self.resolvent_map(step)(z)
+        return self.resolvent_map(learning_rate=learning_rate)(z)
 
-    def resolvent_map(self, step):
+    def resolvent_map(self, *, learning_rate):
         """``z ↦ J_{ηF}(z)`` with ``I + ηM`` LU-factorised once (for repeated use)."""
-        eye = jnp.eye(self.dim, dtype=jnp.result_type(self.M, step))
-        lu = jax.scipy.linalg.lu_factor(eye + step * self.M)
-        return lambda z: jax.scipy.linalg.lu_solve(lu, z - step * self.q)
+        eye = jnp.eye(self.dim, dtype=jnp.result_type(self.M, learning_rate))
+        lu = jax.scipy.linalg.lu_factor(eye + learning_rate * self.M)
+        return lambda z: jax.scipy.linalg.lu_solve(lu, z - learning_rate * self.q)
 
     def tree_flatten(self):
         return (self.M, self.q), self.n_x
@@ -355,7 +367,7 @@ def _comonotonicity_unit(M):
     return jnp.linalg.eigvalsh(0.5 * (Minv + Minv.T))[0]
 
 
-def resolvent(F: Callable, z, step, *, inner_steps: int = 100):
+def resolvent(F: Callable, z, *, learning_rate, inner_num_steps: int = 100):
     """``J_{ηF}(z) = (I + ηF)⁻¹ z``: the unique ``w`` with ``w + ηF(w) = z``.
 
     Exact (dense solve) for an :class:`AffineOperator`; otherwise the fixed-point
@@ -364,32 +376,32 @@ def resolvent(F: Callable, z, step, *, inner_steps: int = 100):
     Args:
       F: the operator (callable ``(d,) → (d,)``).
       z: ``(d,)`` point.
-      step: ``η > 0``.
-      inner_steps: fixed-point iterations (non-affine ``F``).
+      learning_rate: ``η > 0``.
+      inner_num_steps: fixed-point iterations (non-affine ``F``).
 
     Returns:
       ``(d,)`` array ``J_{ηF}(z)``.
 
     Raises:
-      TypeError / ValueError: ``F`` not callable, bad ``z``, ``η ≤ 0``, ``inner_steps < 1``.
+      TypeError / ValueError: ``F`` not callable, bad ``z``, ``η ≤ 0``, ``inner_num_steps < 1``.
     """
     require_callable("F", F)
     z = as_float_array("z", z, ndim=1)
-    _check_scalar("step", step)
-    require_positive("step", step)
+    _check_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", learning_rate)
     if isinstance(F, AffineOperator):
         if F.dim != z.shape[0]:
             raise ValueError(f"z must have shape ({F.dim},) to match the operator, got {tuple(z.shape)}")
-        return F.resolvent(z, step)
-    require_int("inner_steps", inner_steps, minimum=1)
-    w = jax.lax.fori_loop(0, inner_steps, lambda _, w: z - step * F(w), z)
+        return F.resolvent(z, learning_rate=learning_rate)
+    require_int("inner_num_steps", inner_num_steps, minimum=1)
+    w = jax.lax.fori_loop(0, inner_num_steps, lambda _, w: z - learning_rate * F(w), z)
     return w
 
 
-def _resolvent_map(F, step, inner_steps):
+def _resolvent_map(F, learning_rate, inner_num_steps):
     if isinstance(F, AffineOperator):
-        return F.resolvent_map(step)
-    return lambda z: jax.lax.fori_loop(0, inner_steps, lambda _, w: z - step * F(w), z)
+        return F.resolvent_map(learning_rate=learning_rate)
+    return lambda z: jax.lax.fori_loop(0, inner_num_steps, lambda _, w: z - learning_rate * F(w), z)
 
 
 # ---------------------------------------------------------------------------
@@ -397,13 +409,13 @@ def _resolvent_map(F, step, inner_steps):
 # ---------------------------------------------------------------------------
 
 
-def _validate(F, z0, step, num_steps, tol, name="F"):
+def _validate(F, z0, learning_rate, num_steps, tol, name="F"):
     require_callable(name, F)
     z0 = as_float_array("z0", z0, ndim=1)
     if z0.shape[0] < 1:
         raise ValueError("z0 must have at least one coordinate, got shape (0,)")
-    _check_scalar("step", step)
-    require_positive("step", step)
+    _check_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", learning_rate)
     require_int("num_steps", num_steps, minimum=1)
     _check_scalar("tol", tol)
     require_nonnegative("tol", tol)
@@ -424,13 +436,13 @@ def _validate(F, z0, step, num_steps, tol, name="F"):
     return z0
 
 
-def _dispatch(impl, F, z0, step, tol, num_steps, return_iterates, statics=(), dyn=()):
+def _dispatch(impl, F, z0, learning_rate, tol, num_steps, return_iterates, statics=(), dyn=()):
     """Run ``impl`` under one module-level ``jax.jit``: operators that are pytrees
     (:class:`AffineOperator`, :class:`FiniteSumOperator`) are traced arguments, plain
     callables are static (hashed by identity), so a solver compiles once per operator
     function, shape and static configuration."""
     dt = z0.dtype
-    step = jnp.asarray(step, dt)
+    learning_rate = jnp.asarray(learning_rate, dt)
     tol = jnp.asarray(tol, dt)
     if isinstance(F, (AffineOperator, FiniteSumOperator)):
         F_static, F_dyn = None, F
@@ -438,15 +450,17 @@ def _dispatch(impl, F, z0, step, tol, num_steps, return_iterates, statics=(), dy
         try:
             hash(F)
         except TypeError:  # an unhashable callable: run without the compile cache
-            return impl(F, z0, step, tol, num_steps, bool(return_iterates), statics, dyn)
+            return impl(F, z0, learning_rate, tol, num_steps, bool(return_iterates), statics, dyn)
         F_static, F_dyn = F, None
-    return _solve(impl, F_static, F_dyn, z0, step, tol, num_steps, bool(return_iterates), statics, dyn)
+    return _solve(
+        impl, F_static, F_dyn, z0, learning_rate, tol, num_steps, bool(return_iterates), statics, dyn
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(0, 1, 6, 7, 8))
-def _solve(impl, F_static, F_dyn, z0, step, tol, num_steps, return_iterates, statics, dyn):
+def _solve(impl, F_static, F_dyn, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     F = F_static if F_static is not None else F_dyn
-    return impl(F, z0, step, tol, num_steps, return_iterates, statics, dyn)
+    return impl(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn)
 
 
 def _run(F, state0, z_of, step_fn, num_steps, tol, return_iterates):
@@ -468,8 +482,9 @@ def _run(F, state0, z_of, step_fn, num_steps, tol, return_iterates):
         [jnp.zeros((1,), jnp.result_type(float)), jnp.cumsum(outs[1].astype(jnp.result_type(float)))]
     )
     iterates = jnp.concatenate([z0[None], outs[2]]) if return_iterates else None
-    z = z_of(state)
-    return MinimaxOutput(z, residuals, residuals[-1] <= tol, calls, iterates)
+    met = residuals <= tol
+    n_iters = jnp.where(jnp.any(met), jnp.argmax(met), num_steps).astype(jnp.int32)
+    return MinimaxOutput(z_of(state), residuals, met[-1], n_iters, calls, iterates)
 
 
 def _const(c):
@@ -486,7 +501,7 @@ _METHOD_DOC = """
       F: the operator ``F(z)`` (an :class:`AffineOperator` / :class:`FiniteSumOperator`
         is traced, any other callable is a static argument of the compiled loop).
       z0: ``(d,)`` start (lists / integer arrays converted to float).
-      step: ``η > 0`` (scalar; may be traced: ``vmap`` over it).
+      learning_rate: ``η > 0`` (scalar; may be traced: ``vmap`` over it).
       num_steps: ``K ≥ 1``.
       tol: ``≥ 0``, for the ``converged`` flag.
       return_iterates: keep the ``(K+1, d)`` iterates.
@@ -503,15 +518,15 @@ _METHOD_DOC = """
 def gda(
     F: Callable,
     z0,
-    step,
-    num_steps: int,
     *,
+    learning_rate,
+    num_steps: int,
     alternating: bool = False,
     n_x: int | None = None,
     tol: float = 1e-6,
     return_iterates: bool = False,
 ) -> MinimaxOutput:
-    z0 = _validate(F, z0, step, num_steps, tol)
+    z0 = _validate(F, z0, learning_rate, num_steps, tol)
     if alternating:
         n_x = getattr(F, "n_x", None) if n_x is None else n_x
         if n_x is None:
@@ -520,7 +535,14 @@ def gda(
         if n_x >= z0.shape[0]:
             raise ValueError(f"n_x must be smaller than d={z0.shape[0]}, got {n_x}")
     return _dispatch(
-        _gda, F, z0, step, tol, num_steps, return_iterates, (bool(alternating), n_x if alternating else None)
+        _gda,
+        F,
+        z0,
+        learning_rate,
+        tol,
+        num_steps,
+        return_iterates,
+        (bool(alternating), n_x if alternating else None),
     )
 
 
@@ -535,28 +557,28 @@ gda.__doc__ = (
 )
 
 
-def _gda(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
+def _gda(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     alternating, n_x = statics
     if alternating:
 
         def step_fn(z, k):
-            x = z[:n_x] - step * F(z)[:n_x]
+            x = z[:n_x] - learning_rate * F(z)[:n_x]
             z1 = z.at[:n_x].set(x)
-            y = z[n_x:] - step * F(z1)[n_x:]
+            y = z[n_x:] - learning_rate * F(z1)[n_x:]
             return z1.at[n_x:].set(y), _const(2.0)
     else:
 
         def step_fn(z, k):
-            return z - step * F(z), _const(1.0)
+            return z - learning_rate * F(z), _const(1.0)
 
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
 
 
 def extragradient(
-    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
 ) -> MinimaxOutput:
-    z0 = _validate(F, z0, step, num_steps, tol)
-    return _dispatch(_extragradient, F, z0, step, tol, num_steps, return_iterates)
+    z0 = _validate(F, z0, learning_rate, num_steps, tol)
+    return _dispatch(_extragradient, F, z0, learning_rate, tol, num_steps, return_iterates)
 
 
 extragradient.__doc__ = (
@@ -567,19 +589,19 @@ extragradient.__doc__ = (
 )
 
 
-def _extragradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
+def _extragradient(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(z, k):
-        w = z - step * F(z)
-        return z - step * F(w), _const(2.0)
+        w = z - learning_rate * F(z)
+        return z - learning_rate * F(w), _const(2.0)
 
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
 
 
 def optimistic_gradient(
-    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
 ) -> MinimaxOutput:
-    z0 = _validate(F, z0, step, num_steps, tol)
-    return _dispatch(_optimistic_gradient, F, z0, step, tol, num_steps, return_iterates)
+    z0 = _validate(F, z0, learning_rate, num_steps, tol)
+    return _dispatch(_optimistic_gradient, F, z0, learning_rate, tol, num_steps, return_iterates)
 
 
 optimistic_gradient.__doc__ = (
@@ -590,21 +612,21 @@ optimistic_gradient.__doc__ = (
 )
 
 
-def _optimistic_gradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
+def _optimistic_gradient(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(state, k):
         z, g_prev = state
-        w = z - step * g_prev
+        w = z - learning_rate * g_prev
         g = F(w)
-        return (z - step * g, g), _const(1.0)
+        return (z - learning_rate * g, g), _const(1.0)
 
     return _run(F, (z0, F(z0)), lambda s: s[0], step_fn, num_steps, tol, return_iterates)
 
 
 def reflected_gradient(
-    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
 ) -> MinimaxOutput:
-    z0 = _validate(F, z0, step, num_steps, tol)
-    return _dispatch(_reflected_gradient, F, z0, step, tol, num_steps, return_iterates)
+    z0 = _validate(F, z0, learning_rate, num_steps, tol)
+    return _dispatch(_reflected_gradient, F, z0, learning_rate, tol, num_steps, return_iterates)
 
 
 reflected_gradient.__doc__ = (
@@ -614,10 +636,10 @@ reflected_gradient.__doc__ = (
 )
 
 
-def _reflected_gradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
+def _reflected_gradient(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(state, k):
         z, z_prev = state
-        return (z - step * F(2 * z - z_prev), z), _const(1.0)
+        return (z - learning_rate * F(2 * z - z_prev), z), _const(1.0)
 
     return _run(F, (z0, z0), lambda s: s[0], step_fn, num_steps, tol, return_iterates)
 
@@ -625,31 +647,33 @@ def _reflected_gradient(F, z0, step, tol, num_steps, return_iterates, statics, d
 def proximal_point(
     F: Callable,
     z0,
-    step,
-    num_steps: int,
     *,
-    inner_steps: int = 100,
+    learning_rate,
+    num_steps: int,
+    inner_num_steps: int = 100,
     tol: float = 1e-6,
     return_iterates: bool = False,
 ) -> MinimaxOutput:
-    z0 = _validate(F, z0, step, num_steps, tol)
+    z0 = _validate(F, z0, learning_rate, num_steps, tol)
     if not isinstance(F, AffineOperator):
-        require_int("inner_steps", inner_steps, minimum=1)
-    return _dispatch(_proximal_point, F, z0, step, tol, num_steps, return_iterates, (inner_steps,))
+        require_int("inner_num_steps", inner_num_steps, minimum=1)
+    return _dispatch(
+        _proximal_point, F, z0, learning_rate, tol, num_steps, return_iterates, (inner_num_steps,)
+    )
 
 
 proximal_point.__doc__ = (
     """Proximal point ``z_{k+1} = J_{ηF}(z_k) = (I + ηF)⁻¹z_k`` (Rockafellar 1976).
 
-    Exact resolvent for an :class:`AffineOperator`; otherwise ``inner_steps``
+    Exact resolvent for an :class:`AffineOperator`; otherwise ``inner_num_steps``
     fixed-point steps (needs ``ηL < 1``).  Converges for any ``η > 0`` when ``F`` is
     monotone, and for ``ρ``-comonotone ``F`` when ``ρ > −η/2`` (Gorbunov et al. 2023)."""
     + _METHOD_DOC
 )
 
 
-def _proximal_point(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
-    J = _resolvent_map(F, step, statics[0])
+def _proximal_point(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
+    J = _resolvent_map(F, learning_rate, statics[0])
 
     def step_fn(z, k):
         return J(z), _const(1.0)
@@ -662,10 +686,10 @@ def _beta(k):
 
 
 def halpern(
-    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
 ) -> MinimaxOutput:
-    z0 = _validate(F, z0, step, num_steps, tol)
-    return _dispatch(_halpern, F, z0, step, tol, num_steps, return_iterates)
+    z0 = _validate(F, z0, learning_rate, num_steps, tol)
+    return _dispatch(_halpern, F, z0, learning_rate, tol, num_steps, return_iterates)
 
 
 halpern.__doc__ = (
@@ -679,10 +703,10 @@ halpern.__doc__ = (
 )
 
 
-def _halpern(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
+def _halpern(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(z, k):
         b = _beta(k)
-        return b * z0 + (1 - b) * (z - step * F(z)), _const(1.0)
+        return b * z0 + (1 - b) * (z - learning_rate * F(z)), _const(1.0)
 
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
 
@@ -690,17 +714,19 @@ def _halpern(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
 def halpern_proximal_point(
     F: Callable,
     z0,
-    step,
-    num_steps: int,
     *,
-    inner_steps: int = 100,
+    learning_rate,
+    num_steps: int,
+    inner_num_steps: int = 100,
     tol: float = 1e-6,
     return_iterates: bool = False,
 ) -> MinimaxOutput:
-    z0 = _validate(F, z0, step, num_steps, tol)
+    z0 = _validate(F, z0, learning_rate, num_steps, tol)
     if not isinstance(F, AffineOperator):
-        require_int("inner_steps", inner_steps, minimum=1)
-    return _dispatch(_halpern_proximal_point, F, z0, step, tol, num_steps, return_iterates, (inner_steps,))
+        require_int("inner_num_steps", inner_num_steps, minimum=1)
+    return _dispatch(
+        _halpern_proximal_point, F, z0, learning_rate, tol, num_steps, return_iterates, (inner_num_steps,)
+    )
 
 
 halpern_proximal_point.__doc__ = (
@@ -711,8 +737,8 @@ halpern_proximal_point.__doc__ = (
 )
 
 
-def _halpern_proximal_point(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
-    J = _resolvent_map(F, step, statics[0])
+def _halpern_proximal_point(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
+    J = _resolvent_map(F, learning_rate, statics[0])
 
     def step_fn(z, k):
         b = _beta(k)
@@ -722,10 +748,10 @@ def _halpern_proximal_point(F, z0, step, tol, num_steps, return_iterates, static
 
 
 def extra_anchored_gradient(
-    F: Callable, z0, step, num_steps: int, *, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
 ) -> MinimaxOutput:
-    z0 = _validate(F, z0, step, num_steps, tol)
-    return _dispatch(_extra_anchored_gradient, F, z0, step, tol, num_steps, return_iterates)
+    z0 = _validate(F, z0, learning_rate, num_steps, tol)
+    return _dispatch(_extra_anchored_gradient, F, z0, learning_rate, tol, num_steps, return_iterates)
 
 
 extra_anchored_gradient.__doc__ = (
@@ -736,12 +762,12 @@ extra_anchored_gradient.__doc__ = (
 )
 
 
-def _extra_anchored_gradient(F, z0, step, tol, num_steps, return_iterates, statics, dyn):
+def _extra_anchored_gradient(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(z, k):
         b = _beta(k)
         anchor = z + b * (z0 - z)
-        w = anchor - step * F(z)
-        return anchor - step * F(w), _const(2.0)
+        w = anchor - learning_rate * F(z)
+        return anchor - learning_rate * F(w), _const(2.0)
 
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
 
@@ -749,9 +775,9 @@ def _extra_anchored_gradient(F, z0, step, tol, num_steps, return_iterates, stati
 def vr_halpern(
     op: FiniteSumOperator,
     z0,
-    step,
-    num_steps: int,
     *,
+    learning_rate,
+    num_steps: int,
     key,
     batch_size: int,
     prob,
@@ -774,7 +800,7 @@ def vr_halpern(
 
     Args:
       op: a :class:`FiniteSumOperator`.
-      z0, step, num_steps, tol, return_iterates: as :func:`extragradient`.
+      z0, learning_rate, num_steps, tol, return_iterates: as :func:`extragradient`.
       key: a JAX PRNG key (an integer seed is refused).
       batch_size: ``b ≥ 1``.
       prob: full-pass probability in ``(0, 1]``.
@@ -787,7 +813,7 @@ def vr_halpern(
     """
     if not isinstance(op, FiniteSumOperator):
         raise TypeError(f"op must be a FiniteSumOperator, got {type(op).__name__}")
-    z0 = _validate(op, z0, step, num_steps, tol, name="op")
+    z0 = _validate(op, z0, learning_rate, num_steps, tol, name="op")
     require_key("key", key)
     require_int("batch_size", batch_size, minimum=1)
     _check_scalar("prob", prob)
@@ -796,7 +822,7 @@ def vr_halpern(
         _vr_halpern,
         op,
         z0,
-        step,
+        learning_rate,
         tol,
         num_steps,
         return_iterates,
@@ -806,7 +832,7 @@ def vr_halpern(
     return out._replace(oracle_calls=out.oracle_calls + op.n)
 
 
-def _vr_halpern(op, z0, step, tol, num_steps, return_iterates, statics, dyn):
+def _vr_halpern(op, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     (batch_size,) = statics
     key, prob = dyn
     n = op.n
@@ -821,7 +847,7 @@ def _vr_halpern(op, z0, step, tol, num_steps, return_iterates, statics, dyn):
         g = jnp.where(full, op(z), g_rec)
         calls = jnp.where(full, float(n), 2.0 * batch_size)
         b = _beta(k)
-        z_new = b * z0 + (1 - b) * (z - step * g)
+        z_new = b * z0 + (1 - b) * (z - learning_rate * g)
         return (z_new, z, g, key_), calls
 
     # F̃_0 = F(z_0): the first step uses the exact operator (forced full pass)
@@ -832,10 +858,10 @@ def _vr_halpern(op, z0, step, tol, num_steps, return_iterates, statics, dyn):
 def competitive_gradient(
     f: Callable,
     z0,
-    step,
+    *,
+    learning_rate,
     num_steps: int,
     n_x: int,
-    *,
     alpha=None,
     tol: float = 1e-6,
     return_iterates: bool = False,
@@ -853,9 +879,9 @@ def competitive_gradient(
 
     Args:
       f: scalar ``f(x, y)``.
-      z0: ``(d,)`` start ``(x, y)``; step, num_steps, tol, return_iterates: as :func:`extragradient`.
+      z0: ``(d,)`` start ``(x, y)``; learning_rate, num_steps, tol, return_iterates: as :func:`extragradient`.
       n_x: size of ``x`` (``1 ≤ n_x < d``).
-      alpha: ``≥ 0`` (default ``step``).
+      alpha: ``≥ 0`` (default ``learning_rate``).
 
     Returns:
       :class:`MinimaxOutput`.
@@ -865,10 +891,10 @@ def competitive_gradient(
     """
     require_callable("f", f)
     require_int("n_x", n_x, minimum=1)
-    alpha = step if alpha is None else alpha
+    alpha = learning_rate if alpha is None else alpha
     _check_scalar("alpha", alpha)
     require_nonnegative("alpha", alpha)
-    z0 = _validate(f, z0, step, num_steps, tol, name="f")
+    z0 = _validate(f, z0, learning_rate, num_steps, tol, name="f")
     if n_x >= z0.shape[0]:
         raise ValueError(f"n_x must be smaller than d={z0.shape[0]}, got {n_x}")
     try:
@@ -883,7 +909,7 @@ def competitive_gradient(
         _competitive_gradient,
         f,
         z0,
-        step,
+        learning_rate,
         tol,
         num_steps,
         return_iterates,
@@ -892,7 +918,7 @@ def competitive_gradient(
     )
 
 
-def _competitive_gradient(f, z0, step, tol, num_steps, return_iterates, statics, dyn):
+def _competitive_gradient(f, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     (n_x,) = statics
     (alpha,) = dyn
 
@@ -906,8 +932,8 @@ def _competitive_gradient(f, z0, step, tol, num_steps, return_iterates, statics,
         # D²ₓᵧf · v  = ∇ₓ⟨∇ᵧf, v⟩ and D²ᵧₓf · u = ∇ᵧ⟨∇ₓf, u⟩ (Hessian-vector products)
         dxy_gy = jax.grad(lambda x_: jnp.vdot(jax.grad(f, 1)(x_, y), gy))(x)
         dyx_gx = jax.grad(lambda y_: jnp.vdot(jax.grad(f, 0)(x, y_), gx))(y)
-        x_new = x - step * (gx + alpha * dxy_gy)
-        y_new = y + step * (gy - alpha * dyx_gx)
+        x_new = x - learning_rate * (gx + alpha * dxy_gy)
+        y_new = y + learning_rate * (gy - alpha * dyx_gx)
         return jnp.concatenate([x_new, y_new]), _const(3.0)
 
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
@@ -922,14 +948,14 @@ class SGNCertificate(NamedTuple):
     """Contraction certificate in the weighted norm ``‖z‖_W = ‖W^{1/2}z‖``.
 
     ``margin`` μ = λ_min(sym(S)) and ``lipschitz`` L = ‖S‖₂ for
-    ``S = W^{1/2} J W^{−1/2}``; ``certified = μ > 0``; ``step`` = μ/L² and ``rate`` =
+    ``S = W^{1/2} J W^{−1/2}``; ``certified = μ > 0``; ``learning_rate`` = μ/L² and ``rate`` =
     √(1 − μ²/L²): Euler steps ``z⁺ = z − ηF(z)`` with that step contract ``‖z − z*‖_W``
     at least by ``rate`` per step (for an affine ``F`` with Jacobian ``J``)."""
 
     margin: jax.Array
     lipschitz: jax.Array
     certified: jax.Array
-    step: jax.Array
+    learning_rate: jax.Array
     rate: jax.Array
 
 
@@ -954,9 +980,9 @@ def sgn_certificate(J, weights) -> SGNCertificate:
     L = jnp.linalg.norm(S, 2)
     L = jnp.where(L > 0, L, jnp.ones_like(L))  # J = 0: margin 0, not certified (no 0/0)
     ok = mu > 0
-    step = jnp.where(ok, mu / L**2, jnp.nan)
+    learning_rate = jnp.where(ok, mu / L**2, jnp.nan)
     rate = jnp.where(ok, jnp.sqrt(jnp.clip(1 - mu**2 / L**2, 0.0, 1.0)), jnp.nan)
-    return SGNCertificate(mu, L, ok, step, rate)
+    return SGNCertificate(mu, L, ok, learning_rate, rate)
 
 
 def sgn_band(mu1, mu2, L12, L21, *, signed: bool = False) -> tuple[float, float]:

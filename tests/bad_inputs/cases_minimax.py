@@ -29,56 +29,55 @@ def f_xy(x, y):
 def _method_cases(name, fn, **kw):
     f = f"minimax.{name}"
     return [
-        Bad(f, "F", lambda: fn("G", Z0, 0.1, 5, **kw), "F string"),
-        Bad(f, "F", lambda: fn(np.eye(4), Z0, 0.1, 5, **kw), "F array"),
-        Bad(f, "F", lambda: fn(lambda z: jnp.sum(z), Z0, 0.1, 5, **kw), "F not a field"),
-        Bad(f, "z0", lambda: fn(G, np.ones((2, 2)), 0.1, 5, **kw), "2-D z0"),
-        Bad(f, "z0", lambda: fn(G, np.ones(3), 0.1, 5, **kw), "z0 of the wrong length"),
-        Bad(f, "z0", lambda: fn(G, np.array([NAN, 0, 0, 0]), 0.1, 5, **kw), "NaN z0"),
-        Bad(f, "z0", lambda: fn(G, "z", 0.1, 5, **kw), "string z0"),
-        Bad(f, "z0", lambda: fn(G, None, 0.1, 5, **kw), "None z0"),
-        Bad(f, "z0", lambda: fn(rot, np.zeros(0), 0.1, 5, **kw), "empty z0"),
-        Bad(f, "step", lambda: fn(G, Z0, 0.0, 5, **kw), "zero step"),
-        Bad(f, "step", lambda: fn(G, Z0, -0.1, 5, **kw), "negative step"),
-        Bad(f, "step", lambda: fn(G, Z0, INF, 5, **kw), "inf step"),
-        Bad(f, "step", lambda: fn(G, Z0, "0.1", 5, **kw), "string step"),
-        Bad(f, "step", lambda: fn(G, Z0, np.ones(2), 5, **kw), "array step"),
-        Bad(f, "num_steps", lambda: fn(G, Z0, 0.1, 0, **kw), "zero steps"),
-        Bad(f, "num_steps", lambda: fn(G, Z0, 0.1, 5.0, **kw), "float steps"),
-        Bad(f, "tol", lambda: fn(G, Z0, 0.1, 5, tol=-1.0, **kw), "negative tol"),
-        Bad(f, "tol", lambda: fn(G, Z0, 0.1, 5, tol=NAN, **kw), "NaN tol"),
-        Coerce(f, lambda: fn(G, [1, 1, 1, 1], 1, 5, **kw), lambda: fn(G, np.ones(4, np.float32), 1.0, 5, **kw)),
+        Bad(f, "F", lambda: fn("G", Z0, learning_rate=0.1, num_steps=5, **kw), "F string"),
+        Bad(f, "F", lambda: fn(np.eye(4), Z0, learning_rate=0.1, num_steps=5, **kw), "F array"),
+        Bad(f, "F", lambda: fn(lambda z: jnp.sum(z), Z0, learning_rate=0.1, num_steps=5, **kw), "F not a field"),
+        Bad(f, "z0", lambda: fn(G, np.ones((2, 2)), learning_rate=0.1, num_steps=5, **kw), "2-D z0"),
+        Bad(f, "z0", lambda: fn(G, np.ones(3), learning_rate=0.1, num_steps=5, **kw), "z0 of the wrong length"),
+        Bad(f, "z0", lambda: fn(G, np.array([NAN, 0, 0, 0]), learning_rate=0.1, num_steps=5, **kw), "NaN z0"),
+        Bad(f, "z0", lambda: fn(G, "z", learning_rate=0.1, num_steps=5, **kw), "string z0"),
+        Bad(f, "z0", lambda: fn(G, None, learning_rate=0.1, num_steps=5, **kw), "None z0"),
+        Bad(f, "z0", lambda: fn(rot, np.zeros(0), learning_rate=0.1, num_steps=5, **kw), "empty z0"),
+        Bad(f, "learning_rate", lambda: fn(G, Z0, learning_rate=0.0, num_steps=5, **kw), "zero learning_rate"),
+        Bad(f, "learning_rate", lambda: fn(G, Z0, learning_rate=-0.1, num_steps=5, **kw), "negative learning_rate"),
+        Bad(f, "learning_rate", lambda: fn(G, Z0, learning_rate=INF, num_steps=5, **kw), "inf learning_rate"),
+        Bad(f, "learning_rate", lambda: fn(G, Z0, learning_rate="0.1", num_steps=5, **kw), "string learning_rate"),
+        Bad(f, "learning_rate", lambda: fn(G, Z0, learning_rate=np.ones(2), num_steps=5, **kw), "array learning_rate"),
+        Bad(f, "num_steps", lambda: fn(G, Z0, learning_rate=0.1, num_steps=0, **kw), "zero steps"),
+        Bad(f, "num_steps", lambda: fn(G, Z0, learning_rate=0.1, num_steps=5.0, **kw), "float steps"),
+        Bad(f, "tol", lambda: fn(G, Z0, learning_rate=0.1, num_steps=5, tol=-1.0, **kw), "negative tol"),
+        Bad(f, "tol", lambda: fn(G, Z0, learning_rate=0.1, num_steps=5, tol=NAN, **kw), "NaN tol"),
+        Coerce(f, lambda: fn(G, [1, 1, 1, 1], learning_rate=1, num_steps=5, **kw), lambda: fn(G, np.ones(4, np.float32), learning_rate=1.0, num_steps=5, **kw)),
     ]
 
 
 def _vr(**kw):
-    args = dict(op=OP, z0=np.ones(2), step=0.1, num_steps=4, key=KEY, batch_size=1, prob=0.5)
+    args = dict(op=OP, z0=np.ones(2), learning_rate=0.1, num_steps=4, key=KEY, batch_size=1, prob=0.5)
     args.update(kw)
-    return mm.vr_halpern(args.pop("op"), args.pop("z0"), args.pop("step"), args.pop("num_steps"), **args)
+    return mm.vr_halpern(args.pop("op"), args.pop("z0"), **args)
 
 
 def _cg(**kw):
-    args = dict(f=f_xy, z0=np.ones(2), step=0.1, num_steps=4, n_x=1)
+    args = dict(f=f_xy, z0=np.ones(2), learning_rate=0.1, num_steps=4, n_x=1)
     args.update(kw)
-    return mm.competitive_gradient(args.pop("f"), args.pop("z0"), args.pop("step"), args.pop("num_steps"),
-                                   args.pop("n_x"), **args)
+    return mm.competitive_gradient(args.pop("f"), args.pop("z0"), **args)
 
 
 CASES = (
     _method_cases("gda", mm.gda)
-    + [Bad("minimax.gda", "n_x", lambda: mm.gda(rot, np.ones(2), 0.1, 5, alternating=True), "no n_x"),
-       Bad("minimax.gda", "n_x", lambda: mm.gda(G, Z0, 0.1, 5, alternating=True, n_x=4), "n_x = d"),
-       Bad("minimax.gda", "n_x", lambda: mm.gda(G, Z0, 0.1, 5, alternating=True, n_x=1.5), "float n_x")]
+    + [Bad("minimax.gda", "n_x", lambda: mm.gda(rot, np.ones(2), learning_rate=0.1, num_steps=5, alternating=True), "no n_x"),
+       Bad("minimax.gda", "n_x", lambda: mm.gda(G, Z0, learning_rate=0.1, num_steps=5, alternating=True, n_x=4), "n_x = d"),
+       Bad("minimax.gda", "n_x", lambda: mm.gda(G, Z0, learning_rate=0.1, num_steps=5, alternating=True, n_x=1.5), "float n_x")]
     + _method_cases("extragradient", mm.extragradient)
     + _method_cases("optimistic_gradient", mm.optimistic_gradient)
     + _method_cases("reflected_gradient", mm.reflected_gradient)
     + _method_cases("proximal_point", mm.proximal_point)
-    + [Bad("minimax.proximal_point", "inner_steps",
-           lambda: mm.proximal_point(rot, np.ones(2), 0.1, 5, inner_steps=0), "zero inner steps")]
+    + [Bad("minimax.proximal_point", "inner_num_steps",
+           lambda: mm.proximal_point(rot, np.ones(2), learning_rate=0.1, num_steps=5, inner_num_steps=0), "zero inner steps")]
     + _method_cases("halpern", mm.halpern)
     + _method_cases("halpern_proximal_point", mm.halpern_proximal_point)
-    + [Bad("minimax.halpern_proximal_point", "inner_steps",
-           lambda: mm.halpern_proximal_point(rot, np.ones(2), 0.1, 5, inner_steps=2.5), "float inner steps")]
+    + [Bad("minimax.halpern_proximal_point", "inner_num_steps",
+           lambda: mm.halpern_proximal_point(rot, np.ones(2), learning_rate=0.1, num_steps=5, inner_num_steps=2.5), "float inner steps")]
     + _method_cases("extra_anchored_gradient", mm.extra_anchored_gradient)
     + [
         # ------------------------------------------------------------ vr_halpern
@@ -92,7 +91,7 @@ CASES = (
         Bad("minimax.vr_halpern", "prob", lambda: _vr(prob=0.0), "zero prob"),
         Bad("minimax.vr_halpern", "prob", lambda: _vr(prob=1.5), "prob > 1"),
         Bad("minimax.vr_halpern", "prob", lambda: _vr(prob="half"), "string prob"),
-        Bad("minimax.vr_halpern", "step", lambda: _vr(step=-1.0), "negative step"),
+        Bad("minimax.vr_halpern", "learning_rate", lambda: _vr(learning_rate=-1.0), "negative learning_rate"),
         Bad("minimax.vr_halpern", "num_steps", lambda: _vr(num_steps=0), "zero steps"),
         Coerce("minimax.vr_halpern", lambda: _vr(z0=[1, 1], prob=1), lambda: _vr(z0=np.ones(2, np.float32), prob=1.0)),
         # ------------------------------------------------------------ competitive_gradient
@@ -103,10 +102,10 @@ CASES = (
         Bad("minimax.competitive_gradient", "alpha", lambda: _cg(alpha=-1.0), "negative alpha"),
         Bad("minimax.competitive_gradient", "alpha", lambda: _cg(alpha="a"), "string alpha"),
         Bad("minimax.competitive_gradient", "z0", lambda: _cg(z0=np.array([NAN, 1.0])), "NaN z0"),
-        Bad("minimax.competitive_gradient", "step", lambda: _cg(step=0.0), "zero step"),
+        Bad("minimax.competitive_gradient", "learning_rate", lambda: _cg(learning_rate=0.0), "zero learning_rate"),
         Bad("minimax.competitive_gradient", "num_steps", lambda: _cg(num_steps=-3), "negative steps"),
-        Coerce("minimax.competitive_gradient", lambda: _cg(z0=[1, 2], step=1, alpha=0),
-               lambda: _cg(z0=np.array([1.0, 2.0], np.float32), step=1.0, alpha=0.0)),
+        Coerce("minimax.competitive_gradient", lambda: _cg(z0=[1, 2], learning_rate=1, alpha=0),
+               lambda: _cg(z0=np.array([1.0, 2.0], np.float32), learning_rate=1.0, alpha=0.0)),
         # ------------------------------------------------------------ operators and games
         Bad("minimax.AffineOperator", "M", lambda: mm.AffineOperator(np.ones(3)), "1-D M"),
         Bad("minimax.AffineOperator", "M", lambda: mm.AffineOperator(np.ones((2, 3))), "not square"),
@@ -168,15 +167,15 @@ CASES = (
             lambda: mm.comonotonicity(np.array([[1e-40, 2e-40], [-2e-40, 1e-40]], np.float32)), "overflowing rho"),
         Coerce("minimax.comonotonicity", lambda: mm.comonotonicity([[1, 2], [-2, 1]]),
                lambda: mm.comonotonicity(np.array([[1.0, 2.0], [-2.0, 1.0]], np.float32))),
-        Bad("minimax.resolvent", "F", lambda: mm.resolvent("F", Z0, 0.1), "F string"),
-        Bad("minimax.resolvent", "z", lambda: mm.resolvent(G, np.ones(3), 0.1), "z length"),
-        Bad("minimax.resolvent", "z", lambda: mm.resolvent(G, np.array([NAN, 0, 0, 0]), 0.1), "NaN z"),
-        Bad("minimax.resolvent", "z", lambda: mm.resolvent(rot, None, 0.1), "None z"),
-        Bad("minimax.resolvent", "step", lambda: mm.resolvent(G, Z0, 0.0), "zero step"),
-        Bad("minimax.resolvent", "step", lambda: mm.resolvent(G, Z0, "s"), "string step"),
-        Bad("minimax.resolvent", "inner_steps", lambda: mm.resolvent(rot, np.ones(2), 0.1, inner_steps=0), "zero"),
-        Coerce("minimax.resolvent", lambda: mm.resolvent(G, [1, 1, 1, 1], 1),
-               lambda: mm.resolvent(G, np.ones(4, np.float32), 1.0)),
+        Bad("minimax.resolvent", "F", lambda: mm.resolvent("F", Z0, learning_rate=0.1), "F string"),
+        Bad("minimax.resolvent", "z", lambda: mm.resolvent(G, np.ones(3), learning_rate=0.1), "z length"),
+        Bad("minimax.resolvent", "z", lambda: mm.resolvent(G, np.array([NAN, 0, 0, 0]), learning_rate=0.1), "NaN z"),
+        Bad("minimax.resolvent", "z", lambda: mm.resolvent(rot, None, learning_rate=0.1), "None z"),
+        Bad("minimax.resolvent", "learning_rate", lambda: mm.resolvent(G, Z0, learning_rate=0.0), "zero learning_rate"),
+        Bad("minimax.resolvent", "learning_rate", lambda: mm.resolvent(G, Z0, learning_rate="s"), "string learning_rate"),
+        Bad("minimax.resolvent", "inner_num_steps", lambda: mm.resolvent(rot, np.ones(2), learning_rate=0.1, inner_num_steps=0), "zero"),
+        Coerce("minimax.resolvent", lambda: mm.resolvent(G, [1, 1, 1, 1], learning_rate=1),
+               lambda: mm.resolvent(G, np.ones(4, np.float32), learning_rate=1.0)),
         # ------------------------------------------------------------ Small-Gain Nash
         Bad("minimax.sgn_certificate", "J", lambda: mm.sgn_certificate(np.ones(2), np.ones(2)), "1-D J"),
         Bad("minimax.sgn_certificate", "J", lambda: mm.sgn_certificate(np.ones((2, 3)), np.ones(2)), "not square"),

@@ -130,7 +130,7 @@ def game_explorer(
 def phase_diagram(
     values: Any,
     rhos: Sequence[float],
-    steps: Sequence[float],
+    learning_rates: Sequence[float],
     methods: Sequence[str],
     *,
     boundary: Mapping[str, Any] | None = None,
@@ -143,14 +143,16 @@ def phase_diagram(
     method with a slider.
 
     Args:
-      values: ``(n_methods, n_steps, n_rhos)`` array (e.g. log₁₀ of the final relative
+      values: ``(n_methods, n_learning_rates, n_rhos)`` array (e.g. log₁₀ of the final relative
         residual; clipped to ``[−zmax·8, zmax]`` for the colour scale, non-finite → zmax).
       boundary: ``label ↦ (ρ values, η values)`` curves drawn on every panel
         (e.g. the proximal-point boundary ρ = −η/2).
     """
     V = np.asarray(values, dtype=float)
-    if V.shape != (len(methods), len(steps), len(rhos)):
-        raise ValueError(f"values must have shape ({len(methods)}, {len(steps)}, {len(rhos)}), got {V.shape}")
+    if V.shape != (len(methods), len(learning_rates), len(rhos)):
+        raise ValueError(
+            f"values must have shape ({len(methods)}, {len(learning_rates)}, {len(rhos)}), got {V.shape}"
+        )
     V = np.where(np.isfinite(V), V, zmax)
     V = np.round(np.clip(V, -8 * zmax, zmax), 3)
     # diverging colour scale with white pinned at 0 (zmin = −8·zmax, zmax): blue converges, red diverges
@@ -168,7 +170,7 @@ def phase_diagram(
             go.Heatmap(
                 z=V[j],
                 x=np.round(np.asarray(rhos, float), 4),
-                y=np.round(np.asarray(steps, float), 4),
+                y=np.round(np.asarray(learning_rates, float), 4),
                 zmin=-8 * zmax,
                 zmax=zmax,
                 colorscale=scale,
