@@ -9,9 +9,48 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import COLORS, _fmt, _layout, _slider, convergence_slider
+from .core import COLORS, convergence_slider
 
 __all__ = ["regret_heatmap", "regret_curves", "step_size_sweep", "sor_bandit"]
+
+
+def _layout(fig: go.Figure, title, xaxis_title, yaxis_title, height: int = 460, **kwargs) -> go.Figure:
+    """The book's figure layout (a local copy: viz submodules import public names only)."""
+    fig.update_layout(
+        template="plotly_white",
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
+        height=height,
+        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
+        **kwargs,
+    )
+    return fig
+
+
+def _slider(
+    labels: Sequence[str], prefix: str, steps_args: Sequence[tuple[str, list]], active: int = 0
+) -> dict:
+    """A plotly slider, one step per ``(method, args)`` (a local copy: viz submodules import
+    public names only)."""
+    return dict(
+        active=active,
+        currentvalue=dict(prefix=prefix, font=dict(size=13)),
+        pad=dict(t=50),
+        y=0.0,
+        steps=[
+            dict(label=lab, method=method, args=args)
+            for lab, (method, args) in zip(labels, steps_args, strict=True)
+        ],
+    )
+
+
+def _fmt(v) -> str:
+    """A slider label: strings as they are, numbers to 3 significant digits."""
+    if isinstance(v, str):
+        return v
+    return f"{float(v):.3g}"
 
 
 def regret_heatmap(
