@@ -74,8 +74,8 @@ def test_solver_argument_errors():
     m = rl.gridworld(3)
     with pytest.raises(ValueError, match="tol must be positive"):
         rl.value_iteration(m, tol=0.0)
-    with pytest.raises(TypeError, match="max_iter must be an integer"):
-        rl.value_iteration(m, max_iter=10.5)
+    with pytest.raises(TypeError, match="num_steps must be an integer"):
+        rl.value_iteration(m, num_steps=10.5)
     with pytest.raises(ValueError, match="tau \\+ kappa must be positive"):
         rl.kl_value_iteration(m, 0.0, 0.0)
     with pytest.raises(ValueError, match="tau must be non-negative"):
@@ -91,11 +91,11 @@ def test_solver_argument_errors():
     with pytest.raises(ValueError, match="gamma must lie in"):
         rl.LQR(gamma=1.0)
     with pytest.raises(ValueError, match="sampling needs a finite horizon"):
-        rl.lqr_rollouts(jax.random.key(0), 0.0, rl.LQR(horizon=None), 5)
+        rl.lqr_rollouts(0.0, rl.LQR(horizon=None), 5, key=jax.random.key(0))
     with pytest.raises(ValueError, match="method must be one of"):
-        rl.policy_gradient_run(jax.random.key(0), rl.LQR(), "sgd", 0.0, 5, 0.1)
+        rl.policy_gradient_run(rl.LQR(), "sgd", 0.0, key=jax.random.key(0), num_steps=5, learning_rate=0.1)
     with pytest.raises(ValueError, match="baseline must be None, a number or 'loo'"):
-        rl.reinforce(jax.random.key(0), 0.0, rl.LQR(), 4, baseline="mean")
+        rl.reinforce(0.0, rl.LQR(), 4, key=jax.random.key(0), baseline="mean")
     with pytest.raises(ValueError, match="k contains 1 NaN"):
         rl.lqr_return(np.nan, rl.LQR())
 
@@ -103,7 +103,7 @@ def test_solver_argument_errors():
 # --------------------------------------------------------------------------- LP duality
 
 @pytest.mark.parametrize("make", [lambda: rl.gridworld(5),
-                                  lambda: rl.random_mdp(jax.random.key(1), 12, 3, gamma=0.95,
+                                  lambda: rl.random_mdp(12, 3, key=jax.random.key(1), gamma=0.95,
                                                         sparsity=0.5)])
 def test_primal_equals_dual_equals_value_iteration(make, x64):
     m = make()
@@ -125,7 +125,7 @@ def test_primal_equals_dual_equals_value_iteration(make, x64):
 
 
 def test_lps_against_cvxpy(x64):
-    m = rl.random_mdp(jax.random.key(2), 8, 3, gamma=0.8)
+    m = rl.random_mdp(8, 3, key=jax.random.key(2), gamma=0.8)
     c, M, rho = rl.lp_matrices(m)
     d = cp.Variable(c.size)
     primal = cp.Problem(cp.Maximize(c @ d), [M @ d == rho, d >= 0])
@@ -148,7 +148,7 @@ def test_value_iteration_policy_iteration_and_lp_agree(seed, S, A, gamma):
 
 
 def _vi_pi_lp_agree(seed, S, A, gamma):
-    m = rl.random_mdp(jax.random.key(seed), S, A, gamma=gamma, sparsity=0.3)
+    m = rl.random_mdp(S, A, key=jax.random.key(seed), gamma=gamma, sparsity=0.3)
     vi = rl.value_iteration(m, tol=1e-10)
     pi = rl.policy_iteration(m)
     assert bool(vi.converged) and bool(pi.converged)
@@ -171,7 +171,7 @@ def test_occupancy_identities(seed, gamma):
 
 def _occupancy_identities(seed, gamma):
     key1, key2 = jax.random.split(jax.random.key(seed))
-    m = rl.random_mdp(key1, 6, 3, gamma=gamma)
+    m = rl.random_mdp(6, 3, key=key1, gamma=gamma)
     pi = jax.nn.softmax(jax.random.normal(key2, (6, 3)), axis=1)
     d = rl.occupancy_measure(m, pi)
     V = rl.policy_evaluation(m, pi)
@@ -196,11 +196,11 @@ def test_gridworld_structure(x64):
 
 @pytest.mark.parametrize("tau,kappa", [(0.5, 0.0), (0.05, 0.0), (0.2, 0.1)])
 def test_mdvi_q_averaging_identity(tau, kappa, x64):
-    m = rl.random_mdp(jax.random.key(3), 10, 4, gamma=0.9)
+    m = rl.random_mdp(10, 4, key=jax.random.key(3), gamma=0.9)
     pi0 = jax.nn.softmax(jax.random.normal(jax.random.key(4), (10, 4)), axis=1)
-    out = rl.kl_value_iteration(m, tau, kappa, num_iters=60, pi0=pi0)
+    out = rl.kl_value_iteration(m, tau, kappa, num_steps=60, pi0=pi0)
     alpha, beta = tau / (tau + kappa), 1 / (tau + kappa)
-    q = np.asarray(out.q)
+    q = np.asarray(out.iterates)
     psi = np.zeros_like(q[0])
     for k in range(60):
         psi = q[k] + alpha * psi                    # Ψ_k = Σ_{j≤k} α^{k−j} Q_j
@@ -212,7 +212,7 @@ def test_mdvi_q_averaging_identity(tau, kappa, x64):
 def test_mdvi_entropy_fixed_point_is_soft_optimal(x64):
     m = rl.gridworld(4)
     kappa = 0.3
-    out = rl.kl_value_iteration(m, 0.5, kappa, num_iters=400)
+    out = rl.kl_value_iteration(m, 0.5, kappa, num_steps=400)
     # reference: soft value iteration, V = κ log Σ_a exp(Q/κ), π* = softmax(Q*/κ)
     P, r, g = np.asarray(m.P), np.asarray(m.r), float(m.gamma)
     V = np.zeros(16)
@@ -220,23 +220,23 @@ def test_mdvi_entropy_fixed_point_is_soft_optimal(x64):
         Q = r + g * P @ V
         V = kappa * scipy.special.logsumexp(Q / kappa, axis=1)
     pi_star = scipy.special.softmax(Q / kappa, axis=1)
-    np.testing.assert_allclose(out.policies[-1], pi_star, atol=1e-8)
+    np.testing.assert_allclose(out.policies()[-1], pi_star, atol=1e-8)
 
 
 def test_kl_only_mdvi_converges_to_optimal_value(x64):
     m = rl.gridworld(5)
     vi = rl.value_iteration(m)
-    out = rl.kl_value_iteration(m, 0.2, 0.0, num_iters=300)
-    gaps = [float(jnp.max(vi.V - rl.policy_evaluation(m, p))) for p in out.policies[::50]]
+    out = rl.kl_value_iteration(m, 0.2, 0.0, num_steps=300)
+    gaps = [float(jnp.max(vi.V - rl.policy_evaluation(m, p))) for p in out.policies()[::50]]
     assert all(gap >= -1e-9 for gap in gaps)
     assert gaps[-1] < 1e-3 * gaps[0] and gaps[-1] < 5e-3
 
 
 def test_munchausen_equals_mdvi(x64):
-    m = rl.random_mdp(jax.random.key(5), 9, 3, gamma=0.9)
+    m = rl.random_mdp(9, 3, key=jax.random.key(5), gamma=0.9)
     for tau, alpha in [(0.1, 0.9), (1.0, 0.5), (0.3, 0.0)]:
-        mvi = rl.munchausen_value_iteration(m, tau, alpha, num_iters=80)
-        md = rl.kl_value_iteration(m, alpha * tau, (1 - alpha) * tau, num_iters=80)
+        mvi = rl.munchausen_value_iteration(m, tau, alpha, num_steps=80)
+        md = rl.kl_value_iteration(m, alpha * tau, (1 - alpha) * tau, num_steps=80)
         np.testing.assert_allclose(mvi.log_policies[1:], md.log_policies[1:], atol=1e-9)
 
 
@@ -293,7 +293,7 @@ def test_lqr_optimal_gain_against_scipy(x64):
 
 
 def test_rollout_returns_match_closed_form():
-    tr = rl.lqr_rollouts(jax.random.key(0), -0.5, SYS, 40_000)
+    tr = rl.lqr_rollouts(-0.5, SYS, 40_000, key=jax.random.key(0))
     G = np.asarray(jnp.sum(tr.r * SYS.gamma ** jnp.arange(20), axis=1))
     se = G.std() / np.sqrt(G.size)
     assert abs(G.mean() - np_lqr_return(-0.5, SYS, 20)) < 4 * se
@@ -310,7 +310,7 @@ def test_rollout_returns_match_closed_form():
 def test_reinforce_is_unbiased(baseline, rtg):
     k = -0.5
     b = float(rl.lqr_return(k, SYS)) if baseline == "exact" else baseline
-    g = np.asarray(rl.reinforce(jax.random.key(1), k, SYS, 10_000, baseline=b, reward_to_go=rtg))
+    g = np.asarray(rl.reinforce(k, SYS, 10_000, key=jax.random.key(1), baseline=b, reward_to_go=rtg))
     exact = float(rl.lqr_gradient(k, SYS))
     se = g.std() / np.sqrt(g.size)
     assert abs(g.mean() - exact) < 4 * se, (g.mean(), exact, se)
@@ -319,7 +319,7 @@ def test_reinforce_is_unbiased(baseline, rtg):
 def test_baseline_and_reward_to_go_reduce_variance():
     k = -0.5
     key = jax.random.key(2)
-    v = {name: float(np.var(rl.reinforce(key, k, SYS, 10_000, baseline=b, reward_to_go=t)))
+    v = {name: float(np.var(rl.reinforce(k, SYS, 10_000, key=key, baseline=b, reward_to_go=t)))
          for name, b, t in [("plain", None, False), ("loo", "loo", False),
                             ("gpomdp", None, True)]}
     assert v["loo"] < 0.7 * v["plain"]
@@ -336,7 +336,7 @@ def test_score_is_derivative_of_log_prob(x64):
 
 def test_hessian_vector_product(x64):
     k = jnp.asarray(-0.5)
-    tr = rl.lqr_rollouts(jax.random.key(3), k, SYS, 20_000)
+    tr = rl.lqr_rollouts(k, SYS, 20_000, key=jax.random.key(3))
     one = rl.Rollouts(tr.x[0], tr.u[0], tr.r[0])
     # ∇²Φ v by autodiff equals a finite difference of ∇Φ; the extra term is ∇Φ·(∇log p·v)
     h, v = 1e-5, 0.7
@@ -357,10 +357,10 @@ def test_hessian_vector_product(x64):
                                        ("n-harpg", 0.1)])
 def test_policy_gradient_methods_improve(method, lr):
     k_star, J_star = rl.lqr_optimal_gain(SYS)
-    runs = jax.vmap(lambda key: rl.policy_gradient_run(key, SYS, method, 0.0, 300, lr))(
+    runs = jax.vmap(lambda key: rl.policy_gradient_run(SYS, method, 0.0, key=key, num_steps=300, learning_rate=lr))(
         jax.random.split(jax.random.key(0), 8))
     gap0 = J_star - float(rl.lqr_return(0.0, SYS))
-    gaps = J_star - np.asarray(rl.lqr_return(runs.k[:, -1], SYS))
+    gaps = J_star - np.asarray(rl.lqr_return(runs.params, SYS))
     assert np.all(gaps >= -1e-12)
     assert np.median(gaps) < (0.5 if method == "reinforce" else 0.25) * gap0
     per = 2 if method == "n-harpg" else 1
@@ -369,13 +369,35 @@ def test_policy_gradient_methods_improve(method, lr):
 
 def test_polyak_step(x64):
     k_star, J_star = rl.lqr_optimal_gain(SYS)
-    run = rl.polyak_policy_gradient(0.0, SYS, 40, j_star=J_star)
+    run = rl.polyak_policy_gradient(0.0, SYS, num_steps=40, j_star=J_star)
     J0, g0 = float(rl.lqr_return(0.0, SYS)), float(rl.lqr_gradient(0.0, SYS))
-    assert abs(float(run.steps[0]) - (J_star - J0) / g0 ** 2) < 1e-12
-    assert abs(float(run.k[-1]) - k_star) < 1e-6
+    assert abs(float(run.learning_rates[0]) - (J_star - J0) / g0 ** 2) < 1e-12
+    assert abs(float(run.params) - k_star) < 1e-6
     assert np.all(np.diff(np.asarray(run.values)) >= -1e-12)  # monotone on this problem
-    fixed = rl.polyak_policy_gradient(0.0, SYS, 40, j_star=J_star, step_size=0.05)
+    fixed = rl.polyak_policy_gradient(0.0, SYS, num_steps=40, j_star=J_star, learning_rate=0.05)
     assert J_star - float(fixed.values[-1]) > 100 * (J_star - float(run.values[-1]))
+    assert np.all(np.asarray(fixed.learning_rates) == 0.05)
+    with pytest.raises(ValueError, match="learning_rate must be 'polyak' or a positive number"):
+        rl.polyak_policy_gradient(0.0, SYS, num_steps=3, j_star=J_star, learning_rate="armijo")
+
+
+def test_results_follow_the_protocol():
+    """params is the final point, iterates the recorded history (start included),
+    converged and n_iters come with a tolerance; LPOutput is an exact solve."""
+    m = rl.gridworld(3)
+    vi = rl.value_iteration(m, tol=1e-4, num_steps=500)
+    assert vi.params is vi.V and bool(vi.converged) and 0 < int(vi.n_iters) < 500
+    pi = rl.policy_iteration(m, num_steps=50)
+    assert pi.params is pi.policy and bool(pi.converged) and 0 < int(pi.n_iters) < 50
+    out = rl.kl_value_iteration(m, 0.1, num_steps=7)
+    assert out.iterates.shape == (8, 9, 4) and out.log_policies.shape == (8, 9, 4)
+    np.testing.assert_array_equal(out.params, out.iterates[-1])
+    np.testing.assert_allclose(out.policies().sum(-1), 1.0, rtol=1e-6)
+    pg = rl.policy_gradient_run(SYS, "n-pg-igt", 0.0, key=jax.random.key(0), num_steps=6, learning_rate=0.1)
+    assert pg.iterates.shape == (7,) and float(pg.params) == float(pg.iterates[-1])
+    run = rl.polyak_policy_gradient(0.0, SYS, num_steps=4, j_star=-1.0)
+    assert run.iterates.shape == (5,) and run.learning_rates.shape == (4,) and run.values.shape == (5,)
+    assert "LPOutput" in rl._NOT_A_RUN
 
 
 # --------------------------------------------------------------------------- figures
@@ -385,8 +407,8 @@ def test_gridworld_policy_slider():
 
     m = rl.gridworld(4)
     kappas = [1.0, 0.1]
-    outs = [rl.kl_value_iteration(m, 0.1, kp, num_iters=50) for kp in kappas]
-    pols = np.stack([np.asarray(o.policies[-1]) for o in outs])
+    outs = [rl.kl_value_iteration(m, 0.1, kp, num_steps=50) for kp in kappas]
+    pols = np.stack([np.asarray(o.policies()[-1]) for o in outs])
     vals = np.stack([np.asarray(rl.policy_evaluation(m, jnp.asarray(p))) for p in pols])
     fig = viz_rl.gridworld_policy_slider(vals, pols, kappas, "κ = ", n=4, goal=(3, 3),
                                          trap=(1, 3))
@@ -437,7 +459,7 @@ def test_float32_value_iteration_policy_iteration_and_lp_agree():
 def test_float32_occupancy_identities(seed):
     key1, key2 = jax.random.split(jax.random.key(seed))
     gamma = 0.95
-    m = rl.random_mdp(key1, 6, 3, gamma=gamma)
+    m = rl.random_mdp(6, 3, key=key1, gamma=gamma)
     pi = jax.nn.softmax(jax.random.normal(key2, (6, 3)), axis=1)
     d, V = rl.occupancy_measure(m, pi), rl.policy_evaluation(m, pi)
     assert d.dtype == V.dtype == jnp.float32
@@ -498,14 +520,14 @@ def test_mdp_validates_every_field_for_every_type():
     with pytest.raises(TypeError, match="sigma must be numeric"):
         rl.LQR(sigma="0.5")
     with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
-        rl.lqr_rollouts(0, -0.5, SYS, 3)
+        rl.lqr_rollouts(-0.5, SYS, 3, key=0)
 
 
 def test_mdp_is_a_pytree_built_under_jit_and_vmap():
     m = rl.gridworld(3)
-    f = jax.jit(lambda g: rl.value_iteration(rl.MDP(m.P, m.r, g), max_iter=300).V)
+    f = jax.jit(lambda g: rl.value_iteration(rl.MDP(m.P, m.r, g), num_steps=300).V)
     Vs = jax.vmap(f)(jnp.array([0.5, 0.9]))
-    np.testing.assert_allclose(Vs[1], rl.value_iteration(m, max_iter=300).V, rtol=1e-6)
+    np.testing.assert_allclose(Vs[1], rl.value_iteration(m, num_steps=300).V, rtol=1e-6)
     assert float(Vs[0, 8]) == pytest.approx(1 / (1 - 0.5), rel=1e-6)   # the goal
     leaves, tree = jax.tree_util.tree_flatten(m)
     assert len(leaves) == 4 and isinstance(jax.tree_util.tree_unflatten(tree, leaves), rl.MDP)
@@ -520,15 +542,15 @@ def test_solvers_compile_once_per_shape():
         jax.block_until_ready(f())
         return time.perf_counter() - t
 
-    m1 = rl.random_mdp(jax.random.key(10), 7, 3)
-    m2 = rl.random_mdp(jax.random.key(11), 7, 3, gamma=0.5)
+    m1 = rl.random_mdp(7, 3, key=jax.random.key(10))
+    m2 = rl.random_mdp(7, 3, key=jax.random.key(11), gamma=0.5)
     cold = timed(lambda: rl.value_iteration(m1, tol=1e-4).V)
     n_vi = rl._vi._cache_size()
     warm = timed(lambda: rl.value_iteration(m2, tol=1e-3).V)
     assert rl._vi._cache_size() == n_vi
     print(f"value_iteration cold {cold:.3f} s, warm {warm:.4f} s")
     for fn, jitted in ((lambda mm: rl.policy_iteration(mm).V, rl._pi_run),
-                       (lambda mm: rl.kl_value_iteration(mm, 0.1, num_iters=5).q, rl._mdvi),
+                       (lambda mm: rl.kl_value_iteration(mm, 0.1, num_steps=5).iterates, rl._mdvi),
                        (lambda mm: rl.policy_evaluation(mm, jnp.full((7, 3), 1 / 3)), rl._policy_value)):
         fn(m1)
         n = jitted._cache_size()

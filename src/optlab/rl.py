@@ -86,6 +86,12 @@ __all__ = [
     "polyak_policy_gradient",
 ]
 
+# Result types that are reports, not runs of an iterative method (the library contract).
+_NOT_A_RUN = {
+    "LPOutput": "an exact solve of the two linear programs (HiGHS, on the host): no iterates; "
+    "it reports the primal and dual optima, their values and the induced policy",
+}
+
 
 # ---------------------------------------------------------------------------
 # tabular MDPs
@@ -295,13 +301,13 @@ def gridworld(
     return MDP(jnp.asarray(P, dtype), jnp.asarray(r, dtype), gamma)
 
 
-def random_mdp(key, n_states: int, n_actions: int, *, gamma: float = 0.9, sparsity: float = 0.0) -> MDP:
+def random_mdp(n_states: int, n_actions: int, *, key, gamma: float = 0.9, sparsity: float = 0.0) -> MDP:
     """A random MDP: Dirichlet-like transitions (a fraction ``sparsity`` of the
     entries of each row set to zero, at least one kept), uniform rewards in [0, 1).
 
     Args:
-      key: a JAX PRNG key (``jax.random.key(seed)``).
       n_states, n_actions: positive integers.
+      key: a JAX PRNG key (``jax.random.key(seed)``).
       gamma: discount in ``[0, 1)``.
       sparsity: fraction of zeroed transition entries, in ``[0, 1)``.
 
@@ -457,9 +463,10 @@ def occupancy_measure(mdp: MDP, pi) -> jax.Array:
 
 
 class ValueIterationOutput(NamedTuple):
-    """``V``, ``Q = r + γPV``, greedy ``policy`` (one-hot), ``errors[k] = ‖V_{k+1} − V_k‖∞``
-    (NaN after the last iteration), ``n_iters`` and ``converged``
-    (``γ/(1 − γ) · ‖V_{k+1} − V_k‖∞ ≤ tol``, which bounds ``‖V − V*‖∞``)."""
+    """``V`` (the final value function, also ``params``), ``Q = r + γPV``, greedy
+    ``policy`` (one-hot), ``errors[k] = ‖V_{k+1} − V_k‖∞`` (NaN after the last iteration),
+    ``n_iters`` and ``converged`` (``γ/(1 − γ) · ‖V_{k+1} − V_k‖∞ ≤ tol``, which bounds
+    ``‖V − V*‖∞``)."""
 
     V: jax.Array
     Q: jax.Array
@@ -468,16 +475,21 @@ class ValueIterationOutput(NamedTuple):
     n_iters: jax.Array
     converged: jax.Array
 
+    @property
+    def params(self) -> jax.Array:
+        """The final point: the value function ``V`` the method iterates on."""
+        return self.V
 
-@functools.partial(jax.jit, static_argnames=("max_iter",))
-def _vi(mdp, V0, tol, max_iter):
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _vi(mdp, V0, tol, num_steps):
     g = mdp.gamma
     thresh = tol * (1 - g) / jnp.maximum(g, 1e-30)
-    errs0 = jnp.full((max_iter,), jnp.nan, dtype=V0.dtype)
+    errs0 = jnp.full((num_steps,), jnp.nan, dtype=V0.dtype)
 
     def cond(c):
         k, _, err, _ = c
-        return (k < max_iter) & (err > thresh)
+        return (k < num_steps) & (err > thresh)
 
     def body(c):
         k, V, _, errs = c
@@ -490,63 +502,74 @@ def _vi(mdp, V0, tol, max_iter):
     return ValueIterationOutput(V, Q, _greedy(Q), errs, k, err <= thresh)
 
 
-def value_iteration(mdp: MDP, *, tol: float = 1e-10, max_iter: int = 10_000, V0=None) -> ValueIterationOutput:
+def value_iteration(
+    mdp: MDP, *, tol: float = 1e-10, num_steps: int = 10_000, V0=None
+) -> ValueIterationOutput:
     """Value iteration ``V ← max_a r + γ P V`` until ``‖V − V*‖∞ ≤ tol`` is guaranteed.
 
     Args:
       mdp: an :class:`MDP`.
       tol: positive target accuracy on ``‖V − V*‖∞`` (below the dtype's rounding,
-        e.g. 1e-10 in float32, the loop runs to ``max_iter`` and reports
+        e.g. 1e-10 in float32, the loop runs to ``num_steps`` and reports
         ``converged=False``).
-      max_iter: positive iteration cap (static: one compilation per value).
+      num_steps: positive iteration cap (static: one compilation per value).
       V0: start, shape ``(S,)`` (default zeros).
 
     Returns:
       :class:`ValueIterationOutput`.
 
     Raises:
-      TypeError: ``mdp`` not an MDP, non-integer ``max_iter``, non-numeric ``tol``/``V0``.
-      ValueError: ``tol`` not positive, ``max_iter < 1``, ``V0`` of the wrong shape or not finite.
+      TypeError: ``mdp`` not an MDP, non-integer ``num_steps``, non-numeric ``tol``/``V0``.
+      ValueError: ``tol`` not positive, ``num_steps < 1``, ``V0`` of the wrong shape or not finite.
     """
     _require_mdp(mdp)
     _as_scalar("tol", tol)
     require_positive("tol", tol)
-    require_int("max_iter", max_iter, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     dt = jnp.result_type(mdp.r)
     V0 = jnp.zeros(mdp.n_states, dtype=dt) if V0 is None else as_float_array("V0", V0, ndim=1)
     require_shape("V0", V0, (mdp.n_states,))
-    return _vi(mdp, V0.astype(dt), jnp.asarray(tol, dt), max_iter)
+    return _vi(mdp, V0.astype(dt), jnp.asarray(tol, dt), num_steps)
 
 
 class PolicyIterationOutput(NamedTuple):
+    """``V`` (the value of the last evaluated policy), the final deterministic ``policy``
+    (one-hot, also ``params``), ``n_iters`` (evaluation-improvement rounds) and
+    ``converged`` (the policy stopped changing, so it is optimal and ``V = V*``)."""
+
     V: jax.Array
     policy: jax.Array
     n_iters: jax.Array
     converged: jax.Array
 
+    @property
+    def params(self) -> jax.Array:
+        """The final point: the policy the method iterates on (one-hot, ``S × A``)."""
+        return self.policy
 
-def policy_iteration(mdp: MDP, *, max_iter: int = 100) -> PolicyIterationOutput:
+
+def policy_iteration(mdp: MDP, *, num_steps: int = 100) -> PolicyIterationOutput:
     """Howard's policy iteration: exact evaluation (dense solve), greedy improvement,
     stop when the policy no longer changes (at most ``A^S`` rounds; far fewer in practice).
 
     Args:
       mdp: an :class:`MDP`.
-      max_iter: positive cap on the rounds (static).
+      num_steps: positive cap on the rounds (static).
 
     Returns:
       :class:`PolicyIterationOutput`.
 
     Raises:
-      TypeError: ``mdp`` not an MDP or ``max_iter`` not an integer.
-      ValueError: ``max_iter < 1``.
+      TypeError: ``mdp`` not an MDP or ``num_steps`` not an integer.
+      ValueError: ``num_steps < 1``.
     """
     _require_mdp(mdp)
-    require_int("max_iter", max_iter, minimum=1)
-    return _pi_run(mdp, max_iter)
+    require_int("num_steps", num_steps, minimum=1)
+    return _pi_run(mdp, num_steps)
 
 
-@functools.partial(jax.jit, static_argnames=("max_iter",))
-def _pi_run(mdp, max_iter):
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _pi_run(mdp, num_steps):
     S, A = mdp.r.shape
 
     def evaluate(pi):
@@ -555,7 +578,7 @@ def _pi_run(mdp, max_iter):
 
     def cond(c):
         k, _, _, done = c
-        return (k < max_iter) & ~done
+        return (k < num_steps) & ~done
 
     def body(c):
         k, a_old, _, _ = c
@@ -577,7 +600,8 @@ def _pi_run(mdp, max_iter):
 
 
 class LPOutput(NamedTuple):
-    """Solutions of the occupancy LP (primal) and the value LP (dual), as NumPy arrays."""
+    """Solutions of the occupancy LP (primal) and the value LP (dual), as NumPy arrays
+    (an exact solve, not a run: listed in ``_NOT_A_RUN``)."""
 
     occupancy: np.ndarray  # d*(s, a), shape (S, A)
     V: np.ndarray  # dual solution, shape (S,)
@@ -648,18 +672,25 @@ def solve_lp(mdp: MDP) -> LPOutput:
 
 
 class RegularizedVIOutput(NamedTuple):
-    """``q[k]`` for ``k = 0..K`` and ``log_policies[k] = log π_k`` (``π_0`` the prior)."""
+    """``iterates[k] = Q_k`` (the recorded Q iterates, ``k = 0..K``, ``K + 1`` rows) and
+    ``log_policies[k] = log π_k`` (``π_0`` the prior); ``params`` is ``Q_K`` and
+    ``policies()`` the policies ``π_k``."""
 
-    q: jax.Array
+    iterates: jax.Array
     log_policies: jax.Array
 
     @property
+    def params(self) -> jax.Array:
+        """The final point: the last Q iterate ``Q_K`` (shape ``(S, A)``)."""
+        return self.iterates[..., -1, :, :]
+
     def policies(self) -> jax.Array:
+        """The policies ``π_k = exp(log_policies[k])``, shape ``(K + 1, S, A)``."""
         return jnp.exp(self.log_policies)
 
 
-@functools.partial(jax.jit, static_argnames=("num_iters",))
-def _mdvi(mdp, tau, kappa, logpi0, q0, num_iters):
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _mdvi(mdp, tau, kappa, logpi0, q0, num_steps):
     lam = tau + kappa
     alpha, beta = tau / lam, 1.0 / lam
 
@@ -671,7 +702,7 @@ def _mdvi(mdp, tau, kappa, logpi0, q0, num_iters):
         q_new = _bellman_q(mdp, V)
         return (q_new, logpi_new), (q_new, logpi_new)
 
-    _, (qs, lps) = jax.lax.scan(step, (q0, logpi0), None, length=num_iters)
+    _, (qs, lps) = jax.lax.scan(step, (q0, logpi0), None, length=num_steps)
     return RegularizedVIOutput(jnp.concatenate([q0[None], qs]), jnp.concatenate([logpi0[None], lps]))
 
 
@@ -689,7 +720,7 @@ def _reg_inputs(mdp, pi0, q0):
 
 
 def kl_value_iteration(
-    mdp: MDP, tau: float, kappa: float = 0.0, *, num_iters: int = 100, pi0=None, q0=None
+    mdp: MDP, tau: float, kappa: float = 0.0, *, num_steps: int = 100, pi0=None, q0=None
 ) -> RegularizedVIOutput:
     """Mirror-descent value iteration (MDVI) with KL weight ``τ`` and entropy weight ``κ``:
 
@@ -704,15 +735,15 @@ def kl_value_iteration(
       mdp: an :class:`MDP`.
       tau: KL weight ``τ ≥ 0``.
       kappa: entropy weight ``κ ≥ 0``; ``τ + κ > 0``.
-      num_iters: positive number of iterations (static).
+      num_steps: positive number of iterations (static).
       pi0: prior policy ``(S, A)`` with full support (default uniform).
       q0: initial ``Q`` ``(S, A)`` (default zeros).
 
     Returns:
-      :class:`RegularizedVIOutput` with ``num_iters + 1`` entries.
+      :class:`RegularizedVIOutput` with ``num_steps + 1`` entries.
 
     Raises:
-      TypeError: ``mdp`` not an MDP, non-numeric weights or arrays, non-integer ``num_iters``.
+      TypeError: ``mdp`` not an MDP, non-numeric weights or arrays, non-integer ``num_steps``.
       ValueError: negative weights, ``τ = κ = 0``, bad shapes, a policy off the simplex.
     """
     _require_mdp(mdp)
@@ -722,14 +753,14 @@ def kl_value_iteration(
     require_nonnegative("kappa", kappa)
     if is_concrete((tau, kappa)) and not float(tau) + float(kappa) > 0:
         raise ValueError("tau + kappa must be positive (tau = kappa = 0 is plain value iteration)")
-    require_int("num_iters", num_iters, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     logpi0, q0 = _reg_inputs(mdp, pi0, q0)
     dt = q0.dtype
-    return _mdvi(mdp, jnp.asarray(tau, dt), jnp.asarray(kappa, dt), logpi0, q0, num_iters)
+    return _mdvi(mdp, jnp.asarray(tau, dt), jnp.asarray(kappa, dt), logpi0, q0, num_steps)
 
 
-@functools.partial(jax.jit, static_argnames=("num_iters",))
-def _mvi(mdp, tau, alpha, q0, num_iters):
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _mvi(mdp, tau, alpha, q0, num_steps):
     def step(q, _):
         logpi = jax.nn.log_softmax(q / tau, axis=1)
         pi = jnp.exp(logpi)
@@ -737,14 +768,14 @@ def _mvi(mdp, tau, alpha, q0, num_iters):
         q_new = mdp.r + alpha * tau * logpi + mdp.gamma * jnp.einsum("sat,t->sa", mdp.P, V, precision=_HI)
         return q_new, (q_new, logpi)
 
-    _, (qs, lps) = jax.lax.scan(step, q0, None, length=num_iters)
+    _, (qs, lps) = jax.lax.scan(step, q0, None, length=num_steps)
     # log_policies[k] = π_k = softmax(q_{k-1}/τ); π_0 := softmax(q_0/τ) (it is never used)
     lp0 = jax.nn.log_softmax(q0 / tau, axis=1)
     return RegularizedVIOutput(jnp.concatenate([q0[None], qs]), jnp.concatenate([lp0[None], lps]))
 
 
 def munchausen_value_iteration(
-    mdp: MDP, tau: float, alpha: float, *, num_iters: int = 100, q0=None
+    mdp: MDP, tau: float, alpha: float, *, num_steps: int = 100, q0=None
 ) -> RegularizedVIOutput:
     """Munchausen value iteration, MVI(α, τ) (the ``q = 1`` case of MVI(q), Zhu et al. 2023):
 
@@ -758,7 +789,7 @@ def munchausen_value_iteration(
       mdp: an :class:`MDP`.
       tau: temperature ``τ > 0``.
       alpha: Munchausen coefficient in ``[0, 1]``.
-      num_iters: positive number of iterations (static).
+      num_steps: positive number of iterations (static).
       q0: initial ``q`` ``(S, A)`` (default zeros).
 
     Returns:
@@ -772,10 +803,10 @@ def munchausen_value_iteration(
     _as_scalar("alpha", alpha)
     require_positive("tau", tau)
     require_in_range("alpha", alpha, 0.0, 1.0)
-    require_int("num_iters", num_iters, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     _, q0 = _reg_inputs(mdp, None, q0)
     dt = q0.dtype
-    return _mvi(mdp, jnp.asarray(tau, dt), jnp.asarray(alpha, dt), q0, num_iters)
+    return _mvi(mdp, jnp.asarray(tau, dt), jnp.asarray(alpha, dt), q0, num_steps)
 
 
 # ---------------------------------------------------------------------------
@@ -1023,15 +1054,15 @@ def _rollouts(key, k, sys, n):
     return jax.vmap(lambda kk: _rollout_one(kk, k, sys))(jax.random.split(key, n))
 
 
-def lqr_rollouts(key, k, sys: LQR, n: int) -> Rollouts:
+def lqr_rollouts(k, sys: LQR, n: int, *, key) -> Rollouts:
     """``n`` independent trajectories of length ``H`` under ``u ~ N(k x, σ²)``
     (a ``lax.scan`` over time, ``vmap``-ed over trajectories).
 
     Args:
-      key: a JAX PRNG key.
       k: the gain, a finite scalar.
       sys: an :class:`LQR` with a finite ``horizon``.
       n: positive number of trajectories (static).
+      key: a JAX PRNG key.
 
     Returns:
       :class:`Rollouts` with arrays of shape ``(n, H)``.
@@ -1123,7 +1154,7 @@ def _score_sum(k, traj, sys):
     return jnp.sum(_gaussian_log_prob(k, traj.x, traj.u, sys.sigma))
 
 
-def reinforce(key, k, sys: LQR, n: int, *, baseline: Any = None, reward_to_go: bool = False) -> jax.Array:
+def reinforce(k, sys: LQR, n: int, *, key, baseline: Any = None, reward_to_go: bool = False) -> jax.Array:
     """Per-trajectory REINFORCE estimates of ``dJ/dk`` (shape ``(n,)``); their mean is
     unbiased (Williams 1992).
 
@@ -1134,10 +1165,10 @@ def reinforce(key, k, sys: LQR, n: int, *, baseline: Any = None, reward_to_go: b
     other trajectories' returns: still unbiased, needs ``n ≥ 2``).
 
     Args:
-      key: a JAX PRNG key.
       k: the gain, a finite scalar.
       sys: an :class:`LQR` with a finite horizon.
       n: positive number of trajectories (static).
+      key: a JAX PRNG key.
       baseline: ``None``, a finite number or ``"loo"``.
       reward_to_go: use the GPOMDP form (a bool).
 
@@ -1221,14 +1252,21 @@ def _hvp(k, v, traj, sys):
 
 
 class PGRun(NamedTuple):
-    """Iterates ``k[t]`` (``t = 0..T``) and the cumulative number of sampled trajectories."""
+    """``iterates[t] = k_t`` (the gains, ``t = 0..T``, ``T + 1`` rows) and
+    ``trajectories[t]``, the cumulative number of sampled trajectories;
+    ``params`` is the final gain ``k_T``."""
 
-    k: jax.Array
+    iterates: jax.Array
     trajectories: jax.Array
 
+    @property
+    def params(self) -> jax.Array:
+        """The final point: the last gain ``k_T`` (the last row of ``iterates``)."""
+        return self.iterates[..., -1]
 
-@functools.partial(jax.jit, static_argnames=("sys", "method", "num_iters"))
-def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
+
+@functools.partial(jax.jit, static_argnames=("sys", "method", "num_steps"))
+def _pg_run(key, k0, sys, method, num_steps, learning_rate, eta_power, learning_rate_power):
     dt = jnp.result_type(k0, float)
     k0 = jnp.asarray(k0, dt)
 
@@ -1238,9 +1276,9 @@ def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
 
     def sched(t):
         base = 2.0 / (t + 2.0)
-        return step_size * base**step_power, base**eta_power
+        return learning_rate * base**learning_rate_power, base**eta_power
 
-    keys = jax.random.split(key, num_iters + 1)
+    keys = jax.random.split(key, num_steps + 1)
     d0 = grad_est(keys[0], k0)
 
     def normalized(d):
@@ -1287,11 +1325,11 @@ def _pg_run(key, k0, sys, method, num_iters, step_size, eta_power, step_power):
     else:  # pragma: no cover - checked by the caller
         raise ValueError(method)
 
-    ts = jnp.arange(num_iters, dtype=dt)
+    ts = jnp.arange(num_steps, dtype=dt)
     _, ks = jax.lax.scan(step, init, (ts, keys[1:]))
     per_iter = 2 if method == "n-harpg" else 1
     first = 0 if method == "reinforce" else 1
-    n_traj = first + per_iter * jnp.arange(num_iters + 1)
+    n_traj = first + per_iter * jnp.arange(num_steps + 1)
     return PGRun(jnp.concatenate([k0[None], ks]), n_traj)
 
 
@@ -1299,15 +1337,15 @@ _PG_DEFAULTS = {"reinforce": (0.0, 1.0), "n-pg-igt": (0.8, 0.6), "n-harpg": (0.5
 
 
 def policy_gradient_run(
-    key,
     sys: LQR,
     method: str,
     k0,
-    num_iters: int,
-    step_size: ArrayLike,
     *,
+    key,
+    num_steps: int,
+    learning_rate: ArrayLike,
     eta_power: float | None = None,
-    step_power: float | None = None,
+    learning_rate_power: float | None = None,
 ) -> PGRun:
     """Stochastic policy-gradient ascent on ``J(k)`` from one trajectory per gradient.
 
@@ -1321,121 +1359,135 @@ def policy_gradient_run(
       ``q ~ U[0, 1]``, ``d_{t+1} = (1 − η_t)(d_t + B(τ̂, k̂)(k_{t+1} − k_t)) + η_t g(τ, k_{t+1})``
       (2 trajectories/step; ``B v`` by :func:`hessian_vector_product`).
 
-    Schedules ``γ_t = step_size · (2/(t + 2))^step_power``, ``η_t = (2/(t + 2))^eta_power``.
-    Defaults (``step_power``, ``eta_power``): REINFORCE ``(1, –)``, IGT ``(3/5, 4/5)``,
+    Schedules ``γ_t = learning_rate · (2/(t + 2))^learning_rate_power`` (the step size) and
+    ``η_t = (2/(t + 2))^eta_power`` (the momentum weight of the two normalized methods).
+    Defaults (``learning_rate_power``, ``eta_power``): REINFORCE ``(1, –)``, IGT ``(3/5, 4/5)``,
     HARPG ``(1/2, 1/2)``: polynomially decaying schedules in the spirit of the analysis of
     Fatkhullin et al. (2023), with exponents chosen by us on the chapter's LQR (not the
     paper's constants).
 
     Args:
-      key: a JAX PRNG key.
       sys: an :class:`LQR` with a finite horizon (static).
       method: ``"reinforce"``, ``"n-pg-igt"`` or ``"n-harpg"`` (static).
       k0: initial gain, a finite scalar.
-      num_iters: positive number of iterations (static).
-      step_size: positive base step (may be traced, e.g. ``vmap`` over a grid).
-      eta_power, step_power: non-negative schedule exponents (defaults per method).
+      key: a JAX PRNG key.
+      num_steps: positive number of iterations (static).
+      learning_rate: positive base step size (may be traced, e.g. ``vmap`` over a grid).
+      eta_power, learning_rate_power: non-negative schedule exponents (defaults per method).
 
     Returns:
       :class:`PGRun`.
 
     Raises:
       TypeError: integer seed, ``sys`` not an LQR, non-numeric arguments.
-      ValueError: unknown method, infinite horizon, non-positive ``step_size``,
+      ValueError: unknown method, infinite horizon, non-positive ``learning_rate``,
         negative exponents, NaN/inf.
     """
     require_key("key", key)
     if not isinstance(method, str) or method not in _PG_DEFAULTS:
         raise ValueError(f"method must be one of {sorted(_PG_DEFAULTS)}, got {method!r}")
     _need_horizon(sys)
-    require_int("num_iters", num_iters, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     k0 = as_float_array("k0", k0, ndim=0)
     dt = k0.dtype
-    step_size = _as_scalar("step_size", step_size)
-    require_positive("step_size", step_size)
+    learning_rate = _as_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", learning_rate)
     ep: ArrayLike
     sp: ArrayLike
     ep, sp = _PG_DEFAULTS[method]
     ep = ep if eta_power is None else eta_power
-    sp = sp if step_power is None else step_power
-    ep, sp = _as_scalar("eta_power", ep), _as_scalar("step_power", sp)
+    sp = sp if learning_rate_power is None else learning_rate_power
+    ep, sp = _as_scalar("eta_power", ep), _as_scalar("learning_rate_power", sp)
     require_nonnegative("eta_power", ep)
-    require_nonnegative("step_power", sp)
-    return _pg_run(key, k0, sys, method, num_iters, step_size.astype(dt), ep.astype(dt), sp.astype(dt))
+    require_nonnegative("learning_rate_power", sp)
+    return _pg_run(key, k0, sys, method, num_steps, learning_rate.astype(dt), ep.astype(dt), sp.astype(dt))
 
 
 class PolyakRun(NamedTuple):
-    k: jax.Array  # iterates, (T+1,)
-    steps: jax.Array  # step sizes used, (T,)
-    values: jax.Array  # J(k_t), (T+1,)
+    """``iterates[t] = k_t`` (``T + 1`` rows), the step sizes used ``learning_rates[t]``
+    (``T``) and the returns ``values[t] = J(k_t)`` (``T + 1``); ``params`` is ``k_T``."""
+
+    iterates: jax.Array
+    learning_rates: jax.Array
+    values: jax.Array
+
+    @property
+    def params(self) -> jax.Array:
+        """The final point: the last gain ``k_T`` (the last row of ``iterates``)."""
+        return self.iterates[..., -1]
 
 
 def polyak_policy_gradient(
     k0,
     sys: LQR,
-    num_iters: int,
     *,
+    num_steps: int,
     j_star: ArrayLike,
-    max_step: ArrayLike = np.inf,
-    step_size: ArrayLike | None = None,
+    learning_rate: ArrayLike | str = "polyak",
+    max_learning_rate: ArrayLike = np.inf,
 ) -> PolyakRun:
-    """Exact policy-gradient ascent ``k ← k + η_t ∇J(k)`` with the Polyak step
-    ``η_t = min((J* − J(k_t))/|∇J(k_t)|², max_step)`` (Polyak 1987; for policy
-    gradient, Li et al. 2024), or a constant ``step_size`` when given (for comparison).
-    ``j_star`` may be an estimate; an overestimate makes the steps larger.
+    """Exact policy-gradient ascent ``k ← k + γ_t ∇J(k)`` with the Polyak step size
+    ``γ_t = min((J* − J(k_t))/|∇J(k_t)|², max_learning_rate)`` (Polyak 1987; for policy
+    gradient, Li et al. 2024) when ``learning_rate="polyak"``, or a constant
+    ``learning_rate`` when it is a number (for comparison). ``j_star`` may be an
+    estimate; an overestimate makes the steps larger.
 
     Args:
       k0: initial gain, a finite scalar.
       sys: an :class:`LQR` (static).
-      num_iters: positive number of iterations (static).
+      num_steps: positive number of iterations (static).
       j_star: the (estimated) optimal return, finite.
-      max_step: positive cap on the Polyak step (``inf`` allowed).
-      step_size: a positive constant step instead of Polyak's, or ``None``.
+      learning_rate: ``"polyak"`` (the rule above), or a positive constant step size.
+      max_learning_rate: positive cap on the Polyak step size (``inf`` allowed).
 
     Returns:
       :class:`PolyakRun`.
 
     Raises:
-      TypeError: ``sys`` not an LQR, non-numeric arguments, non-integer ``num_iters``.
-      ValueError: NaN/inf, non-positive ``max_step``/``step_size``, ``num_iters < 1``.
+      TypeError: ``sys`` not an LQR, non-numeric arguments, non-integer ``num_steps``.
+      ValueError: NaN/inf, non-positive ``max_learning_rate``/``learning_rate``, a rule
+        name other than ``"polyak"``, ``num_steps < 1``.
     """
     _require_lqr(sys)
-    require_int("num_iters", num_iters, minimum=1)
+    require_int("num_steps", num_steps, minimum=1)
     k0 = as_float_array("k0", k0, ndim=0)
     j_star = _as_scalar("j_star", j_star)
-    max_step = as_float_array("max_step", max_step, ndim=0, finite=False)
-    if is_concrete(max_step) and (np.isnan(np.asarray(max_step)) or not np.asarray(max_step) > 0):
-        raise ValueError(f"max_step must be positive (inf allowed), got {max_step!r}")
-    if step_size is not None:
-        step_size = _as_scalar("step_size", step_size)
-        require_positive("step_size", step_size)
+    max_lr = as_float_array("max_learning_rate", max_learning_rate, ndim=0, finite=False)
+    if is_concrete(max_lr) and (np.isnan(np.asarray(max_lr)) or not np.asarray(max_lr) > 0):
+        raise ValueError(f"max_learning_rate must be positive (inf allowed), got {max_learning_rate!r}")
+    use_polyak = isinstance(learning_rate, str)
+    if use_polyak:
+        if learning_rate != "polyak":
+            raise ValueError(f"learning_rate must be 'polyak' or a positive number, got {learning_rate!r}")
+    else:
+        learning_rate = _as_scalar("learning_rate", learning_rate)
+        require_positive("learning_rate", learning_rate)
     dt = k0.dtype
-    use_polyak = step_size is None
     return _polyak(
         k0,
         sys,
-        num_iters,
+        num_steps,
         jnp.asarray(j_star, dt),
-        jnp.asarray(max_step, dt),
-        jnp.asarray(0.0 if use_polyak else step_size, dt),
+        jnp.asarray(max_lr, dt),
+        jnp.asarray(0.0 if use_polyak else learning_rate, dt),
         use_polyak,
     )
 
 
-@functools.partial(jax.jit, static_argnames=("sys", "num_iters", "use_polyak"))
-def _polyak(k0, sys, num_iters, j_star, max_step, step_size, use_polyak):
+@functools.partial(jax.jit, static_argnames=("sys", "num_steps", "use_polyak"))
+def _polyak(k0, sys, num_steps, j_star, max_learning_rate, learning_rate, use_polyak):
     f = lambda kk: _lqr_return(kk, sys)  # noqa: E731
     vg = jax.value_and_grad(f)
 
     def step(k, _):
         J, g = vg(k)
         if use_polyak:
-            eta = jnp.minimum((j_star - J) / jnp.maximum(g * g, jnp.finfo(g.dtype).tiny), max_step)
+            eta = jnp.minimum((j_star - J) / jnp.maximum(g * g, jnp.finfo(g.dtype).tiny), max_learning_rate)
             eta = jnp.maximum(eta, 0.0)
         else:
-            eta = step_size
+            eta = learning_rate
         k_new = k + eta * g
         return k_new, (k_new, eta, J)
 
-    kT, (ks, etas, Js) = jax.lax.scan(step, k0, None, length=num_iters)
+    kT, (ks, etas, Js) = jax.lax.scan(step, k0, None, length=num_steps)
     return PolyakRun(jnp.concatenate([k0[None], ks]), etas, jnp.concatenate([Js, f(kT)[None]]))

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, _fmt, stepped_figure
+from .core import COLORS, stepped_figure
 
 __all__ = ["gridworld_policy_slider", "pg_learning_curves"]
 
@@ -151,11 +151,11 @@ def pg_learning_curves(
             q25, med, q75 = (np.where(np.isfinite(v), v, np.nan) for v in (q25, med, q75))
             lo = np.maximum(q25, 1e-12)
             color = COLORS[i % len(COLORS)]
-            xr = [float(_fmt(v)) for v in x]
+            xr = [_sig3(v) for v in x]
             group.append(
                 go.Scatter(
                     x=xr,
-                    y=[float(_fmt(v)) for v in lo],
+                    y=[_sig3(v) for v in lo],
                     mode="lines",
                     line=dict(width=0),
                     showlegend=False,
@@ -166,7 +166,7 @@ def pg_learning_curves(
             group.append(
                 go.Scatter(
                     x=xr,
-                    y=[float(_fmt(v)) for v in q75],
+                    y=[_sig3(v) for v in q75],
                     mode="lines",
                     line=dict(width=0),
                     fill="tonexty",
@@ -179,7 +179,7 @@ def pg_learning_curves(
             group.append(
                 go.Scatter(
                     x=xr,
-                    y=[float(_fmt(v)) for v in med],
+                    y=[_sig3(v) for v in med],
                     mode="lines",
                     name=f"{name} (median)",
                     legendgroup=name,
@@ -199,6 +199,11 @@ def pg_learning_curves(
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
+
+
+def _sig3(v) -> float:
+    """``v`` rounded to 3 significant digits (keeps the figure's JSON small)."""
+    return float(f"{float(v):.3g}")
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
