@@ -5,19 +5,20 @@ stability and the max-margin bias of attention.
 Notation (chapter 13).
 
 * **Unconstrained feature model (UFM).** ``K`` classes, ``N`` samples with
-  labels ``y_i``, class sizes ``n_k``; free features ``H ∈ ℝ^{d×N}`` (column
-  ``h_i``), classifier ``W ∈ ℝ^{K×d}``, bias ``b ∈ ℝ^K``, one-hot targets
-  ``Y ∈ ℝ^{K×N}``, and the regularised MSE objective
+  labels ``y_i``, class sizes ``n_k``; free features ``H ∈ ℝ^{N×d}`` (row
+  ``h_iᵀ``, one sample per row as everywhere in optlab), classifier ``W ∈ ℝ^{K×d}``
+  (row ``w_kᵀ``), bias ``b ∈ ℝ^K``, one-hot targets ``Y ∈ ℝ^{N×K}``, and the
+  regularised MSE objective
 
-      f(W, H, b) = 1/(2N) ‖W H + b 1ᵀ − Y‖²_F + λ_W/2 ‖W‖²_F + λ_H/2 ‖H‖²_F + λ_b/2 ‖b‖².
+      f(W, H, b) = 1/(2N) ‖H Wᵀ + 1 bᵀ − Y‖²_F + λ_W/2 ‖W‖²_F + λ_H/2 ‖H‖²_F + λ_b/2 ‖b‖².
 
-  Class means ``μ_k``, global mean ``μ_G``, centred means ``M̄ = [μ_k − μ_G]``,
-  within/between-class covariances ``Σ_W``, ``Σ_B``. The neural-collapse
-  metrics (Papyan, Han & Donoho 2020) are
+  Class means ``μ_k``, global mean ``μ_G``, centred means ``M̄ ∈ ℝ^{K×d}`` (row
+  ``(μ_k − μ_G)ᵀ``), within/between-class covariances ``Σ_W``, ``Σ_B``. The
+  neural-collapse metrics (Papyan, Han & Donoho 2020) are
 
       NC1 = tr(Σ_W Σ_B^†)/K,
-      NC2 = ‖G/‖G‖_F − (I − 11ᵀ/K)/√(K−1)‖_F,   G = M̄ᵀ M̄,
-      NC3 = ‖W/‖W‖_F − M̄ᵀ/‖M̄‖_F‖_F,
+      NC2 = ‖G/‖G‖_F − (I − 11ᵀ/K)/√(K−1)‖_F,   G = M̄ M̄ᵀ,
+      NC3 = ‖W/‖W‖_F − M̄/‖M̄‖_F‖_F,
       NC4 = fraction of samples where argmax_k (W h + b)_k ≠ argmin_k ‖h − μ_k‖.
 
   Global minimisers of the UFM collapse (Dang et al. 2023, "Neural collapse in
@@ -56,7 +57,6 @@ from ._checks import (
     require_key,
     require_nonnegative,
     require_positive,
-    require_same_shape,
     require_shape,
 )
 
@@ -96,10 +96,9 @@ __all__ = [
     "log_linear_rate",
     # Hessians
     "mlp_init",
-    "mlp_apply",
+    "mlp_batch_apply",
     "hessian_matrix",
     "hessian_spectrum",
-    "hvp",
     "top_eigenvalue",
     "EoSOutput",
     "gd_with_sharpness",
@@ -126,25 +125,25 @@ def etf_gram(K: int) -> Array:
 
 
 def simplex_etf(K: int, d: int | None = None, rotation: Any = None) -> Array:
-    """A simplex equiangular tight frame: ``d × K`` matrix with unit-norm columns,
-    pairwise cosines ``−1/(K−1)`` and zero sum, ``√(K/(K−1)) U (I − 11ᵀ/K)``.
+    """A simplex equiangular tight frame: ``K × d`` matrix whose ``K`` rows (the vertices) have
+    unit norm, pairwise cosines ``−1/(K−1)`` and zero sum, ``√(K/(K−1)) (I − 11ᵀ/K) R``.
 
-    ``U`` is the first ``K`` columns of ``I_d`` (``d ≥ K``, default ``d = K``), or
-    ``rotation`` (``d × K`` with orthonormal columns) when given.
+    ``R`` is the first ``K`` rows of ``I_d`` (``d ≥ K``, default ``d = K``), or
+    ``rotation`` (``K × d`` with orthonormal rows) when given.
     """
     require_int("K", K, minimum=2)
     d = K if d is None else d
     require_int("d", d, minimum=K)
     if rotation is None:
-        U = jnp.eye(d, K)
+        R = jnp.eye(K, d)
     else:
-        U = as_float_array("rotation", rotation, ndim=2)
-        require_shape("rotation", U, (d, K))
-        if is_concrete(U) and not np.allclose(
-            np.asarray(U, np.float64).T @ np.asarray(U, np.float64), np.eye(K), atol=1e-5
+        R = as_float_array("rotation", rotation, ndim=2)
+        require_shape("rotation", R, (K, d))
+        if is_concrete(R) and not np.allclose(
+            np.asarray(R, np.float64) @ np.asarray(R, np.float64).T, np.eye(K), atol=1e-5
         ):
-            raise ValueError("rotation must have orthonormal columns (UᵀU = I)")
-    return jnp.sqrt(K / (K - 1)) * _mm(U, (jnp.eye(K, dtype=U.dtype) - jnp.ones((K, K), U.dtype) / K))
+            raise ValueError("rotation must have orthonormal rows (RRᵀ = I)")
+    return jnp.sqrt(K / (K - 1)) * _mm(jnp.eye(K, dtype=R.dtype) - jnp.ones((K, K), R.dtype) / K, R)
 
 
 def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
@@ -158,7 +157,7 @@ def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
     if labels.ndim != 1 or labels.shape[0] == 0:
         raise ValueError(f"labels must be a non-empty 1-D array, got shape {labels.shape}")
     if N is not None and labels.shape[0] != N:
-        raise ValueError(f"labels must have one entry per column of H ({N}), got {labels.shape[0]}")
+        raise ValueError(f"labels must have one entry per row of H ({N}), got {labels.shape[0]}")
     if not jnp.issubdtype(labels.dtype, jnp.integer):
         raise TypeError(f"labels must be integers, got dtype {labels.dtype}")
     if is_concrete(labels):
@@ -172,11 +171,11 @@ def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
 
 
 def class_means(H: Any, labels: Any, K: int) -> tuple[Array, Array]:
-    """Global mean ``μ_G`` (``d``,) and class means ``M = [μ_1 … μ_K]`` (``d × K``) of
-    the columns of ``H`` (``d × N``; features are columns in this chapter).
+    """Global mean ``μ_G`` (``d``,) and class means ``M`` (``K × d``, row ``k`` is ``μ_kᵀ``) of
+    the rows of ``H`` (``N × d``, one sample per row).
 
     Args:
-      H: features ``d × N``, finite.
+      H: features ``N × d``, finite.
       labels: ``N`` integer labels in ``[0, K)``, every class present.
       K: number of classes, at least 2.
 
@@ -188,15 +187,15 @@ def class_means(H: Any, labels: Any, K: int) -> tuple[Array, Array]:
       ValueError: wrong shapes, NaN/inf, labels out of range, an empty class.
     """
     H = as_float_array("H", H, ndim=2)
-    labels = _check_labels(labels, K, H.shape[1])
+    labels = _check_labels(labels, K, H.shape[0])
     return _class_means(H, labels, K)
 
 
 def _class_means(H, labels, K):
-    Y = jax.nn.one_hot(labels, K, dtype=H.dtype).T  # K × N
-    counts = Y.sum(1)
-    M = _mm(H, Y.T) / counts[None, :]
-    return H.mean(1), M
+    Y = jax.nn.one_hot(labels, K, dtype=H.dtype)  # N × K
+    counts = Y.sum(0)
+    M = _mm(Y.T, H) / counts[:, None]
+    return H.mean(0), M
 
 
 class NCMetrics(NamedTuple):
@@ -204,18 +203,18 @@ class NCMetrics(NamedTuple):
 
     nc1: Array  # tr(Σ_W Σ_B^†)/K: within-class variability
     nc2: Array  # distance of the normalised centred-mean Gram to the simplex-ETF Gram
-    nc3: Array  # distance between W/‖W‖ and M̄ᵀ/‖M̄‖ (self-duality)
+    nc3: Array  # distance between W/‖W‖ and M̄/‖M̄‖ (self-duality)
     nc4: Array  # disagreement rate of the classifier with nearest class centre
 
 
 def nc_metrics(H: Any, W: Any, labels: Any, K: int, b: Any = None) -> NCMetrics:
-    """NC1–NC4 of features ``H`` (``d × N``) and classifier ``W`` (``K × d``), bias ``b``.
+    """NC1–NC4 of features ``H`` (``N × d``) and classifier ``W`` (``K × d``), bias ``b``.
 
-    Invariant under a common rotation of ``H`` and of the rows of ``W`` and under
+    Invariant under a common rotation of the rows of ``H`` and of ``W`` and under
     positive rescaling of ``H`` (NC1–NC2) or of ``W`` (NC3, NC4 with ``b = 0``).
 
     Args:
-      H: features ``d × N`` (columns are samples), finite.
+      H: features ``N × d`` (one sample per row), finite.
       W: classifier ``K × d``, finite.
       labels: ``N`` integer labels in ``[0, K)``, every class present.
       K: number of classes, at least 2.
@@ -231,79 +230,79 @@ def nc_metrics(H: Any, W: Any, labels: Any, K: int, b: Any = None) -> NCMetrics:
     H = as_float_array("H", H, ndim=2)
     W = as_float_array("W", W, ndim=2)
     require_int("K", K, minimum=2)
-    require_shape("W", W, (K, H.shape[0]))
+    require_shape("W", W, (K, H.shape[1]))
     if b is not None:
         b = as_float_array("b", b, ndim=1)
         require_shape("b", b, (K,))
-    labels = _check_labels(labels, K, H.shape[1])
+    labels = _check_labels(labels, K, H.shape[0])
     return _nc_metrics(H, W, labels, K, b)
 
 
 def _nc_metrics(H, W, labels, K, b=None):
     mu_G, M = _class_means(H, labels, K)
-    N = H.shape[1]
-    Mc = M - mu_G[:, None]
-    dev = H - M[:, labels]
-    Sigma_W = _mm(dev, dev.T) / N
-    Sigma_B = _mm(Mc, Mc.T) / K
+    N = H.shape[0]
+    Mc = M - mu_G[None, :]  # K × d centred means
+    dev = H - M[labels]  # N × d
+    Sigma_W = _mm(dev.T, dev) / N
+    Sigma_B = _mm(Mc.T, Mc) / K
     nc1 = jnp.trace(_mm(Sigma_W, jnp.linalg.pinv(Sigma_B, hermitian=True))) / K
-    G = _mm(Mc.T, Mc)
+    G = _mm(Mc, Mc.T)
     target = (jnp.eye(K) - jnp.ones((K, K)) / K) / jnp.sqrt(K - 1.0)
     nc2 = jnp.linalg.norm(G / jnp.linalg.norm(G) - target)
-    nc3 = jnp.linalg.norm(W / jnp.linalg.norm(W) - Mc.T / jnp.linalg.norm(Mc))
-    logits = _mm(W, H) + (0.0 if b is None else b[:, None])
-    ncc = jnp.argmin(jnp.sum((H[:, None, :] - M[:, :, None]) ** 2, axis=0), axis=0)
-    nc4 = jnp.mean(jnp.argmax(logits, axis=0) != ncc)
+    nc3 = jnp.linalg.norm(W / jnp.linalg.norm(W) - Mc / jnp.linalg.norm(Mc))
+    logits = _mm(H, W.T) + (0.0 if b is None else b[None, :])  # N × K
+    ncc = jnp.argmin(jnp.sum((H[:, None, :] - M[None, :, :]) ** 2, axis=2), axis=1)
+    nc4 = jnp.mean(jnp.argmax(logits, axis=1) != ncc)
     return NCMetrics(nc1, nc2, nc3, nc4)
 
 
 def max_offdiag_cosine(M: Any) -> Array:
-    """``max_{j≠k} |cos(m_j, m_k)|`` over the columns of ``M``: 0 for an orthogonal frame.
+    """``max_{j≠k} |cos(m_j, m_k)|`` over the rows of ``M``: 0 for an orthogonal frame.
 
     Args:
-      M: ``d × K`` with ``K ≥ 2`` non-zero, finite columns.
+      M: ``K × d`` with ``K ≥ 2`` non-zero, finite rows (e.g. class means).
 
     Returns:
       A scalar in ``[0, 1]``.
 
     Raises:
-      TypeError: non-numeric ``M``. ValueError: wrong shape, NaN/inf, a zero column.
+      TypeError: non-numeric ``M``. ValueError: wrong shape, NaN/inf, a zero row.
     """
     M = as_float_array("M", M, ndim=2)
-    if M.shape[1] < 2 or M.shape[0] == 0:
-        raise ValueError(f"M needs at least two non-empty columns, got shape {M.shape}")
-    if is_concrete(M) and np.any(np.linalg.norm(np.asarray(M), axis=0) == 0):
-        raise ValueError("M has a zero column: its cosine with the others is undefined")
-    U = M / jnp.linalg.norm(M, axis=0, keepdims=True)
-    C = jnp.abs(_mm(U.T, U))
+    if M.shape[0] < 2 or M.shape[1] == 0:
+        raise ValueError(f"M needs at least two non-empty rows, got shape {M.shape}")
+    if is_concrete(M) and np.any(np.linalg.norm(np.asarray(M), axis=1) == 0):
+        raise ValueError("M has a zero row: its cosine with the others is undefined")
+    U = M / jnp.linalg.norm(M, axis=1, keepdims=True)
+    C = jnp.abs(_mm(U, U.T))
     return jnp.max(C - jnp.diag(jnp.diag(C)))
 
 
 def classifier_mean_cosines(W: Any, M: Any) -> Array:
-    """``cos(w_k, μ_k)`` for each class: rows of ``W`` (``K × d``) against columns of ``M``.
+    """``cos(w_k, μ_k)`` for each class: rows of ``W`` against rows of ``M`` (both ``K × d``).
 
     Args:
       W: classifier ``K × d``, non-zero finite rows.
-      M: class means ``d × K``, non-zero finite columns.
+      M: class means ``K × d``, non-zero finite rows.
 
     Returns:
       ``(K,)`` cosines.
 
     Raises:
-      TypeError: non-numeric input. ValueError: mismatched shapes, NaN/inf, a zero row/column.
+      TypeError: non-numeric input. ValueError: mismatched shapes, NaN/inf, a zero row.
     """
     W = as_float_array("W", W, ndim=2)
     M = as_float_array("M", M, ndim=2)
-    require_shape("M", M, (W.shape[1], W.shape[0]))
+    require_shape("M", M, W.shape)
     if is_concrete(W) and np.any(np.linalg.norm(np.asarray(W), axis=1) == 0):
         raise ValueError("W has a zero row: its cosine is undefined")
-    if is_concrete(M) and np.any(np.linalg.norm(np.asarray(M), axis=0) == 0):
-        raise ValueError("M has a zero column: its cosine is undefined")
-    return jnp.sum(W * M.T, 1) / (jnp.linalg.norm(W, axis=1) * jnp.linalg.norm(M, axis=0))
+    if is_concrete(M) and np.any(np.linalg.norm(np.asarray(M), axis=1) == 0):
+        raise ValueError("M has a zero row: its cosine is undefined")
+    return jnp.sum(W * M, 1) / (jnp.linalg.norm(W, axis=1) * jnp.linalg.norm(M, axis=1))
 
 
 class UFMParams(NamedTuple):
-    H: Array  # d × N features
+    H: Array  # N × d features, one sample per row
     W: Array  # K × d classifier
     b: Array  # K bias (kept at 0 when bias=False)
 
@@ -315,7 +314,7 @@ class UFMOutput(NamedTuple):
     losses: Array  # (C,) objective at the recorded steps
     steps: Array  # (C,) step index of each record
     metrics: NCMetrics  # each field (C,)
-    means: Array  # (C, d, K) class means
+    means: Array  # (C, K, d) class means (row k is μ_k)
     classifiers: Array  # (C, K, d)
 
 
@@ -323,7 +322,7 @@ def ufm_loss(params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float,
     """Regularised MSE objective of the UFM (module docstring). Differentiable in ``params``.
 
     Args:
-      params: ``(H, W, b)`` with ``H`` ``d × N``, ``W`` ``K × d``, ``b`` ``(K,)``.
+      params: ``(H, W, b)`` with ``H`` ``N × d``, ``W`` ``K × d``, ``b`` ``(K,)``.
       labels: ``N`` integer labels in ``[0, K)``.
       K: number of classes, at least 2.
       lam_W, lam_H, lam_b: non-negative weights.
@@ -340,10 +339,10 @@ def ufm_loss(params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float,
     H = as_float_array("params.H", params[0], ndim=2)
     W = as_float_array("params.W", params[1], ndim=2)
     require_int("K", K, minimum=2)
-    require_shape("params.W", W, (K, H.shape[0]))
+    require_shape("params.W", W, (K, H.shape[1]))
     b = as_float_array("params.b", params[2], ndim=1)
     require_shape("params.b", b, (K,))
-    labels = _check_labels(labels, K, H.shape[1])
+    labels = _check_labels(labels, K, H.shape[0])
     for name, lam in (("lam_W", lam_W), ("lam_H", lam_H), ("lam_b", lam_b)):
         _scalar(name, lam)
         require_nonnegative(name, lam)
@@ -352,9 +351,9 @@ def ufm_loss(params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float,
 
 def _ufm_loss(params, labels, K, lam_W, lam_H, lam_b=0.0):
     H, W, b = params
-    N = H.shape[1]
-    Y = jax.nn.one_hot(labels, K, dtype=H.dtype).T
-    R = _mm(W, H) + b[:, None] - Y
+    N = H.shape[0]
+    Y = jax.nn.one_hot(labels, K, dtype=H.dtype)  # N × K
+    R = _mm(H, W.T) + b[None, :] - Y
     return (
         0.5 / N * jnp.sum(R**2)
         + 0.5 * lam_W * jnp.sum(W**2)
@@ -364,11 +363,11 @@ def _ufm_loss(params, labels, K, lam_W, lam_H, lam_b=0.0):
 
 
 def train_ufm(
-    key: Array,
     labels: Any,
     K: int,
     d: int,
     *,
+    key: Array,
     lam_W: float = 5e-3,
     lam_H: float = 5e-3,
     lam_b: float = 0.0,
@@ -381,14 +380,14 @@ def train_ufm(
     """Full-batch gradient descent on the UFM objective from a Gaussian start of
     scale ``init_scale``. ``bias=False`` freezes ``b = 0`` (the bias-free model).
 
-    The step on ``H`` is rescaled by ``N`` (``h_i ← h_i − η N ∂f/∂h_i``), i.e. GD
+    The step on ``H`` is rescaled by ``N`` (``h_i ← h_i − γ N ∂f/∂h_i``, ``γ = learning_rate``), i.e. GD
     on the per-sample loss; this leaves the minimisers unchanged and makes the
     step size independent of the number of samples. Compiled once per
     ``(K, d, N, bias, num_steps, record_every)``.
 
     Args:
-      key: a JAX PRNG key.
       labels: ``N`` integer labels, every class of ``0..K−1`` present.
+      key: a JAX PRNG key (the Gaussian start).
       K: classes (≥ 2); d: feature dimension (≥ 1).
       lam_W, lam_H, lam_b: non-negative weights; learning_rate, init_scale: positive.
       bias: train the bias (a bool).
@@ -442,7 +441,7 @@ def _train_ufm(
     kH, kW = jax.random.split(key)
     dtype = jnp.result_type(float)
     params = UFMParams(
-        init_scale * jax.random.normal(kH, (d, N), dtype),
+        init_scale * jax.random.normal(kH, (N, d), dtype),
         init_scale * jax.random.normal(kW, (K, d), dtype),
         jnp.zeros(K, dtype),
     )
@@ -471,7 +470,7 @@ def _train_ufm(
 class BiasFreeOptimum(NamedTuple):
     """Closed-form global minimum of the bias-free UFM (``d ≥ K``)."""
 
-    z: Array  # (K,) singular values of W M (the class-k logit of its own mean)
+    z: Array  # (K,) singular values of W Mᵀ (the class-k logit of its own mean)
     mean_norms: Array  # (K,) ‖μ_k‖
     classifier_norms: Array  # (K,) ‖w_k‖
     loss: Array  # optimal objective value
@@ -480,7 +479,7 @@ class BiasFreeOptimum(NamedTuple):
 def ufm_bias_free_optimum(counts: Any, lam_W: ArrayLike, lam_H: ArrayLike) -> BiasFreeOptimum:
     r"""Global minimum of the bias-free MSE UFM with class sizes ``counts``.
 
-    With ``c = √(λ_W λ_H)`` and ``N = Σ n_k`` the minimisers have ``W M`` diagonal
+    With ``c = √(λ_W λ_H)`` and ``N = Σ n_k`` the minimisers have ``W Mᵀ`` diagonal
     with entries ``z_k = max(0, 1 − N c/√n_k)``, orthogonal class means with
     ``‖μ_k‖² = z_k √(λ_W/(λ_H n_k))`` and classifier rows ``‖w_k‖² = z_k √(λ_H n_k/λ_W)``
     (chapter 13, proof by the variational form of the nuclear norm).
@@ -504,7 +503,7 @@ def ufm_bias_free_optimum(counts: Any, lam_W: ArrayLike, lam_H: ArrayLike) -> Bi
 # ---------------------------------------------------------------------------
 
 
-def low_rank_psd(key: Array, n: int, eigenvalues: Sequence[float]) -> Array:
+def low_rank_psd(n: int, eigenvalues: Sequence[float], *, key: Array) -> Array:
     """``U diag(eigenvalues) Uᵀ`` with ``U`` (``n × r``) uniformly random orthonormal.
 
     Raises:
@@ -539,12 +538,14 @@ def _sensing_loss(X, M_star):
 
 
 class SensingOutput(NamedTuple):
-    X: Array  # final factor
+    """Result of :func:`sensing_gd` (the iterates are not recorded, only their errors)."""
+
+    params: Array  # final factor X_T
     errors: Array  # (num_steps + 1,) ‖X_t X_tᵀ − M*‖_F for t = 0 … num_steps
 
 
-def sensing_gd(X0: Any, M_star: Any, learning_rate: ArrayLike, num_steps: int) -> SensingOutput:
-    """Gradient descent ``X ← X − η (XXᵀ − M*) X`` on :func:`sensing_loss`
+def sensing_gd(X0: Any, M_star: Any, *, learning_rate: ArrayLike, num_steps: int) -> SensingOutput:
+    """Gradient descent ``X ← X − γ (XXᵀ − M*) X`` (``γ = learning_rate``) on :func:`sensing_loss`
     (compiled once per shape and ``num_steps``).
 
     Raises:
@@ -574,11 +575,11 @@ def _sensing_gd(X0, M_star, learning_rate, num_steps):
     return SensingOutput(X, jnp.concatenate([errs, final[None]]))
 
 
-def _fit_inputs(steps, errors, t_min, t_max):
-    t = np.asarray(as_float_array("steps", steps, ndim=1), np.float64)
+def _fit_inputs(t, errors, t_min, t_max):
+    t = np.asarray(as_float_array("t", t, ndim=1), np.float64)
     e = np.asarray(as_float_array("errors", errors, ndim=1, finite=False), np.float64)
     if t.shape != e.shape:
-        raise ValueError(f"steps and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
+        raise ValueError(f"t and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
     if np.any(np.isnan(e)):
         raise ValueError("errors contains NaN")
     lo, hi = float(_scalar("t_min", t_min)), float(_scalar("t_max", t_max))
@@ -587,16 +588,17 @@ def _fit_inputs(steps, errors, t_min, t_max):
     return t, e
 
 
-def loglog_slope(steps: Any, errors: Any, t_min: float, t_max: float) -> float:
-    """Least-squares slope of ``log error`` against ``log t`` over ``t_min ≤ t ≤ t_max``.
+def loglog_slope(t: Any, errors: Any, t_min: float, t_max: float) -> float:
+    """Least-squares slope of ``log error`` against ``log t`` over ``t_min ≤ t ≤ t_max``
+    (``t``: the step indices of the ``errors``).
 
     Raises:
       TypeError: non-numeric input. ValueError: shapes differ or not 1-D, NaN/inf, fewer than
       two points in the window, non-positive values there.
     """
-    t, e = _fit_inputs(steps, errors, t_min, t_max)
+    t, e = _fit_inputs(t, errors, t_min, t_max)
     if t.shape != e.shape or t.ndim != 1:
-        raise ValueError(f"steps and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
+        raise ValueError(f"t and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
     sel = (t >= t_min) & (t <= t_max)
     if sel.sum() < 2:
         raise ValueError(
@@ -604,17 +606,17 @@ def loglog_slope(steps: Any, errors: Any, t_min: float, t_max: float) -> float:
             f"got {int(sel.sum())}"
         )
     if not np.all(e[sel] > 0) or not np.all(t[sel] > 0) or not np.all(np.isfinite(e[sel])):
-        raise ValueError("steps and errors must be positive in the fitted window")
+        raise ValueError("t and errors must be positive in the fitted window")
     return float(np.polyfit(np.log(t[sel]), np.log(e[sel]), 1)[0])
 
 
-def log_linear_rate(steps: Any, errors: Any, t_min: float, t_max: float) -> float:
+def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
     """Fitted per-step contraction ``ρ`` with ``error ≈ C ρ^t`` over the window.
 
     Raises:
       TypeError, ValueError: as :func:`loglog_slope`.
     """
-    t, e = _fit_inputs(steps, errors, t_min, t_max)
+    t, e = _fit_inputs(t, errors, t_min, t_max)
     sel = (t >= t_min) & (t <= t_max)
     if sel.sum() < 2 or not np.all(e[sel] > 0) or not np.all(np.isfinite(e[sel])):
         raise ValueError("need at least two positive errors in the fitted window")
@@ -626,7 +628,7 @@ def log_linear_rate(steps: Any, errors: Any, t_min: float, t_max: float) -> floa
 # ---------------------------------------------------------------------------
 
 
-def mlp_init(key: Array, sizes: Sequence[int], scale: float = 1.0) -> list[tuple[Array, Array]]:
+def mlp_init(sizes: Sequence[int], *, key: Array, scale: float = 1.0) -> list[tuple[Array, Array]]:
     """Weights ``W_l ~ N(0, scale²/fan_in)`` and zero biases for an MLP with layer ``sizes``.
 
     Raises:
@@ -650,10 +652,12 @@ def mlp_init(key: Array, sizes: Sequence[int], scale: float = 1.0) -> list[tuple
     ]
 
 
-def mlp_apply(
+def mlp_batch_apply(
     params: Sequence[tuple[Array, Array]], x: Array, activation: Callable[[Array], Array] = jnp.tanh
 ) -> Array:
-    """Outputs (``N × out``) of the MLP on inputs ``x`` (``N × in``); linear last layer.
+    """Outputs (``N × out``) of the MLP on a batch of inputs ``x`` (``N × in``, one example per
+    row), hidden activation a callable (default ``tanh``), linear last layer.
+    (:func:`optlab.lipschitz.mlp_apply` evaluates one input vector with a named activation.)
 
     Raises:
       TypeError: ``params`` not a non-empty sequence of ``(W, b)`` pairs, non-numeric input,
@@ -726,24 +730,12 @@ def hessian_spectrum(loss_fn: Callable[[Any], Array], params: Any) -> Array:
     return jnp.linalg.eigvalsh(hessian_matrix(loss_fn, params))
 
 
-def hvp(loss_fn: Callable[[Any], Array], params: Any, v: Any) -> Any:
-    """Hessian-vector product ``∇²L(θ) v`` (forward-over-reverse), same pytree as ``params``.
-
-    Raises:
-      TypeError: ``loss_fn`` not callable, non-numeric ``params``/``v``.
-      ValueError: ``v`` not shaped like ``params``, NaN/inf.
-    """
-    _check_loss_params(loss_fn, params)
-    require_same_shape("params", params, "v", v)
-    require_finite("v", v)
-    return _hvp_impl(loss_fn, params, v)
-
-
 def _hvp_impl(loss_fn, params, v):
+    # ∇²L(θ)v by forward-over-reverse (the public one is optlab.second_order.hvp)
     return jax.jvp(jax.grad(loss_fn), (params,), (v,))[1]
 
 
-def _power_iteration(loss_fn, params, v0, num_iters):
+def _power_iteration(loss_fn, params, v0, num_steps):
     flat, unravel = ravel_pytree(params)
 
     def mv(u):
@@ -754,33 +746,33 @@ def _power_iteration(loss_fn, params, v0, num_iters):
         return w / jnp.linalg.norm(w), None
 
     u = v0 / jnp.linalg.norm(v0)
-    u, _ = jax.lax.scan(body, u, None, length=num_iters)
+    u, _ = jax.lax.scan(body, u, None, length=num_steps)
     return jnp.vdot(u, mv(u)), u
 
 
 def top_eigenvalue(
-    loss_fn: Callable[[Any], Array], params: Any, key: Array, num_iters: int = 100
+    loss_fn: Callable[[Any], Array], params: Any, *, key: Array, num_steps: int = 100
 ) -> tuple[Array, Array]:
     """Power iteration on Hessian-vector products: returns ``(uᵀ∇²L u, u)`` with
     ``u`` the final unit vector (flattened). It converges to the eigenvalue of
     largest *modulus*, which is the sharpness whenever ``λ_max > |λ_min|``.
-    Compiled once per ``loss_fn`` (static), shape and ``num_iters``.
+    Compiled once per ``loss_fn`` (static), shape and ``num_steps`` (power iterations).
 
     Raises:
-      TypeError: ``loss_fn`` not callable, integer seed, non-integer ``num_iters``.
-      ValueError: empty or non-finite ``params``, ``num_iters < 1``.
+      TypeError: ``loss_fn`` not callable, integer seed, non-integer ``num_steps``.
+      ValueError: empty or non-finite ``params``, ``num_steps < 1``.
     """
     _check_loss_params(loss_fn, params)
     require_key("key", key)
-    require_int("num_iters", num_iters, minimum=1)
-    return _top_eigenvalue(loss_fn, params, key, num_iters)
+    require_int("num_steps", num_steps, minimum=1)
+    return _top_eigenvalue(loss_fn, params, key, num_steps)
 
 
-@functools.partial(jax.jit, static_argnames=("loss_fn", "num_iters"))
-def _top_eigenvalue(loss_fn, params, key, num_iters):
+@functools.partial(jax.jit, static_argnames=("loss_fn", "num_steps"))
+def _top_eigenvalue(loss_fn, params, key, num_steps):
     flat, _ = ravel_pytree(params)
     v0 = jax.random.normal(key, flat.shape, flat.dtype)
-    return _power_iteration(loss_fn, params, v0, num_iters)
+    return _power_iteration(loss_fn, params, v0, num_steps)
 
 
 class EoSOutput(NamedTuple):
@@ -795,15 +787,15 @@ class EoSOutput(NamedTuple):
 def gd_with_sharpness(
     loss_fn: Callable[[Any], Array],
     params: Any,
+    *,
     learning_rate: float,
     num_steps: int,
     key: Array,
-    *,
     record_every: int = 10,
-    power_iters: int = 20,
+    power_num_steps: int = 20,
 ) -> EoSOutput:
-    """Full-batch GD ``θ ← θ − η∇L(θ)``; every ``record_every`` steps the sharpness
-    is estimated by ``power_iters`` power iterations on HVPs, warm-started from the
+    """Full-batch GD ``θ ← θ − γ∇L(θ)`` (``γ = learning_rate``); every ``record_every`` steps the
+    sharpness is estimated by ``power_num_steps`` power iterations on HVPs, warm-started from the
     previous eigenvector (so a few iterations suffice). ``learning_rate`` may be
     traced (``vmap`` over a grid of step sizes). Compiled once per ``loss_fn`` (static),
     shape and integer configuration.
@@ -819,14 +811,14 @@ def gd_with_sharpness(
     require_positive("learning_rate", learning_rate)
     require_int("num_steps", num_steps, minimum=1)
     require_int("record_every", record_every, minimum=1)
-    require_int("power_iters", power_iters, minimum=1)
+    require_int("power_num_steps", power_num_steps, minimum=1)
     if num_steps % record_every:
         raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
-    return _gd_with_sharpness(loss_fn, params, learning_rate, num_steps, key, record_every, power_iters)
+    return _gd_with_sharpness(loss_fn, params, learning_rate, num_steps, key, record_every, power_num_steps)
 
 
-@functools.partial(jax.jit, static_argnames=("loss_fn", "num_steps", "record_every", "power_iters"))
-def _gd_with_sharpness(loss_fn, params, learning_rate, num_steps, key, record_every, power_iters):
+@functools.partial(jax.jit, static_argnames=("loss_fn", "num_steps", "record_every", "power_num_steps"))
+def _gd_with_sharpness(loss_fn, params, learning_rate, num_steps, key, record_every, power_num_steps):
     value_and_grad = jax.value_and_grad(loss_fn)
     flat, _ = ravel_pytree(params)
     u0 = jax.random.normal(key, flat.shape, flat.dtype)
@@ -837,7 +829,7 @@ def _gd_with_sharpness(loss_fn, params, learning_rate, num_steps, key, record_ev
 
     def block(carry, _):
         p, u = carry
-        lam, u = _power_iteration(loss_fn, p, u, power_iters)
+        lam, u = _power_iteration(loss_fn, p, u, power_num_steps)
         p, vals = jax.lax.scan(step, p, None, length=record_every)
         return (p, u), (vals, lam)
 
@@ -943,9 +935,13 @@ def attention_svm(X: Any, opt: Any) -> np.ndarray:
 
 
 class AttentionGDOutput(NamedTuple):
-    p: Array  # final parameter
+    """Result of :func:`attention_gd`: the history is recorded every ``record_every`` steps,
+    after each block (``steps = record_every, 2·record_every, …, num_steps``; the start ``p0``
+    is not a row: at ``p0 = 0`` its direction is undefined)."""
+
+    params: Array  # final query p_T
     steps: Array  # (C,) recorded steps
-    path: Array  # (C, d) iterates at the recorded steps
+    iterates: Array  # (C, d) iterates at the recorded steps
     losses: Array  # (C,) loss at the recorded steps
 
 
@@ -954,15 +950,15 @@ def attention_gd(
     y: Any,
     v: Any,
     p0: Any,
+    *,
     learning_rate: ArrayLike,
     num_steps: int,
-    *,
     normalized: bool = False,
     record_every: int = 10,
 ) -> AttentionGDOutput:
     """Gradient descent on :func:`attention_loss` over ``p``.
 
-    ``normalized=True`` uses the normalised step ``p ← p − η ∇/‖∇‖``: ``‖p‖`` then
+    ``normalized=True`` uses the normalised step ``p ← p − γ ∇/‖∇‖`` (``γ = learning_rate``): ``‖p‖`` then
     grows linearly, the softmax saturates and in finite precision the gradient of
     some sequences underflows to exactly 0, which bends the direction; plain GD
     (the default) is the robust choice. Compiled once per shape and
@@ -1003,6 +999,6 @@ def _attention_gd(X, y, v, p0, learning_rate, num_steps, normalized, record_ever
         p, _ = jax.lax.scan(step, p, None, length=record_every)
         return p, (p, loss(p))
 
-    p, (path, losses) = jax.lax.scan(block, p0, None, length=num_steps // record_every)
+    p, (iterates, losses) = jax.lax.scan(block, p0, None, length=num_steps // record_every)
     steps = record_every * jnp.arange(1, num_steps // record_every + 1)
-    return AttentionGDOutput(p, steps, path, losses)
+    return AttentionGDOutput(p, steps, iterates, losses)

@@ -33,7 +33,8 @@ def collapse_3d(
     """Class means (and classifier rows) in 3-D, with a slider over training steps.
 
     Args:
-      means: ``(C, d, K)`` class means at ``C`` recorded steps.
+      means: ``(C, K, d)`` class means (one per row) at ``C`` recorded steps
+        (:attr:`optlab.landscape.UFMOutput.means`).
       classifiers: ``(C, K, d)`` classifier rows, drawn as dashed segments.
       centre: subtract the global mean of the class means (the ETF view); ``False``
         shows uncentred means (the orthogonal-frame view).
@@ -44,19 +45,19 @@ def collapse_3d(
     """
     M = np.asarray(means, dtype=float)
     Wt = np.asarray(classifiers, dtype=float)
-    if M.ndim != 3 or Wt.ndim != 3 or Wt.shape != (M.shape[0], M.shape[2], M.shape[1]):
-        raise ValueError(f"means must be (C, d, K) and classifiers (C, K, d), got {M.shape} and {Wt.shape}")
+    if M.ndim != 3 or Wt.shape != M.shape:
+        raise ValueError(f"means and classifiers must both be (C, K, d), got {M.shape} and {Wt.shape}")
     if len(steps) != M.shape[0]:
         raise ValueError(f"got {len(steps)} steps for {M.shape[0]} recorded frames")
-    if M.shape[1] < 3:
-        raise ValueError(f"need feature dimension d ≥ 3 for a 3-D view, got {M.shape[1]}")
-    K = M.shape[2]
+    if M.shape[2] < 3:
+        raise ValueError(f"need feature dimension d ≥ 3 for a 3-D view, got {M.shape[2]}")
+    K = M.shape[1]
     if centre:
-        M = M - M.mean(axis=2, keepdims=True)
-    B = _basis3(M[-1])
+        M = M - M.mean(axis=1, keepdims=True)
+    B = _basis3(M[-1].T)
     groups = []
     for j in range(M.shape[0]):
-        P = B.T @ M[j]  # 3 × K
+        P = B.T @ M[j].T  # 3 × K
         P = P / max(np.linalg.norm(P, axis=0).mean(), 1e-300)
         Q = B.T @ Wt[j].T
         Q = Q / max(np.linalg.norm(Q, axis=0).mean(), 1e-300)
@@ -180,14 +181,14 @@ def sharpness_slider(
     steps: Any,
     sharpness: Any,
     losses: Any,
-    etas: Sequence[float],
+    learning_rates: Sequence[float],
     *,
     reference: tuple[Any, Any] | None = None,
     title: str | None = None,
     height: int = 520,
 ) -> go.Figure:
     """Sharpness (left, with the ``2/η`` line) and training loss (right, log) for a
-    sweep over step sizes, one slider step per ``η``.
+    sweep over step sizes ``η`` (``learning_rates``), one slider step per ``η``.
 
     Args:
       steps: ``(C,)`` steps at which sharpness was measured.
@@ -197,9 +198,9 @@ def sharpness_slider(
     """
     S, Lo = np.asarray(sharpness, float), np.asarray(losses, float)
     st = np.asarray(steps, float)
-    if S.shape[0] != len(etas) or Lo.shape[0] != len(etas) or S.shape[1] != st.shape[0]:
+    if S.shape[0] != len(learning_rates) or Lo.shape[0] != len(learning_rates) or S.shape[1] != st.shape[0]:
         raise ValueError(
-            f"sharpness must be (P={len(etas)}, {st.shape[0]}) and losses (P, T), "
+            f"sharpness must be (P={len(learning_rates)}, {st.shape[0]}) and losses (P, T), "
             f"got {S.shape} and {Lo.shape}"
         )
     fig = make_subplots(
@@ -232,7 +233,7 @@ def sharpness_slider(
         )
         n_static = 2
     stride = max(1, Lo.shape[1] // 1500)
-    for j, eta in enumerate(etas):
+    for j, lr in enumerate(learning_rates):
         vis = j == 0
         fig.add_trace(
             go.Scatter(
@@ -249,7 +250,7 @@ def sharpness_slider(
         fig.add_trace(
             go.Scatter(
                 x=[st[0], st[-1]],
-                y=[2 / eta] * 2,
+                y=[2 / lr] * 2,
                 mode="lines",
                 name="2/η",
                 visible=vis,
@@ -272,8 +273,8 @@ def sharpness_slider(
             col=2,
         )
     steps_args = []
-    for j in range(len(etas)):
-        visible = [True] * n_static + [k // 3 == j for k in range(3 * len(etas))]
+    for j in range(len(learning_rates)):
+        visible = [True] * n_static + [k // 3 == j for k in range(3 * len(learning_rates))]
         steps_args.append(("restyle", [{"visible": visible}]))
     _layout(fig, title, None, None, height=height)
     # legend above the panels: inside them it would hide the loss curves
@@ -282,9 +283,8 @@ def sharpness_slider(
     )
     if title:
         fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"))
-    fig.update_layout(
-        sliders=[_slider([f"{float(e):.3g} (2/η = {2 / float(e):.3g})" for e in etas], "η = ", steps_args)]
-    )
+    labels = [f"{float(e):.3g} (2/η = {2 / float(e):.3g})" for e in learning_rates]
+    fig.update_layout(sliders=[_slider(labels, "η = ", steps_args)])
     fig.update_xaxes(title_text="GD step")
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     return fig
