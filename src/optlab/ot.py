@@ -916,8 +916,8 @@ def _naive_jit(C, a, b, eps, *, num_steps):
 
 SNS_STATUS = {
     0: "converged: marginal error <= tol",
-    1: "not converged: num_steps steps used (Newton steps were still being accepted)",
-    2: "not converged: num_steps steps used and the last Newton step was rejected "
+    1: "not converged: the num_steps budget was used (Newton steps were still being accepted)",
+    2: "not converged: the num_steps budget was used and the last Newton step was rejected "
     "(no ascent direction or no sufficient increase along it: the sparsified Newton "
     "system is too ill-conditioned at this eps / precision; a Sinkhorn step was taken "
     "instead); raise num_steps, lower threshold, or use float64",
