@@ -41,19 +41,19 @@ def main() -> None:
     p = problems.quadratic(kappa=100.0, dim=args.dim, key=jax.random.key(0))
     etas = jnp.linspace(0.01, 2.5, args.configs) / p.L
 
-    run_one = jax.jit(lambda eta: runner.run(first_order.gd(eta), p, p.x0, args.steps).values)
+    run_one = jax.jit(lambda eta: runner.run(first_order.gd(eta), p, p.x0, num_steps=args.steps).values)
 
     def loop():
         for eta in etas:
             run_one(eta).block_until_ready()
 
-    compiled = runner.compile_sweep(lambda e: first_order.gd(e), p, args.steps)
+    compiled = runner.compile_sweep(lambda e: first_order.gd(e), p, num_steps=args.steps)
 
     def vmapped():
         compiled(etas, p.x0).values.block_until_ready()
 
     t0 = time.perf_counter()
-    runner.sweep(lambda e: first_order.gd(e), etas, p, p.x0, args.steps).values.block_until_ready()
+    runner.sweep(lambda e: first_order.gd(e), etas, p, p.x0, num_steps=args.steps).values.block_until_ready()
     t_cold = time.perf_counter() - t0
 
     t_loop = _time(loop, repeats=3)

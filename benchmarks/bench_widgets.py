@@ -24,7 +24,7 @@ from optlab import first_order, problems, runner, viz
 def trajectory_widget():
     q = problems.quadratic(kappa=20.0, dim=2)
     start = jnp.array([-1.3, 1.1])
-    path = jax.jit(lambda eta: runner.run(first_order.gd(eta), q, start, 60).params)
+    path = jax.jit(lambda eta: runner.run(first_order.gd(eta), q, start, num_steps=60).iterates)
     fig = viz.contour_trajectories(q.value, {"GD": np.asarray(path(0.5))}, xlim=(-1.6, 1.6), ylim=(-1.6, 1.6))
 
     def redraw(fig, eta):
@@ -37,7 +37,7 @@ def trajectory_widget():
 
 def sweep_widget():
     q = problems.quadratic(kappa=100.0, dim=50, key=jax.random.key(0))
-    compiled = runner.compile_sweep(lambda h: first_order.heavy_ball(h[0], h[1]), q, 300)
+    compiled = runner.compile_sweep(lambda h: first_order.heavy_ball(h[0], h[1]), q, num_steps=300)
     fig = viz.convergence_figure({"heavy ball": np.ones(301)})
 
     def redraw(fig, beta):

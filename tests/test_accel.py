@@ -34,20 +34,20 @@ def _fitted_rate(dist, start, stop):
 # --------------------------------------------------------------------------- schedule-free parity
 @pytest.mark.parametrize("lr,b1,power", [(0.5, 0.9, 2.0), (1.0, 0.5, 1.0), (0.2, 0.95, 0.0)])
 def test_schedule_free_parity_with_optax(quad, lr, b1, power):
-    a = runner.run(accel.schedule_free_sgd(lr, b1, weight_lr_power=power), quad, quad.x0, 100)
-    b = runner.run(optax.contrib.schedule_free_sgd(lr, b1=b1, weight_lr_power=power), quad, quad.x0, 100)
-    assert a.params.dtype == jnp.float32
-    scale = float(jnp.max(jnp.abs(b.params)))
-    np.testing.assert_allclose(a.params, b.params, atol=8 * EPS32 * scale, rtol=0)
+    a = runner.run(accel.schedule_free_sgd(lr, b1, weight_lr_power=power), quad, quad.x0, num_steps=100)
+    b = runner.run(optax.contrib.schedule_free_sgd(lr, b1=b1, weight_lr_power=power), quad, quad.x0, num_steps=100)
+    assert a.iterates.dtype == jnp.float32
+    scale = float(jnp.max(jnp.abs(b.iterates)))
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=8 * EPS32 * scale, rtol=0)
 
 
 @pytest.mark.parametrize("lr,b1,power", [(0.5, 0.9, 2.0), (1.0, 0.5, 1.0), (0.2, 0.95, 0.0)])
 def test_schedule_free_parity_with_optax_float64(x64, lr, b1, power):
     quad = problems.quadratic(kappa=100.0, dim=10, key=jax.random.key(0))
-    a = runner.run(accel.schedule_free_sgd(lr, b1, weight_lr_power=power), quad, quad.x0, 100)
-    b = runner.run(optax.contrib.schedule_free_sgd(lr, b1=b1, weight_lr_power=power), quad, quad.x0, 100)
-    assert a.params.dtype == jnp.float64
-    np.testing.assert_allclose(a.params, b.params, atol=1e-6, rtol=0)
+    a = runner.run(accel.schedule_free_sgd(lr, b1, weight_lr_power=power), quad, quad.x0, num_steps=100)
+    b = runner.run(optax.contrib.schedule_free_sgd(lr, b1=b1, weight_lr_power=power), quad, quad.x0, num_steps=100)
+    assert a.iterates.dtype == jnp.float64
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=1e-6, rtol=0)
 
 
 def test_schedule_free_eval_params_match_optax(quad):
@@ -64,9 +64,9 @@ def test_schedule_free_eval_params_match_optax(quad):
 
 def test_schedule_free_with_schedule_parity(quad):
     sched = optax.linear_schedule(0.1, 0.8, 20)
-    a = runner.run(accel.schedule_free_sgd(sched, 0.9), quad, quad.x0, 100)
-    b = runner.run(optax.contrib.schedule_free_sgd(sched, b1=0.9), quad, quad.x0, 100)
-    np.testing.assert_allclose(a.params, b.params, atol=8 * EPS32 * float(jnp.max(jnp.abs(b.params))), rtol=0)
+    a = runner.run(accel.schedule_free_sgd(sched, 0.9), quad, quad.x0, num_steps=100)
+    b = runner.run(optax.contrib.schedule_free_sgd(sched, b1=0.9), quad, quad.x0, num_steps=100)
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=8 * EPS32 * float(jnp.max(jnp.abs(b.iterates))), rtol=0)
 
 
 def test_schedule_free_b1_zero_is_averaged_sgd():
@@ -95,7 +95,7 @@ def test_accelerated_rates_on_kappa_100(quad):
         "nesterov": first_order.nesterov(1 / L, (sk - 1) / (sk + 1)),
         "triple": accel.triple_momentum(L, mu),
     }
-    rates = {k: _fitted_rate(runner.run(o, quad, quad.x0, 400).distances(quad.x_star), 100, 300)
+    rates = {k: _fitted_rate(runner.run(o, quad, quad.x0, num_steps=400).distances(quad.x_star), 100, 300)
              for k, o in runs.items()}
     assert abs(rates["gd"] - (1 - mu / L)) < 2e-3
     assert rates["nesterov"] <= (1 - np.sqrt(mu / L)) + 1e-2
@@ -134,8 +134,8 @@ def test_triple_momentum_output_converges_at_rate(quad):
 
 def test_triple_momentum_kappa_one_is_exact_step():
     q = problems.quadratic(1.0, 1)
-    tr = runner.run(accel.triple_momentum(1.0, 1.0), q, jnp.array([2.0]), 1)
-    assert float(tr.params[-1, 0]) == pytest.approx(0.0, abs=1e-12)
+    tr = runner.run(accel.triple_momentum(1.0, 1.0), q, jnp.array([2.0]), num_steps=1)
+    assert float(tr.iterates[-1, 0]) == pytest.approx(0.0, abs=1e-12)
 
 
 # --------------------------------------------------------------------------- LRP counterexample
@@ -145,27 +145,27 @@ def test_heavy_ball_cycles_on_lrp_but_nesterov_and_tm_converge():
     xs = jnp.array([-1.0, 0.5, 1.5, 2.5])
     np.testing.assert_allclose(jax.vmap(lambda t: p.grad(jnp.array([t]))[0])(xs),
                                [-25.0, 12.5, 25.5, 38.5])
-    hb = runner.run(first_order.heavy_ball(1 / 9, 4 / 9), p, p.x0, 300).params[:, 0]
+    hb = runner.run(first_order.heavy_ball(1 / 9, 4 / 9), p, p.x0, num_steps=300).iterates[:, 0]
     assert np.all(np.abs(np.asarray(hb[-100:])) > 0.6)
     np.testing.assert_allclose(np.sort(np.asarray(hb[-3:])), [-1.80244898, 0.64653061, 2.11591837],
                                atol=1e-6)
-    nag = runner.run(first_order.nesterov(1 / 25, 4 / 6), p, p.x0, 300).params[:, 0]
-    tm = runner.run(accel.triple_momentum(25.0, 1.0), p, p.x0, 300).params[:, 0]
+    nag = runner.run(first_order.nesterov(1 / 25, 4 / 6), p, p.x0, num_steps=300).iterates[:, 0]
+    tm = runner.run(accel.triple_momentum(25.0, 1.0), p, p.x0, num_steps=300).iterates[:, 0]
     assert abs(float(nag[-1])) < 1e-8 and abs(float(tm[-1])) < 1e-8
 
 
 # --------------------------------------------------------------------------- restarts, Polyak+momentum
 def test_restart_beats_plain_nesterov(quad):
-    plain = runner.run(accel.nesterov_restart(1 / quad.L, "none"), quad, quad.x0, 300)
-    grad = runner.run(accel.nesterov_restart(1 / quad.L, "gradient"), quad, quad.x0, 300)
-    func = runner.run(accel.nesterov_restart(1 / quad.L, "function"), quad, quad.x0, 300)
+    plain = runner.run(accel.nesterov_restart(1 / quad.L, "none"), quad, quad.x0, num_steps=300)
+    grad = runner.run(accel.nesterov_restart(1 / quad.L, "gradient"), quad, quad.x0, num_steps=300)
+    func = runner.run(accel.nesterov_restart(1 / quad.L, "function"), quad, quad.x0, num_steps=300)
     assert float(grad.values[-1]) < 1e-6 * float(plain.values[-1])
     assert float(func.values[-1]) < 1e-6 * float(plain.values[-1])
 
 
 def test_restart_none_matches_textbook_nesterov():
     q = problems.quadratic(20.0, 3, key=jax.random.key(1))
-    tr = runner.run(accel.nesterov_restart(0.5, "none"), q, q.x0, 30)
+    tr = runner.run(accel.nesterov_restart(0.5, "none"), q, q.x0, num_steps=30)
     x_prev, y = q.x0, q.x0
     ys = [y]
     for k in range(30):
@@ -173,7 +173,7 @@ def test_restart_none_matches_textbook_nesterov():
         y = x + k / (k + 3) * (x - x_prev)
         x_prev = x
         ys.append(y)
-    np.testing.assert_allclose(tr.params, np.stack(ys), atol=TOL_RESTART)
+    np.testing.assert_allclose(tr.iterates, np.stack(ys), atol=TOL_RESTART)
 
 
 TOL_RESTART = 1e-7  # float32 textbook loop vs scan: measured 1.5e-8
@@ -192,22 +192,22 @@ def test_restart_counter_counts():
 def test_polyak_heavy_ball_beta_zero_is_polyak_float64(x64):
     # Polyak's iteration amplifies rounding differences, so compare over 30 steps
     quad = problems.quadratic(kappa=100.0, dim=10, key=jax.random.key(0))
-    a = runner.run(accel.polyak_heavy_ball(0.0, 0.0), quad, quad.x0, 30)
-    b = runner.run(first_order.polyak(0.0), quad, quad.x0, 30)
-    np.testing.assert_allclose(a.params, b.params, atol=1e-9, rtol=0)
+    a = runner.run(accel.polyak_heavy_ball(0.0, 0.0), quad, quad.x0, num_steps=30)
+    b = runner.run(first_order.polyak(0.0), quad, quad.x0, num_steps=30)
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=1e-9, rtol=0)
 
 
 def test_polyak_heavy_ball_beta_zero_is_polyak_step_by_step(quad):
     """In float32 the two trajectories drift apart by amplified rounding (measured 1.5e-3
     after 30 steps), so the maps are compared one step at a time along a trajectory."""
-    tr = runner.run(first_order.polyak(0.0), quad, quad.x0, 30)
+    tr = runner.run(first_order.polyak(0.0), quad, quad.x0, num_steps=30)
     a_opt, b_opt = accel.polyak_heavy_ball(0.0, 0.0), first_order.polyak(0.0)
 
     def steps(opt):
         def one(x):
             f, g = jax.value_and_grad(quad.value)(x)
             return opt.update(g, opt.init(x), x, value=f)[0]
-        return jax.jit(jax.vmap(one))(tr.params[:-1])
+        return jax.jit(jax.vmap(one))(tr.iterates[:-1])
 
     ua, ub = steps(a_opt), steps(b_opt)
     scale = np.abs(np.asarray(ub)).max(axis=1, keepdims=True)
@@ -227,21 +227,21 @@ def test_polyak_heavy_ball_step_formula():
 
 @pytest.mark.parametrize("beta", [0.5, 0.8, 0.9, 0.95])
 def test_polyak_heavy_ball_converges_for_every_beta(quad, beta):
-    tr = runner.run(accel.polyak_heavy_ball(0.0, beta), quad, quad.x0, 400)
+    tr = runner.run(accel.polyak_heavy_ball(0.0, beta), quad, quad.x0, num_steps=400)
     assert float(tr.values[-1]) < 1e-8 * float(tr.values[0])
 
 
 # --------------------------------------------------------------------------- ODEs
 def test_su_boyd_candes_ode_matches_bessel_solution():
     # f = x²/2: X(t) = x0 · 2 J1(t)/t
-    ts, xs = accel.momentum_ode(lambda x: x, jnp.array([1.0]), 12.0, 2000)
+    ts, xs = accel.momentum_ode(lambda x: x, jnp.array([1.0]), 12.0, num_steps=2000)
     exact = 2 * scipy.special.j1(np.asarray(ts[1:])) / np.asarray(ts[1:])
     np.testing.assert_allclose(xs[1:, 0], exact, atol=1e-3)
 
 
 def test_strong_damping_ode_is_critically_damped():
     mu = 0.25
-    ts, xs = accel.momentum_ode(lambda x: mu * x, jnp.array([2.0]), 20.0, 2000, damping="strong", mu=mu, t0=0.0 + 1e-9)
+    ts, xs = accel.momentum_ode(lambda x: mu * x, jnp.array([2.0]), 20.0, num_steps=2000, damping="strong", mu=mu, t0=0.0 + 1e-9)
     exact = 2.0 * (1 + np.sqrt(mu) * np.asarray(ts)) * np.exp(-np.sqrt(mu) * np.asarray(ts))
     np.testing.assert_allclose(xs[:, 0], exact, atol=1e-6)
 
@@ -250,9 +250,9 @@ def test_nesterov_tracks_ode():
     q = problems.quadratic(10.0, 2)
     s = 1e-3
     n = 3000
-    tr = runner.run(accel.nesterov_restart(s, "none"), q, q.x0, n)
-    ts, xs = accel.momentum_ode(q.grad, q.x0, n * np.sqrt(s), n)
-    assert float(jnp.max(jnp.linalg.norm(tr.params - xs, axis=1))) < 0.05
+    tr = runner.run(accel.nesterov_restart(s, "none"), q, q.x0, num_steps=n)
+    ts, xs = accel.momentum_ode(q.grad, q.x0, n * np.sqrt(s), num_steps=n)
+    assert float(jnp.max(jnp.linalg.norm(tr.iterates - xs, axis=1))) < 0.05
 
 
 # --------------------------------------------------------------------------- errors
@@ -274,13 +274,13 @@ def test_errors():
     with pytest.raises(ValueError, match="learning_rate must be finite"):
         accel.schedule_free_sgd(float("nan"))
     with pytest.raises(ValueError, match="damping must be"):
-        accel.momentum_ode(lambda x: x, jnp.ones(1), 1.0, 10, damping="weird")
+        accel.momentum_ode(lambda x: x, jnp.ones(1), 1.0, num_steps=10, damping="weird")
     with pytest.raises(ValueError, match="needs mu"):
-        accel.momentum_ode(lambda x: x, jnp.ones(1), 1.0, 10, damping="strong")
+        accel.momentum_ode(lambda x: x, jnp.ones(1), 1.0, num_steps=10, damping="strong")
     with pytest.raises(ValueError, match="x0 contains"):
-        accel.momentum_ode(lambda x: x, jnp.array([jnp.nan]), 1.0, 10)
+        accel.momentum_ode(lambda x: x, jnp.array([jnp.nan]), 1.0, num_steps=10)
     with pytest.raises(ValueError, match="t_final must exceed"):
-        accel.momentum_ode(lambda x: x, jnp.ones(1), 1e-7, 10)
+        accel.momentum_ode(lambda x: x, jnp.ones(1), 1e-7, num_steps=10)
     with pytest.raises(TypeError, match="L must be numeric"):
         accel.triple_momentum("1", 0.1)
     opt = accel.polyak_heavy_ball()
@@ -293,29 +293,57 @@ def test_errors():
 
 def test_methods_jit_and_chain_with_optax(quad):
     opt = optax.chain(optax.clip_by_global_norm(10.0), accel.triple_momentum(quad.L, quad.mu))
-    tr = jax.jit(lambda x0: runner.run(opt, quad, x0, 50))(quad.x0)
+    tr = jax.jit(lambda x0: runner.run(opt, quad, x0, num_steps=50))(quad.x0)
     assert float(tr.values[-1]) < float(tr.values[0])
     sw = runner.sweep(lambda b: accel.polyak_heavy_ball(0.0, b), jnp.array([0.3, 0.6, 0.9]),
-                      quad, quad.x0, 50)
+                      quad, quad.x0, num_steps=50)
     assert sw.values.shape == (3, 51)
 
 
 def test_momentum_ode_is_traceable_and_compiled_once():
     """t_final may be traced (no float() on it); a second call with new data does not recompile."""
-    f = jax.jit(lambda T: accel.momentum_ode(lambda x: x, jnp.array([1.0]), T, 100)[1][-1])
-    np.testing.assert_allclose(f(5.0), accel.momentum_ode(lambda x: x, jnp.array([1.0]), 5.0, 100)[1][-1],
+    f = jax.jit(lambda T: accel.momentum_ode(lambda x: x, jnp.array([1.0]), T, num_steps=100)[1][-1])
+    np.testing.assert_allclose(f(5.0), accel.momentum_ode(lambda x: x, jnp.array([1.0]), 5.0, num_steps=100)[1][-1],
                                rtol=1e-5)
     grad = problems.quadratic(10.0, 2).grad
-    accel.momentum_ode(grad, jnp.ones(2), 3.0, 50)
+    accel.momentum_ode(grad, jnp.ones(2), 3.0, num_steps=50)
     n = accel._momentum_ode_compiled._cache_size()
-    accel.momentum_ode(grad, jnp.array([0.5, -1.0]), 4.0, 50)
+    accel.momentum_ode(grad, jnp.array([0.5, -1.0]), 4.0, num_steps=50)
     assert accel._momentum_ode_compiled._cache_size() == n
 
 
 def test_run_with_eval_compiles_once():
     q = problems.quadratic(10.0, 3)
-    accel.run_with_eval(accel.schedule_free_sgd(0.5), q, q.x0, 20, accel.schedule_free_eval_params)
+    accel.run_with_eval(accel.schedule_free_sgd(0.5), q, q.x0, accel.schedule_free_eval_params, num_steps=20)
     n = accel._run_with_eval_compiled._cache_size()
-    vals = accel.run_with_eval(accel.schedule_free_sgd(0.5), q, 2 * q.x0, 20, accel.schedule_free_eval_params)
+    tr = accel.run_with_eval(accel.schedule_free_sgd(0.5), q, 2 * q.x0, accel.schedule_free_eval_params, num_steps=20)
     assert accel._run_with_eval_compiled._cache_size() == n
-    assert float(vals[-1]) < float(vals[0])
+    assert float(tr.values[-1]) < float(tr.values[0])
+
+
+def test_run_with_eval_returns_the_runner_protocol_at_the_evaluation_points():
+    """A runner.Trace of the points x_t = eval_params(state_t, y_t): x_t is optax's
+    schedule-free evaluation point, params is the last one, values and grad_norms are f there."""
+    q = problems.quadratic(10.0, 3)
+    tr = accel.run_with_eval(accel.schedule_free_sgd(0.5), q, q.x0, accel.schedule_free_eval_params, num_steps=20)
+    assert isinstance(tr, runner.Trace)
+    assert tr.iterates.shape == (21, 3) and tr.values.shape == (21,) and tr.grad_norms.shape == (21,)
+    np.testing.assert_array_equal(tr.params, tr.iterates[-1])
+    np.testing.assert_allclose(tr.iterates[0], q.x0)
+    np.testing.assert_allclose(tr.values, jax.vmap(q.value)(tr.iterates), rtol=4 * EPS32)
+    np.testing.assert_allclose(tr.grad_norms, jnp.linalg.norm(jax.vmap(q.grad)(tr.iterates), axis=1),
+                               rtol=4 * EPS32)
+    opt = optax.contrib.schedule_free_sgd(0.5)
+    y, state = q.x0, opt.init(q.x0)
+    for _ in range(20):
+        u, state = opt.update(q.grad(y), state, y)
+        y = optax.apply_updates(y, u)
+    np.testing.assert_allclose(tr.params, optax.contrib.schedule_free_eval_params(state, y), atol=8 * EPS32)
+
+
+def test_momentum_ode_returns_times_and_iterates():
+    tr = accel.momentum_ode(lambda x: x, jnp.array([1.0, 2.0]), 3.0, num_steps=30)
+    assert isinstance(tr, accel.ODETrace)
+    assert tr.times.shape == (31,) and tr.iterates.shape == (31, 2)
+    np.testing.assert_array_equal(tr.params, tr.iterates[-1])
+    np.testing.assert_allclose(tr.iterates[0], [1.0, 2.0])

@@ -63,11 +63,11 @@ F32_TOL = {"dog-distance": 2e-4}  # relative to max|x|; measured 8.5e-5 (see the
 def test_parity_with_optax(name, mine, ref, problem, request):
     p = request.getfixturevalue(problem)
     x0 = jnp.ones(p.dim) * 0.5
-    a = runner.run(mine(), p, x0, 100)
-    b = runner.run(ref(), p, x0, 100)
-    assert a.params.dtype == jnp.float32
-    scale = float(jnp.max(jnp.abs(b.params)))
-    np.testing.assert_allclose(a.params, b.params, atol=F32_TOL.get(name, 8 * EPS32) * scale, rtol=0)
+    a = runner.run(mine(), p, x0, num_steps=100)
+    b = runner.run(ref(), p, x0, num_steps=100)
+    assert a.iterates.dtype == jnp.float32
+    scale = float(jnp.max(jnp.abs(b.iterates)))
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=F32_TOL.get(name, 8 * EPS32) * scale, rtol=0)
     assert float(a.values[-1]) < float(a.values[0])
 
 
@@ -79,36 +79,37 @@ def test_parity_with_optax_float64(x64, name, mine, ref, problem):
     else:
         p = _logreg()
     x0 = jnp.ones(p.dim) * 0.5
-    a = runner.run(mine(), p, x0, 100)
-    b = runner.run(ref(), p, x0, 100)
-    assert a.params.dtype == jnp.float64
-    np.testing.assert_allclose(a.params, b.params, atol=1e-6, rtol=0)
+    a = runner.run(mine(), p, x0, num_steps=100)
+    b = runner.run(ref(), p, x0, num_steps=100)
+    assert a.iterates.dtype == jnp.float64
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=1e-6, rtol=0)
 
 
 def test_adagrad_norm_matches_loop(quad):
-    tr = runner.run(adaptive.adagrad_norm(0.5, b0=0.1), quad, quad.x0, 40)
+    tr = runner.run(adaptive.adagrad_norm(0.5, b0=0.1), quad, quad.x0, num_steps=40)
     x, b2 = np.asarray(quad.x0), 0.01
     for k in range(40):
         g = np.asarray(quad.grad(jnp.asarray(x)))
         b2 += g @ g
         x = x - 0.5 * g / np.sqrt(b2)
-        np.testing.assert_allclose(tr.params[k + 1], x, atol=1e-7)  # float32; measured 1.9e-8
+        np.testing.assert_allclose(tr.iterates[k + 1], x, atol=1e-7)  # float32; measured 1.9e-8
 
 
 # --------------------------------------------------------------------------- Reddi et al.
 def test_reddi_counterexample_adam_fails_amsgrad_converges():
     C = 3.0
     lr = lambda t: 0.5 / jnp.sqrt(t + 1.0)  # α_t = α/√t, t = 1, 2, …
-    a = adaptive.reddi_online(adaptive.adam(lr, 0.0, 1 / (1 + C**2), eps=0.0), 30000, C=C)
-    m = adaptive.reddi_online(adaptive.amsgrad(lr, 0.0, 1 / (1 + C**2), eps=0.0), 30000, C=C)
-    assert float(a.xs[-1]) > 0.9
-    assert float(m.xs[-1]) < -0.9
+    a = adaptive.reddi_online(adaptive.adam(lr, 0.0, 1 / (1 + C**2), eps=0.0), num_steps=30000, C=C)
+    m = adaptive.reddi_online(adaptive.amsgrad(lr, 0.0, 1 / (1 + C**2), eps=0.0), num_steps=30000, C=C)
+    assert float(a.params) > 0.9
+    assert float(m.params) < -0.9
+    assert a.iterates.shape == (30001,) and float(a.params) == float(a.iterates[-1])
     assert float(a.regret[-1]) / 30000 > 0.5  # linear regret ≈ (C−2)·2/3 per step
     assert float(m.regret[-1]) / 30000 < 0.02
 
 
 def test_reddi_online_regret_definition():
-    tr = adaptive.reddi_online(optax.sgd(0.0), 6, C=3.0, x0=0.5)  # x stays at 0.5
+    tr = adaptive.reddi_online(optax.sgd(0.0), num_steps=6, C=3.0, x0=0.5)  # x stays at 0.5
     np.testing.assert_allclose(tr.losses, [1.5, -0.5, -0.5, 1.5, -0.5, -0.5])
     # Σ g = 3, 2, 1, 4, 3, 2 → best = −|Σ g|
     np.testing.assert_allclose(tr.regret, np.cumsum(tr.losses) + np.array([3, 2, 1, 4, 3, 2]))
@@ -154,13 +155,13 @@ def test_adam_iterates_invariant_to_rescaling_separable_terms():
     plain = problems.Problem("separable", lambda x: jnp.sum(phi(x)), 6)
     scaled = problems.Problem("separable, rescaled", lambda x: jnp.sum(D * phi(x)), 6)
     x0 = jnp.linspace(-2.0, 2.0, 6)
-    a = runner.run(adaptive.adam(0.05, eps=0.0), plain, x0, 100)
-    b = runner.run(adaptive.adam(0.05, eps=0.0), scaled, x0, 100)
-    np.testing.assert_allclose(a.params, b.params, atol=1e-6)  # float32: measured 1.2e-7
+    a = runner.run(adaptive.adam(0.05, eps=0.0), plain, x0, num_steps=100)
+    b = runner.run(adaptive.adam(0.05, eps=0.0), scaled, x0, num_steps=100)
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=1e-6)  # float32: measured 1.2e-7
     # gradient descent is not invariant: one step size cannot suit all d_i
-    c = runner.run(optax.sgd(0.05), plain, x0, 100)
-    d = runner.run(optax.sgd(0.05 / 100), scaled, x0, 100)
-    assert float(jnp.max(jnp.abs(c.params[-1] - d.params[-1]))) > 0.1
+    c = runner.run(optax.sgd(0.05), plain, x0, num_steps=100)
+    d = runner.run(optax.sgd(0.05 / 100), scaled, x0, num_steps=100)
+    assert float(jnp.max(jnp.abs(c.iterates[-1] - d.iterates[-1]))) > 0.1
 
 
 def test_adam_without_emas_is_sign_descent():
@@ -189,7 +190,7 @@ def test_dog_first_step_and_step_formula(quad):
 def test_dog_insensitive_to_r_epsilon(logreg):
     finals = []
     for r in [1e-8, 1e-6, 1e-4, 1e-2]:
-        tr = runner.run(adaptive.dog(1.0, r), logreg, logreg.x0, 300)
+        tr = runner.run(adaptive.dog(1.0, r), logreg, logreg.x0, num_steps=300)
         finals.append(float(tr.values[-1] - logreg.f_star))
     assert max(finals) < 1e-3  # r_ε over six decades, same accuracy class
     # the step size found by DoG grows from r_ε by orders of magnitude
@@ -199,17 +200,17 @@ def test_dog_insensitive_to_r_epsilon(logreg):
     for _ in range(100):
         u, s = opt.update(logreg.grad(x), s, x)
         x = x + u
-        etas.append(float(s.last_step_size))
+        etas.append(float(s.last_learning_rate))
     assert etas[-1] > 1e4 * etas[0]
     assert np.all(np.diff(etas[20:]) < 0.5 * etas[-1])  # it levels off, no blow-up
 
 
 def test_dog_close_to_tuned_gd(logreg):
     etas = jnp.geomspace(1e-3, 30.0, 25)
-    sw = runner.sweep(lambda e: optax.sgd(e), etas, logreg, logreg.x0, 200)
+    sw = runner.sweep(lambda e: optax.sgd(e), etas, logreg, logreg.x0, num_steps=200)
     gaps = np.asarray(sw.values[:, -1]) - logreg.f_star
     gaps = np.where(np.isfinite(gaps), gaps, np.inf)
-    d = runner.run(adaptive.dog(), logreg, logreg.x0, 200)
+    d = runner.run(adaptive.dog(), logreg, logreg.x0, num_steps=200)
     dgap = float(d.values[-1]) - logreg.f_star
     # full-batch tuned GD converges linearly to machine precision here, so DoG cannot match
     # the very best step; it must beat the untuned majority of the grid without any tuning
@@ -222,8 +223,8 @@ def test_lion_iterates_enter_box():
     lam = 2.0  # box ‖x‖∞ ≤ 0.5; unconstrained minimiser (2, −3) outside it
     c = jnp.array([2.0, -3.0])
     p = problems.Problem("shifted", lambda x: 0.5 * jnp.sum((x - c) ** 2), 2)
-    tr = runner.run(adaptive.lion(0.01, weight_decay=lam), p, jnp.array([3.0, 3.0]), 2000)
-    x = np.asarray(tr.params[-1])
+    tr = runner.run(adaptive.lion(0.01, weight_decay=lam), p, jnp.array([3.0, 3.0]), num_steps=2000)
+    x = np.asarray(tr.iterates[-1])
     assert np.max(np.abs(x)) <= 1 / lam + 0.02
     np.testing.assert_allclose(x, np.clip(c, -0.5, 0.5), atol=0.02)
 
@@ -297,8 +298,8 @@ def test_steepest_descent_steps():
     (lambda: adaptive.lion(0.1, b2=1.0), "b2 must lie in"),
     (lambda: adaptive.dog(r_epsilon=0.0), "r_epsilon must be positive"),
     (lambda: adaptive.steepest_descent(0.1, "l3"), "norm must be one of"),
-    (lambda: adaptive.reddi_online(optax.sgd(0.1), 10, x0=2.0), "x0 must lie in"),
-    (lambda: adaptive.reddi_online(optax.sgd(0.1), 0), "num_steps must be at least 1"),
+    (lambda: adaptive.reddi_online(optax.sgd(0.1), num_steps=10, x0=2.0), "x0 must lie in"),
+    (lambda: adaptive.reddi_online(optax.sgd(0.1), num_steps=0), "num_steps must be at least 1"),
     (lambda: adaptive.adam("0.1"), "learning_rate must be numeric"),
     (lambda: adaptive.dog(relative=None), "relative must be True or False"),
 ])
@@ -320,7 +321,7 @@ def test_runtime_errors():
 
 def test_sweep_over_learning_rates_and_betas(quad):
     sw = runner.sweep(lambda h: adaptive.adam(h[0], h[1]), jnp.array([[0.01, 0.5], [0.05, 0.9]]),
-                      quad, quad.x0, 30)
+                      quad, quad.x0, num_steps=30)
     assert sw.values.shape == (2, 31)
 
 
@@ -341,7 +342,7 @@ def test_viz_figures():
 
 def test_reddi_online_compiles_once_per_optimizer():
     opt = adaptive.adam(0.1, 0.0, 0.1, eps=0.0)
-    adaptive.reddi_online(opt, 50)
+    adaptive.reddi_online(opt, num_steps=50)
     n = adaptive._reddi_compiled._cache_size()
-    adaptive.reddi_online(adaptive.adam(0.1, 0.0, 0.1, eps=0.0), 50, C=4.0, x0=0.5)  # rebuilt, new data
+    adaptive.reddi_online(adaptive.adam(0.1, 0.0, 0.1, eps=0.0), num_steps=50, C=4.0, x0=0.5)  # rebuilt, new data
     assert adaptive._reddi_compiled._cache_size() == n

@@ -33,20 +33,20 @@ PAIRS = [
 @pytest.mark.parametrize("mine,reference", PAIRS, ids=["gd", "heavy_ball", "nesterov"])
 def test_parity_with_optax_float64(x64, mine, reference):
     quad = problems.quadratic(kappa=100.0, dim=10, key=jax.random.key(0))
-    a = runner.run(mine(), quad, quad.x0, 200)
-    b = runner.run(reference(), quad, quad.x0, 200)
-    assert a.params.dtype == jnp.float64
-    np.testing.assert_allclose(a.params, b.params, atol=1e-6, rtol=0)
+    a = runner.run(mine(), quad, quad.x0, num_steps=200)
+    b = runner.run(reference(), quad, quad.x0, num_steps=200)
+    assert a.iterates.dtype == jnp.float64
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=1e-6, rtol=0)
     assert float(a.values[-1]) < 1e-3 * float(a.values[0])
 
 
 @pytest.mark.parametrize("mine,reference", PAIRS, ids=["gd", "heavy_ball", "nesterov"])
 def test_parity_with_optax_float32(quad, mine, reference):
-    a = runner.run(mine(), quad, quad.x0, 200)
-    b = runner.run(reference(), quad, quad.x0, 200)
-    assert a.params.dtype == jnp.float32
-    scale = float(jnp.max(jnp.abs(b.params)))
-    np.testing.assert_allclose(a.params, b.params, atol=8 * EPS32 * scale, rtol=0)
+    a = runner.run(mine(), quad, quad.x0, num_steps=200)
+    b = runner.run(reference(), quad, quad.x0, num_steps=200)
+    assert a.iterates.dtype == jnp.float32
+    scale = float(jnp.max(jnp.abs(b.iterates)))
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=8 * EPS32 * scale, rtol=0)
     assert float(a.values[-1]) < 1e-3 * float(a.values[0])
 
 
@@ -62,14 +62,14 @@ def test_polyak_parity_with_optax_step_by_step(dtype):
 def _polyak_parity(quad, rtol):
     mine = first_order.polyak(0.0, max_learning_rate=3.0, eps=1e-12)
     reference = optax.polyak_sgd(3.0, f_min=0.0, eps=1e-12)
-    tr = runner.run(mine, quad, quad.x0, 200)
+    tr = runner.run(mine, quad, quad.x0, num_steps=200)
     assert float(tr.values[-1]) < 1e-3 * float(tr.values[0])
 
     def one_step(opt, x):
         f, g = jax.value_and_grad(quad.value)(x)
         return opt.update(g, opt.init(x), x, value=f)[0]
 
-    xs = tr.params[:-1]
+    xs = tr.iterates[:-1]
     u_mine = jax.jit(jax.vmap(lambda x: one_step(mine, x)))(xs)
     u_ref = jax.jit(jax.vmap(lambda x: one_step(reference, x)))(xs)
     scale = jnp.max(jnp.abs(u_ref), axis=1, keepdims=True)
@@ -83,62 +83,62 @@ def test_manual_optax_loop_matches_runner(quad):
         g = quad.grad(x)
         upd, state = opt.update(g, state, x)
         x = optax.apply_updates(x, upd)
-    np.testing.assert_allclose(x, runner.run(opt, quad, quad.x0, 50).params[-1], atol=8 * EPS32)
+    np.testing.assert_allclose(x, runner.run(opt, quad, quad.x0, num_steps=50).iterates[-1], atol=8 * EPS32)
 
 
 def test_chains_with_optax(quad):
     chained = optax.chain(optax.clip_by_global_norm(0.1), first_order.gd(1.0))
     reference = optax.chain(optax.clip_by_global_norm(0.1), optax.sgd(1.0))
     np.testing.assert_allclose(
-        runner.run(chained, quad, quad.x0, 30).params,
-        runner.run(reference, quad, quad.x0, 30).params, atol=8 * EPS32)
+        runner.run(chained, quad, quad.x0, num_steps=30).iterates,
+        runner.run(reference, quad, quad.x0, num_steps=30).iterates, atol=8 * EPS32)
 
 
 def test_heavy_ball_is_the_two_step_recursion(quad):
     eta, beta = 0.4, 0.7
-    tr = runner.run(first_order.heavy_ball(eta, beta), quad, quad.x0, 40)
+    tr = runner.run(first_order.heavy_ball(eta, beta), quad, quad.x0, num_steps=40)
     x_prev, x = quad.x0, quad.x0 - eta * quad.grad(quad.x0)
     for k in range(1, 40):
         x_prev, x = x, x - eta * quad.grad(x) + beta * (x - x_prev)
-        np.testing.assert_allclose(tr.params[k + 1], x, atol=16 * EPS32)
+        np.testing.assert_allclose(tr.iterates[k + 1], x, atol=16 * EPS32)
 
 
 def test_nesterov_is_the_textbook_recursion_at_lookahead_points(quad):
     eta, beta = 0.4, 0.7
-    tr = runner.run(first_order.nesterov(eta, beta), quad, quad.x0, 40)
+    tr = runner.run(first_order.nesterov(eta, beta), quad, quad.x0, num_steps=40)
     x_prev = quad.x0
     y = quad.x0
     for k in range(40):
         x = y - eta * quad.grad(y)
         y = x + beta * (x - x_prev)
         x_prev = x
-        np.testing.assert_allclose(tr.params[k + 1], y, atol=16 * EPS32)
+        np.testing.assert_allclose(tr.iterates[k + 1], y, atol=16 * EPS32)
 
 
 def test_gd_rate_matches_closed_form_on_diagonal_quadratic():
     p = problems.quadratic(kappa=10.0, dim=3)
     eta = 0.7
-    tr = runner.run(first_order.gd(eta), p, p.x0, 25)
+    tr = runner.run(first_order.gd(eta), p, p.x0, num_steps=25)
     eigs = np.diag(np.asarray(jax.hessian(p.value)(p.x0)))
     expected = np.asarray(p.x0) * (1 - eta * eigs) ** 25
     # 25 steps of a float32 recursion: measured 3e-7 relative
-    np.testing.assert_allclose(tr.params[-1], expected, rtol=64 * EPS32)
+    np.testing.assert_allclose(tr.iterates[-1], expected, rtol=64 * EPS32)
 
 
 def test_schedules_are_followed():
     p = problems.quadratic(kappa=2.0, dim=2)
     sched = lambda k: 0.5 / (k + 1.0)
-    tr = runner.run(first_order.gd(sched), p, p.x0, 5)
+    tr = runner.run(first_order.gd(sched), p, p.x0, num_steps=5)
     x = p.x0
     for k in range(5):
         x = x - sched(k) * p.grad(x)
-    np.testing.assert_allclose(tr.params[-1], x, atol=4 * EPS32)
+    np.testing.assert_allclose(tr.iterates[-1], x, atol=4 * EPS32)
 
 
 def test_polyak_solves_abs_in_one_step():
     p = problems.abs_1d()
-    tr = runner.run(first_order.polyak(0.0), p, jnp.array([3.0]), 3)
-    assert float(tr.params[1, 0]) == 0.0
+    tr = runner.run(first_order.polyak(0.0), p, jnp.array([3.0]), num_steps=3)
+    assert float(tr.iterates[1, 0]) == 0.0
 
 
 @settings(max_examples=25, deadline=None)
@@ -152,7 +152,7 @@ def test_polyak_is_fejer_monotone(scale, seed):
     A = jax.random.normal(jax.random.key(seed), (30, 5)) * scale
     b = A @ jax.random.normal(jax.random.key(seed + 1), (5,))
     p = problems.least_squares(A, b)
-    tr = runner.run(first_order.polyak(0.0), p, p.x0, 40)
+    tr = runner.run(first_order.polyak(0.0), p, p.x0, num_steps=40)
     d = np.asarray(tr.distances(p.x_star))
     gap = np.asarray(tr.values - p.f_star)[:-1]
     resolved = gap > 1e-5 * max(float(tr.values[0] - p.f_star), 1e-30)
@@ -164,7 +164,7 @@ def test_polyak_is_fejer_monotone_float64(x64):
         A = jax.random.normal(jax.random.key(seed), (30, 5))
         b = A @ jax.random.normal(jax.random.key(seed + 1), (5,))
         p = problems.least_squares(A, b)
-        tr = runner.run(first_order.polyak(p.f_star), p, p.x0, 40)
+        tr = runner.run(first_order.polyak(p.f_star), p, p.x0, num_steps=40)
         d = np.asarray(tr.distances(p.x_star))
         resolved = np.asarray(tr.values - p.f_star)[:-1] > 1e-14
         assert np.all(np.diff(d)[resolved] <= 1e-12)
@@ -195,19 +195,19 @@ def test_polyak_needs_the_value():
 
 
 def test_same_hyperparameters_share_a_compiled_loop(quad):
-    runner.run(first_order.nesterov(0.31, 0.5), quad, quad.x0, 17)
+    runner.run(first_order.nesterov(0.31, 0.5), quad, quad.x0, num_steps=17)
     before = runner._TRACE_COUNT["run"]
-    runner.run(first_order.nesterov(0.31, 0.5), quad, 2 * quad.x0, 17)
+    runner.run(first_order.nesterov(0.31, 0.5), quad, 2 * quad.x0, num_steps=17)
     assert runner._TRACE_COUNT["run"] == before
     # a schedule is keyed by identity: the same schedule object hits, a new one compiles
     sched = optax.linear_schedule(0.1, 0.3, 5)
-    runner.run(first_order.gd(sched), quad, quad.x0, 17)
+    runner.run(first_order.gd(sched), quad, quad.x0, num_steps=17)
     n = runner._TRACE_COUNT["run"]
-    runner.run(first_order.gd(sched), quad, quad.x0, 17)
+    runner.run(first_order.gd(sched), quad, quad.x0, num_steps=17)
     assert runner._TRACE_COUNT["run"] == n
 
 
 def test_constructors_are_traceable(quad):
-    out = jax.jit(lambda e, b: runner.run(first_order.heavy_ball(e, b), quad, quad.x0, 5).values[-1])(0.3, 0.5)
-    ref = runner.run(first_order.heavy_ball(0.3, 0.5), quad, quad.x0, 5).values[-1]
+    out = jax.jit(lambda e, b: runner.run(first_order.heavy_ball(e, b), quad, quad.x0, num_steps=5).values[-1])(0.3, 0.5)
+    ref = runner.run(first_order.heavy_ball(0.3, 0.5), quad, quad.x0, num_steps=5).values[-1]
     np.testing.assert_allclose(out, ref, rtol=1e-5)

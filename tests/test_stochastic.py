@@ -83,7 +83,7 @@ KEY = jax.random.key(0)
 )
 def test_shuffling_visits_every_index_once_per_epoch(n_over_b, b, epochs, seed, scheme):
     n = n_over_b * b
-    idx = np.asarray(st.sample_indices(jax.random.key(seed), n, epochs * n_over_b, b, scheme))
+    idx = np.asarray(st.sample_indices(n, num_steps=epochs * n_over_b, key=jax.random.key(seed), batch_size=b, sampling=scheme))
     assert idx.shape == (epochs * n_over_b, b)
     per_epoch = idx.reshape(epochs, n)
     for e in range(epochs):
@@ -95,12 +95,12 @@ def test_shuffling_visits_every_index_once_per_epoch(n_over_b, b, epochs, seed, 
 
 
 def test_reshuffling_draws_fresh_permutations():
-    idx = np.asarray(st.sample_indices(KEY, 50, 200, 1, "reshuffle")).reshape(4, 50)
+    idx = np.asarray(st.sample_indices(50, num_steps=200, key=KEY, batch_size=1, sampling="reshuffle")).reshape(4, 50)
     assert len({tuple(row) for row in idx}) == 4
 
 
 def test_replacement_sampling_is_uniform():
-    idx = np.asarray(st.sample_indices(KEY, 10, 20000, 1, "replacement")).ravel()
+    idx = np.asarray(st.sample_indices(10, num_steps=20000, key=KEY, batch_size=1, sampling="replacement")).ravel()
     counts = np.bincount(idx, minlength=10)
     # binomial(20000, 0.1): sd = 42.4; 5 sd margin
     assert np.all(np.abs(counts - 2000) < 5 * 42.4)
@@ -143,19 +143,19 @@ def test_clipped_sgd_matches_optax_chain(x64):
     p = _logreg()
     eta, c = 0.5, 0.05
     x0 = jnp.full(p.dim, 2.0)
-    ours = st.run_finite_sum(st.clipped_sgd(eta, c), p, x0, 300, key=KEY, batch_size=4)
+    ours = st.run_finite_sum(st.clipped_sgd(eta, c), p, x0, num_steps=300, key=KEY, batch_size=4)
     ref = st.run_finite_sum(
-        optax.chain(optax.clip_by_global_norm(c), optax.sgd(eta)), p, x0, 300, key=KEY, batch_size=4
+        optax.chain(optax.clip_by_global_norm(c), optax.sgd(eta)), p, x0, num_steps=300, key=KEY, batch_size=4
     )
-    np.testing.assert_allclose(ours.params, ref.params, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours.iterates, ref.iterates, rtol=1e-10, atol=1e-12)
     # and the clipping was active at the start (so the test is not vacuous)
     assert float(ours.estimate_norms[0]) > c
 
 
 def test_clipped_gd_deterministic_converges_to_minimiser():
     p = _logreg()
-    tr = runner.run(st.clipped_sgd(1.0 / p.L, 0.1), p, jnp.full(p.dim, 3.0), 3000)
-    np.testing.assert_allclose(tr.params[-1], p.x_star, atol=1e-8)
+    tr = runner.run(st.clipped_sgd(1.0 / p.L, 0.1), p, jnp.full(p.dim, 3.0), num_steps=3000)
+    np.testing.assert_allclose(tr.iterates[-1], p.x_star, atol=1e-8)
 
 
 def test_clipped_sgd_bias_on_skewed_noise():
@@ -163,31 +163,29 @@ def test_clipped_sgd_bias_on_skewed_noise():
     p = problems.quadratic(kappa=1.0, dim=1)
     noise = st.discrete_noise([9.0, -1.0], [0.1, 0.9])
     keys = jax.random.split(KEY, 16)
-    tr = st.over_seeds(st.run_additive_noise, keys, st.clipped_sgd(0.05, 1.0), p, jnp.zeros(1), 4000,
-                       noise=noise, record_every=4)
-    tail_mean = float(tr.params[:, 500:, 0].mean())
+    tr = st.over_seeds(st.run_additive_noise, keys, st.clipped_sgd(0.05, 1.0), p, jnp.zeros(1), num_steps=4000, noise=noise, record_every=4)
+    tail_mean = float(tr.iterates[:, 500:, 0].mean())
     assert abs(tail_mean - 8.0 / 9.0) < 0.03
     # without clipping the same oracle is unbiased and SGD hovers around 0
-    tr0 = st.over_seeds(st.run_additive_noise, keys, first_order.gd(0.05), p, jnp.zeros(1), 4000,
-                        noise=noise, record_every=4)
-    assert abs(float(tr0.params[:, 500:, 0].mean())) < 0.1
+    tr0 = st.over_seeds(st.run_additive_noise, keys, first_order.gd(0.05), p, jnp.zeros(1), num_steps=4000, noise=noise, record_every=4)
+    assert abs(float(tr0.iterates[:, 500:, 0].mean())) < 0.1
 
 
 # ----------------------------------------------------------------------------- schedules
 
 
 def test_linear_decay_matches_optax():
-    ours, ref = st.linear_decay(0.7, 50), optax.linear_schedule(0.7, 0.0, 50)
+    ours, ref = st.linear_decay(0.7, num_steps=50), optax.linear_schedule(0.7, 0.0, 50)
     ks = jnp.arange(0, 60)
     np.testing.assert_allclose(jax.vmap(ours)(ks), jax.vmap(ref)(ks), rtol=1e-6, atol=1e-7)
 
 
 def test_schedules_run_inside_gd_and_optax_sgd():
     p, _, _ = _lsq()
-    sched = st.linear_decay(0.5, 200)
-    a = st.run_finite_sum(first_order.gd(sched), p, p.x0, 200, key=KEY)
-    b = st.run_finite_sum(optax.sgd(sched), p, p.x0, 200, key=KEY)
-    np.testing.assert_allclose(a.params, b.params, rtol=1e-10, atol=1e-12)
+    sched = st.linear_decay(0.5, num_steps=200)
+    a = st.run_finite_sum(first_order.gd(sched), p, p.x0, num_steps=200, key=KEY)
+    b = st.run_finite_sum(optax.sgd(sched), p, p.x0, num_steps=200, key=KEY)
+    np.testing.assert_allclose(a.iterates, b.iterates, rtol=1e-10, atol=1e-12)
 
 
 def test_inverse_time_closed_form():
@@ -224,8 +222,8 @@ def test_refined_weights_smoothing_of_constant_is_noop():
 def test_run_finite_sum_full_batch_cyclic_is_gd_closed_form(x64):
     p, A, b = _lsq()
     eta = 0.3
-    tr = st.run_finite_sum(first_order.gd(eta), p, p.x0, 25, key=KEY, batch_size=40, sampling="cyclic")
-    np.testing.assert_allclose(tr.params[-1], _gd_closed_form(A, b, 0.05, p.x0, eta, 25), atol=1e-12)
+    tr = st.run_finite_sum(first_order.gd(eta), p, p.x0, num_steps=25, key=KEY, batch_size=40, sampling="cyclic")
+    np.testing.assert_allclose(tr.iterates[-1], _gd_closed_form(A, b, 0.05, p.x0, eta, 25), atol=1e-12)
     np.testing.assert_array_equal(tr.grad_evals, 40 * np.arange(26))
 
 
@@ -234,8 +232,8 @@ def test_run_finite_sum_matches_runner_oracle_statistics():
     p, _, _ = _lsq()
     eta = 0.1
     keys = jax.random.split(KEY, 8)
-    ours = st.over_seeds(st.run_finite_sum, keys, first_order.gd(eta), p, p.x0, 4000, record_every=4)
-    ref = jax.vmap(lambda k: runner.run(first_order.gd(eta), p, p.x0, 4000, key=k, batch_size=1))(keys)
+    ours = st.over_seeds(st.run_finite_sum, keys, first_order.gd(eta), p, p.x0, num_steps=4000, record_every=4)
+    ref = jax.vmap(lambda k: runner.run(first_order.gd(eta), p, p.x0, num_steps=4000, key=k, batch_size=1))(keys)
     a = float((ours.values[:, 250:] - p.f_star).mean())
     b = float((ref.values[:, 1000:] - p.f_star).mean())
     assert 0.7 < a / b < 1.4
@@ -243,9 +241,9 @@ def test_run_finite_sum_matches_runner_oracle_statistics():
 
 def test_record_every_subsamples_the_same_run():
     p, _, _ = _lsq()
-    full = st.run_finite_sum(first_order.gd(0.1), p, p.x0, 60, key=KEY)
-    sub = st.run_finite_sum(first_order.gd(0.1), p, p.x0, 60, key=KEY, record_every=6)
-    np.testing.assert_allclose(sub.params, full.params[::6], atol=1e-14)
+    full = st.run_finite_sum(first_order.gd(0.1), p, p.x0, num_steps=60, key=KEY)
+    sub = st.run_finite_sum(first_order.gd(0.1), p, p.x0, num_steps=60, key=KEY, record_every=6)
+    np.testing.assert_allclose(sub.iterates, full.iterates[::6], atol=1e-14)
     np.testing.assert_array_equal(sub.grad_evals, full.grad_evals[::6])
 
 
@@ -262,7 +260,7 @@ def test_noise_floor_1d_closed_form(x64):
     h_i, zeta = a**2, a * (a * x_star - bb)
     eta = 0.3
     sigma = eta * np.mean(zeta**2) / (2 * h_i.mean() - eta * np.mean(h_i**2))
-    out = st.sgd_noise_floor(p, eta)
+    out = st.sgd_noise_floor(p, learning_rate=eta)
     np.testing.assert_allclose(out.exact, 0.5 * h_i.mean() * sigma, rtol=1e-10)
     np.testing.assert_allclose(out.first_order, eta * np.mean(zeta**2) / 4, rtol=1e-10)
 
@@ -272,24 +270,24 @@ def test_noise_floor_matches_monte_carlo_and_scales_with_step_and_batch():
     keys = jax.random.split(KEY, 32)
     etas = jnp.array([0.2, 0.1])
     for b in [1, 4]:
-        run = lambda eta, k: st.run_finite_sum(first_order.gd(eta), p, p.x0, 4000,  # noqa: E731
+        run = lambda eta, k: st.run_finite_sum(first_order.gd(eta), p, p.x0, num_steps=4000,  # noqa: E731
                                                key=k, batch_size=b, record_every=10)
         tr = jax.jit(jax.vmap(lambda eta: jax.vmap(lambda k: run(eta, k))(keys)))(etas)
         for j, eta in enumerate([0.2, 0.1]):
-            pred = st.sgd_noise_floor(p, eta, batch_size=b).exact
+            pred = st.sgd_noise_floor(p, learning_rate=eta, batch_size=b).exact
             mc = float((tr.values[j, :, 100:] - p.f_star).mean())
             assert abs(mc / pred - 1) < 0.15, (eta, b, mc, pred)
-    r_step = st.sgd_noise_floor(p, 0.2).exact / st.sgd_noise_floor(p, 0.1).exact
-    r_batch = st.sgd_noise_floor(p, 0.2).exact / st.sgd_noise_floor(p, 0.2, batch_size=4).exact
+    r_step = st.sgd_noise_floor(p, learning_rate=0.2).exact / st.sgd_noise_floor(p, learning_rate=0.1).exact
+    r_batch = st.sgd_noise_floor(p, learning_rate=0.2).exact / st.sgd_noise_floor(p, learning_rate=0.2, batch_size=4).exact
     assert 1.9 < r_step < 2.4 and 3.5 < r_batch < 4.5
 
 
 def test_noise_floor_rejects_unstable_step_and_nonquadratic():
     p, _, _ = _lsq()
     with pytest.raises(ValueError, match="too large"):
-        st.sgd_noise_floor(p, 50.0)
+        st.sgd_noise_floor(p, learning_rate=50.0)
     with pytest.raises(ValueError, match="quadratic"):
-        st.sgd_noise_floor(_logreg(), 0.1)
+        st.sgd_noise_floor(_logreg(), learning_rate=0.1)
 
 
 # ----------------------------------------------------------------------------- variance reduction
@@ -322,10 +320,10 @@ def test_vr_full_batch_inner_loop_is_gd(method, x64):
     # telescopes to ∇f(x) and both methods are gradient descent.
     p, A, b = _lsq()
     eta, epochs, m = 0.4, 3, 5
-    tr = method(p, p.x0, epochs, learning_rate=eta, key=KEY, inner_steps=m, batch_size=40,
+    tr = method(p, p.x0, epochs, learning_rate=eta, key=KEY, inner_num_steps=m, batch_size=40,
                 sampling="reshuffle")
     for k in range(epochs * m + 1):
-        np.testing.assert_allclose(tr.params[k], _gd_closed_form(A, b, 0.05, p.x0, eta, k), atol=1e-11)
+        np.testing.assert_allclose(tr.iterates[k], _gd_closed_form(A, b, 0.05, p.x0, eta, k), atol=1e-11)
 
 
 def test_grad_eval_counts():
@@ -333,8 +331,8 @@ def test_grad_eval_counts():
     sv = st.svrg(p, p.x0, 2, learning_rate=0.1, key=KEY, batch_size=2)
     # per epoch: n for the snapshot + m = n/b inner steps × 2b
     assert int(sv.grad_evals[-1]) == 2 * (40 + 20 * 4)
-    assert sv.params.shape == (2 * 20 + 1, p.dim)
-    sa = st.sarah(p, p.x0, 2, learning_rate=0.1, key=KEY, inner_steps=10)
+    assert sv.iterates.shape == (2 * 20 + 1, p.dim)
+    sa = st.sarah(p, p.x0, 2, learning_rate=0.1, key=KEY, inner_num_steps=10)
     assert int(sa.grad_evals[-1]) == 2 * (40 + 9 * 2)
 
 
@@ -345,7 +343,7 @@ def test_svrg_and_sarah_converge_linearly_where_sgd_stalls(x64):
     eta = 0.2 / L_max
     sv = st.svrg(p, p.x0, 25, learning_rate=eta, key=KEY)
     sa = st.sarah(p, p.x0, 25, learning_rate=eta, key=KEY)
-    sg = st.run_finite_sum(first_order.gd(eta), p, p.x0, 25 * 50 * 3, key=KEY)
+    sg = st.run_finite_sum(first_order.gd(eta), p, p.x0, num_steps=25 * 50 * 3, key=KEY)
     gap = lambda t: np.asarray(t.values - p.f_star)  # noqa: E731
     assert gap(sv)[-1] < 1e-12 and gap(sa)[-1] < 1e-12
     half = len(gap(sg)) // 2
@@ -383,7 +381,7 @@ def test_over_seeds_equals_python_loop(x64):
     batch = st.over_seeds(st.svrg, keys, p, p.x0, 2, learning_rate=0.1)
     for j in range(3):
         one = st.svrg(p, p.x0, 2, learning_rate=0.1, key=keys[j])
-        np.testing.assert_allclose(batch.params[j], one.params, atol=1e-12)
+        np.testing.assert_allclose(batch.iterates[j], one.iterates, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- noise models
@@ -410,8 +408,7 @@ def test_clipping_tames_heavy_tails():
     keys = jax.random.split(KEY, 200)
     noise = st.pareto_noise(1.5)
     x0 = jnp.ones(4)
-    run = lambda opt: st.over_seeds(st.run_additive_noise, keys, opt, p, x0, 400,  # noqa: E731
-                                    noise=noise, record_every=400)
+    run = lambda opt: st.over_seeds(st.run_additive_noise, keys, opt, p, x0, num_steps=400, noise=noise, record_every=400)
     sgd, clipped = run(first_order.gd(0.05)), run(st.clipped_sgd(0.05, 1.0))
     q_sgd = np.quantile(np.asarray(sgd.values[:, -1]), 0.99)
     q_clip = np.quantile(np.asarray(clipped.values[:, -1]), 0.99)
@@ -432,29 +429,29 @@ def test_errors_on_bad_input():
     with pytest.raises(ValueError, match="clip_norm must be positive"):
         st.clip(0.0)
     with pytest.raises(ValueError, match="batch_size=41 exceeds"):
-        st.run_finite_sum(first_order.gd(0.1), p, p.x0, 10, key=KEY, batch_size=41)
+        st.run_finite_sum(first_order.gd(0.1), p, p.x0, num_steps=10, key=KEY, batch_size=41)
     with pytest.raises(ValueError, match="batch_size=41 exceeds"):
         st.svrg(p, p.x0, 2, learning_rate=0.1, key=KEY, batch_size=41)
     with pytest.raises(ValueError, match="x0 contains 1 NaN"):
         st.svrg(p, p.x0.at[0].set(jnp.nan), 2, learning_rate=0.1, key=KEY)
     with pytest.raises(ValueError, match="x0 contains"):
-        st.run_finite_sum(first_order.gd(0.1), p, jnp.full(p.dim, jnp.inf), 10, key=KEY)
+        st.run_finite_sum(first_order.gd(0.1), p, jnp.full(p.dim, jnp.inf), num_steps=10, key=KEY)
     with pytest.raises(ValueError, match="needs an explicit PRNG key"):
         st.svrg(p, p.x0, 2, learning_rate=0.1)
     with pytest.raises(ValueError, match="needs an explicit PRNG key"):
         st.ai_sarah(p, p.x0, 2)
     with pytest.raises(ValueError, match="needs an explicit PRNG key"):
-        st.run_finite_sum(first_order.gd(0.1), p, p.x0, 10)
+        st.run_finite_sum(first_order.gd(0.1), p, p.x0, num_steps=10)
     with pytest.raises(ValueError, match="needs an explicit PRNG key"):
-        st.run_additive_noise(first_order.gd(0.1), p, p.x0, 10, noise=st.gaussian_noise(1.0))
+        st.run_additive_noise(first_order.gd(0.1), p, p.x0, num_steps=10, noise=st.gaussian_noise(1.0))
     with pytest.raises(ValueError, match="needs an explicit PRNG key"):
-        st.sample_indices(None, 10, 5)
+        st.sample_indices(10, num_steps=5, key=None)
     with pytest.raises(ValueError, match="sampling must be one of"):
-        st.run_finite_sum(first_order.gd(0.1), p, p.x0, 10, key=KEY, sampling="random")
+        st.run_finite_sum(first_order.gd(0.1), p, p.x0, num_steps=10, key=KEY, sampling="random")
     with pytest.raises(ValueError, match="needs batch_size to divide n"):
-        st.run_finite_sum(first_order.gd(0.1), p, p.x0, 10, key=KEY, batch_size=3, sampling="reshuffle")
+        st.run_finite_sum(first_order.gd(0.1), p, p.x0, num_steps=10, key=KEY, batch_size=3, sampling="reshuffle")
     with pytest.raises(ValueError, match="record_every=7 must divide"):
-        st.run_finite_sum(first_order.gd(0.1), p, p.x0, 10, key=KEY, record_every=7)
+        st.run_finite_sum(first_order.gd(0.1), p, p.x0, num_steps=10, key=KEY, record_every=7)
     with pytest.raises(ValueError, match="x0 must have shape"):
         st.sarah(p, jnp.zeros(p.dim + 1), 2, learning_rate=0.1, key=KEY)
     with pytest.raises(ValueError, match="not a finite sum"):
@@ -464,9 +461,9 @@ def test_errors_on_bad_input():
     with pytest.raises(ValueError, match="gamma must lie in"):
         st.ai_sarah(p, p.x0, 2, key=KEY, gamma=1.5)
     with pytest.raises(ValueError, match="noise must be a callable"):
-        st.run_additive_noise(first_order.gd(0.1), p, p.x0, 10, key=KEY)
+        st.run_additive_noise(first_order.gd(0.1), p, p.x0, num_steps=10, key=KEY)
     with pytest.raises(ValueError, match="peak must be positive"):
-        st.linear_decay(0.0, 10)
+        st.linear_decay(0.0, num_steps=10)
     with pytest.raises(ValueError, match="grad_norms must be positive"):
         st.refined_weights(jnp.array([1.0, 0.0, 2.0]))
     with pytest.raises(ValueError, match="batch of keys"):
@@ -522,12 +519,12 @@ def test_float32_full_batch_runs_are_gd_closed_form():
     p, A, b = _lsq()
     assert p.x0.dtype == jnp.float32
     scale = np.linalg.norm(_gd_closed_form(A, b, 0.05, p.x0, 0.3, 10_000))  # ‖x*‖
-    tr = st.run_finite_sum(first_order.gd(0.3), p, p.x0, 25, key=KEY, batch_size=40, sampling="cyclic")
-    assert tr.params.dtype == jnp.float32
-    assert np.abs(np.asarray(tr.params[-1]) - _gd_closed_form(A, b, 0.05, p.x0, 0.3, 25)).max() <= 1e-6 * scale  # (1.1e-7)
+    tr = st.run_finite_sum(first_order.gd(0.3), p, p.x0, num_steps=25, key=KEY, batch_size=40, sampling="cyclic")
+    assert tr.iterates.dtype == jnp.float32
+    assert np.abs(np.asarray(tr.iterates[-1]) - _gd_closed_form(A, b, 0.05, p.x0, 0.3, 25)).max() <= 1e-6 * scale  # (1.1e-7)
     for method in (st.svrg, st.sarah):
-        tr = method(p, p.x0, 3, learning_rate=0.4, key=KEY, inner_steps=5, batch_size=40, sampling="reshuffle")
-        err = max(np.abs(np.asarray(tr.params[k]) - _gd_closed_form(A, b, 0.05, p.x0, 0.4, k)).max()
+        tr = method(p, p.x0, 3, learning_rate=0.4, key=KEY, inner_num_steps=5, batch_size=40, sampling="reshuffle")
+        err = max(np.abs(np.asarray(tr.iterates[k]) - _gd_closed_form(A, b, 0.05, p.x0, 0.4, k)).max()
                   for k in range(16))
         assert err <= 2e-6 * scale, method.__name__
 
@@ -540,13 +537,13 @@ def test_float32_noise_floor_and_over_seeds():
     h_i, zeta = a**2, a * (a * x_star - bb)
     sigma = 0.3 * np.mean(zeta**2) / (2 * h_i.mean() - 0.3 * np.mean(h_i**2))
     # moments come from float32 data: relative error 5e-8 measured
-    np.testing.assert_allclose(st.sgd_noise_floor(p, 0.3).exact, 0.5 * h_i.mean() * sigma, rtol=1e-6)
+    np.testing.assert_allclose(st.sgd_noise_floor(p, learning_rate=0.3).exact, 0.5 * h_i.mean() * sigma, rtol=1e-6)
     lsq, _, _ = _lsq()
     keys = jax.random.split(KEY, 3)
     batch = st.over_seeds(st.svrg, keys, lsq, lsq.x0, 2, learning_rate=0.1)
     for j in range(3):  # vmap may reorder float32 reductions: 2.4e-7 on O(1) iterates
         one = st.svrg(lsq, lsq.x0, 2, learning_rate=0.1, key=keys[j])
-        np.testing.assert_allclose(batch.params[j], one.params, rtol=1e-5, atol=2e-6)
+        np.testing.assert_allclose(batch.iterates[j], one.iterates, rtol=1e-5, atol=2e-6)
 
 
 # ----------------------------------------------------------------------------- no re-compilation
@@ -564,11 +561,11 @@ def test_runs_compile_once_per_shape():
     p1, p2 = data(), data()
     runs = {
         "run_finite_sum": (st._finite_sum_jit,
-                           lambda p, x0, k, lr: st.run_finite_sum(first_order.gd(0.1), p, x0, 20, key=k, batch_size=4)),
+                           lambda p, x0, k, lr: st.run_finite_sum(first_order.gd(0.1), p, x0, num_steps=20, key=k, batch_size=4)),
         "svrg": (st._vr_jit, lambda p, x0, k, lr: st.svrg(p, x0, 2, learning_rate=lr, key=k)),
         "ai_sarah": (st._vr_jit, lambda p, x0, k, lr: st.ai_sarah(p, x0, 2, key=k, gamma=lr)),
         "run_additive_noise": (st._additive_jit, lambda p, x0, k, lr: st.run_additive_noise(
-            first_order.gd(0.1), p, x0, 20, key=k, noise=st.gaussian_noise(1.0))),
+            first_order.gd(0.1), p, x0, num_steps=20, key=k, noise=st.gaussian_noise(1.0))),
     }
     for name, (jitted, run) in runs.items():
         t0 = time.perf_counter()
@@ -584,22 +581,22 @@ def test_runs_compile_once_per_shape():
 
 def test_noise_floor_compiles_once_per_problem():
     p, _, _ = _lsq()
-    st.sgd_noise_floor(p, 0.1)
+    st.sgd_noise_floor(p, learning_rate=0.1)
     size = st._noise_floor_moments._cache_size()
     for eta in (0.05, 0.2, 0.3):
-        st.sgd_noise_floor(p, eta)
+        st.sgd_noise_floor(p, learning_rate=eta)
     q = problems.least_squares(jnp.asarray(np.random.default_rng(1).standard_normal((40, 4)), jnp.float32),
                                jnp.ones(40), reg=0.05)
-    st.sgd_noise_floor(q, 0.1)  # new data, same shapes
+    st.sgd_noise_floor(q, learning_rate=0.1)  # new data, same shapes
     assert st._noise_floor_moments._cache_size() == size
 
 
 def test_integer_keys_get_a_clear_error():
     p, _, _ = _lsq()
-    for call in (lambda: st.sample_indices(0, 4, 3),
-                 lambda: st.run_finite_sum(first_order.gd(0.1), p, p.x0, 4, key=0),
+    for call in (lambda: st.sample_indices(4, num_steps=3, key=0),
+                 lambda: st.run_finite_sum(first_order.gd(0.1), p, p.x0, num_steps=4, key=0),
                  lambda: st.svrg(p, p.x0, 1, learning_rate=0.1, key=1),
-                 lambda: st.run_additive_noise(first_order.gd(0.1), p, p.x0, 4, key=2, noise=st.gaussian_noise(1.0)),
+                 lambda: st.run_additive_noise(first_order.gd(0.1), p, p.x0, num_steps=4, key=2, noise=st.gaussian_noise(1.0)),
                  lambda: st.over_seeds(st.svrg, 3, p, p.x0, 1, learning_rate=0.1)):
         with pytest.raises(TypeError, match=r"must be a JAX PRNG key"):
             call()

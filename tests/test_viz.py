@@ -67,7 +67,7 @@ def test_convergence_slider_has_one_step_per_parameter():
 def test_trajectory_explorer_has_two_independent_sliders():
     quads = [problems.quadratic(k, 2) for k in (2.0, 10.0)]
     etas = np.array([0.5, 1.0, 1.9])
-    paths = np.stack([np.asarray(runner.sweep(lambda e: first_order.gd(e), etas, q, q.x0, 5).params)
+    paths = np.stack([np.asarray(runner.sweep(lambda e: first_order.gd(e), etas, q, q.x0, num_steps=5).iterates)
                       for q in quads])
     fig = viz.trajectory_explorer([q.value for q in quads], paths, etas, "η", option_values=[2, 10],
                                   option_label="κ", xlim=(-1, 1), ylim=(-1, 1))
@@ -84,7 +84,7 @@ def test_trajectory_explorer_has_two_independent_sliders():
 
 def test_divergent_paths_are_clipped_to_finite_values():
     q = problems.quadratic(10.0, 2)
-    traj = np.asarray(runner.run(first_order.gd(5.0), q, q.x0, 80).params)
+    traj = np.asarray(runner.run(first_order.gd(5.0), q, q.x0, num_steps=80).iterates)
     assert not np.all(np.isfinite(traj)) or np.abs(traj).max() > 1e6
     fig = viz.contour_trajectories(q.value, {"gd": traj}, xlim=(-1, 1), ylim=(-1, 1))
     assert np.all(np.isfinite(np.asarray(fig.data[1].x, dtype=float)))
@@ -100,7 +100,7 @@ def test_live_widget_callbacks_update_the_figure():
     base = viz.convergence_figure({"gd": np.ones(31)})
 
     def redraw(fig, eta):
-        tr = runner.run(first_order.gd(eta), q, q.x0, 30)
+        tr = runner.run(first_order.gd(eta), q, q.x0, num_steps=30)
         fig.data[0].y = np.asarray(tr.values)
 
     slider = ipywidgets.FloatSlider(value=0.5, min=0.05, max=1.9)
@@ -109,7 +109,7 @@ def test_live_widget_callbacks_update_the_figure():
     slider.value = 1.5
     second = np.array(box.figure.data[0].y)
     assert not np.allclose(first, second)
-    expected = runner.run(first_order.gd(1.5), q, q.x0, 30).values
+    expected = runner.run(first_order.gd(1.5), q, q.x0, num_steps=30).values
     np.testing.assert_allclose(second, expected, rtol=1e-6)
     with pytest.raises(ValueError, match="at least one control"):
         viz.live(redraw, base)

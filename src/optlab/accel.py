@@ -61,6 +61,7 @@ __all__ = [
     "schedule_free_eval_params",
     "lrp_counterexample",
     "quadratic_rate",
+    "ODETrace",
     "momentum_ode",
     "run_with_eval",
 ]
@@ -339,7 +340,7 @@ def nesterov_restart(
 class PolyakMomentumState(NamedTuple):
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     prev_params: Any  # x_{k−1}
-    last_step_size: jax.Array
+    last_learning_rate: jax.Array
 
 
 def polyak_heavy_ball(
@@ -400,7 +401,7 @@ class ScheduleFreeState(NamedTuple):
     z: Any  # SGD sequence
     x: Any  # averaged sequence; stored only when b1 = 0 (else recovered from y and z)
     weight_sum: jax.Array
-    max_lr: jax.Array
+    max_learning_rate: jax.Array
     b1: jax.Array
 
 
@@ -457,8 +458,8 @@ def schedule_free_sgd(
         # optax's convention: the SGD step uses γ(k) and the averaging weight γ(k+1)
         # (the wrapper counts from 1, the inner SGD from 0); equal for constant γ.
         lr = _at(learning_rate, state.count)
-        max_lr = jnp.maximum(state.max_lr, _at(learning_rate, state.count + 1))
-        w = max_lr**weight_lr_power
+        max_learning_rate = jnp.maximum(state.max_learning_rate, _at(learning_rate, state.count + 1))
+        w = max_learning_rate**weight_lr_power
         total = state.weight_sum + w
         c = jnp.where(total > 0, w / jnp.where(total > 0, total, 1.0), 0.0)
         x_prev = state.x if store_x else _tmap(lambda y, zi: (y - (1 - b1) * zi) / b1, params, state.z)
@@ -466,7 +467,10 @@ def schedule_free_sgd(
         x = _tmap(lambda xi, zi: (1 - c) * xi + c * zi, x_prev, z)
         y = _tmap(lambda xi, zi: b1 * xi + (1 - b1) * zi, x, z)
         out = _tmap(lambda yn, p: (yn - p).astype(p.dtype), y, params)
-        return out, ScheduleFreeState(state.count + 1, z, x if store_x else None, total, max_lr, state.b1)
+        new_state = ScheduleFreeState(
+            state.count + 1, z, x if store_x else None, total, max_learning_rate, state.b1
+        )
+        return out, new_state
 
     return _tagged(
         optax.GradientTransformationExtraArgs(init, update),
@@ -516,29 +520,39 @@ def _run_with_eval_compiled(dynamic, x0, key, *, static, n_samples, num_steps, b
         idx = jax.random.choice(k, n_samples, (batch_size,), replace=True)
         return jax.value_and_grad(sample_value)(x, idx)
 
+    full_value_and_grad = jax.value_and_grad(value_fn)
+
     def step(carry, k):
         x, state = carry
         value, g = oracle(x, k)
         u, state = optimizer.update(g, state, x, value=value)
         x = optax.apply_updates(x, u)
-        return (x, state), value_fn(eval_params(state, x))
+        z = eval_params(state, x)
+        f, gz = full_value_and_grad(z)
+        return (x, state), (z, f, jnp.linalg.norm(gz))
 
     keys = jax.random.split(key, num_steps) if key is not None else jnp.zeros((num_steps,), jnp.uint32)
-    _, vals = jax.lax.scan(step, (x0, optimizer.init(x0)), keys)
-    return jnp.concatenate([value_fn(x0)[None], vals])
+    _, (zs, fs, gs) = jax.lax.scan(step, (x0, optimizer.init(x0)), keys)
+    f0, g0 = full_value_and_grad(x0)
+    return _runner.Trace(
+        params=zs[-1],
+        iterates=jnp.concatenate([x0[None], zs]),
+        values=jnp.concatenate([f0[None], fs]),
+        grad_norms=jnp.concatenate([jnp.linalg.norm(g0)[None], gs]),
+    )
 
 
 def run_with_eval(
     optimizer: optax.GradientTransformation,
     problem: Problem,
     x0: Any,
-    num_steps: int,
     eval_params: Callable[[Any, Any], Any],
     *,
+    num_steps: int,
     key: Any = None,
     batch_size: int | None = None,
-) -> jax.Array:
-    """Like :func:`optlab.runner.run`, but record ``f(eval_params(state, params))``.
+) -> _runner.Trace:
+    """Like :func:`optlab.runner.run`, but record the points ``eval_params(state, params)``.
 
     For methods whose gradient point is not the point to report (Schedule-Free's
     ``y_t`` vs ``x_t``; triple momentum's ``y_k`` vs ``x_k``).  Traceable, so it
@@ -549,13 +563,15 @@ def run_with_eval(
       optimizer: an optax transformation.
       problem: an :class:`optlab.problems.Problem`.
       x0: starting point, shape ``(problem.dim,)``, finite.
-      num_steps: ``N ≥ 1``.
       eval_params: ``(state, params) ↦ point to evaluate``.
+      num_steps: ``N ≥ 1``.
       key: PRNG key, required with ``batch_size``.
       batch_size: mini-batch size for a finite-sum problem.
 
     Returns:
-      The ``num_steps + 1`` exact objective values.
+      A :class:`optlab.runner.Trace` of the evaluation points: ``iterates`` holds
+      ``x_0`` and the ``N`` points ``eval_params(state_k, params_k)``, ``params`` the
+      last of them, ``values`` and ``grad_norms`` the exact ``f`` and ``‖∇f‖`` there.
 
     Raises:
       TypeError: wrong argument types (optimizer, problem, non-callable ``eval_params``,
@@ -617,16 +633,35 @@ def lrp_counterexample() -> Problem:
     )
 
 
+class ODETrace(NamedTuple):
+    """An ODE path from :func:`momentum_ode` (``num_steps + 1`` rows, ``x(t0)`` first).
+
+    Unpacks as ``times, iterates = momentum_ode(...)``.
+
+    Attributes:
+      times: ``t_0, …, t_N``, shape ``(N + 1,)``.
+      iterates: ``x(t_0), …, x(t_N)``, shape ``(N + 1, d)``.
+    """
+
+    times: jax.Array
+    iterates: jax.Array
+
+    @property
+    def params(self) -> jax.Array:
+        """The final point ``x(t_N)``."""
+        return self.iterates[-1]
+
+
 def momentum_ode(
     grad_fn: Callable[[Any], Any],
     x0: Any,
     t_final: float,
-    num_steps: int,
     *,
+    num_steps: int,
     damping: str = "nesterov",
     mu: float | None = None,
     t0: float = 1e-6,
-) -> tuple[jax.Array, jax.Array]:
+) -> ODETrace:
     """Integrate a momentum ODE with classical RK4 from ``x(t0) = x0``, ``ẋ(t0) = 0``.
 
     ``damping="nesterov"``: ``ẍ + (3/t) ẋ + ∇f(x) = 0``, the limit of Nesterov with
@@ -644,7 +679,7 @@ def momentum_ode(
       t0: start time ``> 0`` (the Nesterov ODE is singular at ``t = 0``).
 
     Returns:
-      ``(ts, xs)`` with ``num_steps + 1`` rows.
+      An :class:`ODETrace` ``(times, iterates)`` with ``num_steps + 1`` rows.
 
     Raises:
       TypeError: ``grad_fn`` not callable, non-numeric ``x0``/times, non-integer ``num_steps``.
@@ -698,4 +733,4 @@ def _momentum_ode_compiled(dynamic, x0, t0, t_final, mu, *, static, num_steps):
 
     _, xs = jax.lax.scan(step, (t0, (x0, jnp.zeros_like(x0))), None, length=num_steps)
     ts = t0 + h * jnp.arange(num_steps + 1, dtype=dt)
-    return ts, jnp.concatenate([x0[None], xs])
+    return ODETrace(ts, jnp.concatenate([x0[None], xs]))

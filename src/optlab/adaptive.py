@@ -371,7 +371,7 @@ class DoGState(NamedTuple):
     init_params: Any
     max_dist: jax.Array  # r̄_k
     sum_sq_grads: jax.Array  # Σ‖g_i‖²
-    last_step_size: jax.Array
+    last_learning_rate: jax.Array
 
 
 def dog(
@@ -611,15 +611,23 @@ def steepest_descent(
 
 # --------------------------------------------------------------------------- Reddi et al. online problem
 class OnlineTrace(NamedTuple):
-    """Iterates of a projected online run: ``xs`` (``T+1``), ``losses`` f_t(x_t), ``regret`` R_T."""
+    """A projected online run on the line.
 
-    xs: jax.Array
+    Attributes:
+      params: the final point ``x_T``, a scalar.
+      iterates: ``x_0, …, x_T``, shape ``(T + 1,)``.
+      losses: ``f_t(x_t)``, ``t = 1, …, T``, shape ``(T,)``.
+      regret: ``R_t``, ``t = 1, …, T``, shape ``(T,)``.
+    """
+
+    params: jax.Array
+    iterates: jax.Array
     losses: jax.Array
     regret: jax.Array
 
 
 def reddi_online(
-    optimizer: optax.GradientTransformation, num_steps: int, *, C: float = 3.0, x0: float = 1.0
+    optimizer: optax.GradientTransformation, *, num_steps: int, C: float = 3.0, x0: float = 1.0
 ) -> OnlineTrace:
     """Run ``optimizer`` on the online problem of Reddi, Kale and Kumar (2018, Thm. 1).
 
@@ -671,4 +679,4 @@ def _reddi_compiled(dynamic, C, x0, *, static, num_steps):
     _, (xs, losses, gs) = jax.lax.scan(step, (x_init, optimizer.init(x_init)), jnp.arange(1, num_steps + 1))
     best = -jnp.abs(jnp.cumsum(gs))  # min over x∈[−1,1] of x Σ g
     regret = jnp.cumsum(losses) - best
-    return OnlineTrace(xs=jnp.concatenate([x_init, xs]), losses=losses, regret=regret)
+    return OnlineTrace(params=xs[-1], iterates=jnp.concatenate([x_init, xs]), losses=losses, regret=regret)

@@ -139,7 +139,7 @@ class MomentumState(NamedTuple):
 
 class PolyakState(NamedTuple):
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
-    last_step_size: jax.Array
+    last_learning_rate: jax.Array
 
 
 def gd(learning_rate: ScalarOrSchedule) -> optax.GradientTransformationExtraArgs:
@@ -201,7 +201,7 @@ def polyak(
 
     def init(params):
         del params
-        return PolyakState(count=jnp.zeros([], jnp.int32), last_step_size=jnp.zeros([]))
+        return PolyakState(count=jnp.zeros([], jnp.int32), last_learning_rate=jnp.zeros([]))
 
     def update(updates, state, params=None, *, value=None, **extra):
         del params, extra
@@ -212,7 +212,7 @@ def polyak(
         step = jnp.where(sq_norm + eps > 0, gap / (sq_norm + eps), 0.0)
         step = jnp.minimum(step, max_learning_rate)
         new = jax.tree_util.tree_map(lambda g: (-step * g).astype(g.dtype), updates)
-        return new, PolyakState(count=state.count + 1, last_step_size=step)
+        return new, PolyakState(count=state.count + 1, last_learning_rate=step)
 
     return _tagged(
         optax.GradientTransformationExtraArgs(init, update), "polyak", f_star, max_learning_rate, eps

@@ -42,13 +42,24 @@ _TRACE_COUNT = {"run": 0, "sweep": 0}
 class Trace(NamedTuple):
     """The trajectory of a run, with the initial point included (``num_steps + 1`` rows).
 
+    The result of every run loop that drives an optax transformation
+    (:func:`run`, :func:`sweep`, :func:`optlab.accel.run_with_eval`,
+    :func:`optlab.second_order.run_transformation`).
+
     Attributes:
-      params: iterates ``x_0, …, x_N``, shape ``(N + 1, d)``.
+      params: the final point ``x_N``, shape ``(d,)`` (a pytree like the
+        parameters for :func:`optlab.second_order.run_transformation`).
+      iterates: the history ``x_0, …, x_N``, shape ``(N + 1, d)``, or ``None`` when
+        the run did not record it.
       values: exact objective values ``f(x_k)``, shape ``(N + 1,)``.
       grad_norms: exact gradient norms ``‖∇f(x_k)‖``, shape ``(N + 1,)``.
+
+    A :func:`sweep` adds leading axes (one per hyper-parameter, one per key) to
+    every field.
     """
 
     params: Array
+    iterates: Array | None
     values: Array
     grad_norms: Array
 
@@ -58,7 +69,9 @@ class Trace(NamedTuple):
 
     def distances(self, x_star: Array) -> Array:
         """``‖x_k − x*‖`` along the run."""
-        return jnp.linalg.norm(self.params - x_star, axis=-1)
+        if self.iterates is None:
+            raise ValueError("this run did not record its iterates")
+        return jnp.linalg.norm(self.iterates - x_star, axis=-1)
 
 
 # --------------------------------------------------------------------------- static keys
@@ -216,7 +229,8 @@ def _scan(
     f0, g0 = full_value_and_grad(x0)
     _, (xs, fs, gs) = jax.lax.scan(step, (x0, optimizer.init(x0), f0, g0), keys)
     return Trace(
-        params=jnp.concatenate([x0[None], xs]),
+        params=xs[-1],
+        iterates=jnp.concatenate([x0[None], xs]),
         values=jnp.concatenate([f0[None], fs]),
         grad_norms=jnp.concatenate([jnp.linalg.norm(g0)[None], gs]),
     )
@@ -233,8 +247,8 @@ def run(
     optimizer: optax.GradientTransformation,
     problem: Problem,
     x0: Array,
-    num_steps: int,
     *,
+    num_steps: int,
     key: Array | None = None,
     batch_size: int | None = None,
 ) -> Trace:
@@ -258,7 +272,8 @@ def run(
         indices drawn with replacement (``problem`` must be a finite sum).
 
     Returns:
-      A :class:`Trace` with ``N + 1`` rows; values and gradient norms are exact
+      A :class:`Trace`: the final point ``params`` and ``N + 1`` rows of ``iterates``,
+      ``values`` and ``grad_norms``; values and gradient norms are exact
       (full-batch) even in stochastic runs.
 
     Raises:
@@ -292,8 +307,8 @@ def run(
 def compile_sweep(
     make_optimizer: Callable[[Any], optax.GradientTransformation],
     problem: Problem,
-    num_steps: int,
     *,
+    num_steps: int,
     batch_size: int | None = None,
     with_keys: bool = False,
 ) -> Callable[..., Trace]:
@@ -362,8 +377,8 @@ def sweep(
     hyperparams: Any,
     problem: Problem,
     x0: Array,
-    num_steps: int,
     *,
+    num_steps: int,
     keys: Array | None = None,
     batch_size: int | None = None,
 ) -> Trace:

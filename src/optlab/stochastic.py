@@ -95,7 +95,8 @@ class StochasticTrace(NamedTuple):
     """A stochastic run, recorded every ``record_every`` steps (``R + 1`` rows, ``x_0`` first).
 
     Attributes:
-      params: recorded iterates, shape ``(R + 1, d)``.
+      params: the final point ``x_N``, shape ``(d,)``.
+      iterates: recorded iterates, shape ``(R + 1, d)`` (the last row is ``params``).
       values: exact objective values ``f(x)`` at those iterates, ``(R + 1,)``.
       grad_norms: exact gradient norms ``‖∇f(x)‖``, ``(R + 1,)``.
       grad_evals: cumulative number of component gradients ``∇f_i`` evaluated
@@ -106,6 +107,7 @@ class StochasticTrace(NamedTuple):
     """
 
     params: Array
+    iterates: Array
     values: Array
     grad_norms: Array
     grad_evals: Array
@@ -117,7 +119,7 @@ class StochasticTrace(NamedTuple):
 
     def distances(self, x_star: Array) -> Array:
         """``‖x − x*‖`` along the run."""
-        return jnp.linalg.norm(self.params - x_star, axis=-1)
+        return jnp.linalg.norm(self.iterates - x_star, axis=-1)
 
 
 # ----------------------------------------------------------------------------
@@ -204,9 +206,10 @@ def _at(value: ScalarOrSchedule, count: jax.Array) -> jax.Array:
 
 
 def sample_indices(
-    key: Array,
     n: int,
+    *,
     num_steps: int,
+    key: Array | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
 ) -> jax.Array:
@@ -286,7 +289,7 @@ def clipped_sgd(learning_rate: ScalarOrSchedule, clip_norm: float) -> optax.Grad
     return optax.chain(clip(clip_norm), gd(learning_rate))
 
 
-def linear_decay(peak: float, num_steps: int) -> Schedule:
+def linear_decay(peak: float, *, num_steps: int) -> Schedule:
     """``η_k = peak · (1 − k/T)`` for ``k < T``, then ``0``; equals ``optax.linear_schedule(peak, 0, T)``.
 
     The worst-case optimal schedule for the last iterate (Defazio et al., 2023).
@@ -381,12 +384,13 @@ def _check_record(record_every: int, num_steps: int, what: str = "num_steps") ->
 
 def _finish(problem: Problem, x0: Array, xs: Array, evals: Array, est: Array) -> StochasticTrace:
     """Assemble a trace: prepend ``x_0`` and evaluate exact ``f`` and ``‖∇f‖``."""
-    params = jnp.concatenate([x0[None], xs])
+    iterates = jnp.concatenate([x0[None], xs])
     vg = jax.vmap(jax.value_and_grad(problem.value))
-    values, grads = vg(params)
+    values, grads = vg(iterates)
     counts = jnp.concatenate([jnp.zeros((1,), evals.dtype), jnp.cumsum(evals)])
     return StochasticTrace(
-        params=params,
+        params=iterates[-1],
+        iterates=iterates,
         values=values,
         grad_norms=jnp.linalg.norm(grads, axis=-1),
         grad_evals=counts,
@@ -403,8 +407,8 @@ def run_finite_sum(
     optimizer: optax.GradientTransformation,
     problem: Problem,
     x0: Array,
-    num_steps: int,
     *,
+    num_steps: int,
     key: Array | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
@@ -531,17 +535,17 @@ def _check_idx(idx: Any, n: int) -> Array:
     return jnp.asarray(arr)
 
 
-def _vr_validate(problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, what):
+def _vr_validate(problem, x0, num_epochs, inner_num_steps, batch_size, sampling, record_every, key, what):
     _require_finite_sum(problem)
     x0 = _check_x0(problem, x0)
     _checks.require_int("num_epochs", num_epochs, minimum=1)
     n = problem.n_samples
     _check_batch(batch_size, n)
     _check_sampling(sampling, n, batch_size)
-    if inner_steps is not None:
-        _checks.require_int("inner_steps", inner_steps, minimum=1)
-    m = n // batch_size if inner_steps is None else inner_steps
-    _check_record(record_every, m, "inner_steps")
+    if inner_num_steps is not None:
+        _checks.require_int("inner_num_steps", inner_num_steps, minimum=1)
+    m = n // batch_size if inner_num_steps is None else inner_num_steps
+    _check_record(record_every, m, "inner_num_steps")
     _require_key(key, what)
     return x0, m
 
@@ -593,7 +597,7 @@ def svrg(
     *,
     learning_rate: float,
     key: Array | None = None,
-    inner_steps: int | None = None,
+    inner_num_steps: int | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
     record_every: int = 1,
@@ -609,7 +613,7 @@ def svrg(
 
     Args:
       learning_rate: constant ``η > 0`` (``η ≈ 1/(5 L_max)`` is safe).
-      inner_steps: ``m``, default ``n / b`` (one pass per epoch).
+      inner_num_steps: ``m``, default ``n / b`` (one pass per epoch).
       batch_size, sampling: as in :func:`run_finite_sum`.
       record_every: must divide ``m``.
 
@@ -622,7 +626,7 @@ def svrg(
     _scalar("learning_rate", learning_rate)
     _checks.require_positive("learning_rate", learning_rate)
     x0, m = _vr_validate(
-        problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "svrg"
+        problem, x0, num_epochs, inner_num_steps, batch_size, sampling, record_every, key, "svrg"
     )
     return _run_vr(
         "svrg",
@@ -666,7 +670,7 @@ def sarah(
     *,
     learning_rate: float,
     key: Array | None = None,
-    inner_steps: int | None = None,
+    inner_num_steps: int | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
     record_every: int = 1,
@@ -683,7 +687,7 @@ def sarah(
     _scalar("learning_rate", learning_rate)
     _checks.require_positive("learning_rate", learning_rate)
     x0, m = _vr_validate(
-        problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "sarah"
+        problem, x0, num_epochs, inner_num_steps, batch_size, sampling, record_every, key, "sarah"
     )
     return _run_vr(
         "sarah",
@@ -756,7 +760,7 @@ def ai_sarah(
     num_epochs: int,
     *,
     key: Array | None = None,
-    inner_steps: int | None = None,
+    inner_num_steps: int | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
     gamma: float = 1.0 / 32.0,
@@ -784,7 +788,7 @@ def ai_sarah(
     _scalar("beta", beta)
     _checks.require_in_range("beta", beta, 0.0, 1.0, high_inclusive=False)
     x0, m = _vr_validate(
-        problem, x0, num_epochs, inner_steps, batch_size, sampling, record_every, key, "ai_sarah"
+        problem, x0, num_epochs, inner_num_steps, batch_size, sampling, record_every, key, "ai_sarah"
     )
     hyper = (jnp.asarray(gamma, x0.dtype), jnp.asarray(beta, x0.dtype))
     return _run_vr("ai_sarah", problem, x0, key, hyper, num_epochs, m, batch_size, sampling, record_every)
@@ -928,8 +932,8 @@ def run_additive_noise(
     optimizer: optax.GradientTransformation,
     problem: Problem,
     x0: Array,
-    num_steps: int,
     *,
+    num_steps: int,
     key: Array | None = None,
     noise: NoiseFn | None = None,
     record_every: int = 1,
@@ -1018,7 +1022,7 @@ def _noise_floor_moments(dynamic, x, *, static, n):
     return hess_i(ids, x), hess_i(ids, x + 1.0), grads
 
 
-def sgd_noise_floor(problem: Problem, learning_rate: float, batch_size: int = 1) -> NoiseFloor:
+def sgd_noise_floor(problem: Problem, *, learning_rate: float, batch_size: int = 1) -> NoiseFloor:
     """Exact stationary mean of ``f(x) − f*`` for SGD ``x ← x − η ∇f_B(x)``, ``B`` drawn with replacement.
 
     For a quadratic finite sum, ``e = x − x*`` obeys

@@ -43,7 +43,7 @@ def _run_cases(name, call):
 
 
 def rfs(problem, x0, **kw):
-    return st.run_finite_sum(GD, problem, x0, 4, **kw)
+    return st.run_finite_sum(GD, problem, x0, num_steps=4, **kw)
 
 
 def svrg_(problem, x0, **kw):
@@ -59,17 +59,17 @@ def ai_(problem, x0, **kw):
 
 
 CASES = [
-    # sample_indices(key, n, num_steps, batch_size, sampling)
-    B("stochastic.sample_indices", "key", lambda: st.sample_indices(0, 4, 3), "integer key"),
-    B("stochastic.sample_indices", "key", lambda: st.sample_indices(None, 4, 3), "key None"),
-    B("stochastic.sample_indices", "key", lambda: st.sample_indices("k", 4, 3), "key string"),
-    B("stochastic.sample_indices", "key", lambda: st.sample_indices(jnp.arange(2), 4, 3), "int32 array key"),
-    B("stochastic.sample_indices", "n", lambda: st.sample_indices(KEY, 0, 3), "n 0"),
-    B("stochastic.sample_indices", "n", lambda: st.sample_indices(KEY, 4.0, 3), "n float"),
-    B("stochastic.sample_indices", "num_steps", lambda: st.sample_indices(KEY, 4, 0), "num_steps 0"),
-    B("stochastic.sample_indices", "batch_size", lambda: st.sample_indices(KEY, 4, 3, 5), "batch > n"),
-    B("stochastic.sample_indices", "batch_size", lambda: st.sample_indices(KEY, 4, 3, 3, "cyclic"), "b does not divide n"),
-    B("stochastic.sample_indices", "sampling", lambda: st.sample_indices(KEY, 4, 3, 1, "shuffle"), "unknown"),
+    # sample_indices(n, *, num_steps, key, batch_size, sampling)
+    B("stochastic.sample_indices", "key", lambda: st.sample_indices(4, num_steps=3, key=0), "integer key"),
+    B("stochastic.sample_indices", "key", lambda: st.sample_indices(4, num_steps=3, key=None), "key None"),
+    B("stochastic.sample_indices", "key", lambda: st.sample_indices(4, num_steps=3, key="k"), "key string"),
+    B("stochastic.sample_indices", "key", lambda: st.sample_indices(4, num_steps=3, key=jnp.arange(2)), "int32 array key"),
+    B("stochastic.sample_indices", "n", lambda: st.sample_indices(0, num_steps=3, key=KEY), "n 0"),
+    B("stochastic.sample_indices", "n", lambda: st.sample_indices(4.0, num_steps=3, key=KEY), "n float"),
+    B("stochastic.sample_indices", "num_steps", lambda: st.sample_indices(4, num_steps=0, key=KEY), "num_steps 0"),
+    B("stochastic.sample_indices", "batch_size", lambda: st.sample_indices(4, num_steps=3, key=KEY, batch_size=5), "batch > n"),
+    B("stochastic.sample_indices", "batch_size", lambda: st.sample_indices(4, num_steps=3, key=KEY, batch_size=3, sampling="cyclic"), "b does not divide n"),
+    B("stochastic.sample_indices", "sampling", lambda: st.sample_indices(4, num_steps=3, key=KEY, batch_size=1, sampling="shuffle"), "unknown"),
     # clip_by_norm(g, clip_norm) / clip / clipped_sgd
     B("stochastic.clip_by_norm", "clip_norm", lambda: st.clip_by_norm(jnp.ones(2), 0.0), "c 0"),
     B("stochastic.clip_by_norm", "clip_norm", lambda: st.clip_by_norm(jnp.ones(2), -1.0), "c negative"),
@@ -84,10 +84,10 @@ CASES = [
     B("stochastic.clipped_sgd", "clip_norm", lambda: st.clipped_sgd(0.1, 0.0), "c 0"),
     B("stochastic.clipped_sgd", "clip_norm", lambda: st.clipped_sgd(0.1, np.inf), "c inf"),
     # schedules
-    B("stochastic.linear_decay", "peak", lambda: st.linear_decay(0.0, 10), "peak 0"),
-    B("stochastic.linear_decay", "peak", lambda: st.linear_decay("1", 10), "peak string"),
-    B("stochastic.linear_decay", "num_steps", lambda: st.linear_decay(1.0, 0), "T 0"),
-    B("stochastic.linear_decay", "num_steps", lambda: st.linear_decay(1.0, 10.5), "T float"),
+    B("stochastic.linear_decay", "peak", lambda: st.linear_decay(0.0, num_steps=10), "peak 0"),
+    B("stochastic.linear_decay", "peak", lambda: st.linear_decay("1", num_steps=10), "peak string"),
+    B("stochastic.linear_decay", "num_steps", lambda: st.linear_decay(1.0, num_steps=0), "T 0"),
+    B("stochastic.linear_decay", "num_steps", lambda: st.linear_decay(1.0, num_steps=10.5), "T float"),
     B("stochastic.inverse_time", "init", lambda: st.inverse_time(-1.0, 10.0), "init negative"),
     B("stochastic.inverse_time", "decay_steps", lambda: st.inverse_time(1.0, 0.0), "decay 0"),
     B("stochastic.inverse_time", "decay_steps", lambda: st.inverse_time(1.0, NAN), "decay NaN"),
@@ -102,14 +102,14 @@ CASES = [
     B("stochastic.refined_schedule", "grad_norms", lambda: st.refined_schedule(jnp.array([1.0, -1.0]), 1.0), "negative norm"),
     # run_finite_sum(optimizer, problem, x0, num_steps, *, key, ...)
     *_run_cases("stochastic.run_finite_sum", rfs),
-    B("stochastic.run_finite_sum", "optimizer", lambda: st.run_finite_sum("sgd", LSQ, X0, 4, key=KEY), "optimizer string"),
-    B("stochastic.run_finite_sum", "num_steps", lambda: st.run_finite_sum(GD, LSQ, X0, 0, key=KEY), "num_steps 0"),
+    B("stochastic.run_finite_sum", "optimizer", lambda: st.run_finite_sum("sgd", LSQ, X0, num_steps=4, key=KEY), "optimizer string"),
+    B("stochastic.run_finite_sum", "num_steps", lambda: st.run_finite_sum(GD, LSQ, X0, num_steps=0, key=KEY), "num_steps 0"),
     # svrg / sarah / ai_sarah
     *_run_cases("stochastic.svrg", svrg_),
     B("stochastic.svrg", "learning_rate", lambda: st.svrg(LSQ, X0, 2, learning_rate=0.0, key=KEY), "lr 0"),
     B("stochastic.svrg", "learning_rate", lambda: st.svrg(LSQ, X0, 2, learning_rate=lambda k: 0.1, key=KEY), "lr schedule"),
     B("stochastic.svrg", "num_epochs", lambda: st.svrg(LSQ, X0, 0, learning_rate=0.1, key=KEY), "epochs 0"),
-    B("stochastic.svrg", "inner_steps", lambda: st.svrg(LSQ, X0, 2, learning_rate=0.1, key=KEY, inner_steps=0), "m 0"),
+    B("stochastic.svrg", "inner_num_steps", lambda: st.svrg(LSQ, X0, 2, learning_rate=0.1, key=KEY, inner_num_steps=0), "m 0"),
     *_run_cases("stochastic.sarah", sarah_),
     B("stochastic.sarah", "learning_rate", lambda: st.sarah(LSQ, X0, 2, learning_rate=NAN, key=KEY), "lr NaN"),
     *_run_cases("stochastic.ai_sarah", ai_),
@@ -150,29 +150,29 @@ CASES = [
     B("stochastic.discrete_noise", "atoms", lambda: st.discrete_noise([], []), "empty"),
     B("stochastic.discrete_noise", "atoms", lambda: st.discrete_noise([9.0, 1.0], [0.1, 0.9]), "non-zero mean (names atoms @ probs)"),
     # run_additive_noise(optimizer, problem, x0, num_steps, *, key, noise, record_every)
-    B("stochastic.run_additive_noise", "key", lambda: st.run_additive_noise(GD, QUAD, X0, 4, key=1, noise=NOISE), "integer key"),
-    B("stochastic.run_additive_noise", "key", lambda: st.run_additive_noise(GD, QUAD, X0, 4, noise=NOISE), "missing key"),
-    B("stochastic.run_additive_noise", "noise", lambda: st.run_additive_noise(GD, QUAD, X0, 4, key=KEY), "missing noise"),
-    B("stochastic.run_additive_noise", "noise", lambda: st.run_additive_noise(GD, QUAD, X0, 4, key=KEY, noise=lambda k, s, d: jnp.zeros(3)), "wrong shape"),
-    B("stochastic.run_additive_noise", "noise", lambda: st.run_additive_noise(GD, QUAD, X0, 4, key=KEY, noise=lambda k: k), "wrong signature"),
-    B("stochastic.run_additive_noise", "x0", lambda: st.run_additive_noise(GD, QUAD, jnp.ones(3), 4, key=KEY, noise=NOISE), "x0 shape"),
-    B("stochastic.run_additive_noise", "x0", lambda: st.run_additive_noise(GD, QUAD, jnp.array([np.inf, 0]), 4, key=KEY, noise=NOISE), "x0 inf"),
-    B("stochastic.run_additive_noise", "problem", lambda: st.run_additive_noise(GD, None, X0, 4, key=KEY, noise=NOISE), "problem None"),
-    B("stochastic.run_additive_noise", "optimizer", lambda: st.run_additive_noise(None, QUAD, X0, 4, key=KEY, noise=NOISE), "optimizer None"),
-    B("stochastic.run_additive_noise", "num_steps", lambda: st.run_additive_noise(GD, QUAD, X0, -2, key=KEY, noise=NOISE), "negative"),
-    B("stochastic.run_additive_noise", "record_every", lambda: st.run_additive_noise(GD, QUAD, X0, 4, key=KEY, noise=NOISE, record_every=3), "does not divide"),
-    C("stochastic.run_additive_noise", lambda: st.run_additive_noise(GD, QUAD, [1, 2], 4, key=KEY, noise=NOISE),
-      lambda: st.run_additive_noise(GD, QUAD, jnp.array([1.0, 2.0]), 4, key=KEY, noise=NOISE)),
-    # sgd_noise_floor(problem, learning_rate, batch_size)
-    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, 0.0), "lr 0"),
-    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, -0.1), "lr negative"),
-    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, "0.1"), "lr string"),
-    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, lambda k: 0.1), "lr schedule"),
-    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, 100.0), "unstable step"),
-    B("stochastic.sgd_noise_floor", "batch_size", lambda: st.sgd_noise_floor(LSQ, 0.1, 0), "batch 0"),
-    B("stochastic.sgd_noise_floor", "batch_size", lambda: st.sgd_noise_floor(LSQ, 0.1, 9), "batch > n"),
-    B("stochastic.sgd_noise_floor", "problem", lambda: st.sgd_noise_floor(QUAD, 0.1), "not a finite sum"),
-    B("stochastic.sgd_noise_floor", "problem", lambda: st.sgd_noise_floor({"A": 1}, 0.1), "dict"),
+    B("stochastic.run_additive_noise", "key", lambda: st.run_additive_noise(GD, QUAD, X0, num_steps=4, key=1, noise=NOISE), "integer key"),
+    B("stochastic.run_additive_noise", "key", lambda: st.run_additive_noise(GD, QUAD, X0, num_steps=4, noise=NOISE), "missing key"),
+    B("stochastic.run_additive_noise", "noise", lambda: st.run_additive_noise(GD, QUAD, X0, num_steps=4, key=KEY), "missing noise"),
+    B("stochastic.run_additive_noise", "noise", lambda: st.run_additive_noise(GD, QUAD, X0, num_steps=4, key=KEY, noise=lambda k, s, d: jnp.zeros(3)), "wrong shape"),
+    B("stochastic.run_additive_noise", "noise", lambda: st.run_additive_noise(GD, QUAD, X0, num_steps=4, key=KEY, noise=lambda k: k), "wrong signature"),
+    B("stochastic.run_additive_noise", "x0", lambda: st.run_additive_noise(GD, QUAD, jnp.ones(3), num_steps=4, key=KEY, noise=NOISE), "x0 shape"),
+    B("stochastic.run_additive_noise", "x0", lambda: st.run_additive_noise(GD, QUAD, jnp.array([np.inf, 0]), num_steps=4, key=KEY, noise=NOISE), "x0 inf"),
+    B("stochastic.run_additive_noise", "problem", lambda: st.run_additive_noise(GD, None, X0, num_steps=4, key=KEY, noise=NOISE), "problem None"),
+    B("stochastic.run_additive_noise", "optimizer", lambda: st.run_additive_noise(None, QUAD, X0, num_steps=4, key=KEY, noise=NOISE), "optimizer None"),
+    B("stochastic.run_additive_noise", "num_steps", lambda: st.run_additive_noise(GD, QUAD, X0, num_steps=-2, key=KEY, noise=NOISE), "negative"),
+    B("stochastic.run_additive_noise", "record_every", lambda: st.run_additive_noise(GD, QUAD, X0, num_steps=4, key=KEY, noise=NOISE, record_every=3), "does not divide"),
+    C("stochastic.run_additive_noise", lambda: st.run_additive_noise(GD, QUAD, [1, 2], num_steps=4, key=KEY, noise=NOISE),
+      lambda: st.run_additive_noise(GD, QUAD, jnp.array([1.0, 2.0]), num_steps=4, key=KEY, noise=NOISE)),
+    # sgd_noise_floor(problem, *, learning_rate, batch_size)
+    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, learning_rate=0.0), "lr 0"),
+    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, learning_rate=-0.1), "lr negative"),
+    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, learning_rate="0.1"), "lr string"),
+    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, learning_rate=lambda k: 0.1), "lr schedule"),
+    B("stochastic.sgd_noise_floor", "learning_rate", lambda: st.sgd_noise_floor(LSQ, learning_rate=100.0), "unstable step"),
+    B("stochastic.sgd_noise_floor", "batch_size", lambda: st.sgd_noise_floor(LSQ, learning_rate=0.1, batch_size=0), "batch 0"),
+    B("stochastic.sgd_noise_floor", "batch_size", lambda: st.sgd_noise_floor(LSQ, learning_rate=0.1, batch_size=9), "batch > n"),
+    B("stochastic.sgd_noise_floor", "problem", lambda: st.sgd_noise_floor(QUAD, learning_rate=0.1), "not a finite sum"),
+    B("stochastic.sgd_noise_floor", "problem", lambda: st.sgd_noise_floor({"A": 1}, learning_rate=0.1), "dict"),
     # over_seeds(method, keys, *args, **kwargs)
     B("stochastic.over_seeds", "keys", lambda: st.over_seeds(st.svrg, None, LSQ, X0, 2, learning_rate=0.1), "keys None"),
     B("stochastic.over_seeds", "keys", lambda: st.over_seeds(st.svrg, 3, LSQ, X0, 2, learning_rate=0.1), "integer"),

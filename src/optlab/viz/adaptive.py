@@ -8,7 +8,25 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, _layout, contour_trajectories
+from .core import COLORS, contour_trajectories
+
+
+def _layout(
+    fig: go.Figure, title: str | None, xaxis_title: str | None, yaxis_title: str | None, height: int = 460
+) -> go.Figure:
+    """The book's figure style (that of ``optlab.viz.core``; kept here because core's
+    helper is private)."""
+    fig.update_layout(
+        template="plotly_white",
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
+        height=height,
+        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
+    )
+    return fig
+
 
 __all__ = ["norm_balls_figure", "box_trajectories"]
 

@@ -14,7 +14,25 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import COLORS, _layout, convergence_figure, convergence_slider, stepped_figure
+from .core import COLORS, convergence_figure, convergence_slider, stepped_figure
+
+
+def _layout(
+    fig: go.Figure, title: str | None, xaxis_title: str | None, yaxis_title: str | None, height: int = 460
+) -> go.Figure:
+    """The book's figure style (that of ``optlab.viz.core``; kept here because core's
+    helper is private)."""
+    fig.update_layout(
+        template="plotly_white",
+        title=title,
+        xaxis_title=xaxis_title,
+        yaxis_title=yaxis_title,
+        height=height,
+        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
+        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
+    )
+    return fig
+
 
 __all__ = [
     "variance_reduction_slider",
@@ -45,7 +63,7 @@ def _pos(y: np.ndarray) -> np.ndarray:
 def variance_reduction_slider(
     x: Mapping[str, Any],
     gaps: Mapping[str, Any],
-    step_values: Sequence[float],
+    learning_rates: Sequence[float],
     *,
     floors: Any = None,
     param_label: str = "η·L_max",
@@ -61,10 +79,10 @@ def variance_reduction_slider(
       x: ``label ↦ array`` of x values (e.g. passes), shape ``(P, T_label)`` or
         ``(T_label,)`` when shared by every step size (tune-free methods).
       gaps: ``label ↦ array`` of ``f − f*`` with the same shape as ``x[label]``.
-      step_values: the ``P`` slider values.
+      learning_rates: the ``P`` step sizes, the slider values.
       floors: optional ``(P,)`` predicted SGD noise floor, drawn dashed.
     """
-    P = len(step_values)
+    P = len(learning_rates)
     if set(x) != set(gaps):
         raise ValueError("x and gaps must have the same labels")
     groups = []
@@ -106,7 +124,7 @@ def variance_reduction_slider(
         groups.append(group)
     fig = stepped_figure(
         groups,
-        list(step_values),
+        list(learning_rates),
         prefix=f"{param_label} = ",
         active=active,
         title=title,
@@ -118,7 +136,7 @@ def variance_reduction_slider(
 
 
 def noise_floor_figure(
-    steps: Any,
+    learning_rates: Any,
     measured: Mapping[str, Any],
     predicted: Mapping[str, Any],
     *,
@@ -127,7 +145,7 @@ def noise_floor_figure(
     title: str | None = None,
 ) -> go.Figure:
     """Measured noise floors (markers) against predictions (dashed lines), log–log."""
-    steps = _np(steps)
+    steps = _np(learning_rates)
     fig = go.Figure()
     for i, (label, y) in enumerate(measured.items()):
         fig.add_trace(
@@ -159,7 +177,7 @@ def noise_floor_figure(
 def clipping_bias_slider(
     steps_axis: Any,
     running_means: Mapping[str, Any],
-    step_values: Sequence[float],
+    learning_rates: Sequence[float],
     *,
     fixed_point: float,
     title: str | None = None,
@@ -179,7 +197,7 @@ def clipping_bias_slider(
     refs = {f"x_c = {fixed_point:.4f}": np.full(T, fixed_point), "x* = 0": np.zeros(T)}
     fig = convergence_slider(
         curves,
-        list(step_values),
+        list(learning_rates),
         "η",
         x=xs[idx],
         log_y=False,
