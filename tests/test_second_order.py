@@ -55,17 +55,17 @@ def _np_polar(G):
 
 def test_pure_newton_is_cubing_map_and_blows_up(x64):
     f = lambda x: jnp.sqrt(1.0 + x[0] ** 2)  # noqa: E731
-    tr = so.newton(f, jnp.array([2.0]), 4, schedule="pure")
-    np.testing.assert_allclose(np.asarray(tr.params[:4, 0]), [2.0, -8.0, 512.0, -(512.0**3)], rtol=1e-9)
+    tr = so.newton(f, jnp.array([2.0]), num_steps=4, learning_rate="pure")
+    np.testing.assert_allclose(np.asarray(tr.iterates[:4, 0]), [2.0, -8.0, 512.0, -(512.0**3)], rtol=1e-9)
     assert not bool(tr.converged)
 
 
-@pytest.mark.parametrize("kw", [dict(schedule="classical"), dict(schedule="aicn", smoothness=4.0)])
+@pytest.mark.parametrize("kw", [dict(learning_rate="classical"), dict(learning_rate="aicn", smoothness=4.0)])
 def test_damped_newton_converges_from_two(kw, x64):
     f = lambda x: jnp.sqrt(1.0 + x[0] ** 2)  # noqa: E731
-    tr = so.newton(f, jnp.array([2.0]), 20, **kw)
+    tr = so.newton(f, jnp.array([2.0]), num_steps=20, **kw)
     assert bool(tr.converged)
-    assert abs(float(tr.params[-1, 0])) < 1e-10
+    assert abs(float(tr.iterates[-1, 0])) < 1e-10
     assert np.all(np.diff(np.asarray(tr.values)) <= 1e-15)  # monotone
 
 
@@ -75,8 +75,8 @@ def test_newton_solves_quadratic_in_one_step(x64):
     Q = M @ M.T + 6 * np.eye(6)
     c = rng.standard_normal(6)
     f = lambda x: 0.5 * x @ (Q @ x) - c @ x  # noqa: E731
-    tr = so.newton(f, jnp.zeros(6), 1)
-    np.testing.assert_allclose(np.asarray(tr.params[1]), np.linalg.solve(Q, c), rtol=1e-10)
+    tr = so.newton(f, jnp.zeros(6), num_steps=1)
+    np.testing.assert_allclose(np.asarray(tr.iterates[1]), np.linalg.solve(Q, c), rtol=1e-10)
 
 
 def test_backtracking_and_regularized_newton_reach_scipy_minimizer(x64):
@@ -91,23 +91,23 @@ def test_backtracking_and_regularized_newton_reach_scipy_minimizer(x64):
                                   jac=lambda w: np.asarray(jax.grad(f)(jnp.array(w))),
                                   method="BFGS", options=dict(gtol=1e-12)).x
     x0 = jnp.full(5, 3.0)
-    for tr in (so.newton_backtracking(f, x0, 30),
-               so.gradient_regularized_newton(f, x0, 60, hess_lipschitz=1.0)):
-        np.testing.assert_allclose(np.asarray(tr.params[-1]), ref, atol=1e-6)
+    for tr in (so.newton_backtracking(f, x0, num_steps=30),
+               so.gradient_regularized_newton(f, x0, num_steps=60, hess_lipschitz=1.0)):
+        np.testing.assert_allclose(np.asarray(tr.iterates[-1]), ref, atol=1e-6)
         assert np.all(np.diff(np.asarray(tr.values)) <= 1e-12)
     # approximate (diagonal) Hessian: still converges, more slowly
     diag_h = lambda w: jnp.diag(jnp.diag(jax.hessian(f)(w)))  # noqa: E731
-    tr = so.gradient_regularized_newton(f, x0, 400, hess_lipschitz=1.0, hessian_fn=diag_h)
-    np.testing.assert_allclose(np.asarray(tr.params[-1]), ref, atol=1e-5)
+    tr = so.gradient_regularized_newton(f, x0, num_steps=400, hess_lipschitz=1.0, hessian_fn=diag_h)
+    np.testing.assert_allclose(np.asarray(tr.iterates[-1]), ref, atol=1e-5)
 
 
 def test_saddle_free_newton_escapes_where_newton_converges_to_saddle(x64):
     f = lambda z: 0.5 * z[0] ** 2 - 0.5 * z[1] ** 2 + 0.25 * z[1] ** 4  # noqa: E731
     z0 = jnp.array([1.0, 1e-3])
-    newton = so.newton(f, z0, 20)
-    assert float(jnp.linalg.norm(newton.params[-1])) < 1e-6  # the saddle (0, 0)
-    sfn = so.saddle_free_newton(f, z0, 30, eps=0.1)
-    np.testing.assert_allclose(np.abs(np.asarray(sfn.params[-1])), [0.0, 1.0], atol=1e-6)
+    newton = so.newton(f, z0, num_steps=20)
+    assert float(jnp.linalg.norm(newton.iterates[-1])) < 1e-6  # the saddle (0, 0)
+    sfn = so.saddle_free_newton(f, z0, num_steps=30, eps=0.1)
+    np.testing.assert_allclose(np.abs(np.asarray(sfn.iterates[-1])), [0.0, 1.0], atol=1e-6)
     assert float(sfn.values[-1]) < -0.24
 
 
@@ -159,19 +159,19 @@ def test_hutchinson_unbiased_statistically(x64):
     f = _smooth_fun(A, jnp.array(rng.standard_normal(20)))
     x = jnp.array(rng.standard_normal(d))
     true = np.diag(np.asarray(jax.hessian(f)(x)))
-    samples = np.asarray(so.hutchinson_samples(f, x, jax.random.key(0), 2000))
+    samples = np.asarray(so.hutchinson_samples(f, x, key=jax.random.key(0), num_samples=2000))
     mean = samples.mean(0)
     se = samples.std(0, ddof=1) / np.sqrt(samples.shape[0])
     # every coordinate within 4.5 standard errors (family-wise false alarm ~1e-4)
     assert np.all(np.abs(mean - true) <= 4.5 * se + 1e-12), (mean - true) / se
     # and the estimator is not trivially exact: the off-diagonal part adds variance
     assert np.all(se > 0)
-    np.testing.assert_allclose(np.asarray(so.hutchinson_diagonal(f, x, jax.random.key(0), 2000)), mean)
+    np.testing.assert_allclose(np.asarray(so.hutchinson_diagonal(f, x, key=jax.random.key(0), num_samples=2000)), mean)
 
 
 def test_hutchinson_exact_for_diagonal_hessian(x64):
     f = lambda x: jnp.sum(jnp.arange(1.0, 6.0) * x**2)  # noqa: E731
-    est = so.hutchinson_diagonal(f, jnp.ones(5), jax.random.key(1), 3)
+    est = so.hutchinson_diagonal(f, jnp.ones(5), key=jax.random.key(1), num_samples=3)
     np.testing.assert_allclose(np.asarray(est), 2 * np.arange(1.0, 6.0), rtol=1e-12)
 
 
@@ -270,14 +270,14 @@ def test_polar_and_cubic_newton_schulz_match_numpy_svd(seed, shape):
     G = U @ S @ V.T
     ref = _np_polar(G)
     np.testing.assert_allclose(np.asarray(so.polar_factor(jnp.array(G))), ref, atol=1e-10)
-    X = np.asarray(so.newton_schulz(jnp.array(G), 60, so.CUBIC_COEFFS))
+    X = np.asarray(so.newton_schulz(jnp.array(G), num_steps=60, coeffs=so.CUBIC_COEFFS))
     assert np.linalg.norm(X - ref, 2) < 1e-6
 
 
 def test_quintic_newton_schulz_band(x64):
     rng = np.random.default_rng(7)
     G = rng.standard_normal((32, 48)) @ np.diag(np.geomspace(1, 1e-2, 48))
-    X = np.asarray(so.newton_schulz(jnp.array(G), 5, so.MUON_COEFFS))
+    X = np.asarray(so.newton_schulz(jnp.array(G), num_steps=5, coeffs=so.MUON_COEFFS))
     s = np.linalg.svd(X, compute_uv=False)
     s_in = np.linalg.svd(G / np.linalg.norm(G), compute_uv=False)
     # every singular value stays below the maximum of p on [0, 1.21] (1.2024)
@@ -367,12 +367,12 @@ def test_drop_layers_probability_and_identity():
     params = {"a": jnp.ones((3, 3)), "b": jnp.ones((3, 2))}
     g = jax.tree.map(jnp.ones_like, params)
     full = so.muon(0.1)
-    always = so.drop_muon(0.1, 1.0, jax.random.key(0))
+    always = so.drop_muon(0.1, 1.0, key=jax.random.key(0))
     u_full, _ = full.update(g, full.init(params), params)
     u_all, _ = always.update(g, always.init(params), params)
     for k in params:
         np.testing.assert_allclose(np.asarray(u_all[k]), np.asarray(u_full[k]))
-    opt = so.drop_layers(optax.sgd(1.0), [0.2, 0.8], jax.random.key(1))
+    opt = so.drop_layers(optax.sgd(1.0), [0.2, 0.8], key=jax.random.key(1))
     state = opt.init(params)
     upd = jax.jit(opt.update)
     kept = {"a": 0, "b": 0}
@@ -390,7 +390,8 @@ def test_run_transformation_matches_manual_loop_and_muon_decreases_loss(x64):
     A, C = jnp.array(rng.standard_normal((10, 6))), jnp.array(rng.standard_normal((10, 4)))
     loss = lambda W: 0.5 * jnp.sum((A @ W - C) ** 2)  # noqa: E731
     opt = so.muon(0.05)
-    W, losses = so.run_transformation(opt, loss, jnp.zeros((6, 4)), 30)
+    tr = so.run_transformation(opt, loss, jnp.zeros((6, 4)), num_steps=30)
+    W, losses = tr.params, tr.values
     Wm, s = jnp.zeros((6, 4)), opt.init(jnp.zeros((6, 4)))
 
     @jax.jit
@@ -402,6 +403,31 @@ def test_run_transformation_matches_manual_loop_and_muon_decreases_loss(x64):
         Wm, s = step(Wm, s)
     np.testing.assert_allclose(np.asarray(W), np.asarray(Wm), rtol=1e-9, atol=1e-12)
     assert float(losses[-1]) < 0.5 * float(losses[0])
+    assert tr.iterates is None and tr.grad_norms.shape == (31,)
+    np.testing.assert_allclose(float(tr.grad_norms[-1]), float(jnp.linalg.norm(jax.grad(loss)(Wm))), rtol=1e-9)
+
+
+def test_run_transformation_records_pytree_iterates_on_request():
+    loss = lambda p: jnp.sum((p["w"] - 1.0) ** 2) + p["b"] ** 2  # noqa: E731
+    p0 = {"w": jnp.zeros(3), "b": jnp.ones(())}
+    tr = so.run_transformation(optax.sgd(0.1), loss, p0, num_steps=5, return_iterates=True)
+    assert tr.iterates["w"].shape == (6, 3) and tr.iterates["b"].shape == (6,)
+    np.testing.assert_array_equal(tr.iterates["w"][-1], tr.params["w"])
+    np.testing.assert_allclose(tr.values, jax.vmap(loss)(tr.iterates), rtol=1e-6)
+    with pytest.raises(TypeError, match="return_iterates must be True or False"):
+        so.run_transformation(optax.sgd(0.1), loss, p0, num_steps=5, return_iterates="yes")
+
+
+def test_newton_trace_protocol(x64):
+    f = lambda x: jnp.sqrt(1.0 + x[0] ** 2)  # noqa: E731
+    tr = so.newton(f, jnp.array([2.0]), num_steps=20, learning_rate="classical", tol=1e-8)
+    np.testing.assert_array_equal(tr.params, tr.iterates[-1])
+    k = int(tr.n_iters)
+    assert bool(tr.converged) and 0 < k < 20
+    assert float(tr.grad_norms[k]) <= 1e-8 < float(tr.grad_norms[k - 1])
+    assert tr.learning_rates.shape == (20,)
+    blown = so.newton(f, jnp.array([2.0]), num_steps=4, learning_rate="pure")
+    assert not bool(blown.converged) and int(blown.n_iters) == 4
 
 
 # ---------------------------------------------------------------- errors
@@ -430,19 +456,19 @@ def test_errors():
         opt = so.muon(0.1)
         opt.update(G.at[1, 1].set(jnp.nan), opt.init(G))
     with pytest.raises(ValueError, match="x0 contains 1 NaN"):
-        so.newton(f, jnp.array([1.0, jnp.nan]), 3)
+        so.newton(f, jnp.array([1.0, jnp.nan]), num_steps=3)
     with pytest.raises(ValueError, match="x0 must be a 1-D array"):
-        so.newton(f, jnp.ones((2, 2)), 3)
-    with pytest.raises(ValueError, match="schedule must be one of"):
-        so.newton(f, jnp.ones(2), 3, schedule="fast")
+        so.newton(f, jnp.ones((2, 2)), num_steps=3)
+    with pytest.raises(ValueError, match="learning_rate must be one of"):
+        so.newton(f, jnp.ones(2), num_steps=3, learning_rate="fast")
     with pytest.raises(ValueError, match="needs smoothness"):
-        so.newton(f, jnp.ones(2), 3, schedule="aicn")
+        so.newton(f, jnp.ones(2), num_steps=3, learning_rate="aicn")
     with pytest.raises(ValueError, match="smoothness must be positive"):
-        so.newton(f, jnp.ones(2), 3, schedule="aicn", smoothness=0.0)
+        so.newton(f, jnp.ones(2), num_steps=3, learning_rate="aicn", smoothness=0.0)
     with pytest.raises(ValueError, match="hess_lipschitz must be positive"):
-        so.gradient_regularized_newton(f, jnp.ones(2), 3, hess_lipschitz=-1.0)
+        so.gradient_regularized_newton(f, jnp.ones(2), num_steps=3, hess_lipschitz=-1.0)
     with pytest.raises(ValueError, match="num_steps must be at least 1"):
-        so.saddle_free_newton(f, jnp.ones(2), 0)
+        so.saddle_free_newton(f, jnp.ones(2), num_steps=0)
     with pytest.raises(ValueError, match="x and v must have the same shape"):
         so.hvp(f, jnp.ones(2), jnp.ones(3))
     with pytest.raises(ValueError, match="v contains 1 NaN"):
@@ -452,23 +478,23 @@ def test_errors():
     with pytest.raises(ValueError, match="beta must lie in"):
         so.rank1_ema_inverse_update(jnp.eye(2), jnp.ones(2), 1.0)
     with pytest.raises(ValueError, match="coeffs must be three numbers"):
-        so.newton_schulz(G, 3, (1.0, 2.0))
+        so.newton_schulz(G, num_steps=3, coeffs=(1.0, 2.0))
     with pytest.raises(ValueError, match="keep_prob must lie in"):
-        so.drop_layers(optax.sgd(0.1), 0.0, jax.random.key(0))
+        so.drop_layers(optax.sgd(0.1), 0.0, key=jax.random.key(0))
     with pytest.raises(ValueError, match="A must be square"):
         so.inverse_pth_root(jnp.ones((2, 3)), 4.0)
     with pytest.raises(TypeError, match="fun must be callable"):
-        so.newton(3.0, jnp.ones(2), 3)
+        so.newton(3.0, jnp.ones(2), num_steps=3)
 
 
 def test_newton_schulz_iterates_match_single_calls(x64):
     rng = np.random.default_rng(14)
     for shape in [(5, 8), (8, 5)]:
         G = jnp.array(rng.standard_normal(shape))
-        Xs = so.newton_schulz_iterates(G, 6, so.MUON_COEFFS)
+        Xs = so.newton_schulz_iterates(G, num_steps=6, coeffs=so.MUON_COEFFS)
         assert Xs.shape == (7, *shape)
         for k in [0, 1, 6]:
-            np.testing.assert_allclose(np.asarray(Xs[k]), np.asarray(so.newton_schulz(G, k)), atol=1e-12)
+            np.testing.assert_allclose(np.asarray(Xs[k]), np.asarray(so.newton_schulz(G, num_steps=k)), atol=1e-12)
 
 
 def test_mfac_preconditioner_runs_in_optlab_runner():
@@ -479,7 +505,7 @@ def test_mfac_preconditioner_runs_in_optlab_runner():
     y = jnp.array(np.sign(rng.standard_normal(100)))
     prob = problems.logistic_regression(X, y, reg=0.1)
     x0 = jnp.ones(8)
-    pre = runner.run(optax.chain(so.scale_by_mfac(window=8, damping=0.1), optax.scale(-0.5)), prob, x0, 100)
+    pre = runner.run(optax.chain(so.scale_by_mfac(window=8, damping=0.1), optax.scale(-0.5)), prob, x0, num_steps=100)
     assert np.all(np.isfinite(np.asarray(pre.values)))
     # with full-batch gradients the window is nearly rank-one, so this is close to a
     # normalised gradient step: we only check that it makes steady progress
@@ -522,21 +548,21 @@ def test_thermodynamic_solve_matches_dense_solve(x64):
     ref = np.linalg.solve(F, g)
     dt = 1.0 / np.linalg.eigvalsh(F).max()
     # zero temperature: gradient descent on ½xᵀFx − gᵀx, converges to F⁻¹g
-    r0 = so.thermodynamic_solve(jnp.array(F), jnp.array(g), jax.random.key(0), dt=dt, num_steps=8000,
+    r0 = so.thermodynamic_solve(jnp.array(F), jnp.array(g), key=jax.random.key(0), dt=dt, num_steps=8000,
                                 temperature=0.0)
     assert np.linalg.norm(r0.final - ref) <= 1e-8 * np.linalg.norm(ref)
     # positive temperature: the time average estimates F⁻¹g (stationary mean)
-    r = so.thermodynamic_solve(jnp.array(F), jnp.array(g), jax.random.key(1), dt=0.5 * dt, num_steps=20000,
+    r = so.thermodynamic_solve(jnp.array(F), jnp.array(g), key=jax.random.key(1), dt=0.5 * dt, num_steps=20000,
                                burn_in=4000, temperature=0.01)
-    cos = float(r.mean @ ref / np.linalg.norm(r.mean) / np.linalg.norm(ref))
+    cos = float(r.params @ ref / np.linalg.norm(r.params) / np.linalg.norm(ref))
     assert cos > 0.999 and int(r.num_samples) == 16000
     with pytest.raises(ValueError, match="burn_in must be smaller"):
-        so.thermodynamic_solve(jnp.array(F), jnp.array(g), jax.random.key(1), dt=0.1, num_steps=10, burn_in=10)
+        so.thermodynamic_solve(jnp.array(F), jnp.array(g), key=jax.random.key(1), dt=0.1, num_steps=10, burn_in=10)
     with pytest.raises(ValueError, match="temperature must be non-negative"):
-        so.thermodynamic_solve(jnp.array(F), jnp.array(g), jax.random.key(1), dt=0.1, num_steps=10,
+        so.thermodynamic_solve(jnp.array(F), jnp.array(g), key=jax.random.key(1), dt=0.1, num_steps=10,
                                temperature=-1.0)
     with pytest.raises(ValueError, match="F must have shape"):
-        so.thermodynamic_solve(jnp.eye(3), jnp.array(g), jax.random.key(1), dt=0.1, num_steps=10)
+        so.thermodynamic_solve(jnp.eye(3), jnp.array(g), key=jax.random.key(1), dt=0.1, num_steps=10)
 
 
 # ---------------------------------------------------------------- float32 (the readers' dtype)
@@ -548,17 +574,17 @@ def test_float32_newton_family():
     M = rng.standard_normal((6, 6))
     Q, c = M @ M.T + 6 * np.eye(6), rng.standard_normal(6)
     Qj, cj = jnp.asarray(Q, jnp.float32), jnp.asarray(c, jnp.float32)
-    tr = so.newton(lambda x: 0.5 * x @ (Qj @ x) - cj @ x, jnp.zeros(6), 1)
-    assert tr.params.dtype == jnp.float32
+    tr = so.newton(lambda x: 0.5 * x @ (Qj @ x) - cj @ x, jnp.zeros(6), num_steps=1)
+    assert tr.iterates.dtype == jnp.float32
     ref = np.linalg.solve(Q, c)
-    assert np.linalg.norm(np.asarray(tr.params[1]) - ref) <= 1e-6 * np.linalg.norm(ref)  # (1.4e-7)
+    assert np.linalg.norm(np.asarray(tr.iterates[1]) - ref) <= 1e-6 * np.linalg.norm(ref)  # (1.4e-7)
     g, H = rng.standard_normal(5), M[:5, :5] @ M[:5, :5].T + np.eye(5)
     np.testing.assert_allclose(float(so.newton_decrement(jnp.asarray(g, jnp.float32), jnp.asarray(H, jnp.float32))),
                                np.sqrt(g @ np.linalg.solve(H, g)), rtol=1e-6)  # (1.4e-7)
     f = lambda x: jnp.sqrt(1.0 + x[0] ** 2)  # noqa: E731
-    for kw in (dict(schedule="classical"), dict(schedule="aicn", smoothness=4.0)):
-        tr = so.newton(f, jnp.array([2.0]), 20, tol=1e-6, **kw)
-        assert bool(tr.converged) and abs(float(tr.params[-1, 0])) < 1e-6
+    for kw in (dict(learning_rate="classical"), dict(learning_rate="aicn", smoothness=4.0)):
+        tr = so.newton(f, jnp.array([2.0]), num_steps=20, tol=1e-6, **kw)
+        assert bool(tr.converged) and abs(float(tr.iterates[-1, 0])) < 1e-6
         assert np.all(np.diff(np.asarray(tr.values)) <= 0)
 
 
@@ -576,8 +602,8 @@ def test_float32_backtracking_and_regularized_newton_reach_scipy_minimizer():
         jac=lambda w: -(X.T @ (y / (1 + np.exp(y * (X @ w))))) / 80 + 0.1 * w,
         method="BFGS", options=dict(gtol=1e-12)).x
     x0 = jnp.full(5, 3.0)
-    for tr in (so.newton_backtracking(f, x0, 30), so.gradient_regularized_newton(f, x0, 60, hess_lipschitz=1.0)):
-        assert np.linalg.norm(np.asarray(tr.params[-1]) - ref) <= 1e-6 * np.linalg.norm(ref)  # (1.1e-7)
+    for tr in (so.newton_backtracking(f, x0, num_steps=30), so.gradient_regularized_newton(f, x0, num_steps=60, hess_lipschitz=1.0)):
+        assert np.linalg.norm(np.asarray(tr.iterates[-1]) - ref) <= 1e-6 * np.linalg.norm(ref)  # (1.1e-7)
         v = np.asarray(tr.values)
         assert np.all(np.diff(v) <= 1e-6 * np.abs(v[:-1]))  # monotone up to float32 rounding (1e-7)
 
@@ -608,7 +634,7 @@ def test_float32_curvature_products_and_solves():
     Mt = rng.standard_normal((d, d))
     Ft, gt = Mt @ Mt.T / d + 0.1 * np.eye(d), rng.standard_normal(d)
     ref = np.linalg.solve(Ft, gt)
-    r0 = so.thermodynamic_solve(jnp.asarray(Ft, jnp.float32), jnp.asarray(gt, jnp.float32), jax.random.key(0),
+    r0 = so.thermodynamic_solve(jnp.asarray(Ft, jnp.float32), jnp.asarray(gt, jnp.float32), key=jax.random.key(0),
                                 dt=1.0 / np.linalg.eigvalsh(Ft).max(), num_steps=8000, temperature=0.0)
     assert np.linalg.norm(np.asarray(r0.final) - ref) <= 2e-7 * np.linalg.cond(Ft) * np.linalg.norm(ref)
 
@@ -623,9 +649,9 @@ def test_float32_polar_newton_schulz_and_shampoo():
     ref = _np_polar(G)
     Gj = jnp.asarray(G, jnp.float32)
     assert np.abs(np.asarray(so.polar_factor(Gj)) - ref).max() <= 1e-5  # (2.4e-6)
-    assert np.linalg.norm(np.asarray(so.newton_schulz(Gj, 60, so.CUBIC_COEFFS)) - ref, 2) <= 1e-5  # (1.3e-6)
-    Xs = so.newton_schulz_iterates(Gj, 6)
-    np.testing.assert_allclose(np.asarray(Xs[6]), np.asarray(so.newton_schulz(Gj, 6)), rtol=1e-5, atol=1e-6)
+    assert np.linalg.norm(np.asarray(so.newton_schulz(Gj, num_steps=60, coeffs=so.CUBIC_COEFFS)) - ref, 2) <= 1e-5  # (1.3e-6)
+    Xs = so.newton_schulz_iterates(Gj, num_steps=6)
+    np.testing.assert_allclose(np.asarray(Xs[6]), np.asarray(so.newton_schulz(Gj, num_steps=6)), rtol=1e-5, atol=1e-6)
     H = jnp.asarray(rng.standard_normal((6, 9)), jnp.float32)
     out = np.asarray(so.shampoo_precondition(H, H @ H.T, H.T @ H, 0.0))
     assert np.abs(out - _np_polar(np.asarray(H, float))).max() <= 2e-5  # (3.2e-6)
@@ -650,22 +676,22 @@ def test_newton_family_compiles_once_per_shape(method):
     A = jnp.asarray(rng.standard_normal((7, 3)), jnp.float32)
     fun, calls = _counting(_smooth_fun(A, jnp.zeros(7)))
     run = {
-        "newton": lambda x0, h: so.newton(fun, x0, 5, tol=h),
-        "classical": lambda x0, h: so.newton(fun, x0, 5, schedule="classical", tol=h),
-        "fixed": lambda x0, h: so.newton(fun, x0, 5, schedule=h, tol=1e-6),
-        "backtracking": lambda x0, h: so.newton_backtracking(fun, x0, 5, shrink=h),
-        "saddle_free": lambda x0, h: so.saddle_free_newton(fun, x0, 5, eps=h),
-        "regularized": lambda x0, h: so.gradient_regularized_newton(fun, x0, 5, hess_lipschitz=h),
+        "newton": lambda x0, h: so.newton(fun, x0, num_steps=5, tol=h),
+        "classical": lambda x0, h: so.newton(fun, x0, num_steps=5, learning_rate="classical", tol=h),
+        "fixed": lambda x0, h: so.newton(fun, x0, num_steps=5, learning_rate=h, tol=1e-6),
+        "backtracking": lambda x0, h: so.newton_backtracking(fun, x0, num_steps=5, shrink=h),
+        "saddle_free": lambda x0, h: so.saddle_free_newton(fun, x0, num_steps=5, eps=h),
+        "regularized": lambda x0, h: so.gradient_regularized_newton(fun, x0, num_steps=5, hess_lipschitz=h),
     }[method]
     t0 = time.perf_counter()
-    jax.block_until_ready(run(jnp.asarray(rng.standard_normal(3), jnp.float32), 0.5).params)
+    jax.block_until_ready(run(jnp.asarray(rng.standard_normal(3), jnp.float32), 0.5).iterates)
     cold = time.perf_counter() - t0
     traced = calls["n"]
     assert traced > 0
     t0 = time.perf_counter()
     # new start, new numeric hyper-parameter, same shapes: no new trace
     tr = run(jnp.asarray(rng.standard_normal(3), jnp.float32), 0.25)
-    jax.block_until_ready(tr.params)
+    jax.block_until_ready(tr.iterates)
     warm = time.perf_counter() - t0
     assert calls["n"] == traced, f"{method} re-traced"
     assert warm < cold
@@ -676,15 +702,15 @@ def test_run_transformation_and_thermodynamic_solve_compile_once():
     A = jnp.asarray(rng.standard_normal((10, 6)), jnp.float32)
     loss, calls = _counting(lambda W: 0.5 * jnp.sum((A @ W) ** 2))
     opt = so.muon(0.05)
-    so.run_transformation(opt, loss, jnp.ones((6, 4)), 10)
+    so.run_transformation(opt, loss, jnp.ones((6, 4)), num_steps=10)
     traced = calls["n"]
-    _, losses = so.run_transformation(opt, loss, jnp.asarray(rng.standard_normal((6, 4)), jnp.float32), 10)
+    losses = so.run_transformation(opt, loss, jnp.asarray(rng.standard_normal((6, 4)), jnp.float32), num_steps=10).values
     assert calls["n"] == traced and losses.shape == (11,)
     F = jnp.eye(4) * 2.0
     before = so._tngd._cache_size()
-    so.thermodynamic_solve(F, jnp.ones(4), jax.random.key(0), dt=0.1, num_steps=50)
+    so.thermodynamic_solve(F, jnp.ones(4), key=jax.random.key(0), dt=0.1, num_steps=50)
     mid = so._tngd._cache_size()
-    so.thermodynamic_solve(3 * F, -jnp.ones(4), jax.random.key(1), dt=0.05, num_steps=80, burn_in=10,
+    so.thermodynamic_solve(3 * F, -jnp.ones(4), key=jax.random.key(1), dt=0.05, num_steps=80, burn_in=10,
                            temperature=0.1)
     assert so._tngd._cache_size() == mid <= before + 1
 
@@ -692,8 +718,8 @@ def test_run_transformation_and_thermodynamic_solve_compile_once():
 def test_solvers_trace_their_products_at_highest_precision():
     """On NVIDIA GPUs float32 matmuls default to TF32; the solvers ask for HIGHEST."""
     f = lambda x: 0.5 * x @ (jnp.eye(3) @ x)  # noqa: E731
-    jaxpr = str(jax.make_jaxpr(lambda x: so.newton(f, x, 2).params)(jnp.ones(3)))
+    jaxpr = str(jax.make_jaxpr(lambda x: so.newton(f, x, num_steps=2).iterates)(jnp.ones(3)))
     assert "dot_general" in jaxpr and "Precision.DEFAULT" not in jaxpr
     assert jaxpr.count("Precision.HIGHEST") >= 1
-    jaxpr = str(jax.make_jaxpr(lambda G: so.newton_schulz(G, 3))(jnp.ones((3, 4))))
+    jaxpr = str(jax.make_jaxpr(lambda G: so.newton_schulz(G, num_steps=3))(jnp.ones((3, 4))))
     assert "Precision.HIGHEST" in jaxpr and "precision=None" not in jaxpr

@@ -44,6 +44,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from . import _checks
+from .runner import Trace
 
 __all__ = [
     # Newton family
@@ -246,18 +247,24 @@ class NewtonTrace(NamedTuple):
     """Trajectory of a Newton-type method (``num_steps + 1`` rows, ``x_0`` included).
 
     Attributes:
-      params: iterates ``x_0, …, x_N``, shape ``(N + 1, d)``.
+      params: the final point ``x_N``, shape ``(d,)``.
+      iterates: ``x_0, …, x_N``, shape ``(N + 1, d)``.
       values: ``f(x_k)``.
       grad_norms: ``‖∇f(x_k)‖``.
-      step_sizes: the step ``α_k`` taken at each iteration, shape ``(N,)``.
+      learning_rates: the step ``α_k`` taken at each iteration, shape ``(N,)``
+        (:func:`gradient_regularized_newton`: its regulariser ``λ_k``).
       converged: ``‖∇f(x_N)‖ ≤ tol`` (False if the run blew up to inf/NaN).
+      n_iters: the first ``k`` with ``‖∇f(x_k)‖ ≤ tol`` (the steps needed to reach
+        ``tol``), ``N`` if no iterate reached it.
     """
 
     params: Array
+    iterates: Array
     values: Array
     grad_norms: Array
-    step_sizes: Array
+    learning_rates: Array
     converged: Array
+    n_iters: Array
 
 
 @_highest_precision
@@ -296,11 +303,13 @@ def _newton_engine(step, fun, hess, x0, num_steps, tol, hyper, config):
             return x_next, (x_next, alpha)
 
         _, (xs, alphas) = jax.lax.scan(body, x0, None, length=num_steps)
-        params = jnp.concatenate([x0[None], xs], axis=0)
-        values, grads = jax.vmap(value_and_grad)(params)
+        iterates = jnp.concatenate([x0[None], xs], axis=0)
+        values, grads = jax.vmap(value_and_grad)(iterates)
         grad_norms = jnp.linalg.norm(grads, axis=-1)
         converged = jnp.isfinite(grad_norms[-1]) & (grad_norms[-1] <= tol)
-        return NewtonTrace(params, values, grad_norms, alphas, converged)
+        reached = grad_norms <= tol
+        n_iters = jnp.where(jnp.any(reached), jnp.argmax(reached), num_steps).astype(jnp.int32)
+        return NewtonTrace(iterates[-1], iterates, values, grad_norms, alphas, converged, n_iters)
 
 
 def _hessian(fun, hess, x):
@@ -345,16 +354,16 @@ def _newton_step(fun, hess, x, hyper, schedule):
 def newton(
     fun: Callable[[Array], Array],
     x0: Array,
-    num_steps: int,
     *,
-    schedule: str | float = "pure",
+    num_steps: int,
+    learning_rate: str | float = "pure",
     smoothness: float | None = None,
     hessian_fn: Callable[[Array], Array] | None = None,
     tol: float = 1e-8,
 ) -> NewtonTrace:
     """Damped Newton ``x⁺ = x − α_k ∇²f(x)⁻¹∇f(x)``.
 
-    Schedules (``λ = √(gᵀH⁻¹g)`` is the Newton decrement):
+    Step-size rules, chosen by ``learning_rate`` (``λ = √(gᵀH⁻¹g)`` is the Newton decrement):
 
     - ``"pure"``: ``α = 1`` (local quadratic convergence, no global guarantee);
     - ``"classical"``: ``α = 1/(1+λ)`` (Nesterov's damped Newton for
@@ -372,7 +381,7 @@ def newton(
       fun: scalar objective, JAX-traceable.
       x0: start, shape ``(d,)``, finite (lists and integers are converted).
       num_steps: number of Newton steps, ``>= 1``.
-      schedule: ``"pure"``, ``"classical"``, ``"aicn"`` or a fixed step ``> 0``.
+      learning_rate: ``"pure"``, ``"classical"``, ``"aicn"`` or a fixed step ``> 0``.
       smoothness: ``L > 0``, required by ``"aicn"``.
       hessian_fn: ``x ↦ (d, d)`` matrix, default the exact Hessian.
       tol: ``converged`` means ``‖∇f(x_N)‖ ≤ tol``.
@@ -385,17 +394,19 @@ def newton(
       ValueError: an argument of the wrong shape, range or value.
     """
     x0 = _validate_newton(fun, x0, num_steps, tol, hessian_fn)
-    if isinstance(schedule, str):
-        if schedule not in _SCHEDULES:
-            raise ValueError(f"schedule must be one of {_SCHEDULES} or a positive float, got {schedule!r}")
-        if schedule == "aicn":
+    if isinstance(learning_rate, str):
+        if learning_rate not in _SCHEDULES:
+            raise ValueError(
+                f"learning_rate must be one of {_SCHEDULES} or a positive float, got {learning_rate!r}"
+            )
+        if learning_rate == "aicn":
             if smoothness is None:
-                raise ValueError("schedule='aicn' needs smoothness (the constant L), got None")
+                raise ValueError("learning_rate='aicn' needs smoothness (the constant L), got None")
             _positive("smoothness", smoothness)
-        kind, fixed = schedule, 1.0
+        kind, fixed = learning_rate, 1.0
     else:
-        _positive("schedule (a fixed step size)", schedule)
-        kind, fixed = "fixed", schedule
+        _positive("learning_rate (a fixed step size)", learning_rate)
+        kind, fixed = "fixed", learning_rate
     hyper = _hyper(x0, 1.0 if smoothness is None else smoothness, fixed)
     return _newton_engine(_newton_step, fun, hessian_fn, x0, num_steps, tol, hyper, kind)
 
@@ -419,8 +430,8 @@ def _backtracking_step(fun, hess, x, hyper, max_backtracks):
 def newton_backtracking(
     fun: Callable[[Array], Array],
     x0: Array,
-    num_steps: int,
     *,
+    num_steps: int,
     armijo: float = 1e-4,
     shrink: float = 0.5,
     max_backtracks: int = 50,
@@ -437,7 +448,7 @@ def newton_backtracking(
       max_backtracks: at most that many halvings per step, ``>= 1``.
 
     Returns:
-      A :class:`NewtonTrace` (``step_sizes`` holds the accepted ``α``).
+      A :class:`NewtonTrace` (``learning_rates`` holds the accepted ``α``).
 
     Raises:
       TypeError, ValueError: as in :func:`newton`.
@@ -460,19 +471,19 @@ def newton_backtracking(
 
 def _saddle_free_step(fun, hess, x, hyper, config):
     """``x − α V|Λ|⁻¹Vᵀg`` with ``|λ|`` floored at ``eps``."""
-    step_size, eps = hyper
+    learning_rate, eps = hyper
     g, H = jax.grad(fun)(x), jax.hessian(fun)(x)
     lam, V = jnp.linalg.eigh(H)
     d = V @ ((V.T @ g) / jnp.maximum(jnp.abs(lam), eps))
-    return x - step_size * d, step_size
+    return x - learning_rate * d, learning_rate
 
 
 def saddle_free_newton(
     fun: Callable[[Array], Array],
     x0: Array,
-    num_steps: int,
     *,
-    step_size: float = 1.0,
+    num_steps: int,
+    learning_rate: float = 1.0,
     eps: float = 1e-8,
     tol: float = 1e-8,
 ) -> NewtonTrace:
@@ -482,7 +493,7 @@ def saddle_free_newton(
 
     Args:
       fun, x0, num_steps, tol: as in :func:`newton`.
-      step_size: ``α > 0``.
+      learning_rate: ``α > 0``.
       eps: floor ``> 0`` on ``|λ_i|``.
 
     Returns:
@@ -492,9 +503,11 @@ def saddle_free_newton(
       TypeError, ValueError: as in :func:`newton`.
     """
     x0 = _validate_newton(fun, x0, num_steps, tol)
-    _positive("step_size", step_size)
+    _positive("learning_rate", learning_rate)
     _positive("eps", eps)
-    return _newton_engine(_saddle_free_step, fun, None, x0, num_steps, tol, _hyper(x0, step_size, eps), None)
+    return _newton_engine(
+        _saddle_free_step, fun, None, x0, num_steps, tol, _hyper(x0, learning_rate, eps), None
+    )
 
 
 def _regularized_step(fun, hess, x, hyper, config):
@@ -509,8 +522,8 @@ def _regularized_step(fun, hess, x, hyper, config):
 def gradient_regularized_newton(
     fun: Callable[[Array], Array],
     x0: Array,
-    num_steps: int,
     *,
+    num_steps: int,
     hess_lipschitz: float,
     hessian_fn: Callable[[Array], Array] | None = None,
     tol: float = 1e-8,
@@ -520,7 +533,7 @@ def gradient_regularized_newton(
     ``H = hess_lipschitz``; ``B = hessian_fn(x)`` is the exact Hessian by default
     or any positive semi-definite approximation (diagonal, Fisher, Gauss–Newton):
     the setting of *gradient-normalized smoothness* (Semenov et al.), whose
-    regulariser ties the damping to the gradient norm.  ``step_sizes`` records
+    regulariser ties the damping to the gradient norm.  ``learning_rates`` records
     the regulariser ``λ_k = √(H‖g_k‖)``.
 
     Args:
@@ -555,7 +568,7 @@ def hvp(fun: Callable[[Array], Array], x: Array, v: Array) -> Array:
     return jax.jvp(jax.grad(fun), (x,), (v,))[1]
 
 
-def hutchinson_samples(fun: Callable[[Array], Array], x: Array, key: Array, num_samples: int) -> Array:
+def hutchinson_samples(fun: Callable[[Array], Array], x: Array, *, key: Array, num_samples: int) -> Array:
     """``num_samples`` independent unbiased estimates ``z ⊙ ∇²f(x)z`` of ``diag ∇²f(x)``,
     ``z`` Rademacher (AdaHessian's curvature estimate), shape ``(num_samples, d)``.
 
@@ -580,10 +593,10 @@ def hutchinson_samples(fun: Callable[[Array], Array], x: Array, key: Array, num_
     return z * hz
 
 
-def hutchinson_diagonal(fun: Callable[[Array], Array], x: Array, key: Array, num_samples: int) -> Array:
+def hutchinson_diagonal(fun: Callable[[Array], Array], x: Array, *, key: Array, num_samples: int) -> Array:
     """Hutchinson's estimate of ``diag ∇²f(x)``: the mean of :func:`hutchinson_samples`
     (same arguments and errors); shape ``(d,)``."""
-    return jnp.mean(hutchinson_samples(fun, x, key, num_samples), axis=0)
+    return jnp.mean(hutchinson_samples(fun, x, key=key, num_samples=num_samples), axis=0)
 
 
 @_highest_precision
@@ -803,10 +816,17 @@ def rank1_ema_inverse_update(inv: Array, a: Array, beta: float) -> Array:
 
 
 class TNGDResult(NamedTuple):
-    """Output of :func:`thermodynamic_solve`."""
+    """Output of :func:`thermodynamic_solve`.
 
-    mean: Array  # time average of x over the sampling window: the estimate of F⁻¹g
-    final: Array  # the last state of the simulated process
+    Attributes:
+      params: the solver's answer, the time average of ``x`` over the sampling
+        window (after ``burn_in``): the estimate of ``F⁻¹g``.
+      final: the last state of the simulated process.
+      num_samples: the number of states averaged.
+    """
+
+    params: Array
+    final: Array
     num_samples: Array
 
 
@@ -832,8 +852,8 @@ def _tngd(F, g, key, x, dt, num_steps, burn_in, temperature):
 def thermodynamic_solve(
     F: Array,
     g: Array,
-    key: Array,
     *,
+    key: Array,
     dt: float,
     num_steps: int,
     burn_in: int = 0,
@@ -1011,6 +1031,7 @@ def _ns_core(X: Array, num_steps: int, coeffs: Array, eps: float) -> Array:
 
 def newton_schulz(
     G: Array,
+    *,
     num_steps: int = 5,
     coeffs: Sequence[float] = MUON_COEFFS,
     eps: float = 1e-8,
@@ -1058,13 +1079,14 @@ def _ns_iterates(G, num_steps, coeffs, eps):
 
 def newton_schulz_iterates(
     G: Array,
+    *,
     num_steps: int,
     coeffs: Sequence[float] = MUON_COEFFS,
     eps: float = 1e-8,
 ) -> Array:
     """All iterates ``X_0, …, X_num_steps`` of :func:`newton_schulz` (one compiled
     ``lax.scan``), shape ``(num_steps + 1, *G.shape)``; ``X_k`` equals
-    ``newton_schulz(G, k, coeffs, eps)``.
+    ``newton_schulz(G, num_steps=k, coeffs=coeffs, eps=eps)``.
 
     Raises:
       TypeError, ValueError: as in :func:`newton_schulz`.
@@ -1241,7 +1263,7 @@ def _check_keep_prob(keep_prob: Any) -> np.ndarray:
 
 
 def drop_layers(
-    inner: optax.GradientTransformation, keep_prob: float | Sequence[float], key: Array
+    inner: optax.GradientTransformation, keep_prob: float | Sequence[float], *, key: Array
 ) -> optax.GradientTransformation:
     """Randomised progressive training (Drop-Muon, Gruntkowska et al. 2025): at each
     step leaf ``l`` (a layer) is updated with probability ``p_l`` and left unchanged
@@ -1284,7 +1306,7 @@ def drop_layers(
 
 
 def drop_muon(
-    learning_rate: float, keep_prob: float | Sequence[float], key: Array, **muon_kwargs
+    learning_rate: float, keep_prob: float | Sequence[float], *, key: Array, **muon_kwargs
 ) -> optax.GradientTransformation:
     """Drop-Muon: :func:`muon` whose per-layer updates are randomly skipped (:func:`drop_layers`).
 
@@ -1294,13 +1316,17 @@ def drop_muon(
     _check_learning_rate(learning_rate)
     _check_keep_prob(keep_prob)
     _checks.require_key("key", key)
-    return drop_layers(muon(learning_rate, **muon_kwargs), keep_prob, key)
+    return drop_layers(muon(learning_rate, **muon_kwargs), keep_prob, key=key)
 
 
-@partial(jax.jit, static_argnames=("optimizer", "loss", "num_steps"))
-def _run_transformation(optimizer, loss, params0, num_steps):
+def _global_norm(tree: Any) -> Array:
+    return jnp.sqrt(sum(jnp.vdot(x, x).real for x in jax.tree_util.tree_leaves(tree)))
+
+
+@partial(jax.jit, static_argnames=("optimizer", "loss", "num_steps", "return_iterates"))
+def _run_transformation(optimizer, loss, params0, num_steps, return_iterates):
     """The scan of :func:`run_transformation`; one compile per (optimizer object, loss,
-    params structure and shapes, num_steps)."""
+    params structure and shapes, num_steps, return_iterates)."""
     optimizer = optimizer.obj
     value_and_grad = jax.value_and_grad(loss)
     state0 = optimizer.init(params0)
@@ -1309,21 +1335,34 @@ def _run_transformation(optimizer, loss, params0, num_steps):
         p, s = carry
         v, g = value_and_grad(p)
         u, s = optimizer.update(g, s, p)
-        return (optax.apply_updates(p, u), s), v
+        p_next = optax.apply_updates(p, u)
+        return (p_next, s), (v, _global_norm(g), p_next if return_iterates else None)
 
-    (p, _), vals = jax.lax.scan(body, (params0, state0), None, length=num_steps)
-    return p, jnp.concatenate([vals, loss(p)[None]])
+    (p, _), (vals, gnorms, ps) = jax.lax.scan(body, (params0, state0), None, length=num_steps)
+    v_last, g_last = value_and_grad(p)
+    iterates = None
+    if return_iterates:
+        iterates = jax.tree_util.tree_map(lambda a0, a: jnp.concatenate([a0[None], a]), params0, ps)
+    return Trace(
+        params=p,
+        iterates=iterates,
+        values=jnp.concatenate([vals, v_last[None]]),
+        grad_norms=jnp.concatenate([gnorms, _global_norm(g_last)[None]]),
+    )
 
 
 def run_transformation(
     optimizer: optax.GradientTransformation,
     loss: Callable[[Any], Array],
     params0: Any,
+    *,
     num_steps: int,
-) -> tuple[Any, Array]:
+    return_iterates: bool = False,
+) -> Trace:
     """Run ``optimizer`` on the deterministic ``loss`` (any pytree of params) for
-    ``num_steps`` inside ``lax.scan``; returns ``(final_params, losses)`` with
-    ``losses[k] = loss(params_k)``, ``k = 0..num_steps``.
+    ``num_steps`` inside ``lax.scan``; returns an :class:`optlab.runner.Trace` with the
+    final ``params``, ``values[k] = loss(params_k)`` and ``grad_norms[k] = ‖∇loss(params_k)‖``
+    (global norm over the pytree), ``k = 0..num_steps``.
 
     Compiled once per (``optimizer`` object, ``loss`` function, params shapes,
     ``num_steps``): reuse the same objects to run again on new starting points
@@ -1334,9 +1373,12 @@ def run_transformation(
       loss: scalar function of the params pytree.
       params0: starting params, a pytree of finite float arrays (lists/ints converted).
       num_steps: ``>= 1``.
+      return_iterates: record every ``params_k`` (a pytree whose leaves gain a leading
+        axis of ``num_steps + 1``); by default ``iterates`` is ``None``.
 
     Returns:
-      ``(final_params, losses)`` with ``losses`` of shape ``(num_steps + 1,)``.
+      A :class:`optlab.runner.Trace`; ``values`` and ``grad_norms`` have shape
+      ``(num_steps + 1,)``.
 
     Raises:
       TypeError: ``optimizer`` not a transformation, ``loss`` not callable, non-numeric params.
@@ -1346,5 +1388,7 @@ def run_transformation(
     _checks.require_callable("loss", loss)
     params0 = _check_tree("params0", params0)
     _checks.require_int("num_steps", num_steps, minimum=1)
+    if not isinstance(return_iterates, (bool, np.bool_)):
+        raise TypeError(f"return_iterates must be True or False, got {type(return_iterates).__name__}")
     _check_fun(loss, params0, name="loss")
-    return _run_transformation(_ById(optimizer), loss, params0, num_steps)
+    return _run_transformation(_ById(optimizer), loss, params0, num_steps, bool(return_iterates))

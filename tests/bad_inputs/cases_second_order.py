@@ -43,51 +43,51 @@ def _newton_cases(name, call, extra=()):
         B(name, "num_steps", lambda: call(f, X0, 2.5), "num_steps float"),
         B(name, "tol", lambda: call(f, X0, 2, tol=-1.0), "tol negative"),
         B(name, "tol", lambda: call(f, X0, 2, tol="small"), "tol string"),
-        C(name, lambda: call(f, [1, -2], 3).params, lambda: call(f, jnp.array([1.0, -2.0]), 3).params),
+        C(name, lambda: call(f, [1, -2], 3).iterates, lambda: call(f, jnp.array([1.0, -2.0]), 3).iterates),
         *extra,
     ]
 
 
 def newton_(fun, x0, n, **kw):
-    return so.newton(fun, x0, n, **kw)
+    return so.newton(fun, x0, num_steps=n, **kw)
 
 
 def bt_(fun, x0, n, **kw):
-    return so.newton_backtracking(fun, x0, n, **kw)
+    return so.newton_backtracking(fun, x0, num_steps=n, **kw)
 
 
 def sfn_(fun, x0, n, **kw):
-    return so.saddle_free_newton(fun, x0, n, **kw)
+    return so.saddle_free_newton(fun, x0, num_steps=n, **kw)
 
 
 def grn_(fun, x0, n, **kw):
-    return so.gradient_regularized_newton(fun, x0, n, hess_lipschitz=kw.pop("hess_lipschitz", 1.0), **kw)
+    return so.gradient_regularized_newton(fun, x0, num_steps=n, hess_lipschitz=kw.pop("hess_lipschitz", 1.0), **kw)
 
 
 CASES = [
     *_newton_cases("second_order.newton", newton_, [
-        B("second_order.newton", "schedule", lambda: so.newton(f, X0, 2, schedule="fast"), "unknown schedule"),
-        B("second_order.newton", "schedule", lambda: so.newton(f, X0, 2, schedule=-0.5), "negative step"),
-        B("second_order.newton", "schedule", lambda: so.newton(f, X0, 2, schedule=None), "schedule None"),
-        B("second_order.newton", "smoothness", lambda: so.newton(f, X0, 2, schedule="aicn"), "aicn without L"),
-        B("second_order.newton", "smoothness", lambda: so.newton(f, X0, 2, schedule="aicn", smoothness=0.0), "L zero"),
-        B("second_order.newton", "hessian_fn", lambda: so.newton(f, X0, 2, hessian_fn="H"), "hessian_fn string"),
-        B("second_order.newton", "hessian_fn", lambda: so.newton(f, X0, 2, hessian_fn=lambda x: x), "hessian_fn shape"),
+        B("second_order.newton", "learning_rate", lambda: so.newton(f, X0, num_steps=2, learning_rate="fast"), "unknown schedule"),
+        B("second_order.newton", "learning_rate", lambda: so.newton(f, X0, num_steps=2, learning_rate=-0.5), "negative step"),
+        B("second_order.newton", "learning_rate", lambda: so.newton(f, X0, num_steps=2, learning_rate=None), "schedule None"),
+        B("second_order.newton", "smoothness", lambda: so.newton(f, X0, num_steps=2, learning_rate="aicn"), "aicn without L"),
+        B("second_order.newton", "smoothness", lambda: so.newton(f, X0, num_steps=2, learning_rate="aicn", smoothness=0.0), "L zero"),
+        B("second_order.newton", "hessian_fn", lambda: so.newton(f, X0, num_steps=2, hessian_fn="H"), "hessian_fn string"),
+        B("second_order.newton", "hessian_fn", lambda: so.newton(f, X0, num_steps=2, hessian_fn=lambda x: x), "hessian_fn shape"),
     ]),
     *_newton_cases("second_order.newton_backtracking", bt_, [
-        B("second_order.newton_backtracking", "armijo", lambda: so.newton_backtracking(f, X0, 2, armijo=0.7), "armijo > 1/2"),
-        B("second_order.newton_backtracking", "shrink", lambda: so.newton_backtracking(f, X0, 2, shrink=1.0), "shrink 1"),
-        B("second_order.newton_backtracking", "max_backtracks", lambda: so.newton_backtracking(f, X0, 2, max_backtracks=0), "0"),
+        B("second_order.newton_backtracking", "armijo", lambda: so.newton_backtracking(f, X0, num_steps=2, armijo=0.7), "armijo > 1/2"),
+        B("second_order.newton_backtracking", "shrink", lambda: so.newton_backtracking(f, X0, num_steps=2, shrink=1.0), "shrink 1"),
+        B("second_order.newton_backtracking", "max_backtracks", lambda: so.newton_backtracking(f, X0, num_steps=2, max_backtracks=0), "0"),
     ]),
     *_newton_cases("second_order.saddle_free_newton", sfn_, [
-        B("second_order.saddle_free_newton", "step_size", lambda: so.saddle_free_newton(f, X0, 2, step_size=0.0), "zero"),
-        B("second_order.saddle_free_newton", "eps", lambda: so.saddle_free_newton(f, X0, 2, eps=-1.0), "negative"),
+        B("second_order.saddle_free_newton", "learning_rate", lambda: so.saddle_free_newton(f, X0, num_steps=2, learning_rate=0.0), "zero"),
+        B("second_order.saddle_free_newton", "eps", lambda: so.saddle_free_newton(f, X0, num_steps=2, eps=-1.0), "negative"),
     ]),
     *_newton_cases("second_order.gradient_regularized_newton", grn_, [
         B("second_order.gradient_regularized_newton", "hess_lipschitz",
-          lambda: so.gradient_regularized_newton(f, X0, 2, hess_lipschitz=-1.0), "negative"),
+          lambda: so.gradient_regularized_newton(f, X0, num_steps=2, hess_lipschitz=-1.0), "negative"),
         B("second_order.gradient_regularized_newton", "hess_lipschitz",
-          lambda: so.gradient_regularized_newton(f, X0, 2, hess_lipschitz=[1.0, 2.0]), "vector"),
+          lambda: so.gradient_regularized_newton(f, X0, num_steps=2, hess_lipschitz=[1.0, 2.0]), "vector"),
     ]),
     # newton_decrement(g, H)
     B("second_order.newton_decrement", "H", lambda: so.newton_decrement(X0, jnp.eye(3)), "H shape"),
@@ -105,17 +105,17 @@ CASES = [
     B("second_order.hvp", "x", lambda: so.hvp(f, "x", X0), "x string"),
     B("second_order.hvp", "x", lambda: so.hvp(f, {}, {}), "empty pytree"),
     C("second_order.hvp", lambda: so.hvp(f, [1, 2], [0, 1]), lambda: so.hvp(f, jnp.array([1.0, 2.0]), jnp.array([0.0, 1.0]))),
-    # hutchinson_samples / hutchinson_diagonal(fun, x, key, num_samples)
+    # hutchinson_samples / hutchinson_diagonal(fun, x, *, key, num_samples)
     *[c for name, fn in (("hutchinson_samples", so.hutchinson_samples), ("hutchinson_diagonal", so.hutchinson_diagonal))
       for c in (
-        B(f"second_order.{name}", "key", lambda fn=fn: fn(f, X0, 0, 4), "integer key"),
-        B(f"second_order.{name}", "key", lambda fn=fn: fn(f, X0, None, 4), "key None"),
-        B(f"second_order.{name}", "num_samples", lambda fn=fn: fn(f, X0, KEY, 0), "zero samples"),
-        B(f"second_order.{name}", "num_samples", lambda fn=fn: fn(f, X0, KEY, 2.0), "float samples"),
-        B(f"second_order.{name}", "x", lambda fn=fn: fn(f, jnp.ones((2, 2)), KEY, 4), "x 2-D"),
-        B(f"second_order.{name}", "x", lambda fn=fn: fn(f, jnp.array([NAN, 1.0]), KEY, 4), "x NaN"),
-        B(f"second_order.{name}", "fun", lambda fn=fn: fn("f", X0, KEY, 4), "fun string"),
-        C(f"second_order.{name}", lambda fn=fn: fn(f, [1, 2], KEY, 4), lambda fn=fn: fn(f, jnp.array([1.0, 2.0]), KEY, 4)),
+        B(f"second_order.{name}", "key", lambda fn=fn: fn(f, X0, key=0, num_samples=4), "integer key"),
+        B(f"second_order.{name}", "key", lambda fn=fn: fn(f, X0, key=None, num_samples=4), "key None"),
+        B(f"second_order.{name}", "num_samples", lambda fn=fn: fn(f, X0, key=KEY, num_samples=0), "zero samples"),
+        B(f"second_order.{name}", "num_samples", lambda fn=fn: fn(f, X0, key=KEY, num_samples=2.0), "float samples"),
+        B(f"second_order.{name}", "x", lambda fn=fn: fn(f, jnp.ones((2, 2)), key=KEY, num_samples=4), "x 2-D"),
+        B(f"second_order.{name}", "x", lambda fn=fn: fn(f, jnp.array([NAN, 1.0]), key=KEY, num_samples=4), "x NaN"),
+        B(f"second_order.{name}", "fun", lambda fn=fn: fn("f", X0, key=KEY, num_samples=4), "fun string"),
+        C(f"second_order.{name}", lambda fn=fn: fn(f, [1, 2], key=KEY, num_samples=4), lambda fn=fn: fn(f, jnp.array([1.0, 2.0]), key=KEY, num_samples=4)),
     )],
     # gauss_newton_direction(J, r, damping)
     B("second_order.gauss_newton_direction", "damping", lambda: so.gauss_newton_direction(G, X0, 0.0), "damping 0"),
@@ -179,20 +179,20 @@ CASES = [
     B("second_order.rank1_ema_inverse_update", "a", lambda: so.rank1_ema_inverse_update(I2, jnp.ones((2, 1)), 0.9), "a 2-D"),
     C("second_order.rank1_ema_inverse_update", lambda: so.rank1_ema_inverse_update([[1, 0], [0, 1]], [1, 2], 0.5),
       lambda: so.rank1_ema_inverse_update(I2, jnp.array([1.0, 2.0]), 0.5)),
-    # thermodynamic_solve(F, g, key, *, dt, num_steps, burn_in, temperature, x0)
-    B("second_order.thermodynamic_solve", "key", lambda: so.thermodynamic_solve(I2, X0, 0, dt=0.1, num_steps=5), "integer key"),
-    B("second_order.thermodynamic_solve", "key", lambda: so.thermodynamic_solve(I2, X0, "k", dt=0.1, num_steps=5), "string key"),
-    B("second_order.thermodynamic_solve", "F", lambda: so.thermodynamic_solve(jnp.eye(3), X0, KEY, dt=0.1, num_steps=5), "F shape"),
-    B("second_order.thermodynamic_solve", "F", lambda: so.thermodynamic_solve(I2 * NAN, X0, KEY, dt=0.1, num_steps=5), "F NaN"),
-    B("second_order.thermodynamic_solve", "g", lambda: so.thermodynamic_solve(I2, jnp.array([1.0, np.inf]), KEY, dt=0.1, num_steps=5), "g inf"),
-    B("second_order.thermodynamic_solve", "dt", lambda: so.thermodynamic_solve(I2, X0, KEY, dt=0.0, num_steps=5), "dt 0"),
-    B("second_order.thermodynamic_solve", "num_steps", lambda: so.thermodynamic_solve(I2, X0, KEY, dt=0.1, num_steps=0), "num_steps 0"),
-    B("second_order.thermodynamic_solve", "burn_in", lambda: so.thermodynamic_solve(I2, X0, KEY, dt=0.1, num_steps=5, burn_in=5), "burn_in too big"),
-    B("second_order.thermodynamic_solve", "burn_in", lambda: so.thermodynamic_solve(I2, X0, KEY, dt=0.1, num_steps=5, burn_in=-1), "burn_in negative"),
-    B("second_order.thermodynamic_solve", "temperature", lambda: so.thermodynamic_solve(I2, X0, KEY, dt=0.1, num_steps=5, temperature=-1.0), "negative"),
-    B("second_order.thermodynamic_solve", "x0", lambda: so.thermodynamic_solve(I2, X0, KEY, dt=0.1, num_steps=5, x0=jnp.ones(3)), "x0 shape"),
-    C("second_order.thermodynamic_solve", lambda: so.thermodynamic_solve([[2, 0], [0, 1]], [1, 1], KEY, dt=0.1, num_steps=5),
-      lambda: so.thermodynamic_solve(jnp.array([[2.0, 0], [0, 1]]), jnp.ones(2), KEY, dt=0.1, num_steps=5)),
+    # thermodynamic_solve(F, g, *, key, dt, num_steps, burn_in, temperature, x0)
+    B("second_order.thermodynamic_solve", "key", lambda: so.thermodynamic_solve(I2, X0, key=0, dt=0.1, num_steps=5), "integer key"),
+    B("second_order.thermodynamic_solve", "key", lambda: so.thermodynamic_solve(I2, X0, key="k", dt=0.1, num_steps=5), "string key"),
+    B("second_order.thermodynamic_solve", "F", lambda: so.thermodynamic_solve(jnp.eye(3), X0, key=KEY, dt=0.1, num_steps=5), "F shape"),
+    B("second_order.thermodynamic_solve", "F", lambda: so.thermodynamic_solve(I2 * NAN, X0, key=KEY, dt=0.1, num_steps=5), "F NaN"),
+    B("second_order.thermodynamic_solve", "g", lambda: so.thermodynamic_solve(I2, jnp.array([1.0, np.inf]), key=KEY, dt=0.1, num_steps=5), "g inf"),
+    B("second_order.thermodynamic_solve", "dt", lambda: so.thermodynamic_solve(I2, X0, key=KEY, dt=0.0, num_steps=5), "dt 0"),
+    B("second_order.thermodynamic_solve", "num_steps", lambda: so.thermodynamic_solve(I2, X0, key=KEY, dt=0.1, num_steps=0), "num_steps 0"),
+    B("second_order.thermodynamic_solve", "burn_in", lambda: so.thermodynamic_solve(I2, X0, key=KEY, dt=0.1, num_steps=5, burn_in=5), "burn_in too big"),
+    B("second_order.thermodynamic_solve", "burn_in", lambda: so.thermodynamic_solve(I2, X0, key=KEY, dt=0.1, num_steps=5, burn_in=-1), "burn_in negative"),
+    B("second_order.thermodynamic_solve", "temperature", lambda: so.thermodynamic_solve(I2, X0, key=KEY, dt=0.1, num_steps=5, temperature=-1.0), "negative"),
+    B("second_order.thermodynamic_solve", "x0", lambda: so.thermodynamic_solve(I2, X0, key=KEY, dt=0.1, num_steps=5, x0=jnp.ones(3)), "x0 shape"),
+    C("second_order.thermodynamic_solve", lambda: so.thermodynamic_solve([[2, 0], [0, 1]], [1, 1], key=KEY, dt=0.1, num_steps=5),
+      lambda: so.thermodynamic_solve(jnp.array([[2.0, 0], [0, 1]]), jnp.ones(2), key=KEY, dt=0.1, num_steps=5)),
     # inverse_pth_root(A, p, eps)
     B("second_order.inverse_pth_root", "A", lambda: so.inverse_pth_root(jnp.ones((2, 3)), 4.0), "not square"),
     B("second_order.inverse_pth_root", "A", lambda: so.inverse_pth_root(I2.at[1, 1].set(np.inf), 4.0), "A inf"),
@@ -220,21 +220,21 @@ CASES = [
     B("second_order.polar_factor", "G", lambda: so.polar_factor(jnp.zeros((0, 2))), "G empty"),
     B("second_order.polar_factor", "G", lambda: so.polar_factor("G"), "G string"),
     C("second_order.polar_factor", lambda: so.polar_factor([[2, 0], [0, 1]]), lambda: so.polar_factor(jnp.array([[2.0, 0], [0, 1]]))),
-    # newton_schulz / newton_schulz_iterates(G, num_steps, coeffs, eps)
+    # newton_schulz / newton_schulz_iterates(G, *, num_steps, coeffs, eps)
     *[c for name, fn in (("newton_schulz", so.newton_schulz), ("newton_schulz_iterates", so.newton_schulz_iterates))
       for c in (
-        B(f"second_order.{name}", "G", lambda fn=fn: fn(jnp.ones(5), 3), "G 1-D"),
-        B(f"second_order.{name}", "G", lambda fn=fn: fn(G.at[0, 0].set(NAN), 3), "G NaN"),
-        B(f"second_order.{name}", "G", lambda fn=fn: fn(jnp.zeros((0, 3)), 3), "G empty"),
-        B(f"second_order.{name}", "G", lambda fn=fn: fn(G.astype(jnp.complex64), 3), "G complex"),
-        B(f"second_order.{name}", "num_steps", lambda fn=fn: fn(G, -1), "num_steps negative"),
-        B(f"second_order.{name}", "num_steps", lambda fn=fn: fn(G, 2.0), "num_steps float"),
-        B(f"second_order.{name}", "coeffs", lambda fn=fn: fn(G, 3, (1.0, 2.0)), "two coeffs"),
-        B(f"second_order.{name}", "coeffs", lambda fn=fn: fn(G, 3, (1.0, NAN, 0.0)), "NaN coeff"),
-        B(f"second_order.{name}", "coeffs", lambda fn=fn: fn(G, 3, "abc"), "string coeffs"),
-        B(f"second_order.{name}", "eps", lambda fn=fn: fn(G, 3, so.MUON_COEFFS, 0.0), "eps 0"),
-        C(f"second_order.{name}", lambda fn=fn: fn([[1, 2, 0], [0, 1, 1]], 3, (2, -1, 0)),
-          lambda fn=fn: fn(jnp.array([[1.0, 2, 0], [0, 1, 1]]), 3, (2.0, -1.0, 0.0))),
+        B(f"second_order.{name}", "G", lambda fn=fn: fn(jnp.ones(5), num_steps=3), "G 1-D"),
+        B(f"second_order.{name}", "G", lambda fn=fn: fn(G.at[0, 0].set(NAN), num_steps=3), "G NaN"),
+        B(f"second_order.{name}", "G", lambda fn=fn: fn(jnp.zeros((0, 3)), num_steps=3), "G empty"),
+        B(f"second_order.{name}", "G", lambda fn=fn: fn(G.astype(jnp.complex64), num_steps=3), "G complex"),
+        B(f"second_order.{name}", "num_steps", lambda fn=fn: fn(G, num_steps=-1), "num_steps negative"),
+        B(f"second_order.{name}", "num_steps", lambda fn=fn: fn(G, num_steps=2.0), "num_steps float"),
+        B(f"second_order.{name}", "coeffs", lambda fn=fn: fn(G, num_steps=3, coeffs=(1.0, 2.0)), "two coeffs"),
+        B(f"second_order.{name}", "coeffs", lambda fn=fn: fn(G, num_steps=3, coeffs=(1.0, NAN, 0.0)), "NaN coeff"),
+        B(f"second_order.{name}", "coeffs", lambda fn=fn: fn(G, num_steps=3, coeffs="abc"), "string coeffs"),
+        B(f"second_order.{name}", "eps", lambda fn=fn: fn(G, num_steps=3, coeffs=so.MUON_COEFFS, eps=0.0), "eps 0"),
+        C(f"second_order.{name}", lambda fn=fn: fn([[1, 2, 0], [0, 1, 1]], num_steps=3, coeffs=(2, -1, 0)),
+          lambda fn=fn: fn(jnp.array([[1.0, 2, 0], [0, 1, 1]]), num_steps=3, coeffs=(2.0, -1.0, 0.0))),
     )],
     # auon_scale(M, gamma, eps)
     B("second_order.auon_scale", "M", lambda: so.auon_scale(jnp.ones(3)), "M 1-D"),
@@ -261,30 +261,30 @@ CASES = [
     B("second_order.scale_by_auon", "beta", lambda: so.scale_by_auon(beta=1.0), "beta 1"),
     B("second_order.scale_by_auon", "gamma", lambda: so.scale_by_auon(gamma=0.0), "gamma 0"),
     B("second_order.scale_by_auon", "gamma", lambda: so.scale_by_auon(gamma="big"), "gamma string"),
-    B("second_order.drop_layers", "key", lambda: so.drop_layers(optax.sgd(0.1), 0.5, 0), "integer key"),
-    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), 0.0, KEY), "keep_prob 0"),
-    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), [0.5, 1.5], KEY), "keep_prob > 1"),
-    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), "half", KEY), "keep_prob string"),
-    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), [], KEY), "keep_prob empty"),
-    B("second_order.drop_layers", "inner", lambda: so.drop_layers("sgd", 0.5, KEY), "inner string"),
-    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), [0.5, 0.5, 0.5], KEY).init({"a": I2}), "length"),
-    B("second_order.drop_muon", "key", lambda: so.drop_muon(0.1, 0.5, 3), "integer key"),
-    B("second_order.drop_muon", "learning_rate", lambda: so.drop_muon(-0.1, 0.5, KEY), "lr negative"),
-    B("second_order.drop_muon", "keep_prob", lambda: so.drop_muon(0.1, 1.5, KEY), "keep_prob > 1"),
-    # run_transformation(optimizer, loss, params0, num_steps)
-    B("second_order.run_transformation", "optimizer", lambda: so.run_transformation("adam", f, X0, 3), "optimizer string"),
-    B("second_order.run_transformation", "loss", lambda: so.run_transformation(optax.sgd(0.1), None, X0, 3), "loss None"),
-    B("second_order.run_transformation", "loss", lambda: so.run_transformation(optax.sgd(0.1), vec_f, X0, 3), "loss vector"),
-    B("second_order.run_transformation", "params0", lambda: so.run_transformation(optax.sgd(0.1), f, jnp.array([NAN, 1.0]), 3), "params0 NaN"),
-    B("second_order.run_transformation", "params0", lambda: so.run_transformation(optax.sgd(0.1), f, "p", 3), "params0 string"),
-    B("second_order.run_transformation", "params0", lambda: so.run_transformation(optax.sgd(0.1), f, {}, 3), "params0 empty"),
-    B("second_order.run_transformation", "num_steps", lambda: so.run_transformation(optax.sgd(0.1), f, X0, 0), "num_steps 0"),
-    B("second_order.run_transformation", "num_steps", lambda: so.run_transformation(optax.sgd(0.1), f, X0, None), "num_steps None"),
+    B("second_order.drop_layers", "key", lambda: so.drop_layers(optax.sgd(0.1), 0.5, key=0), "integer key"),
+    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), 0.0, key=KEY), "keep_prob 0"),
+    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), [0.5, 1.5], key=KEY), "keep_prob > 1"),
+    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), "half", key=KEY), "keep_prob string"),
+    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), [], key=KEY), "keep_prob empty"),
+    B("second_order.drop_layers", "inner", lambda: so.drop_layers("sgd", 0.5, key=KEY), "inner string"),
+    B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), [0.5, 0.5, 0.5], key=KEY).init({"a": I2}), "length"),
+    B("second_order.drop_muon", "key", lambda: so.drop_muon(0.1, 0.5, key=3), "integer key"),
+    B("second_order.drop_muon", "learning_rate", lambda: so.drop_muon(-0.1, 0.5, key=KEY), "lr negative"),
+    B("second_order.drop_muon", "keep_prob", lambda: so.drop_muon(0.1, 1.5, key=KEY), "keep_prob > 1"),
+    # run_transformation(optimizer, loss, params0, *, num_steps, return_iterates)
+    B("second_order.run_transformation", "optimizer", lambda: so.run_transformation("adam", f, X0, num_steps=3), "optimizer string"),
+    B("second_order.run_transformation", "loss", lambda: so.run_transformation(optax.sgd(0.1), None, X0, num_steps=3), "loss None"),
+    B("second_order.run_transformation", "loss", lambda: so.run_transformation(optax.sgd(0.1), vec_f, X0, num_steps=3), "loss vector"),
+    B("second_order.run_transformation", "params0", lambda: so.run_transformation(optax.sgd(0.1), f, jnp.array([NAN, 1.0]), num_steps=3), "params0 NaN"),
+    B("second_order.run_transformation", "params0", lambda: so.run_transformation(optax.sgd(0.1), f, "p", num_steps=3), "params0 string"),
+    B("second_order.run_transformation", "params0", lambda: so.run_transformation(optax.sgd(0.1), f, {}, num_steps=3), "params0 empty"),
+    B("second_order.run_transformation", "num_steps", lambda: so.run_transformation(optax.sgd(0.1), f, X0, num_steps=0), "num_steps 0"),
+    B("second_order.run_transformation", "num_steps", lambda: so.run_transformation(optax.sgd(0.1), f, X0, num_steps=None), "num_steps None"),
 ]
 
 _SGD = optax.sgd(0.1)
-CASES.append(C("second_order.run_transformation", lambda: so.run_transformation(_SGD, f, [1, 2], 3),
-               lambda: so.run_transformation(_SGD, f, jnp.array([1.0, 2.0]), 3)))
+CASES.append(C("second_order.run_transformation", lambda: so.run_transformation(_SGD, f, [1, 2], num_steps=3),
+               lambda: so.run_transformation(_SGD, f, jnp.array([1.0, 2.0]), num_steps=3)))
 
 EXEMPT = {
     "NewtonTrace": "a NamedTuple of results",

@@ -78,7 +78,7 @@ def basins_figure(
 
 def singular_values_figure(
     spectra: Mapping[str, Any],
-    steps: Sequence[int],
+    step_counts: Sequence[int],
     *,
     static: Mapping[str, Any] | None = None,
     band: tuple[float, float] | None = None,
@@ -89,7 +89,7 @@ def singular_values_figure(
     slider over the number of iterations.
 
     Args:
-      spectra: ``label ↦`` array ``(len(steps), k)``: the spectrum after each step count.
+      spectra: ``label ↦`` array ``(len(step_counts), k)``: the spectrum after each number of steps.
       static: ``label ↦`` array ``(k,)`` shown at every slider position (input, SVD, AuON).
       band: draw a shaded horizontal band ``[low, high]`` (e.g. the quintic's band).
     """
@@ -107,12 +107,12 @@ def singular_values_figure(
             )
         )
     groups = []
-    for j in range(len(steps)):
+    for j in range(len(step_counts)):
         group = []
         for i, (label, S) in enumerate(spectra.items()):
             S = np.asarray(S, float)
-            if S.ndim != 2 or S.shape[0] != len(steps):
-                raise ValueError(f"spectra[{label!r}] must have shape ({len(steps)}, k), got {S.shape}")
+            if S.ndim != 2 or S.shape[0] != len(step_counts):
+                raise ValueError(f"spectra[{label!r}] must have shape ({len(step_counts)}, k), got {S.shape}")
             group.append(
                 go.Scatter(
                     x=np.arange(1, S.shape[1] + 1),
@@ -126,7 +126,7 @@ def singular_values_figure(
         groups.append(group)
     fig = stepped_figure(
         groups,
-        [str(s) for s in steps],
+        [str(s) for s in step_counts],
         prefix="iterations: ",
         static=static_traces,
         title=title,
