@@ -125,4 +125,5 @@ EXEMPT = {
     "RestartState": "NamedTuple state class",
     "PolyakMomentumState": "NamedTuple state class",
     "ScheduleFreeState": "NamedTuple state class",
+    "ODETrace": "NamedTuple result class (built by momentum_ode, which is swept)",
 }
