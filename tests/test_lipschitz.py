@@ -203,11 +203,11 @@ def test_iterations_compile_once_per_shape():
     lp.gram_iteration(W1, num_steps=9)
     lp.power_iteration(W1, num_steps=9, key=jax.random.key(0))
     lp.conv_gram_iteration(rng.normal(size=(2, 2, 3, 3)).astype(F32), 7, num_steps=5)
-    sizes = (lp._gram_jit._cache_size(), lp._power_jit._cache_size(), lp._conv_gram._cache_size())
+    sizes = (lp.norms._gram_jit._cache_size(), lp.norms._power_jit._cache_size(), lp.norms._conv_gram._cache_size())
     warm = _timed(lambda: lp.gram_iteration(W2, num_steps=9).sigma)
     lp.power_iteration(W2, num_steps=9, key=jax.random.key(1))
     lp.conv_gram_iteration(rng.normal(size=(2, 2, 3, 3)).astype(F32), 7, num_steps=5)
-    assert (lp._gram_jit._cache_size(), lp._power_jit._cache_size(), lp._conv_gram._cache_size()) == sizes
+    assert (lp.norms._gram_jit._cache_size(), lp.norms._power_jit._cache_size(), lp.norms._conv_gram._cache_size()) == sizes
     assert warm < 0.5
 
 
@@ -215,20 +215,20 @@ def test_gradient_ascent_compiles_once_for_new_points_and_step_sizes():
     params = _mlp(jax.random.key(7), [2, 6, 1])
     starts = jnp.array(_rng(7).normal(size=(3, 2)), jnp.float32)
     lp.lower_bound_gradient_ascent(params, starts, num_steps=4, learning_rate=0.05)
-    n = lp._ascent._cache_size()
+    n = lp.networks._ascent._cache_size()
     new_params = _mlp(jax.random.key(8), [2, 6, 1])
     lp.lower_bound_gradient_ascent(new_params, starts + 1.0, num_steps=4, learning_rate=0.2)
     lp.lower_bound_gradient_ascent(new_params, starts, num_steps=4, learning_rate=0.01)
-    assert lp._ascent._cache_size() == n
+    assert lp.networks._ascent._cache_size() == n
 
 
 def test_local_bounds_compile_once_per_shape():
     params = _mlp(jax.random.key(9), [2, 6, 6, 1])
     lp.local_linf_bab(params, jnp.zeros(2), 0.2, num_splits=3)
-    n = (lp._interval_bound._cache_size(), lp._jac_norms._cache_size())
+    n = (lp.networks._interval_bound._cache_size(), lp.networks._jac_norms._cache_size())
     lp.local_linf_bab(_mlp(jax.random.key(10), [2, 6, 6, 1]), jnp.ones(2), 0.5, num_splits=6)
     lp.interval_jacobian_bound(params, jnp.ones(2), 0.1)
-    assert (lp._interval_bound._cache_size(), lp._jac_norms._cache_size()) == n
+    assert (lp.networks._interval_bound._cache_size(), lp.networks._jac_norms._cache_size()) == n
 
 
 # --------------------------------------------------------------------- convolutions
@@ -421,7 +421,7 @@ def test_sandwich_layer_is_gamma_lipschitz_and_certified_by_lipsdp(dtype, tol):
         rng = _rng(15)
         for seed, gamma in [(0, 1.0), (1, 2.5)]:
             p = lp.sandwich_init(3, 4, 2, dtype, key=jax.random.key(seed))
-            A, B = lp._sandwich_mats(p)
+            A, B = lp.layers._sandwich_mats(p)
             np.testing.assert_allclose(A @ A.T + B @ B.T, np.eye(4), atol=tol)
             x = jnp.array(rng.normal(size=(500, 3)), dtype)
             as_mlp = lp.sandwich_as_mlp(p, gamma)

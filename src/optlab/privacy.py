@@ -43,7 +43,6 @@ import optax
 from jax.typing import ArrayLike
 from scipy import special
 
-from . import lipschitz as _lp
 from ._checks import (
     as_float_array,
     require_callable,
@@ -54,6 +53,8 @@ from ._checks import (
     require_positive,
 )
 from .first_order import gd
+from .lipschitz._common import _check_params
+from .lipschitz.norms import _gram
 
 Array = jax.Array
 
@@ -653,9 +654,9 @@ def mlp_grad_bound(
     Raises:
       TypeError, ValueError: malformed ``params``; as :func:`param_grad_bound`.
     """
-    params = _lp._check_params(params)
+    params = _check_params(params)
     require_int("num_steps", num_steps, minimum=0)
-    s = jnp.stack([_lp._gram(W, num_steps).sigma for W, _ in params])
+    s = jnp.stack([_gram(W, num_steps).sigma for W, _ in params])
     b = jnp.stack([jnp.linalg.norm(bb) for _, bb in params])
     return param_grad_bound(s, b, x_norms, loss_lipschitz=loss_lipschitz)
 
@@ -679,13 +680,13 @@ def project_mlp(
     Raises:
       TypeError, ValueError: malformed ``params``; bad ``max_norm``, ``max_bias`` or ``num_steps``.
     """
-    params = _lp._check_params(params)
+    params = _check_params(params)
     max_norm = _jax_scalar("max_norm", max_norm)
     max_bias = _jax_scalar("max_bias", max_bias, positive=False)
     require_int("num_steps", num_steps, minimum=0)
     out = []
     for W, b in params:
-        beta = _lp._gram(W, num_steps).sigma
+        beta = _gram(W, num_steps).sigma
         W = W / jnp.maximum(1.0, beta / max_norm)
         nb = jnp.linalg.norm(b)
         b = b * jnp.minimum(1.0, max_bias / jnp.maximum(nb, jnp.finfo(b.dtype).tiny))
