@@ -218,12 +218,12 @@ def lower_bound_gradient_ascent(
     n_in = params[0][0].shape[1]
     starts = _check_points("starts", starts, n_in, nonempty=True)
     require_int("num_steps", num_steps, minimum=0)
-    learning_rate = _check_positive_scalar("learning_rate", learning_rate)
+    lr = _check_positive_scalar("learning_rate", learning_rate)
     lo = hi = None
     if box is not None:
         lo, hi = _check_box(box, n_in)
     t0 = time.perf_counter()
-    v = _value(_ascent(params, starts, lo, hi, learning_rate, activation, norm, num_steps))
+    v = _value(_ascent(params, starts, lo, hi, lr, activation, norm, num_steps))
     scope = "global" if box is None else "local box"
     return Bound(
         v, "LOWER", norm, scope, f"gradient ascent ({starts.shape[0]} starts)", time.perf_counter() - t0
