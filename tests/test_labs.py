@@ -111,11 +111,14 @@ def test_grading_command_scores_a_folder_into_csv(tmp_path, assigned):
     solution = json.loads((dist / "autograder" / f"{lab}.ipynb").read_text())
     (folder / "correct.ipynb").write_text(json.dumps(solution))
     partial = json.loads(json.dumps(solution))
+    search = "x, eta = backtracking_step(f, grad_f, x, learning_rate=learning_rate)"
+    replaced = 0
     for cell in partial["cells"]:
         src = "".join(cell["source"])
-        if "x, eta = backtracking_step(f, grad_f, x, eta0)" in src:
-            cell["source"] = src.replace("x, eta = backtracking_step(f, grad_f, x, eta0)",
-                                         "x, eta = x - eta0 * grad_f(x), eta0")
+        if search in src:
+            cell["source"] = src.replace(search, "x, eta = x - learning_rate * grad_f(x), learning_rate")
+            replaced += 1
+    assert replaced == 1, "the partial submission's edit no longer matches the lab01 solution"
     (folder / "partial.ipynb").write_text(json.dumps(partial))
     (folder / "wrong.ipynb").write_text((dist / "student" / f"{lab}.ipynb").read_text())
 
