@@ -6,25 +6,21 @@ conventions of :mod:`optlab.first_order`: ``update(g, state, params)`` returns
 noted.  Where optax has the method the defaults and formulas are optax's, and
 ``tests/test_adaptive.py`` proves parity to 1e-6:
 
-============================  =============================================  ==================================
-optlab                        update (per coordinate, ``g = ∇f(x_k)``)          optax equivalent
-============================  =============================================  ==================================
-``adagrad(η, s0, ε)``         ``s += g²``; ``−η g / √(s + ε)``                ``optax.adagrad(η, s0, ε)``
-``adagrad_norm(η, b0)``       ``b² += ‖g‖²``; ``−η g / b``                    (none; scalar AdaGrad)
-``rmsprop(η, ρ, ε)``          ``ν = ρν + (1−ρ)g²``; ``−η g / √(ν + ε)``        ``optax.rmsprop(η, ρ, ε)``
-``adam(η, β1, β2, ε)``        ``−η m̂ / (√v̂ + ε)``                            ``optax.adam``
-``adamw(η, …, λ)``            ``−η (m̂ / (√v̂ + ε) + λ x)``                    ``optax.adamw``
-``amsgrad(η, β1, β2, ε)``     ``v̂max = max(v̂max, v̂)``; ``−η m̂ / (√v̂max + ε)``  ``optax.amsgrad``
-``dog(η, r_ε)``               ``−η (r̄_k / √Σ‖g_i‖²) g``                       ``optax.contrib.dog`` (heuristic)
-``lion(η, β1, β2, λ)``        ``−η (sign(β1 m + (1−β1) g) + λ x)``            ``optax.lion``
-``steepest_descent(η, n)``    ``−η · argmax_{‖t‖≤1} ⟨g, t⟩`` (``‖g‖_* ×`` opt.)  (none)
-============================  =============================================  ==================================
+- ``adagrad(η, s0, ε)``: ``s += g²``; ``−η g / √(s + ε)``; optax: ``optax.adagrad(η, s0, ε)``.
+- ``adagrad_norm(η, b0)``: ``b² += ‖g‖²``; ``−η g / b``; optax: none (scalar AdaGrad).
+- ``rmsprop(η, ρ, ε)``: ``ν = ρν + (1−ρ)g²``; ``−η g / √(ν + ε)``; optax: ``optax.rmsprop(η, ρ, ε)``.
+- ``adam(η, β1, β2, ε)``: ``−η m̂ / (√v̂ + ε)``; optax: ``optax.adam``.
+- ``adamw(η, …, λ)``: ``−η (m̂ / (√v̂ + ε) + λ x)``; optax: ``optax.adamw``.
+- ``amsgrad(η, β1, β2, ε)``: ``v̂max = max(v̂max, v̂)``; ``−η m̂ / (√v̂max + ε)``; optax: ``optax.amsgrad``.
+- ``dog(η, r_ε)``: ``−η (r̄_k / √Σ‖g_i‖²) g``; optax: ``optax.contrib.dog`` (heuristic).
+- ``lion(η, β1, β2, λ)``: ``−η (sign(β1 m + (1−β1) g) + λ x)``; optax: ``optax.lion``.
+- ``steepest_descent(η, n)``: ``−η · argmax_{‖t‖≤1} ⟨g, t⟩`` (``‖g‖_* ×`` opt.); optax: none.
 
 Note optax's conventions: AdaGrad starts its accumulator at ``s0 = 0.1`` and puts
 ``ε`` inside the square root; RMSProp puts ``ε`` inside, Adam/AMSGrad outside;
 AMSGrad takes the max of the *bias-corrected* ``v̂`` (Reddi et al. take it of
 ``v`` with no correction; with ``bias_correction=False`` we do the same).
-"""  # noqa: E501 (the RST table above cannot wrap: its rows are its columns)
+"""
 
 from __future__ import annotations
 

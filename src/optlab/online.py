@@ -665,8 +665,9 @@ def regret_at(
     a slight *under*-estimate of the regret when not converged).
 
     Raises:
-      TypeError / ValueError: ``result`` without a ``(T,)`` ``losses`` field, ``thetas`` of
-      another length, or the errors of :func:`best_fixed`.
+      TypeError: ``result`` without a ``losses`` field.
+      ValueError: ``losses`` not of shape ``(T,)``, ``thetas`` of another length, or the
+        errors of :func:`best_fixed`.
     """
     if not hasattr(result, "losses"):
         raise TypeError(

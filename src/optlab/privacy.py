@@ -6,7 +6,7 @@ Notation (chapter 17).  A dataset of ``n`` examples, per-example loss ``ℓ(θ; 
 per-example gradient ``g_i = ∇_θ ℓ(θ; z_i)``, clip norm ``C``, noise multiplier ``σ``
 (the noise std divided by the ℓ2 sensitivity), sampling rate ``q`` (each example is in
 a batch independently with probability ``q``), ``T`` steps, target ``(ε, δ)``.
-One DP-SGD step on a batch ``B`` is
+One DP-SGD step on a batch ``B`` is::
 
     g̃ = (Σ_{i∈B} clip_C(g_i) + N(0, σ²C² I)) / |B|,   clip_C(g) = g · min(1, C/‖g‖),
 

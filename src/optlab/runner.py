@@ -2,7 +2,7 @@
 
 :func:`run` executes ``num_steps`` steps of an optax-style transformation as one
 compiled loop and returns a :class:`Trace` of the whole trajectory.
-:func:`sweep` ``vmap``s that loop over hyper-parameters (and, optionally, over
+:func:`sweep` vectorizes that loop (``vmap``) over hyper-parameters (and, optionally, over
 random seeds), so a sweep of a thousand step sizes is a single compiled call.
 
 Compilation is cached: :func:`run` and :func:`sweep` go through module-level

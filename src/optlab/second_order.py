@@ -1207,8 +1207,9 @@ def muon(
     rate.  Matches ``optax.contrib.muon`` when every parameter is 2-D.
 
     Raises:
-      TypeError: a non-numeric hyper-parameter.  ValueError: ``learning_rate <= 0`` (when not a
-      schedule), ``weight_decay < 0``, and the errors of :func:`scale_by_muon`.
+      TypeError: a non-numeric hyper-parameter.
+      ValueError: ``learning_rate <= 0`` (when not a schedule), ``weight_decay < 0``, and the
+        errors of :func:`scale_by_muon`.
     """
     _check_learning_rate(learning_rate)
     _nonnegative("weight_decay", weight_decay)

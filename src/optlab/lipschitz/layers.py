@@ -137,7 +137,7 @@ def block_reflector(V: ArrayLike) -> Array:
 
 
 def orthogonality_residual(Q: ArrayLike) -> Array:
-    """max |QᵀQ − I| (zero for a matrix with orthonormal columns).
+    """``max |QᵀQ − I|`` (zero for a matrix with orthonormal columns).
 
     Args:
       Q: a non-empty finite matrix.

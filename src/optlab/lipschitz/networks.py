@@ -515,7 +515,7 @@ def interval_jacobian_bound(
     params: Params, x0: ArrayLike, eps: ArrayLike, activation: str = "relu"
 ) -> IntervalResult:
     """UPPER bound on the local ℓ∞ Lipschitz constant of f on the box ‖x − x0‖_∞ ≤ eps:
-    max_row Σ_j max(|J_lo|, |J_hi|) where [J_lo, J_hi] encloses every Clarke Jacobian,
+    ``max_row Σ_j max(|J_lo|, |J_hi|)`` where ``[J_lo, J_hi]`` encloses every Clarke Jacobian,
     obtained by interval propagation through J = W_L D_{L−1} W_{L−1} ⋯ D_1 W_1 with
     D_i = diag(σ′) ∈ [σ′ bounds] (unstable ReLU: [0, 1]). A simplified, RecurJac-like
     stand-in for the linear bound propagation of Shi et al. (2022).
