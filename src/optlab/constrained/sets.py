@@ -119,6 +119,18 @@ class _Set:
     def _arg(self, name, x):
         return _array(name, x, ndim=self._ndim)
 
+    def project(self, x):
+        """Euclidean projection of ``x`` onto the set (defined by each set)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define project")
+
+    def lmo(self, g):
+        """Linear minimization oracle ``argmin_{s in the set} <g, s>`` (defined by each set)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define lmo")
+
+    def contains(self, x, *, tol=1e-6):
+        """Boolean array: ``x`` lies in the set up to ``tol`` (defined by each set)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define contains")
+
 
 @jax.tree_util.register_pytree_node_class
 class Simplex(_Set):
