@@ -21,7 +21,7 @@ export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0.1
 # Property tests are derandomized (tests/conftest.py); `make hypothesis-random SEED=3` draws afresh.
 SEED ?= 1
 
-.PHONY: lint gpu-check hypothesis-random venv book book-student book-clean system-deps test _unit-tests _labs-tests _nbval _browser-tests unit notebooks lab labs-dist bench
+.PHONY: lint gpu-check hypothesis-random venv book book-student book-clean system-deps test _unit-tests _labs-tests _nbval _browser-tests unit notebooks lab labs-dist bench book-mutants
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -127,6 +127,13 @@ labs-dist: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[bench]"
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+# Book mutation testing: every chapter with each of its deliberate library bugs
+# (book/mutants/<chapter>.yml) must fail an assert; records book/mutants/results.md.
+# One chapter: make book-mutants CHAPTERS=01_gradient_descent
+CHAPTERS ?=
+book-mutants: $(STAMP)
+	$(BIN)/python tools/book_mutants.py --write $(CHAPTERS)
 
 # The unit tests and every chapter on JAX's default device (a GPU when jax[cuda] is
 # installed), printed as a table with the CPU times of the last `make test` beside.
