@@ -30,6 +30,7 @@ once in its file, and that the recorded results name exactly the current mutants
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import os
 import shutil
@@ -187,6 +188,18 @@ def write(rows: dict[str, str]) -> None:
     )
 
 
+@contextlib.contextmanager
+def _locked():
+    import fcntl
+
+    with open(MUTANTS / ".results.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("chapters", nargs="*", help="notebook stems (default: every chapter)")
@@ -196,7 +209,6 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(todo) - set(chapters()))
     if unknown:
         raise SystemExit(f"unknown chapters: {unknown}")
-    recorded = read_results()
     survivors = 0
     for chapter in todo:
         results = run_chapter(chapter)
@@ -204,9 +216,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{chapter}: no mutants (book/mutants/{chapter}.yml)")
             continue
         survivors += sum(o != "killed" for _, o, _, _ in results)
-        recorded[chapter] = row(chapter, results)
         if args.write:
-            write(recorded)
+            with _locked():  # several chapters may be recorded at once
+                recorded = read_results()
+                recorded[chapter] = row(chapter, results)
+                write(recorded)
     print(f"book mutants: {survivors} not killed")
     return 1 if survivors else 0
 
