@@ -64,10 +64,12 @@ def page(module: str) -> str:
 """
     if module == "viz":
         for sub in viz_submodules():
+            link = f"{{ref}}`optlab.{sub} <api-{sub.replace('_', '-')}>`"
+            about = f"Figures of {link}." if sub in MODULES else "Library source shown in the chapters."
             text += f"""
 ## `optlab.viz.{sub}`
 
-Figures of {{ref}}`optlab.{sub} <api-{sub.replace("_", "-")}>`.
+{about}
 
 ```{{eval-rst}}
 .. automodule:: optlab.viz.{sub}
