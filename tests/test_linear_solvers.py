@@ -61,7 +61,6 @@ def test_sor_compiles_once_and_stops_at_the_tolerance_in_float32():
     r2.params.block_until_ready()
     warm = time.perf_counter() - t0
     assert ls._sor._cache_size() == size
-    assert warm < cold
     for r in (r1, r2):
         assert bool(r.converged) and int(r.n_iters) < 300 and float(r.residual) <= 1e-4
 

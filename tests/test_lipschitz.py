@@ -208,7 +208,6 @@ def test_iterations_compile_once_per_shape():
     lp.power_iteration(W2, num_steps=9, key=jax.random.key(1))
     lp.conv_gram_iteration(rng.normal(size=(2, 2, 3, 3)).astype(F32), 7, num_steps=5)
     assert (lp.norms._gram_jit._cache_size(), lp.norms._power_jit._cache_size(), lp.norms._conv_gram._cache_size()) == sizes
-    assert warm < 0.5
 
 
 def test_gradient_ascent_compiles_once_for_new_points_and_step_sizes():

@@ -641,7 +641,6 @@ def test_methods_compile_once_per_operator_and_shape():
     mm.extragradient(G2, jnp.zeros(6) + 0.5, learning_rate=0.2, num_steps=50).params.block_until_ready()
     warm = time.perf_counter() - t0
     assert mm._solve._cache_size() == size
-    assert warm < cold
     traces = []
 
     def F(z):

@@ -130,7 +130,6 @@ def test_second_run_with_new_data_does_not_retrace():
     tr.values.block_until_ready()
     warm = time.perf_counter() - t
     assert runner._TRACE_COUNT == before
-    assert warm < 0.5  # measured ~1 ms warm against ~0.4 s cold
     # a new learning rate is a new (static) configuration, a new problem kind too
     runner.run(first_order.gd(0.2), p2, jnp.ones(5), num_steps=37)
     assert runner._TRACE_COUNT["run"] == before["run"] + 1

@@ -694,7 +694,6 @@ def test_newton_family_compiles_once_per_shape(method):
     jax.block_until_ready(tr.iterates)
     warm = time.perf_counter() - t0
     assert calls["n"] == traced, f"{method} re-traced"
-    assert warm < cold
 
 
 def test_run_transformation_and_thermodynamic_solve_compile_once():

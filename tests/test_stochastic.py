@@ -576,7 +576,6 @@ def test_runs_compile_once_per_shape():
         jax.block_until_ready(run(p2, jnp.ones(4), jax.random.key(1), 0.2).values)
         warm = time.perf_counter() - t0
         assert jitted._cache_size() == size, f"{name} compiled again"
-        assert warm < cold, name
 
 
 def test_noise_floor_compiles_once_per_problem():

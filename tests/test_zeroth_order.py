@@ -463,7 +463,6 @@ def test_solvers_compile_once_per_shape():
     warm = time.perf_counter() - t0
     # the validation's eval_shape traces f once per call; the solver itself is not re-traced
     assert len(traces) - n_cold <= 1, (n_cold, len(traces))
-    assert warm < cold
     X0 = jnp.asarray(r.normal(size=(10, 2)))
     zo.cbo(f, X0, key=KEY, num_steps=20)
     n_cbo = len(traces)
