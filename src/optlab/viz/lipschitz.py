@@ -40,7 +40,7 @@ def _style(fig: go.Figure, title: str | None, xaxis_title: str | None, yaxis_tit
 def spectral_bounds_figure(
     gaps: Sequence[float], power_iterates: Any, gram_iterates: Any, exact: Any, *, title: str | None = None
 ) -> go.Figure:
-    """Relative error |σ̂_k − σ₁|/σ₁ of power iteration (LOWER) and Gram iteration
+    """Relative error ``|σ̂_k − σ₁|/σ₁`` of power iteration (LOWER) and Gram iteration
     (UPPER) per iteration, with a slider over the spectral gap σ₂/σ₁.
 
     ``power_iterates``, ``gram_iterates``: (P, T) estimates; ``exact``: (P,) values σ₁.
