@@ -142,6 +142,37 @@ def test_masha1_with_tau_one_and_no_compression_is_extragradient(x64, game):
         np.testing.assert_allclose(np.asarray(tr.params), ref, rtol=1e-9, atol=1e-9)
 
 
+def masha1_reference(pb, step, p, coins, T):
+    """MASHA1 as in the algorithm box of Beznosikov et al. (2022), without compression
+    (Identity), written with the paper's τ = 1 - p: z̄ = τ z + (1 - τ) w, and w ← z⁺ on the
+    rounds whose coin (probability p = 1 - τ) came up."""
+    Bbar, qbar = np.asarray(pb.B).mean(0), np.asarray(pb.q).mean(0)
+    F = lambda v: Bbar @ v - qbar  # noqa: E731
+    tau_paper = 1.0 - p
+    z = w = np.zeros(pb.dim)
+    for t in range(T):
+        zbar = tau_paper * z + (1 - tau_paper) * w
+        half = zbar - step * F(w)
+        z = zbar - step * (F(w) + F(half) - F(w))
+        if coins[t]:
+            w = z
+    return z
+
+
+def test_masha1_anchor_weight_is_one_minus_the_refresh_probability(x64, game):
+    # the library's tau is the refresh probability p; the anchor puts 1 - p on z (the paper's τ).
+    # Pairing the anchor weight with p itself (z̄ = p z + (1 - p) w) is a different method.
+    step, p, T = 0.4, 0.2, 40
+    key = jax.random.key(3)
+    coins = np.asarray(jax.random.bernoulli(jax.random.fold_in(key, 2), p, (T,)))
+    assert 0 < coins.sum() < T  # both branches occur
+    tr = D.run_compressed("masha1", game, D.Identity(), learning_rate=step, num_steps=T, tau=p, key=key)
+    np.testing.assert_allclose(np.asarray(tr.params), masha1_reference(game, step, p, coins, T),
+                               rtol=1e-10, atol=1e-12)
+    wrong = masha1_reference(game, step, 1.0 - p, coins, T)  # anchor weight p on z
+    assert np.linalg.norm(np.asarray(tr.params) - wrong) > 1e-3
+
+
 # ----------------------------------------------------------------------------- the chapter's claims
 
 def test_naive_top_k_stalls_while_ef21_and_econtrol_converge(x64):

@@ -18,7 +18,8 @@ averages and broadcasts. The methods differ in *what* they compress:
 * ``"eg"``, ``"naive_eg"``, ``"masha1"``: extragradient for the VI without
   compression, with naively compressed operator values, and MASHA1
   (Beznosikov et al. 2022), which compresses ``F_m(z^{k+½}) - F_m(w^k)`` against a
-  reference point ``w`` refreshed with probability ``τ``.
+  reference point ``w`` refreshed with probability ``p`` (the argument ``tau``), from the
+  anchor ``z̄ = (1 - p) z + p w`` (the paper writes ``τ = 1 - p`` for the weight on ``z``).
 
 The workers are **real JAX devices**: :func:`run_compressed` places each worker's data on
 the devices of a one-axis mesh named ``"workers"`` and runs the whole loop inside
@@ -480,9 +481,10 @@ def run_compressed(
     """Run ``method`` for ``num_steps`` rounds with the workers sharded over ``mesh``.
 
     ``learning_rate`` is the step size γ; ``feedback_strength`` is EControl's η; ``tau`` is
-    MASHA1's probability of refreshing the reference point. ``key`` seeds Rand-k and MASHA1's
-    coin (default key 0). The loop is compiled once per (method, compressor, num_steps, mesh,
-    shapes).
+    MASHA1's probability ``p`` of refreshing the reference point ``w``, and ``1 - p`` is the
+    weight of ``z`` in its anchor ``z̄ = (1 - p) z + p w`` (the paper's ``τ`` is ``1 - p``).
+    ``key`` seeds Rand-k and MASHA1's coin (default key 0). The loop is compiled once per
+    (method, compressor, num_steps, mesh, shapes).
 
     Args:
       method: one of :data:`METHODS`.
@@ -625,9 +627,13 @@ def _build(method, C, num_steps, mesh, M):
             init = (z0,)
         elif method == "masha1":
 
+            # region: distributed-masha1-step
             def step_fn(carry, t):
                 z, w, Fw_loc, Fw = carry
-                zbar = tau * z + (1 - tau) * w
+                # loopless variance reduction (Alacaoglu & Malitsky 2022; MASHA1's box): weight
+                # 1 - p on z, p on w, where p = tau is the probability of refreshing w. The paper's
+                # anchor weight is its τ = 1 - p; it is *not* the refresh probability.
+                zbar = (1 - tau) * z + tau * w
                 half = zbar - learning_rate * Fw
                 g = mean_over_workers(compress(F_loc(half) - Fw_loc, keys_loc, t))
                 z = zbar - learning_rate * (Fw + g)
@@ -637,6 +643,7 @@ def _build(method, C, num_steps, mesh, M):
                 Fw = jnp.where(refresh, mean_over_workers(F_loc(z)), Fw)
                 return (z, w, Fw_loc, Fw), metrics(z)
 
+            # endregion: distributed-masha1-step
             g0 = F_loc(z0)
             init = (z0, z0, g0, mean_over_workers(g0))
         else:  # pragma: no cover - validated earlier
