@@ -555,12 +555,15 @@ def _run_compiled(method, compressor, num_steps, mesh, M, *args):
 def _build(method, C, num_steps, mesh, M):
     """The shard_map'd loop. Inside, arrays with a leading worker axis hold this device's workers."""
 
+    # region: distributed-allreduce
     def mean_over_workers(v_local):  # (m_local, n) -> (n,), replicated on every device
         return lax.psum(v_local.sum(0), AXIS) / M
 
     def compress(v_local, keys_local, t):  # one message per local worker
         ks = jax.vmap(lambda k: jax.random.fold_in(k, t))(keys_local)
         return jax.vmap(C)(v_local, ks)
+
+    # endregion: distributed-allreduce
 
     def body(B_loc, q_loc, keys_loc, z0, z_star, learning_rate, feedback_strength, tau, coins):
         def F_loc(z):  # local operators at a replicated point: (m_local, n)
@@ -594,12 +597,14 @@ def _build(method, C, num_steps, mesh, M):
 
             init = (z0, zeros_loc)
         elif method == "ef21":
-
+            # region: distributed-ef21-step
             def step_fn(carry, t):
                 z, h_loc, h = carry
                 z = z - learning_rate * h
                 c = compress(F_loc(z) - h_loc, keys_loc, t)
                 return (z, h_loc + c, h + mean_over_workers(c)), metrics(z)
+
+            # endregion: distributed-ef21-step
 
             g0 = F_loc(z0)
             init = (z0, g0, mean_over_workers(g0))
@@ -626,7 +631,6 @@ def _build(method, C, num_steps, mesh, M):
 
             init = (z0,)
         elif method == "masha1":
-
             # region: distributed-masha1-step
             def step_fn(carry, t):
                 z, w, Fw_loc, Fw = carry
