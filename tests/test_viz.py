@@ -90,6 +90,32 @@ def test_divergent_paths_are_clipped_to_finite_values():
     assert np.all(np.isfinite(np.asarray(fig.data[1].x, dtype=float)))
 
 
+SHARED_HELPERS = ("style_figure", "slider_menu", "level_set_contour", "path_trace", "clip_path",
+                  "format_number", "as_float_array", "mask_nonpositive")
+
+
+def test_shared_helpers_are_public_and_documented():
+    """One home per helper (issue 19): topic modules import these from core instead of copying."""
+    from optlab.viz import core
+
+    assert set(core.__all__) <= set(viz.__all__)
+    for name in SHARED_HELPERS:
+        assert name in core.__all__ and getattr(viz, name) is getattr(core, name)
+        doc = getattr(core, name).__doc__ or ""
+        assert "Args:" in doc and "Returns:" in doc, name
+    assert viz.format_number(0.123456) == "0.123" and viz.format_number("κ = 1") == "κ = 1"
+    y = np.array([1.0, 0.0, -1.0, np.nan])
+    masked = viz.mask_nonpositive(y)
+    assert masked[0] == 1.0 and np.isnan(masked[1:]).all() and y[1] == 0.0  # a copy
+    assert viz.mask_nonpositive(y, log=False) is y
+    clipped = viz.clip_path([[0.0, np.nan], [np.inf, -np.inf]], (-1, 1), (0, 2), margin=0.5)
+    np.testing.assert_array_equal(clipped, [[0.0, 3.0], [2.0, -1.0]])
+    fig = viz.style_figure(viz.convergence_figure({"a": np.ones(3)}), "t", "x", "y", height=300)
+    assert fig.layout.height == 300 and fig.layout.margin.t == 60
+    slider = viz.slider_menu(["a", "b"], "p = ", [("restyle", [{}])] * 2, active=1)
+    assert slider["active"] == 1 and [s["label"] for s in slider["steps"]] == ["a", "b"]
+
+
 def test_heatmap_slider_shapes():
     fig = viz.heatmap_slider(np.random.default_rng(0).random((4, 5, 6)), [1, 2, 3, 4], "ε")
     assert len(fig.data) == 4 and len(fig.layout.sliders[0].steps) == 4

@@ -8,25 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, contour_trajectories
-
-
-def _layout(
-    fig: go.Figure, title: str | None, xaxis_title: str | None, yaxis_title: str | None, height: int = 460
-) -> go.Figure:
-    """The book's figure style (that of ``optlab.viz.core``; kept here because core's
-    helper is private)."""
-    fig.update_layout(
-        template="plotly_white",
-        title=title,
-        xaxis_title=xaxis_title,
-        yaxis_title=yaxis_title,
-        height=height,
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-    )
-    return fig
-
+from .core import COLORS, contour_trajectories, style_figure
 
 __all__ = ["norm_balls_figure", "box_trajectories"]
 
@@ -90,7 +72,7 @@ def norm_balls_figure(
             marker=dict(size=[0, 10], color="black"),
         )
     )
-    _layout(fig, title, "x₁", "x₂", height=height)
+    style_figure(fig, title, "x₁", "x₂", height=height)
     fig.update_xaxes(range=[-1.6, 1.6])
     fig.update_yaxes(range=[-1.6, 1.6], scaleanchor="x", scaleratio=1)
     return fig

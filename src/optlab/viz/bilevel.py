@@ -8,28 +8,9 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, convergence_slider, heatmap_slider, stepped_figure
+from .core import COLORS, convergence_slider, format_number, heatmap_slider, stepped_figure, style_figure
 
 __all__ = ["estimator_error_slider", "penalty_bias_figure", "weights_slider", "robustness_heatmaps"]
-
-
-def _layout(fig: go.Figure, title, xaxis_title, yaxis_title, height: int = 460, **kwargs) -> go.Figure:
-    """The book's figure layout (a local copy: viz submodules import public names only)."""
-    fig.update_layout(
-        template="plotly_white",
-        title=title,
-        xaxis_title=xaxis_title,
-        yaxis_title=yaxis_title,
-        height=height,
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-        **kwargs,
-    )
-    return fig
-
-
-def _fmt(v) -> str:
-    return v if isinstance(v, str) else f"{float(v):.3g}"
 
 
 def estimator_error_slider(
@@ -77,7 +58,7 @@ def penalty_bias_figure(
                 line=dict(color="#555555", dash="dash", width=1.5),
             )
         )
-    _layout(
+    style_figure(
         fig,
         title or "Bias of the fully first-order hypergradient",
         "σ = 1/λ",
@@ -148,8 +129,8 @@ def robustness_heatmaps(
         np.log10(np.maximum(mats, 1e-16)),
         list(finals.keys()),
         "method",
-        x=[_fmt(s) for s in learning_rates],
-        y=[_fmt(a) for a in accuracies],
+        x=[format_number(s) for s in learning_rates],
+        y=[format_number(a) for a in accuracies],
         colorscale="Viridis",
         title=title or "log₁₀ (F(θ_final) − F*) over initial step size × accuracy",
         xaxis_title="initial step size",

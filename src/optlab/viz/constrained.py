@@ -9,39 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import COLORS, grid_values, stepped_figure
+from .core import COLORS, grid_values, slider_menu, stepped_figure, style_figure
 
 __all__ = ["penalty_landscape", "simplex_trajectories", "load_balance_figure", "relu_fits"]
-
-
-def _layout(fig: go.Figure, title, xaxis_title, yaxis_title, height: int = 460, **kwargs) -> go.Figure:
-    """The book's figure layout (a local copy: viz submodules import public names only)."""
-    fig.update_layout(
-        template="plotly_white",
-        title=title,
-        xaxis_title=xaxis_title,
-        yaxis_title=yaxis_title,
-        height=height,
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-        **kwargs,
-    )
-    return fig
-
-
-def _slider(labels: Sequence[str], prefix: str, steps_args: Sequence[tuple[str, list]]) -> dict:
-    """A plotly slider, one step per ``(method, args)`` (a local copy: viz submodules import
-    public names only)."""
-    return dict(
-        active=0,
-        currentvalue=dict(prefix=prefix, font=dict(size=13)),
-        pad=dict(t=50),
-        y=0.0,
-        steps=[
-            dict(label=lab, method=method, args=args)
-            for lab, (method, args) in zip(labels, steps_args, strict=True)
-        ],
-    )
 
 
 def penalty_landscape(
@@ -215,7 +185,7 @@ def simplex_trajectories(
                 marker=dict(symbol="star", size=14, color="black"),
             )
         )
-    _layout(fig, title, None, None, height=height)
+    style_figure(fig, title, None, None, height=height)
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
     return fig
@@ -269,8 +239,8 @@ def load_balance_figure(
     steps = [
         ("restyle", [{"visible": [k // 2 == j for k in range(2 * L.shape[0])]}]) for j in range(L.shape[0])
     ]
-    _layout(fig, title, None, None, height=height)
-    fig.update_layout(sliders=[_slider([f"{u:.0e}" for u in learning_rates], "bias step u = ", steps)])
+    style_figure(fig, title, None, None, height=height)
+    fig.update_layout(sliders=[slider_menu([f"{u:.0e}" for u in learning_rates], "bias step u = ", steps)])
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     fig.update_xaxes(title_text="routing step t", row=1, col=1)
     fig.update_xaxes(title_text="routing step t", row=1, col=2)

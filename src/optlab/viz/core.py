@@ -36,6 +36,15 @@ __all__ = [
     "stepped_figure",
     "live",
     "grid_values",
+    # building blocks of the figures, shared by the topic modules (optlab.viz.<topic>)
+    "style_figure",
+    "slider_menu",
+    "level_set_contour",
+    "path_trace",
+    "clip_path",
+    "format_number",
+    "as_float_array",
+    "mask_nonpositive",
 ]
 
 COLORS = (
@@ -109,18 +118,39 @@ def use_book_renderer() -> str:
     return previous
 
 
-def _np(x) -> np.ndarray:
+def as_float_array(x: Any) -> np.ndarray:
+    """A NumPy float array of ``x`` (a JAX array, list or scalar), ready for plotly.
+
+    Args:
+      x: anything ``np.asarray`` accepts.
+
+    Returns:
+      ``np.asarray(x, dtype=float)`` (no copy when ``x`` already is one).
+    """
     return np.asarray(x, dtype=float)
 
 
-def _layout(
+def style_figure(
     fig: go.Figure,
     title: str | None,
     xaxis_title: str | None,
     yaxis_title: str | None,
     height: int = 460,
-    **kwargs,
+    **layout: Any,
 ) -> go.Figure:
+    """Give a figure the book's style: white template, margins, a translucent legend.
+
+    Args:
+      fig: the figure, changed in place.
+      title: the figure title (``None``: no title, and a smaller top margin).
+      xaxis_title: the x axis title (``None``: none; subplots set theirs per axis).
+      yaxis_title: the y axis title.
+      height: the figure height in pixels.
+      **layout: further ``fig.update_layout`` arguments, applied in the same call.
+
+    Returns:
+      ``fig`` itself, so that calls can be chained.
+    """
     fig.update_layout(
         template="plotly_white",
         title=title,
@@ -129,13 +159,22 @@ def _layout(
         height=height,
         margin=dict(l=60, r=20, t=60 if title else 30, b=50),
         legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-        **kwargs,
+        **layout,
     )
     return fig
 
 
-def _positive(y: np.ndarray, log: bool) -> np.ndarray:
-    """Mask non-positive values on log axes (plotly would drop them silently)."""
+def mask_nonpositive(y: np.ndarray, log: bool = True) -> np.ndarray:
+    """Hide non-positive values (and NaN) on a log axis, where plotly would drop them silently.
+
+    Args:
+      y: a float array.
+      log: whether the axis is logarithmic; ``False`` returns ``y`` unchanged.
+
+    Returns:
+      A copy of ``y`` with every value that is not ``> 0`` set to NaN (a gap in the line),
+      or ``y`` itself when ``log`` is false.
+    """
     if not log:
         return y
     y = y.copy()
@@ -165,28 +204,28 @@ def convergence_figure(
     """
     fig = go.Figure()
     for i, (label, y) in enumerate(curves.items()):
-        y = _positive(_np(y), log_y)
+        y = mask_nonpositive(as_float_array(y), log_y)
         xi = x[label] if isinstance(x, Mapping) else x
-        xi = np.arange(len(y)) if xi is None else _np(xi)
+        xi = np.arange(len(y)) if xi is None else as_float_array(xi)
         fig.add_trace(
             go.Scatter(x=xi, y=y, mode="lines", name=label, line=dict(color=COLORS[i % len(COLORS)], width=2))
         )
     for label, y in (references or {}).items():
-        y = _positive(_np(y), log_y)
+        y = mask_nonpositive(as_float_array(y), log_y)
         xi = x[label] if isinstance(x, Mapping) and label in x else (None if isinstance(x, Mapping) else x)
-        xi = np.arange(len(y)) if xi is None else _np(xi)
+        xi = np.arange(len(y)) if xi is None else as_float_array(xi)
         fig.add_trace(
             go.Scatter(
                 x=xi, y=y, mode="lines", name=label, line=dict(color="#555555", dash="dash", width=1.5)
             )
         )
-    _layout(fig, title, xaxis_title, yaxis_title, height=height)
+    style_figure(fig, title, xaxis_title, yaxis_title, height=height)
     fig.update_xaxes(type="log" if log_x else "linear")
     fig.update_yaxes(type="log" if log_y else "linear", exponentformat="power")
     return fig
 
 
-def _slider(
+def slider_menu(
     labels: Sequence[str],
     prefix: str,
     steps_args: Sequence[tuple[str, list]],
@@ -194,6 +233,20 @@ def _slider(
     y: float = 0.0,
     pad_t: int = 50,
 ) -> dict:
+    """A plotly slider (for ``fig.update_layout(sliders=[...])``), one step per label.
+
+    Args:
+      labels: the label shown under each step.
+      prefix: text shown before the current label (e.g. ``"η = "``).
+      steps_args: one ``(method, args)`` per step, e.g.
+        ``("restyle", [{"visible": [...]}])``, as plotly's slider steps take them.
+      active: the step selected at first.
+      y: the slider's vertical position (paper coordinates; ``< 0`` below another slider).
+      pad_t: the padding above the slider, in pixels.
+
+    Returns:
+      The slider as a ``dict``.
+    """
     return dict(
         active=active,
         currentvalue=dict(prefix=prefix, font=dict(size=13)),
@@ -206,7 +259,16 @@ def _slider(
     )
 
 
-def _fmt(v) -> str:
+def format_number(v: Any) -> str:
+    """A label for a slider step or a category axis.
+
+    Args:
+      v: a number or a string.
+
+    Returns:
+      ``v`` unchanged if it is a string, else the number to 3 significant digits
+      (``0.1``, ``1e+03``).
+    """
     if isinstance(v, str):
         return v
     return f"{float(v):.3g}"
@@ -249,8 +311,8 @@ def stepped_figure(
     for j in range(len(groups)):
         visible = [True] * n_static + [o == j for o in owner]
         steps.append(("restyle", [{"visible": visible}]))
-    _layout(fig, title, xaxis_title, yaxis_title, height=height)
-    fig.update_layout(sliders=[_slider([_fmt(v) for v in labels], prefix, steps, active)])
+    style_figure(fig, title, xaxis_title, yaxis_title, height=height)
+    fig.update_layout(sliders=[slider_menu([format_number(v) for v in labels], prefix, steps, active)])
     return fig
 
 
@@ -281,11 +343,11 @@ def convergence_slider(
     for j in range(P):
         group = []
         for i, (label, y) in enumerate(curves.items()):
-            y = _np(y)
+            y = as_float_array(y)
             if y.ndim != 2 or y.shape[0] != P:
                 raise ValueError(f"curve {label!r} must have shape (P={P}, T), got {y.shape}")
-            yj = _positive(y[j], log_y)
-            xj = np.arange(len(yj)) if x is None else _np(x)
+            yj = mask_nonpositive(y[j], log_y)
+            xj = np.arange(len(yj)) if x is None else as_float_array(x)
             group.append(
                 go.Scatter(
                     x=xj,
@@ -297,9 +359,9 @@ def convergence_slider(
                 )
             )
         for label, y in (references or {}).items():
-            y = _np(y)
-            yj = _positive(y[j] if y.ndim == 2 else y, log_y)
-            xj = np.arange(len(yj)) if x is None else _np(x)
+            y = as_float_array(y)
+            yj = mask_nonpositive(y[j] if y.ndim == 2 else y, log_y)
+            xj = np.arange(len(yj)) if x is None else as_float_array(x)
             group.append(
                 go.Scatter(
                     x=xj,
@@ -341,7 +403,20 @@ def grid_values(
     return xs, ys, Z
 
 
-def _contour(xs, ys, Z, log_levels: bool, showscale: bool = False) -> go.Contour:
+def level_set_contour(
+    xs: np.ndarray, ys: np.ndarray, Z: np.ndarray, log_levels: bool = False, showscale: bool = False
+) -> go.Contour:
+    """The book's level sets of a 2-D objective: 25 blue contour lines, no hover.
+
+    Args:
+      xs, ys, Z: the grid and the values on it, as :func:`grid_values` returns them.
+      log_levels: space the levels logarithmically above the minimum (``log10(Z − min Z + 1e-3)``),
+        for objectives with a narrow valley.
+      showscale: show the colour bar.
+
+    Returns:
+      The contour trace.
+    """
     z = np.log10(Z - np.nanmin(Z) + 1e-3) if log_levels else Z
     return go.Contour(
         x=xs,
@@ -359,7 +434,18 @@ def _contour(xs, ys, Z, log_levels: bool, showscale: bool = False) -> go.Contour
     )
 
 
-def _path(traj: np.ndarray, label: str, color: str, visible: bool = True) -> go.Scatter:
+def path_trace(traj: np.ndarray, label: str, color: str, visible: bool = True) -> go.Scatter:
+    """An optimizer path in the plane as lines and markers.
+
+    Args:
+      traj: ``(T, 2)`` iterates (see :func:`clip_path` for divergent ones).
+      label: the legend entry.
+      color: the line and marker colour.
+      visible: whether the trace is shown at first (sliders toggle it).
+
+    Returns:
+      The scatter trace.
+    """
     return go.Scatter(
         x=traj[:, 0],
         y=traj[:, 1],
@@ -371,9 +457,21 @@ def _path(traj: np.ndarray, label: str, color: str, visible: bool = True) -> go.
     )
 
 
-def _clip_path(traj, xlim, ylim, margin=0.5):
-    """Clip divergent paths just outside the plotting box so the JSON stays finite."""
-    traj = _np(traj).copy()
+def clip_path(
+    traj: Any, xlim: tuple[float, float], ylim: tuple[float, float], margin: float = 0.5
+) -> np.ndarray:
+    """Clip a (possibly divergent) 2-D path just outside the plotting box, so the JSON stays finite.
+
+    Args:
+      traj: ``(T, 2)`` iterates; NaN and ±inf are allowed.
+      xlim, ylim: the plotting box.
+      margin: how far outside the box points may go, as a fraction of its width and height.
+
+    Returns:
+      A float copy of ``traj`` with every coordinate in the enlarged box (NaN and +inf
+      to its upper edge, -inf to its lower edge).
+    """
+    traj = as_float_array(traj).copy()
     (x0, x1), (y0, y1) = xlim, ylim
     wx, wy = (x1 - x0) * margin, (y1 - y0) * margin
     traj[:, 0] = np.clip(
@@ -399,11 +497,11 @@ def contour_trajectories(
 ) -> go.Figure:
     """Level sets of a 2-D objective with one or more optimizer paths on top."""
     xs, ys, Z = grid_values(value_fn, xlim, ylim, resolution)
-    fig = go.Figure(_contour(xs, ys, Z, log_levels))
+    fig = go.Figure(level_set_contour(xs, ys, Z, log_levels))
     for i, (label, traj) in enumerate(trajectories.items()):
-        fig.add_trace(_path(_clip_path(traj, xlim, ylim), label, COLORS[i % len(COLORS)]))
+        fig.add_trace(path_trace(clip_path(traj, xlim, ylim), label, COLORS[i % len(COLORS)]))
     if minimizer is not None:
-        m = _np(minimizer)
+        m = as_float_array(minimizer)
         fig.add_trace(
             go.Scatter(
                 x=[m[0]],
@@ -413,7 +511,7 @@ def contour_trajectories(
                 marker=dict(symbol="star", size=14, color="black"),
             )
         )
-    _layout(fig, title, "x₁", "x₂", height=height)
+    style_figure(fig, title, "x₁", "x₂", height=height)
     fig.update_xaxes(range=list(xlim), constrain="domain")
     fig.update_yaxes(range=list(ylim), scaleanchor="x", scaleratio=1)
     return fig
@@ -447,27 +545,27 @@ def trajectory_explorer(
       value_fns: one objective (of a 2-vector) per option.
       trajectories: array of shape ``(n_options, n_params, T, 2)``.
     """
-    traj = _np(trajectories)
+    traj = as_float_array(trajectories)
     n_opt, n_par = len(value_fns), len(param_values)
     if traj.ndim != 4 or traj.shape[:2] != (n_opt, n_par) or traj.shape[-1] != 2:
         raise ValueError(f"trajectories must have shape ({n_opt}, {n_par}, T, 2), got {traj.shape}")
     if len(option_values) != n_opt:
         raise ValueError(f"got {n_opt} value_fns but {len(option_values)} option_values")
-    traj = np.stack([np.stack([_clip_path(t, xlim, ylim) for t in row]) for row in traj])
+    traj = np.stack([np.stack([clip_path(t, xlim, ylim) for t in row]) for row in traj])
 
     fig = go.Figure()
     contour_idx, path_idx = [], []
     for o, fn in enumerate(value_fns):
         xs, ys, Z = grid_values(fn, xlim, ylim, resolution)
-        c = _contour(xs, ys, Z, log_levels)
+        c = level_set_contour(xs, ys, Z, log_levels)
         c.visible = o == 0
         contour_idx.append(len(fig.data))
         fig.add_trace(c)
     for o in range(n_opt):
         path_idx.append(len(fig.data))
-        fig.add_trace(_path(traj[o, 0], path_label, COLORS[1], visible=o == 0))
+        fig.add_trace(path_trace(traj[o, 0], path_label, COLORS[1], visible=o == 0))
     if minimizer is not None:
-        m = _np(minimizer)
+        m = as_float_array(minimizer)
         fig.add_trace(
             go.Scatter(
                 x=[m[0]],
@@ -489,7 +587,11 @@ def trajectory_explorer(
         path_xs = [_coords(traj[o, p, :, 0]) for o in range(n_opt)]
         path_ys = [_coords(traj[o, p, :, 1]) for o in range(n_opt)]
         param_steps.append(("restyle", [{"x": path_xs, "y": path_ys}, path_idx]))
-    sliders = [_slider([_fmt(v) for v in param_values], f"{param_label} = ", param_steps, y=0.0, pad_t=40)]
+    sliders = [
+        slider_menu(
+            [format_number(v) for v in param_values], f"{param_label} = ", param_steps, y=0.0, pad_t=40
+        )
+    ]
     if n_opt > 1:
         opt_steps = []
         for o in range(n_opt):
@@ -499,9 +601,11 @@ def trajectory_explorer(
                 visible[path_idx[q]] = q == o
             opt_steps.append(("restyle", [{"visible": visible}]))
         sliders.append(
-            _slider([_fmt(v) for v in option_values], f"{option_label} = ", opt_steps, y=-0.22, pad_t=40)
+            slider_menu(
+                [format_number(v) for v in option_values], f"{option_label} = ", opt_steps, y=-0.22, pad_t=40
+            )
         )
-    _layout(fig, title, "x₁", "x₂", height=height + (90 if n_opt > 1 else 0))
+    style_figure(fig, title, "x₁", "x₂", height=height + (90 if n_opt > 1 else 0))
     fig.update_layout(sliders=sliders, margin=dict(b=140 if n_opt > 1 else 80))
     fig.update_xaxes(range=list(xlim), constrain="domain")
     fig.update_yaxes(range=list(ylim), scaleanchor="x", scaleratio=1)
@@ -527,7 +631,7 @@ def heatmap_slider(
     Args:
       matrices: array of shape ``(P, n, m)``; ``log_color`` shows ``log10``.
     """
-    M = _np(matrices)
+    M = as_float_array(matrices)
     if M.ndim != 3 or M.shape[0] != len(param_values):
         raise ValueError(f"matrices must have shape (P={len(param_values)}, n, m), got {M.shape}")
     if log_color:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, _layout, _slider, stepped_figure
+from .core import COLORS, as_float_array, mask_nonpositive, slider_menu, stepped_figure, style_figure
 
 __all__ = ["rounds_or_floats", "compressor_slider"]
 
@@ -32,8 +32,7 @@ def rounds_or_floats(
     n = len(traces)
     for view in ("rounds", "floats"):
         for i, (label, tr) in enumerate(traces.items()):
-            y = np.array(getattr(tr, metric), dtype=float)
-            y[~(y > 0)] = np.nan  # log axis: plotly would drop non-positive values silently
+            y = mask_nonpositive(as_float_array(getattr(tr, metric)))  # log axis
             x = np.arange(len(y)) if view == "rounds" else np.asarray(tr.floats, dtype=float)
             fig.add_trace(
                 go.Scatter(
@@ -52,9 +51,9 @@ def rounds_or_floats(
     for j, view in enumerate(("rounds", "floats")):
         visible = [k // n == j for k in range(2 * n)]
         steps.append(("update", [{"visible": visible}, {"xaxis.title.text": titles[view]}]))
-    _layout(fig, title, titles["rounds"], yaxis_title, height=height)
+    style_figure(fig, title, titles["rounds"], yaxis_title, height=height)
     fig.update_yaxes(type="log", exponentformat="power")
-    fig.update_layout(sliders=[_slider(["rounds", "floats sent"], "x axis: ", steps)])
+    fig.update_layout(sliders=[slider_menu(["rounds", "floats sent"], "x axis: ", steps)])
     return fig
 
 

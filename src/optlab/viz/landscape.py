@@ -9,7 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import COLORS, _layout, _slider, stepped_figure
+from .core import COLORS, slider_menu, stepped_figure, style_figure
 
 __all__ = ["collapse_3d", "hessian_histogram_slider", "sharpness_slider"]
 
@@ -276,7 +276,7 @@ def sharpness_slider(
     for j in range(len(learning_rates)):
         visible = [True] * n_static + [k // 3 == j for k in range(3 * len(learning_rates))]
         steps_args.append(("restyle", [{"visible": visible}]))
-    _layout(fig, title, None, None, height=height)
+    style_figure(fig, title, None, None, height=height)
     # legend above the panels: inside them it would hide the loss curves
     fig.update_layout(
         legend=dict(orientation="h", yanchor="bottom", y=1.12, x=0.0), margin=dict(t=125 if title else 90)
@@ -284,7 +284,7 @@ def sharpness_slider(
     if title:
         fig.update_layout(title=dict(text=title, y=0.98, yanchor="top"))
     labels = [f"{float(e):.3g} (2/η = {2 / float(e):.3g})" for e in learning_rates]
-    fig.update_layout(sliders=[_slider(labels, "η = ", steps_args)])
+    fig.update_layout(sliders=[slider_menu(labels, "η = ", steps_args)])
     fig.update_xaxes(title_text="GD step")
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     return fig

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, convergence_slider, stepped_figure
+from .core import COLORS, convergence_slider, stepped_figure, style_figure
 
 __all__ = [
     "spectral_bounds_figure",
@@ -21,20 +21,6 @@ __all__ = [
     "certified_accuracy_figure",
     "radius_scatter",
 ]
-
-
-def _style(fig: go.Figure, title: str | None, xaxis_title: str | None, yaxis_title: str | None) -> go.Figure:
-    """The book's figure layout (as :mod:`optlab.viz.core` styles its figures)."""
-    fig.update_layout(
-        template="plotly_white",
-        title=title,
-        xaxis_title=xaxis_title,
-        yaxis_title=yaxis_title,
-        height=460,
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-    )
-    return fig
 
 
 def spectral_bounds_figure(
@@ -126,7 +112,7 @@ def local_bounds_figure(
                 line=dict(color=COLORS[i % len(COLORS)], dash=dash, width=2),
             )
         )
-    _style(fig, title, xaxis_title, "local ℓ∞ Lipschitz bound")
+    style_figure(fig, title, xaxis_title, "local ℓ∞ Lipschitz bound")
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
@@ -212,5 +198,7 @@ def radius_scatter(certified: Mapping[str, Any], attack: Any, *, title: str | No
                 marker=dict(color=COLORS[i % len(COLORS)], size=6, opacity=0.7),
             )
         )
-    _style(fig, title, "radius found by the attack (upper bound on the robust radius)", "certified radius")
+    style_figure(
+        fig, title, "radius found by the attack (upper bound on the robust radius)", "certified radius"
+    )
     return fig

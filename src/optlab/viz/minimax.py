@@ -8,39 +8,9 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, stepped_figure
+from .core import COLORS, clip_path, stepped_figure, style_figure
 
 __all__ = ["field_segments", "game_explorer", "phase_diagram", "sgn_band_figure"]
-
-
-def _layout(fig: go.Figure, title, xaxis_title, yaxis_title, height: int = 460, **kwargs) -> go.Figure:
-    """The book's figure layout (a local copy: viz submodules import public names only)."""
-    fig.update_layout(
-        template="plotly_white",
-        title=title,
-        xaxis_title=xaxis_title,
-        yaxis_title=yaxis_title,
-        height=height,
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-        **kwargs,
-    )
-    return fig
-
-
-def _clip_path(traj, xlim, ylim, margin=0.5):
-    """Clip divergent paths just outside the plotting box so the JSON stays finite (a local
-    copy: viz submodules import public names only)."""
-    traj = np.asarray(traj, dtype=float).copy()
-    (x0, x1), (y0, y1) = xlim, ylim
-    wx, wy = (x1 - x0) * margin, (y1 - y0) * margin
-    traj[:, 0] = np.clip(
-        np.nan_to_num(traj[:, 0], nan=x1 + wx, posinf=x1 + wx, neginf=x0 - wx), x0 - wx, x1 + wx
-    )
-    traj[:, 1] = np.clip(
-        np.nan_to_num(traj[:, 1], nan=y1 + wy, posinf=y1 + wy, neginf=y0 - wy), y0 - wy, y1 + wy
-    )
-    return traj
 
 
 def field_segments(
@@ -120,7 +90,7 @@ def game_explorer(
             t = np.asarray(traj, dtype=float)
             if t.ndim != 3 or t.shape[0] != n or t.shape[2] != 2:
                 raise ValueError(f"trajectories[{label!r}] must have shape ({n}, T, 2), got {t.shape}")
-            t = np.round(_clip_path(t[g], xlim, ylim, margin=0.05), 4)
+            t = np.round(clip_path(t[g], xlim, ylim, margin=0.05), 4)
             group.append(
                 go.Scatter(
                     x=t[:, 0],
@@ -288,6 +258,6 @@ def sgn_band_figure(
             )
         )
     fig.add_hline(y=0.0, line=dict(color="#555555", width=1))
-    _layout(fig, title, "weight ratio r = w₂/w₁", "margin", height=height)
+    style_figure(fig, title, "weight ratio r = w₂/w₁", "margin", height=height)
     fig.update_xaxes(type="log", range=[float(np.log10(r.min())), float(np.log10(r.max()))])
     return fig

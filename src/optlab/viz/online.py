@@ -9,48 +9,9 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import COLORS, convergence_slider
+from .core import COLORS, convergence_slider, format_number, slider_menu, style_figure
 
 __all__ = ["regret_heatmap", "regret_curves", "step_size_sweep", "sor_bandit"]
-
-
-def _layout(fig: go.Figure, title, xaxis_title, yaxis_title, height: int = 460, **kwargs) -> go.Figure:
-    """The book's figure layout (a local copy: viz submodules import public names only)."""
-    fig.update_layout(
-        template="plotly_white",
-        title=title,
-        xaxis_title=xaxis_title,
-        yaxis_title=yaxis_title,
-        height=height,
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-        **kwargs,
-    )
-    return fig
-
-
-def _slider(
-    labels: Sequence[str], prefix: str, steps_args: Sequence[tuple[str, list]], active: int = 0
-) -> dict:
-    """A plotly slider, one step per ``(method, args)`` (a local copy: viz submodules import
-    public names only)."""
-    return dict(
-        active=active,
-        currentvalue=dict(prefix=prefix, font=dict(size=13)),
-        pad=dict(t=50),
-        y=0.0,
-        steps=[
-            dict(label=lab, method=method, args=args)
-            for lab, (method, args) in zip(labels, steps_args, strict=True)
-        ],
-    )
-
-
-def _fmt(v) -> str:
-    """A slider label: strings as they are, numbers to 3 significant digits."""
-    if isinstance(v, str):
-        return v
-    return f"{float(v):.3g}"
 
 
 def regret_heatmap(
@@ -80,8 +41,8 @@ def regret_heatmap(
         R = R / np.sqrt(np.asarray(horizons, dtype=float))[None, :, None, None]
     lim = float(np.nanmax(np.abs(R))) or 1.0
     fig = make_subplots(rows=1, cols=M, subplot_titles=list(methods), horizontal_spacing=0.08)
-    xs = [_fmt(v) for v in drifts]
-    ys = [_fmt(v) for v in noises]
+    xs = [format_number(v) for v in drifts]
+    ys = [format_number(v) for v in noises]
     for h in range(H):
         for m in range(M):
             z = np.round(R[m, h], 3)
@@ -107,8 +68,10 @@ def regret_heatmap(
     steps = []
     for h in range(H):
         steps.append(("restyle", [{"visible": [k // M == h for k in range(H * M)]}]))
-    _layout(fig, title, None, None, height=height)
-    fig.update_layout(sliders=[_slider([str(int(t)) for t in horizons], "horizon T = ", steps, active=H - 1)])
+    style_figure(fig, title, None, None, height=height)
+    fig.update_layout(
+        sliders=[slider_menu([str(int(t)) for t in horizons], "horizon T = ", steps, active=H - 1)]
+    )
     for m in range(M):
         fig.update_xaxes(title_text="adversarial drift", type="category", row=1, col=m + 1)
         fig.update_yaxes(
@@ -205,8 +168,10 @@ def step_size_sweep(
     steps = [
         ("restyle", [{"visible": [k // 2 == j for k in range(2 * len(labels))]}]) for j in range(len(labels))
     ]
-    _layout(fig, title, "step scale η", "regret R_T", height=height)
-    fig.update_layout(sliders=[_slider([_fmt(v) for v in labels], "comparator distance ‖u‖ = ", steps)])
+    style_figure(fig, title, "step scale η", "regret R_T", height=height)
+    fig.update_layout(
+        sliders=[slider_menu([format_number(v) for v in labels], "comparator distance ‖u‖ = ", steps)]
+    )
     fig.update_xaxes(type="log", exponentformat="power")
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
@@ -310,8 +275,8 @@ def sor_bandit(
         ("restyle", [{"visible": [True] * n_static + [k // 3 == j for k in range(3 * len(rounds))]}])
         for j in range(len(rounds))
     ]
-    _layout(fig, title, None, None, height=height)
-    fig.update_layout(sliders=[_slider([str(int(t) + 1) for t in rounds], "round t = ", steps)])
+    style_figure(fig, title, None, None, height=height)
+    fig.update_layout(sliders=[slider_menu([str(int(t) + 1) for t in rounds], "round t = ", steps)])
     fig.update_xaxes(title_text="system t", row=1, col=1)
     fig.update_yaxes(title_text="iterations", type="log", row=1, col=1)
     fig.update_xaxes(title_text="ω  (bars: EXP3 p_t; line: iterations; dotted: ω*_t)", row=1, col=2)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, heatmap_slider, stepped_figure
+from .core import COLORS, as_float_array, heatmap_slider, mask_nonpositive, stepped_figure
 
 __all__ = ["plan_slider", "sns_comparison", "sparse_plan_slider", "point_plan_slider"]
 
@@ -141,12 +141,7 @@ def sns_comparison(
     # the two panels: traces of the left one on axes (x, y), of the right one on (x2, y2)
     axes = {1: dict(xaxis="x", yaxis="y"), 2: dict(xaxis="x2", yaxis="y2")}
 
-    def pos(v):
-        v = np.asarray(v, dtype=float).copy()
-        v[~(v > 0)] = np.nan
-        return v
-
-    e, t = pos(sinkhorn["errors"]), np.asarray(sinkhorn["time"], dtype=float)
+    e, t = mask_nonpositive(as_float_array(sinkhorn["errors"])), np.asarray(sinkhorn["time"], dtype=float)
     static = [
         go.Scatter(
             x=xs,
@@ -162,7 +157,7 @@ def sns_comparison(
     ]
     groups = []
     for run in sns_runs:
-        e, t = pos(run["errors"]), np.asarray(run["time"], dtype=float)
+        e, t = mask_nonpositive(as_float_array(run["errors"])), np.asarray(run["time"], dtype=float)
         dens = run.get("density")
         name = "SNS" + (f" (density {float(dens):.2f})" if dens is not None else "")
         groups.append(

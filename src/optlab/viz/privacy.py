@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from .core import COLORS, convergence_slider, stepped_figure
+from .core import COLORS, convergence_slider, stepped_figure, style_figure
 
 __all__ = [
     "epsilon_figure",
@@ -21,20 +21,6 @@ __all__ = [
     "norm_bound_figure",
     "diff2_figure",
 ]
-
-
-def _style(fig: go.Figure, title: str | None, xaxis_title: str | None, yaxis_title: str | None) -> go.Figure:
-    """The book's figure layout (as :mod:`optlab.viz.core` styles its figures)."""
-    fig.update_layout(
-        template="plotly_white",
-        title=title,
-        xaxis_title=xaxis_title,
-        yaxis_title=yaxis_title,
-        height=460,
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-    )
-    return fig
 
 
 def epsilon_figure(
@@ -71,7 +57,7 @@ def epsilon_figure(
                     marker=dict(color=c, symbol="circle-open", size=9),
                 )
             )
-    _style(fig, title, "steps T", "ε at the target δ")
+    style_figure(fig, title, "steps T", "ε at the target δ")
     fig.update_xaxes(type="log")
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
@@ -171,7 +157,7 @@ def privacy_utility_figure(
                 line=dict(color=COLORS[i % len(COLORS)], width=2),
             )
         )
-    _style(fig, title, "ε (δ fixed)", yaxis_title)
+    style_figure(fig, title, "ε (δ fixed)", yaxis_title)
     fig.update_xaxes(type="log")
     return fig
 

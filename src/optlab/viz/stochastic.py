@@ -14,25 +14,15 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import COLORS, convergence_figure, convergence_slider, stepped_figure
-
-
-def _layout(
-    fig: go.Figure, title: str | None, xaxis_title: str | None, yaxis_title: str | None, height: int = 460
-) -> go.Figure:
-    """The book's figure style (that of ``optlab.viz.core``; kept here because core's
-    helper is private)."""
-    fig.update_layout(
-        template="plotly_white",
-        title=title,
-        xaxis_title=xaxis_title,
-        yaxis_title=yaxis_title,
-        height=height,
-        margin=dict(l=60, r=20, t=60 if title else 30, b=50),
-        legend=dict(bgcolor="rgba(255,255,255,0.7)"),
-    )
-    return fig
-
+from .core import (
+    COLORS,
+    as_float_array,
+    convergence_figure,
+    convergence_slider,
+    mask_nonpositive,
+    stepped_figure,
+    style_figure,
+)
 
 __all__ = [
     "variance_reduction_slider",
@@ -43,21 +33,11 @@ __all__ = [
 ]
 
 
-def _np(x) -> np.ndarray:
-    return np.asarray(x, dtype=float)
-
-
 def _thin(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
     if len(y) <= max_points:
         return x, y
     idx = np.unique(np.linspace(0, len(y) - 1, max_points).round().astype(int))
     return x[idx], y[idx]
-
-
-def _pos(y: np.ndarray) -> np.ndarray:
-    y = y.copy()
-    y[~(y > 0)] = np.nan
-    return y
 
 
 def variance_reduction_slider(
@@ -89,7 +69,7 @@ def variance_reduction_slider(
     for j in range(P):
         group = []
         for i, label in enumerate(gaps):
-            xs, ys = _np(x[label]), _np(gaps[label])
+            xs, ys = as_float_array(x[label]), as_float_array(gaps[label])
             if xs.shape != ys.shape:
                 raise ValueError(
                     f"x[{label!r}] and gaps[{label!r}] differ in shape: {xs.shape} vs {ys.shape}"
@@ -98,7 +78,7 @@ def variance_reduction_slider(
                 if ys.shape[0] != P:
                     raise ValueError(f"gaps[{label!r}] must have {P} rows, got {ys.shape[0]}")
                 xs, ys = xs[j], ys[j]
-            xs, ys = _thin(xs, _pos(ys), max_points)
+            xs, ys = _thin(xs, mask_nonpositive(ys), max_points)
             group.append(
                 go.Scatter(
                     x=xs,
@@ -110,8 +90,8 @@ def variance_reduction_slider(
                 )
             )
         if floors is not None:
-            fl = float(_np(floors)[j])
-            xmax = max(float(np.nanmax(_np(v))) for v in x.values())
+            fl = float(as_float_array(floors)[j])
+            xmax = max(float(np.nanmax(as_float_array(v))) for v in x.values())
             group.append(
                 go.Scatter(
                     x=[0, xmax],
@@ -145,13 +125,13 @@ def noise_floor_figure(
     title: str | None = None,
 ) -> go.Figure:
     """Measured noise floors (markers) against predictions (dashed lines), log–log."""
-    steps = _np(learning_rates)
+    steps = as_float_array(learning_rates)
     fig = go.Figure()
     for i, (label, y) in enumerate(measured.items()):
         fig.add_trace(
             go.Scatter(
                 x=steps,
-                y=_pos(_np(y)),
+                y=mask_nonpositive(as_float_array(y)),
                 mode="markers+lines",
                 name=label,
                 marker=dict(size=9, color=COLORS[i % len(COLORS)]),
@@ -162,13 +142,13 @@ def noise_floor_figure(
         fig.add_trace(
             go.Scatter(
                 x=steps,
-                y=_pos(_np(y)),
+                y=mask_nonpositive(as_float_array(y)),
                 mode="lines",
                 name=label,
                 line=dict(color=COLORS[(i + 5) % len(COLORS)], dash="dash", width=2),
             )
         )
-    _layout(fig, title, xaxis_title, yaxis_title)
+    style_figure(fig, title, xaxis_title, yaxis_title)
     fig.update_xaxes(type="log", exponentformat="power")
     fig.update_yaxes(type="log", exponentformat="power")
     return fig
@@ -190,9 +170,9 @@ def clipping_bias_slider(
       running_means: ``label ↦ (P, T)``.
       fixed_point: the biased limit ``x_c``, drawn dashed, with ``x* = 0``.
     """
-    xs = _np(steps_axis)
+    xs = as_float_array(steps_axis)
     idx = np.unique(np.linspace(0, len(xs) - 1, min(max_points, len(xs))).round().astype(int))
-    curves = {k: _np(v)[:, idx] for k, v in running_means.items()}
+    curves = {k: as_float_array(v)[:, idx] for k, v in running_means.items()}
     T = len(idx)
     refs = {f"x_c = {fixed_point:.4f}": np.full(T, fixed_point), "x* = 0": np.zeros(T)}
     fig = convergence_slider(
@@ -217,8 +197,8 @@ def tail_quantiles_figure(
     yaxis_title: str = "quantile of f(x_T) − f*",
 ) -> go.Figure:
     """Empirical quantiles of a final error over seeds, one curve per method (log y)."""
-    levels = _np(levels)
-    curves = {label: np.quantile(_np(s), levels) for label, s in samples.items()}
+    levels = as_float_array(levels)
+    curves = {label: np.quantile(as_float_array(s), levels) for label, s in samples.items()}
     fig = convergence_figure(
         curves, x=levels, title=title, xaxis_title="quantile level", yaxis_title=yaxis_title
     )
@@ -234,9 +214,9 @@ def schedules_figure(
 ) -> go.Figure:
     """Two panels: schedule shapes ``η_t/η_peak`` (left) and final gap against the peak step (right)."""
     fig = make_subplots(rows=1, cols=2, subplot_titles=("schedule η_t / η_peak", "final f(x_T) − f* vs peak"))
-    peaks = _np(peaks)
+    peaks = as_float_array(peaks)
     for i, (label, s) in enumerate(schedules.items()):
-        s = _np(s)
+        s = as_float_array(s)
         t, s = _thin(np.arange(len(s)), s, 300)
         color = COLORS[i % len(COLORS)]
         fig.add_trace(
@@ -250,7 +230,7 @@ def schedules_figure(
             fig.add_trace(
                 go.Scatter(
                     x=peaks,
-                    y=_pos(_np(final_gaps[label])),
+                    y=mask_nonpositive(as_float_array(final_gaps[label])),
                     mode="lines+markers",
                     name=label,
                     legendgroup=label,
@@ -260,7 +240,7 @@ def schedules_figure(
                 row=1,
                 col=2,
             )
-    _layout(fig, title, None, None, height=430)
+    style_figure(fig, title, None, None, height=430)
     fig.update_xaxes(title_text="step t", row=1, col=1)
     fig.update_xaxes(title_text="peak step η_peak", type="log", row=1, col=2)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)

@@ -9,7 +9,16 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from .core import COLORS, _contour, _layout, convergence_slider, grid_values, stepped_figure
+from .core import (
+    COLORS,
+    as_float_array,
+    convergence_slider,
+    grid_values,
+    level_set_contour,
+    mask_nonpositive,
+    stepped_figure,
+    style_figure,
+)
 
 __all__ = ["cbo_particles_figure", "second_moment_figure", "discrete_estimators_figure"]
 
@@ -46,7 +55,7 @@ def cbo_particles_figure(
     if V.ndim != 2 or V.shape[1] != 2:
         raise ValueError(f"consensus must have shape (T + 1, 2), got {V.shape}")
     xs, ys, Z = grid_values(value_fn, xlim, ylim, resolution)
-    static = [_contour(xs, ys, Z, log_levels=False)]
+    static = [level_set_contour(xs, ys, Z, log_levels=False)]
     if gd_final is not None:
         G = np.asarray(gd_final, dtype=float)
         static.append(
@@ -177,8 +186,7 @@ def discrete_estimators_figure(
     for i, label in enumerate(bias):
         c = COLORS[i % len(COLORS)]
         for col, data in ((1, bias[label]), (2, std[label])):
-            y = np.asarray(data, dtype=float).copy()
-            y[~(y > 0)] = np.nan
+            y = mask_nonpositive(as_float_array(data))
             fig.add_trace(
                 go.Scatter(
                     x=list(scales),
@@ -192,7 +200,7 @@ def discrete_estimators_figure(
                 row=1,
                 col=col,
             )
-    _layout(fig, title, None, None, height=height)
+    style_figure(fig, title, None, None, height=height)
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(title_text="logit scale s (θ = s·θ₀)")
     return fig
