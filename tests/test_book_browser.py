@@ -1,6 +1,7 @@
 """The built book, as a reader sees it, in headless Chromium with the network cut off.
 
-Needs ``_build/html`` (``make book``; ``make test`` builds it first).  For every
+Needs ``_build/html`` (``make book``; ``make test`` builds it first) and chromium; the
+reader checks drive it through playwright (``executable_path``: no browser download).  For every
 chapter page: each plotly figure must have drawn its SVG, MathJax must have
 typeset the formulas, no asset may come from the network, and a screenshot is
 saved to ``test-artifacts/``.
@@ -30,9 +31,16 @@ pytestmark = [
 ]
 
 FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
-    "--disable-default-apps", "--mute-audio",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+    "--disable-default-apps",
+    "--mute-audio",
     # the network is cut off: every host but the local server fails to resolve
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
@@ -82,8 +90,14 @@ def test_figures_and_math_render_offline(chapter, server, tmp_path):
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / f"{chapter}.png"
-    _chromium(tmp_path, "--virtual-time-budget=30000", "--window-size=1280,2400",
-              "--hide-scrollbars", f"--screenshot={shot}", url)
+    _chromium(
+        tmp_path,
+        "--virtual-time-budget=30000",
+        "--window-size=1280,2400",
+        "--hide-scrollbars",
+        f"--screenshot={shot}",
+        url,
+    )
     assert shot.exists() and shot.stat().st_size > 20_000, "the screenshot is missing or blank"
 
 
@@ -107,10 +121,12 @@ def _rgb(css: str) -> tuple[float, float, float, float]:
 
 def _contrast(a, b) -> float:
     """WCAG 2 contrast ratio of two opaque colours."""
+
     def lum(c):
         ch = [v / 255 for v in c[:3]]
         ch = [v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4 for v in ch]
         return 0.2126 * ch[0] + 0.7152 * ch[1] + 0.0722 * ch[2]
+
     hi, lo = sorted((lum(a), lum(b)), reverse=True)
     return (hi + 0.05) / (lo + 0.05)
 
@@ -133,11 +149,181 @@ def test_figures_stay_legible_in_the_dark_theme(chapter, server, tmp_path):
         assert bg[3] == 1.0, f"a figure has a see-through background ({bg_css}): dark page shows through"
         # heatmap cell labels sit on their cell's colour (plotly picks black or white per cell)
         segment = re.sub(r'<g class="heatmap-label".*?</g>', "", segment, flags=re.S)
-        for fill in set(re.findall(r'<text[^>]*?fill: (rgba?\([^)]*\)|#[0-9a-f]{6})', segment)):
+        for fill in set(re.findall(r"<text[^>]*?fill: (rgba?\([^)]*\)|#[0-9a-f]{6})", segment)):
             assert _contrast(_rgb(fill), bg) >= 4.5, f"text colour {fill} on {bg_css} is not legible"
     if chapter == CHAPTERS[0]:
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / f"{chapter}-dark.png"
-        _chromium(tmp_path, "--force-dark-mode", "--virtual-time-budget=30000", "--window-size=1280,2400",
-                  "--hide-scrollbars", f"--screenshot={shot}", url)
+        _chromium(
+            tmp_path,
+            "--force-dark-mode",
+            "--virtual-time-budget=30000",
+            "--window-size=1280,2400",
+            "--hide-scrollbars",
+            f"--screenshot={shot}",
+            url,
+        )
         assert shot.exists() and shot.stat().st_size > 20_000, "the dark screenshot is missing or blank"
+
+
+# --------------------------------------------------------------------------------------------
+# What a reader sees, through the DevTools protocol (playwright driving the system chromium):
+# no console errors, no MathJax error boxes, no raw TeX left outside typeset math, every
+# slider moves its figure. The same checker must catch a deliberately garbled formula.
+# --------------------------------------------------------------------------------------------
+
+PAGES = sorted(
+    str(p.relative_to(ROOT).with_suffix(""))
+    for p in [
+        *(ROOT / "book").glob("*.ipynb"),
+        *(ROOT / "book").glob("*.md"),
+        *(ROOT / "book" / "api").glob("*.md"),
+    ]
+)
+
+# Raw TeX in the text a reader sees (typeset math, code and scripts removed first).
+RAW_TEX = re.compile(
+    r"\$\$|\\\(|\\\)|\\\[|\\\]|\\(?:frac|begin|end|mathbb|mathcal|sum|int|norm|inner|left|right)\b|\$[^$\n]{1,80}\\[A-Za-z]+[^$\n]{0,80}\$"
+)
+
+_VISIBLE_TEXT_JS = """() => {
+  const body = document.querySelector('main') || document.body;
+  const clone = body.cloneNode(true);
+  clone.querySelectorAll('mjx-container, script, style, pre, code, .highlight, .MathJax, math, svg, .bd-toc, nav')
+       .forEach(e => e.remove());
+  return clone.innerText;
+}"""
+
+_MATHJAX_DONE_JS = """async () => {
+  for (let i = 0; i < 200 && !(window.MathJax && MathJax.startup && MathJax.startup.promise); i++)
+    await new Promise(r => setTimeout(r, 50));
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+  return !!(window.MathJax && MathJax.startup);
+}"""
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        yield b
+        b.close()
+
+
+def reader_problems(browser, url: str, *, expect_math: bool | None = None) -> list[str]:
+    """Everything wrong with ``url`` as a reader would see it (an empty list when clean)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    # the network is cut off: only the local server answers
+    context.route(
+        "**/*",
+        lambda route: (
+            route.continue_()
+            if route.request.url.startswith(("http://127.0.0.1", "data:", "blob:"))
+            else route.abort()
+        ),
+    )
+    page = context.new_page()
+    problems: list[str] = []
+    page.on(
+        "console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None
+    )
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.goto(url, wait_until="load")
+    has_mathjax = page.evaluate(_MATHJAX_DONE_JS)
+    if expect_math and not has_mathjax:
+        problems.append("MathJax did not load")
+    errors = page.locator("mjx-merror").count()
+    if errors:
+        texts = page.locator("mjx-merror").evaluate_all(
+            "els => els.map(e => e.getAttribute('data-mjx-error') || e.textContent)"
+        )
+        problems.append(f"{errors} MathJax error(s): {texts[:3]}")
+    text = page.evaluate(_VISIBLE_TEXT_JS)
+    for m in list(RAW_TEX.finditer(text))[:3]:
+        problems.append(f"raw TeX on the page: ...{text[max(0, m.start() - 40) : m.end() + 40]!r}...")
+    context.close()
+    return problems
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_pages_read_cleanly(page_path, server, browser):
+    """No console error, no MathJax error box, no raw TeX, on every page of the book."""
+    assert (HTML / f"{page_path}.html").exists(), f"{page_path} was not built"
+    assert reader_problems(browser, f"{server}/{page_path}.html") == []
+
+
+def _garbled_copy(tmp: Path, formula: str) -> str:
+    """A copy of chapter 1's built page with one more paragraph holding ``formula``."""
+    page = (HTML / "book" / f"{CHAPTERS[0]}.html").read_text()
+    marker = "<h1>"
+    assert marker in page
+    return page.replace(marker, f"<p>A garbled formula: {formula}</p>{marker}", 1)
+
+
+@pytest.mark.parametrize(
+    "formula",
+    [r"\(\frac{1}{\)", r"\(\begin{psmallmatrix} 1 \end{psmallmatrix}\)", r"$$ \frac{a}{b} ", r"\(x^{\)"],
+    ids=["unbalanced-braces", "unknown-environment", "unclosed-display-math", "unclosed-superscript"],
+)
+def test_the_reader_check_catches_a_garbled_formula(formula, server, browser, tmp_path):
+    target = HTML / "book" / "_garbled_test_page.html"
+    target.write_text(_garbled_copy(tmp_path, formula))
+    try:
+        problems = reader_problems(browser, f"{server}/book/_garbled_test_page.html")
+    finally:
+        target.unlink()
+    assert problems, f"the garbled formula {formula!r} went unnoticed"
+
+
+def test_the_reader_check_catches_a_console_error(server, browser):
+    target = HTML / "book" / "_console_error_page.html"
+    target.write_text(
+        _garbled_copy(None, "").replace("</body>", "<script>undefinedFunction()</script></body>")
+    )
+    try:
+        problems = reader_problems(browser, f"{server}/book/_console_error_page.html")
+    finally:
+        target.unlink()
+    assert any("undefinedFunction" in p for p in problems), problems
+
+
+_SLIDERS_JS = """() => Array.from(document.querySelectorAll('.js-plotly-plot'))
+  .map((el, i) => [i, ((el._fullLayout || {}).sliders || []).length])
+  .filter(([i, n]) => n > 0)"""
+
+_FIGURE_STATE_JS = """(i) => {
+  const el = document.querySelectorAll('.js-plotly-plot')[i];
+  return JSON.stringify([el.data.map(t => [t.visible, t.x && t.x.length, t.y && t.y.length,
+                                          t.z && t.z.length, t.y && t.y[t.y.length - 1]]),
+                         el.layout.title, el.layout.annotations]);
+}"""
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_every_slider_moves_its_figure(chapter, server, browser):
+    """Click each slider's rail at its far end, then at its start (a real mouse click; a slider
+    may start at either end): the figure must change."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(f"{server}/book/{chapter}.html", wait_until="load")
+    page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length > 0")
+    stuck = []
+    for index, n_sliders in page.evaluate(_SLIDERS_JS):
+        figure = page.locator(".js-plotly-plot").nth(index)
+        figure.scroll_into_view_if_needed()
+        rails = figure.locator(".slider-container .slider-rail-rect")
+        for s in range(min(n_sliders, rails.count())):
+            before = page.evaluate(_FIGURE_STATE_JS, index)
+            moved = False
+            for end in (0.99, 0.01):
+                box = rails.nth(s).bounding_box()
+                page.mouse.click(box["x"] + end * box["width"], box["y"] + box["height"] / 2)
+                page.wait_for_timeout(300)
+                if page.evaluate(_FIGURE_STATE_JS, index) != before:
+                    moved = True
+                    break
+            if not moved:
+                stuck.append(f"figure {index} slider {s}")
+    context.close()
+    assert not stuck, f"{chapter}: sliders that did not change their figure: {stuck}"

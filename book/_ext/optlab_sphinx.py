@@ -7,6 +7,10 @@
   ``mathjax_path`` at it, so formulas render offline.
 - Fails the build (as a warning, hence an error under ``-W``) if a page would
   still load a script or stylesheet from the network.
+- Drops sphinx-thebe's assets from every page: the book has no live-code cells (the
+  launch buttons open JupyterLab instead), and jupyter-book 1 added thebe's inline
+  configuration twice, so every page threw "Identifier 'THEBE_JS_URL' has already been
+  declared" in the browser console (and named a CDN URL).
 """
 
 from __future__ import annotations
@@ -68,7 +72,20 @@ def _on_build_finished(app: Sphinx, exception) -> None:
             logger.warning("%s loads a remote asset: %s", page.relative_to(app.outdir), match.group(0))
 
 
+def _is_thebe(asset) -> bool:
+    body = getattr(asset, "attributes", {}).get("body", "") or ""
+    return "thebe" in str(asset) or "THEBE_JS_URL" in body or "thebe_selector" in body
+
+
+def _on_html_page_context(app: Sphinx, pagename, templatename, context, doctree) -> None:
+    for key in ("script_files", "css_files"):
+        if key in context:
+            context[key] = [asset for asset in context[key] if not _is_thebe(asset)]
+
+
 def setup(app: Sphinx) -> dict:
     app.connect("builder-inited", _on_builder_inited)
+    # after sphinx-thebe and jupyter-book have added their assets
+    app.connect("html-page-context", _on_html_page_context, priority=900)
     app.connect("build-finished", _on_build_finished)
     return {"version": "0.1", "parallel_read_safe": True, "parallel_write_safe": True}
