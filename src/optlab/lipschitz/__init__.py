@@ -17,7 +17,7 @@ float32 products otherwise run in TF32 (about 3 significant digits), which is en
 make a computed "upper" bound fall below the true constant.
 
 Papers: Gram iteration (Delattre et al., 2023), LipSDP (Fazlyab et al., 2019) and its
-residual/MaxMin extension (Wang et al., 2024), local bounds by bound propagation
+residual/MaxMin extension (Pauli et al., 2024), local bounds by bound propagation
 (Shi et al., 2022), sandwich layers (Wang & Manchester, 2023), block reflector
 orthogonal layers (Lai et al., 2025), fast bounds for residual blocks (Hu et al., 2023).
 

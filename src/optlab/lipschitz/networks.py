@@ -1,6 +1,6 @@
 """Lipschitz bounds of MLPs (chapters 7–8): evaluation and Jacobians, LOWER bounds (sampled
 Jacobians, gradient ascent), UPPER bounds (product of layer norms, LipSDP of Fazlyab et al.
-2019 and its residual form of Wang et al. 2024, local interval bounds with branch and bound
+2019 and its residual form of Pauli et al. 2024, local interval bounds with branch and bound
 after Shi et al. 2022) and the margin certificate they give."""
 
 from __future__ import annotations
@@ -366,6 +366,7 @@ def lipsdp(params: Params, *, solver: str | None = None) -> Bound:
     for W, off in zip(Ws[:-1], col_offsets, strict=False):
         A[r : r + W.shape[0], off : off + W.shape[1]] = W
         r += W.shape[0]
+    # region: lipschitz-lipsdp-matrix
     B = np.hstack([np.zeros((N, n0)), np.eye(N)])
     WL = Ws[-1]
     t0 = time.perf_counter()
@@ -379,6 +380,7 @@ def lipsdp(params: Params, *, solver: str | None = None) -> Bound:
     M = A.T @ T @ B + B.T @ T @ A - 2 * B.T @ T @ B + last - rho * E
     M = (M + M.T) / 2
     prob = cp.Problem(cp.Minimize(rho), [M << 0])
+    # endregion: lipschitz-lipsdp-matrix
     used = _solve_sdp(prob, solver)
     c = float(np.sqrt(max(cast(float, rho.value), 0.0)))  # a solved scalar cvxpy Variable holds a float
     return Bound(c, "UPPER", "l2", "global", f"LipSDP-neuron ({used}, N={N})", time.perf_counter() - t0)
@@ -388,7 +390,8 @@ def lipsdp_residual(W: ArrayLike, C: ArrayLike, D: ArrayLike, *, solver: str | N
     """LipSDP for one residual block y = C x + D σ(W x) with σ slope-restricted to
     [0, 1]: minimise ρ s.t. [[−ρI, WᵀT], [TW, −2T]] + [C D]ᵀ[C D] ⪯ 0 (UPPER, ℓ2).
     The skip path enters the output quadratic form instead of being rewritten as
-    ReLUs, which is what lets MaxMin = Px + Dσ(Wx) certify exactly 1.
+    ReLUs, which is what lets MaxMin = Px + Dσ(Wx) certify exactly 1 (the residual
+    LipSDP of Pauli et al., 2024).
 
     Args:
       W: (m, n); C: (p, n); D: (p, m); finite and concrete.

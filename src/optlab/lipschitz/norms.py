@@ -104,8 +104,9 @@ def power_iteration(
 
     σ̂_k is a LOWER bound on σ₁ (a Rayleigh quotient) and never decreases:
     σ̂_k² = m_{2k+1}/m_{2k} with m_j = Σ_i c_i² σ_i^{2j}, a non-decreasing ratio by
-    Cauchy–Schwarz. Linear convergence with ratio (σ₂/σ₁)². Compiled once per shape
-    and ``num_steps``.
+    Cauchy–Schwarz. Linear convergence: the vector v_k approaches the top singular
+    vector at ratio (σ₂/σ₁)² per step, and the error 1 − σ̂_k/σ₁ of the estimate, a
+    quadratic form in v_k, at ratio (σ₂/σ₁)⁴. Compiled once per shape and ``num_steps``.
 
     Args:
       W: a non-empty finite matrix (m, n).
@@ -190,6 +191,7 @@ def _gram(W, num_steps):
     return SpectralResult(iterates[-1], iterates, "UPPER")
 
 
+# region: lipschitz-gram-iteration
 @partial(jax.jit, static_argnums=1)
 def _gram_jit(W, num_steps):
     m, n = W.shape
@@ -214,6 +216,7 @@ def _gram_jit(W, num_steps):
 
     _, hist = jax.lax.scan(step, (G / _safe(nrm), ell), jnp.arange(num_steps - 1))
     return jnp.concatenate([fro[None], (fro * jnp.exp(ell))[None], hist])
+    # endregion: lipschitz-gram-iteration
 
 
 # ---------------------------------------------------------------------------
