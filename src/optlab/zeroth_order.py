@@ -150,6 +150,7 @@ def gaussian_smoothing_grad(
     return _gaussian_core(f, num_directions, bool(central), x, key, _dtype_scalar(smoothing, x.dtype))
 
 
+# region: zo-gaussian-core
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _gaussian_core(f, num_directions, central, x, key, smoothing):
     u = jax.random.normal(key, (num_directions,) + x.shape, dtype=x.dtype)
@@ -160,6 +161,9 @@ def _gaussian_core(f, num_directions, central, x, key, smoothing):
     else:
         coef = (fp - f(x)) / smoothing
     return jnp.mean(coef[:, None] * u, axis=0)
+
+
+# endregion: zo-gaussian-core
 
 
 def sphere_two_point_grad(
@@ -177,6 +181,7 @@ def sphere_two_point_grad(
     return _sphere_core(f, num_directions, x, key, _dtype_scalar(smoothing, x.dtype))
 
 
+# region: zo-sphere-core
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _sphere_core(f, num_directions, x, key, smoothing):
     d = x.shape[0]
@@ -184,6 +189,9 @@ def _sphere_core(f, num_directions, x, key, smoothing):
     u = u / jnp.linalg.norm(u, axis=1, keepdims=True)
     diff = jax.vmap(f)(x + smoothing * u) - jax.vmap(f)(x - smoothing * u)
     return jnp.mean((d * diff / (2 * smoothing))[:, None] * u, axis=0)
+
+
+# endregion: zo-sphere-core
 
 
 def forward_gradient(
@@ -201,11 +209,15 @@ def forward_gradient(
     return _forward_core(f, num_directions, x, key)
 
 
+# region: zo-forward-core
 @functools.partial(jax.jit, static_argnums=(0, 1))
 def _forward_core(f, num_directions, x, key):
     v = jax.random.normal(key, (num_directions,) + x.shape, dtype=x.dtype)
     dirderiv = jax.vmap(lambda vi: jax.jvp(f, (x,), (vi,))[1])(v)
     return jnp.mean(dirderiv[:, None] * v, axis=0)
+
+
+# endregion: zo-forward-core
 
 
 def coordinate_grad(
@@ -477,9 +489,13 @@ def consensus_point(particles: jax.Array, values: jax.Array, alpha: Any) -> jax.
     return _consensus(particles, values, alpha)
 
 
+# region: zo-consensus
 def _consensus(particles, values, alpha):
     w = jax.nn.softmax(-alpha * values)
     return jnp.matmul(w, particles, precision=jax.lax.Precision.HIGHEST)
+
+
+# endregion: zo-consensus
 
 
 class CBOResult(NamedTuple):
@@ -579,6 +595,7 @@ def _cbo(f, anisotropic, num_steps, every, particles, key, alpha, drift, noise, 
     def consensus(X):
         return _consensus(X, fv(X), alpha)
 
+    # region: zo-cbo-step
     def step(X, k):
         v = consensus(X)
         diff = X - v
@@ -587,6 +604,8 @@ def _cbo(f, anisotropic, num_steps, every, particles, key, alpha, drift, noise, 
         X_new = X - drift * dt * diff + noise * jnp.sqrt(dt) * scale * xi
         v_new = consensus(X_new)
         return X_new, (v_new, jnp.mean(jnp.linalg.norm(X_new - v_new, axis=1)))
+
+    # endregion: zo-cbo-step
 
     def chunk(X, ks):
         X, (vs, sp) = jax.lax.scan(step, X, ks)
@@ -752,6 +771,7 @@ def straight_through_grad(
     logits = _check_logits(f, logits, distribution)
     require_key("key", key)
     require_int("num_samples", num_samples, minimum=1)
+    # region: zo-straight-through
     z, _ = _sample(key, logits, num_samples, distribution)
     z = jax.lax.stop_gradient(z)
 
@@ -761,3 +781,4 @@ def straight_through_grad(
         return jnp.mean(jax.vmap(f)(z_st))
 
     return jax.grad(surrogate)(logits)
+    # endregion: zo-straight-through
