@@ -209,6 +209,31 @@ def test_mdvi_q_averaging_identity(tau, kappa, x64):
         np.testing.assert_allclose(out.log_policies[k + 1], ref, atol=1e-8)
 
 
+@pytest.mark.parametrize("tau,kappa", [(0.3, 0.0), (0.2, 0.1), (0.0, 0.2)])
+def test_mdvi_with_q_errors(tau, kappa, x64):
+    # approximate MDVI: Q_{k+1} = r + γ P V_k + ε_{k+1}; reference: the recursion in NumPy
+    m = rl.random_mdp(6, 3, key=jax.random.key(8), gamma=0.8)
+    eps = 0.5 * np.asarray(jax.random.normal(jax.random.key(9), (40, 6, 3)))
+    out = rl.kl_value_iteration(m, tau, kappa, num_steps=40, q_errors=eps)
+    lam, alpha = tau + kappa, tau / (tau + kappa)
+    P, r, g = np.asarray(m.P), np.asarray(m.r), float(m.gamma)
+    q, logpi = np.zeros((6, 3)), np.log(np.full((6, 3), 1 / 3))
+    for k in range(40):
+        logits = alpha * logpi + q / lam
+        logpi = logits - scipy.special.logsumexp(logits, axis=1, keepdims=True)
+        V = lam * scipy.special.logsumexp(logits, axis=1)
+        q = r + g * P @ V + eps[k]
+        np.testing.assert_allclose(out.iterates[k + 1], q, atol=1e-9)
+        np.testing.assert_allclose(out.log_policies[k + 1], logpi, atol=1e-9)
+    exact = rl.kl_value_iteration(m, tau, kappa, num_steps=40)
+    zero = rl.kl_value_iteration(m, tau, kappa, num_steps=40, q_errors=np.zeros((40, 6, 3)))
+    np.testing.assert_array_equal(exact.iterates, zero.iterates)
+    with pytest.raises(ValueError, match="q_errors"):
+        rl.kl_value_iteration(m, tau, kappa, num_steps=40, q_errors=np.zeros((39, 6, 3)))
+    with pytest.raises(ValueError, match="q_errors"):
+        rl.kl_value_iteration(m, tau, kappa, num_steps=40, q_errors=np.full((40, 6, 3), np.nan))
+
+
 def test_mdvi_entropy_fixed_point_is_soft_optimal(x64):
     m = rl.gridworld(4)
     kappa = 0.3

@@ -15,7 +15,7 @@ A (stochastic) policy is an ``S × A`` matrix ``π`` with rows on the simplex.
   Both equal ``⟨ρ, V*⟩`` (Sikchi, Zheng, Zhang, Niekum 2023, "Dual RL").
 * KL-regularized (mirror-descent) value iteration, MDVI (Geist et al. 2019;
   Vieillard et al. 2020; Kozuno et al. 2022), with KL weight ``τ`` and entropy
-  weight ``κ``: ``π_{k+1} ∝ π_k^α exp(β Q_k)`` with ``β = 1/(τ + κ)``,
+  weight ``κ``: ``π_{k+1} ∝ π_k^α exp(Q_k/λ)`` with ``λ = τ + κ``,
   ``α = τ/(τ + κ)``, and ``Q_{k+1} = r + γ P V_k`` with the soft value
   ``V_k(s) = (τ + κ) log Σ_a exp((Q_k(s, a) + τ log π_k(a|s))/(τ + κ))``.
   For ``κ = 0``: ``π_k ∝ π_0 exp(Σ_{j<k} Q_j / τ)`` (Q-averaging).
@@ -689,20 +689,22 @@ class RegularizedVIOutput(NamedTuple):
         return jnp.exp(self.log_policies)
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps",))
-def _mdvi(mdp, tau, kappa, logpi0, q0, num_steps):
-    lam = tau + kappa
-    alpha, beta = tau / lam, 1.0 / lam
+@jax.jit
+def _mdvi(mdp, tau, kappa, logpi0, q0, q_errors):
+    # region: rl-mdvi-step
+    lam = tau + kappa  # λ = τ + κ
+    alpha = tau / lam  # α = τ/(τ + κ)
 
-    def step(carry, _):
+    def step(carry, eps):
         q, logpi = carry
-        logits = alpha * logpi + beta * q
+        logits = alpha * logpi + q / lam  # log π_{k+1} = α log π_k + Q_k/λ + const
         logpi_new = jax.nn.log_softmax(logits, axis=1)
         V = lam * jax.nn.logsumexp(logits, axis=1)  # = ⟨π_{k+1}, q − τ log(π_{k+1}/π_k) − κ log π_{k+1}⟩
-        q_new = _bellman_q(mdp, V)
+        q_new = _bellman_q(mdp, V) + eps  # Q_{k+1} = r + γ P V_k + ε_{k+1}
         return (q_new, logpi_new), (q_new, logpi_new)
 
-    _, (qs, lps) = jax.lax.scan(step, (q0, logpi0), None, length=num_steps)
+    _, (qs, lps) = jax.lax.scan(step, (q0, logpi0), q_errors)
+    # endregion: rl-mdvi-step
     return RegularizedVIOutput(jnp.concatenate([q0[None], qs]), jnp.concatenate([logpi0[None], lps]))
 
 
@@ -720,15 +722,16 @@ def _reg_inputs(mdp, pi0, q0):
 
 
 def kl_value_iteration(
-    mdp: MDP, tau: float, kappa: float = 0.0, *, num_steps: int = 100, pi0=None, q0=None
+    mdp: MDP, tau: float, kappa: float = 0.0, *, num_steps: int = 100, pi0=None, q0=None, q_errors=None
 ) -> RegularizedVIOutput:
     """Mirror-descent value iteration (MDVI) with KL weight ``τ`` and entropy weight ``κ``:
 
     ``π_{k+1} = argmax_π ⟨π, Q_k⟩ − τ KL(π ‖ π_k) + κ H(π)  ∝ π_k^{τ/(τ+κ)} exp(Q_k/(τ+κ))``,
-    ``Q_{k+1} = r + γ P ⟨π_{k+1}, Q_k − τ log(π_{k+1}/π_k) − κ log π_{k+1}⟩``.
+    ``Q_{k+1} = r + γ P ⟨π_{k+1}, Q_k − τ log(π_{k+1}/π_k) − κ log π_{k+1}⟩ + ε_{k+1}``.
 
     With ``κ = 0`` the policy is the softmax of the *sum* of past Q's:
-    ``π_k ∝ π_0 exp(Σ_{j<k} Q_j / τ)``. (Geist et al. 2019; Vieillard et al. 2020;
+    ``π_k ∝ π_0 exp(Σ_{j<k} Q_j / τ)``, so evaluation errors ``ε_j`` enter it through their
+    sum (they are averaged, not accumulated). (Geist et al. 2019; Vieillard et al. 2020;
     Kozuno et al. 2022.)
 
     Args:
@@ -738,13 +741,17 @@ def kl_value_iteration(
       num_steps: positive number of iterations (static).
       pi0: prior policy ``(S, A)`` with full support (default uniform).
       q0: initial ``Q`` ``(S, A)`` (default zeros).
+      q_errors: evaluation errors ``ε_1, …, ε_K`` added to the Q iterates, shape
+        ``(num_steps, S, A)``, finite (default none: exact evaluation). Approximate MDVI
+        (Vieillard et al. 2020): e.g. seeded noise standing for sampled evaluations.
 
     Returns:
       :class:`RegularizedVIOutput` with ``num_steps + 1`` entries.
 
     Raises:
       TypeError: ``mdp`` not an MDP, non-numeric weights or arrays, non-integer ``num_steps``.
-      ValueError: negative weights, ``τ = κ = 0``, bad shapes, a policy off the simplex.
+      ValueError: negative weights, ``τ = κ = 0``, bad shapes, a policy off the simplex,
+        non-finite ``q_errors``.
     """
     _require_mdp(mdp)
     _as_scalar("tau", tau)
@@ -756,7 +763,12 @@ def kl_value_iteration(
     require_int("num_steps", num_steps, minimum=1)
     logpi0, q0 = _reg_inputs(mdp, pi0, q0)
     dt = q0.dtype
-    return _mdvi(mdp, jnp.asarray(tau, dt), jnp.asarray(kappa, dt), logpi0, q0, num_steps)
+    if q_errors is None:
+        q_errors = jnp.zeros((num_steps,) + q0.shape, dtype=dt)
+    else:
+        q_errors = as_float_array("q_errors", q_errors, ndim=3)
+        require_shape("q_errors", q_errors, (num_steps,) + q0.shape)
+    return _mdvi(mdp, jnp.asarray(tau, dt), jnp.asarray(kappa, dt), logpi0, q0, q_errors.astype(dt))
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps",))
@@ -1245,10 +1257,12 @@ def hessian_vector_product(k, v, traj: Rollouts, sys: LQR):
 
 @functools.partial(jax.jit, static_argnames=("sys",))
 def _hvp(k, v, traj, sys):
+    # region: rl-harpg-hvp
     phi = lambda kk: _surrogate(kk, traj, sys)  # noqa: E731
-    g, hv = jax.jvp(jax.grad(phi), (k,), (v,))
-    _, dlogp_v = jax.jvp(lambda kk: _score_sum(kk, traj, sys), (k,), (v,))
+    g, hv = jax.jvp(jax.grad(phi), (k,), (v,))  # ∇Φ and ∇²Φ v: forward over reverse
+    _, dlogp_v = jax.jvp(lambda kk: _score_sum(kk, traj, sys), (k,), (v,))  # ∇ log p(τ) · v
     return g * dlogp_v + hv
+    # endregion: rl-harpg-hvp
 
 
 class PGRun(NamedTuple):
@@ -1351,16 +1365,18 @@ def policy_gradient_run(
 
     ``method``:
 
-    * ``"reinforce"``: ``k ← k + γ_t g(τ_t, k)`` (GPOMDP estimate ``g = ∇Φ``, 1 trajectory/step);
+    * ``"reinforce"``: ``k ← k + η_t g(τ_t, k)`` (GPOMDP estimate ``g = ∇Φ``, 1 trajectory/step);
     * ``"n-pg-igt"`` (normalized PG with implicit gradient transport):
-      ``k_{t+1} = k_t + γ_t d_t/|d_t|``, ``k̃ = k_{t+1} + (1 − η_t)/η_t (k_{t+1} − k_t)``,
-      ``d_{t+1} = (1 − η_t) d_t + η_t g(τ, k̃)`` (1 trajectory/step);
+      ``k_{t+1} = k_t + η_t d_t/|d_t|``, ``k̃ = k_{t+1} + (1 − β_t)/β_t (k_{t+1} − k_t)``,
+      ``d_{t+1} = (1 − β_t) d_t + β_t g(τ, k̃)`` (1 trajectory/step);
     * ``"n-harpg"`` (normalized Hessian-aided recursive PG): ``k̂ = q k_{t+1} + (1 − q) k_t``,
-      ``q ~ U[0, 1]``, ``d_{t+1} = (1 − η_t)(d_t + B(τ̂, k̂)(k_{t+1} − k_t)) + η_t g(τ, k_{t+1})``
+      ``q ~ U[0, 1]``, ``d_{t+1} = (1 − β_t)(d_t + B(τ̂, k̂)(k_{t+1} − k_t)) + β_t g(τ, k_{t+1})``
       (2 trajectories/step; ``B v`` by :func:`hessian_vector_product`).
 
-    Schedules ``γ_t = learning_rate · (2/(t + 2))^learning_rate_power`` (the step size) and
-    ``η_t = (2/(t + 2))^eta_power`` (the momentum weight of the two normalized methods).
+    Schedules ``η_t = learning_rate · (2/(t + 2))^learning_rate_power`` (the step size) and
+    ``β_t = (2/(t + 2))^eta_power`` (the momentum weight of the two normalized methods; the
+    parameter is named after the paper's ``η_t``; the chapter writes ``β_t`` because ``η``
+    is the step size and ``γ`` the discount throughout the book).
     Defaults (``learning_rate_power``, ``eta_power``): REINFORCE ``(1, –)``, IGT ``(3/5, 4/5)``,
     HARPG ``(1/2, 1/2)``: polynomially decaying schedules in the spirit of the analysis of
     Fatkhullin et al. (2023), with exponents chosen by us on the chapter's LQR (not the
