@@ -589,12 +589,16 @@ extragradient.__doc__ = (
 )
 
 
+# region: minimax-extragradient
 def _extragradient(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(z, k):
         w = z - learning_rate * F(z)
         return z - learning_rate * F(w), _const(2.0)
 
     return _run(F, z0, lambda s: s, step_fn, num_steps, tol, return_iterates)
+
+
+# endregion: minimax-extragradient
 
 
 def optimistic_gradient(
@@ -612,6 +616,7 @@ optimistic_gradient.__doc__ = (
 )
 
 
+# region: minimax-optimistic-gradient
 def _optimistic_gradient(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
     def step_fn(state, k):
         z, g_prev = state
@@ -620,6 +625,9 @@ def _optimistic_gradient(F, z0, learning_rate, tol, num_steps, return_iterates, 
         return (z - learning_rate * g, g), _const(1.0)
 
     return _run(F, (z0, F(z0)), lambda s: s[0], step_fn, num_steps, tol, return_iterates)
+
+
+# endregion: minimax-optimistic-gradient
 
 
 def reflected_gradient(
@@ -732,7 +740,9 @@ def halpern_proximal_point(
 halpern_proximal_point.__doc__ = (
     """Anchored proximal point ``z_{k+1} = β_k z_0 + (1 − β_k) J_{ηF}(z_k)``,
     ``β_k = 1/(k+2)``.  For monotone ``F`` the resolvent is firmly nonexpansive and
-    ``‖F(z_{k+1})‖ ≤ 2‖z_0 − z*‖/(η(k+1))`` — ``O(1/k)`` instead of ``O(1/√k)``."""
+    Halpern's bound ``‖z_k − J(z_k)‖ ≤ 2‖z_0 − z*‖/(k+1)`` (Lieder 2021) reads
+    ``‖F(J_{ηF}(z_k))‖ ≤ 2‖z_0 − z*‖/(η(k+1))``: the bound is on the field at the resolvent
+    of the iterate, one step ahead of ``z_k`` — ``O(1/k)`` instead of ``O(1/√k)``."""
     + _METHOD_DOC
 )
 
