@@ -388,6 +388,7 @@ def ogd(
 def _ogd(loss, schedule, thetas, x0, learning_rate, radius, max_learning_rate):
     vg = jax.value_and_grad(loss)
 
+    # region: online-ogd-round
     def body(carry, inp):
         x, acc = carry
         t, theta = inp
@@ -396,6 +397,8 @@ def _ogd(loss, schedule, thetas, x0, learning_rate, radius, max_learning_rate):
         e = _step(learning_rate, schedule, t, acc, max_learning_rate)
         x_new = _project(x - e * g, radius)
         return (x_new, acc), (x, f, g, e)
+
+    # endregion: online-ogd-round
 
     T = jnp.shape(thetas)[0]
     ts = jnp.arange(1, T + 1, dtype=x0.dtype)
@@ -453,6 +456,7 @@ def optimistic_ogd(
 def _optimistic(loss, schedule, hint, thetas, x0, learning_rate, radius, max_learning_rate):
     vg = jax.value_and_grad(loss)
 
+    # region: online-optimistic-round
     def body(carry, inp):
         y, m, acc, e_prev = carry
         t, theta = inp
@@ -463,6 +467,8 @@ def _optimistic(loss, schedule, hint, thetas, x0, learning_rate, radius, max_lea
         y_new = _project(y - e * g, radius)
         m_new = g if hint == "last" else jnp.zeros_like(g)
         return (y_new, m_new, acc, e), (x, f, g, e)
+
+    # endregion: online-optimistic-round
 
     T = jnp.shape(thetas)[0]
     ts = jnp.arange(1, T + 1, dtype=x0.dtype)
@@ -499,6 +505,7 @@ def adagrad_omd(
 def _adagrad(loss, thetas, x0, learning_rate, radius, delta):
     vg = jax.value_and_grad(loss)
 
+    # region: online-adagrad-round
     def body(carry, theta):
         x, acc = carry
         f, g = vg(x, theta)
@@ -506,6 +513,8 @@ def _adagrad(loss, thetas, x0, learning_rate, radius, delta):
         h = jnp.sqrt(acc)
         x_new = _project(x - learning_rate * g / h, radius)
         return (x_new, acc), (x, f, g, jnp.mean(learning_rate / h))
+
+    # endregion: online-adagrad-round
 
     x_init = _project(x0, radius)
     _, (xs, fs, gs, es) = jax.lax.scan(body, (x_init, jnp.full_like(x_init, delta)), thetas)
@@ -550,6 +559,7 @@ def coin_betting(
 def _coin(loss, thetas, x0, initial_wealth, lipschitz):
     vg = jax.value_and_grad(loss)
 
+    # region: online-coin-round
     def body(carry, inp):
         wealth, sum_c = carry
         t, theta = inp
@@ -559,6 +569,8 @@ def _coin(loss, thetas, x0, initial_wealth, lipschitz):
         c = -g / lipschitz
         wealth = wealth + c * (x - x0)
         return (wealth, sum_c + c), (x, f, g, wealth, beta)
+
+    # endregion: online-coin-round
 
     T = jnp.shape(thetas)[0]
     ts = jnp.arange(1, T + 1, dtype=x0.dtype)
