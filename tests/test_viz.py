@@ -139,3 +139,28 @@ def test_live_widget_callbacks_update_the_figure():
     np.testing.assert_allclose(second, expected, rtol=1e-6)
     with pytest.raises(ValueError, match="at least one control"):
         viz.live(redraw, base)
+
+
+def test_book_renderer_shows_numpy_and_jax_scalars_as_plain_numbers():
+    """myst_nb.glue formats the text/plain of a glued value: np.float64(0.5) would not parse."""
+    import jax.numpy as jnp
+    import numpy as np
+    import plotly.io as pio
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from optlab import viz
+
+    shell = InteractiveShell.instance()
+    previous = viz.use_book_renderer()
+    try:
+        def text(x):
+            return shell.display_formatter.format(x)[0]["text/plain"]
+
+        assert text(np.float64(0.5107)) == "0.5107"
+        assert text(np.float32(0.25)) == "0.25"
+        assert text(np.int64(3)) == "3" and text(np.bool_(True)) == "True"
+        assert text(jnp.float32(2.5)) == "2.5"
+        assert text(jnp.ones(2)).startswith("Array(")
+    finally:
+        pio.renderers.default = previous
+        InteractiveShell.clear_instance()

@@ -128,6 +128,8 @@ def execute(chapter: str, pythonpath: Path, timeout: int = 300) -> tuple[str, st
             if ename == "AssertionError":
                 return "killed", where
             return "error", f"{ename} in {where}"
+        except Exception as err:  # a cell timeout or a dead kernel: recorded, not fatal
+            return "error", f"{type(err).__name__}: {str(err).splitlines()[0][:80] if str(err) else ''}"
     finally:
         if env_before is None:
             os.environ.pop("PYTHONPATH", None)

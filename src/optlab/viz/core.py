@@ -108,6 +108,10 @@ def use_book_renderer() -> str:
 
         viz.use_book_renderer()
 
+    In an IPython kernel it also shows NumPy scalars as plain numbers (``0.51``, not
+    NumPy 2's ``np.float64(0.51)``), so that a number glued into the prose with
+    ``myst_nb.glue`` can be formatted by ``{glue:text}`name:.2f```.
+
     Returns:
       The name of the default renderer before the call (a string such as
       ``"plotly_mimetype+notebook"``; empty if there was none), so that a caller
@@ -115,7 +119,33 @@ def use_book_renderer() -> str:
     """
     previous = pio.renderers.default or ""
     pio.renderers.default = "optlab"
+    _plain_numpy_scalars()
     return previous
+
+
+def _plain_numpy_scalars() -> None:
+    """Register plain text/plain formatters for NumPy scalars in the running IPython shell."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with every kernel
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    plain = shell.display_formatter.formatters["text/plain"]
+    # IPython looks printers up by the exact class first (each NumPy scalar type defines its
+    # own __repr__), so every concrete type is registered, not the abstract np.floating
+    for scalar_type in set(np.sctypeDict.values()):
+        if issubclass(scalar_type, np.floating):
+            plain.for_type(scalar_type, lambda x, p, cycle: p.text(repr(float(x))))
+        elif issubclass(scalar_type, np.integer):
+            plain.for_type(scalar_type, lambda x, p, cycle: p.text(repr(int(x))))
+        elif issubclass(scalar_type, np.bool_):
+            plain.for_type(scalar_type, lambda x, p, cycle: p.text(repr(bool(x))))
+    # a 0-d JAX array glued as a number, too (other arrays keep their repr)
+    import jax.numpy as jnp
+
+    plain.for_type(type(jnp.zeros(())), lambda x, p, cycle: p.text(repr(x.item() if x.ndim == 0 else x)))
 
 
 def as_float_array(x: Any) -> np.ndarray:
