@@ -463,6 +463,7 @@ def run_finite_sum(
     )
 
 
+# region: stochastic-finite-sum-scan
 def _finite_sum_scan(optimizer, problem, x0, key, n, num_steps, batch_size, sampling, record_every):
     """The loop of :func:`run_finite_sum`: draw the indices, then one optimizer step per batch."""
     optimizer = optax.with_extra_args_support(optimizer)
@@ -478,6 +479,7 @@ def _finite_sum_scan(optimizer, problem, x0, key, n, num_steps, batch_size, samp
 
     _, ((xs, _), ev, en) = _blocked(step, (x0, optimizer.init(x0)), idx, num_steps, record_every)
     return _finish(problem, x0, xs, ev, en)
+    # endregion: stochastic-finite-sum-scan
 
 
 @functools.partial(
@@ -642,6 +644,7 @@ def svrg(
     )
 
 
+# region: stochastic-svrg-epochs
 def _svrg_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
     """SVRG's epochs: snapshot and full gradient, then ``m`` variance-reduced steps."""
     (eta,) = hyper
@@ -661,6 +664,7 @@ def _svrg_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
 
     _, out = jax.lax.scan(epoch, x0, idx)
     return _finish(problem, x0, *_flatten_epochs(out))
+    # endregion: stochastic-svrg-epochs
 
 
 def sarah(
