@@ -222,6 +222,7 @@ def _relu_admm(X, y, D, beta, rho, tol, num_steps):
     cho = jax.scipy.linalg.cho_factor(A)
     Fty = hp(F.T, y)
 
+    # region: constrained-relu-admm-step
     def group_shrink(z, t):
         zb = z.reshape(2 * P, d)
         nrm = jnp.linalg.norm(zb, axis=1, keepdims=True)
@@ -240,6 +241,8 @@ def _relu_admm(X, y, D, beta, rho, tol, num_steps):
         viol = jnp.maximum(0.0, -jnp.min(hp(G, v)))
         resid = jnp.linalg.norm(u - v) + jnp.linalg.norm(Gu - s)
         return (u, v, s, lam, nu), (obj, viol, resid)
+
+    # endregion: constrained-relu-admm-step
 
     z = jnp.zeros(nv, X.dtype)
     zs = jnp.zeros(G.shape[0], X.dtype)
