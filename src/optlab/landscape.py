@@ -239,6 +239,7 @@ def nc_metrics(H: Any, W: Any, labels: Any, K: int, b: Any = None) -> NCMetrics:
 
 
 def _nc_metrics(H, W, labels, K, b=None):
+    # region: landscape-nc-metrics
     mu_G, M = _class_means(H, labels, K)
     N = H.shape[0]
     Mc = M - mu_G[None, :]  # K × d centred means
@@ -254,6 +255,7 @@ def _nc_metrics(H, W, labels, K, b=None):
     ncc = jnp.argmin(jnp.sum((H[:, None, :] - M[None, :, :]) ** 2, axis=2), axis=1)
     nc4 = jnp.mean(jnp.argmax(logits, axis=1) != ncc)
     return NCMetrics(nc1, nc2, nc3, nc4)
+    # endregion: landscape-nc-metrics
 
 
 def max_offdiag_cosine(M: Any) -> Array:
@@ -730,6 +732,7 @@ def hessian_spectrum(loss_fn: Callable[[Any], Array], params: Any) -> Array:
     return jnp.linalg.eigvalsh(hessian_matrix(loss_fn, params))
 
 
+# region: landscape-power-iteration
 def _hvp_impl(loss_fn, params, v):
     # ∇²L(θ)v by forward-over-reverse (the public one is optlab.second_order.hvp)
     return jax.jvp(jax.grad(loss_fn), (params,), (v,))[1]
@@ -748,6 +751,9 @@ def _power_iteration(loss_fn, params, v0, num_steps):
     u = v0 / jnp.linalg.norm(v0)
     u, _ = jax.lax.scan(body, u, None, length=num_steps)
     return jnp.vdot(u, mv(u)), u
+
+
+# endregion: landscape-power-iteration
 
 
 def top_eigenvalue(
