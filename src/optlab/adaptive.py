@@ -245,6 +245,7 @@ def _adam_core(learning_rate, b1, b2, eps, weight_decay, ams, bias_correction, n
         z = _tmap(jnp.zeros_like, params)
         return AdamState(jnp.zeros([], jnp.int32), z, z, z)
 
+    # region: adaptive-adam-update
     def update(updates, state, params=None, **extra):
         del extra
         if not no_wd and params is None:
@@ -267,6 +268,8 @@ def _adam_core(learning_rate, b1, b2, eps, weight_decay, ams, bias_correction, n
             d = _tmap(lambda di, p: di + weight_decay * p, d, params)
         new = _tmap(lambda di, g: _step(eta, di, g), d, updates)
         return new, AdamState(t, mu, nu, nu_max)
+
+    # endregion: adaptive-adam-update
 
     return _tagged(
         optax.GradientTransformationExtraArgs(init, update),
