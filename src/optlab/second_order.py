@@ -333,6 +333,7 @@ def _hyper(x0, *values):
 _SCHEDULES = ("pure", "classical", "aicn")
 
 
+# region: second-order-newton-step
 def _newton_step(fun, hess, x, hyper, schedule):
     """One damped Newton step ``x − α H⁻¹g`` with the step size ``α`` of ``schedule``."""
     smoothness, fixed_step = hyper
@@ -349,6 +350,9 @@ def _newton_step(fun, hess, x, hyper, schedule):
     else:  # "fixed"
         alpha = fixed_step
     return x - alpha * d, alpha
+
+
+# endregion: second-order-newton-step
 
 
 def newton(
