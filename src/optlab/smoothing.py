@@ -167,8 +167,10 @@ def empirical_bernstein_lower(mean, var, n, alpha: float) -> np.ndarray:
     require_nonnegative("var", var)
     if np.any(n < 2):
         raise ValueError(f"n must be at least 2 for the empirical Bernstein bound, got {n!r}")
+    # region: smoothing-bernstein
     lg = np.log(2.0 / alpha)
     return mean - np.sqrt(2.0 * var * lg / n) - 7.0 * lg / (3.0 * (n - 1.0))
+    # endregion: smoothing-bernstein
 
 
 def smoothed_radius(p_lower, sigma) -> np.ndarray:
