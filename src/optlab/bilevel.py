@@ -431,10 +431,12 @@ def implicit_hypergradient(
 
 
 def _implicit(inner, outer, w, theta, method, tol, num_steps, q0=None):
-    gw = jax.grad(outer, argnums=0)(w, theta)
-    gt = jax.grad(outer, argnums=1)(w, theta)
-    q = _solve(inner, w, theta, gw, method, tol, num_steps, q0)
-    return gt - _cross_vjp(inner, w, theta, q)
+    # region: bilevel-implicit
+    gw = jax.grad(outer, argnums=0)(w, theta)  # ∇_w f
+    gt = jax.grad(outer, argnums=1)(w, theta)  # ∇_θ f
+    q = _solve(inner, w, theta, gw, method, tol, num_steps, q0)  # the adjoint q = H⁻¹ ∇_w f
+    return gt - _cross_vjp(inner, w, theta, q)  # ∇_θ f − ∇²_θw g · q
+    # endregion: bilevel-implicit
 
 
 _implicit_jit = jax.jit(_implicit, static_argnames=("inner", "outer", "method", "num_steps"))
@@ -511,8 +513,10 @@ def neumann_hypergradient(
 ) -> jax.Array:
     """Hypergradient with ``H⁻¹ ≈ α Σ_{j=0}^{K−1} (I − αH)^j`` (Lorraine et al. 2020).
 
-    Converges geometrically, error ``O((1 − αμ)^K)``, when ``0 < α < 2/L`` and
-    ``H ⪰ μI``. With ``all_terms=True`` returns the estimates for ``1, …, K``
+    With ``μI ⪯ H ⪯ LI`` (``μ > 0``) and ``0 < α < 2/L`` the error is ``O(ρ^K)``,
+    ``ρ = max(|1 − αμ|, |1 − αL|) < 1``: ``ρ = 1 − αμ`` for ``α ≤ 2/(L + μ)``, and
+    ``ρ = αL − 1 > 1 − αμ`` beyond (the largest eigenvalue of ``H`` then sets the rate).
+    With ``all_terms=True`` returns the estimates for ``1, …, K``
     terms (shape ``(K, *θ.shape)``; ``K`` must then be a Python int). Compiled once
     per ``(inner, outer)`` and shape (per ``K`` too with ``all_terms``).
 
@@ -680,6 +684,7 @@ def unrolled_hypergradient(
 
 
 def _unrolled(inner, outer, theta, w0, steps, lr, num_steps, truncate):
+    # region: bilevel-unrolled
     grad_w = jax.grad(inner, argnums=0)
     _, traj = _inner_gd(inner, theta, w0, steps, lr)
     wT = traj[num_steps]
@@ -698,6 +703,7 @@ def _unrolled(inner, outer, theta, w0, steps, lr, num_steps, truncate):
 
     (_, acc), _ = jax.lax.scan(back, (gw, jnp.zeros_like(gt)), jnp.arange(steps - 1, -1, -1))
     return gt + acc
+    # endregion: bilevel-unrolled
 
 
 _unrolled_jit = jax.jit(_unrolled, static_argnames=("inner", "outer", "steps"))
