@@ -570,6 +570,7 @@ def _g_update(geom, f, lb, eps):
     return eps * lb - eps * geom.lse_cols(f, eps)
 
 
+# region: ot-sinkhorn-step
 def _lse_shifted(geom, v, shift, eps, axis, w):
     """One-pass LSE stabilised by the current potential ``shift`` (exponents
     ``(shift_i + v_j − C_ij)/ε ≤ log(mass)`` because the other marginal was just
@@ -591,6 +592,7 @@ def _sinkhorn_step(geom, la, lb, a, eps, f, g):
     f_new = jnp.where(a > 0, f_new, -jnp.inf)  # exact zero rows
     g_new = eps * lb - eps * _lse_shifted(geom, f_new, g, eps, 0, jnp.exp(lb))
     return f_new, g_new, err
+    # endregion: ot-sinkhorn-step
 
 
 def _init(geom, a, b, eps, init):
@@ -1018,6 +1020,7 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, num_steps, tol, cg_tol, cg_n
     f, g, errs_sk = jax.lax.fori_loop(0, warmup, sk, (f, g, errs_sk))
     errs_sk = errs_sk[:warmup]
 
+    # region: ot-sns-newton-step
     # --- stage 2: Newton on L(f, g) with a sparsified Hessian -------------------
     # Safeguarded: the step must be an ascent direction of the concave dual and pass a
     # backtracking line search; otherwise it is rejected (never "take the last alpha")
@@ -1127,6 +1130,7 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, num_steps, tol, cg_tol, cg_n
             n_rej + rejected.astype(jnp.int32),
             rejected,
         )
+        # endregion: ot-sns-newton-step
 
     errs_nt = -jnp.ones((num_steps + 1,), f.dtype)
     P0, _ = plan_and_value(f, g)
