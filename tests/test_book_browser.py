@@ -262,7 +262,7 @@ def test_pages_read_cleanly(page_path, server, browser, request):
     assert reader_problems(browser, f"{server}/{page_path}.html") == []
 
 
-def _garbled_copy(tmp: Path, formula: str) -> str:
+def _garbled_copy(formula: str) -> str:
     """A copy of chapter 1's built page with one more paragraph holding ``formula``."""
     page = (HTML / "book" / f"{CHAPTERS[0]}.html").read_text()
     marker = "<h1>"
@@ -277,7 +277,7 @@ def _garbled_copy(tmp: Path, formula: str) -> str:
 )
 def test_the_reader_check_catches_a_garbled_formula(formula, server, browser, tmp_path):
     target = HTML / "book" / "_garbled_test_page.html"
-    target.write_text(_garbled_copy(tmp_path, formula))
+    target.write_text(_garbled_copy(formula))
     try:
         problems = reader_problems(browser, f"{server}/book/_garbled_test_page.html")
     finally:
@@ -288,7 +288,7 @@ def test_the_reader_check_catches_a_garbled_formula(formula, server, browser, tm
 def test_the_reader_check_catches_a_console_error(server, browser):
     target = HTML / "book" / "_console_error_page.html"
     target.write_text(
-        _garbled_copy(None, "").replace("</body>", "<script>undefinedFunction()</script></body>")
+        _garbled_copy("").replace("</body>", "<script>undefinedFunction()</script></body>")
     )
     try:
         problems = reader_problems(browser, f"{server}/book/_console_error_page.html")

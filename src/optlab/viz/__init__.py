@@ -8,44 +8,7 @@ building blocks every figure shares (:func:`style_figure`, :func:`slider_menu`,
 (``optlab.viz.ot``, ...), built on these.
 """
 
-from .core import (
-    COLORS,
-    as_float_array,
-    clip_path,
-    contour_trajectories,
-    convergence_figure,
-    convergence_slider,
-    format_number,
-    grid_values,
-    heatmap_slider,
-    level_set_contour,
-    live,
-    mask_nonpositive,
-    path_trace,
-    slider_menu,
-    stepped_figure,
-    style_figure,
-    trajectory_explorer,
-    use_book_renderer,
-)
+from . import core
+from .core import *  # noqa: F403 (core's __all__ is the public surface of optlab.viz)
 
-__all__ = [
-    "COLORS",
-    "contour_trajectories",
-    "convergence_figure",
-    "convergence_slider",
-    "grid_values",
-    "heatmap_slider",
-    "live",
-    "stepped_figure",
-    "trajectory_explorer",
-    "use_book_renderer",
-    "style_figure",
-    "slider_menu",
-    "level_set_contour",
-    "path_trace",
-    "clip_path",
-    "format_number",
-    "as_float_array",
-    "mask_nonpositive",
-]
+__all__ = list(core.__all__)
