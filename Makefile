@@ -35,23 +35,26 @@ venv: $(STAMP)
 # buttons (JupyterLab on Binder; on your hub too with JUPYTERHUB_URL=...) and a repository link:
 #   make book REPOSITORY_URL=https://github.com/<you>/optlab
 REPOSITORY_URL ?=
+# The book shows every viz.Explorer as static slider frames (no kernel behind the HTML);
+# nbval, the labs and JupyterLab show the live widget (optlab/viz/explorer.py).
+STATIC_FIGURES := OPTLAB_STATIC_FIGURES=1
 JUPYTERHUB_URL ?=
 BRANCH ?= main
 book: $(STAMP)
 ifeq ($(strip $(REPOSITORY_URL)),)
-	$(BIN)/jupyter-book build . -W --keep-going
+	$(STATIC_FIGURES) $(BIN)/jupyter-book build . -W --keep-going
 else
 	@mkdir -p _build
 	$(BIN)/python tools/book_config.py --repository-url "$(REPOSITORY_URL)" --branch "$(BRANCH)" \
 	  $(if $(JUPYTERHUB_URL),--jupyterhub-url "$(JUPYTERHUB_URL)") > _build/_config_launch.yml
-	$(BIN)/jupyter-book build . --config _build/_config_launch.yml -W --keep-going
+	$(STATIC_FIGURES) $(BIN)/jupyter-book build . --config _build/_config_launch.yml -W --keep-going
 endif
 
 # The solutions-hidden edition (sphinx-exercise hide_solutions), into _build_student/_build/html.
 book-student: $(STAMP)
 	@mkdir -p _build
 	$(BIN)/python tools/book_config.py --student > _build/_config_student.yml
-	$(BIN)/jupyter-book build . --config _build/_config_student.yml --path-output _build_student -W --keep-going
+	$(STATIC_FIGURES) $(BIN)/jupyter-book build . --config _build/_config_student.yml --path-output _build_student -W --keep-going
 
 book-clean:
 	rm -rf _build _build_student
