@@ -65,7 +65,10 @@ def page(module: str) -> str:
     if module == "viz":
         for sub in viz_submodules():
             link = f"{{ref}}`optlab.{sub} <api-{sub.replace('_', '-')}>`"
-            about = f"Figures of {link}." if sub in MODULES else "Library source shown in the chapters."
+            about = {
+                "listing": "Library source shown in the chapters.",
+                "explorer": "Interactive figures: one update function, live in a kernel, slider frames in the book.",
+            }.get(sub, f"Figures of {link}.")
             text += f"""
 ## `optlab.viz.{sub}`
 
