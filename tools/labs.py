@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import csv
+import os
 import shutil
 import subprocess
 import sys
@@ -62,6 +63,67 @@ def grade_one(zip_path: Path, submission: Path) -> dict[str, tuple[float, float]
     if results.catastrophic_error is not None:
         raise RuntimeError(f"otter could not grade {submission}: {results.catastrophic_error}")
     return {name: (float(r["score"]), float(r["possible"])) for name, r in results.to_dict().items()}
+
+
+# Run first in the shared kernel before each submission: forget the previous submission's
+# names, otter's collected results and its logging handlers, and work in the new grading
+# folder (otter's GradingPreprocessor resolves ./tests from there).
+_RESET_CELL = """\
+import os as _os
+_os.chdir({cwd!r})  # first: the previous grading folder is gone, and %reset needs a cwd
+%reset -f
+import os as _os
+from otter import logging as _otter_logging
+from otter.execute import Checker as _Checker
+_Checker.clear_results()
+for _h in list(_otter_logging._handlers):
+    for _lg in _otter_logging._instances.values():
+        _lg.removeHandler(_h)
+    _h.close()
+_otter_logging._handlers.clear()
+del _os, _otter_logging, _Checker
+"""
+
+
+def grade_many(zip_path: Path, submissions: list[Path]) -> list[dict[str, tuple[float, float]]]:
+    """Grade several notebooks of one lab in ONE kernel; returns one score dict each.
+
+    The same grading as :func:`grade_one` (otter's ``grade_submission``: its folders, its
+    preprocessor, its hidden tests), except that every submission runs in one kernel,
+    reset before each (``%reset -f``, otter's results and log handlers cleared, the working
+    directory set to the submission's grading folder).  This saves a kernel start and the
+    imports (otter, JAX: ~6 s) per submission, and what JAX compiled for one submission
+    serves the next.  Modules the submissions import stay imported, so this is for the
+    lab tests (the solution's mutants, which do not patch libraries), not for students'
+    submissions: the instructors' command grades each in a fresh kernel.
+    """
+    import nbformat
+    import otter.api
+    from jupyter_client import KernelManager
+    from nbconvert.preprocessors import ExecutePreprocessor
+
+    km = KernelManager(kernel_name="python3")
+    original = ExecutePreprocessor.preprocess
+
+    def preprocess(self, nb, resources=None, km_=None):
+        if not km.is_alive():  # a submission that killed the kernel does not sink the rest
+            km.restart_kernel(now=True)
+        nb.cells.insert(0, nbformat.v4.new_code_cell(_RESET_CELL.format(cwd=os.getcwd())))
+        return original(self, nb, resources, km=km)
+
+    km.start_kernel(cwd=str(Path(zip_path).parent))
+    ExecutePreprocessor.preprocess = preprocess
+    try:
+        out = []
+        for submission in submissions:
+            results = otter.api.grade_submission(str(submission), str(zip_path), quiet=True)
+            if results.catastrophic_error is not None:
+                raise RuntimeError(f"otter could not grade {submission}: {results.catastrophic_error}")
+            out.append({n: (float(r["score"]), float(r["possible"])) for n, r in results.to_dict().items()})
+        return out
+    finally:
+        ExecutePreprocessor.preprocess = original
+        km.shutdown_kernel(now=True)
 
 
 def grade_folder(lab: str, folder: Path, dist: Path | None = None) -> Path:
