@@ -119,7 +119,18 @@ __all__ = [
 
 
 def etf_gram(K: int) -> Array:
-    """Gram matrix ``K/(K−1) (I − 11ᵀ/K)`` of a ``K``-point simplex ETF with unit vectors."""
+    """Gram matrix ``K/(K−1) (I − 11ᵀ/K)`` of a ``K``-point simplex ETF with unit vectors.
+
+    Args:
+      K: number of vertices (classes), at least 2.
+
+    Returns:
+      The ``K × K`` Gram matrix (ones on the diagonal, ``−1/(K−1)`` off it).
+
+    Raises:
+      TypeError: ``K`` not an integer.
+      ValueError: ``K < 2``.
+    """
     require_int("K", K, minimum=2)
     return K / (K - 1) * (jnp.eye(K) - jnp.ones((K, K)) / K)
 
@@ -130,6 +141,19 @@ def simplex_etf(K: int, d: int | None = None, rotation: Any = None) -> Array:
 
     ``R`` is the first ``K`` rows of ``I_d`` (``d ≥ K``, default ``d = K``), or
     ``rotation`` (``K × d`` with orthonormal rows) when given.
+
+    Args:
+      K: number of vertices (classes), at least 2.
+      d: ambient dimension, ``d ≥ K`` (default ``K``).
+      rotation: optional ``K × d`` matrix ``R`` with orthonormal rows.
+
+    Returns:
+      The ``K × d`` frame, one vertex per row.
+
+    Raises:
+      TypeError: ``K`` or ``d`` not an integer, non-numeric ``rotation``.
+      ValueError: ``K < 2``, ``d < K``, ``rotation`` not ``K × d``, not finite or without
+        orthonormal rows.
     """
     require_int("K", K, minimum=2)
     d = K if d is None else d
@@ -199,7 +223,14 @@ def _class_means(H, labels, K):
 
 
 class NCMetrics(NamedTuple):
-    """The four neural-collapse metrics (all 0 at exact collapse)."""
+    """The four neural-collapse metrics (all 0 at exact collapse).
+
+    Attributes:
+      nc1: ``tr(Σ_W Σ_B^†)/K``, the within-class variability.
+      nc2: distance of the normalised centred-mean Gram ``M̄M̄ᵀ`` to the simplex-ETF Gram.
+      nc3: ``‖W/‖W‖_F − M̄/‖M̄‖_F‖_F`` (self-duality).
+      nc4: the fraction of samples where the classifier disagrees with the nearest class mean.
+    """
 
     nc1: Array  # tr(Σ_W Σ_B^†)/K: within-class variability
     nc2: Array  # distance of the normalised centred-mean Gram to the simplex-ETF Gram
@@ -304,13 +335,30 @@ def classifier_mean_cosines(W: Any, M: Any) -> Array:
 
 
 class UFMParams(NamedTuple):
+    """Parameters of the unconstrained feature model (:func:`ufm_loss`, :func:`train_ufm`).
+
+    Attributes:
+      H: features ``N × d``, one sample per row.
+      W: classifier ``K × d``.
+      b: bias ``(K,)`` (kept at 0 when ``bias=False``).
+    """
+
     H: Array  # N × d features, one sample per row
     W: Array  # K × d classifier
     b: Array  # K bias (kept at 0 when bias=False)
 
 
 class UFMOutput(NamedTuple):
-    """Result of :func:`train_ufm`; histories are recorded every ``record_every`` steps."""
+    """Result of :func:`train_ufm`; histories are recorded every ``record_every`` steps.
+
+    Attributes:
+      params: the final :class:`UFMParams`.
+      losses: ``(C,)`` objective at the recorded steps (``C = num_steps/record_every``).
+      steps: ``(C,)`` step index of each record (``record_every, …, num_steps``).
+      metrics: :class:`NCMetrics` at the recorded steps, each field ``(C,)``.
+      means: ``(C, K, d)`` class means (row ``k`` is ``μ_k``).
+      classifiers: ``(C, K, d)`` classifiers ``W``.
+    """
 
     params: UFMParams
     losses: Array  # (C,) objective at the recorded steps
@@ -382,7 +430,7 @@ def train_ufm(
     """Full-batch gradient descent on the UFM objective from a Gaussian start of
     scale ``init_scale``. ``bias=False`` freezes ``b = 0`` (the bias-free model).
 
-    The step on ``H`` is rescaled by ``N`` (``h_i ← h_i − γ N ∂f/∂h_i``, ``γ = learning_rate``), i.e. GD
+    The step on ``H`` is rescaled by ``N`` (``h_i ← h_i − η N ∂f/∂h_i``, ``η = learning_rate``), i.e. GD
     on the per-sample loss; this leaves the minimisers unchanged and makes the
     step size independent of the number of samples. Compiled once per
     ``(K, d, N, bias, num_steps, record_every)``.
@@ -470,7 +518,14 @@ def _train_ufm(
 
 
 class BiasFreeOptimum(NamedTuple):
-    """Closed-form global minimum of the bias-free UFM (``d ≥ K``)."""
+    """Closed-form global minimum of the bias-free UFM (``d ≥ K``).
+
+    Attributes:
+      z: ``(K,)`` singular values of ``W Mᵀ`` (the class-``k`` logit of its own mean).
+      mean_norms: ``(K,)`` class-mean norms ``‖μ_k‖``.
+      classifier_norms: ``(K,)`` classifier-row norms ``‖w_k‖``.
+      loss: the optimal objective value.
+    """
 
     z: Array  # (K,) singular values of W Mᵀ (the class-k logit of its own mean)
     mean_norms: Array  # (K,) ‖μ_k‖
@@ -485,6 +540,18 @@ def ufm_bias_free_optimum(counts: Any, lam_W: ArrayLike, lam_H: ArrayLike) -> Bi
     with entries ``z_k = max(0, 1 − N c/√n_k)``, orthogonal class means with
     ``‖μ_k‖² = z_k √(λ_W/(λ_H n_k))`` and classifier rows ``‖w_k‖² = z_k √(λ_H n_k/λ_W)``
     (chapter 13, proof by the variational form of the nuclear norm).
+
+    Args:
+      counts: class sizes ``n_k > 0``, shape ``(K,)``.
+      lam_W: ``λ_W > 0``.
+      lam_H: ``λ_H > 0``.
+
+    Returns:
+      A :class:`BiasFreeOptimum`.
+
+    Raises:
+      TypeError: non-numeric input.
+      ValueError: ``counts`` not 1-D, non-positive or non-finite values.
     """
     n = as_float_array("counts", counts, ndim=1)
     require_positive("counts", n)
@@ -508,6 +575,14 @@ def ufm_bias_free_optimum(counts: Any, lam_W: ArrayLike, lam_H: ArrayLike) -> Bi
 def low_rank_psd(n: int, eigenvalues: Sequence[float], *, key: Array) -> Array:
     """``U diag(eigenvalues) Uᵀ`` with ``U`` (``n × r``) uniformly random orthonormal.
 
+    Args:
+      n: the matrix size, ``>= 1``.
+      eigenvalues: the ``r ≤ n`` positive eigenvalues.
+      key: a JAX PRNG key (keyword-only).
+
+    Returns:
+      The rank-``r`` PSD matrix ``M*``, shape ``(n, n)``.
+
     Raises:
       TypeError: integer seed, non-integer ``n``, non-numeric eigenvalues.
       ValueError: ``n < 1``, non-positive or non-finite eigenvalues, rank above ``n``.
@@ -526,6 +601,13 @@ def low_rank_psd(n: int, eigenvalues: Sequence[float], *, key: Array) -> Array:
 def sensing_loss(X: Array, M_star: Array) -> Array:
     """``¼‖XXᵀ − M*‖²_F``; its gradient is ``(XXᵀ − M*) X``.
 
+    Args:
+      X: the factor, ``n × k``.
+      M_star: the target ``M*``, ``n × n``.
+
+    Returns:
+      The loss, a scalar.
+
     Raises:
       TypeError: non-numeric input. ValueError: ``X`` not 2-D, ``M_star`` not ``n × n``, NaN/inf.
     """
@@ -540,15 +622,29 @@ def _sensing_loss(X, M_star):
 
 
 class SensingOutput(NamedTuple):
-    """Result of :func:`sensing_gd` (the iterates are not recorded, only their errors)."""
+    """Result of :func:`sensing_gd` (the iterates are not recorded, only their errors).
+
+    Attributes:
+      params: the final factor ``X_T``, ``n × k``.
+      errors: ``(num_steps + 1,)`` errors ``‖X_t X_tᵀ − M*‖_F`` for ``t = 0, …, num_steps``.
+    """
 
     params: Array  # final factor X_T
     errors: Array  # (num_steps + 1,) ‖X_t X_tᵀ − M*‖_F for t = 0 … num_steps
 
 
 def sensing_gd(X0: Any, M_star: Any, *, learning_rate: ArrayLike, num_steps: int) -> SensingOutput:
-    """Gradient descent ``X ← X − γ (XXᵀ − M*) X`` (``γ = learning_rate``) on :func:`sensing_loss`
+    """Gradient descent ``X ← X − η (XXᵀ − M*) X`` (``η = learning_rate``) on :func:`sensing_loss`
     (compiled once per shape and ``num_steps``).
+
+    Args:
+      X0: the start ``X_0``, ``n × k``.
+      M_star: the symmetric target ``M*``, ``n × n``.
+      learning_rate: the step ``η > 0`` (keyword-only).
+      num_steps: number of steps, ``>= 1`` (keyword-only).
+
+    Returns:
+      A :class:`SensingOutput`.
 
     Raises:
       TypeError: non-numeric input, non-integer ``num_steps``.
@@ -594,6 +690,15 @@ def loglog_slope(t: Any, errors: Any, t_min: float, t_max: float) -> float:
     """Least-squares slope of ``log error`` against ``log t`` over ``t_min ≤ t ≤ t_max``
     (``t``: the step indices of the ``errors``).
 
+    Args:
+      t: the step indices, 1-D.
+      errors: the errors at ``t``, same shape (inf allowed outside the window).
+      t_min: start of the fitted window.
+      t_max: end of the fitted window, ``>= t_min``.
+
+    Returns:
+      The slope ``p`` of ``error ≈ C t^p`` (negative for a sublinear rate), a float.
+
     Raises:
       TypeError: non-numeric input. ValueError: shapes differ or not 1-D, NaN/inf, fewer than
       two points in the window, non-positive values there.
@@ -615,6 +720,15 @@ def loglog_slope(t: Any, errors: Any, t_min: float, t_max: float) -> float:
 def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
     """Fitted per-step contraction ``ρ`` with ``error ≈ C ρ^t`` over the window.
 
+    Args:
+      t: the step indices, 1-D.
+      errors: the errors at ``t``, same shape.
+      t_min: start of the fitted window.
+      t_max: end of the fitted window, ``>= t_min``.
+
+    Returns:
+      ``ρ`` (``exp`` of the least-squares slope of ``log error`` against ``t``), a float.
+
     Raises:
       TypeError, ValueError: as :func:`loglog_slope`.
     """
@@ -632,6 +746,14 @@ def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
 
 def mlp_init(sizes: Sequence[int], *, key: Array, scale: float = 1.0) -> list[tuple[Array, Array]]:
     """Weights ``W_l ~ N(0, scale²/fan_in)`` and zero biases for an MLP with layer ``sizes``.
+
+    Args:
+      sizes: layer widths ``(in, hidden…, out)``, at least two, each ``>= 1``.
+      key: a JAX PRNG key (keyword-only).
+      scale: the weight scale, ``> 0``.
+
+    Returns:
+      A list of ``(W_l, b_l)`` pairs, ``W_l`` of shape ``(fan_out, fan_in)``.
 
     Raises:
       TypeError: integer seed, ``sizes`` not a sequence of integers. ValueError: fewer than two
@@ -660,6 +782,14 @@ def mlp_batch_apply(
     """Outputs (``N × out``) of the MLP on a batch of inputs ``x`` (``N × in``, one example per
     row), hidden activation a callable (default ``tanh``), linear last layer.
     (:func:`optlab.lipschitz.mlp_apply` evaluates one input vector with a named activation.)
+
+    Args:
+      params: a non-empty list of ``(W, b)`` pairs (see :func:`mlp_init`).
+      x: inputs ``N × in``, one example per row.
+      activation: the hidden activation, a callable.
+
+    Returns:
+      The outputs, ``N × out``.
 
     Raises:
       TypeError: ``params`` not a non-empty sequence of ``(W, b)`` pairs, non-numeric input,
@@ -715,6 +845,13 @@ def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Array:
     (``ravel_pytree`` order), shape ``(P, P)``. For small models only. Compiled once per
     ``loss_fn`` (static, hashed by identity: reuse the same function object) and shape.
 
+    Args:
+      loss_fn: the scalar loss ``L`` of a parameter pytree.
+      params: the point ``θ``, a pytree of finite floating arrays.
+
+    Returns:
+      The symmetrised Hessian ``∇²L(θ)``, shape ``(P, P)`` with ``P`` the number of parameters.
+
     Raises:
       TypeError: ``loss_fn`` not callable, ``params`` not floating arrays.
       ValueError: empty ``params`` or a NaN/inf in them.
@@ -725,6 +862,13 @@ def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Array:
 
 def hessian_spectrum(loss_fn: Callable[[Any], Array], params: Any) -> Array:
     """All Hessian eigenvalues, ascending (``eigvalsh`` of :func:`hessian_matrix`).
+
+    Args:
+      loss_fn: the scalar loss ``L`` of a parameter pytree.
+      params: the point ``θ``, a pytree of finite floating arrays.
+
+    Returns:
+      The ``P`` eigenvalues, ascending.
 
     Raises:
       TypeError, ValueError: as :func:`hessian_matrix`.
@@ -764,6 +908,15 @@ def top_eigenvalue(
     largest *modulus*, which is the sharpness whenever ``λ_max > |λ_min|``.
     Compiled once per ``loss_fn`` (static), shape and ``num_steps`` (power iterations).
 
+    Args:
+      loss_fn: the scalar loss ``L`` of a parameter pytree.
+      params: the point ``θ``, a pytree of finite floating arrays.
+      key: a JAX PRNG key for the random start (keyword-only).
+      num_steps: number of power iterations, ``>= 1``.
+
+    Returns:
+      ``(λ, u)``: the Rayleigh quotient ``uᵀ∇²L u`` and the unit vector ``u``, shape ``(P,)``.
+
     Raises:
       TypeError: ``loss_fn`` not callable, integer seed, non-integer ``num_steps``.
       ValueError: empty or non-finite ``params``, ``num_steps < 1``.
@@ -782,7 +935,15 @@ def _top_eigenvalue(loss_fn, params, key, num_steps):
 
 
 class EoSOutput(NamedTuple):
-    """Full-batch GD with sharpness tracking (:func:`gd_with_sharpness`)."""
+    """Full-batch GD with sharpness tracking (:func:`gd_with_sharpness`).
+
+    Attributes:
+      params: the final parameters (the pytree of the start).
+      losses: ``(num_steps,)`` loss before each step.
+      steps: ``(C,)`` steps at which the sharpness was measured (``0, record_every, …``, before
+        each block of ``record_every`` steps).
+      sharpness: ``(C,)`` top Hessian eigenvalue by power iteration.
+    """
 
     params: Any
     losses: Array  # (num_steps,) loss before each step
@@ -800,11 +961,23 @@ def gd_with_sharpness(
     record_every: int = 10,
     power_num_steps: int = 20,
 ) -> EoSOutput:
-    """Full-batch GD ``θ ← θ − γ∇L(θ)`` (``γ = learning_rate``); every ``record_every`` steps the
+    """Full-batch GD ``θ ← θ − η∇L(θ)`` (``η = learning_rate``); every ``record_every`` steps the
     sharpness is estimated by ``power_num_steps`` power iterations on HVPs, warm-started from the
     previous eigenvector (so a few iterations suffice). ``learning_rate`` may be
     traced (``vmap`` over a grid of step sizes). Compiled once per ``loss_fn`` (static),
     shape and integer configuration.
+
+    Args:
+      loss_fn: the scalar loss ``L`` of a parameter pytree.
+      params: the start ``θ_0``, a pytree of finite floating arrays.
+      learning_rate: the step ``η > 0`` (keyword-only).
+      num_steps: number of GD steps, a multiple of ``record_every`` (keyword-only).
+      key: a JAX PRNG key for the first power-iteration vector (keyword-only).
+      record_every: steps between sharpness measurements, ``>= 1``.
+      power_num_steps: power iterations per measurement, ``>= 1``.
+
+    Returns:
+      An :class:`EoSOutput`.
 
     Raises:
       TypeError: ``loss_fn`` not callable, integer seed, non-integer counts.
@@ -872,6 +1045,14 @@ def _check_attention(X, y=None, v=None, p=None):
 def attention_output(p: Array, X: Array, v: Array) -> Array:
     """``f(X_i) = vᵀ X_iᵀ softmax(X_i p)`` for every sequence (``X``: ``n × T × d``).
 
+    Args:
+      p: the query, ``(d,)``.
+      X: the sequences, ``n × T × d``.
+      v: the fixed head, ``(d,)``.
+
+    Returns:
+      The outputs ``f(X_i)``, shape ``(n,)``.
+
     Raises:
       TypeError: non-numeric input. ValueError: wrong shapes, NaN/inf.
     """
@@ -887,6 +1068,15 @@ def _attention_output(p, X, v):
 def attention_loss(p: Array, X: Array, y: Array, v: Array) -> Array:
     """Mean logistic loss ``log(1 + exp(−y_i f(X_i)))``.
 
+    Args:
+      p: the query, ``(d,)``.
+      X: the sequences, ``n × T × d``.
+      y: labels ``±1``, ``(n,)``.
+      v: the fixed head, ``(d,)``.
+
+    Returns:
+      The mean loss, a scalar.
+
     Raises:
       TypeError: non-numeric input. ValueError: wrong shapes, NaN/inf, labels other than ±1.
     """
@@ -899,13 +1089,38 @@ def _attention_loss(p, X, y, v):
 
 
 def token_scores(X: Any, y: Any, v: Any) -> Array:
-    """Scores ``γ_it = y_i vᵀ x_it`` (``n × T``): how much selecting token ``t`` helps."""
+    """Scores ``γ_it = y_i vᵀ x_it`` (``n × T``): how much selecting token ``t`` helps.
+
+    Args:
+      X: the sequences, ``n × T × d``.
+      y: labels ``±1``, ``(n,)``.
+      v: the fixed head, ``(d,)``.
+
+    Returns:
+      The scores, ``n × T``.
+
+    Raises:
+      TypeError: non-numeric input.
+      ValueError: wrong shapes, NaN/inf, labels other than ±1.
+    """
     X, y, v, _ = _check_attention(X, y, v)
     return y[:, None] * _mm(X, v)
 
 
 def optimal_tokens(X: Any, y: Any, v: Any) -> Array:
-    """Index of the highest-score token of each sequence."""
+    """Index of the highest-score token of each sequence (the argmax of :func:`token_scores`).
+
+    Args:
+      X: the sequences, ``n × T × d``.
+      y: labels ``±1``, ``(n,)``.
+      v: the fixed head, ``(d,)``.
+
+    Returns:
+      The token indices ``opt_i``, shape ``(n,)``.
+
+    Raises:
+      TypeError, ValueError: as :func:`token_scores`.
+    """
     return jnp.argmax(token_scores(X, y, v), axis=1)
 
 
@@ -913,8 +1128,18 @@ def attention_svm(X: Any, opt: Any) -> np.ndarray:
     """Max-margin token selection (Att-SVM) solved with cvxpy:
     ``min ‖p‖²  s.t.  (x_{i,opt_i} − x_{it})ᵀ p ≥ 1`` for all ``i`` and ``t ≠ opt_i``.
 
-    Raises ``ValueError`` when the constraints are infeasible (no direction selects
-    every optimal token)."""
+    Args:
+      X: the sequences, ``n × T × d``.
+      opt: the selected token of each sequence, ``n`` integers in ``[0, T)``.
+
+    Returns:
+      The max-margin direction ``p``, shape ``(d,)`` (a NumPy array).
+
+    Raises:
+      TypeError: non-numeric ``X``, ``opt`` not integer indices.
+      ValueError: wrong shapes, NaN/inf, ``opt`` out of range, or infeasible constraints (no
+        direction selects every optimal token).
+    """
     import cvxpy as cp
 
     X, _, _, _ = _check_attention(X)
@@ -943,7 +1168,14 @@ def attention_svm(X: Any, opt: Any) -> np.ndarray:
 class AttentionGDOutput(NamedTuple):
     """Result of :func:`attention_gd`: the history is recorded every ``record_every`` steps,
     after each block (``steps = record_every, 2·record_every, …, num_steps``; the start ``p0``
-    is not a row: at ``p0 = 0`` its direction is undefined)."""
+    is not a row: at ``p0 = 0`` its direction is undefined).
+
+    Attributes:
+      params: the final query ``p_T``, ``(d,)``.
+      steps: ``(C,)`` recorded steps.
+      iterates: ``(C, d)`` queries at the recorded steps.
+      losses: ``(C,)`` loss at the recorded steps.
+    """
 
     params: Array  # final query p_T
     steps: Array  # (C,) recorded steps
@@ -964,11 +1196,24 @@ def attention_gd(
 ) -> AttentionGDOutput:
     """Gradient descent on :func:`attention_loss` over ``p``.
 
-    ``normalized=True`` uses the normalised step ``p ← p − γ ∇/‖∇‖`` (``γ = learning_rate``): ``‖p‖`` then
+    ``normalized=True`` uses the normalised step ``p ← p − η ∇/‖∇‖`` (``η = learning_rate``): ``‖p‖`` then
     grows linearly, the softmax saturates and in finite precision the gradient of
     some sequences underflows to exactly 0, which bends the direction; plain GD
     (the default) is the robust choice. Compiled once per shape and
     ``(num_steps, record_every, normalized)``.
+
+    Args:
+      X: the sequences, ``n × T × d``.
+      y: labels ``±1``, ``(n,)``.
+      v: the fixed head, ``(d,)``.
+      p0: the start, ``(d,)``.
+      learning_rate: the step ``η > 0`` (keyword-only).
+      num_steps: number of steps, a multiple of ``record_every`` (keyword-only).
+      normalized: take normalised-gradient steps (a bool).
+      record_every: steps between records, ``>= 1``.
+
+    Returns:
+      An :class:`AttentionGDOutput`.
 
     Raises:
       TypeError: non-numeric input, non-integer counts, non-bool ``normalized``.

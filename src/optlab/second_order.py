@@ -564,7 +564,21 @@ def gradient_regularized_newton(
 
 def hvp(fun: Callable[[Array], Array], x: Array, v: Array) -> Array:
     """Hessian–vector product ``∇²f(x)v`` by forward-over-reverse differentiation
-    (one extra gradient's cost, never forming ``∇²f``).  ``x`` and ``v`` may be pytrees."""
+    (one extra gradient's cost, never forming ``∇²f``).  ``x`` and ``v`` may be pytrees.
+
+    Args:
+      fun: scalar objective ``f``, JAX-traceable.
+      x: the point, an array or pytree (finite).
+      v: the direction, with the structure and shapes of ``x``.
+
+    Returns:
+      ``∇²f(x)v``, with the structure of ``x``.
+
+    Raises:
+      TypeError: ``fun`` not callable or failing at ``x``, non-numeric input.
+      ValueError: ``v`` not shaped like ``x``, an empty pytree, non-finite entries, ``fun`` not
+        returning a real scalar.
+    """
     _checks.require_callable("fun", fun)
     x, v = _check_tree("x", x), _check_tree("v", v)
     _checks.require_same_shape("x", x, "v", v)
@@ -599,7 +613,21 @@ def hutchinson_samples(fun: Callable[[Array], Array], x: Array, *, key: Array, n
 
 def hutchinson_diagonal(fun: Callable[[Array], Array], x: Array, *, key: Array, num_samples: int) -> Array:
     """Hutchinson's estimate of ``diag ∇²f(x)``: the mean of :func:`hutchinson_samples`
-    (same arguments and errors); shape ``(d,)``."""
+    (same arguments and errors); shape ``(d,)``.
+
+    Args:
+      fun: scalar objective, JAX-traceable.
+      x: the point, shape ``(d,)``.
+      key: a JAX PRNG key (keyword-only).
+      num_samples: number of Rademacher probes ``z``, ``>= 1``.
+
+    Returns:
+      The estimate of ``diag ∇²f(x)``, shape ``(d,)``.
+
+    Raises:
+      TypeError: ``fun`` not callable, ``key`` not a PRNG key (e.g. an integer seed).
+      ValueError: ``x`` not a finite non-empty vector, ``num_samples < 1``.
+    """
     return jnp.mean(hutchinson_samples(fun, x, key=key, num_samples=num_samples), axis=0)
 
 
@@ -635,6 +663,11 @@ class MFACState(NamedTuple):
     """Static M-FAC factorisation of ``F = λI + (1/m)Σᵢ gᵢgᵢᵀ``.
 
     ``F⁻¹x = x/λ − Σᵢ vᵢ (vᵢᵀx)/(m + gᵢᵀvᵢ)`` with ``vᵢ = F_{i−1}⁻¹gᵢ``.
+
+    Attributes:
+      inv_grads: the vectors ``vᵢ``, shape ``(m, d)``.
+      denoms: ``m + gᵢᵀvᵢ``, shape ``(m,)``.
+      damping: ``λ``, a scalar.
     """
 
     inv_grads: Array  # (m, d): v_i
@@ -645,6 +678,13 @@ class MFACState(NamedTuple):
 @_highest_precision
 def empirical_fisher(grads: Array, damping: float) -> Array:
     """Dense ``λI + (1/m)GᵀG`` for ``grads = G`` of shape ``(m, d)`` (reference only: O(d²) memory).
+
+    Args:
+      grads: the ``m`` gradients ``gᵢ`` as rows, shape ``(m, d)``.
+      damping: ``λ > 0``.
+
+    Returns:
+      The empirical Fisher ``F``, shape ``(d, d)``.
 
     Raises:
       TypeError: non-numeric input.  ValueError: ``grads`` not a finite 2-D array, ``damping <= 0``.
@@ -663,6 +703,17 @@ def mfac_static(grads: Array, damping: float) -> MFACState:
     Adding ``gᵢ/√m`` to ``F_{i−1}`` gives
     ``F_i⁻¹ = F_{i−1}⁻¹ − vᵢvᵢᵀ/(m + gᵢᵀvᵢ)``, ``vᵢ = F_{i−1}⁻¹gᵢ``, and ``vᵢ``
     itself is an inverse-Hessian-vector product of the previous factorisation.
+
+    Args:
+      grads: the ``m`` gradients ``gᵢ`` as rows, shape ``(m, d)``.
+      damping: ``λ > 0`` of ``F = λI + (1/m)Σᵢ gᵢgᵢᵀ``.
+
+    Returns:
+      An :class:`MFACState` for :func:`mfac_ihvp`.
+
+    Raises:
+      TypeError: non-numeric input.
+      ValueError: ``grads`` not a finite non-empty 2-D array, ``damping <= 0``.
     """
     grads = _check_matrix("grads", grads)
     _positive("damping", damping)
@@ -689,6 +740,13 @@ def mfac_static(grads: Array, damping: float) -> MFACState:
 def mfac_ihvp(state: MFACState, x: Array) -> Array:
     """Inverse-Fisher-vector product ``F⁻¹x`` from :func:`mfac_static`: ``O(dm)``.
 
+    Args:
+      state: the factorisation from :func:`mfac_static`.
+      x: the vector, shape ``(d,)``.
+
+    Returns:
+      ``F⁻¹x``, shape ``(d,)``.
+
     Raises:
       TypeError: ``state`` not an :class:`MFACState`.  ValueError: ``x`` of the wrong shape or non-finite.
     """
@@ -700,7 +758,14 @@ def mfac_ihvp(state: MFACState, x: Array) -> Array:
 
 
 class MFACWindow(NamedTuple):
-    """Sliding-window M-FAC: the last ``m`` gradients (a ring buffer) and their Gram matrix."""
+    """Sliding-window M-FAC: the last ``m`` gradients (a ring buffer) and their Gram matrix.
+
+    Attributes:
+      grads: the window's gradients as rows, shape ``(m, d)`` (zero rows until filled).
+      gram: ``grads @ grads.T``, shape ``(m, m)``.
+      count: the number of gradients pushed so far (the next row written is ``count mod m``).
+      damping: ``λ``, a scalar.
+    """
 
     grads: Array  # (m, d), zero rows until filled
     gram: Array  # (m, m) = grads @ grads.T
@@ -710,6 +775,15 @@ class MFACWindow(NamedTuple):
 
 def mfac_window_init(dim: int, window: int, damping: float, dtype=jnp.float32) -> MFACWindow:
     """An empty window of ``window`` gradients of dimension ``dim``.
+
+    Args:
+      dim: the dimension ``d`` of a gradient, ``>= 1``.
+      window: the number ``m`` of gradients kept, ``>= 1``.
+      damping: ``λ > 0``.
+      dtype: a floating dtype for the buffers.
+
+    Returns:
+      An :class:`MFACWindow` of zeros with ``count = 0``.
 
     Raises:
       TypeError: ``dim``/``window`` not integers, ``dtype`` not a floating dtype.
@@ -741,6 +815,13 @@ def _check_window(state: Any) -> None:
 def mfac_window_push(state: MFACWindow, g: Array) -> MFACWindow:
     """Replace the oldest gradient by ``g``: ``O(dm)`` (one new Gram row/column).
 
+    Args:
+      state: the window, from :func:`mfac_window_init` or a previous push.
+      g: the new gradient, shape ``(d,)``.
+
+    Returns:
+      The updated :class:`MFACWindow` (``count`` increased by one).
+
     Raises:
       TypeError: ``state`` not an :class:`MFACWindow`.  ValueError: ``g`` of the wrong shape or non-finite.
     """
@@ -760,6 +841,13 @@ def mfac_window_ihvp(state: MFACWindow, x: Array) -> Array:
     """``F⁻¹x`` for ``F = λI + (1/m)GᵀG`` over the window, by Woodbury:
     ``F⁻¹x = (x − Gᵀ(mλI + GGᵀ)⁻¹Gx)/λ``; cost ``O(dm + m³)``.
 
+    Args:
+      state: the window (its ``m`` rows are used, zero rows included before it fills).
+      x: the vector, shape ``(d,)``.
+
+    Returns:
+      ``F⁻¹x``, shape ``(d,)``.
+
     Raises:
       TypeError: ``state`` not an :class:`MFACWindow`.  ValueError: ``x`` of the wrong shape or non-finite.
     """
@@ -777,6 +865,13 @@ def scale_by_mfac(window: int, damping: float) -> optax.GradientTransformation:
     """Precondition each gradient by the sliding-window M-FAC inverse Fisher
     ``F⁻¹g`` of the last ``window`` gradients (current one included).  Works on
     any pytree by flattening it; the output has the input's structure.
+
+    Args:
+      window: the number ``m`` of gradients kept, ``>= 1``.
+      damping: ``λ > 0``.
+
+    Returns:
+      An ``optax.GradientTransformation`` whose state is an :class:`MFACWindow`.
 
     Raises:
       TypeError: ``window`` not an integer.  ValueError: ``window < 1``, ``damping <= 0``.
@@ -804,6 +899,14 @@ def rank1_ema_inverse_update(inv: Array, a: Array, beta: float) -> Array:
 
     This is the MKOR update of a K-FAC factor ``X = E[aaᵀ]`` (Mozaffari et al. 2023):
     ``(βX + (1−β)aaᵀ)⁻¹ = (1/β)[X⁻¹ − c X⁻¹aaᵀX⁻¹ / (1 + c aᵀX⁻¹a)]``, ``c = (1−β)/β``.
+
+    Args:
+      inv: ``X⁻¹``, shape ``(n, n)``.
+      a: the new vector, shape ``(n,)``.
+      beta: the EMA weight ``β`` in (0, 1).
+
+    Returns:
+      ``(βX + (1−β)aaᵀ)⁻¹``, shape ``(n, n)``.
 
     Raises:
       TypeError: non-numeric input.  ValueError: wrong shapes, non-finite input, ``beta`` outside (0, 1).
@@ -928,6 +1031,14 @@ def inverse_pth_root(A: Array, p: float, eps: float = 0.0) -> Array:
     (a pseudo-inverse root: those directions are left out), so ``eps = 0`` is
     allowed for rank-deficient ``A``.
 
+    Args:
+      A: symmetric PSD matrix, shape ``(n, n)`` (symmetrised as ``(A + Aᵀ)/2``).
+      p: the root ``p > 0``.
+      eps: ``ε >= 0`` added to the eigenvalues.
+
+    Returns:
+      ``(A + εI)^{−1/p}``, shape ``(n, n)``.
+
     Raises:
       TypeError: non-numeric input.  ValueError: ``A`` not square/finite, ``p <= 0``, ``eps < 0``.
     """
@@ -944,6 +1055,15 @@ def inverse_pth_root(A: Array, p: float, eps: float = 0.0) -> Array:
 @_highest_precision
 def shampoo_precondition(G: Array, L: Array, R: Array, eps: float = 0.0) -> Array:
     """Shampoo direction ``(L + εI)^{−1/4} G (R + εI)^{−1/4}`` (Gupta et al. 2018).
+
+    Args:
+      G: the gradient of a weight matrix, shape ``(m, n)``.
+      L: the left statistic, shape ``(m, m)``.
+      R: the right statistic, shape ``(n, n)``.
+      eps: ``ε >= 0``.
+
+    Returns:
+      The preconditioned gradient, shape ``(m, n)``.
 
     Raises:
       TypeError: non-numeric input.  ValueError: ``L`` not ``(m, m)`` / ``R`` not ``(n, n)``
@@ -978,6 +1098,13 @@ def scale_by_shampoo(decay: float = 1.0, eps: float = 1e-6) -> optax.GradientTra
     ``decay = 1`` is the original (AdaGrad-style sum); ``decay = 0`` is Shampoo
     *without accumulation*, whose update is the polar factor ``UVᵀ`` when ``ε → 0``.
 
+    Args:
+      decay: the weight of the old statistics, in [0, 1].
+      eps: ``ε >= 0``.
+
+    Returns:
+      An ``optax.GradientTransformation`` for a pytree of 2-D weights.
+
     Raises:
       ValueError: ``decay`` outside [0, 1], ``eps < 0``; at ``init``/``update``, leaves that are not 2-D.
     """
@@ -1007,6 +1134,12 @@ def scale_by_shampoo(decay: float = 1.0, eps: float = 1e-6) -> optax.GradientTra
 def polar_factor(G: Array) -> Array:
     """The polar factor ``UVᵀ`` of ``G = UΣVᵀ`` (thin SVD): the exact orthogonalised
     update, ``argmax_{‖D‖_op ≤ 1} ⟨G, D⟩`` (steepest descent in the spectral norm).
+
+    Args:
+      G: the matrix, shape ``(m, n)``.
+
+    Returns:
+      ``UVᵀ``, shape ``(m, n)``.
 
     Raises:
       TypeError: non-numeric input.  ValueError: ``G`` not a finite, non-empty 2-D array.
@@ -1050,6 +1183,15 @@ def newton_schulz(
     Wide orientation is used internally (``G`` is transposed if tall).  Matrix
     products run at ``Precision.HIGHEST``, so float32 results agree on CPU and GPU.
 
+    Args:
+      G: the matrix, shape ``(m, n)``.
+      num_steps: number of iterations, ``>= 0``.
+      coeffs: the three coefficients ``(a, b, c)``.
+      eps: ``> 0``, added to ``‖G‖_F`` in the normalisation.
+
+    Returns:
+      ``X_num_steps``, shape ``(m, n)``.
+
     Raises:
       TypeError: non-numeric input.  ValueError: ``G`` not a finite non-empty 2-D array,
       ``num_steps < 0``, ``coeffs`` not three finite numbers, ``eps <= 0``.
@@ -1092,6 +1234,15 @@ def newton_schulz_iterates(
     ``lax.scan``), shape ``(num_steps + 1, *G.shape)``; ``X_k`` equals
     ``newton_schulz(G, num_steps=k, coeffs=coeffs, eps=eps)``.
 
+    Args:
+      G: the matrix, shape ``(m, n)``.
+      num_steps: number of iterations, ``>= 0``.
+      coeffs: the three coefficients ``(a, b, c)``.
+      eps: ``> 0``, added to ``‖G‖_F`` in the normalisation.
+
+    Returns:
+      The iterates, shape ``(num_steps + 1, m, n)``, ``X_0 = G/(‖G‖_F + eps)`` first.
+
     Raises:
       TypeError, ValueError: as in :func:`newton_schulz`.
     """
@@ -1109,6 +1260,14 @@ def auon_scale(M: Array, gamma: float = 1.5, eps: float = 1e-7) -> Array:
     Linear time, but a *scalar* rescaling: singular values keep their ratios
     (nothing is orthogonalised); since ``cosh ≥ 1``, ``r ≥ 1`` and
     ``‖M/r‖ ≤ ‖M‖`` in every unitarily invariant norm.
+
+    Args:
+      M: the matrix (a momentum), shape ``(m, n)``.
+      gamma: ``γ > 0``.
+      eps: ``> 0``, added to ``‖M‖_F``.
+
+    Returns:
+      ``M / r``, shape ``(m, n)``.
 
     Raises:
       TypeError: non-numeric input.  ValueError: ``M`` not a finite non-empty 2-D array,
@@ -1153,6 +1312,21 @@ def scale_by_muon(
     ``μ ← βμ + (1−β)g``; with Nesterov the orthogonalised matrix is
     ``β μ̂_{t+1} + (1−β) ĝ_t`` (hats = Adam-style bias corrections), exactly the
     recipe of ``optax.contrib.scale_by_muon``.  Every leaf must be a 2-D weight.
+
+    Args:
+      beta: momentum ``β`` in [0, 1).
+      ns_steps: Newton–Schulz iterations, ``>= 0``.
+      ns_coeffs: the Newton–Schulz coefficients ``(a, b, c)``.
+      nesterov: use the Nesterov combination (default) rather than ``μ̂`` alone.
+      eps: ``> 0``, the Newton–Schulz normalisation's ``eps``.
+
+    Returns:
+      An ``optax.GradientTransformation`` (no learning rate: see :func:`muon`).
+
+    Raises:
+      TypeError: ``nesterov`` not a bool, a non-numeric hyper-parameter.
+      ValueError: ``beta`` outside [0, 1), ``ns_steps < 0``, ``eps <= 0``, ``ns_coeffs`` not
+        three finite numbers; at ``init``/``update``, leaves that are not 2-D or not finite.
     """
     _check_beta(beta)
     _checks.require_int("ns_steps", ns_steps, minimum=0)
@@ -1210,6 +1384,17 @@ def muon(
     scaling ``√max(1, n_out/n_in)``, decoupled weight decay and the learning
     rate.  Matches ``optax.contrib.muon`` when every parameter is 2-D.
 
+    Args:
+      learning_rate: ``η > 0`` or an optax schedule.
+      beta: momentum ``β`` in [0, 1).
+      ns_steps: Newton–Schulz iterations, ``>= 0``.
+      ns_coeffs: the Newton–Schulz coefficients ``(a, b, c)``.
+      nesterov: Nesterov momentum (see :func:`scale_by_muon`).
+      weight_decay: decoupled weight decay ``>= 0``.
+
+    Returns:
+      An ``optax.GradientTransformation`` (a chain).
+
     Raises:
       TypeError: a non-numeric hyper-parameter.
       ValueError: ``learning_rate <= 0`` (when not a schedule), ``weight_decay < 0``, and the
@@ -1228,6 +1413,13 @@ def muon(
 def scale_by_auon(beta: float = 0.95, gamma: float = 1.5) -> optax.GradientTransformation:
     """AuON direction (reference implementation): ``m ← βm + (1−β)g``,
     ``u = (1−β)g + βm`` (Nesterov-style), update :func:`auon_scale` ``(u)``.
+
+    Args:
+      beta: momentum ``β`` in [0, 1).
+      gamma: AuON's ``γ > 0``.
+
+    Returns:
+      An ``optax.GradientTransformation`` (no learning rate).
 
     Raises:
       ValueError: ``beta`` outside [0, 1), ``gamma <= 0``.
@@ -1279,6 +1471,15 @@ def drop_layers(
     compute saving of the paper (no backprop below the shallowest updated
     layer) is *counted*, not realised, here.
 
+    Args:
+      inner: the optax transformation whose per-leaf updates are kept or zeroed.
+      keep_prob: ``p_l`` in (0, 1], one number or one per leaf (concrete, not traced).
+      key: a JAX PRNG key (keyword-only), split at every step.
+
+    Returns:
+      An ``optax.GradientTransformation`` whose state holds the key, ``inner``'s state and
+      the last step's keep-masks.
+
     Raises:
       TypeError: ``inner`` not an optax transformation, ``key`` not a PRNG key (e.g. an integer seed).
       ValueError: ``keep_prob`` outside (0, 1]; at ``init``, a ``keep_prob`` length that does not
@@ -1314,6 +1515,15 @@ def drop_muon(
     learning_rate: float, keep_prob: float | Sequence[float], *, key: Array, **muon_kwargs
 ) -> optax.GradientTransformation:
     """Drop-Muon: :func:`muon` whose per-layer updates are randomly skipped (:func:`drop_layers`).
+
+    Args:
+      learning_rate: ``η > 0`` or an optax schedule.
+      keep_prob: ``p_l`` in (0, 1], one number or one per leaf.
+      key: a JAX PRNG key (keyword-only).
+      **muon_kwargs: the other arguments of :func:`muon`.
+
+    Returns:
+      An ``optax.GradientTransformation``.
 
     Raises:
       TypeError, ValueError: those of :func:`muon` and :func:`drop_layers`.
