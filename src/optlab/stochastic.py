@@ -220,6 +220,21 @@ def sample_indices(
       epoch of ``n / b`` steps, so every index is used exactly once per epoch;
     - ``"single_shuffle"``: one permutation, reused every epoch;
     - ``"cyclic"``: the order ``0, 1, …, n−1`` every epoch.
+
+    Args:
+      n: the number of components ``f_i``, ``>= 1``.
+      num_steps: number of steps, ``>= 1`` (keyword-only).
+      key: a JAX PRNG key (required; an integer seed is refused).
+      batch_size: ``b``, ``1 <= b <= n``; must divide ``n`` unless ``sampling="replacement"``.
+      sampling: one of :data:`SAMPLING_SCHEMES`.
+
+    Returns:
+      Integer indices, shape ``(num_steps, batch_size)``.
+
+    Raises:
+      TypeError: ``key`` not a PRNG key, non-integer sizes.
+      ValueError: missing key, sizes out of range, an unknown ``sampling`` or a ``batch_size``
+        that does not divide ``n`` for the shuffling schemes.
     """
     _require_key(key, "sample_indices")
     _checks.require_int("n", n, minimum=1)
@@ -253,6 +268,17 @@ def clip_by_norm(g: Array, clip_norm: Array) -> Array:
     """``clip_c(g) = min(1, c/‖g‖) g`` for a pytree ``g`` (global Euclidean norm).
 
     Leaves ``g`` unchanged when ``‖g‖ ≤ c``; otherwise rescales it to norm ``c``.
+
+    Args:
+      g: a gradient, an array or pytree (finite).
+      clip_norm: the threshold ``c > 0``.
+
+    Returns:
+      ``clip_c(g)``, with the structure of ``g``.
+
+    Raises:
+      TypeError: non-numeric input.
+      ValueError: NaN/inf in ``g``, ``clip_norm`` not positive and finite.
     """
     _checks.require_finite("g", g)
     _checks.require_positive("clip_norm", clip_norm)
@@ -263,7 +289,18 @@ def clip_by_norm(g: Array, clip_norm: Array) -> Array:
 
 
 def clip(clip_norm: float) -> optax.GradientTransformationExtraArgs:
-    """Stateless transformation ``g ↦ clip_c(g)``; equals ``optax.clip_by_global_norm(c)``."""
+    """Stateless transformation ``g ↦ clip_c(g)``; equals ``optax.clip_by_global_norm(c)``.
+
+    Args:
+      clip_norm: the threshold ``c > 0``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` applying :func:`clip_by_norm`.
+
+    Raises:
+      TypeError: ``clip_norm`` not a number.
+      ValueError: ``clip_norm`` not positive and finite.
+    """
     _scalar("clip_norm", clip_norm)
     _checks.require_positive("clip_norm", clip_norm)
 
@@ -282,6 +319,17 @@ def clipped_sgd(learning_rate: ScalarOrSchedule, clip_norm: float) -> optax.Grad
     """Clipped (S)GD ``x_{k+1} = x_k − η_k clip_c(g_k)`` (Koloskova, Hendrikx & Stich, 2023).
 
     Equal to ``optax.chain(optax.clip_by_global_norm(c), optax.sgd(η))``.
+
+    Args:
+      learning_rate: the step ``η > 0`` or a schedule ``k ↦ η_k``.
+      clip_norm: the threshold ``c > 0``.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (clipping, then gradient descent).
+
+    Raises:
+      TypeError: a non-numeric ``learning_rate`` (that is not a schedule) or ``clip_norm``.
+      ValueError: ``learning_rate`` or ``clip_norm`` not positive.
     """
     _check_step("learning_rate", learning_rate)
     _scalar("clip_norm", clip_norm)
@@ -293,6 +341,17 @@ def linear_decay(peak: float, *, num_steps: int) -> Schedule:
     """``η_k = peak · (1 − k/T)`` for ``k < T``, then ``0``; equals ``optax.linear_schedule(peak, 0, T)``.
 
     The worst-case optimal schedule for the last iterate (Defazio et al., 2023).
+
+    Args:
+      peak: the first step ``η_0 = peak > 0``.
+      num_steps: the horizon ``T``, ``>= 1`` (keyword-only).
+
+    Returns:
+      The schedule ``k ↦ η_k``.
+
+    Raises:
+      TypeError: ``peak`` not a number, ``num_steps`` not an integer.
+      ValueError: ``peak <= 0``, ``num_steps < 1``.
     """
     _scalar("peak", peak)
     _checks.require_positive("peak", peak)
@@ -306,7 +365,19 @@ def linear_decay(peak: float, *, num_steps: int) -> Schedule:
 
 
 def inverse_time(init: float, decay_steps: float) -> Schedule:
-    """``η_k = η_0 / (1 + k/k_0)``: the ``O(1/k)`` schedule for strongly convex SGD."""
+    """``η_k = η_0 / (1 + k/k_0)``: the ``O(1/k)`` schedule for strongly convex SGD.
+
+    Args:
+      init: ``η_0 > 0``.
+      decay_steps: ``k_0 > 0``.
+
+    Returns:
+      The schedule ``k ↦ η_k``.
+
+    Raises:
+      TypeError: a non-numeric argument.
+      ValueError: ``init`` or ``decay_steps`` not positive.
+    """
     _scalar("init", init)
     _checks.require_positive("init", init)
     _scalar("decay_steps", decay_steps)
@@ -325,6 +396,18 @@ def refined_weights(grad_norms: Array, *, smoothing: int = 1) -> jax.Array:
     constant norms this is exactly the linear decay ``∝ T − 1 − t``; norms that
     fall early give a warm-up.  ``smoothing > 1`` first replaces the norms by a
     centred moving average over that many steps (edges padded by repetition).
+
+    Args:
+      grad_norms: the observed ``‖g_t‖ > 0``, ``t = 0, …, T−1``, ``T >= 2``.
+      smoothing: width of the moving average, ``>= 1`` (keyword-only).
+
+    Returns:
+      The weights ``w``, shape ``(T,)``, maximum 1 (the last is 0).
+
+    Raises:
+      TypeError: non-numeric ``grad_norms``, non-integer ``smoothing``.
+      ValueError: ``grad_norms`` not 1-D, shorter than 2, non-positive or non-finite,
+        ``smoothing < 1``.
     """
     g = _checks.as_float_array("grad_norms", grad_norms, ndim=1)
     _checks.require_int("smoothing", smoothing, minimum=1)
@@ -342,7 +425,19 @@ def refined_weights(grad_norms: Array, *, smoothing: int = 1) -> jax.Array:
 
 
 def refined_schedule(grad_norms: Array, peak: float, *, smoothing: int = 1) -> Schedule:
-    """``k ↦ peak · w_k`` with ``w`` from :func:`refined_weights` (``0`` after the horizon)."""
+    """``k ↦ peak · w_k`` with ``w`` from :func:`refined_weights` (``0`` after the horizon).
+
+    Args:
+      grad_norms: the observed ``‖g_t‖``, as in :func:`refined_weights`.
+      peak: the largest step, ``> 0``.
+      smoothing: width of the moving average, ``>= 1`` (keyword-only).
+
+    Returns:
+      The schedule ``k ↦ η_k``.
+
+    Raises:
+      TypeError, ValueError: ``peak`` not a positive number, and those of :func:`refined_weights`.
+    """
     _scalar("peak", peak)
     _checks.require_positive("peak", peak)
     w = refined_weights(grad_norms, smoothing=smoothing)
@@ -499,6 +594,16 @@ def _finite_sum_jit(dynamic, x0, key, *, static, n, num_steps, batch_size, sampl
 
 def svrg_estimator(problem: Problem, x: Array, snapshot: Array, snapshot_grad: Array, idx: Array) -> Array:
     """SVRG's estimate ``v = ∇f_B(x) − ∇f_B(x̃) + ∇f(x̃)`` (unbiased: ``E_B v = ∇f(x)``).
+
+    Args:
+      problem: a finite-sum :class:`~optlab.problems.Problem`.
+      x: the point ``x``, shape ``(d,)``.
+      snapshot: the snapshot ``x̃``, shape ``(d,)``.
+      snapshot_grad: its full gradient ``∇f(x̃)``, shape ``(d,)``.
+      idx: the mini-batch ``B``, 1-D integer indices in ``[0, n)``.
+
+    Returns:
+      ``v``, shape ``(d,)``.
 
     Raises:
       TypeError: ``problem`` not a finite sum, non-numeric or non-integer input.
@@ -686,7 +791,22 @@ def sarah(
     estimate ``v_t = ∇f_B(w_t) − ∇f_B(w_{t−1}) + v_{t−1}`` (``2b`` evaluations).
     The next outer iteration restarts from the last iterate ``w_m``.
 
-    Args, Returns and Raises: as in :func:`svrg`.
+    Args:
+      problem: a finite-sum :class:`~optlab.problems.Problem` (``n`` components).
+      x0: start ``w_0``, shape ``(d,)``, finite.
+      num_epochs: number of outer iterations, ``>= 1``.
+      learning_rate: constant ``η > 0`` (keyword-only).
+      key: a JAX PRNG key for the mini-batches (required).
+      inner_num_steps: ``m``, default ``n / b`` (one pass per outer iteration).
+      batch_size: ``b ≤ n``.
+      sampling: one of :data:`SAMPLING_SCHEMES`.
+      record_every: record every that many inner steps; must divide ``m``.
+
+    Returns:
+      A :class:`StochasticTrace`.
+
+    Raises:
+      TypeError, ValueError: as in :func:`svrg`.
     """
     _scalar("learning_rate", learning_rate)
     _checks.require_positive("learning_rate", learning_rate)
@@ -733,10 +853,19 @@ def _sarah_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
 def ai_sarah_step(problem: Problem, w: Array, v: Array, idx: Array) -> tuple[jax.Array, jax.Array]:
     """AI-SARAH's implicit step: one Newton step on ``ξ(α) = ‖∇f_B(w − αv) − ∇f_B(w) + v‖²`` from ``α = 0``.
 
-    Returns ``(α̃, ∇f_B(w))`` with ``α̃ = −ξ'(0)/|ξ''(0)|``.  For a quadratic
-    batch with Hessian ``H`` it is ``⟨v, Hv⟩/‖Hv‖²``; for one unregularised
-    least-squares component ``f_i = ½(aᵢᵀx − bᵢ)²`` that is ``1/‖aᵢ‖²``, the
-    inverse local smoothness constant.
+    For a quadratic batch with Hessian ``H``, ``α̃ = ⟨v, Hv⟩/‖Hv‖²``; for one
+    unregularised least-squares component ``f_i = ½(aᵢᵀx − bᵢ)²`` that is ``1/‖aᵢ‖²``,
+    the inverse local smoothness constant.
+
+    Args:
+      problem: a finite-sum :class:`~optlab.problems.Problem`.
+      w: the current iterate, shape ``(d,)``.
+      v: the current estimate, shape ``(d,)``.
+      idx: the mini-batch ``B``, 1-D integer indices in ``[0, n)``.
+
+    Returns:
+      ``(α̃, ∇f_B(w))`` with ``α̃ = −ξ'(0)/|ξ''(0)|`` (a scalar) and the mini-batch gradient
+      ``(d,)``.
 
     Raises:
       TypeError: ``problem`` not a finite sum, non-integer ``idx``.
@@ -783,6 +912,21 @@ def ai_sarah(
     Each active inner step is counted as ``4b`` component gradients: the two
     mini-batch gradients of SARAH plus the two directional derivatives of
     ``∇f_B`` that the Newton step needs (a conservative convention).
+
+    Args:
+      problem: a finite-sum :class:`~optlab.problems.Problem` (``n`` components).
+      x0: start, shape ``(d,)``, finite.
+      num_epochs: number of outer iterations, ``>= 1``.
+      key: a JAX PRNG key for the mini-batches (required, keyword-only).
+      inner_num_steps: ``m``, default ``n / b``.
+      batch_size: ``b ≤ n``.
+      sampling: one of :data:`SAMPLING_SCHEMES`.
+      gamma: early-stop ratio ``γ`` in (0, 1).
+      beta: EMA factor ``β`` in [0, 1).
+      record_every: record every that many inner steps; must divide ``m``.
+
+    Returns:
+      A :class:`StochasticTrace`.
 
     Raises:
       TypeError, ValueError: as in :func:`svrg`; ``gamma`` in (0, 1), ``beta`` in [0, 1).
@@ -879,7 +1023,18 @@ def _noise_param(name: str, value: Any) -> Any:
 
 
 def gaussian_noise(scale: float) -> NoiseFn:
-    """``ξ ~ N(0, scale² I)``.  Raises ValueError/TypeError unless ``scale`` is a positive number."""
+    """``ξ ~ N(0, scale² I)``.
+
+    Args:
+      scale: the standard deviation, ``> 0``.
+
+    Returns:
+      A noise model ``(key, shape, dtype) ↦ sample`` for :func:`run_additive_noise`.
+
+    Raises:
+      TypeError: ``scale`` not a number.
+      ValueError: ``scale`` not positive and finite.
+    """
     return _Noise("gaussian", (_noise_param("scale", scale),))
 
 
@@ -888,6 +1043,13 @@ def student_t_noise(df: float, scale: float = 1.0) -> NoiseFn:
 
     Heavy-tailed: only moments of order ``< df`` exist (infinite variance for
     ``df ≤ 2``), the setting of Sadiev et al. (2023).
+
+    Args:
+      df: degrees of freedom, ``> 0``.
+      scale: multiplier, ``> 0``.
+
+    Returns:
+      A noise model ``(key, shape, dtype) ↦ sample``.
 
     Raises:
       TypeError, ValueError: ``df`` or ``scale`` not a positive number.
@@ -902,6 +1064,13 @@ def pareto_noise(alpha: float, scale: float = 1.0) -> NoiseFn:
     cheap heavy-tailed alternative to :func:`student_t_noise` (no rejection
     sampling), with ``P(|ξ| > s·t) = (1 + t)^{−α}``.
 
+    Args:
+      alpha: the tail index ``α > 0``.
+      scale: the scale ``s > 0``.
+
+    Returns:
+      A noise model ``(key, shape, dtype) ↦ sample``.
+
     Raises:
       TypeError, ValueError: ``alpha`` or ``scale`` not a positive number.
     """
@@ -913,6 +1082,13 @@ def discrete_noise(atoms: Sequence[float], probs: Sequence[float]) -> NoiseFn:
 
     ``discrete_noise([9.0, -1.0], [0.1, 0.9])`` is the skewed example of
     Koloskova et al. (2023) for which clipped SGD is biased.
+
+    Args:
+      atoms: the values, a finite non-empty vector.
+      probs: their probabilities, a probability vector of the same length.
+
+    Returns:
+      A noise model ``(key, shape, dtype) ↦ sample``.
 
     Raises:
       TypeError: non-numeric input.  ValueError: ``atoms`` not a finite non-empty vector, ``probs``
@@ -947,6 +1123,18 @@ def run_additive_noise(
     Each step counts as one gradient evaluation.  ``noise`` is a callable
     ``(key, shape, dtype) ↦ sample`` such as :func:`student_t_noise`.  Compiled
     once per (optimizer, problem functions, noise model, shapes, sizes).
+
+    Args:
+      optimizer: an optax transformation, called as ``update(g, state, x, value=f(x))``.
+      problem: a :class:`~optlab.problems.Problem`.
+      x0: start, shape ``(d,)``, finite.
+      num_steps: number of steps ``N``, ``>= 1`` (keyword-only).
+      key: a JAX PRNG key (required).
+      noise: the noise model (required), e.g. :func:`gaussian_noise`.
+      record_every: record every that many steps; must divide ``N``.
+
+    Returns:
+      A :class:`StochasticTrace` with ``N / record_every + 1`` rows.
 
     Raises:
       TypeError: ``optimizer``/``problem`` of the wrong type, ``key`` not a PRNG key.
@@ -1095,6 +1283,15 @@ def over_seeds(method: Callable[..., StochasticTrace], keys: Array, *args, **kwa
     The argument checks run once, eagerly, with the first key, before tracing.
     Returned arrays get a leading axis of size ``len(keys)``.  The methods of this
     module are compiled once per configuration, so repeated calls do not recompile.
+
+    Args:
+      method: a run of this module that takes ``key=`` (e.g. :func:`run_finite_sum`).
+      keys: a non-empty batch of PRNG keys, e.g. ``jax.random.split(jax.random.key(0), 16)``.
+      *args: positional arguments of ``method``.
+      **kwargs: keyword arguments of ``method`` (not ``key``).
+
+    Returns:
+      ``method``'s :class:`StochasticTrace` with a leading axis of size ``len(keys)`` on every field.
 
     Raises:
       TypeError: ``method`` not callable, ``keys`` not a batch of PRNG keys.
