@@ -127,7 +127,21 @@ class MinimaxOutput(NamedTuple):
 
 @jax.tree_util.register_pytree_node_class
 class AffineOperator:
-    """``F(z) = M z + q`` on ``ℝᵈ``; ``n_x`` splits ``z = (x, y)`` for games."""
+    """``F(z) = M z + q`` on ``ℝᵈ``; ``n_x`` splits ``z = (x, y)`` for games.
+
+    A pytree (``M`` and ``q`` are its leaves), so it passes through ``jit`` and ``vmap``;
+    ``z_star``, ``lipschitz``, ``resolvent`` and ``resolvent_map`` give the equilibrium,
+    ``‖M‖₂`` and the exact resolvent.
+
+    Args:
+      M: the ``d × d`` matrix, finite and non-empty.
+      q: the offset ``(d,)`` (default zeros).
+      n_x: the size ``nₓ`` of the first player's block, ``0 <= n_x <= d`` (None: not a game).
+
+    Raises:
+      TypeError: non-numeric ``M`` or ``q``, non-integer ``n_x``.
+      ValueError: ``M`` not square, empty or not finite, ``q`` not ``(d,)``, ``n_x`` out of range.
+    """
 
     def __init__(self, M, q=None, n_x: int | None = None):
         M = as_float_array("M", M, ndim=2)
@@ -190,7 +204,18 @@ class AffineOperator:
 @jax.tree_util.register_pytree_node_class
 class FiniteSumOperator:
     """``F(z) = (1/n) Σᵢ (Mᵢ z + qᵢ)``: ``n`` affine components stacked in ``Ms``
-    (``(n, d, d)``) and ``qs`` (``(n, d)``).  ``component(i, z)`` is one oracle call."""
+    (``(n, d, d)``) and ``qs`` (``(n, d)``).  ``component(i, z)`` is one oracle call.
+
+    A pytree; ``mean`` is the full operator as an :class:`AffineOperator`.
+
+    Args:
+      Ms: the component matrices ``Mᵢ``, shape ``(n, d, d)``, ``n, d >= 1``.
+      qs: the component offsets ``qᵢ``, shape ``(n, d)`` (default zeros).
+
+    Raises:
+      TypeError: non-numeric input.
+      ValueError: ``Ms`` not ``(n, d, d)``, ``qs`` not ``(n, d)``, non-finite entries.
+    """
 
     def __init__(self, Ms, qs=None):
         Ms = as_float_array("Ms", Ms, ndim=3)
@@ -236,6 +261,14 @@ def bilinear_game(A, b=None, c=None) -> AffineOperator:
     For square invertible ``A`` the unique saddle point is ``x* = −A⁻ᵀc``,
     ``y* = −A⁻¹b`` (``.z_star``).
 
+    Args:
+      A: the coupling, ``nₓ × nᵧ``.
+      b: the linear term of ``x``, ``(nₓ,)`` (default zeros).
+      c: the linear term of ``y``, ``(nᵧ,)`` (default zeros).
+
+    Returns:
+      The game vector field as an :class:`AffineOperator` with ``n_x = nₓ``.
+
     Raises:
       TypeError / ValueError: non-numeric, non-finite, empty or mis-shaped ``A``, ``b``, ``c``.
     """
@@ -258,6 +291,16 @@ def quadratic_game(Pxx, Pxy, Pyy, b=None, c=None) -> AffineOperator:
     """``f(x, y) = ½xᵀPₓₓx + xᵀPₓᵧy − ½yᵀPᵧᵧy + bᵀx + cᵀy`` (``Pₓₓ``, ``Pᵧᵧ``
     symmetric); ``F(z) = (Pₓₓx + Pₓᵧy + b, Pᵧᵧy − Pₓᵧᵀx − c)``.  Convex-concave
     (``F`` monotone) iff ``Pₓₓ ⪰ 0`` and ``Pᵧᵧ ⪰ 0``.
+
+    Args:
+      Pxx: ``Pₓₓ``, ``nₓ × nₓ``.
+      Pxy: ``Pₓᵧ``, ``nₓ × nᵧ``.
+      Pyy: ``Pᵧᵧ``, ``nᵧ × nᵧ``.
+      b: the linear term of ``x``, ``(nₓ,)`` (default zeros).
+      c: the linear term of ``y``, ``(nᵧ,)`` (default zeros).
+
+    Returns:
+      The game vector field as an :class:`AffineOperator` with ``n_x = nₓ``.
 
     Raises:
       TypeError / ValueError: non-numeric, non-finite or mis-shaped blocks.
@@ -289,6 +332,13 @@ def rotation_operator(a, b) -> AffineOperator:
     ``ρ``-comonotone with ``ρ = a/(a² + b²)`` (Gorbunov et al. 2023).  ``a`` and ``b``
     may be traced (for ``vmap`` over a grid).
 
+    Args:
+      a: the symmetric part (a scalar).
+      b: the rotation (a scalar).
+
+    Returns:
+      An :class:`AffineOperator` on ℝ² with ``q = 0`` and ``n_x = 1``.
+
     Raises:
       TypeError / ValueError: non-numeric, non-scalar or non-finite ``a``/``b``; ``a = b = 0``.
     """
@@ -305,6 +355,13 @@ def rotation_operator(a, b) -> AffineOperator:
 
 def finite_sum_game(Ms, qs=None) -> FiniteSumOperator:
     """Finite sum of affine operators (see :class:`FiniteSumOperator`).
+
+    Args:
+      Ms: the component matrices ``Mᵢ``, shape ``(n, d, d)``.
+      qs: the component offsets ``qᵢ``, shape ``(n, d)`` (default zeros).
+
+    Returns:
+      A :class:`FiniteSumOperator`.
 
     Raises:
       TypeError / ValueError: ``Ms`` not ``(n, d, d)``, ``qs`` not ``(n, d)``, non-finite entries.
@@ -960,7 +1017,15 @@ class SGNCertificate(NamedTuple):
     ``margin`` μ = λ_min(sym(S)) and ``lipschitz`` L = ‖S‖₂ for
     ``S = W^{1/2} J W^{−1/2}``; ``certified = μ > 0``; ``learning_rate`` = μ/L² and ``rate`` =
     √(1 − μ²/L²): Euler steps ``z⁺ = z − ηF(z)`` with that step contract ``‖z − z*‖_W``
-    at least by ``rate`` per step (for an affine ``F`` with Jacobian ``J``)."""
+    at least by ``rate`` per step (for an affine ``F`` with Jacobian ``J``).
+
+    Attributes:
+      margin: ``μ = λ_min(sym(S))``.
+      lipschitz: ``L = ‖S‖₂`` (1 when ``J = 0``).
+      certified: ``μ > 0``.
+      learning_rate: the certified step ``η = μ/L²`` (NaN when not certified).
+      rate: the contraction factor ``√(1 − μ²/L²)`` (NaN when not certified).
+    """
 
     margin: jax.Array
     lipschitz: jax.Array
@@ -973,6 +1038,13 @@ def sgn_certificate(J, weights) -> SGNCertificate:
     """Weighted strong monotonicity of a game Jacobian ``J`` (``d × d``) in the
     metric ``W = diag(weights)`` (one positive weight per coordinate; repeat a
     player's weight over its block).
+
+    Args:
+      J: the Jacobian of ``F``, ``d × d``.
+      weights: the positive diagonal of ``W``, ``(d,)``.
+
+    Returns:
+      An :class:`SGNCertificate`.
 
     Raises:
       TypeError / ValueError: ``J`` not a finite square matrix, ``weights`` not positive ``(d,)``.
@@ -1002,7 +1074,16 @@ def sgn_band(mu1, mu2, L12, L21, *, signed: bool = False) -> tuple[float, float]
     ``λ_min(sym Jᵢᵢ)`` of player ``i`` and ``L₁₂ = ‖J₁₂‖``, ``L₂₁ = ‖J₂₁‖`` bound the
     couplings.  With ``signed=True`` (scalar players) ``L₁₂``, ``L₂₁`` are the signed
     entries and the condition is the exact ``(J₁₂ + rJ₂₁)² < 4rμ₁μ₂``.
-    Returns ``(r_lo, r_hi)``; raises if the band is empty.
+
+    Args:
+      mu1: ``μ₁ > 0``.
+      mu2: ``μ₂ > 0``.
+      L12: ``L₁₂ >= 0`` (any sign with ``signed=True``).
+      L21: ``L₂₁ >= 0`` (any sign with ``signed=True``).
+      signed: treat ``L12``, ``L21`` as signed scalar couplings (keyword-only).
+
+    Returns:
+      ``(r_lo, r_hi)``, floats (``r_hi`` may be ``inf`` when ``L₂₁ = 0``).
 
     Raises:
       TypeError / ValueError: non-scalar or non-finite bounds, ``μᵢ ≤ 0``, negative
@@ -1046,6 +1127,16 @@ def sgn_block_margin(mu1, mu2, L12, L21, r):
     Jacobian whose blocks satisfy ``λ_min(sym Jᵢᵢ) ≥ μᵢ``, ``‖J₁₂‖ ≤ L₁₂``,
     ``‖J₂₁‖ ≤ L₂₁``; it is positive exactly on :func:`sgn_band`.  ``r`` may be an array.
 
+    Args:
+      mu1: ``μ₁ > 0``.
+      mu2: ``μ₂ > 0``.
+      L12: ``L₁₂ >= 0``.
+      L21: ``L₂₁ >= 0``.
+      r: the weight ratio ``w₂/w₁ > 0``, a scalar or an array.
+
+    Returns:
+      The margin, with the shape of ``r``.
+
     Raises:
       TypeError / ValueError: non-finite or non-scalar bounds, ``μᵢ ≤ 0``, ``L < 0``, ``r ≤ 0``.
     """
@@ -1069,6 +1160,17 @@ def sgn_block_margin(mu1, mu2, L12, L21, r):
 def fit_slope(residuals, k_min: int, k_max: int) -> float:
     """Least-squares slope of ``log ‖F(z_k)‖`` against ``log k`` over ``k_min ≤ k ≤ k_max``
     (``−½`` for a ``1/√k`` rate, ``−1`` for ``1/k``).
+
+    The fit uses the (at most 60) integers of a geometric grid from ``k_min`` to ``k_max``, so
+    every decade of ``k`` weighs the same.
+
+    Args:
+      residuals: ``‖F(z_k)‖`` for ``k = 0, 1, …`` along the last axis (leading axes are runs).
+      k_min: first ``k`` of the window, ``>= 1``.
+      k_max: last ``k`` of the window, ``> k_min`` and ``< len(residuals)``.
+
+    Returns:
+      The slope: a float for one run, an array over the leading axes otherwise.
 
     Raises:
       TypeError / ValueError: non-numeric ``residuals``, a bad window, residuals that are
