@@ -369,8 +369,19 @@ def ogd(
       loss: ``loss(x, θ_t) → scalar``, convex in ``x``.
       thetas: ``(T, …)`` per-round parameters.
       x0: ``(d,)`` first point (projected on ``X``).
-      learning_rate: step-size scale (traced: ``vmap`` over it).
+      learning_rate: step-size scale ``η > 0`` (traced: ``vmap`` over it).
       radius: ``R`` of the box ``X``, or ``None`` for ``ℝᵈ``.
+      schedule: ``"constant"``, ``"sqrt"`` or ``"adaptive"``.
+      max_learning_rate: cap on ``η_t`` (``None``: no cap).
+
+    Returns:
+      An :class:`OnlineResult` with one row per round.
+
+    Raises:
+      TypeError: non-numeric ``thetas``/``x0``, ``loss`` not callable, a string for a scalar.
+      ValueError: ``x0`` not a non-empty vector, ``thetas`` without a time axis, ``loss`` not
+        returning a scalar at ``(x0, thetas[0])``, non-finite input, a non-positive ``learning_rate``,
+        ``radius`` or ``max_learning_rate``, an unknown ``schedule``.
     """
     thetas, x0 = _check_sequence(thetas, x0, loss)
     _check_step(learning_rate, schedule)
@@ -430,6 +441,25 @@ def optimistic_ogd(
     ``L``-smooth losses Chen et al. 2023 take ``max_learning_rate = 1/(4L)``); the hint step
     of round ``t`` uses the step ``η_{t−1}`` fixed before ``g_t`` is seen (``η_0 = 0``,
     harmless since ``M_1 = 0``).
+
+    Args:
+      loss: ``loss(x, θ_t) → scalar``, convex in ``x``.
+      thetas: ``(T, …)`` per-round parameters.
+      x0: ``(d,)`` first point ``y_1`` (projected on ``X``).
+      learning_rate: step-size scale ``η > 0`` (traced: ``vmap`` over it).
+      radius: ``R`` of the box ``X``, or ``None`` for ``ℝᵈ``.
+      schedule: ``"constant"``, ``"sqrt"`` or ``"adaptive"``.
+      max_learning_rate: cap on ``η_t`` (``None``: no cap).
+      hint: ``"last"`` or ``"zero"``.
+
+    Returns:
+      An :class:`OnlineResult` (``predictions`` are the played ``x_t``).
+
+    Raises:
+      TypeError: non-numeric ``thetas``/``x0``, ``loss`` not callable, a string for a scalar.
+      ValueError: ``x0`` not a non-empty vector, ``thetas`` without a time axis, ``loss`` not
+        returning a scalar at ``(x0, thetas[0])``, non-finite input, a non-positive ``learning_rate``,
+        ``radius`` or ``max_learning_rate``, an unknown ``schedule`` or ``hint``.
     """
     thetas, x0 = _check_sequence(thetas, x0, loss)
     _check_step(learning_rate, schedule)
@@ -490,6 +520,23 @@ def adagrad_omd(
     is the coordinate-wise clip.  Unconstrained, this is ``optax.adagrad`` with
     ``initial_accumulator_value=δ`` and ``eps=0``.  ``learning_rates`` records the
     mean of the per-coordinate steps ``η/H_t``.
+
+    Args:
+      loss: ``loss(x, θ_t) → scalar``, convex in ``x``.
+      thetas: ``(T, …)`` per-round parameters.
+      x0: ``(d,)`` first point (projected on ``X``).
+      learning_rate: ``η > 0`` (traced: ``vmap`` over it).
+      radius: ``R`` of the box ``X``, or ``None`` for ``ℝᵈ``.
+      delta: ``δ > 0``, the initial accumulator.
+
+    Returns:
+      An :class:`OnlineResult`.
+
+    Raises:
+      TypeError: non-numeric ``thetas``/``x0``, ``loss`` not callable, a string for a scalar.
+      ValueError: ``x0`` not a non-empty vector, ``thetas`` without a time axis, ``loss`` not
+        returning a scalar at ``(x0, thetas[0])``, non-finite input, a non-positive ``learning_rate``,
+        ``radius`` or ``delta``.
     """
     thetas, x0 = _check_sequence(thetas, x0, loss)
     _check_scalar("learning_rate", learning_rate)
@@ -537,6 +584,22 @@ def coin_betting(
     ``R_T(u) ≤ Õ(‖u − x0‖ √T)`` for every ``u`` at once, with no step size.  The
     domain is ``ℝᵈ``; ``lipschitz`` is the bound ``G ≥ max |g_{t,i}|``, checked after
     the run (a ``ValueError`` if violated).
+
+    Args:
+      loss: ``loss(x, θ_t) → scalar``, convex in ``x``.
+      thetas: ``(T, …)`` per-round parameters.
+      x0: ``(d,)`` the origin of the bets.
+      initial_wealth: ``ε > 0``.
+      lipschitz: ``G > 0``.
+
+    Returns:
+      A :class:`CoinResult`.
+
+    Raises:
+      TypeError: non-numeric ``thetas``/``x0``, ``loss`` not callable, a string for a scalar.
+      ValueError: ``x0`` not a non-empty vector, ``thetas`` without a time axis, ``loss`` not
+        returning a scalar at ``(x0, thetas[0])``, non-finite input, a non-positive ``initial_wealth`` or
+        ``lipschitz``, or a gradient entry above ``lipschitz`` (checked after the run).
     """
     thetas, x0 = _check_sequence(thetas, x0, loss)
     _check_scalar("initial_wealth", initial_wealth)
@@ -599,6 +662,15 @@ def best_fixed(
     prefix, started at the prefix mean of ``thetas`` (for :func:`logcosh_loss`
     the minimiser lies near it), ``num_steps`` iterations.  All horizons are one
     ``vmap`` over masks.
+
+    Args:
+      loss: ``loss(u, θ_t) → scalar``, convex in ``u``.
+      thetas: ``(T, d)`` per-round parameters (the start is their prefix mean, so ``u`` has
+        their width ``d``).
+      radius: ``R`` of the box ``X``, or ``None`` for ``ℝᵈ`` (keyword-only).
+      horizons: the horizons ``T``, integers in ``[1, T]`` (default: the whole sequence).
+      smoothness: ``L > 0``; the step is ``1/L``.
+      num_steps: projected-gradient iterations, ``>= 1``.
 
     Returns:
       ``(u, total)``: comparators ``(H, d)`` and their cumulative losses ``(H,)``.
@@ -676,6 +748,18 @@ def regret_at(
     minimiser; its error only lowers the comparator's quality, so the value is
     a slight *under*-estimate of the regret when not converged).
 
+    Args:
+      result: a trace with a ``losses`` field of shape ``(T,)``.
+      loss: the loss ``loss(x, θ_t)`` the learner played against.
+      thetas: ``(T, d)`` per-round parameters.
+      horizons: the horizons ``T``, integers in ``[1, T]`` (default: the whole sequence).
+      radius: ``R`` of the box ``X``, or ``None`` for ``ℝᵈ`` (keyword-only).
+      smoothness: ``L`` for :func:`best_fixed`.
+      num_steps: iterations of :func:`best_fixed`.
+
+    Returns:
+      The regret at each horizon, shape ``(H,)``.
+
     Raises:
       TypeError: ``result`` without a ``losses`` field.
       ValueError: ``losses`` not of shape ``(T,)``, ``thetas`` of another length, or the
@@ -716,6 +800,14 @@ def hedge(losses: Array, *, learning_rate: Any, prior: Array | None = None) -> E
       losses: ``(T, n)`` loss matrix (finite).
       learning_rate: learning rate ``η > 0`` (traced: ``vmap`` over it).
       prior: initial distribution ``π`` (default uniform).
+
+    Returns:
+      An :class:`ExpertsResult`.
+
+    Raises:
+      TypeError: non-numeric input.
+      ValueError: ``losses`` not a finite ``(T, n)`` matrix, ``learning_rate`` not a positive
+        scalar, ``prior`` not a probability vector of length ``n``.
     """
     return optimistic_hedge(losses, learning_rate=learning_rate, hints=None, prior=prior)
 
@@ -728,6 +820,21 @@ def optimistic_hedge(
     ``hints="last"`` uses ``m_t = ℓ_{t−1}``; an array ``(T, n)`` gives the hints
     explicitly; ``None`` is plain :func:`hedge`.  With losses in ``[0, 1]``,
     ``R_T ≤ log(n)/η + η Σ_t ‖ℓ_t − m_t‖²_∞``-type bounds hold (Rakhlin & Sridharan 2013).
+
+    Args:
+      losses: ``(T, n)`` loss matrix (finite).
+      learning_rate: ``η > 0`` (traced: ``vmap`` over it).
+      hints: ``"last"``, ``None`` or a ``(T, n)`` array of hints ``m_t``.
+      prior: initial distribution ``π`` (default uniform).
+
+    Returns:
+      An :class:`ExpertsResult`.
+
+    Raises:
+      TypeError: non-numeric input.
+      ValueError: ``losses`` not a finite ``(T, n)`` matrix, ``learning_rate`` not a positive
+        scalar, ``prior`` not a probability vector of length ``n``, ``hints`` a string other
+        than ``"last"`` or an array not of shape ``(T, n)``.
     """
     losses = _check_losses("losses", losses)
     _check_scalar("learning_rate", learning_rate)
@@ -771,6 +878,18 @@ def hedge_regret_bound(num_experts: int, num_rounds: Any, *, learning_rate: Any)
     """``log(n)/η + ηT/8``: Hedge's regret bound for losses in ``[0, 1]`` (Hoeffding's lemma).
 
     Minimised by ``η = √(8 log(n)/T)``, where it equals ``√(T log(n)/2)``.
+
+    Args:
+      num_experts: ``n >= 1``.
+      num_rounds: ``T > 0`` (a scalar).
+      learning_rate: ``η > 0`` (keyword-only; an array gives the bound for each ``η``).
+
+    Returns:
+      The bound, a float or an array like ``learning_rate``.
+
+    Raises:
+      TypeError: ``num_experts`` not an integer, a non-numeric ``num_rounds``.
+      ValueError: ``num_experts < 1``, ``num_rounds`` or ``learning_rate`` not positive.
     """
     require_int("num_experts", num_experts, minimum=1)
     _check_scalar("num_rounds", num_rounds)
