@@ -110,6 +110,13 @@ class SORSequence(NamedTuple):
 def laplacian_1d(n: int, dtype: Any = None) -> jax.Array:
     """The ``n × n`` tridiagonal matrix ``tridiag(−1, 2, −1)`` (SPD, consistently ordered).
 
+    Args:
+      n: the size, ``>= 1``.
+      dtype: a floating dtype (default JAX's default float).
+
+    Returns:
+      The matrix, shape ``(n, n)``.
+
     Raises:
       TypeError / ValueError: ``n`` not a positive integer, ``dtype`` not a float dtype.
     """
@@ -128,6 +135,12 @@ def laplacian_1d(n: int, dtype: Any = None) -> jax.Array:
 def jacobi_radius(A: Array) -> jax.Array:
     """``ρ(J)`` for ``J = I − D⁻¹A`` (``A`` SPD): ``max |1 − λ(D^{−1/2} A D^{−1/2})|``.
 
+    Args:
+      A: a symmetric positive definite matrix, shape ``(n, n)``.
+
+    Returns:
+      The spectral radius ``ρ(J)``, a scalar.
+
     Raises:
       TypeError / ValueError: ``A`` not a finite square matrix with a positive diagonal.
     """
@@ -145,6 +158,12 @@ def jacobi_radius(A: Array) -> jax.Array:
 def young_omega(rho_jacobi: Any) -> Any:
     """Young's optimal relaxation ``ω* = 2/(1 + √(1 − ρ(J)²))`` (consistently ordered ``A``).
 
+    Args:
+      rho_jacobi: ``ρ(J)`` in ``[0, 1)``, a scalar or an array.
+
+    Returns:
+      ``ω*`` in ``[1, 2)``, with the shape of ``rho_jacobi``.
+
     Raises:
       TypeError / ValueError: ``rho_jacobi`` not in ``[0, 1)``.
     """
@@ -158,6 +177,13 @@ def sor_spectral_radius(omega: Any, rho_jacobi: Any) -> Any:
 
     ``ρ(M_ω) = ω − 1`` for ``ω ≥ ω*`` and
     ``ρ(M_ω) = ¼ (ωμ + √(ω²μ² − 4(ω − 1)))²`` for ``ω ≤ ω*`` (``μ = ρ(J)``).
+
+    Args:
+      omega: the relaxation ``ω`` in ``(0, 2)``, a scalar or an array.
+      rho_jacobi: ``μ = ρ(J)`` in ``[0, 1)``, broadcastable with ``omega``.
+
+    Returns:
+      ``ρ(M_ω)``, with the broadcast shape of the arguments.
 
     Raises:
       TypeError / ValueError: ``omega`` not in ``(0, 2)``, ``rho_jacobi`` not in ``[0, 1)``.
@@ -278,6 +304,18 @@ def sor_cost_table(
     (from ``key``).  Every ``(system, ω)`` pair runs in one batched call.  The
     shifted Laplacian is tridiagonal, hence consistently ordered: Young's
     ``ω*_t`` is optimal and ``ρ(J_t) = 2cos(π/(n+1))/(2 + c_t)``.
+
+    Args:
+      n: the system size, ``>= 2``.
+      num_systems: the number ``T`` of systems, ``>= 1``.
+      omegas: the ``K`` arms ``ω`` in ``(0, 2)``.
+      key: a JAX PRNG key for the shifts and right-hand sides (keyword-only).
+      shift_range: ``(low, high)`` with ``0 < low <= high``.
+      tol: the relative-residual tolerance of :func:`sor`, ``> 0``.
+      num_steps: the cap on SOR steps, ``>= 1``.
+
+    Returns:
+      An :class:`SORSequence`.
 
     Raises:
       TypeError / ValueError: invalid key, sizes, ``omegas`` outside ``(0, 2)``, a
