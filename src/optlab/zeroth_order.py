@@ -173,7 +173,21 @@ def sphere_two_point_grad(
     ``ĝ = (1/m) Σ_j d/(2μ) (f(x + μu_j) − f(x − μu_j)) u_j``, unbiased for the gradient of
     the ball smoothing ``E_{w∼Unif(B)} f(x + μw)`` (Ren, Tang & Li 2023).
 
-    Args, Returns, Raises: as :func:`gaussian_smoothing_grad`."""
+    Args:
+      f: scalar function of a ``(d,)`` array.
+      x: ``(d,)`` point (lists and integer arrays are converted to float).
+      key: a JAX PRNG key (``jax.random.key(seed)``); an integer seed is refused.
+      num_directions: ``m ≥ 1``.
+      smoothing: ``μ > 0`` (scalar, may be traced).
+
+    Returns:
+      ``(d,)`` estimate ``ĝ``.
+
+    Raises:
+      TypeError: ``f`` not callable, ``key`` not a PRNG key, non-numeric ``x``.
+      ValueError: ``x`` not a non-empty finite vector, ``f`` not returning a scalar at ``x``,
+        ``m < 1`` or ``μ ≤ 0``.
+    """
     x = _check_point(f, x)
     require_key("key", key)
     _check_directions(num_directions)
@@ -202,7 +216,21 @@ def forward_gradient(
     ``∇f(x)`` (Baydin, Pearlmutter, Syme, Wood & Torr 2022).  ``smoothing`` is
     accepted for a uniform estimator signature and ignored (the derivative is exact).
 
-    Args, Returns, Raises: as :func:`gaussian_smoothing_grad` (``smoothing`` unused)."""
+    Args:
+      f: scalar function of a ``(d,)`` array, JAX-differentiable.
+      x: ``(d,)`` point (lists and integer arrays are converted to float).
+      key: a JAX PRNG key (``jax.random.key(seed)``); an integer seed is refused.
+      num_directions: ``m ≥ 1``.
+      smoothing: ignored (not checked).
+
+    Returns:
+      ``(d,)`` estimate ``ĝ``.
+
+    Raises:
+      TypeError: ``f`` not callable, ``key`` not a PRNG key, non-numeric ``x``.
+      ValueError: ``x`` not a non-empty finite vector, ``f`` not returning a scalar at ``x``,
+        ``m < 1``.
+    """
     x = _check_point(f, x)
     require_key("key", key)
     _check_directions(num_directions)
@@ -227,7 +255,21 @@ def coordinate_grad(
     evaluations): ``ĝ_i = (f(x + μe_i) − f(x − μe_i))/(2μ)``.  ``key`` and
     ``num_directions`` are ignored (uniform signature).
 
-    Args, Returns, Raises: as :func:`gaussian_smoothing_grad` (``key`` may be ``None``)."""
+    Args:
+      f: scalar function of a ``(d,)`` array.
+      x: ``(d,)`` point (lists and integer arrays are converted to float).
+      key: ignored, but checked to be a PRNG key when given (may be ``None``).
+      num_directions: ignored (not checked).
+      smoothing: ``μ > 0`` (scalar, may be traced).
+
+    Returns:
+      ``(d,)`` estimate ``ĝ``.
+
+    Raises:
+      TypeError: ``f`` not callable, ``key`` not a PRNG key, non-numeric ``x``.
+      ValueError: ``x`` not a non-empty finite vector, ``f`` not returning a scalar at ``x``,
+        ``μ ≤ 0``.
+    """
     x = _check_point(f, x)
     if key is not None:
         require_key("key", key)
@@ -308,9 +350,12 @@ def evaluations_per_step(estimator: str, d: int, num_directions: int) -> int:
 class ZOResult(NamedTuple):
     """Output of :func:`zo_descent`.
 
-    ``params``: final iterate ``x_T``; ``iterates``: ``(T + 1, d)`` iterates ``x_0 … x_T``;
-    ``values``: ``f`` at the iterates; ``evaluations``: cumulative oracle calls after each
-    step (``(T + 1,)``)."""
+    Attributes:
+      params: the final iterate ``x_T``, ``(d,)``.
+      iterates: ``(T + 1, d)`` iterates ``x_0 … x_T``.
+      values: ``f`` at the iterates, ``(T + 1,)``.
+      evaluations: cumulative oracle calls after each step, ``(T + 1,)``.
+    """
 
     params: jax.Array
     iterates: jax.Array
@@ -502,10 +547,15 @@ class CBOResult(NamedTuple):
     """Output of :func:`cbo`. The method iterates on the particle cloud; its estimate of the
     minimiser is the last consensus point ``consensus[-1]``.
 
-    ``params``: the final ``(N, d)`` cloud; ``consensus``: ``(T + 1, d)`` consensus points;
-    ``consensus_values``: ``f`` at them; ``iterates``: ``(T/every + 1, N, d)`` particle clouds
-    every ``record_every`` steps, the start included (only the initial and final clouds
-    when ``record_every`` is ``None``); ``spread``: ``(T + 1,)`` mean ``‖x_i − v_α‖``."""
+    Attributes:
+      params: the final ``(N, d)`` particle cloud.
+      consensus: ``(T + 1, d)`` consensus points ``v_α``.
+      consensus_values: ``f`` at the consensus points, ``(T + 1,)``.
+      iterates: ``(T/record_every + 1, N, d)`` particle clouds every ``record_every`` steps,
+        the start included (only the initial and final clouds when ``record_every`` is
+        ``None``).
+      spread: ``(T + 1,)`` mean distance ``‖x_i − v_α‖`` of the particles to the consensus.
+    """
 
     params: jax.Array
     consensus: jax.Array
