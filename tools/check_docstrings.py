@@ -2,8 +2,9 @@
 
 Every public function (a name in its module's ``__all__``, or a public name defined in a
 module without ``__all__``) of every ``optlab`` module but ``optlab.viz.*`` must have a
-docstring with ``Args:`` (when it takes arguments) and ``Returns:`` or ``Yields:``; every
-public class must document its constructor (``Args:``) or its fields (``Attributes:``).
+docstring with ``Args:`` (when it takes arguments) and ``Returns:`` or ``Yields:`` (unless it
+is annotated ``-> None``); every public class must document its constructor (``Args:``) or
+its fields (``Attributes:``).
 Each callable is counted once, under the module that defines it.
 
     python tools/check_docstrings.py          # counts per module and the missing names
@@ -58,6 +59,15 @@ def _takes_arguments(obj) -> bool:
     return any(p not in ("self", "cls") for p in parameters)
 
 
+def _returns_none(obj) -> bool:
+    """Whether ``obj`` is annotated ``-> None`` (a check that raises or returns nothing)."""
+    try:
+        annotation = inspect.signature(obj).return_annotation
+    except (TypeError, ValueError):
+        return False
+    return annotation is None or annotation == "None"
+
+
 def problems_of(obj) -> list[str]:
     """The sections ``obj``'s docstring lacks (empty when it is complete)."""
     doc = inspect.getdoc(obj) or ""
@@ -68,7 +78,7 @@ def problems_of(obj) -> list[str]:
     missing = []
     if _takes_arguments(obj) and not _section(doc, "Args"):
         missing.append("Args")
-    if not _section(doc, "Returns", "Yields"):
+    if not _returns_none(obj) and not _section(doc, "Returns", "Yields"):
         missing.append("Returns")
     return missing
 

@@ -353,27 +353,83 @@ def simplex(radius: float = 1.0) -> Simplex:
 
 
 def l1_ball(radius: float = 1.0) -> L1Ball:
-    """The ℓ1 ball ``{‖x‖₁ ≤ r}`` (``radius`` positive, else ValueError)."""
+    """The ℓ1 ball ``{‖x‖₁ ≤ r}``.
+
+    Args:
+      radius: ``r > 0`` (finite scalar).
+
+    Returns:
+      A :class:`L1Ball`.
+
+    Raises:
+      ValueError: ``radius`` not a positive finite scalar.
+      TypeError: ``radius`` not numeric.
+    """
     return L1Ball(radius)
 
 
 def l2_ball(radius: float = 1.0) -> L2Ball:
-    """The Euclidean ball ``{‖x‖₂ ≤ r}`` (``radius`` positive, else ValueError)."""
+    """The Euclidean ball ``{‖x‖₂ ≤ r}``.
+
+    Args:
+      radius: ``r > 0`` (finite scalar).
+
+    Returns:
+      A :class:`L2Ball`.
+
+    Raises:
+      ValueError: ``radius`` not a positive finite scalar.
+      TypeError: ``radius`` not numeric.
+    """
     return L2Ball(radius)
 
 
 def spectral_ball(radius: float = 1.0) -> SpectralBall:
-    """The operator-norm ball ``{σ_max(X) ≤ r}`` (``radius`` positive, else ValueError)."""
+    """The operator-norm ball ``{σ_max(X) ≤ r}``.
+
+    Args:
+      radius: ``r > 0`` (finite scalar).
+
+    Returns:
+      A :class:`SpectralBall`.
+
+    Raises:
+      ValueError: ``radius`` not a positive finite scalar.
+      TypeError: ``radius`` not numeric.
+    """
     return SpectralBall(radius)
 
 
 def nuclear_ball(radius: float = 1.0) -> NuclearBall:
-    """The trace-norm ball ``{Σσ_i(X) ≤ r}`` (``radius`` positive, else ValueError)."""
+    """The trace-norm ball ``{Σσ_i(X) ≤ r}``.
+
+    Args:
+      radius: ``r > 0`` (finite scalar).
+
+    Returns:
+      A :class:`NuclearBall`.
+
+    Raises:
+      ValueError: ``radius`` not a positive finite scalar.
+      TypeError: ``radius`` not numeric.
+    """
     return NuclearBall(radius)
 
 
 def box(lo: Any, hi: Any) -> Box:
-    """The box ``{lo ≤ x ≤ hi}`` (see :class:`Box` for the checks)."""
+    """The box ``{lo ≤ x ≤ hi}``.
+
+    Args:
+      lo: lower bounds (a scalar or an array), ``-inf`` allowed.
+      hi: upper bounds, broadcastable with ``lo``, ``+inf`` allowed.
+
+    Returns:
+      A :class:`Box`.
+
+    Raises:
+      ValueError: NaN bounds, bounds that do not broadcast, or ``lo > hi`` somewhere.
+      TypeError: non-numeric bounds.
+    """
     return Box(lo, hi)
 
 
