@@ -87,6 +87,14 @@ def _check_L_mu(L, mu):
 
 # --------------------------------------------------------------------------- triple momentum
 class TripleMomentumState(NamedTuple):
+    """State of :func:`triple_momentum`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      xi: ``ξ_k``, the current point of the ``ξ`` sequence (a pytree like the params).
+      xi_prev: ``ξ_{k−1}``.
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     xi: Any  # ξ_k
     xi_prev: Any  # ξ_{k−1}
@@ -267,6 +275,17 @@ def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **
 
 # --------------------------------------------------------------------------- adaptive restart
 class RestartState(NamedTuple):
+    """State of :func:`nesterov_restart`.
+
+    Attributes:
+      count: the total number of updates (optax's field name).
+      since_restart: ``j``, the steps since the last restart (momentum ``β_j = j/(j+3)``).
+      x: ``x_k``, the gradient-step sequence (the params are ``y_k``).
+      last_value: the objective value passed to the last update (``inf`` before the first, or
+        when no value is passed).
+      restarts: the number of restarts so far.
+    """
+
     count: jax.Array  # type: ignore[assignment]  # total steps; optax's field name shadows tuple.count
     since_restart: jax.Array  # j, momentum β_j = j/(j+3)
     x: Any  # x_k (the gradient-step sequence); params are y_k
@@ -338,6 +357,14 @@ def nesterov_restart(
 
 # --------------------------------------------------------------------------- Polyak + momentum
 class PolyakMomentumState(NamedTuple):
+    """State of :func:`polyak_heavy_ball`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      prev_params: ``x_{k−1}`` (a pytree like the params).
+      last_learning_rate: the Polyak-type step ``α_k`` of the last update (0 before the first).
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     prev_params: Any  # x_{k−1}
     last_learning_rate: jax.Array
@@ -397,6 +424,18 @@ def polyak_heavy_ball(
 
 # --------------------------------------------------------------------------- schedule-free SGD
 class ScheduleFreeState(NamedTuple):
+    """State of :func:`schedule_free_sgd`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      z: the SGD sequence ``z_t``.
+      x: the averaged sequence ``x_t``; stored only when ``b1 = 0`` (``None`` otherwise: it is
+        recovered from ``y`` and ``z``).
+      weight_sum: ``Σ_{i≤t} w_i``, the sum of the averaging weights.
+      max_learning_rate: ``max_{i≤t} γ_i``, the largest step so far.
+      b1: the interpolation ``β``.
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     z: Any  # SGD sequence
     x: Any  # averaged sequence; stored only when b1 = 0 (else recovered from y and z)

@@ -93,6 +93,14 @@ def _step(eta, d, g):
 
 # --------------------------------------------------------------------------- AdaGrad
 class AdaGradState(NamedTuple):
+    """State of :func:`adagrad`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      sum_of_squares: the per-coordinate sums of squared gradients (with the initial
+        accumulator value), a pytree like the params.
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     sum_of_squares: Any
 
@@ -143,6 +151,13 @@ def adagrad(
 
 
 class AdaGradNormState(NamedTuple):
+    """State of :func:`adagrad_norm`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      b_squared: ``b_k² = b0² + Σ_{i≤k} ‖g_i‖²``.
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     b_squared: jax.Array
 
@@ -184,6 +199,13 @@ def adagrad_norm(learning_rate: ScalarOrSchedule, b0: float = 1e-2) -> optax.Gra
 
 # --------------------------------------------------------------------------- RMSProp
 class RMSPropState(NamedTuple):
+    """State of :func:`rmsprop`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      nu: the exponential moving average of squared gradients, a pytree like the params.
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     nu: Any
 
@@ -225,6 +247,15 @@ def rmsprop(
 
 # --------------------------------------------------------------------------- Adam family
 class AdamState(NamedTuple):
+    """State of :func:`adam` and its variants.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      mu: the first-moment moving average ``m_k``.
+      nu: the second-moment moving average ``v_k``.
+      nu_max: AMSGrad's running maximum of the bias-corrected ``v̂_k`` (zeros otherwise).
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     mu: Any
     nu: Any
@@ -366,6 +397,17 @@ def amsgrad(
 
 # --------------------------------------------------------------------------- DoG
 class DoGState(NamedTuple):
+    """State of :func:`dog`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      init_params: the starting point ``x_0``.
+      max_dist: ``r̄_k``, the largest distance ``‖x_i − x_0‖`` so far (at least ``r_ε``).
+      sum_sq_grads: ``Σ_{i≤k} ‖g_i‖²``.
+      last_learning_rate: DoG's step ``r̄_k/√(Σ‖g_i‖² + eps)`` of the last update, before the
+        ``learning_rate`` factor.
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     init_params: Any
     max_dist: jax.Array  # r̄_k
@@ -430,6 +472,13 @@ def dog(
 
 # --------------------------------------------------------------------------- Lion
 class LionState(NamedTuple):
+    """State of :func:`lion`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      mu: the momentum ``m_k``, a pytree like the params.
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     mu: Any
 

@@ -129,15 +129,35 @@ def _tagged(tx: optax.GradientTransformationExtraArgs, name: str, *hyper: Any):
 
 
 class GDState(NamedTuple):
+    """State of :func:`gd`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
 
 
 class MomentumState(NamedTuple):
+    """State of :func:`heavy_ball` and :func:`nesterov`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      velocity: ``v_k = g_k + β v_{k−1}``, a pytree like the params.
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     velocity: Any
 
 
 class PolyakState(NamedTuple):
+    """State of :func:`polyak`.
+
+    Attributes:
+      count: the number of updates so far (optax's field name).
+      last_learning_rate: the Polyak step of the last update (0 before the first).
+    """
+
     count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     last_learning_rate: jax.Array
 
