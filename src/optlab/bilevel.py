@@ -576,8 +576,12 @@ def _neumann(inner, outer, w, theta, K, alpha):
 
 
 class InnerGDOutput(NamedTuple):
-    """Result of :func:`inner_gd`: ``params`` the last iterate ``w_T``; ``iterates``:
-    ``(T+1, d)``, ``w_0 … w_T``."""
+    """Result of :func:`inner_gd`.
+
+    Attributes:
+      params: the last iterate ``w_T``.
+      iterates: ``(T+1, d)``, ``w_0 … w_T``.
+    """
 
     params: jax.Array
     iterates: jax.Array
@@ -839,7 +843,18 @@ def penalty_value(
 
 
 class BilevelTrace(NamedTuple):
-    """Result of :func:`hypergradient_descent`."""
+    """Result of :func:`hypergradient_descent`.
+
+    Attributes:
+      params: the final upper variable ``θ_K``.
+      w: the final inner iterate.
+      iterates: ``(num_steps + 1, *θ.shape)`` upper iterates ``θ_0 … θ_K``.
+      outer_values: ``(num_steps,)`` ``f(w_k, θ_k)`` before each update.
+      grad_norms: ``(num_steps,)`` norms of the hypergradient estimates.
+      converged: everything finite and ``grad_norms[-1] ≤ tol·max(1, grad_norms[0])`` (a
+        boolean array).
+      n_iters: the outer steps taken, ``K``.
+    """
 
     params: jax.Array  # final upper variable θ_K
     w: jax.Array  # final inner iterate
@@ -988,8 +1003,13 @@ def _hgd(
 
 
 class InnerSolveOutput(NamedTuple):
-    """Result of :func:`inner_gd_tol`: ``params`` the last iterate; ``n_iters`` the
-    gradient steps taken; ``converged``: ``‖∇_w g(params)‖ ≤ tol`` (a boolean array)."""
+    """Result of :func:`inner_gd_tol`.
+
+    Attributes:
+      params: the last iterate.
+      n_iters: the gradient steps taken.
+      converged: ``‖∇_w g(params)‖ ≤ tol`` (a boolean array).
+    """
 
     params: jax.Array
     n_iters: jax.Array
@@ -1070,7 +1090,16 @@ def _adjoint_cg(inner, outer, w, theta, q0, tol, maxiter):
 
 class InexactTrace(NamedTuple):
     """Result of :func:`hoag` and :func:`adaptive_inexact` (NumPy arrays, one entry per
-    accepted outer step)."""
+    accepted outer step).
+
+    Attributes:
+      params: the final upper variable.
+      iterates: the upper iterates ``θ_0 … θ_K``.
+      outer_values: the inexact values ``F̃(θ_k)``.
+      inner_num_steps: the cumulative number of lower-level gradient steps.
+      tolerances: the accuracy ``ε_k`` used at step ``k``.
+      learning_rates: the step size used at step ``k``.
+    """
 
     params: np.ndarray  # final upper variable
     iterates: np.ndarray  # upper iterates θ_0 … θ_K
@@ -1317,6 +1346,16 @@ def adaptive_inexact(
 
 
 class CleaningData(NamedTuple):
+    """A data-cleaning problem from :func:`data_cleaning_problem` (``N × d`` data, one example per row).
+
+    Attributes:
+      X_train: training inputs, ``n_train × d``.
+      y_train: training labels in ``{−1, +1}``, some flipped.
+      X_val: validation inputs, ``n_val × d``.
+      y_val: clean validation labels.
+      flipped: boolean mask of the flipped training labels, ``(n_train,)``.
+    """
+
     X_train: jax.Array
     y_train: jax.Array  # labels in {−1, +1}, some flipped
     X_val: jax.Array

@@ -23,12 +23,18 @@ __all__ = ["FWOutput", "frank_wolfe"]
 
 
 class FWOutput(NamedTuple):
-    """``params``: the final iterate ``x_T``; ``values[t] = f(x_t)``;
-    ``gaps[t] = ⟨∇f(x_t), x_t − s_t⟩`` (the Frank–Wolfe gap, an upper bound on
-    ``f(x_t) − f*`` for convex ``f``); ``iterates``: ``(T+1, ...)``, ``x_0 … x_T``;
-    ``converged``: every value finite and the FW gap at the final iterate at most
-    ``tol·max(1, |f(x_T)|)`` (a boolean array, valid under ``jit``); ``n_iters``: the
-    steps taken, ``T``."""
+    """Result of :func:`frank_wolfe`.
+
+    Attributes:
+      params: the final iterate ``x_T``.
+      values: ``values[t] = f(x_t)``.
+      gaps: ``gaps[t] = ⟨∇f(x_t), x_t − s_t⟩``, the Frank–Wolfe gap (an upper bound on
+        ``f(x_t) − f^⋆`` for convex ``f``).
+      iterates: ``(T+1, ...)``, ``x_0 … x_T``.
+      converged: every value finite and the FW gap at the final iterate at most
+        ``tol·max(1, |f(x_T)|)`` (a boolean array, valid under ``jit``).
+      n_iters: the steps taken, ``T``.
+    """
 
     params: jax.Array
     values: jax.Array

@@ -144,12 +144,18 @@ def _convex_relu_objective(X, y, D, v, w, beta):
 
 
 class ReLUADMMOutput(NamedTuple):
-    """``v, w``: ``(P, d)`` (the group-sparse copy); ``params``: the pair ``(v, w)``, the
-    final point; ``objectives[k]`` the convex objective at iteration ``k``;
-    ``violations[k] = max(0, −min (2D_j − I)X{v_j, w_j})``; ``residuals[k]``: the primal
-    residual ``‖u − v‖ + ‖Gu − s‖``; ``converged``: all finite and the last primal
-    residual at most ``tol·max(1, ‖y‖)`` (a boolean array, valid under ``jit``);
-    ``n_iters``: the iterations taken."""
+    """Result of :func:`relu_admm`; its final point ``params`` is the pair ``(v, w)``.
+
+    Attributes:
+      v: ``(P, d)``, the group-sparse copy (first half).
+      w: ``(P, d)``, the group-sparse copy (second half).
+      objectives: ``objectives[k]``, the convex objective at iteration ``k``.
+      violations: ``violations[k] = max(0, −min (2D_j − I)X{v_j, w_j})``.
+      residuals: ``residuals[k]``, the primal residual ``‖u − v‖ + ‖Gu − s‖``.
+      converged: all finite and the last primal residual at most ``tol·max(1, ‖y‖)`` (a
+        boolean array, valid under ``jit``).
+      n_iters: the iterations taken.
+    """
 
     v: jax.Array
     w: jax.Array
@@ -166,9 +172,14 @@ class ReLUADMMOutput(NamedTuple):
 
 
 class ReLUTrainOutput(NamedTuple):
-    """Result of :func:`train_relu_nonconvex`: the network ``U`` (``(d, width)``) and
-    ``alpha`` (``(width,)``); ``params``: the pair ``(U, alpha)``; ``objectives[t]``: the
-    objective before step ``t`` (``(num_steps,)``)."""
+    """Result of :func:`train_relu_nonconvex`; its final point ``params`` is the pair
+    ``(U, alpha)``.
+
+    Attributes:
+      U: the first-layer weights, ``(d, width)``.
+      alpha: the output weights, ``(width,)``.
+      objectives: ``(num_steps,)``, the objective before each step.
+    """
 
     U: jax.Array
     alpha: jax.Array

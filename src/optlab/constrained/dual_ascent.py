@@ -20,13 +20,19 @@ __all__ = ["LoadBalanceOutput", "load_balancing", "load_balancing_dual", "balanc
 
 
 class LoadBalanceOutput(NamedTuple):
-    """``params``: the final biases ``b_T`` (the dual variables); ``iterates``:
-    ``(T+1, E)``, ``b_0 … b_T``; per step ``t``: ``loads[t]`` (tokens per expert under
-    ``b_t``), ``imbalances[t] = max load / mean load``, ``duals[t] = D(b_t)`` and
-    ``affinities[t] = Σ_i s_{i,e_i}`` of the routed assignment; ``converged``: the
-    scores and duals stayed finite and the last routing is balanced up to ``tol``
-    (``imbalances[-1] ≤ 1 + tol``; a boolean array, valid under ``jit``); ``n_iters``:
-    the steps taken, ``T``."""
+    """Result of :func:`load_balancing`.
+
+    Attributes:
+      params: the final biases ``b_T`` (the dual variables).
+      iterates: ``(T+1, E)``, ``b_0 … b_T``.
+      loads: ``loads[t]``, the tokens per expert under ``b_t``.
+      imbalances: ``imbalances[t] = max load / mean load``.
+      duals: ``duals[t] = D(b_t)``.
+      affinities: ``affinities[t] = Σ_i s_{i,e_i}`` of the routed assignment.
+      converged: the scores and duals stayed finite and the last routing is balanced up to
+        ``tol`` (``imbalances[-1] ≤ 1 + tol``; a boolean array, valid under ``jit``).
+      n_iters: the steps taken, ``T``.
+    """
 
     params: jax.Array
     iterates: jax.Array

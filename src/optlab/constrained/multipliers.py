@@ -17,14 +17,22 @@ __all__ = ["MultiplierOutput", "quadratic_penalty", "augmented_lagrangian"]
 
 
 class MultiplierOutput(NamedTuple):
-    """``params``: the last subproblem's minimiser ``x_K``; ``iterates``: ``(K+1, n)``,
-    the start ``x_0`` then one subproblem minimiser per outer iteration; one row per outer
-    iteration ``k = 1 … K``: ``lams[k-1]`` the multiplier estimate,
-    ``violations[k-1] = ‖c(x_k)‖``, ``conds[k-1]`` the condition number of the
-    subproblem's Hessian at ``x_k``, ``mus[k-1]`` the penalty; ``converged``: everything
-    finite, the last subproblem solved (``‖∇ₓφ(x_K)‖ ≤ √tol·max(1, ‖∇f(x_K)‖)``) and
-    ``violations[-1] ≤ tol·max(1, ‖c(x0)‖)`` (a boolean array, valid under ``jit``);
-    ``n_iters``: the outer iterations taken, ``K``."""
+    """Result of :func:`quadratic_penalty` and :func:`augmented_lagrangian` (one row per
+    outer iteration ``k = 1 … K`` unless stated).
+
+    Attributes:
+      params: the last subproblem's minimiser ``x_K``.
+      iterates: ``(K+1, n)``, the start ``x_0`` then one subproblem minimiser per outer
+        iteration.
+      lams: ``lams[k-1]``, the multiplier estimate.
+      violations: ``violations[k-1] = ‖c(x_k)‖``.
+      conds: ``conds[k-1]``, the condition number of the subproblem's Hessian at ``x_k``.
+      mus: ``mus[k-1]``, the penalty.
+      converged: everything finite, the last subproblem solved
+        (``‖∇ₓφ(x_K)‖ ≤ √tol·max(1, ‖∇f(x_K)‖)``) and ``violations[-1] ≤ tol·max(1, ‖c(x0)‖)``
+        (a boolean array, valid under ``jit``).
+      n_iters: the outer iterations taken, ``K``.
+    """
 
     params: jax.Array
     iterates: jax.Array

@@ -20,13 +20,20 @@ __all__ = ["PrimalDualOutput", "primal_dual"]
 
 
 class PrimalDualOutput(NamedTuple):
-    """``params``: the final primal point ``x_T``; ``lam``: the final multipliers
-    ``λ_T``; ``iterates``: ``(T+1, n)``, ``x_0 … x_T``; ``values[t] = f(x_t)``,
-    ``violations[t] = max(0, max_j g_j(x_t))``, ``lams[t]`` the dual variables before
-    step ``t``; ``converged``: everything finite and the final pair is a KKT point up to
-    ``tol`` (stationarity ``‖∇ₓℒ‖ ≤ tol·max(1, ‖∇f‖)``, violation and complementary
-    slackness ``|λᵀg| ≤ tol·max(1, |f|)``; a boolean array, valid under ``jit``);
-    ``n_iters``: the steps taken, ``T``."""
+    """Result of :func:`primal_dual`.
+
+    Attributes:
+      params: the final primal point ``x_T``.
+      lam: the final multipliers ``λ_T``.
+      iterates: ``(T+1, n)``, ``x_0 … x_T``.
+      values: ``values[t] = f(x_t)``.
+      violations: ``violations[t] = max(0, max_j g_j(x_t))``.
+      lams: ``lams[t]``, the dual variables before step ``t``.
+      converged: everything finite and the final pair is a KKT point up to ``tol``
+        (stationarity ``‖∇ₓℒ‖ ≤ tol·max(1, ‖∇f‖)``, violation and complementary slackness
+        ``|λᵀg| ≤ tol·max(1, |f|)``; a boolean array, valid under ``jit``).
+      n_iters: the steps taken, ``T``.
+    """
 
     params: jax.Array
     lam: jax.Array

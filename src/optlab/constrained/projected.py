@@ -18,12 +18,18 @@ __all__ = ["PGDOutput", "projected_gradient"]
 
 
 class PGDOutput(NamedTuple):
-    """``params``: the final iterate ``x_T``; ``values[t] = f(x_t)``;
-    ``grad_maps[t] = ‖x_t − P(x_t − γ∇f(x_t))‖/γ`` (zero exactly at constrained stationary
-    points); ``iterates``: ``(T+1, ...)``, ``x_0 … x_T`` (``x_0`` projected);
-    ``converged``: every value finite and the gradient mapping at the final iterate at most
-    ``tol·max(1, ‖∇f(x_T)‖)`` (a boolean array, valid under ``jit``); ``n_iters``: the
-    steps taken, ``T``."""
+    """Result of :func:`projected_gradient`.
+
+    Attributes:
+      params: the final iterate ``x_T``.
+      values: ``values[t] = f(x_t)``.
+      grad_maps: ``grad_maps[t] = ‖x_t − P(x_t − γ∇f(x_t))‖/γ``, the gradient mapping (zero
+        exactly at constrained stationary points).
+      iterates: ``(T+1, ...)``, ``x_0 … x_T`` (``x_0`` projected).
+      converged: every value finite and the gradient mapping at the final iterate at most
+        ``tol·max(1, ‖∇f(x_T)‖)`` (a boolean array, valid under ``jit``).
+      n_iters: the steps taken, ``T``.
+    """
 
     params: jax.Array
     values: jax.Array

@@ -22,9 +22,13 @@ __all__ = ["SketchOutput", "ExactALOutput", "sketch_solve", "exact_al_sketch", "
 
 
 class SketchOutput(NamedTuple):
-    """Result of :func:`sketch_solve`: ``params`` the approximate solution ``z``;
-    ``n_iters`` the sketching steps taken; ``converged``: ``‖Kz − r‖ ≤ tol·‖r‖`` (a boolean
-    array, valid under ``jit``)."""
+    """Result of :func:`sketch_solve`.
+
+    Attributes:
+      params: the approximate solution ``z``.
+      n_iters: the sketching steps taken.
+      converged: ``‖Kz − r‖ ≤ tol·‖r‖`` (a boolean array, valid under ``jit``).
+    """
 
     params: jax.Array
     n_iters: jax.Array
@@ -128,13 +132,21 @@ def kkt_residual(f: Callable, c: Callable, x: Any, lam: Any) -> jax.Array:
 
 
 class ExactALOutput(NamedTuple):
-    """``params``: the final primal point ``x``; ``lam``: the final multipliers;
-    ``iterates``: ``(k+1, n)``, the primal iterates ``x_0 … x_k``; ``residuals[k]``: KKT
-    residual at iterate ``k`` (``k+1`` entries); ``learning_rates[k]``: the accepted step
-    size of the line search; ``inner_num_steps[k]``: sketching steps; ``accuracies[k]``:
-    the accuracy ``θ_k`` asked of the solver; ``mus[k]``: the penalty used; ``converged``:
-    the last residual is at most ``tol`` (a Python bool: this solver runs its line search
-    on the host); ``n_iters``: the outer iterations taken."""
+    """Result of :func:`exact_al_sketch`.
+
+    Attributes:
+      params: the final primal point ``x``.
+      lam: the final multipliers ``λ``.
+      iterates: ``(k+1, n)``, the primal iterates ``x_0 … x_k``.
+      residuals: ``residuals[k]``, the KKT residual at iterate ``k`` (``k+1`` entries).
+      learning_rates: ``learning_rates[k]``, the step size accepted by the line search.
+      inner_num_steps: ``inner_num_steps[k]``, the sketching steps.
+      accuracies: ``accuracies[k]``, the accuracy ``θ_k`` asked of the solver.
+      mus: ``mus[k]``, the penalty used.
+      converged: the last residual is at most ``tol`` (a Python bool: this solver runs its
+        line search on the host).
+      n_iters: the outer iterations taken.
+    """
 
     params: jax.Array
     lam: jax.Array
