@@ -3,8 +3,8 @@
 Every public function (a name in its module's ``__all__``, or a public name defined in a
 module without ``__all__``) of every ``optlab`` module but ``optlab.viz.*`` must have a
 docstring with ``Args:`` (when it takes arguments) and ``Returns:`` or ``Yields:`` (unless it
-is annotated ``-> None``); every public class must document its constructor (``Args:``) or
-its fields (``Attributes:``).
+is annotated ``-> None``); every public class whose constructor takes arguments must document
+them (``Args:``) or its fields (``Attributes:``).
 Each callable is counted once, under the module that defines it.
 
     python tools/check_docstrings.py          # counts per module and the missing names
@@ -72,7 +72,7 @@ def problems_of(obj) -> list[str]:
     """The sections ``obj``'s docstring lacks (empty when it is complete)."""
     doc = inspect.getdoc(obj) or ""
     if inspect.isclass(obj):
-        if not _section(doc, "Args", "Attributes"):
+        if _takes_arguments(obj) and not _section(doc, "Args", "Attributes"):
             return ["Args/Attributes"]
         return []
     missing = []

@@ -86,6 +86,13 @@ class TopK:
 
     Contractive with ``α = k/d``: ``‖C(v) - v‖² ≤ (1 - α)‖v‖²``. Biased.
     Sends ``k`` floats (and ``k`` integer indices) per message.
+
+    Args:
+      k: the number of entries kept, ``>= 1`` (all of them when ``k >= d``).
+
+    Raises:
+      TypeError: ``k`` not an integer.
+      ValueError: ``k < 1``.
     """
 
     k: int
@@ -118,6 +125,14 @@ class RandK:
     With ``scaled=True`` (default) the kept entries are multiplied by ``d/k`` so that
     ``E C(v) = v`` and ``E‖C(v) - v‖² = ω‖v‖²`` with ``ω = d/k - 1``. The indices come
     from a key the worker shares with the server, so only ``k`` floats are sent.
+
+    Args:
+      k: the number of coordinates kept, ``>= 1`` (all of them when ``k >= d``).
+      scaled: multiply the kept entries by ``d/k`` (unbiased) or not (contractive).
+
+    Raises:
+      TypeError: ``k`` not an integer, ``scaled`` not a bool.
+      ValueError: ``k < 1``.
     """
 
     k: int
@@ -184,6 +199,14 @@ class LinearProblem(NamedTuple):
 
     ``B`` has shape ``(M, n, n)`` and ``q`` shape ``(M, n)``. For a minimisation problem
     (``B_m`` symmetric) ``f(x) - f* = ½ (x - x*)ᵀ B̄ (x - x*)``.
+
+    Attributes:
+      B: the workers' matrices ``B_m``, ``(M, n, n)``.
+      q: the workers' offsets ``q_m``, ``(M, n)``.
+      z_star: the solution ``z*``, ``(n,)``.
+      L: ``‖B̄‖₂``, the smoothness (Lipschitz constant) of the average.
+      L_tilde: ``√(mean_m ‖B_m‖₂²)``, the constant of EF21's step size.
+      mu: ``μ``, the smallest eigenvalue of ``sym(B̄)`` (strong monotonicity / convexity).
     """
 
     B: Array
@@ -366,13 +389,18 @@ METHODS = ("naive", "ef14", "ef21", "econtrol", "eg", "naive_eg", "masha1")
 class CompressedTrace(NamedTuple):
     """Output of :func:`run_compressed`.
 
-    ``params`` is the final point ``z_T``; per round ``t = 0 … T`` (the start included):
-    ``suboptimalities[t]`` is ``½(z_t - z*)ᵀ sym(B̄)(z_t - z*)`` (``f - f*`` for minimisation),
-    ``distances[t] = ‖z_t - z*‖²``, ``floats[t]`` the cumulative number of floats sent by all
-    workers to the server after ``t`` rounds (``floats[0]`` counts the initial exchange).
-    Every run takes all ``num_steps`` rounds (there is no early stop): ``n_iters`` is that
-    number and ``converged`` says whether the last suboptimality is below ``tol``.
-    The iterates themselves are not recorded (only the final point leaves the devices).
+    Every run takes all ``num_steps`` rounds (there is no early stop). The iterates
+    themselves are not recorded (only the final point leaves the devices); the histories
+    have one entry per round ``t = 0 … T``, the start included.
+
+    Attributes:
+      params: the final point ``z_T``.
+      suboptimalities: ``½(z_t - z*)ᵀ sym(B̄)(z_t - z*)`` (``f - f*`` for minimisation).
+      distances: ``‖z_t - z*‖²``.
+      floats: the cumulative number of floats sent by all workers to the server after ``t``
+        rounds (``floats[0]`` counts the initial exchange).
+      converged: whether the last suboptimality is below ``tol``.
+      n_iters: the rounds taken, ``num_steps``.
     """
 
     params: Array

@@ -51,10 +51,17 @@ def _value(v: Array) -> float | Array:
 
 
 class Bound(NamedTuple):
-    """A number with its meaning: ``kind`` ∈ {LOWER, UPPER, EXACT} of the Lipschitz
-    constant in ``norm`` (``"l2"`` or ``"linf"``) over ``scope`` (``"global"``,
-    ``"local box ..."``), computed by ``method`` in ``seconds``. ``value`` is a Python
-    float, or a traced scalar when the bound was computed inside ``jit``/``grad``."""
+    """A number with its meaning: a bound on the Lipschitz constant of a network.
+
+    Attributes:
+      value: the number, a Python float, or a traced scalar when the bound was computed
+        inside ``jit``/``grad``.
+      kind: ``LOWER``, ``UPPER`` or ``EXACT``.
+      norm: ``"l2"`` or ``"linf"``.
+      scope: ``"global"`` or ``"local box ..."``.
+      method: the method that computed it.
+      seconds: the time it took (0 when not measured).
+    """
 
     value: float | Array
     kind: str

@@ -445,9 +445,16 @@ def lipsdp_residual(W: ArrayLike, C: ArrayLike, D: ArrayLike, *, solver: str | N
 
 
 class IntervalResult(NamedTuple):
-    """UPPER bound on the local ℓ∞ Lipschitz constant on a box (``bound``), the
-    interval [J_lo, J_hi] containing every (Clarke) Jacobian on the box, and the
-    number of unstable neurons."""
+    """Interval propagation through the Jacobian on a box.
+
+    Attributes:
+      bound: an UPPER bound on the local ℓ∞ Lipschitz constant on the box.
+      jac_lo: ``J_lo``, the lower end of an interval containing every (Clarke) Jacobian on
+        the box.
+      jac_hi: ``J_hi``, its upper end.
+      unstable: the number of unstable neurons (whose activation derivative is not constant
+        on the box).
+    """
 
     bound: Array
     jac_lo: Array
@@ -539,8 +546,13 @@ def interval_jacobian_bound(
 
 
 class BaBResult(NamedTuple):
-    """Best-first branch and bound: ``upper[k]`` (UPPER, non-increasing) and
-    ``lower[k]`` (LOWER, gradient norms at box centres, non-decreasing) after k splits."""
+    """Best-first branch and bound, after ``k`` splits.
+
+    Attributes:
+      upper: ``upper[k]``, UPPER bounds (non-increasing), ``num_splits + 1`` entries.
+      lower: ``lower[k]``, LOWER bounds: gradient norms at box centres (non-decreasing).
+      num_boxes: the number of boxes at the end.
+    """
 
     upper: np.ndarray
     lower: np.ndarray

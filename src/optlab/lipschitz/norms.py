@@ -42,11 +42,17 @@ __all__ = [
 
 
 class SpectralResult(NamedTuple):
-    """Estimate of σ₁ after the last iteration (``sigma``), the estimates of every
-    iteration as ``iterates`` (index 0 is the starting estimate, ``num_steps + 1`` rows),
-    their kind (LOWER/UPPER/EXACT) and the final vector (power iteration: the right
-    singular vector estimate; Gram: ``None``). The method iterates on the estimate, so
-    its final point ``params`` is ``sigma``."""
+    """An estimate of the largest singular value σ₁. The method iterates on the estimate,
+    so its final point ``params`` is ``sigma``.
+
+    Attributes:
+      sigma: the estimate of σ₁ after the last iteration.
+      iterates: the estimates of every iteration (index 0 is the starting estimate,
+        ``num_steps + 1`` rows).
+      kind: LOWER, UPPER or EXACT.
+      vector: the final vector (power iteration: the right singular vector estimate; Gram
+        iteration: ``None``).
+    """
 
     sigma: Array
     iterates: Array
