@@ -1,20 +1,29 @@
 """Figures for the Lipschitz chapters (``book/07_lipschitz``, ``book/08_certified_robustness``).
 
-Built on :mod:`optlab.viz.core`; interactivity is client-side sliders over
-precomputed sweeps. LOWER bounds are drawn dashed, UPPER bounds solid.
+Built on :mod:`optlab.viz.core`; most figures are client-side sliders over
+precomputed sweeps. :func:`power_gram_explorer` is a :class:`~optlab.viz.Explorer`:
+in a kernel every change of the spectrum re-runs power and Gram iteration.
+LOWER bounds are drawn dashed, UPPER bounds solid.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
 
+from .. import lipschitz as lp
 from .core import COLORS, convergence_slider, stepped_figure, style_figure
+from .explorer import Explorer, Frame, slider
 
 __all__ = [
+    "power_gram_explorer",
     "spectral_bounds_figure",
     "bound_ladder_figure",
     "local_bounds_figure",
@@ -202,3 +211,124 @@ def radius_scatter(certified: Mapping[str, Any], attack: Any, *, title: str | No
         fig, title, "radius found by the attack (upper bound on the robust radius)", "certified radius"
     )
     return fig
+
+
+@partial(jax.jit, static_argnames=("power", "gram", "num_power", "num_gram"))
+def _power_gram_run(gap, tail, U, V, v0, *, power, gram, num_power, num_gram):
+    """σ = (1, gap, tail·gap … 0.01), W = U diag(σ) Vᵀ; both iterations and σ₁ by SVD."""
+    n = U.shape[0]
+    s = jnp.concatenate([jnp.stack([jnp.ones_like(gap), gap]), jnp.linspace(tail * gap, 0.01, n - 2)])
+    W = jnp.matmul(U * s, V.T, precision=jax.lax.Precision.HIGHEST)
+    exact = lp.spectral_norm_exact(W)
+    p = power(W, num_steps=num_power, v0=v0).iterates
+    g = gram(W, num_steps=num_gram).iterates
+    c2 = jnp.matmul(V.T, v0, precision=jax.lax.Precision.HIGHEST) ** 2
+    tan2 = jnp.sum(c2[1:]) / c2[0]
+    bound = tan2 * gap ** (4.0 * jnp.arange(num_power + 1))
+    return 1.0 - p / exact, g / exact - 1.0, bound
+
+
+def power_gram_explorer(
+    *,
+    n: int = 128,
+    gaps: Sequence[float] = (0.5, 0.9, 0.99, 0.999),
+    tails: Sequence[float] = (0.2, 0.6, 0.95),
+    gap: float = 0.99,
+    tail: float = 0.95,
+    num_power: int = 40,
+    num_gram: int = 12,
+    power: Callable = lp.power_iteration,
+    gram: Callable = lp.gram_iteration,
+    dtype: Any = jnp.float32,
+    seed: int = 0,
+    title: str | None = "Power (LOWER) and Gram (UPPER) iteration on a layer with a chosen spectrum",
+) -> Explorer:
+    """Power iteration against Gram iteration on an ``n × n`` layer whose spectrum the reader sets.
+
+    The layer is ``W = U diag(σ) Vᵀ`` with ``U``, ``V`` the Q factors of two Gaussian
+    matrices drawn from ``numpy.random.default_rng(seed)`` (``U`` first) and
+    ``σ = (1, gap, linspace(tail·gap, 0.01, n − 2))``: ``gap`` is the spectral gap
+    ``σ₂/σ₁`` that sets power iteration's rate ``(σ₂/σ₁)⁴``, ``tail`` how close the rest
+    of the spectrum comes to ``σ₂`` (which Gram iteration's ``Σᵢ (σᵢ/σ₁)^{2^{t+1}}`` feels).
+    Every change re-runs ``power(W, num_steps=num_power, v0=v0)`` and
+    ``gram(W, num_steps=num_gram)`` under one compiled function (``v0`` is the next
+    Gaussian draw of the same generator) and plots their relative errors
+    ``1 − σ̂ₖ/σ₁`` and ``βₜ/σ₁ − 1`` against ``σ₁`` from an SVD, with the bound
+    ``tan²θ₀ (σ₂/σ₁)^{4k}`` of power iteration dashed.
+
+    Args:
+      n: the size of the layer (≥ 3).
+      gaps: the values of ``σ₂/σ₁`` in the static figure, in ``(0, 1)``.
+      tails: the values of ``σ₃/σ₂`` in the static figure, in ``(0, 1)``.
+      gap: the gap shown first (one of ``gaps``).
+      tail: the tail shown first (one of ``tails``).
+      num_power: power iteration steps (≥ 1).
+      num_gram: Gram iteration steps (≥ 1).
+      power: the power iteration, with :func:`optlab.lipschitz.power_iteration`'s
+        signature and ``.iterates`` (a student's implementation in a lab).
+      gram: the Gram iteration, with :func:`optlab.lipschitz.gram_iteration`'s
+        signature and ``.iterates``.
+      dtype: the floating dtype of the layer (float32: errors floor near 1e-7).
+      seed: the seed of ``U``, ``V`` and the start vector.
+      title: the figure title.
+
+    Returns:
+      A :class:`~optlab.viz.Explorer` with controls ``gap`` (σ₂/σ₁) and ``tail`` (σ₃/σ₂).
+
+    Raises:
+      ValueError: ``n < 3``, ``num_power`` or ``num_gram`` < 1, a gap or tail outside
+        ``(0, 1)``, or ``gap``/``tail`` not among ``gaps``/``tails``.
+      TypeError: ``power`` or ``gram`` not callable, a non-integer size or step count.
+    """
+    for name, v, low in (("n", n, 3), ("num_power", num_power, 1), ("num_gram", num_gram, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"{name} must be an integer, got {type(v).__name__}")
+        if v < low:
+            raise ValueError(f"{name} must be >= {low}, got {v}")
+    for name, fn in (("power", power), ("gram", gram)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    for name, vals in (("gaps", gaps), ("tails", tails)):
+        if not vals or not all(0 < float(v) < 1 for v in vals):
+            raise ValueError(f"{name} must be non-empty values in (0, 1), got {tuple(vals)}")
+    rng = np.random.default_rng(seed)
+    U_np, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    V_np, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    U, V, v0 = (jnp.asarray(a, dtype=dtype) for a in (U_np, V_np, rng.normal(size=n)))
+    floor = float(jnp.finfo(dtype).eps) / 2
+    statics = dict(power=power, gram=gram, num_power=num_power, num_gram=num_gram)
+
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name="power iteration (LOWER)", mode="lines+markers", line=dict(color=COLORS[0], dash="dash")
+            ),
+            go.Scatter(name="Gram iteration (UPPER)", mode="lines+markers", line=dict(color=COLORS[1])),
+            go.Scatter(
+                name="bound tan²θ₀ (σ₂/σ₁)^{4k}", mode="lines", line=dict(color="#7f7f7f", dash="dot")
+            ),
+        ]
+    )
+    style_figure(fig, title, "iteration k", "relative error |σ̂ₖ − σ₁| / σ₁")
+    fig.update_yaxes(type="log", exponentformat="power", range=[math.log10(floor) - 0.5, 0.5])
+
+    def update(gap: float, tail: float) -> Frame:
+        p, g, b = _power_gram_run(jnp.asarray(gap, dtype), jnp.asarray(tail, dtype), U, V, v0, **statics)
+        p, g, b = (np.maximum(np.abs(np.asarray(a, dtype=float)), floor) for a in (p, g, b))
+        return Frame(
+            {
+                0: {"x": np.arange(num_power + 1), "y": p},
+                1: {"x": np.arange(num_gram + 1), "y": g},
+                2: {"x": np.arange(num_power + 1), "y": np.minimum(b, 10.0)},
+            },
+            layout={
+                "title.text": f"σ₂/σ₁ = {gap:.4g}: power error {p[-1]:.1e} after {num_power} steps, "
+                f"Gram error {g[-1]:.1e} after {num_gram}"
+            },
+        )
+
+    controls = {
+        "gap": slider("σ₂/σ₁", [float(v) for v in gaps], value=gap, bounds=(0.3, 0.999), step=0.001),
+        "tail": slider("σ₃/σ₂", [float(v) for v in tails], value=tail, bounds=(0.05, 0.99), step=0.01),
+    }
+    return Explorer(fig, update, controls)

@@ -1,16 +1,26 @@
-"""Figures for the min-max chapter (built on :mod:`optlab.viz.core`)."""
+"""Figures for the min-max chapter (built on :mod:`optlab.viz.core`).
+
+:func:`game_paths_explorer` is a live :class:`~optlab.viz.Explorer`: every change of the
+game or of the step size re-runs GDA, extragradient, optimistic gradient, proximal point
+and competitive gradient from :mod:`optlab.minimax`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
 
+from .. import minimax as mm
 from .core import COLORS, clip_path, stepped_figure, style_figure
+from .explorer import Explorer, Frame, log_slider, slider
 
-__all__ = ["field_segments", "game_explorer", "phase_diagram", "sgn_band_figure"]
+__all__ = ["field_segments", "game_explorer", "game_paths_explorer", "phase_diagram", "sgn_band_figure"]
 
 
 def field_segments(
@@ -261,3 +271,192 @@ def sgn_band_figure(
     style_figure(fig, title, "weight ratio r = w₂/w₁", "margin", height=height)
     fig.update_xaxes(type="log", range=[float(np.log10(r.min())), float(np.log10(r.max()))])
     return fig
+
+
+def _run_gda(F, f, z0, learning_rate, num_steps):
+    return mm.gda(F, z0, learning_rate=learning_rate, num_steps=num_steps, return_iterates=True)
+
+
+def _run_alternating_gda(F, f, z0, learning_rate, num_steps):
+    return mm.gda(
+        F, z0, learning_rate=learning_rate, num_steps=num_steps, alternating=True, return_iterates=True
+    )
+
+
+def _run_extragradient(F, f, z0, learning_rate, num_steps):
+    return mm.extragradient(F, z0, learning_rate=learning_rate, num_steps=num_steps, return_iterates=True)
+
+
+def _run_optimistic(F, f, z0, learning_rate, num_steps):
+    return mm.optimistic_gradient(
+        F, z0, learning_rate=learning_rate, num_steps=num_steps, return_iterates=True
+    )
+
+
+def _run_proximal_point(F, f, z0, learning_rate, num_steps):
+    return mm.proximal_point(F, z0, learning_rate=learning_rate, num_steps=num_steps, return_iterates=True)
+
+
+def _run_competitive(F, f, z0, learning_rate, num_steps):
+    return mm.competitive_gradient(
+        f, z0, learning_rate=learning_rate, num_steps=num_steps, n_x=1, return_iterates=True
+    )
+
+
+GAME_METHODS: dict[str, Callable] = {
+    "GDA": _run_gda,
+    "alternating GDA": _run_alternating_gda,
+    "extragradient": _run_extragradient,
+    "optimistic (past EG)": _run_optimistic,
+    "proximal point": _run_proximal_point,
+    "competitive (CGO)": _run_competitive,
+}
+"""The methods of :func:`game_paths_explorer`: ``name ↦ run(F, f, z0, learning_rate, num_steps)``,
+each returning an :class:`optlab.minimax.MinimaxOutput` with iterates."""
+
+
+@partial(jax.jit, static_argnames=("methods", "num_steps"))
+def _game_paths(a, coupling, learning_rate, z0, *, methods, num_steps):
+    """Every method's iterates and residuals on f(x, y) = a/2 x² + b xy − a/2 y²."""
+    F = mm.quadratic_game(a[None, None], coupling[None, None], a[None, None])
+
+    def f(x, y):
+        return 0.5 * a * x @ x + coupling * x @ y - 0.5 * a * y @ y
+
+    outs = [run(F, f, z0, learning_rate, num_steps) for _, run in methods]
+    return [o.iterates for o in outs], [o.residuals for o in outs]
+
+
+def game_paths_explorer(
+    *,
+    methods: Mapping[str, Callable] | None = None,
+    a_values: Sequence[float] = (-0.1, 0.0, 0.3),
+    couplings: Sequence[float] = (0.5, 1.0, 2.0),
+    learning_rates: Sequence[float] = (0.1, 0.4, 0.8),
+    a: float = 0.0,
+    coupling: float = 1.0,
+    learning_rate: float = 0.4,
+    z0: Sequence[float] = (1.5, 1.0),
+    num_steps: int = 60,
+    lim: float = 2.5,
+    resolution: int = 13,
+    dtype: Any = jnp.float32,
+    title: str | None = None,
+) -> Explorer:
+    """Paths of GDA, extragradient, optimistic gradient, ... in the (x, y) plane of a 2-D game.
+
+    The game is ``f(x, y) = a/2 x² + b xy − a/2 y²``, i.e. ``F(z) = Mz`` with
+    ``M = [[a, b], [−b, a]]`` (:func:`optlab.minimax.quadratic_game`): ``b`` is the coupling
+    of the two players, ``a > 0`` makes the game strongly monotone, ``a < 0`` negatively
+    comonotone (``ρ = a/(a² + b²)``).  Every change runs each method for ``num_steps``
+    steps from ``z0`` under one compiled function of ``(a, b, η)`` and draws the paths
+    (clipped to the box ``[−lim, lim]²``) over the field ``−F``; the legend reports each
+    method's ``‖F(z_K)‖/‖F(z₀)‖``.  The static figure sweeps ``a`` and ``η`` (``b`` at its
+    value).
+
+    Args:
+      methods: ``name ↦ run(F, f, z0, learning_rate, num_steps)`` returning a
+        :class:`~optlab.minimax.MinimaxOutput` with iterates (default
+        :data:`GAME_METHODS`; a lab passes a student's method).  Must be traceable.
+      a_values: the values of ``a`` in the static figure.
+      couplings: the values of the coupling ``b`` offered live (non-zero).
+      learning_rates: the step sizes ``η`` in the static figure (positive).
+      a: the first ``a`` shown (one of ``a_values``).
+      coupling: the first ``b`` shown (one of ``couplings``).
+      learning_rate: the first ``η`` shown (one of ``learning_rates``).
+      z0: the start ``(x₀, y₀)``.
+      num_steps: steps per method (≥ 1).
+      lim: half-width of the plotted box.
+      resolution: arrows per side of the field.
+      dtype: the floating dtype of the runs.
+      title: the figure title (default: the game and the step size).
+
+    Returns:
+      A :class:`~optlab.viz.Explorer` with controls ``a``, ``coupling`` (b) and ``learning_rate`` (η).
+
+    Raises:
+      ValueError: an empty ``methods``, ``num_steps < 1``, ``z0`` not of length 2, a zero
+        coupling, a non-positive step size or box, or a first value not among its values.
+      TypeError: a method that is not callable.
+    """
+    methods = dict(GAME_METHODS if methods is None else methods)
+    if not methods:
+        raise ValueError("methods must name at least one method")
+    for name, run in methods.items():
+        if not callable(run):
+            raise TypeError(f"methods[{name!r}] must be callable, got {type(run).__name__}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
+        raise ValueError(f"num_steps must be an integer >= 1, got {num_steps!r}")
+    z0_arr = np.asarray(z0, dtype=float)
+    if z0_arr.shape != (2,) or not np.all(np.isfinite(z0_arr)):
+        raise ValueError(f"z0 must be a finite point (x0, y0), got {z0!r}")
+    if any(float(b) == 0.0 for b in couplings):
+        raise ValueError(f"couplings must be non-zero, got {tuple(couplings)}")
+    if not lim > 0:
+        raise ValueError(f"lim must be positive, got {lim!r}")
+    items = tuple(methods.items())
+    z0_j = jnp.asarray(z0_arr, dtype)
+    box = (-lim, lim)
+
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name="−F(z)",
+                mode="lines",
+                hoverinfo="skip",
+                line=dict(color="rgba(120,120,120,0.6)", width=1),
+            )
+        ]
+        + [
+            go.Scatter(
+                name=name,
+                mode="lines+markers",
+                marker=dict(size=3, color=COLORS[i % len(COLORS)]),
+                line=dict(color=COLORS[i % len(COLORS)], width=1.8),
+            )
+            for i, name in enumerate(methods)
+        ]
+        + [
+            go.Scatter(
+                x=[0.0],
+                y=[0.0],
+                mode="markers",
+                name="equilibrium z*",
+                marker=dict(symbol="star", size=14, color="black"),
+            )
+        ]
+    )
+    style_figure(fig, title, "x (minimising player)", "y (maximising player)", height=580)
+    fig.update_xaxes(range=list(box), constrain="domain")
+    fig.update_yaxes(range=list(box), scaleanchor="x", scaleratio=1)
+
+    def update(a: float, coupling: float, learning_rate: float) -> Frame:
+        a_, b_, eta = (jnp.asarray(v, dtype) for v in (a, coupling, learning_rate))
+        paths, residuals = _game_paths(a_, b_, eta, z0_j, methods=items, num_steps=num_steps)
+        M = np.array([[a, coupling], [-coupling, a]])
+        Mj = jnp.asarray(M)
+        ax, ay = field_segments(lambda z: Mj @ z, box, box, resolution=resolution)
+        traces: dict[int, dict[str, Any]] = {0: {"x": ax, "y": ay}}
+        for i, (name, path, res) in enumerate(zip(methods, paths, residuals, strict=True), start=1):
+            t = clip_path(np.asarray(path, dtype=float), box, box, margin=0.05)
+            r = np.asarray(res, dtype=float)
+            ratio = r[-1] / r[0] if np.isfinite(r[-1]) else np.inf
+            traces[i] = {"x": t[:, 0], "y": t[:, 1], "name": f"{name}: ‖F(z_K)‖/‖F(z₀)‖ = {ratio:.1e}"}
+        rho = a / (a * a + coupling * coupling)
+        return Frame(
+            traces,
+            layout={
+                "title.text": title
+                or f"f = {a:.3g}/2·x² + {coupling:.3g}·xy − {a:.3g}/2·y² (ρ = {rho:.3g}), "
+                f"η = {learning_rate:.3g}, {num_steps} steps"
+            },
+        )
+
+    controls = {
+        "a": slider("a", [float(v) for v in a_values], value=a, bounds=(-0.5, 0.5), step=0.01),
+        "coupling": slider("b (coupling)", [float(v) for v in couplings], value=coupling, bounds=(0.1, 3.0)),
+        "learning_rate": log_slider(
+            "η", [float(v) for v in learning_rates], value=learning_rate, bounds=(0.01, 2.0)
+        ),
+    }
+    return Explorer(fig, update, controls, static=["a", "learning_rate"])
