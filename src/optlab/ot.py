@@ -146,16 +146,18 @@ class _GeometryBase:
 
 @jax.tree_util.register_pytree_node_class
 class Geometry(_GeometryBase):
-    """An explicit cost matrix ``C`` (``n × m``)."""
+    """An explicit cost matrix ``C`` (``n × m``).
+
+    Args:
+      cost_matrix: ``n × m`` finite real matrix (lists and integers are converted).
+
+    Raises:
+      TypeError: non-numeric ``cost_matrix``.
+      ValueError: not 2-D, empty, or with NaN/inf entries.
+    """
 
     def __init__(self, cost_matrix: Any):
-        """Args:
-          cost_matrix: ``n × m`` finite real matrix (lists and integers are converted).
-
-        Raises:
-          TypeError: non-numeric ``cost_matrix``.
-          ValueError: not 2-D, empty, or with NaN/inf entries.
-        """
+        """Validate and store ``cost_matrix`` (see the class)."""
         arr = as_float_array("cost_matrix", cost_matrix, ndim=2)
         _require_nonempty("cost_matrix", arr)
         self._cost = arr
@@ -199,21 +201,23 @@ class PointCloud(_GeometryBase):
     application; an integer ``B`` computes the log-sum-exps in blocks of ``B``
     rows/columns, so memory stays ``O(B · max(n, m))`` and the ``n × m`` cost
     is never stored (the cost is recomputed on the fly every iteration).
+
+    Args:
+      x: the ``(n, d)`` source points, finite (one point per row).
+      y: the ``(m, d)`` target points, finite.
+      power: exponent ``p > 0`` of the cost (a Python number: it is static).
+      scale: positive number dividing the cost, or ``"max"``.
+      batch_size: ``None`` or a positive integer (rows per block).
+
+    Raises:
+      TypeError: non-numeric arrays, ``power`` or ``scale``; non-integer ``batch_size``.
+      ValueError: wrong dimensions, empty clouds, NaN/inf, non-positive parameters.
     """
 
     def __init__(
         self, x: Any, y: Any, *, power: float = 2.0, scale: Any = 1.0, batch_size: int | None = None
     ):
-        """Args:
-          x, y: ``(n, d)`` and ``(m, d)`` finite point clouds.
-          power: exponent ``p > 0`` of the cost (a Python number: it is static).
-          scale: positive number dividing the cost, or ``"max"``.
-          batch_size: ``None`` or a positive integer (rows per block).
-
-        Raises:
-          TypeError: non-numeric arrays, ``power`` or ``scale``; non-integer ``batch_size``.
-          ValueError: wrong dimensions, empty clouds, NaN/inf, non-positive parameters.
-        """
+        """Validate and store the clouds and the cost's parameters (see the class)."""
         x = as_float_array("x", x, ndim=2)
         y = as_float_array("y", y, ndim=2)
         _require_nonempty("x", x)
@@ -930,18 +934,29 @@ SNS_STATUS = {
 class SNSOutput(NamedTuple):
     """Result of :func:`sinkhorn_newton_sparse`.
 
-    ``errors`` concatenates the warm-up Sinkhorn errors and the L1 marginal
-    errors ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁`` of the iterate before each Newton step and
-    after the last one (``-1`` unused);
-    ``densities`` is the fraction of plan entries kept in the sparsified Hessian at
-    each Newton step; ``cg_num_steps`` the CG iterations of each Newton step.  ``(f, g)``
-    (also ``params``) is the *best* iterate seen (smallest marginal error, never worse
-    than the warm start); ``n_sinkhorn`` counts the warm-up Sinkhorn steps and
-    ``n_iters`` the Newton (or fallback Sinkhorn) steps after it; ``converged`` says
-    the marginal error reached ``tol``;
-    ``n_rejected`` counts Newton steps that were rejected (not an ascent direction,
-    or the backtracking line search failed) and replaced by a Sinkhorn step;
-    ``status`` is a code of :data:`SNS_STATUS` (``out.message`` spells it out).
+    ``(f, g)`` (also ``params``) is the *best* iterate seen (smallest marginal error, never
+    worse than the warm start); ``plan()`` materialises its plan and ``message`` spells out
+    ``status``.
+
+    Attributes:
+      f: the dual potential on the source, ``(n,)``.
+      g: the dual potential on the target, ``(m,)``.
+      errors: the warm-up Sinkhorn errors, then the L1 marginal errors
+        ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁`` of the iterate before each Newton step and after the last
+        one (``-1`` unused).
+      densities: the fraction of plan entries kept in the sparsified Hessian at each Newton
+        step.
+      cg_num_steps: the CG iterations of each Newton step.
+      converged: the marginal error reached ``tol``.
+      n_sinkhorn: the warm-up Sinkhorn steps.
+      n_iters: the Newton (or fallback Sinkhorn) steps after the warm-up.
+      reg_ot_cost: ``⟨C,P⟩ + ε KL(P‖a⊗b)`` at ``(f, g)`` (evaluated through the dual).
+      transport_cost: ``⟨C, P⟩``.
+      geom: the geometry (cost) solved on.
+      eps: the entropic regularisation ``ε``.
+      n_rejected: the Newton steps rejected (not an ascent direction, or the backtracking
+        line search failed) and replaced by a Sinkhorn step.
+      status: a code of :data:`SNS_STATUS`.
     """
 
     f: jax.Array

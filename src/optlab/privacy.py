@@ -295,7 +295,11 @@ def _clip(grads, clip_norm):
 
 
 class DPAggregateState(NamedTuple):
-    """The PRNG key for the next step's noise."""
+    """State of :func:`dp_aggregate`.
+
+    Attributes:
+      key: the PRNG key for the next step's noise.
+    """
 
     key: Array
 
@@ -477,7 +481,15 @@ def rdp_to_epsilon(
 
 
 class PrivacySpent(NamedTuple):
-    """``(ε, δ)`` after ``num_steps`` steps, the order ``α`` attaining ε, and the RDP curve."""
+    """The privacy spent after ``num_steps`` steps.
+
+    Attributes:
+      epsilon: ``ε`` of the ``(ε, δ)`` guarantee.
+      delta: ``δ``.
+      order: the Rényi order ``α`` attaining ``ε``.
+      orders: the Rényi orders tried.
+      rdp: the RDP curve: ``ε_RDP(α)`` at each order.
+    """
 
     epsilon: float
     delta: float
@@ -700,8 +712,14 @@ def project_mlp(
 
 
 class DIFF2Output(NamedTuple):
-    """Final parameters ``params``, ``grad_norms_sq`` = ``‖∇F(θ_t)‖²`` of the full
-    (non-private) objective at every iterate ``t = 0 … T`` and ``values`` = ``F(θ_t)``."""
+    """Result of :func:`diff2`.
+
+    Attributes:
+      params: the final parameters ``θ_T``.
+      grad_norms_sq: ``‖∇F(θ_t)‖²`` of the full (non-private) objective at every iterate
+        ``t = 0 … T``.
+      values: ``F(θ_t)``.
+    """
 
     params: Any
     grad_norms_sq: Array

@@ -197,8 +197,16 @@ def smoothed_radius(p_lower, sigma) -> np.ndarray:
 
 
 class Certificate(NamedTuple):
-    """Per-point prediction (−1 = abstain), certified radius (0 when abstaining), the
-    lower bound p̲_A, the estimated mean p̂_A and its sample variance."""
+    """Randomized-smoothing certificates, one entry per input point.
+
+    Attributes:
+      prediction: the predicted class (−1 = abstain).
+      radius: the certified ℓ2 radius (0 when abstaining).
+      p_lower: the lower confidence bound ``p̲_A`` on the top-class probability.
+      p_hat: the estimated mean ``p̂_A`` of the ``n`` votes for the top class (hard votes or
+        softmax scores, by ``method``).
+      var: the sample variance of those votes (``ddof = 1``).
+    """
 
     prediction: np.ndarray
     radius: np.ndarray
