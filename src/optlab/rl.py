@@ -463,10 +463,16 @@ def occupancy_measure(mdp: MDP, pi) -> jax.Array:
 
 
 class ValueIterationOutput(NamedTuple):
-    """``V`` (the final value function, also ``params``), ``Q = r + γPV``, greedy
-    ``policy`` (one-hot), ``errors[k] = ‖V_{k+1} − V_k‖∞`` (NaN after the last iteration),
-    ``n_iters`` and ``converged`` (``γ/(1 − γ) · ‖V_{k+1} − V_k‖∞ ≤ tol``, which bounds
-    ``‖V − V*‖∞``)."""
+    """Result of :func:`value_iteration`; its final point ``params`` is ``V``.
+
+    Attributes:
+      V: the final value function, ``(S,)``.
+      Q: ``Q = r + γPV``, ``(S, A)``.
+      policy: the greedy policy (one-hot), ``(S, A)``.
+      errors: ``errors[k] = ‖V_{k+1} − V_k‖∞`` (NaN after the last iteration).
+      n_iters: the iterations performed.
+      converged: ``γ/(1 − γ) · ‖V_{k+1} − V_k‖∞ ≤ tol``, which bounds ``‖V − V^⋆‖∞``.
+    """
 
     V: jax.Array
     Q: jax.Array
@@ -533,9 +539,14 @@ def value_iteration(
 
 
 class PolicyIterationOutput(NamedTuple):
-    """``V`` (the value of the last evaluated policy), the final deterministic ``policy``
-    (one-hot, also ``params``), ``n_iters`` (evaluation-improvement rounds) and
-    ``converged`` (the policy stopped changing, so it is optimal and ``V = V*``)."""
+    """Result of :func:`policy_iteration`; its final point ``params`` is ``policy``.
+
+    Attributes:
+      V: the value of the last evaluated policy, ``(S,)``.
+      policy: the final deterministic policy (one-hot), ``(S, A)``.
+      n_iters: the evaluation-improvement rounds.
+      converged: the policy stopped changing, so it is optimal and ``V = V^⋆``.
+    """
 
     V: jax.Array
     policy: jax.Array
@@ -601,7 +612,15 @@ def _pi_run(mdp, num_steps):
 
 class LPOutput(NamedTuple):
     """Solutions of the occupancy LP (primal) and the value LP (dual), as NumPy arrays
-    (an exact solve, not a run: listed in ``_NOT_A_RUN``)."""
+    (an exact solve, not a run: listed in ``_NOT_A_RUN``).
+
+    Attributes:
+      occupancy: the optimal occupancy measure ``d^⋆(s, a)``, ``(S, A)``.
+      V: the dual solution, ``(S,)``.
+      primal_value: ``max ⟨d, r⟩``.
+      dual_value: ``min ⟨ρ, V⟩``.
+      policy: ``d^⋆(s, a) / Σ_a d^⋆(s, a)`` (uniform where a state has no mass), ``(S, A)``.
+    """
 
     occupancy: np.ndarray  # d*(s, a), shape (S, A)
     V: np.ndarray  # dual solution, shape (S,)
@@ -672,9 +691,14 @@ def solve_lp(mdp: MDP) -> LPOutput:
 
 
 class RegularizedVIOutput(NamedTuple):
-    """``iterates[k] = Q_k`` (the recorded Q iterates, ``k = 0..K``, ``K + 1`` rows) and
-    ``log_policies[k] = log π_k`` (``π_0`` the prior); ``params`` is ``Q_K`` and
-    ``policies()`` the policies ``π_k``."""
+    """Result of :func:`kl_value_iteration` and :func:`munchausen_value_iteration`;
+    ``params`` is ``Q_K`` and ``policies()`` the policies ``π_k``.
+
+    Attributes:
+      iterates: ``iterates[k] = Q_k``, the recorded Q iterates, ``k = 0..K`` (``K + 1`` rows,
+        each ``(S, A)``).
+      log_policies: ``log_policies[k] = log π_k`` (``π_0`` the prior).
+    """
 
     iterates: jax.Array
     log_policies: jax.Array
@@ -841,11 +865,20 @@ class _LQRFields(NamedTuple):
 class LQR(_LQRFields):
     """Scalar LQR ``x' = a x + b u + w`` with policy ``u ~ N(k x, σ²)``.
 
-    Fields: ``a, b`` dynamics; ``q ≥ 0, R ≥ 0`` state/action costs (reward
-    ``−(q x² + R u²)``); ``sigma > 0`` policy std; ``noise ≥ 0`` std of ``w``;
-    ``x0_std ≥ 0`` std of ``x_0``; ``gamma ∈ [0, 1)``; ``horizon`` ``H`` (an int)
-    or ``None`` for the infinite-horizon discounted return. Stored as Python floats
-    (hashable: an ``LQR`` is a static argument of the compiled solvers).
+    The fields are stored as Python floats (hashable: an ``LQR`` is a static argument of the
+    compiled solvers).
+
+    Args:
+      a: the dynamics' state coefficient.
+      b: the dynamics' action coefficient.
+      q: the state cost ``q ≥ 0`` (reward ``−(q x² + R u²)``).
+      R: the action cost ``R ≥ 0``.
+      sigma: the policy's standard deviation ``σ > 0``.
+      noise: the standard deviation of ``w``, ``≥ 0``.
+      x0_std: the standard deviation of ``x_0``, ``≥ 0``.
+      gamma: the discount ``γ ∈ [0, 1)``.
+      horizon: ``H`` (an int ``≥ 1``), or ``None`` for the infinite-horizon discounted
+        return.
 
     Raises:
       TypeError: a non-numeric field, a non-integer ``horizon``.
@@ -1031,7 +1064,13 @@ def lqr_optimal_gain(sys: LQR) -> tuple[float, float]:
 
 
 class Rollouts(NamedTuple):
-    """Sampled trajectories, each array of shape ``(n, H)``."""
+    """Sampled trajectories, each array of shape ``(n, H)`` (``n`` trajectories of ``H`` steps).
+
+    Attributes:
+      x: the states ``x_t``.
+      u: the actions ``u_t``.
+      r: the rewards ``r_t = −(q x_t² + R u_t²)``.
+    """
 
     x: jax.Array
     u: jax.Array
@@ -1266,9 +1305,12 @@ def _hvp(k, v, traj, sys):
 
 
 class PGRun(NamedTuple):
-    """``iterates[t] = k_t`` (the gains, ``t = 0..T``, ``T + 1`` rows) and
-    ``trajectories[t]``, the cumulative number of sampled trajectories;
-    ``params`` is the final gain ``k_T``."""
+    """Result of :func:`policy_gradient_run`; ``params`` is the final gain ``k_T``.
+
+    Attributes:
+      iterates: ``iterates[t] = k_t``, the gains, ``t = 0..T`` (``T + 1`` rows).
+      trajectories: ``trajectories[t]``, the cumulative number of sampled trajectories.
+    """
 
     iterates: jax.Array
     trajectories: jax.Array
@@ -1420,8 +1462,13 @@ def policy_gradient_run(
 
 
 class PolyakRun(NamedTuple):
-    """``iterates[t] = k_t`` (``T + 1`` rows), the step sizes used ``learning_rates[t]``
-    (``T``) and the returns ``values[t] = J(k_t)`` (``T + 1``); ``params`` is ``k_T``."""
+    """Result of :func:`polyak_policy_gradient`; ``params`` is the final gain ``k_T``.
+
+    Attributes:
+      iterates: ``iterates[t] = k_t`` (``T + 1`` rows).
+      learning_rates: the step sizes used, ``learning_rates[t]`` (``T`` entries).
+      values: the returns ``values[t] = J(k_t)`` (``T + 1`` entries).
+    """
 
     iterates: jax.Array
     learning_rates: jax.Array
