@@ -7,12 +7,16 @@ the same values; bad arguments raise with the argument named.  Float32 throughou
 
 import itertools
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from optlab import first_order, problems, runner
+from optlab import accel, adaptive, first_order, ot, problems, runner
+from optlab.viz import accel as viz_accel
+from optlab.viz import adaptive as viz_adaptive
 from optlab.viz import first_order as viz_gd
+from optlab.viz import ot as viz_ot
 
 
 def _static_step(fig, index):
@@ -25,7 +29,13 @@ def _assert_step_matches_widget(fig, index, box, rtol=1e-4):
     data, layout, indices = _static_step(fig, index)
     for key, values in data.items():
         for i, v in zip(indices, values, strict=True):
-            live = np.asarray(box.figure.data[i][key], dtype=float)
+            if v is None:  # a property this trace does not have (a heatmap's z on a scatter)
+                continue
+            live = box.figure.data[i][key]
+            if isinstance(v, str):
+                assert v == live
+                continue
+            live = np.asarray(live, dtype=float)
             np.testing.assert_allclose(np.asarray(v, dtype=float), live, rtol=rtol, atol=1e-30, err_msg=key)
     for key, v in layout.items():
         assert v == box.figure.layout[key]
@@ -86,3 +96,179 @@ def test_gd_explorer_takes_a_student_optimizer():
 def test_gd_explorer_bad_arguments_are_named(kwargs, error, name):
     with pytest.raises(error, match=name):
         viz_gd.gd_explorer(**kwargs)
+
+
+# ------------------------------------------------------------------ chapter 2: heavy ball and Nesterov
+def test_momentum_explorer_reruns_the_method_and_matches_its_static_frames():
+    ex = viz_accel.momentum_explorer(num_steps=30, learning_rates=(0.3, 1.0), momenta=(0.0, 0.82))
+    box = ex.widget()
+    box.controls["method"].value = "Nesterov"
+    box.controls["learning_rate"].value = 1.0
+    box.controls["momentum"].value = 0.5
+    quad = problems.quadratic(kappa=100.0, dim=2)
+    x0 = jnp.array([-1.5, 3.0], jnp.float32)
+    ref = runner.run(first_order.nesterov(1.0 / quad.L, 0.5), quad, x0, num_steps=30)
+    assert ref.values.dtype == jnp.float32
+    np.testing.assert_allclose(box.figure.data[1].x, np.asarray(ref.iterates[:, 0]), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(box.figure.data[1].y, np.asarray(ref.iterates[:, 1]), rtol=1e-5, atol=1e-6)
+    dist = np.linalg.norm(np.asarray(ref.iterates), axis=1)
+    np.testing.assert_allclose(box.figure.data[3].y, dist, rtol=1e-5)
+    rho = accel.quadratic_rate(
+        "nesterov", 1.0, 0.01, eigenvalues=[0.01, 1.0], learning_rate=1.0, momentum=0.5
+    )
+    assert f"rate ρ = {rho:.3g}" in box.figure.layout.title.text
+
+    fig = ex.static_figure()
+    combos = list(
+        itertools.product(*(ex.controls[n].values for n in ("method", "learning_rate", "momentum")))
+    )
+    assert len(fig.layout.sliders[-1].steps) == len(combos) == 8
+    assert len({repr(s["args"][:2]) for s in fig.layout.sliders[-1].steps}) == 8
+    for index in (0, 5, 7):
+        method, lr, beta = combos[index]
+        box.controls["method"].value = method
+        box.controls["learning_rate"].value = lr
+        box.controls["momentum"].value = beta
+        _assert_step_matches_widget(fig, index, box)
+
+
+def test_momentum_explorer_takes_a_student_method():
+    def my_heavy_ball(eta, beta):
+        return first_order.heavy_ball(eta, beta)
+
+    ex = viz_accel.momentum_explorer(methods={"mine": my_heavy_ball}, num_steps=10)
+    frame = ex.frame(learning_rate=1.0, momentum=0.67)
+    its, _ = viz_accel.quadratic_momentum_run(1.0, 0.67, num_steps=10)
+    np.testing.assert_allclose(frame.traces[1]["x"], its[:, 0], rtol=1e-6)
+    assert 4 not in frame.traces  # no known rate for a student's method
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"learning_rates": (0.5, 5.0)}, ValueError, "learning_rates"),
+        ({"momenta": (0.0, 1.0)}, ValueError, "momenta"),
+        ({"kappa": 0.5}, ValueError, "kappa"),
+        ({"methods": {}}, ValueError, "methods"),
+        ({"methods": {"x": 1.0}}, TypeError, "methods"),
+        ({"num_steps": 0}, ValueError, "num_steps"),
+        ({"x0": (1.0,)}, ValueError, "x0"),
+    ],
+)
+def test_momentum_explorer_bad_arguments_are_named(kwargs, error, name):
+    with pytest.raises(error, match=name):
+        viz_accel.momentum_explorer(**kwargs)
+
+
+# ------------------------------------------------------------------ chapter 4: adaptive methods
+def _quad8():
+    return problems.quadratic(kappa=10.0, dim=4, key=jax.random.key(3)), jnp.ones(4, jnp.float32)
+
+
+def test_adaptive_explorer_reruns_the_method_and_matches_its_static_frames():
+    quad, x0 = _quad8()
+    ex = viz_adaptive.adaptive_explorer(quad, x0, learning_rates=(0.1, 10.0), learning_rate=0.1, num_steps=50)
+    box = ex.widget()
+    box.controls["method"].value = "Adam"
+    box.controls["learning_rate"].value = 0.5
+    ref = runner.run(adaptive.adam(0.5), quad, x0, num_steps=50)
+    gd = runner.run(first_order.gd(0.5), quad, x0, num_steps=50)
+    assert ref.values.dtype == jnp.float32
+    np.testing.assert_allclose(box.figure.data[0].y, np.asarray(ref.values)[::2] - quad.f_star, rtol=1e-4)
+    np.testing.assert_allclose(box.figure.data[1].y, np.asarray(gd.values)[::2] - quad.f_star, rtol=1e-4)
+    assert box.figure.data[0].name == "Adam"
+
+    fig = ex.static_figure()
+    combos = list(itertools.product(ex.controls["method"].values, ex.controls["learning_rate"].values))
+    steps = fig.layout.sliders[-1].steps
+    assert len(steps) == len(combos) == 8 and len({repr(s["args"][:2]) for s in steps}) == 8
+    for index in (0, 3, 6):
+        method, lr = combos[index]
+        box.controls["method"].value = method
+        box.controls["learning_rate"].value = lr
+        _assert_step_matches_widget(fig, index, box)
+    assert "diverged" in steps[1]["args"][1]["title.text"]  # gradient descent at η = 10 > 2/L
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"methods": {}}, ValueError, "methods"),
+        ({"methods": {"mine": "adam"}}, TypeError, "methods"),
+        ({"reference": 1.0}, TypeError, "reference"),
+        ({"learning_rates": (0.1, -1.0)}, ValueError, "learning_rates"),
+        ({"x0": jnp.ones(3)}, ValueError, "x0"),
+        ({"num_steps": 0}, ValueError, "num_steps"),
+        ({"every": 0}, ValueError, "every"),
+        ({"problem": "quad"}, TypeError, "problem"),
+    ],
+)
+def test_adaptive_explorer_bad_arguments_are_named(kwargs, error, name):
+    quad, x0 = _quad8()
+    args = {
+        "problem": quad,
+        "x0": x0,
+        "learning_rates": (0.1, 1.0),
+        "learning_rate": 0.1,
+        "num_steps": 5,
+        **kwargs,
+    }
+    with pytest.raises(error, match=name):
+        viz_adaptive.adaptive_explorer(args.pop("problem"), args.pop("x0"), **args)
+
+
+# ------------------------------------------------------------------ chapter 6: Sinkhorn
+def _ot_problem(n=12):
+    rng = np.random.default_rng(0)
+    x = jnp.asarray(rng.random((n, 2)), jnp.float32)
+    y = jnp.asarray(rng.random((n, 2)) * 0.6 + 0.3, jnp.float32)
+    return ot.PointCloud(x, y, scale="max"), jnp.full(n, 1.0 / n, jnp.float32)
+
+
+def test_sinkhorn_explorer_reruns_sinkhorn_and_matches_its_static_frames():
+    geom, a = _ot_problem()
+    ex = viz_ot.sinkhorn_explorer(geom, a, a, eps_values=(0.3, 0.1, 0.03), eps=0.1, tol=1e-4, num_steps=2000)
+    box = ex.widget()
+    box.controls["eps"].value = 0.03
+    box.controls["method"].value = "stabilized"
+    ref = ot.sinkhorn(geom, a, a, 0.03, tol=1e-4, num_steps=2000, method="stabilized")
+    P = np.asarray(ref.plan())
+    assert P.dtype == np.float32
+    np.testing.assert_allclose(
+        box.figure.data[0].z, np.log10(np.maximum(P, 1e-12 * P.max())), rtol=1e-5, atol=1e-5
+    )
+    n_iters = int(ref.n_iters)
+    np.testing.assert_allclose(box.figure.data[1].y, np.asarray(ref.errors)[:n_iters], rtol=1e-5)
+    assert f"{n_iters} iterations" in box.figure.layout.title.text
+
+    fig = ex.static_figure()
+    steps = fig.layout.sliders[-1].steps
+    assert len(steps) == 3 and len({repr(s["args"][:2]) for s in steps}) == 3
+    box.controls["method"].value = "log"
+    for index, eps in enumerate((0.3, 0.1, 0.03)):
+        box.controls["eps"].value = eps
+        _assert_step_matches_widget(fig, index, box)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"eps_values": (0.1, -1.0)}, ValueError, "eps_values"),
+        ({"methods": ("log", "naive")}, ValueError, "methods"),
+        ({"num_steps": 0}, ValueError, "num_steps"),
+        ({"tol": -1.0}, ValueError, "tol"),
+        ({"solver": 3}, TypeError, "solver"),
+        ({"max_points": 1}, ValueError, "max_points"),
+    ],
+)
+def test_sinkhorn_explorer_bad_arguments_are_named(kwargs, error, name):
+    geom, a = _ot_problem(4)
+    kwargs = {"eps_values": (0.3, 0.1), "eps": 0.1, **kwargs}
+    with pytest.raises(error, match=name):
+        viz_ot.sinkhorn_explorer(geom, a, a, **kwargs)
+
+
+def test_sinkhorn_explorer_names_bad_marginals():
+    geom, a = _ot_problem(4)
+    with pytest.raises(ValueError, match="a"):
+        viz_ot.sinkhorn_explorer(geom, a[:3], a, eps_values=(0.3, 0.1), eps=0.1)
