@@ -21,7 +21,7 @@ export JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS := 0.1
 # Property tests are derandomized (tests/conftest.py); `make hypothesis-random SEED=3` draws afresh.
 SEED ?= 1
 
-.PHONY: lint gpu-check hypothesis-random venv book book-student book-clean system-deps test _unit-tests _labs-tests _nbval _browser-tests unit notebooks lab labs-dist bench book-mutants
+.PHONY: lint gpu-check hypothesis-random venv book book-student book-clean system-deps test _unit-tests _labs-tests _nbval _browser-tests _jupyterlab-tests unit notebooks lab labs-dist bench book-mutants
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,8 +72,9 @@ system-deps:
 # (make -j2 starts the next job as soon as a core is free; -k reports every failure):
 #   1. the book build (executes every chapter cold, filling the compilation cache), ruff and
 #      mypy over src/optlab, and the unit tests, one pytest process per test module;
-#   2. the labs' autograder tests, the headless-Chromium tests of the built book, and nbval
-#      over every notebook (warm: it loads what the book build compiled).
+#   2. the labs' autograder tests, the headless-Chromium tests of the built book, nbval
+#      over every notebook (warm: it loads what the book build compiled), and a chapter and
+#      a lab run in a real JupyterLab (tests/test_jupyterlab.py).
 # nbval runs the notebooks one at a time in one process (a notebook's cells run in order in
 # one kernel), with at most one other job beside it; its 60 s budget per notebook (enforced
 # by conftest.py) is measured that way.
@@ -81,7 +82,7 @@ system-deps:
 # segfaulted (backend_compile_and_load, in tests/test_privacy.py, after ~3,500 tests and
 # thousands of compiled programs, jax 0.10.2); each module alone passes.
 PYTEST := $(BIN)/pytest -p no:cacheprovider
-UNIT_MODULES = $(filter-out tests/test_labs.py tests/test_book_browser.py,$(sort $(wildcard tests/test_*.py)))
+UNIT_MODULES = $(filter-out tests/test_labs.py tests/test_book_browser.py tests/test_jupyterlab.py,$(sort $(wildcard tests/test_*.py)))
 # The slowest modules first, so that the last job of the stage is a short one.
 UNIT_FIRST = tests/test_bad_inputs.py tests/test_second_order.py tests/test_ot.py tests/test_stochastic.py
 UNIT_JOBS = $(addprefix _unit/,$(UNIT_FIRST) $(filter-out $(UNIT_FIRST),$(UNIT_MODULES)))
@@ -89,7 +90,7 @@ test: $(STAMP) system-deps
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory -k -j2 -O book lint $(UNIT_JOBS) || status=1; \
 	echo "stage 1 (book build, unit tests): $$(( $$(date +%s) - start )) s"; \
-	$(MAKE) --no-print-directory -k -j2 -O _labs-tests _browser-tests _nbval || status=1; \
+	$(MAKE) --no-print-directory -k -j2 -O _labs-tests _browser-tests _nbval _jupyterlab-tests || status=1; \
 	echo "make test: $$(( $$(date +%s) - start )) s in all"; \
 	if [ "$${status:-0}" = 0 ]; then echo "make test: everything passed"; else echo "make test: FAILED (see above)"; exit 1; fi
 
@@ -114,14 +115,25 @@ _nbval: $(STAMP)
 _browser-tests: $(STAMP)
 	$(PYTEST) tests/test_book_browser.py
 
+# A chapter and a lab in a real JupyterLab (one server, headless chromium): Run All, no
+# error, the live explorer's slider moved and its round trip timed in the browser; the
+# chapter's theorems and macros rendered by jupyterlab-myst.
+_jupyterlab-tests: $(STAMP)
+	$(PYTEST) tests/test_jupyterlab.py
+
 unit: $(STAMP)
 	$(BIN)/pytest tests -p no:cacheprovider -m "not book"
 
 notebooks: $(STAMP)
 	$(BIN)/pytest book labs --nbval-lax --nbval-current-env -p no:cacheprovider
 
+# Installs tools/jupyter into the venv's Jupyter config (any `jupyter lab` run from the venv
+# reads it): the book's TeX macros for jupyterlab-myst, widget state saved with the notebook.
 lab: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[labs]"
+	@mkdir -p $(VENV)/etc/jupyter/labconfig
+	cp tools/jupyter/jupyter_server_config.py book/_ext/tex_macros.json $(VENV)/etc/jupyter/
+	cp tools/jupyter/labconfig/default_setting_overrides.json $(VENV)/etc/jupyter/labconfig/
 	$(BIN)/jupyter lab labs/
 
 labs-dist: $(STAMP)

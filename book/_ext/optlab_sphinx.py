@@ -7,6 +7,10 @@
   ``mathjax_path`` at it, so formulas render offline.
 - Fails the build (as a warning, hence an error under ``-W``) if a page would
   still load a script or stylesheet from the network.
+- Sets the book's TeX macros (``\\R``, ``\\E``, ``\\norm``, ...) in ``mathjax3_config`` from
+  ``book/_ext/tex_macros.json``, their one definition: JupyterLab gets the same file
+  through ``tools/jupyter/jupyter_server_config.py`` (jupyterlab-myst's ``math``
+  frontmatter), so a chapter reads the same in the HTML and in JupyterLab.
 - Drops sphinx-thebe's assets from every page: the book has no live-code cells (the
   launch buttons open JupyterLab instead), and jupyter-book 1 added thebe's inline
   configuration twice, so every page threw "Identifier 'THEBE_JS_URL' has already been
@@ -15,6 +19,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -23,6 +28,9 @@ from sphinx.application import Sphinx
 from sphinx.util import logging
 
 logger = logging.getLogger(__name__)
+
+TEX_MACROS = Path(__file__).with_name("tex_macros.json")
+"""The book's TeX macros, in MathJax 3's form: ``name: body`` or ``name: [body, n_args]``."""
 
 MATHJAX_PARTS = ("tex-chtml.js", "input", "output", "a11y", "ui", "sre", "adaptors")
 _REMOTE = re.compile(r"""<(?:script|link)\b[^>]*(?:src|href)=["'](?:https?:)?//[^"']+\.(?:js|css)(?:\?[^"']*)?["']""")
@@ -44,6 +52,19 @@ def _mathjax_dir() -> Path:
     if not (path / "tex-chtml.js").exists():
         raise FileNotFoundError(f"MathJax 3 not found at {path}")
     return path
+
+
+def tex_macros() -> dict:
+    """The book's TeX macros (``book/_ext/tex_macros.json``), in MathJax 3's form."""
+    return json.loads(TEX_MACROS.read_text(encoding="utf-8"))
+
+
+def _on_config_inited(app: Sphinx, config) -> None:
+    mathjax = dict(config.mathjax3_config or {})
+    tex = dict(mathjax.get("tex", {}))
+    tex["macros"] = {**tex.get("macros", {}), **tex_macros()}
+    mathjax["tex"] = tex
+    config.mathjax3_config = mathjax
 
 
 def _on_builder_inited(app: Sphinx) -> None:
@@ -84,6 +105,7 @@ def _on_html_page_context(app: Sphinx, pagename, templatename, context, doctree)
 
 
 def setup(app: Sphinx) -> dict:
+    app.connect("config-inited", _on_config_inited)
     app.connect("builder-inited", _on_builder_inited)
     # after sphinx-thebe and jupyter-book have added their assets
     app.connect("html-page-context", _on_html_page_context, priority=900)
