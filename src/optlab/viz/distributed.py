@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import jax
 import numpy as np
 import plotly.graph_objects as go
 
+from .. import distributed as D
 from .core import COLORS, as_float_array, mask_nonpositive, slider_menu, stepped_figure, style_figure
+from .explorer import Explorer, Frame, dropdown, log_slider
 
-__all__ = ["rounds_or_floats", "compressor_slider"]
+__all__ = ["rounds_or_floats", "compressor_slider", "ef21_explorer"]
 
 
 def rounds_or_floats(
@@ -95,3 +99,120 @@ def compressor_slider(
     )
     fig.update_layout(barmode="overlay")
     return fig
+
+
+def ef21_explorer(
+    problem: Any,
+    *,
+    ks: Sequence[int] = (1, 2, 5, 20),
+    k: int = 5,
+    learning_rates: Sequence[float] = (0.2, 0.5, 1.0),
+    learning_rate: float = 0.5,
+    num_steps: int = 400,
+    tol: float = 1e-8,
+    methods: Sequence[str] = ("ef21",),
+    run: Callable[..., Any] | None = None,
+    title: str | None = None,
+    height: int = 480,
+) -> Explorer:
+    """Live figure: compressed methods with Top-``k`` against uncompressed GD at the same
+    step, ``f − f*`` against the floats sent, for a chosen ``k`` (the compression ratio
+    ``k/d``) and step size ``γ``.
+
+    Every change re-runs ``run`` (default :func:`optlab.distributed.run_compressed` with
+    all workers on one device, the fastest layout for a live figure: compiled once per
+    ``k``, the step size is traced). Each curve stops at the first round with
+    ``f − f* < tol``; the title reports the floats each method needed (``—``: not within
+    ``num_steps`` rounds).
+
+    Args:
+      problem: a :class:`optlab.distributed.LinearProblem` (e.g. ``heterogeneous_quadratics``).
+      ks: the ``k`` of Top-``k`` the menu offers (integers in ``1..problem.dim``).
+      k: the ``k`` shown first (one of ``ks``).
+      learning_rates: the step sizes of the static figure's slider steps (positive).
+      learning_rate: the step size shown first (one of ``learning_rates``).
+      num_steps: communication rounds per run.
+      tol: the threshold of ``f − f*`` at which a curve stops and is counted.
+      methods: the compressed methods drawn, among ``"ef21"``, ``"naive"``, ``"ef14"``
+        and ``"econtrol"`` (those that take a contractive compressor).
+      run: ``run(method, problem, compressor, learning_rate=, num_steps=)`` returning a
+        ``CompressedTrace`` (e.g. a student's implementation); default the library's.
+      title: the figure title before the first update (default: the problem's size).
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with controls ``k`` (menu) and ``learning_rate``
+      (log slider); the last trace is GD.
+
+    Raises:
+      TypeError: ``problem`` is not a ``LinearProblem``, ``run`` is not callable.
+      ValueError: a ``k`` outside ``1..problem.dim``, an unknown method, a non-positive
+        ``num_steps`` or ``tol``, or a default not among the values offered.
+    """
+    if not isinstance(problem, D.LinearProblem):
+        raise TypeError(f"problem must be a LinearProblem, got {type(problem).__name__}")
+    if run is None:
+        run = functools.partial(D.run_compressed, mesh=D.worker_mesh(problem.num_workers, jax.devices()[:1]))
+    if not callable(run):
+        raise TypeError(f"run must be callable, got {type(run).__name__}")
+    ks = tuple(ks)
+    if not ks or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) for v in ks):
+        raise ValueError(f"ks must be positive integers, got {ks}")
+    if any(not 1 <= v <= problem.dim for v in ks):
+        raise ValueError(f"ks must lie in 1..{problem.dim} (the dimension), got {ks}")
+    allowed = ("ef21", "naive", "ef14", "econtrol")
+    methods = tuple(methods)
+    if not methods or any(m not in allowed for m in methods):
+        raise ValueError(f"methods must be some of {allowed}, got {methods}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
+    if not tol > 0:
+        raise ValueError(f"tol must be positive, got {tol!r}")
+    controls = {
+        "k": dropdown("k (Top-k)", [int(v) for v in ks], value=int(k)),
+        "learning_rate": log_slider(
+            "step γ",
+            learning_rates,
+            value=learning_rate,
+            bounds=(min(min(learning_rates), 0.05), max(max(learning_rates), 2.0)),
+        ),
+    }
+    labels = {"ef21": "EF21", "naive": "naive", "ef14": "EF14", "econtrol": "EControl"}
+    fig = go.Figure()
+    for i, m in enumerate(methods):
+        fig.add_trace(
+            go.Scatter(mode="lines", name=f"{labels[m]}, Top-k", line=dict(color=COLORS[i], width=2))
+        )
+    fig.add_trace(
+        go.Scatter(mode="lines", name="GD (uncompressed)", line=dict(color="#555555", dash="dash", width=2))
+    )
+    d, M = problem.dim, problem.num_workers
+    style_figure(
+        fig,
+        title or f"{M} workers, d = {d}",
+        "floats sent to the server (all workers)",
+        "f(x_t) − f*",
+        height=height,
+    )
+    fig.update_yaxes(type="log", exponentformat="power")
+
+    def curve(trace):
+        sub = np.minimum(np.asarray(trace.suboptimalities, dtype=float), 1e6)
+        floats = np.asarray(trace.floats, dtype=float)
+        hit = np.flatnonzero(sub < tol)
+        end = hit[0] + 1 if hit.size else len(sub)
+        return floats[:end], mask_nonpositive(sub[:end]), (floats[hit[0]] if hit.size else np.inf)
+
+    def update(k, learning_rate):
+        traces, reached = {}, []
+        runs = [(m, labels[m], D.TopK(int(k))) for m in methods] + [("naive", "GD", D.Identity())]
+        for i, (m, label, C) in enumerate(runs):
+            x, y, n = curve(run(m, problem, C, learning_rate=learning_rate, num_steps=num_steps))
+            traces[i] = {"x": x, "y": y}
+            reached.append(f"{label} {n:,.0f}" if np.isfinite(n) else f"{label} —")
+        head = f"Top-{int(k)} of {d} (k/d = {int(k) / d:.2g}), γ = {learning_rate:.3g}"
+        return Frame(
+            traces, layout={"title.text": f"{head}. Floats to f − f* < {tol:.0e}: " + ", ".join(reached)}
+        )
+
+    return Explorer(fig, update, controls)
