@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from optlab import accel, adaptive, first_order, ot, problems, runner
+from optlab import second_order as so
 from optlab.viz import accel as viz_accel
 from optlab.viz import adaptive as viz_adaptive
 from optlab.viz import first_order as viz_gd
 from optlab.viz import ot as viz_ot
+from optlab.viz import second_order as viz_so
 
 
 def _static_step(fig, index):
@@ -215,6 +217,73 @@ def test_adaptive_explorer_bad_arguments_are_named(kwargs, error, name):
     }
     with pytest.raises(error, match=name):
         viz_adaptive.adaptive_explorer(args.pop("problem"), args.pop("x0"), **args)
+
+
+# ------------------------------------------------------------------ chapter 5: damped and regularised Newton
+def _f_sqrt(x):
+    return jnp.sqrt(1.0 + x[0] ** 2)
+
+
+def test_newton_explorer_reruns_newton_and_matches_its_static_frames():
+    ex = viz_so.newton_explorer(_f_sqrt, starts=(2.0, 10.0), constants=(1.0, 4.0), num_steps=15)
+    box = ex.widget()
+    box.controls["method"].value = "gradient-regularised Newton (constant H)"
+    box.controls["constant"].value = 2.0
+    box.controls["start"].value = 5.0
+    ref = so.gradient_regularized_newton(
+        _f_sqrt, jnp.array([5.0], jnp.float32), num_steps=15, hess_lipschitz=2.0
+    )
+    assert ref.iterates.dtype == jnp.float32
+    err = np.abs(np.asarray(ref.iterates[:, 0], dtype=float))
+    live = np.asarray(box.figure.data[0].y, dtype=float)
+    resolved = err > 0
+    np.testing.assert_allclose(live[resolved], err[resolved], rtol=1e-5)
+    np.testing.assert_allclose(box.figure.data[1].y, np.asarray(ref.learning_rates), rtol=1e-5)
+    assert box.figure.layout.annotations[1].text == "regulariser λ_k"
+
+    fig = ex.static_figure()
+    combos = list(itertools.product(*(ex.controls[n].values for n in ("method", "constant", "start"))))
+    steps = fig.layout.sliders[-1].steps
+    assert len(steps) == len(combos) == 8 and len({repr(s["args"][:2]) for s in steps}) == 8
+    for index in (0, 5, 7):
+        method, constant, start = combos[index]
+        box.controls["method"].value = method
+        box.controls["constant"].value = constant
+        box.controls["start"].value = start
+        _assert_step_matches_widget(fig, index, box)
+
+
+def test_newton_explorer_takes_a_student_method():
+    def my_newton(fun, x0, constant, num_steps):
+        return so.newton(fun, x0, num_steps=num_steps, learning_rate=1.0 / constant)
+
+    ex = viz_so.newton_explorer(
+        _f_sqrt,
+        methods={"fixed step 1/c": (my_newton, "step")},
+        constants=(1.0, 2.0),
+        constant=2.0,
+        num_steps=5,
+    )
+    frame = ex.frame(start=2.0)
+    ref = so.newton(_f_sqrt, jnp.array([2.0]), num_steps=5, learning_rate=0.5)
+    np.testing.assert_allclose(frame.traces[1]["y"], np.asarray(ref.learning_rates), rtol=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"methods": {}}, ValueError, "methods"),
+        ({"methods": {"m": "newton"}}, TypeError, "methods"),
+        ({"fun": 3.0}, TypeError, "fun"),
+        ({"constants": (0.0, 1.0), "constant": 1.0}, ValueError, "constants"),
+        ({"starts": (2.0, float("nan")), "start": 2.0}, ValueError, "starts"),
+        ({"num_steps": 0}, ValueError, "num_steps"),
+    ],
+)
+def test_newton_explorer_bad_arguments_are_named(kwargs, error, name):
+    args = {"fun": _f_sqrt, "constants": (1.0, 4.0), "constant": 4.0, "num_steps": 3, **kwargs}
+    with pytest.raises(error, match=name):
+        viz_so.newton_explorer(args.pop("fun"), **args)
 
 
 # ------------------------------------------------------------------ chapter 6: Sinkhorn

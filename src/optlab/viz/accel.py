@@ -175,8 +175,9 @@ def momentum_explorer(
         "momentum": slider("β", momenta, value=momentum, bounds=(0.0, 0.99), step=0.01),
     }
     run = functools.partial(quadratic_momentum_run, kappa=kappa, x0=x0, num_steps=num_steps)
-    for make in methods.values():  # checks x0 and num_steps now, and compiles once per method
-        run(learning_rates[0], momenta[0], make_optimizer=make)
+    # checks x0 and num_steps now, and compiles what the widget shows first (the other
+    # methods compile when picked)
+    run(learning_rate, momentum, make_optimizer=next(iter(methods.values())))
     L, mu = 1.0, 1.0 / float(kappa)  # quadratic(kappa): L = 1, μ = L/κ
     k = np.arange(num_steps + 1)
     title = title or f"Momentum on ½(L x₁² + μ x₂²), κ = {format_number(kappa)}"

@@ -229,6 +229,7 @@ def adaptive_explorer(
             text += f" (gradient descent: {_final(ref)})"
         return Frame(traces, layout={"title.text": text})
 
-    for make_name in methods:  # checks x0 and num_steps now, and compiles once per method
-        update(make_name, float(learning_rates[0]))
+    # checks x0 and num_steps now, and compiles what the widget shows first (the other
+    # methods compile when picked)
+    update(next(iter(methods)), float(learning_rate))
     return Explorer(fig, update, controls)

@@ -347,8 +347,9 @@ def sinkhorn_explorer(
     geom = geom if hasattr(geom, "cost_matrix") else ot.Geometry(jax.numpy.asarray(geom))
     a, b = ot.check_marginals(geom, a, b)
     run = functools.partial(sinkhorn_run, geom, a, b, tol=tol, num_steps=num_steps, solver=solver)
-    for m in methods:  # checks the arguments now, and compiles once per method
-        run(float(eps), method=m)
+    # checks the arguments now, and compiles what the widget shows first (the other
+    # method compiles when picked)
+    run(float(eps), method=methods[0])
 
     fig = make_subplots(
         rows=1,

@@ -1,20 +1,41 @@
 """Figures for the second-order chapter (``book/05_second_order``).
 
-Built on the generic primitives of :mod:`optlab.viz.core`; every figure is
-interactive through client-side sliders over precomputed data.
+Built on the generic primitives of :mod:`optlab.viz.core`.  The static figures are
+interactive through client-side sliders over precomputed data; :func:`newton_explorer`
+re-runs damped or regularised Newton (:mod:`optlab.second_order`, whose compiled loops
+take the constants as traced arguments) whenever the reader moves a control.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from .core import COLORS, convergence_figure, stepped_figure
+from .. import second_order
+from .core import COLORS, convergence_figure, format_number, mask_nonpositive, stepped_figure, style_figure
+from .explorer import Explorer, Frame, dropdown, log_slider, slider
 
-__all__ = ["basins_figure", "singular_values_figure", "timing_figure"]
+__all__ = ["basins_figure", "singular_values_figure", "timing_figure", "newton_explorer", "NEWTON_METHODS"]
+
+
+def _aicn(fun: Callable, x0: Any, constant: float, num_steps: int) -> Any:
+    return second_order.newton(fun, x0, num_steps=num_steps, learning_rate="aicn", smoothness=constant)
+
+
+def _regularized(fun: Callable, x0: Any, constant: float, num_steps: int) -> Any:
+    return second_order.gradient_regularized_newton(fun, x0, num_steps=num_steps, hess_lipschitz=constant)
+
+
+NEWTON_METHODS: dict[str, tuple[Callable[..., Any], str]] = {
+    "AICN damped Newton (constant L)": (_aicn, "step α_k"),
+    "gradient-regularised Newton (constant H)": (_regularized, "regulariser λ_k"),
+}
+"""The methods of :func:`newton_explorer`: ``name ↦ (run(fun, x0, constant, num_steps), what it records)``."""
 
 
 def basins_figure(
@@ -164,3 +185,133 @@ def timing_figure(
     )
     fig.update_traces(mode="lines+markers", selector=dict(type="scatter"))
     return fig
+
+
+def newton_explorer(
+    fun: Callable[[Any], Any],
+    *,
+    minimizer: float = 0.0,
+    starts: Sequence[float] = (2.0, 10.0),
+    start: float = 2.0,
+    constants: Sequence[float] = (0.25, 1.0, 4.0, 16.0, 64.0),
+    constant: float = 4.0,
+    methods: Mapping[str, tuple[Callable[..., Any], str]] | None = None,
+    num_steps: int = 40,
+    title: str = "Newton with damping",
+    height: int = 440,
+) -> Explorer:
+    """Damped or regularised Newton on a 1-D function: the method, its constant and the start.
+
+    Left, ``|x_k − x*|`` on a log scale (a run that blows up is drawn at ``10³⁰``);
+    right, what the method records per step (AICN's step ``α_k``, the regulariser
+    ``λ_k``).  The constant is a traced argument of the library's compiled Newton loop,
+    so a change re-runs it without compiling.
+
+    Args:
+      fun: a scalar function of a 1-vector, JAX-traceable.
+      minimizer: ``x*``, for the error ``|x_k − x*|``.
+      starts: the starts ``x₀`` of the static figure (a linear slider over their range).
+      start: the first start shown (one of ``starts``).
+      constants: the constants (``L`` or ``H``) of the static figure (log slider).
+      constant: the first constant shown (one of ``constants``).
+      methods: ``name ↦ (run(fun, x0, constant, num_steps) ↦ NewtonTrace, label of its
+        learning_rates)`` (default :data:`NEWTON_METHODS`).
+      num_steps: the number of Newton steps ``N ≥ 1``.
+      title: the title; the method, the constant, the start and the outcome are appended.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`~optlab.viz.Explorer` with controls ``method``, ``constant`` and ``start``.
+
+    Raises:
+      ValueError: no method, a non-positive constant, a non-finite start, or the
+        library's errors for ``fun`` and ``num_steps`` (named in the message).
+      TypeError: ``fun`` or a method's run is not callable.
+    """
+    methods = dict(NEWTON_METHODS if methods is None else methods)
+    if not methods:
+        raise ValueError("methods must name at least one method")
+    for name, entry in methods.items():
+        if not (isinstance(entry, tuple) and len(entry) == 2 and callable(entry[0])):
+            raise TypeError(
+                f"methods[{name!r}] must be a pair (run, label) with a callable run, got {entry!r}"
+            )
+    if not callable(fun):
+        raise TypeError(f"fun must be callable, got {fun!r}")
+    bad = [c for c in constants if not (isinstance(c, (int, float)) and np.isfinite(c) and c > 0)]
+    if bad:
+        raise ValueError(f"constants must be positive finite numbers, got {bad}")
+    bad = [x for x in starts if not (isinstance(x, (int, float)) and np.isfinite(x))]
+    if bad:
+        raise ValueError(f"starts must be finite numbers, got {bad}")
+    low, high = min(starts), max(starts)
+    controls = {
+        "method": dropdown("method", list(methods)),
+        "constant": log_slider("L or H", constants, value=constant),
+        "start": slider(
+            "x₀", starts, value=start, bounds=(low, high) if low < high else (low - 1.0, high + 1.0)
+        ),
+    }
+    k = np.arange(num_steps + 1)
+
+    def run(method: str, constant: float, start: float) -> Any:
+        fn = methods[method][0]
+        return fn(fun, jnp.asarray([start], dtype=jnp.result_type(float)), float(constant), num_steps)
+
+    # checks fun and num_steps now, and compiles what the widget shows first (the other
+    # methods compile when picked)
+    run(next(iter(methods)), float(constant), float(start))
+
+    fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=("|x_k − x*|", "per step"))
+    fig.add_trace(
+        go.Scatter(
+            x=k,
+            mode="lines+markers",
+            name="|x_k − x*|",
+            marker=dict(size=4),
+            line=dict(color=COLORS[0], width=2),
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=k[1:] - 1,
+            mode="lines+markers",
+            name="per step",
+            marker=dict(size=4),
+            line=dict(color=COLORS[1], width=2),
+        ),
+        row=1,
+        col=2,
+    )
+    style_figure(fig, title, None, None, height=height)
+    fig.update_xaxes(title_text="iteration k", row=1, col=1)
+    fig.update_xaxes(title_text="iteration k", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+
+    def update(method: str, constant: float, start: float) -> Frame:
+        tr = run(method, constant, start)
+        err = np.abs(np.asarray(tr.iterates, dtype=float)[:, 0] - minimizer)
+        err = np.where(np.isfinite(err), np.minimum(err, 1e30), 1e30)
+        per_step = np.asarray(tr.learning_rates, dtype=float)
+        per_step = np.where(np.isfinite(per_step), per_step, np.nan)
+        outcome = (
+            f"converged in {int(tr.n_iters)} steps"
+            if bool(tr.converged)
+            else f"not converged in {num_steps} steps"
+        )
+        return Frame(
+            {
+                0: {"y": mask_nonpositive(err)},
+                1: {"y": mask_nonpositive(per_step), "name": methods[method][1]},
+            },
+            layout={
+                "title.text": f"{title}: {method}, constant = {format_number(constant)}, "
+                f"x₀ = {format_number(start)}: {outcome}",
+                "annotations[1].text": methods[method][1],
+            },
+        )
+
+    return Explorer(fig, update, controls)

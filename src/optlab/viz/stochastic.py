@@ -1,28 +1,35 @@
 """Figures for the stochastic and variance-reduced chapter (book/03_stochastic).
 
-All figures are built from precomputed (vmapped) sweeps and are interactive
-client-side only (sliders restyle precomputed traces), so they work in the
-static book.  Curves are downsampled to at most ``max_points`` points.
+The static figures are built from precomputed (vmapped) sweeps and are interactive
+client-side only (sliders restyle precomputed traces), so they work in the static
+book.  Curves are downsampled to at most ``max_points`` points.
+:func:`sgd_explorer` instead re-runs SGD (:func:`optlab.runner.compile_sweep`, the step
+size and the schedule traced) whenever the reader moves a control.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import first_order, runner
 from .core import (
     COLORS,
     as_float_array,
     convergence_figure,
     convergence_slider,
+    format_number,
     mask_nonpositive,
     stepped_figure,
     style_figure,
 )
+from .explorer import Explorer, Frame, dropdown, log_slider
 
 __all__ = [
     "variance_reduction_slider",
@@ -30,7 +37,12 @@ __all__ = [
     "clipping_bias_slider",
     "tail_quantiles_figure",
     "schedules_figure",
+    "sgd_explorer",
+    "SCHEDULES",
 ]
+
+SCHEDULES = ("constant", "1/k", "step decay")
+"""The step-size schedules of :func:`sgd_explorer`: ``η``, ``η/(1 + k μ η/2)``, ``η/2^⌊4k/N⌋``."""
 
 
 def _thin(x: np.ndarray, y: np.ndarray, max_points: int) -> tuple[np.ndarray, np.ndarray]:
@@ -245,3 +257,135 @@ def schedules_figure(
     fig.update_xaxes(title_text="peak step η_peak", type="log", row=1, col=2)
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     return fig
+
+
+def _scheduled(h: Any, mu: float, num_steps: int) -> Callable[[Any], Any]:
+    """``k ↦ η_k`` for ``h = (η, schedule index)``, traceable in both."""
+    eta, which = h[0], h[1]
+
+    def schedule(count):
+        k = jnp.asarray(count, eta.dtype)
+        inverse = eta / (1.0 + k * mu * eta / 2.0)  # decay time 2/(ημ), as in the chapter
+        step = eta * 0.5 ** jnp.floor(4.0 * k / num_steps)
+        return jnp.where(which == 0, eta, jnp.where(which == 1, inverse, step))
+
+    return schedule
+
+
+def sgd_explorer(
+    problem: Any,
+    x0: Any,
+    *,
+    keys: Any,
+    learning_rates: Sequence[float] = (0.05, 0.1, 0.2, 0.4),
+    learning_rate: float = 0.2,
+    batch_sizes: Sequence[int] = (1, 4, 16),
+    step_unit: float = 1.0,
+    step_label: str = "η",
+    num_steps: int = 2000,
+    make_optimizer: Callable[[Any], Any] | None = None,
+    max_points: int = 200,
+    title: str = "SGD",
+    height: int = 440,
+) -> Explorer:
+    """SGD on a finite sum: the schedule, the batch size and the step size, live.
+
+    The mean over ``keys`` of ``f(x_k) − f*`` on a log scale for the chosen schedule, and
+    dashed the constant step with the same ``η`` and batch size, which stalls at its noise
+    floor.  Every change calls the compiled, seed-vmapped SGD loop of
+    :func:`optlab.runner.compile_sweep` once for both curves (one compilation per batch
+    size; ``η`` and the schedule are traced).  The static figure sweeps the schedule and
+    the batch size at ``learning_rate``.
+
+    Args:
+      problem: a finite sum with known ``f_star`` and ``mu`` (e.g. ``least_squares``).
+      x0: the start, shape ``(problem.dim,)``.
+      keys: a batch of PRNG keys (``jax.random.split(key, S)``): one run per key.
+      learning_rates: the step sizes, in units of ``1/step_unit`` (log slider over their range).
+      learning_rate: the step size shown first and in the static figure (one of ``learning_rates``).
+      batch_sizes: the batch sizes of the menu.
+      step_unit: the unit of the step sizes (e.g. ``L_max``: ``η = value / step_unit``).
+      step_label: the slider's label (e.g. ``"η·L_max"``).
+      num_steps: the number of steps ``N``.
+      make_optimizer: ``schedule ↦ optax transformation`` (default
+        :func:`optlab.first_order.gd`; a lab can pass its own).
+      max_points: the most points of the curve (it is thinned evenly).
+      title: the title; the schedule, batch size, step and the final gaps are appended.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`~optlab.viz.Explorer` with controls ``schedule``, ``batch_size`` and ``learning_rate``.
+
+    Raises:
+      ValueError: a non-positive step size, ``step_unit`` or batch size, or the library's
+        errors for ``problem``, ``x0``, ``keys`` and ``num_steps`` (named in the message).
+      TypeError: ``make_optimizer`` is not callable.
+    """
+    make = first_order.gd if make_optimizer is None else make_optimizer
+    if not callable(make):
+        raise TypeError(f"make_optimizer must be callable (schedule ↦ transformation), got {make!r}")
+    if not (isinstance(step_unit, (int, float)) and np.isfinite(step_unit) and step_unit > 0):
+        raise ValueError(f"step_unit must be a positive finite number, got {step_unit!r}")
+    bad = [e for e in learning_rates if not (isinstance(e, (int, float)) and np.isfinite(e) and e > 0)]
+    if bad:
+        raise ValueError(f"learning_rates must be positive finite numbers, got {bad}")
+    bad = [b for b in batch_sizes if isinstance(b, bool) or not isinstance(b, (int, np.integer)) or b < 1]
+    if bad or not batch_sizes:
+        raise ValueError(f"batch_sizes must be positive integers, got {list(batch_sizes)}")
+    if isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 2:
+        raise ValueError(f"max_points must be an integer >= 2, got {max_points!r}")
+    if getattr(problem, "f_star", None) is None or getattr(problem, "mu", None) is None:
+        raise ValueError("problem must be a finite sum with known f_star and mu")
+    mu, f_star = float(problem.mu), float(problem.f_star)
+    x0 = jnp.asarray(x0, dtype=jnp.result_type(float))
+    controls = {
+        "schedule": dropdown("schedule", SCHEDULES),
+        "batch_size": dropdown("batch size", [int(b) for b in batch_sizes]),
+        "learning_rate": log_slider(step_label, learning_rates, value=learning_rate),
+    }
+    sweeps: dict[int, Callable[..., Any]] = {}
+
+    def sweep(batch_size: int) -> Callable[..., Any]:
+        if batch_size not in sweeps:
+            sweeps[batch_size] = runner.compile_sweep(
+                lambda h: make(_scheduled(h, mu, num_steps)),
+                problem,
+                num_steps=num_steps,
+                batch_size=batch_size,
+                with_keys=True,
+            )
+        return sweeps[batch_size]
+
+    k = np.arange(num_steps + 1)
+    if k.size > max_points:
+        k = np.unique(np.linspace(0, num_steps, max_points).round().astype(int))
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(x=k, mode="lines", name="f(x_k) − f*, mean over seeds", line=dict(color=COLORS[0]))
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=k,
+            mode="lines",
+            name="constant step, same η and batch",
+            line=dict(color="#555555", dash="dash"),
+        )
+    )
+    style_figure(fig, title, "iteration k", "f(x_k) − f*", height=height)
+    fig.update_yaxes(type="log", exponentformat="power")
+
+    def update(schedule: str, batch_size: int, learning_rate: float) -> Frame:
+        eta = learning_rate / step_unit
+        h = jnp.asarray([[eta, SCHEDULES.index(schedule)], [eta, 0.0]], x0.dtype)
+        values = np.asarray(jax.device_get(sweep(int(batch_size))(h, x0, keys).values))
+        gap, constant = (mask_nonpositive(v.mean(axis=0)[k] - f_star) for v in values)
+        return Frame(
+            {0: {"y": gap, "name": f"{schedule}, mean over seeds"}, 1: {"y": constant}},
+            layout={
+                "title.text": f"{title}: {schedule}, batch {batch_size}, {step_label} = "
+                f"{format_number(learning_rate)}: final gap {gap[-1]:.3g} (constant step {constant[-1]:.3g})"
+            },
+        )
+
+    update(SCHEDULES[0], int(batch_sizes[0]), float(learning_rate))  # checks the arguments, compiles once
+    return Explorer(fig, update, controls, static=["schedule", "batch_size"])
