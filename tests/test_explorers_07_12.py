@@ -38,7 +38,12 @@ def _check_static_equals_live(ex, box, **values):
             lv = np.array(live, dtype=float).ravel()
             np.testing.assert_allclose(s, lv, rtol=2e-4, atol=1e-12, err_msg=f"trace {i} {key}")
     for key, v in layout.items():
-        assert box.figure.layout[key] == v, key
+        if isinstance(v, str):
+            assert box.figure.layout[key] == v, key
+        else:
+            np.testing.assert_allclose(
+                np.asarray(v, float), np.asarray(box.figure.layout[key], float), rtol=2e-4
+            )
 
 
 # -- chapter 7: power and Gram iteration -------------------------------------------------
@@ -176,7 +181,7 @@ def test_smoothing_explorer_reruns_certify():
     )
     box = ex.widget()
     box.controls["sigma"].value = 0.5
-    box.controls["n"].value = 50
+    box.controls["n"].value = "50"
     for j, m in enumerate(sm.METHODS):
         c = sm.certify(fn, X, 0.5, key=key, n0=64, n=50, alpha=0.001, method=m, temperature=0.25)
         ok = c.prediction == np.asarray(y)
@@ -186,7 +191,7 @@ def test_smoothing_explorer_reruns_certify():
     cap = 0.5 * float(__import__("scipy").stats.norm.ppf(0.001 ** (1 / 50)))
     np.testing.assert_allclose(box.figure.data[4].x, [cap, cap], rtol=1e-12)
     assert max(box.figure.data[1].y) > 0  # some points are certified
-    _check_static_equals_live(ex, box, sigma=0.25, n=50)
+    _check_static_equals_live(ex, box, sigma=0.25, n="50")
 
 
 def test_smoothing_explorer_refuses_bad_arguments():
@@ -207,3 +212,144 @@ def test_smoothing_explorer_refuses_bad_arguments():
         sviz.smoothing_explorer(fn, X, y, references={"a": [0.0, 1.0]})
     with pytest.raises(ValueError, match="value 0.3"):
         sviz.smoothing_explorer(fn, X, y, sigma=0.3)
+
+
+# -- chapter 10: Hedge and EXP3 ----------------------------------------------------------------
+
+
+def test_hedge_exp3_explorer_reruns_hedge_and_exp3():
+    import jax
+
+    from optlab import online
+    from optlab.viz import online as oviz
+
+    L = (np.random.default_rng(0).random((60, 4)) < np.array([0.3, 0.5, 0.5, 0.7])).astype(np.float32)
+    key = jax.random.key(5)
+    ex = oviz.hedge_exp3_explorer(
+        L, learning_rates=(0.1, 0.5), learning_rate=0.1, num_seeds=3, key=key, stride=2
+    )
+    box = ex.widget()
+    box.controls["learning_rate"].value = 0.5
+    box.controls["gamma"].value = 0.05
+    h = np.asarray(online.hedge(L, learning_rate=0.5).regret)
+    b = np.mean(
+        [
+            np.asarray(online.exp3(L, learning_rate=0.5, key=k, gamma=0.05).pseudo_regret)
+            for k in jax.random.split(key, 3)
+        ],
+        axis=0,
+    )
+    np.testing.assert_allclose(box.figure.data[0].y, h[1::2], rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(box.figure.data[2].y, b[1::2], rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(
+        box.figure.data[1].y, np.log(4) / 0.5 + 0.5 * np.arange(2, 61, 2) / 8, rtol=1e-12
+    )
+    box.controls["gamma"].value = 0.0
+    _check_static_equals_live(ex, box, learning_rate=0.1)
+
+
+def test_hedge_exp3_explorer_refuses_bad_arguments():
+    from optlab.viz import online as oviz
+
+    L = np.full((10, 3), 0.5)
+    with pytest.raises(ValueError, match="losses"):
+        oviz.hedge_exp3_explorer(L + 1)
+    with pytest.raises(ValueError, match="num_seeds"):
+        oviz.hedge_exp3_explorer(L, num_seeds=0)
+    with pytest.raises(ValueError, match="gammas"):
+        oviz.hedge_exp3_explorer(L, gammas=(0.0, 1.0))
+    with pytest.raises(TypeError, match="exp3"):
+        oviz.hedge_exp3_explorer(L, exp3="exp3")
+    with pytest.raises(ValueError, match="value 0.2"):
+        oviz.hedge_exp3_explorer(L, learning_rate=0.2)
+
+
+# -- chapter 11: projected gradient and Frank-Wolfe ---------------------------------------------
+
+
+def test_pg_fw_explorer_reruns_both_methods_on_the_chosen_set():
+    from optlab import constrained as cs
+    from optlab.viz import constrained as cviz
+
+    ex = cviz.pg_fw_explorer(num_steps=15)
+    box = ex.widget()
+    box.controls["cset"].value = "ℓ1 ball"
+    box.controls["rule"].value = "short step (uses L)"
+    box.controls["learning_rate"].value = 0.45
+    S = cs.l1_ball(1.0)
+    x0 = S.project(jnp.array([-0.6, -0.6], jnp.float32))
+    fw = cs.frank_wolfe(cviz._pg_fw_objective, S, x0, num_steps=15, learning_rate="short", L=4.0)
+    pg = cs.projected_gradient(cviz._pg_fw_objective, S, x0, learning_rate=0.45, num_steps=15)
+    np.testing.assert_allclose(box.figure.data[3].x, fw.iterates[:, 0], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(box.figure.data[2].y, pg.iterates[:, 1], rtol=1e-5, atol=1e-6)
+    assert f"FW gap {float(fw.gaps[-1]):.1e}" in box.figure.layout.title.text
+    np.testing.assert_allclose(
+        np.abs(box.figure.data[1].x) + np.abs(box.figure.data[1].y), 1.0
+    )  # the ℓ1 sphere
+    box.controls["learning_rate"].value = 0.2
+    _check_static_equals_live(ex, box, cset="box [−1, 1]²", rule="open loop 2/(t+2)")
+
+
+def test_pg_fw_explorer_refuses_bad_arguments():
+    from optlab.viz import constrained as cviz
+
+    with pytest.raises(TypeError, match="f must be callable"):
+        cviz.pg_fw_explorer(f=None)
+    with pytest.raises(ValueError, match="num_steps"):
+        cviz.pg_fw_explorer(num_steps=0)
+    with pytest.raises(ValueError, match="L must be positive"):
+        cviz.pg_fw_explorer(L=0.0)
+    with pytest.raises(ValueError, match="x0"):
+        cviz.pg_fw_explorer(x0=(1.0, np.nan))
+
+
+# -- chapter 12: hypergradient estimators ---------------------------------------------------------
+
+
+def _ridge_data():
+    r = np.random.default_rng(0)
+    X, Xv = r.standard_normal((12, 3)), r.standard_normal((12, 3))
+    w = r.standard_normal(3)
+    return X, X @ w + r.standard_normal(12), Xv, Xv @ w + r.standard_normal(12)
+
+
+def test_hypergradient_explorer_reruns_the_estimators():
+    from optlab import bilevel as bl
+    from optlab.viz import bilevel as bviz
+
+    X, y, Xv, yv = (np.asarray(a, np.float32) for a in _ridge_data())
+    ex = bviz.hypergradient_explorer(X, y, Xv, yv, lams=(1.0, 10.0), step_factors=(1.0, 1.9), max_k=12)
+    box = ex.widget()
+    box.controls["lam"].value = 10.0
+    box.controls["step_factor"].value = 1.9
+    inner, outer = bl.ridge_losses(X, y, Xv, yv)
+    ev = np.linalg.eigvalsh(X.astype(float).T @ X.astype(float))
+    alpha = 1.9 / (ev[-1] + 10.0)
+    ref = float(bl.ridge_hypergradient(X, y, Xv, yv, 10.0))
+    w_star = bl.ridge_solution(X, y, 10.0)
+    nm = [float(bl.neumann_hypergradient(inner, outer, w_star, 10.0, k, alpha)) for k in (1, 6, 12)]
+    un = [
+        float(bl.unrolled_hypergradient(inner, outer, 10.0, np.zeros(3), num_steps=k, learning_rate=alpha))
+        for k in (1, 6, 12)
+    ]
+    live_nm = np.asarray(box.figure.data[0].y)[[0, 5, 11]]
+    live_un = np.asarray(box.figure.data[2].y)[[0, 5, 11]]
+    np.testing.assert_allclose(live_nm, np.abs(np.array(nm) - ref), rtol=2e-3, atol=1e-5)
+    np.testing.assert_allclose(live_un, np.abs(np.array(un) - ref), rtol=2e-3, atol=1e-5)
+    rho = max(abs(1 - alpha * (ev[0] + 10.0)), abs(1 - alpha * (ev[-1] + 10.0)))
+    assert f"ρ = max(|1 − αμ|, |1 − αL|) = {rho:.4f}" in box.figure.layout.title.text
+    _check_static_equals_live(ex, box, lam=1.0, step_factor=1.0)
+
+
+def test_hypergradient_explorer_refuses_bad_arguments():
+    from optlab.viz import bilevel as bviz
+
+    X, y, Xv, yv = _ridge_data()
+    with pytest.raises(ValueError, match="step_factors"):
+        bviz.hypergradient_explorer(X, y, Xv, yv, step_factors=(1.0, 2.0))
+    with pytest.raises(ValueError, match="max_k"):
+        bviz.hypergradient_explorer(X, y, Xv, yv, max_k=0)
+    with pytest.raises(TypeError, match="neumann"):
+        bviz.hypergradient_explorer(X, y, Xv, yv, neumann=None)
+    with pytest.raises(ValueError, match="y_train"):
+        bviz.hypergradient_explorer(X, y[:5], Xv, yv)

@@ -78,7 +78,8 @@ def smoothing_explorer(
       title: the figure title (default: ``σ``, ``n``, the cap and the clean accuracy).
 
     Returns:
-      A :class:`~optlab.viz.Explorer` with controls ``sigma`` (σ) and ``n``.
+      A :class:`~optlab.viz.Explorer` with controls ``sigma`` (σ) and ``n`` (a menu of the
+      sample sizes, as strings).
 
     Raises:
       ValueError: ``X`` not ``(B, d)``, ``y`` of another length, a reference of another
@@ -142,7 +143,7 @@ def smoothing_explorer(
     fig.update_yaxes(range=[0, 1.02])
     fig.update_xaxes(range=[float(grid[0]), float(grid[-1])])
 
-    def update(sigma: float, n: int) -> Frame:
+    def update(sigma: float, n: str) -> Frame:
         traces: dict[int, dict[str, Any]] = {}
         clean = 0.0
         for j, m in enumerate(sm.METHODS):
@@ -175,6 +176,6 @@ def smoothing_explorer(
 
     controls = {
         "sigma": log_slider("σ", [float(s) for s in sigmas], value=sigma, bounds=(0.02, 2.0)),
-        "n": dropdown("n", [int(m) for m in sample_sizes], value=n),
+        "n": dropdown("n", [str(int(m)) for m in sample_sizes], value=str(int(n))),  # "1000", not "1e+03"
     }
     return Explorer(fig, update, controls)
