@@ -1,17 +1,27 @@
-"""Figures for the constrained-optimisation chapter (built on :mod:`optlab.viz.core`)."""
+"""Figures for the constrained-optimisation chapter (built on :mod:`optlab.viz.core`).
+
+:func:`pg_fw_explorer` is a live :class:`~optlab.viz.Explorer`: every change of the
+feasible set, of Frank–Wolfe's step rule or of the projected-gradient step re-runs
+:func:`optlab.constrained.frank_wolfe` and :func:`optlab.constrained.projected_gradient`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import constrained as cs
 from .core import COLORS, grid_values, slider_menu, stepped_figure, style_figure
+from .explorer import Explorer, Frame, dropdown, log_slider
 
-__all__ = ["penalty_landscape", "simplex_trajectories", "load_balance_figure", "relu_fits"]
+__all__ = ["penalty_landscape", "simplex_trajectories", "load_balance_figure", "relu_fits", "pg_fw_explorer"]
 
 
 def penalty_landscape(
@@ -299,3 +309,174 @@ def relu_fits(
         yaxis_title="prediction",
         height=height,
     )
+
+
+_PG_FW_CENTRE = (1.2, 0.9)
+_PG_FW_CURVATURE = (1.0, 4.0)
+
+
+def _pg_fw_objective(x):
+    """½ (x − c)ᵀ diag(1, 4) (x − c) with c = (1.2, 0.9): its minimiser lies outside every set."""
+    c = jnp.asarray(_PG_FW_CENTRE, x.dtype)
+    a = jnp.asarray(_PG_FW_CURVATURE, x.dtype)
+    return 0.5 * jnp.sum(a * (x - c) ** 2)
+
+
+_PG_FW_SETS: dict[str, Callable[[], Any]] = {
+    "ℓ2 ball": lambda: cs.l2_ball(1.0),
+    "ℓ1 ball": lambda: cs.l1_ball(1.0),
+    "box [−1, 1]²": lambda: cs.box(-1.0, 1.0),
+}
+_PG_FW_RULES = {"open loop 2/(t+2)": "open_loop", "short step (uses L)": "short"}
+
+
+def _set_outline(name: str) -> tuple[np.ndarray, np.ndarray]:
+    if name.startswith("ℓ2"):
+        t = np.linspace(0, 2 * np.pi, 121)
+        return np.cos(t), np.sin(t)
+    if name.startswith("ℓ1"):
+        return np.array([1.0, 0.0, -1.0, 0.0, 1.0]), np.array([0.0, 1.0, 0.0, -1.0, 0.0])
+    return np.array([1.0, -1.0, -1.0, 1.0, 1.0]), np.array([1.0, 1.0, -1.0, -1.0, 1.0])
+
+
+@partial(jax.jit, static_argnames=("f", "rule", "num_steps"))
+def _pg_fw_run(cset, x0, learning_rate, L, *, f, rule, num_steps):
+    """Frank–Wolfe (``rule``) and projected gradient (step ``learning_rate``) from ``x0``."""
+    fw = cs.frank_wolfe(f, cset, x0, num_steps=num_steps, learning_rate=rule, L=L)
+    pg = cs.projected_gradient(f, cset, x0, learning_rate=learning_rate, num_steps=num_steps)
+    return fw.iterates, fw.gaps, pg.iterates, pg.grad_maps
+
+
+def pg_fw_explorer(
+    *,
+    f: Callable = _pg_fw_objective,
+    L: float = 4.0,
+    x0: Sequence[float] = (-0.6, -0.6),
+    learning_rates: Sequence[float] = (0.05, 0.2, 0.45),
+    learning_rate: float = 0.2,
+    num_steps: int = 50,
+    lim: float = 1.4,
+    dtype: Any = jnp.float32,
+    title: str | None = None,
+) -> Explorer:
+    """Projected gradient against Frank–Wolfe in the plane, over a feasible set chosen from a menu.
+
+    The sets are the unit ℓ2 ball, the unit ℓ1 ball and the box ``[−1, 1]²``
+    (:mod:`optlab.constrained`); both methods start from the projection of ``x0`` onto the
+    set.  Every change runs ``frank_wolfe(f, set, x0, learning_rate=rule, L=L)`` (rule
+    ``"open_loop"``, ``γ_t = 2/(t+2)``, or ``"short"``) and
+    ``projected_gradient(f, set, x0, learning_rate=η)`` for ``num_steps`` steps under one
+    compiled function (one compilation per set type and rule) and draws both paths over
+    the level sets of ``f``; the title reports the final Frank–Wolfe gap and gradient
+    mapping (both certificates of optimality).  The static figure sweeps the set and the
+    rule (``η`` at its value).
+
+    Args:
+      f: the objective on ℝ², a hashable JAX-traceable callable (default
+        ``½ (x − c)ᵀ diag(1, 4)(x − c)``, ``c = (1.2, 0.9)``, whose minimiser is infeasible).
+      L: the smoothness constant of ``f`` (used by the short step), positive.
+      x0: the start before projection.
+      learning_rates: the projected-gradient steps ``η`` offered (positive).
+      learning_rate: the first ``η`` shown (one of ``learning_rates``).
+      num_steps: steps of each method (≥ 1).
+      lim: half-width of the plotted box.
+      dtype: the floating dtype of the runs.
+      title: the figure title (default: the set, the rule and both certificates).
+
+    Returns:
+      A :class:`~optlab.viz.Explorer` with controls ``cset`` (the set), ``rule`` (Frank–Wolfe's
+      step) and ``learning_rate`` (projected gradient's ``η``).
+
+    Raises:
+      ValueError: ``num_steps < 1``, ``L`` or ``lim`` not positive, ``x0`` not a finite
+        point of ℝ², or ``learning_rate`` not among ``learning_rates``.
+      TypeError: ``f`` not callable.
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
+        raise ValueError(f"num_steps must be an integer >= 1, got {num_steps!r}")
+    for name, v in (("L", L), ("lim", lim)):
+        if not float(v) > 0:
+            raise ValueError(f"{name} must be positive, got {v!r}")
+    x0_np = np.asarray(x0, dtype=float)
+    if x0_np.shape != (2,) or not np.all(np.isfinite(x0_np)):
+        raise ValueError(f"x0 must be a finite point of the plane, got {x0!r}")
+    sets = {name: make() for name, make in _PG_FW_SETS.items()}
+    starts = {name: S.project(jnp.asarray(x0_np, dtype)) for name, S in sets.items()}
+    L_arr = jnp.asarray(L, dtype)
+
+    gx = np.linspace(-lim, lim, 60)
+    Z = np.asarray(jax.vmap(jax.vmap(f))(jnp.asarray(np.stack(np.meshgrid(gx, gx), -1), dtype)), dtype=float)
+    fig = go.Figure(
+        [
+            go.Contour(
+                x=gx,
+                y=gx,
+                z=np.round(Z, 4),
+                showscale=False,
+                contours=dict(coloring="lines"),
+                colorscale="Greys",
+                ncontours=18,
+                hoverinfo="skip",
+                name="level sets of f",
+            ),
+            go.Scatter(
+                name="feasible set",
+                mode="lines",
+                line=dict(color="black", width=2),
+                fill="toself",
+                fillcolor="rgba(0,0,0,0.05)",
+            ),
+            go.Scatter(
+                name="projected gradient",
+                mode="lines+markers",
+                marker=dict(size=4, color=COLORS[0]),
+                line=dict(color=COLORS[0], width=1.8),
+            ),
+            go.Scatter(
+                name="Frank–Wolfe",
+                mode="lines+markers",
+                marker=dict(size=4, color=COLORS[1]),
+                line=dict(color=COLORS[1], width=1.2),
+            ),
+        ]
+    )
+    style_figure(fig, title, "x₁", "x₂", height=560)
+    fig.update_xaxes(range=[-lim, lim], constrain="domain")
+    fig.update_yaxes(range=[-lim, lim], scaleanchor="x", scaleratio=1)
+
+    def update(cset: str, rule: str, learning_rate: float) -> Frame:
+        S = sets[cset]
+        fw_x, fw_gaps, pg_x, pg_maps = _pg_fw_run(
+            S,
+            starts[cset],
+            jnp.asarray(learning_rate, dtype),
+            L_arr,
+            f=f,
+            rule=_PG_FW_RULES[rule],
+            num_steps=num_steps,
+        )
+        fw_x, pg_x = np.asarray(fw_x, dtype=float), np.asarray(pg_x, dtype=float)
+        ox, oy = _set_outline(cset)
+        return Frame(
+            {
+                1: {"x": ox, "y": oy},
+                2: {"x": pg_x[:, 0], "y": pg_x[:, 1]},
+                3: {"x": fw_x[:, 0], "y": fw_x[:, 1]},
+            },
+            layout={
+                "title.text": title
+                or f"{cset}, {rule}, η = {learning_rate:.3g}: after {num_steps} steps "
+                f"FW gap {float(fw_gaps[-1]):.1e}, PG gradient mapping {float(pg_maps[-1]):.1e}"
+            },
+        )
+
+    controls = {
+        "cset": dropdown("set", list(_PG_FW_SETS)),
+        "rule": dropdown("FW step", list(_PG_FW_RULES)),
+        "learning_rate": log_slider(
+            "PG η", [float(v) for v in learning_rates], value=learning_rate, bounds=(0.01, 1.0)
+        ),
+    }
+    return Explorer(fig, update, controls, static=["cset", "rule"])

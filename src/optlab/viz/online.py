@@ -1,17 +1,28 @@
-"""Figures for the online-learning chapter (built on :mod:`optlab.viz.core`)."""
+"""Figures for the online-learning chapter (built on :mod:`optlab.viz.core`).
+
+:func:`hedge_exp3_explorer` is a live :class:`~optlab.viz.Explorer`: every change of the
+learning rate or of the exploration re-runs :func:`optlab.online.hedge` and
+:func:`optlab.online.exp3`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import online
 from .core import COLORS, convergence_slider, format_number, slider_menu, style_figure
+from .explorer import Explorer, Frame, log_slider, slider
 
-__all__ = ["regret_heatmap", "regret_curves", "step_size_sweep", "sor_bandit"]
+__all__ = ["regret_heatmap", "regret_curves", "step_size_sweep", "sor_bandit", "hedge_exp3_explorer"]
 
 
 def regret_heatmap(
@@ -283,3 +294,118 @@ def sor_bandit(
     fig.update_yaxes(title_text="p_t", range=[0, 1], row=1, col=2)
     fig.update_yaxes(title_text="iterations", secondary_y=True, row=1, col=2)
     return fig
+
+
+@partial(jax.jit, static_argnames=("hedge", "exp3"))
+def _hedge_exp3_run(losses, learning_rate, gamma, keys, *, hedge, exp3):
+    """Hedge's regret and EXP3's pseudo-regret for each key (full and bandit feedback)."""
+    h = hedge(losses, learning_rate=learning_rate).regret
+    b = jax.vmap(lambda k: exp3(losses, learning_rate=learning_rate, key=k, gamma=gamma).pseudo_regret)(keys)
+    return h, b
+
+
+def hedge_exp3_explorer(
+    losses: Any,
+    *,
+    learning_rates: Sequence[float] = (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
+    gammas: Sequence[float] = (0.0, 0.05, 0.2),
+    learning_rate: float = 0.03,
+    gamma: float = 0.0,
+    num_seeds: int = 20,
+    key: Any = None,
+    stride: int = 1,
+    hedge: Callable = online.hedge,
+    exp3: Callable = online.exp3,
+    title: str | None = None,
+) -> Explorer:
+    """Regret of Hedge (full information) and EXP3 (bandit feedback) on one loss matrix, live in η and γ.
+
+    Every change runs ``hedge(losses, learning_rate=η)`` and, for ``num_seeds`` keys split
+    from ``key``, ``exp3(losses, learning_rate=η, key=k, gamma=γ)`` under one compiled
+    function, and plots Hedge's regret and the mean of EXP3's pseudo-regret against the
+    round ``t``, with the bounds ``log(n)/η + ηt/8`` (Hedge) and ``log(K)/η + ηtK/2``
+    (EXP3 with ``γ = 0``) dashed.  The static figure sweeps ``η`` (``γ`` at its value).
+
+    Args:
+      losses: ``(T, K)`` losses in ``[0, 1]``.
+      learning_rates: the values of ``η`` in the static figure (positive).
+      gammas: the values of the exploration ``γ`` offered live, in ``[0, 1)``.
+      learning_rate: the first ``η`` shown (one of ``learning_rates``).
+      gamma: the first ``γ`` shown (one of ``gammas``).
+      num_seeds: EXP3 runs averaged (≥ 1).
+      key: the PRNG key of EXP3 (default ``jax.random.key(0)``).
+      stride: plot every ``stride``-th round (a lighter static figure).
+      hedge: the experts algorithm, with :func:`optlab.online.hedge`'s signature and ``.regret``.
+      exp3: the bandit algorithm, with :func:`optlab.online.exp3`'s signature and ``.pseudo_regret``.
+      title: the figure title (default: ``η``, ``γ`` and both final regrets).
+
+    Returns:
+      A :class:`~optlab.viz.Explorer` with controls ``learning_rate`` (η) and ``gamma`` (γ).
+
+    Raises:
+      ValueError: ``losses`` not a finite ``(T, K)`` matrix in ``[0, 1]``, ``num_seeds`` or
+        ``stride`` below 1, a ``γ`` outside ``[0, 1)``, or a first value not among the values.
+      TypeError: ``hedge`` or ``exp3`` not callable.
+    """
+    for name, fn in (("hedge", hedge), ("exp3", exp3)):
+        if not callable(fn):
+            raise TypeError(f"{name} must be callable, got {type(fn).__name__}")
+    L = np.asarray(losses, dtype=float)
+    if L.ndim != 2 or 0 in L.shape or not np.all(np.isfinite(L)) or L.min() < 0 or L.max() > 1:
+        raise ValueError(f"losses must be a finite (T, K) matrix with entries in [0, 1], got shape {L.shape}")
+    for name, v in (("num_seeds", num_seeds), ("stride", stride)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be an integer >= 1, got {v!r}")
+    if not all(0.0 <= float(g) < 1.0 for g in gammas):
+        raise ValueError(f"gammas must lie in [0, 1), got {tuple(gammas)}")
+    T, K = L.shape
+    losses_j = jnp.asarray(losses)
+    dt = losses_j.dtype if jnp.issubdtype(losses_j.dtype, jnp.floating) else jnp.float32
+    losses_j = losses_j.astype(dt)
+    keys = jax.random.split(jax.random.key(0) if key is None else key, num_seeds)
+    t = np.arange(1, T + 1)[stride - 1 :: stride]
+
+    fig = go.Figure(
+        [
+            go.Scatter(name="Hedge (full information)", mode="lines", line=dict(color=COLORS[0], width=2.5)),
+            go.Scatter(name="bound log(K)/η + ηt/8", mode="lines", line=dict(color=COLORS[0], dash="dash")),
+            go.Scatter(
+                name=f"EXP3 (bandit), pseudo-regret, mean of {num_seeds} seeds",
+                mode="lines",
+                line=dict(color=COLORS[1], width=2.5),
+            ),
+            go.Scatter(
+                name="bound log(K)/η + ηtK/2 (γ = 0)", mode="lines", line=dict(color=COLORS[1], dash="dash")
+            ),
+        ]
+    )
+    style_figure(fig, title, "round t", "regret against the best fixed arm", height=480)
+
+    def update(learning_rate: float, gamma: float) -> Frame:
+        eta = float(learning_rate)
+        h, b = _hedge_exp3_run(
+            losses_j, jnp.asarray(eta, dt), jnp.asarray(gamma, dt), keys, hedge=hedge, exp3=exp3
+        )
+        h = np.asarray(h, dtype=float)[stride - 1 :: stride]
+        b = np.asarray(b, dtype=float).mean(0)[stride - 1 :: stride]
+        hb = math.log(K) / eta + eta * t / 8
+        eb = math.log(K) / eta + eta * t * K / 2
+        top = 1.3 * max(float(np.max(h)), float(np.max(b)), 1e-3)
+        low = min(0.0, float(np.min(h)), float(np.min(b)))
+        return Frame(
+            {0: {"x": t, "y": h}, 1: {"x": t, "y": hb}, 2: {"x": t, "y": b}, 3: {"x": t, "y": eb}},
+            layout={
+                "yaxis.range": [low - 0.05 * (top - low), top],
+                "title.text": title
+                or f"η = {eta:.3g}, γ = {float(gamma):.3g}: regret at T = {T}: Hedge {h[-1]:.3g}, "
+                f"EXP3 {b[-1]:.3g}",
+            },
+        )
+
+    controls = {
+        "learning_rate": log_slider(
+            "η", [float(v) for v in learning_rates], value=learning_rate, bounds=(1e-3, 3.0)
+        ),
+        "gamma": slider("γ", [float(v) for v in gammas], value=gamma, bounds=(0.0, 0.5), step=0.01),
+    }
+    return Explorer(fig, update, controls, static=["learning_rate"])
