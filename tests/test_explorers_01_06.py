@@ -19,6 +19,7 @@ from optlab.viz import adaptive as viz_adaptive
 from optlab.viz import first_order as viz_gd
 from optlab.viz import ot as viz_ot
 from optlab.viz import second_order as viz_so
+from optlab.viz import stochastic as viz_st
 
 
 def _static_step(fig, index):
@@ -160,6 +161,83 @@ def test_momentum_explorer_takes_a_student_method():
 def test_momentum_explorer_bad_arguments_are_named(kwargs, error, name):
     with pytest.raises(error, match=name):
         viz_accel.momentum_explorer(**kwargs)
+
+
+# ------------------------------------------------------------------ chapter 3: SGD schedules and batch size
+def _ridge(n=40, d=4):
+    rng = np.random.default_rng(0)
+    A = jnp.asarray(rng.standard_normal((n, d)), jnp.float32)
+    y = jnp.asarray(rng.standard_normal(n), jnp.float32)
+    return problems.least_squares(A, y, reg=0.1)
+
+
+def test_sgd_explorer_reruns_sgd_and_matches_its_static_frames():
+    lsq = _ridge()
+    keys = jax.random.split(jax.random.key(0), 3)
+    ex = viz_st.sgd_explorer(
+        lsq,
+        lsq.x0,
+        keys=keys,
+        learning_rates=(0.01, 0.05),
+        learning_rate=0.05,
+        batch_sizes=(1, 4),
+        num_steps=60,
+        max_points=200,
+    )
+    box = ex.widget()
+    box.controls["schedule"].value = "step decay"
+    box.controls["batch_size"].value = 4
+    box.controls["learning_rate"].value = 0.02
+
+    def schedule(k):  # step decay: halve every quarter of the 60 steps
+        return 0.02 * 0.5 ** jnp.floor(4.0 * k / 60)
+
+    runs = [
+        runner.run(first_order.gd(sch), lsq, lsq.x0, num_steps=60, key=key, batch_size=4)
+        for sch, key in itertools.product([schedule, 0.02], keys)
+    ]
+    decayed = np.mean([np.asarray(r.values) for r in runs[:3]], axis=0) - lsq.f_star
+    constant = np.mean([np.asarray(r.values) for r in runs[3:]], axis=0) - lsq.f_star
+    assert runs[0].values.dtype == jnp.float32
+    np.testing.assert_allclose(box.figure.data[0].y, decayed, rtol=1e-4)
+    np.testing.assert_allclose(box.figure.data[1].y, constant, rtol=1e-4)
+
+    fig = ex.static_figure()
+    combos = list(itertools.product(ex.controls["schedule"].values, ex.controls["batch_size"].values))
+    steps = fig.layout.sliders[-1].steps
+    assert len(steps) == len(combos) == 6 and len({repr(s["args"][:2]) for s in steps}) == 6
+    box.controls["learning_rate"].value = 0.05
+    for index in (0, 3, 5):
+        schedule_name, batch = combos[index]
+        box.controls["schedule"].value = schedule_name
+        box.controls["batch_size"].value = batch
+        _assert_step_matches_widget(fig, index, box)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"learning_rates": (0.01, -0.1)}, ValueError, "learning_rates"),
+        ({"batch_sizes": (0, 4)}, ValueError, "batch_sizes"),
+        ({"step_unit": 0.0}, ValueError, "step_unit"),
+        ({"make_optimizer": "sgd"}, TypeError, "make_optimizer"),
+        ({"max_points": 1}, ValueError, "max_points"),
+        ({"batch_sizes": (1, 100)}, ValueError, "batch_size"),
+        ({"keys": None}, ValueError, "keys"),
+    ],
+)
+def test_sgd_explorer_bad_arguments_are_named(kwargs, error, name):
+    lsq = _ridge()
+    args = {
+        "keys": jax.random.split(jax.random.key(0), 2),
+        "learning_rates": (0.01, 0.05),
+        "learning_rate": 0.05,
+        "batch_sizes": (1,),
+        "num_steps": 4,
+        **kwargs,
+    }
+    with pytest.raises(error, match=name):
+        viz_st.sgd_explorer(lsq, lsq.x0, **args)
 
 
 # ------------------------------------------------------------------ chapter 4: adaptive methods

@@ -336,6 +336,28 @@ def sgd_explorer(
         raise ValueError(f"max_points must be an integer >= 2, got {max_points!r}")
     if getattr(problem, "f_star", None) is None or getattr(problem, "mu", None) is None:
         raise ValueError("problem must be a finite sum with known f_star and mu")
+    n_samples = getattr(problem, "n_samples", None)
+    if n_samples is None:
+        raise ValueError(
+            f"problem must be a finite sum (n_samples set), got {getattr(problem, 'name', problem)!r}"
+        )
+    too_large = [b for b in batch_sizes if b > n_samples]
+    if too_large:
+        raise ValueError(f"batch_sizes {too_large} exceed the number of samples n = {n_samples}")
+    typed = (
+        keys is not None and hasattr(keys, "dtype") and jax.dtypes.issubdtype(keys.dtype, jax.dtypes.prng_key)
+    )
+    raw = (
+        keys is not None
+        and hasattr(keys, "dtype")
+        and not typed
+        and np.ndim(keys) == 2
+        and np.shape(keys)[-1] == 2
+    )
+    if not ((typed and np.ndim(keys) == 1) or raw) or len(keys) < 1:
+        raise ValueError(
+            f"keys must be a non-empty batch of PRNG keys (jax.random.split(key, S)), got {keys!r}"
+        )
     mu, f_star = float(problem.mu), float(problem.f_star)
     x0 = jnp.asarray(x0, dtype=jnp.result_type(float))
     controls = {
