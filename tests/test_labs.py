@@ -2,9 +2,12 @@
 
 For each ``labs/<lab>/<lab>.ipynb`` master: ``otter assign`` builds the student and
 autograder versions; the autograder (``otter run``, no container) then grades the
-solution notebook (full marks), the untouched student notebook (at most a quarter of the
-points) and every mutant in ``labs/<lab>/mutants.yml`` (must lose points; with
-``max_fraction`` at most that fraction; with ``lost`` those questions below full marks).
+solution notebook (full marks), the untouched student notebook and every mutant in
+``labs/<lab>/mutants.yml`` (must lose points; with ``max_fraction`` at most that fraction of
+the total; with ``lost`` those questions below full marks; with ``question: qN`` (issue 15)
+question qN scores at most ``max_question_fraction`` (default 0.5) of its points).
+The untouched student notebook scores at most 10% of the points in a lab rebuilt to
+issue 15 (its mutants name their ``question``), at most 25% in the others.
 """
 
 from __future__ import annotations
@@ -26,6 +29,11 @@ LABS = labtools.lab_names()
 def _mutants(lab):
     path = ROOT / "labs" / lab / "mutants.yml"
     return yaml.safe_load(path.read_text()) if path.exists() else []
+
+
+def _rebuilt(lab):
+    """Rebuilt to issue 15: its mutants name the question they break."""
+    return any("question" in m for m in _mutants(lab))
 
 
 def _params():
@@ -78,7 +86,8 @@ def test_wrong_or_empty_answers_lose_marks(lab, mutant, assigned, tmp_path):
     if mutant is None:
         scores = labtools.grade_one(zip_path, dist / "student" / f"{lab}.ipynb")
         got, possible = _total(scores)
-        assert got <= 0.25 * possible, f"the untouched student notebook scored {scores}"
+        ceiling = 0.10 if _rebuilt(lab) else 0.25
+        assert got <= ceiling * possible, f"the untouched student notebook scored {scores} (> {ceiling:.0%})"
         return
     spec = next(m for m in _mutants(lab) if m["name"] == mutant)
     nb = json.loads((dist / "autograder" / f"{lab}.ipynb").read_text())
@@ -96,6 +105,12 @@ def test_wrong_or_empty_answers_lose_marks(lab, mutant, assigned, tmp_path):
         assert got <= spec["max_fraction"] * possible, f"mutant {mutant} scored {scores}"
     for q in spec.get("lost", []):
         assert scores[q][0] < scores[q][1], f"mutant {mutant} did not lose points on {q}: {scores}"
+    if "question" in spec:
+        q, fraction = spec["question"], spec.get("max_question_fraction", 0.5)
+        assert q in scores, f"mutant {mutant} names question {q!r}, but the autograder scores {sorted(scores)}"
+        assert scores[q][0] <= fraction * scores[q][1], (
+            f"mutant {mutant} kept more than {fraction:.0%} of {q}'s points: {scores}"
+        )
 
 
 @pytest.mark.xdist_group("lab01_gd")
