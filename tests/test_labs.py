@@ -107,7 +107,7 @@ def test_wrong_or_empty_answers_lose_marks(lab, mutant, assigned, tmp_path):
         assert scores[q][0] < scores[q][1], f"mutant {mutant} did not lose points on {q}: {scores}"
     if "question" in spec:
         q, fraction = spec["question"], spec.get("max_question_fraction", 0.5)
-        assert q in scores, f"mutant {mutant} names question {q!r}, but the autograder scores {sorted(scores)}"
+        assert q in scores, f"mutant {mutant} names {q!r}; the autograder scores {sorted(scores)}"
         assert scores[q][0] <= fraction * scores[q][1], (
             f"mutant {mutant} kept more than {fraction:.0%} of {q}'s points: {scores}"
         )
