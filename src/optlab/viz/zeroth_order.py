@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import zeroth_order as zo
 from .core import (
     COLORS,
     as_float_array,
@@ -19,8 +20,14 @@ from .core import (
     stepped_figure,
     style_figure,
 )
+from .explorer import Explorer, Frame, dropdown, log_slider
 
-__all__ = ["cbo_particles_figure", "second_moment_figure", "discrete_estimators_figure"]
+__all__ = [
+    "cbo_particles_figure",
+    "second_moment_figure",
+    "discrete_estimators_figure",
+    "zo_descent_explorer",
+]
 
 
 def cbo_particles_figure(
@@ -204,3 +211,159 @@ def discrete_estimators_figure(
     fig.update_yaxes(type="log", exponentformat="power")
     fig.update_xaxes(title_text="logit scale s (θ = s·θ₀)")
     return fig
+
+
+def zo_descent_explorer(
+    f: Callable,
+    x0: Any,
+    *,
+    key: Any,
+    budget: int,
+    learning_rates: Sequence[float],
+    learning_rate: float | None = None,
+    f_star: float = 0.0,
+    estimators: Sequence[str] = ("gaussian", "sphere"),
+    smoothings: Sequence[float] = (1e-5, 1e-2, 1.0),
+    smoothing: float | None = None,
+    directions: Sequence[int] = (1, 4, 16),
+    num_directions: int | None = None,
+    step_scales: Mapping[str, float] | None = None,
+    references: Mapping[str, tuple[Any, Any]] | None = None,
+    descent: Callable[..., Any] | None = None,
+    title: str | None = None,
+    height: int = 480,
+) -> Explorer:
+    """Live figure: zeroth-order descent with a fixed budget of oracle calls, ``f − f*``
+    against the calls, for a chosen smoothing ``μ``, number of directions ``m`` and step.
+
+    Every change re-runs ``descent`` (default :func:`optlab.zeroth_order.zo_descent`,
+    jitted: compiled once per estimator and ``m``; ``μ`` and the step are traced) for each
+    estimator, with ``budget // evaluations_per_step`` steps, so that every curve spends
+    the same number of function values. The static figure sweeps ``μ`` and ``m``; the step
+    is a live control only.
+
+    Args:
+      f: scalar function of a ``(d,)`` array (keep the same object between calls: the
+        compiled loop is cached on it).
+      x0: ``(d,)`` start.
+      key: a JAX PRNG key (the same for every run, so that changes are the controls').
+      budget: oracle calls per run (positive integer).
+      learning_rates: the step sizes the step slider offers (positive).
+      learning_rate: the step shown first (default: the middle of ``learning_rates``).
+      f_star: the optimal value subtracted from ``f``.
+      estimators: keys of :data:`optlab.zeroth_order.ESTIMATORS`, one curve each.
+      smoothings: the values of ``μ`` of the static figure (positive).
+      smoothing: the ``μ`` shown first (default: the first of ``smoothings``).
+      directions: the numbers of directions ``m`` the menu offers (positive integers).
+      num_directions: the ``m`` shown first (default: the first of ``directions``).
+      step_scales: ``estimator ↦ factor`` on the step (default 1), e.g. ``(d + 4)/d`` for
+        ``"sphere"``, whose second moment is ``d`` rather than the Gaussian's ``d + 2``.
+      references: fixed curves ``label ↦ (calls, f − f*)`` drawn in grey (e.g. gradient
+        descent), not re-run.
+      descent: ``descent(f, x0, key=, learning_rate=, num_steps=, estimator=,
+        num_directions=, smoothing=)`` returning an object with ``values`` and
+        ``evaluations`` (a student's implementation); default the library's.
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with controls ``smoothing`` (log slider),
+      ``num_directions`` (menu) and ``learning_rate`` (log slider).
+
+    Raises:
+      TypeError: ``f`` or ``descent`` not callable.
+      ValueError: an unknown estimator (in ``estimators`` or ``step_scales``), a
+        non-positive step factor, a non-positive ``budget`` or one too small for a
+        single step, non-positive ``directions``, a default not among the values offered.
+    """
+    if not callable(f):
+        raise TypeError(f"f must be callable, got {type(f).__name__}")
+    descent = zo.zo_descent if descent is None else descent
+    if not callable(descent):
+        raise TypeError(f"descent must be callable, got {type(descent).__name__}")
+    estimators = tuple(estimators)
+    if not estimators or any(e not in zo.ESTIMATORS for e in estimators):
+        raise ValueError(f"estimators must be keys of ESTIMATORS {sorted(zo.ESTIMATORS)}, got {estimators}")
+    scales = dict(step_scales or {})
+    if any(e not in estimators for e in scales) or any(not float(v) > 0 for v in scales.values()):
+        raise ValueError(f"step_scales must map some of {estimators} to positive factors, got {scales}")
+    directions = tuple(directions)
+    if not directions or any(
+        isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1 for m in directions
+    ):
+        raise ValueError(f"directions must be positive integers, got {directions}")
+    if isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget < 1:
+        raise ValueError(f"budget must be a positive integer, got {budget!r}")
+    d = int(np.shape(x0)[0])
+    most = max(zo.evaluations_per_step(e, d, int(m)) for e in estimators for m in directions)
+    if budget < most:
+        raise ValueError(
+            f"budget {budget} is smaller than one step of the costliest estimator ({most} calls)"
+        )
+    controls = {
+        "smoothing": log_slider(
+            "μ", smoothings, value=smoothings[0] if smoothing is None else smoothing, bounds=(1e-6, 10.0)
+        ),
+        "num_directions": dropdown(
+            "directions m",
+            [int(m) for m in directions],
+            value=None if num_directions is None else int(num_directions),
+        ),
+        "learning_rate": log_slider(
+            "step η",
+            learning_rates,
+            value=learning_rate,
+            bounds=(min(learning_rates) / 10, max(learning_rates) * 10),
+        ),
+    }
+    names = {
+        "gaussian": "Gaussian one-sided",
+        "central": "Gaussian central",
+        "sphere": "sphere two-point",
+        "forward": "forward gradient",
+        "coordinate": "coordinate differences",
+        "exact": "gradient descent",
+    }
+    fig = go.Figure()
+    for i, e in enumerate(estimators):
+        fig.add_trace(
+            go.Scatter(mode="lines", name=names[e], line=dict(color=COLORS[i % len(COLORS)], width=2))
+        )
+    greys = ("#555555", "#999999", "#bbbbbb")
+    for j, (label, (calls, gap)) in enumerate((references or {}).items()):
+        fig.add_trace(
+            go.Scatter(
+                x=as_float_array(calls),
+                y=mask_nonpositive(as_float_array(gap)),
+                mode="lines",
+                name=label,
+                line=dict(color=greys[j % len(greys)], dash="dash", width=1.5),
+            )
+        )
+    style_figure(
+        fig, title, "oracle calls (function values / jvps / gradients)", "f(x_k) − f*", height=height
+    )
+    fig.update_yaxes(type="log", exponentformat="power")
+
+    def update(smoothing, num_directions, learning_rate):
+        traces, finals = {}, []
+        for i, e in enumerate(estimators):
+            m = int(num_directions)
+            steps = budget // zo.evaluations_per_step(e, d, m)
+            res = descent(
+                f,
+                x0,
+                key=key,
+                learning_rate=learning_rate * scales.get(e, 1.0),
+                num_steps=steps,
+                estimator=e,
+                num_directions=m,
+                smoothing=smoothing,
+            )
+            gap = np.asarray(res.values, dtype=float) - f_star
+            traces[i] = {"x": np.asarray(res.evaluations, dtype=float), "y": mask_nonpositive(gap)}
+            finals.append(f"{names[e]} {gap[-1]:.2e}")
+        head = f"μ = {smoothing:.3g}, m = {int(num_directions)}, η = {learning_rate:.3g}"
+        return Frame(traces, layout={"title.text": f"{head}. Final gap: " + ", ".join(finals)})
+
+    return Explorer(fig, update, controls, static=["smoothing", "num_directions"])
