@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from .. import landscape
 from .core import COLORS, slider_menu, stepped_figure, style_figure
+from .explorer import Explorer, Frame, log_slider
 
-__all__ = ["collapse_3d", "hessian_histogram_slider", "sharpness_slider"]
+__all__ = ["collapse_3d", "hessian_histogram_slider", "sharpness_explorer", "sharpness_slider"]
 
 
 def _basis3(M: np.ndarray) -> np.ndarray:
@@ -288,3 +290,146 @@ def sharpness_slider(
     fig.update_xaxes(title_text="GD step")
     fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
     return fig
+
+
+def sharpness_explorer(
+    loss_fn: Callable,
+    params: Any,
+    *,
+    key: Any,
+    learning_rates: Sequence[float],
+    learning_rate: float | None = None,
+    num_steps: int = 3000,
+    record_every: int = 20,
+    power_num_steps: int = 10,
+    reference: tuple[Any, Any] | None = None,
+    run: Callable[..., Any] | None = None,
+    title: str | None = "Edge of stability: the sharpness against 2/η",
+    height: int = 480,
+) -> Explorer:
+    """Live figure: full-batch GD with step ``η``, its sharpness ``λ_max(∇²L)`` (left, with
+    the line ``2/η``) and its training loss (right, log scale; every ``num_steps // 1500``-th
+    step when there are more than 3000).
+
+    Every change of ``η`` re-runs ``run`` (default :func:`optlab.landscape.gd_with_sharpness`,
+    jitted: compiled once, ``η`` is traced). The title reports ``2/η`` and the sharpness
+    over the second half of training in units of ``2/η``.
+
+    Args:
+      loss_fn: the training loss, a function of the parameters (keep the same object: the
+        compiled loop is cached on it).
+      params: the initial parameters (a pytree).
+      key: a JAX PRNG key for the power iteration's first vector.
+      learning_rates: the step sizes of the static figure's slider steps (positive).
+      learning_rate: the step shown first (default: the middle of ``learning_rates``).
+      num_steps: GD steps, a multiple of ``record_every``.
+      record_every: steps between sharpness measurements.
+      power_num_steps: power iterations per measurement.
+      reference: optional ``(sharpness, losses)`` of a small-step run with the same
+        ``record_every``, drawn in grey (not re-run).
+      run: ``run(loss_fn, params, learning_rate=, num_steps=, key=, record_every=,
+        power_num_steps=)`` returning an object with ``steps``, ``sharpness`` and ``losses``
+        (a student's implementation); default the library's.
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with the control ``learning_rate`` (log slider).
+
+    Raises:
+      TypeError: ``loss_fn`` or ``run`` not callable.
+      ValueError: ``num_steps`` not a positive multiple of ``record_every``, a
+        non-positive step, a default not among ``learning_rates``.
+    """
+    if not callable(loss_fn):
+        raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
+    run = landscape.gd_with_sharpness if run is None else run
+    if not callable(run):
+        raise TypeError(f"run must be callable, got {type(run).__name__}")
+    for name, v in (
+        ("num_steps", num_steps),
+        ("record_every", record_every),
+        ("power_num_steps", power_num_steps),
+    ):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    if num_steps % record_every:
+        raise ValueError(f"num_steps ({num_steps}) must be a multiple of record_every ({record_every})")
+    controls = {
+        "learning_rate": log_slider(
+            "step η",
+            learning_rates,
+            value=learning_rate,
+            bounds=(min(learning_rates) / 4, max(learning_rates) * 2),
+        )
+    }
+    fig = make_subplots(
+        rows=1, cols=2, horizontal_spacing=0.1, subplot_titles=("sharpness λ_max(∇²L)", "training loss")
+    )
+    checkpoints = np.arange(0, num_steps, record_every, dtype=float)  # as gd_with_sharpness.steps
+    stride = max(1, num_steps // 1500)  # the loss is drawn every stride-th step (a lighter HTML)
+    shown = np.arange(0, num_steps, stride)
+    fig.add_trace(
+        go.Scatter(x=checkpoints, mode="lines", name="GD, step η", line=dict(color=COLORS[0], width=2)),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, checkpoints[-1]],
+            mode="lines",
+            name="2/η",
+            line=dict(color=COLORS[1], dash="dash", width=1.5),
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(x=shown, mode="lines", showlegend=False, line=dict(color=COLORS[0], width=1.5)),
+        row=1,
+        col=2,
+    )
+    if reference is not None:
+        rs, rl = np.asarray(reference[0], float), np.asarray(reference[1], float)
+        grey = dict(color="#888888", width=1.5)
+        fig.add_trace(
+            go.Scatter(
+                x=checkpoints[: len(rs)], y=rs, mode="lines", name="small step (≈ gradient flow)", line=grey
+            ),
+            row=1,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(x=shown, y=rl[::stride], mode="lines", showlegend=False, line=grey), row=1, col=2
+        )
+    style_figure(fig, title, None, None, height=height)
+    fig.update_xaxes(title_text="GD step t")
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+
+    def update(learning_rate):
+        out = run(
+            loss_fn,
+            params,
+            learning_rate=learning_rate,
+            num_steps=num_steps,
+            key=key,
+            record_every=record_every,
+            power_num_steps=power_num_steps,
+        )
+        sharp = np.asarray(out.sharpness, float)
+        losses = np.asarray(out.losses, float)
+        edge = 2.0 / learning_rate
+        late = sharp[len(sharp) // 2 :] / edge
+        return Frame(
+            {
+                0: {"y": sharp},
+                1: {"y": [edge, edge]},
+                2: {"y": losses[::stride]},
+            },
+            layout={
+                "title.text": f"η = {learning_rate:.3g}, 2/η = {edge:.3g}: sharpness over the second half "
+                f"{np.nanmin(late):.3f} to {np.nanmax(late):.3f} × 2/η"
+            },
+        )
+
+    return Explorer(fig, update, controls)
