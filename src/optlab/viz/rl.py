@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jax
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
-from .core import COLORS, stepped_figure
+from .. import rl
+from .core import COLORS, mask_nonpositive, stepped_figure, style_figure
+from .explorer import Explorer, Frame, log_slider, slider
 
-__all__ = ["gridworld_policy_slider", "pg_learning_curves"]
+__all__ = ["gridworld_policy_slider", "pg_learning_curves", "soft_vi_explorer"]
 
 # action order of optlab.rl.gridworld: up, right, down, left, as (dx, dy) on screen
 # (rows grow downwards, the y axis is reversed)
@@ -210,3 +215,143 @@ def _rgba(hex_color: str, alpha: float) -> str:
     h = hex_color.lstrip("#")
     r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
     return f"rgba({r},{g},{b},{alpha})"
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _soft_vi_path(mdp, kappa, num_steps):
+    """Soft value iteration (MDVI with τ = 0): the policies' values ``V^{π_k}``, ``k = 0..K``."""
+    out = rl.kl_value_iteration(mdp, 0.0, kappa, num_steps=num_steps)
+    pols = out.policies()
+    return pols[-1], jax.vmap(lambda p: rl.policy_evaluation(mdp, p))(pols)
+
+
+def soft_vi_explorer(
+    *,
+    n: int = 5,
+    slip: float = 0.1,
+    kappas: Sequence[float] = (1.0, 0.2, 0.05, 0.005),
+    kappa: float | None = None,
+    gammas: Sequence[float] = (0.5, 0.9, 0.97),
+    gamma: float = 0.9,
+    num_steps: int = 300,
+    goal: tuple[int, int] | None = None,
+    trap: tuple[int, int] | None = (1, 3),
+    title: str | None = "Soft value iteration on the gridworld",
+    height: int = 520,
+) -> Explorer:
+    """Live figure: soft value iteration (:func:`optlab.rl.kl_value_iteration` with ``τ = 0``)
+    on :func:`optlab.rl.gridworld` for a temperature ``κ`` and a discount ``γ``: the final
+    policy's value ``V^π`` as a heatmap with the policy's arrows (left), and the
+    suboptimality ``‖V* − V^{π_k}‖∞`` of every iterate (right, log scale).
+
+    Every change builds the MDP for ``γ`` and re-runs the jitted iteration (compiled once:
+    ``κ`` and ``γ`` are traced). ``V*`` comes from :func:`optlab.rl.value_iteration`.
+
+    Args:
+      n: the grid's side.
+      slip: the gridworld's slip probability.
+      kappas: the temperatures of the static figure (positive).
+      kappa: the temperature shown first (default: the middle of ``kappas``).
+      gammas: the discounts of the static figure (in ``(0, 1)``).
+      gamma: the discount shown first (one of ``gammas``).
+      num_steps: iterations of soft value iteration.
+      goal, trap: the gridworld's goal and trap cells (see :func:`optlab.rl.gridworld`;
+        ``goal=None`` is the bottom-right corner).
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with controls ``kappa`` (log slider) and ``gamma``
+      (slider).
+
+    Raises:
+      ValueError: a discount outside ``(0, 1)``, a non-positive temperature, a
+        non-positive ``num_steps``, or a default not among the values offered (the
+        gridworld's own checks apply to ``n``, ``slip``, ``goal`` and ``trap``).
+    """
+    if any(not 0.0 < float(g) < 1.0 for g in gammas):
+        raise ValueError(f"gammas must lie in (0, 1), got {tuple(gammas)}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
+    goal_cell = (n - 1, n - 1) if goal is None else goal
+    rl.gridworld(n, slip=slip, gamma=float(gamma), goal=goal, trap=trap)  # checks n, slip, goal, trap
+    controls = {
+        "kappa": log_slider("temperature κ", kappas, value=kappa, bounds=(1e-3, 10.0)),
+        "gamma": slider("discount γ", gammas, value=gamma, bounds=(0.3, 0.99), step=0.01),
+    }
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        column_widths=[0.5, 0.5],
+        horizontal_spacing=0.14,
+        subplot_titles=("V^π and π(a|s) of the last iterate", "‖V* − V^{π_k}‖∞"),
+    )
+    fig.add_trace(
+        go.Heatmap(
+            x=list(range(n)),
+            y=list(range(n)),
+            colorscale="Viridis",
+            colorbar=dict(title="V^π", x=0.43),
+            hovertemplate="V=%{z:.3f}<extra></extra>",
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(
+            mode="lines+markers",
+            line=dict(color="white", width=3),
+            marker=dict(symbol="arrow", angleref="previous", color="white"),
+            name="π(a|s)",
+            hoverinfo="skip",
+            showlegend=False,
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(mode="lines", name="soft VI", line=dict(color=COLORS[0], width=2), showlegend=False),
+        row=1,
+        col=2,
+    )
+    for cell, sym, label in ((goal_cell, "star", "goal"), (trap, "x", "trap")):
+        if cell is not None:
+            fig.add_trace(
+                go.Scatter(
+                    x=[cell[1]],
+                    y=[cell[0]],
+                    mode="markers",
+                    name=label,
+                    marker=dict(symbol=sym, size=16, color=COLORS[1], line=dict(color="black", width=1)),
+                ),
+                row=1,
+                col=1,
+            )
+    style_figure(fig, title, None, None, height=height)
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", scaleratio=1, dtick=1, row=1, col=1)
+    fig.update_xaxes(dtick=1, constrain="domain", row=1, col=1)
+    fig.update_xaxes(title_text="iteration k", type="log", row=1, col=2)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=2)
+    fig.update_layout(legend=dict(orientation="h", y=1.08, x=0))
+
+    def update(kappa, gamma):
+        mdp = rl.gridworld(n, slip=slip, gamma=float(gamma), goal=goal, trap=trap)
+        v_star = np.asarray(rl.value_iteration(mdp, tol=1e-10).V, float)
+        pi, values = _soft_vi_path(mdp, kappa, num_steps)
+        values = np.asarray(values, float)
+        gap = np.max(v_star - values, axis=1)
+        xs, ys, sizes = _policy_segments(np.asarray(pi, float), n)
+        ret, opt = float(np.asarray(mdp.rho) @ values[-1]), float(np.asarray(mdp.rho) @ v_star)
+        return Frame(
+            {
+                0: {"z": values[-1].reshape(n, n)},
+                1: {"x": xs, "y": ys, "marker.size": sizes},
+                2: {"x": np.arange(1, num_steps + 1), "y": mask_nonpositive(gap[1:])},
+            },
+            layout={
+                "title.text": f"κ = {kappa:.3g}, γ = {gamma:.3g}: "
+                f"return ⟨ρ, V^π⟩ = {ret:.4f} (optimum {opt:.4f})"
+            },
+        )
+
+    return Explorer(fig, update, controls)
