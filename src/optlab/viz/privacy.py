@@ -6,13 +6,17 @@ precomputed with ``vmap``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
 
+from .. import privacy as pv
 from .core import COLORS, convergence_slider, stepped_figure, style_figure
+from .explorer import Explorer, Frame, log_slider
 
 __all__ = [
     "epsilon_figure",
@@ -20,6 +24,7 @@ __all__ = [
     "privacy_utility_figure",
     "norm_bound_figure",
     "diff2_figure",
+    "dp_sgd_explorer",
 ]
 
 
@@ -209,3 +214,124 @@ def diff2_figure(ns: Sequence[int], curves: Mapping[str, Any], *, title: str | N
     return convergence_slider(
         curves, list(ns), "n", title=title, xaxis_title="round t", yaxis_title="‖∇F(θₜ)‖² (mean over seeds)"
     )
+
+
+def dp_sgd_explorer(
+    loss: Callable,
+    params: Any,
+    data: Any,
+    *,
+    key: Any,
+    sampling_rate: float,
+    num_steps: int,
+    learning_rate: float,
+    delta: float,
+    clip_norms: Sequence[float],
+    noise_multipliers: Sequence[float],
+    clip_norm: float | None = None,
+    noise_multiplier: float | None = None,
+    reference: float | None = None,
+    title: str | None = "DP-SGD: training loss",
+    height: int = 460,
+) -> Explorer:
+    """Live figure: DP-SGD (:func:`optlab.privacy.dp_sgd`) with Poisson sampling, the mean
+    training loss after every step, for a clip norm ``C`` and a noise multiplier ``σ``;
+    the title reports the privacy spent, ``ε`` at ``δ`` (:func:`optlab.privacy.dp_sgd_privacy`).
+
+    Every change re-runs one jitted function of ``(C, σ)`` (the optax transformation is
+    built inside it from the traced values: compiled once). The batches and the noise come
+    from ``key`` and are the same for every ``(C, σ)``. As in the book, the sum of the
+    clipped gradients of a batch is divided by the expected batch size ``q n``: the step
+    passed to ``dp_sgd`` is ``learning_rate / q``.
+
+    Args:
+      loss: ``loss(params, example) -> scalar`` on one example.
+      params: the initial parameters (a pytree).
+      data: the training set, a pytree of arrays with the examples on axis 0.
+      key: a JAX PRNG key (batches and noise).
+      sampling_rate: Poisson sampling rate ``q ∈ (0, 1]``.
+      num_steps: DP-SGD steps ``T``.
+      learning_rate: ``η > 0`` (per expected example, see above).
+      delta: the ``δ`` at which ``ε`` is reported.
+      clip_norms: the clip norms of the static figure (positive).
+      noise_multipliers: the noise multipliers of the static figure (positive).
+      clip_norm, noise_multiplier: the values shown first (default: the middle ones).
+      reference: an optional loss level drawn dashed (e.g. the non-private optimum).
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with controls ``clip_norm`` and
+      ``noise_multiplier`` (log sliders).
+
+    Raises:
+      TypeError: ``loss`` not callable.
+      ValueError: ``sampling_rate`` outside ``(0, 1]``, ``delta`` outside ``(0, 1)``, a
+        non-positive ``num_steps`` or ``learning_rate``, or a default not among the values.
+    """
+    if not callable(loss):
+        raise TypeError(f"loss must be callable, got {type(loss).__name__}")
+    if not 0.0 < float(sampling_rate) <= 1.0:
+        raise ValueError(f"sampling_rate must lie in (0, 1], got {sampling_rate!r}")
+    if not 0.0 < float(delta) < 1.0:
+        raise ValueError(f"delta must lie in (0, 1), got {delta!r}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
+    if not float(learning_rate) > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate!r}")
+    controls = {
+        "clip_norm": log_slider("clip norm C", clip_norms, value=clip_norm, bounds=(1e-3, 1e3)),
+        "noise_multiplier": log_slider(
+            "noise σ", noise_multipliers, value=noise_multiplier, bounds=(0.3, 30.0)
+        ),
+    }
+    q = float(sampling_rate)
+    n = jax.tree_util.tree_leaves(data)[0].shape[0]
+    k_batches, k_noise = jax.random.split(key)
+
+    def mean_loss(p):
+        return jnp.mean(jax.vmap(loss, in_axes=(None, 0))(p, data))
+
+    @jax.jit
+    def run(clip_norm, noise_multiplier):
+        opt = pv.dp_sgd(learning_rate / q, clip_norm, noise_multiplier, key=k_noise)
+
+        def step(carry, k):
+            p, s = carry
+            mask = jax.random.bernoulli(k, q, (n,))
+            g = pv.per_example_grads(loss, p, data)
+            g = jax.tree_util.tree_map(
+                lambda a: a * mask.reshape((n,) + (1,) * (a.ndim - 1)).astype(a.dtype), g
+            )
+            u, s = opt.update(g, s, p)
+            p = jax.tree_util.tree_map(jnp.add, p, u)
+            return (p, s), mean_loss(p)
+
+        _, losses = jax.lax.scan(step, (params, opt.init(params)), jax.random.split(k_batches, num_steps))
+        return jnp.concatenate([mean_loss(params)[None], losses])
+
+    fig = go.Figure([go.Scatter(mode="lines", name="DP-SGD", line=dict(color=COLORS[0], width=2))])
+    if reference is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[0, num_steps],
+                y=[float(reference)] * 2,
+                mode="lines",
+                name="reference",
+                line=dict(color="#555555", dash="dot", width=1.5),
+            )
+        )
+    style_figure(fig, title, "step t", "training loss", height=height)
+
+    def update(clip_norm, noise_multiplier):
+        losses = np.asarray(run(clip_norm, noise_multiplier), float)
+        eps = pv.dp_sgd_privacy(noise_multiplier, q, num_steps=num_steps, delta=delta).epsilon
+        return Frame(
+            {0: {"x": np.arange(num_steps + 1), "y": losses}},
+            layout={
+                "title.text": f"C = {clip_norm:.3g}, σ = {noise_multiplier:.3g}: ε = {eps:.3g} "
+                f"(δ = {delta:.0e}, q = {q:.3g}, T = {num_steps}); final loss {losses[-1]:.4f}"
+            },
+        )
+
+    return Explorer(fig, update, controls)
