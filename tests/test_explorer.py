@@ -110,6 +110,18 @@ def test_static_data_is_rounded_and_non_finite_values_become_null():
     assert y == [0.66667, None, None, 0.0, -123460000.0]
 
 
+def test_tiny_and_huge_values_round_without_overflow():
+    """Magnitudes from the subnormal range to the largest float: no warning, no inf or nan."""
+    from optlab.viz.explorer import _round_significant
+
+    values = np.array([5e-324, -3e-310, 1.234567e-300, 2.5e-20, 1.7976931348623157e308, -1e308])
+    with np.errstate(all="raise"):
+        out = _round_significant(values)
+    assert all(np.isfinite(out)), out
+    assert out[0] == 0.0 and abs(out[1]) <= 1e-306
+    np.testing.assert_allclose(out[2:], [1.2346e-300, 2.5e-20, np.finfo(float).max, -1e308], rtol=1e-4)
+
+
 def test_bad_explorers_are_refused_with_the_argument_named():
     fig = go.Figure([go.Scatter()])
 

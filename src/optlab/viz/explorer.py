@@ -273,8 +273,14 @@ def _round_significant(a: np.ndarray) -> list:
     a = a.astype(float)
     finite = np.isfinite(a)
     safe = np.where(finite & (a != 0), np.abs(a), 1.0)
-    scale = 10.0 ** (_SIGNIFICANT_DIGITS - 1 - np.floor(np.log10(safe)))
-    rounded = np.where(finite, np.round(np.where(finite, a, 0.0) * scale) / scale, np.nan)
+    # the rounding step 10**(e - 4) for a value of magnitude 10**e, never below 1e-307 (a
+    # normal float): dividing by the step (not multiplying by its inverse, which overflows
+    # for |a| < 1e-303) keeps subnormal values finite; they round to multiples of 1e-307
+    step = 10.0 ** np.maximum(np.floor(np.log10(safe)) - (_SIGNIFICANT_DIGITS - 1), -307.0)
+    with np.errstate(over="ignore"):  # 1.79769e308 rounds up past the largest float
+        rounded = np.round(np.where(finite, a, 0.0) / step) * step
+    rounded = np.where(np.isinf(rounded), np.sign(a) * np.finfo(float).max, rounded)
+    rounded = np.where(finite, rounded, np.nan)
     out = rounded.astype(object)
     out[~finite] = None
     return out.tolist()
