@@ -128,12 +128,16 @@ notebooks: $(STAMP)
 	$(BIN)/pytest book labs --nbval-lax --nbval-current-env -p no:cacheprovider
 
 # Installs tools/jupyter into the venv's Jupyter config (any `jupyter lab` run from the venv
-# reads it): the book's TeX macros for jupyterlab-myst, widget state saved with the notebook.
+# reads it): the book's TeX macros for jupyterlab-myst, widget state saved with the notebook,
+# and JupyterLab's floating cell toolbar turned off (labconfig/page_config.json): it reads
+# the rendered-Markdown widget that jupyterlab-myst's cells do not have, and threw a
+# TypeError on every active Markdown cell (JupyterLab 4.5 and 4.6, jupyterlab-myst 2.6 and 2.7).
 lab: $(STAMP)
 	$(BIN)/python -m pip install -q -e ".[labs]"
 	@mkdir -p $(VENV)/etc/jupyter/labconfig
 	cp tools/jupyter/jupyter_server_config.py book/_ext/tex_macros.json $(VENV)/etc/jupyter/
-	cp tools/jupyter/labconfig/default_setting_overrides.json $(VENV)/etc/jupyter/labconfig/
+	cp tools/jupyter/labconfig/default_setting_overrides.json tools/jupyter/labconfig/page_config.json \
+	  $(VENV)/etc/jupyter/labconfig/
 	$(BIN)/jupyter lab labs/
 
 labs-dist: $(STAMP)

@@ -3,9 +3,11 @@
 One JupyterLab server for the module, on 127.0.0.1 with a random token, serving a
 temporary copy of the notebooks (nothing is saved into the checkout), with its
 configuration, settings and workspaces isolated in a temporary directory; the
-project's JupyterLab configuration (``tools/jupyter``: settings overrides and the
-book's TeX macros for jupyterlab-myst) is on ``JUPYTER_CONFIG_PATH`` as ``make lab``
-installs it.  Playwright drives the system chromium (``executable_path``: no browser
+project's JupyterLab configuration (``tools/jupyter``: settings overrides, the book's TeX
+macros for jupyterlab-myst, the cell toolbar off) is on ``JUPYTER_CONFIG_PATH`` as
+``make lab`` installs it.  Any uncaught error in the page fails the test, with its stack:
+that is how JupyterLab's cell toolbar was found throwing on jupyterlab-myst's Markdown
+cells (``_markdownOverlapsToolbar`` reads ``inputArea.renderedInput``, which they lack).  Playwright drives the system chromium (``executable_path``: no browser
 download).
 
 * A chapter and a lab: Run All, no error output, the ``viz.Explorer`` rendered (ipywidgets
@@ -163,7 +165,7 @@ def _open(browser, lab, rel):
     base, token, _ = lab
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     errors: list[str] = []
-    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("pageerror", lambda e: errors.append(f"{e}\n{(e.stack or '')[:1500]}"))
     page.goto(f"{base}/lab/tree/{rel}?reset&token={token}")
     page.wait_for_function(
         "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
