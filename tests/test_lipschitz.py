@@ -524,3 +524,17 @@ def test_errors():
         lp.lipschitz_margin_radius(jnp.ones(3), 3, 1.0)
     with pytest.raises(ValueError, match="label must be integer class indices"):
         lp.lipschitz_margin_radius(jnp.ones(3), 0.5, 1.0)
+
+
+def test_gram_iterations_keep_float32_when_x64_is_on(x64):
+    """float32 weights with jax_enable_x64 on (a notebook that turned it on): the Gram
+    iteration's log-scale stays float32 (its step counter once made it float64 and the
+    scan's carry changed type)."""
+    rng = np.random.default_rng(0)
+    W = jnp.asarray(rng.standard_normal((6, 4)), jnp.float32)
+    res = lp.gram_iteration(W, num_steps=4)
+    assert res.sigma.dtype == jnp.float32
+    np.testing.assert_allclose(float(res.sigma), np.linalg.svd(np.asarray(W, np.float64))[1][0], rtol=1e-3)
+    kernel = jnp.asarray(rng.standard_normal((2, 3, 3, 3)), jnp.float32)
+    conv = lp.conv_gram_iteration(kernel, 8, num_steps=4)
+    assert conv.sigma.dtype == jnp.float32 and np.isfinite(float(conv.sigma))

@@ -220,7 +220,7 @@ def _gram_jit(W, num_steps):
         ell = ell + jnp.log(nrm) / 2.0 ** (t + 2)
         return (G / _safe(nrm), ell), fro * jnp.exp(ell)
 
-    _, hist = jax.lax.scan(step, (G / _safe(nrm), ell), jnp.arange(num_steps - 1))
+    _, hist = jax.lax.scan(step, (G / _safe(nrm), ell), jnp.arange(num_steps - 1, dtype=ell.dtype))
     return jnp.concatenate([fro[None], (fro * jnp.exp(ell))[None], hist])
     # endregion: lipschitz-gram-iteration
 
@@ -394,7 +394,7 @@ def _conv_gram(kernel, input_size, num_steps):
             ell = ell + jnp.log(nrm) / 2.0 ** (t + 2)
             return (G / _safe(nrm), ell), fro * jnp.exp(ell)
 
-        _, hist = jax.lax.scan(step, (G / _safe(nrm), ell), jnp.arange(num_steps - 1))
+        _, hist = jax.lax.scan(step, (G / _safe(nrm), ell), jnp.arange(num_steps - 1, dtype=ell.dtype))
         return jnp.concatenate([fro[None], (fro * jnp.exp(ell))[None], hist])
 
     return jnp.max(jax.vmap(one)(blocks), axis=0)
