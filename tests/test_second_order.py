@@ -321,7 +321,9 @@ def test_scale_by_shampoo_accumulates_like_numpy(x64):
     np.testing.assert_allclose(np.asarray(u), ref, rtol=1e-9)
 
 
-@pytest.mark.parametrize("kw", [dict(), dict(nesterov=False), dict(weight_decay=0.01, beta=0.9)])
+@pytest.mark.parametrize(
+    "kw", [dict(), dict(nesterov=False), dict(weight_decay=0.01, beta=0.9), dict(eps=0.5)]
+)
 def test_muon_matches_optax_contrib_muon(kw):
     rng = np.random.default_rng(10)
     params = {"a": jnp.array(rng.standard_normal((8, 12))), "b": jnp.array(rng.standard_normal((12, 5)))}

@@ -1379,6 +1379,7 @@ def muon(
     *,
     nesterov: bool = True,
     weight_decay: float = 0.0,
+    eps: float = 1e-8,
 ) -> optax.GradientTransformation:
     """Muon for a pytree of 2-D weights: :func:`scale_by_muon`, Muon's width
     scaling ``√max(1, n_out/n_in)``, decoupled weight decay and the learning
@@ -1391,6 +1392,8 @@ def muon(
       ns_coeffs: the Newton–Schulz coefficients ``(a, b, c)``.
       nesterov: Nesterov momentum (see :func:`scale_by_muon`).
       weight_decay: decoupled weight decay ``>= 0``.
+      eps: ``ε > 0`` added to the Frobenius norm before Newton–Schulz (see
+        :func:`scale_by_muon`).
 
     Returns:
       An ``optax.GradientTransformation`` (a chain).
@@ -1403,7 +1406,7 @@ def muon(
     _check_learning_rate(learning_rate)
     _nonnegative("weight_decay", weight_decay)
     return optax.chain(
-        scale_by_muon(beta, ns_steps, ns_coeffs, nesterov=nesterov),
+        scale_by_muon(beta, ns_steps, ns_coeffs, nesterov=nesterov, eps=eps),
         _scale_by_width(),
         optax.add_decayed_weights(weight_decay),
         optax.scale_by_learning_rate(learning_rate),
