@@ -104,6 +104,8 @@ def test_shared_helpers_are_public_and_documented():
         doc = getattr(core, name).__doc__ or ""
         assert "Args:" in doc and "Returns:" in doc, name
     assert viz.format_number(0.123456) == "0.123" and viz.format_number("κ = 1") == "κ = 1"
+    assert [viz.format_number(v) for v in (1000, 1000.0, np.int64(64), -3.0, 1e6, 2.5e-4, 12345.6)] == [
+        "1000", "1000", "64", "-3", "1e+06", "0.00025", "1.23e+04"]
     y = np.array([1.0, 0.0, -1.0, np.nan])
     masked = viz.mask_nonpositive(y)
     assert masked[0] == 1.0 and np.isnan(masked[1:]).all() and y[1] == 0.0  # a copy

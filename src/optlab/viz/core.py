@@ -296,12 +296,16 @@ def format_number(v: Any) -> str:
       v: a number or a string.
 
     Returns:
-      ``v`` unchanged if it is a string, else the number to 3 significant digits
-      (``0.1``, ``1e+03``).
+      ``v`` unchanged if it is a string; an integer (or an integral float) below 10⁶ in
+      magnitude in full (``1000``, ``64``); any other number to 3 significant digits
+      (``0.1``, ``3.14``, ``1e+06``).
     """
     if isinstance(v, str):
         return v
-    return f"{float(v):.3g}"
+    x = float(v)
+    if x.is_integer() and abs(x) < 1e6:
+        return f"{int(x):d}"
+    return f"{x:.3g}"
 
 
 def stepped_figure(
