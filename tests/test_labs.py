@@ -8,6 +8,13 @@ the total; with ``lost`` those questions below full marks; with ``question: qN``
 question qN scores at most ``max_question_fraction`` (default 0.5) of its points).
 The untouched student notebook scores at most 10% of the points in a lab rebuilt to
 issue 15 (its mutants name their ``question``), at most 25% in the others.
+
+The solution and the student notebook are graded as students' submissions are, each in a
+fresh kernel (``grade_one``).  A lab's mutants are graded in one kernel
+(``tools/labs.py grade_many``: the same otter grading, a kernel reset between submissions),
+about three times faster; ``test_one_kernel_grading_agrees_with_fresh_kernels`` checks on
+every lab that this gives the same scores: the solution graded first and last in that
+kernel, and the student notebook, score exactly as in a fresh kernel.
 """
 
 from __future__ import annotations
@@ -70,35 +77,87 @@ def test_every_lab_has_mutants():
         assert _mutants(lab), f"labs/{lab}/mutants.yml is missing or empty"
 
 
+def _mutated(solution: Path, spec) -> dict:
+    """The solution notebook with the mutant's replacements (each must match one code cell)."""
+    nb = json.loads(solution.read_text())
+    for rep in spec["replace"]:
+        hits = [c for c in nb["cells"] if c["cell_type"] == "code" and rep["old"] in "".join(c["source"])]
+        assert len(hits) == 1, f"mutant {spec['name']}: {rep['old']!r} found in {len(hits)} cells"
+        hits[0]["source"] = "".join(hits[0]["source"]).replace(rep["old"], rep["new"])
+    return nb
+
+
+@pytest.fixture(scope="module")
+def fresh(assigned):
+    """``fresh(lab, "solution" | "student")``: its scores, graded in a fresh kernel (cached)."""
+    cache = {}
+
+    def get(lab, which):
+        if (lab, which) not in cache:
+            dist = assigned(lab)
+            folder = {"solution": "autograder", "student": "student"}[which]
+            notebook = dist / folder / f"{lab}.ipynb"
+            cache[lab, which] = labtools.grade_one(labtools.autograder_zip(dist), notebook)
+        return cache[lab, which]
+
+    return get
+
+
+@pytest.fixture(scope="module")
+def one_kernel(assigned, tmp_path_factory):
+    """``one_kernel(lab)``: ``{name: scores}`` for every mutant of the lab, graded in one
+    kernel, with ``"solution-first"``, ``"student"`` and ``"solution-last"`` beside them
+    (cached: the lab's first test grades the whole batch)."""
+    cache = {}
+
+    def get(lab):
+        if lab not in cache:
+            dist = assigned(lab)
+            folder = tmp_path_factory.mktemp(f"{lab}-submissions")
+            solution = dist / "autograder" / f"{lab}.ipynb"
+            batch = {"solution-first": solution, "student": dist / "student" / f"{lab}.ipynb"}
+            for spec in _mutants(lab):
+                path = folder / f"mutant-{spec['name']}.ipynb"
+                path.write_text(json.dumps(_mutated(solution, spec)))
+                batch[spec["name"]] = path
+            batch["solution-last"] = solution
+            scores = labtools.grade_many(labtools.autograder_zip(dist), list(batch.values()))
+            cache[lab] = dict(zip(batch, scores, strict=True))
+        return cache[lab]
+
+    return get
+
+
 @pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.xdist_group(lab)) for lab in LABS])
-def test_solution_gets_full_marks(lab, assigned):
-    dist = assigned(lab)
-    scores = labtools.grade_one(labtools.autograder_zip(dist), dist / "autograder" / f"{lab}.ipynb")
+def test_solution_gets_full_marks(lab, fresh):
+    scores = fresh(lab, "solution")
     got, possible = _total(scores)
     assert possible > 0
     assert got == possible, f"solution scored {scores}"
 
 
+@pytest.mark.parametrize("lab", [pytest.param(lab, marks=pytest.mark.xdist_group(lab)) for lab in LABS])
+def test_one_kernel_grading_agrees_with_fresh_kernels(lab, fresh, one_kernel):
+    batch = one_kernel(lab)
+    solution = fresh(lab, "solution")
+    assert batch["solution-first"] == solution, f"one kernel {batch['solution-first']}, fresh {solution}"
+    assert batch["solution-last"] == solution, (
+        f"after the mutants, the solution scored {batch['solution-last']} (fresh: {solution}):"
+        " a submission leaked state into the next"
+    )
+    assert batch["student"] == fresh(lab, "student")
+
+
 @pytest.mark.parametrize("lab,mutant", _params())
-def test_wrong_or_empty_answers_lose_marks(lab, mutant, assigned, tmp_path):
-    dist = assigned(lab)
-    zip_path = labtools.autograder_zip(dist)
+def test_wrong_or_empty_answers_lose_marks(lab, mutant, fresh, one_kernel):
     if mutant is None:
-        scores = labtools.grade_one(zip_path, dist / "student" / f"{lab}.ipynb")
+        scores = fresh(lab, "student")
         got, possible = _total(scores)
         ceiling = 0.10 if _rebuilt(lab) else 0.25
         assert got <= ceiling * possible, f"the untouched student notebook scored {scores} (> {ceiling:.0%})"
         return
     spec = next(m for m in _mutants(lab) if m["name"] == mutant)
-    nb = json.loads((dist / "autograder" / f"{lab}.ipynb").read_text())
-    for rep in spec["replace"]:
-        hits = [c for c in nb["cells"] if c["cell_type"] == "code" and rep["old"] in "".join(c["source"])]
-        assert len(hits) == 1, f"mutant {mutant}: {rep['old']!r} found in {len(hits)} cells"
-        src = "".join(hits[0]["source"]).replace(rep["old"], rep["new"])
-        hits[0]["source"] = src
-    sub = tmp_path / f"{lab}.ipynb"
-    sub.write_text(json.dumps(nb))
-    scores = labtools.grade_one(zip_path, sub)
+    scores = one_kernel(lab)[mutant]
     got, possible = _total(scores)
     assert got < possible, f"mutant {mutant} kept full marks: {scores}"
     if "max_fraction" in spec:
