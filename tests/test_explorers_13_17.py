@@ -1,5 +1,7 @@
 """Explorers of chapters 13-17: the live widget re-runs the library, the static steps show the same data."""
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -183,6 +185,14 @@ def test_sharpness_explorer_static_step_equals_the_widget():
     for i in indices:
         np.testing.assert_allclose(data["y"][i], box.figure.data[i].y, rtol=1e-4)
     assert layout["title.text"] == box.figure.layout.title.text
+
+
+def test_sharpness_explorer_reports_a_divergent_run_without_warnings():
+    ex = _eos_explorer(learning_rates=[0.2, 1e4])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        frame = ex.frame(learning_rate=1e4)
+    assert "diverged" in frame.layout["title.text"]
 
 
 def test_sharpness_explorer_refuses_bad_arguments():

@@ -420,16 +420,17 @@ def sharpness_explorer(
         losses = np.asarray(out.losses, float)
         edge = 2.0 / learning_rate
         late = sharp[len(sharp) // 2 :] / edge
+        if np.isfinite(late).any():
+            summary = f"sharpness over the second half {np.nanmin(late):.3f} to {np.nanmax(late):.3f} × 2/η"
+        else:  # the run diverged: no finite sharpness to report
+            summary = "the run diverged (no finite sharpness over the second half)"
         return Frame(
             {
                 0: {"y": sharp},
                 1: {"y": [edge, edge]},
                 2: {"y": losses[::stride]},
             },
-            layout={
-                "title.text": f"η = {learning_rate:.3g}, 2/η = {edge:.3g}: sharpness over the second half "
-                f"{np.nanmin(late):.3f} to {np.nanmax(late):.3f} × 2/η"
-            },
+            layout={"title.text": f"η = {learning_rate:.3g}, 2/η = {edge:.3g}: {summary}"},
         )
 
     return Explorer(fig, update, controls)
