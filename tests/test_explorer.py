@@ -175,3 +175,24 @@ def test_dropdown_drives_a_categorical_choice():
     steps = ex.static_figure().layout.sliders[0].steps
     assert [s.label for s in steps] == ["GD", "HB"]
     assert steps[1]["args"][0]["x"][0] == ["a", "b"]
+
+
+def test_experiment_says_what_to_finish_or_raises_when_strict(monkeypatch, capsys):
+    def unfinished():
+        return None
+
+    def build():
+        return unfinished()[0]  # what an experiment over an unanswered question does
+
+    monkeypatch.delenv(viz.STRICT_ENV, raising=False)
+    assert viz.experiment(build, needs="your gd (Question 1)") is None
+    out = capsys.readouterr().out
+    assert "your gd (Question 1)" in out and "TypeError" in out
+    assert isinstance(viz.experiment(_explorer, needs="x"), viz.Explorer)
+    monkeypatch.setenv(viz.STRICT_ENV, "1")
+    with pytest.raises(TypeError, match="not subscriptable"):
+        viz.experiment(build, needs="your gd (Question 1)")
+    with pytest.raises(TypeError, match="build"):
+        viz.experiment(None, needs="x")
+    with pytest.raises(TypeError, match="needs"):
+        viz.experiment(_explorer, needs=1)

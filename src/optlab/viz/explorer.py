@@ -54,7 +54,9 @@ __all__ = [
     "Explorer",
     "Frame",
     "STATIC_ENV",
+    "STRICT_ENV",
     "dropdown",
+    "experiment",
     "log_slider",
     "slider",
     "static_figures",
@@ -62,6 +64,9 @@ __all__ = [
 
 STATIC_ENV = "OPTLAB_STATIC_FIGURES"
 """Environment variable: ``"1"`` shows explorers as static slider figures (the book build)."""
+
+STRICT_ENV = "OPTLAB_STRICT_EXPERIMENTS"
+"""Environment variable: ``"1"`` makes :func:`experiment` raise (nbval over the labs' masters)."""
 
 _SIGNIFICANT_DIGITS = 5
 
@@ -266,6 +271,41 @@ def dropdown(label: str, options: Sequence[Any], *, value: Any = None) -> Contro
     value = options[0] if value is None and options else value
     options, value = _check_values(label, options, value)
     return Control(label, options, value, "dropdown")
+
+
+def experiment(build: Callable[[], Any], *, needs: str) -> Any:
+    """A lab's experiment, or one line saying which question to finish first.
+
+    A lab's experiment cell runs the student's own functions.  In the student notebook,
+    before they are written, building the explorer fails (the functions return ``None`` or
+    ``...``); "Run All" must still reach the end, so the cell prints what is missing and
+    returns ``None`` instead of raising.  With ``OPTLAB_STRICT_EXPERIMENTS=1`` (set by
+    ``make test`` for nbval over the labs' masters, where the solutions are written) the
+    error is raised, so a broken experiment cannot hide.
+
+    Args:
+      build: ``build() -> Explorer`` (or any figure): builds the experiment.
+      needs: what the experiment runs, for the message, e.g. ``"your sinkhorn (Question 1)"``.
+
+    Returns:
+      What ``build`` returned, or ``None`` when it raised.
+
+    Raises:
+      TypeError: ``build`` not callable or ``needs`` not a string.
+      Exception: whatever ``build`` raised, when ``OPTLAB_STRICT_EXPERIMENTS=1``.
+    """
+    if not callable(build):
+        raise TypeError(f"build must be a callable returning the experiment, got {type(build).__name__}")
+    if not isinstance(needs, str):
+        raise TypeError(f"needs must be a string naming what the experiment runs, got {type(needs).__name__}")
+    try:
+        return build()
+    except Exception as err:
+        if os.environ.get(STRICT_ENV, "") == "1":
+            raise
+        print(f"This experiment runs {needs}: finish it first, then run this cell again.")
+        print(f"(building it raised {type(err).__name__}: {str(err)[:200]})")
+        return None
 
 
 def _round_significant(a: np.ndarray) -> list:
