@@ -215,18 +215,11 @@ def test_book_mutant_tool_applies_a_mutant_to_a_copy_only(tmp_path):
 # A chapter or a lab shows a live widget (issue 17): a code cell builds a viz.Explorer, directly
 # or through one of optlab.viz's ``*_explorer`` builders (each tested in tests/test_explorers_*).
 _BUILDS_EXPLORER = re.compile(r"\bExplorer\(|\b\w+_explorer\(")
-LABS_WITHOUT_EXPLORER_YET: set[str] = {
-    "lab02_nesterov", "lab03_svrg", "lab04_adam", "lab05_muon", "lab07_lipschitz", "lab08_minimax",
-    "lab09_online", "lab10_constrained", "lab11_bilevel", "lab12_neural_collapse",
-    "lab13_zeroth_order", "lab14_compression", "lab15_rl", "lab16_privacy",
-}
 
 
 def test_every_chapter_and_lab_has_a_live_explorer():
     missing = []
     for path in _notebooks():
-        if path.parent.name in LABS_WITHOUT_EXPLORER_YET:
-            continue
         nb = json.loads(path.read_text())
         code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]
         if not any(_BUILDS_EXPLORER.search(src) for src in code):
