@@ -2,10 +2,15 @@
 
     python tools/labs.py assign [LAB ...]          # labs/_dist/<lab>/{student,autograder}
     python tools/labs.py grade LAB SUBMISSIONS_DIR [DIST]  # writes SUBMISSIONS_DIR/scores.csv
+                                                   # and SUBMISSIONS_DIR/manual_answers.md
+    python tools/labs.py manual SUBMISSIONS_DIR    # only manual_answers.md (no grading)
 
 `assign` runs `otter assign` on each master notebook `labs/<lab>/<lab>.ipynb`;
 `grade` grades (otter's `otter run` engine, no container) with the lab's autograder zip every
-`*.ipynb` in a folder and writes one CSV row per submission.  DIST is the lab's
+`*.ipynb` in a folder and writes one CSV row per submission, and collects every
+submission's answers to the questions graded by hand (otter's written-answer cells) into
+one Markdown file, question by question, for the grader (the rubric is in the solutions
+key, labs/_dist/<lab>/autograder/).  DIST is the lab's
 `otter assign` output (default `labs/_dist/<lab>`, generated when missing).
 """
 
@@ -126,6 +131,46 @@ def grade_many(zip_path: Path, submissions: list[Path]) -> list[dict[str, tuple[
         km.shutdown_kernel(now=True)
 
 
+def _question_title(cells, index: int) -> str:
+    """The heading of the question an answer cell belongs to: the nearest ``## ...`` above."""
+    for cell in reversed(cells[:index]):
+        if cell["cell_type"] == "markdown":
+            for line in "".join(cell["source"]).splitlines():
+                if line.startswith("## "):
+                    return line[3:].strip()
+    return f"cell {index}"
+
+
+def export_manual_answers(folder: Path) -> Path:
+    """Collect the written answers (Markdown cells tagged ``otter_answer_cell``) of every
+    ``*.ipynb`` in ``folder`` into ``folder/manual_answers.md``, grouped by question, one
+    section per submission; an answer left as otter's placeholder is marked unanswered.
+    Returns the path written."""
+    import json
+
+    by_question: dict[str, list[tuple[str, str]]] = {}
+    for nb_path in sorted(folder.glob("*.ipynb")):
+        cells = json.loads(nb_path.read_text())["cells"]
+        for i, cell in enumerate(cells):
+            tags = cell.get("metadata", {}).get("tags", [])
+            if cell["cell_type"] != "markdown" or "otter_answer_cell" not in tags:
+                continue
+            text = "".join(cell["source"]).strip()
+            if not text or text == "_Type your answer here, replacing this text._":
+                text = "*(unanswered)*"
+            by_question.setdefault(_question_title(cells, i), []).append((nb_path.name, text))
+    lines = [f"# Written answers in {folder.name}", ""]
+    if not by_question:
+        lines.append("No submission has a written (hand-graded) answer cell.")
+    for title, answers in by_question.items():
+        lines += [f"## {title}", ""]
+        for name, text in answers:
+            lines += [f"### {name}", "", text, ""]
+    out = folder / "manual_answers.md"
+    out.write_text("\n".join(lines).rstrip() + "\n")
+    return out
+
+
 def grade_folder(lab: str, folder: Path, dist: Path | None = None) -> Path:
     """Grade every ``*.ipynb`` in ``folder``; writes and returns ``folder/scores.csv``."""
     dist = dist or DIST / lab
@@ -145,13 +190,20 @@ def grade_folder(lab: str, folder: Path, dist: Path | None = None) -> Path:
         writer = csv.DictWriter(fh, fieldnames=fields)
         writer.writeheader()
         writer.writerows(rows)
+    export_manual_answers(folder)
     return out
 
 
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"assign", "grade"}:
+    if not argv or argv[0] not in {"assign", "grade", "manual"}:
         print(__doc__)
         return 2
+    if argv[0] == "manual":
+        if len(argv) != 2:
+            print("usage: python tools/labs.py manual SUBMISSIONS_DIR")
+            return 2
+        print(export_manual_answers(Path(argv[1]).resolve()).read_text())
+        return 0
     if argv[0] == "assign":
         for lab in argv[1:] or lab_names():
             print(f"otter assign {lab} -> {assign(lab).relative_to(ROOT)}")
