@@ -203,9 +203,12 @@ def _sor_matrices(A, b, omega):
     Lo = jnp.tril(A, -1)
     Up = jnp.triu(A, 1)
     lower = D + omega * Lo
-    G = jax.scipy.linalg.solve_triangular(lower, (1.0 - omega) * D - omega * Up, lower=True)
-    c = jax.scipy.linalg.solve_triangular(lower, omega * b, lower=True)
-    return G, c
+    # one triangular solve for [G | c]: two independent batched solves (under vmap over ω)
+    # once deadlocked XLA's 2-thread CPU pool (both threads in lapack_strsm's batch map,
+    # each waiting behind the other; benchmarks/RESULTS.md, "Live widgets")
+    rhs = jnp.concatenate([(1.0 - omega) * D - omega * Up, (omega * b)[:, None]], axis=1)
+    Gc = jax.scipy.linalg.solve_triangular(lower, rhs, lower=True)
+    return Gc[:, :-1], Gc[:, -1]
 
 
 def sor(
