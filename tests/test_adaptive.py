@@ -3,7 +3,9 @@
 float32 by default; parity with optax to 1e-6 in float64 (``x64``) and in float32 with
 measured tolerances (8 eps·max|x|: the largest float32 difference measured over the
 pairs below is 1.2e-7 on iterates of size ~1; DoG with a distance start is the
-exception, 4.6e-5, because its first steps ``r_ε/‖g‖`` amplify rounding).
+exception: its trajectory amplifies rounding ~1e4-fold, so it is held to twice the
+spread optax shows against itself from a start moved by 1-3 ulps, see
+``_rounding_spread``).
 """
 
 import jax
@@ -55,7 +57,24 @@ PAIRS = [
 ]
 
 
-F32_TOL = {"dog-distance": 2e-4}  # relative to max|x|; measured 8.5e-5 (see the docstring)
+def _rounding_spread(ref, p, x0, num_steps=100):
+    """Largest change of the reference trajectory when x0 moves by 1-3 ulps, relative to max|x|.
+
+    DoG with a distance start passes through a stretch (steps 30-50 on ``quad``) where
+    float32 rounding is amplified by ~1e4: optax against itself from x0·(1 + k·eps)
+    differs by 3e-4 to 1.1e-3 there, so no fixed float32 tolerance separates a rounding
+    difference from a bug. Such pairs are held to twice this measured spread (and the
+    float64 test holds them to 1e-6).
+    """
+    b = np.asarray(runner.run(ref(), p, x0, num_steps=num_steps).iterates)
+    spread = max(
+        np.abs(np.asarray(runner.run(ref(), p, x0 * (1 + k * EPS32), num_steps=num_steps).iterates) - b).max()
+        for k in (1, 2, 3)
+    )
+    return float(spread / np.abs(b).max())
+
+
+CHAOTIC_IN_F32 = {"dog-distance"}
 
 
 @pytest.mark.parametrize("name,mine,ref", PAIRS, ids=[p[0] for p in PAIRS])
@@ -67,7 +86,12 @@ def test_parity_with_optax(name, mine, ref, problem, request):
     b = runner.run(ref(), p, x0, num_steps=100)
     assert a.iterates.dtype == jnp.float32
     scale = float(jnp.max(jnp.abs(b.iterates)))
-    np.testing.assert_allclose(a.iterates, b.iterates, atol=F32_TOL.get(name, 8 * EPS32) * scale, rtol=0)
+    tol = 8 * EPS32
+    if name in CHAOTIC_IN_F32:
+        tol = max(tol, 2 * _rounding_spread(ref, p, x0))
+        # away from the amplifying stretch the trajectories agree to rounding again
+        np.testing.assert_allclose(a.iterates[-1], b.iterates[-1], atol=1e-4 * scale, rtol=0)
+    np.testing.assert_allclose(a.iterates, b.iterates, atol=tol * scale, rtol=0)
     assert float(a.values[-1]) < float(a.values[0])
 
 

@@ -68,9 +68,12 @@ def test_power_gram_explorer_reruns_power_and_gram_iteration():
     exact = float(lp.spectral_norm_exact(W))
     p = 1 - np.asarray(lp.power_iteration(W, num_steps=40, v0=v0).iterates) / exact
     g = np.asarray(lp.gram_iteration(W, num_steps=12).iterates) / exact - 1
-    floor = float(np.finfo(np.float32).eps) / 2
-    np.testing.assert_allclose(box.figure.data[0].y, np.maximum(np.abs(p), floor), rtol=1e-3, atol=2e-7)
-    np.testing.assert_allclose(box.figure.data[1].y, np.maximum(np.abs(g), floor), rtol=1e-3, atol=2e-7)
+    eps = float(np.finfo(np.float32).eps)
+    floor = eps / 2
+    # the plotted errors are ratios to ‖W‖₂ of size ~1, so below a few eps they are rounding
+    # (the explorer and this test round the last steps differently: 7.2e-7 against 9.5e-7)
+    np.testing.assert_allclose(box.figure.data[0].y, np.maximum(np.abs(p), floor), rtol=1e-3, atol=4 * eps)
+    np.testing.assert_allclose(box.figure.data[1].y, np.maximum(np.abs(g), floor), rtol=1e-3, atol=4 * eps)
     assert box.figure.data[1].y[0] > 0.1 and box.figure.data[0].y[-1] < 1e-6  # ‖W‖_F; converged
     _check_static_equals_live(ex, box, gap=0.99, tail=0.2)
 
