@@ -6,6 +6,7 @@ relative to the magnitudes involved; the identities checked to 1e-8 and beyond
 request the ``x64`` fixture and build their arrays inside the test.
 """
 
+import json
 import time
 
 import cvxpy as cp
@@ -624,6 +625,12 @@ def test_figures_have_one_slider_step_per_value():
                                [1.0, 10.0, 100.0], iterates=np.zeros((4, 2)), xlim=(-2, 2),
                                ylim=(-2, 2), resolution=20)
     assert len(fig.layout.sliders[0].steps) == 3
+    # at the default 70 x 70 grid the contours ship as base64 float32 (152 KB for 3 values of mu;
+    # float64 made chapter 11's two five-step landscapes 335 KB each)
+    fig = vc.penalty_landscape(lambda x: (x[0] - 2) ** 2 + 2 * (x[1] - 1) ** 2,
+                               lambda x: jnp.array([x[0] ** 2 + x[1] ** 2 - 1.0]), [1.0, 10.0, 100.0])
+    assert json.loads(fig.to_json())["data"][0]["z"]["dtype"] == "f4"
+    assert len(fig.to_json()) < 200_000
     it = np.random.default_rng(0).dirichlet(np.ones(3), size=(2, 30))
     fig = vc.simplex_trajectories({"a": it[0], "b": it[1]})
     assert len(fig.data) >= 3

@@ -53,7 +53,7 @@ def penalty_landscape(
         go.Contour(
             x=gx,
             y=gy,
-            z=C0,
+            z=C0.astype(np.float32),  # plotly ships numpy arrays as base64: float32 halves the page
             contours=dict(start=0, end=0, size=1, coloring="none"),
             line=dict(color="black", width=2.5),
             showscale=False,
@@ -87,7 +87,7 @@ def penalty_landscape(
             go.Contour(
                 x=gx,
                 y=gy,
-                z=np.round(z, 3),
+                z=z.astype(np.float32),  # base64 in the page: float32 is half of float64
                 colorscale="Blues",
                 reversescale=True,
                 ncontours=22,
