@@ -1157,7 +1157,7 @@ def sgn_block_margin(mu1, mu2, L12, L21, r):
 # ---------------------------------------------------------------------------
 
 
-def fit_slope(residuals, k_min: int, k_max: int) -> float:
+def fit_slope(residuals, k_min: int, k_max: int) -> float | np.ndarray:
     """Least-squares slope of ``log ‖F(z_k)‖`` against ``log k`` over ``k_min ≤ k ≤ k_max``
     (``−½`` for a ``1/√k`` rate, ``−1`` for ``1/k``).
 
@@ -1190,4 +1190,5 @@ def fit_slope(residuals, k_min: int, k_max: int) -> float:
     X = np.log(k)
     Y = np.log(y)
     Xc = X - X.mean()
-    return np.sum(Xc * (Y - Y.mean(axis=-1, keepdims=True)), axis=-1) / np.sum(Xc**2)
+    slope = np.sum(Xc * (Y - Y.mean(axis=-1, keepdims=True)), axis=-1) / np.sum(Xc**2)
+    return float(slope) if slope.ndim == 0 else slope

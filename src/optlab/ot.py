@@ -548,6 +548,10 @@ class SinkhornOutput(NamedTuple):
       n_iters: iterations performed.
       reg_ot_cost: ``⟨C,P⟩ + ε KL(P‖a⊗b)`` (evaluated through the dual).
       transport_cost: ``⟨C, P⟩``.
+      geom: the geometry the problem was solved on (a :class:`Geometry` or
+        :class:`PointCloud`; a cost matrix passed to :func:`sinkhorn` is wrapped in a
+        :class:`Geometry`); with ``eps`` it lets :meth:`plan` materialise ``P`` on demand.
+      eps: the entropic regularisation ``ε`` the potentials solve for.
     """
 
     f: jax.Array

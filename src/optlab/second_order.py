@@ -1425,7 +1425,8 @@ def scale_by_auon(beta: float = 0.95, gamma: float = 1.5) -> optax.GradientTrans
       An ``optax.GradientTransformation`` (no learning rate).
 
     Raises:
-      ValueError: ``beta`` outside [0, 1), ``gamma <= 0``.
+      ValueError: ``beta`` outside [0, 1), ``gamma <= 0``; in ``init`` / ``update``, a
+        leaf of ``params`` / ``updates`` that is not a 2-D matrix.
     """
     _check_beta(beta)
     _positive("gamma", gamma)
@@ -1436,6 +1437,7 @@ def scale_by_auon(beta: float = 0.95, gamma: float = 1.5) -> optax.GradientTrans
 
     def update_fn(updates, state, params=None):
         del params
+        _require_2d_tree("updates", updates)
         _checks.require_finite("updates", updates)
         mu = jax.tree.map(lambda m, g: beta * m + (1 - beta) * g, state.mu, updates)
         out = jax.tree.map(lambda m, g: _auon_core((1 - beta) * g + beta * m, gamma, 1e-7), mu, updates)

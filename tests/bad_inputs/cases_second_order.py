@@ -261,6 +261,8 @@ CASES = [
     B("second_order.scale_by_auon", "beta", lambda: so.scale_by_auon(beta=1.0), "beta 1"),
     B("second_order.scale_by_auon", "gamma", lambda: so.scale_by_auon(gamma=0.0), "gamma 0"),
     B("second_order.scale_by_auon", "gamma", lambda: so.scale_by_auon(gamma="big"), "gamma string"),
+    B("second_order.scale_by_auon", "params", lambda: so.scale_by_auon().init({"bias": jnp.ones(3)}), "1-D params"),
+    B("second_order.scale_by_auon", "updates", lambda: (lambda o: o.update(jnp.ones(4), o.init(G)))(so.scale_by_auon()), "1-D updates"),
     B("second_order.drop_layers", "key", lambda: so.drop_layers(optax.sgd(0.1), 0.5, key=0), "integer key"),
     B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), 0.0, key=KEY), "keep_prob 0"),
     B("second_order.drop_layers", "keep_prob", lambda: so.drop_layers(optax.sgd(0.1), [0.5, 1.5], key=KEY), "keep_prob > 1"),
