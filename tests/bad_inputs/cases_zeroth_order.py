@@ -230,6 +230,20 @@ CASES = (
         Coerce("zeroth_order.straight_through_grad",
                lambda: _rf(zo.straight_through_grad, logits=[0, 1, -1], num_samples=2),
                lambda: _rf(zo.straight_through_grad, logits=np.array([0.0, 1.0, -1.0]), num_samples=2)),
+        Bad("zeroth_order.reinmax_grad", "key", lambda: _rf(zo.reinmax_grad, key=7), "integer key"),
+        Bad("zeroth_order.reinmax_grad", "logits", lambda: _rf(zo.reinmax_grad, logits="abc"), "string"),
+        Bad("zeroth_order.reinmax_grad", "logits",
+            lambda: _rf(zo.reinmax_grad, logits=np.array([0.0, INF, 1.0])), "inf"),
+        Bad("zeroth_order.reinmax_grad", "num_samples", lambda: _rf(zo.reinmax_grad, num_samples=0), "zero samples"),
+        Bad("zeroth_order.reinmax_grad", "distribution",
+            lambda: _rf(zo.reinmax_grad, distribution="gumbel"), "unknown distribution"),
+        Bad("zeroth_order.reinmax_grad", "f", lambda: _rf(zo.reinmax_grad, f=None), "f None"),
+        Bad("zeroth_order.reinmax_grad", "temperature", lambda: _rf(zo.reinmax_grad, temperature=0.0), "zero"),
+        Bad("zeroth_order.reinmax_grad", "temperature", lambda: _rf(zo.reinmax_grad, temperature=-1.0), "negative"),
+        Bad("zeroth_order.reinmax_grad", "temperature", lambda: _rf(zo.reinmax_grad, temperature=NAN), "NaN"),
+        Bad("zeroth_order.reinmax_grad", "temperature", lambda: _rf(zo.reinmax_grad, temperature="1"), "string"),
+        Coerce("zeroth_order.reinmax_grad", lambda: _rf(zo.reinmax_grad, logits=[0, 1, -1], temperature=2),
+               lambda: _rf(zo.reinmax_grad, logits=np.array([0.0, 1.0, -1.0]), temperature=2.0)),
     ]
 )
 
