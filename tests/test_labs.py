@@ -77,6 +77,34 @@ def test_every_lab_has_mutants():
         assert _mutants(lab), f"labs/{lab}/mutants.yml is missing or empty"
 
 
+# The six kinds of wrong solution of issue 15, with the spellings the labs use.
+MUTANT_KINDS = {
+    "hard-coded answer": "hard-coded answer",
+    "forbidden call": "forbidden call",
+    "visible inputs only": "visible inputs only",
+    "unstable": "unstable",
+    "numerically unstable": "unstable",
+    "forgotten term": "forgotten term / off-by-one",
+    "off-by-one": "forgotten term / off-by-one",
+    "off-by-one count": "forgotten term / off-by-one",
+    "forgotten term / off-by-one": "forgotten term / off-by-one",
+    "wrong default": "wrong default",
+}
+
+
+@pytest.mark.parametrize("lab", [lab for lab in LABS if _rebuilt(lab)])
+def test_rebuilt_lab_has_eight_mutants_of_all_six_kinds(lab):
+    """Issue 15: at least 8 wrong solutions per lab, each naming its question and one of the
+    six kinds, and every kind present."""
+    mutants = _mutants(lab)
+    assert len(mutants) >= 8, f"{lab}: {len(mutants)} mutants, at least 8 needed"
+    for m in mutants:
+        assert m.get("question"), f"{lab}: mutant {m['name']} names no question"
+        assert m.get("kind") in MUTANT_KINDS, f"{lab}: mutant {m['name']} has unknown kind {m.get('kind')!r}"
+    missing = set(MUTANT_KINDS.values()) - {MUTANT_KINDS[m["kind"]] for m in mutants}
+    assert not missing, f"{lab}: no mutant of kind {sorted(missing)}"
+
+
 def _mutated(solution: Path, spec) -> dict:
     """The solution notebook with the mutant's replacements (each must match one code cell)."""
     nb = json.loads(solution.read_text())
