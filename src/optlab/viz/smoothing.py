@@ -36,7 +36,7 @@ def smoothing_explorer(
     y: Any,
     *,
     sigmas: Sequence[float] = (0.12, 0.25, 0.5, 1.0),
-    sample_sizes: Sequence[int] = (100, 1000, 4000),
+    sample_sizes: Sequence[int] = (100, 300, 1000),
     sigma: float = 0.25,
     n: int = 1000,
     n0: int = 64,
