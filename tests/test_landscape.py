@@ -89,6 +89,25 @@ def test_nc1_against_dense_formula(x64):
     assert float(m.nc4) == pytest.approx(np.mean(np.argmax(H @ W.T, 1) != ncc))
 
 
+@pytest.mark.parametrize("scale", [1e20, 1e-20, 1e30])
+def test_nc_metrics_finite_and_unchanged_at_extreme_float32_scales(scale):
+    """Features (and a classifier) of 1e±20 in float32: the squares would overflow or
+    underflow; the metrics are scale-invariant and come out as at scale 1."""
+    rng = np.random.default_rng(5)
+    K, d, n = 4, 6, 5
+    labels = jnp.asarray(np.repeat(np.arange(K), n))
+    H = jnp.asarray(rng.standard_normal((K * n, d)) + 3 * rng.standard_normal((K, d))[np.repeat(np.arange(K), n)],
+                    jnp.float32)
+    W = jnp.asarray(rng.standard_normal((K, d)), jnp.float32)
+    b = jnp.asarray(rng.standard_normal(K), jnp.float32)
+    ref = L.nc_metrics(H, W, labels, K, b)
+    for got in (L.nc_metrics(H * scale, W, labels, K, b * scale), L.nc_metrics(H, W * scale, labels, K, b * scale)):
+        assert all(bool(jnp.isfinite(v)) for v in got), got
+        # float32 metrics of size ~0.1-1 computed from rescaled inputs: measured within 1e-6
+        np.testing.assert_allclose(np.asarray(got[:3]), np.asarray(ref[:3]), rtol=1e-4, atol=1e-6)
+        assert float(got.nc4) == float(ref.nc4)
+
+
 @settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10_000), scale=st.floats(0.1, 10.0))
 def test_nc_metrics_invariant_under_rotation_and_scaling(seed, scale):

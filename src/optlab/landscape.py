@@ -242,7 +242,9 @@ def nc_metrics(H: Any, W: Any, labels: Any, K: int, b: Any = None) -> NCMetrics:
     """NC1–NC4 of features ``H`` (``N × d``) and classifier ``W`` (``K × d``), bias ``b``.
 
     Invariant under a common rotation of the rows of ``H`` and of ``W`` and under
-    positive rescaling of ``H`` (NC1–NC2) or of ``W`` (NC3, NC4 with ``b = 0``).
+    positive rescaling of ``H`` (NC1–NC2) or of ``W`` (NC3, NC4 with ``b = 0``).  Computed on
+    ``H / max|H|`` and ``W / max|W|`` (with ``b`` rescaled to match), so float32 features of
+    any finite magnitude give finite metrics.
 
     Args:
       H: features ``N × d`` (one sample per row), finite.
@@ -271,6 +273,14 @@ def nc_metrics(H: Any, W: Any, labels: Any, K: int, b: Any = None) -> NCMetrics:
 
 def _nc_metrics(H, W, labels, K, b=None):
     # region: landscape-nc-metrics
+    # every metric is invariant to H -> H/s, W -> W/t (b -> b/(st) keeps the argmax): dividing by
+    # the largest entries keeps the squares below in range (float32 features of 1e20 or 1e-20)
+    s = jnp.max(jnp.abs(H))
+    s = jnp.where(s > 0, s, 1.0)
+    t = jnp.max(jnp.abs(W))
+    t = jnp.where(t > 0, t, 1.0)
+    H, W = H / s, W / t
+    b = None if b is None else b / (s * t)
     mu_G, M = _class_means(H, labels, K)
     N = H.shape[0]
     Mc = M - mu_G[None, :]  # K × d centred means
