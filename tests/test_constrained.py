@@ -99,6 +99,22 @@ def test_property_projection_feasible_idempotent_nonexpansive(kind, r, seed):
     assert float(jnp.vdot(u - pu, z - pu)) <= 2e-6 * (float(jnp.linalg.norm(u)) * r + 1)
 
 
+@pytest.mark.parametrize("offset", [3e8, -3e8, 1e30])
+def test_simplex_and_l1_projections_keep_float32_precision_at_large_offsets(offset):
+    """P(v + c1) = P(v) on the simplex: entries 3e8 + 32k (exact in float32, spacing 32) project
+    as their differences do (before the shift by max v, every entry came out 0, off the simplex)."""
+    k = np.arange(6)
+    v = jnp.asarray(offset + np.float32(np.spacing(np.float32(offset))) * k * 2, jnp.float32)
+    ref = np.asarray(cs.project_simplex(jnp.asarray(np.asarray(v, np.float64) - float(v.max()), jnp.float32)))
+    got = np.asarray(cs.project_simplex(v))
+    assert got.sum() == pytest.approx(1.0, rel=1e-6) and np.all(got >= 0)
+    np.testing.assert_allclose(got, ref, atol=1e-6)
+    np.testing.assert_allclose(np.asarray(cs.simplex(1.0).project(v)), ref, atol=1e-6)
+    w = jnp.asarray([offset, -offset - 2 * float(np.spacing(np.float32(abs(offset)))), 5.0], jnp.float32)
+    out = np.asarray(cs.project_l1_ball(w, 2.0))
+    assert np.abs(out).sum() == pytest.approx(2.0, rel=1e-6)
+
+
 def test_projection_jits_and_vmaps():
     V = jnp.asarray(np.random.default_rng(3).normal(size=(6, 5)), jnp.float32)
     S = cs.simplex(1.0)

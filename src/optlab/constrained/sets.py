@@ -47,6 +47,8 @@ def project_simplex(v: jax.Array, radius: Any = 1.0) -> jax.Array:
 
     With ``u`` sorted decreasingly and ``ρ = max{j : u_j − (Σ_{i≤j} u_i − r)/j > 0}``
     the projection is ``max(v − θ, 0)``, ``θ = (Σ_{i≤ρ} u_i − r)/ρ`` (Duchi et al. 2008).
+    Computed on ``v − max v`` (the projection is invariant to adding a constant), so
+    entries of any finite magnitude keep their float32 precision.
 
     Args:
       v: a finite, non-empty 1-D vector (lists and integer arrays are converted).
@@ -60,6 +62,9 @@ def project_simplex(v: jax.Array, radius: Any = 1.0) -> jax.Array:
       ValueError: ``v`` is not 1-D, empty or non-finite; ``radius`` is not a positive scalar.
     """
     v, radius = _array("v", v, ndim=1), _radius("radius", radius)
+    # P(v − c1) = P(v): shifting by the largest entry keeps the cumulative sums exact for
+    # entries of large magnitude (float32 v ≈ 3e8: without it, every entry was cut to 0)
+    v = v - jax.lax.stop_gradient(jnp.max(v))
     u = jnp.sort(v)[::-1]
     css = jnp.cumsum(u) - radius
     ind = jnp.arange(1, v.shape[0] + 1, dtype=v.dtype)
