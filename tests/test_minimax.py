@@ -424,6 +424,24 @@ def test_dtype_follows_input_and_converged_flag(x64):
     assert not bool(mm.gda(G, jnp.ones(4), learning_rate=0.5, num_steps=20).converged)
 
 
+@pytest.mark.parametrize("scale", [1e21, 1e-24])
+def test_residuals_are_finite_and_exact_at_extreme_float32_scales(scale):
+    """‖F(z)‖ of a game whose values are 1e21 (squares overflow float32) or 1e-24 (squares
+    underflow): the residuals equal scale × those of the unit game, to float32 rounding."""
+    G = mm.bilinear_game(jnp.asarray([[1.0, 0.5], [0.0, 2.0]], jnp.float32))
+    z0 = jnp.asarray([1.0, -1.0, 0.5, 2.0], jnp.float32)
+    ref = np.asarray(mm.extragradient(G, z0, learning_rate=0.3, num_steps=20).residuals, np.float64)
+    out = mm.extragradient(G, z0 * scale, learning_rate=0.3, num_steps=20)
+    r = np.asarray(out.residuals, np.float64)
+    assert np.all(np.isfinite(r)) and np.all(r > 0)
+    np.testing.assert_allclose(r / scale, ref, rtol=1e-5)  # measured 1e-7
+    # a run that overflows to inf/NaN iterates keeps non-finite residuals (never a false 0)
+    G2 = mm.bilinear_game(jnp.asarray([[4.0]], jnp.float32))
+    div = mm.gda(G2, jnp.ones(2, jnp.float32), learning_rate=1.0, num_steps=200, tol=1e-3)
+    assert not np.all(np.isfinite(np.asarray(div.residuals))) and not bool(div.converged)
+    assert not np.any(np.asarray(div.residuals) == 0)
+
+
 def test_result_protocol_params_converged_and_n_iters():
     G = mm.bilinear_game(jnp.eye(2))
     out = mm.extragradient(G, jnp.ones(4), learning_rate=0.5, num_steps=200, tol=1e-3,

@@ -520,20 +520,30 @@ def _solve(impl, F_static, F_dyn, z0, learning_rate, tol, num_steps, return_iter
     return impl(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn)
 
 
+def _residual_norm(v):
+    """``‖v‖₂`` computed as ``s‖v/s‖₂``, ``s = max|vᵢ|``: finite for float32 entries beyond
+    1e19 (whose squares overflow) and non-zero for entries below 1e-23 (squares underflow);
+    NaN or inf entries give a non-finite norm, as ``jnp.linalg.norm`` does."""
+    s = jnp.max(jnp.abs(v))
+    safe = jnp.where(s > 0, s, 1.0)
+    # s = 0: the zero vector; s NaN (a diverged iterate): stays NaN, never reads as converged
+    return jnp.where(s > 0, safe * jnp.linalg.norm(v / safe), jnp.where(s == 0, 0.0, s))
+
+
 def _run(F, state0, z_of, step_fn, num_steps, tol, return_iterates):
     """Scan ``state ← step_fn(state, k)``; record ``‖F(z_k)‖`` and the iterates."""
 
     def body(state, k):
         state, calls = step_fn(state, k)
         z = z_of(state)
-        out = (jnp.linalg.norm(F(z)), calls)
+        out = (_residual_norm(F(z)), calls)
         if return_iterates:
             out = out + (z,)
         return state, out
 
     state, outs = jax.lax.scan(body, state0, jnp.arange(num_steps))
     z0 = z_of(state0)
-    r0 = jnp.linalg.norm(F(z0))
+    r0 = _residual_norm(F(z0))
     residuals = jnp.concatenate([r0[None], outs[0]])
     calls = jnp.concatenate(
         [jnp.zeros((1,), jnp.result_type(float)), jnp.cumsum(outs[1].astype(jnp.result_type(float)))]
