@@ -70,11 +70,12 @@ system-deps:
 
 # CI has two cores, and `make test` keeps both busy in two stages of independent jobs
 # (make -j2 starts the next job as soon as a core is free; -k reports every failure):
-#   1. the book build (executes every chapter cold, filling the compilation cache), ruff and
-#      mypy over src/optlab, and the unit tests, one pytest process per test module;
-#   2. the labs' autograder tests, the headless-Chromium tests of the built book, nbval
-#      over every notebook (warm: it loads what the book build compiled), and a chapter and
-#      a lab run in a real JupyterLab (tests/test_jupyterlab.py).
+#   1. the book build (executes every chapter cold, filling the compilation cache), the labs'
+#      autograder tests (LAB_SHARDS jobs), ruff and mypy over src/optlab, and the unit tests,
+#      one pytest process per test module;
+#   2. the headless-Chromium tests of the built book, nbval over every notebook (warm: it
+#      loads what the book build compiled), and a chapter and a lab run in a real JupyterLab
+#      (tests/test_jupyterlab.py).
 # nbval runs the notebooks one at a time in one process (a notebook's cells run in order in
 # one kernel), with at most one other job beside it; its 60 s budget per notebook (enforced
 # by conftest.py) is measured that way.
@@ -86,11 +87,16 @@ UNIT_MODULES = $(filter-out tests/test_labs.py tests/test_book_browser.py tests/
 # The slowest modules first, so that the last job of the stage is a short one.
 UNIT_FIRST = tests/test_bad_inputs.py tests/test_second_order.py tests/test_ot.py tests/test_stochastic.py
 UNIT_JOBS = $(addprefix _unit/,$(UNIT_FIRST) $(filter-out $(UNIT_FIRST),$(UNIT_MODULES)))
+# The labs' autograder tests need no book: they run in stage 1 as LAB_SHARDS jobs (each grades
+# a set of labs that tests/test_labs.py balances by their number of mutants), started first
+# because they are the longest jobs, so that the short unit modules fill the end of the stage.
+LAB_SHARDS = 4
+LAB_JOBS = $(addprefix _labs/,$(shell seq 1 $(LAB_SHARDS)))
 test: $(STAMP) system-deps
 	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory -k -j2 -O book lint $(UNIT_JOBS) || status=1; \
-	echo "stage 1 (book build, unit tests): $$(( $$(date +%s) - start )) s"; \
-	$(MAKE) --no-print-directory -k -j2 -O _labs-tests _browser-tests _nbval _jupyterlab-tests || status=1; \
+	$(MAKE) --no-print-directory -k -j2 -O book $(LAB_JOBS) lint $(UNIT_JOBS) || status=1; \
+	echo "stage 1 (book build, labs, unit tests): $$(( $$(date +%s) - start )) s"; \
+	$(MAKE) --no-print-directory -k -j2 -O _browser-tests _nbval _jupyterlab-tests || status=1; \
 	echo "make test: $$(( $$(date +%s) - start )) s in all"; \
 	if [ "$${status:-0}" = 0 ]; then echo "make test: everything passed"; else echo "make test: FAILED (see above)"; exit 1; fi
 
@@ -108,6 +114,9 @@ _unit-tests: $(STAMP)
 
 _labs-tests: $(STAMP)
 	$(PYTEST) tests/test_labs.py
+
+_labs/%: $(STAMP)
+	OPTLAB_LAB_SHARD=$*/$(LAB_SHARDS) $(PYTEST) -q tests/test_labs.py
 
 # The labs' masters hold the solutions: their experiments must build (viz.experiment raises).
 _nbval: $(STAMP)
