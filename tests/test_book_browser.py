@@ -248,9 +248,7 @@ def reader_problems(browser, url: str, *, expect_math: bool | None = None) -> li
 
 # Pages with a known reader problem, each with what is wrong (issue 16); an entry is removed
 # once the page is fixed.
-KNOWN_READER_PROBLEMS = {
-    "book/07_lipschitz": "raw TeX: $\\mathrm{Lip}_2(f)\\le\\sqrt\\rho$ in the LipSDP paragraph is not typeset",
-}
+KNOWN_READER_PROBLEMS: dict[str, str] = {}
 
 
 @pytest.mark.parametrize("page_path", PAGES)
