@@ -690,6 +690,16 @@ def _check_logits(f, logits, distribution):
     return logits
 
 
+def _check_discrete(f, logits, key, num_samples, distribution):
+    """The arguments of a Monte Carlo gradient estimator over a discrete distribution
+    (REINFORCE, straight-through, ReinMax): ``logits`` as :func:`_check_logits` returns them,
+    after checking ``key`` and ``num_samples ≥ 1``."""
+    logits = _check_logits(f, logits, distribution)
+    require_key("key", key)
+    require_int("num_samples", num_samples, minimum=1)
+    return logits
+
+
 def bernoulli_expectation(f: Callable, logits: Any) -> jax.Array:
     r"""Exact ``E f(z)`` for independent bits ``z_i ∼ Bernoulli(σ(θ_i))`` by enumerating
     all ``2ⁿ`` configurations (``n ≤ 16``); differentiable in ``logits``.
@@ -774,9 +784,7 @@ def reinforce_grad(
       TypeError / ValueError: invalid ``f``, ``logits``, ``key``, ``num_samples``,
       ``distribution`` or ``baseline``.
     """
-    logits = _check_logits(f, logits, distribution)
-    require_key("key", key)
-    require_int("num_samples", num_samples, minimum=1)
+    logits = _check_discrete(f, logits, key, num_samples, distribution)
     if isinstance(baseline, str):
         if baseline not in ("none", "loo"):
             raise ValueError(f"baseline must be 'none', 'loo' or a number, got {baseline!r}")
@@ -819,9 +827,7 @@ def straight_through_grad(
       TypeError / ValueError: invalid ``f``, ``logits``, ``key``, ``num_samples`` or
       ``distribution``.
     """
-    logits = _check_logits(f, logits, distribution)
-    require_key("key", key)
-    require_int("num_samples", num_samples, minimum=1)
+    logits = _check_discrete(f, logits, key, num_samples, distribution)
     # region: zo-straight-through
     z, _ = _sample(key, logits, num_samples, distribution)
     z = jax.lax.stop_gradient(z)
@@ -900,9 +906,7 @@ def reinmax_grad(
       TypeError / ValueError: invalid ``f``, ``logits``, ``key``, ``num_samples``,
       ``distribution`` or ``temperature``.
     """
-    logits = _check_logits(f, logits, distribution)
-    require_key("key", key)
-    require_int("num_samples", num_samples, minimum=1)
+    logits = _check_discrete(f, logits, key, num_samples, distribution)
     _check_scalar("temperature", temperature)
     require_positive("temperature", temperature)
     z, _ = _sample(key, logits, num_samples, distribution)
