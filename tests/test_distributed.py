@@ -227,7 +227,7 @@ MULTI_DEVICE = textwrap.dedent("""
     mesh = D.worker_mesh(8, cpus)
     assert mesh.devices.size == 8
     out = {}
-    for method, C in (("ef21", D.TopK(3)), ("econtrol", D.TopK(3)), ("naive", D.RandK(3))):
+    for method, C in (("ef21", D.TopK(3)), ("econtrol", D.TopK(3)), ("naive", D.RandK(3)), ("ef14", D.LowRank(2, 5))):
         out[method] = np.asarray(D.run_compressed(method, pb, C, learning_rate=0.5, num_steps=200,
                                                   feedback_strength=0.05, mesh=mesh).suboptimalities)
     np.savez(sys.argv[1], **out)
@@ -243,7 +243,7 @@ def test_eight_host_devices_give_the_same_iterates_as_one(x64, tmp_path):
     pb = D.heterogeneous_quadratics(key=jax.random.key(0), num_workers=8, dim=30)
     # compare with one CPU device (this process may run on a GPU by default)
     one = jax.sharding.Mesh(np.array(jax.devices("cpu")[:1]), ("workers",))
-    for method, C in (("ef21", D.TopK(3)), ("econtrol", D.TopK(3)), ("naive", D.RandK(3))):
+    for method, C in (("ef21", D.TopK(3)), ("econtrol", D.TopK(3)), ("naive", D.RandK(3)), ("ef14", D.LowRank(2, 5))):
         single = np.asarray(D.run_compressed(method, pb, C, learning_rate=0.5, num_steps=200,
                                              feedback_strength=0.05, mesh=one).suboptimalities)
         np.testing.assert_allclose(multi[method], single, rtol=1e-9, atol=1e-12)
@@ -361,3 +361,197 @@ def test_validation_of_every_argument(quad):
     z_int = D.run_compressed("naive", quad, D.Identity(), learning_rate=0.1, num_steps=5, x0=list(range(30))).params
     z_float = D.run_compressed("naive", quad, D.Identity(), learning_rate=0.1, num_steps=5, x0=np.arange(30.0)).params
     np.testing.assert_array_equal(z_int, z_float)
+
+
+# ----------------------------------------------------------------------------- PowerSGD
+
+def gram_schmidt(P):
+    """The orthogonalisation of the PowerSGD paper (Gram-Schmidt on the columns)."""
+    P = P.copy()
+    for i in range(P.shape[1]):
+        for j in range(i):
+            P[:, i] -= (P[:, j] @ P[:, i]) * P[:, j]
+        P[:, i] /= np.linalg.norm(P[:, i])
+    return P
+
+
+def powersgd_reference(pb, rank, rows, step, T, Q0, error_feedback):
+    """Vogels, Karimireddy and Jaggi (2019), Algorithms 1 and 2 without momentum, in NumPy, as
+    the authors' code writes it: Δ_w = γ g_w + e_w; P = mean_w Δ_w Q; P̂ = GS(P);
+    Q = mean_w Δ_wᵀ P̂; Δ' = P̂ Qᵀ; e_w = Δ_w - Δ' (the *aggregated* decompression); x -= Δ'."""
+    B, q = np.asarray(pb.B, np.float64), np.asarray(pb.q, np.float64)
+    M, n = q.shape
+    x, e, Q = np.zeros(n), np.zeros((M, n)), np.asarray(Q0, np.float64)
+    subs = []
+    for _ in range(T):
+        g = np.einsum("mij,j->mi", B, x) - q
+        delta = step * g + (e if error_feedback else 0)
+        mats = delta.reshape(M, rows, -1)
+        P_hat = gram_schmidt(np.mean(mats @ Q, axis=0))
+        Q = np.mean(np.transpose(mats, (0, 2, 1)) @ P_hat, axis=0)
+        update = (P_hat @ Q.T).ravel()
+        if error_feedback:
+            e = delta - update
+        x = x - update
+        err = x - np.asarray(pb.z_star, np.float64)
+        subs.append(0.5 * err @ B.mean(0) @ err)
+    return x, np.array(subs)
+
+
+def first_q(pb, C, key):
+    return jax.random.normal(jax.random.fold_in(key, 3), (pb.dim // C.rows, C.rank), pb.B.dtype)
+
+
+@pytest.mark.parametrize("method", ["naive", "ef14"])
+def test_powersgd_matches_the_papers_algorithm(x64, quad, method):
+    # the library's per-worker error e_w = Δ_w - P̂P̂ᵀΔ_w differs from the reference code's
+    # e_w = Δ_w - P̂Qᵀ, but their means agree and P, Q only see the means: same iterates
+    C, step, T, key = D.LowRank(2, 5), 0.3, 60, jax.random.key(4)
+    tr = D.run_compressed(method, quad, C, learning_rate=step, num_steps=T, key=key)
+    x, subs = powersgd_reference(quad, 2, 5, step, T, first_q(quad, C, key), method == "ef14")
+    np.testing.assert_allclose(np.asarray(tr.params), x, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(np.asarray(tr.suboptimalities[1:]), subs, rtol=1e-8, atol=1e-14)
+    # r (rows + cols) floats per worker and round, no initial exchange
+    np.testing.assert_array_equal(np.asarray(tr.floats), 4 * 2 * (5 + 6) * np.arange(T + 1))
+
+
+@pytest.mark.parametrize("method", ["naive", "ef14"])
+def test_powersgd_float32_against_the_float64_reference(quad, method):
+    C, step, T, key = D.LowRank(2, 5), 0.3, 20, jax.random.key(4)
+    tr = D.run_compressed(method, quad, C, learning_rate=step, num_steps=T, key=key)
+    assert tr.params.dtype == jnp.float32
+    x, _ = powersgd_reference(quad, 2, 5, step, T, first_q(quad, C, key), method == "ef14")
+    # measured over problem keys 0-2, 20 rounds: max error / max|x| <= 4.4e-7 without error
+    # feedback, <= 2.0e-6 with it (the error memory makes the power step's subspace sensitive
+    # to rounding: after 60 rounds it reaches 1.2e-4, so the test stops at 20)
+    np.testing.assert_allclose(np.asarray(tr.params), x, atol=2e-5 * np.max(np.abs(x)))
+
+
+def test_low_rank_compressor_alone(x64):
+    v = jnp.asarray(np.random.default_rng(2).standard_normal(24))
+    key = jax.random.key(7)
+    c = np.asarray(D.LowRank(2, 4)(v, key))
+    M = np.asarray(v).reshape(4, 6)
+    Q = np.asarray(jax.random.normal(key, (6, 2), jnp.float64))
+    P_hat = gram_schmidt(M @ Q)
+    np.testing.assert_allclose(c, (P_hat @ P_hat.T @ M).ravel(), rtol=1e-10, atol=1e-12)
+    assert np.linalg.matrix_rank(c.reshape(4, 6)) == 2
+    # full rank min(rows, cols) loses nothing
+    np.testing.assert_allclose(np.asarray(D.LowRank(4, 4)(v, key)), np.asarray(v), atol=1e-12)
+    assert D.LowRank(2, 4).floats(24) == 2 * (4 + 6)
+    assert D.communication_per_round("ef14", D.LowRank(2, 4), 24, 8) == 8 * 2 * 10
+
+
+def test_powersgd_keeps_the_optimum_without_error_feedback(x64, quad):
+    # the all-reduced compressor sees the average gradient, which vanishes at x*
+    tr = D.run_compressed("naive", quad, D.LowRank(1, 5), learning_rate=0.5, num_steps=20, x0=quad.z_star)
+    assert float(np.max(np.asarray(tr.distances))) < 1e-20
+    tk = D.run_compressed("naive", quad, D.TopK(2), learning_rate=0.5, num_steps=20, x0=quad.z_star)
+    assert float(tk.distances[-1]) > 1e-3  # Top-k of each worker's gradient does not
+
+
+def test_powersgd_refuses_other_methods_and_bad_shapes(quad):
+    with pytest.raises(ValueError, match="'naive' .* or 'ef14'"):
+        D.run_compressed("ef21", quad, D.LowRank(1, 5), learning_rate=0.1, num_steps=3)
+    with pytest.raises(ValueError, match="rows must divide"):
+        D.run_compressed("ef14", quad, D.LowRank(1, 7), learning_rate=0.1, num_steps=3)
+    with pytest.raises(ValueError, match="rank must be at most"):
+        D.run_compressed("ef14", quad, D.LowRank(6, 5), learning_rate=0.1, num_steps=3)
+
+
+# ----------------------------------------------------------------------------- FedAvg
+
+@pytest.fixture
+def clients():
+    return D.heterogeneous_least_squares(key=jax.random.key(0), num_workers=6, dim=8, num_samples=20)
+
+
+def fedavg_reference(pb, step, K, T):
+    B, q = np.asarray(pb.B, np.float64), np.asarray(pb.q, np.float64)
+    x = np.zeros(pb.dim)
+    for _ in range(T):
+        locals_ = []
+        for Bm, qm in zip(B, q):
+            y = x.copy()
+            for _ in range(K):
+                y = y - step * (Bm @ y - qm)
+            locals_.append(y)
+        x = np.mean(locals_, axis=0)
+    return x
+
+
+def fixed_point_reference(pb, step, K):
+    """x̄ = (Σ_m (I - T_m^K))⁻¹ Σ_m S_m q_m with S_m = γ Σ_{j<K} T_m^j, by matrix powers."""
+    B, q = np.asarray(pb.B, np.float64), np.asarray(pb.q, np.float64)
+    I = np.eye(pb.dim)
+    T = [I - step * b for b in B]
+    S = [step * sum(np.linalg.matrix_power(t, j) for j in range(K)) for t in T]
+    lhs = sum(I - np.linalg.matrix_power(t, K) for t in T)
+    return np.linalg.solve(lhs, sum(s @ qm for s, qm in zip(S, q)))
+
+
+@pytest.mark.parametrize("K", [1, 3, 10])
+def test_fedavg_against_numpy_and_its_closed_form_fixed_point(x64, clients, K):
+    step = 0.1
+    tr = D.fedavg(clients, learning_rate=step, local_num_steps=K, num_steps=25)
+    np.testing.assert_allclose(np.asarray(tr.params), fedavg_reference(clients, step, K, 25), rtol=1e-11, atol=1e-12)
+    assert tr.iterates.shape == (26, clients.dim)
+    xbar = np.asarray(D.fedavg_fixed_point(clients, learning_rate=step, local_num_steps=K))
+    np.testing.assert_allclose(xbar, fixed_point_reference(clients, step, K), rtol=1e-10, atol=1e-12)
+    long = D.fedavg(clients, learning_rate=step, local_num_steps=K, num_steps=3000)
+    np.testing.assert_allclose(np.asarray(long.params), xbar, atol=1e-10)
+    assert bool(long.converged)
+    drift = np.linalg.norm(xbar - np.asarray(clients.z_star))
+    assert drift < 1e-10 if K == 1 else drift > 1e-2  # K = 1 is GD: no drift
+
+
+def test_fedavg_drift_grows_with_K_and_linearly_with_heterogeneity(x64):
+    drifts = {}
+    for zeta in (0.0, 0.5, 1.0):
+        pb = D.heterogeneous_least_squares(key=jax.random.key(1), heterogeneity=zeta)
+        drifts[zeta] = [float(np.linalg.norm(D.fedavg_fixed_point(pb, learning_rate=0.1, local_num_steps=K) - pb.z_star))
+                        for K in (1, 2, 5, 20)]
+    assert max(drifts[0.0]) < 1e-12
+    np.testing.assert_allclose(drifts[1.0], 2 * np.asarray(drifts[0.5]), rtol=1e-8, atol=1e-13)
+    assert np.all(np.diff(drifts[1.0]) > 0)
+    # K → ∞: the average of the clients' optima
+    pb = D.heterogeneous_least_squares(key=jax.random.key(1), heterogeneity=1.0)
+    x_m = np.linalg.solve(np.asarray(pb.B), np.asarray(pb.q)[..., None])[..., 0]
+    far = np.asarray(D.fedavg_fixed_point(pb, learning_rate=0.1, local_num_steps=5000))
+    np.testing.assert_allclose(far, x_m.mean(0), atol=1e-9)
+
+
+def test_fedavg_float32(clients):
+    tr = D.fedavg(clients, learning_rate=0.1, local_num_steps=5, num_steps=300)
+    xbar = D.fedavg_fixed_point(clients, learning_rate=0.1, local_num_steps=5)
+    assert tr.params.dtype == jnp.float32 and xbar.dtype == jnp.float32
+    with jax.enable_x64(True):
+        pb64 = D.heterogeneous_least_squares(key=jax.random.key(0), num_workers=6, dim=8, num_samples=20)
+        ref = fixed_point_reference(pb64, 0.1, 5)
+    scale = np.max(np.abs(ref))
+    # measured over keys 0-2: run <= 4.5e-7 and closed form <= 3.9e-7 of max|x̄| from the float64 fixed point
+    np.testing.assert_allclose(np.asarray(tr.params), ref, atol=1e-5 * scale)
+    np.testing.assert_allclose(np.asarray(xbar), ref, atol=1e-5 * scale)
+
+
+def test_fedavg_compiles_once_per_shape(clients):
+    D.fedavg(clients, learning_rate=0.1, local_num_steps=3, num_steps=17).params.block_until_ready()
+    n = D._fedavg_compiled._cache_size()
+    other = D.heterogeneous_least_squares(key=jax.random.key(5), num_workers=6, dim=8, num_samples=20, heterogeneity=2.0)
+    D.fedavg(other, learning_rate=0.05, local_num_steps=9, num_steps=17, x0=jnp.ones(8)).params.block_until_ready()
+    assert D._fedavg_compiled._cache_size() == n
+    D.fedavg_fixed_point(clients, learning_rate=0.1, local_num_steps=3)
+    m = D._fixed_point_compiled._cache_size()
+    D.fedavg_fixed_point(other, learning_rate=0.2, local_num_steps=30)
+    assert D._fixed_point_compiled._cache_size() == m
+
+
+def test_fedavg_errors(clients):
+    with pytest.raises(ValueError, match="local_num_steps"):
+        D.fedavg(clients, learning_rate=0.1, local_num_steps=0, num_steps=3)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        D.fedavg_fixed_point(clients, learning_rate=0.0, local_num_steps=3)
+    with pytest.raises(TypeError, match="problem must be a LinearProblem"):
+        D.fedavg("pb", learning_rate=0.1, local_num_steps=2, num_steps=3)
+    with pytest.raises(ValueError, match="num_samples must be at least dim"):
+        D.heterogeneous_least_squares(key=jax.random.key(0), dim=10, num_samples=5)

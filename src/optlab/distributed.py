@@ -15,11 +15,19 @@ averages and broadcasts. The methods differ in *what* they compress:
   ``C(∇f_m(x⁺) - h_m)`` (Richtárik et al. 2021);
 * ``"econtrol"``: ``C(η e_m + ∇f_m(x) - h_m)``, error compensation whose strength
   ``η`` (``feedback_strength``) is controlled (Gao, Islamov and Stich 2023);
+* PowerSGD (Vogels, Karimireddy and Jaggi 2019): the compressor :class:`LowRank`, one
+  warm-started power-iteration step on the message reshaped to a matrix, aggregated by
+  all-reduce; with ``"naive"`` it runs without error feedback, with ``"ef14"`` with it;
 * ``"eg"``, ``"naive_eg"``, ``"masha1"``: extragradient for the VI without
   compression, with naively compressed operator values, and MASHA1
   (Beznosikov et al. 2022), which compresses ``F_m(z^{k+½}) - F_m(w^k)`` against a
   reference point ``w`` refreshed with probability ``p`` (the argument ``tau``), from the
   anchor ``z̄ = (1 - p) z + p w`` (the paper writes ``τ = 1 - p`` for the weight on ``z``).
+
+Federated averaging (:func:`fedavg`, McMahan et al. 2017) trades compression for *local
+steps*: each client takes ``K`` gradient steps between two averagings; on heterogeneous
+clients it converges to :func:`fedavg_fixed_point`, which drifts away from ``z*`` as ``K``
+and the heterogeneity grow (``vmap`` over the clients on one device).
 
 The workers are **real JAX devices**: :func:`run_compressed` places each worker's data on
 the devices of a one-axis mesh named ``"workers"`` and runs the whole loop inside
@@ -58,6 +66,7 @@ __all__ = [
     "TopK",
     "RandK",
     "Identity",
+    "LowRank",
     "LinearProblem",
     "heterogeneous_quadratics",
     "distributed_bilinear_game",
@@ -66,6 +75,10 @@ __all__ = [
     "CompressedTrace",
     "METHODS",
     "communication_per_round",
+    "heterogeneous_least_squares",
+    "FedAvgTrace",
+    "fedavg",
+    "fedavg_fixed_point",
 ]
 
 AXIS = "workers"
@@ -189,6 +202,79 @@ class Identity:
 
     unbiased = True
     needs_key = False
+
+
+def _power_step(M: Array, Q: Array) -> tuple[Array, Array]:
+    """One power-iteration step of PowerSGD: ``P̂ = orth(M Q)``, ``Q' = Mᵀ P̂`` (single worker)."""
+    P_hat = jnp.linalg.qr(jnp.matmul(M, Q, precision=_HI))[0]
+    return P_hat, jnp.matmul(M.T, P_hat, precision=_HI)
+
+
+@dataclasses.dataclass(frozen=True)
+class LowRank:
+    """PowerSGD's rank-``r`` compressor (Vogels, Karimireddy and Jaggi 2019).
+
+    A message ``v ∈ R^n`` is read as a matrix ``M ∈ R^{rows × cols}`` (``cols = n/rows``,
+    row-major). One power-iteration step from ``Q ∈ R^{cols × r}`` gives ``P̂ = orth(M Q)``
+    and ``Q' = Mᵀ P̂``; the decompressed message is ``P̂ Q'ᵀ = P̂ P̂ᵀ M``. A worker sends
+    ``P`` and ``Q'``: ``r (rows + cols)`` floats instead of ``rows · cols``.
+
+    Inside :func:`run_compressed` (methods ``"naive"`` and ``"ef14"``) the workers share
+    ``Q``: ``P = (1/M) Σ_m M_m Q`` and ``Q' = (1/M) Σ_m M_mᵀ P̂`` are all-reduced (the
+    compressor is linear in ``M`` for a fixed ``Q``), and ``Q'`` warm-starts the next
+    round. Called alone, ``LowRank(r, rows)(v, key)`` performs one step from a fresh
+    Gaussian ``Q`` drawn from ``key`` (the first round).
+
+    Args:
+      rank: ``r >= 1``, at most ``min(rows, cols)``.
+      rows: the number of rows of the matrix view, a divisor of ``n``.
+
+    Raises:
+      TypeError: ``rank`` or ``rows`` not an integer; a missing or integer ``key``.
+      ValueError: ``rank < 1``, ``rows < 1``; a message whose length ``rows`` does not
+        divide or whose matrix view has fewer than ``rank`` rows or columns.
+    """
+
+    rank: int
+    rows: int
+
+    def __post_init__(self):
+        require_int("rank", self.rank, minimum=1)
+        require_int("rows", self.rows, minimum=1)
+
+    def shape(self, dim: int) -> tuple[int, int]:
+        """The matrix view ``(rows, cols)`` of a message of length ``dim``. Raises ValueError
+        when ``rows`` does not divide ``dim`` or ``rank > min(rows, cols)``."""
+        if dim % self.rows != 0:
+            raise ValueError(f"rows must divide the message length {dim}, got rows = {self.rows}")
+        cols = dim // self.rows
+        if self.rank > min(self.rows, cols):
+            raise ValueError(
+                f"rank must be at most min(rows, cols) = {min(self.rows, cols)} for the "
+                f"{self.rows} x {cols} view, got {self.rank}"
+            )
+        return self.rows, cols
+
+    def __call__(self, v: Array, key: Array | None = None) -> Array:
+        """``P̂ P̂ᵀ M`` (flattened) for a 1-D ``v`` after one power step from a Gaussian ``Q``
+        drawn from ``key``. Raises TypeError for a missing or integer key, TypeError/ValueError
+        for a non-numeric, non-1-D or wrongly sized ``v``."""
+        if key is None:
+            raise TypeError("key: LowRank needs a PRNG key for its first Q (jax.random.key(seed))")
+        require_key("key", key)
+        v = _vector(v)
+        rows, cols = self.shape(v.shape[0])
+        M = v.reshape(rows, cols)
+        Q = jax.random.normal(key, (cols, self.rank), v.dtype)
+        P_hat, Q_new = _power_step(M, Q)
+        return jnp.matmul(P_hat, Q_new.T, precision=_HI).ravel()
+
+    def floats(self, dim: int) -> int:
+        """Floats sent per message, ``r (rows + cols)`` (``P`` and ``Q'``)."""
+        return self.rank * (self.rows + dim // self.rows)
+
+    unbiased = False
+    needs_key = True
 
 
 # ----------------------------------------------------------------------------- problems
@@ -416,7 +502,7 @@ def communication_per_round(method: str, compressor, dim: int, num_workers: int,
 
     Args:
       method: one of :data:`METHODS`.
-      compressor: a :class:`TopK`, :class:`RandK` or :class:`Identity`.
+      compressor: a :class:`TopK`, :class:`RandK`, :class:`Identity` or :class:`LowRank`.
       dim: positive dimension ``n``.
       num_workers: positive number of workers.
       tau: MASHA1's refresh probability in ``[0, 1]``.
@@ -457,8 +543,10 @@ def _check_method(method):
 
 
 def _check_compressor(compressor):
-    if not isinstance(compressor, (TopK, RandK, Identity)):
-        raise TypeError(f"compressor must be TopK, RandK or Identity, got {type(compressor).__name__}")
+    if not isinstance(compressor, (TopK, RandK, Identity, LowRank)):
+        raise TypeError(
+            f"compressor must be TopK, RandK, Identity or LowRank, got {type(compressor).__name__}"
+        )
 
 
 def _validate(method, problem, compressor, learning_rate, num_steps, feedback_strength, tau, tol):
@@ -483,6 +571,13 @@ def _validate(method, problem, compressor, learning_rate, num_steps, feedback_st
         require_positive("feedback_strength", feedback_strength)
     else:
         require_nonnegative("feedback_strength", feedback_strength)
+    if isinstance(compressor, LowRank):
+        if method not in ("naive", "ef14"):
+            raise ValueError(
+                f"the LowRank (PowerSGD) compressor runs with method 'naive' (no error feedback) or "
+                f"'ef14' (error feedback), got {method!r}"
+            )
+        compressor.shape(problem.dim)
     if method == "masha1":
         require_in_range("tau", tau, 0.0, 1.0, low_inclusive=False)
         if not compressor.unbiased:
@@ -511,13 +606,16 @@ def run_compressed(
     ``learning_rate`` is the step size γ; ``feedback_strength`` is EControl's η; ``tau`` is
     MASHA1's probability ``p`` of refreshing the reference point ``w``, and ``1 - p`` is the
     weight of ``z`` in its anchor ``z̄ = (1 - p) z + p w`` (the paper's ``τ`` is ``1 - p``).
-    ``key`` seeds Rand-k and MASHA1's coin (default key 0). The loop is compiled once per
-    (method, compressor, num_steps, mesh, shapes).
+    ``key`` seeds Rand-k, MASHA1's coin and PowerSGD's first ``Q`` (default key 0). With the
+    :class:`LowRank` compressor, ``"naive"`` is PowerSGD without error feedback and ``"ef14"``
+    is PowerSGD with it (Vogels et al. 2019, Algorithm 2 without momentum): the workers
+    all-reduce ``P`` and ``Q`` and the warm-started ``Q`` is carried from round to round.
+    The loop is compiled once per (method, compressor, num_steps, mesh, shapes).
 
     Args:
       method: one of :data:`METHODS`.
       problem: a :class:`LinearProblem`.
-      compressor: :class:`TopK`, :class:`RandK` or :class:`Identity`.
+      compressor: :class:`TopK`, :class:`RandK`, :class:`Identity` or :class:`LowRank`.
       learning_rate: positive step size γ.
       num_steps: positive number of rounds.
       key: a JAX PRNG key (default ``jax.random.key(0)``).
@@ -534,7 +632,9 @@ def run_compressed(
       TypeError: wrong ``problem``/``compressor``/``mesh`` types, an integer seed as ``key``,
         non-numeric values.
       ValueError: unknown method, out-of-range values, ``x0`` of the wrong shape or not finite,
-        workers not divisible over the mesh, a biased compressor with MASHA1.
+        workers not divisible over the mesh, a biased compressor with MASHA1, a
+        :class:`LowRank` compressor with another method than ``"naive"``/``"ef14"`` or whose
+        ``rows``/``rank`` do not fit the dimension.
     """
     _validate(method, problem, compressor, learning_rate, num_steps, feedback_strength, tau, tol)
     M, n = problem.num_workers, problem.dim
@@ -551,6 +651,10 @@ def run_compressed(
         raise ValueError(f"{M} workers cannot be split evenly over {mesh.shape[AXIS]} devices")
     worker_keys = jax.random.split(jax.random.fold_in(key, 1), M)
     coins = jax.random.bernoulli(jax.random.fold_in(key, 2), tau, (num_steps,))  # MASHA1's refreshes
+    if isinstance(compressor, LowRank):  # PowerSGD's first Q, shared by all workers
+        Q0 = jax.random.normal(jax.random.fold_in(key, 3), (compressor.shape(n)[1], compressor.rank), dt)
+    else:
+        Q0 = jnp.zeros((1, 1), dt)
     z, sub, dist = _run_compiled(
         method,
         compressor,
@@ -566,6 +670,7 @@ def run_compressed(
         jnp.asarray(feedback_strength, z0.dtype),
         jnp.asarray(tau, z0.dtype),
         coins,
+        Q0,
     )
     if method == "masha1":  # the rounds that refreshed w also sent F_m(w) uncompressed
         per_round = M * compressor.floats(n) + M * n * coins.astype(sub.dtype)
@@ -593,7 +698,20 @@ def _build(method, C, num_steps, mesh, M):
 
     # endregion: distributed-allreduce
 
-    def body(B_loc, q_loc, keys_loc, z0, z_star, learning_rate, feedback_strength, tau, coins):
+    # region: distributed-powersgd
+    def powersgd(m_loc, Q):  # m_loc: this device's messages (m_local, n); Q: (cols, r), shared
+        rows = C.rows
+        Ms = m_loc.reshape(m_loc.shape[0], rows, -1)  # each message as a rows × cols matrix
+        P = mean_over_workers(jnp.einsum("mij,jr->mir", Ms, Q, precision=_HI))  # all-reduce of M_m Q
+        P_hat = jnp.linalg.qr(P)[0]  # orthogonalise
+        Q_loc = jnp.einsum("mij,ir->mjr", Ms, P_hat, precision=_HI)  # each worker's M_mᵀ P̂
+        Q = mean_over_workers(Q_loc)  # all-reduce; warm-starts the next round
+        sent_loc = jnp.einsum("ir,mjr->mij", P_hat, Q_loc, precision=_HI).reshape(m_loc.shape)
+        return sent_loc, jnp.matmul(P_hat, Q.T, precision=_HI).ravel(), Q
+
+    # endregion: distributed-powersgd
+
+    def body(B_loc, q_loc, keys_loc, z0, z_star, learning_rate, feedback_strength, tau, coins, Q0):
         def F_loc(z):  # local operators at a replicated point: (m_local, n)
             return jnp.einsum("mij,j->mi", B_loc, z, precision=_HI) - q_loc
 
@@ -606,7 +724,25 @@ def _build(method, C, num_steps, mesh, M):
 
         zeros_loc = jnp.zeros_like(q_loc)
 
-        if method == "naive":
+        if isinstance(C, LowRank) and method == "naive":  # PowerSGD without error feedback
+
+            def step_fn(carry, t):
+                z, Q = carry
+                _, mean, Q = powersgd(learning_rate * F_loc(z), Q)
+                return (z - mean, Q), metrics(z - mean)
+
+            init = (z0, Q0)
+        elif isinstance(C, LowRank):  # PowerSGD with error feedback (method "ef14")
+
+            def step_fn(carry, t):
+                z, e, Q = carry
+                m = e + learning_rate * F_loc(z)
+                sent_loc, mean, Q = powersgd(m, Q)
+                e = m - sent_loc  # what this worker's compressed message missed
+                return (z - mean, e, Q), metrics(z - mean)
+
+            init = (z0, zeros_loc, Q0)
+        elif method == "naive":
 
             def step_fn(carry, t):
                 (z,) = carry
@@ -687,5 +823,210 @@ def _build(method, C, num_steps, mesh, M):
 
     w = P(AXIS)
     return jax.shard_map(
-        body, mesh=mesh, in_specs=(w, w, w, P(), P(), P(), P(), P(), P()), out_specs=(P(), P(), P())
+        body, mesh=mesh, in_specs=(w, w, w, P(), P(), P(), P(), P(), P(), P()), out_specs=(P(), P(), P())
     )
+
+
+# ----------------------------------------------------------------------------- federated averaging
+
+
+def heterogeneous_least_squares(
+    *,
+    key: Array,
+    num_workers: int = 8,
+    dim: int = 10,
+    num_samples: int = 40,
+    heterogeneity: float = 1.0,
+    feature_spread: float = 1.0,
+) -> LinearProblem:
+    """Client ``m`` holds least squares ``f_m(x) = (1/2N)‖X_m x - y_m‖²`` with ``N = num_samples``
+    rows ``X_m`` whose columns have client-specific scales and noiseless labels
+    ``y_m = X_m x_m*``, where the clients' optima ``x_m* = x_c + ζ u_m`` spread around a common
+    ``x_c`` with ``ζ = heterogeneity``. As a :class:`LinearProblem`, ``B_m = X_mᵀX_m/N`` and
+    ``q_m = X_mᵀy_m/N``; the global optimum ``z*`` minimises ``f = (1/M) Σ_m f_m``.
+
+    The features and directions are drawn once from ``key``, so problems that differ only in
+    ``heterogeneity`` share ``B_m`` and ``x_c`` and their offsets scale linearly with ``ζ``.
+
+    Args:
+      key: a JAX PRNG key (as :func:`heterogeneous_quadratics`).
+      num_workers, dim: positive integers (clients ``M`` and unknowns ``d``).
+      num_samples: rows per client, at least ``dim`` (each ``B_m`` is then invertible).
+      heterogeneity: non-negative spread ``ζ`` of the clients' optima (``0``: one common optimum).
+      feature_spread: non-negative log-scale spread of the clients' column scales
+        (``0``: identically distributed features).
+
+    Returns:
+      A :class:`LinearProblem` (default float dtype; constants computed in float64).
+
+    Raises:
+      TypeError: ``key`` not a PRNG key, non-integer sizes, non-numeric values.
+      ValueError: out-of-range values, ``num_samples < dim``, a batch of keys.
+    """
+    rng = _host_rng(key)
+    require_int("num_workers", num_workers, minimum=1)
+    require_int("dim", dim, minimum=1)
+    require_int("num_samples", num_samples, minimum=1)
+    if num_samples < dim:
+        raise ValueError(f"num_samples must be at least dim = {dim}, got {num_samples}")
+    zeta = float(as_float_array("heterogeneity", heterogeneity, ndim=0))
+    spread = float(as_float_array("feature_spread", feature_spread, ndim=0))
+    require_nonnegative("heterogeneity", zeta)
+    require_nonnegative("feature_spread", spread)
+    x_c = rng.standard_normal(dim)
+    B = np.empty((num_workers, dim, dim))
+    q = np.empty((num_workers, dim))
+    for m in range(num_workers):
+        X = rng.standard_normal((num_samples, dim)) * np.exp(spread * rng.uniform(-1.0, 1.0, dim))
+        x_m = x_c + zeta * rng.standard_normal(dim)
+        B[m] = X.T @ X / num_samples
+        q[m] = B[m] @ x_m
+    return _make_problem(B, q)
+
+
+class FedAvgTrace(NamedTuple):
+    """Output of :func:`fedavg`: one row per communication round ``t = 0 … T`` (start included).
+
+    Attributes:
+      params: the final server model ``x_T``.
+      iterates: the server models ``x_0, …, x_T``, shape ``(T + 1, d)``.
+      distances: ``‖x_t - x*‖²`` to the global optimum.
+      suboptimalities: ``f(x_t) - f*``.
+      converged: whether the last round moved the model by less than ``tol`` (``‖x_T - x_{T-1}‖``):
+        the iteration has settled, at its fixed point, which is *not* ``x*`` in general.
+      n_iters: the rounds taken, ``num_steps``.
+    """
+
+    params: Array
+    iterates: Array
+    distances: Array
+    suboptimalities: Array
+    converged: Array
+    n_iters: Array
+
+
+def _check_linear_problem(problem):
+    if not isinstance(problem, LinearProblem):
+        raise TypeError(
+            f"problem must be a LinearProblem (see heterogeneous_least_squares), got {type(problem).__name__}"
+        )
+
+
+def _check_fedavg(problem, learning_rate, local_num_steps):
+    _check_linear_problem(problem)
+    as_float_array("learning_rate", learning_rate, ndim=0)
+    require_positive("learning_rate", learning_rate)
+    require_int("local_num_steps", local_num_steps, minimum=1)
+
+
+def fedavg(
+    problem: LinearProblem,
+    *,
+    learning_rate: float,
+    local_num_steps: int,
+    num_steps: int,
+    x0: Array | None = None,
+    tol: float = 1e-8,
+) -> FedAvgTrace:
+    """Federated averaging / local GD (McMahan et al. 2017) on the clients' quadratics.
+
+    Each round the server broadcasts ``x_t``; every client ``m`` runs ``K = local_num_steps``
+    gradient steps ``x ← x - γ ∇f_m(x)`` from it (all clients at once, ``vmap``), and the
+    server averages the results: ``x_{t+1} = (1/M) Σ_m x_{t,K}^m``. With ``K = 1`` this is
+    gradient descent on ``f``; with ``K > 1`` the clients drift toward their own optima and
+    the iteration converges to :func:`fedavg_fixed_point`, not to ``x*``. Compiled once per
+    (shapes, ``num_steps``); ``local_num_steps`` and ``learning_rate`` are traced.
+
+    Args:
+      problem: a :class:`LinearProblem` with symmetric ``B_m`` (e.g. :func:`heterogeneous_least_squares`).
+      learning_rate: the clients' positive step ``γ``.
+      local_num_steps: ``K >= 1``, local steps per round.
+      num_steps: ``T >= 1``, communication rounds.
+      x0: the start, shape ``(d,)``, finite (default zeros).
+      tol: positive threshold on the last round's move for ``converged``.
+
+    Returns:
+      :class:`FedAvgTrace`.
+
+    Raises:
+      TypeError: ``problem`` not a ``LinearProblem``, non-numeric or non-integer values.
+      ValueError: non-positive ``learning_rate``/``tol``, ``local_num_steps < 1``, ``num_steps < 1``,
+        ``x0`` of the wrong shape or not finite.
+    """
+    _check_fedavg(problem, learning_rate, local_num_steps)
+    require_int("num_steps", num_steps, minimum=1)
+    as_float_array("tol", tol, ndim=0)
+    require_positive("tol", tol)
+    dt = problem.B.dtype
+    n = problem.dim
+    z0 = jnp.zeros(n, dt) if x0 is None else as_float_array("x0", x0, ndim=1).astype(dt)
+    if z0.shape != (n,):
+        raise ValueError(f"x0 must have shape ({n},), got {z0.shape}")
+    xs = _fedavg_compiled(
+        num_steps, problem.B, problem.q, z0, jnp.asarray(learning_rate, dt), jnp.asarray(local_num_steps)
+    )
+    e = xs - problem.z_star
+    Bbar = jnp.mean(problem.B, 0)
+    sub = 0.5 * jnp.einsum("ti,ij,tj->t", e, Bbar, e, precision=_HI)
+    moved = jnp.linalg.norm(xs[-1] - xs[-2])
+    return FedAvgTrace(xs[-1], xs, jnp.sum(e * e, axis=1), sub, moved < tol, jnp.asarray(num_steps))
+
+
+@partial(jax.jit, static_argnums=(0,))
+def _fedavg_compiled(num_steps, B, q, z0, learning_rate, local_num_steps):
+    # region: distributed-fedavg-round
+    def local_gd(B_m, q_m, x):  # one client: K steps of GD on f_m from the server's model
+        step = lambda _, x: x - learning_rate * (jnp.matmul(B_m, x, precision=_HI) - q_m)  # noqa: E731
+        return lax.fori_loop(0, local_num_steps, step, x)
+
+    def round_(x, _):
+        x = jnp.mean(jax.vmap(local_gd, in_axes=(0, 0, None))(B, q, x), axis=0)  # server averages
+        return x, x
+
+    # endregion: distributed-fedavg-round
+    _, xs = lax.scan(round_, z0, None, length=num_steps)
+    return jnp.concatenate([z0[None], xs])
+
+
+def fedavg_fixed_point(problem: LinearProblem, *, learning_rate: float, local_num_steps: int) -> Array:
+    """The point FedAvg with ``K`` local GD steps converges to, in closed form.
+
+    With ``H_m = B_m`` and ``T_m = I - γH_m``, ``K`` local steps map ``x`` to
+    ``T_m^K x + S_m q_m`` with ``S_m = γ Σ_{j<K} T_m^j``; so the fixed point ``x̄_K`` solves
+    ``(1/M) Σ_m S_m (H_m x - q_m) = 0``:
+
+        x̄_K = (Σ_m S_m H_m)⁻¹ Σ_m S_m q_m,     S_m H_m = I - T_m^K,
+
+    computed from the eigendecomposition of each ``H_m`` (``S_m`` has eigenvalues
+    ``(1 - (1 - γλ)^K)/λ``, and ``γK`` where ``λ = 0``). ``K = 1`` gives ``x*``; as
+    ``K → ∞`` (with ``γ < 2/λ_max(H_m)``) ``x̄_K`` tends to the average of the clients'
+    optima. See Charles and Konečný (2021) and Pathak and Wainwright (2020).
+
+    Args:
+      problem: a :class:`LinearProblem` with symmetric ``B_m``.
+      learning_rate: positive step ``γ``.
+      local_num_steps: ``K >= 1`` (traced under ``jit``).
+
+    Returns:
+      ``x̄_K``, shape ``(d,)``.
+
+    Raises:
+      TypeError: ``problem`` not a ``LinearProblem``, non-numeric or non-integer values.
+      ValueError: non-positive ``learning_rate``, ``local_num_steps < 1``.
+    """
+    _check_fedavg(problem, learning_rate, local_num_steps)
+    dt = problem.B.dtype
+    return _fixed_point_compiled(
+        problem.B, problem.q, jnp.asarray(learning_rate, dt), jnp.asarray(local_num_steps)
+    )
+
+
+@jax.jit
+def _fixed_point_compiled(B, q, learning_rate, local_num_steps):
+    lam, V = jnp.linalg.eigh(B)  # (M, d), (M, d, d)
+    contraction = (1 - learning_rate * lam) ** local_num_steps  # eigenvalues of T_m^K
+    safe = jnp.where(lam == 0, 1.0, lam)
+    s = jnp.where(lam == 0, learning_rate * local_num_steps, (1 - contraction) / safe)  # eigenvalues of S_m
+    SH = jnp.einsum("mij,mj,mkj->ik", V, 1 - contraction, V, precision=_HI)  # Σ_m S_m H_m
+    Sq = jnp.einsum("mij,mj,mkj,mk->i", V, s, V, q, precision=_HI)  # Σ_m S_m q_m
+    return jnp.linalg.solve(SH, Sq)

@@ -103,8 +103,59 @@ CASES = [
         "tau > 1"),
 ]
 
+def ls(**kw):
+    return D.heterogeneous_least_squares(**{"key": KEY, "num_workers": 3, "dim": 4, "num_samples": 6, **kw})
+
+
+def fa(**kw):
+    return D.fedavg(ls(), **{"learning_rate": 0.1, "local_num_steps": 2, "num_steps": 3, **kw})
+
+
+def fp(**kw):
+    return D.fedavg_fixed_point(ls(), **{"learning_rate": 0.1, "local_num_steps": 2, **kw})
+
+
+CASES += [
+    Bad("distributed.LowRank", "rank", lambda: D.LowRank(0, 2), "rank = 0"),
+    Bad("distributed.LowRank", "rows", lambda: D.LowRank(1, 2.0), "float rows"),
+    Bad("distributed.LowRank", "key", lambda: D.LowRank(1, 2)(jnp.ones(4)), "no key"),
+    Bad("distributed.LowRank", "key", lambda: D.LowRank(1, 2)(jnp.ones(4), 3), "integer key"),
+    Bad("distributed.LowRank", "rows", lambda: D.LowRank(1, 3)(jnp.ones(4), KEY), "rows not dividing n"),
+    Bad("distributed.LowRank", "rank", lambda: D.LowRank(3, 2)(jnp.ones(4), KEY), "rank > min(rows, cols)"),
+    Bad("distributed.LowRank", "v", lambda: D.LowRank(1, 2)("abcd", KEY), "string message"),
+    Coerce("distributed.LowRank", lambda: D.LowRank(1, 2)([1, 2, 3, 4], KEY),
+           lambda: D.LowRank(1, 2)(np.arange(1.0, 5.0), KEY)),
+    Bad("distributed.run_compressed", "method", lambda: run("ef21", C=D.LowRank(1, 2)), "LowRank with EF21"),
+    Bad("distributed.run_compressed", "rows", lambda: run("ef14", C=D.LowRank(1, 3)), "rows not dividing the dimension"),
+    Bad("distributed.heterogeneous_least_squares", "key", lambda: ls(key=0), "integer seed"),
+    Bad("distributed.heterogeneous_least_squares", "num_samples", lambda: ls(num_samples=2), "fewer rows than dim"),
+    Bad("distributed.heterogeneous_least_squares", "heterogeneity", lambda: ls(heterogeneity=-1.0), "negative"),
+    Bad("distributed.heterogeneous_least_squares", "heterogeneity", lambda: ls(heterogeneity="1"), "string"),
+    Bad("distributed.heterogeneous_least_squares", "feature_spread", lambda: ls(feature_spread=np.nan), "NaN"),
+    Bad("distributed.heterogeneous_least_squares", "dim", lambda: ls(dim=0), "zero dim"),
+    Coerce("distributed.heterogeneous_least_squares", lambda: ls(heterogeneity=1).z_star,
+           lambda: ls(heterogeneity=1.0).z_star),
+    Bad("distributed.fedavg", "problem", lambda: D.fedavg((np.eye(2), np.ones(2)), learning_rate=0.1, local_num_steps=2,
+                                                          num_steps=3), "a tuple"),
+    Bad("distributed.fedavg", "learning_rate", lambda: fa(learning_rate=0.0), "zero"),
+    Bad("distributed.fedavg", "learning_rate", lambda: fa(learning_rate="0.1"), "string"),
+    Bad("distributed.fedavg", "local_num_steps", lambda: fa(local_num_steps=0), "zero local steps"),
+    Bad("distributed.fedavg", "local_num_steps", lambda: fa(local_num_steps=2.5), "float local steps"),
+    Bad("distributed.fedavg", "num_steps", lambda: fa(num_steps=0), "zero rounds"),
+    Bad("distributed.fedavg", "x0", lambda: fa(x0=np.zeros(3)), "wrong shape"),
+    Bad("distributed.fedavg", "x0", lambda: fa(x0=np.full(4, np.nan)), "NaN"),
+    Bad("distributed.fedavg", "tol", lambda: fa(tol=0.0), "zero tol"),
+    Coerce("distributed.fedavg", lambda: fa(x0=[1, 2, 3, 4]).params, lambda: fa(x0=np.arange(1.0, 5.0)).params),
+    Bad("distributed.fedavg_fixed_point", "learning_rate", lambda: fp(learning_rate=-1.0), "negative"),
+    Bad("distributed.fedavg_fixed_point", "local_num_steps", lambda: fp(local_num_steps=0), "zero"),
+    Bad("distributed.fedavg_fixed_point", "problem", lambda: D.fedavg_fixed_point("pb", learning_rate=0.1,
+                                                                                  local_num_steps=2), "a string"),
+    Coerce("distributed.fedavg_fixed_point", lambda: fp(learning_rate=1), lambda: fp(learning_rate=1.0)),
+]
+
 EXEMPT = {
     "LinearProblem": "NamedTuple container; built and validated by heterogeneous_quadratics / distributed_bilinear_game",
     "CompressedTrace": "NamedTuple result type",
+    "FedAvgTrace": "NamedTuple result type",
     "METHODS": "constant tuple of method names",
 }
