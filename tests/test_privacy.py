@@ -434,6 +434,189 @@ def test_diff2_compiles_once_per_shape():
     assert pv._diff2._cache_size() == n
 
 
+# --------------------------------------------------------------------- ghost clipping / book-keeping
+
+
+def _mlp_params(seed, dims, dtype):
+    r = np.random.default_rng(seed)
+    return [
+        (jnp.array(r.normal(size=(o, i)) / np.sqrt(i), dtype), jnp.array(r.normal(size=o) * 0.1, dtype))
+        for i, o in zip(dims[:-1], dims[1:])
+    ]
+
+
+def _sq_loss(out, y):
+    return 0.5 * jnp.sum((out - y) ** 2)
+
+
+def _numpy_per_example_grads(params, X, Y, tau):
+    """Per-example gradients of ℓ = log(1 + e^{−τ y f(x)}) for a ReLU MLP, materialised one
+    example at a time by hand-written backpropagation in float64 NumPy."""
+    P = [(np.asarray(W, float), np.asarray(b, float)) for W, b in params]
+    out = []
+    for x, y in zip(np.asarray(X, float), np.asarray(Y, float)):
+        hs, zs = [x], []
+        for layer, (W, b) in enumerate(P):
+            zs.append(W @ hs[-1] + b)
+            hs.append(np.maximum(zs[-1], 0.0) if layer < len(P) - 1 else zs[-1])
+        f = hs[-1][0]
+        delta = np.array([-tau * y / (1.0 + np.exp(tau * y * f))])  # ∂ℓ/∂f
+        grads = [None] * len(P)
+        for layer in reversed(range(len(P))):
+            grads[layer] = (np.outer(delta, hs[layer]), delta.copy())
+            if layer:
+                delta = (P[layer][0].T @ delta) * (zs[layer - 1] > 0)
+        out.append(grads)
+    return out
+
+
+@pytest.mark.parametrize("dtype,tol", [("float32", 5e-6), ("float64", 1e-12)])
+def test_ghost_norms_logistic_regression_closed_form(dtype, tol):
+    # one layer: ‖∇ℓ_i‖ = σ(−y(wᵀx+b)) √(‖x‖² + 1); float32 measured 2.4e-7
+    with jax.enable_x64(dtype == "float64"):
+        X, y = (v.astype(dtype) for v in _logistic_data(40))
+        w, b = np.random.default_rng(1).normal(size=5), 0.3
+        params = [(jnp.array(w[None, :], dtype), jnp.array([b], dtype))]
+        norms = pv.ghost_norms(lambda out, t: jnp.logaddexp(0.0, -t * out[0]), params, (X, y))
+        assert norms.dtype == jnp.dtype(dtype)
+        Xd, yd = np.asarray(X, float), np.asarray(y, float)
+        ref = np.sqrt(np.sum(Xd**2, 1) + 1) / (1 + np.exp(yd * (Xd @ w + b)))
+        np.testing.assert_allclose(norms, ref, rtol=tol)
+
+
+@pytest.mark.parametrize("dtype,tol", [("float32", 5e-6), ("float64", 1e-12)])
+def test_ghost_norms_and_clip_match_a_numpy_per_example_loop(dtype, tol):
+    # float32 over 20 draws: norms 1.1e-6, clipped sum 1.0e-6 (relative)
+    tau = 4.0
+    with jax.enable_x64(dtype == "float64"):
+        for seed in range(3):
+            params = _mlp_params(seed, [2, 16, 8, 1], dtype)
+            r = np.random.default_rng(seed + 10)
+            X = jnp.array(r.normal(size=(24, 2)) * r.lognormal(0, 1, (24, 1)), dtype)
+            Y = jnp.array(r.integers(0, 2, 24) * 2 - 1.0, dtype)
+            ol = lambda out, t: jnp.logaddexp(0.0, -tau * t * out[0])  # noqa: E731
+            ref = _numpy_per_example_grads(params, X, Y, tau)
+            ref_norms = np.array([np.sqrt(sum(np.sum(W**2) + np.sum(b**2) for W, b in g)) for g in ref])
+            np.testing.assert_allclose(pv.ghost_norms(ol, params, (X, Y)), ref_norms, rtol=tol)
+            C = float(np.median(ref_norms))  # half of the examples are clipped
+            res = pv.ghost_clip(ol, params, (X, Y), C)
+            c = np.minimum(1.0, C / ref_norms)
+            np.testing.assert_allclose(res.factors, c, rtol=tol)
+            assert 0 < np.sum(c < 1) < len(c)
+            for layer, (W, b) in enumerate(res.clipped_sum):
+                refW = sum(ci * g[layer][0] for ci, g in zip(c, ref))
+                refb = sum(ci * g[layer][1] for ci, g in zip(c, ref))
+                assert W.dtype == jnp.dtype(dtype)
+                assert _rel(W, refW) < tol and _rel(b, refb) < tol
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+@pytest.mark.parametrize("dtype,tol", [("float32", 5e-6), ("float64", 1e-12)])
+def test_ghost_norms_equal_per_example_norms(activation, dtype, tol):
+    # the vmap(grad) route of per_example_grads, plain and sequence inputs (Gram trick, T = 5)
+    with jax.enable_x64(dtype == "float64"):
+        params = _mlp_params(0, [3, 16, 8, 2], dtype)
+        r = np.random.default_rng(1)
+        X, Y = jnp.array(r.normal(size=(32, 3)), dtype), jnp.array(r.normal(size=(32, 2)), dtype)
+        XS, YS = jnp.array(r.normal(size=(32, 5, 3)), dtype), jnp.array(r.normal(size=(32, 5, 2)), dtype)
+
+        def loss(p, z):
+            return _sq_loss(lp.mlp_apply(p, z[0], activation), z[1])
+
+        def seq_loss(p, z):
+            return _sq_loss(jax.vmap(lambda xt: lp.mlp_apply(p, xt, activation))(z[0]), z[1])
+
+        for data, ell in (((X, Y), loss), ((XS, YS), seq_loss)):
+            ref = pv.per_example_norms(pv.per_example_grads(ell, params, data))
+            np.testing.assert_allclose(pv.ghost_norms(_sq_loss, params, data, activation=activation), ref, rtol=tol)
+
+
+@pytest.mark.parametrize("dtype,tol", [("float32", 1e-5), ("float64", 1e-13)])
+def test_ghost_dp_sgd_step_equals_dp_sgd_on_per_example_gradients(dtype, tol):
+    # the same noise draws; float32 measured 2.0e-6 relative to the largest update entry
+    with jax.enable_x64(dtype == "float64"):
+        params = _mlp_params(2, [3, 16, 2], dtype)
+        r = np.random.default_rng(2)
+        X, Y = jnp.array(r.normal(size=(20, 3)) * 3, dtype), jnp.array(r.normal(size=(20, 2)), dtype)
+
+        def loss(p, z):
+            return _sq_loss(lp.mlp_apply(p, z[0]), z[1])
+
+        g = pv.per_example_grads(loss, params, (X, Y))
+        C = float(np.median(pv.per_example_norms(g)))
+        for k in jax.random.split(jax.random.key(0), 3):
+            opt = pv.dp_sgd(0.1, C, 1.3, key=k)
+            u, _ = opt.update(g, opt.init(params), params)
+            new = pv.ghost_dp_sgd_step(_sq_loss, params, (X, Y), learning_rate=0.1, clip_norm=C,
+                                       noise_multiplier=1.3, key=k)
+            for p0, du, p1 in zip(*(jax.tree_util.tree_leaves(t) for t in (params, u, new)), strict=True):
+                assert p1.dtype == jnp.dtype(dtype)
+                assert np.abs(np.asarray(p0 + du - p1)).max() <= tol * np.abs(np.asarray(du)).max()
+
+
+def test_ghost_functions_compile_once_per_shape_and_work_under_jit():
+    params = _mlp_params(0, [3, 8, 2], jnp.float32)
+    r = np.random.default_rng(0)
+    X, Y = jnp.array(r.normal(size=(16, 3)), jnp.float32), jnp.array(r.normal(size=(16, 2)), jnp.float32)
+    pv.ghost_clip(_sq_loss, params, (X, Y), 0.5)
+    n = pv._ghost_clip._cache_size()
+    pv.ghost_clip(_sq_loss, _mlp_params(1, [3, 8, 2], jnp.float32), (X + 1.0, Y), 2.0)
+    assert pv._ghost_clip._cache_size() == n
+    traced = jax.jit(lambda p, c: pv.ghost_clip(_sq_loss, p, (X, Y), c).norms)(params, 0.5)
+    np.testing.assert_allclose(traced, pv.ghost_norms(_sq_loss, params, (X, Y)), rtol=1e-6)
+
+
+def test_book_keeping_materialises_far_less_than_per_example_clipping():
+    # XLA's temporary buffers of the clipped sum, B = 128, width 256 (measured ratio ~50)
+    params = _mlp_params(0, [2, 256, 256, 1], jnp.float32)
+    X, Y = jnp.ones((128, 2)), jnp.ones((128, 1))
+
+    def loss(p, z):
+        return _sq_loss(lp.mlp_apply(p, z[0]), z[1])
+
+    def per_example(p, x, y):
+        g, _ = pv.clip_per_example(pv.per_example_grads(loss, p, (x, y)), 1.0)
+        return jax.tree_util.tree_map(lambda a: a.sum(0), g)
+
+    def ghost(p, x, y):
+        return pv.ghost_clip(_sq_loss, p, (x, y), 1.0).clipped_sum
+
+    pe, gh = (jax.jit(f).lower(params, X, Y).compile().memory_analysis() for f in (per_example, ghost))
+    if pe is None or gh is None:
+        pytest.skip("this backend gives no memory analysis")
+    per_example_W2 = 128 * 256 * 256 * 4  # bytes of the per-example gradients of the 256 × 256 layer
+    assert pe.temp_size_in_bytes >= per_example_W2  # materialised by per-example clipping
+    assert gh.temp_size_in_bytes * 10 < pe.temp_size_in_bytes
+    assert gh.temp_size_in_bytes * 10 < per_example_W2
+
+
+def test_ghost_errors():
+    params = _mlp_params(0, [3, 4, 2], jnp.float32)
+    X, Y = jnp.ones((5, 3)), jnp.ones((5, 2))
+    with pytest.raises(TypeError, match="output_loss must be callable"):
+        pv.ghost_norms("loss", params, (X, Y))
+    with pytest.raises(TypeError, match="batch must be a pair"):
+        pv.ghost_norms(_sq_loss, params, X)
+    with pytest.raises(ValueError, match=r"batch\[0\] \(inputs\) must have shape \(batch, 3\) or \(batch, T, 3\)"):
+        pv.ghost_norms(_sq_loss, params, (jnp.ones((5, 4)), Y))
+    with pytest.raises(ValueError, match="same batch size"):
+        pv.ghost_norms(_sq_loss, params, (X, Y[:4]))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        pv.ghost_norms(_sq_loss, params, (X, Y), activation="gelu")
+    with pytest.raises(ValueError, match=r"batch\[0\] \(inputs\) contains 1 NaN"):
+        pv.ghost_norms(_sq_loss, params, (X.at[0, 0].set(jnp.nan), Y))
+    with pytest.raises(ValueError, match="clip_norm must be positive"):
+        pv.ghost_clip(_sq_loss, params, (X, Y), 0.0)
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        pv.ghost_dp_sgd_step(_sq_loss, params, (X, Y), learning_rate=-0.1, clip_norm=1.0, noise_multiplier=1.0,
+                             key=jax.random.key(0))
+    with pytest.raises(TypeError, match="key must be a JAX PRNG key"):
+        pv.ghost_dp_sgd_step(_sq_loss, params, (X, Y), learning_rate=0.1, clip_norm=1.0, noise_multiplier=1.0,
+                             key=0)
+    with pytest.raises(ValueError, match="params must be a non-empty list"):
+        pv.ghost_norms(_sq_loss, [], (X, Y))
+
+
 # --------------------------------------------------------------------- errors
 
 

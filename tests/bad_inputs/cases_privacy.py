@@ -44,6 +44,17 @@ def sgd_update(lr, clip_norm, sigma, grads):
     return opt.update(grads, opt.init(PARAMS), PARAMS)[0]
 
 
+def sq_loss(out, y):
+    return 0.5 * jnp.sum((out[0] - y) ** 2)
+
+
+def ghost_step(**change):
+    kw = dict(learning_rate=0.1, clip_norm=1.0, noise_multiplier=1.0, key=KEY)
+    params = change.pop("params", NET)
+    kw.update(change)
+    return pv.ghost_dp_sgd_step(sq_loss, params, (X, Y), **kw)
+
+
 CASES = [
     # ------------------------------------------------------------ per_example_grads
     Bad("privacy.per_example_grads", "loss", lambda: pv.per_example_grads("loss", PARAMS, (X, Y)), "not callable"),
@@ -269,6 +280,39 @@ CASES = [
     Bad("privacy.diff2_privacy", "orders", lambda: pv.diff2_privacy(1.0, 1.0, num_steps=10, restart_every=2, delta=1e-5, orders=[1]), "order 1"),
     Coerce("privacy.diff2_privacy", lambda: pv.diff2_privacy(1, 2, num_steps=10, restart_every=2, delta=1e-5),
            lambda: pv.diff2_privacy(1.0, 2.0, num_steps=10, restart_every=2, delta=1e-5)),
+    # ------------------------------------------------------------ ghost clipping (book-keeping)
+    Bad("privacy.ghost_norms", "output_loss", lambda: pv.ghost_norms("loss", NET, (X, Y)), "not callable"),
+    Bad("privacy.ghost_norms", "params", lambda: pv.ghost_norms(sq_loss, [], (X, Y)), "empty list"),
+    Bad("privacy.ghost_norms", "params", lambda: pv.ghost_norms(sq_loss, [(np.full((2, 2), NAN), np.ones(2))], (X, Y)),
+        "NaN"),
+    Bad("privacy.ghost_norms", "batch", lambda: pv.ghost_norms(sq_loss, NET, X), "not a pair"),
+    Bad("privacy.ghost_norms", "batch", lambda: pv.ghost_norms(sq_loss, NET, (X[:, :1], Y)), "wrong input width"),
+    Bad("privacy.ghost_norms", "batch", lambda: pv.ghost_norms(sq_loss, NET, (X, Y[:3])), "batch sizes differ"),
+    Bad("privacy.ghost_norms", "batch", lambda: pv.ghost_norms(sq_loss, NET, (X * INF, Y)), "inf"),
+    Bad("privacy.ghost_norms", "batch", lambda: pv.ghost_norms(sq_loss, NET, ("X", Y)), "string inputs"),
+    Bad("privacy.ghost_norms", "activation", lambda: pv.ghost_norms(sq_loss, NET, (X, Y), activation="gelu"),
+        "unknown"),
+    Coerce("privacy.ghost_norms", lambda: pv.ghost_norms(sq_loss, [([[1, -1], [1, 2]], [0, 0]), ([[1, -2]], [0])],
+                                                         ([[1, 2], [0, 1]], np.array([1, 0]))),
+           lambda: pv.ghost_norms(sq_loss, [(np.array([[1.0, -1], [1, 2]]), np.zeros(2)),
+                                            (np.array([[1.0, -2]]), np.zeros(1))],
+                                  (np.array([[1.0, 2], [0, 1]]), np.array([1.0, 0.0])))),
+    Bad("privacy.ghost_clip", "clip_norm", lambda: pv.ghost_clip(sq_loss, NET, (X, Y), 0.0), "zero"),
+    Bad("privacy.ghost_clip", "clip_norm", lambda: pv.ghost_clip(sq_loss, NET, (X, Y), NAN), "NaN"),
+    Bad("privacy.ghost_clip", "clip_norm", lambda: pv.ghost_clip(sq_loss, NET, (X, Y), "1"), "string"),
+    Bad("privacy.ghost_clip", "output_loss", lambda: pv.ghost_clip(None, NET, (X, Y), 1.0), "None"),
+    Bad("privacy.ghost_clip", "batch", lambda: pv.ghost_clip(sq_loss, NET, (X[None, None], Y), 1.0), "4-D inputs"),
+    Coerce("privacy.ghost_clip", lambda: pv.ghost_clip(sq_loss, NET, (X, Y), 1).norms,
+           lambda: pv.ghost_clip(sq_loss, NET, (X, Y), 1.0).norms),
+    Bad("privacy.ghost_dp_sgd_step", "learning_rate", lambda: ghost_step(learning_rate=0.0), "zero"),
+    Bad("privacy.ghost_dp_sgd_step", "clip_norm", lambda: ghost_step(clip_norm=-1.0), "negative"),
+    Bad("privacy.ghost_dp_sgd_step", "noise_multiplier", lambda: ghost_step(noise_multiplier=INF), "inf"),
+    Bad("privacy.ghost_dp_sgd_step", "key", lambda: ghost_step(key=0), "integer key"),
+    Bad("privacy.ghost_dp_sgd_step", "key", lambda: ghost_step(key=None), "None key"),
+    Bad("privacy.ghost_dp_sgd_step", "params", lambda: ghost_step(params=[(np.ones((2, 2)), np.ones(3))]),
+        "bias length"),
+    Coerce("privacy.ghost_dp_sgd_step", lambda: ghost_step(learning_rate=1, clip_norm=1)[0][0],
+           lambda: ghost_step(learning_rate=1.0, clip_norm=1.0)[0][0]),
 ]
 
 EXEMPT = {
@@ -276,6 +320,7 @@ EXEMPT = {
     "DPAggregateState": "NamedTuple state type",
     "PrivacySpent": "NamedTuple result type",
     "DIFF2Output": "NamedTuple result type",
+    "GhostClipResult": "NamedTuple result type",
 }
 
 assert all(isinstance(c, (badinput.Bad, badinput.Coerce)) for c in CASES)
