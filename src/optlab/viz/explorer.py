@@ -66,6 +66,7 @@ STATIC_ENV = "OPTLAB_STATIC_FIGURES"
 """Environment variable: ``"1"`` shows explorers as static slider figures (the book build)."""
 
 STRICT_ENV = "OPTLAB_STRICT_EXPERIMENTS"
+SKIP_ENV = "OPTLAB_SKIP_EXPERIMENTS"
 """Environment variable: ``"1"`` makes :func:`experiment` raise (nbval over the labs' masters)."""
 
 _SIGNIFICANT_DIGITS = 5
@@ -281,14 +282,16 @@ def experiment(build: Callable[[], Any], *, needs: str) -> Any:
     ``...``); "Run All" must still reach the end, so the cell prints what is missing and
     returns ``None`` instead of raising.  With ``OPTLAB_STRICT_EXPERIMENTS=1`` (set by
     ``make test`` for nbval over the labs' masters, where the solutions are written) the
-    error is raised, so a broken experiment cannot hide.
+    error is raised, so a broken experiment cannot hide.  With ``OPTLAB_SKIP_EXPERIMENTS=1``
+    (set by the lab tests' one-kernel grading of wrong solutions, where the experiment is
+    not graded) nothing is built and ``None`` is returned.
 
     Args:
       build: ``build() -> Explorer`` (or any figure): builds the experiment.
       needs: what the experiment runs, for the message, e.g. ``"your sinkhorn (Question 1)"``.
 
     Returns:
-      What ``build`` returned, or ``None`` when it raised.
+      What ``build`` returned, or ``None`` when it raised or was skipped.
 
     Raises:
       TypeError: ``build`` not callable or ``needs`` not a string.
@@ -298,6 +301,9 @@ def experiment(build: Callable[[], Any], *, needs: str) -> Any:
         raise TypeError(f"build must be a callable returning the experiment, got {type(build).__name__}")
     if not isinstance(needs, str):
         raise TypeError(f"needs must be a string naming what the experiment runs, got {type(needs).__name__}")
+    if os.environ.get(SKIP_ENV, "") == "1":
+        print(f"The experiment (it runs {needs}) is skipped: {SKIP_ENV}=1.")
+        return None
     try:
         return build()
     except Exception as err:
