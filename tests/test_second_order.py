@@ -727,3 +727,233 @@ def test_solvers_trace_their_products_at_highest_precision():
     assert jaxpr.count("Precision.HIGHEST") >= 1
     jaxpr = str(jax.make_jaxpr(lambda G: so.newton_schulz(G, num_steps=3))(jnp.ones((3, 4))))
     assert "Precision.HIGHEST" in jaxpr and "precision=None" not in jaxpr
+
+
+# ------------------------------------------- RN schedule (Hanzely, Abdukhakimov, Takáč 2024)
+
+
+def _lse_problem(dtype=np.float64):
+    """log-sum-exp with ℓ2: f(x) = log Σ exp(Ax − b) + μ/2 ‖x‖², closed-form derivatives."""
+    rng = np.random.default_rng(11)
+    A, b, mu = rng.standard_normal((8, 3)) * 3.0, rng.standard_normal(8), 0.01
+
+    def f(x):
+        return jax.scipy.special.logsumexp(jnp.asarray(A, x.dtype) @ x - jnp.asarray(b, x.dtype)) + 0.5 * mu * x @ x
+
+    def np_grad_hess(x):
+        z = A @ x - b
+        p = np.exp(z - z.max())
+        p /= p.sum()
+        return A.T @ p + mu * x, A.T @ (np.diag(p) - np.outer(p, p)) @ A + mu * np.eye(3)
+
+    return f, np_grad_hess, np.array([4.0, -3.0, 5.0], dtype)
+
+
+def _np_root_newton(np_grad_hess, x0, num_steps, M, q):
+    """The RN step of the paper: α = 1/(1+θ), θ = (9M)^{1/(q−1)} λ^{(q−2)/(q−1)}."""
+    x, xs, alphas = np.array(x0, np.float64), [np.array(x0, np.float64)], []
+    for _ in range(num_steps):
+        g, H = np_grad_hess(x)
+        n = np.linalg.solve(H, g)
+        lam = np.sqrt(g @ n)
+        theta = (9 * M) ** (1 / (q - 1)) * lam ** ((q - 2) / (q - 1))
+        alphas.append(1 / (1 + theta))
+        x = x - alphas[-1] * n
+        xs.append(x)
+    return np.array(xs), np.array(alphas)
+
+
+_RN_POINTS = np.array([[4.0, -3.0, 5.0], [0.5, 0.2, -0.1], [-2.0, 1.0, 0.3], [10.0, 10.0, -10.0], [0.01, 0.0, 0.02]])
+
+
+@pytest.mark.parametrize("q, M", [(3.0, 1.0), (4.0, 0.5), (2.5, 2.0)])
+def test_root_schedule_matches_numpy_float64(q, M, x64):
+    """One RN step from several points (far, near, at the optimum's scale) against NumPy
+    (one step at a time: along a whole run, rounding is amplified where the softmax saturates)."""
+    f, ngh, _ = _lse_problem()
+    for x in _RN_POINTS:
+        tr = so.newton(f, jnp.asarray(x), num_steps=2, learning_rate="root", smoothness=M, order=q)
+        xs, alphas = _np_root_newton(ngh, x, 2, M, q)
+        # measured: relative differences below 1e-13
+        np.testing.assert_allclose(np.asarray(tr.learning_rates), alphas, rtol=1e-10)
+        np.testing.assert_allclose(np.asarray(tr.iterates), xs, rtol=1e-10, atol=1e-12)
+
+
+def test_root_schedule_matches_numpy_float32():
+    f, ngh, _ = _lse_problem(np.float32)
+    for x in _RN_POINTS:
+        tr = so.newton(f, jnp.asarray(x, jnp.float32), num_steps=2, learning_rate="root", smoothness=1.0, order=4.0)
+        assert tr.iterates.dtype == jnp.float32
+        xs, alphas = _np_root_newton(ngh, x, 2, 1.0, 4.0)
+        # measured: α to 2e-5, iterates to 4e-3 relative (float32 solves with Hessians of
+        # condition number up to about 1e4 at these points)
+        np.testing.assert_allclose(np.asarray(tr.learning_rates), alphas, rtol=1e-4)
+        np.testing.assert_allclose(np.asarray(tr.iterates), xs, rtol=2e-2, atol=1e-3)
+
+
+@pytest.mark.parametrize("q", [3.0, 4.0])
+def test_root_step_is_at_least_as_damped_as_the_regularized_model(q, x64):
+    """Duality: argmin_y ⟨g, y−x⟩ + ½‖y−x‖²_x + σ/q ‖y−x‖^q_x is x − α* H⁻¹g with
+    1 − α* − σ α*^{q−1} λ^{q−2} = 0; RN's θ bounds the implicit θ*, so α_RN ≤ α* at σ = 9M."""
+    f, ngh, x0 = _lse_problem()
+    M = 0.3
+    g, H = ngh(x0)
+    sigma = 9 * M
+
+    def model(y):
+        s = y - x0
+        nrm = np.sqrt(s @ H @ s)
+        return g @ s + 0.5 * nrm**2 + sigma / q * nrm**q
+
+    res = scipy.optimize.minimize(model, x0 - 0.01 * np.linalg.solve(H, g), method="BFGS", options=dict(gtol=1e-12))
+    n = np.linalg.solve(H, g)
+    lam = np.sqrt(g @ n)
+    alpha_star = scipy.optimize.brentq(lambda a: 1 - a - sigma * a ** (q - 1) * lam ** (q - 2), 0.0, 1.0)
+    np.testing.assert_allclose(res.x, x0 - alpha_star * n, rtol=1e-5, atol=1e-7)
+    alpha_rn = float(so.newton(f, jnp.asarray(x0), num_steps=1, learning_rate="root", smoothness=M, order=q)
+                     .learning_rates[0])
+    assert alpha_rn <= alpha_star and alpha_rn > 0.5 * alpha_star
+
+
+def test_root_schedule_global_and_local_behaviour(x64):
+    f, ngh, _ = _lse_problem()
+    x0 = jnp.array([40.0, -30.0, 50.0])
+    pure = so.newton(f, x0, num_steps=30)
+    assert not bool(pure.converged)
+    tr = so.newton(f, x0, num_steps=60, learning_rate="root", smoothness=10.0, order=4.0, tol=1e-10)
+    assert bool(tr.converged)  # measured: 26 steps (M = 0.1 and M = 1 oscillate: M is not certified)
+    assert np.all(np.diff(np.asarray(tr.values)) <= 1e-12)  # monotone on this run
+    a = np.asarray(tr.learning_rates)
+    assert a[0] < 0.2 and a[int(tr.n_iters) - 1] > 0.99  # damped far away, α → 1 near x*
+    # local phase: 1 − α_k ≈ θ_k ∝ λ_k^{2/3}, so ‖g_{k+1}‖ ∝ ‖g_k‖^{5/3} (superlinear of
+    # order (2q−3)/(q−1) = 5/3, not quadratic); measured orders 1.60, 1.65, 1.67
+    g = np.asarray(tr.grad_norms)
+    g = g[(g < 0.1) & (g > 1e-12)]
+    orders = np.diff(np.log(g))[1:] / np.diff(np.log(g))[:-1]
+    assert len(orders) >= 3 and np.all(np.abs(orders[-3:] - 5 / 3) < 0.12)
+
+
+def test_root_order_two_is_a_fixed_step(x64):
+    f, _, x0 = _lse_problem()
+    tr = so.newton(f, jnp.asarray(x0), num_steps=5, learning_rate="root", smoothness=0.5, order=2.0)
+    np.testing.assert_allclose(np.asarray(tr.learning_rates), 1 / (1 + 9 * 0.5), rtol=1e-12)
+
+
+def test_root_schedule_errors():
+    f = lambda x: jnp.sum(x**2)  # noqa: E731
+    with pytest.raises(ValueError, match="smoothness"):
+        so.newton(f, jnp.ones(2), num_steps=2, learning_rate="root")
+    with pytest.raises(ValueError, match="order"):
+        so.newton(f, jnp.ones(2), num_steps=2, learning_rate="root", smoothness=1.0, order=5.0)
+
+
+# ------------------------------------------------------------ AdaHessian (Yao et al. 2021)
+
+
+def _np_adahessian(grad_fn, diag_fn, x0, num_steps, lr, b1, b2, eps, k, block):
+    """The paper's update in NumPy: D⁽ˢ⁾ block-averaged, v ← β₂v + (1−β₂)D⁽ˢ⁾², v̂ = (√(v/(1−β₂ᵗ)))^k."""
+    x = np.array(x0, np.float64)
+    m, v, xs = np.zeros_like(x), np.zeros_like(x), [x.copy()]
+    for t in range(1, num_steps + 1):
+        g = grad_fn(x, t)
+        D = diag_fn(x, t)
+        D = np.repeat(D.reshape(-1, block).mean(axis=1), block)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * D * D
+        m_hat = m / (1 - b1**t)
+        v_hat = np.sqrt(v / (1 - b2**t)) ** k
+        x = x - lr * m_hat / (v_hat + eps)
+        xs.append(x.copy())
+    return np.array(xs)
+
+
+def _diag_quadratic(dtype):
+    h = np.array([0.5, 2.0, 10.0, 40.0, 1.0, 3.0, 0.1, 7.0])
+    c = np.linspace(-1.0, 2.0, 8)
+
+    def loss(p):
+        x = jnp.concatenate([p["W"].ravel(), p["b"]])
+        return 0.5 * jnp.sum(jnp.asarray(h, x.dtype) * (x - jnp.asarray(c, x.dtype)) ** 2)
+
+    params0 = {"W": jnp.zeros((2, 2), dtype), "b": jnp.ones(4, dtype)}
+    return h, c, loss, params0
+
+
+def _flat(p):
+    return np.concatenate([np.asarray(p["W"], np.float64).ravel(), np.asarray(p["b"], np.float64)])
+
+
+@pytest.mark.parametrize("k, block", [(1.0, 1), (0.5, 2), (1.0, 4)])
+def test_adahessian_matches_numpy_on_diagonal_quadratic_float64(k, block, x64):
+    """A diagonal Hessian makes Hutchinson exact (z ⊙ Hz = diag H for every probe)."""
+    h, c, loss, p0 = _diag_quadratic(jnp.float64)
+    opt = so.adahessian(0.3, b1=0.8, b2=0.95, eps=1e-3, hessian_power=k, block_size=block, key=jax.random.key(1))
+    tr = so.run_transformation(opt, loss, p0, num_steps=20, return_iterates=True)
+    ours = np.concatenate([np.asarray(tr.iterates["W"]).reshape(21, -1), np.asarray(tr.iterates["b"])], axis=1)
+    ref = _np_adahessian(lambda x, t: h * (x - c), lambda x, t: h, _flat(p0), 20, 0.3, 0.8, 0.95, 1e-3, k, block)
+    np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)
+
+
+def test_adahessian_matches_numpy_on_diagonal_quadratic_float32():
+    h, c, loss, p0 = _diag_quadratic(jnp.float32)
+    opt = so.adahessian(0.3, block_size=2, key=jax.random.key(1))
+    tr = so.run_transformation(opt, loss, p0, num_steps=20, return_iterates=True)
+    assert tr.iterates["W"].dtype == jnp.float32
+    ours = np.concatenate([np.asarray(tr.iterates["W"]).reshape(21, -1), np.asarray(tr.iterates["b"])], axis=1)
+    ref = _np_adahessian(lambda x, t: h * (x - c), lambda x, t: h, _flat(p0), 20, 0.3, 0.9, 0.999, 1e-4, 1.0, 2)
+    # measured: max abs error 6e-7 over 20 steps
+    np.testing.assert_allclose(ours, ref, rtol=1e-5, atol=1e-5)
+
+
+def test_adahessian_matches_numpy_with_the_same_probes(x64):
+    """Non-diagonal Hessian: the reference redraws the probes from the same key sequence
+    through the public Hutchinson estimator, then applies the paper's update in NumPy."""
+    rng = np.random.default_rng(4)
+    A = rng.standard_normal((6, 6))
+    S = A @ A.T + np.eye(6)
+
+    def loss(x):
+        return 0.5 * x @ jnp.asarray(S) @ x + 0.1 * jnp.sum(x**4)
+
+    key = jax.random.key(7)
+    keys = []
+    for _ in range(12):
+        key, sub = jax.random.split(key)
+        keys.append(sub)
+    x0 = rng.standard_normal(6)
+
+    def diag_fn(x, t):
+        return np.asarray(so.hutchinson_samples(loss, jnp.asarray(x), key=keys[t - 1], num_samples=1)[0])
+
+    ref = _np_adahessian(lambda x, t: S @ x + 0.4 * x**3, diag_fn, x0, 12, 0.1, 0.9, 0.999, 1e-4, 1.0, 3)
+    tr = so.run_transformation(so.adahessian(0.1, block_size=3, key=jax.random.key(7)), loss, jnp.asarray(x0),
+                               num_steps=12, return_iterates=True)
+    np.testing.assert_allclose(np.asarray(tr.iterates), ref, rtol=1e-9, atol=1e-11)
+
+
+def test_adahessian_first_step_is_a_scaled_newton_step(x64):
+    """t = 1 with k = 1: m̂ = g, v̂ = |D|, so x₁ = x₀ − η g/(|diag H| + ε) (Newton on a diagonal quadratic)."""
+    h, c, loss, p0 = _diag_quadratic(jnp.float64)
+    tr = so.run_transformation(so.adahessian(1.0, eps=0.0 + 1e-12, key=jax.random.key(0)), loss, p0, num_steps=1)
+    np.testing.assert_allclose(_flat(tr.params), c, rtol=1e-9, atol=1e-10)
+
+
+def test_adahessian_compiles_once_and_errors():
+    h, c, loss, p0 = _diag_quadratic(jnp.float32)
+    loss, calls = _counting(loss)
+    opt = so.adahessian(0.1, key=jax.random.key(0))
+    so.run_transformation(opt, loss, p0, num_steps=5)
+    traced = calls["n"]
+    so.run_transformation(opt, loss, jax.tree.map(lambda a: a + 1.0, p0), num_steps=5)
+    assert calls["n"] == traced
+    with pytest.raises(TypeError, match="fun"):
+        st = opt.init(p0)
+        opt.update(p0, st, p0)
+    with pytest.raises(ValueError, match="params"):
+        opt.update(p0, opt.init(p0), None, fun=loss)
+    with pytest.raises(ValueError, match="block_size"):
+        so.adahessian(0.1, block_size=3, key=jax.random.key(0)).init(p0)
+    with pytest.raises(ValueError, match="hessian_power"):
+        so.adahessian(0.1, hessian_power=2.0, key=jax.random.key(0))
+    with pytest.raises(TypeError, match="key"):
+        so.adahessian(0.1, key=0)

@@ -3,13 +3,14 @@
 Three families, in the order of the chapter (``book/05_second_order``):
 
 1. **Newton and its globalisation** on a scalar objective ``f: Rᵈ → R``:
-   :func:`newton` (pure, classical damped ``1/(1+λ)``, AICN-type schedule or a
-   fixed step), :func:`newton_backtracking` (Armijo), :func:`saddle_free_newton`
+   :func:`newton` (pure, classical damped ``1/(1+λ)``, AICN, the ``O(k⁻³)`` RN
+   schedule or a fixed step), :func:`newton_backtracking` (Armijo), :func:`saddle_free_newton`
    (``−|H|⁻¹g``) and :func:`gradient_regularized_newton`
    (``−(B + √(H‖g‖)·I)⁻¹g`` with an exact or approximate Hessian ``B``).
    Each returns a :class:`NewtonTrace`.
 2. **Matrix-free curvature**: :func:`hvp`, Hutchinson's diagonal estimate
-   (:func:`hutchinson_samples`, :func:`hutchinson_diagonal`), the Gauss–Newton
+   (:func:`hutchinson_samples`, :func:`hutchinson_diagonal`) and the optimiser built on
+   it, AdaHessian (:func:`scale_by_adahessian`, :func:`adahessian`), the Gauss–Newton
    direction through the batch-sized Woodbury solve
    (:func:`gauss_newton_direction`), M-FAC inverse-Fisher products, static
    (:func:`mfac_static`, :func:`mfac_ihvp`) and sliding-window
@@ -58,6 +59,9 @@ __all__ = [
     "hvp",
     "hutchinson_samples",
     "hutchinson_diagonal",
+    "AdaHessianState",
+    "scale_by_adahessian",
+    "adahessian",
     "gauss_newton_direction",
     "MFACState",
     "mfac_static",
@@ -330,13 +334,13 @@ def _hyper(x0, *values):
     return tuple(jnp.asarray(v, x0.dtype) for v in values)
 
 
-_SCHEDULES = ("pure", "classical", "aicn")
+_SCHEDULES = ("pure", "classical", "aicn", "root")
 
 
 # region: second-order-newton-step
 def _newton_step(fun, hess, x, hyper, schedule):
     """One damped Newton step ``x − α H⁻¹g`` with the step size ``α`` of ``schedule``."""
-    smoothness, fixed_step = hyper
+    smoothness, fixed_step, order = hyper
     g, H = jax.grad(fun)(x), _hessian(fun, hess, x)
     d = jnp.linalg.solve(H, g)
     lam = jnp.sqrt(jnp.maximum(g @ d, 0.0))  # Newton decrement λ
@@ -347,6 +351,9 @@ def _newton_step(fun, hess, x, hyper, schedule):
     elif schedule == "aicn":
         Llam = smoothness * lam
         alpha = jnp.where(Llam > 1e-12, (jnp.sqrt(1.0 + 2.0 * Llam) - 1.0) / jnp.maximum(Llam, 1e-30), 1.0)
+    elif schedule == "root":  # RN of Hanzely et al. (2024): θ = (9 M_q)^{1/(q−1)} λ^{(q−2)/(q−1)}
+        theta = (9.0 * smoothness) ** (1.0 / (order - 1.0)) * lam ** ((order - 2.0) / (order - 1.0))
+        alpha = 1.0 / (1.0 + theta)
     else:  # "fixed"
         alpha = fixed_step
     return x - alpha * d, alpha
@@ -362,6 +369,7 @@ def newton(
     num_steps: int,
     learning_rate: str | float = "pure",
     smoothness: float | None = None,
+    order: float = 4.0,
     hessian_fn: Callable[[Array], Array] | None = None,
     tol: float = 1e-8,
 ) -> NewtonTrace:
@@ -373,8 +381,13 @@ def newton(
     - ``"classical"``: ``α = 1/(1+λ)`` (Nesterov's damped Newton for
       self-concordant functions);
     - ``"aicn"``: ``α = (−1 + √(1 + 2Lλ)) / (Lλ)`` with ``L = smoothness``,
-      the affine-invariant cubic-Newton step size that the damped-Newton
-      schedules of Hanzely et al. build on;
+      the affine-invariant cubic-Newton step size of Hanzely et al. (2022);
+    - ``"root"``: the RN schedule of Hanzely, Abdukhakimov and Takáč (2024),
+      ``α = 1/(1+θ)`` with ``θ = (9M_q)^{1/(q−1)} λ^{(q−2)/(q−1)}``, ``M_q = smoothness``
+      and ``q = order`` in [2, 4]: the Newton step of the local model regularised by
+      ``(σ/(q))‖y − x‖_x^{q}`` (at least as damped), with the global rate
+      ``O(M_q D^q / k^{q−1})``, up to ``O(k⁻³)`` at ``q = 4``; ``θ → 0`` with ``λ`` for
+      ``q > 2``, so the local rate stays quadratic;
     - a positive float: fixed ``α``.
 
     ``hessian_fn`` replaces the exact Hessian ``jax.hessian(fun)``.  The run is
@@ -385,8 +398,10 @@ def newton(
       fun: scalar objective, JAX-traceable.
       x0: start, shape ``(d,)``, finite (lists and integers are converted).
       num_steps: number of Newton steps, ``>= 1``.
-      learning_rate: ``"pure"``, ``"classical"``, ``"aicn"`` or a fixed step ``> 0``.
-      smoothness: ``L > 0``, required by ``"aicn"``.
+      learning_rate: ``"pure"``, ``"classical"``, ``"aicn"``, ``"root"`` or a fixed step ``> 0``.
+      smoothness: ``L > 0`` (``"aicn"``) or ``M_q > 0`` (``"root"``), required by both.
+      order: the smoothness order ``q`` in [2, 4] of ``"root"`` (``q = p + ν`` for a
+        ``ν``-Hölder ``p``-th derivative in the local norm); ignored by the other rules.
       hessian_fn: ``x ↦ (d, d)`` matrix, default the exact Hessian.
       tol: ``converged`` means ``‖∇f(x_N)‖ ≤ tol``.
 
@@ -403,15 +418,18 @@ def newton(
             raise ValueError(
                 f"learning_rate must be one of {_SCHEDULES} or a positive float, got {learning_rate!r}"
             )
-        if learning_rate == "aicn":
+        if learning_rate in ("aicn", "root"):
             if smoothness is None:
-                raise ValueError("learning_rate='aicn' needs smoothness (the constant L), got None")
+                raise ValueError(
+                    f"learning_rate={learning_rate!r} needs smoothness (the constant L or M_q), got None"
+                )
             _positive("smoothness", smoothness)
         kind, fixed = learning_rate, 1.0
     else:
         _positive("learning_rate (a fixed step size)", learning_rate)
         kind, fixed = "fixed", learning_rate
-    hyper = _hyper(x0, 1.0 if smoothness is None else smoothness, fixed)
+    _in_range("order", order, 2.0, 4.0)
+    hyper = _hyper(x0, 1.0 if smoothness is None else smoothness, fixed, order)
     return _newton_engine(_newton_step, fun, hessian_fn, x0, num_steps, tol, hyper, kind)
 
 
@@ -629,6 +647,157 @@ def hutchinson_diagonal(fun: Callable[[Array], Array], x: Array, *, key: Array, 
       ValueError: ``x`` not a finite non-empty vector, ``num_samples < 1``.
     """
     return jnp.mean(hutchinson_samples(fun, x, key=key, num_samples=num_samples), axis=0)
+
+
+class AdaHessianState(NamedTuple):
+    """State of :func:`scale_by_adahessian`.
+
+    Attributes:
+      count: the step count ``t``.
+      key: the PRNG key of the next Rademacher probe.
+      mu: the moving average ``m`` of the gradients (a pytree like the params).
+      nu: the moving average ``v`` of the squared, block-averaged Hessian diagonals.
+    """
+
+    count: Array
+    key: Array
+    mu: Any
+    nu: Any
+
+
+def _block_average(d: Array, block_size: int) -> Array:
+    """AdaHessian's spatial averaging: ``D⁽ˢ⁾[ib+j] = (1/b) Σ_{l=1..b} D[ib+l]`` over the
+    flattened leaf (``b = block_size`` divides its size)."""
+    if block_size == 1:
+        return d
+    means = d.reshape(-1, block_size).mean(axis=1)
+    return jnp.repeat(means, block_size).reshape(d.shape)
+
+
+def _check_block_sizes(tree: Any, block_size: int) -> None:
+    for leaf in jax.tree_util.tree_leaves(tree):
+        if np.size(leaf) % block_size:
+            raise ValueError(
+                f"block_size must divide the size of every parameter leaf, got block_size={block_size} "
+                f"for a leaf of shape {np.shape(leaf)}"
+            )
+
+
+def scale_by_adahessian(
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-4,
+    hessian_power: float = 1.0,
+    block_size: int = 1,
+    *,
+    key: Array,
+) -> optax.GradientTransformationExtraArgs:
+    """AdaHessian's direction (Yao et al. 2021): Adam with the squared gradient replaced by
+    the squared Hutchinson estimate of the Hessian diagonal.
+
+    At step ``t`` (``g_t`` the gradient, ``z_t`` a fresh Rademacher probe):
+    ``D_t = z_t ⊙ ∇²f(x_t) z_t`` (:func:`hutchinson_samples`, one probe), spatially averaged
+    over blocks of ``b`` consecutive entries, ``D⁽ˢ⁾_t``;
+    ``m_t = β₁m_{t−1} + (1−β₁)g_t``, ``v_t = β₂v_{t−1} + (1−β₂)D⁽ˢ⁾_t ⊙ D⁽ˢ⁾_t``;
+    the update is ``m̂_t / (v̂_t + ε)`` with ``m̂_t = m_t/(1−β₁ᵗ)`` and
+    ``v̂_t = (√(v_t/(1−β₂ᵗ)))^k`` (``k`` the Hessian power).
+
+    The Hessian-vector product needs the objective: ``update`` takes it as the extra
+    argument ``fun=`` (a function of the params pytree), and ``params``.
+
+    Args:
+      b1: ``β₁`` in [0, 1).
+      b2: ``β₂`` in [0, 1).
+      eps: ``ε > 0``.
+      hessian_power: ``k`` in [0, 1] (``k = 1``: Newton-like scaling, ``k = 0``: momentum SGD
+        up to the factor ``1/(1+ε)``).
+      block_size: ``b >= 1``, the spatial-averaging block; must divide every leaf's size.
+      key: a JAX PRNG key (keyword-only), split at every step for the probe.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` with state :class:`AdaHessianState`
+      (no learning rate: see :func:`adahessian`).
+
+    Raises:
+      TypeError: ``key`` not a PRNG key (an integer seed), a non-numeric hyper-parameter;
+        at ``update``, ``fun`` missing or not callable.
+      ValueError: a hyper-parameter out of range; at ``init``, ``block_size`` not dividing a
+        leaf's size; at ``update``, ``params`` missing.
+    """
+    _in_range("b1", b1, 0.0, 1.0, high_inclusive=False)
+    _in_range("b2", b2, 0.0, 1.0, high_inclusive=False)
+    _positive("eps", eps)
+    _in_range("hessian_power", hessian_power, 0.0, 1.0)
+    _checks.require_int("block_size", block_size, minimum=1)
+    _checks.require_key("key", key)
+    block = int(block_size)
+
+    def init_fn(params):
+        params = _check_tree("params", params)
+        _check_block_sizes(params, block)
+        zeros = jax.tree.map(jnp.zeros_like, params)
+        return AdaHessianState(jnp.zeros([], jnp.int32), jnp.asarray(key), zeros, zeros)
+
+    def update_fn(updates, state, params=None, *, fun=None, **extra):
+        del extra
+        if params is None:
+            raise ValueError("scale_by_adahessian needs params: call update(grads, state, params, fun=loss)")
+        if fun is None or not callable(fun):
+            raise TypeError(
+                "scale_by_adahessian needs the objective: call update(grads, state, params, fun=loss), "
+                f"got fun={fun!r}"
+            )
+        next_key, probe_key = jax.random.split(state.key)
+        flat, unravel = ravel_pytree(params)
+        diag = hutchinson_samples(lambda v: fun(unravel(v)), flat, key=probe_key, num_samples=1)[0]
+        diag = jax.tree.map(lambda d: _block_average(d, block), unravel(diag))
+        mu = jax.tree.map(lambda m, g: b1 * m + (1 - b1) * g, state.mu, updates)
+        nu = jax.tree.map(lambda v, d: b2 * v + (1 - b2) * d * d, state.nu, diag)
+        t = state.count + 1
+
+        def direction(m, v):
+            tt = t.astype(m.dtype)
+            m_hat = m / (1 - jnp.asarray(b1, m.dtype) ** tt)
+            v_hat = jnp.sqrt(v / (1 - jnp.asarray(b2, v.dtype) ** tt)) ** hessian_power
+            return m_hat / (v_hat + eps)
+
+        out = jax.tree.map(direction, mu, nu)
+        return out, AdaHessianState(t, next_key, mu, nu)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def adahessian(
+    learning_rate: float | Callable[[Array], Array],
+    b1: float = 0.9,
+    b2: float = 0.999,
+    eps: float = 1e-4,
+    hessian_power: float = 1.0,
+    block_size: int = 1,
+    *,
+    key: Array,
+) -> optax.GradientTransformationExtraArgs:
+    """AdaHessian (Yao et al. 2021): :func:`scale_by_adahessian` then the learning rate,
+    ``x_{t+1} = x_t − η m̂_t/(v̂_t + ε)``.  Its ``update`` needs ``params`` and the
+    objective as ``fun=`` (:func:`run_transformation` passes both).
+
+    Args:
+      learning_rate: ``η > 0`` or an optax schedule.
+      b1, b2, eps, hessian_power, block_size: as in :func:`scale_by_adahessian`.
+      key: a JAX PRNG key (keyword-only) for the Rademacher probes.
+
+    Returns:
+      An ``optax.GradientTransformationExtraArgs`` (a chain).
+
+    Raises:
+      TypeError, ValueError: ``learning_rate <= 0`` (when not a schedule) and the errors
+        of :func:`scale_by_adahessian`.
+    """
+    _check_learning_rate(learning_rate)
+    return optax.chain(
+        scale_by_adahessian(b1, b2, eps, hessian_power, block_size, key=key),
+        optax.scale_by_learning_rate(learning_rate),
+    )
 
 
 @_highest_precision
@@ -1547,14 +1716,14 @@ def _global_norm(tree: Any) -> Array:
 def _run_transformation(optimizer, loss, params0, num_steps, return_iterates):
     """The scan of :func:`run_transformation`; one compile per (optimizer object, loss,
     params structure and shapes, num_steps, return_iterates)."""
-    optimizer = optimizer.obj
+    optimizer = optax.with_extra_args_support(optimizer.obj)
     value_and_grad = jax.value_and_grad(loss)
     state0 = optimizer.init(params0)
 
     def body(carry, _):
         p, s = carry
         v, g = value_and_grad(p)
-        u, s = optimizer.update(g, s, p)
+        u, s = optimizer.update(g, s, p, fun=loss)  # the objective, for AdaHessian's probes
         p_next = optax.apply_updates(p, u)
         return (p_next, s), (v, _global_norm(g), p_next if return_iterates else None)
 
@@ -1584,6 +1753,8 @@ def run_transformation(
     final ``params``, ``values[k] = loss(params_k)`` and ``grad_norms[k] = ‖∇loss(params_k)‖``
     (global norm over the pytree), ``k = 0..num_steps``.
 
+    Each step calls ``optimizer.update(g, state, params, fun=loss)`` (plain optax
+    transformations ignore ``fun``; :func:`adahessian` probes the Hessian through it).
     Compiled once per (``optimizer`` object, ``loss`` function, params shapes,
     ``num_steps``): reuse the same objects to run again on new starting points
     without recompiling.

@@ -20,7 +20,14 @@ from .. import second_order
 from .core import COLORS, convergence_figure, format_number, mask_nonpositive, stepped_figure, style_figure
 from .explorer import Explorer, Frame, dropdown, log_slider, slider
 
-__all__ = ["basins_figure", "singular_values_figure", "timing_figure", "newton_explorer", "NEWTON_METHODS"]
+__all__ = [
+    "basins_figure",
+    "singular_values_figure",
+    "timing_figure",
+    "damped_newton_figure",
+    "newton_explorer",
+    "NEWTON_METHODS",
+]
 
 
 def _aicn(fun: Callable, x0: Any, constant: float, num_steps: int) -> Any:
@@ -184,6 +191,97 @@ def timing_figure(
         references=refs,
     )
     fig.update_traces(mode="lines+markers", selector=dict(type="scatter"))
+    return fig
+
+
+def damped_newton_figure(
+    gaps: Mapping[str, Any],
+    learning_rates: Mapping[str, Any],
+    *,
+    powers: Sequence[float] = (2.0, 3.0),
+    title: str | None = None,
+    height: int = 440,
+) -> go.Figure:
+    """Damped Newton's global and local phases, side by side.
+
+    Left, ``f(x_k) − f*`` against ``k ≥ 1`` on log–log axes with dashed guides
+    ``C k^{−p}`` (one per ``p`` in ``powers``, each through the largest ``k^p (f(x_k) − f*)``
+    of the first run, so the first run lies under it); right, the step ``α_k`` of each run
+    (``α_k → 1`` marks the local, quadratic phase).
+
+    Args:
+      gaps: ``label ↦ f(x_k) − f*`` for ``k = 0..N`` (non-positive entries are not drawn).
+      learning_rates: ``label ↦ α_k`` for ``k = 0..N−1`` (the same labels as ``gaps``).
+      powers: the exponents ``p`` of the guides.
+      title: the figure title.
+      height: the figure height in pixels.
+
+    Returns:
+      A plotly figure with two panels.
+
+    Raises:
+      ValueError: no runs, or ``learning_rates`` not labelled like ``gaps``.
+    """
+    if not gaps:
+        raise ValueError("gaps must hold at least one run")
+    if set(gaps) != set(learning_rates):
+        raise ValueError(
+            f"learning_rates must have the labels of gaps {sorted(gaps)}, got {sorted(learning_rates)}"
+        )
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("f(x_k) − f*", "step α_k"), horizontal_spacing=0.12)
+    for i, label in enumerate(gaps):
+        y = np.asarray(gaps[label], float)
+        k = np.arange(len(y), dtype=float)
+        keep = (k >= 1) & (y > 0)
+        color = COLORS[i % len(COLORS)]
+        fig.add_trace(
+            go.Scatter(
+                x=k[keep],
+                y=y[keep],
+                mode="lines+markers",
+                name=label,
+                line=dict(color=color, width=2),
+                legendgroup=label,
+            ),
+            row=1,
+            col=1,
+        )
+        a = np.asarray(learning_rates[label], float)
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(len(a)),
+                y=a,
+                mode="lines",
+                name=label,
+                showlegend=False,
+                line=dict(color=color, width=2),
+                legendgroup=label,
+            ),
+            row=1,
+            col=2,
+        )
+    first = np.asarray(next(iter(gaps.values())), float)
+    k = np.arange(len(first), dtype=float)
+    keep = (k >= 1) & (first > 0)
+    for p in powers:
+        c = np.max(k[keep] ** p * first[keep])
+        kk = k[k >= 1]
+        fig.add_trace(
+            go.Scatter(
+                x=kk,
+                y=c * kk ** (-p),
+                mode="lines",
+                name=f"C·k^−{p:g}",
+                line=dict(color="#555555", dash="dash" if p == powers[-1] else "dot", width=1.5),
+            ),
+            row=1,
+            col=1,
+        )
+    style_figure(fig, title, "iteration k", "f(x_k) − f*", height=height)
+    fig.update_xaxes(type="log", title_text="iteration k", row=1, col=1)
+    fig.update_yaxes(type="log", exponentformat="power", row=1, col=1)
+    fig.update_xaxes(title_text="iteration k", row=1, col=2)
+    fig.update_yaxes(title_text="α_k", row=1, col=2)
     return fig
 
 
