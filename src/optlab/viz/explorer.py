@@ -54,6 +54,7 @@ __all__ = [
     "Explorer",
     "Frame",
     "STATIC_ENV",
+    "SKIP_ENV",
     "STRICT_ENV",
     "dropdown",
     "experiment",
@@ -67,6 +68,7 @@ STATIC_ENV = "OPTLAB_STATIC_FIGURES"
 
 STRICT_ENV = "OPTLAB_STRICT_EXPERIMENTS"
 SKIP_ENV = "OPTLAB_SKIP_EXPERIMENTS"
+"""Environment variable: ``"1"`` makes :func:`experiment` build nothing (the lab tests' grading)."""
 """Environment variable: ``"1"`` makes :func:`experiment` raise (nbval over the labs' masters)."""
 
 _SIGNIFICANT_DIGITS = 5
