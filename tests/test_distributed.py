@@ -471,7 +471,7 @@ def fedavg_reference(pb, step, K, T):
     x = np.zeros(pb.dim)
     for _ in range(T):
         locals_ = []
-        for Bm, qm in zip(B, q):
+        for Bm, qm in zip(B, q, strict=True):
             y = x.copy()
             for _ in range(K):
                 y = y - step * (Bm @ y - qm)
@@ -483,18 +483,19 @@ def fedavg_reference(pb, step, K, T):
 def fixed_point_reference(pb, step, K):
     """x̄ = (Σ_m (I - T_m^K))⁻¹ Σ_m S_m q_m with S_m = γ Σ_{j<K} T_m^j, by matrix powers."""
     B, q = np.asarray(pb.B, np.float64), np.asarray(pb.q, np.float64)
-    I = np.eye(pb.dim)
-    T = [I - step * b for b in B]
+    eye = np.eye(pb.dim)
+    T = [eye - step * b for b in B]
     S = [step * sum(np.linalg.matrix_power(t, j) for j in range(K)) for t in T]
-    lhs = sum(I - np.linalg.matrix_power(t, K) for t in T)
-    return np.linalg.solve(lhs, sum(s @ qm for s, qm in zip(S, q)))
+    lhs = sum(eye - np.linalg.matrix_power(t, K) for t in T)
+    return np.linalg.solve(lhs, sum(s @ qm for s, qm in zip(S, q, strict=True)))
 
 
 @pytest.mark.parametrize("K", [1, 3, 10])
 def test_fedavg_against_numpy_and_its_closed_form_fixed_point(x64, clients, K):
     step = 0.1
     tr = D.fedavg(clients, learning_rate=step, local_num_steps=K, num_steps=25)
-    np.testing.assert_allclose(np.asarray(tr.params), fedavg_reference(clients, step, K, 25), rtol=1e-11, atol=1e-12)
+    ref = fedavg_reference(clients, step, K, 25)
+    np.testing.assert_allclose(np.asarray(tr.params), ref, rtol=1e-11, atol=1e-12)
     assert tr.iterates.shape == (26, clients.dim)
     xbar = np.asarray(D.fedavg_fixed_point(clients, learning_rate=step, local_num_steps=K))
     np.testing.assert_allclose(xbar, fixed_point_reference(clients, step, K), rtol=1e-10, atol=1e-12)
@@ -509,8 +510,10 @@ def test_fedavg_drift_grows_with_K_and_linearly_with_heterogeneity(x64):
     drifts = {}
     for zeta in (0.0, 0.5, 1.0):
         pb = D.heterogeneous_least_squares(key=jax.random.key(1), heterogeneity=zeta)
-        drifts[zeta] = [float(np.linalg.norm(D.fedavg_fixed_point(pb, learning_rate=0.1, local_num_steps=K) - pb.z_star))
-                        for K in (1, 2, 5, 20)]
+        drifts[zeta] = [
+            float(np.linalg.norm(D.fedavg_fixed_point(pb, learning_rate=0.1, local_num_steps=K) - pb.z_star))
+            for K in (1, 2, 5, 20)
+        ]
     assert max(drifts[0.0]) < 1e-12
     np.testing.assert_allclose(drifts[1.0], 2 * np.asarray(drifts[0.5]), rtol=1e-8, atol=1e-13)
     assert np.all(np.diff(drifts[1.0]) > 0)
@@ -537,8 +540,11 @@ def test_fedavg_float32(clients):
 def test_fedavg_compiles_once_per_shape(clients):
     D.fedavg(clients, learning_rate=0.1, local_num_steps=3, num_steps=17).params.block_until_ready()
     n = D._fedavg_compiled._cache_size()
-    other = D.heterogeneous_least_squares(key=jax.random.key(5), num_workers=6, dim=8, num_samples=20, heterogeneity=2.0)
-    D.fedavg(other, learning_rate=0.05, local_num_steps=9, num_steps=17, x0=jnp.ones(8)).params.block_until_ready()
+    other = D.heterogeneous_least_squares(
+        key=jax.random.key(5), num_workers=6, dim=8, num_samples=20, heterogeneity=2.0
+    )
+    new = D.fedavg(other, learning_rate=0.05, local_num_steps=9, num_steps=17, x0=jnp.ones(8))
+    new.params.block_until_ready()
     assert D._fedavg_compiled._cache_size() == n
     D.fedavg_fixed_point(clients, learning_rate=0.1, local_num_steps=3)
     m = D._fixed_point_compiled._cache_size()
@@ -555,3 +561,27 @@ def test_fedavg_errors(clients):
         D.fedavg("pb", learning_rate=0.1, local_num_steps=2, num_steps=3)
     with pytest.raises(ValueError, match="num_samples must be at least dim"):
         D.heterogeneous_least_squares(key=jax.random.key(0), dim=10, num_samples=5)
+
+
+def test_fedavg_figures(clients):
+    traces = {K: D.fedavg(clients, learning_rate=0.1, local_num_steps=K, num_steps=30) for K in (1, 5)}
+    drifts = {K: float(np.linalg.norm(D.fedavg_fixed_point(clients, learning_rate=0.1, local_num_steps=K)
+                                      - clients.z_star)) for K in (1, 5)}
+    fig = vd.fedavg_drift(traces, drifts)
+    # a curve per K, and a dashed plateau for each K whose drift is positive (K = 1: 0 up to rounding)
+    assert len(fig.data) == 2 + sum(v > 0 for v in drifts.values())
+    np.testing.assert_allclose(fig.data[0].y, np.sqrt(np.asarray(traces[1].distances)), rtol=1e-6)
+    with pytest.raises(ValueError, match="missing"):
+        vd.fedavg_drift(traces, {1: 0.0})
+    make = lambda z: D.heterogeneous_least_squares(key=jax.random.key(0), num_workers=6, dim=8,  # noqa: E731
+                                                   num_samples=20, heterogeneity=z)
+    ex = vd.fedavg_explorer(make, local_num_steps=(1, 5), local_num_step=5, heterogeneities=(0.0, 1.0),
+                            num_steps=30)
+    frame = ex.frame(local_num_steps=5, heterogeneity=1.0)
+    pb = make(1.0)
+    xbar = D.fedavg_fixed_point(pb, learning_rate=0.1, local_num_steps=5)
+    assert frame.traces[1]["y"][0] == pytest.approx(float(np.linalg.norm(xbar - pb.z_star)), rel=1e-5)
+    zero = ex.frame(local_num_steps=5, heterogeneity=0.0)  # one common optimum: no plateau above rounding
+    assert not np.any(np.asarray(zero.traces[1]["y"], dtype=float) > 1e-5)  # NaN (masked zero) passes
+    with pytest.raises(TypeError, match="make_problem"):
+        vd.fedavg_explorer("pb")

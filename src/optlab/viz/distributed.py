@@ -12,9 +12,9 @@ import plotly.graph_objects as go
 
 from .. import distributed as D
 from .core import COLORS, as_float_array, mask_nonpositive, slider_menu, stepped_figure, style_figure
-from .explorer import Explorer, Frame, dropdown, log_slider
+from .explorer import Explorer, Frame, dropdown, log_slider, slider
 
-__all__ = ["rounds_or_floats", "compressor_slider", "ef21_explorer"]
+__all__ = ["rounds_or_floats", "compressor_slider", "ef21_explorer", "fedavg_drift", "fedavg_explorer"]
 
 
 def rounds_or_floats(
@@ -213,6 +213,147 @@ def ef21_explorer(
         head = f"Top-{int(k)} of {d} (k/d = {int(k) / d:.2g}), γ = {learning_rate:.3g}"
         return Frame(
             traces, layout={"title.text": f"{head}. Floats to f − f* < {tol:.0e}: " + ", ".join(reached)}
+        )
+
+    return Explorer(fig, update, controls)
+
+
+def fedavg_drift(
+    traces: Mapping[int, Any],
+    drifts: Mapping[int, float],
+    *,
+    title: str | None = None,
+    height: int = 460,
+) -> go.Figure:
+    """FedAvg's distance to the global optimum ``‖x_t − x*‖`` against communication rounds,
+    one curve per number ``K`` of local steps, each with a dashed line at its predicted
+    plateau ``‖x̄_K − x*‖`` (the closed-form fixed point).
+
+    Args:
+      traces: ``K ↦ FedAvgTrace`` (anything with a ``distances`` field, ``‖x_t − x*‖²``).
+      drifts: ``K ↦ ‖x̄_K − x*‖``, the same keys as ``traces``.
+      title: the figure title.
+      height: the figure height in pixels.
+
+    Returns:
+      A plotly figure with a log y axis.
+
+    Raises:
+      ValueError: no traces, or ``drifts`` missing a ``K`` of ``traces``.
+    """
+    if not traces:
+        raise ValueError("fedavg_drift needs at least one trace")
+    missing = [K for K in traces if K not in drifts]
+    if missing:
+        raise ValueError(f"drifts must give the plateau of every K in traces, missing {missing}")
+    fig = go.Figure()
+    for i, (K, tr) in enumerate(traces.items()):
+        dist = np.sqrt(np.asarray(tr.distances, dtype=float))
+        color = COLORS[i % len(COLORS)]
+        fig.add_trace(
+            go.Scatter(
+                x=np.arange(len(dist)),
+                y=mask_nonpositive(dist),
+                mode="lines",
+                name=f"K = {K}",
+                legendgroup=str(K),
+                line=dict(color=color, width=2),
+            )
+        )
+        if drifts[K] > 0:
+            fig.add_trace(
+                go.Scatter(
+                    x=[0, len(dist) - 1],
+                    y=[drifts[K], drifts[K]],
+                    mode="lines",
+                    name=f"‖x̄_K − x*‖, K = {K}",
+                    legendgroup=str(K),
+                    showlegend=False,
+                    line=dict(color=color, width=1, dash="dash"),
+                )
+            )
+    style_figure(fig, title, "communication round t", "‖x_t − x*‖", height=height)
+    fig.update_yaxes(type="log", exponentformat="power")
+    return fig
+
+
+def fedavg_explorer(
+    make_problem: Callable[[float], Any],
+    *,
+    local_num_steps: Sequence[int] = (1, 2, 5, 10, 20),
+    local_num_step: int = 5,
+    heterogeneities: Sequence[float] = (0.0, 0.5, 1.0, 2.0),
+    heterogeneity: float = 1.0,
+    learning_rate: float = 0.1,
+    num_steps: int = 60,
+    height: int = 460,
+) -> Explorer:
+    """Live figure: FedAvg's ``‖x_t − x*‖`` over rounds for a chosen number ``K`` of local
+    steps and heterogeneity ``ζ``, with GD (``K = 1``) and the closed-form plateau
+    ``‖x̄_K − x*‖`` (dashed). Each change rebuilds the problem with ``make_problem(ζ)`` and
+    re-runs :func:`optlab.distributed.fedavg` (``K`` and the step are traced: one compilation).
+
+    Args:
+      make_problem: ``ζ ↦ LinearProblem`` (e.g. ``heterogeneous_least_squares`` with a fixed key).
+      local_num_steps: the ``K`` the static figure offers (positive integers).
+      local_num_step: the ``K`` shown first (one of ``local_num_steps``).
+      heterogeneities: the ``ζ`` the static figure offers (non-negative).
+      heterogeneity: the ``ζ`` shown first (one of ``heterogeneities``).
+      learning_rate: the clients' step ``γ``.
+      num_steps: communication rounds per run.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with sliders ``K`` and ``ζ``.
+
+    Raises:
+      TypeError: ``make_problem`` not callable.
+      ValueError: a non-positive or non-integer ``K``, a negative ``ζ``, a default not
+        among the values offered.
+    """
+    if not callable(make_problem):
+        raise TypeError(f"make_problem must be callable, got {type(make_problem).__name__}")
+    Ks = tuple(local_num_steps)
+    if not Ks or any(isinstance(K, bool) or not isinstance(K, (int, np.integer)) or K < 1 for K in Ks):
+        raise ValueError(f"local_num_steps must be positive integers, got {Ks}")
+    zetas = tuple(float(z) for z in heterogeneities)
+    if not zetas or any(not z >= 0 for z in zetas):
+        raise ValueError(f"heterogeneities must be non-negative, got {zetas}")
+    controls = {
+        "local_num_steps": slider("local steps K", [int(K) for K in Ks], value=int(local_num_step), step=1),
+        "heterogeneity": slider("heterogeneity ζ", zetas, value=float(heterogeneity)),
+    }
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(mode="lines", name="FedAvg, K local steps", line=dict(color=COLORS[0], width=2)))
+    fig.add_trace(
+        go.Scatter(
+            mode="lines", name="closed-form plateau ‖x̄_K − x*‖", line=dict(color=COLORS[0], dash="dash")
+        )
+    )
+    fig.add_trace(
+        go.Scatter(mode="lines", name="GD (K = 1)", line=dict(color="#555555", dash="dot", width=2))
+    )
+    style_figure(fig, "FedAvg", "communication round t", "‖x_t − x*‖", height=height)
+    fig.update_yaxes(type="log", exponentformat="power", range=[-9, 1])
+    rounds = np.arange(num_steps + 1)
+
+    def update(local_num_steps, heterogeneity):
+        K = int(round(local_num_steps))
+        pb = make_problem(float(heterogeneity))
+        tr = D.fedavg(pb, learning_rate=learning_rate, local_num_steps=K, num_steps=num_steps)
+        gd = D.fedavg(pb, learning_rate=learning_rate, local_num_steps=1, num_steps=num_steps)
+        xbar = D.fedavg_fixed_point(pb, learning_rate=learning_rate, local_num_steps=K)
+        drift = float(np.linalg.norm(np.asarray(xbar) - np.asarray(pb.z_star)))
+        dist = np.sqrt(np.asarray(tr.distances, dtype=float))
+        return Frame(
+            {
+                0: {"x": rounds, "y": mask_nonpositive(dist)},
+                1: {"x": [0, num_steps], "y": mask_nonpositive(np.array([drift, drift]))},
+                2: {"x": rounds, "y": mask_nonpositive(np.sqrt(np.asarray(gd.distances, dtype=float)))},
+            },
+            layout={
+                "title.text": f"K = {K}, ζ = {float(heterogeneity):.2g}: plateau ‖x̄_K − x*‖ = {drift:.3g}"
+            },
         )
 
     return Explorer(fig, update, controls)
