@@ -585,3 +585,13 @@ def test_fedavg_figures(clients):
     assert not np.any(np.asarray(zero.traces[1]["y"], dtype=float) > 1e-5)  # NaN (masked zero) passes
     with pytest.raises(TypeError, match="make_problem"):
         vd.fedavg_explorer("pb")
+
+
+def test_powersgd_compiles_once_per_configuration(quad):
+    C = D.LowRank(1, 5)
+    D.run_compressed("ef14", quad, C, learning_rate=0.3, num_steps=23).params.block_until_ready()
+    n = D._run_compiled._cache_size()
+    other = D.heterogeneous_quadratics(key=jax.random.key(2), num_workers=4, dim=30)
+    D.run_compressed("ef14", other, D.LowRank(1, 5), learning_rate=0.1, num_steps=23,
+                     key=jax.random.key(9)).params.block_until_ready()
+    assert D._run_compiled._cache_size() == n
