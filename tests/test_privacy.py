@@ -700,8 +700,12 @@ def test_figures_build_and_are_small():
         pviz.privacy_utility_figure([0.5, 1, 2], {"a": [0.6, 0.7, 0.8], "b": [0.5, 0.6, 0.7]}),
         pviz.norm_bound_figure(np.arange(5), np.random.default_rng(0).uniform(size=(5, 20)), np.ones(20)),
         pviz.diff2_figure([1000, 4000], {"DP-GD": np.ones((2, 10)), "DIFF2": 0.5 * np.ones((2, 10))}),
+        pviz.ghost_memory_figure([64, 256], {"a": [1e6, 1e7], "a (count)": [1e6, 1e7]}, [8, 16, 32],
+                                 {"a": [1e5, 2e5, 4e5], "a (count)": [1e5, 2e5, 4e5]}),
     ]
     for f in figs:
         assert len(f.to_json()) < 1_000_000
+    with pytest.raises(ValueError, match="curve 'a' must have 2 values"):
+        pviz.ghost_memory_figure([64, 256], {"a": [1.0]}, [8], {"a": [1.0]})
     with pytest.raises(ValueError, match="shape"):
         pviz.clip_sweep_figure([1, 2], [1.0], np.ones((2, 2)), min_lipschitz=0.1, max_lipschitz=1.0)

@@ -436,6 +436,7 @@ def _check_ghost(output_loss, params, batch, activation):
     return params, inputs, batch[1]
 
 
+# region: privacy-ghost-norms
 def _ghost_pass(output_loss, activation, params, inputs, targets):
     """One forward and one backward pass of Σ_i ℓ_i: per layer the inputs ``a`` (B, T, in)
     and the output gradients ``g = ∂ℓ_i/∂z_i`` (B, T, out), and the squared norms."""
@@ -479,6 +480,9 @@ def _ghost_clip(output_loss, activation, params, inputs, targets, clip_norm):
         for a, g in zip(acts, grads, strict=True)
     ]
     return GhostClipResult(summed, norms, c)
+
+
+# endregion: privacy-ghost-norms
 
 
 def _ghost_step(output_loss, activation, params, inputs, targets, lr, clip_norm, sigma, key):

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from .. import privacy as pv
 from .core import COLORS, convergence_slider, stepped_figure, style_figure
@@ -24,6 +25,7 @@ __all__ = [
     "privacy_utility_figure",
     "norm_bound_figure",
     "diff2_figure",
+    "ghost_memory_figure",
     "dp_sgd_explorer",
 ]
 
@@ -214,6 +216,64 @@ def diff2_figure(ns: Sequence[int], curves: Mapping[str, Any], *, title: str | N
     return convergence_slider(
         curves, list(ns), "n", title=title, xaxis_title="round t", yaxis_title="‖∇F(θₜ)‖² (mean over seeds)"
     )
+
+
+def ghost_memory_figure(
+    widths: Sequence[int],
+    width_bytes: Mapping[str, Any],
+    batch_sizes: Sequence[int],
+    batch_bytes: Mapping[str, Any],
+    *,
+    title: str | None = None,
+) -> go.Figure:
+    """Memory of the clipped gradient sum, per method (log–log): against the hidden width at
+    a fixed batch size (left) and against the batch size at a fixed width (right).  Each
+    curve is a sequence of byte counts (e.g. XLA's temporary buffers, or the analytic count
+    of the arrays a method materialises); a name ending in ``"(count)"`` is drawn dashed.
+
+    Args:
+      widths: the hidden widths of the left panel.
+      width_bytes: curve name -> bytes at each width.
+      batch_sizes: the batch sizes of the right panel.
+      batch_bytes: curve name -> bytes at each batch size.
+      title: the figure title.
+
+    Returns:
+      A plotly figure (MiB on a log axis).
+
+    Raises:
+      ValueError: a curve whose length differs from its x values.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("against the width", "against the batch size"))
+    for col, (xs, curves) in enumerate(((widths, width_bytes), (batch_sizes, batch_bytes)), start=1):
+        for i, (name, y) in enumerate(curves.items()):
+            y = np.asarray(y, dtype=float)
+            if y.shape != (len(xs),):
+                raise ValueError(f"curve {name!r} must have {len(xs)} values, got shape {y.shape}")
+            fig.add_trace(
+                go.Scatter(
+                    x=np.asarray(xs, dtype=float),
+                    y=y / 2**20,
+                    mode="lines+markers",
+                    name=name,
+                    legendgroup=name,
+                    showlegend=col == 1,
+                    line=dict(
+                        color=COLORS[i % len(COLORS)],
+                        width=2,
+                        dash="dash" if name.endswith("(count)") else None,
+                    ),
+                ),
+                row=1,
+                col=col,
+            )
+    style_figure(fig, title, None, None)
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(type="log", exponentformat="power")
+    fig.update_xaxes(title_text="hidden width H", row=1, col=1)
+    fig.update_xaxes(title_text="batch size B", row=1, col=2)
+    fig.update_yaxes(title_text="MiB", row=1, col=1)
+    return fig
 
 
 def dp_sgd_explorer(
