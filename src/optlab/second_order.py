@@ -18,7 +18,8 @@ Three families, in the order of the chapter (``book/05_second_order``):
    :func:`scale_by_mfac`), and the K-FAC / MKOR rank-1 inverse update
    (:func:`rank1_ema_inverse_update`).
 3. **Shampoo and orthogonalised updates**: :func:`inverse_pth_root`,
-   :func:`shampoo_precondition`, :func:`scale_by_shampoo`; the polar factor
+   :func:`shampoo_precondition`, :func:`scale_by_shampoo`, the power iteration towards
+   the best Kronecker approximation (:func:`kronecker_power_iteration`); the polar factor
    (:func:`polar_factor`), :func:`newton_schulz`, :func:`auon_scale`; and the
    optax transformations :func:`scale_by_muon` / :func:`muon`,
    :func:`scale_by_auon`, :func:`drop_layers` / :func:`drop_muon`.
@@ -79,6 +80,8 @@ __all__ = [
     "inverse_pth_root",
     "shampoo_precondition",
     "scale_by_shampoo",
+    "KroneckerTrace",
+    "kronecker_power_iteration",
     "polar_factor",
     "newton_schulz",
     "newton_schulz_iterates",
@@ -1297,6 +1300,77 @@ def scale_by_shampoo(decay: float = 1.0, eps: float = 1e-6) -> optax.GradientTra
         return new, ShampooState(L, R)
 
     return optax.GradientTransformation(init_fn, update_fn)
+
+
+class KroneckerTrace(NamedTuple):
+    """Power iteration towards the best Kronecker approximation ``c·A⊗B`` of the
+    full-matrix statistic ``H = (1/N) Σ_s vec(G_s)vec(G_s)ᵀ`` (row-major ``vec``).
+
+    Attributes:
+      params: the final factors ``(A_N, B_N)``, shapes ``(m, m)`` and ``(n, n)``, each of
+        unit Frobenius norm.
+      iterates: ``(A_0..A_N, B_0..B_N)``, shapes ``(N + 1, m, m)`` and ``(N + 1, n, n)``
+        (``A_0 = I/√m``, ``B_0 = I/√n``).
+      errors: ``min_c ‖H − c·A_k⊗B_k‖_F / ‖H‖_F`` for ``k = 0..N``.
+    """
+
+    params: Any
+    iterates: Any
+    errors: Array
+
+
+@partial(jax.jit, static_argnames=("num_steps",))
+def _kronecker_power(G, num_steps):
+    with jax.default_matmul_precision("highest"):
+        N, m, n = G.shape
+        H = jnp.einsum("sij,skl->ijkl", G, G).reshape(m * n, m * n) / N
+
+        def error(A, B):
+            K = jnp.kron(A, B)
+            c = jnp.vdot(K, H) / jnp.vdot(K, K)
+            return jnp.linalg.norm(H - c * K) / jnp.linalg.norm(H)
+
+        def step(carry, _):
+            A, B = carry
+            A_next = jnp.einsum("sij,jl,skl->ik", G, B, G) / N  # reshape(R vec B) = E[G B Gᵀ]
+            B_next = jnp.einsum("sij,ik,skl->jl", G, A, G) / N  # reshape(Rᵀ vec A) = E[Gᵀ A G]
+            A_next, B_next = A_next / jnp.linalg.norm(A_next), B_next / jnp.linalg.norm(B_next)
+            return (A_next, B_next), (A_next, B_next)
+
+        A0 = jnp.eye(m, dtype=G.dtype) / jnp.sqrt(jnp.asarray(m, G.dtype))
+        B0 = jnp.eye(n, dtype=G.dtype) / jnp.sqrt(jnp.asarray(n, G.dtype))
+        (A, B), (As, Bs) = jax.lax.scan(step, (A0, B0), None, length=num_steps)
+        As, Bs = jnp.concatenate([A0[None], As]), jnp.concatenate([B0[None], Bs])
+        return KroneckerTrace((A, B), (As, Bs), jax.vmap(error)(As, Bs))
+
+
+def kronecker_power_iteration(grads: Array, *, num_steps: int) -> KroneckerTrace:
+    """Power iteration for the best Kronecker approximation of the full-matrix AdaGrad
+    statistic (Morwani et al. 2024, "A New Perspective on Shampoo's Preconditioner").
+
+    Rearranging ``H = (1/N) Σ_s vec(G_s)vec(G_s)ᵀ`` entrywise, ``R[(i,k),(j,l)] = H[(i,j),(k,l)]``,
+    turns ``A⊗B`` into the rank-one ``vec(A)vec(B)ᵀ``, so the best ``c·A⊗B`` in Frobenius norm is
+    the top singular pair of ``R`` (Van Loan–Pitsianis). One step maps
+    ``(A, B) ↦ (E[G B Gᵀ], E[Gᵀ A G])`` (normalised), never forming ``R``; from
+    ``(I, I)`` the first step returns Shampoo's statistics ``L = E[GGᵀ]`` and ``R = E[GᵀG]``.
+    ``errors`` forms ``H`` (``(mn)²`` entries): small layers only.
+
+    Args:
+      grads: the gradients ``G_s``, shape ``(N, m, n)``, finite.
+      num_steps: power steps ``>= 1`` (keyword-only).
+
+    Returns:
+      A :class:`KroneckerTrace`.
+
+    Raises:
+      TypeError: non-numeric ``grads``.
+      ValueError: ``grads`` not a non-empty 3-D array or not finite, ``num_steps < 1``.
+    """
+    G = _checks.as_float_array("grads", grads, ndim=3)
+    if 0 in G.shape:
+        raise ValueError(f"grads must be a non-empty (N, m, n) array, got shape {G.shape}")
+    _checks.require_int("num_steps", num_steps, minimum=1)
+    return _kronecker_power(G, int(num_steps))
 
 
 @_highest_precision

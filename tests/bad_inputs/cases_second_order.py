@@ -300,6 +300,20 @@ CASES = [
     B("second_order.adahessian", "learning_rate", lambda: so.adahessian("0.1", key=KEY), "lr string"),
     B("second_order.adahessian", "key", lambda: so.adahessian(0.1, key=None), "key None"),
     B("second_order.adahessian", "hessian_power", lambda: so.adahessian(0.1, hessian_power=-1.0, key=KEY), "k < 0"),
+    # kronecker_power_iteration(grads, *, num_steps)
+    B("second_order.kronecker_power_iteration", "grads",
+      lambda: so.kronecker_power_iteration(jnp.ones((3, 4)), num_steps=2), "grads 2-D"),
+    B("second_order.kronecker_power_iteration", "grads",
+      lambda: so.kronecker_power_iteration(jnp.zeros((0, 2, 2)), num_steps=2), "grads empty"),
+    B("second_order.kronecker_power_iteration", "grads",
+      lambda: so.kronecker_power_iteration(jnp.ones((2, 2, 2)).at[0, 0, 0].set(NAN), num_steps=2), "grads NaN"),
+    B("second_order.kronecker_power_iteration", "grads",
+      lambda: so.kronecker_power_iteration("G", num_steps=2), "grads string"),
+    B("second_order.kronecker_power_iteration", "num_steps",
+      lambda: so.kronecker_power_iteration(jnp.ones((2, 2, 2)), num_steps=0), "num_steps 0"),
+    C("second_order.kronecker_power_iteration",
+      lambda: so.kronecker_power_iteration([[[1, 0], [0, 2]], [[2, 1], [1, 0]]], num_steps=2),
+      lambda: so.kronecker_power_iteration(jnp.array([[[1.0, 0], [0, 2]], [[2, 1], [1, 0]]]), num_steps=2)),
     # run_transformation(optimizer, loss, params0, *, num_steps, return_iterates)
     B("second_order.run_transformation", "optimizer", lambda: so.run_transformation("adam", f, X0, num_steps=3), "optimizer string"),
     B("second_order.run_transformation", "loss", lambda: so.run_transformation(optax.sgd(0.1), None, X0, num_steps=3), "loss None"),
@@ -321,6 +335,7 @@ EXEMPT = {
     "MFACWindow": "a NamedTuple built by mfac_window_init",
     "TNGDResult": "a NamedTuple of results",
     "AdaHessianState": "a NamedTuple built by scale_by_adahessian",
+    "KroneckerTrace": "a NamedTuple of results",
     "CUBIC_COEFFS": "a constant",
     "MUON_COEFFS": "a constant",
 }
