@@ -542,6 +542,14 @@ def test_viz_figures_build_and_validate():
         so_viz.singular_values_figure({"ns": np.ones((2, 4))}, [0, 1, 2])
     fig = so_viz.timing_figure([10, 100], {"m": [1e-3, 1e-2]}, slopes=(1, 3))
     assert len(fig.data) == 3
+    gaps = {"RN": np.array([10.0, 1.0, 0.1, 1e-3, 0.0]), "AICN": np.array([10.0, 2.0, 0.01, 0.0, 0.0])}
+    alphas = {"RN": np.array([0.1, 0.3, 0.9, 1.0]), "AICN": np.array([0.2, 0.5, 1.0, 1.0])}
+    fig = so_viz.damped_newton_figure(gaps, alphas, powers=(2.0, 3.0))
+    assert len(fig.data) == 6  # two runs × two panels, two guides
+    guide = np.asarray(fig.data[-1].y)  # C k^-3 through the largest k³·gap of the first run
+    np.testing.assert_allclose(guide[0], np.max(np.arange(1, 4) ** 3 * gaps["RN"][1:4]))
+    with pytest.raises(ValueError, match="labels"):
+        so_viz.damped_newton_figure(gaps, {"RN": alphas["RN"]})
 
 
 def test_thermodynamic_solve_matches_dense_solve(x64):
