@@ -253,6 +253,29 @@ def test_wrong_or_empty_answers_lose_marks(lab, mutant, fresh, one_kernel):
         )
 
 
+@pytest.mark.xdist_group("lab17_smoothing")
+def test_a_submission_that_never_returns_is_interrupted(assigned, tmp_path, monkeypatch):
+    """A cell that runs longer than the grading limit (``OPTLAB_GRADING_CELL_TIMEOUT``) is
+    interrupted and grading goes on: a q1 cell that loops forever before defining its
+    functions costs q1 its points instead of hanging the grader, and the next submission in
+    the same kernel (the solution) still gets full marks."""
+    lab = "lab17_smoothing"
+    _only_if_in_shard(lab)
+    dist = assigned(lab)
+    solution = dist / "autograder" / f"{lab}.ipynb"
+    spec = {"name": "never-returns", "replace": [{
+        "old": "def clopper_pearson_lower(k, n, alpha):",
+        "new": "while True:  # a submission that never returns\n    pass\n\n\ndef clopper_pearson_lower(k, n, alpha):",
+    }]}
+    hangs = tmp_path / "never-returns.ipynb"
+    hangs.write_text(json.dumps(_mutated(solution, spec)))
+    monkeypatch.setenv(labtools.CELL_TIMEOUT_ENV, "10")
+    hung, after = labtools.grade_many(labtools.autograder_zip(dist), [hangs, solution])
+    assert hung["q1"][0] == 0, f"the submission that never returns kept points on q1: {hung}"
+    got, possible = _total(after)
+    assert got == possible, f"the solution graded after it in the same kernel scored {after}"
+
+
 @pytest.mark.xdist_group("lab01_gd")
 def test_grading_command_scores_a_folder_into_csv(tmp_path, assigned):
     """The instructors' command: a correct, a partial and a wrong submission, one CSV."""

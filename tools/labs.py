@@ -16,11 +16,14 @@ key, labs/_dist/<lab>/autograder/).  DIST is the lab's
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import inspect
 import os
 import shutil
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,11 +66,69 @@ def grade_one(zip_path: Path, submission: Path) -> dict[str, tuple[float, float]
     ``otter run``): no container, and half the time of a fresh ``otter run`` process.
     """
     import otter.api  # imported here: otter is heavy, and `assign` does not need it
+    from nbconvert.preprocessors import ExecutePreprocessor
 
-    results = otter.api.grade_submission(str(submission), str(zip_path), quiet=True)
+    original = ExecutePreprocessor.preprocess
+
+    def preprocess(self, nb, resources=None, km=None):
+        _limit_cells(self)
+        try:
+            return original(self, nb, resources, km=km)
+        finally:
+            self._optlab_disarm()
+
+    ExecutePreprocessor.preprocess = preprocess
+    try:
+        results = otter.api.grade_submission(str(submission), str(zip_path), quiet=True)
+    finally:
+        ExecutePreprocessor.preprocess = original
     if results.catastrophic_error is not None:
         raise RuntimeError(f"otter could not grade {submission}: {results.catastrophic_error}")
     return {name: (float(r["score"]), float(r["possible"])) for name, r in results.to_dict().items()}
+
+
+CELL_TIMEOUT_ENV = "OPTLAB_GRADING_CELL_TIMEOUT"
+CELL_TIMEOUT_S = 300.0
+
+
+def _limit_cells(preprocessor) -> None:
+    """A cell of a submission (or of the hidden tests) that runs longer than the limit
+    (``OPTLAB_GRADING_CELL_TIMEOUT`` seconds, default 300) is interrupted (KeyboardInterrupt,
+    recorded as the cell's error) and grading goes on: a submission that loops forever loses
+    the points of what did not finish instead of hanging the grader (otter sets no limit).
+    A cell still running one period after an interrupt (a check that caught it and called
+    the hanging function again) is interrupted again.
+
+    A watchdog thread sends the interrupt, armed by nbclient's cell hooks (``on_cell_execute``
+    before the request, ``on_cell_executed`` on the reply): nbclient's own ``timeout`` /
+    ``interrupt_on_timeout`` never fire with the synchronous kernel manager that grading shares
+    across submissions, whose blocking reads of the output channel hold nbclient's event loop
+    (measured: a ``while True`` cell ran on for 15 min).  The hooks go through the config, because
+    ``ExecutePreprocessor.preprocess`` re-runs ``NotebookClient.__init__``, which resets the
+    traits to the config's values."""
+    limit = float(os.environ.get(CELL_TIMEOUT_ENV, CELL_TIMEOUT_S))
+    timer: list[threading.Timer] = []
+
+    def disarm(**_):
+        while timer:
+            timer.pop().cancel()
+
+    def fire():
+        preprocessor.log.warning("a cell ran longer than %s s: interrupting the kernel", limit)
+        interrupted = preprocessor.km.interrupt_kernel()
+        if inspect.isawaitable(interrupted):  # an AsyncKernelManager (nbclient's own kernel)
+            asyncio.run(interrupted)
+        arm()
+
+    def arm(**_):
+        disarm()
+        timer.append(threading.Timer(limit, fire))
+        timer[-1].daemon = True
+        timer[-1].start()
+
+    preprocessor.config.ExecutePreprocessor.on_cell_execute = arm
+    preprocessor.config.ExecutePreprocessor.on_cell_executed = disarm  # (on_cell_complete: sent)
+    preprocessor._optlab_disarm = disarm
 
 
 # Run first in the shared kernel before each submission: forget the previous submission's
@@ -116,7 +177,11 @@ def grade_many(zip_path: Path, submissions: list[Path]) -> list[dict[str, tuple[
         if not km.is_alive():  # a submission that killed the kernel does not sink the rest
             km.restart_kernel(now=True)
         nb.cells.insert(0, nbformat.v4.new_code_cell(_RESET_CELL.format(cwd=os.getcwd())))
-        return original(self, nb, resources, km=km)
+        _limit_cells(self)
+        try:
+            return original(self, nb, resources, km=km)
+        finally:
+            self._optlab_disarm()
 
     # the experiments (explorers) are not graded: the kernel skips building them
     km.start_kernel(cwd=str(Path(zip_path).parent), env={**os.environ, "OPTLAB_SKIP_EXPERIMENTS": "1"})
