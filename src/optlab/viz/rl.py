@@ -15,7 +15,7 @@ from .. import rl
 from .core import COLORS, mask_nonpositive, stepped_figure, style_figure
 from .explorer import Explorer, Frame, log_slider, slider
 
-__all__ = ["gridworld_policy_slider", "pg_learning_curves", "soft_vi_explorer"]
+__all__ = ["gridworld_policy_slider", "noise_error_figure", "pg_learning_curves", "soft_vi_explorer"]
 
 # action order of optlab.rl.gridworld: up, right, down, left, as (dx, dy) on screen
 # (rows grow downwards, the y axis is reversed)
@@ -355,3 +355,38 @@ def soft_vi_explorer(
         )
 
     return Explorer(fig, update, controls)
+
+
+def noise_error_figure(
+    noise_scales: Sequence[float],
+    errors: Mapping[str, Any],
+    *,
+    title: str | None = None,
+    height: int = 460,
+    yaxis_title: str = "‖q* − q^{π_K}‖∞",
+) -> go.Figure:
+    """Final-policy error against the noise level: the mean over seeds (line) with
+    error bars of one standard error, one trace per method (``rl.noisy_value_iteration``).
+
+    Args:
+      noise_scales: the noise levels ``σ``, shape ``(N,)``.
+      errors: ``method ↦ (N, seeds)`` final errors.
+    """
+    x = np.asarray(noise_scales, dtype=float)
+    fig = go.Figure()
+    for i, (name, e) in enumerate(errors.items()):
+        e = np.asarray(e, dtype=float)
+        if e.ndim != 2 or e.shape[0] != x.size:
+            raise ValueError(f"errors[{name!r}] must have shape (N={x.size}, seeds), got {e.shape}")
+        se = e.std(axis=1) / np.sqrt(e.shape[1])
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=e.mean(axis=1),
+                name=name,
+                mode="lines+markers",
+                line=dict(color=COLORS[i % len(COLORS)]),
+                error_y=dict(type="data", array=se, visible=True),
+            )
+        )
+    return style_figure(fig, title, "noise level σ", yaxis_title, height=height)
