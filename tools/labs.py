@@ -71,11 +71,11 @@ def grade_one(zip_path: Path, submission: Path) -> dict[str, tuple[float, float]
     original = ExecutePreprocessor.preprocess
 
     def preprocess(self, nb, resources=None, km=None):
-        _limit_cells(self)
+        disarm = _limit_cells(self)
         try:
             return original(self, nb, resources, km=km)
         finally:
-            self._optlab_disarm()
+            disarm()
 
     ExecutePreprocessor.preprocess = preprocess
     try:
@@ -91,7 +91,7 @@ CELL_TIMEOUT_ENV = "OPTLAB_GRADING_CELL_TIMEOUT"
 CELL_TIMEOUT_S = 300.0
 
 
-def _limit_cells(preprocessor) -> None:
+def _limit_cells(preprocessor):
     """A cell of a submission (or of the hidden tests) that runs longer than the limit
     (``OPTLAB_GRADING_CELL_TIMEOUT`` seconds, default 300) is interrupted (KeyboardInterrupt,
     recorded as the cell's error) and grading goes on: a submission that loops forever loses
@@ -105,7 +105,8 @@ def _limit_cells(preprocessor) -> None:
     across submissions, whose blocking reads of the output channel hold nbclient's event loop
     (measured: a ``while True`` cell ran on for 15 min).  The hooks go through the config, because
     ``ExecutePreprocessor.preprocess`` re-runs ``NotebookClient.__init__``, which resets the
-    traits to the config's values."""
+    traits to the config's values.  Returns the function that cancels a pending interrupt
+    (called once the notebook has run)."""
     limit = float(os.environ.get(CELL_TIMEOUT_ENV, CELL_TIMEOUT_S))
     timer: list[threading.Timer] = []
 
@@ -128,7 +129,7 @@ def _limit_cells(preprocessor) -> None:
 
     preprocessor.config.ExecutePreprocessor.on_cell_execute = arm
     preprocessor.config.ExecutePreprocessor.on_cell_executed = disarm  # (on_cell_complete: sent)
-    preprocessor._optlab_disarm = disarm
+    return disarm
 
 
 # Run first in the shared kernel before each submission: forget the previous submission's
@@ -177,11 +178,11 @@ def grade_many(zip_path: Path, submissions: list[Path]) -> list[dict[str, tuple[
         if not km.is_alive():  # a submission that killed the kernel does not sink the rest
             km.restart_kernel(now=True)
         nb.cells.insert(0, nbformat.v4.new_code_cell(_RESET_CELL.format(cwd=os.getcwd())))
-        _limit_cells(self)
+        disarm = _limit_cells(self)
         try:
             return original(self, nb, resources, km=km)
         finally:
-            self._optlab_disarm()
+            disarm()
 
     # the experiments (explorers) are not graded: the kernel skips building them
     km.start_kernel(cwd=str(Path(zip_path).parent), env={**os.environ, "OPTLAB_SKIP_EXPERIMENTS": "1"})
