@@ -93,6 +93,7 @@ UNIT_JOBS = $(addprefix _unit/,$(UNIT_FIRST) $(filter-out $(UNIT_FIRST),$(UNIT_M
 LAB_SHARDS = 4
 LAB_JOBS = $(addprefix _labs/,$(shell seq 1 $(LAB_SHARDS)))
 test: $(STAMP) system-deps
+	@mkdir -p $(JAX_COMPILATION_CACHE_DIR)  # created once, before parallel jobs write entries into it
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory -k -j2 -O book $(LAB_JOBS) lint $(UNIT_JOBS) || status=1; \
 	echo "stage 1 (book build, labs, unit tests): $$(( $$(date +%s) - start )) s"; \

@@ -43,6 +43,8 @@ settings.load_profile(os.environ.get("OPTLAB_HYPOTHESIS_PROFILE", "ci"))
 
 if not jax.config.jax_compilation_cache_dir:
     jax.config.update("jax_compilation_cache_dir", str(ROOT / "_build" / "jax-cache"))
+# JAX writes entries into the directory but a fresh checkout does not have it yet.
+Path(jax.config.jax_compilation_cache_dir).mkdir(parents=True, exist_ok=True)
 
 
 
