@@ -22,7 +22,10 @@ the plan of POT's ``ot.sinkhorn`` (entropy ``Σ P log P``) and of OTT-JAX.
 References: Cuturi (2013); Peyré & Cuturi (2019); Tang, Shavlovsky, Rahmanian,
 Tardini, Thekumparampil, Xiao, Ying (2024) "Accelerating Sinkhorn algorithm with
 sparse Newton iterations"; Liu, Puigcerver, Blondel (2023) "Sparsity-constrained
-optimal transport"; Sander, Ablin, Blondel, Peyré (2022) "Sinkformers".
+optimal transport"; Sander, Ablin, Blondel, Peyré (2022) "Sinkformers";
+Pooladian & Niles-Weed (2021) "Entropic estimation of optimal transport maps";
+Asano, Rupprecht, Vedaldi (2020) "Self-labelling via simultaneous clustering and
+representation learning".
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ __all__ = [
     "sparse_ot",
     "sparse_simplex_projection",
     "sinkhorn_attention",
+    "entropic_map",
+    "equipartition_labels",
     "plan_from_potentials",
     "marginal_error",
     "check_marginals",
@@ -1620,3 +1625,122 @@ def _attention_jit(q, k, v, tau, *, num_steps):
 
     L = jax.lax.fori_loop(0, num_steps, step, logits)
     return jnp.dot(jnp.exp(L), v, precision=hi)
+
+
+# ---------------------------------------------------------------------------
+# entropic map estimation (Pooladian & Niles-Weed 2021)
+# ---------------------------------------------------------------------------
+
+
+def entropic_map(
+    x: Any,
+    y: Any,
+    eps: Any,
+    a: Any = None,
+    b: Any = None,
+    *,
+    query: Any = None,
+    tol: float = 1e-6,
+    num_steps: int = 1000,
+    method: str = "log",
+) -> jax.Array:
+    r"""Entropic estimate of the optimal transport map (Pooladian & Niles-Weed 2021).
+
+    Solves entropic OT between the samples ``x`` (source) and ``y`` (target) with the
+    cost ``C_ij = ‖x_i − y_j‖²`` (a :class:`PointCloud`) by :func:`sinkhorn`, then
+    evaluates the barycentric projection of the entropic plan
+
+        T_ε(q) = Σ_j w_j(q) y_j,   w_j(q) = exp((g_j − ‖q − y_j‖²)/ε) / Σ_l exp((g_l − ‖q − y_l‖²)/ε),
+
+    at the query points.  At a sample point ``q = x_i`` the weights are the plan's
+    row, ``w_j(x_i) = P_ij / Σ_l P_il``, so ``T_ε(x_i) = Σ_j P_ij y_j / a_i`` at the
+    Sinkhorn fixed point; elsewhere ``T_ε`` extends it through the potential ``g``
+    (the entropic c-transform), which is the estimator the paper analyses.
+
+    Args:
+      x: the ``(n, d)`` source samples, finite.
+      y: the ``(m, d)`` target samples, finite.
+      eps: entropic regularisation ``ε > 0`` (in the units of the squared distance).
+      a, b: sample weights (default uniform), non-negative with equal mass.
+      query: ``(k, d)`` points where the map is evaluated (default ``x``).
+      tol: Sinkhorn's stopping tolerance on the L1 marginal error (> 0).
+      num_steps: cap on the Sinkhorn iterations (≥ 1).
+      method: Sinkhorn's ``"log"`` or ``"stabilized"`` iteration (see :func:`sinkhorn`).
+
+    Returns:
+      The ``(k, d)`` array ``T_ε(query)`` (``(n, d)`` when ``query`` is ``None``).
+
+    Raises:
+      TypeError: non-numeric ``x``, ``y``, ``query``, ``eps``, ``a`` or ``b``.
+      ValueError: wrong shapes (named), NaN/inf, non-positive ``eps``, invalid
+        marginals, ``tol``, ``num_steps`` or ``method``.
+    """
+    geom = PointCloud(x, y)
+    if query is None:
+        q = geom.x
+    else:
+        q = as_float_array("query", query, ndim=2)
+        _require_nonempty("query", q)
+        if q.shape[1] != geom.x.shape[1]:
+            raise ValueError(
+                f"query must have the dimension of x, got query.shape={tuple(q.shape)} "
+                f"and x.shape={tuple(geom.x.shape)}"
+            )
+    out = sinkhorn(geom, a, b, eps, tol=tol, num_steps=num_steps, method=method)
+    return _entropic_map_apply(PointCloud(q, geom.y), out.g, out.eps)
+
+
+@jax.jit
+def _entropic_map_apply(geom, g, eps):
+    # rows of the conditional plan at the query points: softmax_j((g_j − C(q, y_j))/ε)
+    w = jax.nn.softmax((g[None, :] - geom.cost_matrix) / eps, axis=1)
+    return jnp.dot(w, geom.y, precision=jax.lax.Precision.HIGHEST)
+
+
+# ---------------------------------------------------------------------------
+# self-labelling with an equipartition constraint (Asano et al. 2020)
+# ---------------------------------------------------------------------------
+
+
+def equipartition_labels(
+    logits: Any, eps: Any = 0.05, *, tol: float = 1e-6, num_steps: int = 1000
+) -> jax.Array:
+    r"""Pseudo-labels with equal class sizes by Sinkhorn (Asano, Rupprecht & Vedaldi 2020).
+
+    Given a model's logits for ``N`` examples and ``K`` classes, with probabilities
+    ``p_iy = softmax(logits_i)_y``, solves
+
+        max_{Q ∈ U(1/N, 1/K)} ⟨Q, log p⟩ + ε H(Q),
+
+    the entropic OT problem with cost ``C_iy = −log p_iy``, uniform marginals
+    ``a = 1/N`` (each example labelled once) and ``b = 1/K`` (each class receives
+    ``N/K`` examples), by :func:`sinkhorn`.  The solution is
+    ``Q_iy ∝ α_i β_y p_iy^{1/ε}``.  Adding a constant to a row of the logits does not
+    change the labels (the row scaling absorbs it).  Without the column constraint
+    the maximiser is the argmax labelling, which a model trained on its own labels
+    can drive to a single class; the constraint rules that out.
+
+    Args:
+      logits: the ``(N, K)`` logits, finite (one example per row).
+      eps: entropic regularisation ``ε > 0`` (the paper's ``1/λ``).
+      tol: Sinkhorn's stopping tolerance on the L1 marginal error (> 0).
+      num_steps: cap on the Sinkhorn iterations (≥ 1).
+
+    Returns:
+      The ``(N, K)`` soft labels ``N·Q``: each row a probability vector, each
+      column summing to ``N/K`` (up to ``tol``); hard labels are its row argmax.
+
+    Raises:
+      TypeError: non-numeric ``logits`` or ``eps``.
+      ValueError: wrong shape, empty or non-finite ``logits``, non-positive ``eps``,
+        invalid ``tol`` or ``num_steps``.
+    """
+    logits = as_float_array("logits", logits, ndim=2)
+    _require_nonempty("logits", logits)
+    n, k = logits.shape
+    dt = jnp.result_type(logits, float)
+    a = jnp.full((n,), 1.0 / n, dt)
+    b = jnp.full((k,), 1.0 / k, dt)
+    cost = Geometry(-jax.nn.log_softmax(logits, axis=1))
+    out = sinkhorn(cost, a, b, eps, tol=tol, num_steps=num_steps)
+    return out.plan() * n
