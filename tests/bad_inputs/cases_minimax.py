@@ -79,6 +79,7 @@ CASES = (
     + [Bad("minimax.halpern_proximal_point", "inner_num_steps",
            lambda: mm.halpern_proximal_point(rot, np.ones(2), learning_rate=0.1, num_steps=5, inner_num_steps=2.5), "float inner steps")]
     + _method_cases("extra_anchored_gradient", mm.extra_anchored_gradient)
+    + _method_cases("accelerated_optimistic_gradient", mm.accelerated_optimistic_gradient)
     + [
         # ------------------------------------------------------------ vr_halpern
         Bad("minimax.vr_halpern", "op", lambda: _vr(op=G), "an affine operator"),
