@@ -799,3 +799,45 @@ def test_entropic_map_and_labels_errors():
         ot.equipartition_labels(np.zeros((0, 3)))
     with pytest.raises(ValueError, match="eps must be positive"):
         ot.equipartition_labels(np.zeros((5, 3)), -1.0)
+
+
+# --------------------------------------------------------------------------- soft permutations
+
+def test_soft_permutation_matches_pot_and_tends_to_the_assignment(x64):
+    """n * POT's plan (to 1e-9); at small eps its row argmax is the optimal assignment (scipy's
+    Hungarian method on the same cost) and it is near that permutation matrix (measured 3.8e-3
+    off at eps = 0.01, where the costs are of order 10)."""
+    from scipy.optimize import linear_sum_assignment
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((12, 4)), rng.standard_normal((12, 4))
+    C = pot.dist(x, y)
+    S = ot.soft_permutation(x, y, 0.5, tol=1e-13, num_steps=100000)
+    P = pot.sinkhorn(np.full(12, 1 / 12), np.full(12, 1 / 12), C, 0.5, method="sinkhorn_log",
+                     stopThr=1e-15, numItermax=500000)
+    np.testing.assert_allclose(np.asarray(S), 12 * P, atol=1e-9, rtol=0)
+    _, cols = linear_sum_assignment(C)
+    S0 = np.asarray(ot.soft_permutation(x, y, 1e-2, tol=1e-12, num_steps=100000))
+    np.testing.assert_array_equal(S0.argmax(1), cols)
+    assert np.abs(S0 - np.eye(12)[cols]).max() < 2e-2
+
+
+def test_soft_permutation_float32_doubly_stochastic_and_recovers_a_shuffle():
+    """y = a shuffled, slightly perturbed copy of x: the float32 soft permutation is doubly
+    stochastic (columns exact to 4e-7; rows, where tol = 1e-5 applies to P = S / n, measured
+    1.2e-4 off) and its row argmax is the shuffle."""
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((40, 6)).astype(np.float32)
+    perm = rng.permutation(40)
+    y = x[perm] + 0.01 * rng.standard_normal((40, 6)).astype(np.float32)
+    S = np.asarray(ot.soft_permutation(x, y, 0.1, tol=1e-5))
+    assert S.dtype == np.float32
+    assert np.abs(S.sum(0) - 1).max() < 1e-5 and np.abs(S.sum(1) - 1).max() < 40 * 1e-5
+    np.testing.assert_array_equal(perm[S.argmax(1)], np.arange(40))
+
+
+def test_soft_permutation_errors():
+    with pytest.raises(ValueError, match="same number of rows"):
+        ot.soft_permutation(np.zeros((3, 2)), np.zeros((4, 2)), 0.1)
+    with pytest.raises(ValueError, match="eps must be positive"):
+        ot.soft_permutation(np.zeros((3, 2)), np.zeros((3, 2)), 0.0)

@@ -235,6 +235,18 @@ CASES = [
     Bad("ot.equipartition_labels", "num_steps", lambda: ot.equipartition_labels(C, num_steps=1.5), "float num_steps"),
     Coerce("ot.equipartition_labels", lambda: ot.equipartition_labels([[0, 1], [1, 0], [2, 2]]),
            lambda: ot.equipartition_labels(np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]]))),
+    # soft_permutation
+    Bad("ot.soft_permutation", "x", lambda: ot.soft_permutation("x", X, 0.1), "string x"),
+    Bad("ot.soft_permutation", "y", lambda: ot.soft_permutation(X, None, 0.1), "None y"),
+    Bad("ot.soft_permutation", "y", lambda: ot.soft_permutation(X, Y, 0.1), "different row counts"),
+    Bad("ot.soft_permutation", "y", lambda: ot.soft_permutation(X, np.zeros((3, 3)), 0.1), "dimension mismatch"),
+    Bad("ot.soft_permutation", "x", lambda: ot.soft_permutation(np.where(X > 0, np.nan, X), X, 0.1), "NaN x"),
+    Bad("ot.soft_permutation", "eps", lambda: ot.soft_permutation(X, X, -0.1), "negative eps"),
+    Bad("ot.soft_permutation", "tol", lambda: ot.soft_permutation(X, X, 0.1, tol=0.0), "zero tol"),
+    Bad("ot.soft_permutation", "num_steps", lambda: ot.soft_permutation(X, X, 0.1, num_steps=0), "zero num_steps"),
+    Bad("ot.soft_permutation", "method", lambda: ot.soft_permutation(X, X, 0.1, method="exact"), "unknown method"),
+    Coerce("ot.soft_permutation", lambda: ot.soft_permutation([[0, 0], [1, 0], [0, 1]], [[1, 0], [0, 1], [0, 0]], 1),
+           lambda: ot.soft_permutation(np.array([[0.0, 0], [1, 0], [0, 1]]), np.array([[1.0, 0], [0, 1], [0, 0]]), 1.0)),
 ]
 
 EXEMPT = {
