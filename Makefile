@@ -117,14 +117,14 @@ _labs-tests: $(STAMP)
 	$(PYTEST) tests/test_labs.py
 
 _labs/%: $(STAMP)
-	OPTLAB_LAB_SHARD=$*/$(LAB_SHARDS) $(PYTEST) -q tests/test_labs.py
+	OPTLAB_LAB_SHARD=$*/$(LAB_SHARDS) $(PYTEST) -q --durations=12 tests/test_labs.py
 
 # The labs' masters hold the solutions: their experiments must build (viz.experiment raises).
 _nbval: $(STAMP)
 	OPTLAB_STRICT_EXPERIMENTS=1 $(PYTEST) book labs --nbval-lax --nbval-current-env --nbval-cell-timeout=60
 
 _browser-tests: $(STAMP)
-	$(PYTEST) tests/test_book_browser.py
+	$(PYTEST) --durations=8 tests/test_book_browser.py
 
 # A chapter and a lab in a real JupyterLab (one server, headless chromium): Run All, no
 # error, the live explorer's slider moved and its round trip timed in the browser; the
