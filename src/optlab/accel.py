@@ -34,6 +34,7 @@ import optax
 
 from . import _checks
 from . import runner as _runner
+from ._types import Array, Float, PRNGKeyArray
 from .first_order import (
     ScalarOrSchedule,
     _at,
@@ -584,11 +585,11 @@ def _run_with_eval_compiled(dynamic, x0, key, *, static, n_samples, num_steps, b
 def run_with_eval(
     optimizer: optax.GradientTransformation,
     problem: Problem,
-    x0: Any,
+    x0: Float[Array, " d"],
     eval_params: Callable[[Any, Any], Any],
     *,
     num_steps: int,
-    key: Any = None,
+    key: PRNGKeyArray | None = None,
     batch_size: int | None = None,
 ) -> _runner.Trace:
     """Like :func:`optlab.runner.run`, but record the points ``eval_params(state, params)``.

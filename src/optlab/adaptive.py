@@ -33,6 +33,7 @@ import optax
 
 from . import _checks
 from . import runner as _runner
+from ._types import Array, Float
 from .first_order import (
     ScalarOrSchedule,
     _at,
@@ -539,7 +540,7 @@ def _check_norm(norm):
         raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}")
 
 
-def lmo(g: jax.Array, norm: str) -> jax.Array:
+def lmo(g: Float[Array, "*shape"], norm: str) -> Float[Array, "*shape"]:
     """``argmax_{‖t‖ ≤ 1} ⟨g, t⟩``: the unit direction of steepest *ascent* under ``norm``.
 
     ``l2``: ``g/‖g‖₂``; ``linf``: ``sign(g)``; ``l1``: ``sign(g_i) e_i`` at the largest
@@ -576,7 +577,7 @@ def lmo(g: jax.Array, norm: str) -> jax.Array:
     return (U * keep) @ Vt
 
 
-def dual_norm(g: jax.Array, norm: str) -> jax.Array:
+def dual_norm(g: Float[Array, "*shape"], norm: str) -> Float[Array, ""]:
     """The dual norm ``‖g‖_* = max_{‖t‖≤1} ⟨g, t⟩``: ℓ2 ↔ ℓ2, ℓ∞ ↔ ℓ1, ℓ1 ↔ ℓ∞, spectral ↔ nuclear.
 
     Args:

@@ -63,6 +63,7 @@ from ._checks import (
 )
 from ._checks import require_nonnegative_scalar as _nonneg_scalar
 from ._checks import require_positive_scalar as _pos_scalar
+from ._types import Array, Float, PRNGKeyArray
 
 __all__ = [
     "ridge_losses",
@@ -275,7 +276,14 @@ def _lam(lam, d, dtype):
     return lam_a.astype(dtype)
 
 
-def ridge_losses(X_train, y_train, X_val, y_val, *, log_lambda: bool = False):
+def ridge_losses(
+    X_train: Float[Array, "n d"],
+    y_train: Float[Array, " n"],
+    X_val: Float[Array, "n_val d"],
+    y_val: Float[Array, " n_val"],
+    *,
+    log_lambda: bool = False,
+):
     """``(inner, outer)`` for ridge hyperparameter learning.
 
     ``g(w, λ) = ½‖X_tr w − y_tr‖² + ½ Σ_i λ_i w_i²`` (``λ`` a scalar or one
@@ -310,7 +318,9 @@ def ridge_losses(X_train, y_train, X_val, y_val, *, log_lambda: bool = False):
     return inner, outer
 
 
-def ridge_solution(X_train, y_train, lam) -> jax.Array:
+def ridge_solution(
+    X_train: Float[Array, "n d"], y_train: Float[Array, " n"], lam: Float[Array, ""] | Float[Array, " d"]
+) -> Float[Array, " d"]:
     """``w*(λ) = (X_trᵀX_tr + diag(λ))⁻¹ X_trᵀ y_tr`` by a dense solve.
 
     Args:
@@ -336,7 +346,9 @@ def ridge_solution(X_train, y_train, lam) -> jax.Array:
     return jnp.linalg.solve(A, hp(X.T, y))
 
 
-def ridge_hypergradient(X_train, y_train, X_val, y_val, lam) -> jax.Array:
+def ridge_hypergradient(
+    X_train, y_train, X_val, y_val, lam: Float[Array, ""] | Float[Array, " d"]
+) -> Float[Array, "*d"]:
     """Closed-form ``dF/dλ`` for :func:`ridge_losses` (shape of ``lam``).
 
     Differentiating ``(A + Λ) w* = X_trᵀy`` gives ``∂w*/∂λ_i = −(A+Λ)⁻¹ e_i w*_i``,
@@ -397,7 +409,7 @@ def implicit_hypergradient(
     tol: float = 1e-10,
     num_steps: int = 1000,
     check: bool = True,
-) -> jax.Array:
+) -> Float[Array, "*p"]:
     """``∇F(θ) = ∇_θ f − ∇²_θw g · H⁻¹ ∇_w f`` at the inner solution ``w``.
 
     ``method="dense"`` forms ``H`` and solves; ``"cg"`` uses conjugate gradients on
@@ -510,7 +522,7 @@ def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 
 
 def neumann_hypergradient(
     inner: Loss, outer: Loss, w: Any, theta: Any, K: Any, alpha: float, *, all_terms: bool = False
-) -> jax.Array:
+) -> Float[Array, "*p"] | Float[Array, " K *p"]:
     """Hypergradient with ``H⁻¹ ≈ α Σ_{j=0}^{K−1} (I − αH)^j`` (Lorraine et al. 2020).
 
     With ``μI ⪯ H ⪯ LI`` (``μ > 0``) and ``0 < α < 2/L`` the error is ``O(ρ^K)``,
@@ -633,7 +645,7 @@ def unrolled_hypergradient(
     learning_rate: float,
     max_num_steps: int | None = None,
     truncate: Any = None,
-) -> jax.Array:
+) -> Float[Array, "*p"]:
     """Reverse-mode hypergradient through gradient descent on ``g``.
 
     Runs ``w_{t+1} = Φ(w_t, θ) = w_t − γ ∇_w g(w_t, θ)`` (``γ = learning_rate``) from
@@ -729,7 +741,7 @@ def penalty_hypergradient(
     learning_rate: float,
     z0: Any = None,
     return_solutions: bool = False,
-):
+) -> Float[Array, "*p"] | tuple[Float[Array, "*p"], Float[Array, " d"], Float[Array, " d"]]:
     """Fully first-order hypergradient of the penalty function (Kwon et al. 2024)
 
         ψ_σ(θ) = [min_y (σ f + g)(y, θ) − min_z g(z, θ)] / σ,
@@ -811,7 +823,7 @@ def f2sa_hypergradient(
 
 def penalty_value(
     inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float, num_steps: int, learning_rate: float
-) -> jax.Array:
+) -> Float[Array, ""]:
     """``ψ_σ(θ) = [min_y (σf + g) − min_z g] / σ`` by gradient descent (``O(σ)`` from ``F``).
 
     Args:
@@ -1364,7 +1376,7 @@ class CleaningData(NamedTuple):
 
 
 def data_cleaning_problem(
-    *, key: jax.Array, n_train: int = 200, n_val: int = 100, d: int = 5, flip_fraction: float = 0.3
+    *, key: PRNGKeyArray, n_train: int = 200, n_val: int = 100, d: int = 5, flip_fraction: float = 0.3
 ) -> CleaningData:
     """Two Gaussian classes ``N(±m, I)`` in ℝᵈ; a fraction of training labels flipped.
 

@@ -59,8 +59,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
-
-Array = jax.Array
+from ._types import Array, Float, PRNGKeyArray
 
 __all__ = [
     "TopK",
@@ -355,7 +354,7 @@ def _host_rng(key: Any) -> np.random.Generator:
 
 def heterogeneous_quadratics(
     *,
-    key: Array,
+    key: PRNGKeyArray,
     num_workers: int = 8,
     dim: int = 100,
     spectrum=(0.1, 1.0),
@@ -402,7 +401,7 @@ def heterogeneous_quadratics(
 
 
 def distributed_bilinear_game(
-    *, key: Array, num_workers: int = 8, dim: int = 25, reg: float = 1.0, coupling: float = 1.0
+    *, key: PRNGKeyArray, num_workers: int = 8, dim: int = 25, reg: float = 1.0, coupling: float = 1.0
 ) -> LinearProblem:
     """Regularised bilinear saddle ``min_x max_y (1/M) Σ_m λ/2‖x‖² + xᵀA_m y + b_mᵀx + c_mᵀy - λ/2‖y‖²``.
 
@@ -594,8 +593,8 @@ def run_compressed(
     *,
     learning_rate: float,
     num_steps: int,
-    key: Array | None = None,
-    x0: Array | None = None,
+    key: PRNGKeyArray | None = None,
+    x0: Float[Array, " n"] | None = None,
     feedback_strength: float = 0.1,
     tau: float = 0.1,
     tol: float = 1e-8,
@@ -832,7 +831,7 @@ def _build(method, C, num_steps, mesh, M):
 
 def heterogeneous_least_squares(
     *,
-    key: Array,
+    key: PRNGKeyArray,
     num_workers: int = 8,
     dim: int = 10,
     num_samples: int = 40,
@@ -925,7 +924,7 @@ def fedavg(
     learning_rate: float,
     local_num_steps: int,
     num_steps: int,
-    x0: Array | None = None,
+    x0: Float[Array, " d"] | None = None,
     tol: float = 1e-8,
 ) -> FedAvgTrace:
     """Federated averaging / local GD (McMahan et al. 2017) on the clients' quadratics.
@@ -988,7 +987,9 @@ def _fedavg_compiled(num_steps, B, q, z0, learning_rate, local_num_steps):
     return jnp.concatenate([z0[None], xs])
 
 
-def fedavg_fixed_point(problem: LinearProblem, *, learning_rate: float, local_num_steps: int) -> Array:
+def fedavg_fixed_point(
+    problem: LinearProblem, *, learning_rate: float, local_num_steps: int
+) -> Float[Array, " d"]:
     """The point FedAvg with ``K`` local GD steps converges to, in closed form.
 
     With ``H_m = B_m`` and ``T_m = I - γH_m``, ``K`` local steps map ``x`` to

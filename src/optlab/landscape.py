@@ -59,8 +59,8 @@ from ._checks import (
     require_positive,
     require_shape,
 )
+from ._types import Array, Float, Int, PRNGKeyArray
 
-Array = jax.Array
 _HI = jax.lax.Precision.HIGHEST  # full float32 accuracy on GPUs (no TF32 matmuls)
 
 
@@ -118,7 +118,7 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def etf_gram(K: int) -> Array:
+def etf_gram(K: int) -> Float[Array, "K K"]:
     """Gram matrix ``K/(K−1) (I − 11ᵀ/K)`` of a ``K``-point simplex ETF with unit vectors.
 
     Args:
@@ -135,7 +135,9 @@ def etf_gram(K: int) -> Array:
     return K / (K - 1) * (jnp.eye(K) - jnp.ones((K, K)) / K)
 
 
-def simplex_etf(K: int, d: int | None = None, rotation: Any = None) -> Array:
+def simplex_etf(
+    K: int, d: int | None = None, rotation: Float[Array, "K d"] | None = None
+) -> Float[Array, "K d"]:
     """A simplex equiangular tight frame: ``K × d`` matrix whose ``K`` rows (the vertices) have
     unit norm, pairwise cosines ``−1/(K−1)`` and zero sum, ``√(K/(K−1)) (I − 11ᵀ/K) R``.
 
@@ -194,7 +196,7 @@ def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
     return labels
 
 
-def class_means(H: Any, labels: Any, K: int) -> tuple[Array, Array]:
+def class_means(H: Float[Array, "N d"], labels: Any, K: int) -> tuple[Array, Array]:
     """Global mean ``μ_G`` (``d``,) and class means ``M`` (``K × d``, row ``k`` is ``μ_kᵀ``) of
     the rows of ``H`` (``N × d``, one sample per row).
 
@@ -238,7 +240,9 @@ class NCMetrics(NamedTuple):
     nc4: Array  # disagreement rate of the classifier with nearest class centre
 
 
-def nc_metrics(H: Any, W: Any, labels: Any, K: int, b: Any = None) -> NCMetrics:
+def nc_metrics(
+    H: Float[Array, "N d"], W: Float[Array, "K d"], labels: Any, K: int, b: Float[Array, " K"] | None = None
+) -> NCMetrics:
     """NC1–NC4 of features ``H`` (``N × d``) and classifier ``W`` (``K × d``), bias ``b``.
 
     Invariant under a common rotation of the rows of ``H`` and of ``W`` and under
@@ -299,7 +303,7 @@ def _nc_metrics(H, W, labels, K, b=None):
     # endregion: landscape-nc-metrics
 
 
-def max_offdiag_cosine(M: Any) -> Array:
+def max_offdiag_cosine(M: Float[Array, "K d"]) -> Float[Array, ""]:
     """``max_{j≠k} |cos(m_j, m_k)|`` over the rows of ``M``: 0 for an orthogonal frame.
 
     Args:
@@ -321,7 +325,7 @@ def max_offdiag_cosine(M: Any) -> Array:
     return jnp.max(C - jnp.diag(jnp.diag(C)))
 
 
-def classifier_mean_cosines(W: Any, M: Any) -> Array:
+def classifier_mean_cosines(W: Float[Array, "K d"], M: Float[Array, "K d"]) -> Float[Array, " K"]:
     """``cos(w_k, μ_k)`` for each class: rows of ``W`` against rows of ``M`` (both ``K × d``).
 
     Args:
@@ -378,7 +382,9 @@ class UFMOutput(NamedTuple):
     classifiers: Array  # (C, K, d)
 
 
-def ufm_loss(params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float, lam_b: float = 0.0) -> Array:
+def ufm_loss(
+    params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float, lam_b: float = 0.0
+) -> Float[Array, ""]:
     """Regularised MSE objective of the UFM (module docstring). Differentiable in ``params``.
 
     Args:
@@ -427,7 +433,7 @@ def train_ufm(
     K: int,
     d: int,
     *,
-    key: Array,
+    key: PRNGKeyArray,
     lam_W: float = 5e-3,
     lam_H: float = 5e-3,
     lam_b: float = 0.0,
@@ -543,7 +549,9 @@ class BiasFreeOptimum(NamedTuple):
     loss: Array  # optimal objective value
 
 
-def ufm_bias_free_optimum(counts: Any, lam_W: ArrayLike, lam_H: ArrayLike) -> BiasFreeOptimum:
+def ufm_bias_free_optimum(
+    counts: Float[Array, " K"], lam_W: Float[ArrayLike, ""], lam_H: Float[ArrayLike, ""]
+) -> BiasFreeOptimum:
     r"""Global minimum of the bias-free MSE UFM with class sizes ``counts``.
 
     With ``c = √(λ_W λ_H)`` and ``N = Σ n_k`` the minimisers have ``W Mᵀ`` diagonal
@@ -582,7 +590,7 @@ def ufm_bias_free_optimum(counts: Any, lam_W: ArrayLike, lam_H: ArrayLike) -> Bi
 # ---------------------------------------------------------------------------
 
 
-def low_rank_psd(n: int, eigenvalues: Sequence[float], *, key: Array) -> Array:
+def low_rank_psd(n: int, eigenvalues: Sequence[float], *, key: PRNGKeyArray) -> Float[Array, "n n"]:
     """``U diag(eigenvalues) Uᵀ`` with ``U`` (``n × r``) uniformly random orthonormal.
 
     Args:
@@ -608,7 +616,7 @@ def low_rank_psd(n: int, eigenvalues: Sequence[float], *, key: Array) -> Array:
     return _mm(Q * lam[None, :], Q.T)
 
 
-def sensing_loss(X: Array, M_star: Array) -> Array:
+def sensing_loss(X: Float[Array, "n k"], M_star: Float[Array, "n n"]) -> Float[Array, ""]:
     """``¼‖XXᵀ − M*‖²_F``; its gradient is ``(XXᵀ − M*) X``.
 
     Args:
@@ -643,7 +651,13 @@ class SensingOutput(NamedTuple):
     errors: Array  # (num_steps + 1,) ‖X_t X_tᵀ − M*‖_F for t = 0 … num_steps
 
 
-def sensing_gd(X0: Any, M_star: Any, *, learning_rate: ArrayLike, num_steps: int) -> SensingOutput:
+def sensing_gd(
+    X0: Float[Array, "n k"],
+    M_star: Float[Array, "n n"],
+    *,
+    learning_rate: Float[ArrayLike, ""],
+    num_steps: int,
+) -> SensingOutput:
     """Gradient descent ``X ← X − η (XXᵀ − M*) X`` (``η = learning_rate``) on :func:`sensing_loss`
     (compiled once per shape and ``num_steps``).
 
@@ -696,7 +710,9 @@ def _fit_inputs(t, errors, t_min, t_max):
     return t, e
 
 
-def loglog_slope(t: Any, errors: Any, t_min: float, t_max: float) -> float:
+def loglog_slope(
+    t: Float[ArrayLike, " T"], errors: Float[ArrayLike, " T"], t_min: float, t_max: float
+) -> float:
     """Least-squares slope of ``log error`` against ``log t`` over ``t_min ≤ t ≤ t_max``
     (``t``: the step indices of the ``errors``).
 
@@ -713,18 +729,18 @@ def loglog_slope(t: Any, errors: Any, t_min: float, t_max: float) -> float:
       TypeError: non-numeric input. ValueError: shapes differ or not 1-D, NaN/inf, fewer than
       two points in the window, non-positive values there.
     """
-    t, e = _fit_inputs(t, errors, t_min, t_max)
-    if t.shape != e.shape or t.ndim != 1:
-        raise ValueError(f"t and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
-    sel = (t >= t_min) & (t <= t_max)
+    ts, e = _fit_inputs(t, errors, t_min, t_max)
+    if ts.shape != e.shape or ts.ndim != 1:
+        raise ValueError(f"t and errors must be 1-D of equal length, got {ts.shape} and {e.shape}")
+    sel = (ts >= t_min) & (ts <= t_max)
     if sel.sum() < 2:
         raise ValueError(
             f"need at least two points in the window [t_min, t_max] = [{t_min}, {t_max}], "
             f"got {int(sel.sum())}"
         )
-    if not np.all(e[sel] > 0) or not np.all(t[sel] > 0) or not np.all(np.isfinite(e[sel])):
+    if not np.all(e[sel] > 0) or not np.all(ts[sel] > 0) or not np.all(np.isfinite(e[sel])):
         raise ValueError("t and errors must be positive in the fitted window")
-    return float(np.polyfit(np.log(t[sel]), np.log(e[sel]), 1)[0])
+    return float(np.polyfit(np.log(ts[sel]), np.log(e[sel]), 1)[0])
 
 
 def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
@@ -754,7 +770,7 @@ def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
 # ---------------------------------------------------------------------------
 
 
-def mlp_init(sizes: Sequence[int], *, key: Array, scale: float = 1.0) -> list[tuple[Array, Array]]:
+def mlp_init(sizes: Sequence[int], *, key: PRNGKeyArray, scale: float = 1.0) -> list[tuple[Array, Array]]:
     """Weights ``W_l ~ N(0, scale²/fan_in)`` and zero biases for an MLP with layer ``sizes``.
 
     Args:
@@ -787,8 +803,10 @@ def mlp_init(sizes: Sequence[int], *, key: Array, scale: float = 1.0) -> list[tu
 
 
 def mlp_batch_apply(
-    params: Sequence[tuple[Array, Array]], x: Array, activation: Callable[[Array], Array] = jnp.tanh
-) -> Array:
+    params: Sequence[tuple[Array, Array]],
+    x: Float[Array, "N in"],
+    activation: Callable[[Array], Array] = jnp.tanh,
+) -> Float[Array, "N out"]:
     """Outputs (``N × out``) of the MLP on a batch of inputs ``x`` (``N × in``, one example per
     row), hidden activation a callable (default ``tanh``), linear last layer.
     (:func:`optlab.lipschitz.mlp_apply` evaluates one input vector with a named activation.)
@@ -850,7 +868,7 @@ def _hessian(loss_fn, params):
     return 0.5 * (H + H.T)
 
 
-def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Array:
+def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Float[Array, "P P"]:
     """Dense Hessian of ``loss_fn`` at ``params`` in the flattened coordinates
     (``ravel_pytree`` order), shape ``(P, P)``. For small models only. Compiled once per
     ``loss_fn`` (static, hashed by identity: reuse the same function object) and shape.
@@ -870,7 +888,7 @@ def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Array:
     return _hessian(loss_fn, params)
 
 
-def hessian_spectrum(loss_fn: Callable[[Any], Array], params: Any) -> Array:
+def hessian_spectrum(loss_fn: Callable[[Any], Array], params: Any) -> Float[Array, " P"]:
     """All Hessian eigenvalues, ascending (``eigvalsh`` of :func:`hessian_matrix`).
 
     Args:
@@ -911,7 +929,7 @@ def _power_iteration(loss_fn, params, v0, num_steps):
 
 
 def top_eigenvalue(
-    loss_fn: Callable[[Any], Array], params: Any, *, key: Array, num_steps: int = 100
+    loss_fn: Callable[[Any], Array], params: Any, *, key: PRNGKeyArray, num_steps: int = 100
 ) -> tuple[Array, Array]:
     """Power iteration on Hessian-vector products: returns ``(uᵀ∇²L u, u)`` with
     ``u`` the final unit vector (flattened). It converges to the eigenvalue of
@@ -967,7 +985,7 @@ def gd_with_sharpness(
     *,
     learning_rate: float,
     num_steps: int,
-    key: Array,
+    key: PRNGKeyArray,
     record_every: int = 10,
     power_num_steps: int = 20,
 ) -> EoSOutput:
@@ -1052,7 +1070,9 @@ def _check_attention(X, y=None, v=None, p=None):
     return X, y, v, p
 
 
-def attention_output(p: Array, X: Array, v: Array) -> Array:
+def attention_output(
+    p: Float[Array, " d"], X: Float[Array, "n T d"], v: Float[Array, " d"]
+) -> Float[Array, " n"]:
     """``f(X_i) = vᵀ X_iᵀ softmax(X_i p)`` for every sequence (``X``: ``n × T × d``).
 
     Args:
@@ -1075,7 +1095,9 @@ def _attention_output(p, X, v):
     return jnp.einsum("nt,ntd,d->n", s, X, v, precision=_HI)
 
 
-def attention_loss(p: Array, X: Array, y: Array, v: Array) -> Array:
+def attention_loss(
+    p: Float[Array, " d"], X: Float[Array, "n T d"], y: Float[Array, " n"], v: Float[Array, " d"]
+) -> Float[Array, ""]:
     """Mean logistic loss ``log(1 + exp(−y_i f(X_i)))``.
 
     Args:
@@ -1098,7 +1120,9 @@ def _attention_loss(p, X, y, v):
     return jnp.mean(jax.nn.softplus(-y * _attention_output(p, X, v)))
 
 
-def token_scores(X: Any, y: Any, v: Any) -> Array:
+def token_scores(
+    X: Float[Array, "n T d"], y: Float[Array, " n"], v: Float[Array, " d"]
+) -> Float[Array, "n T"]:
     """Scores ``γ_it = y_i vᵀ x_it`` (``n × T``): how much selecting token ``t`` helps.
 
     Args:
@@ -1117,7 +1141,9 @@ def token_scores(X: Any, y: Any, v: Any) -> Array:
     return y[:, None] * _mm(X, v)
 
 
-def optimal_tokens(X: Any, y: Any, v: Any) -> Array:
+def optimal_tokens(
+    X: Float[Array, "n T d"], y: Float[Array, " n"], v: Float[Array, " d"]
+) -> Int[Array, " n"]:
     """Index of the highest-score token of each sequence (the argmax of :func:`token_scores`).
 
     Args:
@@ -1134,7 +1160,7 @@ def optimal_tokens(X: Any, y: Any, v: Any) -> Array:
     return jnp.argmax(token_scores(X, y, v), axis=1)
 
 
-def attention_svm(X: Any, opt: Any) -> np.ndarray:
+def attention_svm(X: Float[Array, "n T d"], opt: Any) -> Float[np.ndarray, " d"]:
     """Max-margin token selection (Att-SVM) solved with cvxpy:
     ``min ‖p‖²  s.t.  (x_{i,opt_i} − x_{it})ᵀ p ≥ 1`` for all ``i`` and ``t ≠ opt_i``.
 
@@ -1194,12 +1220,12 @@ class AttentionGDOutput(NamedTuple):
 
 
 def attention_gd(
-    X: Any,
-    y: Any,
-    v: Any,
-    p0: Any,
+    X: Float[Array, "n T d"],
+    y: Float[Array, " n"],
+    v: Float[Array, " d"],
+    p0: Float[Array, " d"],
     *,
-    learning_rate: ArrayLike,
+    learning_rate: Float[ArrayLike, ""],
     num_steps: int,
     normalized: bool = False,
     record_every: int = 10,

@@ -31,6 +31,7 @@ from ._checks import (
     require_key,
     require_positive,
 )
+from ._types import Array, Float, PRNGKeyArray
 
 # Matrix products whose accuracy matters run at full float32 precision: on NVIDIA GPUs the
 # default for float32 matmuls is TF32 (10-bit mantissa), which stalls SOR above its
@@ -52,8 +53,6 @@ __all__ = [
 _NOT_A_RUN = {
     "SORSequence": "a table of SOR iteration counts over (system, ω) pairs, not one run with a final point",
 }
-
-Array = Any
 
 
 def _check_scalar(name: str, value: Any) -> None:
@@ -107,7 +106,7 @@ class SORSequence(NamedTuple):
     n_iters_star: jax.Array
 
 
-def laplacian_1d(n: int, dtype: Any = None) -> jax.Array:
+def laplacian_1d(n: int, dtype: Any = None) -> Float[Array, "n n"]:
     """The ``n × n`` tridiagonal matrix ``tridiag(−1, 2, −1)`` (SPD, consistently ordered).
 
     Args:
@@ -132,7 +131,7 @@ def laplacian_1d(n: int, dtype: Any = None) -> jax.Array:
     return 2.0 * jnp.eye(n, dtype=dtype) - jnp.eye(n, k=1, dtype=dtype) - jnp.eye(n, k=-1, dtype=dtype)
 
 
-def jacobi_radius(A: Array) -> jax.Array:
+def jacobi_radius(A: Float[Array, "n n"]) -> Float[Array, ""]:
     """``ρ(J)`` for ``J = I − D⁻¹A`` (``A`` SPD): ``max |1 − λ(D^{−1/2} A D^{−1/2})|``.
 
     Args:
@@ -212,7 +211,13 @@ def _sor_matrices(A, b, omega):
 
 
 def sor(
-    A: Array, b: Array, omega: Any, *, tol: float = 1e-4, num_steps: int = 500, x0: Array | None = None
+    A: Float[Array, "n n"],
+    b: Float[Array, " n"],
+    omega: Any,
+    *,
+    tol: float = 1e-4,
+    num_steps: int = 500,
+    x0: Float[Array, " n"] | None = None,
 ) -> SORResult:
     """Successive over-relaxation for ``Ax = b`` until ``‖b − Ax‖ ≤ tol‖b‖``.
 
@@ -294,9 +299,9 @@ def _sor(A, b, omega, tol, x, num_steps):
 def sor_cost_table(
     n: int,
     num_systems: int,
-    omegas: Array,
+    omegas: Float[Array, " K"],
     *,
-    key: Array,
+    key: PRNGKeyArray,
     shift_range: tuple[float, float] = (0.01, 0.5),
     tol: float = 1e-4,
     num_steps: int = 300,

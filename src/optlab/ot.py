@@ -48,6 +48,7 @@ from ._checks import (
     require_int,
     require_positive,
 )
+from ._types import Array, Float
 
 __all__ = [
     "Geometry",
@@ -388,7 +389,9 @@ def _require_static_positive(name, value):
 # ---------------------------------------------------------------------------
 
 
-def check_marginals(geom: _GeometryBase, a: Any, b: Any, *, rtol: float = 1e-5):
+def check_marginals(
+    geom: _GeometryBase, a: Float[Array, " n"] | None, b: Float[Array, " m"] | None, *, rtol: float = 1e-5
+):
     """Validate ``a``, ``b`` against the geometry; return them as arrays.
 
     Args:
@@ -458,7 +461,9 @@ def _geom_dtype(geom):
 # ---------------------------------------------------------------------------
 
 
-def plan_from_potentials(geom: _GeometryBase, f, g, eps) -> jax.Array:
+def plan_from_potentials(
+    geom: _GeometryBase, f: Float[Array, " n"], g: Float[Array, " m"], eps
+) -> Float[Array, "n m"]:
     """``P_ij = exp((f_i + g_j − C_ij)/ε)`` (materialised).
 
     Args:
@@ -487,7 +492,7 @@ def plan_from_potentials(geom: _GeometryBase, f, g, eps) -> jax.Array:
     return geom.plan(f, g, eps)
 
 
-def marginal_error(P: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+def marginal_error(P: Float[Array, "n m"], a: Float[Array, " n"], b: Float[Array, " m"]) -> Float[Array, ""]:
     """L1 marginal error ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁``.
 
     Args:
@@ -1373,7 +1378,7 @@ def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
 # ---------------------------------------------------------------------------
 
 
-def sparse_simplex_projection(s: jax.Array, mass, k) -> jax.Array:
+def sparse_simplex_projection(s: Float[Array, " n"], mass, k) -> Float[Array, " n"]:
     """Euclidean projection of ``s`` onto ``{t ≥ 0, Σt = mass, ‖t‖₀ ≤ k}``.
 
     Exact for this non-convex set: keep the ``k`` largest entries and project
@@ -1573,8 +1578,13 @@ def sparse_ot(
 
 
 def sinkhorn_attention(
-    q: jax.Array, k: jax.Array, v: jax.Array, *, num_steps: int = 3, temperature: float | None = None
-) -> jax.Array:
+    q: Float[Array, "n_q d"],
+    k: Float[Array, "n_k d"],
+    v: Float[Array, "n_k d_v"],
+    *,
+    num_steps: int = 3,
+    temperature: float | None = None,
+) -> Float[Array, "n_q d_v"]:
     r"""Doubly stochastic (Sinkformer) attention ``A V``.
 
     ``A = Sinkhorn(exp(Q Kᵀ / τ))`` with ``num_steps`` alternating normalisations
@@ -1635,17 +1645,17 @@ def _attention_jit(q, k, v, tau, *, num_steps):
 
 
 def entropic_map(
-    x: Any,
-    y: Any,
+    x: Float[Array, "n d"],
+    y: Float[Array, "m d"],
     eps: Any,
     a: Any = None,
     b: Any = None,
     *,
-    query: Any = None,
+    query: Float[Array, "k d"] | None = None,
     tol: float = 1e-6,
     num_steps: int = 1000,
     method: str = "log",
-) -> jax.Array:
+) -> Float[Array, "k d"]:
     r"""Entropic estimate of the optimal transport map (Pooladian & Niles-Weed 2021).
 
     Solves entropic OT between the samples ``x`` (source) and ``y`` (target) with the
@@ -1705,8 +1715,8 @@ def _entropic_map_apply(geom, g, eps):
 
 
 def equipartition_labels(
-    logits: Any, eps: Any = 0.05, *, tol: float = 1e-6, num_steps: int = 1000
-) -> jax.Array:
+    logits: Float[Array, "N K"], eps: Any = 0.05, *, tol: float = 1e-6, num_steps: int = 1000
+) -> Float[Array, "N K"]:
     r"""Pseudo-labels with equal class sizes by Sinkhorn (Asano, Rupprecht & Vedaldi 2020).
 
     Given a model's logits for ``N`` examples and ``K`` classes, with probabilities
@@ -1754,8 +1764,14 @@ def equipartition_labels(
 
 
 def soft_permutation(
-    x: Any, y: Any, eps: Any, *, tol: float = 1e-6, num_steps: int = 1000, method: str = "log"
-) -> jax.Array:
+    x: Float[Array, "n d"],
+    y: Float[Array, "n d"],
+    eps: Any,
+    *,
+    tol: float = 1e-6,
+    num_steps: int = 1000,
+    method: str = "log",
+) -> Float[Array, "n n"]:
     r"""A doubly stochastic matching of the rows of ``x`` to the rows of ``y`` by Sinkhorn.
 
     Solves entropic OT between ``n`` points and ``n`` points with uniform weights and the

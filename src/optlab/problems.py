@@ -22,6 +22,7 @@ from jax.tree_util import Partial
 from jax.typing import ArrayLike
 
 from . import _checks
+from ._types import Array, Float, PRNGKeyArray
 
 __all__ = [
     "Problem",
@@ -33,8 +34,6 @@ __all__ = [
     "worst_case_quadratic",
     "pl_sine",
 ]
-
-Array = Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,7 +138,7 @@ def quadratic(
     dim: int = 2,
     *,
     L: float = 1.0,
-    key: Array | None = None,
+    key: PRNGKeyArray | None = None,
 ) -> Problem:
     """``f(x) = ½ xᵀ A x`` with eigenvalues spread log-uniformly in ``[L/κ, L]``.
 
@@ -217,7 +216,9 @@ def _lsq_solve(A, b, reg):
     return eigs, x_star, _lsq_value(A, b, reg, x_star)
 
 
-def least_squares(A: Array, b: Array, *, reg: ArrayLike = 0.0) -> Problem:
+def least_squares(
+    A: Float[Array, "n d"], b: Float[Array, " n"], *, reg: Float[ArrayLike, ""] = 0.0
+) -> Problem:
     """``f(x) = (1/2n) ‖Ax − b‖² + (reg/2) ‖x‖²`` with its exact solution.
 
     ``L = λ_max(AᵀA)/n + reg`` and ``μ = λ_min(AᵀA)/n + reg``; ``x*`` solves the
@@ -299,7 +300,9 @@ def _logreg_newton(X, y, reg):
     return x_star, value(x_star)
 
 
-def logistic_regression(X: Array, y: Array, *, reg: ArrayLike = 0.0) -> Problem:
+def logistic_regression(
+    X: Float[Array, "n d"], y: Float[Array, " n"], *, reg: Float[ArrayLike, ""] = 0.0
+) -> Problem:
     """``f(x) = (1/n) Σ log(1 + exp(−yᵢ ⟨aᵢ, x⟩)) + (reg/2)‖x‖²``, labels ``yᵢ ∈ {−1, +1}``.
 
     ``L = λ_max(XᵀX)/(4n) + reg``, ``μ = reg``.  The minimiser has no closed

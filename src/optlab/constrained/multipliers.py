@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import require_int, require_positive, require_shape
+from .._types import Array, Float
 from ._common import _HIGHEST, _array, _check_eq_problem, _pos_scalar, _tiny, _tol
 
 __all__ = ["MultiplierOutput", "quadratic_penalty", "augmented_lagrangian"]
@@ -155,7 +156,7 @@ def augmented_lagrangian(
     mu: float,
     *,
     num_steps: int,
-    lam0: Any = None,
+    lam0: Float[Array, " m"] | None = None,
     newton_num_steps: int = 30,
     tol: float = 1e-6,
 ) -> MultiplierOutput:
