@@ -196,7 +196,9 @@ def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
     return labels
 
 
-def class_means(H: Float[Array, "N d"], labels: Any, K: int) -> tuple[Array, Array]:
+def class_means(
+    H: Float[Array, "N d"], labels: Any, K: int
+) -> tuple[Float[Array, " d"], Float[Array, "K d"]]:
     """Global mean ``μ_G`` (``d``,) and class means ``M`` (``K × d``, row ``k`` is ``μ_kᵀ``) of
     the rows of ``H`` (``N × d``, one sample per row).
 
@@ -770,7 +772,9 @@ def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
 # ---------------------------------------------------------------------------
 
 
-def mlp_init(sizes: Sequence[int], *, key: PRNGKeyArray, scale: float = 1.0) -> list[tuple[Array, Array]]:
+def mlp_init(
+    sizes: Sequence[int], *, key: PRNGKeyArray, scale: float = 1.0
+) -> list[tuple[Float[Array, "out in"], Float[Array, " out"]]]:
     """Weights ``W_l ~ N(0, scale²/fan_in)`` and zero biases for an MLP with layer ``sizes``.
 
     Args:
@@ -803,7 +807,7 @@ def mlp_init(sizes: Sequence[int], *, key: PRNGKeyArray, scale: float = 1.0) -> 
 
 
 def mlp_batch_apply(
-    params: Sequence[tuple[Array, Array]],
+    params: Sequence[tuple[Float[Array, "out in"], Float[Array, " out"]]],
     x: Float[Array, "N in"],
     activation: Callable[[Array], Array] = jnp.tanh,
 ) -> Float[Array, "N out"]:
@@ -930,7 +934,7 @@ def _power_iteration(loss_fn, params, v0, num_steps):
 
 def top_eigenvalue(
     loss_fn: Callable[[Any], Array], params: Any, *, key: PRNGKeyArray, num_steps: int = 100
-) -> tuple[Array, Array]:
+) -> tuple[Float[Array, ""], Float[Array, " P"]]:
     """Power iteration on Hessian-vector products: returns ``(uᵀ∇²L u, u)`` with
     ``u`` the final unit vector (flattened). It converges to the eigenvalue of
     largest *modulus*, which is the sharpness whenever ``λ_max > |λ_min|``.

@@ -49,7 +49,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, ArrayLike, Float, PRNGKeyArray
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -1253,7 +1253,9 @@ def sgn_block_margin(mu1, mu2, L12, L21, r):
 # ---------------------------------------------------------------------------
 
 
-def fit_slope(residuals, k_min: int, k_max: int) -> float | np.ndarray:
+def fit_slope(
+    residuals: Float[ArrayLike, "*runs K"], k_min: int, k_max: int
+) -> float | Float[np.ndarray, "*runs"]:
     """Least-squares slope of ``log ‖F(z_k)‖`` against ``log k`` over ``k_min ≤ k ≤ k_max``
     (``−½`` for a ``1/√k`` rate, ``−1`` for ``1/k``).
 

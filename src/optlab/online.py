@@ -673,7 +673,7 @@ def best_fixed(
     horizons: Any = None,
     smoothness: float = 1.0,
     num_steps: int = 300,
-) -> tuple[jax.Array, jax.Array]:
+) -> tuple[Float[Array, "H d"], Float[Array, " H"]]:
     """Best fixed point in hindsight ``u_T = argmin_{u∈X} Σ_{t≤T} f_t(u)`` for several ``T``.
 
     Projected gradient descent with step ``1/L`` on the average loss of each

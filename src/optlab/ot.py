@@ -48,7 +48,7 @@ from ._checks import (
     require_int,
     require_positive,
 )
-from ._types import Array, Float
+from ._types import Array, ArrayLike, Float
 
 __all__ = [
     "Geometry",
@@ -390,8 +390,12 @@ def _require_static_positive(name, value):
 
 
 def check_marginals(
-    geom: _GeometryBase, a: Float[Array, " n"] | None, b: Float[Array, " m"] | None, *, rtol: float = 1e-5
-):
+    geom: _GeometryBase,
+    a: Float[ArrayLike, " n"] | None,
+    b: Float[ArrayLike, " m"] | None,
+    *,
+    rtol: float = 1e-5,
+) -> tuple[Float[Array, " n"], Float[Array, " m"]]:
     """Validate ``a``, ``b`` against the geometry; return them as arrays.
 
     Args:
@@ -888,7 +892,14 @@ def _require_choice(name, value, choices):
         raise ValueError(f"{name} must be " + " or ".join(repr(c) for c in choices) + f", got {value!r}")
 
 
-def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, *, num_steps: int = 100):
+def sinkhorn_naive(
+    C: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None,
+    b: Float[ArrayLike, " m"] | None,
+    eps: float,
+    *,
+    num_steps: int = 100,
+):
     """Textbook (non-log) Sinkhorn: ``u ← a / (K v)``, ``v ← b / (Kᵀ u)``, ``K = e^{−C/ε}``.
 
     Kept to *show* its failure at small ε: ``K`` underflows to 0 (then ``0/0``
@@ -1211,9 +1222,9 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, num_steps, tol, cg_tol, cg_n
 
 
 def sinkhorn_newton_sparse(
-    geom: Any,
-    a: Any = None,
-    b: Any = None,
+    geom: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
     eps: Any = 1e-2,
     *,
     warmup: int = 20,
@@ -1331,7 +1342,11 @@ class EMDOutput(NamedTuple):
         return P
 
 
-def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
+def emd(
+    C: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
+) -> EMDOutput:
     """Exact (unregularised) OT by linear programming (scipy ``linprog``, HiGHS).
 
     ``min ⟨C, P⟩`` s.t. ``P1 = a``, ``Pᵀ1 = b``, ``P ≥ 0``: the ε → 0 limit of
@@ -1515,9 +1530,9 @@ def _sparse_ot_jit(C, a, b, gamma, k, *, num_steps, tol):
 
 
 def sparse_ot(
-    C: Any,
-    a: Any = None,
-    b: Any = None,
+    C: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
     *,
     k: int,
     gamma: float = 1e-2,

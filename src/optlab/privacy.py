@@ -57,7 +57,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, Float, Int, PRNGKeyArray
 from .first_order import gd
 from .lipschitz._common import ACTIVATIONS, _check_activation, _check_params
 from .lipschitz.norms import _gram
@@ -274,7 +274,7 @@ def _norms(grads):
     return jnp.sqrt(sum(sq))
 
 
-def clip_per_example(grads: Any, clip_norm: Float[ArrayLike, ""]) -> tuple[Any, Array]:
+def clip_per_example(grads: Any, clip_norm: Float[ArrayLike, ""]) -> tuple[Any, Float[Array, " batch"]]:
     """``clip_C(g_i) = g_i · min(1, C/‖g_i‖)`` for each example.
 
     Args:
@@ -588,7 +588,7 @@ def ghost_dp_sgd_step(
     noise_multiplier: Float[ArrayLike, ""],
     key: PRNGKeyArray,
     activation: str = "relu",
-) -> list[tuple[Array, Array]]:
+) -> list[tuple[Float[Array, "out in"], Float[Array, " out"]]]:
     r"""One DP-SGD step ``θ ← θ − η (Σ_i clip_C(g_i) + N(0, σ²C² I)) / B`` (Abadi et al., 2016)
     with the clipped sum of :func:`ghost_clip`.  The noise is drawn exactly as
     :func:`dp_aggregate` draws it from a state holding ``key``, so the step equals
@@ -623,7 +623,7 @@ def ghost_dp_sgd_step(
 
 
 def rdp_gaussian(
-    noise_multiplier: float, orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS
+    noise_multiplier: float, orders: Sequence[int] | Int[np.ndarray, " n_orders"] = DEFAULT_ORDERS
 ) -> Float[np.ndarray, " n_orders"]:
     """RDP ``α/(2σ²)`` of one Gaussian mechanism (no subsampling) at each order.
 
@@ -643,7 +643,9 @@ def rdp_gaussian(
 
 
 def rdp_subsampled_gaussian(
-    sampling_rate: float, noise_multiplier: float, orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS
+    sampling_rate: float,
+    noise_multiplier: float,
+    orders: Sequence[int] | Int[np.ndarray, " n_orders"] = DEFAULT_ORDERS,
 ) -> Float[np.ndarray, " n_orders"]:
     """RDP of one step of the Poisson-subsampled Gaussian mechanism at integer orders:
     ``log(A_α)/(α−1)`` with the binomial expansion of Mironov, Talwar & Zhang (2019)
@@ -683,7 +685,7 @@ def rdp_subsampled_gaussian(
 
 
 def rdp_to_epsilon(
-    orders: Sequence[int] | np.ndarray,
+    orders: Sequence[int] | Int[np.ndarray, " n_orders"],
     rdp: Float[ArrayLike, " n_orders"],
     delta: float,
     *,
@@ -935,7 +937,7 @@ def project_mlp(
     max_bias: Float[ArrayLike, ""] = 1.0,
     *,
     num_steps: int = 8,
-) -> list[tuple[Array, Array]]:
+) -> list[tuple[Float[Array, "out in"], Float[Array, " out"]]]:
     """Project an MLP onto ``{‖W_l‖₂ ≤ max_norm, ‖b_l‖ ≤ max_bias}``: ``W ← W / max(1, β/max_norm)``
     with β the Gram-iteration UPPER bound on ‖W‖₂, ``b ← b · min(1, max_bias/‖b‖)``.
     A post-processing step, so it costs no privacy; jit-able.
@@ -1122,7 +1124,7 @@ def diff2_privacy(
     num_steps: int,
     restart_every: int,
     delta: float,
-    orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS,
+    orders: Sequence[int] | Int[np.ndarray, " n_orders"] = DEFAULT_ORDERS,
 ) -> PrivacySpent:
     """``(ε, δ)`` of :func:`diff2`: every round is a full-batch Gaussian mechanism
     (sensitivity ``C`` resp. ``C_t`` of the released sum), so the RDP is

@@ -635,7 +635,9 @@ class LPOutput(NamedTuple):
     policy: np.ndarray  # d*(s, a) / Σ_a d*(s, a) (uniform where a state has no mass)
 
 
-def lp_matrices(mdp: MDP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lp_matrices(
+    mdp: MDP,
+) -> tuple[Float[np.ndarray, " SA"], Float[np.ndarray, "S SA"], Float[np.ndarray, " S"]]:
     """``(c, M, ρ)`` with ``c = vec(r)`` and the flow matrix ``M ∈ ℝ^{S × SA}``,
     ``M[s, (s', a')] = 1{s = s'} − γ P(s | s', a')``:
     primal ``max cᵀd, M d = ρ, d ≥ 0``; dual ``min ρᵀV, Mᵀ V ≥ c``.
@@ -1681,7 +1683,7 @@ def polyak_policy_gradient(
     *,
     num_steps: int,
     j_star: Float[ArrayLike, ""],
-    learning_rate: ArrayLike | str = "polyak",
+    learning_rate: Float[ArrayLike, ""] | str = "polyak",
     max_learning_rate: Float[ArrayLike, ""] = np.inf,
 ) -> PolyakRun:
     """Exact policy-gradient ascent ``k ← k + γ_t ∇J(k)`` with the Polyak step size

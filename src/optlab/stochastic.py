@@ -858,7 +858,7 @@ def _sarah_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
 
 def ai_sarah_step(
     problem: Problem, w: Float[Array, " d"], v: Float[Array, " d"], idx: Int[Array, " B"]
-) -> tuple[jax.Array, jax.Array]:
+) -> tuple[Float[Array, ""], Float[Array, " d"]]:
     """AI-SARAH's implicit step: one Newton step on ``ξ(α) = ‖∇f_B(w − αv) − ∇f_B(w) + v‖²`` from ``α = 0``.
 
     For a quadratic batch with Hessian ``H``, ``α̃ = ⟨v, Hv⟩/‖Hv‖²``; for one

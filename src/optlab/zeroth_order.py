@@ -773,7 +773,7 @@ def reinforce_grad(
     key: PRNGKeyArray,
     num_samples: int = 1,
     distribution: str = "bernoulli",
-    baseline: str | ArrayLike = "none",
+    baseline: str | Float[ArrayLike, ""] = "none",
 ) -> Float[Array, " n"]:
     r"""Score-function (REINFORCE) estimate of ``∇_θ E f(z)`` (Williams 1992):
     ``ĝ = (1/S) Σ_s (f(z_s) − b_s) ∇_θ log p_θ(z_s)`` with ``∇_θ log p_θ(z) = z − p``

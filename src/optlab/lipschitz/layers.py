@@ -49,7 +49,7 @@ __all__ = [
 
 def spectral_normalize(
     W: Float[ArrayLike, "m n"], u: Float[ArrayLike, " n"], *, num_steps: int = 1
-) -> tuple[Array, Array]:
+) -> tuple[Float[Array, "m n"], Float[Array, " n"]]:
     """Spectral normalisation (Miyato et al., 2018): ``num_steps`` power steps from the
     persistent vector ``u`` give σ̂ ≤ σ₁ (a LOWER bound), and W/σ̂ is returned with the
     new ``u``. Because σ̂ can be below σ₁, σ₁(W/σ̂) can exceed 1 (under-normalisation).
@@ -279,7 +279,9 @@ def sandwich_apply(
     return jnp.sqrt(gamma) * jnp.sqrt(2.0) * _mm(A.T, psi * sig(z))
 
 
-def sandwich_as_mlp(p: dict, gamma: Float[ArrayLike, ""] = 1.0) -> list[tuple[Array, Array]]:
+def sandwich_as_mlp(
+    p: dict, gamma: Float[ArrayLike, ""] = 1.0
+) -> list[tuple[Float[Array, "out in"], Float[Array, " out"]]]:
     """The same layer as a one-hidden-layer MLP ``[(W1, b1), (W2, 0)]`` (for LipSDP).
 
     Args:

@@ -193,7 +193,7 @@ def lower_bound_gradient_ascent(
     *,
     num_steps: int = 100,
     learning_rate: float = 0.05,
-    box: tuple[ArrayLike, ArrayLike] | None = None,
+    box: tuple[Float[ArrayLike, "*n_in"], Float[ArrayLike, "*n_in"]] | None = None,
 ) -> Bound:
     """LOWER bound by (projected) gradient ascent on x ↦ ‖J(x)‖ from several starts.
 
