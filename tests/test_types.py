@@ -11,7 +11,8 @@ An array in a public signature carries its shape as a jaxtyping type
    jaxtyping dtype (``Float[Array, "n d"]``). The signatures of callables passed in
    (``Callable[[Array], Array]``, a loss or an operator) are the caller's and are not checked;
 2. a parameter whose ``Args:`` entry, or a result whose ``Returns:`` entry, states a shape
-   (``(d,)``, ``(n, d)``, ``n × m``, ``shape ...``) is not left unannotated or ``Any``
+   (``(d,)``, ``(n, d)``, ``n × m``, ``shape ...``, or in words: "1-D", "a matrix", "an
+   array", "same shape", "integer labels") is not left unannotated or ``Any``
    (pytrees, which keep ``Any``/``optax.Params``, say "pytree" or "leaves" in their entry);
 3. every annotation evaluates (``typing.get_type_hints``), so each shape string parses;
 4. no module defines its own ``Array`` alias: ``optlab._types`` holds the one definition.
@@ -114,11 +115,19 @@ def _entries(doc: str, params) -> tuple[dict[str, str], str]:
     return out, ret.strip()
 
 
+# Shapes stated in words: "1-D", "a vector", "same shape", "N integer labels", "scalar or 1-D".
+_SHAPE_WORDS = re.compile(
+    r"\b[123]-D\b|\b(?:an? |1-D |2-D )?(?:array|vector|matrix)\b|same shape|any shape|"
+    r"\binteger labels\b|broadcastable|of the shape of"
+)
+
+
 def states_shape(text: str) -> bool:
-    """Whether a docstring entry states an array shape."""
+    """Whether a docstring entry states an array shape (in symbols or in words)."""
     if PYTREE_WORDS.search(text):
         return False
-    return bool(_SHAPE.search(_NOT_SHAPES.sub("", text)))
+    text = _NOT_SHAPES.sub("", text)
+    return bool(_SHAPE.search(text) or _SHAPE_WORDS.search(text))
 
 
 def bare_array_types(annotation: str) -> list[str]:

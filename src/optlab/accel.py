@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -34,7 +34,7 @@ import optax
 
 from . import _checks
 from . import runner as _runner
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, ArrayLike, Float, PRNGKeyArray
 from .first_order import (
     ScalarOrSchedule,
     _at,
@@ -201,7 +201,13 @@ def triple_momentum_output(state: TripleMomentumState, L: float, mu: float) -> A
     return _tmap(lambda x, xp: (1 + d) * x - d * xp, state.xi, state.xi_prev)
 
 
-def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **hyper) -> float:
+def quadratic_rate(
+    method: str,
+    L: float,
+    mu: float,
+    eigenvalues: Float[ArrayLike, " d"] | Sequence[float] | None = None,
+    **hyper,
+) -> float:
     """Exact asymptotic rate (spectral radius) of a linear method on a quadratic.
 
     Every method here is, on ``f = ½ xᵀAx``, a linear recursion in ``(z_k, z_{k−1})``;
@@ -694,7 +700,7 @@ class ODETrace(NamedTuple):
 
 def momentum_ode(
     grad_fn: Callable[[Any], Any],
-    x0: Any,
+    x0: Float[ArrayLike, " d"],
     t_final: float,
     *,
     num_steps: int,

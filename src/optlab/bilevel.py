@@ -63,7 +63,7 @@ from ._checks import (
 )
 from ._checks import require_nonnegative_scalar as _nonneg_scalar
 from ._checks import require_positive_scalar as _pos_scalar
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, ArrayLike, Float, PRNGKeyArray, Shaped
 
 __all__ = [
     "ridge_losses",
@@ -187,7 +187,12 @@ def _inner_hessian(inner, w, theta):
 
 
 def check_inner_hessian(
-    inner: Loss, w: Any, theta: Any, *, rtol: float | None = None, max_dim: int = 2000
+    inner: Loss,
+    w: Float[Array, " d"],
+    theta: Float[Array, "*p"],
+    *,
+    rtol: float | None = None,
+    max_dim: int = 2000,
 ) -> None:
     """Raise a clear error when ``H = ∇²_ww g(w, θ)`` is singular or indefinite.
 
@@ -347,7 +352,11 @@ def ridge_solution(
 
 
 def ridge_hypergradient(
-    X_train, y_train, X_val, y_val, lam: Float[Array, ""] | Float[Array, " d"]
+    X_train: Float[Array, "n d"],
+    y_train: Float[Array, " n"],
+    X_val: Float[Array, "n_val d"],
+    y_val: Float[Array, " n_val"],
+    lam: Float[Array, ""] | Float[Array, " d"],
 ) -> Float[Array, "*d"]:
     """Closed-form ``dF/dλ`` for :func:`ridge_losses` (shape of ``lam``).
 
@@ -402,8 +411,8 @@ def _solve(inner, w, theta, b, method, tol, num_steps, x0=None):
 def implicit_hypergradient(
     inner: Loss,
     outer: Loss,
-    w: Any,
-    theta: Any,
+    w: Float[Array, " d"],
+    theta: Float[Array, "*p"],
     *,
     method: str = "dense",
     tol: float = 1e-10,
@@ -521,7 +530,14 @@ def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 
 
 
 def neumann_hypergradient(
-    inner: Loss, outer: Loss, w: Any, theta: Any, K: Any, alpha: float, *, all_terms: bool = False
+    inner: Loss,
+    outer: Loss,
+    w: Float[Array, " d"],
+    theta: Float[Array, "*p"],
+    K: Any,
+    alpha: float,
+    *,
+    all_terms: bool = False,
 ) -> Float[Array, "*p"] | Float[Array, " K *p"]:
     """Hypergradient with ``H⁻¹ ≈ α Σ_{j=0}^{K−1} (I − αH)^j`` (Lorraine et al. 2020).
 
@@ -599,7 +615,9 @@ class InnerGDOutput(NamedTuple):
     iterates: jax.Array
 
 
-def inner_gd(inner: Loss, theta: Any, w0: Any, *, num_steps: int, learning_rate: float) -> InnerGDOutput:
+def inner_gd(
+    inner: Loss, theta: Float[Array, "*p"], w0: Float[Array, " d"], *, num_steps: int, learning_rate: float
+) -> InnerGDOutput:
     """``num_steps`` gradient steps ``w ← w − γ ∇_w g(w, θ)`` (``γ = learning_rate``).
     Compiled once per ``(inner, num_steps)`` and shape.
 
@@ -638,8 +656,8 @@ _inner_gd_jit = jax.jit(_inner_gd, static_argnames=("inner", "steps"))  # steps:
 def unrolled_hypergradient(
     inner: Loss,
     outer: Loss,
-    theta: Any,
-    w0: Any,
+    theta: Float[Array, "*p"],
+    w0: Float[Array, " d"],
     *,
     num_steps: Any,
     learning_rate: float,
@@ -733,13 +751,13 @@ _unrolled_jit = jax.jit(_unrolled, static_argnames=("inner", "outer", "steps"))
 def penalty_hypergradient(
     inner: Loss,
     outer: Loss,
-    theta: Any,
-    y0: Any,
+    theta: Float[Array, "*p"],
+    y0: Float[Array, " d"],
     *,
     sigma: float,
     num_steps: int,
     learning_rate: float,
-    z0: Any = None,
+    z0: Float[Array, " d"] | None = None,
     return_solutions: bool = False,
 ) -> Float[Array, "*p"] | tuple[Float[Array, "*p"], Float[Array, " d"], Float[Array, " d"]]:
     """Fully first-order hypergradient of the penalty function (Kwon et al. 2024)
@@ -793,13 +811,13 @@ def _penalty(inner, outer, theta, y0, z0, sigma, steps, lr):
 def f2sa_hypergradient(
     inner: Loss,
     outer: Loss,
-    theta: Any,
-    y0: Any,
+    theta: Float[Array, "*p"],
+    y0: Float[Array, " d"],
     *,
     lam: float,
     num_steps: int,
     learning_rate: float,
-    z0: Any = None,
+    z0: Float[Array, " d"] | None = None,
 ):
     """F2SA's hypergradient (Kwon et al. 2023): ``∇_θ f(y) + λ(∇_θ g(y) − ∇_θ g(z))``
     with ``y ≈ argmin f/λ + g``, ``z ≈ argmin g``. Identical to
@@ -822,7 +840,14 @@ def f2sa_hypergradient(
 
 
 def penalty_value(
-    inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float, num_steps: int, learning_rate: float
+    inner: Loss,
+    outer: Loss,
+    theta: Float[Array, "*p"],
+    y0: Float[Array, " d"],
+    *,
+    sigma: float,
+    num_steps: int,
+    learning_rate: float,
 ) -> Float[Array, ""]:
     """``ψ_σ(θ) = [min_y (σf + g) − min_z g] / σ`` by gradient descent (``O(σ)`` from ``F``).
 
@@ -880,8 +905,8 @@ class BilevelTrace(NamedTuple):
 def hypergradient_descent(
     inner: Loss,
     outer: Loss,
-    theta0: Any,
-    w0: Any,
+    theta0: Float[Array, "*p"],
+    w0: Float[Array, " d"],
     *,
     method: str = "implicit",
     learning_rate: float,
@@ -1029,7 +1054,13 @@ class InnerSolveOutput(NamedTuple):
 
 
 def inner_gd_tol(
-    inner: Loss, theta: Any, w0: Any, *, tol: float, learning_rate: float, num_steps: int = 100000
+    inner: Loss,
+    theta: Float[Array, "*p"],
+    w0: Float[Array, " d"],
+    *,
+    tol: float,
+    learning_rate: float,
+    num_steps: int = 100000,
 ) -> InnerSolveOutput:
     """Gradient descent ``w ← w − γ ∇_w g(w, θ)`` (``γ = learning_rate``) until
     ``‖∇_w g‖ ≤ tol``, at most ``num_steps`` steps.
@@ -1148,12 +1179,12 @@ def _host_start(inner, outer, theta0, w0):
 def hoag(
     inner: Loss,
     outer: Loss,
-    theta0: Any,
-    w0: Any,
+    theta0: Float[Array, "*p"],
+    w0: Float[Array, " d"],
     *,
     inner_learning_rate,
     num_steps: int,
-    tolerances: Any = None,
+    tolerances: Float[ArrayLike, " K"] | None = None,
     learning_rate: float = 1.0,
     adapt_step: bool = True,
     cg_num_steps: int = 200,
@@ -1242,8 +1273,8 @@ def hoag(
 def adaptive_inexact(
     inner: Loss,
     outer: Loss,
-    theta0: Any,
-    w0: Any,
+    theta0: Float[Array, "*p"],
+    w0: Float[Array, " d"],
     *,
     inner_learning_rate,
     num_steps: int,
@@ -1448,7 +1479,7 @@ def weighted_logistic_losses(data: CleaningData, mu: float = 1e-2):
     return inner, outer
 
 
-def auc(scores: Any, labels: Any) -> float:
+def auc(scores: Float[ArrayLike, " n"], labels: Shaped[ArrayLike, " n"]) -> float:
     """Area under the ROC curve of ``scores`` for the positive ``labels`` (ties count ½).
 
     Args:

@@ -197,7 +197,7 @@ def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
 
 
 def class_means(
-    H: Float[Array, "N d"], labels: Any, K: int
+    H: Float[Array, "N d"], labels: Int[Array, " N"], K: int
 ) -> tuple[Float[Array, " d"], Float[Array, "K d"]]:
     """Global mean ``μ_G`` (``d``,) and class means ``M`` (``K × d``, row ``k`` is ``μ_kᵀ``) of
     the rows of ``H`` (``N × d``, one sample per row).
@@ -243,7 +243,11 @@ class NCMetrics(NamedTuple):
 
 
 def nc_metrics(
-    H: Float[Array, "N d"], W: Float[Array, "K d"], labels: Any, K: int, b: Float[Array, " K"] | None = None
+    H: Float[Array, "N d"],
+    W: Float[Array, "K d"],
+    labels: Int[Array, " N"],
+    K: int,
+    b: Float[Array, " K"] | None = None,
 ) -> NCMetrics:
     """NC1–NC4 of features ``H`` (``N × d``) and classifier ``W`` (``K × d``), bias ``b``.
 
@@ -385,7 +389,7 @@ class UFMOutput(NamedTuple):
 
 
 def ufm_loss(
-    params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float, lam_b: float = 0.0
+    params: UFMParams, labels: Int[Array, " N"], K: int, lam_W: float, lam_H: float, lam_b: float = 0.0
 ) -> Float[Array, ""]:
     """Regularised MSE objective of the UFM (module docstring). Differentiable in ``params``.
 
@@ -431,7 +435,7 @@ def _ufm_loss(params, labels, K, lam_W, lam_H, lam_b=0.0):
 
 
 def train_ufm(
-    labels: Any,
+    labels: Int[Array, " N"],
     K: int,
     d: int,
     *,
@@ -745,7 +749,9 @@ def loglog_slope(
     return float(np.polyfit(np.log(ts[sel]), np.log(e[sel]), 1)[0])
 
 
-def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
+def log_linear_rate(
+    t: Float[ArrayLike, " T"], errors: Float[ArrayLike, " T"], t_min: float, t_max: float
+) -> float:
     """Fitted per-step contraction ``ρ`` with ``error ≈ C ρ^t`` over the window.
 
     Args:
@@ -760,11 +766,11 @@ def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
     Raises:
       TypeError, ValueError: as :func:`loglog_slope`.
     """
-    t, e = _fit_inputs(t, errors, t_min, t_max)
-    sel = (t >= t_min) & (t <= t_max)
+    ts, e = _fit_inputs(t, errors, t_min, t_max)
+    sel = (ts >= t_min) & (ts <= t_max)
     if sel.sum() < 2 or not np.all(e[sel] > 0) or not np.all(np.isfinite(e[sel])):
         raise ValueError("need at least two positive errors in the fitted window")
-    return float(np.exp(np.polyfit(t[sel], np.log(e[sel]), 1)[0]))
+    return float(np.exp(np.polyfit(ts[sel], np.log(e[sel]), 1)[0]))
 
 
 # ---------------------------------------------------------------------------
@@ -1164,7 +1170,7 @@ def optimal_tokens(
     return jnp.argmax(token_scores(X, y, v), axis=1)
 
 
-def attention_svm(X: Float[Array, "n T d"], opt: Any) -> Float[np.ndarray, " d"]:
+def attention_svm(X: Float[Array, "n T d"], opt: Int[ArrayLike, " n"]) -> Float[np.ndarray, " d"]:
     """Max-margin token selection (Att-SVM) solved with cvxpy:
     ``min ‖p‖²  s.t.  (x_{i,opt_i} − x_{it})ᵀ p ≥ 1`` for all ``i`` and ``t ≠ opt_i``.
 

@@ -31,7 +31,7 @@ from ._checks import (
     require_key,
     require_positive,
 )
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, ArrayLike, Float, PRNGKeyArray
 
 # Matrix products whose accuracy matters run at full float32 precision: on NVIDIA GPUs the
 # default for float32 matmuls is TF32 (10-bit mantissa), which stalls SOR above its
@@ -154,7 +154,7 @@ def jacobi_radius(A: Float[Array, "n n"]) -> Float[Array, ""]:
     return jnp.max(jnp.abs(1.0 - lam))
 
 
-def young_omega(rho_jacobi: Any) -> Any:
+def young_omega(rho_jacobi: Float[ArrayLike, "*shape"]) -> Any:
     """Young's optimal relaxation ``ω* = 2/(1 + √(1 − ρ(J)²))`` (consistently ordered ``A``).
 
     Args:
@@ -171,7 +171,7 @@ def young_omega(rho_jacobi: Any) -> Any:
     return 2.0 / (1.0 + jnp.sqrt(1.0 - rho_jacobi**2))
 
 
-def sor_spectral_radius(omega: Any, rho_jacobi: Any) -> Any:
+def sor_spectral_radius(omega: Float[ArrayLike, "*shape"], rho_jacobi: Float[ArrayLike, "*shape"]) -> Any:
     """Young's formula for ``ρ(M_ω)`` when ``A`` is consistently ordered, ``0 < ω < 2``:
 
     ``ρ(M_ω) = ω − 1`` for ``ω ≥ ω*`` and
@@ -213,7 +213,7 @@ def _sor_matrices(A, b, omega):
 def sor(
     A: Float[Array, "n n"],
     b: Float[Array, " n"],
-    omega: Any,
+    omega: float | Float[Array, ""],
     *,
     tol: float = 1e-4,
     num_steps: int = 500,

@@ -436,7 +436,7 @@ def _comonotonicity_unit(M):
 
 
 def resolvent(
-    F: Callable, z: Float[Array, " d"], *, learning_rate, inner_num_steps: int = 100
+    F: Callable, z: Float[Array, " d"], *, learning_rate: float | Float[Array, ""], inner_num_steps: int = 100
 ) -> Float[Array, " d"]:
     """``J_{ηF}(z) = (I + ηF)⁻¹ z``: the unique ``w`` with ``w + ηF(w) = z``.
 
@@ -937,9 +937,9 @@ def _accelerated_optimistic_gradient(F, z0, learning_rate, tol, num_steps, retur
 
 def vr_halpern(
     op: FiniteSumOperator,
-    z0,
+    z0: Float[Array, " d"],
     *,
-    learning_rate,
+    learning_rate: float | Float[Array, ""],
     num_steps: int,
     key: PRNGKeyArray,
     batch_size: int,
@@ -1022,7 +1022,7 @@ def competitive_gradient(
     f: Callable,
     z0: Float[Array, " d"],
     *,
-    learning_rate,
+    learning_rate: float | Float[Array, ""],
     num_steps: int,
     n_x: int,
     alpha=None,
@@ -1212,7 +1212,7 @@ def sgn_band(mu1, mu2, L12, L21, *, signed: bool = False) -> tuple[float, float]
     return (max(r1, 0.0), r2)
 
 
-def sgn_block_margin(mu1, mu2, L12, L21, r):
+def sgn_block_margin(mu1, mu2, L12, L21, r: Float[ArrayLike, "*shape"]):
     """Margin of the block small-gain certificate at weight ratio ``r = w₂/w₁``: the
     smallest eigenvalue of ``D^{-1/2} Γ D^{-1/2}`` for the gain matrix
     ``Γ = [[μ₁, −(L₁₂ + rL₂₁)/2], [·, rμ₂]]`` and ``D = diag(1, r)``, i.e.

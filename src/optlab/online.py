@@ -59,7 +59,7 @@ from ._checks import (
     require_positive,
     require_probability_vector,
 )
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 # Matrix products whose accuracy matters run at full float32 precision (NVIDIA GPUs run
 # float32 matmuls in TF32 by default, a 10-bit mantissa).
@@ -281,8 +281,8 @@ def logcosh_loss(x: Float[Array, " d"], c: Float[Array, ""] | Float[Array, " d"]
 def sea_centers(
     num_rounds: int,
     dim: int,
-    noise: Any,
-    drift: Any,
+    noise: float | Float[Array, ""],
+    drift: float | Float[Array, ""],
     *,
     key: PRNGKeyArray,
     period: int = 50,
@@ -359,10 +359,10 @@ def ogd(
     thetas: Float[Array, "T ..."],
     x0: Float[Array, " d"],
     *,
-    learning_rate: Any,
-    radius: Any = None,
+    learning_rate: float | Float[Array, ""],
+    radius: float | Float[Array, ""] | None = None,
     schedule: str = "sqrt",
-    max_learning_rate: Any = None,
+    max_learning_rate: float | Float[Array, ""] | None = None,
 ) -> OnlineResult:
     """Online gradient descent ``x_{t+1} = Π_X(x_t − η_t g_t)`` on ``X = [−R, R]ᵈ``.
 
@@ -430,10 +430,10 @@ def optimistic_ogd(
     thetas: Float[Array, "T ..."],
     x0: Float[Array, " d"],
     *,
-    learning_rate: Any,
-    radius: Any = None,
+    learning_rate: float | Float[Array, ""],
+    radius: float | Float[Array, ""] | None = None,
     schedule: str = "adaptive",
-    max_learning_rate: Any = None,
+    max_learning_rate: float | Float[Array, ""] | None = None,
     hint: str = "last",
 ) -> OnlineResult:
     """Optimistic online mirror descent (Euclidean) with gradient hints ``M_t``.
@@ -520,9 +520,9 @@ def adagrad_omd(
     thetas: Float[Array, "T ..."],
     x0: Float[Array, " d"],
     *,
-    learning_rate: Any,
-    radius: Any = None,
-    delta: Any = 1e-8,
+    learning_rate: float | Float[Array, ""],
+    radius: float | Float[Array, ""] | None = None,
+    delta: float | Float[Array, ""] = 1e-8,
 ) -> OnlineResult:
     """Diagonal AdaGrad as online mirror descent (Duchi et al. 2011).
 
@@ -586,8 +586,8 @@ def coin_betting(
     thetas: Float[Array, "T ..."],
     x0: Float[Array, " d"],
     *,
-    initial_wealth: Any = 1.0,
-    lipschitz: Any = 1.0,
+    initial_wealth: float | Float[Array, ""] = 1.0,
+    lipschitz: float | Float[Array, ""] = 1.0,
 ) -> CoinResult:
     """Parameter-free online learning by coin betting, per coordinate (Orabona & Pál 2016).
 
@@ -669,8 +669,8 @@ def best_fixed(
     loss: LossFn,
     thetas: Float[Array, "T d"],
     *,
-    radius: Any = None,
-    horizons: Any = None,
+    radius: float | Float[Array, ""] | None = None,
+    horizons: Int[ArrayLike, " H"] | None = None,
     smoothness: float = 1.0,
     num_steps: int = 300,
 ) -> tuple[Float[Array, "H d"], Float[Array, " H"]]:
@@ -753,9 +753,9 @@ def regret_at(
     result: Any,
     loss: LossFn,
     thetas: Float[Array, "T d"],
-    horizons: Any = None,
+    horizons: Int[ArrayLike, " H"] | None = None,
     *,
-    radius: Any = None,
+    radius: float | Float[Array, ""] | None = None,
     smoothness: float = 1.0,
     num_steps: int = 300,
 ) -> Float[Array, " H"]:
@@ -807,7 +807,10 @@ def _experts_regret(learner_losses, losses):
 
 
 def hedge(
-    losses: Float[Array, "T n"], *, learning_rate: Any, prior: Float[Array, " n"] | None = None
+    losses: Float[Array, "T n"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    prior: Float[Array, " n"] | None = None,
 ) -> ExpertsResult:
     """Hedge / exponential weights: entropic OMD on the simplex (Freund & Schapire 1997).
 
@@ -835,7 +838,7 @@ def hedge(
 def optimistic_hedge(
     losses: Float[Array, "T n"],
     *,
-    learning_rate: Any,
+    learning_rate: float | Float[Array, ""],
     hints: str | Float[Array, "T n"] | None = "last",
     prior: Float[Array, " n"] | None = None,
 ) -> ExpertsResult:
@@ -898,7 +901,9 @@ def _hedge(losses, learning_rate, log_prior, m):
     return ExpertsResult(weights, lt, _experts_regret(lt, losses))
 
 
-def hedge_regret_bound(num_experts: int, num_rounds: float | Float[Array, ""], *, learning_rate: Any) -> Any:
+def hedge_regret_bound(
+    num_experts: int, num_rounds: float | Float[Array, ""], *, learning_rate: Float[ArrayLike, "*shape"]
+) -> Float[ArrayLike, "*shape"]:
     """``log(n)/η + ηT/8``: Hedge's regret bound for losses in ``[0, 1]`` (Hoeffding's lemma).
 
     Minimised by ``η = √(8 log(n)/T)``, where it equals ``√(T log(n)/2)``.
@@ -932,7 +937,7 @@ def exp3(
     *,
     learning_rate: float | Float[Array, ""],
     key: PRNGKeyArray,
-    gamma: Any = 0.0,
+    gamma: float | Float[Array, ""] = 0.0,
 ) -> BanditResult:
     """EXP3 for adversarial bandits with losses in ``[0, 1]`` (Auer et al. 2002).
 

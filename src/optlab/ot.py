@@ -466,7 +466,7 @@ def _geom_dtype(geom):
 
 
 def plan_from_potentials(
-    geom: _GeometryBase, f: Float[Array, " n"], g: Float[Array, " m"], eps
+    geom: _GeometryBase, f: Float[Array, " n"], g: Float[Array, " m"], eps: float | Float[Array, ""]
 ) -> Float[Array, "n m"]:
     """``P_ij = exp((f_i + g_j − C_ij)/ε)`` (materialised).
 
@@ -803,16 +803,16 @@ def _sinkhorn_jit(geom, a, b, eps, init, *, tol, num_steps, differentiation, cg_
 
 
 def sinkhorn(
-    geom: Any,
-    a: Any = None,
-    b: Any = None,
-    eps: Any = 1e-2,
+    geom: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
+    eps: float | Float[Array, ""] = 1e-2,
     *,
     tol: float = 1e-6,
     num_steps: int = 1000,
     method: str = "log",
     differentiation: str = "implicit",
-    init: Any = None,
+    init: tuple[Float[Array, " n"], Float[Array, " m"]] | None = None,
     cg_tol: float = 1e-10,
     cg_num_steps: int = 500,
 ) -> SinkhornOutput:
@@ -1225,7 +1225,7 @@ def sinkhorn_newton_sparse(
     geom: Float[ArrayLike, "n m"] | _GeometryBase,
     a: Float[ArrayLike, " n"] | None = None,
     b: Float[ArrayLike, " m"] | None = None,
-    eps: Any = 1e-2,
+    eps: float | Float[Array, ""] = 1e-2,
     *,
     warmup: int = 20,
     threshold: float = 1e-6,
@@ -1393,7 +1393,7 @@ def emd(
 # ---------------------------------------------------------------------------
 
 
-def sparse_simplex_projection(s: Float[Array, " n"], mass, k) -> Float[Array, " n"]:
+def sparse_simplex_projection(s: Float[Array, " n"], mass: float | Float[Array, ""], k) -> Float[Array, " n"]:
     """Euclidean projection of ``s`` onto ``{t ≥ 0, Σt = mass, ‖t‖₀ ≤ k}``.
 
     Exact for this non-convex set: keep the ``k`` largest entries and project
@@ -1662,9 +1662,9 @@ def _attention_jit(q, k, v, tau, *, num_steps):
 def entropic_map(
     x: Float[Array, "n d"],
     y: Float[Array, "m d"],
-    eps: Any,
-    a: Any = None,
-    b: Any = None,
+    eps: float | Float[Array, ""],
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
     *,
     query: Float[Array, "k d"] | None = None,
     tol: float = 1e-6,
@@ -1730,7 +1730,11 @@ def _entropic_map_apply(geom, g, eps):
 
 
 def equipartition_labels(
-    logits: Float[Array, "N K"], eps: Any = 0.05, *, tol: float = 1e-6, num_steps: int = 1000
+    logits: Float[Array, "N K"],
+    eps: float | Float[Array, ""] = 0.05,
+    *,
+    tol: float = 1e-6,
+    num_steps: int = 1000,
 ) -> Float[Array, "N K"]:
     r"""Pseudo-labels with equal class sizes by Sinkhorn (Asano, Rupprecht & Vedaldi 2020).
 
@@ -1781,7 +1785,7 @@ def equipartition_labels(
 def soft_permutation(
     x: Float[Array, "n d"],
     y: Float[Array, "n d"],
-    eps: Any,
+    eps: float | Float[Array, ""],
     *,
     tol: float = 1e-6,
     num_steps: int = 1000,

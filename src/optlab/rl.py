@@ -1150,7 +1150,7 @@ def _lqr_return(k, sys):
 _lqr_return_jit = jax.jit(_lqr_return, static_argnames=("sys",))
 
 
-def lqr_return(k, sys: LQR):
+def lqr_return(k: Float[ArrayLike, "*shape"], sys: LQR):
     """Exact ``J(k) = E Σ_{t<H} γᵗ (−q x_t² − R u_t²)`` (``H = ∞`` when ``horizon`` is None).
 
     With ``m_t = E x_t²``: ``m_{t+1} = c m_t + s`` and ``E u_t² = k² m_t + σ²``, so
@@ -1186,7 +1186,7 @@ def _lqr_gradient(k, sys):
     return jnp.vectorize(jax.grad(lambda kk: _lqr_return(kk, sys)))(k)
 
 
-def lqr_gradient(k, sys: LQR):
+def lqr_gradient(k: Float[ArrayLike, "*shape"], sys: LQR):
     """Exact ``dJ/dk``. Infinite horizon, by hand: with ``M(k) = (m_0 + γs/(1−γ))/(1 − γc)``,
     ``dM/dk = M · 2γb(a + bk)/(1 − γc)`` and ``dJ/dk = −2Rk M − (q + Rk²) dM/dk``.
     Finite horizon: differentiation of the exact moment recursion.
@@ -1316,7 +1316,12 @@ def lqr_rollouts(k: float | Float[Array, ""], sys: LQR, n: int, *, key: PRNGKeyA
     return _rollouts(key, k, sys, n)
 
 
-def gaussian_log_prob(k, x, u, sigma):
+def gaussian_log_prob(
+    k: Float[ArrayLike, "*shape"],
+    x: Float[ArrayLike, "*shape"],
+    u: Float[ArrayLike, "*shape"],
+    sigma: Float[ArrayLike, ""],
+):
     """``log π_k(u | x)`` for ``u ~ N(k x, σ²)``; its ``k``-derivative is ``(u − kx) x / σ²``.
 
     Args:
@@ -1398,7 +1403,7 @@ def reinforce(
     n: int,
     *,
     key: PRNGKeyArray,
-    baseline: Any = None,
+    baseline: float | Float[Array, ""] | str | None = None,
     reward_to_go: bool = False,
 ) -> Float[Array, " n"]:
     """Per-trajectory REINFORCE estimates of ``dJ/dk`` (shape ``(n,)``); their mean is

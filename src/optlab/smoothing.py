@@ -35,7 +35,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
-from ._types import Array, Float, Int, PRNGKeyArray
+from ._types import Array, ArrayLike, Float, Int, PRNGKeyArray, Shaped
 
 __all__ = [
     "clopper_pearson_lower",
@@ -87,7 +87,9 @@ def _broadcast(**arrays: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- bounds
 
 
-def clopper_pearson_lower(k, n, alpha: float) -> Float[np.ndarray, "*shape"]:
+def clopper_pearson_lower(
+    k: Int[ArrayLike, "*shape"], n: Int[ArrayLike, "*shape"], alpha: float
+) -> Float[np.ndarray, "*shape"]:
     """One-sided (1 − α) Clopper–Pearson lower bound on a binomial p from k successes
     in n trials: the α-quantile of Beta(k, n − k + 1) (0 when k = 0).
 
@@ -115,7 +117,9 @@ def clopper_pearson_lower(k, n, alpha: float) -> Float[np.ndarray, "*shape"]:
     return np.where(k == 0, 0.0, stats.beta.ppf(alpha, kk, n - k + 1))
 
 
-def hoeffding_lower(mean, n, alpha: float) -> Float[np.ndarray, "*shape"]:
+def hoeffding_lower(
+    mean: Float[ArrayLike, "*shape"], n: Int[ArrayLike, "*shape"], alpha: float
+) -> Float[np.ndarray, "*shape"]:
     """(1 − α) lower bound on E[X] for X ∈ [0, 1] from n i.i.d. samples:
     mean − √(log(1/α) / (2n)).
 
@@ -141,7 +145,12 @@ def hoeffding_lower(mean, n, alpha: float) -> Float[np.ndarray, "*shape"]:
     return mean - np.sqrt(np.log(1.0 / alpha) / (2.0 * n))
 
 
-def empirical_bernstein_lower(mean, var, n, alpha: float) -> Float[np.ndarray, "*shape"]:
+def empirical_bernstein_lower(
+    mean: Float[ArrayLike, "*shape"],
+    var: Float[ArrayLike, "*shape"],
+    n: Int[ArrayLike, "*shape"],
+    alpha: float,
+) -> Float[np.ndarray, "*shape"]:
     """(1 − α) empirical-Bernstein lower bound (Maurer & Pontil, 2009, Thm 4) on E[X]
     for X ∈ [0, 1]: mean − √(2 V log(2/α) / n) − 7 log(2/α) / (3(n − 1)), with V the
     unbiased sample variance. Tighter than Hoeffding when V ≪ 1/4.
@@ -174,7 +183,9 @@ def empirical_bernstein_lower(mean, var, n, alpha: float) -> Float[np.ndarray, "
     # endregion: smoothing-bernstein
 
 
-def smoothed_radius(p_lower, sigma: float | Float[Array, ""]) -> Float[np.ndarray, "*shape"]:
+def smoothed_radius(
+    p_lower: Float[ArrayLike, "*shape"], sigma: float | Float[Array, ""]
+) -> Float[np.ndarray, "*shape"]:
     """Certified ℓ2 radius σ Φ^{-1}(p̲_A) where p̲_A > 1/2, else 0 (abstain).
 
     Args:
@@ -335,7 +346,9 @@ def certify(
     return Certificate(pred, radius, np.asarray(p_low), p_hat, var)
 
 
-def certified_accuracy(radii, correct, grid) -> Float[np.ndarray, " G"]:
+def certified_accuracy(
+    radii: Float[ArrayLike, " B"], correct: Shaped[ArrayLike, " B"], grid: Float[ArrayLike, " G"]
+) -> Float[np.ndarray, " G"]:
     """Fraction of points that are correct and certified at radius ≥ r, for each r in
     ``grid`` (radii ≥ 0; a point with radius exactly r counts).
 

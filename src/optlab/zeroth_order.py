@@ -471,7 +471,9 @@ def _zo_descent(f, estimator, num_directions, num_steps, x0, key, learning_rate,
 # ---------------------------------------------------------------------------
 
 
-def rastrigin(x: Float[Array, "... d"], shift: Any = 0.0) -> Float[Array, "*shape"]:
+def rastrigin(
+    x: Float[Array, "*batch d"], shift: float | Float[ArrayLike, "*batch d"] = 0.0
+) -> Float[Array, "*batch"]:
     r"""Rastrigin ``f(x) = 10d + Σ_i (y_i² − 10 cos(2π y_i))``, ``y = x − shift``;
     global minimum 0 at ``x = shift``, a local minimum near every other integer point.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -121,7 +121,13 @@ def _alm_path(f, c, newton_num_steps, num_steps, x0, lam0, mu, tol):
 
 
 def quadratic_penalty(
-    f: Callable, c: Callable, x0: Any, mus: Any, *, newton_num_steps: int = 30, tol: float = 1e-6
+    f: Callable,
+    c: Callable,
+    x0: Float[Array, " d"],
+    mus: Float[Array, " K"],
+    *,
+    newton_num_steps: int = 30,
+    tol: float = 1e-6,
 ) -> MultiplierOutput:
     """Minimise ``f + (μ_k/2)‖c‖²`` for the increasing penalties ``mus`` (warm
     started). Feasibility needs ``μ → ∞``; the Hessian's condition number grows like μ.
@@ -152,7 +158,7 @@ def quadratic_penalty(
 def augmented_lagrangian(
     f: Callable,
     c: Callable,
-    x0: Any,
+    x0: Float[Array, " d"],
     mu: float,
     *,
     num_steps: int,

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from .._checks import require_int, require_nonnegative, require_shape
+from .._types import Array, Float
 from ._common import _array, _check_eq_problem, _pos_scalar, _tol
 
 __all__ = ["PrimalDualOutput", "primal_dual"]
@@ -48,12 +49,12 @@ class PrimalDualOutput(NamedTuple):
 def primal_dual(
     f: Callable,
     g: Callable,
-    x0: Any,
+    x0: Float[Array, " d"],
     *,
     learning_rate: float,
     dual_learning_rate: float,
     num_steps: int,
-    lam0: Any = None,
+    lam0: Float[Array, " m"] | None = None,
     tol: float = 1e-6,
 ) -> PrimalDualOutput:
     """Gradient descent–ascent on ``ℒ(x, λ) = f(x) + λᵀg(x)``, ``λ ≥ 0``:

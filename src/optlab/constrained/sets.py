@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_float_array, is_concrete
-from .._types import Array, Float
+from .._types import Array, ArrayLike, Float
 from ._common import _HIGHEST, _array, _radius, _tiny, _tol
 
 __all__ = [
@@ -424,7 +424,7 @@ def nuclear_ball(radius: float = 1.0) -> NuclearBall:
     return NuclearBall(radius)
 
 
-def box(lo: Any, hi: Any) -> Box:
+def box(lo: Float[ArrayLike, "*shape"], hi: Float[ArrayLike, "*shape"]) -> Box:
     """The box ``{lo ≤ x ≤ hi}``.
 
     Args:
@@ -498,7 +498,7 @@ def _require_set(name, cset):
         )
 
 
-def require_feasible(name: str, x: Any, cset: _Set, *, tol: float = 1e-6) -> None:
+def require_feasible(name: str, x: Float[Array, "*shape"], cset: _Set, *, tol: float = 1e-6) -> None:
     """Raise unless ``x`` lies in ``cset`` (up to ``tol``); skipped for traced ``x``.
 
     Args:

@@ -111,7 +111,9 @@ def _sketch_solve(K, r, theta, key, sketch_size, num_steps):
     return z, it, resid(z) <= tol
 
 
-def kkt_residual(f: Callable, c: Callable, x: Any, lam: Any) -> Float[Array, ""]:
+def kkt_residual(
+    f: Callable, c: Callable, x: Float[Array, " d"], lam: Float[Array, " m"]
+) -> Float[Array, ""]:
     """``‖(∇ₓℒ(x, λ), c(x))‖₂`` with ``ℒ = f + λᵀc``.
 
     Args:
@@ -200,7 +202,7 @@ _EAL_ACCURACY = ("exact", "fixed", "tightening")
 def exact_al_sketch(
     f: Callable,
     c: Callable,
-    x0: Any,
+    x0: Float[Array, " d"],
     *,
     key: PRNGKeyArray,
     lam0: Float[Array, " m"] | None = None,

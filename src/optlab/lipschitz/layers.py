@@ -154,7 +154,7 @@ def orthogonality_residual(Q: Float[ArrayLike, "m n"]) -> Float[Array, ""]:
     return jnp.max(jnp.abs(_mm(Q.T, Q) - jnp.eye(Q.shape[1], dtype=Q.dtype)))
 
 
-def maxmin(x: Float[ArrayLike, "*batch 2k"]) -> Float[Array, "*batch 2k"]:
+def maxmin(x: Float[ArrayLike, "*batch n"]) -> Float[Array, "*batch n"]:
     """MaxMin (GroupSort with groups of 2) on the last axis: (a, b) ↦ (max, min);
     a permutation of each pair, hence 1-Lipschitz in ℓ2 (and gradient-norm preserving).
 
