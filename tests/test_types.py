@@ -15,7 +15,10 @@ An array in a public signature carries its shape as a jaxtyping type
    array", "same shape", "integer labels") is not left unannotated or ``Any``
    (pytrees, which keep ``Any``/``optax.Params``, say "pytree" or "leaves" in their entry);
 3. every annotation evaluates (``typing.get_type_hints``), so each shape string parses;
-4. no module defines its own ``Array`` alias: ``optlab._types`` holds the one definition.
+4. no module defines its own ``Array`` alias: ``optlab._types`` holds the one definition;
+5. a field of a public result or state ``NamedTuple`` whose ``Attributes:`` entry states a shape
+   is annotated with it (not a bare array type nor ``Any``), and the fields' annotations
+   evaluate. (Fields whose entry gives no shape, e.g. ``values[t] = f(x_t)``, are not checked.)
 
 The shapes are documentation: nothing is decorated with ``jaxtyping.jaxtyped`` (checked too).
 """
@@ -30,10 +33,12 @@ import re
 import typing
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import optlab
+from optlab._types import Array, ArrayLike, Float
 
 ROOT = Path(optlab.__file__).resolve().parent
 _spec = importlib.util.spec_from_file_location(
@@ -173,7 +178,7 @@ def problems_of(fn) -> list[str]:
 
 
 def test_the_rule_flags_bare_arrays_and_unannotated_shapes():
-    def bare(x: Array, y, z: Any, f: Callable[[Array], Array]) -> tuple[Float[Array, " d"], Array]:  # noqa: F821
+    def bare(x: Array, y, z: Any, f: Callable[[Array], Array]) -> tuple[Float[Array, " d"], Array]:
         """Mutant.
 
         Args:
@@ -186,7 +191,7 @@ def test_the_rule_flags_bare_arrays_and_unannotated_shapes():
           A pair.
         """
 
-    def good(x: Float[Array, " d"], y: Float[ArrayLike, "n d"] | None, z: Any) -> Float[Array, ""]:  # noqa: F821
+    def good(x: Float[Array, " d"], y: Float[ArrayLike, "n d"] | None, z: Any) -> Float[Array, ""]:
         """Fine.
 
         Args:
@@ -220,6 +225,76 @@ def test_annotations_evaluate(module_name):
     for name, fn in _public_functions(module_name):
         typing.get_type_hints(fn)  # raises on a shape string jaxtyping cannot parse
         assert not hasattr(fn, "__jaxtyping__"), f"{name}: shapes are documentation, no runtime check"
+
+
+def _attributes(doc: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    mode, cur = False, None
+    for line in doc.splitlines():
+        if re.match(r"^Attributes:\s*$", line):
+            mode = True
+        elif re.match(r"^[A-Z][A-Za-z ]+:\s*$", line):
+            mode = False
+        elif mode:
+            m = re.match(r"^  ([\w, ]+?)(?: \(.*?\))?:\s*(.*)$", line)
+            if m:
+                cur = m.group(1)
+                for name in cur.split(", "):
+                    out[name] = m.group(2)
+            elif cur and line.strip():
+                for name in cur.split(", "):
+                    out[name] += " " + line.strip()
+    return out
+
+
+def field_problems(cls) -> list[str]:
+    """Rule 5 for one ``NamedTuple`` class."""
+    typing.get_type_hints(cls)
+    entries = _attributes(inspect.getdoc(cls) or "")
+    problems = []
+    for name in cls._fields:
+        annotation = cls.__annotations__.get(name, "Any")
+        annotation = getattr(annotation, "__forward_arg__", annotation)
+        annotation = annotation if isinstance(annotation, str) else inspect.formatannotation(annotation)
+        if not states_shape(entries.get(name, "")):
+            continue
+        bare = bare_array_types(annotation)
+        if bare or annotation in ("Any", "Any | None"):
+            problems.append(f"{cls.__name__}.{name}: {annotation!r}, but the docstring gives a shape")
+    return problems
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_result_fields_carry_shapes(module_name):
+    module = importlib.import_module(module_name)
+    problems = []
+    for name in check_docstrings._public_names(module):
+        obj = getattr(module, name)
+        if (
+            inspect.isclass(obj)
+            and issubclass(obj, tuple)
+            and hasattr(obj, "_fields")
+            and obj.__module__ == module_name
+        ):
+            problems += field_problems(obj)
+    assert not problems, f"{module_name}: " + "; ".join(problems)
+
+
+def test_the_field_rule_flags_a_bare_field():
+    from typing import NamedTuple
+
+    class Out(NamedTuple):
+        """A mutant.
+
+        Attributes:
+          params: the final point, shape ``(d,)``.
+          values: ``values[t] = f(x_t)``.
+        """
+
+        params: Array
+        values: Array
+
+    assert field_problems(Out) == ["Out.params: 'Array', but the docstring gives a shape"]
 
 
 def test_one_array_alias():

@@ -34,7 +34,7 @@ import optax
 
 from . import _checks
 from . import runner as _runner
-from ._types import Array, ArrayLike, Float, PRNGKeyArray
+from ._types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from .first_order import (
     ScalarOrSchedule,
     _at,
@@ -96,7 +96,7 @@ class TripleMomentumState(NamedTuple):
       xi_prev: ``ξ_{k−1}``.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     xi: Any  # ξ_k
     xi_prev: Any  # ξ_{k−1}
 
@@ -293,7 +293,7 @@ class RestartState(NamedTuple):
       restarts: the number of restarts so far.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # total steps; optax's field name shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # total steps; optax's field name shadows tuple.count
     since_restart: jax.Array  # j, momentum β_j = j/(j+3)
     x: Any  # x_k (the gradient-step sequence); params are y_k
     last_value: jax.Array
@@ -372,7 +372,7 @@ class PolyakMomentumState(NamedTuple):
       last_learning_rate: the Polyak-type step ``α_k`` of the last update (0 before the first).
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     prev_params: Any  # x_{k−1}
     last_learning_rate: jax.Array
 
@@ -443,7 +443,7 @@ class ScheduleFreeState(NamedTuple):
       b1: the interpolation ``β``.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     z: Any  # SGD sequence
     x: Any  # averaged sequence; stored only when b1 = 0 (else recovered from y and z)
     weight_sum: jax.Array
@@ -689,8 +689,8 @@ class ODETrace(NamedTuple):
       iterates: ``x(t_0), …, x(t_N)``, shape ``(N + 1, d)``.
     """
 
-    times: jax.Array
-    iterates: jax.Array
+    times: Float[Array, " N+1"]
+    iterates: Float[Array, "N+1 d"]
 
     @property
     def params(self) -> jax.Array:

@@ -63,7 +63,7 @@ from ._checks import (
 )
 from ._checks import require_nonnegative_scalar as _nonneg_scalar
 from ._checks import require_positive_scalar as _pos_scalar
-from ._types import Array, ArrayLike, Float, PRNGKeyArray, Shaped
+from ._types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray, Shaped
 
 __all__ = [
     "ridge_losses",
@@ -612,7 +612,7 @@ class InnerGDOutput(NamedTuple):
     """
 
     params: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "T+1 d"]
 
 
 def inner_gd(
@@ -895,11 +895,11 @@ class BilevelTrace(NamedTuple):
 
     params: jax.Array  # final upper variable θ_K
     w: jax.Array  # final inner iterate
-    iterates: jax.Array  # (num_steps + 1, *θ.shape) upper iterates θ_0 … θ_K
-    outer_values: jax.Array  # (num_steps,) f(w_k, θ_k) before each update
-    grad_norms: jax.Array  # (num_steps,) ‖hypergradient estimate‖
-    converged: jax.Array  # all finite and grad_norms[-1] ≤ tol·max(1, grad_norms[0]) (bool array)
-    n_iters: jax.Array  # the outer steps taken, K
+    iterates: Float[Array, "num_steps+1 ..."]  # (num_steps + 1, *θ.shape) upper iterates θ_0 … θ_K
+    outer_values: Float[Array, " num_steps"]  # (num_steps,) f(w_k, θ_k) before each update
+    grad_norms: Float[Array, " num_steps"]  # (num_steps,) ‖hypergradient estimate‖
+    converged: Bool[Array, ""]  # all finite and grad_norms[-1] ≤ tol·max(1, grad_norms[0]) (bool array)
+    n_iters: Int[Array, ""]  # the outer steps taken, K
 
 
 def hypergradient_descent(
@@ -1049,8 +1049,8 @@ class InnerSolveOutput(NamedTuple):
     """
 
     params: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
 
 
 def inner_gd_tol(
@@ -1399,11 +1399,11 @@ class CleaningData(NamedTuple):
       flipped: boolean mask of the flipped training labels, ``(n_train,)``.
     """
 
-    X_train: jax.Array
+    X_train: Float[Array, "n_train d"]
     y_train: jax.Array  # labels in {−1, +1}, some flipped
-    X_val: jax.Array
+    X_val: Float[Array, "n_val d"]
     y_val: jax.Array  # clean labels
-    flipped: jax.Array  # bool mask of flipped training labels
+    flipped: Bool[Array, " n_train"]  # bool mask of flipped training labels
 
 
 def data_cleaning_problem(

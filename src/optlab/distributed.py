@@ -59,7 +59,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, Bool, Float, Int, PRNGKeyArray
 
 __all__ = [
     "TopK",
@@ -294,9 +294,9 @@ class LinearProblem(NamedTuple):
       mu: ``μ``, the smallest eigenvalue of ``sym(B̄)`` (strong monotonicity / convexity).
     """
 
-    B: Array
-    q: Array
-    z_star: Array
+    B: Float[Array, "M n n"]
+    q: Float[Array, "M n"]
+    z_star: Float[Array, " n"]
     L: float  # ‖B̄‖₂ (smoothness of the average)
     L_tilde: float  # sqrt(mean_m ‖B_m‖₂²) (the constant of EF21's step size)
     mu: float  # smallest eigenvalue of sym(B̄) (strong monotonicity / convexity)
@@ -492,8 +492,8 @@ class CompressedTrace(NamedTuple):
     suboptimalities: Array
     distances: Array
     floats: Array
-    converged: Array
-    n_iters: Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def communication_per_round(method: str, compressor, dim: int, num_workers: int, tau: float = 0.0) -> float:
@@ -897,11 +897,11 @@ class FedAvgTrace(NamedTuple):
     """
 
     params: Array
-    iterates: Array
+    iterates: Float[Array, "T+1 d"]
     distances: Array
     suboptimalities: Array
-    converged: Array
-    n_iters: Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def _check_linear_problem(problem):

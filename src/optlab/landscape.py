@@ -363,9 +363,9 @@ class UFMParams(NamedTuple):
       b: bias ``(K,)`` (kept at 0 when ``bias=False``).
     """
 
-    H: Array  # N × d features, one sample per row
-    W: Array  # K × d classifier
-    b: Array  # K bias (kept at 0 when bias=False)
+    H: Float[Array, "N d"]  # N × d features, one sample per row
+    W: Float[Array, "K d"]  # K × d classifier
+    b: Float[Array, " K"]  # K bias (kept at 0 when bias=False)
 
 
 class UFMOutput(NamedTuple):
@@ -381,11 +381,11 @@ class UFMOutput(NamedTuple):
     """
 
     params: UFMParams
-    losses: Array  # (C,) objective at the recorded steps
-    steps: Array  # (C,) step index of each record
+    losses: Float[Array, " C"]  # (C,) objective at the recorded steps
+    steps: Int[Array, " C"]  # (C,) step index of each record
     metrics: NCMetrics  # each field (C,)
-    means: Array  # (C, K, d) class means (row k is μ_k)
-    classifiers: Array  # (C, K, d)
+    means: Float[Array, "C K d"]  # (C, K, d) class means (row k is μ_k)
+    classifiers: Float[Array, "C K d"]  # (C, K, d)
 
 
 def ufm_loss(
@@ -549,9 +549,9 @@ class BiasFreeOptimum(NamedTuple):
       loss: the optimal objective value.
     """
 
-    z: Array  # (K,) singular values of W Mᵀ (the class-k logit of its own mean)
-    mean_norms: Array  # (K,) ‖μ_k‖
-    classifier_norms: Array  # (K,) ‖w_k‖
+    z: Float[Array, " K"]  # (K,) singular values of W Mᵀ (the class-k logit of its own mean)
+    mean_norms: Float[Array, " K"]  # (K,) ‖μ_k‖
+    classifier_norms: Float[Array, " K"]  # (K,) ‖w_k‖
     loss: Array  # optimal objective value
 
 
@@ -653,8 +653,8 @@ class SensingOutput(NamedTuple):
       errors: ``(num_steps + 1,)`` errors ``‖X_t X_tᵀ − M*‖_F`` for ``t = 0, …, num_steps``.
     """
 
-    params: Array  # final factor X_T
-    errors: Array  # (num_steps + 1,) ‖X_t X_tᵀ − M*‖_F for t = 0 … num_steps
+    params: Float[Array, "n k"]  # final factor X_T
+    errors: Float[Array, " num_steps+1"]  # (num_steps + 1,) ‖X_t X_tᵀ − M*‖_F for t = 0 … num_steps
 
 
 def sensing_gd(
@@ -984,9 +984,9 @@ class EoSOutput(NamedTuple):
     """
 
     params: Any
-    losses: Array  # (num_steps,) loss before each step
-    steps: Array  # (C,) steps at which sharpness was measured
-    sharpness: Array  # (C,) top Hessian eigenvalue by power iteration
+    losses: Float[Array, " num_steps"]  # (num_steps,) loss before each step
+    steps: Int[Array, " C"]  # (C,) steps at which sharpness was measured
+    sharpness: Float[Array, " C"]  # (C,) top Hessian eigenvalue by power iteration
 
 
 def gd_with_sharpness(
@@ -1223,10 +1223,10 @@ class AttentionGDOutput(NamedTuple):
       losses: ``(C,)`` loss at the recorded steps.
     """
 
-    params: Array  # final query p_T
-    steps: Array  # (C,) recorded steps
-    iterates: Array  # (C, d) iterates at the recorded steps
-    losses: Array  # (C,) loss at the recorded steps
+    params: Float[Array, " d"]  # final query p_T
+    steps: Int[Array, " C"]  # (C,) recorded steps
+    iterates: Float[Array, "C d"]  # (C, d) iterates at the recorded steps
+    losses: Float[Array, " C"]  # (C,) loss at the recorded steps
 
 
 def attention_gd(

@@ -31,7 +31,7 @@ from ._checks import (
     require_key,
     require_positive,
 )
-from ._types import Array, ArrayLike, Float, PRNGKeyArray
+from ._types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
 # Matrix products whose accuracy matters run at full float32 precision: on NVIDIA GPUs the
 # default for float32 matmuls is TF32 (10-bit mantissa), which stalls SOR above its
@@ -78,9 +78,9 @@ class SORResult(NamedTuple):
       residual: the final relative residual ``‖b − Ax_k‖/‖b‖``.
     """
 
-    params: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    params: Float[Array, " n"]
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
     residual: jax.Array
 
 
@@ -97,13 +97,13 @@ class SORSequence(NamedTuple):
       n_iters_star: ``(T,)`` SOR steps at ``ω*_t``.
     """
 
-    omegas: jax.Array
-    shifts: jax.Array
-    n_iters: jax.Array
-    costs: jax.Array
-    rho_jacobi: jax.Array
-    omega_star: jax.Array
-    n_iters_star: jax.Array
+    omegas: Float[Array, " K"]
+    shifts: Float[Array, " T"]
+    n_iters: Int[Array, "T K"]
+    costs: Float[Array, "T K"]
+    rho_jacobi: Float[Array, " T"]
+    omega_star: Float[Array, " T"]
+    n_iters_star: Float[Array, " T"]
 
 
 def laplacian_1d(n: int, dtype: Any = None) -> Float[Array, "n n"]:

@@ -49,7 +49,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
-from ._types import Array, ArrayLike, Float, PRNGKeyArray
+from ._types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -115,12 +115,12 @@ class MinimaxOutput(NamedTuple):
       iterates: ``(K+1, d)`` array of ``z_k`` when ``return_iterates=True``, else ``None``.
     """
 
-    params: jax.Array
-    residuals: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
-    oracle_calls: jax.Array
-    iterates: jax.Array | None = None
+    params: Float[Array, " d"]
+    residuals: Float[Array, " K+1"]
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
+    oracle_calls: Int[Array, " K+1"]
+    iterates: Float[Array, "K+1 d"] | None = None
 
 
 # ---------------------------------------------------------------------------

@@ -103,10 +103,10 @@ class OnlineResult(NamedTuple):
       params: ``(d,)`` (property), the last point played, ``x_T = predictions[-1]``.
     """
 
-    predictions: jax.Array
-    losses: jax.Array
-    grads: jax.Array
-    learning_rates: jax.Array
+    predictions: Float[Array, "T d"]
+    losses: Float[Array, " T"]
+    grads: Float[Array, "T d"]
+    learning_rates: Float[Array, " T"]
 
     @property
     def params(self) -> jax.Array:
@@ -126,8 +126,8 @@ class CoinResult(NamedTuple):
     predictions: jax.Array
     losses: jax.Array
     grads: jax.Array
-    wealth: jax.Array
-    fractions: jax.Array
+    wealth: Float[Array, "T d"]
+    fractions: Float[Array, "T d"]
 
     @property
     def params(self) -> jax.Array:
@@ -146,9 +146,9 @@ class ExpertsResult(NamedTuple):
       params: ``(n,)`` (property), the last distribution played, ``p_T = weights[-1]``.
     """
 
-    weights: jax.Array
-    losses: jax.Array
-    regret: jax.Array
+    weights: Float[Array, "T n"]
+    losses: Float[Array, " T"]
+    regret: Float[Array, " T"]
 
     @property
     def params(self) -> jax.Array:
@@ -169,12 +169,12 @@ class BanditResult(NamedTuple):
       params: ``(K,)`` (property), the last sampling distribution, ``p_T = probs[-1]``.
     """
 
-    probs: jax.Array
-    arms: jax.Array
-    losses: jax.Array
-    expected_losses: jax.Array
-    regret: jax.Array
-    pseudo_regret: jax.Array
+    probs: Float[Array, "T K"]
+    arms: Int[Array, " T"]
+    losses: Float[Array, " T"]
+    expected_losses: Float[Array, " T"]
+    regret: Float[Array, " T"]
+    pseudo_regret: Float[Array, " T"]
 
     @property
     def params(self) -> jax.Array:

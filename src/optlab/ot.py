@@ -48,7 +48,7 @@ from ._checks import (
     require_int,
     require_positive,
 )
-from ._types import Array, ArrayLike, Float
+from ._types import Array, ArrayLike, Bool, Float, Int
 
 __all__ = [
     "Geometry",
@@ -573,8 +573,8 @@ class SinkhornOutput(NamedTuple):
     f: jax.Array
     g: jax.Array
     errors: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
     reg_ot_cost: jax.Array
     transport_cost: jax.Array
     geom: Any
@@ -986,14 +986,14 @@ class SNSOutput(NamedTuple):
       status: a code of :data:`SNS_STATUS`.
     """
 
-    f: jax.Array
-    g: jax.Array
+    f: Float[Array, " n"]
+    g: Float[Array, " m"]
     errors: jax.Array
     densities: jax.Array
     cg_num_steps: jax.Array
-    converged: jax.Array
+    converged: Bool[Array, ""]
     n_sinkhorn: jax.Array
-    n_iters: jax.Array
+    n_iters: Int[Array, ""]
     reg_ot_cost: jax.Array
     transport_cost: jax.Array
     geom: Any
@@ -1460,8 +1460,8 @@ class SparseOTOutput(NamedTuple):
     alpha: jax.Array
     values: jax.Array
     grad_norms: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
     transport_cost: jax.Array
     cost_matrix: jax.Array
     b: jax.Array

@@ -320,7 +320,7 @@ class DPAggregateState(NamedTuple):
       key: the PRNG key for the next step's noise.
     """
 
-    key: Array
+    key: PRNGKeyArray
 
 
 def dp_aggregate(
@@ -414,7 +414,7 @@ class GhostClipResult(NamedTuple):
     """
 
     clipped_sum: list
-    norms: Array
+    norms: Float[Array, " batch"]
     factors: Array
 
 

@@ -51,7 +51,7 @@ from ._checks import (
     require_probability_vector,
     require_shape,
 )
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, Bool, Float, Int, PRNGKeyArray
 
 __all__ = [
     "MDP",
@@ -480,12 +480,12 @@ class ValueIterationOutput(NamedTuple):
       converged: ``γ/(1 − γ) · ‖V_{k+1} − V_k‖∞ ≤ tol``, which bounds ``‖V − V^⋆‖∞``.
     """
 
-    V: jax.Array
-    Q: jax.Array
-    policy: jax.Array
+    V: Float[Array, " S"]
+    Q: Float[Array, "S A"]
+    policy: Float[Array, "S A"]
     errors: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
 
     @property
     def params(self) -> jax.Array:
@@ -554,10 +554,10 @@ class PolicyIterationOutput(NamedTuple):
       converged: the policy stopped changing, so it is optimal and ``V = V^⋆``.
     """
 
-    V: jax.Array
-    policy: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    V: Float[Array, " S"]
+    policy: Float[Array, "S A"]
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
 
     @property
     def params(self) -> jax.Array:
@@ -628,11 +628,11 @@ class LPOutput(NamedTuple):
       policy: ``d^⋆(s, a) / Σ_a d^⋆(s, a)`` (uniform where a state has no mass), ``(S, A)``.
     """
 
-    occupancy: np.ndarray  # d*(s, a), shape (S, A)
-    V: np.ndarray  # dual solution, shape (S,)
+    occupancy: Float[np.ndarray, "S A"]  # d*(s, a), shape (S, A)
+    V: Float[np.ndarray, " S"]  # dual solution, shape (S,)
     primal_value: float  # max ⟨d, r⟩
     dual_value: float  # min ⟨ρ, V⟩
-    policy: np.ndarray  # d*(s, a) / Σ_a d*(s, a) (uniform where a state has no mass)
+    policy: Float[np.ndarray, "S A"]  # d*(s, a) / Σ_a d*(s, a) (uniform where a state has no mass)
 
 
 def lp_matrices(
@@ -708,7 +708,7 @@ class RegularizedVIOutput(NamedTuple):
       log_policies: ``log_policies[k] = log π_k`` (``π_0`` the prior).
     """
 
-    iterates: jax.Array
+    iterates: Float[Array, "K+1 S A"]
     log_policies: jax.Array
 
     @property
@@ -928,8 +928,8 @@ class NoisyVIOutput(NamedTuple):
     errors: jax.Array
     avi_errors: jax.Array
     noise_averages: jax.Array
-    policy: jax.Array
-    avi_policy: jax.Array
+    policy: Float[Array, "S A"]
+    avi_policy: Float[Array, "S A"]
 
     @property
     def params(self) -> jax.Array:

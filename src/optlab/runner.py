@@ -59,9 +59,9 @@ class Trace(NamedTuple):
     """
 
     params: Array
-    iterates: Array | None
-    values: Array
-    grad_norms: Array
+    iterates: Float[Array, "N+1 d"] | None
+    values: Float[Array, " N+1"]
+    grad_norms: Float[Array, " N+1"]
 
     def suboptimality(self, f_star: float) -> Array:
         """``f(x_k) − f*`` along the run."""

@@ -46,7 +46,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from . import _checks
-from ._types import Array, Float, Int, PRNGKeyArray
+from ._types import Array, Bool, Float, Int, PRNGKeyArray
 from .runner import Trace
 
 __all__ = [
@@ -265,13 +265,13 @@ class NewtonTrace(NamedTuple):
         ``tol``), ``N`` if no iterate reached it.
     """
 
-    params: Array
-    iterates: Array
+    params: Float[Array, " d"]
+    iterates: Float[Array, "N+1 d"]
     values: Array
     grad_norms: Array
-    learning_rates: Array
-    converged: Array
-    n_iters: Array
+    learning_rates: Float[Array, " N"]
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 @_highest_precision
@@ -667,7 +667,7 @@ class AdaHessianState(NamedTuple):
     """
 
     count: Int[Array, ""]  # type: ignore[assignment]  # a field named like tuple.count
-    key: Array
+    key: PRNGKeyArray
     mu: Any
     nu: Any
 
@@ -848,9 +848,9 @@ class MFACState(NamedTuple):
       damping: ``λ``, a scalar.
     """
 
-    inv_grads: Array  # (m, d): v_i
-    denoms: Array  # (m,): m + g_i^T v_i
-    damping: Array
+    inv_grads: Float[Array, "m d"]  # (m, d): v_i
+    denoms: Float[Array, " m"]  # (m,): m + g_i^T v_i
+    damping: Float[Array, ""]
 
 
 @_highest_precision
@@ -945,10 +945,10 @@ class MFACWindow(NamedTuple):
       damping: ``λ``, a scalar.
     """
 
-    grads: Array  # (m, d), zero rows until filled
-    gram: Array  # (m, m) = grads @ grads.T
+    grads: Float[Array, "m d"]  # (m, d), zero rows until filled
+    gram: Float[Array, "m m"]  # (m, m) = grads @ grads.T
     count: Int[Array, ""]  # type: ignore[assignment]  # number of gradients pushed so far
-    damping: Array
+    damping: Float[Array, ""]
 
 
 def mfac_window_init(dim: int, window: int, damping: float, dtype=jnp.float32) -> MFACWindow:
@@ -1324,8 +1324,8 @@ class KroneckerTrace(NamedTuple):
       errors: ``min_c ‖H − c·A_k⊗B_k‖_F / ‖H‖_F`` for ``k = 0..N``.
     """
 
-    params: Any
-    iterates: Any
+    params: tuple[Float[Array, "m m"], Float[Array, "n n"]]
+    iterates: tuple[Float[Array, "N+1 m m"], Float[Array, "N+1 n n"]]
     errors: Array
 
 

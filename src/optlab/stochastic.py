@@ -106,12 +106,12 @@ class StochasticTrace(NamedTuple):
         each recorded block, ``(R,)``.
     """
 
-    params: Array
-    iterates: Array
-    values: Array
-    grad_norms: Array
-    grad_evals: Array
-    estimate_norms: Array
+    params: Float[Array, " d"]
+    iterates: Float[Array, "R+1 d"]
+    values: Float[Array, " R+1"]
+    grad_norms: Float[Array, " R+1"]
+    grad_evals: Int[Array, " R+1"]
+    estimate_norms: Float[Array, " R"]
 
     def suboptimality(self, f_star: float) -> Array:
         """``f(x) − f*`` along the run."""

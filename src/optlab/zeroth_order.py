@@ -45,7 +45,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, Float, Int, PRNGKeyArray
 
 __all__ = [
     "gaussian_smoothing_grad",
@@ -369,10 +369,10 @@ class ZOResult(NamedTuple):
       evaluations: cumulative oracle calls after each step, ``(T + 1,)``.
     """
 
-    params: jax.Array
-    iterates: jax.Array
-    values: jax.Array
-    evaluations: jax.Array
+    params: Float[Array, " d"]
+    iterates: Float[Array, "T+1 d"]
+    values: Float[Array, " T+1"]
+    evaluations: Int[Array, " T+1"]
 
 
 def zo_descent(
@@ -573,11 +573,11 @@ class CBOResult(NamedTuple):
       spread: ``(T + 1,)`` mean distance ``‖x_i − v_α‖`` of the particles to the consensus.
     """
 
-    params: jax.Array
-    consensus: jax.Array
-    consensus_values: jax.Array
+    params: Float[Array, "N d"]
+    consensus: Float[Array, "T+1 d"]
+    consensus_values: Float[Array, " T+1"]
     iterates: jax.Array
-    spread: jax.Array
+    spread: Float[Array, " T+1"]
 
 
 def cbo(

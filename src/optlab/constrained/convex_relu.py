@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import is_concrete, require_int, require_key, require_shape
-from .._types import Array, ArrayLike, Float, PRNGKeyArray
+from .._types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 from ._common import _HIGHEST, _array, _nonneg_scalar, _pos_scalar, _tiny, _tol
 
 __all__ = [
@@ -167,13 +167,13 @@ class ReLUADMMOutput(NamedTuple):
       n_iters: the iterations taken.
     """
 
-    v: jax.Array
-    w: jax.Array
+    v: Float[Array, "P d"]
+    w: Float[Array, "P d"]
     objectives: jax.Array
     violations: jax.Array
     residuals: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
     @property
     def params(self) -> tuple[jax.Array, jax.Array]:
@@ -191,9 +191,9 @@ class ReLUTrainOutput(NamedTuple):
       objectives: ``(num_steps,)``, the objective before each step.
     """
 
-    U: jax.Array
-    alpha: jax.Array
-    objectives: jax.Array
+    U: Float[Array, "d width"]
+    alpha: Float[Array, " width"]
+    objectives: Float[Array, " num_steps"]
 
     @property
     def params(self) -> tuple[jax.Array, jax.Array]:

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import is_concrete, require_int, require_shape
-from .._types import Array, Float
+from .._types import Array, Bool, Float, Int
 from ._common import _array, _choice, _pos_scalar, _tol
 
 __all__ = ["LoadBalanceOutput", "load_balancing", "load_balancing_dual", "balanced_assignment_lp"]
@@ -36,13 +36,13 @@ class LoadBalanceOutput(NamedTuple):
     """
 
     params: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "T+1 E"]
     loads: jax.Array
     imbalances: jax.Array
     duals: jax.Array
     affinities: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def _scores(scores):

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import require_int, require_positive, require_shape
-from .._types import Array, Float
+from .._types import Array, Bool, Float, Int
 from ._common import _HIGHEST, _array, _check_eq_problem, _pos_scalar, _tiny, _tol
 
 __all__ = ["MultiplierOutput", "quadratic_penalty", "augmented_lagrangian"]
@@ -36,13 +36,13 @@ class MultiplierOutput(NamedTuple):
     """
 
     params: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "K+1 n"]
     lams: jax.Array
     violations: jax.Array
     conds: jax.Array
     mus: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def _phi(f, c, x, lam, mu):

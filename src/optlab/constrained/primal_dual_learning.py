@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import require_int, require_nonnegative, require_shape
-from .._types import Array, Float
+from .._types import Array, Bool, Float, Int
 from ._common import _array, _check_eq_problem, _pos_scalar, _tol
 
 __all__ = ["PrimalDualOutput", "primal_dual"]
@@ -38,12 +38,12 @@ class PrimalDualOutput(NamedTuple):
 
     params: jax.Array
     lam: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "T+1 n"]
     values: jax.Array
     violations: jax.Array
     lams: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def primal_dual(

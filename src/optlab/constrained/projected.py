@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import require_int
-from .._types import Array, Float
+from .._types import Array, Bool, Float, Int
 from ._common import _pos_scalar, _static_callable, _tol
 from .sets import _require_set, _Set, _start
 
@@ -35,9 +35,9 @@ class PGDOutput(NamedTuple):
     params: jax.Array
     values: jax.Array
     grad_maps: jax.Array
-    iterates: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    iterates: Float[Array, "T+1 ..."]
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def projected_gradient(

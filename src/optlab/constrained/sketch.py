@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import is_concrete, require_int, require_key, require_shape
-from .._types import Array, Float, PRNGKeyArray
+from .._types import Array, Bool, Float, Int, PRNGKeyArray
 from ._common import _HIGHEST, _array, _check_eq_problem, _choice, _pos_scalar
 
 __all__ = ["SketchOutput", "ExactALOutput", "sketch_solve", "exact_al_sketch", "kkt_residual"]
@@ -32,8 +32,8 @@ class SketchOutput(NamedTuple):
     """
 
     params: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
 
 
 def sketch_solve(
@@ -153,7 +153,7 @@ class ExactALOutput(NamedTuple):
 
     params: jax.Array
     lam: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "k+1 n"]
     residuals: jax.Array
     learning_rates: jax.Array
     inner_num_steps: jax.Array

@@ -54,10 +54,10 @@ class SpectralResult(NamedTuple):
         iteration: ``None``).
     """
 
-    sigma: Array
-    iterates: Array
+    sigma: Float[Array, ""]
+    iterates: Float[Array, " num_steps+1"]
     kind: str
-    vector: Array | None = None
+    vector: Float[Array, " n"] | None = None
 
     @property
     def params(self) -> Array:
