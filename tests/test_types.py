@@ -16,7 +16,8 @@ An array in a public signature carries its shape as a jaxtyping type
    (pytrees, which keep ``Any``/``optax.Params``, say "pytree" or "leaves" in their entry);
 3. every annotation evaluates (``typing.get_type_hints``), so each shape string parses;
 4. no module defines its own ``Array`` alias: ``optlab._types`` holds the one definition;
-5. a field of a public result or state ``NamedTuple`` whose ``Attributes:`` entry states a shape
+5. rules 1 and 2 hold for the public methods of public classes too;
+6. a field of a public result or state ``NamedTuple`` whose ``Attributes:`` entry states a shape
    is annotated with it (not a bare array type nor ``Any``), and the fields' annotations
    evaluate. (Fields whose entry gives no shape, e.g. ``values[t] = f(x_t)``, are not checked.)
 
@@ -217,6 +218,23 @@ def test_the_rule_flags_bare_arrays_and_unannotated_shapes():
 @pytest.mark.parametrize("module_name", MODULES)
 def test_public_signatures_carry_shapes(module_name):
     problems = [f"{name}.{p}" for name, fn in _public_functions(module_name) for p in problems_of(fn)]
+    assert not problems, f"{module_name}: " + "; ".join(problems)
+
+
+@pytest.mark.parametrize("module_name", MODULES)
+def test_public_methods_carry_shapes(module_name):
+    """Rules 1 and 2 for the public methods of public classes (``Trace.distances``,
+    ``SinkhornOutput.plan``, ``Problem.grad``, ...)."""
+    module = importlib.import_module(module_name)
+    problems = []
+    for name in check_docstrings._public_names(module):
+        cls = getattr(module, name)
+        if not inspect.isclass(cls) or cls.__module__ != module_name:
+            continue
+        for attr, fn in vars(cls).items():
+            if not attr.startswith("_") and inspect.isfunction(fn):
+                typing.get_type_hints(fn)
+                problems += [f"{name}.{attr}.{p}" for p in problems_of(fn)]
     assert not problems, f"{module_name}: " + "; ".join(problems)
 
 

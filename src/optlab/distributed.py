@@ -309,11 +309,11 @@ class LinearProblem(NamedTuple):
     def dim(self) -> int:
         return self.B.shape[-1]
 
-    def operator(self, z: Array) -> Array:
+    def operator(self, z: Float[Array, " n"]) -> Float[Array, " n"]:
         """Average operator ``F̄(z)``."""
         return jnp.mean(jnp.einsum("mij,j->mi", self.B, z, precision=_HI) - self.q, axis=0)
 
-    def suboptimality(self, z: Array) -> Array:
+    def suboptimality(self, z: Float[Array, " n"]) -> Float[Array, ""]:
         """``½ (z - z*)ᵀ sym(B̄) (z - z*)``: ``f(z) - f*`` for minimisation."""
         e = z - self.z_star
         return 0.5 * jnp.dot(e, jnp.dot(jnp.mean(self.B, 0), e, precision=_HI), precision=_HI)

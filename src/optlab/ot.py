@@ -585,7 +585,7 @@ class SinkhornOutput(NamedTuple):
         """The final point: the dual potentials ``(f, g)`` the method iterates on."""
         return self.f, self.g
 
-    def plan(self) -> jax.Array:
+    def plan(self) -> Float[Array, "n m"]:
         """Materialise the ``n × m`` transport plan on demand."""
         return self.geom.plan(self.f, self.g, self.eps)
 
@@ -1006,7 +1006,7 @@ class SNSOutput(NamedTuple):
         """The final point: the dual potentials ``(f, g)`` (the best iterate)."""
         return self.f, self.g
 
-    def plan(self) -> jax.Array:
+    def plan(self) -> Float[Array, "n m"]:
         """Materialise the ``n × m`` transport plan."""
         return self.geom.plan(self.f, self.g, self.eps)
 
@@ -1335,7 +1335,7 @@ class EMDOutput(NamedTuple):
     cost: float
     message: str
 
-    def plan(self) -> np.ndarray:
+    def plan(self) -> Float[np.ndarray, "n m"]:
         """The dense ``n × m`` optimal plan (float64, NumPy)."""
         P = np.zeros(self.shape)
         P[self.rows, self.cols] = self.masses
@@ -1473,7 +1473,7 @@ class SparseOTOutput(NamedTuple):
         """The final point: the semi-dual potential ``alpha``."""
         return self.alpha
 
-    def plan(self) -> jax.Array:
+    def plan(self) -> Float[Array, "n m"]:
         """The ``n × m`` plan ``∇Ω*(α − c_j)`` column by column (one compiled call)."""
         return _sparse_plan(self.alpha, self.cost_matrix, self.b, self.gamma, self.k)
 

@@ -22,7 +22,7 @@ from jax.tree_util import Partial
 from jax.typing import ArrayLike
 
 from . import _checks
-from ._types import Array, Float, PRNGKeyArray
+from ._types import Array, Float, Int, PRNGKeyArray
 
 __all__ = [
     "Problem",
@@ -87,14 +87,14 @@ class Problem:
         if self.sample_value is not None:
             _checks.require_callable("sample_value", self.sample_value)
 
-    def grad(self, x: Array) -> Array:
+    def grad(self, x: Float[Array, " d"]) -> Float[Array, " d"]:
         """``∇f(x)``, by reverse-mode differentiation of :attr:`value`."""
         return jax.grad(self.value)(x)
 
-    def value_and_grad(self, x: Array) -> tuple[Array, Array]:
+    def value_and_grad(self, x: Float[Array, " d"]) -> tuple[Float[Array, ""], Float[Array, " d"]]:
         return jax.value_and_grad(self.value)(x)
 
-    def sample_grad(self, x: Array, idx: Array) -> Array:
+    def sample_grad(self, x: Float[Array, " d"], idx: Int[Array, " B"]) -> Float[Array, " d"]:
         """Mini-batch gradient ``(1/|idx|) Σ_{i∈idx} ∇f_i(x)``."""
         if self.sample_value is None:
             raise ValueError(f"problem {self.name!r} is not a finite sum")
@@ -106,7 +106,7 @@ class Problem:
             return None
         return self.L / self.mu
 
-    def suboptimality(self, xs: Array) -> Array:
+    def suboptimality(self, xs: Float[Array, "*batch d"]) -> Float[Array, "*batch"]:
         """``f(x) − f*`` for a single point or a stack of points (last axis ``d``)."""
         if self.f_star is None:
             raise ValueError(f"f_star is not known for problem {self.name!r}")

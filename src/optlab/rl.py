@@ -716,7 +716,7 @@ class RegularizedVIOutput(NamedTuple):
         """The final point: the last Q iterate ``Q_K`` (shape ``(S, A)``)."""
         return self.iterates[..., -1, :, :]
 
-    def policies(self) -> jax.Array:
+    def policies(self) -> Float[Array, "K+1 S A"]:
         """The policies ``π_k = exp(log_policies[k])``, shape ``(K + 1, S, A)``."""
         return jnp.exp(self.log_policies)
 

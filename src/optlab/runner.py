@@ -63,11 +63,11 @@ class Trace(NamedTuple):
     values: Float[Array, " N+1"]
     grad_norms: Float[Array, " N+1"]
 
-    def suboptimality(self, f_star: float) -> Array:
+    def suboptimality(self, f_star: float) -> Float[Array, " N+1"]:
         """``f(x_k) − f*`` along the run."""
         return self.values - f_star
 
-    def distances(self, x_star: Array) -> Array:
+    def distances(self, x_star: Float[Array, " d"]) -> Float[Array, " N+1"]:
         """``‖x_k − x*‖`` along the run."""
         if self.iterates is None:
             raise ValueError("this run did not record its iterates")

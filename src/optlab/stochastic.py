@@ -113,11 +113,11 @@ class StochasticTrace(NamedTuple):
     grad_evals: Int[Array, " R+1"]
     estimate_norms: Float[Array, " R"]
 
-    def suboptimality(self, f_star: float) -> Array:
+    def suboptimality(self, f_star: float) -> Float[Array, " R+1"]:
         """``f(x) − f*`` along the run."""
         return self.values - f_star
 
-    def distances(self, x_star: Array) -> Array:
+    def distances(self, x_star: Float[Array, " d"]) -> Float[Array, " R+1"]:
         """``‖x − x*‖`` along the run."""
         return jnp.linalg.norm(self.iterates - x_star, axis=-1)
 
