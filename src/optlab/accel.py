@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -34,6 +34,7 @@ import optax
 
 from . import _checks
 from . import runner as _runner
+from ._types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from .first_order import (
     ScalarOrSchedule,
     _at,
@@ -95,7 +96,7 @@ class TripleMomentumState(NamedTuple):
       xi_prev: ``ξ_{k−1}``.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     xi: Any  # ξ_k
     xi_prev: Any  # ξ_{k−1}
 
@@ -200,7 +201,13 @@ def triple_momentum_output(state: TripleMomentumState, L: float, mu: float) -> A
     return _tmap(lambda x, xp: (1 + d) * x - d * xp, state.xi, state.xi_prev)
 
 
-def quadratic_rate(method: str, L: float, mu: float, eigenvalues: Any = None, **hyper) -> float:
+def quadratic_rate(
+    method: str,
+    L: float,
+    mu: float,
+    eigenvalues: Float[ArrayLike, " d"] | Sequence[float] | None = None,
+    **hyper,
+) -> float:
     """Exact asymptotic rate (spectral radius) of a linear method on a quadratic.
 
     Every method here is, on ``f = ½ xᵀAx``, a linear recursion in ``(z_k, z_{k−1})``;
@@ -286,7 +293,7 @@ class RestartState(NamedTuple):
       restarts: the number of restarts so far.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # total steps; optax's field name shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # total steps; optax's field name shadows tuple.count
     since_restart: jax.Array  # j, momentum β_j = j/(j+3)
     x: Any  # x_k (the gradient-step sequence); params are y_k
     last_value: jax.Array
@@ -365,7 +372,7 @@ class PolyakMomentumState(NamedTuple):
       last_learning_rate: the Polyak-type step ``α_k`` of the last update (0 before the first).
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     prev_params: Any  # x_{k−1}
     last_learning_rate: jax.Array
 
@@ -436,7 +443,7 @@ class ScheduleFreeState(NamedTuple):
       b1: the interpolation ``β``.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     z: Any  # SGD sequence
     x: Any  # averaged sequence; stored only when b1 = 0 (else recovered from y and z)
     weight_sum: jax.Array
@@ -584,11 +591,11 @@ def _run_with_eval_compiled(dynamic, x0, key, *, static, n_samples, num_steps, b
 def run_with_eval(
     optimizer: optax.GradientTransformation,
     problem: Problem,
-    x0: Any,
+    x0: Float[Array, " d"],
     eval_params: Callable[[Any, Any], Any],
     *,
     num_steps: int,
-    key: Any = None,
+    key: PRNGKeyArray | None = None,
     batch_size: int | None = None,
 ) -> _runner.Trace:
     """Like :func:`optlab.runner.run`, but record the points ``eval_params(state, params)``.
@@ -682,8 +689,8 @@ class ODETrace(NamedTuple):
       iterates: ``x(t_0), …, x(t_N)``, shape ``(N + 1, d)``.
     """
 
-    times: jax.Array
-    iterates: jax.Array
+    times: Float[Array, " N+1"]
+    iterates: Float[Array, "N+1 d"]
 
     @property
     def params(self) -> jax.Array:
@@ -693,7 +700,7 @@ class ODETrace(NamedTuple):
 
 def momentum_ode(
     grad_fn: Callable[[Any], Any],
-    x0: Any,
+    x0: Float[ArrayLike, " d"],
     t_final: float,
     *,
     num_steps: int,

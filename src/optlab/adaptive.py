@@ -33,6 +33,7 @@ import optax
 
 from . import _checks
 from . import runner as _runner
+from ._types import Array, Float, Int
 from .first_order import (
     ScalarOrSchedule,
     _at,
@@ -101,7 +102,7 @@ class AdaGradState(NamedTuple):
         accumulator value), a pytree like the params.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     sum_of_squares: Any
 
 
@@ -158,7 +159,7 @@ class AdaGradNormState(NamedTuple):
       b_squared: ``b_k² = b0² + Σ_{i≤k} ‖g_i‖²``.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     b_squared: jax.Array
 
 
@@ -206,7 +207,7 @@ class RMSPropState(NamedTuple):
       nu: the exponential moving average of squared gradients, a pytree like the params.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     nu: Any
 
 
@@ -256,7 +257,7 @@ class AdamState(NamedTuple):
       nu_max: AMSGrad's running maximum of the bias-corrected ``v̂_k`` (zeros otherwise).
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     mu: Any
     nu: Any
     nu_max: Any  # AMSGrad only (zeros otherwise)
@@ -408,7 +409,7 @@ class DoGState(NamedTuple):
         ``learning_rate`` factor.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     init_params: Any
     max_dist: jax.Array  # r̄_k
     sum_sq_grads: jax.Array  # Σ‖g_i‖²
@@ -479,7 +480,7 @@ class LionState(NamedTuple):
       mu: the momentum ``m_k``, a pytree like the params.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     mu: Any
 
 
@@ -539,7 +540,7 @@ def _check_norm(norm):
         raise ValueError(f"norm must be one of {_NORMS}, got {norm!r}")
 
 
-def lmo(g: jax.Array, norm: str) -> jax.Array:
+def lmo(g: Float[Array, "*shape"], norm: str) -> Float[Array, "*shape"]:
     """``argmax_{‖t‖ ≤ 1} ⟨g, t⟩``: the unit direction of steepest *ascent* under ``norm``.
 
     ``l2``: ``g/‖g‖₂``; ``linf``: ``sign(g)``; ``l1``: ``sign(g_i) e_i`` at the largest
@@ -576,7 +577,7 @@ def lmo(g: jax.Array, norm: str) -> jax.Array:
     return (U * keep) @ Vt
 
 
-def dual_norm(g: jax.Array, norm: str) -> jax.Array:
+def dual_norm(g: Float[Array, "*shape"], norm: str) -> Float[Array, ""]:
     """The dual norm ``‖g‖_* = max_{‖t‖≤1} ⟨g, t⟩``: ℓ2 ↔ ℓ2, ℓ∞ ↔ ℓ1, ℓ1 ↔ ℓ∞, spectral ↔ nuclear.
 
     Args:
@@ -668,10 +669,10 @@ class OnlineTrace(NamedTuple):
       regret: ``R_t``, ``t = 1, …, T``, shape ``(T,)``.
     """
 
-    params: jax.Array
-    iterates: jax.Array
-    losses: jax.Array
-    regret: jax.Array
+    params: Float[Array, ""]
+    iterates: Float[Array, " T+1"]
+    losses: Float[Array, " T"]
+    regret: Float[Array, " T"]
 
 
 def reddi_online(

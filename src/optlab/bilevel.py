@@ -63,6 +63,7 @@ from ._checks import (
 )
 from ._checks import require_nonnegative_scalar as _nonneg_scalar
 from ._checks import require_positive_scalar as _pos_scalar
+from ._types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray, Shaped
 
 __all__ = [
     "ridge_losses",
@@ -186,7 +187,12 @@ def _inner_hessian(inner, w, theta):
 
 
 def check_inner_hessian(
-    inner: Loss, w: Any, theta: Any, *, rtol: float | None = None, max_dim: int = 2000
+    inner: Loss,
+    w: Float[Array, " d"],
+    theta: Float[Array, "*p"],
+    *,
+    rtol: float | None = None,
+    max_dim: int = 2000,
 ) -> None:
     """Raise a clear error when ``H = ∇²_ww g(w, θ)`` is singular or indefinite.
 
@@ -275,7 +281,14 @@ def _lam(lam, d, dtype):
     return lam_a.astype(dtype)
 
 
-def ridge_losses(X_train, y_train, X_val, y_val, *, log_lambda: bool = False):
+def ridge_losses(
+    X_train: Float[Array, "n d"],
+    y_train: Float[Array, " n"],
+    X_val: Float[Array, "n_val d"],
+    y_val: Float[Array, " n_val"],
+    *,
+    log_lambda: bool = False,
+):
     """``(inner, outer)`` for ridge hyperparameter learning.
 
     ``g(w, λ) = ½‖X_tr w − y_tr‖² + ½ Σ_i λ_i w_i²`` (``λ`` a scalar or one
@@ -310,7 +323,9 @@ def ridge_losses(X_train, y_train, X_val, y_val, *, log_lambda: bool = False):
     return inner, outer
 
 
-def ridge_solution(X_train, y_train, lam) -> jax.Array:
+def ridge_solution(
+    X_train: Float[Array, "n d"], y_train: Float[Array, " n"], lam: Float[Array, ""] | Float[Array, " d"]
+) -> Float[Array, " d"]:
     """``w*(λ) = (X_trᵀX_tr + diag(λ))⁻¹ X_trᵀ y_tr`` by a dense solve.
 
     Args:
@@ -336,7 +351,13 @@ def ridge_solution(X_train, y_train, lam) -> jax.Array:
     return jnp.linalg.solve(A, hp(X.T, y))
 
 
-def ridge_hypergradient(X_train, y_train, X_val, y_val, lam) -> jax.Array:
+def ridge_hypergradient(
+    X_train: Float[Array, "n d"],
+    y_train: Float[Array, " n"],
+    X_val: Float[Array, "n_val d"],
+    y_val: Float[Array, " n_val"],
+    lam: Float[Array, ""] | Float[Array, " d"],
+) -> Float[Array, "*d"]:
     """Closed-form ``dF/dλ`` for :func:`ridge_losses` (shape of ``lam``).
 
     Differentiating ``(A + Λ) w* = X_trᵀy`` gives ``∂w*/∂λ_i = −(A+Λ)⁻¹ e_i w*_i``,
@@ -390,14 +411,14 @@ def _solve(inner, w, theta, b, method, tol, num_steps, x0=None):
 def implicit_hypergradient(
     inner: Loss,
     outer: Loss,
-    w: Any,
-    theta: Any,
+    w: Float[Array, " d"],
+    theta: Float[Array, "*p"],
     *,
     method: str = "dense",
     tol: float = 1e-10,
     num_steps: int = 1000,
     check: bool = True,
-) -> jax.Array:
+) -> Float[Array, "*p"]:
     """``∇F(θ) = ∇_θ f − ∇²_θw g · H⁻¹ ∇_w f`` at the inner solution ``w``.
 
     ``method="dense"`` forms ``H`` and solves; ``"cg"`` uses conjugate gradients on
@@ -509,8 +530,15 @@ def custom_root(optimality_fn: Callable, *, method: str = "dense", tol: float = 
 
 
 def neumann_hypergradient(
-    inner: Loss, outer: Loss, w: Any, theta: Any, K: Any, alpha: float, *, all_terms: bool = False
-) -> jax.Array:
+    inner: Loss,
+    outer: Loss,
+    w: Float[Array, " d"],
+    theta: Float[Array, "*p"],
+    K: Any,
+    alpha: float,
+    *,
+    all_terms: bool = False,
+) -> Float[Array, "*p"] | Float[Array, " K *p"]:
     """Hypergradient with ``H⁻¹ ≈ α Σ_{j=0}^{K−1} (I − αH)^j`` (Lorraine et al. 2020).
 
     With ``μI ⪯ H ⪯ LI`` (``μ > 0``) and ``0 < α < 2/L`` the error is ``O(ρ^K)``,
@@ -584,10 +612,12 @@ class InnerGDOutput(NamedTuple):
     """
 
     params: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "T+1 d"]
 
 
-def inner_gd(inner: Loss, theta: Any, w0: Any, *, num_steps: int, learning_rate: float) -> InnerGDOutput:
+def inner_gd(
+    inner: Loss, theta: Float[Array, "*p"], w0: Float[Array, " d"], *, num_steps: int, learning_rate: float
+) -> InnerGDOutput:
     """``num_steps`` gradient steps ``w ← w − γ ∇_w g(w, θ)`` (``γ = learning_rate``).
     Compiled once per ``(inner, num_steps)`` and shape.
 
@@ -626,14 +656,14 @@ _inner_gd_jit = jax.jit(_inner_gd, static_argnames=("inner", "steps"))  # steps:
 def unrolled_hypergradient(
     inner: Loss,
     outer: Loss,
-    theta: Any,
-    w0: Any,
+    theta: Float[Array, "*p"],
+    w0: Float[Array, " d"],
     *,
     num_steps: Any,
     learning_rate: float,
     max_num_steps: int | None = None,
     truncate: Any = None,
-) -> jax.Array:
+) -> Float[Array, "*p"]:
     """Reverse-mode hypergradient through gradient descent on ``g``.
 
     Runs ``w_{t+1} = Φ(w_t, θ) = w_t − γ ∇_w g(w_t, θ)`` (``γ = learning_rate``) from
@@ -721,15 +751,15 @@ _unrolled_jit = jax.jit(_unrolled, static_argnames=("inner", "outer", "steps"))
 def penalty_hypergradient(
     inner: Loss,
     outer: Loss,
-    theta: Any,
-    y0: Any,
+    theta: Float[Array, "*p"],
+    y0: Float[Array, " d"],
     *,
     sigma: float,
     num_steps: int,
     learning_rate: float,
-    z0: Any = None,
+    z0: Float[Array, " d"] | None = None,
     return_solutions: bool = False,
-):
+) -> Float[Array, "*p"] | tuple[Float[Array, "*p"], Float[Array, " d"], Float[Array, " d"]]:
     """Fully first-order hypergradient of the penalty function (Kwon et al. 2024)
 
         ψ_σ(θ) = [min_y (σ f + g)(y, θ) − min_z g(z, θ)] / σ,
@@ -781,13 +811,13 @@ def _penalty(inner, outer, theta, y0, z0, sigma, steps, lr):
 def f2sa_hypergradient(
     inner: Loss,
     outer: Loss,
-    theta: Any,
-    y0: Any,
+    theta: Float[Array, "*p"],
+    y0: Float[Array, " d"],
     *,
     lam: float,
     num_steps: int,
     learning_rate: float,
-    z0: Any = None,
+    z0: Float[Array, " d"] | None = None,
 ):
     """F2SA's hypergradient (Kwon et al. 2023): ``∇_θ f(y) + λ(∇_θ g(y) − ∇_θ g(z))``
     with ``y ≈ argmin f/λ + g``, ``z ≈ argmin g``. Identical to
@@ -810,8 +840,15 @@ def f2sa_hypergradient(
 
 
 def penalty_value(
-    inner: Loss, outer: Loss, theta: Any, y0: Any, *, sigma: float, num_steps: int, learning_rate: float
-) -> jax.Array:
+    inner: Loss,
+    outer: Loss,
+    theta: Float[Array, "*p"],
+    y0: Float[Array, " d"],
+    *,
+    sigma: float,
+    num_steps: int,
+    learning_rate: float,
+) -> Float[Array, ""]:
     """``ψ_σ(θ) = [min_y (σf + g) − min_z g] / σ`` by gradient descent (``O(σ)`` from ``F``).
 
     Args:
@@ -858,18 +895,18 @@ class BilevelTrace(NamedTuple):
 
     params: jax.Array  # final upper variable θ_K
     w: jax.Array  # final inner iterate
-    iterates: jax.Array  # (num_steps + 1, *θ.shape) upper iterates θ_0 … θ_K
-    outer_values: jax.Array  # (num_steps,) f(w_k, θ_k) before each update
-    grad_norms: jax.Array  # (num_steps,) ‖hypergradient estimate‖
-    converged: jax.Array  # all finite and grad_norms[-1] ≤ tol·max(1, grad_norms[0]) (bool array)
-    n_iters: jax.Array  # the outer steps taken, K
+    iterates: Float[Array, "num_steps+1 ..."]  # (num_steps + 1, *θ.shape) upper iterates θ_0 … θ_K
+    outer_values: Float[Array, " num_steps"]  # (num_steps,) f(w_k, θ_k) before each update
+    grad_norms: Float[Array, " num_steps"]  # (num_steps,) ‖hypergradient estimate‖
+    converged: Bool[Array, ""]  # all finite and grad_norms[-1] ≤ tol·max(1, grad_norms[0]) (bool array)
+    n_iters: Int[Array, ""]  # the outer steps taken, K
 
 
 def hypergradient_descent(
     inner: Loss,
     outer: Loss,
-    theta0: Any,
-    w0: Any,
+    theta0: Float[Array, "*p"],
+    w0: Float[Array, " d"],
     *,
     method: str = "implicit",
     learning_rate: float,
@@ -1012,12 +1049,18 @@ class InnerSolveOutput(NamedTuple):
     """
 
     params: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
 
 
 def inner_gd_tol(
-    inner: Loss, theta: Any, w0: Any, *, tol: float, learning_rate: float, num_steps: int = 100000
+    inner: Loss,
+    theta: Float[Array, "*p"],
+    w0: Float[Array, " d"],
+    *,
+    tol: float,
+    learning_rate: float,
+    num_steps: int = 100000,
 ) -> InnerSolveOutput:
     """Gradient descent ``w ← w − γ ∇_w g(w, θ)`` (``γ = learning_rate``) until
     ``‖∇_w g‖ ≤ tol``, at most ``num_steps`` steps.
@@ -1136,12 +1179,12 @@ def _host_start(inner, outer, theta0, w0):
 def hoag(
     inner: Loss,
     outer: Loss,
-    theta0: Any,
-    w0: Any,
+    theta0: Float[Array, "*p"],
+    w0: Float[Array, " d"],
     *,
     inner_learning_rate,
     num_steps: int,
-    tolerances: Any = None,
+    tolerances: Float[ArrayLike, " K"] | None = None,
     learning_rate: float = 1.0,
     adapt_step: bool = True,
     cg_num_steps: int = 200,
@@ -1230,8 +1273,8 @@ def hoag(
 def adaptive_inexact(
     inner: Loss,
     outer: Loss,
-    theta0: Any,
-    w0: Any,
+    theta0: Float[Array, "*p"],
+    w0: Float[Array, " d"],
     *,
     inner_learning_rate,
     num_steps: int,
@@ -1356,15 +1399,15 @@ class CleaningData(NamedTuple):
       flipped: boolean mask of the flipped training labels, ``(n_train,)``.
     """
 
-    X_train: jax.Array
+    X_train: Float[Array, "n_train d"]
     y_train: jax.Array  # labels in {−1, +1}, some flipped
-    X_val: jax.Array
+    X_val: Float[Array, "n_val d"]
     y_val: jax.Array  # clean labels
-    flipped: jax.Array  # bool mask of flipped training labels
+    flipped: Bool[Array, " n_train"]  # bool mask of flipped training labels
 
 
 def data_cleaning_problem(
-    *, key: jax.Array, n_train: int = 200, n_val: int = 100, d: int = 5, flip_fraction: float = 0.3
+    *, key: PRNGKeyArray, n_train: int = 200, n_val: int = 100, d: int = 5, flip_fraction: float = 0.3
 ) -> CleaningData:
     """Two Gaussian classes ``N(±m, I)`` in ℝᵈ; a fraction of training labels flipped.
 
@@ -1436,7 +1479,7 @@ def weighted_logistic_losses(data: CleaningData, mu: float = 1e-2):
     return inner, outer
 
 
-def auc(scores: Any, labels: Any) -> float:
+def auc(scores: Float[ArrayLike, " n"], labels: Shaped[ArrayLike, " n"]) -> float:
     """Area under the ROC curve of ``scores`` for the positive ``labels`` (ties count ½).
 
     Args:

@@ -59,8 +59,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
-
-Array = jax.Array
+from ._types import Array, Bool, Float, Int, PRNGKeyArray
 
 __all__ = [
     "TopK",
@@ -295,9 +294,9 @@ class LinearProblem(NamedTuple):
       mu: ``μ``, the smallest eigenvalue of ``sym(B̄)`` (strong monotonicity / convexity).
     """
 
-    B: Array
-    q: Array
-    z_star: Array
+    B: Float[Array, "M n n"]
+    q: Float[Array, "M n"]
+    z_star: Float[Array, " n"]
     L: float  # ‖B̄‖₂ (smoothness of the average)
     L_tilde: float  # sqrt(mean_m ‖B_m‖₂²) (the constant of EF21's step size)
     mu: float  # smallest eigenvalue of sym(B̄) (strong monotonicity / convexity)
@@ -310,11 +309,11 @@ class LinearProblem(NamedTuple):
     def dim(self) -> int:
         return self.B.shape[-1]
 
-    def operator(self, z: Array) -> Array:
+    def operator(self, z: Float[Array, " n"]) -> Float[Array, " n"]:
         """Average operator ``F̄(z)``."""
         return jnp.mean(jnp.einsum("mij,j->mi", self.B, z, precision=_HI) - self.q, axis=0)
 
-    def suboptimality(self, z: Array) -> Array:
+    def suboptimality(self, z: Float[Array, " n"]) -> Float[Array, ""]:
         """``½ (z - z*)ᵀ sym(B̄) (z - z*)``: ``f(z) - f*`` for minimisation."""
         e = z - self.z_star
         return 0.5 * jnp.dot(e, jnp.dot(jnp.mean(self.B, 0), e, precision=_HI), precision=_HI)
@@ -355,7 +354,7 @@ def _host_rng(key: Any) -> np.random.Generator:
 
 def heterogeneous_quadratics(
     *,
-    key: Array,
+    key: PRNGKeyArray,
     num_workers: int = 8,
     dim: int = 100,
     spectrum=(0.1, 1.0),
@@ -402,7 +401,7 @@ def heterogeneous_quadratics(
 
 
 def distributed_bilinear_game(
-    *, key: Array, num_workers: int = 8, dim: int = 25, reg: float = 1.0, coupling: float = 1.0
+    *, key: PRNGKeyArray, num_workers: int = 8, dim: int = 25, reg: float = 1.0, coupling: float = 1.0
 ) -> LinearProblem:
     """Regularised bilinear saddle ``min_x max_y (1/M) Σ_m λ/2‖x‖² + xᵀA_m y + b_mᵀx + c_mᵀy - λ/2‖y‖²``.
 
@@ -493,8 +492,8 @@ class CompressedTrace(NamedTuple):
     suboptimalities: Array
     distances: Array
     floats: Array
-    converged: Array
-    n_iters: Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def communication_per_round(method: str, compressor, dim: int, num_workers: int, tau: float = 0.0) -> float:
@@ -594,8 +593,8 @@ def run_compressed(
     *,
     learning_rate: float,
     num_steps: int,
-    key: Array | None = None,
-    x0: Array | None = None,
+    key: PRNGKeyArray | None = None,
+    x0: Float[Array, " n"] | None = None,
     feedback_strength: float = 0.1,
     tau: float = 0.1,
     tol: float = 1e-8,
@@ -832,7 +831,7 @@ def _build(method, C, num_steps, mesh, M):
 
 def heterogeneous_least_squares(
     *,
-    key: Array,
+    key: PRNGKeyArray,
     num_workers: int = 8,
     dim: int = 10,
     num_samples: int = 40,
@@ -898,11 +897,11 @@ class FedAvgTrace(NamedTuple):
     """
 
     params: Array
-    iterates: Array
+    iterates: Float[Array, "T+1 d"]
     distances: Array
     suboptimalities: Array
-    converged: Array
-    n_iters: Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def _check_linear_problem(problem):
@@ -925,7 +924,7 @@ def fedavg(
     learning_rate: float,
     local_num_steps: int,
     num_steps: int,
-    x0: Array | None = None,
+    x0: Float[Array, " d"] | None = None,
     tol: float = 1e-8,
 ) -> FedAvgTrace:
     """Federated averaging / local GD (McMahan et al. 2017) on the clients' quadratics.
@@ -988,7 +987,9 @@ def _fedavg_compiled(num_steps, B, q, z0, learning_rate, local_num_steps):
     return jnp.concatenate([z0[None], xs])
 
 
-def fedavg_fixed_point(problem: LinearProblem, *, learning_rate: float, local_num_steps: int) -> Array:
+def fedavg_fixed_point(
+    problem: LinearProblem, *, learning_rate: float, local_num_steps: int
+) -> Float[Array, " d"]:
     """The point FedAvg with ``K`` local GD steps converges to, in closed form.
 
     With ``H_m = B_m`` and ``T_m = I - γH_m``, ``K`` local steps map ``x`` to

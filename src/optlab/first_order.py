@@ -24,6 +24,7 @@ import numpy as np
 import optax
 
 from . import _checks
+from ._types import Array, Int
 
 __all__ = ["gd", "polyak", "heavy_ball", "nesterov", "GDState", "MomentumState", "PolyakState"]
 
@@ -135,7 +136,7 @@ class GDState(NamedTuple):
       count: the number of updates so far (optax's field name).
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
 
 
 class MomentumState(NamedTuple):
@@ -146,7 +147,7 @@ class MomentumState(NamedTuple):
       velocity: ``v_k = g_k + β v_{k−1}``, a pytree like the params.
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     velocity: Any
 
 
@@ -158,7 +159,7 @@ class PolyakState(NamedTuple):
       last_learning_rate: the Polyak step of the last update (0 before the first).
     """
 
-    count: jax.Array  # type: ignore[assignment]  # optax's field name; shadows tuple.count
+    count: Int[Array, ""]  # type: ignore[assignment]  # optax's field name; shadows tuple.count
     last_learning_rate: jax.Array
 
 

@@ -59,8 +59,8 @@ from ._checks import (
     require_positive,
     require_shape,
 )
+from ._types import Array, Float, Int, PRNGKeyArray
 
-Array = jax.Array
 _HI = jax.lax.Precision.HIGHEST  # full float32 accuracy on GPUs (no TF32 matmuls)
 
 
@@ -118,7 +118,7 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def etf_gram(K: int) -> Array:
+def etf_gram(K: int) -> Float[Array, "K K"]:
     """Gram matrix ``K/(K−1) (I − 11ᵀ/K)`` of a ``K``-point simplex ETF with unit vectors.
 
     Args:
@@ -135,7 +135,9 @@ def etf_gram(K: int) -> Array:
     return K / (K - 1) * (jnp.eye(K) - jnp.ones((K, K)) / K)
 
 
-def simplex_etf(K: int, d: int | None = None, rotation: Any = None) -> Array:
+def simplex_etf(
+    K: int, d: int | None = None, rotation: Float[Array, "K d"] | None = None
+) -> Float[Array, "K d"]:
     """A simplex equiangular tight frame: ``K × d`` matrix whose ``K`` rows (the vertices) have
     unit norm, pairwise cosines ``−1/(K−1)`` and zero sum, ``√(K/(K−1)) (I − 11ᵀ/K) R``.
 
@@ -194,7 +196,9 @@ def _check_labels(labels: Any, K: int, N: int | None = None) -> Array:
     return labels
 
 
-def class_means(H: Any, labels: Any, K: int) -> tuple[Array, Array]:
+def class_means(
+    H: Float[Array, "N d"], labels: Int[Array, " N"], K: int
+) -> tuple[Float[Array, " d"], Float[Array, "K d"]]:
     """Global mean ``μ_G`` (``d``,) and class means ``M`` (``K × d``, row ``k`` is ``μ_kᵀ``) of
     the rows of ``H`` (``N × d``, one sample per row).
 
@@ -238,7 +242,13 @@ class NCMetrics(NamedTuple):
     nc4: Array  # disagreement rate of the classifier with nearest class centre
 
 
-def nc_metrics(H: Any, W: Any, labels: Any, K: int, b: Any = None) -> NCMetrics:
+def nc_metrics(
+    H: Float[Array, "N d"],
+    W: Float[Array, "K d"],
+    labels: Int[Array, " N"],
+    K: int,
+    b: Float[Array, " K"] | None = None,
+) -> NCMetrics:
     """NC1–NC4 of features ``H`` (``N × d``) and classifier ``W`` (``K × d``), bias ``b``.
 
     Invariant under a common rotation of the rows of ``H`` and of ``W`` and under
@@ -299,7 +309,7 @@ def _nc_metrics(H, W, labels, K, b=None):
     # endregion: landscape-nc-metrics
 
 
-def max_offdiag_cosine(M: Any) -> Array:
+def max_offdiag_cosine(M: Float[Array, "K d"]) -> Float[Array, ""]:
     """``max_{j≠k} |cos(m_j, m_k)|`` over the rows of ``M``: 0 for an orthogonal frame.
 
     Args:
@@ -321,7 +331,7 @@ def max_offdiag_cosine(M: Any) -> Array:
     return jnp.max(C - jnp.diag(jnp.diag(C)))
 
 
-def classifier_mean_cosines(W: Any, M: Any) -> Array:
+def classifier_mean_cosines(W: Float[Array, "K d"], M: Float[Array, "K d"]) -> Float[Array, " K"]:
     """``cos(w_k, μ_k)`` for each class: rows of ``W`` against rows of ``M`` (both ``K × d``).
 
     Args:
@@ -353,9 +363,9 @@ class UFMParams(NamedTuple):
       b: bias ``(K,)`` (kept at 0 when ``bias=False``).
     """
 
-    H: Array  # N × d features, one sample per row
-    W: Array  # K × d classifier
-    b: Array  # K bias (kept at 0 when bias=False)
+    H: Float[Array, "N d"]  # N × d features, one sample per row
+    W: Float[Array, "K d"]  # K × d classifier
+    b: Float[Array, " K"]  # K bias (kept at 0 when bias=False)
 
 
 class UFMOutput(NamedTuple):
@@ -371,14 +381,16 @@ class UFMOutput(NamedTuple):
     """
 
     params: UFMParams
-    losses: Array  # (C,) objective at the recorded steps
-    steps: Array  # (C,) step index of each record
+    losses: Float[Array, " C"]  # (C,) objective at the recorded steps
+    steps: Int[Array, " C"]  # (C,) step index of each record
     metrics: NCMetrics  # each field (C,)
-    means: Array  # (C, K, d) class means (row k is μ_k)
-    classifiers: Array  # (C, K, d)
+    means: Float[Array, "C K d"]  # (C, K, d) class means (row k is μ_k)
+    classifiers: Float[Array, "C K d"]  # (C, K, d)
 
 
-def ufm_loss(params: UFMParams, labels: Any, K: int, lam_W: float, lam_H: float, lam_b: float = 0.0) -> Array:
+def ufm_loss(
+    params: UFMParams, labels: Int[Array, " N"], K: int, lam_W: float, lam_H: float, lam_b: float = 0.0
+) -> Float[Array, ""]:
     """Regularised MSE objective of the UFM (module docstring). Differentiable in ``params``.
 
     Args:
@@ -423,11 +435,11 @@ def _ufm_loss(params, labels, K, lam_W, lam_H, lam_b=0.0):
 
 
 def train_ufm(
-    labels: Any,
+    labels: Int[Array, " N"],
     K: int,
     d: int,
     *,
-    key: Array,
+    key: PRNGKeyArray,
     lam_W: float = 5e-3,
     lam_H: float = 5e-3,
     lam_b: float = 0.0,
@@ -537,13 +549,15 @@ class BiasFreeOptimum(NamedTuple):
       loss: the optimal objective value.
     """
 
-    z: Array  # (K,) singular values of W Mᵀ (the class-k logit of its own mean)
-    mean_norms: Array  # (K,) ‖μ_k‖
-    classifier_norms: Array  # (K,) ‖w_k‖
+    z: Float[Array, " K"]  # (K,) singular values of W Mᵀ (the class-k logit of its own mean)
+    mean_norms: Float[Array, " K"]  # (K,) ‖μ_k‖
+    classifier_norms: Float[Array, " K"]  # (K,) ‖w_k‖
     loss: Array  # optimal objective value
 
 
-def ufm_bias_free_optimum(counts: Any, lam_W: ArrayLike, lam_H: ArrayLike) -> BiasFreeOptimum:
+def ufm_bias_free_optimum(
+    counts: Float[Array, " K"], lam_W: Float[ArrayLike, ""], lam_H: Float[ArrayLike, ""]
+) -> BiasFreeOptimum:
     r"""Global minimum of the bias-free MSE UFM with class sizes ``counts``.
 
     With ``c = √(λ_W λ_H)`` and ``N = Σ n_k`` the minimisers have ``W Mᵀ`` diagonal
@@ -582,7 +596,7 @@ def ufm_bias_free_optimum(counts: Any, lam_W: ArrayLike, lam_H: ArrayLike) -> Bi
 # ---------------------------------------------------------------------------
 
 
-def low_rank_psd(n: int, eigenvalues: Sequence[float], *, key: Array) -> Array:
+def low_rank_psd(n: int, eigenvalues: Sequence[float], *, key: PRNGKeyArray) -> Float[Array, "n n"]:
     """``U diag(eigenvalues) Uᵀ`` with ``U`` (``n × r``) uniformly random orthonormal.
 
     Args:
@@ -608,7 +622,7 @@ def low_rank_psd(n: int, eigenvalues: Sequence[float], *, key: Array) -> Array:
     return _mm(Q * lam[None, :], Q.T)
 
 
-def sensing_loss(X: Array, M_star: Array) -> Array:
+def sensing_loss(X: Float[Array, "n k"], M_star: Float[Array, "n n"]) -> Float[Array, ""]:
     """``¼‖XXᵀ − M*‖²_F``; its gradient is ``(XXᵀ − M*) X``.
 
     Args:
@@ -639,11 +653,17 @@ class SensingOutput(NamedTuple):
       errors: ``(num_steps + 1,)`` errors ``‖X_t X_tᵀ − M*‖_F`` for ``t = 0, …, num_steps``.
     """
 
-    params: Array  # final factor X_T
-    errors: Array  # (num_steps + 1,) ‖X_t X_tᵀ − M*‖_F for t = 0 … num_steps
+    params: Float[Array, "n k"]  # final factor X_T
+    errors: Float[Array, " num_steps+1"]  # (num_steps + 1,) ‖X_t X_tᵀ − M*‖_F for t = 0 … num_steps
 
 
-def sensing_gd(X0: Any, M_star: Any, *, learning_rate: ArrayLike, num_steps: int) -> SensingOutput:
+def sensing_gd(
+    X0: Float[Array, "n k"],
+    M_star: Float[Array, "n n"],
+    *,
+    learning_rate: Float[ArrayLike, ""],
+    num_steps: int,
+) -> SensingOutput:
     """Gradient descent ``X ← X − η (XXᵀ − M*) X`` (``η = learning_rate``) on :func:`sensing_loss`
     (compiled once per shape and ``num_steps``).
 
@@ -696,7 +716,9 @@ def _fit_inputs(t, errors, t_min, t_max):
     return t, e
 
 
-def loglog_slope(t: Any, errors: Any, t_min: float, t_max: float) -> float:
+def loglog_slope(
+    t: Float[ArrayLike, " T"], errors: Float[ArrayLike, " T"], t_min: float, t_max: float
+) -> float:
     """Least-squares slope of ``log error`` against ``log t`` over ``t_min ≤ t ≤ t_max``
     (``t``: the step indices of the ``errors``).
 
@@ -713,21 +735,23 @@ def loglog_slope(t: Any, errors: Any, t_min: float, t_max: float) -> float:
       TypeError: non-numeric input. ValueError: shapes differ or not 1-D, NaN/inf, fewer than
       two points in the window, non-positive values there.
     """
-    t, e = _fit_inputs(t, errors, t_min, t_max)
-    if t.shape != e.shape or t.ndim != 1:
-        raise ValueError(f"t and errors must be 1-D of equal length, got {t.shape} and {e.shape}")
-    sel = (t >= t_min) & (t <= t_max)
+    ts, e = _fit_inputs(t, errors, t_min, t_max)
+    if ts.shape != e.shape or ts.ndim != 1:
+        raise ValueError(f"t and errors must be 1-D of equal length, got {ts.shape} and {e.shape}")
+    sel = (ts >= t_min) & (ts <= t_max)
     if sel.sum() < 2:
         raise ValueError(
             f"need at least two points in the window [t_min, t_max] = [{t_min}, {t_max}], "
             f"got {int(sel.sum())}"
         )
-    if not np.all(e[sel] > 0) or not np.all(t[sel] > 0) or not np.all(np.isfinite(e[sel])):
+    if not np.all(e[sel] > 0) or not np.all(ts[sel] > 0) or not np.all(np.isfinite(e[sel])):
         raise ValueError("t and errors must be positive in the fitted window")
-    return float(np.polyfit(np.log(t[sel]), np.log(e[sel]), 1)[0])
+    return float(np.polyfit(np.log(ts[sel]), np.log(e[sel]), 1)[0])
 
 
-def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
+def log_linear_rate(
+    t: Float[ArrayLike, " T"], errors: Float[ArrayLike, " T"], t_min: float, t_max: float
+) -> float:
     """Fitted per-step contraction ``ρ`` with ``error ≈ C ρ^t`` over the window.
 
     Args:
@@ -742,11 +766,11 @@ def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
     Raises:
       TypeError, ValueError: as :func:`loglog_slope`.
     """
-    t, e = _fit_inputs(t, errors, t_min, t_max)
-    sel = (t >= t_min) & (t <= t_max)
+    ts, e = _fit_inputs(t, errors, t_min, t_max)
+    sel = (ts >= t_min) & (ts <= t_max)
     if sel.sum() < 2 or not np.all(e[sel] > 0) or not np.all(np.isfinite(e[sel])):
         raise ValueError("need at least two positive errors in the fitted window")
-    return float(np.exp(np.polyfit(t[sel], np.log(e[sel]), 1)[0]))
+    return float(np.exp(np.polyfit(ts[sel], np.log(e[sel]), 1)[0]))
 
 
 # ---------------------------------------------------------------------------
@@ -754,7 +778,9 @@ def log_linear_rate(t: Any, errors: Any, t_min: float, t_max: float) -> float:
 # ---------------------------------------------------------------------------
 
 
-def mlp_init(sizes: Sequence[int], *, key: Array, scale: float = 1.0) -> list[tuple[Array, Array]]:
+def mlp_init(
+    sizes: Sequence[int], *, key: PRNGKeyArray, scale: float = 1.0
+) -> list[tuple[Float[Array, "out in"], Float[Array, " out"]]]:
     """Weights ``W_l ~ N(0, scale²/fan_in)`` and zero biases for an MLP with layer ``sizes``.
 
     Args:
@@ -787,8 +813,10 @@ def mlp_init(sizes: Sequence[int], *, key: Array, scale: float = 1.0) -> list[tu
 
 
 def mlp_batch_apply(
-    params: Sequence[tuple[Array, Array]], x: Array, activation: Callable[[Array], Array] = jnp.tanh
-) -> Array:
+    params: Sequence[tuple[Float[Array, "out in"], Float[Array, " out"]]],
+    x: Float[Array, "N in"],
+    activation: Callable[[Array], Array] = jnp.tanh,
+) -> Float[Array, "N out"]:
     """Outputs (``N × out``) of the MLP on a batch of inputs ``x`` (``N × in``, one example per
     row), hidden activation a callable (default ``tanh``), linear last layer.
     (:func:`optlab.lipschitz.mlp_apply` evaluates one input vector with a named activation.)
@@ -850,7 +878,7 @@ def _hessian(loss_fn, params):
     return 0.5 * (H + H.T)
 
 
-def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Array:
+def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Float[Array, "P P"]:
     """Dense Hessian of ``loss_fn`` at ``params`` in the flattened coordinates
     (``ravel_pytree`` order), shape ``(P, P)``. For small models only. Compiled once per
     ``loss_fn`` (static, hashed by identity: reuse the same function object) and shape.
@@ -870,7 +898,7 @@ def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Array:
     return _hessian(loss_fn, params)
 
 
-def hessian_spectrum(loss_fn: Callable[[Any], Array], params: Any) -> Array:
+def hessian_spectrum(loss_fn: Callable[[Any], Array], params: Any) -> Float[Array, " P"]:
     """All Hessian eigenvalues, ascending (``eigvalsh`` of :func:`hessian_matrix`).
 
     Args:
@@ -911,8 +939,8 @@ def _power_iteration(loss_fn, params, v0, num_steps):
 
 
 def top_eigenvalue(
-    loss_fn: Callable[[Any], Array], params: Any, *, key: Array, num_steps: int = 100
-) -> tuple[Array, Array]:
+    loss_fn: Callable[[Any], Array], params: Any, *, key: PRNGKeyArray, num_steps: int = 100
+) -> tuple[Float[Array, ""], Float[Array, " P"]]:
     """Power iteration on Hessian-vector products: returns ``(uᵀ∇²L u, u)`` with
     ``u`` the final unit vector (flattened). It converges to the eigenvalue of
     largest *modulus*, which is the sharpness whenever ``λ_max > |λ_min|``.
@@ -956,9 +984,9 @@ class EoSOutput(NamedTuple):
     """
 
     params: Any
-    losses: Array  # (num_steps,) loss before each step
-    steps: Array  # (C,) steps at which sharpness was measured
-    sharpness: Array  # (C,) top Hessian eigenvalue by power iteration
+    losses: Float[Array, " num_steps"]  # (num_steps,) loss before each step
+    steps: Int[Array, " C"]  # (C,) steps at which sharpness was measured
+    sharpness: Float[Array, " C"]  # (C,) top Hessian eigenvalue by power iteration
 
 
 def gd_with_sharpness(
@@ -967,7 +995,7 @@ def gd_with_sharpness(
     *,
     learning_rate: float,
     num_steps: int,
-    key: Array,
+    key: PRNGKeyArray,
     record_every: int = 10,
     power_num_steps: int = 20,
 ) -> EoSOutput:
@@ -1052,7 +1080,9 @@ def _check_attention(X, y=None, v=None, p=None):
     return X, y, v, p
 
 
-def attention_output(p: Array, X: Array, v: Array) -> Array:
+def attention_output(
+    p: Float[Array, " d"], X: Float[Array, "n T d"], v: Float[Array, " d"]
+) -> Float[Array, " n"]:
     """``f(X_i) = vᵀ X_iᵀ softmax(X_i p)`` for every sequence (``X``: ``n × T × d``).
 
     Args:
@@ -1075,7 +1105,9 @@ def _attention_output(p, X, v):
     return jnp.einsum("nt,ntd,d->n", s, X, v, precision=_HI)
 
 
-def attention_loss(p: Array, X: Array, y: Array, v: Array) -> Array:
+def attention_loss(
+    p: Float[Array, " d"], X: Float[Array, "n T d"], y: Float[Array, " n"], v: Float[Array, " d"]
+) -> Float[Array, ""]:
     """Mean logistic loss ``log(1 + exp(−y_i f(X_i)))``.
 
     Args:
@@ -1098,7 +1130,9 @@ def _attention_loss(p, X, y, v):
     return jnp.mean(jax.nn.softplus(-y * _attention_output(p, X, v)))
 
 
-def token_scores(X: Any, y: Any, v: Any) -> Array:
+def token_scores(
+    X: Float[Array, "n T d"], y: Float[Array, " n"], v: Float[Array, " d"]
+) -> Float[Array, "n T"]:
     """Scores ``γ_it = y_i vᵀ x_it`` (``n × T``): how much selecting token ``t`` helps.
 
     Args:
@@ -1117,7 +1151,9 @@ def token_scores(X: Any, y: Any, v: Any) -> Array:
     return y[:, None] * _mm(X, v)
 
 
-def optimal_tokens(X: Any, y: Any, v: Any) -> Array:
+def optimal_tokens(
+    X: Float[Array, "n T d"], y: Float[Array, " n"], v: Float[Array, " d"]
+) -> Int[Array, " n"]:
     """Index of the highest-score token of each sequence (the argmax of :func:`token_scores`).
 
     Args:
@@ -1134,7 +1170,7 @@ def optimal_tokens(X: Any, y: Any, v: Any) -> Array:
     return jnp.argmax(token_scores(X, y, v), axis=1)
 
 
-def attention_svm(X: Any, opt: Any) -> np.ndarray:
+def attention_svm(X: Float[Array, "n T d"], opt: Int[ArrayLike, " n"]) -> Float[np.ndarray, " d"]:
     """Max-margin token selection (Att-SVM) solved with cvxpy:
     ``min ‖p‖²  s.t.  (x_{i,opt_i} − x_{it})ᵀ p ≥ 1`` for all ``i`` and ``t ≠ opt_i``.
 
@@ -1187,19 +1223,19 @@ class AttentionGDOutput(NamedTuple):
       losses: ``(C,)`` loss at the recorded steps.
     """
 
-    params: Array  # final query p_T
-    steps: Array  # (C,) recorded steps
-    iterates: Array  # (C, d) iterates at the recorded steps
-    losses: Array  # (C,) loss at the recorded steps
+    params: Float[Array, " d"]  # final query p_T
+    steps: Int[Array, " C"]  # (C,) recorded steps
+    iterates: Float[Array, "C d"]  # (C, d) iterates at the recorded steps
+    losses: Float[Array, " C"]  # (C,) loss at the recorded steps
 
 
 def attention_gd(
-    X: Any,
-    y: Any,
-    v: Any,
-    p0: Any,
+    X: Float[Array, "n T d"],
+    y: Float[Array, " n"],
+    v: Float[Array, " d"],
+    p0: Float[Array, " d"],
     *,
-    learning_rate: ArrayLike,
+    learning_rate: Float[ArrayLike, ""],
     num_steps: int,
     normalized: bool = False,
     record_every: int = 10,

@@ -31,6 +31,7 @@ from ._checks import (
     require_key,
     require_positive,
 )
+from ._types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
 # Matrix products whose accuracy matters run at full float32 precision: on NVIDIA GPUs the
 # default for float32 matmuls is TF32 (10-bit mantissa), which stalls SOR above its
@@ -52,8 +53,6 @@ __all__ = [
 _NOT_A_RUN = {
     "SORSequence": "a table of SOR iteration counts over (system, ω) pairs, not one run with a final point",
 }
-
-Array = Any
 
 
 def _check_scalar(name: str, value: Any) -> None:
@@ -79,9 +78,9 @@ class SORResult(NamedTuple):
       residual: the final relative residual ``‖b − Ax_k‖/‖b‖``.
     """
 
-    params: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    params: Float[Array, " n"]
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
     residual: jax.Array
 
 
@@ -98,16 +97,16 @@ class SORSequence(NamedTuple):
       n_iters_star: ``(T,)`` SOR steps at ``ω*_t``.
     """
 
-    omegas: jax.Array
-    shifts: jax.Array
-    n_iters: jax.Array
-    costs: jax.Array
-    rho_jacobi: jax.Array
-    omega_star: jax.Array
-    n_iters_star: jax.Array
+    omegas: Float[Array, " K"]
+    shifts: Float[Array, " T"]
+    n_iters: Int[Array, "T K"]
+    costs: Float[Array, "T K"]
+    rho_jacobi: Float[Array, " T"]
+    omega_star: Float[Array, " T"]
+    n_iters_star: Float[Array, " T"]
 
 
-def laplacian_1d(n: int, dtype: Any = None) -> jax.Array:
+def laplacian_1d(n: int, dtype: Any = None) -> Float[Array, "n n"]:
     """The ``n × n`` tridiagonal matrix ``tridiag(−1, 2, −1)`` (SPD, consistently ordered).
 
     Args:
@@ -132,7 +131,7 @@ def laplacian_1d(n: int, dtype: Any = None) -> jax.Array:
     return 2.0 * jnp.eye(n, dtype=dtype) - jnp.eye(n, k=1, dtype=dtype) - jnp.eye(n, k=-1, dtype=dtype)
 
 
-def jacobi_radius(A: Array) -> jax.Array:
+def jacobi_radius(A: Float[Array, "n n"]) -> Float[Array, ""]:
     """``ρ(J)`` for ``J = I − D⁻¹A`` (``A`` SPD): ``max |1 − λ(D^{−1/2} A D^{−1/2})|``.
 
     Args:
@@ -155,7 +154,7 @@ def jacobi_radius(A: Array) -> jax.Array:
     return jnp.max(jnp.abs(1.0 - lam))
 
 
-def young_omega(rho_jacobi: Any) -> Any:
+def young_omega(rho_jacobi: Float[ArrayLike, "*shape"]) -> Any:
     """Young's optimal relaxation ``ω* = 2/(1 + √(1 − ρ(J)²))`` (consistently ordered ``A``).
 
     Args:
@@ -172,7 +171,7 @@ def young_omega(rho_jacobi: Any) -> Any:
     return 2.0 / (1.0 + jnp.sqrt(1.0 - rho_jacobi**2))
 
 
-def sor_spectral_radius(omega: Any, rho_jacobi: Any) -> Any:
+def sor_spectral_radius(omega: Float[ArrayLike, "*shape"], rho_jacobi: Float[ArrayLike, "*shape"]) -> Any:
     """Young's formula for ``ρ(M_ω)`` when ``A`` is consistently ordered, ``0 < ω < 2``:
 
     ``ρ(M_ω) = ω − 1`` for ``ω ≥ ω*`` and
@@ -212,7 +211,13 @@ def _sor_matrices(A, b, omega):
 
 
 def sor(
-    A: Array, b: Array, omega: Any, *, tol: float = 1e-4, num_steps: int = 500, x0: Array | None = None
+    A: Float[Array, "n n"],
+    b: Float[Array, " n"],
+    omega: float | Float[Array, ""],
+    *,
+    tol: float = 1e-4,
+    num_steps: int = 500,
+    x0: Float[Array, " n"] | None = None,
 ) -> SORResult:
     """Successive over-relaxation for ``Ax = b`` until ``‖b − Ax‖ ≤ tol‖b‖``.
 
@@ -294,9 +299,9 @@ def _sor(A, b, omega, tol, x, num_steps):
 def sor_cost_table(
     n: int,
     num_systems: int,
-    omegas: Array,
+    omegas: Float[Array, " K"],
     *,
-    key: Array,
+    key: PRNGKeyArray,
     shift_range: tuple[float, float] = (0.01, 0.5),
     tol: float = 1e-4,
     num_steps: int = 300,

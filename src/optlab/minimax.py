@@ -49,6 +49,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
+from ._types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 
 HIGHEST = jax.lax.Precision.HIGHEST
 
@@ -114,12 +115,12 @@ class MinimaxOutput(NamedTuple):
       iterates: ``(K+1, d)`` array of ``z_k`` when ``return_iterates=True``, else ``None``.
     """
 
-    params: jax.Array
-    residuals: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
-    oracle_calls: jax.Array
-    iterates: jax.Array | None = None
+    params: Float[Array, " d"]
+    residuals: Float[Array, " K+1"]
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
+    oracle_calls: Int[Array, " K+1"]
+    iterates: Float[Array, "K+1 d"] | None = None
 
 
 # ---------------------------------------------------------------------------
@@ -257,7 +258,9 @@ class FiniteSumOperator:
         return obj
 
 
-def bilinear_game(A, b=None, c=None) -> AffineOperator:
+def bilinear_game(
+    A: Float[Array, "nₓ nᵧ"], b: Float[Array, " nₓ"] | None = None, c: Float[Array, " nᵧ"] | None = None
+) -> AffineOperator:
     """``f(x, y) = xᵀAy + bᵀx + cᵀy``; ``F(z) = (Ay + b, −Aᵀx − c)``.
 
     For square invertible ``A`` the unique saddle point is ``x* = −A⁻ᵀc``,
@@ -289,7 +292,13 @@ def bilinear_game(A, b=None, c=None) -> AffineOperator:
     return AffineOperator(M, jnp.concatenate([b, -c]), n_x=n_x)
 
 
-def quadratic_game(Pxx, Pxy, Pyy, b=None, c=None) -> AffineOperator:
+def quadratic_game(
+    Pxx: Float[Array, "nₓ nₓ"],
+    Pxy: Float[Array, "nₓ nᵧ"],
+    Pyy: Float[Array, "nᵧ nᵧ"],
+    b: Float[Array, " nₓ"] | None = None,
+    c: Float[Array, " nᵧ"] | None = None,
+) -> AffineOperator:
     """``f(x, y) = ½xᵀPₓₓx + xᵀPₓᵧy − ½yᵀPᵧᵧy + bᵀx + cᵀy`` (``Pₓₓ``, ``Pᵧᵧ``
     symmetric); ``F(z) = (Pₓₓx + Pₓᵧy + b, Pᵧᵧy − Pₓᵧᵀx − c)``.  Convex-concave
     (``F`` monotone) iff ``Pₓₓ ⪰ 0`` and ``Pᵧᵧ ⪰ 0``.
@@ -329,7 +338,7 @@ def quadratic_game(Pxx, Pxy, Pyy, b=None, c=None) -> AffineOperator:
     return AffineOperator(M, jnp.concatenate([b, -c]), n_x=n_x)
 
 
-def rotation_operator(a, b) -> AffineOperator:
+def rotation_operator(a: float | Float[Array, ""], b: float | Float[Array, ""]) -> AffineOperator:
     """``F(z) = Mz`` on ℝ² with ``M = [[a, b], [−b, a]]``: monotone iff ``a ≥ 0``,
     ``ρ``-comonotone with ``ρ = a/(a² + b²)`` (Gorbunov et al. 2023).  ``a`` and ``b``
     may be traced (for ``vmap`` over a grid).
@@ -355,7 +364,7 @@ def rotation_operator(a, b) -> AffineOperator:
     return AffineOperator(M, n_x=1)
 
 
-def finite_sum_game(Ms, qs=None) -> FiniteSumOperator:
+def finite_sum_game(Ms: Float[Array, "n d d"], qs: Float[Array, "n d"] | None = None) -> FiniteSumOperator:
     """Finite sum of affine operators (see :class:`FiniteSumOperator`).
 
     Args:
@@ -371,7 +380,7 @@ def finite_sum_game(Ms, qs=None) -> FiniteSumOperator:
     return FiniteSumOperator(Ms, qs)
 
 
-def comonotonicity(M) -> jax.Array:
+def comonotonicity(M: Float[Array, "d d"]) -> Float[Array, ""]:
     """The best ``ρ`` with ``⟨Mz, z⟩ ≥ ρ‖Mz‖²`` for all ``z``, for invertible ``M``:
     ``ρ = λ_min(sym(M⁻¹))`` (substitute ``u = Mz``).
 
@@ -426,7 +435,9 @@ def _comonotonicity_unit(M):
     return jnp.linalg.eigvalsh(0.5 * (Minv + Minv.T))[0]
 
 
-def resolvent(F: Callable, z, *, learning_rate, inner_num_steps: int = 100):
+def resolvent(
+    F: Callable, z: Float[Array, " d"], *, learning_rate: float | Float[Array, ""], inner_num_steps: int = 100
+) -> Float[Array, " d"]:
     """``J_{ηF}(z) = (I + ηF)⁻¹ z``: the unique ``w`` with ``w + ηF(w) = z``.
 
     Exact (dense solve) for an :class:`AffineOperator`; otherwise the fixed-point
@@ -586,9 +597,9 @@ _METHOD_DOC = """
 
 def gda(
     F: Callable,
-    z0,
+    z0: Float[Array, " d"],
     *,
-    learning_rate,
+    learning_rate: float | Float[Array, ""],
     num_steps: int,
     alternating: bool = False,
     n_x: int | None = None,
@@ -644,7 +655,13 @@ def _gda(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn):
 
 
 def extragradient(
-    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable,
+    z0: Float[Array, " d"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    num_steps: int,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
 ) -> MinimaxOutput:
     z0 = _validate(F, z0, learning_rate, num_steps, tol)
     return _dispatch(_extragradient, F, z0, learning_rate, tol, num_steps, return_iterates)
@@ -671,7 +688,13 @@ def _extragradient(F, z0, learning_rate, tol, num_steps, return_iterates, static
 
 
 def optimistic_gradient(
-    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable,
+    z0: Float[Array, " d"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    num_steps: int,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
 ) -> MinimaxOutput:
     z0 = _validate(F, z0, learning_rate, num_steps, tol)
     return _dispatch(_optimistic_gradient, F, z0, learning_rate, tol, num_steps, return_iterates)
@@ -700,7 +723,13 @@ def _optimistic_gradient(F, z0, learning_rate, tol, num_steps, return_iterates, 
 
 
 def reflected_gradient(
-    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable,
+    z0: Float[Array, " d"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    num_steps: int,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
 ) -> MinimaxOutput:
     z0 = _validate(F, z0, learning_rate, num_steps, tol)
     return _dispatch(_reflected_gradient, F, z0, learning_rate, tol, num_steps, return_iterates)
@@ -723,9 +752,9 @@ def _reflected_gradient(F, z0, learning_rate, tol, num_steps, return_iterates, s
 
 def proximal_point(
     F: Callable,
-    z0,
+    z0: Float[Array, " d"],
     *,
-    learning_rate,
+    learning_rate: float | Float[Array, ""],
     num_steps: int,
     inner_num_steps: int = 100,
     tol: float = 1e-6,
@@ -763,7 +792,13 @@ def _beta(k):
 
 
 def halpern(
-    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable,
+    z0: Float[Array, " d"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    num_steps: int,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
 ) -> MinimaxOutput:
     z0 = _validate(F, z0, learning_rate, num_steps, tol)
     return _dispatch(_halpern, F, z0, learning_rate, tol, num_steps, return_iterates)
@@ -790,9 +825,9 @@ def _halpern(F, z0, learning_rate, tol, num_steps, return_iterates, statics, dyn
 
 def halpern_proximal_point(
     F: Callable,
-    z0,
+    z0: Float[Array, " d"],
     *,
-    learning_rate,
+    learning_rate: float | Float[Array, ""],
     num_steps: int,
     inner_num_steps: int = 100,
     tol: float = 1e-6,
@@ -827,7 +862,13 @@ def _halpern_proximal_point(F, z0, learning_rate, tol, num_steps, return_iterate
 
 
 def extra_anchored_gradient(
-    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable,
+    z0: Float[Array, " d"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    num_steps: int,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
 ) -> MinimaxOutput:
     z0 = _validate(F, z0, learning_rate, num_steps, tol)
     return _dispatch(_extra_anchored_gradient, F, z0, learning_rate, tol, num_steps, return_iterates)
@@ -852,7 +893,13 @@ def _extra_anchored_gradient(F, z0, learning_rate, tol, num_steps, return_iterat
 
 
 def accelerated_optimistic_gradient(
-    F: Callable, z0, *, learning_rate, num_steps: int, tol: float = 1e-6, return_iterates: bool = False
+    F: Callable,
+    z0: Float[Array, " d"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    num_steps: int,
+    tol: float = 1e-6,
+    return_iterates: bool = False,
 ) -> MinimaxOutput:
     z0 = _validate(F, z0, learning_rate, num_steps, tol)
     return _dispatch(_accelerated_optimistic_gradient, F, z0, learning_rate, tol, num_steps, return_iterates)
@@ -890,11 +937,11 @@ def _accelerated_optimistic_gradient(F, z0, learning_rate, tol, num_steps, retur
 
 def vr_halpern(
     op: FiniteSumOperator,
-    z0,
+    z0: Float[Array, " d"],
     *,
-    learning_rate,
+    learning_rate: float | Float[Array, ""],
     num_steps: int,
-    key,
+    key: PRNGKeyArray,
     batch_size: int,
     prob,
     tol: float = 1e-6,
@@ -973,9 +1020,9 @@ def _vr_halpern(op, z0, learning_rate, tol, num_steps, return_iterates, statics,
 
 def competitive_gradient(
     f: Callable,
-    z0,
+    z0: Float[Array, " d"],
     *,
-    learning_rate,
+    learning_rate: float | Float[Array, ""],
     num_steps: int,
     n_x: int,
     alpha=None,
@@ -1083,7 +1130,7 @@ class SGNCertificate(NamedTuple):
     rate: jax.Array
 
 
-def sgn_certificate(J, weights) -> SGNCertificate:
+def sgn_certificate(J: Float[Array, "d d"], weights: Float[Array, " d"]) -> SGNCertificate:
     """Weighted strong monotonicity of a game Jacobian ``J`` (``d × d``) in the
     metric ``W = diag(weights)`` (one positive weight per coordinate; repeat a
     player's weight over its block).
@@ -1165,7 +1212,7 @@ def sgn_band(mu1, mu2, L12, L21, *, signed: bool = False) -> tuple[float, float]
     return (max(r1, 0.0), r2)
 
 
-def sgn_block_margin(mu1, mu2, L12, L21, r):
+def sgn_block_margin(mu1, mu2, L12, L21, r: Float[ArrayLike, "*shape"]):
     """Margin of the block small-gain certificate at weight ratio ``r = w₂/w₁``: the
     smallest eigenvalue of ``D^{-1/2} Γ D^{-1/2}`` for the gain matrix
     ``Γ = [[μ₁, −(L₁₂ + rL₂₁)/2], [·, rμ₂]]`` and ``D = diag(1, r)``, i.e.
@@ -1206,7 +1253,9 @@ def sgn_block_margin(mu1, mu2, L12, L21, r):
 # ---------------------------------------------------------------------------
 
 
-def fit_slope(residuals, k_min: int, k_max: int) -> float | np.ndarray:
+def fit_slope(
+    residuals: Float[ArrayLike, "*runs K"], k_min: int, k_max: int
+) -> float | Float[np.ndarray, "*runs"]:
     """Least-squares slope of ``log ‖F(z_k)‖`` against ``log k`` over ``k_min ≤ k ≤ k_max``
     (``−½`` for a ``1/√k`` rate, ``−1`` for ``1/k``).
 

@@ -59,6 +59,7 @@ from ._checks import (
     require_positive,
     require_probability_vector,
 )
+from ._types import Array, ArrayLike, Float, Int, PRNGKeyArray
 
 # Matrix products whose accuracy matters run at full float32 precision (NVIDIA GPUs run
 # float32 matmuls in TF32 by default, a 10-bit mantissa).
@@ -83,7 +84,6 @@ __all__ = [
     "exp3",
 ]
 
-Array = Any
 LossFn = Callable[[jax.Array, jax.Array], jax.Array]
 
 
@@ -103,10 +103,10 @@ class OnlineResult(NamedTuple):
       params: ``(d,)`` (property), the last point played, ``x_T = predictions[-1]``.
     """
 
-    predictions: jax.Array
-    losses: jax.Array
-    grads: jax.Array
-    learning_rates: jax.Array
+    predictions: Float[Array, "T d"]
+    losses: Float[Array, " T"]
+    grads: Float[Array, "T d"]
+    learning_rates: Float[Array, " T"]
 
     @property
     def params(self) -> jax.Array:
@@ -126,8 +126,8 @@ class CoinResult(NamedTuple):
     predictions: jax.Array
     losses: jax.Array
     grads: jax.Array
-    wealth: jax.Array
-    fractions: jax.Array
+    wealth: Float[Array, "T d"]
+    fractions: Float[Array, "T d"]
 
     @property
     def params(self) -> jax.Array:
@@ -146,9 +146,9 @@ class ExpertsResult(NamedTuple):
       params: ``(n,)`` (property), the last distribution played, ``p_T = weights[-1]``.
     """
 
-    weights: jax.Array
-    losses: jax.Array
-    regret: jax.Array
+    weights: Float[Array, "T n"]
+    losses: Float[Array, " T"]
+    regret: Float[Array, " T"]
 
     @property
     def params(self) -> jax.Array:
@@ -169,12 +169,12 @@ class BanditResult(NamedTuple):
       params: ``(K,)`` (property), the last sampling distribution, ``p_T = probs[-1]``.
     """
 
-    probs: jax.Array
-    arms: jax.Array
-    losses: jax.Array
-    expected_losses: jax.Array
-    regret: jax.Array
-    pseudo_regret: jax.Array
+    probs: Float[Array, "T K"]
+    arms: Int[Array, " T"]
+    losses: Float[Array, " T"]
+    expected_losses: Float[Array, " T"]
+    regret: Float[Array, " T"]
+    pseudo_regret: Float[Array, " T"]
 
     @property
     def params(self) -> jax.Array:
@@ -255,7 +255,7 @@ def _check_losses(name: str, losses: Any, *, unit: bool = False) -> jax.Array:
 # ---------------------------------------------------------------------------
 
 
-def logcosh_loss(x: jax.Array, c: jax.Array) -> jax.Array:
+def logcosh_loss(x: Float[Array, " d"], c: Float[Array, ""] | Float[Array, " d"]) -> Float[Array, ""]:
     """``f(x; c) = Σ_i log cosh(x_i − c_i)``: convex, 1-smooth, ``∇f = tanh(x − c) ∈ (−1, 1)ᵈ``.
 
     Computed stably as ``|z| + log1p(e^{−2|z|}) − log 2``.
@@ -279,8 +279,15 @@ def logcosh_loss(x: jax.Array, c: jax.Array) -> jax.Array:
 
 
 def sea_centers(
-    num_rounds: int, dim: int, noise: Any, drift: Any, *, key: Array, period: int = 50, center: Any = 0.5
-) -> jax.Array:
+    num_rounds: int,
+    dim: int,
+    noise: float | Float[Array, ""],
+    drift: float | Float[Array, ""],
+    *,
+    key: PRNGKeyArray,
+    period: int = 50,
+    center: float | Float[Array, ""] = 0.5,
+) -> Float[Array, "num_rounds dim"]:
     """Centres ``c_t = μ_t + σ ξ_t`` of a stochastically extended adversarial sequence.
 
     ``μ_t = center·𝟙 + drift · s_t · v`` with a fixed unit direction ``v`` and a sign
@@ -349,13 +356,13 @@ def _step(learning_rate, schedule, t, acc, max_learning_rate):
 
 def ogd(
     loss: LossFn,
-    thetas: Array,
-    x0: Array,
+    thetas: Float[Array, "T ..."],
+    x0: Float[Array, " d"],
     *,
-    learning_rate: Any,
-    radius: Any = None,
+    learning_rate: float | Float[Array, ""],
+    radius: float | Float[Array, ""] | None = None,
     schedule: str = "sqrt",
-    max_learning_rate: Any = None,
+    max_learning_rate: float | Float[Array, ""] | None = None,
 ) -> OnlineResult:
     """Online gradient descent ``x_{t+1} = Π_X(x_t − η_t g_t)`` on ``X = [−R, R]ᵈ``.
 
@@ -420,13 +427,13 @@ def _ogd(loss, schedule, thetas, x0, learning_rate, radius, max_learning_rate):
 
 def optimistic_ogd(
     loss: LossFn,
-    thetas: Array,
-    x0: Array,
+    thetas: Float[Array, "T ..."],
+    x0: Float[Array, " d"],
     *,
-    learning_rate: Any,
-    radius: Any = None,
+    learning_rate: float | Float[Array, ""],
+    radius: float | Float[Array, ""] | None = None,
     schedule: str = "adaptive",
-    max_learning_rate: Any = None,
+    max_learning_rate: float | Float[Array, ""] | None = None,
     hint: str = "last",
 ) -> OnlineResult:
     """Optimistic online mirror descent (Euclidean) with gradient hints ``M_t``.
@@ -509,7 +516,13 @@ def _optimistic(loss, schedule, hint, thetas, x0, learning_rate, radius, max_lea
 
 
 def adagrad_omd(
-    loss: LossFn, thetas: Array, x0: Array, *, learning_rate: Any, radius: Any = None, delta: Any = 1e-8
+    loss: LossFn,
+    thetas: Float[Array, "T ..."],
+    x0: Float[Array, " d"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    radius: float | Float[Array, ""] | None = None,
+    delta: float | Float[Array, ""] = 1e-8,
 ) -> OnlineResult:
     """Diagonal AdaGrad as online mirror descent (Duchi et al. 2011).
 
@@ -569,7 +582,12 @@ def _adagrad(loss, thetas, x0, learning_rate, radius, delta):
 
 
 def coin_betting(
-    loss: LossFn, thetas: Array, x0: Array, *, initial_wealth: Any = 1.0, lipschitz: Any = 1.0
+    loss: LossFn,
+    thetas: Float[Array, "T ..."],
+    x0: Float[Array, " d"],
+    *,
+    initial_wealth: float | Float[Array, ""] = 1.0,
+    lipschitz: float | Float[Array, ""] = 1.0,
 ) -> CoinResult:
     """Parameter-free online learning by coin betting, per coordinate (Orabona & Pál 2016).
 
@@ -649,13 +667,13 @@ def _coin(loss, thetas, x0, initial_wealth, lipschitz):
 
 def best_fixed(
     loss: LossFn,
-    thetas: Array,
+    thetas: Float[Array, "T d"],
     *,
-    radius: Any = None,
-    horizons: Any = None,
+    radius: float | Float[Array, ""] | None = None,
+    horizons: Int[ArrayLike, " H"] | None = None,
     smoothness: float = 1.0,
     num_steps: int = 300,
-) -> tuple[jax.Array, jax.Array]:
+) -> tuple[Float[Array, "H d"], Float[Array, " H"]]:
     """Best fixed point in hindsight ``u_T = argmin_{u∈X} Σ_{t≤T} f_t(u)`` for several ``T``.
 
     Projected gradient descent with step ``1/L`` on the average loss of each
@@ -734,13 +752,13 @@ def _check_horizons(horizons, T):
 def regret_at(
     result: Any,
     loss: LossFn,
-    thetas: Array,
-    horizons: Any = None,
+    thetas: Float[Array, "T d"],
+    horizons: Int[ArrayLike, " H"] | None = None,
     *,
-    radius: Any = None,
+    radius: float | Float[Array, ""] | None = None,
     smoothness: float = 1.0,
     num_steps: int = 300,
-) -> jax.Array:
+) -> Float[Array, " H"]:
     """Regret ``R_T = Σ_{t≤T} f_t(x_t) − min_{u∈X} Σ_{t≤T} f_t(u)`` at each horizon ``T``.
 
     ``result`` is any trace with a ``losses`` field (:class:`OnlineResult`,
@@ -788,7 +806,12 @@ def _experts_regret(learner_losses, losses):
     return jnp.cumsum(learner_losses) - jnp.min(jnp.cumsum(losses, axis=0), axis=1)
 
 
-def hedge(losses: Array, *, learning_rate: Any, prior: Array | None = None) -> ExpertsResult:
+def hedge(
+    losses: Float[Array, "T n"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    prior: Float[Array, " n"] | None = None,
+) -> ExpertsResult:
     """Hedge / exponential weights: entropic OMD on the simplex (Freund & Schapire 1997).
 
     ``p_t ∝ π ⊙ exp(−η L_{t−1})`` with ``L_{t−1} = Σ_{s<t} ℓ_s`` (a softmax of the
@@ -813,7 +836,11 @@ def hedge(losses: Array, *, learning_rate: Any, prior: Array | None = None) -> E
 
 
 def optimistic_hedge(
-    losses: Array, *, learning_rate: Any, hints: Any = "last", prior: Array | None = None
+    losses: Float[Array, "T n"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    hints: str | Float[Array, "T n"] | None = "last",
+    prior: Float[Array, " n"] | None = None,
 ) -> ExpertsResult:
     """Optimistic Hedge: ``p_t ∝ π ⊙ exp(−η (L_{t−1} + m_t))`` with a hint ``m_t``.
 
@@ -874,7 +901,9 @@ def _hedge(losses, learning_rate, log_prior, m):
     return ExpertsResult(weights, lt, _experts_regret(lt, losses))
 
 
-def hedge_regret_bound(num_experts: int, num_rounds: Any, *, learning_rate: Any) -> Any:
+def hedge_regret_bound(
+    num_experts: int, num_rounds: float | Float[Array, ""], *, learning_rate: Float[ArrayLike, "*shape"]
+) -> Float[ArrayLike, "*shape"]:
     """``log(n)/η + ηT/8``: Hedge's regret bound for losses in ``[0, 1]`` (Hoeffding's lemma).
 
     Minimised by ``η = √(8 log(n)/T)``, where it equals ``√(T log(n)/2)``.
@@ -903,7 +932,13 @@ def hedge_regret_bound(num_experts: int, num_rounds: Any, *, learning_rate: Any)
 # ---------------------------------------------------------------------------
 
 
-def exp3(losses: Array, *, learning_rate: Any, key: Array, gamma: Any = 0.0) -> BanditResult:
+def exp3(
+    losses: Float[Array, "T K"],
+    *,
+    learning_rate: float | Float[Array, ""],
+    key: PRNGKeyArray,
+    gamma: float | Float[Array, ""] = 0.0,
+) -> BanditResult:
     """EXP3 for adversarial bandits with losses in ``[0, 1]`` (Auer et al. 2002).
 
     ``p_t = (1 − γ) softmax(−η L̂_{t−1}) + γ/K``; draw ``I_t ~ p_t``, observe only

@@ -48,6 +48,7 @@ from ._checks import (
     require_int,
     require_positive,
 )
+from ._types import Array, ArrayLike, Bool, Float, Int
 
 __all__ = [
     "Geometry",
@@ -388,7 +389,13 @@ def _require_static_positive(name, value):
 # ---------------------------------------------------------------------------
 
 
-def check_marginals(geom: _GeometryBase, a: Any, b: Any, *, rtol: float = 1e-5):
+def check_marginals(
+    geom: _GeometryBase,
+    a: Float[ArrayLike, " n"] | None,
+    b: Float[ArrayLike, " m"] | None,
+    *,
+    rtol: float = 1e-5,
+) -> tuple[Float[Array, " n"], Float[Array, " m"]]:
     """Validate ``a``, ``b`` against the geometry; return them as arrays.
 
     Args:
@@ -458,7 +465,9 @@ def _geom_dtype(geom):
 # ---------------------------------------------------------------------------
 
 
-def plan_from_potentials(geom: _GeometryBase, f, g, eps) -> jax.Array:
+def plan_from_potentials(
+    geom: _GeometryBase, f: Float[Array, " n"], g: Float[Array, " m"], eps: float | Float[Array, ""]
+) -> Float[Array, "n m"]:
     """``P_ij = exp((f_i + g_j − C_ij)/ε)`` (materialised).
 
     Args:
@@ -487,7 +496,7 @@ def plan_from_potentials(geom: _GeometryBase, f, g, eps) -> jax.Array:
     return geom.plan(f, g, eps)
 
 
-def marginal_error(P: jax.Array, a: jax.Array, b: jax.Array) -> jax.Array:
+def marginal_error(P: Float[Array, "n m"], a: Float[Array, " n"], b: Float[Array, " m"]) -> Float[Array, ""]:
     """L1 marginal error ``‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁``.
 
     Args:
@@ -564,8 +573,8 @@ class SinkhornOutput(NamedTuple):
     f: jax.Array
     g: jax.Array
     errors: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
     reg_ot_cost: jax.Array
     transport_cost: jax.Array
     geom: Any
@@ -576,7 +585,7 @@ class SinkhornOutput(NamedTuple):
         """The final point: the dual potentials ``(f, g)`` the method iterates on."""
         return self.f, self.g
 
-    def plan(self) -> jax.Array:
+    def plan(self) -> Float[Array, "n m"]:
         """Materialise the ``n × m`` transport plan on demand."""
         return self.geom.plan(self.f, self.g, self.eps)
 
@@ -794,16 +803,16 @@ def _sinkhorn_jit(geom, a, b, eps, init, *, tol, num_steps, differentiation, cg_
 
 
 def sinkhorn(
-    geom: Any,
-    a: Any = None,
-    b: Any = None,
-    eps: Any = 1e-2,
+    geom: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
+    eps: float | Float[Array, ""] = 1e-2,
     *,
     tol: float = 1e-6,
     num_steps: int = 1000,
     method: str = "log",
     differentiation: str = "implicit",
-    init: Any = None,
+    init: tuple[Float[Array, " n"], Float[Array, " m"]] | None = None,
     cg_tol: float = 1e-10,
     cg_num_steps: int = 500,
 ) -> SinkhornOutput:
@@ -883,7 +892,14 @@ def _require_choice(name, value, choices):
         raise ValueError(f"{name} must be " + " or ".join(repr(c) for c in choices) + f", got {value!r}")
 
 
-def sinkhorn_naive(C: Any, a: Any, b: Any, eps: float, *, num_steps: int = 100):
+def sinkhorn_naive(
+    C: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None,
+    b: Float[ArrayLike, " m"] | None,
+    eps: float,
+    *,
+    num_steps: int = 100,
+):
     """Textbook (non-log) Sinkhorn: ``u ← a / (K v)``, ``v ← b / (Kᵀ u)``, ``K = e^{−C/ε}``.
 
     Kept to *show* its failure at small ε: ``K`` underflows to 0 (then ``0/0``
@@ -970,14 +986,14 @@ class SNSOutput(NamedTuple):
       status: a code of :data:`SNS_STATUS`.
     """
 
-    f: jax.Array
-    g: jax.Array
+    f: Float[Array, " n"]
+    g: Float[Array, " m"]
     errors: jax.Array
     densities: jax.Array
     cg_num_steps: jax.Array
-    converged: jax.Array
+    converged: Bool[Array, ""]
     n_sinkhorn: jax.Array
-    n_iters: jax.Array
+    n_iters: Int[Array, ""]
     reg_ot_cost: jax.Array
     transport_cost: jax.Array
     geom: Any
@@ -990,7 +1006,7 @@ class SNSOutput(NamedTuple):
         """The final point: the dual potentials ``(f, g)`` (the best iterate)."""
         return self.f, self.g
 
-    def plan(self) -> jax.Array:
+    def plan(self) -> Float[Array, "n m"]:
         """Materialise the ``n × m`` transport plan."""
         return self.geom.plan(self.f, self.g, self.eps)
 
@@ -1206,10 +1222,10 @@ def _sns_jit(geom, a, b, eps, threshold, *, warmup, num_steps, tol, cg_tol, cg_n
 
 
 def sinkhorn_newton_sparse(
-    geom: Any,
-    a: Any = None,
-    b: Any = None,
-    eps: Any = 1e-2,
+    geom: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
+    eps: float | Float[Array, ""] = 1e-2,
     *,
     warmup: int = 20,
     threshold: float = 1e-6,
@@ -1319,14 +1335,18 @@ class EMDOutput(NamedTuple):
     cost: float
     message: str
 
-    def plan(self) -> np.ndarray:
+    def plan(self) -> Float[np.ndarray, "n m"]:
         """The dense ``n × m`` optimal plan (float64, NumPy)."""
         P = np.zeros(self.shape)
         P[self.rows, self.cols] = self.masses
         return P
 
 
-def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
+def emd(
+    C: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
+) -> EMDOutput:
     """Exact (unregularised) OT by linear programming (scipy ``linprog``, HiGHS).
 
     ``min ⟨C, P⟩`` s.t. ``P1 = a``, ``Pᵀ1 = b``, ``P ≥ 0``: the ε → 0 limit of
@@ -1373,7 +1393,7 @@ def emd(C: Any, a: Any = None, b: Any = None) -> EMDOutput:
 # ---------------------------------------------------------------------------
 
 
-def sparse_simplex_projection(s: jax.Array, mass, k) -> jax.Array:
+def sparse_simplex_projection(s: Float[Array, " n"], mass: float | Float[Array, ""], k) -> Float[Array, " n"]:
     """Euclidean projection of ``s`` onto ``{t ≥ 0, Σt = mass, ‖t‖₀ ≤ k}``.
 
     Exact for this non-convex set: keep the ``k`` largest entries and project
@@ -1440,8 +1460,8 @@ class SparseOTOutput(NamedTuple):
     alpha: jax.Array
     values: jax.Array
     grad_norms: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
     transport_cost: jax.Array
     cost_matrix: jax.Array
     b: jax.Array
@@ -1453,7 +1473,7 @@ class SparseOTOutput(NamedTuple):
         """The final point: the semi-dual potential ``alpha``."""
         return self.alpha
 
-    def plan(self) -> jax.Array:
+    def plan(self) -> Float[Array, "n m"]:
         """The ``n × m`` plan ``∇Ω*(α − c_j)`` column by column (one compiled call)."""
         return _sparse_plan(self.alpha, self.cost_matrix, self.b, self.gamma, self.k)
 
@@ -1510,9 +1530,9 @@ def _sparse_ot_jit(C, a, b, gamma, k, *, num_steps, tol):
 
 
 def sparse_ot(
-    C: Any,
-    a: Any = None,
-    b: Any = None,
+    C: Float[ArrayLike, "n m"] | _GeometryBase,
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
     *,
     k: int,
     gamma: float = 1e-2,
@@ -1573,8 +1593,13 @@ def sparse_ot(
 
 
 def sinkhorn_attention(
-    q: jax.Array, k: jax.Array, v: jax.Array, *, num_steps: int = 3, temperature: float | None = None
-) -> jax.Array:
+    q: Float[Array, "n_q d"],
+    k: Float[Array, "n_k d"],
+    v: Float[Array, "n_k d_v"],
+    *,
+    num_steps: int = 3,
+    temperature: float | None = None,
+) -> Float[Array, "n_q d_v"]:
     r"""Doubly stochastic (Sinkformer) attention ``A V``.
 
     ``A = Sinkhorn(exp(Q Kᵀ / τ))`` with ``num_steps`` alternating normalisations
@@ -1635,17 +1660,17 @@ def _attention_jit(q, k, v, tau, *, num_steps):
 
 
 def entropic_map(
-    x: Any,
-    y: Any,
-    eps: Any,
-    a: Any = None,
-    b: Any = None,
+    x: Float[Array, "n d"],
+    y: Float[Array, "m d"],
+    eps: float | Float[Array, ""],
+    a: Float[ArrayLike, " n"] | None = None,
+    b: Float[ArrayLike, " m"] | None = None,
     *,
-    query: Any = None,
+    query: Float[Array, "k d"] | None = None,
     tol: float = 1e-6,
     num_steps: int = 1000,
     method: str = "log",
-) -> jax.Array:
+) -> Float[Array, "k d"]:
     r"""Entropic estimate of the optimal transport map (Pooladian & Niles-Weed 2021).
 
     Solves entropic OT between the samples ``x`` (source) and ``y`` (target) with the
@@ -1705,8 +1730,12 @@ def _entropic_map_apply(geom, g, eps):
 
 
 def equipartition_labels(
-    logits: Any, eps: Any = 0.05, *, tol: float = 1e-6, num_steps: int = 1000
-) -> jax.Array:
+    logits: Float[Array, "N K"],
+    eps: float | Float[Array, ""] = 0.05,
+    *,
+    tol: float = 1e-6,
+    num_steps: int = 1000,
+) -> Float[Array, "N K"]:
     r"""Pseudo-labels with equal class sizes by Sinkhorn (Asano, Rupprecht & Vedaldi 2020).
 
     Given a model's logits for ``N`` examples and ``K`` classes, with probabilities
@@ -1754,8 +1783,14 @@ def equipartition_labels(
 
 
 def soft_permutation(
-    x: Any, y: Any, eps: Any, *, tol: float = 1e-6, num_steps: int = 1000, method: str = "log"
-) -> jax.Array:
+    x: Float[Array, "n d"],
+    y: Float[Array, "n d"],
+    eps: float | Float[Array, ""],
+    *,
+    tol: float = 1e-6,
+    num_steps: int = 1000,
+    method: str = "log",
+) -> Float[Array, "n n"]:
     r"""A doubly stochastic matching of the rows of ``x`` to the rows of ``y`` by Sinkhorn.
 
     Solves entropic OT between ``n`` points and ``n`` points with uniform weights and the

@@ -57,11 +57,10 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
+from ._types import Array, Float, Int, PRNGKeyArray
 from .first_order import gd
 from .lipschitz._common import ACTIVATIONS, _check_activation, _check_params
 from .lipschitz.norms import _gram
-
-Array = jax.Array
 
 __all__ = [
     "per_example_grads",
@@ -254,7 +253,7 @@ def per_example_grads(loss: Callable, params: Any, batch: Any) -> Any:
     return jax.vmap(jax.grad(loss), in_axes=(None, 0))(params, batch)
 
 
-def per_example_norms(grads: Any) -> Array:
+def per_example_norms(grads: Any) -> Float[Array, " batch"]:
     """Global ℓ2 norm ``‖g_i‖`` over all leaves, for each example.
 
     Args:
@@ -275,7 +274,7 @@ def _norms(grads):
     return jnp.sqrt(sum(sq))
 
 
-def clip_per_example(grads: Any, clip_norm: ArrayLike) -> tuple[Any, Array]:
+def clip_per_example(grads: Any, clip_norm: Float[ArrayLike, ""]) -> tuple[Any, Float[Array, " batch"]]:
     """``clip_C(g_i) = g_i · min(1, C/‖g_i‖)`` for each example.
 
     Args:
@@ -321,11 +320,15 @@ class DPAggregateState(NamedTuple):
       key: the PRNG key for the next step's noise.
     """
 
-    key: Array
+    key: PRNGKeyArray
 
 
 def dp_aggregate(
-    clip_norm: ArrayLike, noise_multiplier: ArrayLike, *, key: Array, clip: bool = True
+    clip_norm: Float[ArrayLike, ""],
+    noise_multiplier: Float[ArrayLike, ""],
+    *,
+    key: PRNGKeyArray,
+    clip: bool = True,
 ) -> optax.GradientTransformationExtraArgs:
     """DP-SGD's private mean of per-example gradients (input leaves ``(batch, ...)``):
     ``(Σ_i clip_C(g_i) + N(0, σ²C² I)) / batch``.
@@ -373,7 +376,12 @@ def dp_aggregate(
 
 
 def dp_sgd(
-    learning_rate: Any, clip_norm: ArrayLike, noise_multiplier: ArrayLike, *, key: Array, clip: bool = True
+    learning_rate: Any,
+    clip_norm: Float[ArrayLike, ""],
+    noise_multiplier: Float[ArrayLike, ""],
+    *,
+    key: PRNGKeyArray,
+    clip: bool = True,
 ) -> optax.GradientTransformationExtraArgs:
     """DP-SGD (Abadi et al., 2016): :func:`dp_aggregate` then a gradient step
     ``θ ← θ − η g̃``.  Feed it per-example gradients (:func:`per_example_grads`).
@@ -406,7 +414,7 @@ class GhostClipResult(NamedTuple):
     """
 
     clipped_sum: list
-    norms: Array
+    norms: Float[Array, " batch"]
     factors: Array
 
 
@@ -497,7 +505,13 @@ _ghost_clip = jax.jit(_ghost_clip, static_argnums=(0, 1))
 _ghost_step = jax.jit(_ghost_step, static_argnums=(0, 1))
 
 
-def ghost_norms(output_loss: Callable, params: Any, batch: Any, *, activation: str = "relu") -> Array:
+def ghost_norms(
+    output_loss: Callable,
+    params: Any,
+    batch: tuple[Float[Array, "B *T d_in"], Any],
+    *,
+    activation: str = "relu",
+) -> Float[Array, " B"]:
     r"""Per-example gradient norms ``‖∇_θ ℓ_i‖`` of an MLP without per-example gradients
     (ghost norms: Goodfellow, 2015; Li et al., 2022; book-keeping, Bu et al., 2023).
 
@@ -536,7 +550,12 @@ def ghost_norms(output_loss: Callable, params: Any, batch: Any, *, activation: s
 
 
 def ghost_clip(
-    output_loss: Callable, params: Any, batch: Any, clip_norm: ArrayLike, *, activation: str = "relu"
+    output_loss: Callable,
+    params: Any,
+    batch: Any,
+    clip_norm: Float[ArrayLike, ""],
+    *,
+    activation: str = "relu",
 ) -> GhostClipResult:
     r"""``Σ_i clip_C(∇_θ ℓ_i)`` for an MLP by book-keeping (Bu et al., 2023): the norms of
     :func:`ghost_norms`, then the weighted sums ``Σ_{i,t} c_i g_{i,t} a_{i,t}ᵀ`` (weights)
@@ -564,12 +583,12 @@ def ghost_dp_sgd_step(
     params: Any,
     batch: Any,
     *,
-    learning_rate: ArrayLike,
-    clip_norm: ArrayLike,
-    noise_multiplier: ArrayLike,
-    key: Array,
+    learning_rate: Float[ArrayLike, ""],
+    clip_norm: Float[ArrayLike, ""],
+    noise_multiplier: Float[ArrayLike, ""],
+    key: PRNGKeyArray,
     activation: str = "relu",
-) -> list[tuple[Array, Array]]:
+) -> list[tuple[Float[Array, "out in"], Float[Array, " out"]]]:
     r"""One DP-SGD step ``θ ← θ − η (Σ_i clip_C(g_i) + N(0, σ²C² I)) / B`` (Abadi et al., 2016)
     with the clipped sum of :func:`ghost_clip`.  The noise is drawn exactly as
     :func:`dp_aggregate` draws it from a state holding ``key``, so the step equals
@@ -603,7 +622,9 @@ def ghost_dp_sgd_step(
 # ---------------------------------------------------------------------------
 
 
-def rdp_gaussian(noise_multiplier: float, orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS) -> np.ndarray:
+def rdp_gaussian(
+    noise_multiplier: float, orders: Sequence[int] | Int[np.ndarray, " n_orders"] = DEFAULT_ORDERS
+) -> Float[np.ndarray, " n_orders"]:
     """RDP ``α/(2σ²)`` of one Gaussian mechanism (no subsampling) at each order.
 
     Args:
@@ -622,8 +643,10 @@ def rdp_gaussian(noise_multiplier: float, orders: Sequence[int] | np.ndarray = D
 
 
 def rdp_subsampled_gaussian(
-    sampling_rate: float, noise_multiplier: float, orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS
-) -> np.ndarray:
+    sampling_rate: float,
+    noise_multiplier: float,
+    orders: Sequence[int] | Int[np.ndarray, " n_orders"] = DEFAULT_ORDERS,
+) -> Float[np.ndarray, " n_orders"]:
     """RDP of one step of the Poisson-subsampled Gaussian mechanism at integer orders:
     ``log(A_α)/(α−1)`` with the binomial expansion of Mironov, Talwar & Zhang (2019)
     (``q = 1`` is the plain Gaussian ``α/(2σ²)``).  Float64, log-sum-exp, all orders at
@@ -662,7 +685,11 @@ def rdp_subsampled_gaussian(
 
 
 def rdp_to_epsilon(
-    orders: Sequence[int] | np.ndarray, rdp: ArrayLike, delta: float, *, conversion: str = "improved"
+    orders: Sequence[int] | Int[np.ndarray, " n_orders"],
+    rdp: Float[ArrayLike, " n_orders"],
+    delta: float,
+    *,
+    conversion: str = "improved",
 ) -> tuple[float, int]:
     """Best ``(ε, α)`` for target ``δ`` from RDP values at the given orders.
 
@@ -817,8 +844,12 @@ def calibrate_noise(
 
 
 def param_grad_bound(
-    layer_norms: ArrayLike, bias_norms: ArrayLike, x_norms: ArrayLike, *, loss_lipschitz: ArrayLike = 1.0
-) -> Array:
+    layer_norms: Float[ArrayLike, " L"],
+    bias_norms: Float[ArrayLike, " L"],
+    x_norms: Float[ArrayLike, "*N"],
+    *,
+    loss_lipschitz: Float[ArrayLike, ""] = 1.0,
+) -> Float[Array, "*N"]:
     r"""Bound on ‖∇_θ ℓ(f_θ(x), y)‖ for an MLP ``f = W_L σ(⋯σ(W_1x + b_1)⋯) + b_L``
     with ``σ(0) = 0`` and σ 1-Lipschitz (ReLU, tanh), given ``‖W_l‖₂ ≤ s_l``,
     ``‖b_l‖ ≤ β_l`` and a loss that is ``G``-Lipschitz (ℓ2) in the logits.
@@ -871,8 +902,12 @@ def param_grad_bound(
 
 
 def mlp_grad_bound(
-    params: Any, x_norms: ArrayLike, *, loss_lipschitz: ArrayLike = 1.0, num_steps: int = 10
-) -> Array:
+    params: Any,
+    x_norms: Float[ArrayLike, "*N"],
+    *,
+    loss_lipschitz: Float[ArrayLike, ""] = 1.0,
+    num_steps: int = 10,
+) -> Float[Array, "*N"]:
     """:func:`param_grad_bound` at the current weights of an ``optlab.lipschitz`` MLP
     (list of ``(W, b)``), each ``‖W_l‖₂`` replaced by its Gram-iteration UPPER bound
     (:func:`optlab.lipschitz.gram_iteration`), so the result is a guaranteed bound.
@@ -897,8 +932,12 @@ def mlp_grad_bound(
 
 
 def project_mlp(
-    params: Any, max_norm: ArrayLike = 1.0, max_bias: ArrayLike = 1.0, *, num_steps: int = 8
-) -> list[tuple[Array, Array]]:
+    params: Any,
+    max_norm: Float[ArrayLike, ""] = 1.0,
+    max_bias: Float[ArrayLike, ""] = 1.0,
+    *,
+    num_steps: int = 8,
+) -> list[tuple[Float[Array, "out in"], Float[Array, " out"]]]:
     """Project an MLP onto ``{‖W_l‖₂ ≤ max_norm, ‖b_l‖ ≤ max_bias}``: ``W ← W / max(1, β/max_norm)``
     with β the Gram-iteration UPPER bound on ‖W‖₂, ``b ← b · min(1, max_bias/‖b‖)``.
     A post-processing step, so it costs no privacy; jit-able.
@@ -958,13 +997,13 @@ def diff2(
     params0: Any,
     batch: Any,
     *,
-    key: Array,
+    key: PRNGKeyArray,
     num_steps: int,
-    learning_rate: ArrayLike,
-    clip_norm: ArrayLike,
-    noise_multiplier_grad: ArrayLike,
-    noise_multiplier_diff: ArrayLike,
-    smoothness: ArrayLike,
+    learning_rate: Float[ArrayLike, ""],
+    clip_norm: Float[ArrayLike, ""],
+    noise_multiplier_grad: Float[ArrayLike, ""],
+    noise_multiplier_diff: Float[ArrayLike, ""],
+    smoothness: Float[ArrayLike, ""],
     restart_every: int,
     num_clients: int = 1,
 ) -> DIFF2Output:
@@ -1085,7 +1124,7 @@ def diff2_privacy(
     num_steps: int,
     restart_every: int,
     delta: float,
-    orders: Sequence[int] | np.ndarray = DEFAULT_ORDERS,
+    orders: Sequence[int] | Int[np.ndarray, " n_orders"] = DEFAULT_ORDERS,
 ) -> PrivacySpent:
     """``(ε, δ)`` of :func:`diff2`: every round is a full-batch Gaussian mechanism
     (sensitivity ``C`` resp. ``C_t`` of the released sum), so the RDP is

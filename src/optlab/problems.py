@@ -22,6 +22,7 @@ from jax.tree_util import Partial
 from jax.typing import ArrayLike
 
 from . import _checks
+from ._types import Array, Float, Int, PRNGKeyArray
 
 __all__ = [
     "Problem",
@@ -33,8 +34,6 @@ __all__ = [
     "worst_case_quadratic",
     "pl_sine",
 ]
-
-Array = Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,14 +87,14 @@ class Problem:
         if self.sample_value is not None:
             _checks.require_callable("sample_value", self.sample_value)
 
-    def grad(self, x: Array) -> Array:
+    def grad(self, x: Float[Array, " d"]) -> Float[Array, " d"]:
         """``∇f(x)``, by reverse-mode differentiation of :attr:`value`."""
         return jax.grad(self.value)(x)
 
-    def value_and_grad(self, x: Array) -> tuple[Array, Array]:
+    def value_and_grad(self, x: Float[Array, " d"]) -> tuple[Float[Array, ""], Float[Array, " d"]]:
         return jax.value_and_grad(self.value)(x)
 
-    def sample_grad(self, x: Array, idx: Array) -> Array:
+    def sample_grad(self, x: Float[Array, " d"], idx: Int[Array, " B"]) -> Float[Array, " d"]:
         """Mini-batch gradient ``(1/|idx|) Σ_{i∈idx} ∇f_i(x)``."""
         if self.sample_value is None:
             raise ValueError(f"problem {self.name!r} is not a finite sum")
@@ -107,7 +106,7 @@ class Problem:
             return None
         return self.L / self.mu
 
-    def suboptimality(self, xs: Array) -> Array:
+    def suboptimality(self, xs: Float[Array, "*batch d"]) -> Float[Array, "*batch"]:
         """``f(x) − f*`` for a single point or a stack of points (last axis ``d``)."""
         if self.f_star is None:
             raise ValueError(f"f_star is not known for problem {self.name!r}")
@@ -139,7 +138,7 @@ def quadratic(
     dim: int = 2,
     *,
     L: float = 1.0,
-    key: Array | None = None,
+    key: PRNGKeyArray | None = None,
 ) -> Problem:
     """``f(x) = ½ xᵀ A x`` with eigenvalues spread log-uniformly in ``[L/κ, L]``.
 
@@ -217,7 +216,9 @@ def _lsq_solve(A, b, reg):
     return eigs, x_star, _lsq_value(A, b, reg, x_star)
 
 
-def least_squares(A: Array, b: Array, *, reg: ArrayLike = 0.0) -> Problem:
+def least_squares(
+    A: Float[Array, "n d"], b: Float[Array, " n"], *, reg: Float[ArrayLike, ""] = 0.0
+) -> Problem:
     """``f(x) = (1/2n) ‖Ax − b‖² + (reg/2) ‖x‖²`` with its exact solution.
 
     ``L = λ_max(AᵀA)/n + reg`` and ``μ = λ_min(AᵀA)/n + reg``; ``x*`` solves the
@@ -299,7 +300,9 @@ def _logreg_newton(X, y, reg):
     return x_star, value(x_star)
 
 
-def logistic_regression(X: Array, y: Array, *, reg: ArrayLike = 0.0) -> Problem:
+def logistic_regression(
+    X: Float[Array, "n d"], y: Float[Array, " n"], *, reg: Float[ArrayLike, ""] = 0.0
+) -> Problem:
     """``f(x) = (1/n) Σ log(1 + exp(−yᵢ ⟨aᵢ, x⟩)) + (reg/2)‖x‖²``, labels ``yᵢ ∈ {−1, +1}``.
 
     ``L = λ_max(XᵀX)/(4n) + reg``, ``μ = reg``.  The minimiser has no closed

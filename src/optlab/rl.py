@@ -51,6 +51,7 @@ from ._checks import (
     require_probability_vector,
     require_shape,
 )
+from ._types import Array, Bool, Float, Int, PRNGKeyArray
 
 __all__ = [
     "MDP",
@@ -304,7 +305,9 @@ def gridworld(
     return MDP(jnp.asarray(P, dtype), jnp.asarray(r, dtype), gamma)
 
 
-def random_mdp(n_states: int, n_actions: int, *, key, gamma: float = 0.9, sparsity: float = 0.0) -> MDP:
+def random_mdp(
+    n_states: int, n_actions: int, *, key: PRNGKeyArray, gamma: float = 0.9, sparsity: float = 0.0
+) -> MDP:
     """A random MDP: Dirichlet-like transitions (a fraction ``sparsity`` of the
     entries of each row set to zero, at least one kept), uniform rewards in [0, 1).
 
@@ -347,7 +350,7 @@ def _random_mdp_arrays(key, n_states, n_actions, sparsity):
 _HI = jax.lax.Precision.HIGHEST  # full float32 accuracy on GPUs (no TF32 matmuls)
 
 
-def bellman_q(mdp: MDP, V) -> jax.Array:
+def bellman_q(mdp: MDP, V: Float[Array, " S"]) -> Float[Array, "S A"]:
     """``Q(s, a) = r(s, a) + γ Σ_s' P(s'|s, a) V(s')``.
 
     Args:
@@ -371,7 +374,7 @@ def _bellman_q(mdp, V):
     return mdp.r + mdp.gamma * jnp.einsum("sat,t->sa", mdp.P, V, precision=_HI)
 
 
-def greedy(Q) -> jax.Array:
+def greedy(Q: Float[Array, "S A"]) -> Float[Array, "S A"]:
     """The deterministic greedy policy of ``Q`` as a one-hot ``S × A`` matrix
     (ties broken towards the first action).
 
@@ -427,7 +430,7 @@ def _occupancy(mdp, pi):
     return dS[:, None] * pi
 
 
-def policy_evaluation(mdp: MDP, pi) -> jax.Array:
+def policy_evaluation(mdp: MDP, pi: Float[Array, "S A"]) -> Float[Array, " S"]:
     """``V^π`` by one dense solve of ``(I − γ P_π) V = r_π``.
 
     Args:
@@ -446,7 +449,7 @@ def policy_evaluation(mdp: MDP, pi) -> jax.Array:
     return _policy_value(mdp, pi)
 
 
-def occupancy_measure(mdp: MDP, pi) -> jax.Array:
+def occupancy_measure(mdp: MDP, pi: Float[Array, "S A"]) -> Float[Array, "S A"]:
     """``d_π(s, a) = Σ_t γᵗ Pr(s_t = s, a_t = a)``: solves ``(I − γ P_πᵀ) d_S = ρ``,
     then ``d(s, a) = d_S(s) π(a|s)``. Total mass ``1/(1 − γ)``; ``⟨d_π, r⟩ = ⟨ρ, V^π⟩``.
 
@@ -477,12 +480,12 @@ class ValueIterationOutput(NamedTuple):
       converged: ``γ/(1 − γ) · ‖V_{k+1} − V_k‖∞ ≤ tol``, which bounds ``‖V − V^⋆‖∞``.
     """
 
-    V: jax.Array
-    Q: jax.Array
-    policy: jax.Array
+    V: Float[Array, " S"]
+    Q: Float[Array, "S A"]
+    policy: Float[Array, "S A"]
     errors: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
 
     @property
     def params(self) -> jax.Array:
@@ -512,7 +515,7 @@ def _vi(mdp, V0, tol, num_steps):
 
 
 def value_iteration(
-    mdp: MDP, *, tol: float = 1e-10, num_steps: int = 10_000, V0=None
+    mdp: MDP, *, tol: float = 1e-10, num_steps: int = 10_000, V0: Float[Array, " S"] | None = None
 ) -> ValueIterationOutput:
     """Value iteration ``V ← max_a r + γ P V`` until ``‖V − V*‖∞ ≤ tol`` is guaranteed.
 
@@ -551,10 +554,10 @@ class PolicyIterationOutput(NamedTuple):
       converged: the policy stopped changing, so it is optimal and ``V = V^⋆``.
     """
 
-    V: jax.Array
-    policy: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    V: Float[Array, " S"]
+    policy: Float[Array, "S A"]
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
 
     @property
     def params(self) -> jax.Array:
@@ -625,14 +628,16 @@ class LPOutput(NamedTuple):
       policy: ``d^⋆(s, a) / Σ_a d^⋆(s, a)`` (uniform where a state has no mass), ``(S, A)``.
     """
 
-    occupancy: np.ndarray  # d*(s, a), shape (S, A)
-    V: np.ndarray  # dual solution, shape (S,)
+    occupancy: Float[np.ndarray, "S A"]  # d*(s, a), shape (S, A)
+    V: Float[np.ndarray, " S"]  # dual solution, shape (S,)
     primal_value: float  # max ⟨d, r⟩
     dual_value: float  # min ⟨ρ, V⟩
-    policy: np.ndarray  # d*(s, a) / Σ_a d*(s, a) (uniform where a state has no mass)
+    policy: Float[np.ndarray, "S A"]  # d*(s, a) / Σ_a d*(s, a) (uniform where a state has no mass)
 
 
-def lp_matrices(mdp: MDP) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lp_matrices(
+    mdp: MDP,
+) -> tuple[Float[np.ndarray, " SA"], Float[np.ndarray, "S SA"], Float[np.ndarray, " S"]]:
     """``(c, M, ρ)`` with ``c = vec(r)`` and the flow matrix ``M ∈ ℝ^{S × SA}``,
     ``M[s, (s', a')] = 1{s = s'} − γ P(s | s', a')``:
     primal ``max cᵀd, M d = ρ, d ≥ 0``; dual ``min ρᵀV, Mᵀ V ≥ c``.
@@ -703,7 +708,7 @@ class RegularizedVIOutput(NamedTuple):
       log_policies: ``log_policies[k] = log π_k`` (``π_0`` the prior).
     """
 
-    iterates: jax.Array
+    iterates: Float[Array, "K+1 S A"]
     log_policies: jax.Array
 
     @property
@@ -711,7 +716,7 @@ class RegularizedVIOutput(NamedTuple):
         """The final point: the last Q iterate ``Q_K`` (shape ``(S, A)``)."""
         return self.iterates[..., -1, :, :]
 
-    def policies(self) -> jax.Array:
+    def policies(self) -> Float[Array, "K+1 S A"]:
         """The policies ``π_k = exp(log_policies[k])``, shape ``(K + 1, S, A)``."""
         return jnp.exp(self.log_policies)
 
@@ -749,7 +754,14 @@ def _reg_inputs(mdp, pi0, q0):
 
 
 def kl_value_iteration(
-    mdp: MDP, tau: float, kappa: float = 0.0, *, num_steps: int = 100, pi0=None, q0=None, q_errors=None
+    mdp: MDP,
+    tau: float,
+    kappa: float = 0.0,
+    *,
+    num_steps: int = 100,
+    pi0: Float[Array, "S A"] | None = None,
+    q0: Float[Array, "S A"] | None = None,
+    q_errors: Float[Array, "num_steps S A"] | None = None,
 ) -> RegularizedVIOutput:
     """Mirror-descent value iteration (MDVI) with KL weight ``τ`` and entropy weight ``κ``:
 
@@ -814,7 +826,7 @@ def _mvi(mdp, tau, alpha, q0, num_steps):
 
 
 def munchausen_value_iteration(
-    mdp: MDP, tau: float, alpha: float, *, num_steps: int = 100, q0=None
+    mdp: MDP, tau: float, alpha: float, *, num_steps: int = 100, q0: Float[Array, "S A"] | None = None
 ) -> RegularizedVIOutput:
     """Munchausen value iteration, MVI(α, τ) (the ``q = 1`` case of MVI(q), Zhu et al. 2023):
 
@@ -861,7 +873,11 @@ def _avi(mdp, logpi0, q0, q_errors):
 
 
 def approximate_value_iteration(
-    mdp: MDP, *, num_steps: int = 100, q0=None, q_errors=None
+    mdp: MDP,
+    *,
+    num_steps: int = 100,
+    q0: Float[Array, "S A"] | None = None,
+    q_errors: Float[Array, "num_steps S A"] | None = None,
 ) -> RegularizedVIOutput:
     """Approximate value iteration (AVI): ``π_{k+1} = greedy(Q_k)``,
     ``Q_{k+1} = r + γ P max_a Q_k + ε_{k+1}``, the limit ``τ, κ → 0`` of
@@ -912,8 +928,8 @@ class NoisyVIOutput(NamedTuple):
     errors: jax.Array
     avi_errors: jax.Array
     noise_averages: jax.Array
-    policy: jax.Array
-    avi_policy: jax.Array
+    policy: Float[Array, "S A"]
+    avi_policy: Float[Array, "S A"]
 
     @property
     def params(self) -> jax.Array:
@@ -962,7 +978,7 @@ def _noisy_vi(mdp, q_star, tau, kappa, noise_scale, key, num_steps):
 
 
 def noisy_value_iteration(
-    mdp: MDP, tau: float, kappa: float = 0.0, *, noise_scale: float, num_steps: int = 100, key
+    mdp: MDP, tau: float, kappa: float = 0.0, *, noise_scale: float, num_steps: int = 100, key: PRNGKeyArray
 ) -> NoisyVIOutput:
     """KL-regularised VI against approximate VI with the same noisy Q backups
     (Vieillard et al. 2020, "Leverage the Average"; Munchausen VI with coefficient ``α`` and
@@ -1134,7 +1150,7 @@ def _lqr_return(k, sys):
 _lqr_return_jit = jax.jit(_lqr_return, static_argnames=("sys",))
 
 
-def lqr_return(k, sys: LQR):
+def lqr_return(k: Float[ArrayLike, "*shape"], sys: LQR):
     """Exact ``J(k) = E Σ_{t<H} γᵗ (−q x_t² − R u_t²)`` (``H = ∞`` when ``horizon`` is None).
 
     With ``m_t = E x_t²``: ``m_{t+1} = c m_t + s`` and ``E u_t² = k² m_t + σ²``, so
@@ -1170,7 +1186,7 @@ def _lqr_gradient(k, sys):
     return jnp.vectorize(jax.grad(lambda kk: _lqr_return(kk, sys)))(k)
 
 
-def lqr_gradient(k, sys: LQR):
+def lqr_gradient(k: Float[ArrayLike, "*shape"], sys: LQR):
     """Exact ``dJ/dk``. Infinite horizon, by hand: with ``M(k) = (m_0 + γs/(1−γ))/(1 − γc)``,
     ``dM/dk = M · 2γb(a + bk)/(1 − γc)`` and ``dJ/dk = −2Rk M − (q + Rk²) dM/dk``.
     Finite horizon: differentiation of the exact moment recursion.
@@ -1276,7 +1292,7 @@ def _rollouts(key, k, sys, n):
     return jax.vmap(lambda kk: _rollout_one(kk, k, sys))(jax.random.split(key, n))
 
 
-def lqr_rollouts(k, sys: LQR, n: int, *, key) -> Rollouts:
+def lqr_rollouts(k: float | Float[Array, ""], sys: LQR, n: int, *, key: PRNGKeyArray) -> Rollouts:
     """``n`` independent trajectories of length ``H`` under ``u ~ N(k x, σ²)``
     (a ``lax.scan`` over time, ``vmap``-ed over trajectories).
 
@@ -1300,7 +1316,12 @@ def lqr_rollouts(k, sys: LQR, n: int, *, key) -> Rollouts:
     return _rollouts(key, k, sys, n)
 
 
-def gaussian_log_prob(k, x, u, sigma):
+def gaussian_log_prob(
+    k: Float[ArrayLike, "*shape"],
+    x: Float[ArrayLike, "*shape"],
+    u: Float[ArrayLike, "*shape"],
+    sigma: Float[ArrayLike, ""],
+):
     """``log π_k(u | x)`` for ``u ~ N(k x, σ²)``; its ``k``-derivative is ``(u − kx) x / σ²``.
 
     Args:
@@ -1350,7 +1371,7 @@ def _surrogate(k, traj, sys):
     return jnp.sum(togo * _gaussian_log_prob(k, traj.x, traj.u, sys.sigma))
 
 
-def surrogate(k, traj: Rollouts, sys: LQR):
+def surrogate(k: float | Float[Array, ""], traj: Rollouts, sys: LQR) -> Float[Array, ""]:
     """GPOMDP surrogate of one trajectory, ``Φ(k) = Σ_t (Σ_{h≥t} γʰ r_h) log π_k(u_t|x_t)``
     (the samples held fixed): ``∇Φ`` is the GPOMDP gradient estimate, and
     ``∇²Φ + ∇Φ (∇ log p)ᵀ`` the Hessian estimate of HARPG.
@@ -1376,7 +1397,15 @@ def _score_sum(k, traj, sys):
     return jnp.sum(_gaussian_log_prob(k, traj.x, traj.u, sys.sigma))
 
 
-def reinforce(k, sys: LQR, n: int, *, key, baseline: Any = None, reward_to_go: bool = False) -> jax.Array:
+def reinforce(
+    k: float | Float[Array, ""],
+    sys: LQR,
+    n: int,
+    *,
+    key: PRNGKeyArray,
+    baseline: float | Float[Array, ""] | str | None = None,
+    reward_to_go: bool = False,
+) -> Float[Array, " n"]:
     """Per-trajectory REINFORCE estimates of ``dJ/dk`` (shape ``(n,)``); their mean is
     unbiased (Williams 1992).
 
@@ -1440,7 +1469,9 @@ def _reinforce(key, k, b_const, sys, n, kind, reward_to_go):
     return jnp.sum(scores, axis=1) * (G - b)
 
 
-def hessian_vector_product(k, v, traj: Rollouts, sys: LQR):
+def hessian_vector_product(
+    k: float | Float[Array, ""], v: float | Float[Array, ""], traj: Rollouts, sys: LQR
+) -> Float[Array, ""]:
     """HARPG's Hessian estimate times ``v``:
     ``B v = ∇Φ · (∇ log p(τ|k) · v) + ∇²Φ v`` with ``Φ`` the GPOMDP surrogate, the
     second term by ``jax.jvp`` of ``jax.grad(Φ)`` (Fatkhullin et al. 2023, eq. for
@@ -1566,11 +1597,11 @@ _PG_DEFAULTS = {"reinforce": (0.0, 1.0), "n-pg-igt": (0.8, 0.6), "n-harpg": (0.5
 def policy_gradient_run(
     sys: LQR,
     method: str,
-    k0,
+    k0: float | Float[Array, ""],
     *,
-    key,
+    key: PRNGKeyArray,
     num_steps: int,
-    learning_rate: ArrayLike,
+    learning_rate: Float[ArrayLike, ""],
     eta_power: float | None = None,
     learning_rate_power: float | None = None,
 ) -> PGRun:
@@ -1652,13 +1683,13 @@ class PolyakRun(NamedTuple):
 
 
 def polyak_policy_gradient(
-    k0,
+    k0: float | Float[Array, ""],
     sys: LQR,
     *,
     num_steps: int,
-    j_star: ArrayLike,
-    learning_rate: ArrayLike | str = "polyak",
-    max_learning_rate: ArrayLike = np.inf,
+    j_star: Float[ArrayLike, ""],
+    learning_rate: Float[ArrayLike, ""] | str = "polyak",
+    max_learning_rate: Float[ArrayLike, ""] = np.inf,
 ) -> PolyakRun:
     """Exact policy-gradient ascent ``k ← k + γ_t ∇J(k)`` with the Polyak step size
     ``γ_t = min((J* − J(k_t))/|∇J(k_t)|², max_learning_rate)`` (Polyak 1987; for policy

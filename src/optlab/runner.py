@@ -28,11 +28,11 @@ import numpy as np
 import optax
 
 from . import _checks
+from ._types import Array, Float, Key, PRNGKeyArray
 from .problems import Problem
 
 __all__ = ["Trace", "run", "sweep", "compile_sweep"]
 
-Array = Any
 
 # Number of times the loop bodies were traced (a Python-side counter: tracing, not
 # running, increments it).  Tests use it to prove that a second call does not retrace.
@@ -59,15 +59,15 @@ class Trace(NamedTuple):
     """
 
     params: Array
-    iterates: Array | None
-    values: Array
-    grad_norms: Array
+    iterates: Float[Array, "N+1 d"] | None
+    values: Float[Array, " N+1"]
+    grad_norms: Float[Array, " N+1"]
 
-    def suboptimality(self, f_star: float) -> Array:
+    def suboptimality(self, f_star: float) -> Float[Array, " N+1"]:
         """``f(x_k) − f*`` along the run."""
         return self.values - f_star
 
-    def distances(self, x_star: Array) -> Array:
+    def distances(self, x_star: Float[Array, " d"]) -> Float[Array, " N+1"]:
         """``‖x_k − x*‖`` along the run."""
         if self.iterates is None:
             raise ValueError("this run did not record its iterates")
@@ -246,10 +246,10 @@ def _run_compiled(dynamic, x0, key, *, static, n_samples, num_steps, batch_size)
 def run(
     optimizer: optax.GradientTransformation,
     problem: Problem,
-    x0: Array,
+    x0: Float[Array, " d"],
     *,
     num_steps: int,
-    key: Array | None = None,
+    key: PRNGKeyArray | None = None,
     batch_size: int | None = None,
 ) -> Trace:
     """Run ``optimizer`` on ``problem`` from ``x0`` for ``num_steps`` steps.
@@ -376,10 +376,10 @@ def sweep(
     make_optimizer: Callable[[Any], optax.GradientTransformation],
     hyperparams: Any,
     problem: Problem,
-    x0: Array,
+    x0: Float[Array, " d"],
     *,
     num_steps: int,
-    keys: Array | None = None,
+    keys: Key[Array, " S"] | None = None,
     batch_size: int | None = None,
 ) -> Trace:
     """Run ``make_optimizer(h)`` for every ``h`` in ``hyperparams`` in one compiled call.

@@ -46,6 +46,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from . import _checks
+from ._types import Array, Bool, Float, Int, PRNGKeyArray
 from .runner import Trace
 
 __all__ = [
@@ -96,7 +97,6 @@ __all__ = [
     "run_transformation",
 ]
 
-Array = Any
 
 CUBIC_COEFFS = (1.5, -0.5, 0.0)
 """Classical (cubic) Newton–Schulz: ``X ← 1.5X − 0.5XXᵀX``; converges to ``UVᵀ``."""
@@ -265,17 +265,17 @@ class NewtonTrace(NamedTuple):
         ``tol``), ``N`` if no iterate reached it.
     """
 
-    params: Array
-    iterates: Array
+    params: Float[Array, " d"]
+    iterates: Float[Array, "N+1 d"]
     values: Array
     grad_norms: Array
-    learning_rates: Array
-    converged: Array
-    n_iters: Array
+    learning_rates: Float[Array, " N"]
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 @_highest_precision
-def newton_decrement(g: Array, H: Array) -> Array:
+def newton_decrement(g: Float[Array, " d"], H: Float[Array, "d d"]) -> Float[Array, ""]:
     """Local dual norm ``λ(x) = ‖∇f(x)‖*_x = √(gᵀ H⁻¹ g)`` (Newton decrement).
 
     Args:
@@ -367,7 +367,7 @@ def _newton_step(fun, hess, x, hyper, schedule):
 
 def newton(
     fun: Callable[[Array], Array],
-    x0: Array,
+    x0: Float[Array, " d"],
     *,
     num_steps: int,
     learning_rate: str | float = "pure",
@@ -454,7 +454,7 @@ def _backtracking_step(fun, hess, x, hyper, max_backtracks):
 
 def newton_backtracking(
     fun: Callable[[Array], Array],
-    x0: Array,
+    x0: Float[Array, " d"],
     *,
     num_steps: int,
     armijo: float = 1e-4,
@@ -505,7 +505,7 @@ def _saddle_free_step(fun, hess, x, hyper, config):
 
 def saddle_free_newton(
     fun: Callable[[Array], Array],
-    x0: Array,
+    x0: Float[Array, " d"],
     *,
     num_steps: int,
     learning_rate: float = 1.0,
@@ -546,7 +546,7 @@ def _regularized_step(fun, hess, x, hyper, config):
 
 def gradient_regularized_newton(
     fun: Callable[[Array], Array],
-    x0: Array,
+    x0: Float[Array, " d"],
     *,
     num_steps: int,
     hess_lipschitz: float,
@@ -583,7 +583,7 @@ def gradient_regularized_newton(
 # ---------------------------------------------------------------------------
 
 
-def hvp(fun: Callable[[Array], Array], x: Array, v: Array) -> Array:
+def hvp(fun: Callable[[Array], Array], x: Any, v: Any) -> Any:
     """Hessian–vector product ``∇²f(x)v`` by forward-over-reverse differentiation
     (one extra gradient's cost, never forming ``∇²f``).  ``x`` and ``v`` may be pytrees.
 
@@ -607,7 +607,9 @@ def hvp(fun: Callable[[Array], Array], x: Array, v: Array) -> Array:
     return jax.jvp(jax.grad(fun), (x,), (v,))[1]
 
 
-def hutchinson_samples(fun: Callable[[Array], Array], x: Array, *, key: Array, num_samples: int) -> Array:
+def hutchinson_samples(
+    fun: Callable[[Array], Array], x: Float[Array, " d"], *, key: PRNGKeyArray, num_samples: int
+) -> Float[Array, "num_samples d"]:
     """``num_samples`` independent unbiased estimates ``z ⊙ ∇²f(x)z`` of ``diag ∇²f(x)``,
     ``z`` Rademacher (AdaHessian's curvature estimate), shape ``(num_samples, d)``.
 
@@ -632,7 +634,9 @@ def hutchinson_samples(fun: Callable[[Array], Array], x: Array, *, key: Array, n
     return z * hz
 
 
-def hutchinson_diagonal(fun: Callable[[Array], Array], x: Array, *, key: Array, num_samples: int) -> Array:
+def hutchinson_diagonal(
+    fun: Callable[[Array], Array], x: Float[Array, " d"], *, key: PRNGKeyArray, num_samples: int
+) -> Float[Array, " d"]:
     """Hutchinson's estimate of ``diag ∇²f(x)``: the mean of :func:`hutchinson_samples`
     (same arguments and errors); shape ``(d,)``.
 
@@ -662,8 +666,8 @@ class AdaHessianState(NamedTuple):
       nu: the moving average ``v`` of the squared, block-averaged Hessian diagonals.
     """
 
-    count: Array
-    key: Array
+    count: Int[Array, ""]  # type: ignore[assignment]  # a field named like tuple.count
+    key: PRNGKeyArray
     mu: Any
     nu: Any
 
@@ -693,7 +697,7 @@ def scale_by_adahessian(
     hessian_power: float = 1.0,
     block_size: int = 1,
     *,
-    key: Array,
+    key: PRNGKeyArray,
 ) -> optax.GradientTransformationExtraArgs:
     """AdaHessian's direction (Yao et al. 2021): Adam with the squared gradient replaced by
     the squared Hutchinson estimate of the Hessian diagonal.
@@ -778,7 +782,7 @@ def adahessian(
     hessian_power: float = 1.0,
     block_size: int = 1,
     *,
-    key: Array,
+    key: PRNGKeyArray,
 ) -> optax.GradientTransformationExtraArgs:
     """AdaHessian (Yao et al. 2021): :func:`scale_by_adahessian` then the learning rate,
     ``x_{t+1} = x_t − η m̂_t/(v̂_t + ε)``.  Its ``update`` needs ``params`` and the
@@ -804,7 +808,9 @@ def adahessian(
 
 
 @_highest_precision
-def gauss_newton_direction(J: Array, r: Array, damping: float) -> Array:
+def gauss_newton_direction(
+    J: Float[Array, "b p"], r: Float[Array, " b"], damping: float
+) -> Float[Array, " p"]:
     """Damped Gauss–Newton direction ``(JᵀJ + λI)⁻¹Jᵀr`` computed as ``Jᵀ(JJᵀ + λI)⁻¹r``.
 
     ``J`` is the ``b × p`` Jacobian of the residuals ``r`` (``b`` = batch size);
@@ -842,13 +848,13 @@ class MFACState(NamedTuple):
       damping: ``λ``, a scalar.
     """
 
-    inv_grads: Array  # (m, d): v_i
-    denoms: Array  # (m,): m + g_i^T v_i
-    damping: Array
+    inv_grads: Float[Array, "m d"]  # (m, d): v_i
+    denoms: Float[Array, " m"]  # (m,): m + g_i^T v_i
+    damping: Float[Array, ""]
 
 
 @_highest_precision
-def empirical_fisher(grads: Array, damping: float) -> Array:
+def empirical_fisher(grads: Float[Array, "m d"], damping: float) -> Float[Array, "d d"]:
     """Dense ``λI + (1/m)GᵀG`` for ``grads = G`` of shape ``(m, d)`` (reference only: O(d²) memory).
 
     Args:
@@ -868,7 +874,7 @@ def empirical_fisher(grads: Array, damping: float) -> Array:
 
 
 @_highest_precision
-def mfac_static(grads: Array, damping: float) -> MFACState:
+def mfac_static(grads: Float[Array, "m d"], damping: float) -> MFACState:
     """M-FAC precomputation (Frantar et al. 2021) by the recursive Sherman–Morrison
     (Woodbury) update, ``O(dm²)`` time and ``O(dm)`` memory.
 
@@ -909,7 +915,7 @@ def mfac_static(grads: Array, damping: float) -> MFACState:
 
 
 @_highest_precision
-def mfac_ihvp(state: MFACState, x: Array) -> Array:
+def mfac_ihvp(state: MFACState, x: Float[Array, " d"]) -> Float[Array, " d"]:
     """Inverse-Fisher-vector product ``F⁻¹x`` from :func:`mfac_static`: ``O(dm)``.
 
     Args:
@@ -939,10 +945,10 @@ class MFACWindow(NamedTuple):
       damping: ``λ``, a scalar.
     """
 
-    grads: Array  # (m, d), zero rows until filled
-    gram: Array  # (m, m) = grads @ grads.T
-    count: Array  # number of gradients pushed so far
-    damping: Array
+    grads: Float[Array, "m d"]  # (m, d), zero rows until filled
+    gram: Float[Array, "m m"]  # (m, m) = grads @ grads.T
+    count: Int[Array, ""]  # type: ignore[assignment]  # number of gradients pushed so far
+    damping: Float[Array, ""]
 
 
 def mfac_window_init(dim: int, window: int, damping: float, dtype=jnp.float32) -> MFACWindow:
@@ -984,7 +990,7 @@ def _check_window(state: Any) -> None:
 
 
 @_highest_precision
-def mfac_window_push(state: MFACWindow, g: Array) -> MFACWindow:
+def mfac_window_push(state: MFACWindow, g: Float[Array, " d"]) -> MFACWindow:
     """Replace the oldest gradient by ``g``: ``O(dm)`` (one new Gram row/column).
 
     Args:
@@ -1009,7 +1015,7 @@ def mfac_window_push(state: MFACWindow, g: Array) -> MFACWindow:
 
 
 @_highest_precision
-def mfac_window_ihvp(state: MFACWindow, x: Array) -> Array:
+def mfac_window_ihvp(state: MFACWindow, x: Float[Array, " d"]) -> Float[Array, " d"]:
     """``F⁻¹x`` for ``F = λI + (1/m)GᵀG`` over the window, by Woodbury:
     ``F⁻¹x = (x − Gᵀ(mλI + GGᵀ)⁻¹Gx)/λ``; cost ``O(dm + m³)``.
 
@@ -1066,7 +1072,9 @@ def scale_by_mfac(window: int, damping: float) -> optax.GradientTransformation:
 
 
 @_highest_precision
-def rank1_ema_inverse_update(inv: Array, a: Array, beta: float) -> Array:
+def rank1_ema_inverse_update(
+    inv: Float[Array, "n n"], a: Float[Array, " n"], beta: float
+) -> Float[Array, "n n"]:
     """Inverse of ``βX + (1−β)aaᵀ`` from ``inv = X⁻¹`` by Sherman–Morrison, ``O(n²)``.
 
     This is the MKOR update of a K-FAC factor ``X = E[aaᵀ]`` (Mozaffari et al. 2023):
@@ -1129,15 +1137,15 @@ def _tngd(F, g, key, x, dt, num_steps, burn_in, temperature):
 
 
 def thermodynamic_solve(
-    F: Array,
-    g: Array,
+    F: Float[Array, "d d"],
+    g: Float[Array, " d"],
     *,
-    key: Array,
+    key: PRNGKeyArray,
     dt: float,
     num_steps: int,
     burn_in: int = 0,
     temperature: float = 1e-3,
-    x0: Array | None = None,
+    x0: Float[Array, " d"] | None = None,
 ) -> TNGDResult:
     """Simulated thermodynamic linear solve (Thermodynamic Natural Gradient Descent):
     Euler–Maruyama for the Ornstein–Uhlenbeck process
@@ -1196,7 +1204,7 @@ def thermodynamic_solve(
 
 
 @_highest_precision
-def inverse_pth_root(A: Array, p: float, eps: float = 0.0) -> Array:
+def inverse_pth_root(A: Float[Array, "n n"], p: float, eps: float = 0.0) -> Float[Array, "n n"]:
     """``(A + εI)^{−1/p}`` for symmetric PSD ``A`` through ``eigh``.
 
     Eigenvalues of ``A + εI`` below ``n·machine-ε·λ_max`` are treated as zero
@@ -1225,7 +1233,9 @@ def inverse_pth_root(A: Array, p: float, eps: float = 0.0) -> Array:
 
 
 @_highest_precision
-def shampoo_precondition(G: Array, L: Array, R: Array, eps: float = 0.0) -> Array:
+def shampoo_precondition(
+    G: Float[Array, "m n"], L: Float[Array, "m m"], R: Float[Array, "n n"], eps: float = 0.0
+) -> Float[Array, "m n"]:
     """Shampoo direction ``(L + εI)^{−1/4} G (R + εI)^{−1/4}`` (Gupta et al. 2018).
 
     Args:
@@ -1314,8 +1324,8 @@ class KroneckerTrace(NamedTuple):
       errors: ``min_c ‖H − c·A_k⊗B_k‖_F / ‖H‖_F`` for ``k = 0..N``.
     """
 
-    params: Any
-    iterates: Any
+    params: tuple[Float[Array, "m m"], Float[Array, "n n"]]
+    iterates: tuple[Float[Array, "N+1 m m"], Float[Array, "N+1 n n"]]
     errors: Array
 
 
@@ -1344,7 +1354,7 @@ def _kronecker_power(G, num_steps):
         return KroneckerTrace((A, B), (As, Bs), jax.vmap(error)(As, Bs))
 
 
-def kronecker_power_iteration(grads: Array, *, num_steps: int) -> KroneckerTrace:
+def kronecker_power_iteration(grads: Float[Array, "N m n"], *, num_steps: int) -> KroneckerTrace:
     """Power iteration for the best Kronecker approximation of the full-matrix AdaGrad
     statistic (Morwani et al. 2024, "A New Perspective on Shampoo's Preconditioner").
 
@@ -1374,7 +1384,7 @@ def kronecker_power_iteration(grads: Array, *, num_steps: int) -> KroneckerTrace
 
 
 @_highest_precision
-def polar_factor(G: Array) -> Array:
+def polar_factor(G: Float[Array, "m n"]) -> Float[Array, "m n"]:
     """The polar factor ``UVᵀ`` of ``G = UΣVᵀ`` (thin SVD): the exact orthogonalised
     update, ``argmax_{‖D‖_op ≤ 1} ⟨G, D⟩`` (steepest descent in the spectral norm).
 
@@ -1410,12 +1420,12 @@ def _ns_core(X: Array, num_steps: int, coeffs: Array, eps: float) -> Array:
 
 
 def newton_schulz(
-    G: Array,
+    G: Float[Array, "m n"],
     *,
     num_steps: int = 5,
     coeffs: Sequence[float] = MUON_COEFFS,
     eps: float = 1e-8,
-) -> Array:
+) -> Float[Array, "m n"]:
     """Approximate polar factor by the odd matrix polynomial iteration
     ``X ← aX + b(XXᵀ)X + c(XXᵀ)²X`` from ``X₀ = G/(‖G‖_F + eps)``.
 
@@ -1467,12 +1477,12 @@ def _ns_iterates(G, num_steps, coeffs, eps):
 
 
 def newton_schulz_iterates(
-    G: Array,
+    G: Float[Array, "m n"],
     *,
     num_steps: int,
     coeffs: Sequence[float] = MUON_COEFFS,
     eps: float = 1e-8,
-) -> Array:
+) -> Float[Array, "num_steps+1 m n"]:
     """All iterates ``X_0, …, X_num_steps`` of :func:`newton_schulz` (one compiled
     ``lax.scan``), shape ``(num_steps + 1, *G.shape)``; ``X_k`` equals
     ``newton_schulz(G, num_steps=k, coeffs=coeffs, eps=eps)``.
@@ -1496,7 +1506,7 @@ def newton_schulz_iterates(
     return _ns_iterates(G, num_steps, jnp.asarray(coeffs, G.dtype), jnp.asarray(eps, G.dtype))
 
 
-def auon_scale(M: Array, gamma: float = 1.5, eps: float = 1e-7) -> Array:
+def auon_scale(M: Float[Array, "m n"], gamma: float = 1.5, eps: float = 1e-7) -> Float[Array, "m n"]:
     """AuON's cosh-based normalisation (Maity 2025, reference implementation):
     ``M / r`` with ``r = √(mean(cosh²(γ M/‖M‖_F)))``.
 
@@ -1529,7 +1539,7 @@ def _auon_core(M, gamma, eps):
 
 
 class MuonState(NamedTuple):
-    count: Array
+    count: Int[Array, ""]  # type: ignore[assignment]  # a field named like tuple.count
     mu: Any
 
 
@@ -1708,7 +1718,7 @@ def _check_keep_prob(keep_prob: Any) -> np.ndarray:
 
 
 def drop_layers(
-    inner: optax.GradientTransformation, keep_prob: float | Sequence[float], *, key: Array
+    inner: optax.GradientTransformation, keep_prob: float | Sequence[float], *, key: PRNGKeyArray
 ) -> optax.GradientTransformation:
     """Randomised progressive training (Drop-Muon, Gruntkowska et al. 2025): at each
     step leaf ``l`` (a layer) is updated with probability ``p_l`` and left unchanged
@@ -1760,7 +1770,7 @@ def drop_layers(
 
 
 def drop_muon(
-    learning_rate: float, keep_prob: float | Sequence[float], *, key: Array, **muon_kwargs
+    learning_rate: float, keep_prob: float | Sequence[float], *, key: PRNGKeyArray, **muon_kwargs
 ) -> optax.GradientTransformation:
     """Drop-Muon: :func:`muon` whose per-layer updates are randomly skipped (:func:`drop_layers`).
 

@@ -35,6 +35,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
+from ._types import Array, ArrayLike, Float, Int, PRNGKeyArray, Shaped
 
 __all__ = [
     "clopper_pearson_lower",
@@ -86,7 +87,9 @@ def _broadcast(**arrays: np.ndarray) -> None:
 # ----------------------------------------------------------------------------- bounds
 
 
-def clopper_pearson_lower(k, n, alpha: float) -> np.ndarray:
+def clopper_pearson_lower(
+    k: Int[ArrayLike, "*shape"], n: Int[ArrayLike, "*shape"], alpha: float
+) -> Float[np.ndarray, "*shape"]:
     """One-sided (1 − α) Clopper–Pearson lower bound on a binomial p from k successes
     in n trials: the α-quantile of Beta(k, n − k + 1) (0 when k = 0).
 
@@ -114,7 +117,9 @@ def clopper_pearson_lower(k, n, alpha: float) -> np.ndarray:
     return np.where(k == 0, 0.0, stats.beta.ppf(alpha, kk, n - k + 1))
 
 
-def hoeffding_lower(mean, n, alpha: float) -> np.ndarray:
+def hoeffding_lower(
+    mean: Float[ArrayLike, "*shape"], n: Int[ArrayLike, "*shape"], alpha: float
+) -> Float[np.ndarray, "*shape"]:
     """(1 − α) lower bound on E[X] for X ∈ [0, 1] from n i.i.d. samples:
     mean − √(log(1/α) / (2n)).
 
@@ -140,7 +145,12 @@ def hoeffding_lower(mean, n, alpha: float) -> np.ndarray:
     return mean - np.sqrt(np.log(1.0 / alpha) / (2.0 * n))
 
 
-def empirical_bernstein_lower(mean, var, n, alpha: float) -> np.ndarray:
+def empirical_bernstein_lower(
+    mean: Float[ArrayLike, "*shape"],
+    var: Float[ArrayLike, "*shape"],
+    n: Int[ArrayLike, "*shape"],
+    alpha: float,
+) -> Float[np.ndarray, "*shape"]:
     """(1 − α) empirical-Bernstein lower bound (Maurer & Pontil, 2009, Thm 4) on E[X]
     for X ∈ [0, 1]: mean − √(2 V log(2/α) / n) − 7 log(2/α) / (3(n − 1)), with V the
     unbiased sample variance. Tighter than Hoeffding when V ≪ 1/4.
@@ -173,7 +183,9 @@ def empirical_bernstein_lower(mean, var, n, alpha: float) -> np.ndarray:
     # endregion: smoothing-bernstein
 
 
-def smoothed_radius(p_lower, sigma) -> np.ndarray:
+def smoothed_radius(
+    p_lower: Float[ArrayLike, "*shape"], sigma: float | Float[Array, ""]
+) -> Float[np.ndarray, "*shape"]:
     """Certified ℓ2 radius σ Φ^{-1}(p̲_A) where p̲_A > 1/2, else 0 (abstain).
 
     Args:
@@ -257,10 +269,10 @@ def _check_inputs(X: Any) -> jax.Array:
 
 def certify(
     logits_fn: Callable,
-    X,
+    X: Float[Array, "B d"],
     sigma: float,
     *,
-    key,
+    key: PRNGKeyArray,
     n0: int = 64,
     n: int = 1000,
     alpha: float = 0.001,
@@ -334,7 +346,9 @@ def certify(
     return Certificate(pred, radius, np.asarray(p_low), p_hat, var)
 
 
-def certified_accuracy(radii, correct, grid) -> np.ndarray:
+def certified_accuracy(
+    radii: Float[ArrayLike, " B"], correct: Shaped[ArrayLike, " B"], grid: Float[ArrayLike, " G"]
+) -> Float[np.ndarray, " G"]:
     """Fraction of points that are correct and certified at radius ≥ r, for each r in
     ``grid`` (radii ≥ 0; a point with radius exactly r counts).
 
@@ -403,15 +417,15 @@ def _attack_all(logits_fn, X, labels, r, key, pgd_num_steps: int, num_restarts: 
 
 def min_adversarial_radius(
     logits_fn: Callable,
-    X,
-    labels,
+    X: Float[Array, "B d"],
+    labels: Int[Array, " B"],
     *,
     r_max: float,
     num_bisect: int = 12,
     pgd_num_steps: int = 40,
     num_restarts: int = 8,
-    key,
-) -> np.ndarray:
+    key: PRNGKeyArray,
+) -> Float[np.ndarray, " B"]:
     """An attack: the smallest ℓ2 radius (≤ r_max) at which projected gradient ascent
     on the margin max_{c≠y} f_c − f_y finds a misclassified point, searched by bisection
     (∞ if none is found at r_max). Every returned radius comes with a verified

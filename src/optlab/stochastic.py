@@ -53,6 +53,7 @@ import numpy as np
 import optax
 
 from . import _checks
+from ._types import Array, Float, Int, Key, PRNGKeyArray
 from .first_order import gd
 from .problems import Problem
 from .runner import _merge, _split  # one policy for static/dynamic parts of optimizers and problems
@@ -84,7 +85,6 @@ __all__ = [
     "over_seeds",
 ]
 
-Array = Any
 Schedule = Callable[[jax.Array], jax.Array]
 ScalarOrSchedule = float | jax.Array | Schedule
 
@@ -106,18 +106,18 @@ class StochasticTrace(NamedTuple):
         each recorded block, ``(R,)``.
     """
 
-    params: Array
-    iterates: Array
-    values: Array
-    grad_norms: Array
-    grad_evals: Array
-    estimate_norms: Array
+    params: Float[Array, " d"]
+    iterates: Float[Array, "R+1 d"]
+    values: Float[Array, " R+1"]
+    grad_norms: Float[Array, " R+1"]
+    grad_evals: Int[Array, " R+1"]
+    estimate_norms: Float[Array, " R"]
 
-    def suboptimality(self, f_star: float) -> Array:
+    def suboptimality(self, f_star: float) -> Float[Array, " R+1"]:
         """``f(x) − f*`` along the run."""
         return self.values - f_star
 
-    def distances(self, x_star: Array) -> Array:
+    def distances(self, x_star: Float[Array, " d"]) -> Float[Array, " R+1"]:
         """``‖x − x*‖`` along the run."""
         return jnp.linalg.norm(self.iterates - x_star, axis=-1)
 
@@ -209,10 +209,10 @@ def sample_indices(
     n: int,
     *,
     num_steps: int,
-    key: Array | None = None,
+    key: PRNGKeyArray | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
-) -> jax.Array:
+) -> Int[Array, "num_steps batch_size"]:
     """Component indices for ``num_steps`` mini-batch steps, shape ``(num_steps, batch_size)``.
 
     - ``"replacement"``: every index i.i.d. uniform on ``{0, …, n−1}``;
@@ -264,7 +264,7 @@ def _sample_indices(key, n, num_steps, batch_size, sampling):
 # ----------------------------------------------------------------------------
 
 
-def clip_by_norm(g: Array, clip_norm: Array) -> Array:
+def clip_by_norm(g: Any, clip_norm: float | Float[Array, ""]) -> Any:
     """``clip_c(g) = min(1, c/‖g‖) g`` for a pytree ``g`` (global Euclidean norm).
 
     Leaves ``g`` unchanged when ``‖g‖ ≤ c``; otherwise rescales it to norm ``c``.
@@ -389,7 +389,7 @@ def inverse_time(init: float, decay_steps: float) -> Schedule:
     return schedule
 
 
-def refined_weights(grad_norms: Array, *, smoothing: int = 1) -> jax.Array:
+def refined_weights(grad_norms: Float[Array, " T"], *, smoothing: int = 1) -> Float[Array, " T"]:
     """Schedule shape refined from observed gradient norms (Defazio et al., 2023).
 
     ``w_t = ‖g_t‖⁻² Σ_{p>t} ‖g_p‖²``, normalised to ``max_t w_t = 1``.  With
@@ -424,7 +424,7 @@ def refined_weights(grad_norms: Array, *, smoothing: int = 1) -> jax.Array:
     return w / jnp.max(w)
 
 
-def refined_schedule(grad_norms: Array, peak: float, *, smoothing: int = 1) -> Schedule:
+def refined_schedule(grad_norms: Float[Array, " T"], peak: float, *, smoothing: int = 1) -> Schedule:
     """``k ↦ peak · w_k`` with ``w`` from :func:`refined_weights` (``0`` after the horizon).
 
     Args:
@@ -501,10 +501,10 @@ def _finish(problem: Problem, x0: Array, xs: Array, evals: Array, est: Array) ->
 def run_finite_sum(
     optimizer: optax.GradientTransformation,
     problem: Problem,
-    x0: Array,
+    x0: Float[Array, " d"],
     *,
     num_steps: int,
-    key: Array | None = None,
+    key: PRNGKeyArray | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
     record_every: int = 1,
@@ -592,7 +592,13 @@ def _finite_sum_jit(dynamic, x0, key, *, static, n, num_steps, batch_size, sampl
 # ----------------------------------------------------------------------------
 
 
-def svrg_estimator(problem: Problem, x: Array, snapshot: Array, snapshot_grad: Array, idx: Array) -> Array:
+def svrg_estimator(
+    problem: Problem,
+    x: Float[Array, " d"],
+    snapshot: Float[Array, " d"],
+    snapshot_grad: Float[Array, " d"],
+    idx: Int[Array, " B"],
+) -> Float[Array, " d"]:
     """SVRG's estimate ``v = ∇f_B(x) − ∇f_B(x̃) + ∇f(x̃)`` (unbiased: ``E_B v = ∇f(x)``).
 
     Args:
@@ -699,11 +705,11 @@ def _run_vr(method, problem, x0, key, hyper, num_epochs, m, batch_size, sampling
 
 def svrg(
     problem: Problem,
-    x0: Array,
+    x0: Float[Array, " d"],
     num_epochs: int,
     *,
     learning_rate: float,
-    key: Array | None = None,
+    key: PRNGKeyArray | None = None,
     inner_num_steps: int | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
@@ -774,11 +780,11 @@ def _svrg_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
 
 def sarah(
     problem: Problem,
-    x0: Array,
+    x0: Float[Array, " d"],
     num_epochs: int,
     *,
     learning_rate: float,
-    key: Array | None = None,
+    key: PRNGKeyArray | None = None,
     inner_num_steps: int | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
@@ -850,7 +856,9 @@ def _sarah_scan(problem, x0, idx, hyper, n, m, batch_size, record_every):
     return _finish(problem, x0, *_flatten_epochs(out))
 
 
-def ai_sarah_step(problem: Problem, w: Array, v: Array, idx: Array) -> tuple[jax.Array, jax.Array]:
+def ai_sarah_step(
+    problem: Problem, w: Float[Array, " d"], v: Float[Array, " d"], idx: Int[Array, " B"]
+) -> tuple[Float[Array, ""], Float[Array, " d"]]:
     """AI-SARAH's implicit step: one Newton step on ``ξ(α) = ‖∇f_B(w − αv) − ∇f_B(w) + v‖²`` from ``α = 0``.
 
     For a quadratic batch with Hessian ``H``, ``α̃ = ⟨v, Hv⟩/‖Hv‖²``; for one
@@ -889,10 +897,10 @@ def ai_sarah_step(problem: Problem, w: Array, v: Array, idx: Array) -> tuple[jax
 
 def ai_sarah(
     problem: Problem,
-    x0: Array,
+    x0: Float[Array, " d"],
     num_epochs: int,
     *,
-    key: Array | None = None,
+    key: PRNGKeyArray | None = None,
     inner_num_steps: int | None = None,
     batch_size: int = 1,
     sampling: str = "replacement",
@@ -1111,10 +1119,10 @@ def discrete_noise(atoms: Sequence[float], probs: Sequence[float]) -> NoiseFn:
 def run_additive_noise(
     optimizer: optax.GradientTransformation,
     problem: Problem,
-    x0: Array,
+    x0: Float[Array, " d"],
     *,
     num_steps: int,
-    key: Array | None = None,
+    key: PRNGKeyArray | None = None,
     noise: NoiseFn | None = None,
     record_every: int = 1,
 ) -> StochasticTrace:
@@ -1277,7 +1285,9 @@ def sgd_noise_floor(problem: Problem, *, learning_rate: float, batch_size: int =
     )
 
 
-def over_seeds(method: Callable[..., StochasticTrace], keys: Array, *args, **kwargs) -> StochasticTrace:
+def over_seeds(
+    method: Callable[..., StochasticTrace], keys: Key[Array, " S"], *args, **kwargs
+) -> StochasticTrace:
     """Run ``method(*args, key=k, **kwargs)`` for every key in ``keys`` in one compiled, vmapped call.
 
     The argument checks run once, eagerly, with the first key, before tracing.

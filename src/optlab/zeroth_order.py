@@ -45,6 +45,7 @@ from ._checks import (
     require_nonnegative,
     require_positive,
 )
+from ._types import Array, Float, Int, PRNGKeyArray
 
 __all__ = [
     "gaussian_smoothing_grad",
@@ -116,13 +117,13 @@ def _dtype_scalar(value: Any, dtype) -> jax.Array:
 
 def gaussian_smoothing_grad(
     f: Callable,
-    x: Any,
+    x: Float[Array, " d"],
     *,
-    key: jax.Array,
+    key: PRNGKeyArray,
     num_directions: int = 1,
-    smoothing: Any = 1e-3,
+    smoothing: float | Float[Array, ""] = 1e-3,
     central: bool = False,
-) -> jax.Array:
+) -> Float[Array, " d"]:
     r"""Gaussian-smoothing gradient estimate ``ĝ`` of ``∇f_μ(x)``, ``f_μ = E f(x + μu)``.
 
     One-sided: ``ĝ = (1/m) Σ_j (f(x + μu_j) − f(x))/μ · u_j`` (``m + 1`` evaluations);
@@ -168,8 +169,13 @@ def _gaussian_core(f, num_directions, central, x, key, smoothing):
 
 
 def sphere_two_point_grad(
-    f: Callable, x: Any, *, key: jax.Array, num_directions: int = 1, smoothing: Any = 1e-3
-) -> jax.Array:
+    f: Callable,
+    x: Float[Array, " d"],
+    *,
+    key: PRNGKeyArray,
+    num_directions: int = 1,
+    smoothing: float | Float[Array, ""] = 1e-3,
+) -> Float[Array, " d"]:
     r"""Two-point estimator with directions uniform on the unit sphere (``2m`` evaluations):
     ``ĝ = (1/m) Σ_j d/(2μ) (f(x + μu_j) − f(x − μu_j)) u_j``, unbiased for the gradient of
     the ball smoothing ``E_{w∼Unif(B)} f(x + μw)`` (Ren, Tang & Li 2023).
@@ -210,8 +216,8 @@ def _sphere_core(f, num_directions, x, key, smoothing):
 
 
 def forward_gradient(
-    f: Callable, x: Any, *, key: jax.Array, num_directions: int = 1, smoothing: Any = None
-) -> jax.Array:
+    f: Callable, x: Float[Array, " d"], *, key: PRNGKeyArray, num_directions: int = 1, smoothing: Any = None
+) -> Float[Array, " d"]:
     r"""Forward gradient ``ĝ = (1/m) Σ_j (∇f(x)·v_j) v_j``, ``v_j ∼ N(0, I)``: one
     ``jax.jvp`` (a forward-mode pass, no backpropagation) per direction; unbiased for
     ``∇f(x)`` (Baydin, Pearlmutter, Syme, Wood & Torr 2022).  ``smoothing`` is
@@ -250,8 +256,13 @@ def _forward_core(f, num_directions, x, key):
 
 
 def coordinate_grad(
-    f: Callable, x: Any, *, key: jax.Array | None = None, num_directions: int = 1, smoothing: Any = 1e-3
-) -> jax.Array:
+    f: Callable,
+    x: Float[Array, " d"],
+    *,
+    key: PRNGKeyArray | None = None,
+    num_directions: int = 1,
+    smoothing: float | Float[Array, ""] = 1e-3,
+) -> Float[Array, " d"]:
     r"""Deterministic central differences along the ``d`` coordinate axes (``2d``
     evaluations): ``ĝ_i = (f(x + μe_i) − f(x − μe_i))/(2μ)``.  ``key`` and
     ``num_directions`` are ignored (uniform signature).
@@ -358,17 +369,17 @@ class ZOResult(NamedTuple):
       evaluations: cumulative oracle calls after each step, ``(T + 1,)``.
     """
 
-    params: jax.Array
-    iterates: jax.Array
-    values: jax.Array
-    evaluations: jax.Array
+    params: Float[Array, " d"]
+    iterates: Float[Array, "T+1 d"]
+    values: Float[Array, " T+1"]
+    evaluations: Int[Array, " T+1"]
 
 
 def zo_descent(
     f: Callable,
-    x0: Any,
+    x0: Float[Array, " d"],
     *,
-    key: jax.Array,
+    key: PRNGKeyArray,
     learning_rate: Any,
     num_steps: int,
     estimator: str = "gaussian",
@@ -460,7 +471,9 @@ def _zo_descent(f, estimator, num_directions, num_steps, x0, key, learning_rate,
 # ---------------------------------------------------------------------------
 
 
-def rastrigin(x: jax.Array, shift: Any = 0.0) -> jax.Array:
+def rastrigin(
+    x: Float[Array, "*batch d"], shift: float | Float[ArrayLike, "*batch d"] = 0.0
+) -> Float[Array, "*batch"]:
     r"""Rastrigin ``f(x) = 10d + Σ_i (y_i² − 10 cos(2π y_i))``, ``y = x − shift``;
     global minimum 0 at ``x = shift``, a local minimum near every other integer point.
 
@@ -482,7 +495,7 @@ def rastrigin(x: jax.Array, shift: Any = 0.0) -> jax.Array:
     return 10.0 * y.shape[-1] + jnp.sum(y**2 - 10.0 * jnp.cos(2 * jnp.pi * y), axis=-1)
 
 
-def strict_saddle(x: jax.Array) -> jax.Array:
+def strict_saddle(x: Float[Array, " d"]) -> Float[Array, ""]:
     r"""``f(x) = ½Σ_{i<d} x_i² − ½x_d² + ¼x_d⁴``: a strict saddle at 0 (Hessian
     ``diag(1, …, 1, −1)``), minima ``f* = −¼`` at ``x = ±e_d``.
 
@@ -506,7 +519,9 @@ def strict_saddle(x: jax.Array) -> jax.Array:
 # ---------------------------------------------------------------------------
 
 
-def consensus_point(particles: jax.Array, values: jax.Array, alpha: Any) -> jax.Array:
+def consensus_point(
+    particles: Float[Array, "N d"], values: Float[Array, " N"], alpha: float | Float[Array, ""]
+) -> Float[Array, " d"]:
     r"""Laplace-principle consensus ``v_α = Σ_i x_i w_i``, ``w = softmax(−α f(x_i))``
     (computed with the max shift, so large ``α`` does not underflow).
 
@@ -558,18 +573,18 @@ class CBOResult(NamedTuple):
       spread: ``(T + 1,)`` mean distance ``‖x_i − v_α‖`` of the particles to the consensus.
     """
 
-    params: jax.Array
-    consensus: jax.Array
-    consensus_values: jax.Array
+    params: Float[Array, "N d"]
+    consensus: Float[Array, "T+1 d"]
+    consensus_values: Float[Array, " T+1"]
     iterates: jax.Array
-    spread: jax.Array
+    spread: Float[Array, " T+1"]
 
 
 def cbo(
     f: Callable,
-    particles: Any,
+    particles: Float[Array, "N d"],
     *,
-    key: jax.Array,
+    key: PRNGKeyArray,
     alpha: Any = 50.0,
     drift: Any = 1.0,
     noise: Any = 0.7,
@@ -700,7 +715,7 @@ def _check_discrete(f, logits, key, num_samples, distribution):
     return logits
 
 
-def bernoulli_expectation(f: Callable, logits: Any) -> jax.Array:
+def bernoulli_expectation(f: Callable, logits: Float[Array, " n"]) -> Float[Array, ""]:
     r"""Exact ``E f(z)`` for independent bits ``z_i ∼ Bernoulli(σ(θ_i))`` by enumerating
     all ``2ⁿ`` configurations (``n ≤ 16``); differentiable in ``logits``.
 
@@ -723,7 +738,7 @@ def bernoulli_expectation(f: Callable, logits: Any) -> jax.Array:
     return jnp.sum(jnp.exp(logp) * jax.vmap(f)(Z))
 
 
-def categorical_expectation(f: Callable, logits: Any) -> jax.Array:
+def categorical_expectation(f: Callable, logits: Float[Array, " K"]) -> Float[Array, ""]:
     r"""Exact ``E f(z) = Σ_k softmax(θ)_k f(e_k)`` for a one-hot ``z`` over ``K`` classes.
 
     Args:
@@ -755,13 +770,13 @@ def _sample(key, logits, num_samples, distribution):
 
 def reinforce_grad(
     f: Callable,
-    logits: Any,
+    logits: Float[Array, " n"],
     *,
-    key: jax.Array,
+    key: PRNGKeyArray,
     num_samples: int = 1,
     distribution: str = "bernoulli",
-    baseline: str | ArrayLike = "none",
-) -> jax.Array:
+    baseline: str | Float[ArrayLike, ""] = "none",
+) -> Float[Array, " n"]:
     r"""Score-function (REINFORCE) estimate of ``∇_θ E f(z)`` (Williams 1992):
     ``ĝ = (1/S) Σ_s (f(z_s) − b_s) ∇_θ log p_θ(z_s)`` with ``∇_θ log p_θ(z) = z − p``
     for both Bernoulli logits and softmax logits.
@@ -805,8 +820,13 @@ def reinforce_grad(
 
 
 def straight_through_grad(
-    f: Callable, logits: Any, *, key: jax.Array, num_samples: int = 1, distribution: str = "bernoulli"
-) -> jax.Array:
+    f: Callable,
+    logits: Float[Array, " n"],
+    *,
+    key: PRNGKeyArray,
+    num_samples: int = 1,
+    distribution: str = "bernoulli",
+) -> Float[Array, " n"]:
     r"""Straight-through estimate (Bengio, Léonard & Courville 2013): the forward pass
     uses the hard sample ``z``, the backward pass treats ``z`` as its mean ``p``:
     ``z_ST = p + stop_gradient(z − p)`` and ``ĝ = ∇_θ (1/S) Σ_s f(z_ST,s)``, i.e.
@@ -871,13 +891,13 @@ def _reinmax_from_samples(f, logits, z, distribution, temperature):
 
 def reinmax_grad(
     f: Callable,
-    logits: Any,
+    logits: Float[Array, " n"],
     *,
-    key: jax.Array,
+    key: PRNGKeyArray,
     num_samples: int = 1,
     distribution: str = "bernoulli",
     temperature: float = 1.0,
-) -> jax.Array:
+) -> Float[Array, " n"]:
     r"""ReinMax estimate of ``∇_θ E f(z)`` (Liu, Liu, Gao, Chen & Li 2023, "Bridging
     Discrete and Backpropagation: Straight-Through and Beyond").
 

@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import require_int
+from .._types import Array, Bool, Float, Int
 from ._common import _pos_scalar, _static_callable, _tiny, _tol, _vdot
 from .sets import _require_set, _Set, _start, require_feasible
 
@@ -39,9 +40,9 @@ class FWOutput(NamedTuple):
     params: jax.Array
     values: jax.Array
     gaps: jax.Array
-    iterates: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    iterates: Float[Array, "T+1 ..."]
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 _FW_RULES = ("open_loop", "short")
@@ -82,7 +83,7 @@ def _fw_learning_rate(learning_rate: Any) -> tuple[str, Any]:
 def frank_wolfe(
     f: Callable,
     cset: _Set,
-    x0: Any,
+    x0: Float[Array, "*shape"],
     *,
     num_steps: int,
     learning_rate: Any = "open_loop",

@@ -8,13 +8,14 @@ References: Boyd et al. (2011) (ADMM); Pilanci & Ergen (2020), Bai, Gautam, Sojo
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._checks import is_concrete, require_int, require_key, require_shape
+from .._types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray
 from ._common import _HIGHEST, _array, _nonneg_scalar, _pos_scalar, _tiny, _tol
 
 __all__ = [
@@ -30,7 +31,9 @@ __all__ = [
 ]
 
 
-def relu_patterns(X: Any, *, num_samples: int = 0, key: Any = None) -> jax.Array:
+def relu_patterns(
+    X: Float[ArrayLike, "n d"], *, num_samples: int = 0, key: PRNGKeyArray | None = None
+) -> Float[Array, "P n"]:
     """Activation patterns ``D = 1[Xu ≥ 0]`` (rows, ``(P, n)``, as floats).
 
     For ``d = 2`` and ``num_samples = 0`` *all* patterns are enumerated exactly:
@@ -111,7 +114,14 @@ def _patterns(D, n, dtype):
     return D
 
 
-def convex_relu_objective(X: Any, y: Any, D: Any, v: Any, w: Any, beta: float) -> jax.Array:
+def convex_relu_objective(
+    X: Float[Array, "n d"],
+    y: Float[Array, " n"],
+    D: Float[Array, "P n"],
+    v: Float[Array, "P d"],
+    w: Float[Array, "P d"],
+    beta: float,
+) -> Float[Array, ""]:
     """``½‖Σ_j D_j X(v_j − w_j) − y‖² + β Σ_j (‖v_j‖ + ‖w_j‖)`` (``v, w``: ``(P, d)``).
 
     Args:
@@ -157,13 +167,13 @@ class ReLUADMMOutput(NamedTuple):
       n_iters: the iterations taken.
     """
 
-    v: jax.Array
-    w: jax.Array
+    v: Float[Array, "P d"]
+    w: Float[Array, "P d"]
     objectives: jax.Array
     violations: jax.Array
     residuals: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
     @property
     def params(self) -> tuple[jax.Array, jax.Array]:
@@ -181,9 +191,9 @@ class ReLUTrainOutput(NamedTuple):
       objectives: ``(num_steps,)``, the objective before each step.
     """
 
-    U: jax.Array
-    alpha: jax.Array
-    objectives: jax.Array
+    U: Float[Array, "d width"]
+    alpha: Float[Array, " width"]
+    objectives: Float[Array, " num_steps"]
 
     @property
     def params(self) -> tuple[jax.Array, jax.Array]:
@@ -192,7 +202,14 @@ class ReLUTrainOutput(NamedTuple):
 
 
 def relu_admm(
-    X: Any, y: Any, D: Any, beta: float, *, rho: float = 1.0, num_steps: int = 500, tol: float = 1e-6
+    X: Float[Array, "n d"],
+    y: Float[Array, " n"],
+    D: Float[Array, "P n"],
+    beta: float,
+    *,
+    rho: float = 1.0,
+    num_steps: int = 500,
+    tol: float = 1e-6,
 ) -> ReLUADMMOutput:
     """ADMM for the convex two-layer ReLU program (Pilanci & Ergen 2020; Bai et al. 2023)
 
@@ -267,7 +284,7 @@ def _relu_admm(X, y, D, beta, rho, tol, num_steps):
     return ReLUADMMOutput(vb[0], vb[1], objs, viols, resids, converged, jnp.asarray(num_steps))
 
 
-def relu_from_convex(v: Any, w: Any, *, tol: float = 1e-8):
+def relu_from_convex(v: Float[Array, "P d"], w: Float[Array, "P d"], *, tol: float = 1e-8):
     """Network ``(U, α)`` (``U``: ``(d, m)``) from a convex solution: each nonzero
     ``v_j`` gives a neuron ``u = v_j/√‖v_j‖``, ``α = √‖v_j‖`` (``−√‖w_j‖`` for ``w_j``).
     Runs on the host (the number of neurons depends on the values).
@@ -306,7 +323,9 @@ def _network(X, U, alpha):
     return X, U, alpha
 
 
-def relu_predict(X: Any, U: Any, alpha: Any) -> jax.Array:
+def relu_predict(
+    X: Float[Array, "n d"], U: Float[Array, "d m"], alpha: Float[Array, " m"]
+) -> Float[Array, " n"]:
     """``Σ_k relu(X u_k) α_k``.
 
     Args:
@@ -326,7 +345,13 @@ def _relu_predict(X, U, alpha):
     return jnp.matmul(jax.nn.relu(jnp.matmul(X, U, precision=_HIGHEST)), alpha, precision=_HIGHEST)
 
 
-def relu_network_objective(X: Any, y: Any, U: Any, alpha: Any, beta: float) -> jax.Array:
+def relu_network_objective(
+    X: Float[Array, "n d"],
+    y: Float[Array, " n"],
+    U: Float[Array, "d m"],
+    alpha: Float[Array, " m"],
+    beta: float,
+) -> Float[Array, ""]:
     """``½‖Σ_k relu(Xu_k)α_k − y‖² + (β/2)(‖U‖_F² + ‖α‖²)`` (weight decay).
 
     Args:
@@ -350,12 +375,12 @@ def _relu_network_objective(X, y, U, alpha, beta):
 
 
 def train_relu_nonconvex(
-    X: Any,
-    y: Any,
+    X: Float[Array, "n d"],
+    y: Float[Array, " n"],
     width: int,
     beta: float,
     *,
-    key: jax.Array,
+    key: PRNGKeyArray,
     learning_rate: float = 1e-2,
     num_steps: int = 3000,
     init_scale: float = 1.0,

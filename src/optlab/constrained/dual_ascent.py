@@ -7,13 +7,14 @@ Reference: "A theoretical framework for auxiliary-loss-free load balancing of sp
 from __future__ import annotations
 
 import functools
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._checks import is_concrete, require_int, require_shape
+from .._types import Array, Bool, Float, Int
 from ._common import _array, _choice, _pos_scalar, _tol
 
 __all__ = ["LoadBalanceOutput", "load_balancing", "load_balancing_dual", "balanced_assignment_lp"]
@@ -35,13 +36,13 @@ class LoadBalanceOutput(NamedTuple):
     """
 
     params: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "T+1 E"]
     loads: jax.Array
     imbalances: jax.Array
     duals: jax.Array
     affinities: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def _scores(scores):
@@ -51,7 +52,7 @@ def _scores(scores):
     return scores
 
 
-def load_balancing_dual(scores: Any, biases: Any) -> jax.Array:
+def load_balancing_dual(scores: Float[Array, "n E"], biases: Float[Array, " E"]) -> Float[Array, ""]:
     """``D(b) = Σ_i max_e (s_ie + b_e) − (n/E) Σ_e b_e``: the Lagrangian dual of the
     balanced assignment LP; ``D(b) ≥`` LP optimum for every ``b`` (weak duality).
 
@@ -76,12 +77,12 @@ _LB_RULES = ("sign", "subgradient")
 
 
 def load_balancing(
-    scores: Any,
+    scores: Float[Array, "n E"],
     *,
     num_steps: int,
     learning_rate: float,
     rule: str = "sign",
-    biases0: Any = None,
+    biases0: Float[Array, " E"] | None = None,
     tol: float = 0.1,
 ) -> LoadBalanceOutput:
     """Auxiliary-loss-free load balancing as dual (sub)gradient steps.
@@ -145,7 +146,7 @@ def _load_balancing(scores, b0, learning_rate, tol, num_steps, rule):
     return LoadBalanceOutput(b, iterates, loads, imb, duals, affs, converged, jnp.asarray(num_steps))
 
 
-def balanced_assignment_lp(scores: Any) -> float:
+def balanced_assignment_lp(scores: Float[Array, "n E"]) -> float:
     """Optimal value of ``max Σ s_ie x_ie`` s.t. ``Σ_e x_ie = 1``, ``Σ_i x_ie = n/E``,
     ``x ≥ 0`` (scipy HiGHS); the reference the dual values approach.
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from .._checks import require_int, require_positive, require_shape
+from .._types import Array, Bool, Float, Int
 from ._common import _HIGHEST, _array, _check_eq_problem, _pos_scalar, _tiny, _tol
 
 __all__ = ["MultiplierOutput", "quadratic_penalty", "augmented_lagrangian"]
@@ -35,13 +36,13 @@ class MultiplierOutput(NamedTuple):
     """
 
     params: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "K+1 n"]
     lams: jax.Array
     violations: jax.Array
     conds: jax.Array
     mus: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def _phi(f, c, x, lam, mu):
@@ -120,7 +121,13 @@ def _alm_path(f, c, newton_num_steps, num_steps, x0, lam0, mu, tol):
 
 
 def quadratic_penalty(
-    f: Callable, c: Callable, x0: Any, mus: Any, *, newton_num_steps: int = 30, tol: float = 1e-6
+    f: Callable,
+    c: Callable,
+    x0: Float[Array, " d"],
+    mus: Float[Array, " K"],
+    *,
+    newton_num_steps: int = 30,
+    tol: float = 1e-6,
 ) -> MultiplierOutput:
     """Minimise ``f + (μ_k/2)‖c‖²`` for the increasing penalties ``mus`` (warm
     started). Feasibility needs ``μ → ∞``; the Hessian's condition number grows like μ.
@@ -151,11 +158,11 @@ def quadratic_penalty(
 def augmented_lagrangian(
     f: Callable,
     c: Callable,
-    x0: Any,
+    x0: Float[Array, " d"],
     mu: float,
     *,
     num_steps: int,
-    lam0: Any = None,
+    lam0: Float[Array, " m"] | None = None,
     newton_num_steps: int = 30,
     tol: float = 1e-6,
 ) -> MultiplierOutput:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from .._checks import require_int, require_nonnegative, require_shape
+from .._types import Array, Bool, Float, Int
 from ._common import _array, _check_eq_problem, _pos_scalar, _tol
 
 __all__ = ["PrimalDualOutput", "primal_dual"]
@@ -37,23 +38,23 @@ class PrimalDualOutput(NamedTuple):
 
     params: jax.Array
     lam: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "T+1 n"]
     values: jax.Array
     violations: jax.Array
     lams: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def primal_dual(
     f: Callable,
     g: Callable,
-    x0: Any,
+    x0: Float[Array, " d"],
     *,
     learning_rate: float,
     dual_learning_rate: float,
     num_steps: int,
-    lam0: Any = None,
+    lam0: Float[Array, " m"] | None = None,
     tol: float = 1e-6,
 ) -> PrimalDualOutput:
     """Gradient descent–ascent on ``ℒ(x, λ) = f(x) + λᵀg(x)``, ``λ ≥ 0``:

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from .._checks import require_int
+from .._types import Array, Bool, Float, Int
 from ._common import _pos_scalar, _static_callable, _tol
 from .sets import _require_set, _Set, _start
 
@@ -34,13 +35,19 @@ class PGDOutput(NamedTuple):
     params: jax.Array
     values: jax.Array
     grad_maps: jax.Array
-    iterates: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    iterates: Float[Array, "T+1 ..."]
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def projected_gradient(
-    f: Callable, cset: _Set, x0: Any, *, learning_rate: float, num_steps: int, tol: float = 1e-6
+    f: Callable,
+    cset: _Set,
+    x0: Float[Array, "*shape"],
+    *,
+    learning_rate: float,
+    num_steps: int,
+    tol: float = 1e-6,
 ) -> PGDOutput:
     """``x_{t+1} = P_𝒞(x_t − γ ∇f(x_t))`` for ``num_steps`` steps (``x0`` need not be
     feasible; it is projected first). Compiled once per ``(f, num_steps)``, set type

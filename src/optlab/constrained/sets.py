@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_float_array, is_concrete
+from .._types import Array, ArrayLike, Float
 from ._common import _HIGHEST, _array, _radius, _tiny, _tol
 
 __all__ = [
@@ -42,7 +43,7 @@ __all__ = [
 ]
 
 
-def project_simplex(v: jax.Array, radius: Any = 1.0) -> jax.Array:
+def project_simplex(v: Float[Array, " d"], radius: float | Float[Array, ""] = 1.0) -> Float[Array, " d"]:
     """Euclidean projection of a vector onto ``{x ≥ 0, Σx = r}`` by sorting.
 
     With ``u`` sorted decreasingly and ``ρ = max{j : u_j − (Σ_{i≤j} u_i − r)/j > 0}``
@@ -73,7 +74,9 @@ def project_simplex(v: jax.Array, radius: Any = 1.0) -> jax.Array:
     return jnp.maximum(v - theta, 0.0)
 
 
-def project_l1_ball(v: jax.Array, radius: Any = 1.0) -> jax.Array:
+def project_l1_ball(
+    v: Float[Array, "*shape"], radius: float | Float[Array, ""] = 1.0
+) -> Float[Array, "*shape"]:
     """Projection onto ``{‖x‖₁ ≤ r}``: ``v`` itself if inside, else
     ``sign(v)·P_simplex(|v|)`` (entrywise for arrays of any shape).
 
@@ -421,7 +424,7 @@ def nuclear_ball(radius: float = 1.0) -> NuclearBall:
     return NuclearBall(radius)
 
 
-def box(lo: Any, hi: Any) -> Box:
+def box(lo: Float[ArrayLike, "*shape"], hi: Float[ArrayLike, "*shape"]) -> Box:
     """The box ``{lo ≤ x ≤ hi}``.
 
     Args:
@@ -495,7 +498,7 @@ def _require_set(name, cset):
         )
 
 
-def require_feasible(name: str, x: Any, cset: _Set, *, tol: float = 1e-6) -> None:
+def require_feasible(name: str, x: Float[Array, "*shape"], cset: _Set, *, tol: float = 1e-6) -> None:
     """Raise unless ``x`` lies in ``cset`` (up to ``tol``); skipped for traced ``x``.
 
     Args:

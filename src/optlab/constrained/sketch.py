@@ -16,6 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import is_concrete, require_int, require_key, require_shape
+from .._types import Array, Bool, Float, Int, PRNGKeyArray
 from ._common import _HIGHEST, _array, _check_eq_problem, _choice, _pos_scalar
 
 __all__ = ["SketchOutput", "ExactALOutput", "sketch_solve", "exact_al_sketch", "kkt_residual"]
@@ -31,16 +32,16 @@ class SketchOutput(NamedTuple):
     """
 
     params: jax.Array
-    n_iters: jax.Array
-    converged: jax.Array
+    n_iters: Int[Array, ""]
+    converged: Bool[Array, ""]
 
 
 def sketch_solve(
-    K: jax.Array,
-    r: jax.Array,
+    K: Float[Array, "N N"],
+    r: Float[Array, " N"],
     *,
     tol: Any,
-    key: jax.Array,
+    key: PRNGKeyArray,
     sketch_size: int,
     num_steps: int = 2000,
 ) -> SketchOutput:
@@ -110,7 +111,9 @@ def _sketch_solve(K, r, theta, key, sketch_size, num_steps):
     return z, it, resid(z) <= tol
 
 
-def kkt_residual(f: Callable, c: Callable, x: Any, lam: Any) -> jax.Array:
+def kkt_residual(
+    f: Callable, c: Callable, x: Float[Array, " d"], lam: Float[Array, " m"]
+) -> Float[Array, ""]:
     """``‖(∇ₓℒ(x, λ), c(x))‖₂`` with ``ℒ = f + λᵀc``.
 
     Args:
@@ -150,7 +153,7 @@ class ExactALOutput(NamedTuple):
 
     params: jax.Array
     lam: jax.Array
-    iterates: jax.Array
+    iterates: Float[Array, "k+1 n"]
     residuals: jax.Array
     learning_rates: jax.Array
     inner_num_steps: jax.Array
@@ -199,10 +202,10 @@ _EAL_ACCURACY = ("exact", "fixed", "tightening")
 def exact_al_sketch(
     f: Callable,
     c: Callable,
-    x0: Any,
+    x0: Float[Array, " d"],
     *,
-    key: jax.Array,
-    lam0: Any = None,
+    key: PRNGKeyArray,
+    lam0: Float[Array, " m"] | None = None,
     num_steps: int = 30,
     accuracy: str = "tightening",
     theta: float = 0.1,

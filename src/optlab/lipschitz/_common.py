@@ -15,8 +15,8 @@ from .._checks import (
     is_concrete,
     require_positive,
 )
+from .._types import Array
 
-Array = jax.Array
 #: An MLP: a non-empty sequence of ``(W, b)`` pairs, ``W`` of shape ``(out, in)``.
 Params = Sequence[tuple[ArrayLike, ArrayLike]]
 

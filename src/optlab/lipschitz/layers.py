@@ -17,9 +17,9 @@ from .._checks import (
     require_int,
     require_key,
 )
+from .._types import Array, Float, PRNGKeyArray
 from ._common import (
     ACTIVATIONS,
-    Array,
     _check_activation,
     _check_matrix,
     _check_points,
@@ -47,7 +47,9 @@ __all__ = [
 # ---------------------------------------------------------------------------
 
 
-def spectral_normalize(W: ArrayLike, u: ArrayLike, *, num_steps: int = 1) -> tuple[Array, Array]:
+def spectral_normalize(
+    W: Float[ArrayLike, "m n"], u: Float[ArrayLike, " n"], *, num_steps: int = 1
+) -> tuple[Float[Array, "m n"], Float[Array, " n"]]:
     """Spectral normalisation (Miyato et al., 2018): ``num_steps`` power steps from the
     persistent vector ``u`` give σ̂ ≤ σ₁ (a LOWER bound), and W/σ̂ is returned with the
     new ``u``. Because σ̂ can be below σ₁, σ₁(W/σ̂) can exceed 1 (under-normalisation).
@@ -71,7 +73,7 @@ def spectral_normalize(W: ArrayLike, u: ArrayLike, *, num_steps: int = 1) -> tup
     return W / _safe(res.sigma), res.vector
 
 
-def gram_normalize(W: ArrayLike, *, num_steps: int = 6) -> Array:
+def gram_normalize(W: Float[ArrayLike, "m n"], *, num_steps: int = 6) -> Float[Array, "m n"]:
     """W / (Gram-iteration UPPER bound): guaranteed σ₁ ≤ 1, differentiable. A zero
     ``W`` is returned unchanged.
 
@@ -90,7 +92,7 @@ def gram_normalize(W: ArrayLike, *, num_steps: int = 6) -> Array:
     return W / _safe(_gram(W, num_steps).sigma)
 
 
-def cayley(A: ArrayLike) -> Array:
+def cayley(A: Float[ArrayLike, "n n"]) -> Float[Array, "n n"]:
     """Orthogonal Q = (I − S)(I + S)^{-1} with S = A − Aᵀ skew-symmetric (square A).
 
     Args:
@@ -111,7 +113,7 @@ def cayley(A: ArrayLike) -> Array:
     return jnp.linalg.solve((eye + S).T, (eye - S).T).T
 
 
-def block_reflector(V: ArrayLike) -> Array:
+def block_reflector(V: Float[ArrayLike, "n k"]) -> Float[Array, "n n"]:
     """Block reflector orthogonal (BRO) matrix W = I − 2V(VᵀV)^{-1}Vᵀ for V of shape
     (n, k), k ≤ n, full column rank: symmetric, orthogonal, cost O(n²k).
 
@@ -136,7 +138,7 @@ def block_reflector(V: ArrayLike) -> Array:
     return jnp.eye(n, dtype=V.dtype) - 2.0 * _mm(V, jnp.linalg.solve(VtV, V.T))
 
 
-def orthogonality_residual(Q: ArrayLike) -> Array:
+def orthogonality_residual(Q: Float[ArrayLike, "m n"]) -> Float[Array, ""]:
     """``max |QᵀQ − I|`` (zero for a matrix with orthonormal columns).
 
     Args:
@@ -152,7 +154,7 @@ def orthogonality_residual(Q: ArrayLike) -> Array:
     return jnp.max(jnp.abs(_mm(Q.T, Q) - jnp.eye(Q.shape[1], dtype=Q.dtype)))
 
 
-def maxmin(x: ArrayLike) -> Array:
+def maxmin(x: Float[ArrayLike, "*batch n"]) -> Float[Array, "*batch n"]:
     """MaxMin (GroupSort with groups of 2) on the last axis: (a, b) ↦ (max, min);
     a permutation of each pair, hence 1-Lipschitz in ℓ2 (and gradient-norm preserving).
 
@@ -174,7 +176,9 @@ def maxmin(x: ArrayLike) -> Array:
     return jnp.concatenate([jnp.maximum(a, b), jnp.minimum(a, b)], axis=-1)
 
 
-def sandwich_init(n_in: int, n_hidden: int, n_out: int, dtype: Any = jnp.float32, *, key: Array) -> dict:
+def sandwich_init(
+    n_in: int, n_hidden: int, n_out: int, dtype: Any = jnp.float32, *, key: PRNGKeyArray
+) -> dict:
     """Free parameters of a sandwich layer (Wang & Manchester, 2023): an unconstrained
     square matrix X of size n_out + n_in (its Cayley transform gives [Aᵀ; Bᵀ] with
     orthonormal columns), log-scales d (Ψ = diag(e^d)) and a bias b.
@@ -244,7 +248,9 @@ def _sandwich_mats(p):
     return At.T, Bt.T  # A: (m, n_out), B: (m, n_in)
 
 
-def sandwich_apply(p: dict, x: ArrayLike, gamma: ArrayLike = 1.0, activation: str = "relu") -> Array:
+def sandwich_apply(
+    p: dict, x: Float[ArrayLike, " n_in"], gamma: Float[ArrayLike, ""] = 1.0, activation: str = "relu"
+) -> Float[Array, " n_out"]:
     """γ-Lipschitz (ℓ2) sandwich layer h ↦ √γ·√2 AᵀΨ σ(√2 Ψ^{-1} B √γ h + b). With
     AAᵀ + BBᵀ = I and σ slope-restricted to [0, 1] the layer is γ-Lipschitz: the
     change of output is 2AᵀSBΔh (S diagonal in [0, 1]) and the quadratic constraint
@@ -273,7 +279,9 @@ def sandwich_apply(p: dict, x: ArrayLike, gamma: ArrayLike = 1.0, activation: st
     return jnp.sqrt(gamma) * jnp.sqrt(2.0) * _mm(A.T, psi * sig(z))
 
 
-def sandwich_as_mlp(p: dict, gamma: ArrayLike = 1.0) -> list[tuple[Array, Array]]:
+def sandwich_as_mlp(
+    p: dict, gamma: Float[ArrayLike, ""] = 1.0
+) -> list[tuple[Float[Array, "out in"], Float[Array, " out"]]]:
     """The same layer as a one-hidden-layer MLP ``[(W1, b1), (W2, 0)]`` (for LipSDP).
 
     Args:

@@ -21,9 +21,9 @@ from .._checks import (
     require_nonnegative,
     require_positive,
 )
+from .._types import Array, Float, Int
 from ._common import (
     ACTIVATIONS,
-    Array,
     Bound,
     Params,
     _check_activation,
@@ -78,7 +78,9 @@ def _mlp(params, x, sig):
     return _mm(W, h) + b
 
 
-def mlp_apply(params: Params, x: ArrayLike, activation: str = "relu") -> Array:
+def mlp_apply(
+    params: Params, x: Float[ArrayLike, " n_in"], activation: str = "relu"
+) -> Float[Array, " n_out"]:
     """f(x) = W_L σ(… σ(W_1 x + b_1) …) + b_L for one input vector ``x``.
 
     Args:
@@ -99,7 +101,9 @@ def mlp_apply(params: Params, x: ArrayLike, activation: str = "relu") -> Array:
     return _mlp(params, x, ACTIVATIONS[activation])
 
 
-def mlp_jacobian(params: Params, x: ArrayLike, activation: str = "relu") -> Array:
+def mlp_jacobian(
+    params: Params, x: Float[ArrayLike, " n_in"], activation: str = "relu"
+) -> Float[Array, "n_out n_in"]:
     """Jacobian ∂f/∂x (out × in) at one point (for ReLU, with relu'(0) = 0).
 
     Args:
@@ -132,7 +136,9 @@ def _op_norm(J, norm):
     return jnp.max(jnp.sum(jnp.abs(J), axis=1))  # ℓ∞→ℓ∞: max row ℓ1 norm
 
 
-def jacobian_norms(params: Params, points: ArrayLike, activation: str = "relu", norm: str = "l2") -> Array:
+def jacobian_norms(
+    params: Params, points: Float[ArrayLike, "N n_in"], activation: str = "relu", norm: str = "l2"
+) -> Float[Array, " N"]:
     """‖J(x_i)‖ (ℓ2 operator norm or ℓ∞→ℓ∞) at each row of ``points``; every entry is a
     LOWER bound on the Lipschitz constant (use the largest as starts for ascent).
 
@@ -155,7 +161,7 @@ def jacobian_norms(params: Params, points: ArrayLike, activation: str = "relu", 
 
 
 def lower_bound_sampled(
-    params: Params, points: ArrayLike, activation: str = "relu", norm: str = "l2"
+    params: Params, points: Float[ArrayLike, "N n_in"], activation: str = "relu", norm: str = "l2"
 ) -> Bound:
     """LOWER bound max_i ‖J(x_i)‖ over the given points (every Jacobian norm is ≤ L).
 
@@ -181,13 +187,13 @@ def lower_bound_sampled(
 
 def lower_bound_gradient_ascent(
     params: Params,
-    starts: ArrayLike,
+    starts: Float[ArrayLike, "S n_in"],
     activation: str = "relu",
     norm: str = "l2",
     *,
     num_steps: int = 100,
     learning_rate: float = 0.05,
-    box: tuple[ArrayLike, ArrayLike] | None = None,
+    box: tuple[Float[ArrayLike, "*n_in"], Float[ArrayLike, "*n_in"]] | None = None,
 ) -> Bound:
     """LOWER bound by (projected) gradient ascent on x ↦ ‖J(x)‖ from several starts.
 
@@ -386,7 +392,13 @@ def lipsdp(params: Params, *, solver: str | None = None) -> Bound:
     return Bound(c, "UPPER", "l2", "global", f"LipSDP-neuron ({used}, N={N})", time.perf_counter() - t0)
 
 
-def lipsdp_residual(W: ArrayLike, C: ArrayLike, D: ArrayLike, *, solver: str | None = None) -> Bound:
+def lipsdp_residual(
+    W: Float[ArrayLike, "m n"],
+    C: Float[ArrayLike, "p n"],
+    D: Float[ArrayLike, "p m"],
+    *,
+    solver: str | None = None,
+) -> Bound:
     """LipSDP for one residual block y = C x + D σ(W x) with σ slope-restricted to
     [0, 1]: minimise ρ s.t. [[−ρI, WᵀT], [TW, −2T]] + [C D]ᵀ[C D] ⪯ 0 (UPPER, ℓ2).
     The skip path enters the output quadratic form instead of being rewritten as
@@ -522,7 +534,10 @@ def _check_box_args(params: Any, x0: Any, eps: Any, activation: str) -> tuple[Pa
 
 
 def interval_jacobian_bound(
-    params: Params, x0: ArrayLike, eps: ArrayLike, activation: str = "relu"
+    params: Params,
+    x0: Float[ArrayLike, " n_in"],
+    eps: Float[ArrayLike, ""] | Float[ArrayLike, " n_in"],
+    activation: str = "relu",
 ) -> IntervalResult:
     """UPPER bound on the local ℓ∞ Lipschitz constant of f on the box ‖x − x0‖_∞ ≤ eps:
     ``max_row Σ_j max(|J_lo|, |J_hi|)`` where ``[J_lo, J_hi]`` encloses every Clarke Jacobian,
@@ -560,7 +575,12 @@ class BaBResult(NamedTuple):
 
 
 def local_linf_bab(
-    params: Params, x0: ArrayLike, eps: ArrayLike, activation: str = "relu", *, num_splits: int = 64
+    params: Params,
+    x0: Float[ArrayLike, " n_in"],
+    eps: Float[ArrayLike, ""] | Float[ArrayLike, " n_in"],
+    activation: str = "relu",
+    *,
+    num_splits: int = 64,
 ) -> BaBResult:
     """Tighten :func:`interval_jacobian_bound` by branch and bound: repeatedly bisect
     (along its widest side) the box whose interval bound is largest; the global upper
@@ -636,7 +656,9 @@ def _check_label(label: Any, logits: Array) -> Array:
     return lab
 
 
-def lipschitz_margin_radius(logits: ArrayLike, label: ArrayLike, lipschitz: ArrayLike) -> Array:
+def lipschitz_margin_radius(
+    logits: Float[ArrayLike, "*B k"], label: Int[ArrayLike, "*B"], lipschitz: Float[ArrayLike, ""]
+) -> Float[Array, "*B"]:
     """Certified ℓ2 radius margin/(√2·L) of a classifier whose logit map is L-Lipschitz
     in ℓ2 (margin = logit of ``label`` − largest other logit; ≤ 0 means not certified,
     returned as 0).

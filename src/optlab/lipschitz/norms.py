@@ -17,9 +17,9 @@ from .._checks import (
     require_int,
     require_key,
 )
+from .._types import Array, Float, PRNGKeyArray
 from ._common import (
     _HI,
-    Array,
     _check_matrix,
     _fro,
     _mm,
@@ -54,10 +54,10 @@ class SpectralResult(NamedTuple):
         iteration: ``None``).
     """
 
-    sigma: Array
-    iterates: Array
+    sigma: Float[Array, ""]
+    iterates: Float[Array, " num_steps+1"]
     kind: str
-    vector: Array | None = None
+    vector: Float[Array, " n"] | None = None
 
     @property
     def params(self) -> Array:
@@ -70,7 +70,7 @@ class SpectralResult(NamedTuple):
 # ---------------------------------------------------------------------------
 
 
-def spectral_norm_exact(W: ArrayLike) -> Array:
+def spectral_norm_exact(W: Float[ArrayLike, "m n"]) -> Float[Array, ""]:
     """σ₁(W) by SVD (EXACT, differentiable where σ₁ is simple).
 
     Args:
@@ -87,7 +87,7 @@ def spectral_norm_exact(W: ArrayLike) -> Array:
     return jnp.linalg.svd(W, compute_uv=False)[0]
 
 
-def frobenius_bound(W: ArrayLike) -> Array:
+def frobenius_bound(W: Float[ArrayLike, "m n"]) -> Float[Array, ""]:
     """‖W‖_F ≥ σ₁(W): the trivial UPPER bound (Gram iteration at t = 0).
 
     Args:
@@ -104,7 +104,11 @@ def frobenius_bound(W: ArrayLike) -> Array:
 
 
 def power_iteration(
-    W: ArrayLike, *, num_steps: int, key: Array | None = None, v0: ArrayLike | None = None
+    W: Float[ArrayLike, "m n"],
+    *,
+    num_steps: int,
+    key: PRNGKeyArray | None = None,
+    v0: Float[ArrayLike, " n"] | None = None,
 ) -> SpectralResult:
     """Power iteration on WᵀW: v ← WᵀWv/‖WᵀWv‖, estimate σ̂_k = ‖W v_k‖.
 
@@ -167,7 +171,7 @@ def _power_jit(W, v0, num_steps):
     return jnp.concatenate([jnp.linalg.norm(_mm(W, v))[None], hist]), vT
 
 
-def gram_iteration(W: ArrayLike, *, num_steps: int) -> SpectralResult:
+def gram_iteration(W: Float[ArrayLike, "m n"], *, num_steps: int) -> SpectralResult:
     """Gram iteration (Delattre et al., 2023): G₀ = W, G_{t+1} = G_tᵀG_t, and
     σ₁(W) ≤ ‖G_t‖_F^{1/2^t}: an UPPER bound that never increases because
     ‖GᵀG‖_F ≤ ‖G‖_F². Each G_t is stored rescaled to unit Frobenius norm with the
@@ -246,7 +250,9 @@ def _check_kernel_size(kernel: Any, input_size: Any) -> Array:
     return kernel
 
 
-def conv_apply(kernel: ArrayLike, x: ArrayLike) -> Array:
+def conv_apply(
+    kernel: Float[ArrayLike, "c_out c_in k1 k2"], x: Float[ArrayLike, "*B c_in n1 n2"]
+) -> Float[Array, "*B c_out n1 n2"]:
     """Circular (wrap-around) cross-correlation, stride 1, 'same' size:
     y[o,i,j] = Σ_{c,a,b} K[o,c,a,b] · x[c, (i+a−p) mod n, (j+b−p) mod n], p = k//2.
 
@@ -290,7 +296,9 @@ def _conv(kernel, x):
     return y[0] if single else y
 
 
-def conv_dense_matrix(kernel: ArrayLike, input_size: int) -> np.ndarray:
+def conv_dense_matrix(
+    kernel: Float[ArrayLike, "c_out c_in k k"], input_size: int
+) -> Float[np.ndarray, "c_out*n*n c_in*n*n"]:
     """The dense (c_out·n², c_in·n²) matrix of :func:`conv_apply`, built by explicit
     loops over the definition (an independent reference, small sizes only; NumPy,
     so ``kernel`` must be concrete).
@@ -331,7 +339,7 @@ def _conv_blocks(kernel, n):
     return jnp.transpose(jnp.fft.fft2(padded), (2, 3, 0, 1))
 
 
-def conv_spectral_norm_exact(kernel: ArrayLike, input_size: int) -> Array:
+def conv_spectral_norm_exact(kernel: Float[ArrayLike, "c_out c_in k k"], input_size: int) -> Float[Array, ""]:
     """EXACT ‖conv‖₂ for a circular convolution: the operator is block-diagonalised by
     the 2-D DFT, so σ₁ = max over the n² frequencies of σ₁ of the c_out×c_in block.
 
@@ -351,7 +359,9 @@ def conv_spectral_norm_exact(kernel: ArrayLike, input_size: int) -> Array:
     return jnp.max(jnp.linalg.svd(blocks, compute_uv=False)[..., 0])
 
 
-def conv_gram_iteration(kernel: ArrayLike, input_size: int, *, num_steps: int) -> SpectralResult:
+def conv_gram_iteration(
+    kernel: Float[ArrayLike, "c_out c_in k k"], input_size: int, *, num_steps: int
+) -> SpectralResult:
     """UPPER bound: Gram iteration run on every frequency block at once (batched,
     rescaled per block) and the max over blocks of the per-block bounds; non-increasing.
 
@@ -400,7 +410,9 @@ def _conv_gram(kernel, input_size, num_steps):
     return jnp.max(jax.vmap(one)(blocks), axis=0)
 
 
-def conv_power_iteration(kernel: ArrayLike, input_size: int, *, num_steps: int, key: Array) -> SpectralResult:
+def conv_power_iteration(
+    kernel: Float[ArrayLike, "c_out c_in k k"], input_size: int, *, num_steps: int, key: PRNGKeyArray
+) -> SpectralResult:
     """LOWER bound: power iteration through the convolution and its transpose
     (``jax.linear_transpose`` of :func:`conv_apply`), as spectral normalisation does.
 
