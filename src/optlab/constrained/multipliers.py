@@ -65,8 +65,8 @@ def _newton_solve(f, c, newton_num_steps, x, lam, mu):
         f0 = phi(x, lam, mu)
         slope = jnp.vdot(g, d)
 
-        def cond(a):
-            return (phi(x + a * d, lam, mu) > f0 + 1e-4 * a * slope) & (a > 1e-10)
+        def cond(a):  # a trial point where φ is not finite (exp overflow, say) is rejected too
+            return ~(phi(x + a * d, lam, mu) <= f0 + 1e-4 * a * slope) & (a > 1e-10)
 
         a = jax.lax.while_loop(cond, lambda a: 0.5 * a, jnp.asarray(1.0, x.dtype))
         return x + a * d
