@@ -23,7 +23,7 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.constrained.conditional_gradient`: Frank–Wolfe;
 - :mod:`~optlab.constrained.dual_ascent`: auxiliary-loss-free load balancing;
 - :mod:`~optlab.constrained.multipliers`: quadratic penalty and augmented Lagrangian;
-- :mod:`~optlab.constrained.notears`: NOTEARS structure learning (acyclicity constraint);
+- :mod:`~optlab.constrained.structure_learning`: NOTEARS structure learning (acyclicity constraint);
 - :mod:`~optlab.constrained.sketch`: exact augmented Lagrangian with sketched Newton–KKT solves;
 - :mod:`~optlab.constrained.primal_dual_learning`: primal–dual constrained learning;
 - :mod:`~optlab.constrained.convex_relu`: convex two-layer ReLU networks and ADMM.
@@ -58,7 +58,6 @@ from .convex_relu import (
 )
 from .dual_ascent import LoadBalanceOutput, balanced_assignment_lp, load_balancing, load_balancing_dual
 from .multipliers import MultiplierOutput, augmented_lagrangian, quadratic_penalty
-from .notears import NotearsOutput, acyclicity, acyclicity_grad, notears, structural_hamming_distance
 from .primal_dual_learning import PrimalDualOutput, primal_dual
 from .projected import PGDOutput, projected_gradient
 from .sets import (
@@ -80,6 +79,13 @@ from .sets import (
     spectral_ball,
 )
 from .sketch import ExactALOutput, SketchOutput, exact_al_sketch, kkt_residual, sketch_solve
+from .structure_learning import (
+    NotearsOutput,
+    acyclicity,
+    acyclicity_grad,
+    notears,
+    structural_hamming_distance,
+)
 
 __all__ = [
     "Simplex",
