@@ -23,6 +23,7 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.constrained.conditional_gradient`: Frank–Wolfe;
 - :mod:`~optlab.constrained.dual_ascent`: auxiliary-loss-free load balancing;
 - :mod:`~optlab.constrained.multipliers`: quadratic penalty and augmented Lagrangian;
+- :mod:`~optlab.constrained.structure_learning`: NOTEARS structure learning (acyclicity constraint);
 - :mod:`~optlab.constrained.sketch`: exact augmented Lagrangian with sketched Newton–KKT solves;
 - :mod:`~optlab.constrained.primal_dual_learning`: primal–dual constrained learning;
 - :mod:`~optlab.constrained.convex_relu`: convex two-layer ReLU networks and ADMM.
@@ -37,7 +38,8 @@ Duchi, Shalev-Shwartz, Singer, Chandra (2008) (sort-based simplex projection);
 (2025); Hong, Na, Mahoney, Kolar (2023) "Constrained optimization via exact
 augmented Lagrangian and randomized iterative sketching"; Boyd et al. (2011)
 (ADMM); Pilanci & Ergen (2020), Bai, Gautam, Sojoudi (2023) (convex two-layer
-ReLU training); Elenter, Chamon, Ribeiro (2024) (primal–dual constrained learning).
+ReLU training); Elenter, Chamon, Ribeiro (2024) (primal–dual constrained learning);
+Zheng, Aragam, Ravikumar, Xing (2018) "DAGs with NO TEARS".
 """
 
 from __future__ import annotations
@@ -77,6 +79,13 @@ from .sets import (
     spectral_ball,
 )
 from .sketch import ExactALOutput, SketchOutput, exact_al_sketch, kkt_residual, sketch_solve
+from .structure_learning import (
+    NotearsOutput,
+    acyclicity,
+    acyclicity_grad,
+    notears,
+    structural_hamming_distance,
+)
 
 __all__ = [
     "Simplex",
@@ -106,6 +115,11 @@ __all__ = [
     "MultiplierOutput",
     "quadratic_penalty",
     "augmented_lagrangian",
+    "NotearsOutput",
+    "acyclicity",
+    "acyclicity_grad",
+    "notears",
+    "structural_hamming_distance",
     "SketchOutput",
     "ExactALOutput",
     "sketch_solve",
