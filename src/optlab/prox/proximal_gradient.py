@@ -131,7 +131,18 @@ def proximal_gradient(
     require_int("num_steps", num_steps, minimum=1)
     _choice("acceleration", acceleration, ACCELERATIONS)
     tol = _scalar("tol", tol, positive=False)
-    return _generic(f, g, prox, x0, learning_rate, tol, num_steps, acceleration, bool(return_iterates))
+    dt = x0.dtype
+    return _generic(
+        f,
+        g,
+        prox,
+        x0,
+        jnp.asarray(learning_rate, dt),
+        jnp.asarray(tol, dt),
+        num_steps,
+        acceleration,
+        bool(return_iterates),
+    )
 
 
 @functools.partial(
@@ -282,7 +293,18 @@ def lasso(
     x0 = _start("x0", x0, A.shape[1], A.dtype)
     tol = _scalar("tol", tol, positive=False)
     lr = -1.0 if learning_rate is None else learning_rate
-    return _lasso(A, b, reg, x0, lr, tol, num_steps, acceleration, bool(return_iterates))
+    dt = A.dtype
+    return _lasso(
+        A,
+        b,
+        jnp.asarray(reg, dt),
+        x0,
+        jnp.asarray(lr, dt),
+        jnp.asarray(tol, dt),
+        num_steps,
+        acceleration,
+        bool(return_iterates),
+    )
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps", "acceleration", "return_iterates"))

@@ -36,7 +36,7 @@ class RankingOutput(NamedTuple):
     Attributes:
       params: the scores ``π`` (positive, geometric mean one).
       errors: ``errors[k] = max_i |log π_i^{(k+1)} − log π_i^{(k)}|`` for the steps taken
-        (``NaN`` beyond ``n_iters``).
+        (zero beyond ``n_iters``).
       iterates: ``None`` (the history is not recorded).
       converged: ``errors[n_iters − 1] ≤ tol`` (a boolean array).
       n_iters: the steps taken.
@@ -124,7 +124,7 @@ def _bt(w, tol, num_steps, method):
         return k + 1, q, err, errs.at[k].set(err)
 
     p0 = jnp.ones((n,), w.dtype)
-    errs0 = jnp.full((num_steps,), jnp.nan, w.dtype)
+    errs0 = jnp.zeros((num_steps,), w.dtype)
     k, p, err, errs = jax.lax.while_loop(cond, body, (0, p0, jnp.asarray(jnp.inf, w.dtype), errs0))
     return RankingOutput(p, errs, None, err <= tol, k)
 
