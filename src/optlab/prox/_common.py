@@ -33,7 +33,7 @@ def _scalar(name: str, value: Any, *, positive: bool) -> Any:
     arr = as_float_array(name, value)
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a scalar, got shape {tuple(arr.shape)}")
-    v = float(np.asarray(jax.device_get(arr)))
+    v = float(np.asarray(jax.device_get(value), dtype=float))  # the concrete value (arr may be traced)
     if positive and not v > 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
     if not positive and v < 0:

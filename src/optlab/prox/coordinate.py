@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import require_int, require_key
+from .._checks import is_concrete, require_int, require_key
 from ._common import _HIGHEST, _array, _choice, _design, _scalar, _start
 from .proximal_gradient import _objective
 
@@ -103,7 +103,7 @@ def lasso_coordinate_descent(
     else:
         key = jax.random.key(0)  # unused by the cyclic rule
     x0 = _start("x0", x0, A.shape[1], A.dtype)
-    if not isinstance(A, jax.core.Tracer) and not bool(jnp.any(A != 0)):
+    if is_concrete(A) and not bool(jnp.any(A != 0)):
         raise ValueError("A must have a non-zero column (every coordinate step is void otherwise)")
     return _cd(A, b, jnp.asarray(reg, A.dtype), x0, key, num_steps, rule)
 
@@ -115,6 +115,7 @@ def _cd(A, b, reg, x0, key, num_steps, rule):
     live = Lj > 0  # the safeguard: a zero column has L_j = 0 and stays at 0
     Ls = jnp.where(live, Lj, 1.0)
 
+    # region: lasso-coordinate-step
     def coord(carry, j):
         x, r = carry
         aj = A[:, j]
@@ -122,6 +123,8 @@ def _cd(A, b, reg, x0, key, num_steps, rule):
         xj = jnp.where(live[j], jnp.sign(z) * jnp.maximum(jnp.abs(z) - reg / Ls[j], 0.0), 0.0)
         r = r - aj * (xj - x[j])
         return (x.at[j].set(xj), r), None
+
+    # endregion: lasso-coordinate-step
 
     probs = Lj / jnp.sum(Lj) if rule == "lipschitz" else jnp.full((d,), 1.0 / d, A.dtype)
 

@@ -64,8 +64,9 @@ def _nonneg_array(name: str, value: Any) -> Any:
     if isinstance(value, jax.core.Tracer):
         return value
     arr = _array(name, value)
-    if not np.all(np.asarray(arr) >= 0):
-        raise ValueError(f"{name} must be non-negative, got a minimum of {float(np.min(np.asarray(arr)))!r}")
+    host = np.asarray(jax.device_get(value), dtype=float)
+    if not np.all(host >= 0):
+        raise ValueError(f"{name} must be non-negative, got a minimum of {float(np.min(host))!r}")
     return arr
 
 
@@ -118,8 +119,10 @@ def prox_box(v: Any, scale: Any = 1.0, *, lower: Any, upper: Any) -> jax.Array:
     _nonneg_array("scale", scale)
     lo = _bound("lower", lower)
     hi = _bound("upper", upper)
-    concrete = not isinstance(lo, jax.core.Tracer) and not isinstance(hi, jax.core.Tracer)
-    if concrete and np.any(np.asarray(lo) > np.asarray(hi)):
+    concrete = not isinstance(lower, jax.core.Tracer) and not isinstance(upper, jax.core.Tracer)
+    if concrete and np.any(
+        np.asarray(jax.device_get(lower), float) > np.asarray(jax.device_get(upper), float)
+    ):  # noqa: E501
         raise ValueError("lower must be at most upper entrywise (an empty box has no prox)")
     return _clip(v, lo, hi)
 
@@ -130,7 +133,7 @@ def _bound(name: str, value: Any) -> Any:
     from .._checks import as_float_array
 
     arr = as_float_array(name, value, finite=False)
-    if np.any(np.isnan(np.asarray(arr))):
+    if np.any(np.isnan(np.asarray(jax.device_get(value), float))):
         raise ValueError(f"{name} contains NaN")
     return arr
 

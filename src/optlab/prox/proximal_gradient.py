@@ -64,6 +64,7 @@ def _core(grad_f, F, prox, x0, learning_rate, num_steps, acceleration, tol, retu
     def gmap(x):
         return jnp.sqrt(jnp.sum((x - prox(x - gam * grad_f(x), gam)) ** 2)) / gam
 
+    # region: prox-fista-step
     def body(carry, _):
         x_prev, y, t = carry
         x = prox(y - gam * grad_f(y), gam)
@@ -74,6 +75,8 @@ def _core(grad_f, F, prox, x0, learning_rate, num_steps, acceleration, tol, retu
         t_new = (1.0 + jnp.sqrt(1.0 + 4.0 * t_use**2)) / 2.0
         y_new = x + ((t_use - 1.0) / t_new) * (x - x_prev)
         return (x, y_new, t_new), (x, restart)
+
+    # endregion: prox-fista-step
 
     t0 = jnp.ones((), x0.dtype)
     (x, _, _), (xs, restarts) = jax.lax.scan(body, (x0, x0, t0), None, length=num_steps)

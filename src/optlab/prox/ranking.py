@@ -53,8 +53,8 @@ def _wins(wins: Any) -> jax.Array:
     w = _array("wins", wins, ndim=2)
     if w.shape[0] != w.shape[1] or w.shape[0] < 2:
         raise ValueError(f"wins must be a square matrix of at least 2 players, got shape {tuple(w.shape)}")
-    if not isinstance(w, jax.core.Tracer):
-        wn = np.asarray(w)
+    if not isinstance(wins, jax.core.Tracer):
+        wn = np.asarray(jax.device_get(wins), dtype=float)
         if np.any(wn < 0):
             raise ValueError("wins must be non-negative counts")
         off = wn * (1 - np.eye(wn.shape[0]))
@@ -105,6 +105,7 @@ def _bt(w, tol, num_steps, method):
     wins_i = jnp.sum(w, axis=1)
     games = w + w.T
 
+    # region: bradley-terry-step
     def step(p):
         s = p[:, None] + p[None, :]
         if method == "zermelo":
@@ -112,6 +113,8 @@ def _bt(w, tol, num_steps, method):
         else:
             q = jnp.sum(w * p[None, :] / s, axis=1) / jnp.sum(w.T / s, axis=1)
         return _normalise(q)
+
+    # endregion: bradley-terry-step
 
     def cond(c):
         k, _, err, _ = c
@@ -148,7 +151,7 @@ def bradley_terry_loglik(wins: Any, scores: Any) -> jax.Array:
     p = _array("scores", scores, ndim=1)
     if p.shape[0] != w.shape[0]:
         raise ValueError(f"scores must have one entry per player ({w.shape[0]}), got shape {tuple(p.shape)}")
-    if not isinstance(p, jax.core.Tracer) and not np.all(np.asarray(p) > 0):
+    if not isinstance(scores, jax.core.Tracer) and not np.all(np.asarray(jax.device_get(scores), float) > 0):
         raise ValueError("scores must be positive")
     p = p.astype(w.dtype)
     return jnp.sum(w * (jnp.log(p)[:, None] - jnp.log(p[:, None] + p[None, :])))
