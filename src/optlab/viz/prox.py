@@ -5,9 +5,11 @@ strength of the reader's choice) and the regularisation-path figure.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
@@ -20,6 +22,22 @@ from .explorer import Explorer, Frame, log_slider
 __all__ = ["lasso_explorer", "lasso_path_figure"]
 
 _METHODS = (("ISTA", "none"), ("FISTA", "fista"), ("FISTA + restart", "restart"))
+
+
+@functools.partial(jax.jit, static_argnames="num_steps")
+def _lasso_runs(A, b, reg, num_steps):
+    """The explorer's computation in one compiled call: the three methods, the reference
+    (restart continued for ``num_steps`` more steps) and its duality gap."""
+    runs = [
+        px.lasso(A, b, reg=reg, num_steps=num_steps, acceleration=acc, return_iterates=False)
+        for _, acc in _METHODS
+    ]
+    ref = px.lasso(
+        A, b, reg=reg, num_steps=num_steps, acceleration="restart", x0=runs[2].params, return_iterates=False
+    )
+    gap = px.lasso_duality_gap(A, b, ref.params, reg=reg)
+    values = jnp.stack([r.values for r in runs])
+    return values, runs[2].params, ref.values[-1], gap, jnp.sum(ref.params**2)
 
 
 def lasso_explorer(
@@ -38,8 +56,8 @@ def lasso_explorer(
     choice.  Left: ``F(x_k) − F*`` against ``k`` with the two bounds ``L‖x*‖²/(2k)`` and
     ``2L‖x*‖²/(k+1)²`` (``x_0 = 0``); right: the coefficients found, against the true ones.
     ``F*`` is the value of the restarted run continued for another ``K`` steps (its duality
-    gap is in the title).  Each change runs the library's compiled solvers (``A``, ``b`` and ``λ`` are
-    traced: no recompilation).
+    gap is in the title).  Each change runs the library's solvers in one compiled call (``A``, ``b`` and
+    ``λ`` are traced: no recompilation).
 
     Args:
       A: the design, ``N × d``.
@@ -96,19 +114,14 @@ def lasso_explorer(
     fig.update_yaxes(title_text="x_j", row=1, col=2)
 
     def update(reg):
-        runs = [px.lasso(A, b, reg=reg, num_steps=num_steps, acceleration=acc) for _, acc in _METHODS]
-        # F*: the restarted run continued for another K steps (same compiled solver)
-        ref = px.lasso(A, b, reg=reg, num_steps=num_steps, acceleration="restart", x0=runs[2].params)
-        f_star = float(ref.values[-1])
-        gap = float(px.lasso_duality_gap(A, b, ref.params, reg=reg))
-        r2 = float(jnp.sum(ref.params**2))
+        values, x_restart, f_ref, gap_ref, r2_ref = _lasso_runs(A, b, jnp.asarray(reg, A.dtype), num_steps)
+        f_star, gap, r2 = float(f_ref), float(gap_ref), float(r2_ref)
         data: dict[int, dict] = {}
-        for i, run in enumerate(runs):
-            y = np.asarray(run.values, float) - f_star
-            data[i] = {"x": np.arange(num_steps + 1), "y": mask_nonpositive(np.maximum(y, 0.0))}
+        for i, v in enumerate(np.asarray(values, float)):
+            data[i] = {"x": np.arange(num_steps + 1), "y": mask_nonpositive(np.maximum(v - f_star, 0.0))}
         data[3] = {"x": k, "y": L * r2 / (2 * k)}
         data[4] = {"x": k, "y": 2 * L * r2 / (k + 1) ** 2}
-        x_final = np.asarray(runs[2].params, float)
+        x_final = np.asarray(x_restart, float)
         data[5] = {"x": np.arange(d), "y": x_final}
         nnz = int(np.sum(np.abs(x_final) > 1e-8))
         return Frame(
@@ -132,7 +145,8 @@ def lasso_path_figure(
     height: int = 460,
 ) -> go.Figure:
     """The regularisation path: every coefficient against ``λ`` (log axis, decreasing to the
-    right), the true support drawn in colour and the other coordinates in grey.
+    right), the true support drawn in colour and the other coordinates in grey; coordinates
+    that stay at zero along the whole path are not drawn (the figure stays small).
 
     Args:
       regs: ``(m,)`` strengths ``λ``.
@@ -151,6 +165,8 @@ def lasso_path_figure(
     fig = go.Figure()
     first_off = True
     for j in range(coefs.shape[1]):
+        if j not in on and not np.any(coefs[:, j] != 0):
+            continue
         if j in on:
             c = COLORS[len([i for i in on if i < j]) % len(COLORS)]
             fig.add_trace(
