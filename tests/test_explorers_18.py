@@ -77,9 +77,10 @@ def test_lasso_explorer_refuses_bad_arguments():
 
 
 def test_lasso_path_figure_draws_every_coefficient():
-    regs = LAM_MAX * np.logspace(0, -1, 5)
+    regs = LAM_MAX * np.logspace(0, -2, 5)
     path = np.stack([np.asarray(px.lasso(A18, B18, reg=r, num_steps=50).params) for r in regs])
     fig = viz_px.lasso_path_figure(regs, path, support=[3, 17, 29], reg_max=LAM_MAX)
-    drawn = 3 + int(np.sum(np.any(np.delete(path, [3, 17, 29], axis=1) != 0, axis=0)))
-    assert len(fig.data) == drawn < 40  # coordinates that stay at zero are left out
+    off = int(np.sum(np.any(np.delete(path, [3, 17, 29], axis=1) != 0, axis=0)))
+    assert 0 < off < 37  # some off-support coordinates enter the path, not all
+    assert len(fig.data) == 3 + off  # coordinates that stay at zero are left out
     assert sum(tr.showlegend is not False for tr in fig.data) == 4  # 3 support lines + one legend entry for the rest
