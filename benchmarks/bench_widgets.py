@@ -523,6 +523,31 @@ def _dp_sgd():
     )
 
 
+
+@example("viz.prox.lasso_explorer", "18_proximal")
+def _lasso():
+    from optlab import prox as px
+    from optlab.viz import prox as viz_px
+
+    _x64(True)
+    rng = np.random.default_rng(0)  # the chapter's lasso stream
+    N, d, s = 100, 300, 8
+    A = rng.normal(size=(N, d))
+    x_nat = np.zeros(d)
+    support = np.sort(rng.choice(d, s, replace=False))
+    x_nat[support] = rng.choice([-1, 1], s) * rng.uniform(1.0, 2.0, s)
+    b = A @ x_nat + 0.5 * rng.normal(size=N)
+    lam_max = float(px.lasso_reg_max(A, b))
+    return viz_px.lasso_explorer(
+        A,
+        b,
+        regs=[0.02 * lam_max, 0.05 * lam_max, 0.1 * lam_max, 0.2 * lam_max, 0.5 * lam_max],
+        reg=0.1 * lam_max,
+        num_steps=500,
+        x_true=x_nat,
+        title="The lasso: ISTA, FISTA and restart",
+    )
+
 def check_examples(found) -> list:
     """The counted builders, in discovery order; stops if EXAMPLES and the library disagree."""
     counted = [(name, fn) for name, fn, is_explorer in found if is_explorer]

@@ -39,6 +39,7 @@ MODULES: dict[str, tuple[str, str]] = {
     "distributed": ("Compressed and distributed optimization", "ch-distributed"),
     "rl": ("Reinforcement learning as optimization", "ch-rl"),
     "privacy": ("Differentially private optimization", "ch-privacy"),
+    "prox": ("Nonsmooth, proximal and composite optimization", "ch-proximal"),
     "viz": ("Figures", "ch-gradient-descent"),
 }
 

@@ -14,7 +14,8 @@ hyperparameter learning), :mod:`optlab.landscape` (neural collapse, sharpness, i
 :mod:`optlab.zeroth_order` (gradient estimators, consensus-based optimisation),
 :mod:`optlab.distributed` (compressed communication over JAX devices), :mod:`optlab.rl`
 (MDPs, KL-regularised value iteration, policy gradient), :mod:`optlab.privacy` (DP-SGD and
-its accountant), :mod:`optlab.viz` (plotly figures).
+its accountant), :mod:`optlab.prox` (proximal operators, ISTA/FISTA and the lasso, subgradient
+and coordinate methods, Bradley–Terry rankings), :mod:`optlab.viz` (plotly figures).
 """
 
 import importlib
@@ -40,6 +41,7 @@ _SUBMODULES = (
     "ot",
     "privacy",
     "problems",
+    "prox",
     "rl",
     "runner",
     "second_order",

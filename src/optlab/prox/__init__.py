@@ -1,0 +1,76 @@
+r"""Nonsmooth, proximal and composite optimisation: proximal operators and the Moreau
+envelope, the subgradient method, proximal gradient (ISTA, FISTA, adaptive restart) and the
+lasso, coordinate descent, and fixed-point (MM) iterations for Bradley–Terry rankings.
+
+Notation (chapter 18).  ``F(x) = f(x) + g(x)`` with ``f`` ``L``-smooth and ``g`` closed convex;
+``prox_{γg}(v) = argmin_x g(x) + ‖x − v‖²/(2γ)``; the lasso is
+``F(x) = ‖Ax − b‖²/(2N) + λ‖x‖₁`` with ``A`` ``N × d`` (one example per row) and ``λ`` the
+``reg`` argument (scikit-learn's ``alpha``).
+
+One module per topic, every public name re-exported here:
+
+- :mod:`~optlab.prox.operators`: proxes (ℓ1, ℓ2, box, group lasso, nuclear norm), the
+  conjugate's prox, the Moreau envelope and its gradient;
+- :mod:`~optlab.prox.proximal_gradient`: ISTA, FISTA and restart; the lasso, its objective,
+  duality gap and ``λ_max``;
+- :mod:`~optlab.prox.subgradient`: the subgradient method;
+- :mod:`~optlab.prox.coordinate`: cyclic and randomised coordinate descent for the lasso;
+- :mod:`~optlab.prox.ranking`: Zermelo's and Newman's iterations for Bradley–Terry.
+
+References: Moreau (1965); Beck & Teboulle (2009) "A fast iterative shrinkage-thresholding
+algorithm"; O'Donoghue & Candès (2015) "Adaptive restart for accelerated gradient schemes";
+Nesterov (2004) "Introductory lectures on convex optimization" (subgradient lower bound);
+Nesterov (2012) "Efficiency of coordinate descent methods on huge-scale optimization
+problems"; Richtárik & Takáč (2014); Davis & Drusvyatskiy (2019) (the Moreau envelope as a
+stationarity measure); Zermelo (1929); Newman (2023) "Efficient computation of rankings from
+pairwise comparisons".
+"""
+
+from __future__ import annotations
+
+from .coordinate import CDOutput, coordinate_lipschitz, lasso_coordinate_descent
+from .operators import (
+    moreau_envelope,
+    moreau_gradient,
+    prox_box,
+    prox_conjugate,
+    prox_group_l2,
+    prox_l1,
+    prox_l2,
+    prox_nuclear,
+)
+from .proximal_gradient import (
+    ProxGradOutput,
+    lasso,
+    lasso_duality_gap,
+    lasso_objective,
+    lasso_reg_max,
+    proximal_gradient,
+)
+from .ranking import RankingOutput, bradley_terry, bradley_terry_loglik
+from .subgradient import SubgradientOutput, subgradient_method
+
+__all__ = [
+    "prox_l1",
+    "prox_l2",
+    "prox_box",
+    "prox_group_l2",
+    "prox_nuclear",
+    "prox_conjugate",
+    "moreau_envelope",
+    "moreau_gradient",
+    "ProxGradOutput",
+    "proximal_gradient",
+    "lasso",
+    "lasso_objective",
+    "lasso_duality_gap",
+    "lasso_reg_max",
+    "SubgradientOutput",
+    "subgradient_method",
+    "CDOutput",
+    "lasso_coordinate_descent",
+    "coordinate_lipschitz",
+    "RankingOutput",
+    "bradley_terry",
+    "bradley_terry_loglik",
+]
