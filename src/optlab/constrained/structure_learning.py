@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import require_int
+from .._types import Array, ArrayLike, Bool, Float, Int
 from ._common import _HIGHEST, _array, _nonneg_scalar, _pos_scalar, _tol
 from .multipliers import _cholesky_direction, _newton_solve
 
@@ -81,7 +82,7 @@ def _square(name: str, w: Any) -> jax.Array:
     return w
 
 
-def acyclicity(W: Any) -> jax.Array:
+def acyclicity(W: Float[ArrayLike, "d d"]) -> Float[Array, ""]:
     """The NOTEARS acyclicity function ``h(W) = tr(exp(W∘W)) − d`` (Zheng et al. 2018).
 
     ``h ≥ 0``, and ``h(W) = 0`` iff the graph of ``W`` (an edge ``i → j`` where ``W_ij ≠ 0``)
@@ -101,7 +102,7 @@ def acyclicity(W: Any) -> jax.Array:
     return _h(_square("W", W))
 
 
-def acyclicity_grad(W: Any) -> jax.Array:
+def acyclicity_grad(W: Float[ArrayLike, "d d"]) -> Float[Array, "d d"]:
     """The gradient ``∇h(W) = exp(W∘W)ᵀ ∘ 2W`` of :func:`acyclicity`.
 
     Args:
@@ -134,15 +135,15 @@ class NotearsOutput(NamedTuple):
       n_iters: the outer iterations (subproblem solves) taken.
     """
 
-    params: jax.Array
-    iterates: jax.Array
-    violations: jax.Array
-    losses: jax.Array
-    alphas: jax.Array
-    rhos: jax.Array
-    accepted: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    params: Float[Array, "d d"]
+    iterates: Float[Array, "K+1 d d"]
+    violations: Float[Array, " K"]
+    losses: Float[Array, " K"]
+    alphas: Float[Array, " K"]
+    rhos: Float[Array, " K"]
+    accepted: Bool[Array, " K"]
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def _offdiag_index(d: int) -> np.ndarray:
@@ -213,7 +214,7 @@ def _notears_path(d, num_steps, newton_num_steps, gram, l1_weight, tol, rho0, rh
 
 
 def notears(
-    X: Any,
+    X: Float[ArrayLike, "N d"],
     *,
     l1_weight: float = 0.0,
     num_steps: int = 100,
@@ -280,7 +281,7 @@ def notears(
     )
 
 
-def structural_hamming_distance(B_est: Any, B_true: Any) -> int:
+def structural_hamming_distance(B_est: Float[ArrayLike, "d d"], B_true: Float[ArrayLike, "d d"]) -> int:
     """Structural Hamming distance between two directed graphs given by adjacency matrices
     (nonzero = edge ``i → j``): the number of node pairs ``{i, j}`` whose edges differ (a
     missing, an extra or a reversed edge each count once).

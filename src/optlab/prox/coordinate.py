@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 
 from .._checks import is_concrete, require_int, require_key
+from .._types import Array, ArrayLike, Float
 from ._common import _HIGHEST, _array, _choice, _design, _scalar, _start
 from .proximal_gradient import _objective
 
@@ -39,12 +40,12 @@ class CDOutput(NamedTuple):
       iterates: ``(K+1, d)``, the coefficients after each epoch.
     """
 
-    params: jax.Array
-    values: jax.Array
-    iterates: jax.Array
+    params: Float[Array, " d"]
+    values: Float[Array, " K+1"]
+    iterates: Float[Array, "K+1 d"]
 
 
-def coordinate_lipschitz(A: Any) -> jax.Array:
+def coordinate_lipschitz(A: Float[ArrayLike, "N d"]) -> Float[Array, " d"]:
     """The coordinate-wise Lipschitz constants ``L_j = ‖A_{:j}‖²/N`` of ``‖Ax − b‖²/(2N)``.
 
     Args:
@@ -62,14 +63,14 @@ def coordinate_lipschitz(A: Any) -> jax.Array:
 
 
 def lasso_coordinate_descent(
-    A: Any,
-    b: Any,
+    A: Float[ArrayLike, "N d"],
+    b: Float[ArrayLike, " N"],
     *,
     reg: float,
     num_steps: int,
     rule: str = "cyclic",
     key: Any = None,
-    x0: Any = None,
+    x0: Float[ArrayLike, " d"] | None = None,
 ) -> CDOutput:
     """The lasso by exact coordinate minimisation: ``num_steps`` epochs of ``d`` coordinate
     steps each (a step of this loop is an epoch, about the cost of one gradient).

@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import require_int
+from .._types import Array, ArrayLike, Float
 from ._common import _array, _scalar, _static_callable
 
 __all__ = [
@@ -35,7 +36,9 @@ __all__ = [
 ]
 
 
-def prox_l1(v: Any, scale: Any = 1.0) -> jax.Array:
+def prox_l1(
+    v: Float[ArrayLike, "*shape"], scale: Float[ArrayLike, "*#shape"] | float = 1.0
+) -> Float[Array, "*shape"]:
     """Soft thresholding, the prox of ``γ‖·‖₁``: ``sign(v) max(|v| − γ, 0)`` entrywise.
 
     Args:
@@ -70,7 +73,7 @@ def _nonneg_array(name: str, value: Any) -> Any:
     return arr
 
 
-def prox_l2(v: Any, scale: Any = 1.0) -> jax.Array:
+def prox_l2(v: Float[ArrayLike, "*shape"], scale: float = 1.0) -> Float[Array, "*shape"]:
     """Block soft thresholding, the prox of ``γ‖·‖₂`` (the norm, not squared):
     ``v · max(1 − γ/‖v‖₂, 0)``.
 
@@ -98,7 +101,13 @@ def _block_soft(v, scale):
     return (v * factor).astype(v.dtype)
 
 
-def prox_box(v: Any, scale: Any = 1.0, *, lower: Any, upper: Any) -> jax.Array:
+def prox_box(
+    v: Float[ArrayLike, "*shape"],
+    scale: float = 1.0,
+    *,
+    lower: Float[ArrayLike, "*#shape"] | float,
+    upper: Float[ArrayLike, "*#shape"] | float,
+) -> Float[Array, "*shape"]:
     """The prox of the indicator of the box ``[lower, upper]``: the clip (any ``γ``).
 
     Args:
@@ -143,7 +152,9 @@ def _clip(v, lo, hi):
     return jnp.clip(v, jnp.asarray(lo, v.dtype), jnp.asarray(hi, v.dtype))
 
 
-def prox_group_l2(v: Any, scale: Any = 1.0, *, groups: tuple[int, ...]) -> jax.Array:
+def prox_group_l2(
+    v: Float[ArrayLike, " d"], scale: float = 1.0, *, groups: tuple[int, ...]
+) -> Float[Array, " d"]:
     r"""The prox of the group-lasso penalty ``γ Σ_G ‖v_G‖₂`` over contiguous groups:
     block soft thresholding of each group.
 
@@ -179,7 +190,7 @@ def _group_soft(v, scale, sizes):
     return (v * factor[ids]).astype(v.dtype)
 
 
-def prox_nuclear(v: Any, scale: Any = 1.0) -> jax.Array:
+def prox_nuclear(v: Float[ArrayLike, "m n"], scale: float = 1.0) -> Float[Array, "m n"]:
     """Singular value thresholding, the prox of ``γ‖·‖_*`` (the nuclear norm):
     ``U diag(max(σ − γ, 0)) Vᵀ``.
 
@@ -206,7 +217,9 @@ def _svt(v, scale):
     return jnp.matmul(u * s, vt, precision=jax.lax.Precision.HIGHEST).astype(v.dtype)
 
 
-def prox_conjugate(prox: Callable, v: Any, scale: Any = 1.0) -> jax.Array:
+def prox_conjugate(
+    prox: Callable, v: Float[ArrayLike, "*shape"], scale: float = 1.0
+) -> Float[Array, "*shape"]:
     """The prox of the conjugate by Moreau's identity:
     ``prox_{γg*}(v) = v − γ prox_{g/γ}(v/γ)``.
 
@@ -228,7 +241,9 @@ def prox_conjugate(prox: Callable, v: Any, scale: Any = 1.0) -> jax.Array:
     return v - scale * prox(v / scale, 1.0 / scale)
 
 
-def moreau_envelope(g: Callable, prox: Callable, v: Any, scale: Any = 1.0) -> jax.Array:
+def moreau_envelope(
+    g: Callable, prox: Callable, v: Float[ArrayLike, "*shape"], scale: float = 1.0
+) -> Float[Array, ""]:
     """The Moreau envelope ``e_γ g(v) = g(p) + ‖v − p‖²/(2γ)`` with ``p = prox_{γg}(v)``.
 
     Args:
@@ -252,7 +267,9 @@ def moreau_envelope(g: Callable, prox: Callable, v: Any, scale: Any = 1.0) -> ja
     return g(p) + jnp.sum((v - p) ** 2) / (2.0 * scale)
 
 
-def moreau_gradient(prox: Callable, v: Any, scale: Any = 1.0) -> jax.Array:
+def moreau_gradient(
+    prox: Callable, v: Float[ArrayLike, "*shape"], scale: float = 1.0
+) -> Float[Array, "*shape"]:
     """The gradient of the Moreau envelope, ``∇e_γ g(v) = (v − prox_{γg}(v))/γ``.
 
     For a ``ρ``-weakly convex ``g`` and ``γ < 1/ρ`` its norm is the stationarity measure of

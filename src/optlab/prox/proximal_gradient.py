@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from .._checks import require_int
+from .._types import Array, ArrayLike, Bool, Float, Int
 from ._common import _HIGHEST, _array, _choice, _design, _scalar, _start, _static_callable
 from .operators import _soft
 
@@ -49,13 +50,13 @@ class ProxGradOutput(NamedTuple):
       n_iters: the steps taken, ``K``.
     """
 
-    params: jax.Array
-    values: jax.Array
-    grad_maps: jax.Array
-    iterates: jax.Array | None
-    restarts: jax.Array
-    converged: jax.Array
-    n_iters: jax.Array
+    params: Float[Array, " d"]
+    values: Float[Array, " K+1"]
+    grad_maps: Float[Array, " K+1"]
+    iterates: Float[Array, "K+1 d"] | None
+    restarts: Bool[Array, " K"]
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def _core(grad_f, F, prox, x0, learning_rate, num_steps, acceleration, tol, return_iterates):
@@ -93,7 +94,7 @@ def proximal_gradient(
     f: Callable,
     g: Callable,
     prox: Callable,
-    x0: Any,
+    x0: Float[ArrayLike, " d"],
     *,
     learning_rate: float,
     num_steps: int,
@@ -186,7 +187,9 @@ def _lasso_args(A, b, x, reg):
     return A, b, x.astype(A.dtype), reg
 
 
-def lasso_objective(A: Any, b: Any, x: Any, *, reg: float) -> jax.Array:
+def lasso_objective(
+    A: Float[ArrayLike, "N d"], b: Float[ArrayLike, " N"], x: Float[ArrayLike, " d"], *, reg: float
+) -> Float[Array, ""]:
     """The lasso objective ``F(x) = ‖Ax − b‖²/(2N) + λ‖x‖₁`` (scikit-learn's scaling, so
     ``λ`` is ``sklearn.linear_model.Lasso``'s ``alpha``).
 
@@ -207,7 +210,9 @@ def lasso_objective(A: Any, b: Any, x: Any, *, reg: float) -> jax.Array:
     return _objective_jit(A, b, x, reg)
 
 
-def lasso_duality_gap(A: Any, b: Any, x: Any, *, reg: float) -> jax.Array:
+def lasso_duality_gap(
+    A: Float[ArrayLike, "N d"], b: Float[ArrayLike, " N"], x: Float[ArrayLike, " d"], *, reg: float
+) -> Float[Array, ""]:
     """The duality gap ``F(x) − D(u) ≥ F(x) − F*`` of the lasso at ``x``, with the dual
     ``D(u) = (‖b‖² − ‖b − u‖²)/(2N)`` over ``‖Aᵀu‖_∞ ≤ Nλ`` evaluated at the rescaled
     residual ``u = (b − Ax)·min(1, Nλ/‖Aᵀ(b − Ax)‖_∞)``; zero exactly at a solution.
@@ -233,7 +238,7 @@ _gap_jit = jax.jit(_gap)
 _objective_jit = jax.jit(_objective)
 
 
-def lasso_reg_max(A: Any, b: Any) -> jax.Array:
+def lasso_reg_max(A: Float[ArrayLike, "N d"], b: Float[ArrayLike, " N"]) -> Float[Array, ""]:
     """``λ_max = ‖Aᵀb‖_∞/N``: the smallest ``λ`` for which ``x = 0`` solves the lasso (the
     start of the regularisation path).
 
@@ -253,14 +258,14 @@ def lasso_reg_max(A: Any, b: Any) -> jax.Array:
 
 
 def lasso(
-    A: Any,
-    b: Any,
+    A: Float[ArrayLike, "N d"],
+    b: Float[ArrayLike, " N"],
     *,
     reg: float,
     num_steps: int,
     learning_rate: float | None = None,
     acceleration: str = "fista",
-    x0: Any = None,
+    x0: Float[ArrayLike, " d"] | None = None,
     tol: float = 0.0,
     return_iterates: bool = True,
 ) -> ProxGradOutput:

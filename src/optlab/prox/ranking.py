@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import require_int
+from .._types import Array, ArrayLike, Bool, Float, Int
 from ._common import _array, _choice, _scalar
 
 __all__ = ["RankingOutput", "bradley_terry", "bradley_terry_loglik"]
@@ -42,11 +43,11 @@ class RankingOutput(NamedTuple):
       n_iters: the steps taken.
     """
 
-    params: jax.Array
-    errors: jax.Array
+    params: Float[Array, " n"]
+    errors: Float[Array, " num_steps"]
     iterates: None
-    converged: jax.Array
-    n_iters: jax.Array
+    converged: Bool[Array, ""]
+    n_iters: Int[Array, ""]
 
 
 def _wins(wins: Any) -> jax.Array:
@@ -67,7 +68,7 @@ def _wins(wins: Any) -> jax.Array:
 
 
 def bradley_terry(
-    wins: Any, *, method: str = "newman", num_steps: int = 10_000, tol: float = 1e-6
+    wins: Float[ArrayLike, "n n"], *, method: str = "newman", num_steps: int = 10_000, tol: float = 1e-6
 ) -> RankingOutput:
     """Maximum-likelihood Bradley–Terry scores by Zermelo's or Newman's iteration, stopped
     when ``max_i |Δ log π_i| ≤ tol`` or after ``num_steps`` steps (one ``lax.while_loop``,
@@ -132,7 +133,7 @@ def _bt(w, tol, num_steps, method):
     return RankingOutput(p, errs, None, err <= tol, k)
 
 
-def bradley_terry_loglik(wins: Any, scores: Any) -> jax.Array:
+def bradley_terry_loglik(wins: Float[ArrayLike, "n n"], scores: Float[ArrayLike, " n"]) -> Float[Array, ""]:
     """The Bradley–Terry log-likelihood ``ℓ(π) = Σ_ij w_ij log(π_i/(π_i + π_j))``.
 
     Args:

@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from .._checks import require_int
+from .._types import Array, ArrayLike, Float
 from ._common import _array, _scalar, _static_callable
 
 __all__ = ["SubgradientOutput", "subgradient_method"]
@@ -36,13 +37,13 @@ class SubgradientOutput(NamedTuple):
       iterates: ``(K+1, d)``, ``x_0 … x_K``.
     """
 
-    params: jax.Array
-    values: jax.Array
-    subgrad_norms: jax.Array
-    learning_rates: jax.Array
-    iterates: jax.Array
+    params: Float[Array, " d"]
+    values: Float[Array, " K+1"]
+    subgrad_norms: Float[Array, " K"]
+    learning_rates: Float[Array, " K"]
+    iterates: Float[Array, "K+1 d"]
 
-    def best_values(self) -> jax.Array:
+    def best_values(self) -> Float[Array, " K+1"]:
         """``min_{j ≤ k} f(x_j)`` for ``k = 0 … K`` (the best value so far).
 
         Returns:
@@ -50,7 +51,7 @@ class SubgradientOutput(NamedTuple):
         """
         return jax.lax.cummin(self.values)
 
-    def average(self) -> jax.Array:
+    def average(self) -> Float[Array, " d"]:
         """The weighted average ``x̄_K = Σ_{k<K} γ_k x_k / Σ_{k<K} γ_k``, the point the
         bound is stated for.
 
@@ -60,7 +61,7 @@ class SubgradientOutput(NamedTuple):
         w = self.learning_rates / jnp.sum(self.learning_rates)
         return jnp.tensordot(w, self.iterates[:-1], axes=1)
 
-    def bound(self, distance: Any) -> jax.Array:
+    def bound(self, distance: float) -> Float[Array, ""]:
         """The guarantee ``(R² + Σ_{k<K} γ_k²‖g_k‖²) / (2 Σ_{k<K} γ_k)`` on
         ``min_{k<K} f(x_k) − f*`` and ``f(x̄_K) − f*`` for ``R ≥ ‖x_0 − x*‖``.
 
@@ -76,7 +77,7 @@ class SubgradientOutput(NamedTuple):
 
 def subgradient_method(
     f: Callable,
-    x0: Any,
+    x0: Float[ArrayLike, " d"],
     *,
     learning_rate: float | Callable,
     num_steps: int,
