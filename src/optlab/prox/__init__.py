@@ -15,7 +15,8 @@ One module per topic, every public name re-exported here:
   duality gap and ``λ_max``;
 - :mod:`~optlab.prox.subgradient`: the subgradient method;
 - :mod:`~optlab.prox.coordinate`: cyclic and randomised coordinate descent for the lasso;
-- :mod:`~optlab.prox.ranking`: Zermelo's and Newman's iterations for Bradley–Terry.
+- :mod:`~optlab.prox.ranking`: Zermelo's and Newman's iterations for Bradley–Terry;
+- :mod:`~optlab.prox.conversion`: online-to-nonconvex conversion (Goldstein stationarity).
 
 References: Moreau (1965); Beck & Teboulle (2009) "A fast iterative shrinkage-thresholding
 algorithm"; O'Donoghue & Candès (2015) "Adaptive restart for accelerated gradient schemes";
@@ -23,11 +24,13 @@ Nesterov (2004) "Introductory lectures on convex optimization" (subgradient lowe
 Nesterov (2012) "Efficiency of coordinate descent methods on huge-scale optimization
 problems"; Richtárik & Takáč (2014); Davis & Drusvyatskiy (2019) (the Moreau envelope as a
 stationarity measure); Zermelo (1929); Newman (2023) "Efficient computation of rankings from
-pairwise comparisons".
+pairwise comparisons"; Cutkosky, Mehta & Orabona (2023) "Optimal stochastic non-smooth
+non-convex optimization through online-to-non-convex conversion".
 """
 
 from __future__ import annotations
 
+from .conversion import ConversionOutput, online_to_nonconvex
 from .coordinate import CDOutput, coordinate_lipschitz, lasso_coordinate_descent
 from .operators import (
     moreau_envelope,
@@ -70,6 +73,8 @@ __all__ = [
     "CDOutput",
     "lasso_coordinate_descent",
     "coordinate_lipschitz",
+    "ConversionOutput",
+    "online_to_nonconvex",
     "RankingOutput",
     "bradley_terry",
     "bradley_terry_loglik",
