@@ -317,14 +317,13 @@ def lasso(
     _choice("acceleration", acceleration, ACCELERATIONS)
     x0 = _start("x0", x0, A.shape[1], A.dtype)
     tol = _scalar("tol", tol, positive=False)
-    lr = -1.0 if learning_rate is None else learning_rate
     dt = A.dtype
     return _lasso(
         A,
         b,
         jnp.asarray(reg, dt),
         x0,
-        jnp.asarray(lr, dt),
+        None if learning_rate is None else jnp.asarray(learning_rate, dt),
         jnp.asarray(tol, dt),
         num_steps,
         acceleration,
@@ -335,8 +334,8 @@ def lasso(
 @functools.partial(jax.jit, static_argnames=("num_steps", "acceleration", "return_iterates"))
 def _lasso(A, b, reg, x0, learning_rate, tol, num_steps, acceleration, return_iterates):
     n = A.shape[0]
-    L = jnp.linalg.norm(A, 2) ** 2 / n
-    lr = jnp.where(jnp.asarray(learning_rate) > 0, learning_rate, 1.0 / L).astype(A.dtype)
+    # 1/L with L = ‖A‖₂²/N (an SVD) only when no step is given
+    lr = (n / jnp.linalg.norm(A, 2) ** 2).astype(A.dtype) if learning_rate is None else learning_rate
     reg = jnp.asarray(reg, A.dtype)
 
     def grad_f(x):
