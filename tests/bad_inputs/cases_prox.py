@@ -219,4 +219,25 @@ EXEMPT = {
     "SubgradientOutput": "a result type",
     "CDOutput": "a result type",
     "RankingOutput": "a result type",
+    "ConversionOutput": "a result type",
 }
+
+# online-to-nonconvex conversion
+_O2NC = dict(delta=0.1, epoch_length=2, num_steps=4, learning_rate=0.1, key=KEY)
+CASES += [
+    B("prox.online_to_nonconvex", "f", lambda: px.online_to_nonconvex("f", X3, **_O2NC), "string f"),
+    B("prox.online_to_nonconvex", "x0", lambda: px.online_to_nonconvex(g, X3.at[0].set(NAN), **_O2NC), "NaN x0"),
+    B("prox.online_to_nonconvex", "delta", lambda: px.online_to_nonconvex(g, X3, **{**_O2NC, "delta": 0.0}),
+      "zero delta"),
+    B("prox.online_to_nonconvex", "learning_rate", lambda: px.online_to_nonconvex(
+        g, X3, **{**_O2NC, "learning_rate": -1.0}), "negative learning_rate"),
+    B("prox.online_to_nonconvex", "epoch_length", lambda: px.online_to_nonconvex(
+        g, X3, **{**_O2NC, "epoch_length": 0}), "zero epoch_length"),
+    B("prox.online_to_nonconvex", "num_steps", lambda: px.online_to_nonconvex(
+        g, X3, **{**_O2NC, "num_steps": 5}), "num_steps not a multiple of epoch_length"),
+    B("prox.online_to_nonconvex", "key", lambda: px.online_to_nonconvex(g, X3, **{**_O2NC, "key": 0}), "int key"),
+    B("prox.online_to_nonconvex", "gradient", lambda: px.online_to_nonconvex(g, X3, **_O2NC, gradient=3),
+      "gradient not callable"),
+    C("prox.online_to_nonconvex", lambda: px.online_to_nonconvex(g, [1, 2, 3], **_O2NC),
+      lambda: px.online_to_nonconvex(g, jnp.array([1.0, 2.0, 3.0]), **_O2NC)),
+]
