@@ -264,8 +264,12 @@ def test_lasso_compiles_once_per_shape():
     px.lasso(A, b, reg=0.1, num_steps=20)
     size = pg_module._lasso._cache_size()
     A2, b2, _ = _problem(seed=5)
-    px.lasso(A2, b2, reg=0.2, num_steps=20, learning_rate=0.01)
+    px.lasso(A2, b2, reg=0.2, num_steps=20)
     assert pg_module._lasso._cache_size() == size
+    # a given step skips the SVD for L: one more program, shared by every step value
+    px.lasso(A2, b2, reg=0.2, num_steps=20, learning_rate=0.01)
+    px.lasso(A, b, reg=0.1, num_steps=20, learning_rate=0.02)
+    assert pg_module._lasso._cache_size() == size + 1
 
 
 # ------------------------------------------------------------------ coordinate descent

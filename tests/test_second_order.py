@@ -719,12 +719,12 @@ def test_run_transformation_and_thermodynamic_solve_compile_once():
     losses = so.run_transformation(opt, loss, jnp.asarray(rng.standard_normal((6, 4)), jnp.float32), num_steps=10).values
     assert calls["n"] == traced and losses.shape == (11,)
     F = jnp.eye(4) * 2.0
-    before = so._tngd._cache_size()
+    before = so.curvature._tngd._cache_size()
     so.thermodynamic_solve(F, jnp.ones(4), key=jax.random.key(0), dt=0.1, num_steps=50)
-    mid = so._tngd._cache_size()
+    mid = so.curvature._tngd._cache_size()
     so.thermodynamic_solve(3 * F, -jnp.ones(4), key=jax.random.key(1), dt=0.05, num_steps=80, burn_in=10,
                            temperature=0.1)
-    assert so._tngd._cache_size() == mid <= before + 1
+    assert so.curvature._tngd._cache_size() == mid <= before + 1
 
 
 def test_solvers_trace_their_products_at_highest_precision():
@@ -1008,9 +1008,9 @@ def test_kronecker_power_iteration_float32_and_compiles_once():
     _, _, err_opt = _np_best_kronecker(Gs)
     # measured: relative difference 2e-7 from the float64 SVD optimum
     np.testing.assert_allclose(float(tr.errors[-1]), err_opt, rtol=1e-4)
-    before = so._kronecker_power._cache_size()
+    before = so.preconditioners._kronecker_power._cache_size()
     so.kronecker_power_iteration(jnp.asarray(2 * Gs, jnp.float32), num_steps=30)
-    assert so._kronecker_power._cache_size() == before
+    assert so.preconditioners._kronecker_power._cache_size() == before
     with pytest.raises(ValueError, match="grads"):
         so.kronecker_power_iteration(jnp.ones((3, 4)), num_steps=2)
     with pytest.raises(ValueError, match="num_steps"):

@@ -150,6 +150,54 @@ CASES += [
     B("prox.coordinate_lipschitz", "A", lambda: px.coordinate_lipschitz(A.at[0, 0].set(NAN)), "NaN A"),
     C("prox.coordinate_lipschitz", lambda: px.coordinate_lipschitz([[1, 2], [3, 4]]),
       lambda: px.coordinate_lipschitz(jnp.array([[1.0, 2.0], [3.0, 4.0]]))),
+    # nonconvex penalties
+    B("prox.scad_penalty", "x", lambda: px.scad_penalty(V.at[0].set(NAN), reg=1.0), "NaN x"),
+    B("prox.scad_penalty", "reg", lambda: px.scad_penalty(V, reg=-1.0), "negative reg"),
+    B("prox.scad_penalty", "a", lambda: px.scad_penalty(V, reg=1.0, a=0.5), "a below 1"),
+    B("prox.mcp_penalty", "x", lambda: px.mcp_penalty("x", reg=1.0), "string x"),
+    B("prox.mcp_penalty", "a", lambda: px.mcp_penalty(V, reg=1.0, a=0.0), "zero a"),
+    B("prox.mcp_penalty", "reg", lambda: px.mcp_penalty(V, reg=None), "None reg"),
+    C("prox.scad_penalty", lambda: px.scad_penalty([1, -2, 5], reg=1), lambda: px.scad_penalty(
+        jnp.array([1.0, -2.0, 5.0]), reg=1.0)),
+    C("prox.mcp_penalty", lambda: px.mcp_penalty([1, -2, 5], reg=1), lambda: px.mcp_penalty(
+        jnp.array([1.0, -2.0, 5.0]), reg=1.0)),
+    B("prox.prox_scad", "scale", lambda: px.prox_scad(V, 2.7, reg=1.0, a=3.7), "scale = a − 1"),
+    B("prox.prox_scad", "scale", lambda: px.prox_scad(V, -0.1, reg=1.0), "negative scale"),
+    B("prox.prox_scad", "v", lambda: px.prox_scad(V.at[2].set(jnp.inf), reg=1.0), "inf v"),
+    B("prox.prox_scad", "a", lambda: px.prox_scad(V, 0.5, reg=1.0, a="3"), "string a"),
+    B("prox.prox_scad", "reg", lambda: px.prox_scad(V, 0.5, reg=NAN), "NaN reg"),
+    B("prox.prox_mcp", "scale", lambda: px.prox_mcp(V, 3.0, reg=1.0, a=3.0), "scale = a"),
+    B("prox.prox_mcp", "scale", lambda: px.prox_mcp(V, jnp.ones(2), reg=1.0), "vector scale"),
+    B("prox.prox_mcp", "v", lambda: px.prox_mcp(None, reg=1.0), "None v"),
+    B("prox.prox_mcp", "a", lambda: px.prox_mcp(V, reg=1.0, a=-1.0), "negative a"),
+    C("prox.prox_scad", lambda: px.prox_scad([1, -3, 8], 1, reg=1), lambda: px.prox_scad(
+        jnp.array([1.0, -3.0, 8.0]), 1.0, reg=1.0)),
+    C("prox.prox_mcp", lambda: px.prox_mcp([1, -3, 8], 1, reg=1), lambda: px.prox_mcp(
+        jnp.array([1.0, -3.0, 8.0]), 1.0, reg=1.0)),
+    B("prox.nonconvex_regression", "penalty", lambda: px.nonconvex_regression(
+        A, Bv, reg=0.1, num_steps=3, penalty="l0"), "unknown penalty"),
+    B("prox.nonconvex_regression", "acceleration", lambda: px.nonconvex_regression(
+        A, Bv, reg=0.1, num_steps=3, acceleration="fista"), "fista not offered"),
+    B("prox.nonconvex_regression", "learning_rate", lambda: px.nonconvex_regression(
+        A, Bv, reg=0.1, num_steps=3, acceleration="none", learning_rate=3.0), "learning_rate above a − 1"),
+    B("prox.nonconvex_regression", "learning_rate", lambda: px.nonconvex_regression(
+        A, Bv, reg=0.1, num_steps=3, learning_rate=-1.0), "negative learning_rate"),
+    B("prox.nonconvex_regression", "a", lambda: px.nonconvex_regression(
+        A, Bv, reg=0.1, num_steps=3, a=1.0), "SCAD a = 1"),
+    B("prox.nonconvex_regression", "b", lambda: px.nonconvex_regression(
+        A, Bv[:3], reg=0.1, num_steps=3), "b rows"),
+    B("prox.nonconvex_regression", "reg", lambda: px.nonconvex_regression(
+        A, Bv, reg=-0.1, num_steps=3), "negative reg"),
+    B("prox.nonconvex_regression", "num_steps", lambda: px.nonconvex_regression(
+        A, Bv, reg=0.1, num_steps=0), "zero num_steps"),
+    B("prox.nonconvex_regression", "x0", lambda: px.nonconvex_regression(
+        A, Bv, reg=0.1, num_steps=3, x0=jnp.ones(2)), "x0 shape"),
+    B("prox.nonconvex_regression", "tol", lambda: px.nonconvex_regression(
+        A, Bv, reg=0.1, num_steps=3, tol=-1.0), "negative tol"),
+    C("prox.nonconvex_regression", lambda: px.nonconvex_regression(
+        [[1, 0, 2], [0, 1, -1], [0, 2, 1], [1, 1, 1]], [1, 0, -1, 2], reg=0.1, num_steps=5),
+      lambda: px.nonconvex_regression(jnp.array([[1.0, 0, 2], [0, 1, -1], [0, 2, 1], [1, 1, 1]]), Bv, reg=0.1,
+                                      num_steps=5)),
     # rankings
     B("prox.bradley_terry", "wins", lambda: px.bradley_terry(jnp.ones((2, 3))), "not square"),
     B("prox.bradley_terry", "wins", lambda: px.bradley_terry(-W), "negative wins"),

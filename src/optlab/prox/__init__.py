@@ -13,9 +13,12 @@ One module per topic, every public name re-exported here:
   conjugate's prox, the Moreau envelope and its gradient;
 - :mod:`~optlab.prox.proximal_gradient`: ISTA, FISTA and restart; the lasso, its objective,
   duality gap and ``λ_max``;
+- :mod:`~optlab.prox.penalties`: the nonconvex SCAD and MCP penalties, their exact proxes and
+  penalised least squares by proximal gradient or the nonconvex accelerated gradient method;
 - :mod:`~optlab.prox.subgradient`: the subgradient method;
 - :mod:`~optlab.prox.coordinate`: cyclic and randomised coordinate descent for the lasso;
-- :mod:`~optlab.prox.ranking`: Zermelo's and Newman's iterations for Bradley–Terry.
+- :mod:`~optlab.prox.ranking`: Zermelo's and Newman's iterations for Bradley–Terry;
+- :mod:`~optlab.prox.conversion`: online-to-nonconvex conversion (Goldstein stationarity).
 
 References: Moreau (1965); Beck & Teboulle (2009) "A fast iterative shrinkage-thresholding
 algorithm"; O'Donoghue & Candès (2015) "Adaptive restart for accelerated gradient schemes";
@@ -23,11 +26,16 @@ Nesterov (2004) "Introductory lectures on convex optimization" (subgradient lowe
 Nesterov (2012) "Efficiency of coordinate descent methods on huge-scale optimization
 problems"; Richtárik & Takáč (2014); Davis & Drusvyatskiy (2019) (the Moreau envelope as a
 stationarity measure); Zermelo (1929); Newman (2023) "Efficient computation of rankings from
-pairwise comparisons".
+pairwise comparisons"; Fan & Li (2001) (SCAD); Zhang (2010) (MCP); Ghadimi & Lan (2016)
+"Accelerated gradient methods for nonconvex nonlinear and stochastic programming"; Yang,
+Asgharian & Bhatnagar "Accelerated gradient methods for sparse statistical learning with
+nonconvex penalties"; Cutkosky, Mehta & Orabona (2023) "Optimal stochastic non-smooth
+non-convex optimization through online-to-non-convex conversion".
 """
 
 from __future__ import annotations
 
+from .conversion import ConversionOutput, online_to_nonconvex
 from .coordinate import CDOutput, coordinate_lipschitz, lasso_coordinate_descent
 from .operators import (
     moreau_envelope,
@@ -39,6 +47,7 @@ from .operators import (
     prox_l2,
     prox_nuclear,
 )
+from .penalties import mcp_penalty, nonconvex_regression, prox_mcp, prox_scad, scad_penalty
 from .proximal_gradient import (
     ProxGradOutput,
     lasso,
@@ -65,11 +74,18 @@ __all__ = [
     "lasso_objective",
     "lasso_duality_gap",
     "lasso_reg_max",
+    "scad_penalty",
+    "mcp_penalty",
+    "prox_scad",
+    "prox_mcp",
+    "nonconvex_regression",
     "SubgradientOutput",
     "subgradient_method",
     "CDOutput",
     "lasso_coordinate_descent",
     "coordinate_lipschitz",
+    "ConversionOutput",
+    "online_to_nonconvex",
     "RankingOutput",
     "bradley_terry",
     "bradley_terry_loglik",

@@ -32,7 +32,7 @@ __all__ = [
     "lasso_reg_max",
 ]
 
-ACCELERATIONS = ("none", "fista", "restart")
+ACCELERATIONS = ("none", "fista", "restart", "nonconvex_ag")
 
 
 class ProxGradOutput(NamedTuple):
@@ -79,8 +79,23 @@ def _core(grad_f, F, prox, x0, learning_rate, num_steps, acceleration, tol, retu
 
     # endregion: prox-fista-step
 
+    # region: nonconvex-ag-step
+    def ag_body(carry, _):
+        # carry = (x^ag_{k-1}, x_{k-1}, 1/α_k); Ghadimi & Lan's AG, damping of Yang et al.
+        x_ag, x_seq, t = carry
+        alpha = 1.0 / t
+        md = (1.0 - alpha) * x_ag + alpha * x_seq
+        g = grad_f(md)
+        x_seq = prox(x_seq - (gam / alpha) * g, gam / alpha)  # λ_k = β/α_k
+        x_ag = prox(md - gam * g, gam)  # β = γ
+        t_new = (1.0 + jnp.sqrt(1.0 + 4.0 * t**2)) / 2.0
+        return (x_ag, x_seq, t_new), (x_ag, jnp.asarray(False))
+
+    # endregion: nonconvex-ag-step
+
     t0 = jnp.ones((), x0.dtype)
-    (x, _, _), (xs, restarts) = jax.lax.scan(body, (x0, x0, t0), None, length=num_steps)
+    step = ag_body if acceleration == "nonconvex_ag" else body
+    (x, _, _), (xs, restarts) = jax.lax.scan(step, (x0, x0, t0), None, length=num_steps)
     xs = jnp.concatenate([x0[None], xs])
     values = jax.vmap(F)(xs)
     gms = jax.vmap(gmap)(xs)
@@ -103,8 +118,10 @@ def proximal_gradient(
     return_iterates: bool = True,
 ) -> ProxGradOutput:
     """Minimise ``F = f + g`` by proximal gradient steps ``x ↦ prox_{γg}(x − γ∇f(x))``:
-    ISTA (``acceleration="none"``), FISTA (``"fista"``) or FISTA with the gradient
-    restart of O'Donoghue & Candès (``"restart"``).  Compiled once per
+    ISTA (``acceleration="none"``), FISTA (``"fista"``), FISTA with the gradient
+    restart of O'Donoghue & Candès (``"restart"``), or the accelerated gradient method of
+    Ghadimi & Lan (2016) for a nonconvex smooth ``f`` (``"nonconvex_ag"``, with the damping
+    of Yang et al.; see :mod:`optlab.prox.penalties`).  Compiled once per
     ``(f, g, prox, num_steps, acceleration)`` and shape: the callables are static
     (hashed by identity).
 
@@ -115,9 +132,9 @@ def proximal_gradient(
       x0: the start, a vector (finite).
       learning_rate: ``γ > 0``; the rates hold for ``γ ≤ 1/L``.
       num_steps: ``K ≥ 1``.
-      acceleration: ``"none"`` (ISTA), ``"fista"`` or ``"restart"``.
+      acceleration: ``"none"`` (ISTA), ``"fista"``, ``"restart"`` or ``"nonconvex_ag"``.
       tol: tolerance on the final gradient mapping for ``converged``.
-      return_iterates: record ``x_0 … x_K``.
+      return_iterates: record ``x_0 … x_K`` (``x^ag_k`` for ``"nonconvex_ag"``).
 
     Returns:
       A :class:`ProxGradOutput`.
@@ -279,7 +296,7 @@ def lasso(
       reg: ``λ ≥ 0``.
       num_steps: ``K ≥ 1``.
       learning_rate: ``γ > 0``; default ``1/L`` with ``L = ‖A‖₂²/N``.
-      acceleration: ``"none"`` (ISTA), ``"fista"`` or ``"restart"``.
+      acceleration: ``"none"`` (ISTA), ``"fista"``, ``"restart"`` or ``"nonconvex_ag"``.
       x0: the start (default zeros).
       tol: tolerance on the final gradient mapping for ``converged``.
       return_iterates: record ``x_0 … x_K``.
@@ -300,14 +317,13 @@ def lasso(
     _choice("acceleration", acceleration, ACCELERATIONS)
     x0 = _start("x0", x0, A.shape[1], A.dtype)
     tol = _scalar("tol", tol, positive=False)
-    lr = -1.0 if learning_rate is None else learning_rate
     dt = A.dtype
     return _lasso(
         A,
         b,
         jnp.asarray(reg, dt),
         x0,
-        jnp.asarray(lr, dt),
+        None if learning_rate is None else jnp.asarray(learning_rate, dt),
         jnp.asarray(tol, dt),
         num_steps,
         acceleration,
@@ -318,8 +334,8 @@ def lasso(
 @functools.partial(jax.jit, static_argnames=("num_steps", "acceleration", "return_iterates"))
 def _lasso(A, b, reg, x0, learning_rate, tol, num_steps, acceleration, return_iterates):
     n = A.shape[0]
-    L = jnp.linalg.norm(A, 2) ** 2 / n
-    lr = jnp.where(jnp.asarray(learning_rate) > 0, learning_rate, 1.0 / L).astype(A.dtype)
+    # 1/L with L = ‖A‖₂²/N (an SVD) only when no step is given
+    lr = (n / jnp.linalg.norm(A, 2) ** 2).astype(A.dtype) if learning_rate is None else learning_rate
     reg = jnp.asarray(reg, A.dtype)
 
     def grad_f(x):
