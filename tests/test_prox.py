@@ -419,3 +419,23 @@ def test_fixed_point_iterations_increase_the_likelihood(x64):
     lls = [float(px.bradley_terry_loglik(W, px.bradley_terry(W, method="zermelo", num_steps=k, tol=0.0).params))
            for k in (1, 2, 4, 8, 16)]
     assert np.all(np.diff(lls) > 0)  # MM: monotone ascent
+
+
+@pytest.mark.parametrize("dtype,big,tiny", [(jnp.float64, 1e200, 1e-200), (jnp.float32, 1e30, 1e-30)])
+def test_l2_and_group_proxes_at_extreme_magnitudes(dtype, big, tiny):
+    """v·v overflows (or underflows) at these magnitudes; the proxes scale each block first."""
+    with jax.enable_x64(dtype == jnp.float64):
+        base = np.array([3.0, -4.0, 1.0, 2.0, -2.0])  # groups (2, 3): norms 5 and 3
+        for mag in (big, tiny):
+            v = jnp.asarray(base * mag, dtype)
+            p2 = px.prox_l2(v, 0.5 * np.linalg.norm(base) * mag)
+            np.testing.assert_allclose(np.asarray(p2) / mag, base * 0.5, rtol=1e-5)
+            pg = px.prox_group_l2(v, 2.0 * mag, groups=(2, 3))
+            expect = np.r_[base[:2] * (1 - 2 / 5), base[2:] * (1 - 2 / 3)]
+            np.testing.assert_allclose(np.asarray(pg) / mag, expect, rtol=1e-5)
+            assert np.all(np.isfinite(np.asarray(pg))) and pg.dtype == dtype
+        # one group huge, the other tiny, in one call
+        v = jnp.asarray(np.r_[base[:2] * big, base[2:] * tiny], dtype)
+        pg = px.prox_group_l2(v, 1.0, groups=(2, 3))
+        np.testing.assert_allclose(np.asarray(pg[:2]) / big, base[:2], rtol=1e-5)
+        assert np.all(np.asarray(pg[2:]) == 0)  # ‖tiny group‖ << 1: thresholded to 0

@@ -95,7 +95,9 @@ def prox_l2(v: Float[ArrayLike, "*shape"], scale: float = 1.0) -> Float[Array, "
 
 @jax.jit
 def _block_soft(v, scale):
-    norm = jnp.sqrt(jnp.sum(v * v))
+    big = jnp.max(jnp.abs(v))  # ‖v‖ = m‖v/m‖: no overflow of v·v near 1e155, no underflow near 1e-155
+    m = jnp.where(big > 0, big, 1.0)
+    norm = m * jnp.sqrt(jnp.sum((v / m) ** 2))
     # the safeguard: at v = 0 the factor is 0, not 0/0
     factor = jnp.maximum(1.0 - scale / jnp.maximum(norm, jnp.finfo(v.dtype).tiny), 0.0)
     return (v * factor).astype(v.dtype)
@@ -185,7 +187,9 @@ def prox_group_l2(
 @functools.partial(jax.jit, static_argnames="sizes")
 def _group_soft(v, scale, sizes):
     ids = jnp.asarray(np.repeat(np.arange(len(sizes)), sizes))
-    norms = jnp.sqrt(jax.ops.segment_sum(v * v, ids, num_segments=len(sizes)))
+    big = jax.ops.segment_max(jnp.abs(v), ids, num_segments=len(sizes))  # per-group scale, as in _block_soft
+    m = jnp.where(big > 0, big, 1.0)
+    norms = m * jnp.sqrt(jax.ops.segment_sum((v / m[ids]) ** 2, ids, num_segments=len(sizes)))
     factor = jnp.maximum(1.0 - scale / jnp.maximum(norms, jnp.finfo(v.dtype).tiny), 0.0)
     return (v * factor[ids]).astype(v.dtype)
 
