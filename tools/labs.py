@@ -138,7 +138,7 @@ def _limit_cells(preprocessor) -> _CellWatch:
         if not _resolve(preprocessor.km.is_alive()):
             preprocessor.log.warning("the kernel died: no more interrupts")
             return
-        preprocessor.log.warning("a cell ran longer than %s s: interrupting the kernel", limit)
+        preprocessor.log.warning("cell %s ran over %s s: interrupting the kernel", watch.cell_index, limit)
         _resolve(preprocessor.km.interrupt_kernel())
         arm()
 
