@@ -320,14 +320,17 @@ def tiny_lab(tmp_path_factory):
     return dist
 
 
-def _kills_its_kernel(dist, tmp_path):
-    """The tiny lab's solution whose q2 cell kills the kernel (as running out of memory does)
-    before defining ``triple``."""
-    spec = {"name": "kills-its-kernel", "replace": [{
-        "old": "def triple(x):",
-        "new": "import os\nos.kill(os.getpid(), 9)  # the kernel dies here\n\n\ndef triple(x):",
-    }]}
-    path = tmp_path / "kills-its-kernel.ipynb"
+KILLS = {  # where the tiny lab's solution kills the kernel, as running out of memory does
+    "in-its-cell": "import os\nos.kill(os.getpid(), 9)  # triple is never defined\n\n\ndef triple(x):",
+    "in-the-tests": "def triple(x):\n    import os\n    os.kill(os.getpid(), 9)  # when q2's tests call it",
+}
+
+
+def _kills_its_kernel(dist, tmp_path, where="in-its-cell"):
+    """The tiny lab's solution whose q2 kills the kernel: its cell, or ``triple`` when q2's
+    test (``grader.check``, then otter's final cell) calls it."""
+    spec = {"name": f"kills-its-kernel-{where}", "replace": [{"old": "def triple(x):", "new": KILLS[where]}]}
+    path = tmp_path / f"kills-its-kernel-{where}.ipynb"
     path.write_text(json.dumps(_mutated(dist / "autograder" / "tiny.ipynb", spec)))
     return path
 
@@ -357,13 +360,15 @@ def _within(seconds, fn, *args):
 KILLED_KERNEL_DEADLINE_S = 180  # about 15 s on 2 idle cores; without the fix it never returns
 
 
-def test_a_submission_that_kills_its_kernel_keeps_what_ran_before(tiny_lab, tmp_path, monkeypatch):
-    """A submission whose cell kills the kernel (``os.kill``, or out of memory) in the shared
-    grading kernel: it keeps the points of the question before the kill and loses the one
-    after, the kernel is restarted, and the next submission (the solution) gets full marks,
-    all in bounded time (the grader hung here: nbclient's blocking reads on the synchronous
-    client never saw the kernel die, and the watchdog interrupted the dead kernel forever)."""
-    killer = _kills_its_kernel(tiny_lab, tmp_path)
+@pytest.mark.parametrize("where", list(KILLS))
+def test_a_submission_that_kills_its_kernel_keeps_what_ran_before(tiny_lab, tmp_path, monkeypatch, where):
+    """A submission that kills the kernel (``os.kill``, or out of memory) in the shared
+    grading kernel, in q2's cell or in q2's tests: it keeps the point of q1, before the kill,
+    and loses q2's; the kernel is restarted, and the next submission (the solution) gets full
+    marks, all in bounded time (the grader hung here: nbclient's blocking reads on the
+    synchronous client never saw the kernel die, and the watchdog interrupted the dead kernel
+    forever)."""
+    killer = _kills_its_kernel(tiny_lab, tmp_path, where)
     solution = tiny_lab / "autograder" / "tiny.ipynb"
     monkeypatch.setenv(labtools.CELL_TIMEOUT_ENV, "10")
     zip_path = labtools.autograder_zip(tiny_lab)

@@ -163,40 +163,108 @@ def _limit_cells(preprocessor) -> _CellWatch:
 
 _KERNEL_DIED = ("The kernel died while running this cell (the process was killed, or ran out of memory). "
                 "The cells after it were not run; the tests ran in a new kernel on the cells before it.")
+MAX_REPLAYS = 5  # replays of a submission after kernel deaths before its grading gives up
+
+# Run first in every grading kernel: otter's Checker.check (behind grader.check, otter's check
+# cells and its final cell) writes the test it starts, then "done", to a file that outlives the
+# kernel, and fails without running it a test that killed the kernel before.
+_GUARD_CELL = """\
+def _optlab_guard(breadcrumbs, fatal):
+    import inspect, json
+    from otter.execute import Checker
+    from otter.test_files import create_test_file
+    from otter.test_files.abstract_test import TestCaseResult
+
+    check = Checker.__dict__.get("_optlab_check") or Checker.check.__func__
+    Checker._optlab_check = check
+
+    def guarded(cls, path, nbmeta_config, test_name=None, global_env=None):
+        if global_env is None:
+            global_env = inspect.currentframe().f_back.f_globals
+        key = json.dumps([path, test_name])
+        if key in fatal:
+            test = create_test_file(path, nbmeta_config, test_name=test_name)
+            test.test_case_results = [TestCaseResult(test_case=tc, passed=False, message=(
+                "The kernel died running this test (killed, or out of memory)")) for tc in test.test_cases]
+            if cls._track_results:
+                cls._test_files.append(test)
+            return test
+        with open(breadcrumbs, "a") as fh:
+            fh.write(key + "\\n")
+        result = check(cls, path, nbmeta_config, test_name, global_env)
+        with open(breadcrumbs, "a") as fh:
+            fh.write("done\\n")
+        return result
+
+    Checker.check = classmethod(guarded)
+_optlab_guard({breadcrumbs!r}, {fatal!r})
+del _optlab_guard
+"""
 
 
 def _execute_surviving_kernel_death(preprocessor, nb, execute):
     """Run otter's grading notebook ``nb`` with ``execute(notebook)`` (nbclient's preprocess,
-    which returns ``(notebook, resources)``), each cell under :func:`_limit_cells`.
+    which returns ``(notebook, resources)``; it starts a new kernel if the last one died),
+    each cell under :func:`_limit_cells`.
 
-    A cell that kills the kernel (``os.kill(os.getpid(), 9)``, running out of memory) makes
-    nbclient raise ``DeadKernelError``, and otter, which does not catch it, would lose the
-    whole submission (no results file).  Instead the cell gets that error as its output and the
-    cells before it are run again in a new kernel (``execute`` starts one), followed by otter's
-    last cell, which runs the tests not yet run and exports the results: the submission keeps
-    the points of what ran before the fatal cell and loses the questions it did not reach.  A
-    kernel that dies again in that replay (or in otter's own cells: the first, or the tests of
-    the last) raises the ``DeadKernelError``."""
+    A submission that kills the kernel (``os.kill(os.getpid(), 9)``, running out of memory)
+    makes nbclient raise ``DeadKernelError``, and otter, which does not catch it, would lose
+    the whole submission (no results file).  Instead the notebook is replayed in a new kernel:
+
+    * death in a cell before otter's last one: the cell gets that error as its output, and
+      the cells before it are replayed, then otter's last cell, which runs the tests not yet
+      run and exports the results.  The submission keeps the points of what ran before the
+      fatal cell and loses the questions it did not reach;
+    * death in a test (otter's check cells, a ``grader.check`` of the submission, or otter's
+      last cell; a guard cell run first records which test starts, see ``_GUARD_CELL``): that
+      test fails without running in the replay, the other tests run.
+
+    Each replay drops a cell or fails a test; after ``MAX_REPLAYS`` replays (or a death in
+    the first cell) the ``DeadKernelError`` is raised."""
+    import tempfile
+
     from nbclient.exceptions import DeadKernelError
-    from nbformat.v4 import new_output
+    from nbformat.v4 import new_code_cell, new_output
 
+    handle, breadcrumbs = tempfile.mkstemp(prefix="optlab-tests-", suffix=".txt")
+    os.close(handle)
+    fatal: list[str] = []
+    guard = new_code_cell(_GUARD_CELL.format(breadcrumbs=breadcrumbs, fatal=fatal))
+    nb.cells.insert(0, guard)
+    export = len(nb.cells) - 1  # otter's last cell: runs the tests not run yet, writes the results
+    run = nb
     watch = _limit_cells(preprocessor)
     try:
-        try:
-            return execute(nb)
-        except DeadKernelError:
-            dead = watch.cell_index
-            if dead is None or dead == 0 or dead >= len(nb.cells) - 1:
-                raise
-        preprocessor.log.warning("the kernel died in cell %s: replaying the cells before it", dead)
-        died = new_output("error", ename="DeadKernelError", evalue=_KERNEL_DIED, traceback=[])
-        nb.cells[dead].outputs = [died]
-        replay = copy.copy(nb)  # shares the cells: the replay's outputs land in nb
-        replay.cells = [*nb.cells[:dead], nb.cells[-1]]
-        _, resources = execute(replay)
-        return nb, resources
+        for replay in range(MAX_REPLAYS + 1):
+            Path(breadcrumbs).write_text("")
+            try:
+                _, resources = execute(run)
+                return nb, resources
+            except DeadKernelError:
+                dead, watch.cell_index = watch.cell_index, None
+                watch.disarm()  # its interrupt would hit the next kernel as it starts
+                if dead is None or dead == 0 or replay == MAX_REPLAYS:
+                    raise
+            crumbs = Path(breadcrumbs).read_text().splitlines()
+            test = crumbs[-1] if crumbs and crumbs[-1] != "done" else None
+            in_export = dead == len(run.cells) - 1
+            if in_export and test is None:
+                raise DeadKernelError("Kernel died in otter's results cell, outside a test")
+            preprocessor.log.warning("the kernel died in cell %s (test %s): replaying", dead, test)
+            if test is not None:
+                fatal.append(test)
+                guard.source = _GUARD_CELL.format(breadcrumbs=breadcrumbs, fatal=fatal)
+            if not in_export:
+                died = new_output("error", ename="DeadKernelError", evalue=_KERNEL_DIED, traceback=[])
+                nb.cells[dead].outputs = [died]
+                for cell in nb.cells[dead + 1 : export]:
+                    cell.outputs = []
+                run = copy.copy(nb)  # shares the cells: the replay's outputs land in nb
+                run.cells = [*nb.cells[:dead], nb.cells[export]]
+        raise AssertionError("unreachable")
     finally:
         watch.disarm()
+        os.remove(breadcrumbs)
 
 
 def _death_aware_client_class():
