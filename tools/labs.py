@@ -161,8 +161,10 @@ def _limit_cells(preprocessor) -> _CellWatch:
     return watch
 
 
-_KERNEL_DIED = ("The kernel died while running this cell (the process was killed, or ran out of memory). "
-                "The cells after it were not run; the tests ran in a new kernel on the cells before it.")
+_KERNEL_DIED = (
+    "The kernel died while running this cell (the process was killed, or ran out of memory). "
+    "The cells after it were not run; the tests ran in a new kernel on the cells before it."
+)
 MAX_REPLAYS = 5  # replays of a submission after kernel deaths before its grading gives up
 
 # Run first in every grading kernel: otter's Checker.check (behind grader.check, otter's check
