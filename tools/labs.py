@@ -193,10 +193,11 @@ def _optlab_guard(breadcrumbs, fatal):
             return test
         with open(breadcrumbs, "a") as fh:
             fh.write(key + "\\n")
-        result = check(cls, path, nbmeta_config, test_name, global_env)
-        with open(breadcrumbs, "a") as fh:
-            fh.write("done\\n")
-        return result
+        try:
+            return check(cls, path, nbmeta_config, test_name, global_env)
+        finally:  # also when interrupted: a later death is not this test's
+            with open(breadcrumbs, "a") as fh:
+                fh.write("done\\n")
 
     Checker.check = classmethod(guarded)
 _optlab_guard({breadcrumbs!r}, {fatal!r})
