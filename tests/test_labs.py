@@ -276,6 +276,117 @@ def test_a_submission_that_never_returns_is_interrupted(assigned, tmp_path, monk
     assert got == possible, f"the solution graded after it in the same kernel scored {after}"
 
 
+def _code(source):
+    return {"cell_type": "code", "metadata": {}, "source": source, "outputs": [], "execution_count": None}
+
+
+def _raw(source):
+    return {"cell_type": "raw", "metadata": {}, "source": source}
+
+
+def _question(name, solution, test):
+    return [{"cell_type": "markdown", "metadata": {}, "source": f"## Question {name[1:]}\n"},
+            _raw(f"# BEGIN QUESTION\nname: {name}\npoints: 1\n"), _raw("# BEGIN SOLUTION"),
+            _code(solution), _raw("# END SOLUTION"), _raw("# BEGIN TESTS"), _code(test),
+            _raw("# END TESTS"), _raw("# END QUESTION")]
+
+
+@pytest.fixture(scope="module")
+def tiny_lab(tmp_path_factory):
+    """A two-question otter lab (q1 defines ``double``, q2 ``triple``; one point each),
+    assigned without running its tests: its ``dist`` folder.  A kernel runs it in seconds,
+    against about a minute for a real lab."""
+    import subprocess
+
+    import nbformat
+
+    folder = tmp_path_factory.mktemp("tiny")
+    config = ("# ASSIGNMENT CONFIG\nname: tiny\ninit_cell: true\ncheck_all_cell: false\nexport_cell: false\n"
+              "run_tests: false\ngenerate: true\ntests:\n  files: false\n")
+    cells = [_raw(config), {"cell_type": "markdown", "metadata": {}, "source": "# A tiny lab\n"},
+             *_question("q1", "def double(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION\n",
+                        "assert double(3) == 6\n"),
+             *_question("q2", "def triple(x):\n    # BEGIN SOLUTION\n    return 3 * x\n    # END SOLUTION\n",
+                        "assert triple(3) == 9\n")]
+    for i, cell in enumerate(cells):
+        cell["id"] = f"cell-{i}"
+    nb = nbformat.from_dict({"cells": cells, "nbformat": 4, "nbformat_minor": 5, "metadata": {
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}})
+    master = folder / "tiny.ipynb"
+    nbformat.write(nb, master)
+    dist = folder / "dist"
+    subprocess.run([*labtools.OTTER, "assign", str(master), str(dist), "--no-run-tests"],
+                   check=True, cwd=folder, capture_output=True, text=True)
+    return dist
+
+
+KILLS = {  # where the tiny lab's solution kills the kernel, as running out of memory does
+    "in-its-cell": "import os\nos.kill(os.getpid(), 9)  # triple is never defined\n\n\ndef triple(x):",
+    "in-the-tests": "def triple(x):\n    import os\n    os.kill(os.getpid(), 9)  # when q2's tests call it",
+}
+
+
+def _kills_its_kernel(dist, tmp_path, where="in-its-cell"):
+    """The tiny lab's solution whose q2 kills the kernel: its cell, or ``triple`` when q2's
+    test (``grader.check``, then otter's final cell) calls it."""
+    spec = {"name": f"kills-its-kernel-{where}", "replace": [{"old": "def triple(x):", "new": KILLS[where]}]}
+    path = tmp_path / f"kills-its-kernel-{where}.ipynb"
+    path.write_text(json.dumps(_mutated(dist / "autograder" / "tiny.ipynb", spec)))
+    return path
+
+
+def _within(seconds, fn, *args):
+    """``fn(*args)``, failing the test if it has not returned after ``seconds`` (it runs in a
+    daemon thread, left behind if it hangs: the grading that hung is abandoned, not stopped)."""
+    import threading
+
+    box = {}
+
+    def target():
+        try:
+            box["value"] = fn(*args)
+        except BaseException as e:  # noqa: BLE001 (re-raised in the test's thread)
+            box["error"] = e
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), f"{fn.__name__} was still running after {seconds} s: it hangs"
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+KILLED_KERNEL_DEADLINE_S = 180  # about 15 s on 2 idle cores; without the fix it never returns
+
+
+@pytest.mark.parametrize("where", list(KILLS))
+def test_a_submission_that_kills_its_kernel_keeps_what_ran_before(tiny_lab, tmp_path, monkeypatch, where):
+    """A submission that kills the kernel (``os.kill``, or out of memory) in the shared
+    grading kernel, in q2's cell or in q2's tests: it keeps the point of q1, before the kill,
+    and loses q2's; the kernel is restarted, and the next submission (the solution) gets full
+    marks, all in bounded time (the grader hung here: nbclient's blocking reads on the
+    synchronous client never saw the kernel die, and the watchdog interrupted the dead kernel
+    forever)."""
+    killer = _kills_its_kernel(tiny_lab, tmp_path, where)
+    solution = tiny_lab / "autograder" / "tiny.ipynb"
+    monkeypatch.setenv(labtools.CELL_TIMEOUT_ENV, "10")
+    zip_path = labtools.autograder_zip(tiny_lab)
+    killed, after = _within(KILLED_KERNEL_DEADLINE_S, labtools.grade_many, zip_path, [killer, solution])
+    assert killed == {"q1": (1.0, 1.0), "q2": (0.0, 1.0)}, f"the kernel's killer scored {killed}"
+    assert after == {"q1": (1.0, 1.0), "q2": (1.0, 1.0)}, f"the solution graded after it scored {after}"
+
+
+def test_a_submission_that_kills_a_fresh_kernel_keeps_what_ran_before(tiny_lab, tmp_path, monkeypatch):
+    """The same submission graded as students' are (``grade_one``, a fresh kernel): the
+    question before the kill keeps its point instead of the whole grading raising
+    ``DeadKernelError``."""
+    killer = _kills_its_kernel(tiny_lab, tmp_path)
+    monkeypatch.setenv(labtools.CELL_TIMEOUT_ENV, "10")
+    killed = _within(KILLED_KERNEL_DEADLINE_S, labtools.grade_one, labtools.autograder_zip(tiny_lab), killer)
+    assert killed == {"q1": (1.0, 1.0), "q2": (0.0, 1.0)}, f"the kernel's killer scored {killed}"
+
+
 @pytest.mark.xdist_group("lab01_gd")
 def test_grading_command_scores_a_folder_into_csv(tmp_path, assigned):
     """The instructors' command: a correct, a partial and a wrong submission, one CSV."""

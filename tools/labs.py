@@ -17,13 +17,16 @@ key, labs/_dist/<lab>/autograder/).  DIST is the lab's
 from __future__ import annotations
 
 import asyncio
+import copy
 import csv
 import inspect
 import os
+import queue
 import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,11 +74,11 @@ def grade_one(zip_path: Path, submission: Path) -> dict[str, tuple[float, float]
     original = ExecutePreprocessor.preprocess
 
     def preprocess(self, nb, resources=None, km=None):
-        disarm = _limit_cells(self)
-        try:
-            return original(self, nb, resources, km=km)
-        finally:
-            disarm()
+        # km is None: nbclient starts a fresh kernel for each run (the replay after a death too)
+        def execute(notebook):
+            return original(self, notebook, resources, km=km)
+
+        return _execute_surviving_kernel_death(self, nb, execute)
 
     ExecutePreprocessor.preprocess = preprocess
     try:
@@ -89,15 +92,36 @@ def grade_one(zip_path: Path, submission: Path) -> dict[str, tuple[float, float]
 
 CELL_TIMEOUT_ENV = "OPTLAB_GRADING_CELL_TIMEOUT"
 CELL_TIMEOUT_S = 300.0
+KERNEL_POLL_S = 1.0  # how often a blocking read of a kernel's channel checks that it is alive
 
 
-def _limit_cells(preprocessor):
+def _resolve(value):
+    """The value of a kernel manager's method: awaited for an AsyncKernelManager (nbclient's own)."""
+    return asyncio.run(value) if inspect.isawaitable(value) else value
+
+
+class _CellWatch:
+    """What :func:`_limit_cells` arms: ``cell_index``, the cell running now (``None`` between
+    cells), and ``disarm()``, which cancels a pending interrupt."""
+
+    def __init__(self) -> None:
+        self.cell_index: int | None = None
+        self.timers: list[threading.Timer] = []
+
+    def disarm(self, **_) -> None:
+        while self.timers:
+            self.timers.pop().cancel()
+
+
+def _limit_cells(preprocessor) -> _CellWatch:
     """A cell of a submission (or of the hidden tests) that runs longer than the limit
     (``OPTLAB_GRADING_CELL_TIMEOUT`` seconds, default 300) is interrupted (KeyboardInterrupt,
     recorded as the cell's error) and grading goes on: a submission that loops forever loses
     the points of what did not finish instead of hanging the grader (otter sets no limit).
     A cell still running one period after an interrupt (a check that caught it and called
-    the hanging function again) is interrupted again.
+    the hanging function again) is interrupted again, as long as the kernel lives: a dead
+    kernel is not interrupted (nbclient raises ``DeadKernelError``, see
+    :func:`_execute_surviving_kernel_death`).
 
     A watchdog thread sends the interrupt, armed by nbclient's cell hooks (``on_cell_execute``
     before the request, ``on_cell_executed`` on the reply): nbclient's own ``timeout`` /
@@ -105,31 +129,197 @@ def _limit_cells(preprocessor):
     across submissions, whose blocking reads of the output channel hold nbclient's event loop
     (measured: a ``while True`` cell ran on for 15 min).  The hooks go through the config, because
     ``ExecutePreprocessor.preprocess`` re-runs ``NotebookClient.__init__``, which resets the
-    traits to the config's values.  Returns the function that cancels a pending interrupt
-    (called once the notebook has run)."""
+    traits to the config's values.  Returns the watch: the index of the running cell, and the
+    function that cancels a pending interrupt (called once the notebook has run)."""
     limit = float(os.environ.get(CELL_TIMEOUT_ENV, CELL_TIMEOUT_S))
-    timer: list[threading.Timer] = []
-
-    def disarm(**_):
-        while timer:
-            timer.pop().cancel()
+    watch = _CellWatch()
 
     def fire():
-        preprocessor.log.warning("a cell ran longer than %s s: interrupting the kernel", limit)
-        interrupted = preprocessor.km.interrupt_kernel()
-        if inspect.isawaitable(interrupted):  # an AsyncKernelManager (nbclient's own kernel)
-            asyncio.run(interrupted)
+        if not _resolve(preprocessor.km.is_alive()):
+            preprocessor.log.warning("the kernel died: no more interrupts")
+            return
+        preprocessor.log.warning("cell %s ran over %s s: interrupting the kernel", watch.cell_index, limit)
+        _resolve(preprocessor.km.interrupt_kernel())
         arm()
 
     def arm(**_):
-        disarm()
-        timer.append(threading.Timer(limit, fire))
-        timer[-1].daemon = True
-        timer[-1].start()
+        watch.disarm()
+        watch.timers.append(threading.Timer(limit, fire))
+        watch.timers[-1].daemon = True
+        watch.timers[-1].start()
 
-    preprocessor.config.ExecutePreprocessor.on_cell_execute = arm
-    preprocessor.config.ExecutePreprocessor.on_cell_executed = disarm  # (on_cell_complete: sent)
-    return disarm
+    def started(cell_index: int, **_):
+        watch.cell_index = cell_index
+        arm()
+
+    def finished(**_):
+        watch.cell_index = None
+        watch.disarm()
+
+    preprocessor.config.ExecutePreprocessor.on_cell_execute = started
+    preprocessor.config.ExecutePreprocessor.on_cell_executed = finished  # (on_cell_complete: sent)
+    return watch
+
+
+_KERNEL_DIED = (
+    "The kernel died while running this cell (the process was killed, or ran out of memory). "
+    "The cells after it were not run; the tests ran in a new kernel on the cells before it."
+)
+MAX_REPLAYS = 5  # replays of a submission after kernel deaths before its grading gives up
+
+# Run first in every grading kernel: otter's Checker.check (behind grader.check, otter's check
+# cells and its final cell) writes the test it starts, then "done", to a file that outlives the
+# kernel, and fails without running it a test that killed the kernel before.
+_GUARD_CELL = """\
+def _optlab_guard(breadcrumbs, fatal):
+    import inspect, json
+    from otter.execute import Checker
+    from otter.test_files import create_test_file
+    from otter.test_files.abstract_test import TestCaseResult
+
+    check = Checker.__dict__.get("_optlab_check") or Checker.check.__func__
+    Checker._optlab_check = check
+
+    def guarded(cls, path, nbmeta_config, test_name=None, global_env=None):
+        if global_env is None:
+            global_env = inspect.currentframe().f_back.f_globals
+        key = json.dumps([path, test_name])
+        if key in fatal:
+            test = create_test_file(path, nbmeta_config, test_name=test_name)
+            test.test_case_results = [TestCaseResult(test_case=tc, passed=False, message=(
+                "The kernel died running this test (killed, or out of memory)")) for tc in test.test_cases]
+            if cls._track_results:
+                cls._test_files.append(test)
+            return test
+        with open(breadcrumbs, "a") as fh:
+            fh.write(key + "\\n")
+        try:
+            return check(cls, path, nbmeta_config, test_name, global_env)
+        finally:  # also when interrupted: a later death is not this test's
+            with open(breadcrumbs, "a") as fh:
+                fh.write("done\\n")
+
+    Checker.check = classmethod(guarded)
+_optlab_guard({breadcrumbs!r}, {fatal!r})
+del _optlab_guard
+"""
+
+
+def _execute_surviving_kernel_death(preprocessor, nb, execute):
+    """Run otter's grading notebook ``nb`` with ``execute(notebook)`` (nbclient's preprocess,
+    which returns ``(notebook, resources)``; it starts a new kernel if the last one died),
+    each cell under :func:`_limit_cells`.
+
+    A submission that kills the kernel (``os.kill(os.getpid(), 9)``, running out of memory)
+    makes nbclient raise ``DeadKernelError``, and otter, which does not catch it, would lose
+    the whole submission (no results file).  Instead the notebook is replayed in a new kernel:
+
+    * death in a cell before otter's last one: the cell gets that error as its output, and
+      the cells before it are replayed, then otter's last cell, which runs the tests not yet
+      run and exports the results.  The submission keeps the points of what ran before the
+      fatal cell and loses the questions it did not reach;
+    * death in a test (otter's check cells, a ``grader.check`` of the submission, or otter's
+      last cell; a guard cell run first records which test starts, see ``_GUARD_CELL``): that
+      test fails without running in the replay, the other tests run.
+
+    Each replay drops a cell or fails a test; after ``MAX_REPLAYS`` replays (or a death in
+    the first cell) the ``DeadKernelError`` is raised."""
+    import tempfile
+
+    from nbclient.exceptions import DeadKernelError
+    from nbformat.v4 import new_code_cell, new_output
+
+    handle, breadcrumbs = tempfile.mkstemp(prefix="optlab-tests-", suffix=".txt")
+    os.close(handle)
+    fatal: list[str] = []
+    guard = new_code_cell(_GUARD_CELL.format(breadcrumbs=breadcrumbs, fatal=fatal))
+    nb.cells.insert(0, guard)
+    export = len(nb.cells) - 1  # otter's last cell: runs the tests not run yet, writes the results
+    run = nb
+    watch = _limit_cells(preprocessor)
+    try:
+        for replay in range(MAX_REPLAYS + 1):
+            Path(breadcrumbs).write_text("")
+            try:
+                _, resources = execute(run)
+                return nb, resources
+            except DeadKernelError:
+                dead, watch.cell_index = watch.cell_index, None
+                watch.disarm()  # its interrupt would hit the next kernel as it starts
+                if dead is None or dead == 0 or replay == MAX_REPLAYS:
+                    raise
+                # Close the dead kernel's client (nbclient keeps it, as the kernel manager is not
+                # its own; a reference cycle through the error keeps it alive): it shares the
+                # session's identity with the next client, and its sockets reconnecting to the
+                # new kernel first got the kernel's replies instead (measured: "Kernel didn't
+                # respond in 60 seconds" after the restart in 2 of 5 runs).
+                if preprocessor.kc is not None:
+                    _resolve(preprocessor.kc.stop_channels())
+            crumbs = Path(breadcrumbs).read_text().splitlines()
+            test = crumbs[-1] if crumbs and crumbs[-1] != "done" else None
+            in_export = dead == len(run.cells) - 1
+            if in_export and test is None:
+                raise DeadKernelError("Kernel died in otter's results cell, outside a test")
+            preprocessor.log.warning("the kernel died in cell %s (test %s): replaying", dead, test)
+            if test is not None:
+                fatal.append(test)
+                guard.source = _GUARD_CELL.format(breadcrumbs=breadcrumbs, fatal=fatal)
+            if not in_export:
+                died = new_output("error", ename="DeadKernelError", evalue=_KERNEL_DIED, traceback=[])
+                nb.cells[dead].outputs = [died]
+                for cell in nb.cells[dead + 1 : export]:
+                    cell.outputs = []
+                run = copy.copy(nb)  # shares the cells: the replay's outputs land in nb
+                run.cells = [*nb.cells[:dead], nb.cells[export]]
+        raise AssertionError("unreachable")
+    finally:
+        watch.disarm()
+        os.remove(breadcrumbs)
+
+
+def _death_aware_client_class():
+    """A ``BlockingKernelClient`` whose channels' blocking reads give up when the kernel dies.
+
+    nbclient waits for a cell's reply and outputs with ``get_msg(timeout=None)`` and checks
+    that the kernel lives in another task of its event loop; with a synchronous client the
+    read blocks that loop, so a kernel that dies in a cell was never noticed and the grader
+    hung (measured: a cell calling ``os.kill(os.getpid(), 9)`` hung ``grade_many`` past 150 s).
+    Here a read waits in slices of ``KERNEL_POLL_S`` seconds (its own timeout, if any, still
+    applies) and raises nbclient's ``DeadKernelError`` once the kernel is no longer alive."""
+    from jupyter_client.blocking import BlockingKernelClient
+    from nbclient.exceptions import DeadKernelError
+
+    class DeathAwareClient(BlockingKernelClient):
+        def _watched(self, channel):
+            if getattr(channel, "_optlab_watched", False):
+                return channel
+            blocking_get = channel.get_msg
+
+            def get_msg(timeout=None):
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while True:
+                    left = KERNEL_POLL_S if deadline is None else max(0.0, deadline - time.monotonic())
+                    try:
+                        return blocking_get(timeout=min(KERNEL_POLL_S, left))
+                    except queue.Empty:
+                        if deadline is not None and time.monotonic() >= deadline:
+                            raise
+                    if not self.is_alive():
+                        raise DeadKernelError("Kernel died") from None
+
+            channel.get_msg = get_msg
+            channel._optlab_watched = True
+            return channel
+
+        @property
+        def shell_channel(self):
+            return self._watched(super().shell_channel)
+
+        @property
+        def iopub_channel(self):
+            return self._watched(super().iopub_channel)
+
+    return DeathAwareClient
 
 
 # Run first in the shared kernel before each submission: forget the previous submission's
@@ -175,15 +365,17 @@ def grade_many(zip_path: Path, submissions: list[Path]) -> list[dict[str, tuple[
     original = ExecutePreprocessor.preprocess
 
     def preprocess(self, nb, resources=None, km_=None):
-        if not km.is_alive():  # a submission that killed the kernel does not sink the rest
-            km.restart_kernel(now=True)
         nb.cells.insert(0, nbformat.v4.new_code_cell(_RESET_CELL.format(cwd=os.getcwd())))
-        disarm = _limit_cells(self)
-        try:
-            return original(self, nb, resources, km=km)
-        finally:
-            disarm()
 
+        def execute(notebook):
+            if not km.is_alive():  # a submission that killed the kernel does not sink the rest
+                km.restart_kernel(now=True)
+            return original(self, notebook, resources, km=km)
+
+        return _execute_surviving_kernel_death(self, nb, execute)
+
+    # nbclient's blocking reads of this synchronous kernel's channels give up when it dies
+    km.client_factory = _death_aware_client_class()
     # the experiments (explorers) are not graded: the kernel skips building them
     km.start_kernel(cwd=str(Path(zip_path).parent), env={**os.environ, "OPTLAB_SKIP_EXPERIMENTS": "1"})
     ExecutePreprocessor.preprocess = preprocess
