@@ -35,6 +35,11 @@ the devices of a one-axis mesh named ``"workers"`` and runs the whole loop insid
 host devices with ``XLA_FLAGS=--xla_force_host_platform_device_count=8`` *before*
 importing JAX; on a multi-GPU machine the same code uses the GPUs. When
 ``M`` workers exceed the devices, each device holds ``M / D`` of them (``vmap``).
+
+:func:`fedavg_sharded` runs FedAvg the same way over the devices of *every* JAX process, the
+server average being a ``lax.psum`` across processes, once they have joined one runtime with
+:func:`jax.distributed.initialize`; :func:`launch_fedavg` starts such processes on one machine
+(gloo CPU collectives) and collects the result.
 """
 
 from __future__ import annotations
