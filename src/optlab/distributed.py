@@ -1289,7 +1289,7 @@ def launch_fedavg(
                 f"process {p} saw {r['devices'].size} devices ({r['local_devices'].size} local), expected "
                 f"{D} ({devices_per_process} local): the processes did not form one JAX runtime"
             )
-        if not np.array_equal(r["iterates"], results[0]["iterates"]):
+        if not np.array_equal(r["iterates"], results[0]["iterates"], equal_nan=True):  # a diverged run is NaN
             raise RuntimeError(f"processes 0 and {p} obtained different server models")
     xs = jnp.asarray(results[0]["iterates"], problem.B.dtype)
     return _fedavg_trace(problem, xs, num_steps, tol)
