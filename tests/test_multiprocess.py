@@ -110,3 +110,24 @@ def test_a_run_past_its_timeout_is_killed():
         D.launch_fedavg(clients(), **RUN, num_processes=2, timeout=0.5)
     assert time.perf_counter() - t0 < 5.0
     assert_no_children_left()
+
+
+def test_a_failed_process_is_reported_with_its_output(tmp_path, monkeypatch):
+    fake = tmp_path / "python"  # stands in for the interpreter: process 1 fails at once
+    fake.write_text('#!/bin/sh\nif [ "$4" = "1" ]; then echo "ValueError: boom in process 1"; exit 3; fi\nexec sleep 30\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    t0 = time.perf_counter()
+    with pytest.raises(RuntimeError, match=r"process 1 of 2 failed \(exit code 3\):\nValueError: boom in process 1"):
+        D.launch_fedavg(clients(), **RUN, num_processes=2, timeout=LIMIT)
+    assert time.perf_counter() - t0 < 10.0  # the other process is killed, not waited for
+    assert_no_children_left()
+
+
+def test_a_process_without_a_result_is_reported(tmp_path, monkeypatch):
+    fake = tmp_path / "python"  # both "processes" exit cleanly without running anything
+    fake.write_text('#!/bin/sh\necho "nothing run"\n')
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    with pytest.raises(RuntimeError, match="process 0 of 2 exited without a result:\nnothing run"):
+        D.launch_fedavg(clients(), **RUN, num_processes=2, timeout=LIMIT)

@@ -45,8 +45,17 @@ server average being a ``lax.psum`` across processes, once they have joined one 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
 from collections.abc import Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import jax
@@ -1178,16 +1187,6 @@ def launch_fedavg(
         runtime or disagree.
       TimeoutError: the processes did not finish within ``timeout`` seconds (they are killed).
     """
-    import json
-    import os
-    import re
-    import socket
-    import subprocess
-    import sys
-    import tempfile
-    import time
-    from pathlib import Path
-
     z0 = _check_fedavg_run(problem, learning_rate, local_num_steps, num_steps, x0, tol)
     require_int("num_processes", num_processes, minimum=1)
     require_int("devices_per_process", devices_per_process, minimum=1)
@@ -1237,7 +1236,7 @@ def launch_fedavg(
                     str(p),
                     str(num_processes),
                     address,
-                ],  # noqa: E501
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,
@@ -1245,14 +1244,13 @@ def launch_fedavg(
             for p, log in enumerate(logs)
         ]
 
-        def tail(p):
-            logs[p].flush()
+        def tail(p):  # the last lines a process wrote (it writes to the file directly)
             text = (work / f"log_{p}.txt").read_text(errors="replace").strip().splitlines()
             return "\n".join(text[-15:])
 
         deadline = time.monotonic() + float(timeout)
         try:
-            while any(proc.poll() is None for proc in procs):
+            while None in [proc.poll() for proc in procs]:  # poll every process, every time
                 failed = [p for p, proc in enumerate(procs) if proc.returncode not in (None, 0)]
                 if failed:
                     p = failed[0]
@@ -1281,6 +1279,8 @@ def launch_fedavg(
                 log.close()
         results = []
         for p in range(num_processes):
+            if not (work / f"result_{p}.npz").exists():
+                raise RuntimeError(f"process {p} of {num_processes} exited without a result:\n{tail(p)}")
             with np.load(work / f"result_{p}.npz") as f:
                 results.append({k: f[k] for k in f.files})
     for p, r in enumerate(results):
