@@ -156,6 +156,38 @@ CASES += [
     Coerce("distributed.fedavg_fixed_point", lambda: fp(learning_rate=1), lambda: fp(learning_rate=1.0)),
 ]
 
+
+def fs(**kw):
+    return D.fedavg_sharded(ls(), **{"learning_rate": 0.1, "local_num_steps": 2, "num_steps": 3, **kw})
+
+
+def lf(**kw):  # every case raises before a process starts
+    return D.launch_fedavg(ls(), **{"learning_rate": 0.1, "local_num_steps": 2, "num_steps": 3, **kw})
+
+
+CASES += [
+    Bad("distributed.fedavg_sharded", "problem",
+        lambda: D.fedavg_sharded("pb", learning_rate=0.1, local_num_steps=2, num_steps=3), "a string"),
+    Bad("distributed.fedavg_sharded", "learning_rate", lambda: fs(learning_rate=-0.1), "negative"),
+    Bad("distributed.fedavg_sharded", "local_num_steps", lambda: fs(local_num_steps=1.5), "float local steps"),
+    Bad("distributed.fedavg_sharded", "num_steps", lambda: fs(num_steps=0), "zero rounds"),
+    Bad("distributed.fedavg_sharded", "x0", lambda: fs(x0=np.zeros(5)), "wrong shape"),
+    Bad("distributed.fedavg_sharded", "devices", lambda: fs(devices="cpu"), "a string"),
+    Bad("distributed.fedavg_sharded", "devices", lambda: fs(devices=[]), "empty"),
+    Bad("distributed.fedavg_sharded", "devices", lambda: fs(devices=jax.devices()[:1] * 2), "repeated"),
+    Coerce("distributed.fedavg_sharded", lambda: fs(x0=[1, 2, 3, 4]).params,
+           lambda: fs(x0=np.arange(1.0, 5.0)).params),
+    Bad("distributed.launch_fedavg", "num_processes", lambda: lf(num_processes=2), "3 clients over 2 processes"),
+    Bad("distributed.launch_fedavg", "num_processes", lambda: lf(num_processes=0), "zero processes"),
+    Bad("distributed.launch_fedavg", "num_processes", lambda: lf(num_processes=1.0), "float processes"),
+    Bad("distributed.launch_fedavg", "devices_per_process", lambda: lf(devices_per_process=0), "zero devices"),
+    Bad("distributed.launch_fedavg", "timeout", lambda: lf(timeout=0.0), "zero timeout"),
+    Bad("distributed.launch_fedavg", "timeout", lambda: lf(timeout="60"), "string timeout"),
+    Bad("distributed.launch_fedavg", "learning_rate", lambda: lf(learning_rate=0.0), "zero"),
+    Bad("distributed.launch_fedavg", "problem",
+        lambda: D.launch_fedavg(None, learning_rate=0.1, local_num_steps=2, num_steps=3), "None"),
+]
+
 EXEMPT = {
     "LinearProblem": "NamedTuple container; built and validated by heterogeneous_quadratics / distributed_bilinear_game",
     "CompressedTrace": "NamedTuple result type",
