@@ -109,6 +109,31 @@ def as_float_array(
     return arr
 
 
+def as_nonempty_float_array(name: str, x: Any, ndim: int | Sequence[int] | None = None) -> jax.Array:
+    """:func:`as_float_array`, finite and non-empty; a concrete ``x`` converted inside a ``jit``
+    trace (where the converted array is a tracer) is checked for NaN/inf on its own value.
+
+    Args:
+      name: the argument's name, used in error messages.
+      x: the value to convert.
+      ndim: allowed number(s) of dimensions, or ``None`` for any.
+
+    Returns:
+      ``x`` as a floating ``jax.Array``.
+
+    Raises:
+      TypeError: ``x`` is not real-numeric.
+      ValueError: wrong number of dimensions, a non-finite entry, or no entries.
+    """
+    concrete = is_concrete(x)
+    arr = as_float_array(name, x, ndim=ndim)
+    if concrete and not is_concrete(arr):  # converted inside a jit trace: check the value here
+        require_finite(name, x)
+    if jnp.size(arr) == 0:
+        raise ValueError(f"{name} must not be empty, got shape {tuple(jnp.shape(arr))}")
+    return arr
+
+
 def require_callable(name: str, f: Any) -> None:
     """Raise :class:`TypeError` unless ``f`` is callable."""
     if not callable(f):

@@ -56,11 +56,11 @@ from ._checks import (
     as_float_array,
     is_concrete,
     require_callable,
-    require_finite,
     require_int,
     require_key,
     require_positive,
 )
+from ._checks import as_nonempty_float_array as _array  # finite, non-empty float array
 from ._checks import require_nonnegative_scalar as _nonneg_scalar
 from ._checks import require_positive_scalar as _pos_scalar
 from ._types import Array, ArrayLike, Bool, Float, Int, PRNGKeyArray, Shaped
@@ -100,17 +100,6 @@ Loss = Callable[[jax.Array, jax.Array], jax.Array]
 # ---------------------------------------------------------------------------
 
 _HIGHEST = jax.lax.Precision.HIGHEST  # float32 matmuls are TF32 on NVIDIA GPUs otherwise
-
-
-def _array(name: str, x: Any, ndim: Any = None) -> jax.Array:
-    """``x`` as a finite, non-empty float array (lists and integer arrays converted)."""
-    concrete = is_concrete(x)
-    arr = as_float_array(name, x, ndim=ndim)
-    if concrete and not is_concrete(arr):  # converted inside a jit trace: check the value here
-        require_finite(name, x)
-    if jnp.size(arr) == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(jnp.shape(arr))}")
-    return arr
 
 
 def _vec(name: str, x: Any) -> jax.Array:

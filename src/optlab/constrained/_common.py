@@ -11,27 +11,14 @@ import numpy as np
 
 from .._checks import (
     as_float_array,
-    is_concrete,
     require_callable,
-    require_finite,
     require_nonnegative,
 )
+from .._checks import as_nonempty_float_array as _array  # finite, non-empty float array
 from .._checks import require_nonnegative_scalar as _nonneg_scalar  # noqa: F401 (used by the modules)
 from .._checks import require_positive_scalar as _pos_scalar  # noqa: F401 (used by the modules)
 
 _HIGHEST = jax.lax.Precision.HIGHEST  # float32 matmuls are TF32 on NVIDIA GPUs otherwise
-
-
-def _array(name: str, x: Any, ndim: Any = None) -> jax.Array:
-    """``x`` as a finite, non-empty float array (lists and integer arrays converted)."""
-    x_in = x
-    concrete = is_concrete(x)
-    x = as_float_array(name, x, ndim=ndim)
-    if concrete and not is_concrete(x):  # converted inside a jit trace: check the value here
-        require_finite(name, x_in)
-    if jnp.size(x) == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(jnp.shape(x))}")
-    return x
 
 
 def _radius(name: str, r: Any) -> Any:

@@ -9,21 +9,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_float_array, is_concrete, require_callable, require_finite
+from .._checks import as_float_array, require_callable
+from .._checks import as_nonempty_float_array as _array  # finite, non-empty float array
 
 _HIGHEST = jax.lax.Precision.HIGHEST  # float32 matmuls are TF32 on NVIDIA GPUs otherwise
-
-
-def _array(name: str, x: Any, ndim: Any = None) -> jax.Array:
-    """``x`` as a finite, non-empty float array (lists and integer arrays converted)."""
-    x_in = x
-    concrete = is_concrete(x)
-    x = as_float_array(name, x, ndim=ndim)
-    if concrete and not is_concrete(x):  # converted inside a jit trace: check the value here
-        require_finite(name, x_in)
-    if jnp.size(x) == 0:
-        raise ValueError(f"{name} must not be empty, got shape {tuple(jnp.shape(x))}")
-    return x
 
 
 def _scalar(name: str, value: Any, *, positive: bool) -> Any:
