@@ -36,21 +36,6 @@ def _highest_precision(fn):
     return wrapper
 
 
-class _ById:
-    """Wrap an object (an optax transformation) so that ``jax.jit`` hashes it by identity."""
-
-    __slots__ = ("obj",)
-
-    def __init__(self, obj):
-        self.obj = obj
-
-    def __hash__(self):
-        return id(self.obj)
-
-    def __eq__(self, other):
-        return isinstance(other, _ById) and other.obj is self.obj
-
-
 def _check_vector(name: str, x: Array) -> Array:
     """``x`` as a non-empty, finite 1-D float array (lists and integers converted)."""
     x = _checks.as_float_array(name, x, ndim=1)

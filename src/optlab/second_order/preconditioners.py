@@ -15,10 +15,12 @@ import optax
 
 from .. import _checks
 from .._types import Array, Float, Int, PRNGKeyArray
-from ..runner import Trace
+from ..runner import (
+    Trace,
+    _Id,  # hashes the optimizer by identity for jax.jit
+)
 from ._common import (
     HIGHEST,
-    _ById,
     _check_coeffs,
     _check_fun,
     _check_learning_rate,
@@ -722,4 +724,4 @@ def run_transformation(
     if not isinstance(return_iterates, (bool, np.bool_)):
         raise TypeError(f"return_iterates must be True or False, got {type(return_iterates).__name__}")
     _check_fun(loss, params0, name="loss")
-    return _run_transformation(_ById(optimizer), loss, params0, num_steps, bool(return_iterates))
+    return _run_transformation(_Id(optimizer), loss, params0, num_steps, bool(return_iterates))
