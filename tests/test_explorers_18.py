@@ -84,3 +84,57 @@ def test_lasso_path_figure_draws_every_coefficient():
     assert 0 < off < 37  # some off-support coordinates enter the path, not all
     assert len(fig.data) == 3 + off  # coordinates that stay at zero are left out
     assert sum(tr.showlegend is not False for tr in fig.data) == 4  # 3 support lines + one legend entry for the rest
+
+
+# ------------------------------------------------------------------ the model-based explorer
+RP = np.random.default_rng(18)
+A_PR = RP.normal(size=(40, 6)).astype(np.float32)
+X_NAT = RP.normal(size=6).astype(np.float32)
+X_NAT /= np.linalg.norm(X_NAT)
+B_PR = (A_PR @ X_NAT) ** 2
+X0_PR = (0.5 * RP.normal(size=6)).astype(np.float32)
+ALPHAS = [1e-3, 1e-2, 0.3]
+
+
+def _mb_explorer(**kw):
+    return viz_px.model_based_explorer(A_PR, B_PR, X0_PR, **({"learning_rates": ALPHAS, "num_passes": 10} | kw))
+
+
+def test_model_based_explorer_live_change_equals_the_library_run():
+    import jax
+
+    box = _mb_explorer().widget()
+    box.controls["learning_rate"].value = ALPHAS[2]
+    alpha = box.controls["learning_rate"].value
+    for i, model in enumerate(("subgradient", "prox_linear", "proximal_point")):
+        out = px.stochastic_model_based(px.phase_retrieval_residual, A_PR, B_PR, X0_PR, model=model,
+                                        learning_rate=alpha, num_steps=400, key=jax.random.key(0),
+                                        sample_prox=px.phase_retrieval_sample_prox)
+        want = np.asarray(out.values, float)[::40]
+        got = np.asarray(box.figure.data[i].y, float)
+        ok = np.isfinite(want) & (want > 0) & (want < 1e6)
+        np.testing.assert_allclose(got[ok], want[ok], rtol=1e-5)
+        assert np.all(np.isnan(got[~ok]))
+    # at a large step the subgradient method diverges and the two models do not
+    assert "subgradient diverged" in box.figure.layout.title.text
+    assert np.nanmax(np.asarray(box.figure.data[1].y, float)[-1:]) < 1e-3
+
+
+def test_model_based_explorer_static_step_equals_the_widget():
+    ex = _mb_explorer()
+    steps = ex.static_figure().layout.sliders[-1].steps
+    assert len(steps) == len(ALPHAS)
+    data, layout, _ = steps[0]["args"]
+    box = ex.widget()
+    box.controls["learning_rate"].value = ALPHAS[0]
+    np.testing.assert_allclose(np.asarray(data["y"][1], float), np.asarray(box.figure.data[1].y, float), rtol=1e-4)
+    assert layout["title.text"] == box.figure.layout.title.text
+
+
+def test_model_based_explorer_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="num_passes"):
+        _mb_explorer(num_passes=0)
+    with pytest.raises(ValueError, match="x0 of shape"):
+        viz_px.model_based_explorer(A_PR, B_PR, X0_PR[:3], learning_rates=ALPHAS)
+    with pytest.raises(ValueError):
+        _mb_explorer(learning_rate=0.123)  # not among the static values

@@ -220,6 +220,7 @@ EXEMPT = {
     "CDOutput": "a result type",
     "RankingOutput": "a result type",
     "ConversionOutput": "a result type",
+    "ModelBasedOutput": "a result type",
 }
 
 # online-to-nonconvex conversion
@@ -240,4 +241,47 @@ CASES += [
       "gradient not callable"),
     C("prox.online_to_nonconvex", lambda: px.online_to_nonconvex(g, [1, 2, 3], **_O2NC),
       lambda: px.online_to_nonconvex(g, jnp.array([1.0, 2.0, 3.0]), **_O2NC)),
+]
+
+# stochastic model-based methods
+_RES = px.phase_retrieval_residual
+_MB = dict(model="prox_linear", learning_rate=0.1, num_steps=3, key=KEY)
+A3 = A[:, :3]
+CASES += [
+    B("prox.stochastic_model_based", "residual", lambda: px.stochastic_model_based("r", A3, Bv, X3, **_MB),
+      "string residual"),
+    B("prox.stochastic_model_based", "A", lambda: px.stochastic_model_based(_RES, A3.at[0, 0].set(NAN), Bv, X3, **_MB),
+      "NaN A"),
+    B("prox.stochastic_model_based", "b", lambda: px.stochastic_model_based(_RES, A3, Bv[:2], X3, **_MB),
+      "b of the wrong length"),
+    B("prox.stochastic_model_based", "x0", lambda: px.stochastic_model_based(_RES, A3, Bv, X3.at[0].set(NAN), **_MB),
+      "NaN x0"),
+    B("prox.stochastic_model_based", "model", lambda: px.stochastic_model_based(
+        _RES, A3, Bv, X3, **{**_MB, "model": "newton"}), "unknown model"),
+    B("prox.stochastic_model_based", "sample_prox", lambda: px.stochastic_model_based(
+        _RES, A3, Bv, X3, **{**_MB, "model": "proximal_point"}), "proximal point without sample_prox"),
+    B("prox.stochastic_model_based", "learning_rate", lambda: px.stochastic_model_based(
+        _RES, A3, Bv, X3, **{**_MB, "learning_rate": -0.1}), "negative learning_rate"),
+    B("prox.stochastic_model_based", "num_steps", lambda: px.stochastic_model_based(
+        _RES, A3, Bv, X3, **{**_MB, "num_steps": 0}), "zero num_steps"),
+    B("prox.stochastic_model_based", "key", lambda: px.stochastic_model_based(
+        _RES, A3, Bv, X3, **{**_MB, "key": 0}), "int key"),
+    C("prox.stochastic_model_based", lambda: px.stochastic_model_based(_RES, A3.tolist(), Bv, [0, 0, 0], **_MB),
+      lambda: px.stochastic_model_based(_RES, A3, Bv, jnp.zeros(3), **_MB)),
+    B("prox.composite_moreau_gradient", "scale", lambda: px.composite_moreau_gradient(_RES, A3, Bv, X3, scale=0.0),
+      "zero scale"),
+    B("prox.composite_moreau_gradient", "x", lambda: px.composite_moreau_gradient(
+        _RES, A3, Bv, X3.at[1].set(NAN), scale=0.1), "NaN x"),
+    B("prox.composite_moreau_gradient", "smoothing", lambda: px.composite_moreau_gradient(
+        _RES, A3, Bv, X3, scale=0.1, smoothing=-1.0), "negative smoothing"),
+    B("prox.composite_moreau_gradient", "num_stages", lambda: px.composite_moreau_gradient(
+        _RES, A3, Bv, X3, scale=0.1, num_stages=0), "zero num_stages"),
+    B("prox.absolute_residual_loss", "x", lambda: px.absolute_residual_loss(_RES, A3, Bv, X3.at[0].set(NAN)), "NaN x"),
+    B("prox.absolute_residual_loss", "residual", lambda: px.absolute_residual_loss(3, A3, Bv, X3), "int residual"),
+    B("prox.phase_retrieval_residual", "a", lambda: px.phase_retrieval_residual(X3, A3[0, :2], 1.0), "a too short"),
+    B("prox.phase_retrieval_residual", "x", lambda: px.phase_retrieval_residual(X3.at[0].set(NAN), A3[0], 1.0),
+      "NaN x"),
+    B("prox.phase_retrieval_sample_prox", "alpha", lambda: px.phase_retrieval_sample_prox(X3, A3[0], 1.0, 0.0),
+      "zero alpha"),
+    B("prox.phase_retrieval_sample_prox", "b", lambda: px.phase_retrieval_sample_prox(X3, A3[0], NAN, 0.1), "NaN b"),
 ]

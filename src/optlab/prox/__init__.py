@@ -18,7 +18,10 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.prox.subgradient`: the subgradient method;
 - :mod:`~optlab.prox.coordinate`: cyclic and randomised coordinate descent for the lasso;
 - :mod:`~optlab.prox.ranking`: Zermelo's and Newman's iterations for Bradley–Terry;
-- :mod:`~optlab.prox.conversion`: online-to-nonconvex conversion (Goldstein stationarity).
+- :mod:`~optlab.prox.conversion`: online-to-nonconvex conversion (Goldstein stationarity);
+- :mod:`~optlab.prox.model_based`: stochastic subgradient, prox-linear and proximal point
+  methods for weakly convex absolute-residual losses (robust phase retrieval), and the
+  Moreau-envelope gradient that measures their stationarity.
 
 References: Moreau (1965); Beck & Teboulle (2009) "A fast iterative shrinkage-thresholding
 algorithm"; O'Donoghue & Candès (2015) "Adaptive restart for accelerated gradient schemes";
@@ -30,13 +33,22 @@ pairwise comparisons"; Fan & Li (2001) (SCAD); Zhang (2010) (MCP); Ghadimi & Lan
 "Accelerated gradient methods for nonconvex nonlinear and stochastic programming"; Yang,
 Asgharian & Bhatnagar "Accelerated gradient methods for sparse statistical learning with
 nonconvex penalties"; Cutkosky, Mehta & Orabona (2023) "Optimal stochastic non-smooth
-non-convex optimization through online-to-non-convex conversion".
+non-convex optimization through online-to-non-convex conversion"; Davis & Drusvyatskiy (2019)
+"Stochastic model-based minimization of weakly convex functions".
 """
 
 from __future__ import annotations
 
 from .conversion import ConversionOutput, online_to_nonconvex
 from .coordinate import CDOutput, coordinate_lipschitz, lasso_coordinate_descent
+from .model_based import (
+    ModelBasedOutput,
+    absolute_residual_loss,
+    composite_moreau_gradient,
+    phase_retrieval_residual,
+    phase_retrieval_sample_prox,
+    stochastic_model_based,
+)
 from .operators import (
     moreau_envelope,
     moreau_gradient,
@@ -86,6 +98,12 @@ __all__ = [
     "coordinate_lipschitz",
     "ConversionOutput",
     "online_to_nonconvex",
+    "ModelBasedOutput",
+    "stochastic_model_based",
+    "composite_moreau_gradient",
+    "absolute_residual_loss",
+    "phase_retrieval_residual",
+    "phase_retrieval_sample_prox",
     "RankingOutput",
     "bradley_terry",
     "bradley_terry_loglik",

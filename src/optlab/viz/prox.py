@@ -1,6 +1,8 @@
 """Figures for the chapter on nonsmooth, proximal and composite optimization
 (``book/18_proximal``): the lasso explorer (ISTA, FISTA and restart for a regularisation
-strength of the reader's choice) and the regularisation-path figure.
+strength of the reader's choice), the regularisation-path figure, and the model-based explorer
+(stochastic subgradient, prox-linear and proximal point steps on robust phase retrieval, for a
+step size of the reader's choice).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from .. import prox as px
 from .core import COLORS, mask_nonpositive, style_figure
 from .explorer import Explorer, Frame, log_slider
 
-__all__ = ["lasso_explorer", "lasso_path_figure"]
+__all__ = ["lasso_explorer", "lasso_path_figure", "model_based_explorer"]
 
 _METHODS = (("ISTA", "none"), ("FISTA", "fista"), ("FISTA + restart", "restart"))
 
@@ -190,3 +192,100 @@ def lasso_path_figure(
     style_figure(fig, title, "λ", "coefficient", height=height)
     fig.update_xaxes(type="log", autorange="reversed")
     return fig
+
+
+_MODELS = (
+    ("subgradient", "subgradient"),
+    ("prox-linear", "prox_linear"),
+    ("proximal point", "proximal_point"),
+)
+
+
+def model_based_explorer(
+    A: Any,
+    b: Any,
+    x0: Any,
+    *,
+    learning_rates: Sequence[float],
+    learning_rate: float | None = None,
+    num_passes: int = 30,
+    seed: int = 0,
+    title: str | None = "Robust phase retrieval: three models, one step size",
+    height: int = 440,
+) -> Explorer:
+    """Live figure: robust phase retrieval ``F(x) = (1/N) Σ_i |⟨a_i, x⟩² − b_i|`` minimised by
+    the stochastic subgradient, prox-linear and proximal point methods
+    (:func:`optlab.prox.stochastic_model_based`) at a step size ``α`` of the reader's choice,
+    from the same start and the same samples: ``F`` after each pass over the ``N``
+    measurements (``F* = 0``).  A run that diverges stops being drawn.  Each change runs the
+    three compiled methods (``α`` is traced: no recompilation).
+
+    Args:
+      A: the measurement vectors, ``N × d``.
+      b: the measurements, ``(N,)``.
+      x0: the start, ``(d,)``.
+      learning_rates: the steps ``α`` of the static figure (positive).
+      learning_rate: the step shown first (default: the middle one).
+      num_passes: passes over the data (``K = num_passes · N`` steps).
+      seed: the seed of the samples.
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with the control ``learning_rate`` (a log slider).
+
+    Raises:
+      ValueError: ``A``/``b``/``x0`` mismatched, ``num_passes < 1``, a non-positive ``α``.
+    """
+    A = jnp.asarray(A)
+    b = jnp.asarray(b)
+    x0 = jnp.asarray(x0)
+    if A.ndim != 2 or b.shape != (A.shape[0],) or x0.shape != (A.shape[1],):
+        raise ValueError(
+            f"A must be N × d, b of shape (N,) and x0 of shape (d,), got {A.shape}, {b.shape}, {x0.shape}"
+        )
+    if isinstance(num_passes, bool) or not isinstance(num_passes, (int, np.integer)) or num_passes < 1:
+        raise ValueError(f"num_passes must be a positive integer, got {num_passes!r}")
+    n = A.shape[0]
+    key = jax.random.key(seed)
+    lo, hi = min(learning_rates), max(learning_rates)
+    controls = {
+        "learning_rate": log_slider("α", learning_rates, value=learning_rate, bounds=(lo / 3, hi * 3))
+    }
+    passes = np.arange(num_passes + 1)
+
+    fig = go.Figure()
+    for i, (name, _) in enumerate(_MODELS):
+        fig.add_trace(
+            go.Scatter(
+                mode="lines+markers", name=name, line=dict(color=COLORS[i], width=2), marker=dict(size=4)
+            )
+        )
+    style_figure(fig, title, "pass over the data", "F(x) (F* = 0)", height=height)
+    fig.update_yaxes(type="log", exponentformat="power")
+
+    def update(learning_rate):
+        data: dict[int, dict] = {}
+        finals = []
+        for i, (_, model) in enumerate(_MODELS):
+            out = px.stochastic_model_based(
+                px.phase_retrieval_residual,
+                A,
+                b,
+                x0,
+                model=model,
+                learning_rate=learning_rate,
+                num_steps=num_passes * n,
+                key=key,
+                sample_prox=px.phase_retrieval_sample_prox,
+            )
+            v = np.asarray(out.values, float)[::n]
+            v = np.where(np.isfinite(v) & (v < 1e6), v, np.nan)  # a diverged run stops being drawn
+            data[i] = {"x": passes, "y": mask_nonpositive(v)}
+            finals.append("diverged" if np.isnan(v[-1]) else f"{v[-1]:.1e}")
+        text = ", ".join(f"{name} {f}" for (name, _), f in zip(_MODELS, finals, strict=True))
+        return Frame(
+            data, layout={"title.text": f"α = {learning_rate:.3g}: F after {num_passes} passes: {text}"}
+        )
+
+    return Explorer(fig, update, controls)
