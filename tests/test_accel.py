@@ -347,3 +347,105 @@ def test_momentum_ode_returns_times_and_iterates():
     assert tr.times.shape == (31,) and tr.iterates.shape == (31, 2)
     np.testing.assert_array_equal(tr.params, tr.iterates[-1])
     np.testing.assert_allclose(tr.iterates[0], [1.0, 2.0])
+
+
+# --------------------------------------------------------------------------- OGM-G
+def _ogm_g_numpy(grad, x0, L, N):
+    """Kim and Fessler's OGM-G written out in NumPy float64 (the θ̃ recursion included)."""
+    th = np.ones(N + 1)
+    for i in range(N - 1, 0, -1):
+        th[i] = (1 + np.sqrt(1 + 4 * th[i + 1] ** 2)) / 2
+    th[0] = (1 + np.sqrt(1 + 8 * th[1] ** 2)) / 2
+    x, y, xs = np.array(x0, float), np.array(x0, float), [np.array(x0, float)]
+    for i in range(N):
+        yn = x - grad(x) / L
+        x = (yn + (th[i] - 1) * (2 * th[i + 1] - 1) / (th[i] * (2 * th[i] - 1)) * (yn - y)
+             + (2 * th[i + 1] - 1) / (2 * th[i] - 1) * (yn - x))
+        y = yn
+        xs.append(x)
+    return np.array(xs), th
+
+
+@pytest.mark.parametrize("N", [1, 2, 7, 40])
+def test_ogm_g_theta_recursion_and_growth(N):
+    th = accel.ogm_g_theta(num_steps=N)
+    assert th.shape == (N + 1,) and th[-1] == 1.0
+    np.testing.assert_allclose(th[1:-1] ** 2 - th[1:-1], th[2:] ** 2, rtol=1e-13)
+    np.testing.assert_allclose(th[0] ** 2 - th[0], 2 * th[1] ** 2, rtol=1e-13)
+    assert th[0] ** 2 >= (N + 1) ** 2 / 2  # the closed-form rate 4L(f0 − f*)/(N+1)²
+
+
+def test_ogm_g_matches_numpy_reference_float32(quad):
+    N = 30
+    tr = runner.run(accel.ogm_g(1.0 / quad.L, num_steps=N), quad, quad.x0, num_steps=N)
+    A = np.asarray(jax.vmap(jax.grad(quad.value))(jnp.eye(quad.dim)), float)  # the Hessian
+    ref, _ = _ogm_g_numpy(lambda x: A @ x, np.asarray(quad.x0, float), quad.L, N)
+    assert tr.iterates.dtype == jnp.float32
+    scale = np.max(np.abs(ref))
+    # measured 2.5e-7 · max|x|: float32 round-off through 30 steps of momentum
+    np.testing.assert_allclose(np.asarray(tr.iterates), ref, atol=2e-6 * scale)
+
+
+def test_ogm_g_matches_numpy_reference_float64(x64):
+    X = np.random.default_rng(0).normal(size=(40, 5))
+    y = np.where(np.random.default_rng(1).normal(size=40) > 0, 1.0, -1.0)
+    lr_prob = problems.logistic_regression(jnp.asarray(X), jnp.asarray(y), reg=1e-2)
+    N = 25
+    tr = runner.run(accel.ogm_g(1.0 / lr_prob.L, num_steps=N), lr_prob, lr_prob.x0, num_steps=N)
+    ref, _ = _ogm_g_numpy(lambda x: np.asarray(lr_prob.grad(jnp.asarray(x))), np.asarray(lr_prob.x0), lr_prob.L, N)
+    assert tr.iterates.dtype == jnp.float64
+    np.testing.assert_allclose(np.asarray(tr.iterates), ref, rtol=1e-12, atol=1e-13)  # measured 6e-16
+
+
+@pytest.mark.parametrize("N", [1, 5, 50])
+def test_ogm_g_bound_is_attained_on_the_isotropic_quadratic(x64, N):
+    L = 3.0
+    q = problems.quadratic(kappa=1.0, dim=3, L=L)
+    x0 = jnp.array([1.0, -2.0, 0.5])
+    tr = runner.run(accel.ogm_g(1.0 / L, num_steps=N), q, x0, num_steps=N)
+    bound = 2 * L * float(q.value(x0)) / accel.ogm_g_theta(num_steps=N)[0] ** 2
+    np.testing.assert_allclose(float(tr.grad_norms[-1]) ** 2, bound, rtol=1e-10)  # measured 3e-14 at N = 50
+
+
+def _half_quadratic(A, x):
+    return 0.5 * x @ A @ x
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 10_000), st.sampled_from([3, 10, 30]))
+def test_ogm_g_bound_holds_on_convex_quadratics(seed, N):
+    # random spectra in [0, L], including zero eigenvalues (not strongly convex)
+    rng = np.random.default_rng(seed)
+    d = 6
+    lam = rng.uniform(0, 1, d) ** rng.uniform(0.5, 6)
+    lam[0], lam[1] = 1.0, 0.0
+    U, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    A = U @ np.diag(lam) @ U.T
+    x0 = rng.normal(size=d)
+    xs, th = _ogm_g_numpy(lambda x: A @ x, x0, 1.0, N)
+    with jax.enable_x64(True):
+        q = problems.Problem(name="q", value=jax.tree_util.Partial(_half_quadratic, jnp.asarray(A)), dim=d, L=1.0, mu=0.0,
+                             x_star=jnp.zeros(d), f_star=0.0, x0=jnp.asarray(x0))
+        tr = runner.run(accel.ogm_g(1.0, num_steps=N), q, q.x0, num_steps=N)
+        np.testing.assert_allclose(np.asarray(tr.iterates), xs, rtol=1e-10, atol=1e-12)
+        g2 = float(tr.grad_norms[-1]) ** 2
+    assert g2 <= 2 * 0.5 * x0 @ A @ x0 / th[0] ** 2 * (1 + 1e-9)
+
+
+def test_ogm_g_second_run_reuses_the_compiled_loop(quad):
+    runner.run(accel.ogm_g(1.0 / quad.L, num_steps=10), quad, quad.x0, num_steps=10)
+    before = runner._run_compiled._cache_size()
+    runner.run(accel.ogm_g(1.0 / quad.L, num_steps=10), quad, quad.x0 + 1.0, num_steps=10)  # rebuilt, new start
+    assert runner._run_compiled._cache_size() == before
+
+
+def test_ogm_g_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="learning_rate must be positive"):
+        accel.ogm_g(-1.0, num_steps=10)
+    with pytest.raises(TypeError, match="num_steps"):
+        accel.ogm_g(1.0, num_steps=2.5)
+    with pytest.raises(ValueError, match="num_steps"):
+        accel.ogm_g_theta(num_steps=0)
+    opt = accel.ogm_g(1.0, num_steps=3)
+    with pytest.raises(ValueError, match="needs params"):
+        opt.update(jnp.ones(2), opt.init(jnp.ones(2)))

@@ -33,6 +33,15 @@ def _sf_state():
 
 
 CASES = [
+    B("ac.ogm_g", "learning_rate", lambda: ac.ogm_g(-1.0, num_steps=10), "negative"),
+    B("ac.ogm_g", "learning_rate", lambda: ac.ogm_g(0.0, num_steps=10), "zero"),
+    B("ac.ogm_g", "learning_rate", lambda: ac.ogm_g(nan, num_steps=10), "nan"),
+    B("ac.ogm_g", "learning_rate", lambda: ac.ogm_g("1", num_steps=10), "string"),
+    B("ac.ogm_g", "learning_rate", lambda: ac.ogm_g(jnp.ones(2), num_steps=10), "vector"),
+    B("ac.ogm_g", "num_steps", lambda: ac.ogm_g(1.0, num_steps=0), "zero"),
+    B("ac.ogm_g", "num_steps", lambda: ac.ogm_g(1.0, num_steps=2.5), "float"),
+    B("ac.ogm_g_theta", "num_steps", lambda: ac.ogm_g_theta(num_steps=-3), "negative"),
+    B("ac.ogm_g_theta", "num_steps", lambda: ac.ogm_g_theta(num_steps="3"), "string"),
     B("ac.triple_momentum", "L", lambda: ac.triple_momentum(-1.0, 0.1), "negative"),
     B("ac.triple_momentum", "L", lambda: ac.triple_momentum(nan, 0.1), "nan"),
     B("ac.triple_momentum", "L", lambda: ac.triple_momentum("1", 0.1), "string"),
@@ -102,6 +111,8 @@ CASES = [
       lambda: ac.triple_momentum_params(4.0, 1.0)["rho"], "integer L, mu"),
     C("ac.quadratic_rate", lambda: ac.quadratic_rate("gd", 1, 0.1, [1, 2], learning_rate=1),
       lambda: ac.quadratic_rate("gd", 1.0, 0.1, jnp.array([1.0, 2.0]), learning_rate=1.0), "lists"),
+    C("ac.ogm_g", lambda: _upd(ac.ogm_g(1, num_steps=3)), lambda: _upd(ac.ogm_g(1.0, num_steps=3)), "integer learning rate"),
+    C("ac.ogm_g_theta", lambda: ac.ogm_g_theta(num_steps=np.int64(4)), lambda: ac.ogm_g_theta(num_steps=4), "NumPy integer"),
     C("ac.nesterov_restart", lambda: _upd(ac.nesterov_restart(1)), lambda: _upd(ac.nesterov_restart(1.0)),
       "integer learning rate"),
     C("ac.polyak_heavy_ball", lambda: _upd(ac.polyak_heavy_ball(0, 0)),
@@ -123,6 +134,7 @@ CASES = [
 EXEMPT = {
     "TripleMomentumState": "NamedTuple state class",
     "RestartState": "NamedTuple state class",
+    "OGMGState": "NamedTuple state class",
     "PolyakMomentumState": "NamedTuple state class",
     "ScheduleFreeState": "NamedTuple state class",
     "ODETrace": "NamedTuple result class (built by momentum_ode, which is swept)",
