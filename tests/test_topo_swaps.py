@@ -247,3 +247,16 @@ def test_compiles_once_per_shape():
 def test_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def test_fit_to_order_batches_equal_single_fits(x64):
+    """A (K, d) stack of orders (K above the d(d−1)/2 chunk, so two chunks) fits as one by one."""
+    _, X = simulate_sem(4, 200, 9)
+    orders = np.array(list(itertools.permutations(range(4)))[:9])  # 9 > 6 = d(d−1)/2
+    Ws = np.asarray(cs.fit_to_order(X, orders, l1_weight=0.05))
+    assert Ws.shape == (9, 4, 4)
+    for o, W in zip(orders, Ws, strict=True):
+        np.testing.assert_array_equal(W, np.asarray(cs.fit_to_order(X, o, l1_weight=0.05)))
+        np.testing.assert_allclose(W, fit_reference(X, list(o), 0.05), atol=1e-6)
+    with pytest.raises(ValueError, match="permutation"):
+        cs.fit_to_order(X, np.array([[0, 1, 2, 3], [0, 0, 1, 2]]))

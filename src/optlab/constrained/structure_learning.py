@@ -405,6 +405,21 @@ def _swap_affinity(W):
     return (r + jnp.eye(W.shape[0], dtype=W.dtype)).T
 
 
+def _fit_batch(gram: jax.Array, orders: list[np.ndarray], l1_weight: jax.Array, steps: int):
+    """``W_π``, ``F(W_π)`` for a list of orders, in chunks of ``d(d−1)/2`` rows (the number of
+    pairs that a swap round may score; the last chunk padded): one compiled shape per ``d``."""
+    d = gram.shape[0]
+    size = d * (d - 1) // 2
+    Ws, Fs = [], []
+    for start in range(0, len(orders), size):
+        chunk = orders[start : start + size]
+        batch = np.stack(chunk + [chunk[0]] * (size - len(chunk)))
+        W, F = _fit_orders(steps, gram, jnp.asarray(batch), l1_weight)
+        Ws.append(np.asarray(W)[: len(chunk)])
+        Fs.append(np.asarray(F)[: len(chunk)])
+    return np.concatenate(Ws), np.concatenate(Fs)
+
+
 def _gram_of(X: jax.Array) -> jax.Array:
     Xc = X - jnp.mean(X, axis=0)
     return jnp.matmul(Xc.T, Xc, precision=_HIGHEST) / X.shape[0]
@@ -420,7 +435,8 @@ def _data(X: Any) -> jax.Array:
     return X
 
 
-def _order(order: Any, d: int) -> np.ndarray:
+def _order(order: Any, d: int, *, batch: bool = False) -> np.ndarray:
+    """A permutation of ``0 … d−1`` (``batch``: or a ``(K, d)`` stack of them), as int32."""
     if isinstance(order, (str, bytes)) or order is None:
         raise TypeError(f"order must be a permutation of 0 … {d - 1} (integers), got {order!r}")
     try:
@@ -429,10 +445,14 @@ def _order(order: Any, d: int) -> np.ndarray:
         raise TypeError(f"order must be a permutation of 0 … {d - 1} (integers): {e}") from None
     if arr.dtype.kind not in "iu":
         raise TypeError(f"order must be an integer permutation of 0 … {d - 1}, got dtype {arr.dtype}")
-    if arr.ndim != 1 or arr.shape[0] != d:
-        raise ValueError(f"order must have shape ({d},) (one entry per variable), got shape {arr.shape}")
-    if not np.array_equal(np.sort(arr), np.arange(d)):
-        raise ValueError(f"order must be a permutation of 0 … {d - 1}, got {arr.tolist()}")
+    ok_ndim = (1, 2) if batch else (1,)
+    if arr.ndim not in ok_ndim or arr.shape[-1] != d or arr.size == 0:
+        want = f"({d},) or (K, {d})" if batch else f"({d},)"
+        raise ValueError(f"order must have shape {want} (one entry per variable), got shape {arr.shape}")
+    rows = arr.reshape(-1, d)
+    bad = ~np.all(np.sort(rows, axis=1) == np.arange(d), axis=1)
+    if np.any(bad):
+        raise ValueError(f"order must be a permutation of 0 … {d - 1}, got {rows[np.argmax(bad)].tolist()}")
     return arr.astype(np.int32)
 
 
@@ -442,11 +462,11 @@ def _lasso_steps(l1_weight: Any, lasso_num_steps: int) -> int:
 
 def fit_to_order(
     X: Float[ArrayLike, "N d"],
-    order: Int[ArrayLike, " d"],
+    order: Int[ArrayLike, "*K d"],
     *,
     l1_weight: float = 0.0,
     lasso_num_steps: int = 100,
-) -> Float[Array, "d d"]:
+) -> Float[Array, "*K d d"]:
     """The best DAG compatible with a topological order (Deng et al. 2023, the inner problem):
 
     ``W_π = argmin { F(W) : W_ij = 0 unless i precedes j in π }``,
@@ -457,18 +477,20 @@ def fit_to_order(
     solve of the Gram system) for ``λ = 0``; for ``λ > 0`` the lasso, from the least-squares
     solution, by two rounds of ``lasso_num_steps`` sweeps of cyclic coordinate descent, each
     followed by a solve of the optimality condition ``G_SS w_S = G_Sj − λ sign(w_S)`` on the
-    support ``S`` found (kept when the signs agree: then it is the exact lasso solution). Columns of ``X`` are
-    centred. Compiled once per ``(d, lasso_num_steps)``, shape and dtype.
+    support ``S`` found (kept when the signs agree: then it is the exact lasso solution).
+    Columns of ``X`` are centred. Compiled once per ``(d, lasso_num_steps)`` and dtype, shared
+    with :func:`topo_swaps` (the fits run in batches of ``d(d−1)/2`` orders).
 
     Args:
       X: data, ``(N, d)`` with one sample per row, ``N ≥ 2``, ``d ≥ 2``, finite.
-      order: a permutation of ``0 … d−1`` (``order[0]`` is a source), integers.
+      order: a permutation of ``0 … d−1`` (``order[0]`` is a source), integers; or a
+        ``(K, d)`` stack of permutations, fitted in one batch.
       l1_weight: ``λ ≥ 0``.
       lasso_num_steps: coordinate-descent sweeps per round when ``λ > 0`` (positive int).
 
     Returns:
       The ``(d, d)`` weighted adjacency matrix ``W_π`` (a DAG; ``W_ij ≠ 0`` only for ``i``
-      before ``j``).
+      before ``j``); ``(K, d, d)`` for a stack of orders.
 
     Raises:
       TypeError: ``X`` is not numeric, ``order`` is not an integer array, or
@@ -477,13 +499,13 @@ def fit_to_order(
         negative ``l1_weight`` (the message names the argument).
     """
     X = _data(X)
-    order_np = _order(order, X.shape[1])
+    order_np = _order(order, X.shape[1], batch=True)
     _nonneg_scalar("l1_weight", l1_weight)
     require_int("lasso_num_steps", lasso_num_steps, minimum=1)
     gram = _gram_of(X)
     steps = _lasso_steps(l1_weight, lasso_num_steps)
-    W, _ = _fit_orders(steps, gram, jnp.asarray(order_np)[None], jnp.asarray(l1_weight, gram.dtype))
-    return W[0]
+    W, _ = _fit_batch(gram, list(order_np.reshape(-1, X.shape[1])), jnp.asarray(l1_weight, gram.dtype), steps)
+    return jnp.asarray(W.reshape(order_np.shape[:-1] + W.shape[1:]), gram.dtype)
 
 
 def structure_score(
@@ -631,10 +653,7 @@ def topo_swaps(
     steps = _lasso_steps(l1_weight, lasso_num_steps)
 
     def fit(orders: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-        # pad to all d(d−1)/2 pairs: one compiled shape per d
-        batch = np.stack(orders + [orders[0]] * (n_pairs - len(orders)))
-        W, F = _fit_orders(steps, gram, jnp.asarray(batch), lam)
-        return np.asarray(W)[: len(orders)], np.asarray(F)[: len(orders)]
+        return _fit_batch(gram, orders, lam, steps)
 
     def swapped(o: np.ndarray, i: int, j: int) -> np.ndarray:
         o = o.copy()
