@@ -23,7 +23,8 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.constrained.conditional_gradient`: Frank–Wolfe;
 - :mod:`~optlab.constrained.dual_ascent`: auxiliary-loss-free load balancing;
 - :mod:`~optlab.constrained.multipliers`: quadratic penalty and augmented Lagrangian;
-- :mod:`~optlab.constrained.structure_learning`: NOTEARS structure learning (acyclicity constraint);
+- :mod:`~optlab.constrained.structure_learning`: NOTEARS structure learning (acyclicity
+  constraint) and the topological-swaps search;
 - :mod:`~optlab.constrained.sketch`: exact augmented Lagrangian with sketched Newton–KKT solves;
 - :mod:`~optlab.constrained.primal_dual_learning`: primal–dual constrained learning;
 - :mod:`~optlab.constrained.convex_relu`: convex two-layer ReLU networks and ADMM.
@@ -39,7 +40,8 @@ Duchi, Shalev-Shwartz, Singer, Chandra (2008) (sort-based simplex projection);
 augmented Lagrangian and randomized iterative sketching"; Boyd et al. (2011)
 (ADMM); Pilanci & Ergen (2020), Bai, Gautam, Sojoudi (2023) (convex two-layer
 ReLU training); Elenter, Chamon, Ribeiro (2024) (primal–dual constrained learning);
-Zheng, Aragam, Ravikumar, Xing (2018) "DAGs with NO TEARS".
+Zheng, Aragam, Ravikumar, Xing (2018) "DAGs with NO TEARS"; Deng, Bello, Aragam,
+Ravikumar (2023) "Optimizing NOTEARS Objectives via Topological Swaps".
 """
 
 from __future__ import annotations
@@ -81,10 +83,15 @@ from .sets import (
 from .sketch import ExactALOutput, SketchOutput, exact_al_sketch, kkt_residual, sketch_solve
 from .structure_learning import (
     NotearsOutput,
+    TopoSwapsOutput,
     acyclicity,
     acyclicity_grad,
+    fit_to_order,
     notears,
     structural_hamming_distance,
+    structure_score,
+    topo_swaps,
+    topological_order,
 )
 
 __all__ = [
@@ -120,6 +127,11 @@ __all__ = [
     "acyclicity_grad",
     "notears",
     "structural_hamming_distance",
+    "TopoSwapsOutput",
+    "fit_to_order",
+    "structure_score",
+    "topo_swaps",
+    "topological_order",
     "SketchOutput",
     "ExactALOutput",
     "sketch_solve",
