@@ -362,6 +362,7 @@ EXEMPT = {
     "MFACWindow": "a NamedTuple built by mfac_window_init",
     "TNGDResult": "a NamedTuple of results",
     "AdaHessianState": "a NamedTuple built by scale_by_adahessian",
+    "LayerwiseNoiseState": "a NamedTuple built by scale_by_layerwise_noise",
     "KroneckerTrace": "a NamedTuple of results",
     "CUBIC_COEFFS": "a constant",
     "MUON_COEFFS": "a constant",

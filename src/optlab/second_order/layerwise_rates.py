@@ -102,7 +102,9 @@ def scale_by_layerwise_noise(
     with ``α`` = ``noise_floor`` and ``g(ℓ)`` the group of layer ``ℓ``: within a group the
     quietest layer keeps the base learning rate and a layer with ``k²`` times more noise
     is slowed by about ``1/k``.  ``inner`` receives the raw gradients; the factors multiply
-    its output leaf by leaf.
+    its output leaf by leaf.  The paper's idea is the dual-norm noise estimate and
+    per-layer rates within a group; the consecutive-difference estimator, the factor ½
+    and the normalisation by the quietest layer are this implementation's choices.
 
     Args:
       inner: the direction, an ``optax.GradientTransformation`` on the same pytree of
