@@ -109,7 +109,7 @@ def test_lanton_is_reference_rates_times_optax_muon(dtype):
     with _dtype_context(dtype):
         cast = lambda g: {k: jnp.asarray(v, dtype) for k, v in g.items()}  # noqa: E731
         params = cast({k: np.zeros(s) for k, s in zip(sorted(grads[0]), SHAPES, strict=True)})
-        ours, ref = so.lanton(0.02), optax.contrib.muon(0.02)
+        ours, ref = so.noise_adaptive_muon(0.02), optax.contrib.muon(0.02)
         s_ours, s_ref = ours.init(params), ref.init(params)
         for t, g in enumerate(grads):
             u_ours, s_ours = ours.update(cast(g), s_ours, params)
@@ -126,7 +126,7 @@ def test_lanton_equals_muon_for_one_layer():
     """A group of one layer keeps the base rate: LANTON is Muon."""
     rng = np.random.default_rng(3)
     params = {"W": jnp.zeros((8, 5))}
-    ours, muon = so.lanton(0.05), so.muon(0.05)
+    ours, muon = so.noise_adaptive_muon(0.05), so.muon(0.05)
     s1, s2 = ours.init(params), muon.init(params)
     for _ in range(4):
         g = {"W": jnp.asarray(rng.standard_normal((8, 5)), jnp.float32)}
@@ -191,7 +191,7 @@ def test_lanton_jit_and_vmap_agree_with_loop():
         "W2": jnp.asarray(3 * rng.standard_normal((3, 7, 5, 4)), jnp.float32),
     }
     params0 = {"W1": jnp.zeros((4, 6)), "W2": jnp.zeros((5, 4))}
-    opt = so.lanton(0.1)
+    opt = so.noise_adaptive_muon(0.1)
     traces = 0
 
     def run(g):
@@ -224,11 +224,11 @@ def test_errors():
     with pytest.raises(ValueError, match="one entry per leaf"):
         so.scale_by_layerwise_noise(optax.identity(), groups=[0, 1]).init({"W": jnp.zeros((2, 2))})
     with pytest.raises(ValueError, match="params"):
-        so.lanton(0.1).init({"b": jnp.zeros(3)})
+        so.noise_adaptive_muon(0.1).init({"b": jnp.zeros(3)})
     with pytest.raises(ValueError, match="learning_rate"):
-        so.lanton(0.0)
+        so.noise_adaptive_muon(0.0)
     with pytest.raises(ValueError, match="updates"):
-        opt = so.lanton(0.1)
+        opt = so.noise_adaptive_muon(0.1)
         opt.update({"W": jnp.full((2, 2), jnp.nan)}, opt.init({"W": jnp.zeros((2, 2))}))
     with pytest.raises(ValueError, match="G"):
         so.nuclear_norm(jnp.ones(3))

@@ -280,7 +280,7 @@ CASES = [
     B("second_order.drop_muon", "key", lambda: so.drop_muon(0.1, 0.5, key=3), "integer key"),
     B("second_order.drop_muon", "learning_rate", lambda: so.drop_muon(-0.1, 0.5, key=KEY), "lr negative"),
     B("second_order.drop_muon", "keep_prob", lambda: so.drop_muon(0.1, 1.5, key=KEY), "keep_prob > 1"),
-    # nuclear_norm(G) / scale_by_layerwise_noise(inner, beta2, noise_floor, groups) / lanton(learning_rate, ...)
+    # nuclear_norm(G) / scale_by_layerwise_noise(inner, beta2, noise_floor, groups) / noise_adaptive_muon(learning_rate, ...)
     B("second_order.nuclear_norm", "G", lambda: so.nuclear_norm(jnp.ones(3)), "G 1-D"),
     B("second_order.nuclear_norm", "G", lambda: so.nuclear_norm(G.at[0, 0].set(NAN)), "G NaN"),
     B("second_order.nuclear_norm", "G", lambda: so.nuclear_norm(jnp.ones((0, 3))), "G empty"),
@@ -301,12 +301,12 @@ CASES = [
       lambda: so.scale_by_layerwise_noise(optax.identity()).init({"b": jnp.ones(3)}), "1-D params"),
     B("second_order.scale_by_layerwise_noise", "updates",
       lambda: (lambda o: o.update({"a": I2.at[0, 0].set(NAN)}, o.init({"a": I2})))(so.scale_by_layerwise_noise(optax.identity())), "NaN gradient"),
-    B("second_order.lanton", "learning_rate", lambda: so.lanton(0.0), "lr 0"),
-    B("second_order.lanton", "learning_rate", lambda: so.lanton("0.1"), "lr string"),
-    B("second_order.lanton", "beta", lambda: so.lanton(0.1, beta=1.0), "beta 1"),
-    B("second_order.lanton", "beta2", lambda: so.lanton(0.1, beta2=-0.5), "beta2 negative"),
-    B("second_order.lanton", "weight_decay", lambda: so.lanton(0.1, weight_decay=-1.0), "negative decay"),
-    B("second_order.lanton", "params", lambda: so.lanton(0.1).init({"bias": jnp.ones(3)}), "1-D params"),
+    B("second_order.noise_adaptive_muon", "learning_rate", lambda: so.noise_adaptive_muon(0.0), "lr 0"),
+    B("second_order.noise_adaptive_muon", "learning_rate", lambda: so.noise_adaptive_muon("0.1"), "lr string"),
+    B("second_order.noise_adaptive_muon", "beta", lambda: so.noise_adaptive_muon(0.1, beta=1.0), "beta 1"),
+    B("second_order.noise_adaptive_muon", "beta2", lambda: so.noise_adaptive_muon(0.1, beta2=-0.5), "beta2 negative"),
+    B("second_order.noise_adaptive_muon", "weight_decay", lambda: so.noise_adaptive_muon(0.1, weight_decay=-1.0), "negative decay"),
+    B("second_order.noise_adaptive_muon", "params", lambda: so.noise_adaptive_muon(0.1).init({"bias": jnp.ones(3)}), "1-D params"),
     # scale_by_adahessian(b1, b2, eps, hessian_power, block_size, *, key) / adahessian(learning_rate, ...)
     B("second_order.scale_by_adahessian", "key", lambda: so.scale_by_adahessian(key=0), "integer key"),
     B("second_order.scale_by_adahessian", "b1", lambda: so.scale_by_adahessian(b1=1.0, key=KEY), "b1 = 1"),

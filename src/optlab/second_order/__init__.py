@@ -29,7 +29,7 @@ Three families, in the order of the chapter (``book/05_second_order``):
    optax transformations :func:`scale_by_muon` / :func:`muon`,
    :func:`scale_by_auon`, :func:`drop_layers` / :func:`drop_muon`; noise-adaptive
    layerwise learning rates (:mod:`~optlab.second_order.layerwise_rates`):
-   :func:`nuclear_norm`, :func:`scale_by_layerwise_noise`, :func:`lanton`.
+   :func:`nuclear_norm`, :func:`scale_by_layerwise_noise`, :func:`noise_adaptive_muon`.
 
 References: Hanzely et al. (damped Newton), Dauphin et al. 2014 (saddle-free
 Newton), Semenov et al. (gradient-normalized smoothness), Frantar et al. 2021
@@ -64,7 +64,7 @@ from .curvature import (
 )
 from .layerwise_rates import (
     LayerwiseNoiseState,
-    lanton,
+    noise_adaptive_muon,
     nuclear_norm,
     scale_by_layerwise_noise,
 )
@@ -142,7 +142,7 @@ __all__ = [
     "nuclear_norm",
     "LayerwiseNoiseState",
     "scale_by_layerwise_noise",
-    "lanton",
+    "noise_adaptive_muon",
     "drop_layers",
     "drop_muon",
     "run_transformation",

@@ -1,5 +1,7 @@
 """Noise-adaptive layerwise learning rates for geometry-aware (LMO) updates (chapter 5):
-LANTON (Hao et al. 2025) on top of Muon's spectral-norm LMO."""
+after the noise-adaptive layerwise rates (LANTON) of Hao et al. (2025), on top of Muon's
+spectral-norm LMO. The rule's exact form is this implementation's, following the paper's
+description; it has not been checked against the paper's algorithm."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from .preconditioners import MUON_COEFFS, _require_2d_tree, _scale_by_width, sca
 
 __all__ = [
     "LayerwiseNoiseState",
-    "lanton",
+    "noise_adaptive_muon",
     "nuclear_norm",
     "scale_by_layerwise_noise",
 ]
@@ -89,7 +91,7 @@ def scale_by_layerwise_noise(
     noise_floor: float = 1e-3,
     groups: Sequence[int] | None = None,
 ) -> optax.GradientTransformation:
-    """Noise-adaptive layerwise learning-rate factors (LANTON, Hao et al. 2025) around an
+    """Noise-adaptive layerwise learning-rate factors (after Hao et al. 2025) around an
     LMO direction ``inner`` (e.g. :func:`scale_by_muon`) for 2-D weights.
 
     Each layer ``ℓ`` (a leaf) estimates its gradient noise in the dual norm of the
@@ -178,7 +180,7 @@ def scale_by_layerwise_noise(
     return optax.GradientTransformation(init_fn, update_fn)
 
 
-def lanton(
+def noise_adaptive_muon(
     learning_rate: float | Callable[[Array], Array],
     beta: float = 0.95,
     beta2: float = 0.9,
@@ -190,8 +192,8 @@ def lanton(
     nesterov: bool = True,
     weight_decay: float = 0.0,
 ) -> optax.GradientTransformation:
-    """LANTON on Muon (Hao et al. 2025): :func:`muon` whose per-layer learning rates are
-    set by :func:`scale_by_layerwise_noise`, ``W^ℓ ← W^ℓ − η·r_t^ℓ·LMO(B_t^ℓ)``.
+    """Noise-adaptive layerwise rates on Muon (after Hao et al. 2025): :func:`muon` whose
+    per-layer learning rates are set by :func:`scale_by_layerwise_noise`, ``W^ℓ ← W^ℓ − η·r_t^ℓ·LMO(B_t^ℓ)``.
 
     With ``r_t^ℓ ≡ 1`` (every layer equally noisy) this is exactly :func:`muon`.
 
