@@ -3,7 +3,7 @@
 One module per family, every public name re-exported here (the modules are not named
 after the functions they hold, so ``optlab.second_order.newton`` is always the function):
 :mod:`~optlab.second_order.newton_methods`, :mod:`~optlab.second_order.curvature` and
-:mod:`~optlab.second_order.preconditioners`.
+:mod:`~optlab.second_order.preconditioners`, :mod:`~optlab.second_order.layerwise_rates`.
 
 Three families, in the order of the chapter (``book/05_second_order``):
 
@@ -27,14 +27,16 @@ Three families, in the order of the chapter (``book/05_second_order``):
    the best Kronecker approximation (:func:`kronecker_power_iteration`); the polar factor
    (:func:`polar_factor`), :func:`newton_schulz`, :func:`auon_scale`; and the
    optax transformations :func:`scale_by_muon` / :func:`muon`,
-   :func:`scale_by_auon`, :func:`drop_layers` / :func:`drop_muon`.
+   :func:`scale_by_auon`, :func:`drop_layers` / :func:`drop_muon`; noise-adaptive
+   layerwise learning rates (:mod:`~optlab.second_order.layerwise_rates`):
+   :func:`nuclear_norm`, :func:`scale_by_layerwise_noise`, :func:`noise_adaptive_muon`.
 
 References: Hanzely et al. (damped Newton), Dauphin et al. 2014 (saddle-free
 Newton), Semenov et al. (gradient-normalized smoothness), Frantar et al. 2021
 (M-FAC), Mozaffari et al. 2023 (MKOR), Gupta et al. 2018 (Shampoo), Morwani et
 al. (Shampoo's preconditioner), Korbit et al. (exact Gauss–Newton), Yao et al.
 2021 (AdaHessian), Kovalev 2025 (orthogonalisation as non-Euclidean trust
-region), Maity 2025 (AuON), Gruntkowska et al. 2025 (Drop-Muon).
+region), Maity 2025 (AuON), Gruntkowska et al. 2025 (Drop-Muon), Hao et al. 2025 (LANTON).
 """
 
 from __future__ import annotations
@@ -59,6 +61,12 @@ from .curvature import (
     scale_by_adahessian,
     scale_by_mfac,
     thermodynamic_solve,
+)
+from .layerwise_rates import (
+    LayerwiseNoiseState,
+    noise_adaptive_muon,
+    nuclear_norm,
+    scale_by_layerwise_noise,
 )
 from .newton_methods import (
     NewtonTrace,
@@ -131,6 +139,10 @@ __all__ = [
     "scale_by_muon",
     "muon",
     "scale_by_auon",
+    "nuclear_norm",
+    "LayerwiseNoiseState",
+    "scale_by_layerwise_noise",
+    "noise_adaptive_muon",
     "drop_layers",
     "drop_muon",
     "run_transformation",
