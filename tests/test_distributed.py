@@ -595,3 +595,95 @@ def test_powersgd_compiles_once_per_configuration(quad):
     D.run_compressed("ef14", other, D.LowRank(1, 5), learning_rate=0.1, num_steps=23,
                      key=jax.random.key(9)).params.block_until_ready()
     assert D._run_compiled._cache_size() == n
+
+
+# ------------------------------------------------------------------ asynchronous clients (Fraboni et al. 2023)
+
+
+def async_reference(pb, times, step, K, T, weights=None):
+    """An event-driven simulation in plain numpy: a clock, one pending run per client."""
+    B, q = np.asarray(pb.B, np.float64), np.asarray(pb.q, np.float64)
+    M = len(B)
+    w = np.full(M, 1.0 / M) if weights is None else np.asarray(weights, float)
+    x = np.zeros(pb.dim)
+    start = [x.copy() for _ in range(M)]
+    due = np.asarray(times, float).copy()  # the time each client's current run ends
+    xs, order, stale, begun = [x.copy()], [], [], [0] * M
+    for n in range(T):
+        m = min(range(M), key=lambda i: (due[i], i))
+        y = start[m].copy()
+        for _ in range(K):
+            y = y - step * (B[m] @ y - q[m])
+        x = x + w[m] * (y - start[m])
+        order.append(m)
+        stale.append(n - begun[m])
+        start[m], begun[m] = x.copy(), n + 1
+        due[m] += times[m]
+        xs.append(x.copy())
+    return np.array(xs), np.array(order), np.array(stale)
+
+
+@pytest.mark.parametrize("K", [1, 3])
+def test_async_fedavg_against_an_event_simulation(x64, clients, K):
+    times = np.array([1.0, 1.5, 2.0, 3.0, 3.0, 7.0])
+    w = np.linspace(0.5, 1.5, 6) / 6
+    tr = D.async_fedavg(clients, compute_times=times, learning_rate=0.1, local_num_steps=K, num_steps=120,
+                        server_weights=w)
+    xs, order, stale = async_reference(clients, times, 0.1, K, 120, w)
+    np.testing.assert_allclose(np.asarray(tr.iterates), xs, rtol=1e-11, atol=1e-12)
+    np.testing.assert_array_equal(np.asarray(tr.clients), order)
+    np.testing.assert_array_equal(np.asarray(tr.staleness), stale)
+    assert tr.times.shape == (121,) and float(tr.times[0]) == 0.0 and np.all(np.diff(np.asarray(tr.times)) >= 0)
+
+
+def test_arrival_schedule_counts_every_client_at_its_rate():
+    times = np.array([1.0, 2.0, 5.0])
+    clients, when, stale = D.arrival_schedule(times, 80)
+    assert np.all(np.diff(when) >= 0)
+    horizon = when[-1]
+    for m, t in enumerate(times):
+        assert abs(np.sum(clients == m) - horizon / t) <= 1  # client m arrives every T_m
+    assert stale[0] == 0
+    # client 2's second run spans (5, 10]: every arrival after its first one and before its second
+    first, second = np.flatnonzero(clients == 2)[:2]
+    assert stale[second] == second - first - 1
+
+
+def test_async_limit_closed_forms(x64, clients):
+    equal = np.full(6, 2.5)
+    for K in (1, 4):  # equal compute times: FedAvg's fixed point
+        np.testing.assert_allclose(
+            np.asarray(D.async_fedavg_limit(clients, compute_times=equal, learning_rate=0.1, local_num_steps=K)),
+            np.asarray(D.fedavg_fixed_point(clients, learning_rate=0.1, local_num_steps=K)), rtol=1e-12, atol=1e-13)
+    times = np.array([1.0, 1.0, 2.0, 4.0, 4.0, 8.0])
+    lim = np.asarray(D.async_fedavg_limit(clients, compute_times=times, learning_rate=0.1, local_num_steps=1))
+    B, q = np.asarray(clients.B), np.asarray(clients.q)
+    w = 1 / times  # K = 1: the minimiser of sum_m f_m / T_m
+    np.testing.assert_allclose(lim, np.linalg.solve(np.einsum("m,mij->ij", w, B), np.einsum("m,mi->i", w, q)),
+                               rtol=1e-12)
+    fixed = D.async_fedavg_limit(clients, compute_times=times, learning_rate=0.1, local_num_steps=3,
+                                 server_weights=times / times.sum())
+    np.testing.assert_allclose(np.asarray(fixed), np.asarray(D.fedavg_fixed_point(clients, learning_rate=0.1,
+                                                                                   local_num_steps=3)), rtol=1e-12)
+
+
+def test_async_fedavg_settles_near_its_limit_to_first_order(x64, clients):
+    times = np.array([1.0, 1.0, 2.0, 4.0, 4.0, 8.0])
+    errs = []
+    for g in (0.025, 0.05):
+        tr = D.async_fedavg(clients, compute_times=times, learning_rate=g, local_num_steps=1, num_steps=6000)
+        lim = np.asarray(D.async_fedavg_limit(clients, compute_times=times, learning_rate=g, local_num_steps=1))
+        errs.append(np.linalg.norm(np.asarray(tr.iterates[-2000:]).mean(0) - lim))
+        assert errs[-1] < 0.05 * np.linalg.norm(lim - np.asarray(clients.z_star))
+    assert 1.5 < errs[1] / errs[0] < 2.5
+
+
+def test_async_fedavg_float32(clients):
+    tr = D.async_fedavg(clients, compute_times=np.arange(1.0, 7.0), learning_rate=0.1, local_num_steps=2,
+                        num_steps=200)
+    assert tr.params.dtype == jnp.float32 and np.all(np.isfinite(np.asarray(tr.iterates)))
+    with jax.enable_x64(True):
+        pb64 = D.heterogeneous_least_squares(key=jax.random.key(0), num_workers=6, dim=8, num_samples=20)
+        tr64 = D.async_fedavg(pb64, compute_times=np.arange(1.0, 7.0), learning_rate=0.1, local_num_steps=2,
+                              num_steps=200)
+    np.testing.assert_allclose(np.asarray(tr.params), np.asarray(tr64.params), rtol=1e-4, atol=1e-4)

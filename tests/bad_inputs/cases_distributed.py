@@ -192,5 +192,43 @@ EXEMPT = {
     "LinearProblem": "NamedTuple container; built and validated by heterogeneous_quadratics / distributed_bilinear_game",
     "CompressedTrace": "NamedTuple result type",
     "FedAvgTrace": "NamedTuple result type",
+    "AsyncFedAvgTrace": "NamedTuple result type",
     "METHODS": "constant tuple of method names",
 }
+
+
+T3 = np.array([1.0, 2.0, 3.0])
+
+
+def af(**kw):
+    return D.async_fedavg(ls(), **{"compute_times": T3, "learning_rate": 0.1, "local_num_steps": 2, "num_steps": 5, **kw})
+
+
+def al(**kw):
+    return D.async_fedavg_limit(ls(), **{"compute_times": T3, "learning_rate": 0.1, "local_num_steps": 2, **kw})
+
+
+CASES += [
+    Bad("distributed.async_fedavg", "compute_times", lambda: af(compute_times=np.array([1.0, 0.0, 2.0])), "zero time"),
+    Bad("distributed.async_fedavg", "compute_times", lambda: af(compute_times=np.ones(2)), "one time short"),
+    Bad("distributed.async_fedavg", "compute_times", lambda: af(compute_times=np.array([1.0, np.nan, 2.0])), "NaN"),
+    Bad("distributed.async_fedavg", "server_weights", lambda: af(server_weights=np.array([1.0, -1.0, 1.0])),
+        "negative weight"),
+    Bad("distributed.async_fedavg", "server_weights", lambda: af(server_weights=np.zeros(3)), "all zero"),
+    Bad("distributed.async_fedavg", "server_weights", lambda: af(server_weights=np.ones(4)), "wrong length"),
+    Bad("distributed.async_fedavg", "learning_rate", lambda: af(learning_rate=0.0), "zero"),
+    Bad("distributed.async_fedavg", "local_num_steps", lambda: af(local_num_steps=0), "zero local steps"),
+    Bad("distributed.async_fedavg", "num_steps", lambda: af(num_steps=0), "zero updates"),
+    Bad("distributed.async_fedavg", "x0", lambda: af(x0=np.zeros(3)), "wrong shape"),
+    Bad("distributed.async_fedavg", "problem",
+        lambda: D.async_fedavg("pb", compute_times=T3, learning_rate=0.1, local_num_steps=1, num_steps=2), "a string"),
+    Coerce("distributed.async_fedavg", lambda: af(compute_times=[1, 2, 3]).params,
+           lambda: af(compute_times=T3).params),
+    Bad("distributed.async_fedavg_limit", "compute_times", lambda: al(compute_times=-T3), "negative times"),
+    Bad("distributed.async_fedavg_limit", "server_weights", lambda: al(server_weights=np.full(3, np.inf)), "inf"),
+    Bad("distributed.async_fedavg_limit", "learning_rate", lambda: al(learning_rate=-0.1), "negative"),
+    Coerce("distributed.async_fedavg_limit", lambda: al(compute_times=[1, 2, 3]), lambda: al(compute_times=T3)),
+    Bad("distributed.arrival_schedule", "compute_times", lambda: D.arrival_schedule([1.0, -2.0], 4), "negative"),
+    Bad("distributed.arrival_schedule", "num_steps", lambda: D.arrival_schedule([1.0, 2.0], 0), "zero"),
+    Bad("distributed.arrival_schedule", "compute_times", lambda: D.arrival_schedule("ab", 3), "string"),
+]
