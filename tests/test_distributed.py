@@ -638,7 +638,7 @@ def test_async_fedavg_against_an_event_simulation(x64, clients, K):
 
 def test_arrival_schedule_counts_every_client_at_its_rate():
     times = np.array([1.0, 2.0, 5.0])
-    clients, when, stale = D.arrival_schedule(times, 80)
+    clients, when, stale = D.arrival_schedule(times, num_steps=80)
     assert np.all(np.diff(when) >= 0)
     horizon = when[-1]
     for m, t in enumerate(times):

@@ -1383,8 +1383,8 @@ def _check_compute_times(compute_times, num_workers=None):
 
 
 def arrival_schedule(
-    compute_times: Float[Array, " M"], num_steps: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    compute_times: Float[Array, " M"], *, num_steps: int
+) -> tuple[Int[np.ndarray, " T"], Float[np.ndarray, " T"], Int[np.ndarray, " T"]]:
     """The order in which clients deliver updates when client ``m`` needs ``T_m`` time units
     per local run and starts again as soon as it has delivered: client ``m`` arrives at
     ``T_m, 2T_m, …``; simultaneous arrivals are served by client index.
@@ -1465,7 +1465,7 @@ def async_fedavg(
     m = problem.num_workers
     t = _check_compute_times(compute_times, m)
     w = _check_server_weights(server_weights, m)
-    clients, times, staleness = arrival_schedule(t, num_steps)
+    clients, times, staleness = arrival_schedule(t, num_steps=num_steps)
     dt = problem.B.dtype
     xs = _async_fedavg_compiled(
         problem.B,

@@ -228,7 +228,7 @@ CASES += [
     Bad("distributed.async_fedavg_limit", "server_weights", lambda: al(server_weights=np.full(3, np.inf)), "inf"),
     Bad("distributed.async_fedavg_limit", "learning_rate", lambda: al(learning_rate=-0.1), "negative"),
     Coerce("distributed.async_fedavg_limit", lambda: al(compute_times=[1, 2, 3]), lambda: al(compute_times=T3)),
-    Bad("distributed.arrival_schedule", "compute_times", lambda: D.arrival_schedule([1.0, -2.0], 4), "negative"),
-    Bad("distributed.arrival_schedule", "num_steps", lambda: D.arrival_schedule([1.0, 2.0], 0), "zero"),
-    Bad("distributed.arrival_schedule", "compute_times", lambda: D.arrival_schedule("ab", 3), "string"),
+    Bad("distributed.arrival_schedule", "compute_times", lambda: D.arrival_schedule([1.0, -2.0], num_steps=4), "negative"),
+    Bad("distributed.arrival_schedule", "num_steps", lambda: D.arrival_schedule([1.0, 2.0], num_steps=0), "zero"),
+    Bad("distributed.arrival_schedule", "compute_times", lambda: D.arrival_schedule("ab", num_steps=3), "string"),
 ]
