@@ -81,7 +81,6 @@ from .preconditioners import (
     newton_schulz,
     newton_schulz_iterates,
     polar_factor,
-    run_transformation,
     scale_by_auon,
     scale_by_muon,
     scale_by_shampoo,
@@ -133,5 +132,4 @@ __all__ = [
     "scale_by_auon",
     "drop_layers",
     "drop_muon",
-    "run_transformation",
 ]
