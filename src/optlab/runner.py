@@ -377,7 +377,7 @@ def run(
 def run_loss(
     optimizer: optax.GradientTransformation,
     loss: Callable[[Any], Float[Array, ""]],
-    params0: optax.Params,
+    params0: Any,
     *,
     num_steps: int,
     return_iterates: bool = False,
