@@ -312,20 +312,20 @@ def test_momentum_ode_is_traceable_and_compiled_once():
     assert accel._momentum_ode_compiled._cache_size() == n
 
 
-def test_run_with_eval_compiles_once():
+def test_run_eval_params_compiles_once():
     q = problems.quadratic(10.0, 3)
-    accel.run_with_eval(accel.schedule_free_sgd(0.5), q, q.x0, accel.schedule_free_eval_params, num_steps=20)
-    n = accel._run_with_eval_compiled._cache_size()
-    tr = accel.run_with_eval(accel.schedule_free_sgd(0.5), q, 2 * q.x0, accel.schedule_free_eval_params, num_steps=20)
-    assert accel._run_with_eval_compiled._cache_size() == n
+    runner.run(accel.schedule_free_sgd(0.5), q, q.x0, eval_params=accel.schedule_free_eval_params, num_steps=20)
+    n = runner._run_compiled._cache_size()
+    tr = runner.run(accel.schedule_free_sgd(0.5), q, 2 * q.x0, eval_params=accel.schedule_free_eval_params, num_steps=20)
+    assert runner._run_compiled._cache_size() == n
     assert float(tr.values[-1]) < float(tr.values[0])
 
 
-def test_run_with_eval_returns_the_runner_protocol_at_the_evaluation_points():
+def test_run_eval_params_returns_the_runner_protocol_at_the_evaluation_points():
     """A runner.Trace of the points x_t = eval_params(state_t, y_t): x_t is optax's
     schedule-free evaluation point, params is the last one, values and grad_norms are f there."""
     q = problems.quadratic(10.0, 3)
-    tr = accel.run_with_eval(accel.schedule_free_sgd(0.5), q, q.x0, accel.schedule_free_eval_params, num_steps=20)
+    tr = runner.run(accel.schedule_free_sgd(0.5), q, q.x0, eval_params=accel.schedule_free_eval_params, num_steps=20)
     assert isinstance(tr, runner.Trace)
     assert tr.iterates.shape == (21, 3) and tr.values.shape == (21,) and tr.grad_norms.shape == (21,)
     np.testing.assert_array_equal(tr.params, tr.iterates[-1])

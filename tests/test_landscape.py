@@ -320,7 +320,7 @@ def test_power_iteration_against_eigvalsh(x64):
     v = jnp.asarray(rng.standard_normal(8))
     # the HVP power iteration runs on (the same forward-over-reverse as second_order.hvp)
     np.testing.assert_allclose(second_order.hvp(q, w0, v), A @ np.asarray(v), atol=1e-12)
-    np.testing.assert_allclose(L._hvp_impl(q, w0, v), A @ np.asarray(v), atol=1e-12)
+    np.testing.assert_allclose(L.sharpness._hvp_impl(q, w0, v), A @ np.asarray(v), atol=1e-12)
     lam, u = L.top_eigenvalue(q, w0, key=jax.random.key(0), num_steps=300)
     evals, evecs = np.linalg.eigh(A)
     assert float(lam) == pytest.approx(evals[-1], rel=1e-10)
@@ -498,17 +498,17 @@ def test_solvers_compile_once_per_shape():
     t = time.perf_counter()
     L.hessian_matrix(q, jnp.ones(5)).block_until_ready()
     cold = time.perf_counter() - t
-    n = L._hessian._cache_size()
+    n = L.sharpness._hessian._cache_size()
     t = time.perf_counter()
     L.hessian_matrix(q, jnp.arange(5.0)).block_until_ready()
     warm = time.perf_counter() - t
-    assert L._hessian._cache_size() == n
+    assert L.sharpness._hessian._cache_size() == n
     print(f"hessian_matrix cold {cold:.3f} s, warm {warm:.4f} s")
     k0 = jax.random.key(0)
     for call, jitted in (
-        (lambda x: L.top_eigenvalue(q, x, key=k0, num_steps=7)[0], L._top_eigenvalue),
-        (lambda x: L.gd_with_sharpness(q, x, learning_rate=0.1, num_steps=20, key=k0).losses, L._gd_with_sharpness),
-        (lambda x: L.sensing_gd(x[:, None], jnp.eye(5), learning_rate=0.1, num_steps=9).errors, L._sensing_gd),
+        (lambda x: L.top_eigenvalue(q, x, key=k0, num_steps=7)[0], L.sharpness._top_eigenvalue),
+        (lambda x: L.gd_with_sharpness(q, x, learning_rate=0.1, num_steps=20, key=k0).losses, L.sharpness._gd_with_sharpness),
+        (lambda x: L.sensing_gd(x[:, None], jnp.eye(5), learning_rate=0.1, num_steps=9).errors, L.matrix_sensing._sensing_gd),
     ):
         call(jnp.ones(5))
         n = jitted._cache_size()
@@ -516,6 +516,6 @@ def test_solvers_compile_once_per_shape():
         assert jitted._cache_size() == n
     labels = jnp.repeat(jnp.arange(3), 4)
     L.train_ufm(labels, 3, 4, key=jax.random.key(0), num_steps=20, record_every=10)
-    n = L._train_ufm._cache_size()
+    n = L.neural_collapse._train_ufm._cache_size()
     L.train_ufm(labels[::-1], 3, 4, key=jax.random.key(1), num_steps=20, record_every=10, lam_W=1e-2)
-    assert L._train_ufm._cache_size() == n
+    assert L.neural_collapse._train_ufm._cache_size() == n

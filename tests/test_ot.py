@@ -619,7 +619,10 @@ def test_reg_cost_gradient_wrt_a_is_finite_at_zero_weights_float32():
 def test_solvers_compile_once_per_shape():
     """New data of the same shape reuses the compiled solver (module-level jit, static
     configuration): the jit caches do not grow on the second call."""
-    from optlab.ot import _attention_jit, _naive_jit, _sinkhorn_jit, _sns_jit, _sparse_ot_jit, _sparse_plan
+    from optlab.ot.attention import _attention_jit
+    from optlab.ot.entropic import _naive_jit, _sinkhorn_jit
+    from optlab.ot.newton_sparse import _sns_jit
+    from optlab.ot.sparse import _sparse_ot_jit, _sparse_plan
 
     rng = np.random.default_rng(0)
 
@@ -744,7 +747,8 @@ def test_entropic_map_recovers_a_gaussian_brenier_map():
 
 
 def test_entropic_map_and_labels_compile_once_per_shape():
-    from optlab.ot import _entropic_map_apply, _sinkhorn_jit
+    from optlab.ot.entropic import _sinkhorn_jit
+    from optlab.ot.maps import _entropic_map_apply
 
     rng = np.random.default_rng(0)
     for call in (lambda: ot.entropic_map(rng.random((9, 2)), rng.random((7, 2)), 0.1, tol=1e-5,

@@ -570,27 +570,27 @@ def test_solvers_compile_once_per_shape():
     m1 = rl.random_mdp(7, 3, key=jax.random.key(10))
     m2 = rl.random_mdp(7, 3, key=jax.random.key(11), gamma=0.5)
     cold = timed(lambda: rl.value_iteration(m1, tol=1e-4).V)
-    n_vi = rl._vi._cache_size()
+    n_vi = rl.tabular._vi._cache_size()
     warm = timed(lambda: rl.value_iteration(m2, tol=1e-3).V)
-    assert rl._vi._cache_size() == n_vi
+    assert rl.tabular._vi._cache_size() == n_vi
     print(f"value_iteration cold {cold:.3f} s, warm {warm:.4f} s")
-    for fn, jitted in ((lambda mm: rl.policy_iteration(mm).V, rl._pi_run),
-                       (lambda mm: rl.kl_value_iteration(mm, 0.1, num_steps=5).iterates, rl._mdvi),
-                       (lambda mm: rl.policy_evaluation(mm, jnp.full((7, 3), 1 / 3)), rl._policy_value)):
+    for fn, jitted in ((lambda mm: rl.policy_iteration(mm).V, rl.tabular._pi_run),
+                       (lambda mm: rl.kl_value_iteration(mm, 0.1, num_steps=5).iterates, rl.regularized._mdvi),
+                       (lambda mm: rl.policy_evaluation(mm, jnp.full((7, 3), 1 / 3)), rl.tabular._policy_value)):
         fn(m1)
         n = jitted._cache_size()
         fn(m2)
         assert jitted._cache_size() == n
     sys2 = rl.LQR(a=0.7, horizon=12)
     cold = timed(lambda: rl.lqr_optimal_gain(sys2)[0])
-    n = (rl._lqr_newton_step._cache_size(), rl._lqr_return_jit._cache_size())
+    n = (rl.policy_gradient._lqr_newton_step._cache_size(), rl.policy_gradient._lqr_return_jit._cache_size())
     warm = timed(lambda: rl.lqr_optimal_gain(sys2)[0])
-    assert (rl._lqr_newton_step._cache_size(), rl._lqr_return_jit._cache_size()) == n
+    assert (rl.policy_gradient._lqr_newton_step._cache_size(), rl.policy_gradient._lqr_return_jit._cache_size()) == n
     print(f"lqr_optimal_gain cold {cold:.3f} s, warm {warm:.4f} s")
     rl.lqr_gradient(jnp.array([0.1, 0.2]), sys2)
-    n = rl._lqr_gradient._cache_size()
+    n = rl.policy_gradient._lqr_gradient._cache_size()
     rl.lqr_gradient(jnp.array([-0.3, 0.4]), sys2)
-    assert rl._lqr_gradient._cache_size() == n
+    assert rl.policy_gradient._lqr_gradient._cache_size() == n
 
 
 # ---------------------------------------------------------------------------
@@ -698,12 +698,12 @@ def test_noisy_value_iteration_compiles_once():
     m1 = rl.random_mdp(7, 3, key=jax.random.key(10))
     m2 = rl.random_mdp(7, 3, key=jax.random.key(11), gamma=0.5)
     rl.noisy_value_iteration(m1, 0.2, noise_scale=0.1, num_steps=5, key=jax.random.key(0))
-    n = (rl._noisy_vi._cache_size(), rl._avi._cache_size())
+    n = (rl.regularized._noisy_vi._cache_size(), rl.regularized._avi._cache_size())
     rl.noisy_value_iteration(m2, 0.3, 0.1, noise_scale=0.5, num_steps=5, key=jax.random.key(1))
     rl.approximate_value_iteration(m1, num_steps=5)
-    n2 = rl._avi._cache_size()
+    n2 = rl.regularized._avi._cache_size()
     rl.approximate_value_iteration(m2, num_steps=5, q_errors=np.ones((5, 7, 3)))
-    assert rl._noisy_vi._cache_size() == n[0] and rl._avi._cache_size() == n2
+    assert rl.regularized._noisy_vi._cache_size() == n[0] and rl.regularized._avi._cache_size() == n2
     with pytest.raises(TypeError, match="key"):
         rl.noisy_value_iteration(m1, 0.2, noise_scale=0.1, num_steps=5, key=0)
     with pytest.raises(ValueError, match="noise_scale"):

@@ -198,3 +198,41 @@ def test_sweep_validates_hyperparameters(quad):
                      quad, quad.x0, num_steps=5)
     with pytest.raises(TypeError, match="make_optimizer must be callable"):
         runner.sweep(None, jnp.ones(2), quad, quad.x0, num_steps=5)
+
+
+@pytest.mark.parametrize("dtype", [jnp.float32, jnp.float64])
+def test_run_loss_is_run_on_the_problems_objective(dtype, request):
+    """One loop: ``run_loss`` on ``problem.value`` reproduces ``run`` on the problem (same
+    iterates and values; the gradient norm is the same norm, summed over one leaf)."""
+    if dtype == jnp.float64:
+        request.getfixturevalue("x64")
+    q = problems.quadratic(50.0, 4)
+    x0 = jnp.asarray(q.x0, dtype)
+    a = runner.run(first_order.gd(0.01), q, x0, num_steps=40)
+    b = runner.run_loss(first_order.gd(0.01), q.value, x0, num_steps=40, return_iterates=True)
+    assert b.iterates.dtype == dtype
+    np.testing.assert_array_equal(a.iterates, b.iterates)
+    np.testing.assert_array_equal(a.values, b.values)
+    rtol = 4 * float(jnp.finfo(dtype).eps)
+    np.testing.assert_allclose(a.grad_norms, b.grad_norms, rtol=rtol)
+    assert runner.run_loss(first_order.gd(0.01), q.value, x0, num_steps=40).iterates is None
+
+
+def test_run_passes_the_minibatch_objective_as_fun():
+    """A transformation that reads ``fun`` sees the loss whose gradient it was given: in a
+    stochastic run, the mini-batch loss.  The probe below is SGD plus ``(fun(x) − value)``
+    times a large vector, so it retraces SGD's path only if ``fun(x)`` is the value passed."""
+    X = jnp.asarray(np.random.default_rng(0).standard_normal((12, 3)))
+    ls = problems.least_squares(X, X @ jnp.array([1.0, -1.0, 0.5]))
+
+    def update(g, state, params=None, *, value, fun, **_):
+        return -0.01 * g + 1e3 * (fun(params) - value) * jnp.ones_like(g), state
+
+    probe = optax.GradientTransformationExtraArgs(lambda p: optax.EmptyState(), update)
+    key = jax.random.key(0)
+    tr = runner.run(probe, ls, ls.x0, num_steps=5, key=key, batch_size=3)
+    ref = runner.run(optax.sgd(0.01), ls, ls.x0, num_steps=5, key=key, batch_size=3)
+    np.testing.assert_allclose(tr.iterates, ref.iterates, rtol=1e-5, atol=1e-6)
+    full = runner.run(probe, ls, ls.x0, num_steps=5)
+    np.testing.assert_allclose(full.iterates, runner.run(optax.sgd(0.01), ls, ls.x0, num_steps=5).iterates,
+                               rtol=1e-5, atol=1e-6)

@@ -20,6 +20,7 @@ import scipy.optimize
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from optlab import runner
 from optlab import second_order as so
 
 SETTINGS = settings(max_examples=15, deadline=None)
@@ -390,12 +391,12 @@ def test_drop_layers_probability_and_identity():
     assert abs(kept["a"] / 400 - 0.2) < 0.07 and abs(kept["b"] / 400 - 0.8) < 0.07
 
 
-def test_run_transformation_matches_manual_loop_and_muon_decreases_loss(x64):
+def test_run_loss_matches_manual_loop_and_muon_decreases_loss(x64):
     rng = np.random.default_rng(13)
     A, C = jnp.array(rng.standard_normal((10, 6))), jnp.array(rng.standard_normal((10, 4)))
     loss = lambda W: 0.5 * jnp.sum((A @ W - C) ** 2)  # noqa: E731
     opt = so.muon(0.05)
-    tr = so.run_transformation(opt, loss, jnp.zeros((6, 4)), num_steps=30)
+    tr = runner.run_loss(opt, loss, jnp.zeros((6, 4)), num_steps=30)
     W, losses = tr.params, tr.values
     Wm, s = jnp.zeros((6, 4)), opt.init(jnp.zeros((6, 4)))
 
@@ -412,15 +413,15 @@ def test_run_transformation_matches_manual_loop_and_muon_decreases_loss(x64):
     np.testing.assert_allclose(float(tr.grad_norms[-1]), float(jnp.linalg.norm(jax.grad(loss)(Wm))), rtol=1e-9)
 
 
-def test_run_transformation_records_pytree_iterates_on_request():
+def test_run_loss_records_pytree_iterates_on_request():
     loss = lambda p: jnp.sum((p["w"] - 1.0) ** 2) + p["b"] ** 2  # noqa: E731
     p0 = {"w": jnp.zeros(3), "b": jnp.ones(())}
-    tr = so.run_transformation(optax.sgd(0.1), loss, p0, num_steps=5, return_iterates=True)
+    tr = runner.run_loss(optax.sgd(0.1), loss, p0, num_steps=5, return_iterates=True)
     assert tr.iterates["w"].shape == (6, 3) and tr.iterates["b"].shape == (6,)
     np.testing.assert_array_equal(tr.iterates["w"][-1], tr.params["w"])
     np.testing.assert_allclose(tr.values, jax.vmap(loss)(tr.iterates), rtol=1e-6)
     with pytest.raises(TypeError, match="return_iterates must be True or False"):
-        so.run_transformation(optax.sgd(0.1), loss, p0, num_steps=5, return_iterates="yes")
+        runner.run_loss(optax.sgd(0.1), loss, p0, num_steps=5, return_iterates="yes")
 
 
 def test_newton_trace_protocol(x64):
@@ -709,14 +710,14 @@ def test_newton_family_compiles_once_per_shape(method):
     assert calls["n"] == traced, f"{method} re-traced"
 
 
-def test_run_transformation_and_thermodynamic_solve_compile_once():
+def test_run_loss_and_thermodynamic_solve_compile_once():
     rng = np.random.default_rng(5)
     A = jnp.asarray(rng.standard_normal((10, 6)), jnp.float32)
     loss, calls = _counting(lambda W: 0.5 * jnp.sum((A @ W) ** 2))
     opt = so.muon(0.05)
-    so.run_transformation(opt, loss, jnp.ones((6, 4)), num_steps=10)
+    runner.run_loss(opt, loss, jnp.ones((6, 4)), num_steps=10)
     traced = calls["n"]
-    losses = so.run_transformation(opt, loss, jnp.asarray(rng.standard_normal((6, 4)), jnp.float32), num_steps=10).values
+    losses = runner.run_loss(opt, loss, jnp.asarray(rng.standard_normal((6, 4)), jnp.float32), num_steps=10).values
     assert calls["n"] == traced and losses.shape == (11,)
     F = jnp.eye(4) * 2.0
     before = so.curvature._tngd._cache_size()
@@ -896,7 +897,7 @@ def test_adahessian_matches_numpy_on_diagonal_quadratic_float64(k, block, x64):
     """A diagonal Hessian makes Hutchinson exact (z ⊙ Hz = diag H for every probe)."""
     h, c, loss, p0 = _diag_quadratic(jnp.float64)
     opt = so.adahessian(0.3, b1=0.8, b2=0.95, eps=1e-3, hessian_power=k, block_size=block, key=jax.random.key(1))
-    tr = so.run_transformation(opt, loss, p0, num_steps=20, return_iterates=True)
+    tr = runner.run_loss(opt, loss, p0, num_steps=20, return_iterates=True)
     ours = np.concatenate([np.asarray(tr.iterates["W"]).reshape(21, -1), np.asarray(tr.iterates["b"])], axis=1)
     ref = _np_adahessian(lambda x, t: h * (x - c), lambda x, t: h, _flat(p0), 20, 0.3, 0.8, 0.95, 1e-3, k, block)
     np.testing.assert_allclose(ours, ref, rtol=1e-10, atol=1e-12)
@@ -905,7 +906,7 @@ def test_adahessian_matches_numpy_on_diagonal_quadratic_float64(k, block, x64):
 def test_adahessian_matches_numpy_on_diagonal_quadratic_float32():
     h, c, loss, p0 = _diag_quadratic(jnp.float32)
     opt = so.adahessian(0.3, block_size=2, key=jax.random.key(1))
-    tr = so.run_transformation(opt, loss, p0, num_steps=20, return_iterates=True)
+    tr = runner.run_loss(opt, loss, p0, num_steps=20, return_iterates=True)
     assert tr.iterates["W"].dtype == jnp.float32
     ours = np.concatenate([np.asarray(tr.iterates["W"]).reshape(21, -1), np.asarray(tr.iterates["b"])], axis=1)
     ref = _np_adahessian(lambda x, t: h * (x - c), lambda x, t: h, _flat(p0), 20, 0.3, 0.9, 0.999, 1e-4, 1.0, 2)
@@ -934,15 +935,15 @@ def test_adahessian_matches_numpy_with_the_same_probes(x64):
         return np.asarray(so.hutchinson_samples(loss, jnp.asarray(x), key=keys[t - 1], num_samples=1)[0])
 
     ref = _np_adahessian(lambda x, t: S @ x + 0.4 * x**3, diag_fn, x0, 12, 0.1, 0.9, 0.999, 1e-4, 1.0, 3)
-    tr = so.run_transformation(so.adahessian(0.1, block_size=3, key=jax.random.key(7)), loss, jnp.asarray(x0),
-                               num_steps=12, return_iterates=True)
+    tr = runner.run_loss(so.adahessian(0.1, block_size=3, key=jax.random.key(7)), loss, jnp.asarray(x0),
+                         num_steps=12, return_iterates=True)
     np.testing.assert_allclose(np.asarray(tr.iterates), ref, rtol=1e-9, atol=1e-11)
 
 
 def test_adahessian_first_step_is_a_scaled_newton_step(x64):
     """t = 1 with k = 1: m̂ = g, v̂ = |D|, so x₁ = x₀ − η g/(|diag H| + ε) (Newton on a diagonal quadratic)."""
     h, c, loss, p0 = _diag_quadratic(jnp.float64)
-    tr = so.run_transformation(so.adahessian(1.0, eps=0.0 + 1e-12, key=jax.random.key(0)), loss, p0, num_steps=1)
+    tr = runner.run_loss(so.adahessian(1.0, eps=0.0 + 1e-12, key=jax.random.key(0)), loss, p0, num_steps=1)
     np.testing.assert_allclose(_flat(tr.params), c, rtol=1e-9, atol=1e-10)
 
 
@@ -950,9 +951,9 @@ def test_adahessian_compiles_once_and_errors():
     h, c, loss, p0 = _diag_quadratic(jnp.float32)
     loss, calls = _counting(loss)
     opt = so.adahessian(0.1, key=jax.random.key(0))
-    so.run_transformation(opt, loss, p0, num_steps=5)
+    runner.run_loss(opt, loss, p0, num_steps=5)
     traced = calls["n"]
-    so.run_transformation(opt, loss, jax.tree.map(lambda a: a + 1.0, p0), num_steps=5)
+    runner.run_loss(opt, loss, jax.tree.map(lambda a: a + 1.0, p0), num_steps=5)
     assert calls["n"] == traced
     with pytest.raises(TypeError, match="fun"):
         st = opt.init(p0)

@@ -9,6 +9,8 @@ pages are in step with the modules: run ``python tools/api_pages.py`` after addi
 from __future__ import annotations
 
 import argparse
+import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,13 +52,39 @@ def viz_submodules() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.py") if not p.stem.startswith("_") and p.stem != "core")
 
 
+def package_modules(module: str) -> list[tuple[str, str]]:
+    """``(name, summary)`` of the public modules of a subpackage (empty for a plain module).
+
+    The summary is the first paragraph of the module's docstring, read without importing it."""
+    folder = ROOT / "src" / "optlab" / module
+    if module == "viz" or not (folder / "__init__.py").is_file():
+        return []
+    out = []
+    for path in sorted(folder.glob("*.py")):
+        if path.stem.startswith("_"):
+            continue
+        doc = ast.get_docstring(ast.parse(path.read_text())) or ""
+        summary = " ".join(doc.split("\n\n", 1)[0].split())
+        out.append((path.stem, re.sub(r":\w+:`~?", "`", summary)))  # Sphinx roles as plain code
+    return out
+
+
 def page(module: str) -> str:
     topic, chapter = MODULES[module]
     text = f"""(api-{module.replace("_", "-")})=
 # `optlab.{module}`
 
 {topic}. Derived in {{ref}}`{chapter}`.
+"""
+    subs = package_modules(module)
+    if subs:
+        rows = "\n".join(f"- `optlab.{module}.{name}`: {summary}" for name, summary in subs)
+        text += f"""
+A package of one module per topic; every public name below is re-exported by `optlab.{module}`.
 
+{rows}
+"""
+    text += f"""
 ```{{eval-rst}}
 .. automodule:: optlab.{module}
    :members:

@@ -31,6 +31,8 @@ __all__ = [
     "require_callable",
     "require_key",
     "as_float_array",
+    "as_float_tree",
+    "require_scalar_function",
     "require_positive_scalar",
     "require_nonnegative_scalar",
 ]
@@ -292,3 +294,41 @@ def require_nonnegative_scalar(name: str, value: Any) -> None:
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a non-negative scalar, got shape {tuple(arr.shape)}")
     require_nonnegative(name, value)
+
+
+def as_float_tree(name: str, tree: Any) -> Any:
+    """Every leaf of ``tree`` as a finite float array; refuse an empty pytree.
+
+    A (nested) list or tuple of plain numbers is one array, not a pytree of scalars."""
+    if (
+        isinstance(tree, (list, tuple))
+        and tree
+        and all(
+            isinstance(leaf, (bool, int, float, np.number))
+            or (isinstance(leaf, np.ndarray) and leaf.ndim == 0)
+            for leaf in jax.tree_util.tree_leaves(tree)
+        )
+    ):
+        return as_float_array(name, tree)
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    if not leaves:
+        raise ValueError(f"{name} must hold at least one array, got {tree!r}")
+    return jax.tree_util.tree_unflatten(treedef, [as_float_array(name, leaf) for leaf in leaves])
+
+
+def require_scalar_function(name: str, fun: Any, x: Any = None) -> None:
+    """``fun`` callable and, given ``x``, returning a real scalar at ``x`` (checked by shape only)."""
+    require_callable(name, fun)
+    if x is None:
+        return
+    try:
+        out = jax.eval_shape(fun, x)
+    except Exception as err:  # noqa: BLE001 - re-raised naming the argument
+        raise TypeError(
+            f"{name} must accept the point given; calling it failed with {type(err).__name__}: {err}"
+        ) from err
+    if not (hasattr(out, "shape") and out.shape == () and jnp.issubdtype(out.dtype, jnp.floating)):
+        raise ValueError(
+            f"{name} must return a real scalar, got "
+            f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}"
+        )

@@ -36,7 +36,7 @@ import optax
 
 from . import _checks
 from . import runner as _runner
-from ._types import Array, ArrayLike, Float, Int, PRNGKeyArray
+from ._types import Array, ArrayLike, Float, Int
 from .first_order import (
     ScalarOrSchedule,
     _at,
@@ -69,7 +69,6 @@ __all__ = [
     "quadratic_rate",
     "ODETrace",
     "momentum_ode",
-    "run_with_eval",
 ]
 
 _tmap = jax.tree_util.tree_map
@@ -655,98 +654,6 @@ def schedule_free_eval_params(state: ScheduleFreeState, params: Any) -> Any:
         return state.x
     b1 = state.b1
     return _tmap(lambda y, zi: (y - (1 - b1) * zi) / b1, params, state.z)
-
-
-@functools.partial(jax.jit, static_argnames=("static", "n_samples", "num_steps", "batch_size"))
-def _run_with_eval_compiled(dynamic, x0, key, *, static, n_samples, num_steps, batch_size):
-    optimizer, value_fn, sample_value, eval_params = _runner._merge(static, dynamic)
-    optimizer = optax.with_extra_args_support(optimizer)
-
-    def oracle(x, k):
-        if batch_size is None:
-            return jax.value_and_grad(value_fn)(x)
-        idx = jax.random.choice(k, n_samples, (batch_size,), replace=True)
-        return jax.value_and_grad(sample_value)(x, idx)
-
-    full_value_and_grad = jax.value_and_grad(value_fn)
-
-    def step(carry, k):
-        x, state = carry
-        value, g = oracle(x, k)
-        u, state = optimizer.update(g, state, x, value=value)
-        x = optax.apply_updates(x, u)
-        z = eval_params(state, x)
-        f, gz = full_value_and_grad(z)
-        return (x, state), (z, f, jnp.linalg.norm(gz))
-
-    keys = jax.random.split(key, num_steps) if key is not None else jnp.zeros((num_steps,), jnp.uint32)
-    _, (zs, fs, gs) = jax.lax.scan(step, (x0, optimizer.init(x0)), keys)
-    f0, g0 = full_value_and_grad(x0)
-    return _runner.Trace(
-        params=zs[-1],
-        iterates=jnp.concatenate([x0[None], zs]),
-        values=jnp.concatenate([f0[None], fs]),
-        grad_norms=jnp.concatenate([jnp.linalg.norm(g0)[None], gs]),
-    )
-
-
-def run_with_eval(
-    optimizer: optax.GradientTransformation,
-    problem: Problem,
-    x0: Float[Array, " d"],
-    eval_params: Callable[[Any, Any], Any],
-    *,
-    num_steps: int,
-    key: PRNGKeyArray | None = None,
-    batch_size: int | None = None,
-) -> _runner.Trace:
-    """Like :func:`optlab.runner.run`, but record the points ``eval_params(state, params)``.
-
-    For methods whose gradient point is not the point to report (Schedule-Free's
-    ``y_t`` vs ``x_t``; triple momentum's ``y_k`` vs ``x_k``).  Traceable, so it
-    can be ``vmap``-ed; compiled once per optimizer, problem, ``eval_params``,
-    shapes and ``num_steps``, as :func:`optlab.runner.run`.
-
-    Args:
-      optimizer: an optax transformation.
-      problem: an :class:`optlab.problems.Problem`.
-      x0: starting point, shape ``(problem.dim,)``, finite.
-      eval_params: ``(state, params) ↦ point to evaluate``.
-      num_steps: ``N ≥ 1``.
-      key: PRNG key, required with ``batch_size``.
-      batch_size: mini-batch size for a finite-sum problem.
-
-    Returns:
-      A :class:`optlab.runner.Trace` of the evaluation points: ``iterates`` holds
-      ``x_0`` and the ``N`` points ``eval_params(state_k, params_k)``, ``params`` the
-      last of them, ``values`` and ``grad_norms`` the exact ``f`` and ``‖∇f‖`` there.
-
-    Raises:
-      TypeError: wrong argument types (optimizer, problem, non-callable ``eval_params``,
-        non-integer ``num_steps``, an integer ``key``).
-      ValueError: wrong ``x0`` shape or NaN/inf, ``num_steps < 1``, invalid ``batch_size``.
-    """
-    _runner._require_optimizer(optimizer)
-    x0 = _runner._validate(problem, x0, num_steps, batch_size)
-    _checks.require_callable("eval_params", eval_params)
-    if key is not None:
-        _checks.require_key("key", key)
-    if batch_size is not None and key is None:
-        raise ValueError(
-            "a stochastic run (batch_size given) needs a PRNG key: pass key=jax.random.key(seed)"
-        )
-    if batch_size is None:
-        key = None
-    static, dynamic = _runner._split((optimizer, problem.value, problem.sample_value, eval_params))
-    return _run_with_eval_compiled(
-        dynamic,
-        x0,
-        key,
-        static=static,
-        n_samples=problem.n_samples,
-        num_steps=num_steps,
-        batch_size=batch_size,
-    )
 
 
 # --------------------------------------------------------------------------- problems / ODEs

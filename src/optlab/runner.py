@@ -1,11 +1,13 @@
 """Run any optimizer on a :class:`~optlab.problems.Problem` inside ``lax.scan``.
 
 :func:`run` executes ``num_steps`` steps of an optax-style transformation as one
-compiled loop and returns a :class:`Trace` of the whole trajectory.
+compiled loop and returns a :class:`Trace` of the whole trajectory (optionally
+reporting another point than the iterate, ``eval_params``); :func:`run_loss` runs the
+same loop on a plain loss of a parameter pytree.
 :func:`sweep` vectorizes that loop (``vmap``) over hyper-parameters (and, optionally, over
 random seeds), so a sweep of a thousand step sizes is a single compiled call.
 
-Compilation is cached: :func:`run` and :func:`sweep` go through module-level
+Compilation is cached: :func:`run`, :func:`run_loss` and :func:`sweep` go through module-level
 ``jax.jit`` functions whose static arguments are the optimizer, the objective and
 the loop's configuration, and whose dynamic arguments are the arrays (``x0``, the
 PRNG keys, the hyper-parameters, and the data of the built-in problems, which are
@@ -31,7 +33,7 @@ from . import _checks
 from ._types import Array, Float, Key, PRNGKeyArray
 from .problems import Problem
 
-__all__ = ["Trace", "run", "sweep", "compile_sweep"]
+__all__ = ["Trace", "run", "run_loss", "sweep", "compile_sweep"]
 
 
 # Number of times the loop bodies were traced (a Python-side counter: tracing, not
@@ -43,12 +45,11 @@ class Trace(NamedTuple):
     """The trajectory of a run, with the initial point included (``num_steps + 1`` rows).
 
     The result of every run loop that drives an optax transformation
-    (:func:`run`, :func:`sweep`, :func:`optlab.accel.run_with_eval`,
-    :func:`optlab.second_order.run_transformation`).
+    (:func:`run`, :func:`run_loss`, :func:`sweep`).
 
     Attributes:
       params: the final point ``x_N``, shape ``(d,)`` (a pytree like the
-        parameters for :func:`optlab.second_order.run_transformation`).
+        parameters for :func:`run_loss`).
       iterates: the history ``x_0, …, x_N``, shape ``(N + 1, d)``, or ``None`` when
         the run did not record it.
       values: exact objective values ``f(x_k)``, shape ``(N + 1,)``.
@@ -198,49 +199,105 @@ def _require_optimizer(optimizer: Any) -> None:
         )
 
 
+def _global_norm(tree: Any) -> Array:
+    """``‖g‖`` over every leaf of a pytree (the Euclidean norm of the concatenated leaves)."""
+    return jnp.sqrt(sum(jnp.vdot(x, x).real for x in jax.tree_util.tree_leaves(tree)))
+
+
 def _scan(
     optimizer: optax.GradientTransformation,
     value_fn: Callable,
     sample_value: Callable | None,
     n_samples: int | None,
-    x0: Array,
+    x0: Any,
     num_steps: int,
     key: Array | None,
     batch_size: int | None,
+    eval_params: Callable | None = None,
+    pytree: bool = False,
+    record: bool = True,
 ) -> Trace:
+    """The one loop: ``num_steps`` optimizer steps in a ``lax.scan``.
+
+    Every step calls ``optimizer.update(g, state, x, value=f, fun=objective)`` where
+    ``objective`` is the function whose gradient ``g`` is (the mini-batch loss in a
+    stochastic run), then records the point to report: ``x`` itself, or
+    ``eval_params(state, x)``, with the exact objective and gradient norm there.
+    ``pytree`` runs on a deterministic loss of a parameter pytree (gradient norms over all
+    its leaves; ``f`` and ``∇f`` are taken at the start of each step, where a Problem run
+    carries them from the end of the previous one: one evaluation per step either way);
+    ``record=False`` leaves ``iterates`` as ``None``.
+    """
     optimizer = optax.with_extra_args_support(optimizer)
     full_value_and_grad = jax.value_and_grad(value_fn)
+    norm = _global_norm if pytree else jnp.linalg.norm
 
     def oracle(x, k):
         idx = jax.random.choice(k, n_samples, (batch_size,), replace=True)
-        return jax.value_and_grad(sample_value)(x, idx)
+        return jax.value_and_grad(sample_value)(x, idx), lambda y: sample_value(y, idx)
 
     def step(carry, k):
-        # the carry holds f and ∇f at the current iterate, so a deterministic run
-        # evaluates the objective once per step, not twice
+        # the carry holds f and ∇f at the reported point; when that is the iterate
+        # itself, a deterministic run evaluates the objective once per step, not twice
         x, state, f, g = carry
-        value, grad = (f, g) if batch_size is None else oracle(x, k)
-        updates, state = optimizer.update(grad, state, x, value=value)
+        if batch_size is not None:
+            (value, grad), objective = oracle(x, k)
+        elif eval_params is None:
+            (value, grad), objective = (f, g), value_fn
+        else:
+            (value, grad), objective = full_value_and_grad(x), value_fn
+        updates, state = optimizer.update(grad, state, x, value=value, fun=objective)
         x = optax.apply_updates(x, updates)
-        f, g = full_value_and_grad(x)
-        return (x, state, f, g), (x, f, jnp.linalg.norm(g))
+        z = x if eval_params is None else eval_params(state, x)
+        f, g = full_value_and_grad(z)
+        return (x, state, f, g), (z if record else None, f, norm(g))
 
-    keys = jax.random.split(key, num_steps) if key is not None else jnp.zeros((num_steps,), dtype=jnp.uint32)
-    f0, g0 = full_value_and_grad(x0)
-    _, (xs, fs, gs) = jax.lax.scan(step, (x0, optimizer.init(x0), f0, g0), keys)
-    return Trace(
-        params=xs[-1],
-        iterates=jnp.concatenate([x0[None], xs]),
-        values=jnp.concatenate([f0[None], fs]),
-        grad_norms=jnp.concatenate([jnp.linalg.norm(g0)[None], gs]),
-    )
+    def loss_step(carry, _):
+        # a loss of a pytree: evaluate at the start of the step, where the gradient is taken
+        x, state = carry
+        value, grad = full_value_and_grad(x)
+        updates, state = optimizer.update(grad, state, x, value=value, fun=value_fn)
+        x = optax.apply_updates(x, updates)
+        return (x, state), (x if record else None, value, norm(grad))
+
+    if pytree:
+        (x, _), (zs, fs, gs) = jax.lax.scan(loss_step, (x0, optimizer.init(x0)), None, length=num_steps)
+        f_last, g_last = full_value_and_grad(x)
+        values, grad_norms = jnp.concatenate([fs, f_last[None]]), jnp.concatenate([gs, norm(g_last)[None]])
+    else:
+        keys = (
+            jax.random.split(key, num_steps) if key is not None else jnp.zeros((num_steps,), dtype=jnp.uint32)
+        )
+        f0, g0 = full_value_and_grad(x0)
+        (x, _, _, _), (zs, fs, gs) = jax.lax.scan(step, (x0, optimizer.init(x0), f0, g0), keys)
+        values, grad_norms = jnp.concatenate([f0[None], fs]), jnp.concatenate([norm(g0)[None], gs])
+    if record:
+        params = jax.tree_util.tree_map(lambda a: a[-1], zs)
+        iterates = jax.tree_util.tree_map(lambda a0, a: jnp.concatenate([a0[None], a]), x0, zs)
+    else:
+        params, iterates = x, None
+    return Trace(params=params, iterates=iterates, values=values, grad_norms=grad_norms)
 
 
-@functools.partial(jax.jit, static_argnames=("static", "n_samples", "num_steps", "batch_size"))
-def _run_compiled(dynamic, x0, key, *, static, n_samples, num_steps, batch_size):
+@functools.partial(
+    jax.jit, static_argnames=("static", "n_samples", "num_steps", "batch_size", "pytree", "record")
+)
+def _run_compiled(dynamic, x0, key, *, static, n_samples, num_steps, batch_size, pytree, record):
     _TRACE_COUNT["run"] += 1
-    optimizer, value_fn, sample_value = _merge(static, dynamic)
-    return _scan(optimizer, value_fn, sample_value, n_samples, x0, num_steps, key, batch_size)
+    optimizer, value_fn, sample_value, eval_params = _merge(static, dynamic)
+    return _scan(
+        optimizer,
+        value_fn,
+        sample_value,
+        n_samples,
+        x0,
+        num_steps,
+        key,
+        batch_size,
+        eval_params=eval_params,
+        pytree=pytree,
+        record=record,
+    )
 
 
 def run(
@@ -251,15 +308,17 @@ def run(
     num_steps: int,
     key: PRNGKeyArray | None = None,
     batch_size: int | None = None,
+    eval_params: Callable[[Any, Any], Any] | None = None,
 ) -> Trace:
     """Run ``optimizer`` on ``problem`` from ``x0`` for ``num_steps`` steps.
 
-    The loop is one ``lax.scan``, compiled once per optimizer, problem, shape and
-    ``num_steps`` (a second call with a new ``x0``, new keys, or a built-in problem
-    with new data of the same shape reuses it).  ``run`` itself is traceable, so
-    it can be ``jit``-ed or ``vmap``-ed (see :func:`sweep`).  Every step calls
-    ``optimizer.update(g, state, x, value=f)``, so methods that need the
-    objective value (Polyak) work unchanged.
+    The loop is one ``lax.scan``, compiled once per optimizer, problem, shape,
+    ``num_steps`` and ``eval_params`` (a second call with a new ``x0``, new keys, or a
+    built-in problem with new data of the same shape reuses it).  ``run`` itself is
+    traceable, so it can be ``jit``-ed or ``vmap``-ed (see :func:`sweep`).  Every step
+    calls ``optimizer.update(g, state, x, value=f, fun=objective)``, so methods that
+    need the objective value (Polyak) or the objective itself (AdaHessian's Hessian
+    probes) work unchanged.
 
     Args:
       optimizer: an ``optax.GradientTransformation`` (e.g. ``optlab.first_order.gd(0.1)``).
@@ -270,20 +329,29 @@ def run(
       key: PRNG key (``jax.random.key(seed)``); required with ``batch_size``.
       batch_size: if given, each step uses a mini-batch gradient of that many
         indices drawn with replacement (``problem`` must be a finite sum).
+      eval_params: optional ``(state, params) ↦ point to report``, for methods whose
+        gradient point is not the point to report (Schedule-Free's ``y_t`` vs its
+        average ``x_t``, :func:`optlab.accel.schedule_free_eval_params`); by default
+        the iterate itself.
 
     Returns:
       A :class:`Trace`: the final point ``params`` and ``N + 1`` rows of ``iterates``,
       ``values`` and ``grad_norms``; values and gradient norms are exact
-      (full-batch) even in stochastic runs.
+      (full-batch) even in stochastic runs.  With ``eval_params``, ``iterates`` holds
+      ``x_0`` and the ``N`` points ``eval_params(state_k, params_k)``, ``params`` the
+      last of them, and ``values`` / ``grad_norms`` are taken there.
 
     Raises:
       TypeError: ``optimizer`` is not a transformation, ``problem`` not a Problem,
-        ``x0`` not numeric, ``num_steps``/``batch_size`` not integers, ``key`` not a PRNG key.
+        ``x0`` not numeric, ``num_steps``/``batch_size`` not integers, ``key`` not a
+        PRNG key, ``eval_params`` not callable.
       ValueError: ``x0`` has the wrong shape or a NaN/inf, ``num_steps < 1``, or
         ``batch_size`` is invalid for the problem or given without a key.
     """
     _require_optimizer(optimizer)
     x0 = _validate(problem, x0, num_steps, batch_size)
+    if eval_params is not None:
+        _checks.require_callable("eval_params", eval_params)
     if key is not None:
         _checks.require_key("key", key)
     if batch_size is not None and key is None:
@@ -292,7 +360,7 @@ def run(
         )
     if batch_size is None:
         key = None  # a deterministic run ignores the key
-    static, dynamic = _split((optimizer, problem.value, problem.sample_value))
+    static, dynamic = _split((optimizer, problem.value, problem.sample_value, eval_params))
     return _run_compiled(
         dynamic,
         x0,
@@ -301,6 +369,68 @@ def run(
         n_samples=problem.n_samples,
         num_steps=num_steps,
         batch_size=batch_size,
+        pytree=False,
+        record=True,
+    )
+
+
+def run_loss(
+    optimizer: optax.GradientTransformation,
+    loss: Callable[[Any], Float[Array, ""]],
+    params0: Any,
+    *,
+    num_steps: int,
+    return_iterates: bool = False,
+) -> Trace:
+    """Run ``optimizer`` on a deterministic ``loss`` of a parameter pytree for ``num_steps`` steps.
+
+    The same compiled loop as :func:`run`, for an objective given as a plain function
+    rather than a :class:`~optlab.problems.Problem` (a matrix, a dict of layers, any
+    pytree of parameters).  Every step calls ``optimizer.update(g, state, params,
+    value=loss(params), fun=loss)`` (plain optax transformations ignore the extra
+    arguments; :func:`optlab.second_order.adahessian` probes the Hessian through
+    ``fun``).  Compiled once per optimizer, ``loss`` function, parameter shapes,
+    ``num_steps`` and ``return_iterates``: reuse the same objects to run again from
+    new starting points without recompiling.  Traceable, so it can be ``vmap``-ed
+    over starting points or over data that ``loss`` closes over.
+
+    Args:
+      optimizer: an ``optax.GradientTransformation``.
+      loss: scalar function of the parameter pytree.
+      params0: starting parameters, a pytree of finite float arrays (lists and
+        integers are converted).
+      num_steps: number of steps ``N ≥ 1`` (a Python integer).
+      return_iterates: record every ``params_k`` (a pytree whose leaves gain a
+        leading axis of ``N + 1``); by default ``iterates`` is ``None``.
+
+    Returns:
+      A :class:`Trace` with the final ``params`` and ``values[k] = loss(params_k)``,
+      ``grad_norms[k] = ‖∇loss(params_k)‖`` (over all leaves), ``k = 0..N``.
+
+    Raises:
+      TypeError: ``optimizer`` not a transformation, ``loss`` not callable or failing
+        on ``params0``, non-numeric parameters, ``num_steps`` not an integer,
+        ``return_iterates`` not a bool.
+      ValueError: ``num_steps < 1``, empty or non-finite ``params0``, ``loss`` not scalar.
+    """
+    _require_optimizer(optimizer)
+    _checks.require_callable("loss", loss)
+    params0 = _checks.as_float_tree("params0", params0)
+    _checks.require_int("num_steps", num_steps, minimum=1)
+    if not isinstance(return_iterates, (bool, np.bool_)):
+        raise TypeError(f"return_iterates must be True or False, got {type(return_iterates).__name__}")
+    _checks.require_scalar_function("loss", loss, params0)
+    static, dynamic = _split((optimizer, loss, None, None))
+    return _run_compiled(
+        dynamic,
+        params0,
+        None,
+        static=static,
+        n_samples=None,
+        num_steps=num_steps,
+        batch_size=None,
+        pytree=True,
+        record=bool(return_iterates),
     )
 
 

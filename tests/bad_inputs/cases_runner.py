@@ -5,6 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import badinput
+import optax
+from optlab import accel as ac
 from optlab import first_order as fo
 from optlab import problems as pr
 from optlab import runner as rn
@@ -15,6 +17,17 @@ Q = pr.quadratic(10.0, 2)
 LS = pr.least_squares(jnp.asarray(np.arange(8.0).reshape(4, 2) % 3), jnp.array([1.0, 0.0, 2.0, 1.0]))
 GD = fo.gd(0.1)
 K = jax.random.key(0)
+SF = ac.schedule_free_sgd(0.1)
+EV = ac.schedule_free_eval_params
+X0_LOSS = jnp.array([1.0, -0.5])
+
+
+def _f(x):
+    return jnp.sum((x - 1.0) ** 2)
+
+
+def _vec_f(x):  # not a scalar
+    return x**2
 
 
 def _sw(**kw):
@@ -26,6 +39,25 @@ def _sw(**kw):
 
 
 CASES = [
+    B("rn.run", "optimizer", lambda: rn.run(None, Q, Q.x0, eval_params=EV, num_steps=3), "None"),
+    B("rn.run", "problem", lambda: rn.run(SF, "Q", Q.x0, eval_params=EV, num_steps=3), "string"),
+    B("rn.run", "x0", lambda: rn.run(SF, Q, jnp.ones(3), eval_params=EV, num_steps=3), "shape"),
+    B("rn.run", "x0", lambda: rn.run(SF, Q, jnp.array([nan, 0.0]), eval_params=EV, num_steps=3), "nan"),
+    B("rn.run", "num_steps", lambda: rn.run(SF, Q, Q.x0, eval_params=EV, num_steps=0), "zero"),
+    B("rn.run", "eval_params", lambda: rn.run(SF, Q, Q.x0, eval_params="EV", num_steps=3), "string"),
+    B("rn.run", "key", lambda: rn.run(SF, LS, LS.x0, eval_params=EV, num_steps=3, key=1, batch_size=2), "int key"),
+    B("rn.run", "batch_size", lambda: rn.run(SF, LS, LS.x0, eval_params=EV, num_steps=3, key=K, batch_size=9), "too big"),
+    C("rn.run", lambda: rn.run(SF, Q, [1, 0], eval_params=EV, num_steps=3),
+      lambda: rn.run(SF, Q, jnp.array([1.0, 0.0]), eval_params=EV, num_steps=3), "list x0"),
+    # run_loss(optimizer, loss, params0, *, num_steps, return_iterates)
+    B("rn.run_loss", "optimizer", lambda: rn.run_loss("adam", _f, X0_LOSS, num_steps=3), "optimizer string"),
+    B("rn.run_loss", "loss", lambda: rn.run_loss(optax.sgd(0.1), None, X0_LOSS, num_steps=3), "loss None"),
+    B("rn.run_loss", "loss", lambda: rn.run_loss(optax.sgd(0.1), _vec_f, X0_LOSS, num_steps=3), "loss vector"),
+    B("rn.run_loss", "params0", lambda: rn.run_loss(optax.sgd(0.1), _f, jnp.array([nan, 1.0]), num_steps=3), "params0 NaN"),
+    B("rn.run_loss", "params0", lambda: rn.run_loss(optax.sgd(0.1), _f, "p", num_steps=3), "params0 string"),
+    B("rn.run_loss", "params0", lambda: rn.run_loss(optax.sgd(0.1), _f, {}, num_steps=3), "params0 empty"),
+    B("rn.run_loss", "num_steps", lambda: rn.run_loss(optax.sgd(0.1), _f, X0_LOSS, num_steps=0), "num_steps 0"),
+    B("rn.run_loss", "num_steps", lambda: rn.run_loss(optax.sgd(0.1), _f, X0_LOSS, num_steps=None), "num_steps None"),
     B("rn.run", "optimizer", lambda: rn.run(None, Q, Q.x0, num_steps=3), "None"),
     B("rn.run", "optimizer", lambda: rn.run("gd", Q, Q.x0, num_steps=3), "string"),
     B("rn.run", "problem", lambda: rn.run(GD, lambda x: x @ x, Q.x0, num_steps=3), "a function"),
@@ -81,3 +113,8 @@ CASES = [
 ]
 
 EXEMPT = {"Trace": "NamedTuple result class"}
+
+_SGD = optax.sgd(0.1)
+CASES.append(C("rn.run_loss", lambda: rn.run_loss(_SGD, _f, [1, 2], num_steps=3),
+               lambda: rn.run_loss(_SGD, _f, jnp.array([1.0, 2.0]), num_steps=3)))
+

@@ -341,20 +341,7 @@ CASES = [
     C("second_order.kronecker_power_iteration",
       lambda: so.kronecker_power_iteration([[[1, 0], [0, 2]], [[2, 1], [1, 0]]], num_steps=2),
       lambda: so.kronecker_power_iteration(jnp.array([[[1.0, 0], [0, 2]], [[2, 1], [1, 0]]]), num_steps=2)),
-    # run_transformation(optimizer, loss, params0, *, num_steps, return_iterates)
-    B("second_order.run_transformation", "optimizer", lambda: so.run_transformation("adam", f, X0, num_steps=3), "optimizer string"),
-    B("second_order.run_transformation", "loss", lambda: so.run_transformation(optax.sgd(0.1), None, X0, num_steps=3), "loss None"),
-    B("second_order.run_transformation", "loss", lambda: so.run_transformation(optax.sgd(0.1), vec_f, X0, num_steps=3), "loss vector"),
-    B("second_order.run_transformation", "params0", lambda: so.run_transformation(optax.sgd(0.1), f, jnp.array([NAN, 1.0]), num_steps=3), "params0 NaN"),
-    B("second_order.run_transformation", "params0", lambda: so.run_transformation(optax.sgd(0.1), f, "p", num_steps=3), "params0 string"),
-    B("second_order.run_transformation", "params0", lambda: so.run_transformation(optax.sgd(0.1), f, {}, num_steps=3), "params0 empty"),
-    B("second_order.run_transformation", "num_steps", lambda: so.run_transformation(optax.sgd(0.1), f, X0, num_steps=0), "num_steps 0"),
-    B("second_order.run_transformation", "num_steps", lambda: so.run_transformation(optax.sgd(0.1), f, X0, num_steps=None), "num_steps None"),
 ]
-
-_SGD = optax.sgd(0.1)
-CASES.append(C("second_order.run_transformation", lambda: so.run_transformation(_SGD, f, [1, 2], num_steps=3),
-               lambda: so.run_transformation(_SGD, f, jnp.array([1.0, 2.0]), num_steps=3)))
 
 EXEMPT = {
     "NewtonTrace": "a NamedTuple of results",

@@ -89,7 +89,6 @@ from .preconditioners import (
     newton_schulz,
     newton_schulz_iterates,
     polar_factor,
-    run_transformation,
     scale_by_auon,
     scale_by_muon,
     scale_by_shampoo,
@@ -145,5 +144,4 @@ __all__ = [
     "noise_adaptive_muon",
     "drop_layers",
     "drop_muon",
-    "run_transformation",
 ]

@@ -7,8 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 
 from .. import _checks
 from .._types import Array
@@ -54,26 +52,6 @@ def _check_matrix(name: str, x: Array, *, square: bool = False) -> Array:
     return x
 
 
-def _check_tree(name: str, tree: Any) -> Any:
-    """Every leaf of ``tree`` as a finite float array; refuse an empty pytree.
-
-    A (nested) list or tuple of plain numbers is one array, not a pytree of scalars."""
-    if (
-        isinstance(tree, (list, tuple))
-        and tree
-        and all(
-            isinstance(leaf, (bool, int, float, np.number))
-            or (isinstance(leaf, np.ndarray) and leaf.ndim == 0)
-            for leaf in jax.tree_util.tree_leaves(tree)
-        )
-    ):
-        return _checks.as_float_array(name, tree)
-    leaves, treedef = jax.tree_util.tree_flatten(tree)
-    if not leaves:
-        raise ValueError(f"{name} must hold at least one array, got {tree!r}")
-    return jax.tree_util.tree_unflatten(treedef, [_checks.as_float_array(name, leaf) for leaf in leaves])
-
-
 def _scalar(name: str, value: Any) -> None:
     """``value`` must be one real number (not a string, None, or an array of several)."""
     _checks.as_float_array(name, value, ndim=0, finite=False)
@@ -92,24 +70,6 @@ def _nonnegative(name: str, value: Any) -> None:
 def _in_range(name: str, value: Any, low: float, high: float, **kw) -> None:
     _scalar(name, value)
     _checks.require_in_range(name, value, low, high, **kw)
-
-
-def _check_fun(fun: Callable, x: Any = None, name: str = "fun") -> None:
-    """``fun`` callable and, given ``x``, returning a real scalar at ``x`` (checked by shape only)."""
-    _checks.require_callable(name, fun)
-    if x is None:
-        return
-    try:
-        out = jax.eval_shape(fun, x)
-    except Exception as err:  # noqa: BLE001 - re-raised naming the argument
-        raise TypeError(
-            f"{name} must accept the point given; calling it failed with {type(err).__name__}: {err}"
-        ) from err
-    if not (hasattr(out, "shape") and out.shape == () and jnp.issubdtype(out.dtype, jnp.floating)):
-        raise ValueError(
-            f"{name} must return a real scalar, got "
-            f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}"
-        )
 
 
 def _check_hessian_fn(hessian_fn: Callable | None, x: Array) -> None:

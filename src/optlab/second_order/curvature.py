@@ -17,10 +17,8 @@ from jax.flatten_util import ravel_pytree
 from .. import _checks
 from .._types import Array, Float, Int, PRNGKeyArray
 from ._common import (
-    _check_fun,
     _check_learning_rate,
     _check_matrix,
-    _check_tree,
     _check_vector,
     _highest_precision,
     _in_range,
@@ -74,9 +72,9 @@ def hvp(fun: Callable[[Array], Array], x: Any, v: Any) -> Any:
         returning a real scalar.
     """
     _checks.require_callable("fun", fun)
-    x, v = _check_tree("x", x), _check_tree("v", v)
+    x, v = _checks.as_float_tree("x", x), _checks.as_float_tree("v", v)
     _checks.require_same_shape("x", x, "v", v)
-    _check_fun(fun, x)
+    _checks.require_scalar_function("fun", fun, x)
     return jax.jvp(jax.grad(fun), (x,), (v,))[1]
 
 
@@ -101,7 +99,7 @@ def hutchinson_samples(
     x = _check_vector("x", x)
     _checks.require_key("key", key)
     _checks.require_int("num_samples", num_samples, minimum=1)
-    _check_fun(fun, x)
+    _checks.require_scalar_function("fun", fun, x)
     z = jax.random.rademacher(key, (num_samples, x.shape[0]), dtype=x.dtype)
     hz = jax.vmap(lambda v: jax.jvp(jax.grad(fun), (x,), (v,))[1])(z)
     return z * hz
@@ -213,7 +211,7 @@ def scale_by_adahessian(
     block = int(block_size)
 
     def init_fn(params):
-        params = _check_tree("params", params)
+        params = _checks.as_float_tree("params", params)
         _check_block_sizes(params, block)
         zeros = jax.tree.map(jnp.zeros_like, params)
         return AdaHessianState(jnp.zeros([], jnp.int32), jnp.asarray(key), zeros, zeros)
@@ -259,7 +257,7 @@ def adahessian(
 ) -> optax.GradientTransformationExtraArgs:
     """AdaHessian (Yao et al. 2021): :func:`scale_by_adahessian` then the learning rate,
     ``x_{t+1} = x_t − η m̂_t/(v̂_t + ε)``.  Its ``update`` needs ``params`` and the
-    objective as ``fun=`` (:func:`run_transformation` passes both).
+    objective as ``fun=`` (:func:`optlab.runner.run_loss` and :func:`optlab.runner.run` pass both).
 
     Args:
       learning_rate: ``η > 0`` or an optax schedule.

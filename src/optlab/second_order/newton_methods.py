@@ -14,7 +14,6 @@ import jax.numpy as jnp
 from .. import _checks
 from .._types import Array, Bool, Float, Int
 from ._common import (
-    _check_fun,
     _check_hessian_fn,
     _check_matrix,
     _check_vector,
@@ -116,7 +115,7 @@ def _validate_newton(fun, x0, num_steps, tol, hessian_fn=None):
     x0 = _check_vector("x0", x0)
     _checks.require_int("num_steps", num_steps, minimum=1)
     _positive("tol", tol)
-    _check_fun(fun, x0)
+    _checks.require_scalar_function("fun", fun, x0)
     _check_hessian_fn(hessian_fn, x0)
     return x0
 

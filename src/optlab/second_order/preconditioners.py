@@ -15,18 +15,12 @@ import optax
 
 from .. import _checks
 from .._types import Array, Float, Int, PRNGKeyArray
-from ..runner import (
-    Trace,
-    _Id,  # hashes the optimizer by identity for jax.jit
-)
 from ._common import (
     HIGHEST,
     _check_coeffs,
-    _check_fun,
     _check_learning_rate,
     _check_matrix,
     _check_transformation,
-    _check_tree,
     _highest_precision,
     _in_range,
     _nonnegative,
@@ -46,7 +40,6 @@ __all__ = [
     "newton_schulz",
     "newton_schulz_iterates",
     "polar_factor",
-    "run_transformation",
     "scale_by_auon",
     "scale_by_muon",
     "scale_by_shampoo",
@@ -648,80 +641,3 @@ def drop_muon(
     _check_keep_prob(keep_prob)
     _checks.require_key("key", key)
     return drop_layers(muon(learning_rate, **muon_kwargs), keep_prob, key=key)
-
-
-def _global_norm(tree: Any) -> Array:
-    return jnp.sqrt(sum(jnp.vdot(x, x).real for x in jax.tree_util.tree_leaves(tree)))
-
-
-@partial(jax.jit, static_argnames=("optimizer", "loss", "num_steps", "return_iterates"))
-def _run_transformation(optimizer, loss, params0, num_steps, return_iterates):
-    """The scan of :func:`run_transformation`; one compile per (optimizer object, loss,
-    params structure and shapes, num_steps, return_iterates)."""
-    optimizer = optax.with_extra_args_support(optimizer.obj)
-    value_and_grad = jax.value_and_grad(loss)
-    state0 = optimizer.init(params0)
-
-    def body(carry, _):
-        p, s = carry
-        v, g = value_and_grad(p)
-        u, s = optimizer.update(g, s, p, fun=loss)  # the objective, for AdaHessian's probes
-        p_next = optax.apply_updates(p, u)
-        return (p_next, s), (v, _global_norm(g), p_next if return_iterates else None)
-
-    (p, _), (vals, gnorms, ps) = jax.lax.scan(body, (params0, state0), None, length=num_steps)
-    v_last, g_last = value_and_grad(p)
-    iterates = None
-    if return_iterates:
-        iterates = jax.tree_util.tree_map(lambda a0, a: jnp.concatenate([a0[None], a]), params0, ps)
-    return Trace(
-        params=p,
-        iterates=iterates,
-        values=jnp.concatenate([vals, v_last[None]]),
-        grad_norms=jnp.concatenate([gnorms, _global_norm(g_last)[None]]),
-    )
-
-
-def run_transformation(
-    optimizer: optax.GradientTransformation,
-    loss: Callable[[Any], Array],
-    params0: Any,
-    *,
-    num_steps: int,
-    return_iterates: bool = False,
-) -> Trace:
-    """Run ``optimizer`` on the deterministic ``loss`` (any pytree of params) for
-    ``num_steps`` inside ``lax.scan``; returns an :class:`optlab.runner.Trace` with the
-    final ``params``, ``values[k] = loss(params_k)`` and ``grad_norms[k] = ‖∇loss(params_k)‖``
-    (global norm over the pytree), ``k = 0..num_steps``.
-
-    Each step calls ``optimizer.update(g, state, params, fun=loss)`` (plain optax
-    transformations ignore ``fun``; :func:`adahessian` probes the Hessian through it).
-    Compiled once per (``optimizer`` object, ``loss`` function, params shapes,
-    ``num_steps``): reuse the same objects to run again on new starting points
-    without recompiling.
-
-    Args:
-      optimizer: an optax ``GradientTransformation``.
-      loss: scalar function of the params pytree.
-      params0: starting params, a pytree of finite float arrays (lists/ints converted).
-      num_steps: ``>= 1``.
-      return_iterates: record every ``params_k`` (a pytree whose leaves gain a leading
-        axis of ``num_steps + 1``); by default ``iterates`` is ``None``.
-
-    Returns:
-      A :class:`optlab.runner.Trace`; ``values`` and ``grad_norms`` have shape
-      ``(num_steps + 1,)``.
-
-    Raises:
-      TypeError: ``optimizer`` not a transformation, ``loss`` not callable, non-numeric params.
-      ValueError: ``num_steps < 1``, empty or non-finite ``params0``, ``loss`` not scalar.
-    """
-    _check_transformation("optimizer", optimizer)
-    _checks.require_callable("loss", loss)
-    params0 = _check_tree("params0", params0)
-    _checks.require_int("num_steps", num_steps, minimum=1)
-    if not isinstance(return_iterates, (bool, np.bool_)):
-        raise TypeError(f"return_iterates must be True or False, got {type(return_iterates).__name__}")
-    _check_fun(loss, params0, name="loss")
-    return _run_transformation(_Id(optimizer), loss, params0, num_steps, bool(return_iterates))
