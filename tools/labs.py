@@ -370,7 +370,16 @@ def grade_many(zip_path: Path, submissions: list[Path]) -> list[dict[str, tuple[
         def execute(notebook):
             if not km.is_alive():  # a submission that killed the kernel does not sink the rest
                 km.restart_kernel(now=True)
-            return original(self, notebook, resources, km=km)
+            try:
+                return original(self, notebook, resources, km=km)
+            finally:
+                # nbclient stops a client's channels only when it owns the kernel manager: with
+                # ours, every run left its zmq sockets open (34 submissions of lab 18 took the
+                # process past 1024 descriptors, where otter's log server's select() fails)
+                kc = getattr(self, "kc", None)
+                if kc is not None:
+                    kc.stop_channels()
+                    self.kc = None
 
         return _execute_surviving_kernel_death(self, nb, execute)
 
