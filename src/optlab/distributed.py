@@ -1330,18 +1330,23 @@ def fedavg_fixed_point(
     _check_fedavg(problem, learning_rate, local_num_steps)
     dt = problem.B.dtype
     return _fixed_point_compiled(
-        problem.B, problem.q, jnp.asarray(learning_rate, dt), jnp.asarray(local_num_steps)
+        problem.B,
+        problem.q,
+        jnp.ones(problem.num_workers, dt),
+        jnp.asarray(learning_rate, dt),
+        jnp.asarray(local_num_steps),
     )
 
 
 @jax.jit
-def _fixed_point_compiled(B, q, learning_rate, local_num_steps):
+def _fixed_point_compiled(B, q, weights, learning_rate, local_num_steps):
+    """The solution of ``Σ_m w_m S_m (H_m x − q_m) = 0`` (FedAvg's fixed point for equal ``w_m``)."""
     lam, V = jnp.linalg.eigh(B)  # (M, d), (M, d, d)
     contraction = (1 - learning_rate * lam) ** local_num_steps  # eigenvalues of T_m^K
     safe = jnp.where(lam == 0, 1.0, lam)
     s = jnp.where(lam == 0, learning_rate * local_num_steps, (1 - contraction) / safe)  # eigenvalues of S_m
-    SH = jnp.einsum("mij,mj,mkj->ik", V, 1 - contraction, V, precision=_HI)  # Σ_m S_m H_m
-    Sq = jnp.einsum("mij,mj,mkj,mk->i", V, s, V, q, precision=_HI)  # Σ_m S_m q_m
+    SH = jnp.einsum("m,mij,mj,mkj->ik", weights, V, 1 - contraction, V, precision=_HI)  # Σ_m w_m S_m H_m
+    Sq = jnp.einsum("m,mij,mj,mkj,mk->i", weights, V, s, V, q, precision=_HI)  # Σ_m w_m S_m q_m
     return jnp.linalg.solve(SH, Sq)
 
 
@@ -1559,21 +1564,10 @@ def async_fedavg_limit(
     t = _check_compute_times(compute_times, m)
     w = _check_server_weights(server_weights, m) / t
     dt = problem.B.dtype
-    return _weighted_fixed_point(
+    return _fixed_point_compiled(
         problem.B,
         problem.q,
         jnp.asarray(w / w.sum(), dt),
         jnp.asarray(learning_rate, dt),
         jnp.asarray(local_num_steps),
     )
-
-
-@jax.jit
-def _weighted_fixed_point(B, q, w, learning_rate, local_num_steps):
-    lam, V = jnp.linalg.eigh(B)
-    contraction = (1 - learning_rate * lam) ** local_num_steps
-    safe = jnp.where(lam == 0, 1.0, lam)
-    s = jnp.where(lam == 0, learning_rate * local_num_steps, (1 - contraction) / safe)
-    SH = jnp.einsum("m,mij,mj,mkj->ik", w, V, 1 - contraction, V, precision=_HI)
-    Sq = jnp.einsum("m,mij,mj,mkj,mk->i", w, V, s, V, q, precision=_HI)
-    return jnp.linalg.solve(SH, Sq)

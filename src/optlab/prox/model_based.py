@@ -28,7 +28,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import require_int, require_key
+from .._checks import is_concrete, require_int, require_key
 from .._types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from ._common import _array, _choice, _design, _scalar, _static_callable
 
@@ -44,13 +44,9 @@ __all__ = [
 MODELS = ("subgradient", "prox_linear", "proximal_point")
 
 
-def _traced(*values) -> bool:
-    return any(isinstance(v, jax.core.Tracer) for v in values)
-
-
 def _check_example(x, a, b, alpha=None) -> None:
     """Checks for the per-example kernels, skipped under tracing (inside the solvers' loops)."""
-    if _traced(x, a, b, alpha):
+    if not is_concrete((x, a, b, alpha)):
         return
     x = _array("x", x, ndim=1)
     a = _array("a", a, ndim=1)
@@ -168,7 +164,7 @@ def absolute_residual_loss(
       TypeError: ``residual`` not callable/hashable.
       ValueError: bad ``A``, ``b`` or ``x`` (checked outside ``jit`` only).
     """
-    if not _traced(A, b, x):
+    if is_concrete((A, b, x)):
         _static_callable("residual", residual)
         A, b = _design(A, b)
         x = _array("x", x, ndim=1)
