@@ -669,6 +669,34 @@ def test_noisy_value_iteration_against_numpy(dtype, tau, kappa):
         np.testing.assert_array_equal(np.asarray(out.avi_policy), avi_pis[-1])
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("tau,kappa", [(0.3, 0.0), (0.09, 0.01)])
+def test_noisy_value_iteration_noiseless_is_exact_vi(dtype, tau, kappa):
+    # σ = 0: the noisy runs are the existing exact functions, and their errors are the
+    # suboptimality gaps of those functions' policies measured with policy_evaluation
+    with jax.enable_x64(dtype == "float64"):
+        m = rl.random_mdp(6, 3, key=jax.random.key(12), gamma=0.8)
+        K = 40
+        out = rl.noisy_value_iteration(m, tau, kappa, noise_scale=0.0, num_steps=K, key=jax.random.key(4))
+        kl = rl.kl_value_iteration(m, tau, kappa, num_steps=K)
+        avi = rl.approximate_value_iteration(m, num_steps=K)
+        assert out.errors.dtype == np.dtype(dtype) and out.errors.shape == (K + 1,)
+        tol = 1e-12 if dtype == "float64" else 1e-6
+        np.testing.assert_allclose(out.policy, kl.policies()[-1], atol=tol)
+        np.testing.assert_array_equal(np.asarray(out.avi_policy), np.asarray(avi.policies()[-1]))
+        # AVI without noise is value iteration on Q: its greedy policy is value_iteration's
+        vi = rl.value_iteration(m, tol=1e-10)
+        np.testing.assert_array_equal(np.asarray(out.avi_policy).argmax(1), np.asarray(vi.policy).argmax(1))
+        q_star = rl.bellman_q(m, vi.V)
+        for k in (1, 5, K):
+            for err, pi in ((out.errors, kl.policies()[k]), (out.avi_errors, avi.policies()[k])):
+                q_pi = rl.bellman_q(m, rl.policy_evaluation(m, pi))
+                # float32: measured |Δ| ~ 1e-6 on gaps ~ 1 (two different linear solvers)
+                atol = 1e-9 if dtype == "float64" else 2e-5
+                np.testing.assert_allclose(err[k], jnp.max(jnp.abs(q_star - q_pi)), atol=atol)
+        np.testing.assert_array_equal(np.asarray(out.noise_averages), 0.0)
+
+
 def test_noisy_value_iteration_averages_errors(x64):
     # the headline of Vieillard et al. (2020): with noise, KL-regularised VI's final policy is
     # far better than approximate VI's on the same noise, and its error grows more slowly with σ.
