@@ -1,4 +1,5 @@
-"""Index sampling over a finite sum: with and without replacement, shuffling (chapter 3)."""
+"""Index sampling over a finite sum: with replacement, reshuffling every epoch, a single shuffle and
+cyclic order (chapter 3)."""
 
 from __future__ import annotations
 
