@@ -367,6 +367,6 @@ def test_viz_figures():
 def test_reddi_online_compiles_once_per_optimizer():
     opt = adaptive.adam(0.1, 0.0, 0.1, eps=0.0)
     adaptive.reddi_online(opt, num_steps=50)
-    n = adaptive._reddi_compiled._cache_size()
+    n = adaptive.reddi._reddi_compiled._cache_size()
     adaptive.reddi_online(adaptive.adam(0.1, 0.0, 0.1, eps=0.0), num_steps=50, C=4.0, x0=0.5)  # rebuilt, new data
-    assert adaptive._reddi_compiled._cache_size() == n
+    assert adaptive.reddi._reddi_compiled._cache_size() == n

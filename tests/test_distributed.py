@@ -275,11 +275,11 @@ def test_bad_input_is_rejected_before_compute(quad):
     with pytest.raises(TypeError, match="needs a PRNG key"):
         D.RandK(2)(jnp.ones(5))
     with pytest.raises(ValueError, match="strongly monotone"):
-        D._make_problem(np.zeros((2, 3, 3)), np.ones((2, 3)))
+        D.problems._make_problem(np.zeros((2, 3, 3)), np.ones((2, 3)))
     with pytest.raises(ValueError, match=r"shape \(M, n, n\)"):
-        D._make_problem(np.zeros((2, 3, 4)), np.ones((2, 3)))
+        D.problems._make_problem(np.zeros((2, 3, 4)), np.ones((2, 3)))
     with pytest.raises(ValueError, match="q contains 6 NaN"):
-        D._make_problem(np.stack([np.eye(3)] * 2), np.full((2, 3), np.nan))
+        D.problems._make_problem(np.stack([np.eye(3)] * 2), np.full((2, 3), np.nan))
     with pytest.raises(ValueError, match="spectrum"):
         D.heterogeneous_quadratics(key=jax.random.key(0), num_workers=2, dim=3, spectrum=(1.0, 0.5))
 
@@ -331,12 +331,12 @@ def test_run_compressed_compiles_once_per_configuration(quad):
     t = time.perf_counter()
     D.run_compressed("ef21", quad, C, learning_rate=0.5, num_steps=37).params.block_until_ready()
     cold = time.perf_counter() - t
-    n = D._run_compiled._cache_size()
+    n = D.compressed_methods._run_compiled._cache_size()
     other = D.heterogeneous_quadratics(key=jax.random.key(1), num_workers=4, dim=30)
     t = time.perf_counter()
     D.run_compressed("ef21", other, D.TopK(3), learning_rate=0.3, num_steps=37, x0=jnp.ones(30)).params.block_until_ready()
     warm = time.perf_counter() - t
-    assert D._run_compiled._cache_size() == n
+    assert D.compressed_methods._run_compiled._cache_size() == n
     print(f"distributed.run_compressed cold {cold:.3f} s, warm {warm:.4f} s")
 
 
@@ -539,17 +539,17 @@ def test_fedavg_float32(clients):
 
 def test_fedavg_compiles_once_per_shape(clients):
     D.fedavg(clients, learning_rate=0.1, local_num_steps=3, num_steps=17).params.block_until_ready()
-    n = D._fedavg_compiled._cache_size()
+    n = D.federated_averaging._fedavg_compiled._cache_size()
     other = D.heterogeneous_least_squares(
         key=jax.random.key(5), num_workers=6, dim=8, num_samples=20, heterogeneity=2.0
     )
     new = D.fedavg(other, learning_rate=0.05, local_num_steps=9, num_steps=17, x0=jnp.ones(8))
     new.params.block_until_ready()
-    assert D._fedavg_compiled._cache_size() == n
+    assert D.federated_averaging._fedavg_compiled._cache_size() == n
     D.fedavg_fixed_point(clients, learning_rate=0.1, local_num_steps=3)
-    m = D._fixed_point_compiled._cache_size()
+    m = D.federated_averaging._fixed_point_compiled._cache_size()
     D.fedavg_fixed_point(other, learning_rate=0.2, local_num_steps=30)
-    assert D._fixed_point_compiled._cache_size() == m
+    assert D.federated_averaging._fixed_point_compiled._cache_size() == m
 
 
 def test_fedavg_errors(clients):
@@ -590,11 +590,11 @@ def test_fedavg_figures(clients):
 def test_powersgd_compiles_once_per_configuration(quad):
     C = D.LowRank(1, 5)
     D.run_compressed("ef14", quad, C, learning_rate=0.3, num_steps=23).params.block_until_ready()
-    n = D._run_compiled._cache_size()
+    n = D.compressed_methods._run_compiled._cache_size()
     other = D.heterogeneous_quadratics(key=jax.random.key(2), num_workers=4, dim=30)
     D.run_compressed("ef14", other, D.LowRank(1, 5), learning_rate=0.1, num_steps=23,
                      key=jax.random.key(9)).params.block_until_ready()
-    assert D._run_compiled._cache_size() == n
+    assert D.compressed_methods._run_compiled._cache_size() == n
 
 
 # ------------------------------------------------------------------ asynchronous clients (Fraboni et al. 2023)

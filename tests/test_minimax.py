@@ -392,10 +392,10 @@ def test_accelerated_optimistic_gradient_compiles_once_per_shape():
     G1, _ = skew_game(0, 3)
     G2, _ = skew_game(1, 3)
     mm.accelerated_optimistic_gradient(G1, jnp.ones(6), learning_rate=0.1, num_steps=40).params.block_until_ready()
-    size = mm._solve._cache_size()
+    size = mm._scan._solve._cache_size()
     out = mm.accelerated_optimistic_gradient(G2, jnp.zeros(6) + 0.5, learning_rate=0.3, num_steps=40)
     out.params.block_until_ready()
-    assert mm._solve._cache_size() == size
+    assert mm._scan._solve._cache_size() == size
     traces = []
 
     def F(z):
@@ -762,11 +762,11 @@ def test_methods_compile_once_per_operator_and_shape():
     t0 = time.perf_counter()
     mm.extragradient(G1, jnp.ones(6), learning_rate=0.1, num_steps=50).params.block_until_ready()
     cold = time.perf_counter() - t0
-    size = mm._solve._cache_size()
+    size = mm._scan._solve._cache_size()
     t0 = time.perf_counter()
     mm.extragradient(G2, jnp.zeros(6) + 0.5, learning_rate=0.2, num_steps=50).params.block_until_ready()
     warm = time.perf_counter() - t0
-    assert mm._solve._cache_size() == size
+    assert mm._scan._solve._cache_size() == size
     traces = []
 
     def F(z):

@@ -424,14 +424,14 @@ def test_diff2_compiles_once_per_shape():
     t0 = time.perf_counter()
     jax.block_until_ready(pv.diff2(_logistic_loss, p0, (X, y), key=jax.random.key(0), learning_rate=0.1, **kw))
     cold = time.perf_counter() - t0
-    n = pv._diff2._cache_size()
+    n = pv.gradient_differences._diff2._cache_size()
     X2, y2 = (v.astype(jnp.float32) for v in _logistic_data(20, seed=1))
     t0 = time.perf_counter()
     out = pv.diff2(_logistic_loss, {"w": jnp.ones(5), "b": jnp.array(1.0)}, (X2, y2), key=jax.random.key(1),
                    learning_rate=0.3, **{**kw, "restart_every": 3, "smoothness": 2.0})
     jax.block_until_ready(out)
     warm = time.perf_counter() - t0
-    assert pv._diff2._cache_size() == n
+    assert pv.gradient_differences._diff2._cache_size() == n
 
 
 # --------------------------------------------------------------------- ghost clipping / book-keeping
@@ -559,9 +559,9 @@ def test_ghost_functions_compile_once_per_shape_and_work_under_jit():
     r = np.random.default_rng(0)
     X, Y = jnp.array(r.normal(size=(16, 3)), jnp.float32), jnp.array(r.normal(size=(16, 2)), jnp.float32)
     pv.ghost_clip(_sq_loss, params, (X, Y), 0.5)
-    n = pv._ghost_clip._cache_size()
+    n = pv.ghost_clipping._ghost_clip._cache_size()
     pv.ghost_clip(_sq_loss, _mlp_params(1, [3, 8, 2], jnp.float32), (X + 1.0, Y), 2.0)
-    assert pv._ghost_clip._cache_size() == n
+    assert pv.ghost_clipping._ghost_clip._cache_size() == n
     traced = jax.jit(lambda p, c: pv.ghost_clip(_sq_loss, p, (X, Y), c).norms)(params, 0.5)
     np.testing.assert_allclose(traced, pv.ghost_norms(_sq_loss, params, (X, Y)), rtol=1e-6)
 

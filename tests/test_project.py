@@ -225,3 +225,24 @@ def test_every_chapter_and_lab_has_a_live_explorer():
         if not any(_BUILDS_EXPLORER.search(src) for src in code):
             missing.append(str(path.relative_to(ROOT)))
     assert not missing, f"no viz.Explorer in: {missing}"
+
+
+def test_no_module_is_named_after_a_function_it_holds():
+    """``optlab.<package>.<name>`` is always one thing: a subpackage's module is never named after a
+    public function or class of the package (CONTRIBUTING.md, "One home per helper")."""
+    import importlib
+    import pkgutil
+    import types
+
+    import optlab
+
+    clashes = []
+    for info in pkgutil.iter_modules(optlab.__path__):
+        if not info.ispkg or info.name.startswith("_"):
+            continue
+        package = importlib.import_module(f"optlab.{info.name}")
+        for sub in pkgutil.iter_modules(package.__path__):
+            held = getattr(package, sub.name, None)  # None: a package that imports its modules lazily
+            if held is not None and not isinstance(held, types.ModuleType):
+                clashes.append(f"optlab.{info.name}.{sub.name}")
+    assert not clashes, clashes

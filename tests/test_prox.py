@@ -22,7 +22,7 @@ from sklearn.linear_model import Lasso
 from optlab import prox as px
 
 DTYPES = [jnp.float32, jnp.float64]
-pg_module = importlib.import_module("optlab.prox.proximal_gradient")
+pg_module = importlib.import_module("optlab.prox.proximal_gradient_methods")
 
 
 def _ctx(dtype):

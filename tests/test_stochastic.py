@@ -560,11 +560,11 @@ def test_runs_compile_once_per_shape():
 
     p1, p2 = data(), data()
     runs = {
-        "run_finite_sum": (st._finite_sum_jit,
+        "run_finite_sum": (st.sgd._finite_sum_jit,
                            lambda p, x0, k, lr: st.run_finite_sum(first_order.gd(0.1), p, x0, num_steps=20, key=k, batch_size=4)),
-        "svrg": (st._vr_jit, lambda p, x0, k, lr: st.svrg(p, x0, 2, learning_rate=lr, key=k)),
-        "ai_sarah": (st._vr_jit, lambda p, x0, k, lr: st.ai_sarah(p, x0, 2, key=k, gamma=lr)),
-        "run_additive_noise": (st._additive_jit, lambda p, x0, k, lr: st.run_additive_noise(
+        "svrg": (st.variance_reduction._vr_jit, lambda p, x0, k, lr: st.svrg(p, x0, 2, learning_rate=lr, key=k)),
+        "ai_sarah": (st.variance_reduction._vr_jit, lambda p, x0, k, lr: st.ai_sarah(p, x0, 2, key=k, gamma=lr)),
+        "run_additive_noise": (st.noise_models._additive_jit, lambda p, x0, k, lr: st.run_additive_noise(
             first_order.gd(0.1), p, x0, num_steps=20, key=k, noise=st.gaussian_noise(1.0))),
     }
     for name, (jitted, run) in runs.items():
@@ -581,13 +581,13 @@ def test_runs_compile_once_per_shape():
 def test_noise_floor_compiles_once_per_problem():
     p, _, _ = _lsq()
     st.sgd_noise_floor(p, learning_rate=0.1)
-    size = st._noise_floor_moments._cache_size()
+    size = st.noise_floor._noise_floor_moments._cache_size()
     for eta in (0.05, 0.2, 0.3):
         st.sgd_noise_floor(p, learning_rate=eta)
     q = problems.least_squares(jnp.asarray(np.random.default_rng(1).standard_normal((40, 4)), jnp.float32),
                                jnp.ones(40), reg=0.05)
     st.sgd_noise_floor(q, learning_rate=0.1)  # new data, same shapes
-    assert st._noise_floor_moments._cache_size() == size
+    assert st.noise_floor._noise_floor_moments._cache_size() == size
 
 
 def test_integer_keys_get_a_clear_error():

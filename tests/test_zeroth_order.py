@@ -403,7 +403,7 @@ def test_straight_through_exact_for_affine_biased_otherwise():
 
 def _reinmax_mean_by_enumeration(f, theta, distribution, temperature=1.0):
     """E ĝ_RM = Σ_z p(z) ĝ_RM(z), every sample enumerated (no Monte-Carlo)."""
-    from optlab.zeroth_order import _reinmax_from_samples
+    from optlab.zeroth_order.discrete_gradients import _reinmax_from_samples
 
     n = theta.shape[0]
     if distribution == "bernoulli":

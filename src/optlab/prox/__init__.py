@@ -11,7 +11,7 @@ One module per topic, every public name re-exported here:
 
 - :mod:`~optlab.prox.operators`: proxes (ℓ1, ℓ2, box, group lasso, nuclear norm), the
   conjugate's prox, the Moreau envelope and its gradient;
-- :mod:`~optlab.prox.proximal_gradient`: ISTA, FISTA and restart; the lasso, its objective,
+- :mod:`~optlab.prox.proximal_gradient_methods`: ISTA, FISTA and restart; the lasso, its objective,
   duality gap and ``λ_max``;
 - :mod:`~optlab.prox.penalties`: the nonconvex SCAD and MCP penalties, their exact proxes and
   penalised least squares by proximal gradient or the nonconvex accelerated gradient method;
@@ -60,7 +60,7 @@ from .operators import (
     prox_nuclear,
 )
 from .penalties import mcp_penalty, nonconvex_regression, prox_mcp, prox_scad, scad_penalty
-from .proximal_gradient import (
+from .proximal_gradient_methods import (
     ProxGradOutput,
     lasso,
     lasso_duality_gap,

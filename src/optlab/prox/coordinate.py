@@ -24,7 +24,7 @@ import jax.numpy as jnp
 from .._checks import is_concrete, require_int, require_key
 from .._types import Array, ArrayLike, Float
 from ._common import _HIGHEST, _array, _choice, _design, _scalar, _start
-from .proximal_gradient import _objective
+from .proximal_gradient_methods import _objective
 
 __all__ = ["CDOutput", "lasso_coordinate_descent", "coordinate_lipschitz"]
 

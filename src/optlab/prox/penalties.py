@@ -36,7 +36,7 @@ from .._checks import require_int
 from .._types import Array, ArrayLike, Float
 from ._common import _HIGHEST, _array, _choice, _design, _scalar, _start
 from .operators import _soft
-from .proximal_gradient import ProxGradOutput, _core, _residual
+from .proximal_gradient_methods import ProxGradOutput, _core, _residual
 
 __all__ = [
     "scad_penalty",
