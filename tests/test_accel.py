@@ -307,9 +307,9 @@ def test_momentum_ode_is_traceable_and_compiled_once():
                                rtol=1e-5)
     grad = problems.quadratic(10.0, 2).grad
     accel.momentum_ode(grad, jnp.ones(2), 3.0, num_steps=50)
-    n = accel._momentum_ode_compiled._cache_size()
+    n = accel.continuous_time._momentum_ode_compiled._cache_size()
     accel.momentum_ode(grad, jnp.array([0.5, -1.0]), 4.0, num_steps=50)
-    assert accel._momentum_ode_compiled._cache_size() == n
+    assert accel.continuous_time._momentum_ode_compiled._cache_size() == n
 
 
 def test_run_eval_params_compiles_once():
