@@ -157,3 +157,61 @@ def test_wsd_refuses_bad_arguments():
         dy.warmup_stable_decay(1.0, num_steps=10, decay_steps=5, end_value=2.0)
     with pytest.raises(ValueError, match="decay"):
         dy.warmup_stable_decay(1.0, num_steps=10, decay_steps=5, decay="exp")
+
+
+# ---------------------------------------------------------------- the SDE of SGD on a quadratic
+H3, S3, X3 = np.array([1.0, 0.5, 3.0]), np.array([1.0, 2.0, 0.0]), np.array([2.0, -1.0, 0.5])
+
+
+def test_sgd_quadratic_moments_equal_the_recursion(x64):
+    m = dy.sgd_quadratic_moments(H3, S3, X3, learning_rate=0.1, batch_size=4, num_steps=50)
+    mean, var = X3.copy(), np.zeros(3)
+    for k in range(51):
+        np.testing.assert_allclose(m.mean[k], mean, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(m.variance[k], var, rtol=1e-12, atol=1e-15)
+        mean = (1 - 0.1 * H3) * mean
+        var = (1 - 0.1 * H3) ** 2 * var + 0.1**2 * S3 / 4
+
+
+def test_sgd_sde_moments_solve_the_moment_odes(x64):
+    from scipy.integrate import solve_ivp
+
+    t = np.linspace(0.0, 3.0, 7)
+    m = dy.sgd_sde_moments(H3, S3, X3, learning_rate=0.05, batch_size=2, times=t)
+
+    def rhs(_, y):
+        mean, var = y[:3], y[3:]
+        return np.concatenate([-H3 * mean, -2 * H3 * var + 0.05 * S3 / 2])
+
+    sol = solve_ivp(rhs, (0, 3), np.concatenate([X3, np.zeros(3)]), t_eval=t, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(m.mean, sol.y[:3].T, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(m.variance, sol.y[3:].T, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype, rtol", [(jnp.float32, 1e-5), (jnp.float64, 1e-12)])
+def test_sde_depends_on_learning_rate_over_batch_size_only(dtype, rtol):
+    with jax.enable_x64(dtype == jnp.float64):
+        h, s, x = (jnp.asarray(v, dtype) for v in (H3, S3, X3))
+        t = jnp.linspace(0.0, 5.0, 11, dtype=dtype)
+        a = dy.sgd_sde_moments(h, s, x, learning_rate=0.01, batch_size=1, times=t)
+        b = dy.sgd_sde_moments(h, s, x, learning_rate=0.16, batch_size=16, times=t)
+        assert a.variance.dtype == dtype
+        np.testing.assert_allclose(a.variance, b.variance, rtol=rtol)
+        np.testing.assert_allclose(a.mean, b.mean, rtol=rtol)
+
+
+def test_sgd_and_its_sde_agree_to_first_order(x64):
+    errs = []
+    for eta in (0.04, 0.02, 0.01):
+        K = int(round(2.0 / eta))
+        d = dy.sgd_quadratic_moments(H3, S3, X3, learning_rate=eta, num_steps=K)
+        c = dy.sgd_sde_moments(H3, S3, X3, learning_rate=eta, times=eta * np.arange(K + 1))
+        errs.append(float(jnp.max(jnp.abs(d.mean - c.mean)) + jnp.max(jnp.abs(d.variance - c.variance)) / eta))
+    assert 1.8 < errs[0] / errs[1] < 2.2 and 1.8 < errs[1] / errs[2] < 2.2  # weak order one
+
+
+def test_sde_moments_refuse_bad_arguments():
+    with pytest.raises(ValueError, match="same shape"):
+        dy.sgd_sde_moments(H3, S3[:2], X3, learning_rate=0.1, times=[1.0])
+    with pytest.raises(ValueError, match="learning_rate must satisfy"):
+        dy.sgd_quadratic_moments(H3, S3, X3, learning_rate=1.0, num_steps=3)

@@ -45,3 +45,37 @@ CASES = [
     C("dynamics.warmup_stable_decay", lambda: dy.warmup_stable_decay(1, num_steps=10, decay_steps=2)(3),
       lambda: dy.warmup_stable_decay(1.0, num_steps=10, decay_steps=2)(3)),
 ]
+
+H, S, X = jnp.array([1.0, 2.0]), jnp.array([1.0, 0.5]), jnp.array([0.5, -1.0])
+for name, call, extra in (
+    ("sgd_sde_moments", dy.sgd_sde_moments, {"times": jnp.array([0.0, 1.0])}),
+    ("sgd_quadratic_moments", dy.sgd_quadratic_moments, {"num_steps": 3}),
+):
+    CASES += [
+        B(f"dynamics.{name}", "curvature", lambda c=call, e=extra: c(-H, S, X, learning_rate=0.1, **e), "negative h"),
+        B(f"dynamics.{name}", "curvature", lambda c=call, e=extra: c("ab", S, X, learning_rate=0.1, **e), "string h"),
+        B(f"dynamics.{name}", "noise_variance", lambda c=call, e=extra: c(H, -S, X, learning_rate=0.1, **e),
+          "negative s2"),
+        B(f"dynamics.{name}", "x0", lambda c=call, e=extra: c(H, S, X.at[0].set(NAN), learning_rate=0.1, **e),
+          "NaN x0"),
+        B(f"dynamics.{name}", "x0", lambda c=call, e=extra: c(H, S, X[:1], learning_rate=0.1, **e), "short x0"),
+        B(f"dynamics.{name}", "learning_rate", lambda c=call, e=extra: c(H, S, X, learning_rate=-0.1, **e),
+          "negative learning_rate"),
+        B(f"dynamics.{name}", "batch_size",
+          lambda c=call, e=extra: c(H, S, X, learning_rate=0.1, batch_size=0, **e), "zero batch"),
+        B(f"dynamics.{name}", "batch_size",
+          lambda c=call, e=extra: c(H, S, X, learning_rate=0.1, batch_size=2.5, **e), "float batch"),
+        C(f"dynamics.{name}", lambda c=call, e=extra: c([1, 2], [1, 0.5], [0.5, -1], learning_rate=0.1, **e),
+          lambda c=call, e=extra: c(H, S, X, learning_rate=0.1, **e)),
+    ]
+CASES += [
+    B("dynamics.sgd_sde_moments", "times", lambda: dy.sgd_sde_moments(H, S, X, learning_rate=0.1, times=[-1.0]),
+      "negative time"),
+    B("dynamics.sgd_sde_moments", "times",
+      lambda: dy.sgd_sde_moments(H, S, X, learning_rate=0.1, times=jnp.ones((2, 2))), "matrix times"),
+    B("dynamics.sgd_quadratic_moments", "num_steps",
+      lambda: dy.sgd_quadratic_moments(H, S, X, learning_rate=0.1, num_steps=0), "zero num_steps"),
+    B("dynamics.sgd_quadratic_moments", "learning_rate",
+      lambda: dy.sgd_quadratic_moments(H, S, X, learning_rate=1.5, num_steps=3), "unstable step"),
+]
+EXEMPT = {"Moments": "a result type"}
