@@ -78,3 +78,12 @@ def test_sam_explorer_refuses_bad_arguments():
         _explorer(learning_rate=-1.0)
     with pytest.raises(ValueError):
         _explorer(rho=0.123)  # not among the static values
+
+
+def test_sam_explorer_compiles_once_per_shape():
+    ex = _explorer(num_steps=50)
+    ex.frame(rho=0.1)
+    size = viz_dy._sam_runs._cache_size()
+    for rho in (0.0, 0.3):
+        ex.frame(rho=rho)  # a new radius is a traced argument: no new compilation
+    assert viz_dy._sam_runs._cache_size() == size
