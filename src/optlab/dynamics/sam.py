@@ -57,8 +57,10 @@ def scale_by_sam(rho: float | Any) -> optax.GradientTransformationExtraArgs:
     argument ``fun=`` (a scalar function of the params pytree), and ``params``, as
     :func:`optlab.runner.run_loss` and :func:`optlab.runner.run` pass them.  Chain it with any
     optimizer (``optax.chain(scale_by_sam(ρ), optax.adam(η))``); :func:`sam` chains gradient
-    descent.  Unlike ``optax.contrib.sam``, which alternates ascent and descent steps of two
-    optimizers, one ``update`` here is one whole SAM step (two gradient evaluations).
+    descent.  ``optax.contrib.sam`` either exposes the ascent and descent steps to the training
+    loop as alternating updates, or (opaque mode) takes a ``grad_fn`` extra argument; here one
+    ``update`` is one whole SAM step (two gradient evaluations) and the extra argument is the
+    loss itself, which the library's runners already pass.
 
     Args:
       rho: the radius ``ρ ≥ 0`` (``ρ = 0``: the gradient itself).
