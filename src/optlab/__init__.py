@@ -15,7 +15,8 @@ hyperparameter learning), :mod:`optlab.landscape` (neural collapse, sharpness, i
 :mod:`optlab.distributed` (compressed communication over JAX devices), :mod:`optlab.rl`
 (MDPs, KL-regularised value iteration, policy gradient), :mod:`optlab.privacy` (DP-SGD and
 its accountant), :mod:`optlab.prox` (proximal operators, ISTA/FISTA and the lasso, subgradient
-and coordinate methods, Bradley–Terry rankings), :mod:`optlab.viz` (plotly figures).
+and coordinate methods, Bradley–Terry rankings), :mod:`optlab.dynamics` (sharpness-aware
+minimisation, learning-rate schedules), :mod:`optlab.viz` (plotly figures).
 """
 
 import importlib
@@ -42,6 +43,7 @@ _SUBMODULES = (
     "privacy",
     "problems",
     "prox",
+    "dynamics",
     "rl",
     "runner",
     "second_order",

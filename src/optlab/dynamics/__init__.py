@@ -1,0 +1,39 @@
+r"""Training dynamics: sharpness-aware minimisation as an optax transformation, the
+warmup–stable–decay learning-rate schedule and the SDE of SGD on a quadratic.
+
+Notation (chapter 20).  ``f`` the loss of the parameters ``w``; SAM's radius ``ρ``
+(``rho``) and ascent step ``ε = ρ∇f(w)/‖∇f(w)‖``; a schedule ``k ↦ η_k`` with peak ``η_max``,
+``T`` steps, ``T_w`` warm-up and ``T_d`` decay steps.  Clipped gradient descent, which the
+chapter runs on generalised-smooth functions, is :func:`optlab.stochastic.clipped_sgd`.
+
+One module per topic, every public name re-exported here:
+
+- :mod:`~optlab.dynamics.sam`: SAM's ascent step (safe at a zero gradient), the SAM direction
+  as a chainable transformation and SAM with gradient descent;
+- :mod:`~optlab.dynamics.schedules`: the warmup–stable–decay schedule (linear or cosine decay);
+- :mod:`~optlab.dynamics.sde`: the SDE of SGD on a quadratic (an Ornstein–Uhlenbeck process) and the
+  exact moments of SGD there.
+
+References: Foret, Kleiner, Mobahi & Neyshabur (2021) "Sharpness-aware minimization for
+efficiently improving generalization"; Zhang, He, Sra & Jadbabaie (2020) "Why gradient clipping
+accelerates training: a theoretical justification for adaptivity"; Hu et al. (2024) "MiniCPM";
+Wen et al. (2024) "Understanding warmup-stable-decay learning rates: a river valley loss
+landscape perspective"; Li, Tai & E (2017) "Stochastic modified equations and adaptive stochastic
+gradient algorithms".
+"""
+
+from __future__ import annotations
+
+from .sam import ascent_direction, sam, scale_by_sam
+from .schedules import warmup_stable_decay
+from .sde import Moments, sgd_quadratic_moments, sgd_sde_moments
+
+__all__ = [
+    "ascent_direction",
+    "scale_by_sam",
+    "sam",
+    "warmup_stable_decay",
+    "Moments",
+    "sgd_sde_moments",
+    "sgd_quadratic_moments",
+]

@@ -1,0 +1,89 @@
+"""Explorer of chapter 20: the live widget re-runs the library, the static steps show the same data."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from optlab import dynamics as dy
+from optlab import runner
+from optlab.viz import dynamics as viz_dy
+
+
+def valley(w):
+    a = 1.0 + 39.0 * jax.nn.sigmoid(-3.0 * w[0])
+    return 0.25 * (w[0] ** 2 - 1) ** 2 + 0.05 * w[0] + 0.5 * a * w[1] ** 2
+
+
+STARTS = np.stack([np.linspace(-1.8, 1.8, 7), np.full(7, 0.5)], 1).astype(np.float32)
+RHOS = [0.0, 0.1, 0.3]
+
+
+def _explorer(**kw):
+    args = dict(rhos=RHOS, rho=0.1, learning_rate=0.01, num_steps=2000, xlim=(-2.0, 2.0), ylim=(-0.7, 0.7))
+    return viz_dy.sam_explorer(valley, STARTS, **(args | kw))
+
+
+def test_sam_explorer_live_change_equals_the_library_run():
+    box = _explorer().widget()
+    box.controls["rho"].value = 0.3
+    finals = []
+    for i, w0 in enumerate(STARTS):
+        run = runner.run_loss(dy.sam(0.01, 0.3), valley, jnp.asarray(w0), num_steps=2000)
+        finals.append(np.asarray(run.params))
+        got = np.asarray([box.figure.data[1 + i].x[-1], box.figure.data[1 + i].y[-1]], float)
+        np.testing.assert_allclose(got, finals[-1], atol=2e-3)
+    finals = np.array(finals)
+    assert np.all(finals[:, 0] > 0)  # at ρ = 0.3 every run leaves the sharp valley
+    assert "7 of 7 runs" in box.figure.layout.title.text
+
+
+def test_sam_explorer_gd_keeps_the_sharp_valley():
+    frame = _explorer().frame(rho=0.0)
+    final_x = np.asarray(frame.traces[8]["x"], float)
+    assert np.sum(final_x < 0) == 3  # the three starts left of the barrier stay in the sharp valley
+    assert "4 of 7 runs" in frame.layout["title.text"]
+
+
+def test_sam_explorer_static_step_equals_the_widget():
+    ex = _explorer()
+    steps = ex.static_figure().layout.sliders[-1].steps
+    payloads = [repr(s["args"]) for s in steps]
+    assert len(set(payloads)) == len(payloads) == len(RHOS)
+    data, layout, _ = steps[2]["args"]
+    box = ex.widget()
+    box.controls["rho"].value = RHOS[2]
+    np.testing.assert_allclose(np.asarray(data["x"][7], float), np.asarray(box.figure.data[8].x, float), atol=1e-3)
+    assert layout["title.text"] == box.figure.layout.title.text
+
+
+def test_sam_explorer_takes_the_algorithm_as_an_argument():
+    calls = []
+
+    def my_sam(learning_rate, rho):
+        calls.append(1)
+        return dy.sam(learning_rate, rho)
+
+    frame = _explorer(sam=my_sam).frame(rho=0.3)
+    assert calls and "7 of 7" in frame.layout["title.text"]
+
+
+def test_sam_explorer_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="num_steps"):
+        _explorer(num_steps=0)
+    with pytest.raises(ValueError, match="starts must be"):
+        viz_dy.sam_explorer(valley, STARTS[:, :1], rhos=RHOS, learning_rate=0.01, num_steps=10,
+                            xlim=(-2, 2), ylim=(-1, 1))
+    with pytest.raises(ValueError, match="learning_rate"):
+        _explorer(learning_rate=-1.0)
+    with pytest.raises(ValueError):
+        _explorer(rho=0.123)  # not among the static values
+
+
+def test_sam_explorer_compiles_once_per_shape():
+    ex = _explorer(num_steps=50)
+    ex.frame(rho=0.1)
+    size = viz_dy._sam_runs._cache_size()
+    for rho in (0.0, 0.3):
+        ex.frame(rho=rho)  # a new radius is a traced argument: no new compilation
+    assert viz_dy._sam_runs._cache_size() == size
