@@ -37,7 +37,11 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.rl.regularized`: KL-regularized (mirror-descent), Munchausen, approximate
   and noisy value iteration;
 - :mod:`~optlab.rl.policy_gradient`: the scalar LQR, its closed-form return and gradient,
-  rollouts, REINFORCE / GPOMDP, N-PG-IGT, N-HARPG and the Polyak step.
+  rollouts, REINFORCE / GPOMDP, N-PG-IGT, N-HARPG and the Polyak step;
+- :mod:`~optlab.rl.temporal_difference`: TD(0) and SARSA with linear function approximation,
+  the projected Bellman equation and the stationary distribution (chapter 21);
+- :mod:`~optlab.rl.preference`: the KL-regularised optimum, Bradley–Terry preference pairs and
+  DPO (chapter 21).
 """
 
 from __future__ import annotations
@@ -64,6 +68,16 @@ from .policy_gradient import (
     reinforce,
     surrogate,
 )
+from .preference import (
+    DPOOutput,
+    Preferences,
+    dpo,
+    dpo_loss,
+    kl_regularized_objective,
+    kl_regularized_policy,
+    preference_counts,
+    sample_preferences,
+)
 from .regularized import (
     NoisyVIOutput,
     RegularizedVIOutput,
@@ -84,6 +98,14 @@ from .tabular import (
     policy_iteration,
     random_mdp,
     value_iteration,
+)
+from .temporal_difference import (
+    SARSAOutput,
+    TDOutput,
+    projected_bellman_solution,
+    sarsa_linear,
+    stationary_distribution,
+    td0_linear,
 )
 
 __all__ = [
@@ -121,4 +143,18 @@ __all__ = [
     "policy_gradient_run",
     "PolyakRun",
     "polyak_policy_gradient",
+    "stationary_distribution",
+    "projected_bellman_solution",
+    "TDOutput",
+    "td0_linear",
+    "SARSAOutput",
+    "sarsa_linear",
+    "kl_regularized_policy",
+    "kl_regularized_objective",
+    "Preferences",
+    "sample_preferences",
+    "preference_counts",
+    "dpo_loss",
+    "DPOOutput",
+    "dpo",
 ]
