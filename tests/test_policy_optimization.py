@@ -225,3 +225,47 @@ def test_dpo_recovers_the_kl_optimum_with_many_pairs(x64):
 def test_bad_inputs_are_refused(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+def _max_bias_mdp(M=6, gamma=0.9, sigma=1.0):
+    """State 0 leads to state 1, whose M actions all pay N(0, σ²) and lead to an absorbing state."""
+    P = np.zeros((3, M, 3))
+    P[0, :, 1] = P[1, :, 2] = P[2, :, 2] = 1.0
+    noise = np.zeros((3, M))
+    noise[1] = sigma
+    return rl.MDP(P, np.zeros((3, M)), gamma), noise
+
+
+def test_q_learning_overestimates_by_the_closed_form_and_double_q_does_not():
+    import scipy.integrate
+    import scipy.stats
+
+    M, gamma, alpha = 6, 0.9, 0.1
+    mdp, noise = _max_bias_mdp(M, gamma)
+    keys = jax.random.split(KEY, 32)
+    # stationary Q(1, a) ~ N(0, ασ²/(2 − α)) independently, so E Q(0, ·) = γ sd E[max of M normals]
+    e_max = scipy.integrate.quad(lambda x: x * M * scipy.stats.norm.pdf(x) * scipy.stats.norm.cdf(x) ** (M - 1),
+                                 -12, 12)[0]  # fmt: skip
+    closed = gamma * np.sqrt(alpha / (2 - alpha)) * e_max
+    est = {}
+    for double in (False, True):
+        runs = jax.vmap(
+            lambda k: rl.q_learning(mdp, key=k, learning_rate=alpha, num_steps=2000, reward_noise=noise, double=double)
+        )(keys)
+        late = np.asarray(runs.iterates)[:, 500:, 0, 0].mean(axis=1)
+        est[double] = (late.mean(), late.std() / np.sqrt(len(late)))
+    q, se = est[False]
+    assert abs(q - closed) < 4 * se + 0.01 * closed, (q, se, closed)
+    dq, dse = est[True]
+    assert abs(dq) < 4 * dse + 0.01 and dq < 0.2 * closed
+
+
+def test_q_learning_without_noise_converges_to_q_star(x64):
+    mdp = rl.random_mdp(5, 3, key=jax.random.key(2), gamma=0.7)
+    Q_star = np.asarray(rl.value_iteration(mdp).Q)
+    for double in (False, True):
+        runs = jax.vmap(
+            lambda k: rl.q_learning(mdp, key=k, learning_rate=0.05, num_steps=4000, double=double)
+        )(jax.random.split(KEY, 8))
+        avg = np.asarray(runs.iterates)[:, 2000:].mean(axis=(0, 1))
+        assert np.max(np.abs(avg - Q_star)) < 0.05 * np.max(np.abs(Q_star)), double

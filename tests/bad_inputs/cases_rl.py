@@ -428,3 +428,25 @@ EXEMPT |= {
     "DPOOutput": "NamedTuple result type",
     "Preferences": "NamedTuple of integer arrays; validated where it is consumed (preference_counts)",
 }
+
+CASES += [
+    Bad("rl.q_learning", "key", lambda: rl.q_learning(m2(), key=3, learning_rate=0.1, num_steps=3), "integer seed"),
+    Bad("rl.q_learning", "learning_rate", lambda: rl.q_learning(m2(), key=KEY, learning_rate=1.5, num_steps=3),
+        "above 1"),
+    Bad("rl.q_learning", "learning_rate", lambda: rl.q_learning(m2(), key=KEY, learning_rate=0.0, num_steps=3),
+        "zero"),
+    Bad("rl.q_learning", "num_steps", lambda: rl.q_learning(m2(), key=KEY, learning_rate=0.1, num_steps=0), "zero"),
+    Bad("rl.q_learning", "reward_noise",
+        lambda: rl.q_learning(m2(), key=KEY, learning_rate=0.1, num_steps=3, reward_noise=-1.0), "negative"),
+    Bad("rl.q_learning", "reward_noise",
+        lambda: rl.q_learning(m2(), key=KEY, learning_rate=0.1, num_steps=3, reward_noise=np.ones((3, 2))),
+        "wrong shape"),
+    Bad("rl.q_learning", "double",
+        lambda: rl.q_learning(m2(), key=KEY, learning_rate=0.1, num_steps=3, double="yes"), "string flag"),
+    Bad("rl.q_learning", "Q0", lambda: rl.q_learning(m2(), key=KEY, learning_rate=0.1, num_steps=3, Q0=np.ones(2)),
+        "1-D"),
+    Bad("rl.q_learning", "mdp", lambda: rl.q_learning(None, key=KEY, learning_rate=0.1, num_steps=3), "None"),
+    Coerce("rl.q_learning", lambda: rl.q_learning(m2(), key=KEY, learning_rate=1, num_steps=4, reward_noise=1).params,
+           lambda: rl.q_learning(m2(), key=KEY, learning_rate=1.0, num_steps=4, reward_noise=1.0).params),
+]
+EXEMPT |= {"QLearningOutput": "NamedTuple result type"}

@@ -39,7 +39,8 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.rl.policy_gradient`: the scalar LQR, its closed-form return and gradient,
   rollouts, REINFORCE / GPOMDP, N-PG-IGT, N-HARPG and the Polyak step;
 - :mod:`~optlab.rl.temporal_difference`: TD(0) and SARSA with linear function approximation,
-  the projected Bellman equation and the stationary distribution (chapter 21);
+  Q-learning and double Q-learning, the projected Bellman equation and the stationary
+  distribution (chapter 21);
 - :mod:`~optlab.rl.preference`: the KL-regularised optimum, Bradley–Terry preference pairs and
   DPO (chapter 21).
 """
@@ -100,9 +101,11 @@ from .tabular import (
     value_iteration,
 )
 from .temporal_difference import (
+    QLearningOutput,
     SARSAOutput,
     TDOutput,
     projected_bellman_solution,
+    q_learning,
     sarsa_linear,
     stationary_distribution,
     td0_linear,
@@ -149,6 +152,8 @@ __all__ = [
     "td0_linear",
     "SARSAOutput",
     "sarsa_linear",
+    "QLearningOutput",
+    "q_learning",
     "kl_regularized_policy",
     "kl_regularized_objective",
     "Preferences",

@@ -11,6 +11,11 @@ give the linear values ``V_θ = Φθ``.
   to the solution of the projected Bellman equation ``Φθ = Π_D T^π Φθ``, i.e. of
   ``Aθ = b`` with ``A = Φᵀ D (I − γ P_π) Φ`` and ``b = Φᵀ D r_π``, and
   ``‖Φθ* − V^π‖_D ≤ ‖Π_D V^π − V^π‖_D / √(1 − γ²)``.
+* Q-learning (Watkins 1989) with a generative model: every step samples one transition and a
+  noisy reward ``r(s, a) + σ(s, a) ε`` for every pair and moves
+  ``Q(s, a) ← Q(s, a) + α (r + γ max_b Q(s', b) − Q(s, a))``; the max of noisy estimates is
+  biased upwards. Double Q-learning (van Hasselt 2010) keeps two tables and evaluates the
+  maximiser of one with the other.
 * SARSA with linear action values ``Q_θ(s, a) = φ(s, a)ᵀθ`` and an ε-greedy policy:
   ``θ ← θ + α (r_t + γ Q_θ(s_{t+1}, a_{t+1}) − Q_θ(s_t, a_t)) φ(s_t, a_t)``; its iterates need
   not converge but stay in a bounded region (Gordon 2000).
@@ -31,6 +36,7 @@ from .._checks import (
     require_in_range,
     require_int,
     require_key,
+    require_nonnegative,
     require_positive,
     require_shape,
 )
@@ -45,6 +51,8 @@ __all__ = [
     "td0_linear",
     "SARSAOutput",
     "sarsa_linear",
+    "QLearningOutput",
+    "q_learning",
 ]
 
 
@@ -347,3 +355,108 @@ def sarsa_linear(
         mdp, phi.astype(dt), theta0.astype(dt), key, jnp.asarray(lr, dt), jnp.asarray(epsilon, dt),
         schedule=schedule, num_steps=num_steps,
     )  # fmt: skip
+
+
+class QLearningOutput(NamedTuple):
+    """Result of :func:`q_learning`.
+
+    Attributes:
+      params: the final table ``Q_K`` (for double Q-learning, the mean of the two tables),
+        shape ``(S, A)``.
+      iterates: ``Q_0, …, Q_K``, shape ``(K + 1, S, A)`` (the mean of the two tables for
+        double Q-learning).
+    """
+
+    params: Float[Array, "S A"]
+    iterates: Float[Array, "K+1 S A"]
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps", "double"))
+def _q_learning(mdp, noise, Q0, key, lr, *, num_steps, double):
+    S, A = mdp.r.shape
+    logP = jnp.log(mdp.P)
+
+    def sample(key):
+        ks, kr = jax.random.split(key)
+        s_next = jax.random.categorical(ks, logP)  # (S, A)
+        r = mdp.r + noise * jax.random.normal(kr, (S, A), mdp.r.dtype)
+        return s_next, r
+
+    def body(carry, key):
+        QA, QB = carry
+        kA, kB, kc = jax.random.split(key, 3)
+        s_next, r = sample(kA)
+        # region: rl-q-learning-targets
+        if double:
+            a_star = jnp.argmax(QA[s_next], axis=-1)  # maximiser of one table ...
+            target_A = r + mdp.gamma * QB[s_next, a_star]  # ... evaluated with the other
+            s_next_B, r_B = sample(kB)
+            b_star = jnp.argmax(QB[s_next_B], axis=-1)
+            target_B = r_B + mdp.gamma * QA[s_next_B, b_star]
+            update_A = jax.random.bernoulli(kc)
+            QA = jnp.where(update_A, QA + lr * (target_A - QA), QA)
+            QB = jnp.where(update_A, QB, QB + lr * (target_B - QB))
+        else:
+            target = r + mdp.gamma * jnp.max(QA[s_next], axis=-1)
+            QA = QA + lr * (target - QA)
+            QB = QA
+        # endregion: rl-q-learning-targets
+        Q = 0.5 * (QA + QB)
+        return (QA, QB), Q
+
+    (QA, QB), hist = jax.lax.scan(body, (Q0, Q0), jax.random.split(key, num_steps))
+    return QLearningOutput(0.5 * (QA + QB), jnp.concatenate([Q0[None], hist]))
+
+
+def q_learning(
+    mdp: MDP,
+    *,
+    key: PRNGKeyArray,
+    learning_rate: float | Float[Array, ""],
+    num_steps: int,
+    reward_noise: float | Float[Array, "S A"] = 0.0,
+    double: bool = False,
+    Q0: Float[Array, "S A"] | None = None,
+) -> QLearningOutput:
+    """Synchronous Q-learning with a generative model (Watkins 1989; Even-Dar & Mansour 2003):
+    each step samples ``s' ∼ P(·|s, a)`` and ``r = r(s, a) + σ(s, a) ε`` for every pair and
+    moves every entry towards ``r + γ max_b Q(s', b)``. With ``double=True``, van Hasselt's (2010)
+    double Q-learning: two tables, one of them (chosen by a fair coin) moved towards
+    ``r + γ Q_B(s', argmax_b Q_A(s', b))`` (roles swapped for the other).
+
+    Args:
+      mdp: an :class:`~optlab.rl.MDP`.
+      key: a JAX PRNG key.
+      learning_rate: the constant step ``α ∈ (0, 1]``.
+      num_steps: the steps ``K ≥ 1`` (static).
+      reward_noise: the standard deviations ``σ ≥ 0`` of the Gaussian reward noise, a scalar or
+        an ``(S, A)`` table.
+      double: double Q-learning (static).
+      Q0: the start, shape ``(S, A)`` (default zeros).
+
+    Returns:
+      :class:`QLearningOutput`.
+
+    Raises:
+      TypeError: ``mdp`` not an MDP, an integer seed for ``key``, non-numeric arrays, a
+        non-integer ``num_steps``, a non-bool ``double``.
+      ValueError: ``learning_rate`` outside ``(0, 1]``, negative noise, wrong shapes,
+        ``num_steps < 1``.
+    """
+    _require_mdp(mdp)
+    require_key("key", key)
+    lr = _as_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", lr)
+    require_in_range("learning_rate", lr, 0.0, 1.0)
+    require_int("num_steps", num_steps, minimum=1)
+    noise = as_float_array("reward_noise", reward_noise, ndim=(0, 2))
+    if noise.ndim == 2:
+        require_shape("reward_noise", noise, (mdp.n_states, mdp.n_actions))
+    require_nonnegative("reward_noise", noise)
+    if not isinstance(double, bool):
+        raise TypeError(f"double must be a bool, got {type(double).__name__}")
+    dt = mdp.P.dtype
+    Q0 = jnp.zeros((mdp.n_states, mdp.n_actions), dt) if Q0 is None else as_float_array("Q0", Q0, ndim=2)
+    require_shape("Q0", Q0, (mdp.n_states, mdp.n_actions))
+    noise = jnp.broadcast_to(noise.astype(dt), (mdp.n_states, mdp.n_actions))
+    return _q_learning(mdp, noise, Q0.astype(dt), key, lr.astype(dt), num_steps=num_steps, double=double)
