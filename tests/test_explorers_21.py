@@ -28,7 +28,7 @@ def test_kl_explorer_live_change_equals_the_library():
     np.testing.assert_allclose(box.figure.data[4].y, star[0], rtol=1e-4, atol=1e-6)
     J = np.mean(np.sum(star * R21, axis=1))
     np.testing.assert_allclose(box.figure.data[1].y[0], J, rtol=1e-4)
-    fit = np.asarray(rl.dpo(W21, REF21, beta=beta, learning_rate=10.0, num_steps=300).policy())
+    fit = np.asarray(rl.dpo(W21, REF21, beta=beta, learning_rate=10.0 / beta**2, num_steps=300).policy())
     np.testing.assert_allclose(box.figure.data[5].y, fit[0], rtol=1e-3, atol=1e-5)
     assert f"β = {beta:.3g}" in box.figure.layout.title.text
 

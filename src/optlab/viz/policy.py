@@ -77,7 +77,8 @@ def kl_tradeoff_explorer(
       beta: the weight shown first (default: the middle one).
       counts: win counts ``W`` (``X × Y × Y``, :func:`optlab.rl.preference_counts`) for the DPO
         policy, or ``None``.
-      learning_rate: DPO's gradient step.
+      learning_rate: DPO's gradient step at ``β = 1``; the step used is ``learning_rate / β²``
+        (the curvature of the DPO loss grows like ``β²``).
       num_steps: DPO's gradient steps.
       context: the context ``x`` drawn on the right.
       title: the figure title before the first update.
@@ -144,7 +145,7 @@ def kl_tradeoff_explorer(
 
     def update(beta):
         b = jnp.asarray(beta, reward.dtype)
-        lr = jnp.asarray(learning_rate, reward.dtype)
+        lr = jnp.asarray(learning_rate / beta**2, reward.dtype)
         star, r_star, kl_star, fit, r_fit, kl_fit = _update(
             reward, ref_policy, counts, b, lr, num_steps=num_steps
         )
