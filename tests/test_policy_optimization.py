@@ -269,3 +269,51 @@ def test_q_learning_without_noise_converges_to_q_star(x64):
         )(jax.random.split(KEY, 8))
         avg = np.asarray(runs.iterates)[:, 2000:].mean(axis=(0, 1))
         assert np.max(np.abs(avg - Q_star)) < 0.05 * np.max(np.abs(Q_star)), double
+
+
+# ---------------------------------------------------------------- trust-region steps
+
+
+def _bandit(dtype=np.float64):
+    rng = np.random.default_rng(4)
+    old = rng.dirichlet(2 * np.ones(5), size=3).astype(dtype)
+    r = rng.normal(size=(3, 5)).astype(dtype)
+    return old, (r - np.sum(old * r, axis=1, keepdims=True)).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kl_constrained_step_is_active_and_optimal(dtype):
+    with jax.enable_x64(dtype == np.float64):
+        old, A = _bandit(dtype)
+        out = rl.kl_constrained_step(old, A, 0.05)
+        assert out.params.dtype == dtype
+        np.testing.assert_allclose(out.kls, 0.05, rtol=1e-3 if dtype == np.float32 else 1e-8)
+        w = old * np.exp(A / np.asarray(out.temperatures, np.float64)[:, None])
+        np.testing.assert_allclose(out.params, w / w.sum(1, keepdims=True), rtol=1e-4 if dtype == np.float32 else 1e-10)
+        # no policy in the KL ball does better: random policies scaled into the ball
+        gain = np.sum(np.asarray(out.params, np.float64) * A, axis=1)
+        rng = np.random.default_rng(0)
+        for _ in range(50):
+            q = rng.dirichlet(np.ones(5), size=3)
+            for t in (0.05, 0.2, 0.5):
+                mix = (1 - t) * old + t * q
+                kl = np.sum(mix * np.log(mix / old), axis=1)
+                ok = kl <= 0.05
+                assert np.all(np.sum(mix * A, axis=1)[ok] <= gain[ok] + 1e-6)
+
+
+def test_ppo_clip_objective_matches_the_formula_and_ppo_stays_below_the_exact_step(x64):
+    old, A = _bandit()
+    z = np.random.default_rng(1).normal(size=(3, 5))
+    pi = np.exp(z) / np.exp(z).sum(1, keepdims=True)
+    rho = pi / old
+    want = np.mean(np.sum(old * np.minimum(rho * A, np.clip(rho, 0.8, 1.2) * A), axis=1))
+    np.testing.assert_allclose(rl.ppo_clip_objective(z, old, A, clip=0.2), want, rtol=1e-12)
+    out = rl.ppo(old, A, clip=0.2, learning_rate=1.0, num_steps=1000)
+    values = np.asarray(out.values)
+    assert values[-1] > values[0] and values[-1] >= values.max() - 1e-6  # the surrogate went up
+    new = np.asarray(out.policy())
+    kl = np.sum(new * np.log(new / old), axis=1)
+    for x in range(3):
+        exact = rl.kl_constrained_step(old[x:x + 1], A[x:x + 1], float(kl[x]))
+        assert np.sum(new[x] * A[x]) <= float(np.sum(exact.params * A[x:x + 1])) + 1e-9

@@ -450,3 +450,29 @@ CASES += [
            lambda: rl.q_learning(m2(), key=KEY, learning_rate=1.0, num_steps=4, reward_noise=1.0).params),
 ]
 EXEMPT |= {"QLearningOutput": "NamedTuple result type"}
+
+ADV2 = np.array([[1.0, -1.0], [0.5, -0.5]])
+CASES += [
+    Bad("rl.kl_constrained_step", "max_kl", lambda: rl.kl_constrained_step(REF2, ADV2, 0.0), "zero"),
+    Bad("rl.kl_constrained_step", "max_kl", lambda: rl.kl_constrained_step(REF2, ADV2, "0.1"), "string"),
+    Bad("rl.kl_constrained_step", "policy_old", lambda: rl.kl_constrained_step(REF2 * 2, ADV2, 0.1), "rows sum to 2"),
+    Bad("rl.kl_constrained_step", "advantages", lambda: rl.kl_constrained_step(REF2, ADV2[:1], 0.1), "wrong shape"),
+    Bad("rl.kl_constrained_step", "num_steps", lambda: rl.kl_constrained_step(REF2, ADV2, 0.1, num_steps=0), "zero"),
+    Coerce("rl.kl_constrained_step", lambda: rl.kl_constrained_step(REF2, [[1, -1], [1, 0]], 0.1).params,
+           lambda: rl.kl_constrained_step(REF2, np.array([[1.0, -1.0], [1.0, 0.0]]), 0.1).params),
+    Bad("rl.ppo_clip_objective", "clip", lambda: rl.ppo_clip_objective(np.zeros((2, 2)), REF2, ADV2, clip=1.0), "1"),
+    Bad("rl.ppo_clip_objective", "clip", lambda: rl.ppo_clip_objective(np.zeros((2, 2)), REF2, ADV2, clip=-0.1),
+        "negative"),
+    Bad("rl.ppo_clip_objective", "advantages",
+        lambda: rl.ppo_clip_objective(np.zeros((2, 2)), REF2, np.full((2, 2), np.nan), clip=0.2), "NaN"),
+    Bad("rl.ppo_clip_objective", "logits", lambda: rl.ppo_clip_objective(np.zeros(2), REF2, ADV2, clip=0.2), "1-D"),
+    Coerce("rl.ppo_clip_objective", lambda: rl.ppo_clip_objective([[0, 1], [1, 0]], REF2, [[1, -1], [1, 0]], clip=0.2),
+           lambda: rl.ppo_clip_objective(np.array([[0.0, 1], [1, 0]]), REF2, np.array([[1.0, -1], [1, 0]]), clip=0.2)),
+    Bad("rl.ppo", "learning_rate", lambda: rl.ppo(REF2, ADV2, clip=0.2, learning_rate=0.0, num_steps=3), "zero"),
+    Bad("rl.ppo", "num_steps", lambda: rl.ppo(REF2, ADV2, clip=0.2, learning_rate=1.0, num_steps=1.5), "float"),
+    Bad("rl.ppo", "clip", lambda: rl.ppo(REF2, ADV2, clip="0.2", learning_rate=1.0, num_steps=3), "string"),
+    Bad("rl.ppo", "policy_old", lambda: rl.ppo(-REF2, ADV2, clip=0.2, learning_rate=1.0, num_steps=3), "negative"),
+    Coerce("rl.ppo", lambda: rl.ppo(REF2, [[1, -1], [1, 0]], clip=0.2, learning_rate=1, num_steps=4).params,
+           lambda: rl.ppo(REF2, np.array([[1.0, -1], [1, 0]]), clip=0.2, learning_rate=1.0, num_steps=4).params),
+]
+EXEMPT |= {"KLStepOutput": "NamedTuple result type", "PPOOutput": "NamedTuple result type"}

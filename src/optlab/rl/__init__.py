@@ -42,7 +42,9 @@ One module per topic, every public name re-exported here:
   Q-learning and double Q-learning, the projected Bellman equation and the stationary
   distribution (chapter 21);
 - :mod:`~optlab.rl.preference`: the KL-regularised optimum, Bradley–Terry preference pairs and
-  DPO (chapter 21).
+  DPO (chapter 21);
+- :mod:`~optlab.rl.trust_region`: the exact KL-constrained policy step and PPO's clipped
+  surrogate on a tabular policy (chapter 21).
 """
 
 from __future__ import annotations
@@ -110,6 +112,13 @@ from .temporal_difference import (
     stationary_distribution,
     td0_linear,
 )
+from .trust_region import (
+    KLStepOutput,
+    PPOOutput,
+    kl_constrained_step,
+    ppo,
+    ppo_clip_objective,
+)
 
 __all__ = [
     "MDP",
@@ -162,4 +171,9 @@ __all__ = [
     "dpo_loss",
     "DPOOutput",
     "dpo",
+    "KLStepOutput",
+    "kl_constrained_step",
+    "ppo_clip_objective",
+    "PPOOutput",
+    "ppo",
 ]
