@@ -19,7 +19,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import as_float_array, require_int, require_positive, require_shape
+from .._checks import as_float_array, require_in_range, require_int, require_positive, require_shape
 from .._types import Array, Float
 from ._common import _as_scalar
 from .preference import _policy_table, _table
@@ -118,8 +118,7 @@ def _clip_objective(logits, policy_old, advantages, clip):
 def _clip(clip) -> jax.Array:
     c = _as_scalar("clip", clip)
     require_positive("clip", c)
-    if float(c) >= 1.0:
-        raise ValueError(f"clip must lie in (0, 1), got {float(c)!r}")
+    require_in_range("clip", c, 0.0, 1.0, high_inclusive=False)
     return c
 
 
