@@ -6,7 +6,8 @@ policy ``π_old`` and advantages ``A(x, y)``, both ``X × Y``.
 
 * The exact step ``max_π E_{y∼π} A(x, y)`` subject to ``KL(π(·|x) ‖ π_old(·|x)) ≤ δ`` is
   ``π ∝ π_old exp(A/λ)`` with the temperature ``λ(x) > 0`` for which the constraint is active
-  (Peters et al. 2010; Schulman et al. 2015).
+  (the relative-entropy step of Peters et al. 2010; TRPO, Schulman et al. 2015, constrains
+  ``KL(π_old ‖ π)`` instead and solves a quadratic model).
 * PPO (Schulman et al. 2017) maximises the clipped surrogate
   ``E_{y∼π_old}[min(ρ A, clip(ρ, 1 − ε, 1 + ε) A)]`` with ``ρ = π(y|x)/π_old(y|x)``.
 """
