@@ -37,7 +37,14 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.rl.regularized`: KL-regularized (mirror-descent), Munchausen, approximate
   and noisy value iteration;
 - :mod:`~optlab.rl.policy_gradient`: the scalar LQR, its closed-form return and gradient,
-  rollouts, REINFORCE / GPOMDP, N-PG-IGT, N-HARPG and the Polyak step.
+  rollouts, REINFORCE / GPOMDP, N-PG-IGT, N-HARPG and the Polyak step;
+- :mod:`~optlab.rl.temporal_difference`: TD(0) and SARSA with linear function approximation,
+  Q-learning and double Q-learning, the projected Bellman equation and the stationary
+  distribution (chapter 21);
+- :mod:`~optlab.rl.preference`: the KL-regularised optimum, Bradley–Terry preference pairs and
+  DPO (chapter 21);
+- :mod:`~optlab.rl.trust_region`: the exact KL-constrained policy step and PPO's clipped
+  surrogate on a tabular policy (chapter 21).
 """
 
 from __future__ import annotations
@@ -64,6 +71,16 @@ from .policy_gradient import (
     reinforce,
     surrogate,
 )
+from .preference import (
+    DPOOutput,
+    Preferences,
+    dpo,
+    dpo_loss,
+    kl_regularized_objective,
+    kl_regularized_policy,
+    preference_counts,
+    sample_preferences,
+)
 from .regularized import (
     NoisyVIOutput,
     RegularizedVIOutput,
@@ -84,6 +101,23 @@ from .tabular import (
     policy_iteration,
     random_mdp,
     value_iteration,
+)
+from .temporal_difference import (
+    QLearningOutput,
+    SARSAOutput,
+    TDOutput,
+    projected_bellman_solution,
+    q_learning,
+    sarsa_linear,
+    stationary_distribution,
+    td0_linear,
+)
+from .trust_region import (
+    KLStepOutput,
+    PPOOutput,
+    kl_constrained_step,
+    ppo,
+    ppo_clip_objective,
 )
 
 __all__ = [
@@ -121,4 +155,25 @@ __all__ = [
     "policy_gradient_run",
     "PolyakRun",
     "polyak_policy_gradient",
+    "stationary_distribution",
+    "projected_bellman_solution",
+    "TDOutput",
+    "td0_linear",
+    "SARSAOutput",
+    "sarsa_linear",
+    "QLearningOutput",
+    "q_learning",
+    "kl_regularized_policy",
+    "kl_regularized_objective",
+    "Preferences",
+    "sample_preferences",
+    "preference_counts",
+    "dpo_loss",
+    "DPOOutput",
+    "dpo",
+    "KLStepOutput",
+    "kl_constrained_step",
+    "ppo_clip_objective",
+    "PPOOutput",
+    "ppo",
 ]

@@ -1,0 +1,360 @@
+r"""Preference alignment under a KL constraint: the closed-form optimum and DPO (chapter 21).
+
+Notation (chapter 21). Contexts ``x ∈ {0..X−1}`` (uniform), responses ``y ∈ {0..Y−1}``, a
+reference policy ``π_ref`` and a reward ``r``, both ``X × Y``, a KL weight ``β > 0``.
+
+* The KL-regularised objective ``J_β(π) = E_x[E_{y∼π(·|x)} r(x, y) − β KL(π(·|x) ‖ π_ref(·|x))]``
+  is maximised by ``π*(y|x) ∝ π_ref(y|x) exp(r(x, y)/β)`` (the Gibbs variational principle),
+  with value ``β E_x log Σ_y π_ref(y|x) exp(r(x, y)/β)``.
+* Bradley–Terry preferences: ``Pr(y ≻ y' | x) = σ(r(x, y) − r(x, y'))``.
+* DPO (Rafailov et al. 2023) fits ``π`` to preference pairs ``(x, y_w, y_l)`` by
+  ``−E log σ(β [h(x, y_w) − h(x, y_l)])`` with the log-ratio ``h = log π − log π_ref``: the
+  reward implied by ``π`` is ``β h`` up to a function of ``x``.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .._checks import (
+    as_float_array,
+    is_concrete,
+    require_int,
+    require_key,
+    require_nonnegative,
+    require_positive,
+    require_shape,
+)
+from .._types import Array, Float, Int, PRNGKeyArray
+from ._common import _as_scalar
+
+__all__ = [
+    "kl_regularized_policy",
+    "kl_regularized_objective",
+    "Preferences",
+    "sample_preferences",
+    "preference_counts",
+    "dpo_loss",
+    "DPOOutput",
+    "dpo",
+]
+
+
+def _table(name: str, x, shape=None) -> jax.Array:
+    arr = as_float_array(name, x, ndim=2)
+    if 0 in arr.shape:
+        raise ValueError(f"{name} must have shape (X, Y) with X, Y >= 1, got {tuple(arr.shape)}")
+    if shape is not None:
+        require_shape(name, arr, shape)
+    return arr
+
+
+def _policy_table(name: str, pi, shape=None) -> jax.Array:
+    pi = _table(name, pi, shape)
+    if is_concrete(pi):
+        arr = np.asarray(pi, np.float64)
+        if np.any(arr <= 0):
+            raise ValueError(
+                f"{name} must have positive entries (a log-ratio is taken), got a minimum of {arr.min()!r}"
+            )
+        sums = arr.sum(axis=1)
+        tol = max(1e-6, 4.0 * float(jnp.finfo(pi.dtype).eps) * arr.shape[1])
+        if np.any(np.abs(sums - 1.0) > tol):
+            i = int(np.argmax(np.abs(sums - 1.0)))
+            raise ValueError(f"each row of {name} must sum to 1; row {i} sums to {sums[i]:.6g}")
+    return pi
+
+
+def _beta(beta) -> jax.Array:
+    b = _as_scalar("beta", beta)
+    require_positive("beta", b)
+    return b
+
+
+@jax.jit
+def _gibbs(reward, ref_policy, beta):
+    # region: rl-kl-optimum
+    logits = jnp.log(ref_policy) + reward / beta
+    return jax.nn.softmax(logits, axis=1)
+    # endregion: rl-kl-optimum
+
+
+def kl_regularized_policy(
+    reward: Float[Array, "X Y"], ref_policy: Float[Array, "X Y"], beta: float | Float[Array, ""]
+) -> Float[Array, "X Y"]:
+    """The maximiser ``π*(y|x) ∝ π_ref(y|x) exp(r(x, y)/β)`` of the KL-regularised objective
+    ``E_{y∼π} r − β KL(π ‖ π_ref)``, computed in log space (a softmax of ``log π_ref + r/β``).
+
+    Args:
+      reward: ``r``, shape ``(X, Y)``, finite.
+      ref_policy: ``π_ref``, shape ``(X, Y)``, positive rows summing to 1.
+      beta: the KL weight ``β > 0``.
+
+    Returns:
+      ``π*``, shape ``(X, Y)``.
+
+    Raises:
+      TypeError: non-numeric arguments.
+      ValueError: wrong shapes, a non-positive entry or a row of ``ref_policy`` not summing
+        to 1, a non-positive ``beta``.
+    """
+    reward = _table("reward", reward)
+    ref_policy = _policy_table("ref_policy", ref_policy, reward.shape)
+    beta = _beta(beta)
+    dt = jnp.result_type(reward, ref_policy)
+    return _gibbs(reward.astype(dt), ref_policy.astype(dt), beta.astype(dt))
+
+
+@jax.jit
+def _objective(policy, reward, ref_policy, beta):
+    kl = jnp.sum(jax.scipy.special.xlogy(policy, policy) - policy * jnp.log(ref_policy), axis=1)
+    return jnp.sum(policy * reward, axis=1) - beta * kl
+
+
+def kl_regularized_objective(
+    policy: Float[Array, "X Y"],
+    reward: Float[Array, "X Y"],
+    ref_policy: Float[Array, "X Y"],
+    beta: float | Float[Array, ""],
+) -> Float[Array, " X"]:
+    """``J_β(π)(x) = Σ_y π(y|x) r(x, y) − β KL(π(·|x) ‖ π_ref(·|x))``, one value per context.
+
+    Args:
+      policy: ``π``, shape ``(X, Y)``, non-negative rows summing to 1 (zeros allowed).
+      reward: ``r``, shape ``(X, Y)``.
+      ref_policy: ``π_ref``, shape ``(X, Y)``, positive rows summing to 1.
+      beta: the KL weight ``β > 0``.
+
+    Returns:
+      ``J_β(π)(x)``, shape ``(X,)``.
+
+    Raises:
+      TypeError: non-numeric arguments.
+      ValueError: wrong shapes, rows not on the simplex, a non-positive ``beta``.
+    """
+    reward = _table("reward", reward)
+    ref_policy = _policy_table("ref_policy", ref_policy, reward.shape)
+    policy = _table("policy", policy, reward.shape)
+    if is_concrete(policy):
+        arr = np.asarray(policy, np.float64)
+        if np.any(arr < 0) or np.any(np.abs(arr.sum(axis=1) - 1.0) > 1e-4):
+            raise ValueError("policy must have non-negative rows summing to 1")
+    beta = _beta(beta)
+    dt = jnp.result_type(policy, reward, ref_policy)
+    return _objective(policy.astype(dt), reward.astype(dt), ref_policy.astype(dt), beta.astype(dt))
+
+
+class Preferences(NamedTuple):
+    """Preference pairs: in context ``x[i]`` the response ``y_w[i]`` was preferred to ``y_l[i]``.
+
+    Attributes:
+      x: contexts, shape ``(N,)`` (integers).
+      y_w: preferred responses, shape ``(N,)`` (integers).
+      y_l: dispreferred responses, shape ``(N,)`` (integers).
+    """
+
+    x: Int[Array, " N"]
+    y_w: Int[Array, " N"]
+    y_l: Int[Array, " N"]
+
+
+@functools.partial(jax.jit, static_argnames=("num_pairs",))
+def _sample(key, reward, ref_policy, num_pairs):
+    X, _ = reward.shape
+    kx, k1, k2, kb = jax.random.split(key, 4)
+    x = jax.random.randint(kx, (num_pairs,), 0, X)
+    logp = jnp.log(ref_policy[x])
+    y1 = jax.random.categorical(k1, logp)
+    y2 = jax.random.categorical(k2, logp)
+    first_wins = jax.random.uniform(kb, (num_pairs,)) < jax.nn.sigmoid(reward[x, y1] - reward[x, y2])
+    return Preferences(x, jnp.where(first_wins, y1, y2), jnp.where(first_wins, y2, y1))
+
+
+def sample_preferences(
+    reward: Float[Array, "X Y"], ref_policy: Float[Array, "X Y"], *, key: PRNGKeyArray, num_pairs: int
+) -> Preferences:
+    """Synthetic preference data: ``x`` uniform, two responses drawn independently from
+    ``π_ref(·|x)``, labelled by the Bradley–Terry model ``Pr(y ≻ y') = σ(r(x, y) − r(x, y'))``.
+
+    Args:
+      reward: the true reward ``r``, shape ``(X, Y)``.
+      ref_policy: ``π_ref``, shape ``(X, Y)``, positive rows summing to 1.
+      key: a JAX PRNG key.
+      num_pairs: ``N ≥ 1`` (static).
+
+    Returns:
+      :class:`Preferences` with ``N`` pairs.
+
+    Raises:
+      TypeError: non-numeric arrays, an integer seed for ``key``, a non-integer ``num_pairs``.
+      ValueError: wrong shapes, ``ref_policy`` not stochastic, ``num_pairs < 1``.
+    """
+    reward = _table("reward", reward)
+    ref_policy = _policy_table("ref_policy", ref_policy, reward.shape)
+    require_key("key", key)
+    require_int("num_pairs", num_pairs, minimum=1)
+    return _sample(key, reward, ref_policy.astype(reward.dtype), num_pairs)
+
+
+def preference_counts(prefs: Preferences, n_contexts: int, n_responses: int) -> Float[Array, "X Y Y"]:
+    """The win counts ``W[x, y, y'] = #{i : x_i = x, y_w,i = y, y_l,i = y'}``: a sufficient
+    statistic of the pairs for every loss of the form ``Σ_i ℓ(x_i, y_w,i, y_l,i)``, with a fixed
+    shape whatever ``N`` (so runs over several ``N`` share one compilation).
+
+    Args:
+      prefs: :class:`Preferences`.
+      n_contexts: ``X ≥ 1``.
+      n_responses: ``Y ≥ 1``.
+
+    Returns:
+      ``W``, shape ``(X, Y, Y)``, in the default float dtype.
+
+    Raises:
+      TypeError: ``prefs`` not :class:`Preferences`, non-integer sizes.
+      ValueError: sizes below 1, indices out of range.
+    """
+    if not isinstance(prefs, Preferences):
+        raise TypeError(f"prefs must be optlab.rl.Preferences, got {type(prefs).__name__}")
+    require_int("n_contexts", n_contexts, minimum=1)
+    require_int("n_responses", n_responses, minimum=1)
+    x, yw, yl = (jnp.asarray(v) for v in prefs)
+    if is_concrete((x, yw, yl)):
+        for name, v, hi in (
+            ("prefs.x", x, n_contexts),
+            ("prefs.y_w", yw, n_responses),
+            ("prefs.y_l", yl, n_responses),
+        ):
+            if not jnp.issubdtype(v.dtype, jnp.integer):
+                raise TypeError(f"{name} must hold integers, got dtype {v.dtype}")
+            if v.size and (int(jnp.min(v)) < 0 or int(jnp.max(v)) >= hi):
+                raise ValueError(f"{name} must lie in 0..{hi - 1}")
+    dt = jnp.result_type(float)
+    return jnp.zeros((n_contexts, n_responses, n_responses), dt).at[x, yw, yl].add(1.0)
+
+
+@jax.jit
+def _dpo_loss(logits, log_ref, counts, beta):
+    # region: rl-dpo-loss
+    h = jax.nn.log_softmax(logits, axis=1) - log_ref  # log π − log π_ref, in log space
+    margins = beta * (h[:, :, None] - h[:, None, :])  # β(h(x, y_w) − h(x, y_l))
+    return -jnp.sum(counts * jax.nn.log_sigmoid(margins)) / jnp.sum(counts)
+    # endregion: rl-dpo-loss
+
+
+def _counts(counts, X, Y) -> jax.Array:
+    W = as_float_array("counts", counts, ndim=3)
+    require_shape("counts", W, (X, Y, Y))
+    require_nonnegative("counts", W)
+    if is_concrete(W) and float(jnp.sum(W)) <= 0:
+        raise ValueError("counts must contain at least one preference pair")
+    return W
+
+
+def dpo_loss(
+    logits: Float[Array, "X Y"],
+    ref_policy: Float[Array, "X Y"],
+    counts: Float[Array, "X Y Y"],
+    *,
+    beta: float | Float[Array, ""],
+) -> Float[Array, ""]:
+    """The DPO loss of the policy ``π = softmax(logits)`` (rows) on the pairs summarised by
+    ``counts``: ``−(1/N) Σ W[x, y, y'] log σ(β [h(x, y) − h(x, y')])`` with
+    ``h = log π − log π_ref`` (Rafailov et al. 2023). ``log π`` is a log-softmax and
+    ``log σ`` is :func:`jax.nn.log_sigmoid`, so the loss stays finite for any logits.
+
+    Args:
+      logits: the policy's logits, shape ``(X, Y)``.
+      ref_policy: ``π_ref``, shape ``(X, Y)``, positive rows summing to 1.
+      counts: win counts ``W`` from :func:`preference_counts`, shape ``(X, Y, Y)``, non-negative,
+        not all zero.
+      beta: the KL weight ``β > 0``.
+
+    Returns:
+      The mean loss per pair, a scalar.
+
+    Raises:
+      TypeError: non-numeric arguments.
+      ValueError: wrong shapes, ``ref_policy`` not stochastic, negative or all-zero counts,
+        a non-positive ``beta``.
+    """
+    logits = _table("logits", logits)
+    ref_policy = _policy_table("ref_policy", ref_policy, logits.shape)
+    W = _counts(counts, *logits.shape)
+    beta = _beta(beta)
+    dt = jnp.result_type(logits, ref_policy)
+    return _dpo_loss(logits.astype(dt), jnp.log(ref_policy.astype(dt)), W.astype(dt), beta.astype(dt))
+
+
+class DPOOutput(NamedTuple):
+    """Result of :func:`dpo`.
+
+    Attributes:
+      params: the final logits, shape ``(X, Y)``.
+      values: the loss at every iterate, shape ``(K + 1,)``.
+      grad_norms: the gradient norm at every iterate, shape ``(K + 1,)``.
+    """
+
+    params: Float[Array, "X Y"]
+    values: Float[Array, " K+1"]
+    grad_norms: Float[Array, " K+1"]
+
+    def policy(self) -> Float[Array, "X Y"]:
+        """``π = softmax(params)`` row by row."""
+        return jax.nn.softmax(self.params, axis=-1)
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _dpo_run(logits0, log_ref, counts, beta, lr, *, num_steps):
+    vg = jax.value_and_grad(_dpo_loss)
+
+    def body(z, _):
+        v, g = vg(z, log_ref, counts, beta)
+        return z - lr * g, (v, jnp.sqrt(jnp.sum(g * g)))
+
+    z, (vals, norms) = jax.lax.scan(body, logits0, None, length=num_steps)
+    v, g = vg(z, log_ref, counts, beta)
+    return DPOOutput(z, jnp.append(vals, v), jnp.append(norms, jnp.sqrt(jnp.sum(g * g))))
+
+
+def dpo(
+    counts: Float[Array, "X Y Y"],
+    ref_policy: Float[Array, "X Y"],
+    *,
+    beta: float | Float[Array, ""],
+    learning_rate: float | Float[Array, ""],
+    num_steps: int,
+) -> DPOOutput:
+    """Direct preference optimisation of a tabular policy: gradient descent on :func:`dpo_loss`
+    over the logits, started at ``log π_ref``. The loss is convex in the logits (it depends on
+    them through the differences ``logits(x, y) − logits(x, y')``, inside ``−log σ``), and
+    responses never compared keep their reference log-ratio.
+
+    Args:
+      counts: win counts, shape ``(X, Y, Y)`` (:func:`preference_counts`).
+      ref_policy: ``π_ref``, shape ``(X, Y)``, positive rows summing to 1.
+      beta: the KL weight ``β > 0``.
+      learning_rate: the constant step ``> 0``.
+      num_steps: the gradient steps ``K ≥ 1`` (static).
+
+    Returns:
+      :class:`DPOOutput`; ``.policy()`` is the fitted ``π``.
+
+    Raises:
+      TypeError: non-numeric arguments, a non-integer ``num_steps``.
+      ValueError: wrong shapes, ``ref_policy`` not stochastic, bad counts, a non-positive
+        ``beta`` or ``learning_rate``, ``num_steps < 1``.
+    """
+    ref_policy = _policy_table("ref_policy", ref_policy)
+    W = _counts(counts, *ref_policy.shape)
+    beta = _beta(beta)
+    lr = _as_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", lr)
+    require_int("num_steps", num_steps, minimum=1)
+    dt = ref_policy.dtype
+    log_ref = jnp.log(ref_policy)
+    return _dpo_run(log_ref, log_ref, W.astype(dt), beta.astype(dt), lr.astype(dt), num_steps=num_steps)

@@ -1,0 +1,164 @@
+"""Figures for the chapter on policy optimization and preference alignment
+(``book/21_policy_optimization``): the KL-regularised trade-off explorer (the closed-form optimum
+``π*_β ∝ π_ref exp(r/β)`` and, optionally, the DPO policy fitted on preference pairs, for a KL
+weight ``β`` of the reader's choice).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from .. import rl
+from .core import COLORS, style_figure
+from .explorer import Explorer, Frame, log_slider
+
+__all__ = ["kl_tradeoff_explorer"]
+
+
+def _reward_and_kl(pi, reward, ref_policy):
+    """Mean reward ``E_x E_π r`` and mean ``KL(π ‖ π_ref)`` over uniform contexts."""
+    kl = jnp.sum(pi * (jnp.log(pi) - jnp.log(ref_policy)), axis=1)
+    return jnp.mean(jnp.sum(pi * reward, axis=1)), jnp.mean(kl)
+
+
+@jax.jit
+def _frontier(reward, ref_policy, betas):
+    def one(beta):
+        pi = rl.kl_regularized_policy(reward, ref_policy, beta)
+        return _reward_and_kl(pi, reward, ref_policy)
+
+    return jax.vmap(one)(betas)
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _update(reward, ref_policy, counts, beta, learning_rate, *, num_steps):
+    star = rl.kl_regularized_policy(reward, ref_policy, beta)
+    r_star, kl_star = _reward_and_kl(star, reward, ref_policy)
+    if counts is None:
+        return star, r_star, kl_star, None, None, None
+    fit = rl.dpo(counts, ref_policy, beta=beta, learning_rate=learning_rate, num_steps=num_steps).policy()
+    r_fit, kl_fit = _reward_and_kl(fit, reward, ref_policy)
+    return star, r_star, kl_star, fit, r_fit, kl_fit
+
+
+def kl_tradeoff_explorer(
+    reward: Any,
+    ref_policy: Any,
+    *,
+    betas: Sequence[float],
+    beta: float | None = None,
+    counts: Any = None,
+    learning_rate: float = 10.0,
+    num_steps: int = 2000,
+    context: int = 0,
+    title: str | None = "Reward against KL: the KL-regularised optimum",
+    height: int = 440,
+) -> Explorer:
+    """Live figure of the KL-regularised problem ``max_π E r − β KL(π ‖ π_ref)`` for a weight ``β`` of
+    the reader's choice. Left: the frontier of mean reward against mean ``KL(π*_β ‖ π_ref)`` traced
+    by the closed-form optimum ``π*_β ∝ π_ref exp(r/β)`` (:func:`optlab.rl.kl_regularized_policy`)
+    over ``β``, with the current ``β`` marked, and, when ``counts`` is given, the DPO policy
+    fitted on those preference pairs (:func:`optlab.rl.dpo`) with the same ``β``. Right: ``π_ref``,
+    ``π*_β`` (and the DPO policy) in one context.  Each change runs the library in one compiled
+    call (``β`` is traced: no recompilation).
+
+    Args:
+      reward: the true reward ``r``, ``X × Y``.
+      ref_policy: ``π_ref``, ``X × Y``, positive rows summing to 1.
+      betas: the weights ``β`` of the static figure (positive).
+      beta: the weight shown first (default: the middle one).
+      counts: win counts ``W`` (``X × Y × Y``, :func:`optlab.rl.preference_counts`) for the DPO
+        policy, or ``None``.
+      learning_rate: DPO's gradient step at ``β = 1``; the step used is ``learning_rate / β²``
+        (the curvature of the DPO loss grows like ``β²``).
+      num_steps: DPO's gradient steps.
+      context: the context ``x`` drawn on the right.
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with the control ``beta`` (a log slider).
+
+    Raises:
+      ValueError: ``reward`` and ``ref_policy`` of different shapes, ``context`` out of range,
+        ``num_steps < 1``, a non-positive ``β``.
+    """
+    reward = jnp.asarray(reward)
+    ref_policy = jnp.asarray(ref_policy, reward.dtype)
+    if reward.ndim != 2 or ref_policy.shape != reward.shape:
+        raise ValueError(
+            f"reward and ref_policy must both be X × Y, got {reward.shape} and {ref_policy.shape}"
+        )
+    X, Y = reward.shape
+    if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or not 0 <= context < X:
+        raise ValueError(f"context must be an integer in 0..{X - 1}, got {context!r}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
+        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
+    rl.kl_regularized_policy(reward, ref_policy, 1.0)  # validates the two tables
+    if counts is not None:
+        counts = jnp.asarray(counts, reward.dtype)
+        rl.dpo_loss(jnp.log(ref_policy), ref_policy, counts, beta=1.0)  # validates the counts
+    controls = {"beta": log_slider("β", betas, value=beta, bounds=(min(betas) / 10, max(betas) * 10))}
+    grid = np.logspace(np.log10(min(betas) / 10), np.log10(max(betas) * 10), 80)
+    r_grid, kl_grid = (
+        np.asarray(v, float) for v in _frontier(reward, ref_policy, jnp.asarray(grid, reward.dtype))
+    )
+
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.12)
+    fig.add_trace(
+        go.Scatter(x=kl_grid, y=r_grid, mode="lines", name="π*_β over β", line=dict(color="#555555")),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(mode="markers", name="π*_β", marker=dict(color=COLORS[0], size=12, symbol="circle")),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(mode="markers", name="DPO", marker=dict(color=COLORS[1], size=12, symbol="x")),
+        row=1,
+        col=1,
+    )
+    responses = np.arange(Y)
+    fig.add_trace(
+        go.Bar(x=responses, y=np.asarray(ref_policy[context], float), name="π_ref", marker_color="#999999"),
+        row=1,
+        col=2,
+    )
+    fig.add_trace(go.Bar(x=responses, name="π*_β", marker_color=COLORS[0]), row=1, col=2)
+    fig.add_trace(go.Bar(x=responses, name="DPO", marker_color=COLORS[1]), row=1, col=2)
+    style_figure(fig, title, None, None, height=height)
+    fig.update_layout(barmode="group")
+    fig.update_xaxes(title_text="mean KL(π ‖ π_ref)", type="log", row=1, col=1)
+    fig.update_yaxes(title_text="mean reward E r", row=1, col=1)
+    fig.update_xaxes(title_text=f"response y (context x = {context})", row=1, col=2)
+    fig.update_yaxes(title_text="π(y|x)", row=1, col=2)
+
+    def update(beta):
+        b = jnp.asarray(beta, reward.dtype)
+        lr = jnp.asarray(learning_rate / beta**2, reward.dtype)
+        star, r_star, kl_star, fit, r_fit, kl_fit = _update(
+            reward, ref_policy, counts, b, lr, num_steps=num_steps
+        )
+        data: dict[int, dict] = {
+            1: {"x": [float(kl_star)], "y": [float(r_star)]},
+            4: {"y": np.asarray(star[context], float)},
+        }
+        text = f"β = {beta:.3g}: π*_β earns {float(r_star):.3f} at KL {float(kl_star):.3f}"
+        if fit is not None:
+            data[2] = {"x": [float(kl_fit)], "y": [float(r_fit)]}
+            data[5] = {"y": np.asarray(fit[context], float)}
+            gap = float(jnp.max(jnp.abs(fit - star)))
+            text += f"; DPO {float(r_fit):.3f} at KL {float(kl_fit):.3f} (max |π_DPO − π*| = {gap:.3f})"
+        return Frame(data, layout={"title.text": text})
+
+    return Explorer(fig, update, controls)

@@ -1,0 +1,74 @@
+"""Explorer of chapter 21: the live widget re-runs the library, the static steps show the same data."""
+
+import jax
+import numpy as np
+import pytest
+
+from optlab import rl
+from optlab.viz import policy as viz_pol
+
+RNG = np.random.default_rng(0)
+R21 = RNG.normal(size=(3, 5)).astype(np.float32)
+REF21 = RNG.dirichlet(np.ones(5), size=3).astype(np.float32)
+W21 = np.asarray(rl.preference_counts(rl.sample_preferences(R21, REF21, key=jax.random.key(0), num_pairs=2000), 3, 5))
+BETAS = [0.25, 0.5, 1.0, 2.0]
+
+
+def _explorer(**kw):
+    args = dict(betas=BETAS, beta=1.0, counts=W21, num_steps=300)
+    return viz_pol.kl_tradeoff_explorer(R21, REF21, **(args | kw))
+
+
+def test_kl_explorer_live_change_equals_the_library():
+    ex = _explorer()
+    box = ex.widget()
+    box.controls["beta"].value = BETAS[0]
+    beta = box.controls["beta"].value
+    star = np.asarray(rl.kl_regularized_policy(R21, REF21, beta))
+    np.testing.assert_allclose(box.figure.data[4].y, star[0], rtol=1e-4, atol=1e-6)
+    J = np.mean(np.sum(star * R21, axis=1))
+    np.testing.assert_allclose(box.figure.data[1].y[0], J, rtol=1e-4)
+    fit = np.asarray(rl.dpo(W21, REF21, beta=beta, learning_rate=10.0 / beta**2, num_steps=300).policy())
+    np.testing.assert_allclose(box.figure.data[5].y, fit[0], rtol=1e-3, atol=1e-5)
+    assert f"β = {beta:.3g}" in box.figure.layout.title.text
+
+
+def test_kl_explorer_points_lie_on_or_below_the_frontier():
+    ex = _explorer()
+    for beta in BETAS:
+        frame = ex.frame(beta=beta)
+        kl, r = frame.traces[1]["x"][0], frame.traces[1]["y"][0]
+        assert kl > 0 and np.isfinite(r)
+        # π*_β maximises r − β KL: the DPO policy (any policy) scores no more
+        dkl, dr = frame.traces[2]["x"][0], frame.traces[2]["y"][0]
+        assert dr - beta * dkl <= r - beta * kl + 1e-5
+
+
+def test_kl_explorer_static_step_equals_the_widget():
+    ex = _explorer()
+    steps = ex.static_figure().layout.sliders[-1].steps
+    payloads = [repr(s["args"]) for s in steps]
+    assert len(set(payloads)) == len(payloads)
+    data, layout, indices = steps[2]["args"]
+    box = ex.widget()
+    box.controls["beta"].value = BETAS[2]
+    np.testing.assert_allclose(np.asarray(data["y"][list(indices).index(4)], float), np.asarray(box.figure.data[4].y, float), atol=1e-4)
+    assert layout["title.text"] == box.figure.layout.title.text
+
+
+def test_kl_explorer_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="num_steps"):
+        _explorer(num_steps=0)
+    with pytest.raises(ValueError, match="context"):
+        _explorer(context=3)
+    with pytest.raises(ValueError, match="reward and ref_policy"):
+        viz_pol.kl_tradeoff_explorer(R21[0], REF21, betas=BETAS)
+    with pytest.raises(ValueError):
+        _explorer(beta=0.3)  # not among the static values
+
+
+def test_kl_explorer_without_pairs_draws_the_closed_form_only():
+    ex = viz_pol.kl_tradeoff_explorer(R21, REF21, betas=BETAS)
+    frame = ex.frame(beta=0.5)
+    assert set(frame.traces) == {1, 4}
+    assert "DPO" not in frame.layout["title.text"]
