@@ -15,7 +15,8 @@ hyperparameter learning), :mod:`optlab.landscape` (neural collapse, sharpness, i
 :mod:`optlab.distributed` (compressed communication over JAX devices), :mod:`optlab.rl`
 (MDPs, KL-regularised value iteration, policy gradient), :mod:`optlab.privacy` (DP-SGD and
 its accountant), :mod:`optlab.prox` (proximal operators, ISTA/FISTA and the lasso, subgradient
-and coordinate methods, Bradley–Terry rankings), :mod:`optlab.viz` (plotly figures).
+and coordinate methods, Bradley–Terry rankings), :mod:`optlab.sampling` (Langevin samplers,
+MALA and SVGD), :mod:`optlab.viz` (plotly figures).
 """
 
 import importlib
@@ -44,6 +45,7 @@ _SUBMODULES = (
     "prox",
     "rl",
     "runner",
+    "sampling",
     "second_order",
     "smoothing",
     "stochastic",
