@@ -6,7 +6,7 @@ descent direction of ``KL(· ‖ π)``, ``π ∝ exp(−f)``, in the unit ball o
 with the RBF kernel ``k(x, y) = exp(−‖x − y‖²/ℓ)``.  The first term drives the particles
 towards high density (kernel-smoothed gradient flow), the second repels them from each other.
 The bandwidth ``ℓ`` is a number or, by the median heuristic, ``ℓ = med²/log(n + 1)``, with
-``med`` the median pairwise distance of the current particles (recomputed every step).
+``med²`` the median squared pairwise distance of the current particles (recomputed every step).
 
 Reference: Liu & Wang (2016) "Stein variational gradient descent: a general purpose Bayesian
 inference algorithm".
@@ -76,8 +76,8 @@ def _median_bandwidth(x):
 
 
 def median_bandwidth(particles: Float[ArrayLike, "n d"]) -> Float[Array, ""]:
-    """The median heuristic ``ℓ = med²/log(n + 1)`` of Liu & Wang (2016), where ``med`` is the
-    median of the pairwise distances ``‖x_i − x_j‖``, ``i < j``.
+    """The median heuristic ``ℓ = med²/log(n + 1)`` of Liu & Wang (2016), where ``med²`` is the
+    median of the squared pairwise distances ``‖x_i − x_j‖²``, ``i < j``.
 
     Args:
       particles: ``n × d`` (``n ≥ 2``).
