@@ -109,12 +109,14 @@ def unadjusted_langevin(
 @functools.partial(jax.jit, static_argnums=(0, 1, 2))
 def _ula(f, num_steps, return_iterates, x0, lr, key):
     grad = jax.vmap(jax.grad(f))
-    noise_scale = jnp.sqrt(2.0 * lr)
 
+    # region: ula-step
     def body(x, k):
         xi = jax.random.normal(jax.random.fold_in(key, k), x.shape, x.dtype)
-        x_new = x - lr * grad(x) + noise_scale * xi
+        x_new = x - lr * grad(x) + jnp.sqrt(2.0 * lr) * xi  # Euler–Maruyama step of the Langevin SDE
         return x_new, (x_new if return_iterates else None)
+
+    # endregion: ula-step
 
     x, xs = jax.lax.scan(body, x0, jnp.arange(num_steps))
     iterates = jnp.concatenate([x0[None], xs]) if return_iterates else None
@@ -163,6 +165,7 @@ def _mala(f, num_steps, return_iterates, x0, lr, key):
     value_and_grad = jax.vmap(jax.value_and_grad(f))
     noise_scale = jnp.sqrt(2.0 * lr)
 
+    # region: mala-step
     def body(carry, k):
         x, fx, gx = carry
         k_noise, k_accept = jax.random.split(jax.random.fold_in(key, k))
@@ -177,6 +180,8 @@ def _mala(f, num_steps, return_iterates, x0, lr, key):
         x_new = jnp.where(accept[:, None], y, x)
         carry = (x_new, jnp.where(accept, fy, fx), jnp.where(accept[:, None], gy, gx))
         return carry, (x_new if return_iterates else None, jnp.mean(accept.astype(x.dtype)))
+
+    # endregion: mala-step
 
     f0, g0 = value_and_grad(x0)
     (x, _, _), (xs, rates) = jax.lax.scan(body, (x0, f0, g0), jnp.arange(num_steps))

@@ -95,6 +95,7 @@ def median_bandwidth(particles: Float[ArrayLike, "n d"]) -> Float[Array, ""]:
     return _median_bandwidth(x)
 
 
+# region: svgd-direction
 def _phi(grad, x, ell):
     """``φ(x_i)`` for every particle ``x_i``, with ``grad`` the batched ``∇f``."""
     n = x.shape[0]
@@ -103,6 +104,9 @@ def _phi(grad, x, ell):
     # ∇_{x_j} k(x_j, x_i) = −(2/ℓ)(x_j − x_i) k(x_j, x_i); summed over j:
     repulse = (2.0 / ell) * (jnp.sum(K, axis=0)[:, None] * x - jnp.matmul(K, x, precision=_HIGHEST))
     return (drive + repulse) / n
+
+
+# endregion: svgd-direction
 
 
 def svgd_direction(
