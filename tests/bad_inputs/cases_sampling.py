@@ -92,3 +92,24 @@ EXEMPT = {
     "LangevinOutput": "a result NamedTuple; its methods take no argument",
     "SVGDOutput": "a result NamedTuple; its methods take no argument",
 }
+
+XQ = jnp.array([-1.0, 0.0, 1.5])
+
+
+def f1(x):
+    return 0.5 * x * x
+
+
+CASES += [
+    B("sampling.jko_1d", "f", lambda: sp.jko_1d("f", XQ, learning_rate=0.1, num_steps=2), "string f"),
+    B("sampling.jko_1d", "x0", lambda: sp.jko_1d(f1, XQ.at[1].set(NAN), learning_rate=0.1, num_steps=2), "NaN x0"),
+    B("sampling.jko_1d", "x0", lambda: sp.jko_1d(f1, XQ[::-1], learning_rate=0.1, num_steps=2), "decreasing x0"),
+    B("sampling.jko_1d", "x0", lambda: sp.jko_1d(f1, jnp.zeros((2, 2)), learning_rate=0.1, num_steps=2), "matrix x0"),
+    B("sampling.jko_1d", "learning_rate", lambda: sp.jko_1d(f1, XQ, learning_rate=0.0, num_steps=2), "zero tau"),
+    B("sampling.jko_1d", "num_steps", lambda: sp.jko_1d(f1, XQ, learning_rate=0.1, num_steps=0), "zero num_steps"),
+    B("sampling.jko_1d", "inner_num_steps",
+      lambda: sp.jko_1d(f1, XQ, learning_rate=0.1, num_steps=2, inner_num_steps=0), "zero inner_num_steps"),
+    C("sampling.jko_1d", lambda: sp.jko_1d(f1, [-1, 0, 2], learning_rate=1, num_steps=2).params,
+      lambda: sp.jko_1d(f1, jnp.array([-1.0, 0.0, 2.0]), learning_rate=1.0, num_steps=2).params),
+]
+EXEMPT["JKOOutput"] = "a result NamedTuple without methods"

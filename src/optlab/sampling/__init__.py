@@ -10,6 +10,7 @@ One module per topic, every public name re-exported here:
 
 - :mod:`~optlab.sampling.langevin`: the unadjusted Langevin algorithm and MALA;
 - :mod:`~optlab.sampling.stein`: SVGD, its direction and the median-heuristic bandwidth;
+- :mod:`~optlab.sampling.jko`: the JKO scheme (proximal point in ``W_2``) on the line;
 - :mod:`~optlab.sampling.gaussian`: ``W_2`` between Gaussians and the stationary covariance of
   ULA on a Gaussian target.
 
@@ -21,13 +22,16 @@ Liu & Wang (2016) "Stein variational gradient descent".
 from __future__ import annotations
 
 from .gaussian import gaussian_w2, ula_gaussian_stationary
+from .jko import JKOOutput, jko_1d
 from .langevin import LangevinOutput, mala, unadjusted_langevin
 from .stein import SVGDOutput, median_bandwidth, svgd, svgd_direction
 
 __all__ = [
+    "JKOOutput",
     "LangevinOutput",
     "SVGDOutput",
     "gaussian_w2",
+    "jko_1d",
     "mala",
     "median_bandwidth",
     "svgd",
