@@ -303,3 +303,23 @@ def test_bad_arguments_name_themselves():
         sp.svgd(std_normal, x0, learning_rate=0.1, num_steps=3, bandwidth="mean")
     with pytest.raises(ValueError, match="m2"):
         sp.gaussian_w2(jnp.zeros(2), jnp.eye(2), jnp.zeros(3), jnp.eye(3))
+
+
+def test_concrete_hyper_parameters_inside_jit():
+    # Python floats and concrete arrays closed over by a jitted caller are validated, not traced
+    x0 = jax.random.normal(jax.random.key(0), (8, 2))
+    ell = sp.median_bandwidth(x0)
+
+    @jax.jit
+    def run(z):
+        a = sp.svgd(std_normal, z, learning_rate=0.1, num_steps=3, bandwidth=ell, return_iterates=False).params
+        b = sp.unadjusted_langevin(std_normal, z, learning_rate=0.1, num_steps=3, key=jax.random.key(0)).params
+        c = sp.mala(std_normal, z, learning_rate=0.1, num_steps=3, key=jax.random.key(0)).params
+        return a, b, c
+
+    a, b, c = run(x0)
+    np.testing.assert_allclose(a, sp.svgd(std_normal, x0, learning_rate=0.1, num_steps=3, bandwidth=ell).params,
+                               rtol=1e-5, atol=1e-6)
+    assert np.all(np.isfinite(np.asarray(b))) and np.all(np.isfinite(np.asarray(c)))
+    with pytest.raises(ValueError, match="learning_rate"):
+        jax.jit(lambda z: sp.svgd(std_normal, z, learning_rate=-0.1, num_steps=3).params)(x0)

@@ -27,6 +27,7 @@ def _positive_scalar(name: str, value: Any) -> jax.Array:
     arr = as_float_array(name, value)
     if arr.ndim != 0:
         raise ValueError(f"{name} must be a scalar, got shape {tuple(arr.shape)}")
-    if not float(np.asarray(jax.device_get(arr), dtype=float)) > 0:
+    # the concrete value itself: converted inside a jit trace, ``arr`` may be a tracer
+    if not float(np.asarray(jax.device_get(value), dtype=float)) > 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
     return arr
