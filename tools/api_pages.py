@@ -42,6 +42,7 @@ MODULES: dict[str, tuple[str, str]] = {
     "rl": ("Reinforcement learning as optimization", "ch-rl"),
     "privacy": ("Differentially private optimization", "ch-privacy"),
     "prox": ("Nonsmooth, proximal and composite optimization", "ch-proximal"),
+    "sampling": ("Sampling as optimization: Langevin, MALA and SVGD", "ch-sampling"),
     "dynamics": ("Training dynamics: sharpness-aware minimization and learning-rate schedules", "ch-dynamics"),
     "viz": ("Figures", "ch-gradient-descent"),
 }

@@ -15,8 +15,9 @@ hyperparameter learning), :mod:`optlab.landscape` (neural collapse, sharpness, i
 :mod:`optlab.distributed` (compressed communication over JAX devices), :mod:`optlab.rl`
 (MDPs, KL-regularised value iteration, policy gradient), :mod:`optlab.privacy` (DP-SGD and
 its accountant), :mod:`optlab.prox` (proximal operators, ISTA/FISTA and the lasso, subgradient
-and coordinate methods, Bradley–Terry rankings), :mod:`optlab.dynamics` (sharpness-aware
-minimisation, learning-rate schedules), :mod:`optlab.viz` (plotly figures).
+and coordinate methods, Bradley–Terry rankings), :mod:`optlab.sampling` (Langevin samplers,
+MALA, SVGD and JKO), :mod:`optlab.dynamics` (sharpness-aware minimisation, learning-rate
+schedules, the SDE of SGD), :mod:`optlab.viz` (plotly figures).
 """
 
 import importlib
@@ -46,6 +47,7 @@ _SUBMODULES = (
     "dynamics",
     "rl",
     "runner",
+    "sampling",
     "second_order",
     "smoothing",
     "stochastic",

@@ -1,0 +1,41 @@
+r"""Sampling as optimization: Langevin samplers and Stein variational gradient descent for a
+target ``π ∝ exp(−f)``, and the Gaussian closed forms that check them.
+
+Notation (chapter 19).  ``f`` is the potential, ``π ∝ exp(−f)`` the target; ``h`` the step
+(the ``learning_rate`` argument); ``C`` independent chains or ``n`` interacting particles in
+``R^d``, one per row.  Sampling is the minimisation of ``KL(ρ ‖ π)`` over laws ``ρ``: the
+Langevin diffusion is its Wasserstein gradient flow and SVGD its steepest descent in an RKHS.
+
+One module per topic, every public name re-exported here:
+
+- :mod:`~optlab.sampling.langevin`: the unadjusted Langevin algorithm and MALA;
+- :mod:`~optlab.sampling.stein`: SVGD, its direction and the median-heuristic bandwidth;
+- :mod:`~optlab.sampling.jko`: the JKO scheme (proximal point in ``W_2``) on the line;
+- :mod:`~optlab.sampling.gaussian`: ``W_2`` between Gaussians and the stationary covariance of
+  ULA on a Gaussian target.
+
+References: Jordan, Kinderlehrer & Otto (1998) "The variational formulation of the
+Fokker–Planck equation"; Roberts & Tweedie (1996); Dalalyan (2017); Durmus & Moulines (2017);
+Liu & Wang (2016) "Stein variational gradient descent".
+"""
+
+from __future__ import annotations
+
+from .gaussian import gaussian_w2, ula_gaussian_stationary
+from .jko import JKOOutput, jko_1d
+from .langevin import LangevinOutput, mala, unadjusted_langevin
+from .stein import SVGDOutput, median_bandwidth, svgd, svgd_direction
+
+__all__ = [
+    "JKOOutput",
+    "LangevinOutput",
+    "SVGDOutput",
+    "gaussian_w2",
+    "jko_1d",
+    "mala",
+    "median_bandwidth",
+    "svgd",
+    "svgd_direction",
+    "ula_gaussian_stationary",
+    "unadjusted_langevin",
+]

@@ -1,0 +1,115 @@
+"""Bad-input cases for optlab.sampling."""
+
+import jax
+import jax.numpy as jnp
+
+import badinput
+from optlab import sampling as sp
+
+B, C = badinput.Bad, badinput.Coerce
+KEY = jax.random.key(0)
+NAN = float("nan")
+X0 = jnp.zeros((4, 2))
+A = jnp.array([[2.0, 0.5], [0.5, 1.0]])
+
+
+def f(x):
+    return 0.5 * jnp.sum(x * x)
+
+
+CASES = []
+for name, call in (("unadjusted_langevin", sp.unadjusted_langevin), ("mala", sp.mala)):
+    kw = dict(learning_rate=0.1, num_steps=3, key=KEY)
+    CASES += [
+        B(f"sampling.{name}", "f", lambda c=call, k=kw: c("f", X0, **k), "string f"),
+        B(f"sampling.{name}", "x0", lambda c=call, k=kw: c(f, X0.at[0, 0].set(NAN), **k), "NaN x0"),
+        B(f"sampling.{name}", "x0", lambda c=call, k=kw: c(f, jnp.zeros(3), **k), "vector x0"),
+        B(f"sampling.{name}", "x0", lambda c=call, k=kw: c(f, jnp.zeros((0, 2)), **k), "empty x0"),
+        B(f"sampling.{name}", "x0", lambda c=call, k=kw: c(f, "abc", **k), "string x0"),
+        B(f"sampling.{name}", "learning_rate",
+          lambda c=call: c(f, X0, learning_rate=-0.1, num_steps=3, key=KEY), "negative learning_rate"),
+        B(f"sampling.{name}", "learning_rate",
+          lambda c=call: c(f, X0, learning_rate=NAN, num_steps=3, key=KEY), "NaN learning_rate"),
+        B(f"sampling.{name}", "learning_rate",
+          lambda c=call: c(f, X0, learning_rate=jnp.ones(2), num_steps=3, key=KEY), "vector learning_rate"),
+        B(f"sampling.{name}", "num_steps",
+          lambda c=call: c(f, X0, learning_rate=0.1, num_steps=0, key=KEY), "zero num_steps"),
+        B(f"sampling.{name}", "num_steps",
+          lambda c=call: c(f, X0, learning_rate=0.1, num_steps=2.5, key=KEY), "float num_steps"),
+        B(f"sampling.{name}", "key", lambda c=call: c(f, X0, learning_rate=0.1, num_steps=3, key=0), "integer key"),
+        C(f"sampling.{name}", lambda c=call: c(f, [[0, 1], [1, 0]], learning_rate=1, num_steps=2, key=KEY).params,
+          lambda c=call: c(f, jnp.array([[0.0, 1.0], [1.0, 0.0]]), learning_rate=1.0, num_steps=2, key=KEY).params),
+    ]
+
+CASES += [
+    B("sampling.svgd", "f", lambda: sp.svgd(None, X0, learning_rate=0.1, num_steps=3), "None f"),
+    B("sampling.svgd", "x0", lambda: sp.svgd(f, X0.at[1, 1].set(NAN), learning_rate=0.1, num_steps=3), "NaN x0"),
+    B("sampling.svgd", "x0", lambda: sp.svgd(f, jnp.zeros((1, 2)), learning_rate=0.1, num_steps=3), "one particle"),
+    B("sampling.svgd", "x0", lambda: sp.svgd(f, jnp.zeros(4), learning_rate=0.1, num_steps=3), "vector x0"),
+    B("sampling.svgd", "learning_rate", lambda: sp.svgd(f, X0, learning_rate=0.0, num_steps=3), "zero learning_rate"),
+    B("sampling.svgd", "num_steps", lambda: sp.svgd(f, X0, learning_rate=0.1, num_steps=-1), "negative num_steps"),
+    B("sampling.svgd", "bandwidth",
+      lambda: sp.svgd(f, X0, learning_rate=0.1, num_steps=3, bandwidth=-1.0), "negative bandwidth"),
+    B("sampling.svgd", "bandwidth",
+      lambda: sp.svgd(f, X0, learning_rate=0.1, num_steps=3, bandwidth="mean"), "unknown rule"),
+    C("sampling.svgd", lambda: sp.svgd(f, [[0, 1], [1, 0], [2, 2]], learning_rate=1, num_steps=2).params,
+      lambda: sp.svgd(f, jnp.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0]]), learning_rate=1.0, num_steps=2).params),
+    B("sampling.svgd_direction", "f", lambda: sp.svgd_direction(3, X0), "integer f"),
+    B("sampling.svgd_direction", "particles", lambda: sp.svgd_direction(f, X0.at[0, 0].set(NAN)), "NaN particles"),
+    B("sampling.svgd_direction", "particles", lambda: sp.svgd_direction(f, jnp.zeros((1, 2))), "one particle"),
+    B("sampling.svgd_direction", "bandwidth", lambda: sp.svgd_direction(f, X0, bandwidth=NAN), "NaN bandwidth"),
+    C("sampling.svgd_direction", lambda: sp.svgd_direction(f, [[0, 1], [1, 0]], bandwidth=1),
+      lambda: sp.svgd_direction(f, jnp.array([[0.0, 1.0], [1.0, 0.0]]), bandwidth=1.0)),
+    B("sampling.median_bandwidth", "particles", lambda: sp.median_bandwidth(jnp.zeros((1, 2))), "one particle"),
+    B("sampling.median_bandwidth", "particles", lambda: sp.median_bandwidth("x"), "string particles"),
+    B("sampling.median_bandwidth", "particles", lambda: sp.median_bandwidth(jnp.zeros(3)), "vector particles"),
+    C("sampling.median_bandwidth", lambda: sp.median_bandwidth([[0, 1], [1, 0], [3, 3]]),
+      lambda: sp.median_bandwidth(jnp.array([[0.0, 1.0], [1.0, 0.0], [3.0, 3.0]]))),
+    B("sampling.gaussian_w2", "m1", lambda: sp.gaussian_w2([NAN, 0.0], A, [0.0, 0.0], A), "NaN m1"),
+    B("sampling.gaussian_w2", "m2", lambda: sp.gaussian_w2([0.0, 0.0], A, [0.0], A), "short m2"),
+    B("sampling.gaussian_w2", "S1", lambda: sp.gaussian_w2([0.0, 0.0], jnp.eye(3), [0.0, 0.0], A), "wrong size S1"),
+    B("sampling.gaussian_w2", "S2", lambda: sp.gaussian_w2([0.0, 0.0], A, [0.0, 0.0], [[1.0, 2.0], [0.0, 1.0]]),
+      "non-symmetric S2"),
+    B("sampling.gaussian_w2", "S1", lambda: sp.gaussian_w2([0.0, 0.0], "A", [0.0, 0.0], A), "string S1"),
+    C("sampling.gaussian_w2", lambda: sp.gaussian_w2([0, 1], [[2, 0], [0, 1]], [1, 1], [[1, 0], [0, 1]]),
+      lambda: sp.gaussian_w2(jnp.array([0.0, 1.0]), jnp.array([[2.0, 0.0], [0.0, 1.0]]), jnp.array([1.0, 1.0]),
+                             jnp.eye(2))),
+    B("sampling.ula_gaussian_stationary", "A", lambda: sp.ula_gaussian_stationary(-A, learning_rate=0.1),
+      "negative definite A"),
+    B("sampling.ula_gaussian_stationary", "A", lambda: sp.ula_gaussian_stationary(jnp.ones(2), learning_rate=0.1),
+      "vector A"),
+    B("sampling.ula_gaussian_stationary", "A", lambda: sp.ula_gaussian_stationary(A.at[0, 0].set(NAN), learning_rate=0.1),
+      "NaN A"),
+    B("sampling.ula_gaussian_stationary", "learning_rate",
+      lambda: sp.ula_gaussian_stationary(A, learning_rate=-1.0), "negative learning_rate"),
+    B("sampling.ula_gaussian_stationary", "learning_rate",
+      lambda: sp.ula_gaussian_stationary(A, learning_rate=5.0), "unstable learning_rate"),
+    C("sampling.ula_gaussian_stationary", lambda: sp.ula_gaussian_stationary([[1, 0], [0, 1]], learning_rate=1),
+      lambda: sp.ula_gaussian_stationary(jnp.array([[1.0, 0.0], [0.0, 1.0]]), learning_rate=1.0)),
+]
+
+EXEMPT = {
+    "LangevinOutput": "a result NamedTuple; its methods take no argument",
+    "SVGDOutput": "a result NamedTuple; its methods take no argument",
+}
+
+XQ = jnp.array([-1.0, 0.0, 1.5])
+
+
+def f1(x):
+    return 0.5 * x * x
+
+
+CASES += [
+    B("sampling.jko_1d", "f", lambda: sp.jko_1d("f", XQ, learning_rate=0.1, num_steps=2), "string f"),
+    B("sampling.jko_1d", "x0", lambda: sp.jko_1d(f1, XQ.at[1].set(NAN), learning_rate=0.1, num_steps=2), "NaN x0"),
+    B("sampling.jko_1d", "x0", lambda: sp.jko_1d(f1, XQ[::-1], learning_rate=0.1, num_steps=2), "decreasing x0"),
+    B("sampling.jko_1d", "x0", lambda: sp.jko_1d(f1, jnp.zeros((2, 2)), learning_rate=0.1, num_steps=2), "matrix x0"),
+    B("sampling.jko_1d", "learning_rate", lambda: sp.jko_1d(f1, XQ, learning_rate=0.0, num_steps=2), "zero tau"),
+    B("sampling.jko_1d", "num_steps", lambda: sp.jko_1d(f1, XQ, learning_rate=0.1, num_steps=0), "zero num_steps"),
+    B("sampling.jko_1d", "inner_num_steps",
+      lambda: sp.jko_1d(f1, XQ, learning_rate=0.1, num_steps=2, inner_num_steps=0), "zero inner_num_steps"),
+    C("sampling.jko_1d", lambda: sp.jko_1d(f1, [-1, 0, 2], learning_rate=1, num_steps=2).params,
+      lambda: sp.jko_1d(f1, jnp.array([-1.0, 0.0, 2.0]), learning_rate=1.0, num_steps=2).params),
+]
+EXEMPT["JKOOutput"] = "a result NamedTuple without methods"
