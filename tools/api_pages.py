@@ -99,6 +99,7 @@ A package of one module per topic; every public name below is re-exported by `op
             about = {
                 "listing": "Library source shown in the chapters.",
                 "explorer": "Interactive figures: one update function, live in a kernel, slider frames in the book.",
+                "policy": "Figures of {ref}`optlab.rl <api-rl>` for {ref}`ch-policy-optimization`.",
             }.get(sub, f"Figures of {link}.")
             text += f"""
 ## `optlab.viz.{sub}`
