@@ -8,7 +8,7 @@ chapter runs on generalised-smooth functions, is :func:`optlab.stochastic.clippe
 
 One module per topic, every public name re-exported here:
 
-- :mod:`~optlab.dynamics.sam`: SAM's ascent step (safe at a zero gradient), the SAM direction
+- :mod:`~optlab.dynamics.sharpness_aware`: SAM's ascent step (safe at a zero gradient), the SAM direction
   as a chainable transformation and SAM with gradient descent;
 - :mod:`~optlab.dynamics.schedules`: the warmup–stable–decay schedule (linear or cosine decay);
 - :mod:`~optlab.dynamics.sde`: the SDE of SGD on a quadratic (an Ornstein–Uhlenbeck process) and the
@@ -24,9 +24,9 @@ gradient algorithms".
 
 from __future__ import annotations
 
-from .sam import ascent_direction, sam, scale_by_sam
 from .schedules import warmup_stable_decay
 from .sde import Moments, sgd_quadratic_moments, sgd_sde_moments
+from .sharpness_aware import ascent_direction, sam, scale_by_sam
 
 __all__ = [
     "ascent_direction",
