@@ -142,6 +142,18 @@ def require_callable(name: str, f: Any) -> None:
         raise TypeError(f"{name} must be callable, got {type(f).__name__}")
 
 
+def require_static_callable(name: str, f: Any) -> None:
+    """``f`` must be callable and hashable: it is a static argument of a jitted function."""
+    require_callable(name, f)
+    try:
+        hash(f)
+    except TypeError as err:
+        raise TypeError(
+            f"{name} must be hashable (it is a static argument of a jitted function); "
+            f"got an unhashable {type(f).__name__}: wrap it in a plain function"
+        ) from err
+
+
 def require_key(name: str, key: Any) -> None:
     """Raise :class:`TypeError` unless ``key`` is a JAX PRNG key.
 

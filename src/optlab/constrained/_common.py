@@ -11,8 +11,8 @@ import numpy as np
 
 from .._checks import (
     as_float_array,
-    require_callable,
     require_nonnegative,
+    require_static_callable,
 )
 from .._checks import as_nonempty_float_array as _array  # finite, non-empty float array
 from .._checks import require_nonnegative_scalar as _nonneg_scalar  # noqa: F401 (used by the modules)
@@ -59,18 +59,6 @@ def _choice(name: str, value: Any, allowed: tuple) -> str:
     return value
 
 
-def _static_callable(name: str, f: Any) -> None:
-    """``f`` must be callable and hashable: solvers jit it as a static argument."""
-    require_callable(name, f)
-    try:
-        hash(f)
-    except TypeError:
-        raise TypeError(
-            f"{name} must be hashable (it is a static argument of a jitted solver); "
-            f"got an unhashable {type(f).__name__}: wrap it in a plain function"
-        ) from None
-
-
 def _tiny(dtype):
     return jnp.finfo(dtype).tiny
 
@@ -81,8 +69,8 @@ def _vdot(a, b):
 
 def _check_eq_problem(f, c, x0, name="x0", cname="c"):
     """Callables ``f`` (scalar-valued) and ``c`` (vector-valued) and a 1-D start."""
-    _static_callable("f", f)
-    _static_callable(cname, c)
+    require_static_callable("f", f)
+    require_static_callable(cname, c)
     x0 = _array(name, x0, ndim=1)
     cx = jax.eval_shape(lambda x: jnp.atleast_1d(c(x)), x0)
     if cx.ndim != 1:

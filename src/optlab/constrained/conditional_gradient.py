@@ -15,9 +15,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import require_int
+from .._checks import require_int, require_static_callable
 from .._types import Array, Bool, Float, Int
-from ._common import _pos_scalar, _static_callable, _tiny, _tol, _vdot
+from ._common import _pos_scalar, _tiny, _tol, _vdot
 from .sets import _require_set, _Set, _start, require_feasible
 
 __all__ = ["FWOutput", "frank_wolfe"]
@@ -118,7 +118,7 @@ def frank_wolfe(
       ValueError: ``learning_rate`` not among the allowed values or out of ``(0, 1]``,
         ``L`` missing or non-positive for ``"short"``, ``x0`` infeasible or non-finite.
     """
-    _static_callable("f", f)
+    require_static_callable("f", f)
     _require_set("cset", cset)
     require_int("num_steps", num_steps, minimum=1)
     rule, gamma = _fw_learning_rate(learning_rate)

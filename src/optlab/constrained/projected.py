@@ -10,9 +10,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import require_int
+from .._checks import require_int, require_static_callable
 from .._types import Array, Bool, Float, Int
-from ._common import _pos_scalar, _static_callable, _tol
+from ._common import _pos_scalar, _tol
 from .sets import _require_set, _Set, _start
 
 __all__ = ["PGDOutput", "projected_gradient"]
@@ -69,7 +69,7 @@ def projected_gradient(
         non-numeric array argument.
       ValueError: non-positive ``learning_rate``, ``num_steps < 1``, bad ``x0``.
     """
-    _static_callable("f", f)
+    require_static_callable("f", f)
     _require_set("cset", cset)
     x0 = _start("x0", x0, cset)
     _pos_scalar("learning_rate", learning_rate)

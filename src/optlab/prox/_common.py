@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_float_array, require_callable
+from .._checks import as_float_array
 from .._checks import as_nonempty_float_array as _array  # finite, non-empty float array
 
 _HIGHEST = jax.lax.Precision.HIGHEST  # float32 matmuls are TF32 on NVIDIA GPUs otherwise
@@ -28,15 +28,6 @@ def _scalar(name: str, value: Any, *, positive: bool) -> Any:
     if not positive and v < 0:
         raise ValueError(f"{name} must be non-negative, got {value!r}")
     return arr
-
-
-def _static_callable(name: str, f: Any) -> None:
-    """A callable that can be a static ``jit`` argument (it must be hashable)."""
-    require_callable(name, f)
-    try:
-        hash(f)
-    except TypeError as err:
-        raise TypeError(f"{name} must be hashable (a function, not a bound closure over arrays)") from err
 
 
 def _choice(name: str, value: Any, options: tuple[str, ...]) -> str:

@@ -29,9 +29,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import require_int, require_key
+from .._checks import require_int, require_key, require_static_callable
 from .._types import Array, ArrayLike, Float, PRNGKeyArray
-from ._common import _array, _scalar, _static_callable
+from ._common import _array, _scalar
 
 __all__ = ["ConversionOutput", "online_to_nonconvex"]
 
@@ -114,9 +114,9 @@ def online_to_nonconvex(
       ValueError: bad ``x0``, ``delta ≤ 0``, ``learning_rate ≤ 0``, ``epoch_length < 1``,
         ``num_steps`` not a positive multiple of ``epoch_length``.
     """
-    _static_callable("f", f)
+    require_static_callable("f", f)
     if gradient is not None:
-        _static_callable("gradient", gradient)
+        require_static_callable("gradient", gradient)
     x0 = _array("x0", x0, ndim=1)
     delta = _scalar("delta", delta, positive=True)
     require_int("epoch_length", epoch_length, minimum=1)

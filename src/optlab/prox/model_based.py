@@ -28,9 +28,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import is_concrete, require_int, require_key
+from .._checks import is_concrete, require_int, require_key, require_static_callable
 from .._types import Array, ArrayLike, Float, Int, PRNGKeyArray
-from ._common import _array, _choice, _design, _scalar, _static_callable
+from ._common import _array, _choice, _design, _scalar
 
 __all__ = [
     "ModelBasedOutput",
@@ -165,7 +165,7 @@ def absolute_residual_loss(
       ValueError: bad ``A``, ``b`` or ``x`` (checked outside ``jit`` only).
     """
     if is_concrete((A, b, x)):
-        _static_callable("residual", residual)
+        require_static_callable("residual", residual)
         A, b = _design(A, b)
         x = _array("x", x, ndim=1)
     return _loss(residual, A, b, x)
@@ -212,7 +212,7 @@ def stochastic_model_based(
       ValueError: bad ``A``, ``b`` or ``x0``; an unknown ``model``; ``"proximal_point"``
         without ``sample_prox``; a constant ``learning_rate ≤ 0``; ``num_steps < 1``.
     """
-    _static_callable("residual", residual)
+    require_static_callable("residual", residual)
     A, b = _design(A, b)
     x0 = _array("x0", x0, ndim=1)
     _choice("model", model, MODELS)
@@ -221,9 +221,9 @@ def stochastic_model_based(
     if model == "proximal_point":
         if sample_prox is None:
             raise ValueError('model="proximal_point" needs sample_prox (e.g. phase_retrieval_sample_prox)')
-        _static_callable("sample_prox", sample_prox)
+        require_static_callable("sample_prox", sample_prox)
     if callable(learning_rate):
-        _static_callable("learning_rate", learning_rate)
+        require_static_callable("learning_rate", learning_rate)
         schedule, lr = learning_rate, jnp.zeros((), x0.dtype)
     else:
         schedule, lr = None, _scalar("learning_rate", learning_rate, positive=True)
@@ -310,7 +310,7 @@ def composite_moreau_gradient(
       TypeError: ``residual`` not callable/hashable; ``num_stages``/``newton_num_steps`` not ints.
       ValueError: bad ``A``, ``b`` or ``x``; ``scale ≤ 0``, ``smoothing ≤ 0``; counts ``< 1``.
     """
-    _static_callable("residual", residual)
+    require_static_callable("residual", residual)
     A, b = _design(A, b)
     x = _array("x", x, ndim=(1, 2))
     lam = _scalar("scale", scale, positive=True)

@@ -20,9 +20,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import require_int
+from .._checks import require_int, require_static_callable
 from .._types import Array, ArrayLike, Float
-from ._common import _array, _scalar, _static_callable
+from ._common import _array, _scalar
 
 __all__ = [
     "prox_l1",
@@ -239,7 +239,7 @@ def prox_conjugate(
       TypeError: ``prox`` not callable, non-numeric ``v``/``scale``.
       ValueError: a NaN/inf in ``v``, ``scale ≤ 0``.
     """
-    _static_callable("prox", prox)
+    require_static_callable("prox", prox)
     v = _array("v", v)
     scale = _scalar("scale", scale, positive=True)
     return v - scale * prox(v / scale, 1.0 / scale)
@@ -263,8 +263,8 @@ def moreau_envelope(
       TypeError: ``g``/``prox`` not callable, non-numeric ``v``/``scale``.
       ValueError: a NaN/inf in ``v``, ``scale ≤ 0``.
     """
-    _static_callable("g", g)
-    _static_callable("prox", prox)
+    require_static_callable("g", g)
+    require_static_callable("prox", prox)
     v = _array("v", v)
     scale = _scalar("scale", scale, positive=True)
     p = prox(v, scale)
@@ -292,7 +292,7 @@ def moreau_gradient(
       TypeError: ``prox`` not callable, non-numeric ``v``/``scale``.
       ValueError: a NaN/inf in ``v``, ``scale ≤ 0``.
     """
-    _static_callable("prox", prox)
+    require_static_callable("prox", prox)
     v = _array("v", v)
     scale = _scalar("scale", scale, positive=True)
     return (v - prox(v, scale)) / scale

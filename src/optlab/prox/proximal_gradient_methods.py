@@ -18,9 +18,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import require_int
+from .._checks import require_int, require_static_callable
 from .._types import Array, ArrayLike, Bool, Float, Int
-from ._common import _HIGHEST, _array, _choice, _design, _scalar, _start, _static_callable
+from ._common import _HIGHEST, _array, _choice, _design, _scalar, _start
 from .operators import _soft
 
 __all__ = [
@@ -144,9 +144,9 @@ def proximal_gradient(
       ValueError: bad ``x0``, ``learning_rate ≤ 0``, ``num_steps < 1``, an unknown
         ``acceleration``, a negative ``tol``.
     """
-    _static_callable("f", f)
-    _static_callable("g", g)
-    _static_callable("prox", prox)
+    require_static_callable("f", f)
+    require_static_callable("g", g)
+    require_static_callable("prox", prox)
     x0 = _array("x0", x0, ndim=1)
     learning_rate = _scalar("learning_rate", learning_rate, positive=True)
     require_int("num_steps", num_steps, minimum=1)

@@ -19,9 +19,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import require_int
+from .._checks import require_int, require_static_callable
 from .._types import Array, ArrayLike, Float
-from ._common import _array, _scalar, _static_callable
+from ._common import _array, _scalar
 
 __all__ = ["SubgradientOutput", "subgradient_method"]
 
@@ -103,13 +103,13 @@ def subgradient_method(
         not an int.
       ValueError: bad ``x0``, a constant ``learning_rate ≤ 0``, ``num_steps < 1``.
     """
-    _static_callable("f", f)
+    require_static_callable("f", f)
     if subgradient is not None:
-        _static_callable("subgradient", subgradient)
+        require_static_callable("subgradient", subgradient)
     x0 = _array("x0", x0, ndim=1)
     require_int("num_steps", num_steps, minimum=1)
     if callable(learning_rate):
-        _static_callable("learning_rate", learning_rate)
+        require_static_callable("learning_rate", learning_rate)
         schedule, lr = learning_rate, jnp.zeros((), x0.dtype)
     else:
         schedule, lr = None, _scalar("learning_rate", learning_rate, positive=True)

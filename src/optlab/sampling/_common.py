@@ -8,16 +8,7 @@ from typing import Any
 import jax
 import numpy as np
 
-from .._checks import as_float_array, require_callable
-
-
-def _static_callable(name: str, f: Any) -> None:
-    """A callable that can be a static ``jit`` argument (it must be hashable)."""
-    require_callable(name, f)
-    try:
-        hash(f)
-    except TypeError as err:
-        raise TypeError(f"{name} must be hashable (a function, not a bound closure over arrays)") from err
+from .._checks import as_float_array
 
 
 def _positive_scalar(name: str, value: Any) -> jax.Array:

@@ -27,9 +27,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .._checks import as_nonempty_float_array, is_concrete, require_int
+from .._checks import as_nonempty_float_array, is_concrete, require_int, require_static_callable
 from .._types import Array, ArrayLike, Float
-from ._common import _positive_scalar, _static_callable
+from ._common import _positive_scalar
 
 __all__ = ["JKOOutput", "jko_1d"]
 
@@ -80,7 +80,7 @@ def jko_1d(
       ValueError: ``x0`` not a finite, strictly increasing vector of length ``≥ 2``, ``τ ≤ 0``,
         a count below 1.
     """
-    _static_callable("f", f)
+    require_static_callable("f", f)
     x0 = as_nonempty_float_array("x0", x0, ndim=1)
     if x0.shape[0] < 2:
         raise ValueError(f"x0 must hold at least 2 quantiles, got {x0.shape[0]}")

@@ -26,9 +26,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import as_nonempty_float_array, require_int, require_key
+from .._checks import as_nonempty_float_array, require_int, require_key, require_static_callable
 from .._types import Array, ArrayLike, Float, PRNGKeyArray
-from ._common import _positive_scalar, _static_callable
+from ._common import _positive_scalar
 
 __all__ = ["LangevinOutput", "mala", "unadjusted_langevin"]
 
@@ -65,7 +65,7 @@ class LangevinOutput(NamedTuple):
 
 
 def _check(f, x0, learning_rate, num_steps, key):
-    _static_callable("f", f)
+    require_static_callable("f", f)
     x0 = as_nonempty_float_array("x0", x0, ndim=2)
     lr = _positive_scalar("learning_rate", learning_rate)
     require_int("num_steps", num_steps, minimum=1)

@@ -21,9 +21,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from .._checks import as_nonempty_float_array, require_int
+from .._checks import as_nonempty_float_array, require_int, require_static_callable
 from .._types import Array, ArrayLike, Float
-from ._common import _positive_scalar, _static_callable
+from ._common import _positive_scalar
 
 __all__ = ["SVGDOutput", "median_bandwidth", "svgd", "svgd_direction"]
 
@@ -130,7 +130,7 @@ def svgd_direction(
       TypeError: ``f`` not callable/hashable, non-numeric ``particles`` or ``bandwidth``.
       ValueError: bad ``particles``, ``ℓ ≤ 0`` or an unknown rule.
     """
-    _static_callable("f", f)
+    require_static_callable("f", f)
     x = as_nonempty_float_array("particles", particles, ndim=2)
     if x.shape[0] < 2:
         raise ValueError(f"particles must hold at least 2 rows, got {x.shape[0]}")
@@ -181,7 +181,7 @@ def svgd(
       TypeError: ``f`` not callable/hashable, ``num_steps`` not an int, non-numeric arguments.
       ValueError: bad ``x0``, ``h ≤ 0``, ``num_steps < 1``, ``ℓ ≤ 0`` or an unknown rule.
     """
-    _static_callable("f", f)
+    require_static_callable("f", f)
     x0 = as_nonempty_float_array("x0", x0, ndim=2)
     if x0.shape[0] < 2:
         raise ValueError(f"x0 must hold at least 2 particles, got {x0.shape[0]}")
