@@ -308,17 +308,24 @@ class DPOOutput(NamedTuple):
         return jax.nn.softmax(self.params, axis=-1)
 
 
-@functools.partial(jax.jit, static_argnames=("num_steps",))
-def _dpo_run(logits0, log_ref, counts, beta, lr, *, num_steps):
-    vg = jax.value_and_grad(_dpo_loss)
+def _logit_steps(objective, z0, args, step, num_steps):
+    """``num_steps`` steps ``z ← z + step · ∇objective(z, *args)`` on a logit table (``step < 0``
+    descends), with the objective and the gradient norm at every iterate, ``k = 0..K``.
+    Shared by :func:`dpo` and :func:`optlab.rl.ppo`; called inside their compiled runs."""
+    vg = jax.value_and_grad(objective)
 
     def body(z, _):
-        v, g = vg(z, log_ref, counts, beta)
-        return z - lr * g, (v, jnp.sqrt(jnp.sum(g * g)))
+        v, g = vg(z, *args)
+        return z + step * g, (v, jnp.sqrt(jnp.sum(g * g)))
 
-    z, (vals, norms) = jax.lax.scan(body, logits0, None, length=num_steps)
-    v, g = vg(z, log_ref, counts, beta)
-    return DPOOutput(z, jnp.append(vals, v), jnp.append(norms, jnp.sqrt(jnp.sum(g * g))))
+    z, (vals, norms) = jax.lax.scan(body, z0, None, length=num_steps)
+    v, g = vg(z, *args)
+    return z, jnp.append(vals, v), jnp.append(norms, jnp.sqrt(jnp.sum(g * g)))
+
+
+@functools.partial(jax.jit, static_argnames=("num_steps",))
+def _dpo_run(logits0, log_ref, counts, beta, lr, *, num_steps):
+    return DPOOutput(*_logit_steps(_dpo_loss, logits0, (log_ref, counts, beta), -lr, num_steps))
 
 
 def dpo(

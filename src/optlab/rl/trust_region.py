@@ -23,7 +23,7 @@ import jax.numpy as jnp
 from .._checks import as_float_array, require_in_range, require_int, require_positive, require_shape
 from .._types import Array, Float
 from ._common import _as_scalar
-from .preference import _policy_table, _table
+from .preference import _logit_steps, _policy_table, _table
 
 __all__ = ["KLStepOutput", "kl_constrained_step", "ppo_clip_objective", "PPOOutput", "ppo"]
 
@@ -176,16 +176,8 @@ class PPOOutput(NamedTuple):
 
 @functools.partial(jax.jit, static_argnames=("num_steps",))
 def _ppo_run(policy_old, advantages, clip, lr, *, num_steps):
-    vg = jax.value_and_grad(_clip_objective)
-    z0 = jnp.log(policy_old)
-
-    def body(z, _):
-        v, g = vg(z, policy_old, advantages, clip)
-        return z + lr * g, (v, jnp.sqrt(jnp.sum(g * g)))
-
-    z, (vals, norms) = jax.lax.scan(body, z0, None, length=num_steps)
-    v, g = vg(z, policy_old, advantages, clip)
-    return PPOOutput(z, jnp.append(vals, v), jnp.append(norms, jnp.sqrt(jnp.sum(g * g))))
+    args = (policy_old, advantages, clip)
+    return PPOOutput(*_logit_steps(_clip_objective, jnp.log(policy_old), args, lr, num_steps))
 
 
 def ppo(
