@@ -13,8 +13,11 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
+import jax
+import jax.numpy as jnp
 import pytest
 
 import optlab
@@ -185,3 +188,60 @@ def test_viz_submodules_import_public_names_only():
                     if alias.name.startswith("_") and alias.name != "__future__":
                         problems.append(f"{path.name}: from {node.module} import {alias.name}")
     assert not problems, "; ".join(problems)
+
+
+# Optax transformations that read the parameters, f(x) or the objective itself refuse a call without
+# them through one check each (_checks.require_update_params / _value / _fun): a clear error naming
+# the transformation and showing the call, before any compute.
+def _needs_extra_args():
+    from optlab import accel, adaptive, dynamics, first_order, second_order
+
+    key = jax.random.key(0)
+    return {
+        "adamw with weight_decay": (adaptive.adamw(0.1), "params"),
+        "lion with weight_decay": (adaptive.lion(0.1), "params"),
+        "dog": (adaptive.dog(), "params"),
+        "triple_momentum": (accel.triple_momentum(10.0, 1.0), "params"),
+        "polyak_heavy_ball": (accel.polyak_heavy_ball(), "value"),
+        "ogm_g": (accel.ogm_g(0.1, num_steps=5), "params"),
+        "schedule_free_sgd": (accel.schedule_free_sgd(), "params"),
+        "nesterov_restart": (accel.nesterov_restart(0.1), "params"),
+        "nesterov_restart with restart='function'": (accel.nesterov_restart(0.1, "function"), "value"),
+        "scale_by_adahessian": (second_order.scale_by_adahessian(key=key), "params"),
+        "scale_by_sam": (dynamics.scale_by_sam(0.1), "params"),
+        "polyak": (first_order.polyak(), "value"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_needs_extra_args()))
+def test_update_without_its_extra_arguments_names_the_transformation(name):
+    opt, missing = _needs_extra_args()[name]
+    x = jnp.ones(3)
+    g = jnp.full(3, 0.5)
+    state = opt.init(x)
+    if missing == "params":
+        with pytest.raises(ValueError, match=re.escape(f"{name} needs params: call update(")):
+            opt.update(g, state)
+    else:  # f(x) is missing; params are given
+        with pytest.raises(
+            ValueError, match=re.escape(f"{name} needs the objective value: call update(..., value=f(x))")
+        ):
+            opt.update(g, state, x)
+
+
+@pytest.mark.parametrize("make", ["scale_by_sam", "scale_by_adahessian"])
+def test_update_without_a_callable_fun_is_a_type_error(make):
+    from optlab import dynamics, second_order
+
+    opt = (
+        dynamics.scale_by_sam(0.1)
+        if make == "scale_by_sam"
+        else second_order.scale_by_adahessian(key=jax.random.key(0))
+    )
+    x = jnp.ones(3)
+    for fun in (None, "loss"):
+        with pytest.raises(
+            TypeError,
+            match=re.escape(f"{make} needs the objective: call update(grads, state, params, fun=loss)"),
+        ):
+            opt.update(jnp.ones(3), opt.init(x), x, fun=fun)

@@ -344,3 +344,25 @@ def require_scalar_function(name: str, fun: Any, x: Any = None) -> None:
             f"{name} must return a real scalar, got "
             f"{getattr(out, 'shape', type(out).__name__)} {getattr(out, 'dtype', '')}"
         )
+
+
+def require_update_params(transform: str, params: Any, *, with_fun: bool = False) -> None:
+    """An optax ``update`` that reads the parameters was called without them (a ValueError naming
+    the transformation and showing the call; ``with_fun`` when the call also needs ``fun=``)."""
+    if params is None:
+        call = "update(grads, state, params, fun=loss)" if with_fun else "update(g, state, params)"
+        raise ValueError(f"{transform} needs params: call {call}")
+
+
+def require_update_value(transform: str, value: Any) -> None:
+    """An optax ``update`` that reads ``f(x)`` was called without ``value=``."""
+    if value is None:
+        raise ValueError(f"{transform} needs the objective value: call update(..., value=f(x))")
+
+
+def require_update_fun(transform: str, fun: Any) -> None:
+    """An optax ``update`` that re-evaluates the objective was called without a callable ``fun=``."""
+    if fun is None or not callable(fun):
+        raise TypeError(
+            f"{transform} needs the objective: call update(grads, state, params, fun=loss), got fun={fun!r}"
+        )

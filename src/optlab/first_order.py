@@ -226,8 +226,7 @@ def polyak(
 
     def update(updates, state, params=None, *, value=None, **extra):
         del params, extra
-        if value is None:
-            raise ValueError("polyak needs the objective value: call update(..., value=f(x))")
+        _checks.require_update_value("polyak", value)
         sq_norm = sum(jnp.vdot(g, g).real for g in jax.tree_util.tree_leaves(updates))
         gap = value - f_star
         step = jnp.where(sq_norm + eps > 0, gap / (sq_norm + eps), 0.0)

@@ -96,8 +96,7 @@ def ogm_g(
 
     def update(updates, state, params=None, **extra):
         del extra
-        if params is None:
-            raise ValueError("ogm_g needs params: call update(g, state, params)")
+        _checks.require_update_params("ogm_g", params)
         i = jnp.minimum(state.count, num_steps - 1)
         a, b = jnp.asarray(a_coef)[i], jnp.asarray(b_coef)[i]
 

@@ -102,8 +102,7 @@ def triple_momentum(L: float, mu: float) -> optax.GradientTransformationExtraArg
 
     def update(updates, state, params=None, **extra):
         del extra
-        if params is None:
-            raise ValueError("triple_momentum needs params: call update(g, state, params)")
+        _checks.require_update_params("triple_momentum", params)
         xi_new = _tmap(
             lambda x, xp, g: ((1 + beta) * x - beta * xp - alpha * g).astype(g.dtype),
             state.xi,

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .. import _checks
 from .._types import Array, Int
 from ..first_order import (
     ScalarOrSchedule,
@@ -66,10 +67,8 @@ def polyak_heavy_ball(
 
     def update(updates, state, params=None, *, value=None, **extra):
         del extra
-        if value is None:
-            raise ValueError("polyak_heavy_ball needs the objective value: update(..., value=f(x))")
-        if params is None:
-            raise ValueError("polyak_heavy_ball needs params: call update(g, state, params)")
+        _checks.require_update_value("polyak_heavy_ball", value)
+        _checks.require_update_params("polyak_heavy_ball", params)
         beta = _at(momentum, state.count)
         d = _tmap(jnp.subtract, params, state.prev_params)
         sq = _vdot(updates, updates)

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from .. import _checks
 from .._types import Array, Int
 from ..first_order import (
     ScalarOrSchedule,
@@ -76,10 +77,9 @@ def nesterov_restart(
 
     def update(updates, state, params=None, *, value=None, **extra):
         del extra
-        if params is None:
-            raise ValueError("nesterov_restart needs params: call update(g, state, params)")
-        if restart == "function" and value is None:
-            raise ValueError("restart='function' needs the objective value: update(..., value=f(x))")
+        _checks.require_update_params("nesterov_restart", params)
+        if restart == "function":
+            _checks.require_update_value("nesterov_restart with restart='function'", value)
         eta = _at(learning_rate, state.count)
         x_new = _tmap(lambda y, g: y - eta * g, params, updates)
         if restart == "gradient":

@@ -91,8 +91,7 @@ def schedule_free_sgd(
 
     def update(updates, state, params=None, **extra):
         del extra
-        if params is None:
-            raise ValueError("schedule_free_sgd needs params: call update(g, state, params)")
+        _checks.require_update_params("schedule_free_sgd", params)
         # optax's convention: the SGD step uses γ(k) and the averaging weight γ(k+1)
         # (the wrapper counts from 1, the inner SGD from 0); equal for constant γ.
         lr = _at(learning_rate, state.count)

@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import optax
 
+from .. import _checks
 from .._types import Array, Int
 from ..first_order import (
     ScalarOrSchedule,
@@ -52,8 +53,8 @@ def _adam_core(learning_rate, b1, b2, eps, weight_decay, ams, bias_correction, n
     # region: adaptive-adam-update
     def update(updates, state, params=None, **extra):
         del extra
-        if not no_wd and params is None:
-            raise ValueError(f"{name} with weight_decay needs params: call update(g, state, params)")
+        if not no_wd:
+            _checks.require_update_params(f"{name} with weight_decay", params)
         eta = _at(learning_rate, state.count)
         t = state.count + 1
         mu = _tmap(lambda g, m: b1 * m + (1 - b1) * g, updates, state.mu)

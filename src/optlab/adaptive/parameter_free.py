@@ -80,8 +80,7 @@ def dog(
 
     def update(updates, state, params=None, **extra):
         del extra
-        if params is None:
-            raise ValueError("dog needs params: call update(g, state, params)")
+        _checks.require_update_params("dog", params)
         dist = jnp.sqrt(_sqnorm(_tmap(jnp.subtract, state.init_params, params)))
         r = jnp.maximum(state.max_dist, dist)
         G = state.sum_sq_grads + _sqnorm(updates)

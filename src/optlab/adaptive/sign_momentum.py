@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import jax.numpy as jnp
 import optax
 
+from .. import _checks
 from .._types import Array, Int
 from ..first_order import (
     ScalarOrSchedule,
@@ -63,8 +64,8 @@ def lion(
 
     def update(updates, state, params=None, **extra):
         del extra
-        if not no_wd and params is None:
-            raise ValueError("lion with weight_decay needs params: call update(g, state, params)")
+        if not no_wd:
+            _checks.require_update_params("lion with weight_decay", params)
         eta = _at(learning_rate, state.count)
         c = _tmap(lambda g, m: jnp.sign(b1 * m + (1 - b1) * g), updates, state.mu)
         mu = _tmap(lambda g, m: b2 * m + (1 - b2) * g, updates, state.mu)

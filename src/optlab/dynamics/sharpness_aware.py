@@ -80,13 +80,8 @@ def scale_by_sam(rho: float | Any) -> optax.GradientTransformationExtraArgs:
 
     def update_fn(updates, state, params=None, *, fun=None, **extra):
         del extra
-        if params is None:
-            raise ValueError("scale_by_sam needs params: call update(grads, state, params, fun=loss)")
-        if fun is None or not callable(fun):
-            raise TypeError(
-                "scale_by_sam needs the objective: call update(grads, state, params, fun=loss), "
-                f"got fun={fun!r}"
-            )
+        _checks.require_update_params("scale_by_sam", params, with_fun=True)
+        _checks.require_update_fun("scale_by_sam", fun)
         # region: sam-step
         eps = _ascent(updates, rho)
         perturbed = jax.tree.map(lambda w, e: w + e, params, eps)

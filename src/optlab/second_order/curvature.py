@@ -218,13 +218,8 @@ def scale_by_adahessian(
 
     def update_fn(updates, state, params=None, *, fun=None, **extra):
         del extra
-        if params is None:
-            raise ValueError("scale_by_adahessian needs params: call update(grads, state, params, fun=loss)")
-        if fun is None or not callable(fun):
-            raise TypeError(
-                "scale_by_adahessian needs the objective: call update(grads, state, params, fun=loss), "
-                f"got fun={fun!r}"
-            )
+        _checks.require_update_params("scale_by_adahessian", params, with_fun=True)
+        _checks.require_update_fun("scale_by_adahessian", fun)
         next_key, probe_key = jax.random.split(state.key)
         flat, unravel = ravel_pytree(params)
         diag = hutchinson_samples(lambda v: fun(unravel(v)), flat, key=probe_key, num_samples=1)[0]
