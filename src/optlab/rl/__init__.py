@@ -44,17 +44,25 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.rl.preference`: the KL-regularised optimum, Bradley–Terry preference pairs and
   DPO (chapter 21);
 - :mod:`~optlab.rl.trust_region`: the exact KL-constrained policy step and PPO's clipped
-  surrogate on a tabular policy (chapter 21).
+  surrogate on a tabular policy (chapter 21);
+- :mod:`~optlab.rl.policy_gradient_tabular`: the softmax policy, its exact gradient (policy
+  gradient theorem), sampled episodes, REINFORCE with a baseline and exact softmax
+  policy-gradient ascent (chapter 21);
+- :mod:`~optlab.rl.advantage`: returns-to-go and generalized advantage estimation (chapter 21);
+- :mod:`~optlab.rl.natural_gradient`: the natural policy gradient for the softmax policy
+  (chapter 21).
 """
 
 from __future__ import annotations
 
+from .advantage import gae, returns_to_go
 from .linear_programs import _NOT_A_RUN as _NOT_A_RUN
 from .linear_programs import (
     LPOutput,
     lp_matrices,
     solve_lp,
 )
+from .natural_gradient import NPGOutput, natural_policy_gradient
 from .policy_gradient import (
     LQR,
     PGRun,
@@ -70,6 +78,17 @@ from .policy_gradient import (
     polyak_policy_gradient,
     reinforce,
     surrogate,
+)
+from .policy_gradient_tabular import (
+    Episodes,
+    SoftmaxPGOutput,
+    sample_episodes,
+    score_function_gradient,
+    softmax_policy,
+    softmax_policy_gradient,
+    softmax_policy_gradient_ascent,
+    softmax_reinforce,
+    softmax_value,
 )
 from .preference import (
     DPOOutput,
@@ -176,4 +195,17 @@ __all__ = [
     "ppo_clip_objective",
     "PPOOutput",
     "ppo",
+    "softmax_policy",
+    "softmax_value",
+    "softmax_policy_gradient",
+    "Episodes",
+    "sample_episodes",
+    "score_function_gradient",
+    "softmax_reinforce",
+    "SoftmaxPGOutput",
+    "softmax_policy_gradient_ascent",
+    "returns_to_go",
+    "gae",
+    "NPGOutput",
+    "natural_policy_gradient",
 ]
