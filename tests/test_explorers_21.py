@@ -72,3 +72,15 @@ def test_kl_explorer_without_pairs_draws_the_closed_form_only():
     frame = ex.frame(beta=0.5)
     assert set(frame.traces) == {1, 4}
     assert "DPO" not in frame.layout["title.text"]
+
+
+def test_kl_frontier_is_finite_where_the_optimal_policy_underflows():
+    """At small β the KL-optimal policy has exact zeros; 0 log 0 = 0 keeps the frontier finite."""
+    reward = np.array([[0.0, 5.0, 10.0]], np.float32)
+    ref = np.full((1, 3), 1 / 3, np.float32)
+    beta = 1e-3
+    star = np.asarray(rl.kl_regularized_policy(reward, ref, beta))
+    assert np.sum(star == 0) == 2  # the two worse actions underflow to exact zeros in float32
+    mean_r, kl = (float(v) for v in viz_pol._reward_and_kl(star, reward, ref))
+    assert mean_r == pytest.approx(10.0)
+    assert kl == pytest.approx(np.log(3), rel=1e-6)  # KL(δ_best ‖ uniform) = log 3

@@ -24,8 +24,9 @@ __all__ = ["kl_tradeoff_explorer"]
 
 
 def _reward_and_kl(pi, reward, ref_policy):
-    """Mean reward ``E_x E_π r`` and mean ``KL(π ‖ π_ref)`` over uniform contexts."""
-    kl = jnp.sum(pi * (jnp.log(pi) - jnp.log(ref_policy)), axis=1)
+    """Mean reward ``E_x E_π r`` and mean ``KL(π ‖ π_ref)`` over uniform contexts (``0 log 0 = 0``:
+    at small β the optimal policy underflows to exact zeros)."""
+    kl = jnp.sum(jax.scipy.special.xlogy(pi, pi) - jax.scipy.special.xlogy(pi, ref_policy), axis=1)
     return jnp.mean(jnp.sum(pi * reward, axis=1)), jnp.mean(kl)
 
 
