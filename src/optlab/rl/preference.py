@@ -31,7 +31,7 @@ from .._checks import (
     require_shape,
 )
 from .._types import Array, Float, Int, PRNGKeyArray
-from ._common import _as_scalar
+from ._common import _as_scalar, _kl_rows
 
 __all__ = [
     "kl_regularized_policy",
@@ -112,8 +112,7 @@ def kl_regularized_policy(
 
 @jax.jit
 def _objective(policy, reward, ref_policy, beta):
-    kl = jnp.sum(jax.scipy.special.xlogy(policy, policy) - policy * jnp.log(ref_policy), axis=1)
-    return jnp.sum(policy * reward, axis=1) - beta * kl
+    return jnp.sum(policy * reward, axis=1) - beta * _kl_rows(policy, ref_policy)
 
 
 def kl_regularized_objective(

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from .._checks import as_float_array, require_in_range, require_int, require_positive, require_shape
 from .._types import Array, Float
-from ._common import _as_scalar
+from ._common import _as_scalar, _kl_rows
 from .preference import _logit_steps, _policy_table, _table
 
 __all__ = ["KLStepOutput", "kl_constrained_step", "ppo_clip_objective", "PPOOutput", "ppo"]
@@ -44,10 +44,6 @@ class KLStepOutput(NamedTuple):
 
 def _tilt(policy_old, advantages, lam):
     return jax.nn.softmax(jnp.log(policy_old) + advantages / lam[:, None], axis=1)
-
-
-def _kl_rows(p, q):
-    return jnp.sum(jax.scipy.special.xlogy(p, p) - p * jnp.log(q), axis=1)
 
 
 @functools.partial(jax.jit, static_argnames=("num_steps",))
