@@ -246,3 +246,51 @@ def test_no_module_is_named_after_a_function_it_holds():
             if held is not None and not isinstance(held, types.ModuleType):
                 clashes.append(f"optlab.{info.name}.{sub.name}")
     assert not clashes, clashes
+
+
+def _optlab_names() -> set[str]:
+    import importlib
+    import pkgutil
+
+    import optlab
+
+    names: set[str] = set()
+    for info in pkgutil.walk_packages(optlab.__path__, "optlab."):
+        names |= set(vars(importlib.import_module(info.name)))
+    return names
+
+
+def _lab_code(path: Path) -> str:
+    nb = json.loads(path.read_text())
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+
+
+def test_lab_guards_name_private_functions_that_exist():
+    """A hidden test that forbids the library's shortcuts lists private names too (the jitted
+    cores behind the public functions). If the library renames one, the guard silently stops
+    guarding it: every quoted private name in a lab must still be defined in some optlab module."""
+    names = _optlab_names()
+    missing = {}
+    for path in sorted((ROOT / "labs").glob("*/lab*.ipynb")):
+        quoted = set(re.findall(r"[\"'](_[a-z][a-z0-9_]*)[\"']", _lab_code(path)))
+        if gone := sorted(quoted - names):
+            missing[path.parent.name] = gone
+    assert not missing, f"lab guards name private functions that no optlab module defines: {missing}"
+
+
+def test_labs_import_public_library_names_only():
+    """Labs (solutions and hidden tests) use the public API; private names appear only as the
+    strings of a guard's forbidden list."""
+    imports = re.compile(r"from (optlab[\w.]*) import (?:\(([^)]*)\)|([^\n(]+))")
+    attributes = re.compile(r"\boptlab(?:\.\w+)*\._[a-z]\w*")
+    offenders = {}
+    for path in sorted((ROOT / "labs").glob("*/lab*.ipynb")):
+        code = _lab_code(path)
+        hits = set(attributes.findall(code))
+        for module, in_parentheses, on_the_line in imports.findall(code):
+            names = (in_parentheses or on_the_line).split("#")[0]
+            imported = (n.split(" as ")[0].strip() for n in names.split(","))
+            hits |= {f"{module}.{n}" for n in imported if n.startswith("_")}
+        if hits:
+            offenders[path.parent.name] = sorted(hits)
+    assert not offenders, f"labs reach into private library names: {offenders}"

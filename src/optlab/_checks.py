@@ -362,7 +362,7 @@ def require_update_value(transform: str, value: Any) -> None:
 
 def require_update_fun(transform: str, fun: Any) -> None:
     """An optax ``update`` that re-evaluates the objective was called without a callable ``fun=``."""
-    if fun is None or not callable(fun):
+    if not callable(fun):
         raise TypeError(
             f"{transform} needs the objective: call update(grads, state, params, fun=loss), got fun={fun!r}"
         )
