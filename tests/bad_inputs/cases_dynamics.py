@@ -78,4 +78,36 @@ CASES += [
     B("dynamics.sgd_quadratic_moments", "learning_rate",
       lambda: dy.sgd_quadratic_moments(H, S, X, learning_rate=1.5, num_steps=3), "unstable step"),
 ]
-EXEMPT = {"Moments": "a result type"}
+CASES += [
+    B(f"dynamics.{name}", "weight", lambda c=call: c(NAN, 0.0, 0.5, horizon=5), "NaN weight")
+    for name, call in (("recurrent_unit_states", dy.recurrent_unit_states),
+                       ("recurrent_unit_bptt", dy.recurrent_unit_bptt))
+] + [
+    B(f"dynamics.{name}", "bias", lambda c=call: c(1.0, [0.0, 1.0], 0.5, horizon=5), "vector bias")
+    for name, call in (("recurrent_unit_states", dy.recurrent_unit_states),
+                       ("recurrent_unit_bptt", dy.recurrent_unit_bptt))
+] + [
+    B(f"dynamics.{name}", "x0", lambda c=call: c(1.0, 0.0, "a", horizon=5), "string x0")
+    for name, call in (("recurrent_unit_states", dy.recurrent_unit_states),
+                       ("recurrent_unit_bptt", dy.recurrent_unit_bptt))
+] + [
+    B(f"dynamics.{name}", "horizon", lambda c=call: c(1.0, 0.0, 0.5, horizon=0), "zero horizon")
+    for name, call in (("recurrent_unit_states", dy.recurrent_unit_states),
+                       ("recurrent_unit_bptt", dy.recurrent_unit_bptt))
+] + [
+    B("dynamics.recurrent_unit_bptt", "horizon", lambda: dy.recurrent_unit_bptt(1.0, 0.0, 0.5, horizon=2.5),
+      "float horizon"),
+    B("dynamics.recurrent_unit_states", "weight", lambda: dy.recurrent_unit_states(True, 0.0, 0.5, horizon=2),
+      "bool weight"),
+    C("dynamics.recurrent_unit_bptt", lambda: dy.recurrent_unit_bptt(2, -1, 1, horizon=4),
+      lambda: dy.recurrent_unit_bptt(2.0, -1.0, 1.0, horizon=4), "integers"),
+    C("dynamics.recurrent_unit_states", lambda: dy.recurrent_unit_states(2, -1, 1, horizon=4),
+      lambda: dy.recurrent_unit_states(2.0, -1.0, 1.0, horizon=4), "integers"),
+    B("dynamics.saddle_node", "weight", lambda: dy.saddle_node(0.5), "weight below one"),
+    B("dynamics.saddle_node", "weight", lambda: dy.saddle_node(NAN), "NaN weight"),
+    B("dynamics.saddle_node", "weight", lambda: dy.saddle_node("2"), "string weight"),
+    B("dynamics.bottleneck_wall", "weight", lambda: dy.bottleneck_wall(1.0, horizon=10), "weight one"),
+    B("dynamics.bottleneck_wall", "horizon", lambda: dy.bottleneck_wall(2.0, horizon=0), "zero horizon"),
+    C("dynamics.saddle_node", lambda: dy.saddle_node(3), lambda: dy.saddle_node(3.0), "integer weight"),
+]
+EXEMPT = {"Moments": "a result type", "RecurrentSensitivities": "a result type"}

@@ -12,18 +12,28 @@ One module per topic, every public name re-exported here:
   as a chainable transformation and SAM with gradient descent;
 - :mod:`~optlab.dynamics.schedules`: the warmup–stable–decay schedule (linear or cosine decay);
 - :mod:`~optlab.dynamics.sde`: the SDE of SGD on a quadratic (an Ornstein–Uhlenbeck process) and the
-  exact moments of SGD there.
+  exact moments of SGD there;
+- :mod:`~optlab.dynamics.recurrent`: one recurrent unit ``x_t = w tanh(x_{t−1}) + b``, backpropagation
+  through time written out, its saddle-node bifurcation and the bottleneck wall of its loss.
 
 References: Foret, Kleiner, Mobahi & Neyshabur (2021) "Sharpness-aware minimization for
 efficiently improving generalization"; Zhang, He, Sra & Jadbabaie (2020) "Why gradient clipping
 accelerates training: a theoretical justification for adaptivity"; Hu et al. (2024) "MiniCPM";
 Wen et al. (2024) "Understanding warmup-stable-decay learning rates: a river valley loss
 landscape perspective"; Li, Tai & E (2017) "Stochastic modified equations and adaptive stochastic
-gradient algorithms".
+gradient algorithms"; Pascanu, Mikolov & Bengio (2013) "On the difficulty of training recurrent
+neural networks".
 """
 
 from __future__ import annotations
 
+from .recurrent import (
+    RecurrentSensitivities,
+    bottleneck_wall,
+    recurrent_unit_bptt,
+    recurrent_unit_states,
+    saddle_node,
+)
 from .schedules import warmup_stable_decay
 from .sde import Moments, sgd_quadratic_moments, sgd_sde_moments
 from .sharpness_aware import ascent_direction, sam, scale_by_sam
@@ -36,4 +46,9 @@ __all__ = [
     "Moments",
     "sgd_sde_moments",
     "sgd_quadratic_moments",
+    "RecurrentSensitivities",
+    "recurrent_unit_states",
+    "recurrent_unit_bptt",
+    "saddle_node",
+    "bottleneck_wall",
 ]
