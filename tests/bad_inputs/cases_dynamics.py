@@ -1,5 +1,6 @@
 """Bad-input cases for optlab.dynamics."""
 
+import jax
 import jax.numpy as jnp
 
 import badinput
@@ -110,4 +111,42 @@ CASES += [
     B("dynamics.bottleneck_wall", "horizon", lambda: dy.bottleneck_wall(2.0, horizon=0), "zero horizon"),
     C("dynamics.saddle_node", lambda: dy.saddle_node(3), lambda: dy.saddle_node(3.0), "integer weight"),
 ]
-EXEMPT = {"Moments": "a result type", "RecurrentSensitivities": "a result type"}
+_DATA = jnp.array([[1.0, 0.0, 1.0], [0.0, 1.0, -1.0], [1.0, 1.0, 1.0]])
+_REP = jnp.array([1.0, 0.0, -1.0])
+
+
+def _lin(w, z):
+    return -z[-1] * (z[:-1] @ w)
+
+
+def _nd(**kw):
+    args = dict(loss=_lin, data=_DATA, replacement=_REP, w0=jnp.zeros(2), learning_rate=0.1, num_steps=4,
+                key=jax.random.key(0), num_paths=3)
+    args.update(kw)
+    return dy.neighbour_divergence(**args)
+
+
+CASES += [
+    B("dynamics.neighbour_divergence", "loss", lambda: _nd(loss=None), "None loss"),
+    B("dynamics.neighbour_divergence", "data", lambda: _nd(data=_DATA.at[0, 0].set(NAN)), "NaN data"),
+    B("dynamics.neighbour_divergence", "data", lambda: _nd(data=jnp.ones(3)), "vector data"),
+    B("dynamics.neighbour_divergence", "replacement", lambda: _nd(replacement=jnp.ones(2)), "short replacement"),
+    B("dynamics.neighbour_divergence", "replacement", lambda: _nd(replacement="abc"), "string replacement"),
+    B("dynamics.neighbour_divergence", "w0", lambda: _nd(w0=jnp.array([NAN, 0.0])), "NaN w0"),
+    B("dynamics.neighbour_divergence", "learning_rate", lambda: _nd(learning_rate=-0.1), "negative step"),
+    B("dynamics.neighbour_divergence", "learning_rate", lambda: _nd(learning_rate=jnp.ones(3)), "wrong length"),
+    B("dynamics.neighbour_divergence", "num_steps", lambda: _nd(num_steps=0), "zero num_steps"),
+    B("dynamics.neighbour_divergence", "num_paths", lambda: _nd(num_paths=0), "zero num_paths"),
+    B("dynamics.neighbour_divergence", "index", lambda: _nd(index=3), "index out of range"),
+    B("dynamics.neighbour_divergence", "index", lambda: _nd(index=-1), "negative index"),
+    B("dynamics.neighbour_divergence", "key", lambda: _nd(key=0), "integer key"),
+    C("dynamics.neighbour_divergence", lambda: _nd(data=[[1, 0, 1], [0, 1, -1], [1, 1, 1]], replacement=[1, 0, -1],
+                                                   w0=[0, 0]), lambda: _nd(), "lists"),
+    B("dynamics.sgd_stability_bound", "lipschitz", lambda: dy.sgd_stability_bound(0.0, [0.1], 3), "zero L"),
+    B("dynamics.sgd_stability_bound", "learning_rates", lambda: dy.sgd_stability_bound(1.0, [NAN], 3), "NaN step"),
+    B("dynamics.sgd_stability_bound", "learning_rates", lambda: dy.sgd_stability_bound(1.0, 0.1, 3), "scalar"),
+    B("dynamics.sgd_stability_bound", "num_examples", lambda: dy.sgd_stability_bound(1.0, [0.1], 0), "zero n"),
+    C("dynamics.sgd_stability_bound", lambda: dy.sgd_stability_bound(1, [1, 2], 3),
+      lambda: dy.sgd_stability_bound(1.0, [1.0, 2.0], 3), "integers"),
+]
+EXEMPT = {"Moments": "a result type", "RecurrentSensitivities": "a result type", "NeighbourRuns": "a result type"}

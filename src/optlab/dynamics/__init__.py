@@ -14,7 +14,9 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.dynamics.sde`: the SDE of SGD on a quadratic (an Ornstein–Uhlenbeck process) and the
   exact moments of SGD there;
 - :mod:`~optlab.dynamics.recurrent`: one recurrent unit ``x_t = w tanh(x_{t−1}) + b``, backpropagation
-  through time written out, its saddle-node bifurcation and the bottleneck wall of its loss.
+  through time written out, its saddle-node bifurcation and the bottleneck wall of its loss;
+- :mod:`~optlab.dynamics.stability`: SGD on neighbouring data sets along shared sample paths and the
+  uniform-stability bound of convex SGD.
 
 References: Foret, Kleiner, Mobahi & Neyshabur (2021) "Sharpness-aware minimization for
 efficiently improving generalization"; Zhang, He, Sra & Jadbabaie (2020) "Why gradient clipping
@@ -22,7 +24,8 @@ accelerates training: a theoretical justification for adaptivity"; Hu et al. (20
 Wen et al. (2024) "Understanding warmup-stable-decay learning rates: a river valley loss
 landscape perspective"; Li, Tai & E (2017) "Stochastic modified equations and adaptive stochastic
 gradient algorithms"; Pascanu, Mikolov & Bengio (2013) "On the difficulty of training recurrent
-neural networks".
+neural networks"; Hardt, Recht & Singer (2016) "Train faster, generalize better: stability of
+stochastic gradient descent".
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from .recurrent import (
 from .schedules import warmup_stable_decay
 from .sde import Moments, sgd_quadratic_moments, sgd_sde_moments
 from .sharpness_aware import ascent_direction, sam, scale_by_sam
+from .stability import NeighbourRuns, neighbour_divergence, sgd_stability_bound
 
 __all__ = [
     "ascent_direction",
@@ -51,4 +55,7 @@ __all__ = [
     "recurrent_unit_bptt",
     "saddle_node",
     "bottleneck_wall",
+    "NeighbourRuns",
+    "neighbour_divergence",
+    "sgd_stability_bound",
 ]
