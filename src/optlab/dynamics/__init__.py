@@ -12,18 +12,26 @@ One module per topic, every public name re-exported here:
   as a chainable transformation and SAM with gradient descent;
 - :mod:`~optlab.dynamics.schedules`: the warmup–stable–decay schedule (linear or cosine decay);
 - :mod:`~optlab.dynamics.sde`: the SDE of SGD on a quadratic (an Ornstein–Uhlenbeck process) and the
-  exact moments of SGD there.
+  exact moments of SGD there;
+- :mod:`~optlab.dynamics.scaling_rules`: SGD's linear and Adam's square-root batch-size scaling rules,
+  and a regression problem with known gradient noise;
+- :mod:`~optlab.dynamics.gradient_subspace`: the fraction of the gradient in the top Hessian
+  eigenspace, and the overlap of two subspaces.
 
 References: Foret, Kleiner, Mobahi & Neyshabur (2021) "Sharpness-aware minimization for
 efficiently improving generalization"; Zhang, He, Sra & Jadbabaie (2020) "Why gradient clipping
 accelerates training: a theoretical justification for adaptivity"; Hu et al. (2024) "MiniCPM";
 Wen et al. (2024) "Understanding warmup-stable-decay learning rates: a river valley loss
 landscape perspective"; Li, Tai & E (2017) "Stochastic modified equations and adaptive stochastic
-gradient algorithms".
+gradient algorithms"; Malladi, Lyu, Panigrahi & Arora (2022) "On the SDEs and scaling rules for
+adaptive gradient algorithms"; Gur-Ari, Roberts & Dyer (2018) "Gradient descent happens in a tiny
+subspace".
 """
 
 from __future__ import annotations
 
+from .gradient_subspace import HessianSubspace, gradient_fraction, gradient_subspace_fraction, subspace_overlap
+from .scaling_rules import AdamHyperparameters, adam_scaling_rule, noisy_regression, sgd_scaling_rule
 from .schedules import warmup_stable_decay
 from .sde import Moments, sgd_quadratic_moments, sgd_sde_moments
 from .sharpness_aware import ascent_direction, sam, scale_by_sam
@@ -36,4 +44,12 @@ __all__ = [
     "Moments",
     "sgd_sde_moments",
     "sgd_quadratic_moments",
+    "AdamHyperparameters",
+    "adam_scaling_rule",
+    "sgd_scaling_rule",
+    "noisy_regression",
+    "HessianSubspace",
+    "gradient_subspace_fraction",
+    "gradient_fraction",
+    "subspace_overlap",
 ]
