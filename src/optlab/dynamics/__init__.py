@@ -30,7 +30,12 @@ subspace".
 
 from __future__ import annotations
 
-from .gradient_subspace import HessianSubspace, gradient_fraction, gradient_subspace_fraction, subspace_overlap
+from .gradient_subspace import (
+    HessianSubspace,
+    gradient_fraction,
+    gradient_subspace_fraction,
+    subspace_overlap,
+)
 from .scaling_rules import AdamHyperparameters, adam_scaling_rule, noisy_regression, sgd_scaling_rule
 from .schedules import warmup_stable_decay
 from .sde import Moments, sgd_quadratic_moments, sgd_sde_moments

@@ -96,7 +96,9 @@ def adam_scaling_rule(
         if _checks.is_concrete(beta) and float(beta) >= 1.0:
             raise ValueError(f"{name} must be in [0, 1), got {beta!r}")
         if _checks.is_concrete((beta, kappa)) and float(kappa) * (1.0 - float(beta)) >= 1.0:
-            raise ValueError(f"{name} too small for kappa: kappa * (1 - {name}) = {kappa * (1 - beta):.3g} >= 1")
+            raise ValueError(
+                f"{name} too small for kappa: kappa * (1 - {name}) = {kappa * (1 - beta):.3g} >= 1"
+            )
     check_scalar("eps", eps, positive=False)
     if not isinstance(rule, str):
         raise TypeError(f"rule must be a string, one of {_RULES}, got {type(rule).__name__}")

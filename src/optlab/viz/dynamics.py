@@ -128,8 +128,18 @@ def _band(x, mean, se, color, name):
     """A shaded ``mean ± 2 se`` band (one closed trace)."""
     xx = np.concatenate([x, x[::-1]])
     yy = np.concatenate([mean + 2 * se, (mean - 2 * se)[::-1]])
-    return go.Scatter(x=xx, y=yy, fill="toself", mode="lines", line=dict(width=0), fillcolor=color,
-                      opacity=0.25, name=name, showlegend=False, hoverinfo="skip")
+    return go.Scatter(
+        x=xx,
+        y=yy,
+        fill="toself",
+        mode="lines",
+        line=dict(width=0),
+        fillcolor=color,
+        opacity=0.25,
+        name=name,
+        showlegend=False,
+        hoverinfo="skip",
+    )
 
 
 def scaling_rule_figure(
@@ -161,7 +171,9 @@ def scaling_rule_figure(
     for i, (label, (mean, se)) in enumerate(curves.items()):
         m, e = np.asarray(mean, float), np.asarray(se, float)
         if m.shape != x.shape or e.shape != x.shape:
-            raise ValueError(f"curve {label!r} must have the shape {x.shape} of examples, got {m.shape}, {e.shape}")
+            raise ValueError(
+                f"curve {label!r} must have the shape {x.shape} of examples, got {m.shape}, {e.shape}"
+            )
         color = COLORS[i % len(COLORS)]
         fig.add_trace(_band(x, m, e, color, label))
         dash = "dash" if "linear" in label else "solid"
@@ -247,21 +259,42 @@ def scaling_rule_explorer(
         hps = [scaling_rule(k, **base, rule=r) for r in rules]
         stacked = jax.tree.map(lambda *a: jnp.stack([jnp.asarray(v, jnp.float32) for v in a]), *hps)
         trace = runner.sweep(
-            type(hps[0]).optimizer, stacked, problem, x0, num_steps=num_steps // k, keys=keys, batch_size=batch_size * k
+            type(hps[0]).optimizer,
+            stacked,
+            problem,
+            x0,
+            num_steps=num_steps // k,
+            keys=keys,
+            batch_size=batch_size * k,
         )
         every = num_steps // k // points
         return np.asarray(trace.values, float)[:, :, ::every] - float(problem.f_star)
 
     ref_mean, ref_se = _mean_se(runs(1)[0])
     examples = batch_size * np.arange(points + 1) * (num_steps // points)
-    fig = go.Figure([
-        _band(examples, ref_mean, ref_se, "black", "κ = 1"),
-        go.Scatter(x=examples, y=ref_mean, mode="lines+markers", name="κ = 1 (reference)",
-                   line=dict(color="black")),
-        go.Scatter(x=examples, mode="lines", fill="toself", line=dict(width=0), fillcolor=COLORS[0],
-                   opacity=0.25, showlegend=False, hoverinfo="skip"),
-        go.Scatter(x=examples, mode="lines+markers", name="κ·B, scaled", line=dict(color=COLORS[0])),
-    ])
+    fig = go.Figure(
+        [
+            _band(examples, ref_mean, ref_se, "black", "κ = 1"),
+            go.Scatter(
+                x=examples,
+                y=ref_mean,
+                mode="lines+markers",
+                name="κ = 1 (reference)",
+                line=dict(color="black"),
+            ),
+            go.Scatter(
+                x=examples,
+                mode="lines",
+                fill="toself",
+                line=dict(width=0),
+                fillcolor=COLORS[0],
+                opacity=0.25,
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            go.Scatter(x=examples, mode="lines+markers", name="κ·B, scaled", line=dict(color=COLORS[0])),
+        ]
+    )
     style_figure(fig, title, "examples seen", "E f(x) − f*", height=height)
     fig.update_yaxes(type="log")
 
@@ -309,22 +342,47 @@ def gradient_subspace_figure(
     from plotly.subplots import make_subplots
 
     s = np.asarray(steps, float)
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("fraction of ‖g‖² in the top-k eigenspace",
-                                                        "overlap with the previous checkpoint"))
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("fraction of ‖g‖² in the top-k eigenspace", "overlap with the previous checkpoint"),
+    )
     for i, (label, f) in enumerate(fractions.items()):
         f = np.asarray(f, float)
         if f.shape != s.shape:
             raise ValueError(f"fractions[{label!r}] must have shape {s.shape}, got {f.shape}")
-        fig.add_trace(go.Scatter(x=s, y=f, mode="lines+markers", name=label,
-                                 line=dict(color=COLORS[i % len(COLORS)])), row=1, col=1)
-    fig.add_trace(go.Scatter(x=[s[0], s[-1]], y=[baseline, baseline], mode="lines", name="random subspace, k/P",
-                             line=dict(color="black", dash="dot")), row=1, col=1)
+        fig.add_trace(
+            go.Scatter(x=s, y=f, mode="lines+markers", name=label, line=dict(color=COLORS[i % len(COLORS)])),
+            row=1,
+            col=1,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[s[0], s[-1]],
+            y=[baseline, baseline],
+            mode="lines",
+            name="random subspace, k/P",
+            line=dict(color="black", dash="dot"),
+        ),
+        row=1,
+        col=1,
+    )
     for i, (label, o) in enumerate(overlaps.items()):
         o = np.asarray(o, float)
         if o.shape != (s.shape[0] - 1,):
             raise ValueError(f"overlaps[{label!r}] must have shape {(s.shape[0] - 1,)}, got {o.shape}")
-        fig.add_trace(go.Scatter(x=s[1:], y=o, mode="lines+markers", name=label, showlegend=False,
-                                 line=dict(color=COLORS[i % len(COLORS)])), row=1, col=2)
+        fig.add_trace(
+            go.Scatter(
+                x=s[1:],
+                y=o,
+                mode="lines+markers",
+                name=label,
+                showlegend=False,
+                line=dict(color=COLORS[i % len(COLORS)]),
+            ),
+            row=1,
+            col=2,
+        )
     style_figure(fig, title, None, None, height=height)
     fig.update_xaxes(title_text="GD step")
     fig.update_yaxes(range=[-0.02, 1.02])
