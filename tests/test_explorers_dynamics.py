@@ -117,10 +117,10 @@ def test_scaling_explorer_live_change_equals_the_library_run():
     ex = _scaling_explorer()
     box = ex.widget()
     box.controls["rule"].value = "linear"
-    np.testing.assert_allclose(np.asarray(box.figure.data[3].y, float), _library_mean(_reg_problem(), 4, "linear"),
-                               rtol=1e-5)
-    np.testing.assert_allclose(np.asarray(box.figure.data[1].y, float), _library_mean(_reg_problem(), 1, "linear"),
-                               rtol=1e-5)
+    live = np.asarray(box.figure.data[3].y, float)
+    np.testing.assert_allclose(live, _library_mean(_reg_problem(), 4, "linear"), rtol=1e-5)
+    reference = np.asarray(box.figure.data[1].y, float)
+    np.testing.assert_allclose(reference, _library_mean(_reg_problem(), 1, "linear"), rtol=1e-5)
     assert "κ = 4, linear rule" in box.figure.layout.title.text
     # warm: the same κ again re-runs the compiled sweep within the 100 ms budget (best of three)
     times = []
@@ -150,8 +150,8 @@ def test_scaling_explorer_static_step_equals_the_widget():
     for s in steps:
         data, layout, _ = s["args"]
         if layout["title.text"] == box.figure.layout.title.text:
-            np.testing.assert_allclose(np.asarray(data["y"][1], float), np.asarray(box.figure.data[3].y, float),
-                                       rtol=1e-4)
+            live = np.asarray(box.figure.data[3].y, float)
+            np.testing.assert_allclose(np.asarray(data["y"][1], float), live, rtol=1e-4)
             break
     else:
         raise AssertionError("no static step shows κ = 2 with the linear rule")

@@ -40,8 +40,9 @@ def test_kappa_one_is_the_identity_and_the_sde_constants_are_kept():
         eta = float(h.learning_rate)
         # σ₀ = ση with σ ∝ 1/√B, c_i = (1 − β_i)/η², ε₀ = εη unchanged
         assert eta / np.sqrt(kappa) == pytest.approx(BASE["learning_rate"], rel=1e-6)
-        assert (1 - float(h.b1)) / eta**2 == pytest.approx((1 - BASE["b1"]) / BASE["learning_rate"] ** 2, rel=1e-4)
-        assert (1 - float(h.b2)) / eta**2 == pytest.approx((1 - BASE["b2"]) / BASE["learning_rate"] ** 2, rel=1e-3)
+        eta0 = BASE["learning_rate"]
+        assert (1 - float(h.b1)) / eta**2 == pytest.approx((1 - BASE["b1"]) / eta0**2, rel=1e-4)
+        assert (1 - float(h.b2)) / eta**2 == pytest.approx((1 - BASE["b2"]) / eta0**2, rel=1e-3)
         assert float(h.eps) * eta == pytest.approx(BASE["eps"] * BASE["learning_rate"], rel=1e-6)
 
 
@@ -173,7 +174,8 @@ def test_overlap_identities():
     assert float(dy.subspace_overlap(A, B)) == pytest.approx(0.0, abs=1e-6)
     c, s = np.cos(0.3), np.sin(0.3)
     R = jnp.asarray([[c, -s], [s, c]], jnp.float32)
-    assert float(dy.subspace_overlap(A, A @ R)) == pytest.approx(1.0, abs=1e-5)  # a basis change within the span
+    # a change of basis within the span
+    assert float(dy.subspace_overlap(A, A @ R)) == pytest.approx(1.0, abs=1e-5)
     half = jnp.asarray(np.stack([Q[:, 0], (Q[:, 1] + Q[:, 2]) / np.sqrt(2)], 1))
     assert float(dy.subspace_overlap(A, half)) == pytest.approx(0.75, abs=1e-5)
 
