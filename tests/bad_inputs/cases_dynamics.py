@@ -149,4 +149,76 @@ CASES += [
     C("dynamics.sgd_stability_bound", lambda: dy.sgd_stability_bound(1, [1, 2], 3),
       lambda: dy.sgd_stability_bound(1.0, [1.0, 2.0], 3), "integers"),
 ]
-EXEMPT = {"Moments": "a result type", "RecurrentSensitivities": "a result type", "NeighbourRuns": "a result type"}
+
+ADAM = dict(learning_rate=0.01, b1=0.99, b2=0.999, eps=1e-8)
+KEY = jax.random.key(0)
+HC = jnp.array([1.0, 0.5])
+
+
+def _quad(p):
+    return 0.5 * jnp.sum(jnp.array([3.0, 2.0, 1.0]) * p["w"] ** 2) + p["w"][0]
+
+
+PQ = {"w": jnp.array([1.0, -1.0, 0.5])}
+V2 = jnp.eye(3)[:, :2]
+CASES += [
+    B("dynamics.adam_scaling_rule", "kappa", lambda: dy.adam_scaling_rule(0.5, **ADAM), "kappa below 1"),
+    B("dynamics.adam_scaling_rule", "kappa", lambda: dy.adam_scaling_rule("4", **ADAM), "string kappa"),
+    B("dynamics.adam_scaling_rule", "kappa", lambda: dy.adam_scaling_rule(NAN, **ADAM), "NaN kappa"),
+    B("dynamics.adam_scaling_rule", "learning_rate",
+      lambda: dy.adam_scaling_rule(4, **(ADAM | {"learning_rate": -0.1})), "negative learning_rate"),
+    B("dynamics.adam_scaling_rule", "b1", lambda: dy.adam_scaling_rule(4, **(ADAM | {"b1": 1.0})), "b1 = 1"),
+    B("dynamics.adam_scaling_rule", "b1", lambda: dy.adam_scaling_rule(16, **(ADAM | {"b1": 0.9})),
+      "kappa (1 - b1) >= 1"),
+    B("dynamics.adam_scaling_rule", "b2", lambda: dy.adam_scaling_rule(4, **(ADAM | {"b2": -0.1})), "negative b2"),
+    B("dynamics.adam_scaling_rule", "eps", lambda: dy.adam_scaling_rule(4, **(ADAM | {"eps": -1.0})), "negative eps"),
+    B("dynamics.adam_scaling_rule", "rule", lambda: dy.adam_scaling_rule(4, **ADAM, rule="cubic"), "unknown rule"),
+    B("dynamics.adam_scaling_rule", "rule", lambda: dy.adam_scaling_rule(4, **ADAM, rule=2), "non-string rule"),
+    C("dynamics.adam_scaling_rule", lambda: dy.adam_scaling_rule(4, learning_rate=1, b1=0.99, b2=0.999, eps=0),
+      lambda: dy.adam_scaling_rule(4.0, learning_rate=1.0, b1=0.99, b2=0.999, eps=0.0)),
+    B("dynamics.sgd_scaling_rule", "kappa", lambda: dy.sgd_scaling_rule(0.0, learning_rate=0.1), "zero kappa"),
+    B("dynamics.sgd_scaling_rule", "kappa", lambda: dy.sgd_scaling_rule(None, learning_rate=0.1), "None kappa"),
+    B("dynamics.sgd_scaling_rule", "learning_rate", lambda: dy.sgd_scaling_rule(4, learning_rate=0.0), "zero step"),
+    C("dynamics.sgd_scaling_rule", lambda: dy.sgd_scaling_rule(4, learning_rate=1),
+      lambda: dy.sgd_scaling_rule(4.0, learning_rate=1.0)),
+    B("dynamics.noisy_regression", "curvature",
+      lambda: dy.noisy_regression(-HC, noise_std=1.0, n_samples=16, key=KEY), "negative curvature"),
+    B("dynamics.noisy_regression", "curvature",
+      lambda: dy.noisy_regression(jnp.ones((2, 2)), noise_std=1.0, n_samples=16, key=KEY), "matrix curvature"),
+    B("dynamics.noisy_regression", "noise_std",
+      lambda: dy.noisy_regression(HC, noise_std=0.0, n_samples=16, key=KEY), "zero noise_std"),
+    B("dynamics.noisy_regression", "n_samples",
+      lambda: dy.noisy_regression(HC, noise_std=1.0, n_samples=3, key=KEY), "too few samples"),
+    B("dynamics.noisy_regression", "n_samples",
+      lambda: dy.noisy_regression(HC, noise_std=1.0, n_samples=16.5, key=KEY), "float n_samples"),
+    B("dynamics.noisy_regression", "key", lambda: dy.noisy_regression(HC, noise_std=1.0, n_samples=16, key=0),
+      "integer seed"),
+    B("dynamics.noisy_regression", "x_star",
+      lambda: dy.noisy_regression(HC, noise_std=1.0, n_samples=16, key=KEY, x_star=jnp.ones(3)), "wrong x_star"),
+    B("dynamics.gradient_subspace_fraction", "loss_fn", lambda: dy.gradient_subspace_fraction(None, PQ, k=1),
+      "None loss_fn"),
+    B("dynamics.gradient_subspace_fraction", "k", lambda: dy.gradient_subspace_fraction(_quad, PQ, k=0), "zero k"),
+    B("dynamics.gradient_subspace_fraction", "k", lambda: dy.gradient_subspace_fraction(_quad, PQ, k=4), "k > P"),
+    B("dynamics.gradient_subspace_fraction", "params",
+      lambda: dy.gradient_subspace_fraction(_quad, {"w": PQ["w"].at[0].set(NAN)}, k=1), "NaN params"),
+    B("dynamics.gradient_subspace_fraction", "params", lambda: dy.gradient_subspace_fraction(_quad, "ab", k=1),
+      "string params"),
+    B("dynamics.gradient_fraction", "gradient", lambda: dy.gradient_fraction(jnp.ones((3, 1)), V2), "matrix g"),
+    B("dynamics.gradient_fraction", "basis", lambda: dy.gradient_fraction(jnp.ones(4), V2), "mismatched P"),
+    B("dynamics.gradient_fraction", "gradient", lambda: dy.gradient_fraction(jnp.array([1.0, NAN, 0.0]), V2),
+      "NaN g"),
+    C("dynamics.gradient_fraction", lambda: dy.gradient_fraction([1, 2, 3], [[1, 0], [0, 1], [0, 0]]),
+      lambda: dy.gradient_fraction(jnp.array([1.0, 2.0, 3.0]), V2)),
+    B("dynamics.subspace_overlap", "basis_b", lambda: dy.subspace_overlap(V2, jnp.eye(3)), "different shapes"),
+    B("dynamics.subspace_overlap", "basis_a", lambda: dy.subspace_overlap(jnp.ones(3), V2), "vector basis"),
+    B("dynamics.subspace_overlap", "basis_a", lambda: dy.subspace_overlap("ab", V2), "string basis"),
+    C("dynamics.subspace_overlap", lambda: dy.subspace_overlap([[1, 0], [0, 1], [0, 0]], [[1, 0], [0, 1], [0, 0]]),
+      lambda: dy.subspace_overlap(V2, V2)),
+]
+EXEMPT = {
+    "Moments": "a result type",
+    "AdamHyperparameters": "a plain container of the four hyper-parameters",
+    "HessianSubspace": "a result type",
+    "RecurrentSensitivities": "a result type",
+    "NeighbourRuns": "a result type",
+}

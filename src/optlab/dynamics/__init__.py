@@ -16,7 +16,11 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.dynamics.recurrent`: one recurrent unit ``x_t = w tanh(x_{t−1}) + b``, backpropagation
   through time written out, its saddle-node bifurcation and the bottleneck wall of its loss;
 - :mod:`~optlab.dynamics.stability`: SGD on neighbouring data sets along shared sample paths and the
-  uniform-stability bound of convex SGD.
+  uniform-stability bound of convex SGD;
+- :mod:`~optlab.dynamics.scaling_rules`: SGD's linear and Adam's square-root batch-size scaling rules,
+  and a regression problem with known gradient noise;
+- :mod:`~optlab.dynamics.gradient_subspace`: the fraction of the gradient in the top Hessian
+  eigenspace, and the overlap of two subspaces.
 
 References: Foret, Kleiner, Mobahi & Neyshabur (2021) "Sharpness-aware minimization for
 efficiently improving generalization"; Zhang, He, Sra & Jadbabaie (2020) "Why gradient clipping
@@ -25,11 +29,20 @@ Wen et al. (2024) "Understanding warmup-stable-decay learning rates: a river val
 landscape perspective"; Li, Tai & E (2017) "Stochastic modified equations and adaptive stochastic
 gradient algorithms"; Pascanu, Mikolov & Bengio (2013) "On the difficulty of training recurrent
 neural networks"; Hardt, Recht & Singer (2016) "Train faster, generalize better: stability of
-stochastic gradient descent".
+stochastic gradient descent";
+Malladi, Lyu, Panigrahi & Arora (2022) "On the SDEs and scaling rules for
+adaptive gradient algorithms"; Gur-Ari, Roberts & Dyer (2018) "Gradient descent happens in a tiny
+subspace".
 """
 
 from __future__ import annotations
 
+from .gradient_subspace import (
+    HessianSubspace,
+    gradient_fraction,
+    gradient_subspace_fraction,
+    subspace_overlap,
+)
 from .recurrent import (
     RecurrentSensitivities,
     bottleneck_wall,
@@ -37,6 +50,7 @@ from .recurrent import (
     recurrent_unit_states,
     saddle_node,
 )
+from .scaling_rules import AdamHyperparameters, adam_scaling_rule, noisy_regression, sgd_scaling_rule
 from .schedules import warmup_stable_decay
 from .sde import Moments, sgd_quadratic_moments, sgd_sde_moments
 from .sharpness_aware import ascent_direction, sam, scale_by_sam
@@ -58,4 +72,12 @@ __all__ = [
     "NeighbourRuns",
     "neighbour_divergence",
     "sgd_stability_bound",
+    "AdamHyperparameters",
+    "adam_scaling_rule",
+    "sgd_scaling_rule",
+    "noisy_regression",
+    "HessianSubspace",
+    "gradient_subspace_fraction",
+    "gradient_fraction",
+    "subspace_overlap",
 ]

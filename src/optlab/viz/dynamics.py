@@ -1,6 +1,8 @@
 """Figures for the chapter on training dynamics (``book/20_dynamics``): the SAM explorer
 (gradient descent and sharpness-aware minimisation from a fan of starts on a two-dimensional
-landscape with a sharp and a flat valley, for a radius ``ρ`` of the reader's choice).
+landscape with a sharp and a flat valley, for a radius ``ρ`` of the reader's choice), Adam's
+batch-size scaling rules (a figure and an explorer), and the gradient's share of the top Hessian
+eigenspace along training.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import plotly.graph_objects as go
 from .. import dynamics as dy
 from .. import runner
 from .core import COLORS, grid_values, level_set_contour, style_figure
-from .explorer import Explorer, Frame, slider
+from .explorer import Explorer, Frame, dropdown, slider
 
-__all__ = ["sam_explorer"]
+__all__ = ["sam_explorer", "scaling_rule_figure", "scaling_rule_explorer", "gradient_subspace_figure"]
 
 
 @functools.partial(jax.jit, static_argnames=("fun", "make", "num_steps", "every"))
@@ -120,3 +122,268 @@ def sam_explorer(
         return Frame(data, layout={"title.text": text})
 
     return Explorer(fig, update, controls)
+
+
+def _band(x, mean, se, color, name):
+    """A shaded ``mean ± 2 se`` band (one closed trace)."""
+    xx = np.concatenate([x, x[::-1]])
+    yy = np.concatenate([mean + 2 * se, (mean - 2 * se)[::-1]])
+    return go.Scatter(
+        x=xx,
+        y=yy,
+        fill="toself",
+        mode="lines",
+        line=dict(width=0),
+        fillcolor=color,
+        opacity=0.25,
+        name=name,
+        showlegend=False,
+        hoverinfo="skip",
+    )
+
+
+def scaling_rule_figure(
+    examples: Any,
+    curves: dict[str, tuple[Any, Any]],
+    *,
+    title: str | None = "Adam at three batch sizes: the square-root and the linear rule",
+    height: int = 440,
+) -> go.Figure:
+    """Mean loss curves against the number of examples seen, each with a band of two standard
+    errors over seeds.  Labels that contain ``"linear"`` are dashed.
+
+    Args:
+      examples: the common horizontal grid (examples seen ``kB``), shape ``(T,)``.
+      curves: ``label ↦ (mean, standard_error)``, each of shape ``(T,)``.
+      title: the figure title.
+      height: the figure height in pixels.
+
+    Returns:
+      A plotly figure (log vertical axis).
+
+    Raises:
+      ValueError: an empty ``curves`` or a curve whose length is not that of ``examples``.
+    """
+    x = np.asarray(examples, float)
+    if not curves:
+        raise ValueError("curves must hold at least one curve")
+    fig = go.Figure()
+    for i, (label, (mean, se)) in enumerate(curves.items()):
+        m, e = np.asarray(mean, float), np.asarray(se, float)
+        if m.shape != x.shape or e.shape != x.shape:
+            raise ValueError(
+                f"curve {label!r} must have the shape {x.shape} of examples, got {m.shape}, {e.shape}"
+            )
+        color = COLORS[i % len(COLORS)]
+        fig.add_trace(_band(x, m, e, color, label))
+        dash = "dash" if "linear" in label else "solid"
+        fig.add_trace(go.Scatter(x=x, y=m, mode="lines", name=label, line=dict(color=color, dash=dash)))
+    style_figure(fig, title, "examples seen", "E f(x) − f*", height=height)
+    fig.update_yaxes(type="log")
+    return fig
+
+
+def _mean_se(values):
+    v = np.asarray(values, float)
+    return v.mean(axis=0), v.std(axis=0) / np.sqrt(v.shape[0])
+
+
+def scaling_rule_explorer(
+    problem: Any,
+    x0: Any,
+    *,
+    learning_rate: float,
+    b1: float,
+    b2: float,
+    eps: float,
+    batch_size: int,
+    num_steps: int,
+    keys: Any,
+    kappas: Sequence[float],
+    kappa: float | None = None,
+    rule: str = "square_root",
+    scaling_rule: Callable[..., Any] = dy.adam_scaling_rule,
+    points: int = 16,
+    title: str | None = "Adam with a κ times larger batch",
+    height: int = 440,
+) -> Explorer:
+    """Live figure: Adam on ``problem`` at batch ``batch_size`` for ``num_steps`` steps (the
+    reference, black, with a band of two standard errors over the seeds ``keys``) against Adam at
+    batch ``κ·batch_size`` for ``num_steps/κ`` steps with the hyper-parameters that
+    ``scaling_rule(κ, …, rule=rule)`` (by default :func:`optlab.dynamics.adam_scaling_rule`)
+    gives, both against the number of examples seen.  The title reports the largest gap between the
+    two mean curves in standard errors.  Each change runs both rules in one compiled
+    :func:`optlab.runner.sweep` (the hyper-parameters are traced; one compilation per ``κ``).
+
+    Args:
+      problem: a finite-sum :class:`optlab.problems.Problem` (e.g. :func:`optlab.dynamics.noisy_regression`).
+      x0: the start, shape ``(d,)``.
+      learning_rate, b1, b2, eps: Adam's hyper-parameters at the reference batch.
+      batch_size: the reference batch ``B ≥ 1``.
+      num_steps: the reference run's steps, divisible by every ``κ`` and by ``points``.
+      keys: a batch of PRNG keys (one run per key).
+      kappas: the factors of the static figure (integers ``≥ 2``).
+      kappa: the factor shown first (default: the last one).
+      rule: the rule shown first, ``"square_root"`` or ``"linear"``.
+      scaling_rule: ``(κ, *, learning_rate, b1, b2, eps, rule) ↦ AdamHyperparameters`` (a lab passes its own).
+      points: the number of comparison points along the run.
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with the controls ``kappa`` and ``rule`` (two menus).
+
+    Raises:
+      ValueError: ``num_steps`` not divisible by a ``κ`` or by ``points``, a ``κ`` that is not an
+        integer ``≥ 2``, an unknown ``rule``.
+      TypeError: ``scaling_rule`` not callable.
+    """
+    if not callable(scaling_rule):
+        raise TypeError("scaling_rule must be callable")
+    for k in kappas:
+        if int(k) != k or k < 2 or num_steps % (int(k) * points):
+            raise ValueError(
+                f"kappas must be integers >= 2 dividing num_steps / points = {num_steps}/{points}, got {k!r}"
+            )
+    rules = ("square_root", "linear")
+    if rule not in rules:
+        raise ValueError(f"rule must be one of {rules}, got {rule!r}")
+    base = dict(learning_rate=learning_rate, b1=b1, b2=b2, eps=eps)
+    controls = {
+        "kappa": dropdown("κ", [int(k) for k in kappas], value=int(kappas[-1] if kappa is None else kappa)),
+        "rule": dropdown("rule", rules, value=rule),
+    }
+    keys = jnp.asarray(keys) if not isinstance(keys, jax.Array) else keys
+
+    def runs(k):
+        hps = [scaling_rule(k, **base, rule=r) for r in rules]
+        stacked = jax.tree.map(lambda *a: jnp.stack([jnp.asarray(v, jnp.float32) for v in a]), *hps)
+        trace = runner.sweep(
+            type(hps[0]).optimizer,
+            stacked,
+            problem,
+            x0,
+            num_steps=num_steps // k,
+            keys=keys,
+            batch_size=batch_size * k,
+        )
+        every = num_steps // k // points
+        return np.asarray(trace.values, float)[:, :, ::every] - float(problem.f_star)
+
+    ref_mean, ref_se = _mean_se(runs(1)[0])
+    examples = batch_size * np.arange(points + 1) * (num_steps // points)
+    fig = go.Figure(
+        [
+            _band(examples, ref_mean, ref_se, "black", "κ = 1"),
+            go.Scatter(
+                x=examples,
+                y=ref_mean,
+                mode="lines+markers",
+                name="κ = 1 (reference)",
+                line=dict(color="black"),
+            ),
+            go.Scatter(
+                x=examples,
+                mode="lines",
+                fill="toself",
+                line=dict(width=0),
+                fillcolor=COLORS[0],
+                opacity=0.25,
+                showlegend=False,
+                hoverinfo="skip",
+            ),
+            go.Scatter(x=examples, mode="lines+markers", name="κ·B, scaled", line=dict(color=COLORS[0])),
+        ]
+    )
+    style_figure(fig, title, "examples seen", "E f(x) − f*", height=height)
+    fig.update_yaxes(type="log")
+
+    def update(kappa, rule):
+        v = runs(int(kappa))[rules.index(rule)]
+        mean, se = _mean_se(v)
+        gap = float(np.max(np.abs(mean - ref_mean)[1:] / np.sqrt(se**2 + ref_se**2)[1:]))
+        band_x = np.concatenate([examples, examples[::-1]])
+        band_y = np.concatenate([mean + 2 * se, (mean - 2 * se)[::-1]])
+        name = "square-root" if rule == "square_root" else "linear"
+        data = {2: {"x": band_x, "y": band_y}, 3: {"y": mean, "name": f"κ = {int(kappa)}, {name} rule"}}
+        text = f"κ = {int(kappa)}, {name} rule: largest gap {gap:.1f} standard errors"
+        return Frame(data, layout={"title.text": text})
+
+    return Explorer(fig, update, controls)
+
+
+def gradient_subspace_figure(
+    steps: Any,
+    fractions: dict[str, Any],
+    overlaps: dict[str, Any],
+    *,
+    baseline: float,
+    title: str | None = "The gradient in the top Hessian eigenspace",
+    height: int = 420,
+) -> go.Figure:
+    """Two panels against the training step: the fraction ``‖P_k g‖²/‖g‖²`` of the gradient in the
+    top-``k`` Hessian eigenspace for each run (a random subspace's ``k/P`` dotted), and the overlap
+    of the top-``k`` eigenspace with the one at the previous checkpoint.
+
+    Args:
+      steps: the checkpoints, shape ``(C,)``.
+      fractions: ``label ↦`` fractions, shape ``(C,)`` each.
+      overlaps: ``label ↦`` overlaps between consecutive checkpoints, shape ``(C − 1,)`` each.
+      baseline: the random-subspace value ``k/P``.
+      title: the figure title.
+      height: the figure height in pixels.
+
+    Returns:
+      A plotly figure with two panels.
+
+    Raises:
+      ValueError: a curve of the wrong length.
+    """
+    from plotly.subplots import make_subplots
+
+    s = np.asarray(steps, float)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("fraction of ‖g‖² in the top-k eigenspace", "overlap with the previous checkpoint"),
+    )
+    for i, (label, f) in enumerate(fractions.items()):
+        f = np.asarray(f, float)
+        if f.shape != s.shape:
+            raise ValueError(f"fractions[{label!r}] must have shape {s.shape}, got {f.shape}")
+        fig.add_trace(
+            go.Scatter(x=s, y=f, mode="lines+markers", name=label, line=dict(color=COLORS[i % len(COLORS)])),
+            row=1,
+            col=1,
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[s[0], s[-1]],
+            y=[baseline, baseline],
+            mode="lines",
+            name="random subspace, k/P",
+            line=dict(color="black", dash="dot"),
+        ),
+        row=1,
+        col=1,
+    )
+    for i, (label, o) in enumerate(overlaps.items()):
+        o = np.asarray(o, float)
+        if o.shape != (s.shape[0] - 1,):
+            raise ValueError(f"overlaps[{label!r}] must have shape {(s.shape[0] - 1,)}, got {o.shape}")
+        fig.add_trace(
+            go.Scatter(
+                x=s[1:],
+                y=o,
+                mode="lines+markers",
+                name=label,
+                showlegend=False,
+                line=dict(color=COLORS[i % len(COLORS)]),
+            ),
+            row=1,
+            col=2,
+        )
+    style_figure(fig, title, None, None, height=height)
+    fig.update_xaxes(title_text="GD step")
+    fig.update_yaxes(range=[-0.02, 1.02])
+    return fig
