@@ -10,7 +10,9 @@ from optlab.viz import policy as viz_pol
 RNG = np.random.default_rng(0)
 R21 = RNG.normal(size=(3, 5)).astype(np.float32)
 REF21 = RNG.dirichlet(np.ones(5), size=3).astype(np.float32)
-W21 = np.asarray(rl.preference_counts(rl.sample_preferences(R21, REF21, key=jax.random.key(0), num_pairs=2000), 3, 5))
+W21 = np.asarray(
+    rl.preference_counts(rl.sample_preferences(R21, REF21, key=jax.random.key(0), num_pairs=2000), 3, 5)
+)
 BETAS = [0.25, 0.5, 1.0, 2.0]
 
 
@@ -52,7 +54,11 @@ def test_kl_explorer_static_step_equals_the_widget():
     data, layout, indices = steps[2]["args"]
     box = ex.widget()
     box.controls["beta"].value = BETAS[2]
-    np.testing.assert_allclose(np.asarray(data["y"][list(indices).index(4)], float), np.asarray(box.figure.data[4].y, float), atol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(data["y"][list(indices).index(4)], float),
+        np.asarray(box.figure.data[4].y, float),
+        atol=1e-4,
+    )
     assert layout["title.text"] == box.figure.layout.title.text
 
 
@@ -92,8 +98,13 @@ SYS21 = rl.LQR(horizon=None)
 
 
 def _ac_explorer(**kw):
-    args = dict(key=jax.random.key(0), learning_rates=[0.02, 0.1], critic_learning_rates=[0.25, 0.5],
-                num_steps=200, num_chains=32)
+    args = dict(
+        key=jax.random.key(0),
+        learning_rates=[0.02, 0.1],
+        critic_learning_rates=[0.25, 0.5],
+        num_steps=200,
+        num_chains=32,
+    )
     return viz_pol.actor_critic_explorer(SYS21, 0.0, **(args | kw))
 
 
@@ -103,11 +114,23 @@ def test_ac_explorer_live_change_equals_the_library():
     box.controls["learning_rate"].value = 0.1
     box.controls["critic_learning_rate"].value = 0.25
     for i, method in ((1, "natural"), (2, "vanilla")):
-        run = rl.actor_critic(SYS21, 0.0, key=jax.random.key(0), num_steps=200, learning_rate=0.1,
-                              critic_learning_rate=0.25, num_chains=32, method=method)
-        np.testing.assert_allclose(box.figure.data[i].y, np.asarray(run.iterates[::5], float), rtol=1e-5, atol=1e-6)
+        run = rl.actor_critic(
+            SYS21,
+            0.0,
+            key=jax.random.key(0),
+            num_steps=200,
+            learning_rate=0.1,
+            critic_learning_rate=0.25,
+            num_chains=32,
+            method=method,
+        )
+        np.testing.assert_allclose(
+            box.figure.data[i].y, np.asarray(run.iterates[::5], float), rtol=1e-5, atol=1e-6
+        )
         if method == "natural":
-            np.testing.assert_allclose(box.figure.data[4].y, np.asarray(run.values[::5], float), rtol=1e-5, atol=1e-6)
+            np.testing.assert_allclose(
+                box.figure.data[4].y, np.asarray(run.values[::5], float), rtol=1e-5, atol=1e-6
+            )
             exact = np.asarray(rl.lqr_return(run.iterates[::5], SYS21), float)
             np.testing.assert_allclose(box.figure.data[3].y, exact, rtol=1e-5)
     k_star, _ = rl.lqr_optimal_gain(SYS21)
@@ -136,8 +159,11 @@ def test_ac_explorer_static_step_equals_the_widget():
     box.controls["learning_rate"].value = 0.1
     box.controls["critic_learning_rate"].value = 0.5
     for i in (1, 2):
-        np.testing.assert_allclose(np.asarray(data["y"][list(indices).index(i)], float),
-                                   np.asarray(box.figure.data[i].y, float), atol=1e-4)
+        np.testing.assert_allclose(
+            np.asarray(data["y"][list(indices).index(i)], float),
+            np.asarray(box.figure.data[i].y, float),
+            atol=1e-4,
+        )
     assert layout["title.text"] == box.figure.layout.title.text
 
 
@@ -147,8 +173,9 @@ def test_ac_explorer_refuses_bad_arguments():
     with pytest.raises(ValueError, match="every"):
         _ac_explorer(every=0)
     with pytest.raises(TypeError, match="sys"):
-        viz_pol.actor_critic_explorer((0.8, 0.5), 0.0, key=jax.random.key(0), learning_rates=[0.1],
-                                      critic_learning_rates=[0.5])
+        viz_pol.actor_critic_explorer(
+            (0.8, 0.5), 0.0, key=jax.random.key(0), learning_rates=[0.1], critic_learning_rates=[0.5]
+        )
     with pytest.raises(ValueError):
         _ac_explorer(learning_rate=0.3)  # not among the static values
 

@@ -320,6 +320,7 @@ def actor_critic_explorer(
                 every=int(every),
             )
         )
+
         def err(ks):
             return f"{abs(ks[-1] - k_star):.3g}" if np.all(np.isfinite(ks)) else "diverged"
 
