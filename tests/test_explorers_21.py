@@ -10,7 +10,9 @@ from optlab.viz import policy as viz_pol
 RNG = np.random.default_rng(0)
 R21 = RNG.normal(size=(3, 5)).astype(np.float32)
 REF21 = RNG.dirichlet(np.ones(5), size=3).astype(np.float32)
-W21 = np.asarray(rl.preference_counts(rl.sample_preferences(R21, REF21, key=jax.random.key(0), num_pairs=2000), 3, 5))
+W21 = np.asarray(
+    rl.preference_counts(rl.sample_preferences(R21, REF21, key=jax.random.key(0), num_pairs=2000), 3, 5)
+)
 BETAS = [0.25, 0.5, 1.0, 2.0]
 
 
@@ -52,7 +54,11 @@ def test_kl_explorer_static_step_equals_the_widget():
     data, layout, indices = steps[2]["args"]
     box = ex.widget()
     box.controls["beta"].value = BETAS[2]
-    np.testing.assert_allclose(np.asarray(data["y"][list(indices).index(4)], float), np.asarray(box.figure.data[4].y, float), atol=1e-4)
+    np.testing.assert_allclose(
+        np.asarray(data["y"][list(indices).index(4)], float),
+        np.asarray(box.figure.data[4].y, float),
+        atol=1e-4,
+    )
     assert layout["title.text"] == box.figure.layout.title.text
 
 
@@ -84,3 +90,96 @@ def test_kl_frontier_is_finite_where_the_optimal_policy_underflows():
     mean_r, kl = (float(v) for v in viz_pol._reward_and_kl(star, reward, ref))
     assert mean_r == pytest.approx(10.0)
     assert kl == pytest.approx(np.log(3), rel=1e-6)  # KL(δ_best ‖ uniform) = log 3
+
+
+# ---------------------------------------------------------------- actor–critic on the LQR
+
+SYS21 = rl.LQR(horizon=None)
+
+
+def _ac_explorer(**kw):
+    args = dict(
+        key=jax.random.key(0),
+        learning_rates=[0.02, 0.1],
+        critic_learning_rates=[0.25, 0.5],
+        num_steps=200,
+        num_chains=32,
+    )
+    return viz_pol.actor_critic_explorer(SYS21, 0.0, **(args | kw))
+
+
+def test_ac_explorer_live_change_equals_the_library():
+    ex = _ac_explorer()
+    box = ex.widget()
+    box.controls["learning_rate"].value = 0.1
+    box.controls["critic_learning_rate"].value = 0.25
+    for i, method in ((1, "natural"), (2, "vanilla")):
+        run = rl.actor_critic(
+            SYS21,
+            0.0,
+            key=jax.random.key(0),
+            num_steps=200,
+            learning_rate=0.1,
+            critic_learning_rate=0.25,
+            num_chains=32,
+            method=method,
+        )
+        np.testing.assert_allclose(
+            box.figure.data[i].y, np.asarray(run.iterates[::5], float), rtol=1e-5, atol=1e-6
+        )
+        if method == "natural":
+            np.testing.assert_allclose(
+                box.figure.data[4].y, np.asarray(run.values[::5], float), rtol=1e-5, atol=1e-6
+            )
+            exact = np.asarray(rl.lqr_return(run.iterates[::5], SYS21), float)
+            np.testing.assert_allclose(box.figure.data[3].y, exact, rtol=1e-5)
+    k_star, _ = rl.lqr_optimal_gain(SYS21)
+    assert box.figure.data[0].y[0] == pytest.approx(k_star)
+    assert "α = 0.1, β = 0.25" in box.figure.layout.title.text
+    assert ex.last_latency_s is not None
+
+
+def test_ac_explorer_warm_update_is_fast():
+    import time
+
+    ex = _ac_explorer(num_steps=1000, num_chains=256)
+    ex.frame(learning_rate=0.02)  # compiles
+    t0 = time.perf_counter()
+    ex.frame(learning_rate=0.1, critic_learning_rate=0.25)
+    assert time.perf_counter() - t0 < 0.5  # target 100 ms (measured ≈ 35 ms); margin for a loaded CI machine
+
+
+def test_ac_explorer_static_step_equals_the_widget():
+    ex = _ac_explorer()
+    steps = ex.static_figure().layout.sliders[-1].steps
+    payloads = [repr(s["args"]) for s in steps]
+    assert len(steps) == 4 and len(set(payloads)) == len(payloads)
+    data, layout, indices = steps[3]["args"]  # (α, β) = (0.1, 0.5): the α slider is the outer one
+    box = ex.widget()
+    box.controls["learning_rate"].value = 0.1
+    box.controls["critic_learning_rate"].value = 0.5
+    for i in (1, 2):
+        np.testing.assert_allclose(
+            np.asarray(data["y"][list(indices).index(i)], float),
+            np.asarray(box.figure.data[i].y, float),
+            atol=1e-4,
+        )
+    assert layout["title.text"] == box.figure.layout.title.text
+
+
+def test_ac_explorer_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="num_steps"):
+        _ac_explorer(num_steps=0)
+    with pytest.raises(ValueError, match="every"):
+        _ac_explorer(every=0)
+    with pytest.raises(TypeError, match="sys"):
+        viz_pol.actor_critic_explorer(
+            (0.8, 0.5), 0.0, key=jax.random.key(0), learning_rates=[0.1], critic_learning_rates=[0.5]
+        )
+    with pytest.raises(ValueError):
+        _ac_explorer(learning_rate=0.3)  # not among the static values
+
+
+def test_ac_explorer_reports_divergence():
+    ex = _ac_explorer(learning_rates=[0.1, 20.0])
+    assert "diverged" in ex.frame(learning_rate=20.0).layout["title.text"]

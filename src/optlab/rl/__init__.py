@@ -50,11 +50,14 @@ One module per topic, every public name re-exported here:
   policy-gradient ascent (chapter 21);
 - :mod:`~optlab.rl.advantage`: returns-to-go and generalized advantage estimation (chapter 21);
 - :mod:`~optlab.rl.natural_gradient`: the natural policy gradient for the softmax policy
-  (chapter 21).
+  (chapter 21);
+- :mod:`~optlab.rl.actor_critic_lqr`: actor–critic and natural actor–critic on the scalar LQR, with a
+  TD(0) critic in quadratic features (chapter 21).
 """
 
 from __future__ import annotations
 
+from .actor_critic_lqr import ActorCriticOutput, actor_critic, actor_critic_gradient, lqr_td_critic
 from .advantage import gae, returns_to_go
 from .linear_programs import _NOT_A_RUN as _NOT_A_RUN
 from .linear_programs import (
@@ -208,4 +211,8 @@ __all__ = [
     "gae",
     "NPGOutput",
     "natural_policy_gradient",
+    "ActorCriticOutput",
+    "actor_critic",
+    "lqr_td_critic",
+    "actor_critic_gradient",
 ]

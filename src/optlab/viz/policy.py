@@ -1,7 +1,9 @@
 """Figures for the chapter on policy optimization and preference alignment
 (``book/21_policy_optimization``): the KL-regularised trade-off explorer (the closed-form optimum
 ``π*_β ∝ π_ref exp(r/β)`` and, optionally, the DPO policy fitted on preference pairs, for a KL
-weight ``β`` of the reader's choice).
+weight ``β`` of the reader's choice), and the actor–critic explorer on the scalar LQR (the gains of
+the natural and the vanilla actor–critic against the Riccati gain ``k*``, for actor and critic
+steps of the reader's choice).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from .. import rl
 from .core import COLORS, style_figure
 from .explorer import Explorer, Frame, log_slider
 
-__all__ = ["kl_tradeoff_explorer"]
+__all__ = ["kl_tradeoff_explorer", "actor_critic_explorer"]
 
 
 def _reward_and_kl(pi, reward, ref_policy):
@@ -160,6 +162,173 @@ def kl_tradeoff_explorer(
             data[5] = {"y": np.asarray(fit[context], float)}
             gap = float(jnp.max(jnp.abs(fit - star)))
             text += f"; DPO {float(r_fit):.3f} at KL {float(kl_fit):.3f} (max |π_DPO − π*| = {gap:.3f})"
+        return Frame(data, layout={"title.text": text})
+
+    return Explorer(fig, update, controls)
+
+
+@functools.partial(jax.jit, static_argnames=("sys", "num_steps", "num_chains", "every"))
+def _ac_update(key, k0, learning_rate, critic_learning_rate, *, sys, num_steps, num_chains, every):
+    runs = [
+        rl.actor_critic(
+            sys,
+            k0,
+            key=key,
+            num_steps=num_steps,
+            learning_rate=learning_rate,
+            critic_learning_rate=critic_learning_rate,
+            num_chains=num_chains,
+            method=method,
+        )
+        for method in ("natural", "vanilla")
+    ]
+    nat, van = runs
+    exact = rl.lqr_return(nat.iterates[::every], sys)
+    return nat.iterates[::every], van.iterates[::every], exact, nat.values[::every]
+
+
+def actor_critic_explorer(
+    sys: rl.LQR,
+    k0: float,
+    *,
+    key: Any,
+    learning_rates: Sequence[float],
+    critic_learning_rates: Sequence[float],
+    learning_rate: float | None = None,
+    critic_learning_rate: float | None = None,
+    num_steps: int = 1000,
+    num_chains: int = 256,
+    every: int = 5,
+    title: str | None = "Actor–critic on the LQR: the gain k_t against the Riccati gain k*",
+    height: int = 440,
+) -> Explorer:
+    """Live figure of actor–critic on the scalar LQR (:func:`optlab.rl.actor_critic`). Left: the
+    gains ``k_t`` of the natural and of the vanilla actor–critic, from ``k0`` with the same samples,
+    against the optimal gain ``k*`` (:func:`optlab.rl.lqr_optimal_gain`). Right: the natural run's
+    critic estimate of the return ``J(k_t)`` against the exact ``J(k_t)``
+    (:func:`optlab.rl.lqr_return`). Each change re-runs both methods in one compiled call (the two
+    step sizes are traced: no recompilation).
+
+    Args:
+      sys: an :class:`optlab.rl.LQR` (its horizon is ignored: the infinite-horizon return is drawn).
+      k0: the initial gain (a stabilising one).
+      key: a JAX PRNG key (the same samples for every setting).
+      learning_rates: the actor steps ``α`` of the static figure (positive).
+      critic_learning_rates: the critic steps ``β`` of the static figure (positive).
+      learning_rate: the ``α`` shown first (default: the middle one).
+      critic_learning_rate: the ``β`` shown first (default: the middle one).
+      num_steps: actor–critic steps per run.
+      num_chains: parallel chains (transitions per step).
+      every: draw every ``every``-th iterate (keeps the figure small).
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with the controls ``learning_rate`` and
+      ``critic_learning_rate`` (log sliders).
+
+    Raises:
+      TypeError: ``sys`` not an LQR.
+      ValueError: non-positive integers ``num_steps``, ``num_chains`` or ``every``; a
+        non-positive step; a default not among the static values.
+    """
+    if not isinstance(sys, rl.LQR):
+        raise TypeError(f"sys must be an optlab.rl.LQR, got {type(sys).__name__}")
+    for name, v in (("num_steps", num_steps), ("num_chains", num_chains), ("every", every)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+    sys = sys._replace(horizon=None)
+    k_star, j_star = rl.lqr_optimal_gain(sys)
+    k0_arr = jnp.asarray(k0, jnp.result_type(float))
+    controls = {
+        "learning_rate": log_slider(
+            "α",
+            learning_rates,
+            value=learning_rate,
+            bounds=(min(learning_rates) / 4, max(learning_rates) * 2),
+        ),
+        "critic_learning_rate": log_slider(
+            "β",
+            critic_learning_rates,
+            value=critic_learning_rate,
+            bounds=(min(critic_learning_rates) / 4, max(critic_learning_rates) * 2),
+        ),
+    }
+    steps = np.arange(0, num_steps + 1, every)
+
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.55, 0.45], horizontal_spacing=0.12)
+    fig.add_trace(
+        go.Scatter(
+            x=[0, num_steps],
+            y=[k_star, k_star],
+            mode="lines",
+            name="k* (Riccati)",
+            line=dict(color="#555555", dash="dash"),
+        ),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(x=steps, mode="lines", name="natural actor–critic", line=dict(color=COLORS[0])),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(x=steps, mode="lines", name="vanilla actor–critic", line=dict(color=COLORS[1])),
+        row=1,
+        col=1,
+    )
+    fig.add_trace(
+        go.Scatter(x=steps, mode="lines", name="exact J(k_t) (natural)", line=dict(color="#555555")),
+        row=1,
+        col=2,
+    )
+    fig.add_trace(
+        go.Scatter(x=steps, mode="lines", name="critic's estimate of J(k_t)", line=dict(color=COLORS[2])),
+        row=1,
+        col=2,
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[0, num_steps],
+            y=[j_star, j_star],
+            mode="lines",
+            name="J(k*)",
+            line=dict(color="#999999", dash="dot"),
+        ),
+        row=1,
+        col=2,
+    )
+    style_figure(fig, title, None, None, height=height)
+    fig.update_xaxes(title_text="step t", row=1, col=1)
+    fig.update_yaxes(title_text="gain k_t", row=1, col=1)
+    fig.update_xaxes(title_text="step t", row=1, col=2)
+    fig.update_yaxes(title_text="return J", row=1, col=2)
+
+    def update(learning_rate, critic_learning_rate):
+        dt = k0_arr.dtype
+        nat, van, exact, est = (
+            np.asarray(v, float)
+            for v in _ac_update(
+                key,
+                k0_arr,
+                jnp.asarray(learning_rate, dt),
+                jnp.asarray(critic_learning_rate, dt),
+                sys=sys,
+                num_steps=int(num_steps),
+                num_chains=int(num_chains),
+                every=int(every),
+            )
+        )
+
+        def err(ks):
+            return f"{abs(ks[-1] - k_star):.3g}" if np.all(np.isfinite(ks)) else "diverged"
+
+        text = (
+            f"α = {learning_rate:.3g}, β = {critic_learning_rate:.3g}: |k_T − k*| natural "
+            f"{err(nat)}, vanilla {err(van)}"
+        )
+        data = {1: {"y": nat}, 2: {"y": van}, 3: {"y": exact}, 4: {"y": est}}
         return Frame(data, layout={"title.text": text})
 
     return Explorer(fig, update, controls)
