@@ -294,3 +294,40 @@ def test_labs_import_public_library_names_only():
         if hits:
             offenders[path.parent.name] = sorted(hits)
     assert not offenders, f"labs reach into private library names: {offenders}"
+
+
+def _bib_keys() -> set[str]:
+    files = [ROOT / "references.bib", *sorted((ROOT / "bib").glob("*.bib"))]
+    return {m for f in files for m in re.findall(r"@\w+\{([^,\s]+),", f.read_text())}
+
+
+def test_chapter_citations_glue_and_labels_resolve():
+    """What the book build with -W would reject, found without building: a {cite} key missing
+    from the .bib files, a {glue:...} role whose name the same notebook never glues, and a
+    {ref}/{prf:ref} to a label defined nowhere in the book."""
+    keys = _bib_keys()
+    chapters = sorted((ROOT / "book").glob("*.ipynb"))
+    texts = {p: json.loads(p.read_text()) for p in chapters}
+    labels = set()
+    for path in [*chapters, *sorted((ROOT / "book").rglob("*.md"))]:
+        text = path.read_text()
+        labels |= set(re.findall(r"^\(([\w-]+)\)=", text if path.suffix == ".md" else "", re.M))
+    for nb in texts.values():
+        for cell in nb["cells"]:
+            src = "".join(cell["source"])
+            labels |= set(re.findall(r"^\(([\w-]+)\)=", src, re.M))
+            labels |= set(re.findall(r"^:label:\s*([\w-]+)", src, re.M))
+    problems = []
+    for path, nb in texts.items():
+        md = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        for group in re.findall(r"\{cite(?::[pt])?\}`([^`]+)`", md):
+            problems += [f"{path.name}: cite {k}" for k in group.split(",") if k.strip() not in keys]
+        glued = set(re.findall(r"glue\(\s*[\"']([\w-]+)[\"']", code))
+        for name in re.findall(r"\{glue(?::\w+)?\}`([\w-]+)", md):
+            if name not in glued and not re.search(r"glue\(\s*f[\"']", code):  # f-string names: the build checks
+                problems.append(f"{path.name}: glue {name}")
+        for name in re.findall(r"\{(?:prf:)?ref\}`(?:[^`<]*<)?([\w-]+)>?`", md):
+            if name not in labels:
+                problems.append(f"{path.name}: ref {name}")
+    assert not problems, problems
