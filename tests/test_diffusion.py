@@ -25,7 +25,7 @@ def _log_density(x, t):
     a, s2 = np.exp(-t), 1.0 - np.exp(-2.0 * t)
     logs = [
         np.log(w) + scipy.stats.multivariate_normal(a * m, a * a * S + s2 * np.eye(2)).logpdf(x)
-        for w, m, S in zip(W, MU, SIG)
+        for w, m, S in zip(W, MU, SIG, strict=True)
     ]
     return scipy.special.logsumexp(np.stack(logs), axis=0)
 
@@ -112,7 +112,9 @@ def test_reverse_sde_on_a_gaussian_reaches_the_target_and_improves_with_steps():
     x_T = jax.random.normal(jax.random.key(1), (n, 2), jnp.float32)  # N(0, I): p_3 up to e^{-3}
     errs = {}
     for k in (8, 200):
-        y = np.asarray(sp.reverse_sde(sp.gaussian_mixture_score, params, x_T, num_steps=k, key=jax.random.key(2)).params)
+        y = np.asarray(
+            sp.reverse_sde(sp.gaussian_mixture_score, params, x_T, num_steps=k, key=jax.random.key(2)).params
+        )
         errs[k] = (np.linalg.norm(y.mean(0) - m), np.abs(np.cov(y.T) - S).max())
     se_mean, se_cov = np.sqrt(np.trace(S) / n), np.sqrt(2 / n) * 0.4
     # K = 200: within the sampling error, plus the start's bias (p_3 has mean e^{-3} m, not 0)
@@ -124,7 +126,9 @@ def test_reverse_sde_on_a_gaussian_reaches_the_target_and_improves_with_steps():
 def test_dsm_loss_is_minimised_by_the_exact_score_and_its_excess_is_the_explicit_loss():
     rng = np.random.default_rng(3)
     c = rng.choice(3, 8192, p=W)
-    x0 = jnp.asarray(MU[c] + np.einsum("nij,nj->ni", np.linalg.cholesky(SIG)[c], rng.normal(size=(8192, 2))), jnp.float32)
+    x0 = jnp.asarray(
+        MU[c] + np.einsum("nij,nj->ni", np.linalg.cholesky(SIG)[c], rng.normal(size=(8192, 2))), jnp.float32
+    )
     key = jax.random.key(4)
 
     def scaled(params, x, t):
@@ -143,8 +147,10 @@ def test_dsm_loss_is_minimised_by_the_exact_score_and_its_excess_is_the_explicit
 def test_fourier_score_model_trained_by_run_loss_approaches_the_exact_loss():
     rng = np.random.default_rng(5)
     c = rng.choice(3, 4096, p=W)
-    x0 = jnp.asarray(MU[c] + np.einsum("nij,nj->ni", np.linalg.cholesky(SIG)[c], rng.normal(size=(4096, 2))), jnp.float32)
-    theta0 = sp.fourier_score_init(jax.random.key(6), dim=2, num_features=64, scale=1.5)
+    x0 = jnp.asarray(
+        MU[c] + np.einsum("nij,nj->ni", np.linalg.cholesky(SIG)[c], rng.normal(size=(4096, 2))), jnp.float32
+    )
+    theta0 = sp.fourier_score_init(key=jax.random.key(6), dim=2, num_features=64, scale=1.5)
 
     def loss_of(x, key, theta):
         return sp.dsm_loss(sp.fourier_score_model, theta, x, key=key)
@@ -173,7 +179,9 @@ def test_samplers_and_loss_do_not_retrace_on_new_data_of_the_same_shape():
     sp.reverse_sde(sp.gaussian_mixture_score, mix2, x + 1.0, num_steps=5, key=jax.random.key(1), t_max=2.0)
     sp.probability_flow(sp.gaussian_mixture_score, mix2, x - 1.0, num_steps=5, t_min=0.01)
     sp.dsm_loss(sp.gaussian_mixture_score, mix2, x * 2.0, key=jax.random.key(1), t_max=1.0)
-    assert [f._cache_size() for f in (diffusion._reverse_sde, diffusion._probability_flow, diffusion._dsm)] == sizes
+    assert [
+        f._cache_size() for f in (diffusion._reverse_sde, diffusion._probability_flow, diffusion._dsm)
+    ] == sizes
 
 
 def test_padded_grid_steps_of_length_zero_do_nothing():
@@ -183,9 +191,13 @@ def test_padded_grid_steps_of_length_zero_do_nothing():
     padded = sp.probability_flow(sp.gaussian_mixture_score, MIX, x, num_steps=10, times=grid)
     np.testing.assert_allclose(np.asarray(padded.params), np.asarray(short.params), rtol=1e-5, atol=1e-5)
     sde_short = sp.reverse_sde(sp.gaussian_mixture_score, MIX, x, num_steps=4, key=jax.random.key(0))
-    sde_pad = sp.reverse_sde(sp.gaussian_mixture_score, MIX, x, num_steps=10, times=grid, key=jax.random.key(0))
+    sde_pad = sp.reverse_sde(
+        sp.gaussian_mixture_score, MIX, x, num_steps=10, times=grid, key=jax.random.key(0)
+    )
     np.testing.assert_allclose(np.asarray(sde_pad.params), np.asarray(sde_short.params), rtol=1e-5, atol=1e-5)
-    out = sp.reverse_sde(sp.gaussian_mixture_score, MIX, x, num_steps=4, key=jax.random.key(0), return_iterates=True)
+    out = sp.reverse_sde(
+        sp.gaussian_mixture_score, MIX, x, num_steps=4, key=jax.random.key(0), return_iterates=True
+    )
     assert out.iterates.shape == (5, 30, 2) and out.times.shape == (5,)
 
 
@@ -200,4 +212,6 @@ def test_errors_name_the_argument():
     with pytest.raises(ValueError, match="method"):
         sp.probability_flow(sp.gaussian_mixture_score, MIX, x, num_steps=3, method="rk4")
     with pytest.raises(ValueError, match="times"):
-        sp.reverse_sde(sp.gaussian_mixture_score, MIX, x, num_steps=3, key=jax.random.key(0), times=[1.0, 2.0, 0.5, 0.1])
+        sp.reverse_sde(
+            sp.gaussian_mixture_score, MIX, x, num_steps=3, key=jax.random.key(0), times=[1.0, 2.0, 0.5, 0.1]
+        )

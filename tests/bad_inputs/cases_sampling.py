@@ -118,7 +118,7 @@ EXEMPT["JKOOutput"] = "a result NamedTuple without methods"
 MIXB = (jnp.array([0.4, 0.6]), jnp.array([[0.0, 1.0], [1.0, 0.0]]), jnp.stack([jnp.eye(2), 0.5 * jnp.eye(2)]))
 XB = jnp.zeros((5, 2))
 SC = sp.gaussian_mixture_score
-THETA = sp.fourier_score_init(KEY, dim=2, num_features=8)
+THETA = sp.fourier_score_init(key=KEY, dim=2, num_features=8)
 CASES += [
     B("sampling.ou_noising", "x0", lambda: sp.ou_noising(XB.at[0, 0].set(NAN), 0.5, key=KEY), "NaN x0"),
     B("sampling.ou_noising", "x0", lambda: sp.ou_noising(jnp.zeros(3), 0.5, key=KEY), "vector x0"),
@@ -147,11 +147,11 @@ CASES += [
     B("sampling.dsm_loss", "weighting", lambda: sp.dsm_loss(SC, MIXB, XB, key=KEY, weighting="snr"), "unknown weighting"),
     C("sampling.dsm_loss", lambda: sp.dsm_loss(SC, MIXB, [[0, 1], [1, 0]], key=KEY, t_max=2),
       lambda: sp.dsm_loss(SC, MIXB, jnp.array([[0.0, 1.0], [1.0, 0.0]]), key=KEY, t_max=2.0)),
-    B("sampling.fourier_score_init", "key", lambda: sp.fourier_score_init(0, dim=2), "integer key"),
-    B("sampling.fourier_score_init", "dim", lambda: sp.fourier_score_init(KEY, dim=0), "zero dim"),
+    B("sampling.fourier_score_init", "key", lambda: sp.fourier_score_init(key=0, dim=2), "integer key"),
+    B("sampling.fourier_score_init", "dim", lambda: sp.fourier_score_init(key=KEY, dim=0), "zero dim"),
     B("sampling.fourier_score_init", "num_features",
-      lambda: sp.fourier_score_init(KEY, dim=2, num_features=2.5), "float num_features"),
-    B("sampling.fourier_score_init", "scale", lambda: sp.fourier_score_init(KEY, dim=2, scale=-1.0), "negative scale"),
+      lambda: sp.fourier_score_init(key=KEY, dim=2, num_features=2.5), "float num_features"),
+    B("sampling.fourier_score_init", "scale", lambda: sp.fourier_score_init(key=KEY, dim=2, scale=-1.0), "negative scale"),
     B("sampling.fourier_score_model", "params", lambda: sp.fourier_score_model({"W": 1.0}, XB, 0.5), "incomplete params"),
     B("sampling.fourier_score_model", "params",
       lambda: sp.fourier_score_model(THETA, jnp.zeros((5, 3)), 0.5), "params of the wrong d"),

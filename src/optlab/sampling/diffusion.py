@@ -256,9 +256,9 @@ def dsm_loss(
 def _time_range(t_min, t_max):
     lo = _positive_scalar("t_min", t_min)
     hi = _positive_scalar("t_max", t_max)
-    if not isinstance(lo, jax.core.Tracer) and not isinstance(hi, jax.core.Tracer):
-        if not float(lo) < float(hi):
-            raise ValueError(f"t_min must be smaller than t_max, got t_min={t_min!r}, t_max={t_max!r}")
+    concrete = not isinstance(lo, jax.core.Tracer) and not isinstance(hi, jax.core.Tracer)
+    if concrete and not float(lo) < float(hi):
+        raise ValueError(f"t_min must be smaller than t_max, got t_min={t_min!r}, t_max={t_max!r}")
     return lo, hi
 
 
@@ -277,8 +277,8 @@ def _dsm(score, weighting, params, x0, key, t_min, t_max):
 
 
 def fourier_score_init(
-    key: PRNGKeyArray, *, dim: int, num_features: int = 256, scale: float = 1.0
-) -> dict[str, Array]:
+    *, key: PRNGKeyArray, dim: int, num_features: int = 256, scale: float = 1.0
+) -> dict[str, Float[Array, "*shape"]]:
     """Initial parameters of :func:`fourier_score_model`: random frequencies
     ``W ~ N(0, scale²)`` on the inputs ``(x, log σ_t)``, phases ``b ~ U[0, 2π]``, zero
     read-outs (the model starts at the score ``0``).
@@ -311,7 +311,7 @@ def fourier_score_init(
 
 
 def fourier_score_model(
-    params: dict[str, Array], x: Float[ArrayLike, "N d"], t: float | Float[ArrayLike, "*N"]
+    params: dict[str, Float[Array, "*shape"]], x: Float[ArrayLike, "N d"], t: float | Float[ArrayLike, "*N"]
 ) -> Float[Array, "N d"]:
     """A small trainable score model: random Fourier features of ``(x, log σ_t)`` (trainable
     frequencies, a one-hidden-layer network with cosine activation) and a linear read-out of
@@ -333,14 +333,14 @@ def fourier_score_model(
       ValueError: ``x`` not a finite ``N × d`` array, shapes that do not match, ``t`` not positive.
     """
     if not (isinstance(params, dict) and set(params) == {"W", "b", "V", "U"}):
-        raise TypeError(f"params must be the dict of fourier_score_init (W, b, V, U), got {type(params).__name__}")
+        raise TypeError(
+            f"params must be the dict of fourier_score_init (W, b, V, U), got {type(params).__name__}"
+        )
     x = as_nonempty_float_array("x", x, ndim=2)
     t = _times("t", t, x.shape[0], x.dtype)
-    if not any(isinstance(v, jax.core.Tracer) for v in params.values()):
-        if tuple(jnp.shape(params["W"])) != (x.shape[1] + 1, jnp.shape(params["b"])[0]):
-            raise ValueError(
-                f"params['W'] must have shape (d+1, F) = ({x.shape[1] + 1}, F), got {tuple(jnp.shape(params['W']))}"
-            )
+    w_shape = tuple(jnp.shape(params["W"]))
+    if w_shape != (x.shape[1] + 1, jnp.shape(params["b"])[0]):
+        raise ValueError(f"params['W'] must have shape (d+1, F) = ({x.shape[1] + 1}, F), got {w_shape}")
     return _fourier(params, x, t)
 
 
@@ -366,7 +366,8 @@ def _grid(num_steps, t_max, t_min, times, dtype):
             raise ValueError("times must be non-increasing and positive (from t_max down to t_min)")
         return grid.astype(dtype)
     lo, hi = _time_range(t_min, t_max)
-    # the geometric grid t_k = t_max (t_min/t_max)^{k/K}: steps proportional to t, fine where the score is stiff
+    # the geometric grid t_k = t_max (t_min/t_max)^{k/K}: steps proportional to t, small where
+    # the score is stiff
     return jnp.geomspace(jnp.asarray(hi, dtype), jnp.asarray(lo, dtype), num_steps + 1)
 
 

@@ -325,7 +325,9 @@ def diffusion_explorer(
             marker=dict(color="black", size=3, opacity=0.35),
         )
     )
-    fig.add_trace(go.Scatter(mode="markers", name="samples", marker=dict(color=COLORS[0], size=4, opacity=0.6)))
+    fig.add_trace(
+        go.Scatter(mode="markers", name="samples", marker=dict(color=COLORS[0], size=4, opacity=0.6))
+    )
     style_figure(fig, title, "x₁", "x₂", height=height)
     fig.update_xaxes(range=[-3.5, 3.5])
     fig.update_yaxes(range=[-3.5, 3.5])
