@@ -1,6 +1,7 @@
 """Explorer of chapter 19: the live widget re-runs the library, the static steps show the same data."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -68,3 +69,71 @@ def test_langevin_explorer_refuses_bad_arguments():
         _explorer(learning_rates=[0.1, 0.9])
     with pytest.raises(ValueError):
         _explorer(learning_rate=0.123)  # not among the static values
+
+
+# --------------------------------------------------------------------------- diffusion explorer
+ANG = 2 * np.pi * np.arange(4) / 4
+W_D = np.full(4, 0.25)
+MU_D = 2.0 * np.stack([np.cos(ANG), np.sin(ANG)], 1)
+SIG_D = np.stack([0.1 * np.eye(2)] * 4)
+COUNTS = [2, 4, 16]
+
+
+def _diffusion_explorer(**kw):
+    return viz_sp.diffusion_explorer(W_D, MU_D, SIG_D, **({"step_counts": COUNTS, "num_samples": 300} | kw))
+
+
+def test_diffusion_explorer_live_change_equals_the_library_run():
+    ex = _diffusion_explorer()
+    box = ex.widget()
+    mix = tuple(jnp.asarray(a, jnp.float32) for a in (W_D, MU_D, SIG_D))
+    k_x, k_noise, _ = jax.random.split(jax.random.key(0), 3)
+    x_T = jax.random.normal(k_x, (300, 2), jnp.float32)
+    box.controls["num_steps"].value = 4
+    ode = sp.probability_flow(sp.gaussian_mixture_score, mix, x_T, num_steps=4)
+    np.testing.assert_allclose(np.asarray(box.figure.data[1].x, float), np.asarray(ode.params[:, 0]), atol=1e-4)
+    box.controls["sampler"].value = "reverse SDE"
+    box.controls["num_steps"].value = 16
+    # the explorer pads the 16-step grid to max(step_counts) = 16: the library's own grid and noise
+    sde = sp.reverse_sde(sp.gaussian_mixture_score, mix, x_T, num_steps=16, key=k_noise)
+    np.testing.assert_allclose(np.asarray(box.figure.data[1].y, float), np.asarray(sde.params[:, 1]), atol=1e-3)
+    assert "reverse SDE, K = 16" in box.figure.layout.title.text
+    # warm: both samplers compiled; a change re-runs them without recompiling
+    box.controls["num_steps"].value = 2
+    box.controls["sampler"].value = "PF-ODE (Heun)"
+    assert ex.last_latency_s is not None and ex.last_latency_s < 1.0
+
+
+def test_diffusion_explorer_static_steps_differ_and_equal_the_widget():
+    ex = _diffusion_explorer()
+    sliders = ex.static_figure().layout.sliders
+    payloads = [repr(s["args"]) for sl in sliders for s in sl.steps]
+    assert len(set(payloads)) == len(payloads)
+    box = ex.widget()
+    frame = ex.frame(num_steps=16, sampler="PF-ODE (Heun)")
+    box.controls["num_steps"].value = 16
+    np.testing.assert_allclose(np.asarray(frame.traces[1]["x"], float), np.asarray(box.figure.data[1].x, float), atol=1e-5)
+
+
+def test_diffusion_explorer_more_steps_bring_the_sde_closer_to_the_target_mean():
+    ex = _diffusion_explorer(num_samples=2000)
+    few = ex.frame(num_steps=2, sampler="reverse SDE")
+    many = ex.frame(num_steps=16, sampler="reverse SDE")
+    spread = lambda f: np.mean(np.hypot(np.asarray(f.traces[1]["x"]), np.asarray(f.traces[1]["y"])))  # noqa: E731
+    assert abs(spread(many) - 2.0) < abs(spread(few) - 2.0)  # the samples' mean radius approaches the circle's
+
+
+def test_diffusion_explorer_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="step_counts"):
+        _diffusion_explorer(step_counts=[0, 4])
+    with pytest.raises(ValueError, match="sampler"):
+        _diffusion_explorer(sampler="DDIM")
+    with pytest.raises(ValueError, match="means"):
+        viz_sp.diffusion_explorer(W_D, MU_D[:, :1], SIG_D, step_counts=COUNTS)
+
+
+def test_diffusion_samples_figure_has_one_panel_per_sampler():
+    fig = viz_sp.diffusion_samples_figure(MU_D, {"a": MU_D, "b": MU_D + 1})
+    assert len(fig.data) == 3
+    with pytest.raises(ValueError, match="N × 2"):
+        viz_sp.diffusion_samples_figure(MU_D, {"a": np.zeros(3)})

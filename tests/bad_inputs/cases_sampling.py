@@ -113,3 +113,72 @@ CASES += [
       lambda: sp.jko_1d(f1, jnp.array([-1.0, 0.0, 2.0]), learning_rate=1.0, num_steps=2).params),
 ]
 EXEMPT["JKOOutput"] = "a result NamedTuple without methods"
+
+# score-based diffusion
+MIXB = (jnp.array([0.4, 0.6]), jnp.array([[0.0, 1.0], [1.0, 0.0]]), jnp.stack([jnp.eye(2), 0.5 * jnp.eye(2)]))
+XB = jnp.zeros((5, 2))
+SC = sp.gaussian_mixture_score
+THETA = sp.fourier_score_init(key=KEY, dim=2, num_features=8)
+CASES += [
+    B("sampling.ou_noising", "x0", lambda: sp.ou_noising(XB.at[0, 0].set(NAN), 0.5, key=KEY), "NaN x0"),
+    B("sampling.ou_noising", "x0", lambda: sp.ou_noising(jnp.zeros(3), 0.5, key=KEY), "vector x0"),
+    B("sampling.ou_noising", "t", lambda: sp.ou_noising(XB, -0.5, key=KEY), "negative t"),
+    B("sampling.ou_noising", "t", lambda: sp.ou_noising(XB, jnp.ones(3), key=KEY), "t of the wrong length"),
+    B("sampling.ou_noising", "key", lambda: sp.ou_noising(XB, 0.5, key=0), "integer key"),
+    C("sampling.ou_noising", lambda: sp.ou_noising([[0, 1], [1, 0]], 1, key=KEY),
+      lambda: sp.ou_noising(jnp.array([[0.0, 1.0], [1.0, 0.0]]), 1.0, key=KEY)),
+    B("sampling.gaussian_mixture_score", "params", lambda: SC("mix", XB, 0.5), "string params"),
+    B("sampling.gaussian_mixture_score", "weights",
+      lambda: SC((jnp.array([0.5, 0.6]),) + MIXB[1:], XB, 0.5), "weights not summing to 1"),
+    B("sampling.gaussian_mixture_score", "covariances",
+      lambda: SC(MIXB[:2] + (-MIXB[2],), XB, 0.5), "negative definite covariances"),
+    B("sampling.gaussian_mixture_score", "means",
+      lambda: SC((MIXB[0], jnp.zeros((2, 3)), jnp.stack([jnp.eye(3)] * 2)), XB, 0.5), "means of the wrong d"),
+    B("sampling.gaussian_mixture_score", "x", lambda: SC(MIXB, XB.at[1, 1].set(NAN), 0.5), "NaN x"),
+    B("sampling.gaussian_mixture_score", "t", lambda: SC(MIXB, XB, 0.0), "zero t"),
+    C("sampling.gaussian_mixture_score", lambda: SC(([0.5, 0.5], [[0, 1], [1, 0]], [[[1, 0], [0, 1]]] * 2), [[0, 1]], 1),
+      lambda: SC((jnp.array([0.5, 0.5]), jnp.array([[0.0, 1.0], [1.0, 0.0]]), jnp.stack([jnp.eye(2)] * 2)),
+                 jnp.array([[0.0, 1.0]]), 1.0)),
+    B("sampling.dsm_loss", "score", lambda: sp.dsm_loss("s", MIXB, XB, key=KEY), "string score"),
+    B("sampling.dsm_loss", "x0", lambda: sp.dsm_loss(SC, MIXB, XB.at[0, 0].set(NAN), key=KEY), "NaN x0"),
+    B("sampling.dsm_loss", "key", lambda: sp.dsm_loss(SC, MIXB, XB, key=3), "integer key"),
+    B("sampling.dsm_loss", "t_min", lambda: sp.dsm_loss(SC, MIXB, XB, key=KEY, t_min=-1.0), "negative t_min"),
+    B("sampling.dsm_loss", "t_min", lambda: sp.dsm_loss(SC, MIXB, XB, key=KEY, t_min=2.0, t_max=1.0), "t_min > t_max"),
+    B("sampling.dsm_loss", "weighting", lambda: sp.dsm_loss(SC, MIXB, XB, key=KEY, weighting="snr"), "unknown weighting"),
+    C("sampling.dsm_loss", lambda: sp.dsm_loss(SC, MIXB, [[0, 1], [1, 0]], key=KEY, t_max=2),
+      lambda: sp.dsm_loss(SC, MIXB, jnp.array([[0.0, 1.0], [1.0, 0.0]]), key=KEY, t_max=2.0)),
+    B("sampling.fourier_score_init", "key", lambda: sp.fourier_score_init(key=0, dim=2), "integer key"),
+    B("sampling.fourier_score_init", "dim", lambda: sp.fourier_score_init(key=KEY, dim=0), "zero dim"),
+    B("sampling.fourier_score_init", "num_features",
+      lambda: sp.fourier_score_init(key=KEY, dim=2, num_features=2.5), "float num_features"),
+    B("sampling.fourier_score_init", "scale", lambda: sp.fourier_score_init(key=KEY, dim=2, scale=-1.0), "negative scale"),
+    B("sampling.fourier_score_model", "params", lambda: sp.fourier_score_model({"W": 1.0}, XB, 0.5), "incomplete params"),
+    B("sampling.fourier_score_model", "params",
+      lambda: sp.fourier_score_model(THETA, jnp.zeros((5, 3)), 0.5), "params of the wrong d"),
+    B("sampling.fourier_score_model", "x", lambda: sp.fourier_score_model(THETA, XB.at[0, 1].set(NAN), 0.5), "NaN x"),
+    B("sampling.fourier_score_model", "t", lambda: sp.fourier_score_model(THETA, XB, -1.0), "negative t"),
+    C("sampling.fourier_score_model", lambda: sp.fourier_score_model(THETA, [[0, 1], [1, 0]], 1),
+      lambda: sp.fourier_score_model(THETA, jnp.array([[0.0, 1.0], [1.0, 0.0]]), 1.0)),
+]
+for name, call, extra in (("reverse_sde", sp.reverse_sde, {"key": KEY}), ("probability_flow", sp.probability_flow, {})):
+    CASES += [
+        B(f"sampling.{name}", "score", lambda c=call, e=extra: c(None, MIXB, XB, num_steps=3, **e), "None score"),
+        B(f"sampling.{name}", "x_T", lambda c=call, e=extra: c(SC, MIXB, XB.at[0, 0].set(NAN), num_steps=3, **e),
+          "NaN x_T"),
+        B(f"sampling.{name}", "x_T", lambda c=call, e=extra: c(SC, MIXB, jnp.zeros(4), num_steps=3, **e), "vector x_T"),
+        B(f"sampling.{name}", "num_steps", lambda c=call, e=extra: c(SC, MIXB, XB, num_steps=0, **e), "zero num_steps"),
+        B(f"sampling.{name}", "t_min",
+          lambda c=call, e=extra: c(SC, MIXB, XB, num_steps=3, t_min=5.0, **e), "t_min above t_max"),
+        B(f"sampling.{name}", "times",
+          lambda c=call, e=extra: c(SC, MIXB, XB, num_steps=3, times=[3.0, 1.0, 0.1], **e), "times of the wrong length"),
+        B(f"sampling.{name}", "times",
+          lambda c=call, e=extra: c(SC, MIXB, XB, num_steps=2, times=[1.0, 2.0, 0.1], **e), "increasing times"),
+        C(f"sampling.{name}", lambda c=call, e=extra: c(SC, MIXB, [[0, 1], [1, 0]], num_steps=2, t_max=2, **e).params,
+          lambda c=call, e=extra: c(SC, MIXB, jnp.array([[0.0, 1.0], [1.0, 0.0]]), num_steps=2, t_max=2.0, **e).params),
+    ]
+CASES += [
+    B("sampling.reverse_sde", "key", lambda: sp.reverse_sde(SC, MIXB, XB, num_steps=3, key=1), "integer key"),
+    B("sampling.probability_flow", "method",
+      lambda: sp.probability_flow(SC, MIXB, XB, num_steps=3, method="rk4"), "unknown method"),
+]
+EXEMPT["DiffusionOutput"] = "a result NamedTuple without methods"

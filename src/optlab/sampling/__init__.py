@@ -11,22 +11,44 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.sampling.langevin`: the unadjusted Langevin algorithm and MALA;
 - :mod:`~optlab.sampling.stein`: SVGD, its direction and the median-heuristic bandwidth;
 - :mod:`~optlab.sampling.jko`: the JKO scheme (proximal point in ``W_2``) on the line;
+- :mod:`~optlab.sampling.diffusion`: score-based diffusion: the Ornstein–Uhlenbeck noising, the
+  exact score of a noised Gaussian mixture, denoising score matching, a small Fourier-feature
+  score model, and the reverse-time SDE and probability-flow ODE samplers;
 - :mod:`~optlab.sampling.gaussian`: ``W_2`` between Gaussians and the stationary covariance of
   ULA on a Gaussian target.
 
 References: Jordan, Kinderlehrer & Otto (1998) "The variational formulation of the
 Fokker–Planck equation"; Roberts & Tweedie (1996); Dalalyan (2017); Durmus & Moulines (2017);
-Liu & Wang (2016) "Stein variational gradient descent".
+Liu & Wang (2016) "Stein variational gradient descent"; Anderson (1982); Vincent (2011);
+Song et al. (2021) "Score-based generative modeling through stochastic differential equations".
 """
 
 from __future__ import annotations
 
+from .diffusion import (
+    DiffusionOutput,
+    dsm_loss,
+    fourier_score_init,
+    fourier_score_model,
+    gaussian_mixture_score,
+    ou_noising,
+    probability_flow,
+    reverse_sde,
+)
 from .gaussian import gaussian_w2, ula_gaussian_stationary
 from .jko import JKOOutput, jko_1d
 from .langevin import LangevinOutput, mala, unadjusted_langevin
 from .stein import SVGDOutput, median_bandwidth, svgd, svgd_direction
 
 __all__ = [
+    "DiffusionOutput",
+    "dsm_loss",
+    "fourier_score_init",
+    "fourier_score_model",
+    "gaussian_mixture_score",
+    "ou_noising",
+    "probability_flow",
+    "reverse_sde",
     "JKOOutput",
     "LangevinOutput",
     "SVGDOutput",

@@ -1,5 +1,7 @@
 """Figures for the chapter on sampling as optimization (``book/19_sampling``): the Langevin
-explorer (ULA against MALA on a 2-D Gaussian target, for a step size of the reader's choice).
+explorer (ULA against MALA on a 2-D Gaussian target, for a step size of the reader's choice),
+and the score-based diffusion figures (target against reverse-SDE and probability-flow samples,
+and the explorer over the number of steps and the sampler).
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from plotly.subplots import make_subplots
 
 from .. import sampling as sp
 from .core import COLORS, style_figure
-from .explorer import Explorer, Frame, log_slider
+from .explorer import Explorer, Frame, dropdown, log_slider, slider
 
-__all__ = ["langevin_explorer"]
+__all__ = ["diffusion_explorer", "diffusion_samples_figure", "langevin_explorer"]
 
 
 @functools.partial(jax.jit, static_argnames=("num_chains", "num_steps"))
@@ -182,6 +184,166 @@ def langevin_explorer(
             layout={
                 "title.text": f"h = {h:.3g}: tr Σ ULA {tr_ula:.3f} (closed form {np.trace(S_h):.3f}), "
                 f"MALA {tr_mala:.3f}, target {np.trace(target):.3f}; MALA accepts {float(acc):.0%}"
+            },
+        )
+
+    return Explorer(fig, update, controls)
+
+
+def diffusion_samples_figure(
+    target: Any,
+    samples: dict[str, Any],
+    *,
+    num_shown: int = 400,
+    title: str | None = "Target samples and diffusion samples",
+    height: int = 380,
+) -> go.Figure:
+    """Side-by-side scatter plots: samples of the target, then one panel per sampler (e.g. the
+    reverse-time SDE and the probability-flow ODE of :mod:`optlab.sampling.diffusion`), on
+    shared axes.
+
+    Args:
+      target: target samples, ``N × 2``.
+      samples: panel title ↦ samples (``N × 2``).
+      num_shown: the points drawn per panel.
+      title: the figure title.
+      height: the figure height in pixels.
+
+    Returns:
+      A plotly figure with ``1 + len(samples)`` panels.
+
+    Raises:
+      ValueError: an array that is not ``N × 2``.
+    """
+    panels = {"target": np.asarray(target, float)} | {k: np.asarray(v, float) for k, v in samples.items()}
+    for name, pts in panels.items():
+        if pts.ndim != 2 or pts.shape[1] != 2:
+            raise ValueError(f"samples must be N × 2 arrays, got shape {pts.shape} for {name!r}")
+    fig = make_subplots(rows=1, cols=len(panels), subplot_titles=list(panels), shared_yaxes=True)
+    for i, (name, pts) in enumerate(panels.items()):
+        pts = pts[:num_shown]
+        fig.add_trace(
+            go.Scatter(
+                x=pts[:, 0],
+                y=pts[:, 1],
+                mode="markers",
+                name=name,
+                marker=dict(color="black" if i == 0 else COLORS[(i - 1) % len(COLORS)], size=3, opacity=0.6),
+            ),
+            1,
+            i + 1,
+        )
+        fig.update_xaxes(range=[-3.2, 3.2], title_text="x₁", row=1, col=i + 1)
+    fig.update_yaxes(range=[-3.2, 3.2], title_text="x₂", row=1, col=1)
+    style_figure(fig, title, None, None, height=height)
+    return fig
+
+
+@functools.partial(jax.jit, static_argnames=("sampler", "num_steps"))
+def _diffusion_run(params, x_T, grid, key, sampler, num_steps):
+    """One sampler on a padded grid (traced): the step count changes without recompiling."""
+    if sampler == "reverse SDE":
+        out = sp.reverse_sde(sp.gaussian_mixture_score, params, x_T, num_steps=num_steps, times=grid, key=key)
+    else:
+        out = sp.probability_flow(sp.gaussian_mixture_score, params, x_T, num_steps=num_steps, times=grid)
+    return out.params
+
+
+def diffusion_explorer(
+    weights: Any,
+    means: Any,
+    covariances: Any,
+    *,
+    step_counts: Sequence[int],
+    num_steps: int | None = None,
+    sampler: str = "PF-ODE (Heun)",
+    num_samples: int = 800,
+    t_max: float = 3.0,
+    t_min: float = 1e-3,
+    key: Any = None,
+    title: str | None = "Diffusion sampling with the exact score",
+    height: int = 440,
+) -> Explorer:
+    """Live figure: samples of the reverse-time SDE (:func:`optlab.sampling.reverse_sde`) or
+    the probability-flow ODE (:func:`optlab.sampling.probability_flow`, Heun) driven by the exact
+    score of a 2-D Gaussian mixture (:func:`optlab.sampling.gaussian_mixture_score`), for a number
+    of steps and a sampler of the reader's choice, over samples of the target.  Each change runs
+    one compiled call per sampler: the geometric grid of ``K`` steps is padded to
+    ``max(step_counts)`` steps with steps of length zero, so ``K`` is traced.
+
+    Args:
+      weights, means, covariances: the mixture, ``(K,)``, ``K × 2``, ``K × 2 × 2``.
+      step_counts: the numbers of steps offered (integers ≥ 1).
+      num_steps: the number shown first (default: the smallest).
+      sampler: ``"PF-ODE (Heun)"`` or ``"reverse SDE"``, shown first.
+      num_samples: the samples drawn by each sampler.
+      t_max, t_min: the time range of the grid.
+      key: a PRNG key (default ``jax.random.key(0)``).
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with the controls ``num_steps`` (a slider) and ``sampler``
+      (a dropdown).
+
+    Raises:
+      ValueError: a mixture not in two dimensions, a step count below 1, an unknown sampler.
+    """
+    mu = np.asarray(means, float)
+    if mu.ndim != 2 or mu.shape[1] != 2:
+        raise ValueError(f"means must be K × 2, got shape {mu.shape}")
+    counts = [int(k) for k in step_counts]
+    if not counts or any(k < 1 for k in counts):
+        raise ValueError(f"step_counts must be integers at least 1, got {list(step_counts)}")
+    samplers = ["PF-ODE (Heun)", "reverse SDE"]
+    if sampler not in samplers:
+        raise ValueError(f"sampler must be one of {samplers}, got {sampler!r}")
+    key = jax.random.key(0) if key is None else key
+    dtype = jnp.asarray(0.0).dtype
+    params = tuple(jnp.asarray(a, dtype) for a in (weights, means, covariances))
+    k_max = max(counts)
+    k_x, k_noise, k_target = jax.random.split(key, 3)
+    x_T = jax.random.normal(k_x, (num_samples, 2), dtype)
+    w = np.asarray(weights, float)
+    chol = np.linalg.cholesky(np.asarray(covariances, float))
+    rng = np.random.default_rng(0)
+    comp = rng.choice(len(w), num_samples, p=w / w.sum())
+    target = mu[comp] + np.einsum("nij,nj->ni", chol[comp], rng.standard_normal((num_samples, 2)))
+    controls = {
+        "num_steps": slider(
+            "steps K", counts, value=num_steps if num_steps is not None else min(counts), step=1.0
+        ),
+        "sampler": dropdown("sampler", samplers, value=sampler),
+    }
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=target[:, 0],
+            y=target[:, 1],
+            mode="markers",
+            name="target",
+            marker=dict(color="black", size=3, opacity=0.35),
+        )
+    )
+    fig.add_trace(
+        go.Scatter(mode="markers", name="samples", marker=dict(color=COLORS[0], size=4, opacity=0.6))
+    )
+    style_figure(fig, title, "x₁", "x₂", height=height)
+    fig.update_xaxes(range=[-3.5, 3.5])
+    fig.update_yaxes(range=[-3.5, 3.5])
+
+    def update(num_steps, sampler):
+        k = int(num_steps)
+        grid = np.concatenate([np.geomspace(t_max, t_min, k + 1), np.full(k_max - k, t_min)])
+        x = _diffusion_run(params, x_T, jnp.asarray(grid, dtype), k_noise, sampler, k_max)
+        x = np.asarray(x, float)
+        inside = float(np.mean(np.all(np.abs(x) < 3.5, axis=1)))
+        err = float(np.linalg.norm(x.mean(0) - w @ mu))
+        return Frame(
+            {1: {"x": x[:, 0], "y": x[:, 1], "name": sampler}},
+            layout={
+                "title.text": f"{sampler}, K = {k} steps: |mean error| {err:.3f}, "
+                f"{inside:.0%} of the samples in the window"
             },
         )
 
