@@ -331,3 +331,17 @@ def test_chapter_citations_glue_and_labels_resolve():
             if name not in labels:
                 problems.append(f"{path.name}: ref {name}")
     assert not problems, problems
+
+
+def test_prose_speaks_of_the_papers_not_of_how_they_were_gathered():
+    """The developers' guide: never "seed paper", "digest" or "scraped" in what readers see
+    ("seed" alone is a random seed)."""
+    pattern = re.compile(r"\bseed papers?\b|\bdigests?\b|\bscraped\b", re.I)
+    hits = []
+    for path in [*sorted((ROOT / "book").glob("*.ipynb")), *sorted((ROOT / "labs").glob("*/lab*.ipynb"))]:
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] == "markdown":
+                hits += [f"{path.name}: {m}" for m in pattern.findall("".join(cell["source"]))]
+    for path in sorted((ROOT / "book").rglob("*.md")):
+        hits += [f"{path.name}: {m}" for m in pattern.findall(path.read_text())]
+    assert not hits, hits
