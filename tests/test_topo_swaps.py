@@ -196,18 +196,27 @@ def test_candidates_are_ranked_by_the_walks_that_the_edge_would_close(x64):
 
 def test_search_recovers_the_chapter_model_from_notears():
     """On the chapter's 8-node model (λ = 0.1), NOTEARS' thresholded DAG scores no better than
-    the fit to its order, and the search ends no higher, with the true graph (float32)."""
+    the fit to its order, and the search ends no higher, with the true graph (float32). Whether
+    NOTEARS itself already has the true graph depends on float32 rounding near the threshold: one
+    environment gave SHD 1 (score 5.057, which the swaps lowered to 4.842), the current one gives
+    SHD 0 (4.842). Both branches are checked, and the start matters: from the reversed order the
+    search stops at a worse local minimum (measured 5.48, SHD 4)."""
     W_true, X = simulate_sem(8, 1000, 13)
     nt = cs.notears(X, l1_weight=0.1, num_steps=40)
     B = np.abs(np.asarray(nt.params)) > 0.3
     F_nt = float(cs.structure_score(X, np.where(B, np.asarray(nt.params), 0.0), l1_weight=0.1))
-    out = cs.topo_swaps(X, cs.topological_order(B), l1_weight=0.1)
+    order = cs.topological_order(B)
+    out = cs.topo_swaps(X, order, l1_weight=0.1)
     vals = np.asarray(out.values)
     assert out.params.dtype == jnp.float32
     assert vals[0] <= F_nt + 1e-5 * F_nt and vals[-1] <= vals[0]
-    # measured: NOTEARS 5.057 (SHD 1), swaps 4.842 (SHD 0)
-    assert vals[-1] < F_nt - 0.1
     assert cs.structural_hamming_distance(np.abs(np.asarray(out.params)) > 0.3, W_true) == 0
+    if cs.structural_hamming_distance(B, W_true) > 0:
+        assert vals[-1] < F_nt - 0.1  # the swaps repair NOTEARS' graph
+    else:
+        assert vals[-1] >= F_nt * (1 - 1e-3)  # NOTEARS' graph was the best: nothing to repair
+    reversed_start = cs.topo_swaps(X, np.asarray(order)[::-1].copy(), l1_weight=0.1)
+    assert float(reversed_start.values[-1]) > vals[-1] + 0.1
 
 
 def test_compiles_once_per_shape():
