@@ -328,6 +328,27 @@ def as_float_tree(name: str, tree: Any) -> Any:
     return jax.tree_util.tree_unflatten(treedef, [as_float_array(name, leaf) for leaf in leaves])
 
 
+def require_loss_params(loss_fn: Any, params: Any) -> list:
+    """A callable loss and the parameter pytree it is evaluated at: a non-empty pytree of finite
+    floating arrays (one policy for the Hessian tools of ``landscape`` and ``dynamics``).
+
+    Returns:
+      The leaves of ``params``.
+    """
+    require_callable("loss_fn", loss_fn)
+    if params is None or isinstance(params, (str, bytes)):
+        raise TypeError(f"params must be a pytree of float arrays, got {type(params).__name__}")
+    leaves = jax.tree_util.tree_leaves(params)
+    if not leaves:
+        raise ValueError("params must hold at least one parameter")
+    for leaf in leaves:
+        as_float_array("params", leaf, finite=False)
+        if not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
+            raise TypeError(f"params must hold floating arrays, got dtype {jnp.result_type(leaf)}")
+    require_finite("params", params)
+    return leaves
+
+
 def require_scalar_function(name: str, fun: Any, x: Any = None) -> None:
     """``fun`` callable and, given ``x``, returning a real scalar at ``x`` (checked by shape only)."""
     require_callable(name, fun)

@@ -79,16 +79,7 @@ def gradient_subspace_fraction(loss_fn: Callable[[Any], Array], params: Any, *, 
       TypeError: ``loss_fn`` not callable, ``params`` not floating arrays, ``k`` not an integer.
       ValueError: empty or non-finite ``params``, ``k < 1`` or ``k > P``.
     """
-    _checks.require_callable("loss_fn", loss_fn)
-    if params is None or isinstance(params, (str, bytes)):
-        raise TypeError(f"params must be a pytree of float arrays, got {type(params).__name__}")
-    leaves = jax.tree_util.tree_leaves(params)
-    if not leaves:
-        raise ValueError("params must hold at least one parameter")
-    for leaf in leaves:
-        _checks.as_float_array("params", leaf)
-        if not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
-            raise TypeError(f"params must hold floating arrays, got dtype {jnp.result_type(leaf)}")
+    leaves = _checks.require_loss_params(loss_fn, params)
     n_params = sum(int(jnp.size(leaf)) for leaf in leaves)
     _checks.require_int("k", k, minimum=1)
     if k > n_params:

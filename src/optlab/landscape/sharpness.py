@@ -21,9 +21,9 @@ from jax.flatten_util import ravel_pytree
 from .._checks import (
     as_float_array,
     require_callable,
-    require_finite,
     require_int,
     require_key,
+    require_loss_params,
     require_positive,
 )
 from .._types import Array, Float, Int, PRNGKeyArray
@@ -119,20 +119,6 @@ def _mlp_apply(params, x, activation=jnp.tanh):
     return h @ W.T + b
 
 
-def _check_loss_params(loss_fn, params):
-    require_callable("loss_fn", loss_fn)
-    if params is None or isinstance(params, (str, bytes)):
-        raise TypeError(f"params must be a pytree of float arrays, got {type(params).__name__}")
-    leaves = jax.tree_util.tree_leaves(params)
-    if not leaves:
-        raise ValueError("params must hold at least one parameter")
-    for leaf in leaves:
-        as_float_array("params", leaf, finite=False)
-        if not jnp.issubdtype(jnp.result_type(leaf), jnp.floating):
-            raise TypeError(f"params must hold floating arrays, got dtype {jnp.result_type(leaf)}")
-    require_finite("params", params)
-
-
 @functools.partial(jax.jit, static_argnames=("loss_fn",))
 def _hessian(loss_fn, params):
     flat, unravel = ravel_pytree(params)
@@ -156,7 +142,7 @@ def hessian_matrix(loss_fn: Callable[[Any], Array], params: Any) -> Float[Array,
       TypeError: ``loss_fn`` not callable, ``params`` not floating arrays.
       ValueError: empty ``params`` or a NaN/inf in them.
     """
-    _check_loss_params(loss_fn, params)
+    require_loss_params(loss_fn, params)
     return _hessian(loss_fn, params)
 
 
@@ -221,7 +207,7 @@ def top_eigenvalue(
       TypeError: ``loss_fn`` not callable, integer seed, non-integer ``num_steps``.
       ValueError: empty or non-finite ``params``, ``num_steps < 1``.
     """
-    _check_loss_params(loss_fn, params)
+    require_loss_params(loss_fn, params)
     require_key("key", key)
     require_int("num_steps", num_steps, minimum=1)
     return _top_eigenvalue(loss_fn, params, key, num_steps)
@@ -284,7 +270,7 @@ def gd_with_sharpness(
       ValueError: non-finite/empty ``params``, ``learning_rate ≤ 0``, counts below 1,
         ``num_steps`` not a multiple of ``record_every``.
     """
-    _check_loss_params(loss_fn, params)
+    require_loss_params(loss_fn, params)
     require_key("key", key)
     _scalar("learning_rate", learning_rate)
     require_positive("learning_rate", learning_rate)
