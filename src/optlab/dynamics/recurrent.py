@@ -51,7 +51,7 @@ def _real(name: str, value: Any) -> None:
     """One finite real number of any sign; traced values pass."""
     if isinstance(value, bool):
         raise TypeError(f"{name} must be a number, got bool")
-    _checks.require_finite(name, _checks.as_float_array(name, value, ndim=0))
+    _checks.as_float_array(name, value, ndim=0)  # finite by default
 
 
 def _check(weight: Any, bias: Any, x0: Any, horizon: Any) -> None:

@@ -132,13 +132,10 @@ def neighbour_divergence(
     """
     _checks.require_static_callable("loss", loss)
     S = _checks.as_float_array("data", data, ndim=2)
-    _checks.require_finite("data", S)
     z = _checks.as_float_array("replacement", replacement, ndim=1)
-    _checks.require_finite("replacement", z)
     if z.shape[0] != S.shape[1]:
         raise ValueError(f"replacement must have shape ({S.shape[1]},) like a row of data, got {z.shape}")
     w = _checks.as_float_array("w0", w0, ndim=1)
-    _checks.require_finite("w0", w)
     _checks.require_int("num_steps", num_steps, minimum=1)
     _checks.require_int("num_paths", num_paths, minimum=1)
     _checks.require_int("index", index, minimum=0)
