@@ -1,6 +1,6 @@
 """Lipschitz-by-construction layers (chapter 7): spectral and Gram normalisation, orthogonal
 maps (Cayley, block reflectors of Lai et al. 2025), MaxMin and sandwich layers (Wang &
-Manchester, 2023)."""
+Manchester, 2023), and the 1-Lipschitz Gram-normalised MaxMin network of chapter 8."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from .._checks import (
 from .._types import Array, Float, PRNGKeyArray
 from ._common import (
     ACTIVATIONS,
-    _check_activation,
     Params,
+    _check_activation,
     _check_matrix,
     _check_params,
     _check_points,
