@@ -36,6 +36,9 @@ def net_float():
 
 PTS = np.array([[0.1, 0.2], [-0.5, 1.0], [2.0, -1.0]])
 SANDWICH = lp.sandwich_init(2, 3, 2, key=KEY)
+MM_NET = [(np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 1.0], [2.0, 0.3]]), np.array([0.1, -0.2, 0.0, 0.4])),
+          (np.array([[1.0, -2.0, 0.5, 0.2]]), np.array([0.3]))]  # 2-4-1, even hidden width
+MM_NET_INT = [([[1, -1], [0, 2], [0, 1], [2, 0]], [0, 1, 0, 0]), ([[1, -2, 1, 0]], [0])]
 LOGITS = np.array([[3.0, 1.0, 0.5], [0.0, 2.0, 1.0]])
 
 CASES = [
@@ -347,6 +350,24 @@ CASES = [
         "batch of labels for one point"),
     Coerce("lipschitz.lipschitz_margin_radius", lambda: lp.lipschitz_margin_radius([[3, 1, 0], [0, 2, 1]], [0, 1], 2),
            lambda: lp.lipschitz_margin_radius(np.array([[3.0, 1, 0], [0, 2, 1]]), np.array([0, 1]), 2.0)),
+    Bad("lipschitz.gram_normalize_mlp", "params", lambda: lp.gram_normalize_mlp("net"), "string"),
+    Bad("lipschitz.gram_normalize_mlp", "params", lambda: lp.gram_normalize_mlp([]), "empty"),
+    Bad("lipschitz.gram_normalize_mlp", "params", lambda: lp.gram_normalize_mlp(net(W2=np.ones((1, 2)))), "shapes do not chain"),
+    Bad("lipschitz.gram_normalize_mlp", "params", lambda: lp.gram_normalize_mlp(net(b1=np.array([NAN, 0.0, 0.0]))), "NaN bias"),
+    Bad("lipschitz.gram_normalize_mlp", "num_steps", lambda: lp.gram_normalize_mlp(net(), num_steps=-1), "negative"),
+    Bad("lipschitz.gram_normalize_mlp", "num_steps", lambda: lp.gram_normalize_mlp(net(), num_steps=2.5), "float"),
+    Coerce("lipschitz.gram_normalize_mlp", lambda: lp.gram_normalize_mlp(net_int())[0][0],
+           lambda: lp.gram_normalize_mlp(net_float())[0][0]),
+    Bad("lipschitz.maxmin_mlp_apply", "params", lambda: lp.maxmin_mlp_apply(net(), [0.1, 0.2]), "odd hidden width"),
+    Bad("lipschitz.maxmin_mlp_apply", "params", lambda: lp.maxmin_mlp_apply(None, [0.1, 0.2]), "None"),
+    Bad("lipschitz.maxmin_mlp_apply", "params", lambda: lp.maxmin_mlp_apply(MM_NET[:1] + [(np.ones((1, 3)), np.zeros(1))], [0.1, 0.2]), "shapes do not chain"),
+    Bad("lipschitz.maxmin_mlp_apply", "x", lambda: lp.maxmin_mlp_apply(MM_NET, [0.1, 0.2, 0.3]), "wrong length"),
+    Bad("lipschitz.maxmin_mlp_apply", "x", lambda: lp.maxmin_mlp_apply(MM_NET, PTS), "2-D"),
+    Bad("lipschitz.maxmin_mlp_apply", "x", lambda: lp.maxmin_mlp_apply(MM_NET, [NAN, 0.2]), "NaN"),
+    Bad("lipschitz.maxmin_mlp_apply", "x", lambda: lp.maxmin_mlp_apply(MM_NET, "x"), "string"),
+    Bad("lipschitz.maxmin_mlp_apply", "num_steps", lambda: lp.maxmin_mlp_apply(MM_NET, [0.1, 0.2], num_steps=-2), "negative"),
+    Coerce("lipschitz.maxmin_mlp_apply", lambda: lp.maxmin_mlp_apply(MM_NET_INT, [1, 2]),
+           lambda: lp.maxmin_mlp_apply([(np.asarray(W, float), np.asarray(b, float)) for W, b in MM_NET_INT], np.array([1.0, 2.0]))),
 ]
 
 EXEMPT = {

@@ -31,7 +31,9 @@ from .layers import (
     block_reflector,
     cayley,
     gram_normalize,
+    gram_normalize_mlp,
     maxmin,
+    maxmin_mlp_apply,
     orthogonality_residual,
     sandwich_apply,
     sandwich_as_mlp,
@@ -103,5 +105,7 @@ __all__ = [
     "sandwich_init",
     "sandwich_apply",
     "sandwich_as_mlp",
+    "gram_normalize_mlp",
+    "maxmin_mlp_apply",
     "lipschitz_margin_radius",
 ]

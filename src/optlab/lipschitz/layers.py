@@ -1,9 +1,10 @@
 """Lipschitz-by-construction layers (chapter 7): spectral and Gram normalisation, orthogonal
 maps (Cayley, block reflectors of Lai et al. 2025), MaxMin and sandwich layers (Wang &
-Manchester, 2023)."""
+Manchester, 2023), and the 1-Lipschitz Gram-normalised MaxMin network of chapter 8."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import jax
@@ -20,8 +21,10 @@ from .._checks import (
 from .._types import Array, Float, PRNGKeyArray
 from ._common import (
     ACTIVATIONS,
+    Params,
     _check_activation,
     _check_matrix,
+    _check_params,
     _check_points,
     _check_positive_scalar,
     _mm,
@@ -39,6 +42,8 @@ __all__ = [
     "sandwich_init",
     "sandwich_apply",
     "sandwich_as_mlp",
+    "gram_normalize_mlp",
+    "maxmin_mlp_apply",
 ]
 
 
@@ -172,6 +177,10 @@ def maxmin(x: Float[ArrayLike, "*batch n"]) -> Float[Array, "*batch n"]:
         raise ValueError(
             f"x must have an even last dimension (maxmin acts on pairs), got shape {tuple(x.shape)}"
         )
+    return _maxmin(x)
+
+
+def _maxmin(x):
     a, b = x[..., 0::2], x[..., 1::2]
     return jnp.concatenate([jnp.maximum(a, b), jnp.minimum(a, b)], axis=-1)
 
@@ -301,3 +310,86 @@ def sandwich_as_mlp(
     W1 = jnp.sqrt(2.0 * gamma) * (B / psi[:, None])
     W2 = jnp.sqrt(2.0 * gamma) * (A.T * psi[None, :])
     return [(W1, p["b"]), (W2, jnp.zeros(W2.shape[0], W2.dtype))]
+
+
+# ---------------------------------------------------------------------------
+# A 1-Lipschitz MLP by construction (chapter 8)
+# ---------------------------------------------------------------------------
+
+
+@partial(jax.jit, static_argnums=1)
+def _gram_normalize_all(params, num_steps):
+    return [(W / _safe(_gram(W, num_steps).sigma), b) for W, b in params]
+
+
+@partial(jax.jit, static_argnums=2)
+def _maxmin_mlp(params, x, num_steps):
+    ps = _gram_normalize_all(params, num_steps)
+    h = x
+    for W, b in ps[:-1]:
+        h = _maxmin(_mm(W, h) + b)
+    W, b = ps[-1]
+    return _mm(W, h) + b
+
+
+def gram_normalize_mlp(
+    params: Params, *, num_steps: int = 6
+) -> list[tuple[Float[Array, "m n"], Float[Array, " m"]]]:
+    """Every weight of an MLP divided by its Gram-iteration UPPER bound (:func:`gram_normalize`,
+    Delattre et al., 2023): ``[(W_l / β_l, b_l)]`` with ``β_l ≥ σ₁(W_l)``, so each normalised
+    ``Ŵ_l`` has ``σ₁(Ŵ_l) ≤ 1`` and the product of their norms certifies ``L ≤ 1`` for any
+    1-Lipschitz activation. Differentiable in ``params`` (it is the parametrisation trained in
+    chapter 8); the biases are returned unchanged.
+
+    Args:
+      params: the raw MLP, a non-empty list of finite ``(W_l, b_l)`` pairs whose shapes chain,
+        ``W_l`` of shape ``(m_l, n_l)`` and ``b_l`` of length ``m_l``.
+      num_steps: Gram steps ``>= 0`` (0: the Frobenius bound).
+
+    Returns:
+      The list of ``(Ŵ_l, b_l)`` pairs, same shapes as ``params``.
+
+    Raises:
+      TypeError, ValueError: malformed ``params`` (not a list of pairs, shapes that do not chain,
+        NaN/inf, strings), ``num_steps`` not an integer ``>= 0``.
+    """
+    params = _check_params(params)
+    require_int("num_steps", num_steps, minimum=0)
+    return _gram_normalize_all(params, num_steps)
+
+
+def maxmin_mlp_apply(
+    params: Params, x: Float[ArrayLike, " n_in"], *, num_steps: int = 6
+) -> Float[Array, " n_out"]:
+    """The 1-Lipschitz network of chapter 8 at one input:
+    ``f(x) = Ŵ_L m(… m(Ŵ_1 x + b_1) …) + b_L`` with ``Ŵ_l`` the Gram-normalised weights of
+    :func:`gram_normalize_mlp` (``σ₁(Ŵ_l) ≤ 1``) and ``m`` the MaxMin activation
+    (:func:`maxmin`). Both are 1-Lipschitz in ℓ2, so ``‖f(x) − f(x')‖₂ ≤ ‖x − x'‖₂`` holds by
+    construction, whatever ``params``: the margin certificate of
+    :func:`optlab.lipschitz.lipschitz_margin_radius` with ``L = 1`` applies. Compiled once per
+    (shapes of ``params``, ``x``, ``num_steps``); differentiable in ``params`` and ``x``.
+
+    Args:
+      params: the raw (unnormalised) MLP, a non-empty list of finite ``(W_l, b_l)`` pairs
+        whose shapes chain; every hidden width ``m_l`` (``l < L``) must be even (MaxMin acts
+        on pairs).
+      x: one input vector of length ``n_1 = W_1.shape[1]``.
+      num_steps: Gram steps ``>= 0`` of the normalisation.
+
+    Returns:
+      ``f(x)``, of length ``W_L.shape[0]``.
+
+    Raises:
+      TypeError, ValueError: malformed ``params``, an odd hidden width, ``x`` of the wrong
+        shape or non-finite, ``num_steps`` not an integer ``>= 0``.
+    """
+    params = _check_params(params)
+    require_int("num_steps", num_steps, minimum=0)
+    for i, (W, _) in enumerate(params[:-1]):
+        if W.shape[0] % 2:
+            raise ValueError(
+                f"params[{i}] has an odd width {W.shape[0]}: every hidden width must be even "
+                "(MaxMin acts on pairs)"
+            )
+    x = _check_points("x", x, params[0][0].shape[1], ndim=1)
+    return _maxmin_mlp(params, x, num_steps)
