@@ -25,7 +25,7 @@ import jax.numpy as jnp
 from jax.flatten_util import ravel_pytree
 
 from .. import _checks
-from .._types import Array, Float
+from .._types import Array, Float, PRNGKeyArray
 
 __all__ = ["CentralFlow", "central_flow", "gradient_flow"]
 
@@ -137,9 +137,9 @@ def central_flow(
     *,
     learning_rate: float | Float[Array, ""],
     num_steps: int,
-    key: Any,
-    substeps: int = 4,
-    power_num_steps: int = 4,
+    key: PRNGKeyArray,
+    substeps: int = 2,
+    power_num_steps: int = 2,
 ) -> CentralFlow:
     """The central flow of gradient descent with step ``η`` (Cohen et al. 2025), one eigenvalue at
     the edge: ``dw/dt = −η[∇L + ½σ²∇S]`` with ``σ² ≥ 0`` the smallest value that keeps
@@ -176,9 +176,9 @@ def gradient_flow(
     *,
     learning_rate: float | Float[Array, ""],
     num_steps: int,
-    key: Any,
-    substeps: int = 4,
-    power_num_steps: int = 4,
+    key: PRNGKeyArray,
+    substeps: int = 2,
+    power_num_steps: int = 2,
 ) -> CentralFlow:
     """Gradient flow ``dw/dt = −η∇L(w)`` (time in steps of gradient descent with step ``η``),
     integrated and recorded as :func:`central_flow` (same Euler steps, sharpness by power
