@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from optlab import dynamics as dy
+from optlab import landscape
 from optlab import runner
 from optlab.viz import dynamics as viz_dy
 
@@ -172,3 +173,66 @@ def test_scaling_explorer_takes_the_rule_as_an_argument_and_refuses_bad_argument
         _scaling_explorer(rule="cubic")
     with pytest.raises(TypeError, match="scaling_rule"):
         _scaling_explorer(scaling_rule=None)
+
+
+def _cf_problem():
+    g = np.random.default_rng(0)
+    x = jnp.asarray(g.standard_normal((20, 2)), jnp.float32)
+    y = jnp.asarray(np.sin(2 * x[:, 0]) + 0.5 * x[:, 1], jnp.float32)[:, None]
+
+    def mse(p):
+        return 0.5 * jnp.mean((landscape.mlp_batch_apply(p, x) - y) ** 2)
+
+    return mse, landscape.mlp_init([2, 16, 1], key=jax.random.key(0))
+
+
+_CF = _cf_problem()
+ETAS_CF = [0.3, 0.45]
+
+
+def _cf_explorer(**kw):
+    args = dict(etas=ETAS_CF, eta=0.45, num_steps=200, key=jax.random.key(1))
+    return viz_dy.central_flow_explorer(*_CF, **(args | kw))
+
+
+def test_central_flow_explorer_live_change_equals_the_library_run():
+    ex = _cf_explorer()
+    box = ex.widget()
+    box.controls["eta"].value = 0.3
+    cf = dy.central_flow(*_CF, learning_rate=0.3, num_steps=200, key=jax.random.key(1))
+    np.testing.assert_allclose(np.asarray(box.figure.data[1].y, float), np.asarray(cf.sharpness, float), rtol=1e-5)
+    assert "η = 0.3" in box.figure.layout.title.text
+    # warm: another step re-runs the three compiled loops (η traced) within the 100 ms budget (best of three)
+    times = []
+    for eta in (0.45, 0.3, 0.45):
+        box.controls["eta"].value = eta
+        times.append(ex.last_latency_s)
+    assert min(times) < 0.1
+
+
+def test_central_flow_explorer_edge_of_stability():
+    frame = _cf_explorer().frame(eta=0.45)
+    s_cf = np.asarray(frame.traces[1]["y"], float)
+    np.testing.assert_allclose(s_cf[-50:], 2 / 0.45, rtol=1e-3)  # the central flow sits on the edge
+    assert np.asarray(frame.traces[2]["y"], float)[-1] > 1.2 * 2 / 0.45  # gradient flow goes past it
+
+
+def test_central_flow_explorer_static_steps_differ_and_match_the_widget():
+    ex = _cf_explorer()
+    steps = ex.static_figure().layout.sliders[-1].steps
+    payloads = [repr(s["args"]) for s in steps]
+    assert len(set(payloads)) == len(payloads) == len(ETAS_CF)
+    data, layout, _ = steps[0]["args"]
+    box = ex.widget()
+    box.controls["eta"].value = ETAS_CF[0]
+    np.testing.assert_allclose(np.asarray(data["y"][1], float), np.asarray(box.figure.data[1].y, float), rtol=1e-4)
+    assert layout["title.text"] == box.figure.layout.title.text
+
+
+def test_central_flow_explorer_refuses_bad_arguments():
+    with pytest.raises(ValueError, match="num_steps"):
+        _cf_explorer(num_steps=7)
+    with pytest.raises(ValueError, match="etas"):
+        _cf_explorer(etas=[0.3, -1.0])
+    with pytest.raises(TypeError, match="callable"):
+        _cf_explorer(central_flow=None)

@@ -20,7 +20,9 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.dynamics.scaling_rules`: SGD's linear and Adam's square-root batch-size scaling rules,
   and a regression problem with known gradient noise;
 - :mod:`~optlab.dynamics.gradient_subspace`: the fraction of the gradient in the top Hessian
-  eigenspace, and the overlap of two subspaces.
+  eigenspace, and the overlap of two subspaces;
+- :mod:`~optlab.dynamics.central_flows`: the central flow of gradient descent at the edge of
+  stability (one eigenvalue at the edge) and gradient flow on the same time scale.
 
 References: Foret, Kleiner, Mobahi & Neyshabur (2021) "Sharpness-aware minimization for
 efficiently improving generalization"; Zhang, He, Sra & Jadbabaie (2020) "Why gradient clipping
@@ -32,11 +34,13 @@ neural networks"; Hardt, Recht & Singer (2016) "Train faster, generalize better:
 stochastic gradient descent";
 Malladi, Lyu, Panigrahi & Arora (2022) "On the SDEs and scaling rules for
 adaptive gradient algorithms"; Gur-Ari, Roberts & Dyer (2018) "Gradient descent happens in a tiny
-subspace".
+subspace"; Cohen, Damian, Talwalkar, Kolter & Lee (2025) "Understanding optimization in deep
+learning with central flows".
 """
 
 from __future__ import annotations
 
+from .central_flows import CentralFlow, central_flow, gradient_flow
 from .gradient_subspace import (
     HessianSubspace,
     gradient_fraction,
@@ -80,4 +84,7 @@ __all__ = [
     "gradient_subspace_fraction",
     "gradient_fraction",
     "subspace_overlap",
+    "CentralFlow",
+    "central_flow",
+    "gradient_flow",
 ]

@@ -387,3 +387,122 @@ def gradient_subspace_figure(
     fig.update_xaxes(title_text="GD step")
     fig.update_yaxes(range=[-0.02, 1.02])
     return fig
+
+
+def central_flow_explorer(
+    loss_fn: Callable[[Any], Any],
+    params: Any,
+    *,
+    etas: Sequence[float],
+    eta: float | None = None,
+    num_steps: int,
+    key: Any,
+    record_every: int = 5,
+    substeps: int = 2,
+    power_num_steps: int = 2,
+    central_flow: Callable[..., Any] = dy.central_flow,
+    title: str | None = "Gradient descent, its central flow and gradient flow",
+    height: int = 440,
+) -> Explorer:
+    """Live figure: full-batch gradient descent with step ``η`` (sharpness every ``record_every``
+    steps, :func:`optlab.landscape.gd_with_sharpness`), the central flow (by default
+    :func:`optlab.dynamics.central_flow`) and gradient flow (:func:`optlab.dynamics.gradient_flow`)
+    from the same start.  Left: the sharpness of the three against ``2/η``; right: the loss of
+    gradient descent, the central flow's predicted time-averaged loss ``L + ½σ²S`` and gradient
+    flow's loss.  Each change re-runs the three compiled loops (``η`` is traced: no recompilation).
+
+    Args:
+      loss_fn: the scalar loss of a parameter pytree.
+      params: the start, a pytree of floating arrays.
+      etas: the step sizes of the static figure (``> 0``).
+      eta: the step shown first (default: the middle one).
+      num_steps: the horizon in steps of gradient descent, a multiple of ``record_every``.
+      key: a JAX PRNG key for the power iterations.
+      record_every: steps between sharpness measurements of gradient descent.
+      substeps, power_num_steps: Euler steps per unit of time and power iterations per Euler step
+        of both flows (coarser than the library's defaults, so that a change answers quickly).
+      central_flow: ``(loss_fn, params, *, learning_rate, num_steps, key, substeps, power_num_steps) ↦`` a
+        :class:`optlab.dynamics.CentralFlow` (a lab passes its own).
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with the control ``eta`` (a slider).
+
+    Raises:
+      ValueError: a step ``<= 0``, ``eta`` not among ``etas``, ``num_steps`` not a positive
+        multiple of ``record_every``.
+      TypeError: ``loss_fn`` or ``central_flow`` not callable.
+    """
+    from plotly.subplots import make_subplots
+
+    from .. import landscape
+
+    if not callable(loss_fn) or not callable(central_flow):
+        raise TypeError("loss_fn and central_flow must be callable")
+    if not etas or any(not (np.isfinite(e) and e > 0) for e in etas):
+        raise ValueError(f"etas must be positive step sizes, got {list(etas)!r}")
+    if (
+        isinstance(num_steps, bool)
+        or not isinstance(num_steps, (int, np.integer))
+        or num_steps < 1
+        or num_steps % record_every
+    ):
+        raise ValueError(
+            f"num_steps must be a positive multiple of record_every = {record_every}, got {num_steps!r}"
+        )
+    values = [float(e) for e in etas]
+    controls = {"eta": slider("η", values, value=values[len(values) // 2] if eta is None else float(eta))}
+    t = np.arange(num_steps + 1)
+    every = max(1, num_steps // 200)  # at most ~200 points per flow curve
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("sharpness S(w)", "loss"))
+    names = ("gradient descent", "central flow", "gradient flow", "2/η")
+    colors = (COLORS[0], COLORS[1], COLORS[2], "black")
+    for col in (1, 2):
+        for i, (name, color) in enumerate(zip(names, colors, strict=True)):
+            if col == 2 and i == 3:
+                continue
+            dash = "dot" if i == 3 else None
+            fig.add_trace(
+                go.Scatter(mode="lines", name=name, showlegend=col == 1, line=dict(color=color, dash=dash)),
+                row=1,
+                col=col,
+            )
+    style_figure(fig, title, None, None, height=height)
+    fig.update_xaxes(title_text="step (time)")
+    fig.update_yaxes(type="log", row=1, col=2)
+
+    def update(eta):
+        lr = float(eta)
+        gd = landscape.gd_with_sharpness(
+            loss_fn, params, learning_rate=lr, num_steps=num_steps, key=key, record_every=record_every
+        )
+        flow = dict(
+            learning_rate=lr, num_steps=num_steps, key=key, substeps=substeps, power_num_steps=power_num_steps
+        )
+        cf = central_flow(loss_fn, params, **flow)
+        gf = dy.gradient_flow(loss_fn, params, **flow)
+        tf = t[::every]
+        data = {
+            0: {"x": np.asarray(gd.steps), "y": np.asarray(gd.sharpness, float)},
+            1: {"x": tf, "y": np.asarray(cf.sharpness, float)[::every]},
+            2: {"x": tf, "y": np.asarray(gf.sharpness, float)[::every]},
+            3: {"x": [0, num_steps], "y": [2 / lr, 2 / lr]},
+            4: {"x": t[:-1], "y": np.asarray(gd.losses, float)},
+            5: {
+                "x": tf,
+                "y": np.asarray(cf.mean_losses(), float)[::every],
+                "name": "central flow, L + σ²S/2",
+            },
+            6: {"x": tf, "y": np.asarray(gf.losses, float)[::every]},
+        }
+        late = np.asarray(gd.steps) >= num_steps // 2
+        s_late = float(np.mean(np.asarray(gd.sharpness, float)[late])) * lr / 2
+        s_gf = float(gf.sharpness[-1]) * lr / 2
+        text = (
+            f"η = {lr:g}: GD's sharpness over the second half {s_late:.3f} × 2/η; "
+            f"gradient flow ends at {s_gf:.2f} × 2/η"
+        )
+        return Frame(data, layout={"title.text": text})
+
+    return Explorer(fig, update, controls)
