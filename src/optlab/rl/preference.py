@@ -394,14 +394,16 @@ class IterativeDPOOutput(NamedTuple):
 
 
 def _sample_from(key, reward, log_policy, num_pairs):
-    """``num_pairs`` Bradley–Terry-labelled pairs, ``x`` uniform and ``y, y' ∼ π(·|x)`` i.i.d."""
+    """``num_pairs`` Bradley–Terry-labelled pairs, ``x`` uniform and ``y, y' ∼ π(·|x)`` i.i.d., as
+    win counts; one draw of uniforms, responses by inverse CDF (a cheap compilation)."""
     X, Y = reward.shape
-    kx, k1, k2, kb = jax.random.split(key, 4)
+    u = jax.random.uniform(key, (4, num_pairs), dtype=reward.dtype)
     # region: rl-iterative-dpo-sample
-    x = jax.random.randint(kx, (num_pairs,), 0, X)
-    y1 = jax.random.categorical(k1, log_policy[x])  # both responses from the policy of this round
-    y2 = jax.random.categorical(k2, log_policy[x])
-    first_wins = jax.random.uniform(kb, (num_pairs,)) < jax.nn.sigmoid(reward[x, y1] - reward[x, y2])
+    x = jnp.minimum((u[0] * X).astype(jnp.int32), X - 1)
+    cdf = jnp.cumsum(jnp.exp(log_policy), axis=1)[x]  # (N, Y): the policy of this round
+    y1 = jnp.minimum(jnp.sum(cdf < u[1, :, None] * cdf[:, -1:], axis=1), Y - 1)
+    y2 = jnp.minimum(jnp.sum(cdf < u[2, :, None] * cdf[:, -1:], axis=1), Y - 1)
+    first_wins = u[3] < jax.nn.sigmoid(reward[x, y1] - reward[x, y2])
     yw, yl = jnp.where(first_wins, y1, y2), jnp.where(first_wins, y2, y1)
     # endregion: rl-iterative-dpo-sample
     return jnp.zeros((X, Y, Y), reward.dtype).at[x, yw, yl].add(1.0)
@@ -467,8 +469,8 @@ def iterative_dpo(
       pairs_per_round: the pairs ``n ≥ 1`` labelled per round (static).
       learning_rate: the constant gradient step ``> 0`` on the logits.
       num_steps: the gradient steps ``K ≥ 1`` per round (static).
-      online: draw the pairs from the current policy (``True``) or from ``π_ref`` (traced: both
-        settings share one compilation).
+      online: draw the pairs from the current policy (``True``) or from ``π_ref``; a bool or a
+        boolean scalar array (traced: both settings share one compilation, and can be ``vmap``-ed).
 
     Returns:
       :class:`IterativeDPOOutput`, with ``J_β(π_t)`` and the total-variation distance to
@@ -489,8 +491,11 @@ def iterative_dpo(
     lr = _as_scalar("learning_rate", learning_rate)
     require_positive("learning_rate", lr)
     require_int("num_steps", num_steps, minimum=1)
-    if not isinstance(online, (bool, np.bool_)):
-        raise TypeError(f"online must be a bool, got {type(online).__name__}")
+    is_flag = isinstance(online, (bool, np.bool_)) or (
+        isinstance(online, (jax.Array, np.ndarray)) and online.dtype == jnp.bool_ and online.ndim == 0
+    )
+    if not is_flag:
+        raise TypeError(f"online must be a bool or a boolean scalar array, got {type(online).__name__}")
     dt = jnp.result_type(reward, ref_policy)
     return _iterative_dpo_run(
         key,
@@ -498,7 +503,7 @@ def iterative_dpo(
         ref_policy.astype(dt),
         beta.astype(dt),
         lr.astype(dt),
-        jnp.asarray(online),
+        jnp.asarray(online, bool),
         num_rounds=num_rounds,
         pairs_per_round=pairs_per_round,
         num_steps=num_steps,
