@@ -403,7 +403,8 @@ def _sample_from(key, reward, log_policy, num_pairs):
     cdf = jnp.cumsum(jnp.exp(log_policy), axis=1)[x]  # (N, Y): the policy of this round
     y1 = jnp.minimum(jnp.sum(cdf < u[1, :, None] * cdf[:, -1:], axis=1), Y - 1)
     y2 = jnp.minimum(jnp.sum(cdf < u[2, :, None] * cdf[:, -1:], axis=1), Y - 1)
-    first_wins = u[3] < jax.nn.sigmoid(reward[x, y1] - reward[x, y2])
+    r1, r2 = reward[x, y1], reward[x, y2]
+    first_wins = u[3] < jax.nn.sigmoid(r1 - r2)  # Bradley–Terry
     yw, yl = jnp.where(first_wins, y1, y2), jnp.where(first_wins, y2, y1)
     # endregion: rl-iterative-dpo-sample
     return jnp.zeros((X, Y, Y), reward.dtype).at[x, yw, yl].add(1.0)
@@ -416,7 +417,8 @@ def _iterative_dpo_run(key, reward, ref_policy, beta, lr, online, *, num_rounds,
 
     def score(z):
         pi = jax.nn.softmax(z, axis=1)
-        return jnp.mean(_objective(pi, reward, ref_policy, beta)), 0.5 * jnp.mean(jnp.sum(jnp.abs(pi - star), axis=1))
+        tv = 0.5 * jnp.mean(jnp.sum(jnp.abs(pi - star), axis=1))  # total variation to π*
+        return jnp.mean(_objective(pi, reward, ref_policy, beta)), tv
 
     # region: rl-iterative-dpo-round
     def round_(carry, k):
@@ -425,6 +427,7 @@ def _iterative_dpo_run(key, reward, ref_policy, beta, lr, online, *, num_rounds,
         W = W + _sample_from(k, reward, sampler, pairs_per_round)  # every pair labelled so far
         z, _, _ = _logit_steps(_dpo_loss, z, (log_ref, W, beta), -lr, num_steps)  # warm start
         return (z, W), (z, *score(z))
+
     # endregion: rl-iterative-dpo-round
 
     W0 = jnp.zeros(reward.shape + reward.shape[1:], reward.dtype)

@@ -1,10 +1,10 @@
 """Figures for the chapter on policy optimization and preference alignment
 (``book/21_policy_optimization``): the KL-regularised trade-off explorer (the closed-form optimum
 ``π*_β ∝ π_ref exp(r/β)`` and, optionally, the DPO policy fitted on preference pairs, for a KL
-weight ``β`` of the reader's choice), the iterative-DPO explorer (online against offline DPO rounds,
-their gap to the KL-regularised optimum round by round), and the actor–critic explorer on the scalar LQR (the gains of
-the natural and the vanilla actor–critic against the Riccati gain ``k*``, for actor and critic
-steps of the reader's choice).
+weight ``β`` of the reader's choice), the iterative-DPO explorer (online against offline DPO
+rounds, their gap to the KL-regularised optimum round by round), and the actor–critic explorer on
+the scalar LQR (the gains of the natural and the vanilla actor–critic against the Riccati gain
+``k*``, for actor and critic steps of the reader's choice).
 """
 
 from __future__ import annotations
