@@ -1,6 +1,6 @@
 """Vectorised RL rollouts (one ``vmap`` over environments or seeds) vs a Python loop of the same runs.
 
-    python benchmarks/bench_rl.py [--envs 8 64] [--repeats 5]
+    python benchmarks/bench_rl.py [--envs 8 64] [--repeats 5] [--workloads rollouts dpo]
 
 Two workloads of chapter 21, each on ``E`` independent problems:
 
@@ -78,14 +78,14 @@ def _block(x):
     return jax.block_until_ready(x)
 
 
-def bench(name, make, E, repeats):
+def bench(name, make, E, repeats, atol):
     loop, vec = make(E)
     t0 = time.perf_counter()
     out_vec = _block(vec())
     t_compile = time.perf_counter() - t0
     out_loop = _block(loop())
     np.testing.assert_allclose(
-        np.stack([np.asarray(o) for o in out_loop]), np.asarray(out_vec), rtol=1e-4, atol=1e-5
+        np.stack([np.asarray(o) for o in out_loop]), np.asarray(out_vec), rtol=1e-4, atol=atol
     )
     t_loop, t_vec = [], []
     for _ in range(repeats):  # interleaved
@@ -103,14 +103,19 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--envs", type=int, nargs="+", default=[8, 64])
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--workloads", nargs="+", default=["rollouts", "dpo"], choices=["rollouts", "dpo"])
     args = ap.parse_args()
     print(f"device: {jax.devices()[0].device_kind} ({jax.default_backend()}), jax {jax.__version__}")
     print("| workload | problems E | Python loop | one vmap | speedup | vmap compile |")
     print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for E in args.envs:
-        bench("rollouts: sample_episodes on E MDPs", _rollout_problem, E, args.repeats)
-    for E in args.envs:
-        bench("iterative DPO on E seeds", _idpo_problem, E, args.repeats)
+    if "rollouts" in args.workloads:
+        for E in args.envs:
+            bench("rollouts: sample_episodes on E MDPs", _rollout_problem, E, args.repeats, atol=1e-6)
+    if "dpo" in args.workloads:
+        for E in args.envs:
+            # float32: batched and single runs round differently, and one flipped sampled response
+            # moves J by ~1e-3 in one round; the runs are otherwise the same
+            bench("iterative DPO on E seeds", _idpo_problem, E, args.repeats, atol=5e-3)
 
 
 if __name__ == "__main__":
