@@ -41,8 +41,8 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.rl.temporal_difference`: TD(0) and SARSA with linear function approximation,
   Q-learning and double Q-learning, the projected Bellman equation and the stationary
   distribution (chapter 21);
-- :mod:`~optlab.rl.preference`: the KL-regularised optimum, Bradley–Terry preference pairs and
-  DPO (chapter 21);
+- :mod:`~optlab.rl.preference`: the KL-regularised optimum, Bradley–Terry preference pairs,
+  DPO and iterative (online) DPO (chapter 21);
 - :mod:`~optlab.rl.trust_region`: the exact KL-constrained policy step and PPO's clipped
   surrogate on a tabular policy (chapter 21);
 - :mod:`~optlab.rl.policy_gradient_tabular`: the softmax policy, its exact gradient (policy
@@ -95,9 +95,11 @@ from .policy_gradient_tabular import (
 )
 from .preference import (
     DPOOutput,
+    IterativeDPOOutput,
     Preferences,
     dpo,
     dpo_loss,
+    iterative_dpo,
     kl_regularized_objective,
     kl_regularized_policy,
     preference_counts,
@@ -193,6 +195,8 @@ __all__ = [
     "dpo_loss",
     "DPOOutput",
     "dpo",
+    "IterativeDPOOutput",
+    "iterative_dpo",
     "KLStepOutput",
     "kl_constrained_step",
     "ppo_clip_objective",

@@ -42,6 +42,8 @@ __all__ = [
     "dpo_loss",
     "DPOOutput",
     "dpo",
+    "IterativeDPOOutput",
+    "iterative_dpo",
 ]
 
 
@@ -364,3 +366,148 @@ def dpo(
     dt = ref_policy.dtype
     log_ref = jnp.log(ref_policy)
     return _dpo_run(log_ref, log_ref, W.astype(dt), beta.astype(dt), lr.astype(dt), num_steps=num_steps)
+
+
+class IterativeDPOOutput(NamedTuple):
+    """Result of :func:`iterative_dpo`.
+
+    Attributes:
+      params: the final logits, shape ``(X, Y)``.
+      iterates: the logits after each round, round ``0`` (``log π_ref``) included, shape
+        ``(T + 1, X, Y)``.
+      values: the KL-regularised objective ``J_β(π_t)`` (mean over contexts) after each round,
+        shape ``(T + 1,)``.
+      errors: the total-variation distance to ``π*``, ``E_x ½ Σ_y |π_t(y|x) − π*(y|x)|``, after
+        each round, shape ``(T + 1,)``.
+      counts: the win counts of all the pairs labelled, shape ``(X, Y, Y)``.
+    """
+
+    params: Float[Array, "X Y"]
+    iterates: Float[Array, "T+1 X Y"]
+    values: Float[Array, " T+1"]
+    errors: Float[Array, " T+1"]
+    counts: Float[Array, "X Y Y"]
+
+    def policy(self) -> Float[Array, "X Y"]:
+        """``π = softmax(params)`` row by row."""
+        return jax.nn.softmax(self.params, axis=-1)
+
+
+def _sample_from(key, reward, log_policy, num_pairs):
+    """``num_pairs`` Bradley–Terry-labelled pairs, ``x`` uniform and ``y, y' ∼ π(·|x)`` i.i.d., as
+    win counts; one draw of uniforms, responses by inverse CDF (a cheap compilation)."""
+    X, Y = reward.shape
+    u = jax.random.uniform(key, (4, num_pairs), dtype=reward.dtype)
+    # region: rl-iterative-dpo-sample
+    x = jnp.minimum((u[0] * X).astype(jnp.int32), X - 1)
+    cdf = jnp.cumsum(jnp.exp(log_policy), axis=1)[x]  # (N, Y): the policy of this round
+    y1 = jnp.minimum(jnp.sum(cdf < u[1, :, None] * cdf[:, -1:], axis=1), Y - 1)
+    y2 = jnp.minimum(jnp.sum(cdf < u[2, :, None] * cdf[:, -1:], axis=1), Y - 1)
+    r1, r2 = reward[x, y1], reward[x, y2]
+    first_wins = u[3] < jax.nn.sigmoid(r1 - r2)  # Bradley–Terry
+    yw, yl = jnp.where(first_wins, y1, y2), jnp.where(first_wins, y2, y1)
+    # endregion: rl-iterative-dpo-sample
+    return jnp.zeros((X, Y, Y), reward.dtype).at[x, yw, yl].add(1.0)
+
+
+@functools.partial(jax.jit, static_argnames=("num_rounds", "pairs_per_round", "num_steps"))
+def _iterative_dpo_run(key, reward, ref_policy, beta, lr, online, *, num_rounds, pairs_per_round, num_steps):
+    log_ref = jnp.log(ref_policy)
+    star = _gibbs(reward, ref_policy, beta)
+
+    def score(z):
+        pi = jax.nn.softmax(z, axis=1)
+        tv = 0.5 * jnp.mean(jnp.sum(jnp.abs(pi - star), axis=1))  # total variation to π*
+        return jnp.mean(_objective(pi, reward, ref_policy, beta)), tv
+
+    # region: rl-iterative-dpo-round
+    def round_(carry, k):
+        z, W = carry
+        sampler = jnp.where(online, jax.nn.log_softmax(z, axis=1), log_ref)  # online: π_t; offline: π_ref
+        W = W + _sample_from(k, reward, sampler, pairs_per_round)  # every pair labelled so far
+        z, _, _ = _logit_steps(_dpo_loss, z, (log_ref, W, beta), -lr, num_steps)  # warm start
+        return (z, W), (z, *score(z))
+
+    # endregion: rl-iterative-dpo-round
+
+    W0 = jnp.zeros(reward.shape + reward.shape[1:], reward.dtype)
+    keys = jax.random.split(key, num_rounds)
+    (z, W), (zs, vals, errs) = jax.lax.scan(round_, (log_ref, W0), keys)
+    v0, e0 = score(log_ref)
+    return IterativeDPOOutput(
+        z,
+        jnp.concatenate([log_ref[None], zs]),
+        jnp.append(v0, vals),
+        jnp.append(e0, errs),
+        W,
+    )
+
+
+def iterative_dpo(
+    reward: Float[Array, "X Y"],
+    ref_policy: Float[Array, "X Y"],
+    *,
+    beta: float | Float[Array, ""],
+    key: PRNGKeyArray,
+    num_rounds: int,
+    pairs_per_round: int,
+    learning_rate: float | Float[Array, ""],
+    num_steps: int,
+    online: bool = True,
+) -> IterativeDPOOutput:
+    """Iterative (online) DPO (Xiong et al. 2024): ``T`` rounds, each drawing ``n`` contexts
+    uniformly and two responses ``y, y' ∼ π_t(·|x)`` from the *current* policy, labelling them by
+    Bradley–Terry with the true reward ``r``, and taking ``K`` gradient steps on the DPO loss
+    (:func:`dpo_loss`) of all the pairs labelled so far, from the current logits (warm start); the
+    reference ``π_ref`` in the loss stays fixed and ``π_0 = π_ref``. With ``online=False`` every
+    round draws its pairs from ``π_ref`` instead: offline DPO on the same number ``T n`` of
+    pairs, with the same optimisation schedule.
+
+    Args:
+      reward: the true reward ``r`` of the labeller, shape ``(X, Y)``.
+      ref_policy: ``π_ref``, shape ``(X, Y)``, positive rows summing to 1.
+      beta: the KL weight ``β > 0``.
+      key: a JAX PRNG key.
+      num_rounds: the rounds ``T ≥ 1`` (static).
+      pairs_per_round: the pairs ``n ≥ 1`` labelled per round (static).
+      learning_rate: the constant gradient step ``> 0`` on the logits.
+      num_steps: the gradient steps ``K ≥ 1`` per round (static).
+      online: draw the pairs from the current policy (``True``) or from ``π_ref``; a bool or a
+        boolean scalar array (traced: both settings share one compilation, and can be ``vmap``-ed).
+
+    Returns:
+      :class:`IterativeDPOOutput`, with ``J_β(π_t)`` and the total-variation distance to
+      ``π* ∝ π_ref exp(r/β)`` after every round.
+
+    Raises:
+      TypeError: non-numeric arrays, an integer seed for ``key``, non-integer counts, a
+        non-boolean ``online``.
+      ValueError: wrong shapes, ``ref_policy`` not stochastic, a non-positive ``beta`` or
+        ``learning_rate``, counts below 1.
+    """
+    reward = _table("reward", reward)
+    ref_policy = _policy_table("ref_policy", ref_policy, reward.shape)
+    beta = _beta(beta)
+    require_key("key", key)
+    require_int("num_rounds", num_rounds, minimum=1)
+    require_int("pairs_per_round", pairs_per_round, minimum=1)
+    lr = _as_scalar("learning_rate", learning_rate)
+    require_positive("learning_rate", lr)
+    require_int("num_steps", num_steps, minimum=1)
+    is_flag = isinstance(online, (bool, np.bool_)) or (
+        isinstance(online, (jax.Array, np.ndarray)) and online.dtype == jnp.bool_ and online.ndim == 0
+    )
+    if not is_flag:
+        raise TypeError(f"online must be a bool or a boolean scalar array, got {type(online).__name__}")
+    dt = jnp.result_type(reward, ref_policy)
+    return _iterative_dpo_run(
+        key,
+        reward.astype(dt),
+        ref_policy.astype(dt),
+        beta.astype(dt),
+        lr.astype(dt),
+        jnp.asarray(online, bool),
+        num_rounds=num_rounds,
+        pairs_per_round=pairs_per_round,
+        num_steps=num_steps,
+    )
