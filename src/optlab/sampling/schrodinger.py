@@ -132,9 +132,10 @@ def _spd(name: str, a: Any) -> jax.Array:
     a = as_nonempty_float_array(name, a, ndim=2)
     if a.shape[0] != a.shape[1]:
         raise ValueError(f"{name} must be a square matrix, got shape {tuple(a.shape)}")
-    if not isinstance(a, jax.core.Tracer):
-        if not bool(jnp.allclose(a, a.T, atol=1e-6)) or float(jnp.min(jnp.linalg.eigvalsh(a))) <= 0:
-            raise ValueError(f"{name} must be symmetric positive definite")
+    if not isinstance(a, jax.core.Tracer) and (
+        not bool(jnp.allclose(a, a.T, atol=1e-6)) or float(jnp.min(jnp.linalg.eigvalsh(a))) <= 0
+    ):
+        raise ValueError(f"{name} must be symmetric positive definite")
     return a
 
 
@@ -181,9 +182,8 @@ def _gaussian_cross(a, b, eps):
     ah, ah_inv = _sqrtm(a)
     inner = 4.0 * jnp.matmul(jnp.matmul(ah, b, precision=_HIGHEST), ah, precision=_HIGHEST)
     dsig, _ = _sqrtm(inner + eps**2 * jnp.eye(d, dtype=a.dtype))
-    return 0.5 * jnp.matmul(jnp.matmul(ah, dsig, precision=_HIGHEST), ah_inv, precision=_HIGHEST) - 0.5 * eps * jnp.eye(
-        d, dtype=a.dtype
-    )
+    half = 0.5 * jnp.matmul(jnp.matmul(ah, dsig, precision=_HIGHEST), ah_inv, precision=_HIGHEST)
+    return half - 0.5 * eps * jnp.eye(d, dtype=a.dtype)
 
 
 def light_sb_init(
@@ -209,7 +209,9 @@ def light_sb_init(
     x1 = as_nonempty_float_array("x1", x1, ndim=2)
     require_int("num_components", num_components, minimum=1)
     if num_components > x1.shape[0]:
-        raise ValueError(f"num_components must be at most the number of rows of x1 ({x1.shape[0]}), got {num_components}")
+        raise ValueError(
+            f"num_components must be at most the number of rows of x1 ({x1.shape[0]}), got {num_components}"
+        )
     require_key("key", key)
     idx = jax.random.choice(key, x1.shape[0], (num_components,), replace=False)
     return {
@@ -233,7 +235,9 @@ def _check_params(params: Any, d: int) -> tuple:
             f"{tuple(la.shape)}, {tuple(r.shape)}, {tuple(ls.shape)}"
         )
     if r.shape[1] != d:
-        raise ValueError(f"params['r'] must have d = {d} columns (the dimension of the points), got {r.shape[1]}")
+        raise ValueError(
+            f"params['r'] must have d = {d} columns (the dimension of the points), got {r.shape[1]}"
+        )
     return la, r, ls
 
 

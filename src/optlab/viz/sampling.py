@@ -21,7 +21,12 @@ from .. import sampling as sp
 from .core import COLORS, style_figure
 from .explorer import Explorer, Frame, dropdown, log_slider, slider
 
-__all__ = ["diffusion_explorer", "diffusion_samples_figure", "langevin_explorer", "schrodinger_bridge_explorer"]
+__all__ = [
+    "diffusion_explorer",
+    "diffusion_samples_figure",
+    "langevin_explorer",
+    "schrodinger_bridge_explorer",
+]
 
 
 @functools.partial(jax.jit, static_argnames=("num_chains", "num_steps"))
@@ -396,12 +401,26 @@ def schrodinger_bridge_explorer(
     k_x1, k_bridge = jax.random.split(key)
     x0_np = np.asarray(x0, float)
     fig = go.Figure()
-    fig.add_trace(go.Scatter(x=x0_np[:, 0], y=x0_np[:, 1], mode="markers", name="x₀ ~ p₀",
-                             marker=dict(color=COLORS[1], size=3, opacity=0.3)))
+    fig.add_trace(
+        go.Scatter(
+            x=x0_np[:, 0],
+            y=x0_np[:, 1],
+            mode="markers",
+            name="x₀ ~ p₀",
+            marker=dict(color=COLORS[1], size=3, opacity=0.3),
+        )
+    )
     if target is not None:
         tg = np.asarray(target, float)
-        fig.add_trace(go.Scatter(x=tg[:, 0], y=tg[:, 1], mode="markers", name="target p₁",
-                                 marker=dict(color="black", size=3, opacity=0.3)))
+        fig.add_trace(
+            go.Scatter(
+                x=tg[:, 0],
+                y=tg[:, 1],
+                mode="markers",
+                name="target p₁",
+                marker=dict(color="black", size=3, opacity=0.3),
+            )
+        )
     idx = len(fig.data)
     fig.add_trace(go.Scatter(mode="markers", name="x_t", marker=dict(color=COLORS[0], size=4, opacity=0.7)))
     style_figure(fig, title, "x₁", "x₂", height=height)
@@ -414,8 +433,10 @@ def schrodinger_bridge_explorer(
         xt = np.asarray(sp.brownian_bridge(x0, x1, jnp.asarray(t, x0.dtype), eps, key=k_bridge), float)
         return Frame(
             {idx: {"x": xt[:, 0], "y": xt[:, 1], "name": f"x_t, t = {float(t):.2f}"}},
-            layout={"title.text": f"Bridge marginal at t = {float(t):.2f} (ε = {float(eps):g}): "
-                    f"mean radius {float(np.mean(np.hypot(xt[:, 0], xt[:, 1]))):.2f}"},
+            layout={
+                "title.text": f"Bridge marginal at t = {float(t):.2f} (ε = {float(eps):g}): "
+                f"mean radius {float(np.mean(np.hypot(xt[:, 0], xt[:, 1]))):.2f}"
+            },
         )
 
     return Explorer(fig, update, controls)
