@@ -14,6 +14,8 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.sampling.diffusion`: score-based diffusion: the Ornstein–Uhlenbeck noising, the
   exact score of a noised Gaussian mixture, denoising score matching, a small Fourier-feature
   score model, and the reverse-time SDE and probability-flow ODE samplers;
+- :mod:`~optlab.sampling.schrodinger`: Schrödinger bridges: the Brownian bridge, the Gaussian
+  static bridge in closed form, and the Light Schrödinger Bridge solver;
 - :mod:`~optlab.sampling.gaussian`: ``W_2`` between Gaussians and the stationary covariance of
   ULA on a Gaussian target.
 
@@ -38,6 +40,16 @@ from .diffusion import (
 from .gaussian import gaussian_w2, ula_gaussian_stationary
 from .jko import JKOOutput, jko_1d
 from .langevin import LangevinOutput, mala, unadjusted_langevin
+from .schrodinger import (
+    BridgeOutput,
+    brownian_bridge,
+    gaussian_sb_cross_covariance,
+    light_sb_drift,
+    light_sb_init,
+    light_sb_loss,
+    light_sb_sample,
+    light_sb_sde,
+)
 from .stein import SVGDOutput, median_bandwidth, svgd, svgd_direction
 
 __all__ = [
@@ -50,6 +62,14 @@ __all__ = [
     "probability_flow",
     "reverse_sde",
     "JKOOutput",
+    "BridgeOutput",
+    "brownian_bridge",
+    "gaussian_sb_cross_covariance",
+    "light_sb_drift",
+    "light_sb_init",
+    "light_sb_loss",
+    "light_sb_sample",
+    "light_sb_sde",
     "LangevinOutput",
     "SVGDOutput",
     "gaussian_w2",

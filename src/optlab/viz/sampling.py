@@ -1,7 +1,8 @@
 """Figures for the chapter on sampling as optimization (``book/19_sampling``): the Langevin
 explorer (ULA against MALA on a 2-D Gaussian target, for a step size of the reader's choice),
 and the score-based diffusion figures (target against reverse-SDE and probability-flow samples,
-and the explorer over the number of steps and the sampler).
+and the explorer over the number of steps and the sampler), and the explorer of a Light
+Schrödinger bridge over its time.
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from .. import sampling as sp
 from .core import COLORS, style_figure
 from .explorer import Explorer, Frame, dropdown, log_slider, slider
 
-__all__ = ["diffusion_explorer", "diffusion_samples_figure", "langevin_explorer"]
+__all__ = [
+    "diffusion_explorer",
+    "diffusion_samples_figure",
+    "langevin_explorer",
+    "schrodinger_bridge_explorer",
+]
 
 
 @functools.partial(jax.jit, static_argnames=("num_chains", "num_steps"))
@@ -344,6 +350,92 @@ def diffusion_explorer(
             layout={
                 "title.text": f"{sampler}, K = {k} steps: |mean error| {err:.3f}, "
                 f"{inside:.0%} of the samples in the window"
+            },
+        )
+
+    return Explorer(fig, update, controls)
+
+
+def schrodinger_bridge_explorer(
+    params: Any,
+    x0: Any,
+    eps: float,
+    *,
+    times: Sequence[float],
+    target: Any = None,
+    t: float | None = None,
+    key: Any = None,
+    title: str | None = "Light Schrödinger bridge",
+    height: int = 440,
+) -> Explorer:
+    """Live figure: the marginal at time ``t`` of a Light Schrödinger bridge
+    (:func:`optlab.sampling.light_sb_init` parameters): each change draws ``x_1 ~ π_θ(· | x_0)``
+    with :func:`optlab.sampling.light_sb_sample` and the Brownian bridge between ``x_0`` and
+    ``x_1`` at ``t`` with :func:`optlab.sampling.brownian_bridge` (both compiled, ``t`` traced),
+    over the starting points and, if given, target samples.
+
+    Args:
+      params: the Light SB parameter dict, in two dimensions.
+      x0: the starting points, ``N × 2``.
+      eps: the regularisation ``ε > 0`` the parameters were trained for.
+      times: the times offered, in ``[0, 1]``.
+      target: optional target samples, ``M × 2``, drawn in grey.
+      t: the time shown first (default: the middle one of ``times``).
+      key: a PRNG key (default ``jax.random.key(0)``).
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with the control ``t`` (a slider).
+
+    Raises:
+      ValueError: ``x0`` not ``N × 2``, a time outside ``[0, 1]``.
+    """
+    x0 = jnp.asarray(x0)
+    if x0.ndim != 2 or x0.shape[1] != 2:
+        raise ValueError(f"x0 must be N × 2, got shape {tuple(x0.shape)}")
+    ts = [float(v) for v in times]
+    if not ts or any(not 0.0 <= v <= 1.0 for v in ts):
+        raise ValueError(f"times must lie in [0, 1], got {list(times)}")
+    key = jax.random.key(0) if key is None else key
+    k_x1, k_bridge = jax.random.split(key)
+    x0_np = np.asarray(x0, float)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=x0_np[:, 0],
+            y=x0_np[:, 1],
+            mode="markers",
+            name="x₀ ~ p₀",
+            marker=dict(color=COLORS[1], size=3, opacity=0.3),
+        )
+    )
+    if target is not None:
+        tg = np.asarray(target, float)
+        fig.add_trace(
+            go.Scatter(
+                x=tg[:, 0],
+                y=tg[:, 1],
+                mode="markers",
+                name="target p₁",
+                marker=dict(color="black", size=3, opacity=0.3),
+            )
+        )
+    idx = len(fig.data)
+    fig.add_trace(go.Scatter(mode="markers", name="x_t", marker=dict(color=COLORS[0], size=4, opacity=0.7)))
+    style_figure(fig, title, "x₁", "x₂", height=height)
+    fig.update_xaxes(range=[-3.5, 3.5])
+    fig.update_yaxes(range=[-3.5, 3.5])
+    controls = {"t": slider("time t", ts, value=t if t is not None else ts[len(ts) // 2])}
+
+    def update(t):
+        x1 = sp.light_sb_sample(params, x0, eps, key=k_x1)
+        xt = np.asarray(sp.brownian_bridge(x0, x1, jnp.asarray(t, x0.dtype), eps, key=k_bridge), float)
+        return Frame(
+            {idx: {"x": xt[:, 0], "y": xt[:, 1], "name": f"x_t, t = {float(t):.2f}"}},
+            layout={
+                "title.text": f"Bridge marginal at t = {float(t):.2f} (ε = {float(eps):g}): "
+                f"mean radius {float(np.mean(np.hypot(xt[:, 0], xt[:, 1]))):.2f}"
             },
         )
 
