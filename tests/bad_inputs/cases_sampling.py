@@ -248,3 +248,70 @@ CASES += [
       lambda: sp.light_sb_sde(PSB, jnp.array([[0.0, 1.0]]), 1.0, num_steps=2, key=KEY).params),
 ]
 EXEMPT["BridgeOutput"] = "a result NamedTuple without methods"
+# mirrored SVGD on the simplex and particle gradient descent
+TH = jnp.array([[0.2, 0.3, 0.5], [0.6, 0.2, 0.2], [0.1, 0.1, 0.8]])
+
+
+def f_simplex(th):
+    return -jnp.sum(jnp.log(th))
+
+
+def V_pd(x):
+    return 0.5 * jnp.sum(x * x)
+
+
+def W_pd(z):
+    return -jnp.sum(jnp.abs(z))
+
+
+MS = dict(learning_rate=0.1, num_steps=2)
+CASES += [
+    B("sampling.mirrored_svgd", "f", lambda: sp.mirrored_svgd("f", TH, **MS), "string f"),
+    B("sampling.mirrored_svgd", "x0", lambda: sp.mirrored_svgd(f_simplex, TH.at[0, 0].set(NAN), **MS), "NaN x0"),
+    B("sampling.mirrored_svgd", "x0", lambda: sp.mirrored_svgd(f_simplex, TH.at[0, 0].set(-0.2), **MS),
+      "negative coordinate"),
+    B("sampling.mirrored_svgd", "x0", lambda: sp.mirrored_svgd(f_simplex, TH * 2.0, **MS), "rows not summing to 1"),
+    B("sampling.mirrored_svgd", "x0", lambda: sp.mirrored_svgd(f_simplex, TH[:1], **MS), "one particle"),
+    B("sampling.mirrored_svgd", "x0", lambda: sp.mirrored_svgd(f_simplex, jnp.ones((3, 1)), **MS), "one column"),
+    B("sampling.mirrored_svgd", "x0", lambda: sp.mirrored_svgd(f_simplex, TH[0], **MS), "vector x0"),
+    B("sampling.mirrored_svgd", "learning_rate",
+      lambda: sp.mirrored_svgd(f_simplex, TH, learning_rate=-1.0, num_steps=2), "negative learning_rate"),
+    B("sampling.mirrored_svgd", "num_steps",
+      lambda: sp.mirrored_svgd(f_simplex, TH, learning_rate=0.1, num_steps=0), "zero num_steps"),
+    B("sampling.mirrored_svgd", "bandwidth",
+      lambda: sp.mirrored_svgd(f_simplex, TH, bandwidth=0.0, **MS), "zero bandwidth"),
+    C("sampling.mirrored_svgd",
+      lambda: sp.mirrored_svgd(f_simplex, [[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]], learning_rate=1, num_steps=2).params,
+      lambda: sp.mirrored_svgd(f_simplex, jnp.array([[0.25, 0.25, 0.5], [0.5, 0.25, 0.25]]), learning_rate=1.0,
+                               num_steps=2).params),
+    B("sampling.entropic_dual", "theta", lambda: sp.entropic_dual(jnp.array([[0.5, 0.5, 0.0]])), "zero coordinate"),
+    B("sampling.entropic_dual", "theta", lambda: sp.entropic_dual("x"), "string theta"),
+    C("sampling.entropic_dual", lambda: sp.entropic_dual([[0.25, 0.25, 0.5]]),
+      lambda: sp.entropic_dual(jnp.array([[0.25, 0.25, 0.5]]))),
+    B("sampling.entropic_primal", "duals", lambda: sp.entropic_primal(jnp.array([[NAN, 0.0]])), "NaN duals"),
+    B("sampling.entropic_primal", "duals", lambda: sp.entropic_primal(jnp.zeros(2)), "vector duals"),
+    C("sampling.entropic_primal", lambda: sp.entropic_primal([[0, 1]]), lambda: sp.entropic_primal(jnp.array([[0.0, 1.0]]))),
+    B("sampling.particle_gradient_descent", "V",
+      lambda: sp.particle_gradient_descent(None, W_pd, X0, **MS), "None V"),
+    B("sampling.particle_gradient_descent", "W",
+      lambda: sp.particle_gradient_descent(V_pd, "W", X0, **MS), "string W"),
+    B("sampling.particle_gradient_descent", "x0",
+      lambda: sp.particle_gradient_descent(V_pd, W_pd, X0.at[0, 0].set(NAN), **MS), "NaN x0"),
+    B("sampling.particle_gradient_descent", "x0",
+      lambda: sp.particle_gradient_descent(V_pd, W_pd, jnp.zeros(3), **MS), "vector x0"),
+    B("sampling.particle_gradient_descent", "learning_rate",
+      lambda: sp.particle_gradient_descent(V_pd, W_pd, X0, learning_rate=0.0, num_steps=2), "zero learning_rate"),
+    B("sampling.particle_gradient_descent", "num_steps",
+      lambda: sp.particle_gradient_descent(V_pd, W_pd, X0, learning_rate=0.1, num_steps=1.5), "float num_steps"),
+    C("sampling.particle_gradient_descent",
+      lambda: sp.particle_gradient_descent(V_pd, W_pd, [[0, 1], [1, 0]], learning_rate=1, num_steps=2).params,
+      lambda: sp.particle_gradient_descent(V_pd, W_pd, jnp.array([[0.0, 1.0], [1.0, 0.0]]), learning_rate=1.0,
+                                           num_steps=2).params),
+    B("sampling.interaction_energy", "particles",
+      lambda: sp.interaction_energy(V_pd, W_pd, jnp.zeros((0, 2))), "empty particles"),
+    B("sampling.interaction_energy", "V", lambda: sp.interaction_energy(3, W_pd, X0), "integer V"),
+    C("sampling.interaction_energy", lambda: sp.interaction_energy(V_pd, W_pd, [[0, 1], [2, 0]]),
+      lambda: sp.interaction_energy(V_pd, W_pd, jnp.array([[0.0, 1.0], [2.0, 0.0]]))),
+]
+EXEMPT["MirroredSVGDOutput"] = "a result NamedTuple without methods"
+EXEMPT["ParticleDescentOutput"] = "a result NamedTuple without methods"

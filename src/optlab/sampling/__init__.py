@@ -10,6 +10,8 @@ One module per topic, every public name re-exported here:
 
 - :mod:`~optlab.sampling.langevin`: the unadjusted Langevin algorithm and MALA;
 - :mod:`~optlab.sampling.stein`: SVGD, its direction and the median-heuristic bandwidth;
+- :mod:`~optlab.sampling.mirrored_stein`: mirrored SVGD on the simplex (entropic mirror map);
+- :mod:`~optlab.sampling.particle_descent`: particle gradient descent on ``∫V dμ + ½∬W(x − y) dμ dμ``;
 - :mod:`~optlab.sampling.jko`: the JKO scheme (proximal point in ``W_2``) on the line;
 - :mod:`~optlab.sampling.diffusion`: score-based diffusion: the Ornstein–Uhlenbeck noising, the
   exact score of a noised Gaussian mixture, denoising score matching, a small Fourier-feature
@@ -40,6 +42,8 @@ from .diffusion import (
 from .gaussian import gaussian_w2, ula_gaussian_stationary
 from .jko import JKOOutput, jko_1d
 from .langevin import LangevinOutput, mala, unadjusted_langevin
+from .mirrored_stein import MirroredSVGDOutput, entropic_dual, entropic_primal, mirrored_svgd
+from .particle_descent import ParticleDescentOutput, interaction_energy, particle_gradient_descent
 from .schrodinger import (
     BridgeOutput,
     brownian_bridge,
@@ -55,6 +59,8 @@ from .stein import SVGDOutput, median_bandwidth, svgd, svgd_direction
 __all__ = [
     "DiffusionOutput",
     "dsm_loss",
+    "entropic_dual",
+    "entropic_primal",
     "fourier_score_init",
     "fourier_score_model",
     "gaussian_mixture_score",
@@ -71,11 +77,16 @@ __all__ = [
     "light_sb_sample",
     "light_sb_sde",
     "LangevinOutput",
+    "MirroredSVGDOutput",
+    "ParticleDescentOutput",
     "SVGDOutput",
     "gaussian_w2",
+    "interaction_energy",
     "jko_1d",
     "mala",
     "median_bandwidth",
+    "mirrored_svgd",
+    "particle_gradient_descent",
     "svgd",
     "svgd_direction",
     "ula_gaussian_stationary",
