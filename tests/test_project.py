@@ -345,3 +345,21 @@ def test_prose_speaks_of_the_papers_not_of_how_they_were_gathered():
     for path in sorted((ROOT / "book").rglob("*.md")):
         hits += [f"{path.name}: {m}" for m in pattern.findall(path.read_text())]
     assert not hits, hits
+
+
+MAX_CODE_CELL_LINES = 40
+
+
+def test_chapter_code_cells_are_short():
+    """A chapter reads as a book: no code cell longer than 40 lines (the review found cells of
+    up to 56 lines); a long computation is split into setup, run, checks and glue cells."""
+    long_cells = []
+    for path in _notebooks():
+        if not path.parent.name == "book":
+            continue
+        cells = json.loads(path.read_text())["cells"]
+        for i, cell in enumerate(cells):
+            n = len("".join(cell["source"]).rstrip("\n").split("\n"))
+            if cell["cell_type"] == "code" and n > MAX_CODE_CELL_LINES:
+                long_cells.append(f"{path.name} cell {i}: {n} lines")
+    assert not long_cells, long_cells
