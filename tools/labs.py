@@ -35,6 +35,51 @@ DIST = LABS / "_dist"
 OTTER = [sys.executable, "-m", "otter"]
 
 
+def _recv_exactly(connection, size: int) -> bytes | None:
+    """``size`` bytes from a socket, or ``None`` if the peer closed it first."""
+    data = b""
+    while len(data) < size:
+        chunk = connection.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _patch_otter_log_receiver() -> None:
+    """Make otter's log receiver survive a kernel that dies while it logs.
+
+    otter's grading process receives the kernel's log records on a TCP server
+    (``otter.execute.logging``). Its handler reads a record's bytes with
+    ``while len(chunk) < slen: chunk += recv(...)``, and ``recv`` returns ``b""`` forever once the
+    kernel has closed the connection. A kernel killed in the middle of a record (the lab tests kill
+    kernels on purpose, and a student's submission can) therefore left a handler thread spinning at
+    full CPU, and, because the threads are not daemons, the grading process could never exit: one
+    clean-clone CI run hung after its last lab test that way. This handler stops at the end of the
+    stream, and the handler threads are daemons.
+    """
+    import logging
+    import struct
+
+    from otter.execute import logging as otter_logging
+
+    def handle(self):
+        while True:
+            header = _recv_exactly(self.connection, 4)
+            if header is None:
+                return
+            data = _recv_exactly(self.connection, struct.unpack(">L", header)[0])
+            if data is None:
+                return
+            self.handle_log_record(logging.makeLogRecord(self.unpickle(data)))
+
+    otter_logging.LogRecordStreamHandler.handle = handle
+    otter_logging.LogRecordSocketReceiver.daemon_threads = True
+
+
+_patch_otter_log_receiver()
+
+
 def lab_names() -> list[str]:
     return sorted(p.parent.name for p in LABS.glob("*/*.ipynb")
                   if p.stem == p.parent.name and not p.parent.name.startswith("_"))
