@@ -26,6 +26,29 @@ from .explorer import Explorer, Frame, log_slider
 __all__ = ["kl_tradeoff_explorer", "iterative_dpo_explorer", "actor_critic_explorer"]
 
 
+def _reward_tables(reward, ref_policy, context):
+    """``reward`` and ``ref_policy`` as ``X × Y`` arrays of one dtype, checked (shapes, the
+    context index ``0 ≤ x < X``, and the tables themselves by :func:`optlab.rl.kl_regularized_policy`)."""
+    reward = jnp.asarray(reward)
+    ref_policy = jnp.asarray(ref_policy, reward.dtype)
+    if reward.ndim != 2 or ref_policy.shape != reward.shape:
+        raise ValueError(
+            f"reward and ref_policy must both be X × Y, got {reward.shape} and {ref_policy.shape}"
+        )
+    X = reward.shape[0]
+    if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or not 0 <= context < X:
+        raise ValueError(f"context must be an integer in 0..{X - 1}, got {context!r}")
+    rl.kl_regularized_policy(reward, ref_policy, 1.0)  # validates the two tables
+    return reward, ref_policy
+
+
+def _positive_ints(**counts):
+    """Raise ``ValueError`` naming the first of ``counts`` that is not an integer ``>= 1``."""
+    for name, v in counts.items():
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise ValueError(f"{name} must be a positive integer, got {v!r}")
+
+
 def _reward_and_kl(pi, reward, ref_policy):
     """Mean reward ``E_x E_π r`` and mean ``KL(π ‖ π_ref)`` over uniform contexts (``0 log 0 = 0``:
     at small β the optimal policy underflows to exact zeros)."""
@@ -95,18 +118,9 @@ def kl_tradeoff_explorer(
       ValueError: ``reward`` and ``ref_policy`` of different shapes, ``context`` out of range,
         ``num_steps < 1``, a non-positive ``β``.
     """
-    reward = jnp.asarray(reward)
-    ref_policy = jnp.asarray(ref_policy, reward.dtype)
-    if reward.ndim != 2 or ref_policy.shape != reward.shape:
-        raise ValueError(
-            f"reward and ref_policy must both be X × Y, got {reward.shape} and {ref_policy.shape}"
-        )
+    reward, ref_policy = _reward_tables(reward, ref_policy, context)
     X, Y = reward.shape
-    if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or not 0 <= context < X:
-        raise ValueError(f"context must be an integer in 0..{X - 1}, got {context!r}")
-    if isinstance(num_steps, bool) or not isinstance(num_steps, (int, np.integer)) or num_steps < 1:
-        raise ValueError(f"num_steps must be a positive integer, got {num_steps!r}")
-    rl.kl_regularized_policy(reward, ref_policy, 1.0)  # validates the two tables
+    _positive_ints(num_steps=num_steps)
     if counts is not None:
         counts = jnp.asarray(counts, reward.dtype)
         rl.dpo_loss(jnp.log(ref_policy), ref_policy, counts, beta=1.0)  # validates the counts
@@ -237,24 +251,11 @@ def iterative_dpo_explorer(
       ValueError: ``reward`` and ``ref_policy`` of different shapes, ``context`` out of range,
         a count below 1, a non-positive ``β``.
     """
-    reward = jnp.asarray(reward)
-    ref_policy = jnp.asarray(ref_policy, reward.dtype)
-    if reward.ndim != 2 or ref_policy.shape != reward.shape:
-        raise ValueError(
-            f"reward and ref_policy must both be X × Y, got {reward.shape} and {ref_policy.shape}"
-        )
+    reward, ref_policy = _reward_tables(reward, ref_policy, context)
     X, Y = reward.shape
-    if isinstance(context, bool) or not isinstance(context, (int, np.integer)) or not 0 <= context < X:
-        raise ValueError(f"context must be an integer in 0..{X - 1}, got {context!r}")
-    for name, v in (
-        ("num_rounds", num_rounds),
-        ("pairs_per_round", pairs_per_round),
-        ("num_steps", num_steps),
-        ("num_seeds", num_seeds),
-    ):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive integer, got {v!r}")
-    rl.kl_regularized_policy(reward, ref_policy, 1.0)  # validates the two tables
+    _positive_ints(
+        num_rounds=num_rounds, pairs_per_round=pairs_per_round, num_steps=num_steps, num_seeds=num_seeds
+    )
     keys = jax.random.split(key, num_seeds)
     controls = {"beta": log_slider("β", betas, value=beta, bounds=(min(betas) / 10, max(betas) * 10))}
     rounds = np.arange(num_rounds + 1)
