@@ -25,6 +25,7 @@ from optlab import sampling as sp
 DTYPES = [jnp.float32, jnp.float64]
 langevin_mod = importlib.import_module("optlab.sampling.langevin")
 stein_mod = importlib.import_module("optlab.sampling.stein")
+gaussian_mod = importlib.import_module("optlab.sampling.gaussian")
 
 A2 = np.array([[1.0, 0.3], [0.3, 3.0]])
 M2 = np.array([1.0, -1.0])
@@ -107,6 +108,102 @@ def test_gaussian_w2_is_a_metric(seed, d):
         assert w(laws[0], laws[0]) < 1e-6
         assert w(laws[0], laws[1]) == pytest.approx(w(laws[1], laws[0]), rel=1e-8, abs=1e-10)
         assert w(laws[0], laws[2]) <= w(laws[0], laws[1]) + w(laws[1], laws[2]) + 1e-8
+
+
+def _kl_numpy(m1, S1, m2, S2):
+    P = np.linalg.inv(S2)
+    d = len(m1)
+    return 0.5 * (np.trace(P @ S1) - d + (m2 - m1) @ P @ (m2 - m1) + np.linalg.slogdet(S2)[1] - np.linalg.slogdet(S1)[1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_gaussian_kl_matches_the_dense_formula(dtype):
+    rng = np.random.default_rng(2)
+    for d in (1, 2, 5):
+        m1, m2 = rng.normal(size=d), rng.normal(size=d)
+        S1, S2 = _spd(rng, d), _spd(rng, d)
+        ref = _kl_numpy(m1, S1, m2, S2)
+        with _ctx(dtype):
+            got = sp.gaussian_kl(*(jnp.asarray(a, dtype) for a in (m1, S1, m2, S2)))
+        assert got.dtype == dtype
+        np.testing.assert_allclose(float(got), ref, rtol=1e-4 if dtype == jnp.float32 else 1e-10)
+
+
+def test_gaussian_kl_in_one_dimension_and_by_monte_carlo(x64):
+    # 1-D closed form: log(s2/s1) + (s1² + (m1 − m2)²)/(2 s2²) − ½
+    got = float(sp.gaussian_kl([0.5], [[4.0]], [-1.0], [[0.25]]))
+    assert got == pytest.approx(np.log(0.5 / 2.0) + (4.0 + 1.5**2) / (2 * 0.25) - 0.5, rel=1e-12)
+    # E_p[log p − log q] over 10⁶ draws of p, with its standard error
+    rng = np.random.default_rng(3)
+    m1, m2, S1, S2 = rng.normal(size=3), rng.normal(size=3), _spd(rng, 3), _spd(rng, 3)
+    x = rng.multivariate_normal(m1, S1, size=1_000_000)
+    import scipy.stats
+    log_ratio = scipy.stats.multivariate_normal(m1, S1).logpdf(x) - scipy.stats.multivariate_normal(m2, S2).logpdf(x)
+    kl = float(sp.gaussian_kl(m1, S1, m2, S2))
+    assert abs(log_ratio.mean() - kl) < 4 * log_ratio.std() / 1000
+
+
+@settings(max_examples=25)
+@given(seed=st.integers(0, 2**31 - 1), d=st.integers(1, 4))
+def test_gaussian_kl_is_a_divergence(seed, d):
+    rng = np.random.default_rng(seed)
+    (m1, S1), (m2, S2) = [(rng.normal(size=d), _spd(rng, d)) for _ in range(2)]
+    with jax.enable_x64(True):
+        assert float(sp.gaussian_kl(m1, S1, m1, S1)) < 1e-9
+        kl = float(sp.gaussian_kl(m1, S1, m2, S2))
+        assert kl >= 0
+        # invariant under a common invertible affine map x ↦ Qx + b
+        Q, b = rng.normal(size=(d, d)) + 3 * np.eye(d), rng.normal(size=d)
+        moved = float(sp.gaussian_kl(Q @ m1 + b, Q @ S1 @ Q.T, Q @ m2 + b, Q @ S2 @ Q.T))
+        assert moved == pytest.approx(kl, rel=1e-6, abs=1e-9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_ula_gaussian_laws_follow_the_recursion_and_the_chains(dtype):
+    h, K = 0.3, 12
+    mu0, S0 = np.array([3.0, 1.0]), np.array([[0.5, 0.1], [0.1, 0.2]])
+    B = np.eye(2) - h * A2
+    mus, Ss = [mu0], [S0]
+    for _ in range(K):
+        mus.append(M2 + B @ (mus[-1] - M2))
+        Ss.append(B @ Ss[-1] @ B + 2 * h * np.eye(2))
+    with _ctx(dtype):
+        laws = sp.ula_gaussian_laws(jnp.asarray(A2, dtype), M2, mu0, S0, learning_rate=h, num_steps=K)
+    assert laws.means.shape == (K + 1, 2) and laws.covariances.shape == (K + 1, 2, 2)
+    assert laws.means.dtype == dtype and laws.covariances.dtype == dtype
+    tol = 1e-5 if dtype == jnp.float32 else 1e-12
+    np.testing.assert_allclose(np.asarray(laws.means, float), np.array(mus), rtol=tol, atol=tol)
+    np.testing.assert_allclose(np.asarray(laws.covariances, float), np.array(Ss), rtol=tol, atol=tol)
+    # and the chains: 20000 ULA chains drawn from N(μ_0, S_0), K steps
+    C = 20000
+    with _ctx(dtype):
+        x0 = mu0 + jax.random.normal(jax.random.key(7), (C, 2), dtype) @ jnp.asarray(np.linalg.cholesky(S0).T, dtype)
+        out = sp.unadjusted_langevin(gauss_potential, x0, learning_rate=h, num_steps=K, key=jax.random.key(8),
+                                     return_iterates=False)
+        cov, mean = np.asarray(out.covariance(), float), np.asarray(out.mean(), float)
+    S_K = Ss[-1]
+    assert np.all(np.abs(mean - mus[-1]) < 4 * np.sqrt(np.diag(S_K) / C))
+    assert np.all(np.abs(np.diag(cov) - np.diag(S_K)) < 4 * np.diag(S_K) * np.sqrt(2 / C))
+
+
+def test_ula_gaussian_laws_converge_to_the_stationary_law_and_compile_once(x64):
+    laws = sp.ula_gaussian_laws(A2, M2, [5.0, -3.0], np.zeros((2, 2)), learning_rate=0.2, num_steps=200)
+    np.testing.assert_allclose(np.asarray(laws.covariances[-1]), np.asarray(sp.ula_gaussian_stationary(A2, learning_rate=0.2)),
+                               rtol=1e-10)
+    np.testing.assert_allclose(np.asarray(laws.means[-1]), M2, atol=1e-10)
+    n = gaussian_mod._ula_gaussian_laws._cache_size()
+    again = sp.ula_gaussian_laws(2 * A2, -M2, [1.0, 1.0], np.eye(2), learning_rate=0.05, num_steps=200)
+    assert gaussian_mod._ula_gaussian_laws._cache_size() == n  # new data and step, same shapes: no retrace
+    assert np.all(np.isfinite(np.asarray(again.covariances)))
+    # jit- and vmap-able in the step: after 600 steps the laws are stationary, KL(μ_K ‖ π) = KL(π_h ‖ π)
+    def kl_at_the_end(h):
+        laws = sp.ula_gaussian_laws(A2, M2, [5.0, -3.0], np.eye(2), learning_rate=h, num_steps=600)
+        return sp.gaussian_kl(laws.means[-1], laws.covariances[-1], M2, np.linalg.inv(A2))
+
+    hs = [0.05, 0.1, 0.2]
+    vals = np.asarray(jax.jit(jax.vmap(kl_at_the_end))(jnp.array(hs)))
+    refs = [_kl_numpy(M2, np.asarray(sp.ula_gaussian_stationary(A2, learning_rate=h)), M2, np.linalg.inv(A2)) for h in hs]
+    np.testing.assert_allclose(vals, refs, rtol=1e-8)
 
 
 # ------------------------------------------------------------------ ULA and MALA

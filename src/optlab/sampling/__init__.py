@@ -18,8 +18,8 @@ One module per topic, every public name re-exported here:
   score model, and the reverse-time SDE and probability-flow ODE samplers;
 - :mod:`~optlab.sampling.schrodinger`: Schrödinger bridges: the Brownian bridge, the Gaussian
   static bridge in closed form, and the Light Schrödinger Bridge solver;
-- :mod:`~optlab.sampling.gaussian`: ``W_2`` between Gaussians and the stationary covariance of
-  ULA on a Gaussian target.
+- :mod:`~optlab.sampling.gaussian`: ``W_2`` and the relative entropy between Gaussians, and
+  the laws of ULA on a Gaussian target, along the run and at stationarity.
 
 References: Jordan, Kinderlehrer & Otto (1998) "The variational formulation of the
 Fokker–Planck equation"; Roberts & Tweedie (1996); Dalalyan (2017); Durmus & Moulines (2017);
@@ -39,7 +39,8 @@ from .diffusion import (
     probability_flow,
     reverse_sde,
 )
-from .gaussian import gaussian_w2, ula_gaussian_stationary
+from .gaussian import _NOT_A_RUN as _NOT_A_RUN
+from .gaussian import GaussianLaws, gaussian_kl, gaussian_w2, ula_gaussian_laws, ula_gaussian_stationary
 from .jko import JKOOutput, jko_1d
 from .langevin import LangevinOutput, mala, unadjusted_langevin
 from .mirrored_stein import MirroredSVGDOutput, entropic_dual, entropic_primal, mirrored_svgd
@@ -58,6 +59,7 @@ from .stein import SVGDOutput, median_bandwidth, svgd, svgd_direction
 
 __all__ = [
     "DiffusionOutput",
+    "GaussianLaws",
     "dsm_loss",
     "entropic_dual",
     "entropic_primal",
@@ -80,6 +82,7 @@ __all__ = [
     "MirroredSVGDOutput",
     "ParticleDescentOutput",
     "SVGDOutput",
+    "gaussian_kl",
     "gaussian_w2",
     "interaction_energy",
     "jko_1d",
@@ -89,6 +92,7 @@ __all__ = [
     "particle_gradient_descent",
     "svgd",
     "svgd_direction",
+    "ula_gaussian_laws",
     "ula_gaussian_stationary",
     "unadjusted_langevin",
 ]
