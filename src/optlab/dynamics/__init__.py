@@ -58,6 +58,7 @@ from .scaling_rules import AdamHyperparameters, adam_scaling_rule, noisy_regress
 from .schedules import warmup_stable_decay
 from .sde import Moments, sgd_quadratic_moments, sgd_sde_moments
 from .sharpness_aware import ascent_direction, sam, scale_by_sam
+from .heavy_tailed import symmetric_stable
 from .stability import NeighbourRuns, neighbour_divergence, sgd_stability_bound
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "NeighbourRuns",
     "neighbour_divergence",
     "sgd_stability_bound",
+    "symmetric_stable",
     "AdamHyperparameters",
     "adam_scaling_rule",
     "sgd_scaling_rule",

@@ -21,7 +21,13 @@ from .. import runner
 from .core import COLORS, grid_values, level_set_contour, style_figure
 from .explorer import Explorer, Frame, dropdown, slider
 
-__all__ = ["sam_explorer", "scaling_rule_figure", "scaling_rule_explorer", "gradient_subspace_figure"]
+__all__ = [
+    "sam_explorer",
+    "scaling_rule_figure",
+    "scaling_rule_explorer",
+    "gradient_subspace_figure",
+    "heavy_tail_stability_figure",
+]
 
 
 @functools.partial(jax.jit, static_argnames=("fun", "make", "num_steps", "every"))
@@ -506,3 +512,58 @@ def central_flow_explorer(
         return Frame(data, layout={"title.text": text})
 
     return Explorer(fig, update, controls)
+
+
+def heavy_tail_stability_figure(
+    tail_indices: Any,
+    curves: dict[str, tuple[Any, Any]],
+    *,
+    noiseless: float | None = None,
+    title: str | None = "Heavy-tailed noise and the distance between coupled runs",
+    height: int = 400,
+) -> go.Figure:
+    """``E‖w_T − w_T'‖`` against the tail index ``a`` of the shared noise, one curve per setting,
+    with error bars of two standard errors (the runs of :func:`optlab.dynamics.neighbour_divergence`
+    with ``noise_scale`` and ``tail_index``).
+
+    Args:
+      tail_indices: the tail indices ``a``, shape ``(K,)``.
+      curves: ``label ↦ (means, standard errors)``, each of shape ``(K,)``.
+      noiseless: the value without noise, drawn as a dotted line (omitted if ``None``).
+      title: the figure title.
+      height: the figure height in pixels.
+
+    Returns:
+      A plotly figure.
+
+    Raises:
+      ValueError: a curve of the wrong length.
+    """
+    a = np.asarray(tail_indices, float)
+    fig = go.Figure()
+    for i, (label, (mean, se)) in enumerate(curves.items()):
+        mean, se = np.asarray(mean, float), np.asarray(se, float)
+        if mean.shape != a.shape or se.shape != a.shape:
+            raise ValueError(f"curves[{label!r}] must hold two arrays of shape {a.shape}")
+        fig.add_trace(
+            go.Scatter(
+                x=a,
+                y=mean,
+                mode="lines+markers",
+                name=label,
+                error_y=dict(type="data", array=2 * se, visible=True),
+                line=dict(color=COLORS[i % len(COLORS)]),
+            )
+        )
+    if noiseless is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[a.min(), a.max()],
+                y=[float(noiseless)] * 2,
+                mode="lines",
+                name="no noise",
+                line=dict(color="gray", dash="dot"),
+            )
+        )
+    style_figure(fig, title, "tail index a of the noise", "E ‖w_T − w'_T‖", height=height)
+    return fig
