@@ -26,13 +26,13 @@ __all__ = ["symmetric_stable"]
 def _cms(key, tail_index, shape, dtype):
     """Chambers–Mallows–Stuck for ``β = 0``: ``V ~ U(−π/2, π/2)``, ``W ~ Exp(1)`` independent and
     ``S = sin(aV)/cos(V)^{1/a} · (cos((1−a)V)/W)^{(1−a)/a}``."""
+    # region: cms
     kv, kw = jax.random.split(key)
     tiny = jnp.finfo(dtype).tiny
     half_pi = jnp.nextafter(jnp.asarray(jnp.pi / 2, dtype), jnp.asarray(0, dtype))  # float32(π/2) > π/2
     v = jnp.clip(jnp.pi * (jax.random.uniform(kv, shape, dtype) - 0.5), -half_pi, half_pi)
     w = jnp.maximum(jax.random.exponential(kw, shape, dtype), tiny)
     a = jnp.asarray(tail_index, dtype)
-    # region: cms
     head = jnp.sin(a * v) / jnp.cos(v) ** (1.0 / a)
     tail = (jnp.cos((1.0 - a) * v) / w) ** ((1.0 - a) / a)
     return head * tail
@@ -45,17 +45,17 @@ def _stable(key, tail_index, shape):
 
 
 def symmetric_stable(
-    key: PRNGKeyArray, tail_index: float | Float[ArrayLike, ""], shape: Sequence[int] = ()
-) -> Float[Array, "..."]:
+    tail_index: float | Float[ArrayLike, ""], shape: Sequence[int] = (), *, key: PRNGKeyArray
+) -> Float[Array, "*shape"]:
     """Independent draws of the symmetric ``a``-stable law with ``E cos(tS) = exp(−|t|^a)``.
 
     The scale convention is SciPy's ``levy_stable(a, 0)`` (parameterisation S1, scale 1): ``a = 2``
     gives ``N(0, 2)``, ``a = 1`` the standard Cauchy law.  Chambers, Mallows & Stuck (1976).
 
     Args:
-      key: a PRNG key.
       tail_index: ``a ∈ (0, 2]`` (may be traced: one compilation serves every ``a``).
       shape: the shape of the output (static).
+      key: a PRNG key.
 
     Returns:
       An array of the given shape, in the default float dtype.

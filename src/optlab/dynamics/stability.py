@@ -74,8 +74,20 @@ def sgd_stability_bound(
 
 
 @functools.partial(jax.jit, static_argnames=("loss", "num_steps", "num_paths", "noisy"))
-def _runs(loss, data, replacement, index, w0, learning_rate, key, num_steps, num_paths, noise_scale, tail_index,
-          noisy):
+def _runs(
+    loss,
+    data,
+    replacement,
+    index,
+    w0,
+    learning_rate,
+    key,
+    num_steps,
+    num_paths,
+    noise_scale,
+    tail_index,
+    noisy,
+):
     neighbour = data.at[index].set(replacement)
     grad = jax.grad(loss)
     n = data.shape[0]
