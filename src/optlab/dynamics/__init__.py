@@ -16,7 +16,9 @@ One module per topic, every public name re-exported here:
 - :mod:`~optlab.dynamics.recurrent`: one recurrent unit ``x_t = w tanh(x_{t−1}) + b``, backpropagation
   through time written out, its saddle-node bifurcation and the bottleneck wall of its loss;
 - :mod:`~optlab.dynamics.stability`: SGD on neighbouring data sets along shared sample paths and the
-  uniform-stability bound of convex SGD;
+  uniform-stability bound of convex SGD, with shared heavy-tailed noise if asked;
+- :mod:`~optlab.dynamics.heavy_tailed`: symmetric ``a``-stable draws (Chambers–Mallows–Stuck), the noise of
+  heavy-tailed SGD;
 - :mod:`~optlab.dynamics.scaling_rules`: SGD's linear and Adam's square-root batch-size scaling rules,
   and a regression problem with known gradient noise;
 - :mod:`~optlab.dynamics.gradient_subspace`: the fraction of the gradient in the top Hessian
@@ -31,7 +33,8 @@ Wen et al. (2024) "Understanding warmup-stable-decay learning rates: a river val
 landscape perspective"; Li, Tai & E (2017) "Stochastic modified equations and adaptive stochastic
 gradient algorithms"; Pascanu, Mikolov & Bengio (2013) "On the difficulty of training recurrent
 neural networks"; Hardt, Recht & Singer (2016) "Train faster, generalize better: stability of
-stochastic gradient descent";
+stochastic gradient descent"; Raj, Zhu, Gürbüzbalaban & Şimşekli (2023) "Algorithmic stability of
+heavy-tailed SGD with general loss functions";
 Malladi, Lyu, Panigrahi & Arora (2022) "On the SDEs and scaling rules for
 adaptive gradient algorithms"; Gur-Ari, Roberts & Dyer (2018) "Gradient descent happens in a tiny
 subspace"; Cohen, Damian, Talwalkar, Kolter & Lee (2025) "Understanding optimization in deep
@@ -47,6 +50,7 @@ from .gradient_subspace import (
     gradient_subspace_fraction,
     subspace_overlap,
 )
+from .heavy_tailed import symmetric_stable
 from .recurrent import (
     RecurrentSensitivities,
     bottleneck_wall,
@@ -76,6 +80,7 @@ __all__ = [
     "NeighbourRuns",
     "neighbour_divergence",
     "sgd_stability_bound",
+    "symmetric_stable",
     "AdamHyperparameters",
     "adam_scaling_rule",
     "sgd_scaling_rule",

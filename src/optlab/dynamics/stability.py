@@ -24,6 +24,7 @@ import numpy as np
 from .. import _checks
 from .._types import Array, ArrayLike, Float, Int, PRNGKeyArray
 from ._common import check_scalar
+from .heavy_tailed import _cms
 
 __all__ = ["NeighbourRuns", "neighbour_divergence", "sgd_stability_bound"]
 
@@ -72,8 +73,21 @@ def sgd_stability_bound(
     # endregion: stability-bound
 
 
-@functools.partial(jax.jit, static_argnames=("loss", "num_steps", "num_paths"))
-def _runs(loss, data, replacement, index, w0, learning_rate, key, num_steps, num_paths):
+@functools.partial(jax.jit, static_argnames=("loss", "num_steps", "num_paths", "noisy"))
+def _runs(
+    loss,
+    data,
+    replacement,
+    index,
+    w0,
+    learning_rate,
+    key,
+    num_steps,
+    num_paths,
+    noise_scale,
+    tail_index,
+    noisy,
+):
     neighbour = data.at[index].set(replacement)
     grad = jax.grad(loss)
     n = data.shape[0]
@@ -81,12 +95,19 @@ def _runs(loss, data, replacement, index, w0, learning_rate, key, num_steps, num
     def one_path(path_key):
         # region: coupled-sgd
         picks = jax.random.randint(path_key, (num_steps,), 0, n)  # one sample path for both runs
+        if noisy:  # one heavy-tailed noise sequence, also shared: σ α_t^{1/a} S_t
+            noise = _cms(jax.random.fold_in(path_key, 1), tail_index, (num_steps, w0.shape[0]), w0.dtype)
+            noise = noise_scale * learning_rate[:, None] ** (1.0 / tail_index) * noise
+        else:
+            noise = jnp.zeros((num_steps, 0), w0.dtype)
 
         def step(carry, t):
             w, v = carry
             j = picks[t]
             w = w - learning_rate[t] * grad(w, data[j])
             v = v - learning_rate[t] * grad(v, neighbour[j])
+            if noisy:
+                w, v = w + noise[t], v + noise[t]
             return (w, v), jnp.linalg.norm(w - v)
 
         (w, v), gaps = jax.lax.scan(step, (w0, w0), jnp.arange(num_steps))
@@ -107,6 +128,8 @@ def neighbour_divergence(
     key: PRNGKeyArray,
     num_paths: int = 100,
     index: int = 0,
+    noise_scale: float = 0.0,
+    tail_index: float = 2.0,
 ) -> NeighbourRuns:
     """Run SGD on ``S`` (``data``) and on ``S'`` (``data`` with row ``index`` replaced) along
     ``num_paths`` shared sample paths, and record ``δ_t = ‖w_t − w_t'‖``.
@@ -122,13 +145,19 @@ def neighbour_divergence(
       key: a PRNG key; path ``p`` draws ``j_0, …, j_{T−1}`` from its own split of it.
       num_paths: ``P ≥ 1`` independent sample paths.
       index: ``i``, the row that differs, ``0 ≤ i < n``.
+      noise_scale: ``σ ≥ 0``; if positive, both runs add the same ``σ α_t^{1/a} S_t`` to step ``t``,
+        ``S_t`` i.i.d. symmetric ``a``-stable vectors (:func:`~optlab.dynamics.symmetric_stable`), drawn
+        from ``fold_in(path key, 1)`` so that the sample path ``j_t`` is the one of the noiseless run
+        (heavy-tailed SGD, Raj, Zhu, Gürbüzbalaban & Şimşekli 2023).  ``0`` (the default) adds nothing.
+      tail_index: ``a ∈ (0, 2]`` of the noise (may be traced; ignored when ``σ = 0``).
 
     Returns:
       :class:`NeighbourRuns`.
 
     Raises:
       TypeError: ``loss`` not callable, non-numeric arrays, non-integer counts, a bad ``key``.
-      ValueError: wrong shapes, NaN/inf, a non-positive step, ``T``/``P < 1``, ``index`` out of range.
+      ValueError: wrong shapes, NaN/inf, a non-positive step, ``T``/``P < 1``, ``index`` out of range,
+        a negative ``noise_scale``, ``tail_index`` outside ``(0, 2]``.
     """
     _checks.require_static_callable("loss", loss)
     S = _checks.as_float_array("data", data, ndim=2)
@@ -148,5 +177,11 @@ def neighbour_divergence(
     if alphas.shape != (num_steps,):
         raise ValueError(f"learning_rate must be a number or have shape ({num_steps},), got {alphas.shape}")
     _checks.require_positive("learning_rate", alphas)
+    check_scalar("noise_scale", noise_scale, positive=False)
+    check_scalar("tail_index", tail_index)
+    _checks.require_in_range("tail_index", tail_index, 0.0, 2.0, low_inclusive=False)
     _checks.require_scalar_function("loss", lambda v: loss(v, S[0]), w)
-    return _runs(loss, S, z, index, w, alphas, key, num_steps, num_paths)
+    noisy = not (_checks.is_concrete(noise_scale) and float(noise_scale) == 0.0)
+    sigma = jnp.asarray(noise_scale, alphas.dtype)
+    a = jnp.asarray(tail_index, alphas.dtype)
+    return _runs(loss, S, z, index, w, alphas, key, num_steps, num_paths, sigma, a, noisy)

@@ -21,7 +21,14 @@ from .. import runner
 from .core import COLORS, grid_values, level_set_contour, style_figure
 from .explorer import Explorer, Frame, dropdown, slider
 
-__all__ = ["sam_explorer", "scaling_rule_figure", "scaling_rule_explorer", "gradient_subspace_figure"]
+__all__ = [
+    "sam_explorer",
+    "scaling_rule_figure",
+    "scaling_rule_explorer",
+    "gradient_subspace_figure",
+    "heavy_tail_stability_figure",
+    "heavy_tail_explorer",
+]
 
 
 @functools.partial(jax.jit, static_argnames=("fun", "make", "num_steps", "every"))
@@ -502,6 +509,154 @@ def central_flow_explorer(
         text = (
             f"η = {lr:g}: GD's sharpness over the second half {s_late:.3f} × 2/η; "
             f"gradient flow ends at {s_gf:.2f} × 2/η"
+        )
+        return Frame(data, layout={"title.text": text})
+
+    return Explorer(fig, update, controls)
+
+
+def heavy_tail_stability_figure(
+    tail_indices: Any,
+    curves: dict[str, tuple[Any, Any]],
+    *,
+    noiseless: float | None = None,
+    title: str | None = "Heavy-tailed noise and the distance between coupled runs",
+    height: int = 400,
+) -> go.Figure:
+    """``E‖w_T − w_T'‖`` against the tail index ``a`` of the shared noise, one curve per setting,
+    with error bars of two standard errors (the runs of :func:`optlab.dynamics.neighbour_divergence`
+    with ``noise_scale`` and ``tail_index``).
+
+    Args:
+      tail_indices: the tail indices ``a``, shape ``(K,)``.
+      curves: ``label ↦ (means, standard errors)``, each of shape ``(K,)``.
+      noiseless: the value without noise, drawn as a dotted line (omitted if ``None``).
+      title: the figure title.
+      height: the figure height in pixels.
+
+    Returns:
+      A plotly figure.
+
+    Raises:
+      ValueError: a curve of the wrong length.
+    """
+    a = np.asarray(tail_indices, float)
+    fig = go.Figure()
+    for i, (label, (mean, se)) in enumerate(curves.items()):
+        mean, se = np.asarray(mean, float), np.asarray(se, float)
+        if mean.shape != a.shape or se.shape != a.shape:
+            raise ValueError(f"curves[{label!r}] must hold two arrays of shape {a.shape}")
+        fig.add_trace(
+            go.Scatter(
+                x=a,
+                y=mean,
+                mode="lines+markers",
+                name=label,
+                error_y=dict(type="data", array=2 * se, visible=True),
+                line=dict(color=COLORS[i % len(COLORS)]),
+            )
+        )
+    if noiseless is not None:
+        fig.add_trace(
+            go.Scatter(
+                x=[a.min(), a.max()],
+                y=[float(noiseless)] * 2,
+                mode="lines",
+                name="no noise",
+                line=dict(color="gray", dash="dot"),
+            )
+        )
+    style_figure(fig, title, "tail index a of the noise", "E ‖w_T − w'_T‖", height=height)
+    return fig
+
+
+def heavy_tail_explorer(
+    loss: Callable[[Any, Any], Any],
+    data: Any,
+    replacement: Any,
+    w0: Any,
+    *,
+    tails: Sequence[float],
+    sigmas: Sequence[float],
+    learning_rate: float,
+    num_steps: int,
+    key: Any,
+    tail_index: float | None = None,
+    noise_scale: float | None = None,
+    num_paths: int = 100,
+    index: int = 0,
+    title: str | None = "Coupled SGD with shared heavy-tailed noise",
+    height: int = 420,
+) -> Explorer:
+    """Live figure: ``E‖w_t − w_t'‖`` (two standard errors shaded) of SGD on ``S`` and its neighbour
+    with the same indices and the same noise ``σ α^{1/a} S_t``
+    (:func:`optlab.dynamics.neighbour_divergence` with ``noise_scale`` and ``tail_index``), against
+    the noiseless runs (dotted).  Each change re-runs the compiled loop (``a`` and ``σ`` are traced:
+    no recompilation).
+
+    Args:
+      loss, data, replacement, w0, learning_rate, num_steps, key, num_paths, index: as for
+        :func:`optlab.dynamics.neighbour_divergence`.
+      tails: the tail indices ``a ∈ (0, 2]`` of the static figure.
+      sigmas: the noise scales ``σ > 0`` of the static figure.
+      tail_index, noise_scale: the values shown first (default: the middle ones).
+      title: the figure title before the first update.
+      height: the figure height in pixels.
+
+    Returns:
+      A :class:`optlab.viz.Explorer` with the controls ``tail_index`` and ``noise_scale`` (sliders).
+
+    Raises:
+      ValueError: a tail index outside ``(0, 2]``, a noise scale ``<= 0``, an empty list, and whatever
+        :func:`optlab.dynamics.neighbour_divergence` refuses.
+    """
+    a_values = [float(a) for a in tails]
+    s_values = [float(s) for s in sigmas]
+    if not a_values or any(not (np.isfinite(a) and 0 < a <= 2) for a in a_values):
+        raise ValueError(f"tails must be tail indices in (0, 2], got {list(tails)!r}")
+    if not s_values or any(not (np.isfinite(s) and s > 0) for s in s_values):
+        raise ValueError(f"sigmas must be positive noise scales, got {list(sigmas)!r}")
+    run = functools.partial(
+        dy.neighbour_divergence,
+        loss,
+        data,
+        replacement,
+        w0,
+        learning_rate=learning_rate,
+        num_steps=num_steps,
+        key=key,
+        num_paths=num_paths,
+        index=index,
+    )
+    clean = np.asarray(run().divergences, float)
+    every = max(1, num_steps // 200)
+    t = np.arange(num_steps + 1)[::every]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=t, mode="lines", name="E δ_t", line=dict(color=COLORS[0])))
+    fig.add_trace(_band(t, np.zeros_like(t, float), np.zeros_like(t, float), COLORS[0], "± 2 se"))
+    fig.add_trace(
+        go.Scatter(
+            x=t, y=clean.mean(0)[::every], mode="lines", name="no noise", line=dict(color="gray", dash="dot")
+        )
+    )
+    style_figure(fig, title, "step t", "E ‖w_t − w'_t‖", height=height)
+    controls = {
+        "tail_index": slider(
+            "a", a_values, value=a_values[len(a_values) // 2] if tail_index is None else float(tail_index)
+        ),
+        "noise_scale": slider(
+            "σ", s_values, value=s_values[len(s_values) // 2] if noise_scale is None else float(noise_scale)
+        ),
+    }
+
+    def update(tail_index, noise_scale):
+        d = np.asarray(run(noise_scale=float(noise_scale), tail_index=float(tail_index)).divergences, float)
+        mean, se = d.mean(0)[::every], d.std(0)[::every] / np.sqrt(d.shape[0])
+        band = _band(t, mean, se, COLORS[0], "± 2 se")
+        data = {0: {"y": mean}, 1: {"x": band.x, "y": band.y}}
+        text = (
+            f"a = {float(tail_index):g}, σ = {float(noise_scale):g}: E δ_T = {mean[-1]:.3f} ± {se[-1]:.3f} "
+            f"(no noise: {clean.mean(0)[-1]:.3f})"
         )
         return Frame(data, layout={"title.text": text})
 
