@@ -73,6 +73,20 @@ def _psd_sqrt(S: Array) -> Array:
     return jnp.matmul(V * jnp.sqrt(jnp.maximum(lam, 0.0)), V.T, precision=_HIGHEST)
 
 
+def _vector(name: str, v, d: int | None = None) -> Array:
+    v = as_nonempty_float_array(name, v, ndim=1)
+    if d is not None and v.shape[0] != d:
+        raise ValueError(f"{name} must have shape ({d},), got {tuple(v.shape)}")
+    return v
+
+
+def _two_gaussians(m1, S1, m2, S2) -> tuple[Array, Array, Array, Array]:
+    """The checked means and covariances of ``N(m_1, S_1)`` and ``N(m_2, S_2)`` in one dimension ``d``."""
+    m1 = _vector("m1", m1)
+    d = m1.shape[0]
+    return m1, _symmetric("S1", S1, d), _vector("m2", m2, d), _symmetric("S2", S2, d)
+
+
 def _positive_definite(name: str, S: Array) -> None:
     if is_concrete(S):
         lo = float(np.linalg.eigvalsh(np.asarray(S, float))[0])
@@ -105,13 +119,7 @@ def gaussian_kl(
         (for concrete values) a covariance that is not positive definite (the relative entropy
         is then infinite or undefined).
     """
-    m1 = as_nonempty_float_array("m1", m1, ndim=1)
-    m2 = as_nonempty_float_array("m2", m2, ndim=1)
-    d = m1.shape[0]
-    if m2.shape[0] != d:
-        raise ValueError(f"m2 must have shape ({d},), got {tuple(m2.shape)}")
-    S1 = _symmetric("S1", S1, d)
-    S2 = _symmetric("S2", S2, d)
+    m1, S1, m2, S2 = _two_gaussians(m1, S1, m2, S2)
     _positive_definite("S1", S1)
     _positive_definite("S2", S2)
     return _gaussian_kl(m1, S1, m2, S2)
@@ -155,13 +163,7 @@ def gaussian_w2(
       TypeError: a non-numeric argument.
       ValueError: non-finite entries, mismatched shapes, a non-square or non-symmetric matrix.
     """
-    m1 = as_nonempty_float_array("m1", m1, ndim=1)
-    m2 = as_nonempty_float_array("m2", m2, ndim=1)
-    d = m1.shape[0]
-    if m2.shape[0] != d:
-        raise ValueError(f"m2 must have shape ({d},), got {tuple(m2.shape)}")
-    S1 = _symmetric("S1", S1, d)
-    S2 = _symmetric("S2", S2, d)
+    m1, S1, m2, S2 = _two_gaussians(m1, S1, m2, S2)
     r2 = _psd_sqrt(S2)
     middle = jnp.matmul(jnp.matmul(r2, S1, precision=_HIGHEST), r2, precision=_HIGHEST)
     lam = jnp.linalg.eigvalsh(0.5 * (middle + middle.T))
@@ -238,17 +240,13 @@ def ula_gaussian_laws(
     """
     A = _symmetric("A", A)
     d = A.shape[0]
-    vectors = []
-    for name, v in (("target_mean", target_mean), ("mean0", mean0)):
-        v = as_nonempty_float_array(name, v, ndim=1)
-        if v.shape[0] != d:
-            raise ValueError(f"{name} must have shape ({d},), got {tuple(v.shape)}")
-        vectors.append(v)
+    target = _vector("target_mean", target_mean, d)
+    mu0 = _vector("mean0", mean0, d)
     cov0 = _symmetric("cov0", cov0, d)
     h = _positive_scalar("learning_rate", learning_rate)
     require_int("num_steps", num_steps, minimum=1)
-    dtype = jnp.result_type(A, cov0, *vectors)
-    target, mu0 = (v.astype(dtype) for v in vectors)
+    dtype = jnp.result_type(A, cov0, target, mu0)
+    target, mu0 = target.astype(dtype), mu0.astype(dtype)
     return _ula_gaussian_laws(
         num_steps, A.astype(dtype), target, mu0, cov0.astype(dtype), jnp.asarray(h, dtype)
     )
